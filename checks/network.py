@@ -1,0 +1,200 @@
+"""Network exposure: NET-01 .. NET-04."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.check import CheckContext, check
+from scanner.findings import Finding
+from scanner.graph import Reach
+from scanner.model import Kind, Resource
+from scanner.rules import Exposure, subtract, wide_open
+
+REFS_EXPOSURE = {
+    "GDPR": ("Art. 32(1)(b)",),
+    "ISO27001": ("A.8.20", "A.8.22"),
+    "C5": ("KOS-01", "KOS-03"),
+}
+
+
+def databases(ctx: CheckContext) -> list[Resource]:
+    found = {r.id: r for r in ctx.graph.of_kind(Kind.DATABASE)}
+    found.update({r.id: r for r in ctx.graph.with_role("database", Kind.COMPUTE)})
+    return sorted(found.values(), key=lambda r: r.id)
+
+
+def _reach_json(reaches: list[Reach], limit: int = 10) -> list[dict[str, object]]:
+    out = []
+    for reach in reaches:
+        doc = reach.to_json()
+        exposures = doc["exposures"]
+        if isinstance(exposures, list):
+            for e in exposures:
+                if isinstance(e, dict) and isinstance(e.get("sources"), list):
+                    srcs = e["sources"]
+                    e["sources"] = srcs[:limit] + ([f"... {len(srcs) - limit} more"]
+                                                   if len(srcs) > limit else [])
+        out.append(doc)
+    return out
+
+
+@check(
+    id="NET-01",
+    title="Databases hold no public IP and accept no connections from the internet",
+    severity="critical",
+    kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.LOAD_BALANCER, Kind.LISTENER,
+           Kind.PUBLIC_IP},
+    rationale="A database reachable from the internet is one leaked password or one "
+              "unpatched bug away from a breach of every customer's data.",
+    remediation="Remove the public IP (Hetzner: disable public IPv4/IPv6 on the server and "
+                "reach it over a private network; AWS: PubliclyAccessible=false; Azure: "
+                "publicNetworkAccess=Disabled) and drop load balancer services that forward "
+                "to it.",
+    references=REFS_EXPOSURE,
+    evidence={
+        "hetzner": "servers recognised as databases by the profile's roles: public_net, "
+                   "applied firewalls, load balancer targets",
+    },
+    parameters=("roles",),
+)
+def databases_not_public(ctx: CheckContext) -> Iterator[Finding]:
+    for db in databases(ctx):
+        public = db.prop("public_ips") or []
+        reaches = ctx.graph.reaches(db.id)
+        evidence: dict[str, object] = {"public_ips": public, "reaches": _reach_json(reaches)}
+        if public and reaches:
+            yield ctx.fail(db, f"holds public IP(s) {', '.join(public)} and is reachable from "
+                               "the internet", evidence)
+        elif public:
+            yield ctx.fail(db, f"holds public IP(s) {', '.join(public)} (its firewall admits "
+                               "nothing from the internet today)", evidence)
+        elif reaches:
+            via = sorted({r.via for r in reaches if r.via})
+            yield ctx.fail(db, "reachable from the internet through " + ", ".join(via), evidence)
+        else:
+            yield ctx.passed(db, "no public IP and no path from the internet", evidence)
+
+
+def _capped(items: list[str], limit: int = 10) -> list[str]:
+    return items[:limit] + ([f"... {len(items) - limit} more"] if len(items) > limit else [])
+
+
+def _violations(ctx: CheckContext, reaches: list[Reach]) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for reach in reaches:
+        for e in reach.exposures:
+            if e.protocol not in ("tcp", "udp"):
+                continue
+            for lo, hi in ctx.params.admin_port_ranges():
+                if e.ports.hi < lo or e.ports.lo > hi:
+                    continue
+                outside = subtract(e.sources, ctx.params.operator_cidrs)
+                if outside:
+                    out.append({
+                        "protocol": e.protocol,
+                        "ports": f"{max(lo, e.ports.lo)}-{min(hi, e.ports.hi)}"
+                                 if max(lo, e.ports.lo) != min(hi, e.ports.hi)
+                                 else str(max(lo, e.ports.lo)),
+                        "sources": _capped(list(e.sources)),
+                        "outside_operator_ranges": _capped(outside, 4),
+                        "via": reach.via,
+                    })
+    return out
+
+
+@check(
+    id="NET-02",
+    title="Administrative and database ports are reachable only from the operator VPN ranges",
+    severity="high",
+    kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.LOAD_BALANCER, Kind.LISTENER,
+           Kind.PUBLIC_IP},
+    rationale="SSH, RDP, WinRM, Docker, Kubernetes and etcd APIs and database ports open to "
+              "the internet are the most scanned and brute-forced services there are.",
+    remediation="Restrict the firewall rules for these ports to the operator VPN ranges of the "
+                "profile (parameters.operator_cidrs), or close them.",
+    references=REFS_EXPOSURE,
+    evidence={"hetzner": "firewall rules applied to each server; load balancer services"},
+    parameters=("admin_ports", "database_ports", "operator_cidrs"),
+)
+def admin_ports_restricted(ctx: CheckContext) -> Iterator[Finding]:
+    for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER):
+        reaches = ctx.graph.reaches(r.id)
+        if not r.prop("public_ips") and not reaches:
+            continue
+        bad = _violations(ctx, reaches)
+        if bad:
+            ports = sorted({str(v["ports"]) for v in bad},
+                           key=lambda p: int(p.split("-")[0]))
+            yield ctx.fail(r, f"administrative port(s) {', '.join(ports)} reachable from "
+                              "outside the operator ranges", {"violations": bad})
+        else:
+            yield ctx.passed(r, "no administrative port reachable from outside the operator "
+                                "ranges", {"operator_cidrs": list(ctx.params.operator_cidrs)})
+
+
+@check(
+    id="NET-03",
+    title="Application servers have no public endpoint: public traffic terminates at load "
+          "balancers",
+    severity="high",
+    kinds={Kind.COMPUTE, Kind.FIREWALL, Kind.PUBLIC_IP},
+    rationale="Servers answering the internet directly bypass the load balancer's TLS "
+              "termination and widen the attack surface.",
+    remediation="Remove the server's public IP (or close every port on its firewall) and serve "
+                "public traffic through a load balancer over the private network.",
+    references=REFS_EXPOSURE,
+    evidence={"hetzner": "servers with public_net addresses and the ports their firewalls "
+                         "admit"},
+    parameters=("public_roles",),
+)
+def app_servers_private(ctx: CheckContext) -> Iterator[Finding]:
+    exempt = set(ctx.params.public_roles)
+    for r in ctx.graph.of_kind(Kind.COMPUTE):
+        if "database" in r.roles:
+            continue  # NET-01 judges databases
+        if r.roles & exempt:
+            yield ctx.skip(r, f"exempt by role ({', '.join(sorted(r.roles & exempt))})")
+            continue
+        direct = [reach for reach in ctx.graph.reaches(r.id) if reach.via is None]
+        public = r.prop("public_ips") or []
+        if direct:
+            yield ctx.fail(r, "answers the internet directly", {
+                "public_ips": public, "reaches": _reach_json(direct)})
+        elif public:
+            yield ctx.passed(r, "has a public IP but its firewall admits nothing from the "
+                                "internet", {"public_ips": public})
+        else:
+            yield ctx.passed(r, "no public IP", {"public_ips": []})
+
+
+@check(
+    id="NET-04",
+    title="Every internet-facing machine sits behind a cloud firewall",
+    severity="high",
+    kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.PUBLIC_IP},
+    rationale="A machine with a public IP and no firewall exposes every service it runs, "
+              "including ones started by mistake.",
+    remediation="Apply a cloud firewall (Hetzner Firewall, security group, NSG) that admits "
+                "only the ports the machine serves.",
+    references=REFS_EXPOSURE,
+    evidence={"hetzner": "firewalls applied to each server with a public IP, directly or by "
+                         "label selector"},
+)
+def internet_facing_behind_firewall(ctx: CheckContext) -> Iterator[Finding]:
+    for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.DATABASE):
+        public = r.prop("public_ips") or []
+        if not public:
+            continue
+        layers = r.prop("ingress", ())
+        direct: list[Exposure] = [e for reach in ctx.graph.reaches(r.id) if reach.via is None
+                                  for e in reach.exposures]
+        if not any(layer.present for layer in layers):
+            yield ctx.fail(r, "public IP and no firewall: every port is open",
+                           {"public_ips": public, "layers": [layer.name for layer in layers]})
+        elif wide_open(direct):
+            yield ctx.fail(r, "its firewall admits every TCP port from anywhere",
+                           {"public_ips": public,
+                            "firewalls": sorted({o for layer in layers for o in layer.origin})})
+        else:
+            yield ctx.passed(r, "behind a firewall", {
+                "firewalls": sorted({o for layer in layers for o in layer.origin})})

@@ -1,0 +1,63 @@
+"""Hetzner Cloud: collector (official `hcloud` client, read-only) and normalizer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from providers.hetzner import collect as _collect
+from providers.hetzner.normalize import normalize as _normalize
+from scanner.model import Inventory, Kind
+from scanner.provider import Collection, Provider
+from scanner.snapshot import Section
+
+
+def _c(name: str, kinds: set[Kind], description: str) -> Collection:
+    path, params = _collect.PATHS[name]
+    query = "&".join(f"{k}={','.join(v) if isinstance(v, list) else v}"
+                     for k, v in params.items())
+    return Collection(name, frozenset(kinds), (f"GET {path}" + (f"?{query}" if query else ""),),
+                      description)
+
+
+COLLECTIONS = {
+    c.name: c
+    for c in (
+        _c("servers", {Kind.COMPUTE}, "servers: public/private addresses, image, backups"),
+        _c("firewalls", {Kind.FIREWALL},
+           "firewalls and what they are applied to (a server's exposure depends on them)"),
+        _c("networks", {Kind.NETWORK, Kind.SUBNET}, "private networks and subnets"),
+        _c("load_balancers", {Kind.LOAD_BALANCER, Kind.LISTENER},
+           "load balancers, services, targets (they forward public traffic to servers)"),
+        _c("certificates", {Kind.CERTIFICATE}, "TLS certificates (managed or uploaded)"),
+        _c("volumes", {Kind.VOLUME}, "block volumes and their servers"),
+        _c("primary_ips", {Kind.PUBLIC_IP}, "primary IPs"),
+        _c("floating_ips", {Kind.PUBLIC_IP},
+           "floating IPs (add public addresses to servers)"),
+        _c("images", {Kind.SNAPSHOT}, "snapshots and backups (images of type snapshot/backup)"),
+        _c("locations", set(), "locations (names the section's locations)"),
+    )
+}
+
+
+class HetznerProvider(Provider):
+    name = "hetzner"
+    collections = COLLECTIONS
+
+    def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
+                ) -> list[Section]:
+        return [_collect.collect(options, only)]
+
+    def normalize(self, section: Section) -> Inventory:
+        return _normalize(section)
+
+    def permissions(self, collections: Iterable[str] | None = None) -> dict[str, Any]:
+        base = super().permissions(collections)
+        base["token"] = (
+            "A Hetzner Cloud API token with the Read permission (Project > Security > API "
+            "tokens > Generate > Read). posture makes only GET requests."
+        )
+        return base
+
+
+PROVIDER = HetznerProvider()

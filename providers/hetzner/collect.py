@@ -1,0 +1,183 @@
+"""Collect a Hetzner Cloud project with the official `hcloud` client, read-only.
+
+Raw objects are kept exactly as the API returns them (`Client.request("GET", ...)`, every
+list followed through `meta.pagination`), so a snapshot replays through the same normalizer
+and can be written by hand from the API documentation. Failed calls are recorded with their
+collection, never raised; only a rejected token stops the scan (exit 2).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from hcloud import APIException, Client
+
+from scanner import __version__
+from scanner.model import ErrorReason
+from scanner.provider import ProviderError
+from scanner.redact import redact
+from scanner.snapshot import GLOBAL, Section, now
+
+log = logging.getLogger("posture.hetzner")
+
+DEFAULT_ENDPOINT = "https://api.hetzner.cloud/v1"
+PER_PAGE = 50  # the API's maximum
+# Collections and the list path each reads; params narrow /images to what we judge.
+PATHS: dict[str, tuple[str, dict[str, str | list[str]]]] = {
+    "servers": ("/servers", {}),
+    "firewalls": ("/firewalls", {}),
+    "networks": ("/networks", {}),
+    "load_balancers": ("/load_balancers", {}),
+    "certificates": ("/certificates", {}),
+    "volumes": ("/volumes", {}),
+    "primary_ips": ("/primary_ips", {}),
+    "floating_ips": ("/floating_ips", {}),
+    "images": ("/images", {"type": ["snapshot", "backup"]}),
+    "locations": ("/locations", {}),
+}
+_TRANSIENT_STATUS = {500, 502, 503, 504}
+# Error codes of the API that say "try again" (hcloud itself retries only some of them).
+_TRANSIENT_CODES = {"service_error", "server_error", "unavailable", "maintenance", "timeout",
+                    "bad_gateway", "rate_limit_exceeded", "conflict"}
+
+
+def token_from(options: Mapping[str, Any]) -> str:
+    token_file = options.get("hetzner_token_file")
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ProviderError(f"--hetzner-token-file {token_file}: {exc.strerror}") from exc
+    else:
+        token = os.environ.get("HCLOUD_TOKEN", "").strip()
+    if not token:
+        raise ProviderError(
+            "hetzner: no API token (set HCLOUD_TOKEN or --hetzner-token-file; a read-only token "
+            "is enough, see docs/permissions.md)"
+        )
+    return token
+
+
+def make_client(options: Mapping[str, Any]) -> Client:
+    endpoint = os.environ.get("HCLOUD_ENDPOINT") or DEFAULT_ENDPOINT
+    client = Client(
+        token=token_from(options),
+        api_endpoint=endpoint.rstrip("/"),
+        application_name="posture",
+        application_version=__version__,
+        timeout=float(options.get("timeout", 30.0)),
+    )
+    base = float(options.get("retry_base_seconds", 1.0))
+    # hcloud retries rate limits and 502/504 itself; bound its backoff by our settings.
+    inner = getattr(client, "_client", None)
+    if inner is not None and hasattr(inner, "_retry_interval_func"):
+        inner._retry_interval_func = lambda retries: _backoff(base, retries)
+        inner._retry_max_retries = int(options.get("max_retries", 5))
+    return client
+
+
+def _backoff(base: float, retries: int, cap: float = 60.0) -> float:
+    return float(random.uniform(0, min(cap, base * 2**retries)))
+
+
+def classify(exc: Exception) -> tuple[ErrorReason, str]:
+    """An exception from a call -> (reason, one-line message without secrets)."""
+    if isinstance(exc, APIException):
+        code = exc.code
+        reasons = {
+            "unauthorized": ErrorReason.UNAUTHENTICATED,
+            "forbidden": ErrorReason.DENIED,
+            "token_readonly": ErrorReason.DENIED,
+            "rate_limit_exceeded": ErrorReason.THROTTLED,
+            "not_found": ErrorReason.NOT_FOUND,
+            "invalid_input": ErrorReason.INVALID,
+        }
+        if isinstance(code, str) and code in reasons:
+            reason = reasons[code]
+        elif isinstance(code, int) and code in (401,):
+            reason = ErrorReason.UNAUTHENTICATED
+        elif isinstance(code, int) and code == 403:
+            reason = ErrorReason.DENIED
+        elif isinstance(code, int) and code == 429:
+            reason = ErrorReason.THROTTLED
+        else:
+            reason = ErrorReason.UNREACHABLE
+        return reason, f"{exc.message} ({code})"
+    if isinstance(exc, requests.Timeout):
+        return ErrorReason.UNREACHABLE, "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return ErrorReason.UNREACHABLE, "connection failed"
+    if isinstance(exc, (ValueError, KeyError, TypeError)):
+        return ErrorReason.INVALID, f"unexpected response: {type(exc).__name__}"
+    return ErrorReason.BUG, f"{type(exc).__name__}"
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, APIException):
+        return exc.code in _TRANSIENT_STATUS or exc.code in _TRANSIENT_CODES
+    return isinstance(exc, requests.ConnectionError | requests.Timeout)
+
+
+def list_all(client: Client, path: str, params: Mapping[str, str | list[str]], key: str,
+             options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every object of a list endpoint, following `meta.pagination.next_page`."""
+    items: list[dict[str, Any]] = []
+    page: int | None = 1
+    retries = int(options.get("max_retries", 5))
+    base = float(options.get("retry_base_seconds", 1.0))
+    while page:
+        query = {**params, "page": page, "per_page": PER_PAGE}
+        attempt = 0
+        while True:
+            try:
+                body = client.request("GET", path, params=query)
+                break
+            except Exception as exc:
+                if attempt < retries and _transient(exc):
+                    time.sleep(_backoff(base, attempt))
+                    attempt += 1
+                    continue
+                raise
+        batch = body[key]
+        if not isinstance(batch, list):
+            raise ValueError(f"{key} is not a list")
+        items.extend(batch)
+        pagination = (body.get("meta") or {}).get("pagination") or {}
+        next_page = pagination.get("next_page")
+        page = int(next_page) if next_page else None
+    return items
+
+
+def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> Section:
+    client = make_client(options)
+    wanted = [c for c in PATHS if only is None or c in set(only) or c == "locations"]
+    section = Section(
+        provider="hetzner",
+        account=str(options.get("hetzner_project") or os.environ.get("POSTURE_HETZNER_PROJECT")
+                    or "default"),
+        collected_at=now(),
+    )
+    for name in wanted:
+        path, params = PATHS[name]
+        try:
+            objects = list_all(client, path, params, name, options)
+        except Exception as exc:
+            reason, message = classify(exc)
+            if reason is ErrorReason.UNAUTHENTICATED:
+                raise ProviderError(f"hetzner: the API token was rejected ({message})") from None
+            log.warning("hetzner %s: %s (%s)", name, message, reason)
+            section.fail(name, GLOBAL, reason, message)
+            continue
+        log.info("hetzner %s: %d objects", name, len(objects))
+        section.add(name, GLOBAL, [redact(o, f"{name}[]", section.redacted) for o in objects])
+    section.locations = sorted(
+        str(loc.get("name")) for loc in section.collections.get("locations", {}).get(GLOBAL, [])
+    )
+    return section

@@ -1,0 +1,378 @@
+"""Hetzner Cloud API objects -> the provider-neutral model. Pure: no network.
+
+What Hetzner means, written down once here so no check needs a Hetzner branch:
+- A firewall filters only a server's *public* interfaces. Several firewalls applied to one
+  server (directly or through a label selector) add up: one allow-only layer, default deny.
+  A server with none applied is open on every port (a layer with `present=False`, default
+  allow).
+- A load balancer listens only on its services' ports; an https service with
+  `redirect_http` also answers port 80 with a redirect. Targets are reached over the private
+  network when `use_private_ip` is set (bypassing the targets' firewalls, which do not filter
+  private traffic), otherwise from the load balancer's public address.
+- Volumes and server disks are not encrypted at rest by Hetzner (documented), so they
+  normalize to `encrypted=False` with provider evidence; an operator's attestation label is
+  the profile's business.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from scanner.model import Inventory, Kind, Relation, RelationType, Resource
+from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
+from scanner.snapshot import Section
+
+PROVIDER = "hetzner"
+NOT_ENCRYPTED_DOC = (
+    "https://docs.hetzner.com/cloud/volumes/faq/ (volumes and local disks are not encrypted "
+    "at rest by Hetzner; encrypt inside the server, e.g. LUKS)"
+)
+LB_TLS_DOC = "https://docs.hetzner.com/cloud/load-balancers/faq/ (TLS 1.2 and TLS 1.3 only)"
+_PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "other", "gre": "other"}
+NO_FIREWALL = RuleLayer("hetzner firewall", LayerMode.UNION, (), Action.ALLOW, present=False)
+
+
+def _id(account: str, kind: str, native: Any) -> str:
+    return f"hetzner:{account}/{kind}/{native}"
+
+
+def _location(obj: Mapping[str, Any]) -> str | None:
+    loc = obj.get("location") or obj.get("home_location")
+    if isinstance(loc, Mapping):
+        return str(loc.get("name")) if loc.get("name") else None
+    dc = obj.get("datacenter")  # older API shape
+    if isinstance(dc, Mapping) and isinstance(dc.get("location"), Mapping):
+        return str(dc["location"].get("name"))
+    return None
+
+
+def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
+    labels = obj.get("labels") or {}
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def firewall_rules(fw: Mapping[str, Any], fw_id: str) -> tuple[Rule, ...]:
+    rules = []
+    for i, raw in enumerate(fw.get("rules") or []):
+        if raw.get("direction") != "in":
+            continue
+        protocol = _PROTOCOLS.get(str(raw.get("protocol")), "other")
+        ports = PortRange.parse(raw.get("port")) if protocol in ("tcp", "udp") else None
+        rules.append(Rule(
+            action=Action.ALLOW,
+            protocol=protocol,
+            ports=ports or PortRange(0, 65535),
+            sources=tuple(raw.get("source_ips") or ()),
+            origin=f"{fw_id}#{i}",
+        ))
+    return tuple(rules)
+
+
+def _selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
+    """Hetzner label selectors: comma-separated `k=v`, `k==v`, `k!=v`, `k`, `!k`,
+    `k in (a,b)`, `k notin (a,b)`."""
+    for term in _split_selector(selector):
+        term = term.strip()
+        if not term:
+            continue
+        if " notin " in term:
+            key, _, values = term.partition(" notin ")
+            if labels.get(key.strip()) in _set_values(values):
+                return False
+        elif " in " in term:
+            key, _, values = term.partition(" in ")
+            if labels.get(key.strip()) not in _set_values(values):
+                return False
+        elif "!=" in term:
+            key, _, value = term.partition("!=")
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in term:
+            key, _, value = term.replace("==", "=").partition("=")
+            if labels.get(key.strip()) != value.strip():
+                return False
+        elif term.startswith("!"):
+            if term[1:].strip() in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+def _split_selector(selector: str) -> list[str]:
+    terms, depth, cur = [], 0, ""
+    for ch in selector:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            terms.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    terms.append(cur)
+    return terms
+
+
+def _set_values(text: str) -> set[str]:
+    return {v.strip() for v in text.strip().strip("()").split(",")}
+
+
+class _Builder:
+    def __init__(self, section: Section) -> None:
+        self.s = section
+        self.account = section.account
+        self.resources: list[Resource] = []
+        self.relations: list[Relation] = []
+
+    def rid(self, kind: str, native: Any) -> str:
+        return _id(self.account, kind, native)
+
+    def add(self, kind: Kind, native_type: str, native: Any, obj: Mapping[str, Any],
+            properties: Mapping[str, Any], region: str | None = None, name: str | None = None,
+            rid: str | None = None) -> str:
+        resource = Resource(
+            id=rid or self.rid(native_type, native),
+            kind=kind,
+            provider=PROVIDER,
+            account=self.account,
+            name=name if name is not None else str(obj.get("name") or native),
+            region=region,
+            labels=_labels(obj),
+            properties=properties,
+            raw=obj,
+            native_type=native_type,
+        )
+        self.resources.append(resource)
+        return resource.id
+
+    def relate(self, source: str, target: str, rtype: RelationType, **attrs: Any) -> None:
+        self.relations.append(Relation(source, target, rtype, attrs))
+
+    # --- firewalls ---------------------------------------------------------------------
+
+    def firewalls(self, servers: list[dict[str, Any]]) -> dict[Any, RuleLayer]:
+        """Build each server's firewall layer (shared tuples for identical firewall sets)."""
+        fws = {fw["id"]: fw for fw in self.s.items("firewalls")}
+        applied: dict[Any, set[Any]] = defaultdict(set)
+        for fw in fws.values():
+            fw_id = self.rid("firewall", fw["id"])
+            rules = firewall_rules(fw, fw_id)
+            self.add(Kind.FIREWALL, "firewall", fw["id"], fw, {
+                "firewall_rules": [
+                    {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources)}
+                    for r in rules
+                ],
+            })
+            for target in fw.get("applied_to") or []:
+                if target.get("type") == "server" and target.get("server"):
+                    applied[target["server"]["id"]].add(fw["id"])
+                elif target.get("type") == "label_selector":
+                    selector = (target.get("label_selector") or {}).get("selector", "")
+                    for res in target.get("applied_to_resources") or []:
+                        if res.get("type") == "server" and res.get("server"):
+                            applied[res["server"]["id"]].add(fw["id"])
+                    for srv in servers:  # resolve the selector ourselves as well
+                        if _selector_matches(selector, _labels(srv)):
+                            applied[srv["id"]].add(fw["id"])
+        for srv in servers:
+            for ref in (srv.get("public_net") or {}).get("firewalls") or []:
+                if ref.get("id") in fws:
+                    applied[srv["id"]].add(ref["id"])
+        layers: dict[frozenset[Any], RuleLayer] = {}
+        per_server: dict[Any, RuleLayer] = {}
+        for srv in servers:
+            key = frozenset(applied.get(srv["id"], ()))
+            if not key:
+                per_server[srv["id"]] = NO_FIREWALL
+                continue
+            if key not in layers:
+                ordered = sorted(key, key=str)
+                layers[key] = RuleLayer(
+                    name="hetzner firewalls",
+                    mode=LayerMode.UNION,
+                    rules=tuple(r for f in ordered
+                                for r in firewall_rules(fws[f], self.rid("firewall", f))),
+                    default=Action.DENY,
+                    origin=tuple(self.rid("firewall", f) for f in ordered),
+                )
+            per_server[srv["id"]] = layers[key]
+            for f in sorted(key, key=str):
+                self.relate(self.rid("server", srv["id"]), self.rid("firewall", f),
+                            RelationType.PROTECTED_BY, layer="hetzner firewalls")
+        return per_server
+
+    # --- servers -------------------------------------------------------------------------
+
+    def servers(self) -> None:
+        servers = self.s.items("servers")
+        layers = self.firewalls(servers)
+        floating: dict[Any, list[str]] = defaultdict(list)
+        for fip in self.s.items("floating_ips"):
+            if fip.get("server") is not None and fip.get("ip"):
+                floating[fip["server"]].append(str(fip["ip"]))
+        volumes_of: dict[Any, list[Any]] = defaultdict(list)
+        for vol in self.s.items("volumes"):
+            if vol.get("server") is not None:
+                volumes_of[vol["server"]].append(vol["id"])
+        for srv in servers:
+            pn = srv.get("public_net") or {}
+            public = [ip["ip"] for ip in (pn.get("ipv4"), pn.get("ipv6"))
+                      if isinstance(ip, Mapping) and ip.get("ip")]
+            public += floating.get(srv["id"], [])
+            image = srv.get("image") or {}
+            sid = self.add(Kind.COMPUTE, "server", srv["id"], srv, {
+                "public_ips": public,
+                "private_ips": [p["ip"] for p in srv.get("private_net") or [] if p.get("ip")],
+                "ingress": (layers[srv["id"]],),
+                "backup_enabled": srv.get("backup_window") is not None,
+                "backup_frequency_hours": 24 if srv.get("backup_window") else None,
+                "backup_retention_days": 7 if srv.get("backup_window") else None,
+                "image": image.get("name") or image.get("description"),
+                "image_deprecated": image.get("deprecated"),
+                "stateful": bool(volumes_of.get(srv["id"])),
+                "encrypted": False,
+                "encryption_evidence": "provider",
+                "encryption_reference": NOT_ENCRYPTED_DOC,
+            }, region=_location(srv))
+            for net in srv.get("private_net") or []:
+                self.relate(sid, self.rid("network", net.get("network")), RelationType.ATTACHED_TO)
+
+    # --- load balancers ------------------------------------------------------------------
+
+    def load_balancers(self) -> None:
+        for lb in self.s.items("load_balancers"):
+            pn = lb.get("public_net") or {}
+            public = []
+            if pn.get("enabled", True):
+                public = [ip["ip"] for ip in (pn.get("ipv4"), pn.get("ipv6"))
+                          if isinstance(ip, Mapping) and ip.get("ip")]
+            listeners: list[tuple[int, dict[str, Any]]] = []
+            for svc in lb.get("services") or []:
+                listeners.append((int(svc["listen_port"]), svc))
+            ports = sorted({p for p, _ in listeners} | {
+                80 for _, svc in listeners
+                if svc.get("protocol") == "https" and (svc.get("http") or {}).get("redirect_http")
+            })
+            ingress = RuleLayer(
+                name="load balancer services", mode=LayerMode.UNION,
+                rules=tuple(Rule(Action.ALLOW, "tcp", PortRange(p, p),
+                                 origin=f"{self.rid('load_balancer', lb['id'])}:{p}")
+                            for p in ports),
+                default=Action.DENY,
+            )
+            lb_id = self.add(Kind.LOAD_BALANCER, "load_balancer", lb["id"], lb, {
+                "public_ips": public,
+                "private_ips": [p["ip"] for p in lb.get("private_net") or [] if p.get("ip")],
+                "ingress": (ingress,),
+            }, region=_location(lb))
+            for port, svc in listeners:
+                self.listener(lb_id, lb, port, svc)
+            self.targets(lb_id, lb)
+
+    def listener(self, lb_id: str, lb: Mapping[str, Any], port: int,
+                 svc: Mapping[str, Any]) -> None:
+        protocol = str(svc.get("protocol"))
+        http = svc.get("http") or {}
+        props: dict[str, Any] = {
+            "protocol": protocol,
+            "port": port,
+            "target_port": svc.get("destination_port"),
+            "redirects_to_https": False,
+        }
+        if protocol == "https":
+            props["min_tls"] = "1.2"
+            props["min_tls_reference"] = LB_TLS_DOC
+        lid = self.add(Kind.LISTENER, "load_balancer_service", f"{lb['id']}/{port}", svc, props,
+                       region=_location(lb), name=f"{lb.get('name')}:{port}/{protocol}",
+                       rid=f"{lb_id}/service/{port}")
+        self.relate(lid, lb_id, RelationType.MEMBER_OF)
+        for cert in http.get("certificates") or []:
+            self.relate(lid, self.rid("certificate", cert), RelationType.USES_CERTIFICATE)
+        if protocol == "https" and http.get("redirect_http"):
+            rid = self.add(Kind.LISTENER, "load_balancer_service", f"{lb['id']}/80", {
+                "redirect_http_of": port}, {
+                "protocol": "http", "port": 80, "target_port": None,
+                "redirects_to_https": True,
+            }, region=_location(lb), name=f"{lb.get('name')}:80/http (redirect)",
+                rid=f"{lb_id}/service/80")
+            self.relate(rid, lb_id, RelationType.MEMBER_OF)
+
+    def targets(self, lb_id: str, lb: Mapping[str, Any]) -> None:
+        for target in lb.get("targets") or []:
+            private = bool(target.get("use_private_ip"))
+            if target.get("type") == "server" and target.get("server"):
+                self.relate(lb_id, self.rid("server", target["server"]["id"]),
+                            RelationType.TARGETS, private=private)
+            elif target.get("type") == "label_selector":
+                for sub in target.get("targets") or []:
+                    if sub.get("server"):
+                        self.relate(lb_id, self.rid("server", sub["server"]["id"]),
+                                    RelationType.TARGETS,
+                                    private=bool(sub.get("use_private_ip", private)))
+
+    # --- the rest ------------------------------------------------------------------------
+
+    def simple(self) -> None:
+        for cert in self.s.items("certificates"):
+            self.add(Kind.CERTIFICATE, "certificate", cert["id"], cert, {
+                "managed_renewal": cert.get("type") == "managed",
+                "not_after": cert.get("not_valid_after"),
+                "domains": list(cert.get("domain_names") or []),
+            })
+        for vol in self.s.items("volumes"):
+            vid = self.add(Kind.VOLUME, "volume", vol["id"], vol, {
+                "encrypted": False,
+                "encryption_evidence": "provider",
+                "encryption_reference": NOT_ENCRYPTED_DOC,
+                "size_gb": vol.get("size"),
+            }, region=_location(vol))
+            if vol.get("server") is not None:
+                self.relate(vid, self.rid("server", vol["server"]), RelationType.ATTACHED_TO)
+        for net in self.s.items("networks"):
+            nid = self.add(Kind.NETWORK, "network", net["id"], net, {
+                "cidr": net.get("ip_range"),
+                "network_zone": next((s.get("network_zone") for s in net.get("subnets") or []),
+                                     None),
+            })
+            for sub in net.get("subnets") or []:
+                sid = self.add(Kind.SUBNET, "subnet", f"{net['id']}/{sub.get('ip_range')}", sub, {
+                    "cidr": sub.get("ip_range"), "network_zone": sub.get("network_zone"),
+                }, name=f"{net.get('name')}/{sub.get('ip_range')}")
+                self.relate(sid, nid, RelationType.MEMBER_OF)
+        for pip in self.s.items("primary_ips"):
+            pid = self.add(Kind.PUBLIC_IP, "primary_ip", pip["id"], pip, {},
+                           region=_location(pip))
+            if pip.get("assignee_type") == "server" and pip.get("assignee_id") is not None:
+                self.relate(pid, self.rid("server", pip["assignee_id"]), RelationType.ATTACHED_TO)
+        for fip in self.s.items("floating_ips"):
+            fid = self.add(Kind.PUBLIC_IP, "floating_ip", fip["id"], fip, {},
+                           region=_location(fip))
+            if fip.get("server") is not None:
+                self.relate(fid, self.rid("server", fip["server"]), RelationType.ATTACHED_TO)
+        for img in self.s.items("images"):
+            iid = self.add(Kind.SNAPSHOT, "image", img["id"], img, {
+                "encrypted": False,
+                "encryption_evidence": "provider",
+                "encryption_reference": NOT_ENCRYPTED_DOC,
+            }, name=str(img.get("description") or img.get("name") or img["id"]))
+            if (img.get("created_from") or {}).get("id") is not None:
+                self.relate(self.rid("server", img["created_from"]["id"]), iid,
+                            RelationType.BACKED_UP_BY)
+
+
+def normalize(section: Section) -> Inventory:
+    b = _Builder(section)
+    b.servers()
+    b.load_balancers()
+    b.simple()
+    return Inventory(
+        provider=PROVIDER,
+        account=section.account,
+        resources=tuple(b.resources),
+        relations=tuple(b.relations),
+        errors=tuple(section.collection_errors()),
+        collected=frozenset(section.attempted()),
+    )
+

@@ -1,0 +1,149 @@
+"""What a check is: a plain function with metadata, registered through entry points.
+
+Writing one::
+
+    from checks import check
+    from scanner.model import Kind
+
+    @check(id="NET-01", title="Databases hold no public IP", severity="critical",
+           kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL}, rationale="...",
+           remediation="...", references={"ISO27001": ("A.8.20",)})
+    def databases_not_public(ctx):
+        for db in ctx.graph.with_role("database"):
+            if db.prop("public_ips"):
+                yield ctx.fail(db, "has a public IP", {"public_ips": db.prop("public_ips")})
+            else:
+                yield ctx.passed(db, "no public IP")
+
+Every check gets a `CheckContext` with the estate graph and the profile parameters, and
+yields `Finding`s. It never needs to handle failed collections itself: the engine turns
+findings in a scope whose inputs could not be read into `error` (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from scanner.findings import EvidenceLevel, Finding, Severity, Status
+from scanner.model import Kind, Resource
+
+if TYPE_CHECKING:
+    from scanner.graph import EstateGraph
+    from scanner.profile import Parameters
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    title: str
+    severity: Severity
+    kinds: frozenset[Kind]
+    func: Callable[[CheckContext], Iterable[Finding]] = field(repr=False, compare=False)
+    rationale: str = ""
+    remediation: str = ""
+    references: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    evidence: Mapping[str, str] = field(default_factory=dict)  # provider -> what it reads
+    parameters: tuple[str, ...] = ()  # profile parameters it uses
+    module: str = ""
+
+    def run(self, ctx: CheckContext) -> list[Finding]:
+        return list(self.func(ctx))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": str(self.severity),
+            "kinds": sorted(str(k) for k in self.kinds),
+            "rationale": self.rationale,
+            "remediation": self.remediation,
+            "references": {k: list(v) for k, v in sorted(self.references.items())},
+            "evidence": dict(sorted(self.evidence.items())),
+            "parameters": list(self.parameters),
+        }
+
+
+def check(
+    *,
+    id: str,
+    title: str,
+    severity: str,
+    kinds: Iterable[Kind],
+    rationale: str = "",
+    remediation: str = "",
+    references: Mapping[str, Iterable[str]] | None = None,
+    evidence: Mapping[str, str] | None = None,
+    parameters: Iterable[str] = (),
+) -> Callable[[Callable[[CheckContext], Iterable[Finding]]], Check]:
+    """Decorator turning a function into a `Check` (the module is then an entry point)."""
+
+    def wrap(func: Callable[[CheckContext], Iterable[Finding]]) -> Check:
+        return Check(
+            id=id,
+            title=title,
+            severity=Severity(severity),
+            kinds=frozenset(kinds),
+            func=func,
+            rationale=rationale,
+            remediation=remediation,
+            references={k: tuple(v) for k, v in (references or {}).items()},
+            evidence=dict(evidence or {}),
+            parameters=tuple(parameters),
+            module=func.__module__,
+        )
+
+    return wrap
+
+
+@dataclass
+class CheckContext:
+    """What a running check sees, plus helpers that fill in the finding's boilerplate."""
+
+    check: Check
+    graph: EstateGraph
+    params: Parameters
+    as_of: datetime  # when the estate was collected: time-based verdicts use this, not now()
+
+    def finding(
+        self,
+        resource: Resource,
+        status: Status,
+        message: str,
+        evidence: Mapping[str, Any] | None = None,
+        level: EvidenceLevel = EvidenceLevel.CONFIG,
+        reason: str | None = None,
+    ) -> Finding:
+        return Finding(
+            check=self.check.id,
+            resource=resource.id,
+            status=status,
+            severity=self.check.severity,
+            message=message,
+            evidence=dict(evidence or {}),
+            evidence_level=level,
+            resource_name=resource.name,
+            resource_kind=str(resource.kind),
+            provider=resource.provider,
+            account=resource.account,
+            region=resource.region,
+            reason=reason,
+        )
+
+    def passed(self, resource: Resource, message: str, evidence: Mapping[str, Any] | None = None,
+               level: EvidenceLevel = EvidenceLevel.CONFIG) -> Finding:
+        return self.finding(resource, Status.PASS, message, evidence, level)
+
+    def fail(self, resource: Resource, message: str, evidence: Mapping[str, Any] | None = None,
+             level: EvidenceLevel = EvidenceLevel.CONFIG) -> Finding:
+        return self.finding(resource, Status.FAIL, message, evidence, level)
+
+    def error(self, resource: Resource, message: str, reason: str,
+              evidence: Mapping[str, Any] | None = None) -> Finding:
+        return self.finding(resource, Status.ERROR, message, evidence, reason=reason)
+
+    def skip(self, resource: Resource, message: str, evidence: Mapping[str, Any] | None = None,
+             level: EvidenceLevel = EvidenceLevel.CONFIG) -> Finding:
+        return self.finding(resource, Status.SKIP, message, evidence, level)

@@ -1,0 +1,208 @@
+"""The scan: sources -> raw sections -> normalize -> graph -> checks -> result.
+
+Live sources and snapshot files go through the very same normalizers. Checks run on the graph;
+then the engine applies the fail-closed rule: in a scope (provider, account, region) where a
+collection a check reads failed or was not collected, that check's verdicts become `error`,
+and the scope itself gets an `error` finding, so nothing passes on missing data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scanner import __version__, snapshot
+from scanner.check import Check, CheckContext
+from scanner.errors import PostureError
+from scanner.findings import EvidenceLevel, Finding, Severity, Status
+from scanner.graph import EstateGraph
+from scanner.model import Inventory
+from scanner.profile import Profile, classify
+from scanner.provider import Provider
+from scanner.registry import load_checks, load_providers
+from scanner.result import ScanResult, evaluate_claim, group_by_check
+from scanner.snapshot import Section, Snapshot
+
+log = logging.getLogger("posture")
+
+
+@dataclass
+class ScanRequest:
+    sources: list[str]
+    profile: Profile
+    check_ids: list[str] | None = None  # None: the profile's checks (all, for `default`)
+    checks_dirs: list[Path] = field(default_factory=list)
+    options: Mapping[str, Any] = field(default_factory=dict)  # provider options from the CLI
+    record: Path | None = None
+
+
+def select_checks(registry: Mapping[str, Check], profile: Profile,
+                  check_ids: Iterable[str] | None) -> list[Check]:
+    unknown = sorted(profile.check_ids() - set(registry))
+    if unknown:
+        raise PostureError(
+            f"{profile.path or profile.name}: names unknown check(s) {', '.join(unknown)} "
+            f"(known: {', '.join(registry)})"
+        )
+    if check_ids is None:
+        wanted = profile.check_ids() or set(registry)
+    else:
+        wanted = set(check_ids)
+        missing = sorted(wanted - set(registry))
+        if missing:
+            raise PostureError(f"--checks: unknown check(s) {', '.join(missing)}")
+    return [registry[c] for c in sorted(wanted)]
+
+
+def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: list[Check],
+           options: Mapping[str, Any]) -> tuple[list[Section], list[dict[str, Any]]]:
+    """Collect live providers and read snapshot files into raw sections."""
+    kinds = {k for c in checks for k in c.kinds}
+    sections: list[Section] = []
+    described: list[dict[str, Any]] = []
+    for source in sources:
+        if source in providers:
+            provider = providers[source]
+            only = provider.collections_for(kinds)
+            log.info("collecting %s live: %s", source, ", ".join(sorted(only)))
+            got = provider.collect(options, only=only)
+            sections.extend(got)
+            described.append({"type": "live", "name": source,
+                              "accounts": [s.account for s in got]})
+            continue
+        path = Path(source)
+        if not path.exists():
+            raise PostureError(
+                f"unknown source {source!r}: not a provider ({', '.join(sorted(providers))}) "
+                "and no such file"
+            )
+        snap = snapshot.load(path)
+        for s in snap.sections:
+            if s.provider not in providers:
+                raise PostureError(
+                    f"{source}: section for provider {s.provider!r}, which this posture does "
+                    f"not have (installed: {', '.join(sorted(providers))})"
+                )
+        sections.extend(snap.sections)
+        described.append({"type": "snapshot", "name": path.name, "digest": snap.digest,
+                          "accounts": [f"{s.provider}:{s.account}" for s in snap.sections]})
+    return sections, described
+
+
+def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
+              profile: Profile) -> list[Inventory]:
+    inventories = []
+    for section in sections:
+        inv = providers[section.provider].normalize(section)
+        params = profile.parameters
+        resources = tuple(classify(r, params) for r in inv.resources)
+        inventories.append(replace(inv, resources=resources))
+    return inventories
+
+
+def as_of(sections: Iterable[Section]) -> datetime:
+    """The collection time of the newest section: time-based checks judge as of then, so a
+    replayed snapshot gives the same verdicts whenever it is replayed."""
+    times = [datetime.fromisoformat(s.collected_at.replace("Z", "+00:00")) for s in sections]
+    return max(times) if times else datetime.now(UTC)
+
+
+def run_checks(checks: Iterable[Check], graph: EstateGraph, profile: Profile,
+               when: datetime) -> list[Finding]:
+    findings: list[Finding] = []
+    for c in checks:
+        ctx = CheckContext(check=c, graph=graph, params=profile.parameters, as_of=when)
+        try:
+            findings.extend(c.run(ctx))
+        except Exception as exc:  # a broken check is an error finding, never a pass
+            log.exception("check %s failed", c.id)
+            findings.append(Finding(
+                check=c.id, resource=f"posture:check/{c.id}", status=Status.ERROR,
+                severity=c.severity, message=f"the check crashed: {type(exc).__name__}: {exc}",
+                reason="bug", evidence_level=EvidenceLevel.NONE,
+            ))
+    return findings
+
+
+def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iterable[Section],
+                providers: Mapping[str, Provider]) -> list[Finding]:
+    """Turn verdicts that rest on unreadable data into errors, and name each unread scope."""
+    by_check = group_by_check(findings)
+    out: list[Finding] = []
+    sections = list(sections)
+    for c in checks:
+        own = by_check.pop(c.id, [])
+        blind: list[tuple[str, str, str, str, str]] = []  # provider, account, region, why, reason
+        for section in sections:
+            needed = providers[section.provider].collections_for(c.kinds)
+            attempted = section.attempted()
+            for err in section.collection_errors():
+                if err.collection in needed:
+                    blind.append((section.provider, section.account, err.region,
+                                  f"{err.collection} could not be read: {err.message}",
+                                  str(err.reason)))
+            for name in sorted(needed - attempted):
+                blind.append((section.provider, section.account, snapshot.GLOBAL,
+                              f"{name} was not collected", "not_collected"))
+        for provider, account, region, why, reason in blind:
+            out.append(Finding(
+                check=c.id, resource=f"{provider}:{account}/{region}/{why.split()[0]}",
+                status=Status.ERROR, severity=c.severity, message=f"could not tell: {why}",
+                provider=provider, account=account,
+                region=None if region == snapshot.GLOBAL else region, reason=reason,
+                evidence_level=EvidenceLevel.NONE,
+            ))
+        for f in own:
+            hit = next((b for b in blind if b[0] == f.provider and b[1] == f.account
+                        and (b[2] == snapshot.GLOBAL or b[2] == f.region)), None)
+            if hit and f.status in (Status.PASS, Status.FAIL):
+                f = replace(f, status=Status.ERROR, reason=hit[4],
+                            message=f"could not tell ({hit[3]}); with what was read: {f.message}",
+                            evidence={**f.evidence, "verdict_on_partial_data": str(f.status)})
+            out.append(f)
+    for rest in by_check.values():
+        out.extend(rest)
+    return out
+
+
+def scan(request: ScanRequest) -> ScanResult:
+    started = snapshot.now()
+    registry = load_checks(request.checks_dirs)
+    providers = load_providers()
+    checks = select_checks(registry, request.profile, request.check_ids)
+    sections, described = gather(request.sources, providers, checks, request.options)
+    if request.record is not None:
+        digest = snapshot.write(Snapshot(sections=sections), request.record)
+        log.info("recorded snapshot %s (sha256 %s)", request.record, digest)
+    inventories = normalize(sections, providers, request.profile)
+    graph = EstateGraph(inventories)
+    findings = fail_closed(run_checks(checks, graph, request.profile, as_of(sections)),
+                           checks, sections,
+                           providers)
+    findings.sort(key=Finding.sort_key)
+    by_check = group_by_check(findings)
+    ran = {c.id for c in checks}
+    claims = [evaluate_claim(claim, by_check, ran) for claim in request.profile.claims]
+    errors = [e for s in sections for e in
+              ({"provider": s.provider, "account": s.account, **err} for err in s.errors)]
+    return ScanResult(
+        tool_version=__version__,
+        profile={"name": request.profile.name, "title": request.profile.title,
+                 "source": request.profile.source},
+        sources=described,
+        checks=[c.id for c in checks],
+        findings=findings,
+        claims=claims,
+        errors=errors,
+        started_at=started,
+        finished_at=snapshot.now(),
+        resource_count=len(graph),
+    )
+
+
+def severity_names() -> list[str]:
+    return [s.value for s in Severity]

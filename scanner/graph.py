@@ -1,0 +1,155 @@
+"""The estate graph: resources as nodes, relations as edges, one `internet` node.
+
+Exposure analysis adds `reaches` edges from `internet` to every resource that some traffic
+from anywhere reaches, with the exact protocols, ports and source ranges that cross every
+firewall layer, and follows load balancers to their targets. It is built once per scan, in
+time linear in resources + relations (firewall evaluation is cached per distinct layer set).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import networkx as nx
+
+from scanner.model import Inventory, Kind, Relation, RelationType, Resource
+from scanner.rules import Exposure, PortRange, RuleLayer, admitted, sources_for
+
+INTERNET = "internet"
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Traffic from the internet that arrives at `target`, directly or through `via`."""
+
+    target: str
+    exposures: tuple[Exposure, ...]
+    via: str | None = None  # load balancer id when forwarded
+    listener: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "via": self.via,
+            "listener": self.listener,
+            "exposures": [e.to_json() for e in self.exposures],
+        }
+
+
+class EstateGraph:
+    """A networkx MultiDiGraph plus the indexes checks need."""
+
+    def __init__(self, inventories: Iterable[Inventory]) -> None:
+        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self.resources: dict[str, Resource] = {}
+        self._by_kind: dict[Kind, list[Resource]] = defaultdict(list)
+        self._out: dict[str, list[Relation]] = defaultdict(list)
+        self._in: dict[str, list[Relation]] = defaultdict(list)
+        self._reaches: dict[str, list[Reach]] = defaultdict(list)
+        self.g.add_node(INTERNET, kind=Kind.INTERNET)
+        relations: list[Relation] = []
+        for inv in inventories:
+            for r in inv.resources:
+                self.resources[r.id] = r
+                self._by_kind[r.kind].append(r)
+            relations.extend(inv.relations)
+        self.g.add_nodes_from((rid, {"kind": r.kind}) for rid, r in self.resources.items())
+        self.dangling: list[Relation] = []
+        for rel in relations:
+            if rel.source in self.resources and rel.target in self.resources:
+                self._out[rel.source].append(rel)
+                self._in[rel.target].append(rel)
+            else:
+                self.dangling.append(rel)
+        self.g.add_edges_from(
+            (rel.source, rel.target, str(rel.type), {"relation": rel})
+            for rels in self._out.values()
+            for rel in rels
+        )
+        self._analyze_exposure()
+
+    # --- queries -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def get(self, rid: str) -> Resource:
+        return self.resources[rid]
+
+    def of_kind(self, *kinds: Kind) -> list[Resource]:
+        return [r for k in kinds for r in self._by_kind.get(k, ())]
+
+    def with_role(self, role: str, *kinds: Kind) -> list[Resource]:
+        pool = self.of_kind(*kinds) if kinds else list(self.resources.values())
+        return [r for r in pool if role in r.roles]
+
+    def related(self, rid: str, rtype: RelationType, incoming: bool = False) -> list[Resource]:
+        rels = self._in[rid] if incoming else self._out[rid]
+        ids = (rel.source if incoming else rel.target for rel in rels if rel.type is rtype)
+        return [self.resources[i] for i in ids]
+
+    def relations(self, rid: str, rtype: RelationType, incoming: bool = False) -> list[Relation]:
+        rels = self._in[rid] if incoming else self._out[rid]
+        return [rel for rel in rels if rel.type is rtype]
+
+    def reaches(self, rid: str) -> list[Reach]:
+        """Every way traffic from the internet arrives at a resource."""
+        return self._reaches.get(rid, [])
+
+    def exposed(self) -> Iterator[tuple[Resource, list[Reach]]]:
+        for rid, reaches in self._reaches.items():
+            yield self.resources[rid], reaches
+
+    # --- exposure analysis ---------------------------------------------------------------
+
+    def _admit(self, layers: tuple[RuleLayer, ...], sources: tuple[str, ...] | None = None
+               ) -> tuple[Exposure, ...]:
+        return admitted(layers, sources) if sources is not None else admitted(layers)
+
+    def _add_reach(self, reach: Reach) -> None:
+        self._reaches[reach.target].append(reach)
+        self.g.add_edge(INTERNET, reach.target, str(RelationType.REACHES), reach=reach)
+
+    def _analyze_exposure(self) -> None:
+        direct: dict[str, tuple[Exposure, ...]] = {}
+        for r in self.of_kind(Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER):
+            if not r.prop("public_ips"):
+                continue
+            exposures = self._admit(tuple(r.prop("ingress", ())))
+            if exposures:
+                direct[r.id] = exposures
+                self._add_reach(Reach(r.id, exposures))
+        for lb in self.of_kind(Kind.LOAD_BALANCER):
+            if lb.id in direct:
+                self._forward(lb, direct[lb.id])
+
+    def _forward(self, lb: Resource, lb_exposures: tuple[Exposure, ...]) -> None:
+        targets = self.relations(lb.id, RelationType.TARGETS)
+        for listener in self.related(lb.id, RelationType.MEMBER_OF, incoming=True):
+            if listener.kind is not Kind.LISTENER:
+                continue
+            port, target_port = listener.prop("port"), listener.prop("target_port")
+            if port is None or target_port is None or listener.prop("redirects_to_https"):
+                continue
+            sources = tuple(sources_for(lb_exposures, "tcp", port))
+            if not sources:
+                continue
+            for rel in targets:
+                target = self.resources[rel.target]
+                if rel.attrs.get("private"):
+                    admitted_sources = sources
+                else:
+                    # The target sees the load balancer's public address as the source.
+                    from_lb = self._admit(tuple(target.prop("ingress", ())),
+                                          tuple(_as_cidr(ip) for ip in lb.prop("public_ips", [])))
+                    admitted_sources = sources if sources_for(from_lb, "tcp", target_port) else ()
+                if admitted_sources:
+                    exposure = Exposure("tcp", PortRange(target_port, target_port),
+                                        admitted_sources)
+                    self._add_reach(Reach(target.id, (exposure,), via=lb.id,
+                                          listener=listener.id))
+
+
+def _as_cidr(ip: str) -> str:
+    return ip if "/" in ip else (f"{ip}/128" if ":" in ip else f"{ip}/32")

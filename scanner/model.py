@@ -1,0 +1,230 @@
+"""The provider-neutral model every normalizer produces and every check reads.
+
+A `Resource` has a kind from a closed vocabulary (`Kind`) and properties from a closed,
+documented vocabulary (`PROPERTIES`): a check reads `resource.prop("public_ips")`, never a
+provider's field. The raw API object stays on the resource for evidence and for the rare
+provider-specific check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class Kind(StrEnum):
+    """The closed vocabulary of resource kinds."""
+
+    COMPUTE = "compute"
+    DATABASE = "database"
+    LOAD_BALANCER = "load_balancer"
+    LISTENER = "listener"
+    VOLUME = "volume"
+    SNAPSHOT = "snapshot"
+    BUCKET = "bucket"
+    NETWORK = "network"
+    SUBNET = "subnet"
+    FIREWALL = "firewall"
+    PUBLIC_IP = "public_ip"
+    CERTIFICATE = "certificate"
+    KEY = "key"
+    KEY_STORE = "key_store"
+    BACKUP_VAULT = "backup_vault"
+    LOG_TRAIL = "log_trail"
+    ACCOUNT = "account"
+    INTERNET = "internet"
+
+
+class RelationType(StrEnum):
+    """The closed vocabulary of relations between resources."""
+
+    ATTACHED_TO = "attached_to"  # volume -> compute, public_ip -> compute, compute -> subnet
+    MEMBER_OF = "member_of"  # subnet -> network, listener -> load_balancer
+    PROTECTED_BY = "protected_by"  # compute -> firewall
+    TARGETS = "targets"  # load_balancer -> compute
+    USES_CERTIFICATE = "uses_certificate"  # listener -> certificate
+    REPLICATES_TO = "replicates_to"  # bucket -> bucket, database -> database
+    ENCRYPTED_WITH = "encrypted_with"  # volume -> key
+    PEERED_WITH = "peered_with"  # network -> network
+    BACKED_UP_BY = "backed_up_by"  # compute -> snapshot
+    REACHES = "reaches"  # internet -> resource (added by exposure analysis)
+
+
+@dataclass(frozen=True, slots=True)
+class PropertySpec:
+    """One documented property of the vocabulary."""
+
+    type: str
+    kinds: tuple[Kind, ...]
+    doc: str
+
+
+# The documented property vocabulary. Normalizers may set only these (a test enforces it);
+# docs/model.md is generated from this table.
+PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
+    {
+        "public_ips": PropertySpec(
+            "list[str]",
+            (Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER),
+            "Public IPv4 addresses and IPv6 networks the resource answers on.",
+        ),
+        "private_ips": PropertySpec(
+            "list[str]",
+            (Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER),
+            "Addresses on private networks.",
+        ),
+        "ingress": PropertySpec(
+            "tuple[RuleLayer, ...]",
+            (Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER),
+            "Firewall layers inbound public traffic passes, outermost first (see scanner.rules).",
+        ),
+        "firewall_rules": PropertySpec(
+            "list[dict]", (Kind.FIREWALL,), "Inbound rules in provider-neutral form."
+        ),
+        "encrypted": PropertySpec(
+            "bool | None",
+            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE),
+            "Encrypted at rest. None: the API does not say.",
+        ),
+        "encryption_evidence": PropertySpec(
+            "str",
+            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE),
+            "How `encrypted` is known: config (API setting) or provider (guaranteed by the "
+            "provider for the type).",
+        ),
+        "encryption_reference": PropertySpec(
+            "str",
+            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE),
+            "Documentation that backs a provider-level encryption statement.",
+        ),
+        "protocol": PropertySpec(
+            "str", (Kind.LISTENER,), "Listener protocol: http, https, tcp or tls."
+        ),
+        "port": PropertySpec("int", (Kind.LISTENER,), "Port the listener accepts on."),
+        "target_port": PropertySpec("int", (Kind.LISTENER,), "Port traffic is forwarded to."),
+        "redirects_to_https": PropertySpec(
+            "bool", (Kind.LISTENER,), "A plaintext listener that only redirects to HTTPS."
+        ),
+        "min_tls": PropertySpec(
+            "str | None",
+            (Kind.LISTENER, Kind.DATABASE, Kind.BUCKET),
+            "Lowest TLS version accepted (\"1.0\", \"1.1\", \"1.2\", \"1.3\").",
+        ),
+        "min_tls_reference": PropertySpec(
+            "str", (Kind.LISTENER,), "Documentation that states the protocol range."
+        ),
+        "managed_renewal": PropertySpec(
+            "bool", (Kind.CERTIFICATE,), "The provider renews the certificate automatically."
+        ),
+        "not_after": PropertySpec(
+            "str | None", (Kind.CERTIFICATE,), "Expiry, ISO 8601 UTC."
+        ),
+        "domains": PropertySpec("list[str]", (Kind.CERTIFICATE,), "Names the certificate covers."),
+        "backup_enabled": PropertySpec(
+            "bool | None", (Kind.COMPUTE, Kind.DATABASE, Kind.VOLUME), "Automatic backups on."
+        ),
+        "backup_retention_days": PropertySpec(
+            "int | None", (Kind.COMPUTE, Kind.DATABASE), "How long automatic backups are kept."
+        ),
+        "backup_frequency_hours": PropertySpec(
+            "int | None", (Kind.COMPUTE, Kind.DATABASE), "Interval between automatic backups."
+        ),
+        "image": PropertySpec("str | None", (Kind.COMPUTE,), "Operating system image name."),
+        "image_deprecated": PropertySpec(
+            "str | None", (Kind.COMPUTE,), "When the vendor deprecated the image (ISO 8601)."
+        ),
+        "network_zone": PropertySpec(
+            "str | None", (Kind.NETWORK, Kind.SUBNET), "Provider zone a network spans."
+        ),
+        "cidr": PropertySpec("str | None", (Kind.NETWORK, Kind.SUBNET), "Address range."),
+        "size_gb": PropertySpec("int | None", (Kind.VOLUME,), "Size in GB."),
+        "stateful": PropertySpec(
+            "bool", (Kind.COMPUTE,), "Holds data of its own (attached volumes or a data role)."
+        ),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource of an estate, in provider-neutral terms.
+
+    `id` is globally unique and stable across scans (provider, account, type, native id).
+    `scope` names the collection scope it came from (provider, account, region) so that a
+    failed collection can turn exactly the affected findings into errors.
+    """
+
+    id: str
+    kind: Kind
+    provider: str
+    account: str
+    name: str
+    region: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    roles: frozenset[str] = frozenset()
+    native_type: str = ""
+
+    def prop(self, name: str, default: Any = None) -> Any:
+        """Read a documented property (a typo is a bug, so unknown names raise)."""
+        if name not in PROPERTIES:
+            raise KeyError(f"{name!r} is not a property of the model vocabulary")
+        return self.properties.get(name, default)
+
+    def has_prop(self, name: str) -> bool:
+        return name in self.properties
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A typed edge between two resources; `attrs` carries edge details (ports, layer...)."""
+
+    source: str
+    target: str
+    type: RelationType
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ErrorReason(StrEnum):
+    """Why a collection could not be read; findings in its scope become `error`."""
+
+    DENIED = "denied"
+    UNAUTHENTICATED = "unauthenticated"
+    THROTTLED = "throttled"
+    UNREACHABLE = "unreachable"
+    NOT_FOUND = "not_found"
+    INVALID = "invalid"
+    BUG = "bug"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionError:
+    """A call that failed, with its scope. Recorded instead of raised."""
+
+    provider: str
+    account: str
+    collection: str
+    region: str
+    reason: ErrorReason
+    message: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.provider}:{self.account}/{self.region}/{self.collection}"
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """What a normalizer produces from one snapshot section."""
+
+    provider: str
+    account: str
+    resources: tuple[Resource, ...]
+    relations: tuple[Relation, ...]
+    errors: tuple[CollectionError, ...] = ()
+    # collection name -> kinds it feeds, for the provider (used for fail-closed scoping)
+    collected: frozenset[str] = frozenset()

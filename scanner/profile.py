@@ -1,0 +1,294 @@
+"""Profiles: the machine-readable copy of one published security page.
+
+A profile has parameters (allowed jurisdictions, operator VPN ranges, minimum TLS...) and
+claims: each sentence of the page quoted, with the checks that verify it or
+`verifiable = false` and the reason. See docs/profiles.md.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from scanner import regions
+from scanner.errors import ProfileError
+from scanner.model import Resource
+
+TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+DEFAULT_DATABASE_PORTS = (1433, 1521, 3306, 5432, 5984, 6379, 9042, 9200, 11211, 27017)
+DEFAULT_ADMIN_PORTS = ("22", "3389", "5985-5986", "2375-2376", "6443", "10250", "2379-2380")
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRule:
+    """How a resource is recognised as having a role: any label match or any name glob."""
+
+    labels: Mapping[str, str] = field(default_factory=dict)  # value "*" matches any value
+    names: tuple[str, ...] = ()
+
+    def matches(self, resource: Resource) -> bool:
+        for key, value in self.labels.items():
+            if key in resource.labels and value in ("*", resource.labels[key]):
+                return True
+        return any(fnmatch.fnmatchcase(resource.name, glob) for glob in self.names)
+
+
+@dataclass(frozen=True, slots=True)
+class Parameters:
+    jurisdictions: tuple[str, ...] = ("EU",)
+    operator_cidrs: tuple[str, ...] = ()
+    min_tls: str = "1.2"
+    admin_ports: tuple[str, ...] = DEFAULT_ADMIN_PORTS
+    database_ports: tuple[int, ...] = DEFAULT_DATABASE_PORTS
+    backup_retention_days: int = 7
+    backup_frequency_hours: int = 24
+    certificate_min_days: int = 14
+    encryption_attestation_label: str | None = None  # "key=value" set by the operator
+    public_roles: tuple[str, ...] = ("bastion", "vpn")
+    stateful_roles: tuple[str, ...] = ("database",)
+    roles: Mapping[str, RoleRule] = field(default_factory=dict)
+
+    def admin_port_ranges(self) -> list[tuple[int, int]]:
+        out = []
+        for spec in self.admin_ports:
+            lo, _, hi = str(spec).partition("-")
+            out.append((int(lo), int(hi or lo)))
+        out.extend((p, p) for p in self.database_ports)
+        return sorted(set(out))
+
+    def attestation(self) -> tuple[str, str] | None:
+        if not self.encryption_attestation_label:
+            return None
+        key, _, value = self.encryption_attestation_label.partition("=")
+        return key, value
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    id: str
+    quote: str
+    checks: tuple[str, ...] = ()
+    section: str = ""
+    verifiable: bool = True
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    title: str
+    source: str
+    parameters: Parameters
+    claims: tuple[Claim, ...]
+    path: str = ""
+
+    def check_ids(self) -> set[str]:
+        return {c for claim in self.claims for c in claim.checks}
+
+
+def classify(resource: Resource, params: Parameters) -> Resource:
+    """Give a resource the roles the profile's rules assign it."""
+    roles = frozenset(name for name, rule in params.roles.items() if rule.matches(resource))
+    if roles == resource.roles:
+        return resource
+    return replace(resource, roles=resource.roles | roles)
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def builtin_names() -> list[str]:
+    folder = resources.files("scanner").joinpath("profiles")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load(name_or_path: str) -> Profile:
+    """A built-in profile by name, or a TOML file by path."""
+    path = Path(name_or_path)
+    if name_or_path in builtin_names():
+        text = resources.files("scanner").joinpath(f"profiles/{name_or_path}.toml").read_text()
+        origin = f"profile {name_or_path}"
+    elif path.suffix == ".toml" or path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise ProfileError(f"{path}: no such profile file") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProfileError(f"{path}: cannot read profile: {exc}") from exc
+        origin = str(path)
+    else:
+        raise ProfileError(
+            f"unknown profile {name_or_path!r}: not a built-in ({', '.join(builtin_names())}) "
+            "and not a file"
+        )
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{origin}: not valid TOML: {exc}") from exc
+    return parse(data, origin)
+
+
+def parse(data: Mapping[str, Any], origin: str) -> Profile:
+    _only(data, {"profile", "parameters", "claims"}, origin, "")
+    meta = data.get("profile", {})
+    _only(meta, {"name", "title", "source"}, origin, "profile.")
+    if not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise ProfileError(f"{origin}: [profile] needs a name")
+    params = parse_parameters(data.get("parameters", {}), origin)
+    raw_claims = data.get("claims", [])
+    if not isinstance(raw_claims, list):
+        raise ProfileError(f"{origin}: claims must be an array of tables ([[claims]])")
+    claims = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_claims):
+        where = f"claims[{i}]"
+        if not isinstance(raw, dict):
+            raise ProfileError(f"{origin}: {where} must be a table")
+        _only(raw, {"id", "quote", "checks", "section", "verifiable", "reason"}, origin,
+              f"{where}.")
+        claim_id = raw.get("id") or f"claim-{i + 1}"
+        if claim_id in seen:
+            raise ProfileError(f"{origin}: {where}: duplicate claim id {claim_id!r}")
+        seen.add(claim_id)
+        if not isinstance(raw.get("quote"), str) or not raw["quote"].strip():
+            raise ProfileError(f"{origin}: {where} ({claim_id}) needs a quote")
+        verifiable = raw.get("verifiable", True)
+        checks = raw.get("checks", [])
+        if not isinstance(verifiable, bool):
+            raise ProfileError(f"{origin}: {where}.verifiable must be true or false")
+        if not isinstance(checks, list) or not all(isinstance(c, str) for c in checks):
+            raise ProfileError(f"{origin}: {where}.checks must be a list of check ids")
+        if verifiable and not checks:
+            raise ProfileError(
+                f"{origin}: {where} ({claim_id}) names no checks; bind it to checks or set "
+                "verifiable = false with a reason"
+            )
+        if not verifiable and not raw.get("reason"):
+            raise ProfileError(f"{origin}: {where} ({claim_id}) is not verifiable: give a reason")
+        claims.append(
+            Claim(
+                id=claim_id,
+                quote=" ".join(raw["quote"].split()),
+                checks=tuple(checks),
+                section=raw.get("section", ""),
+                verifiable=verifiable,
+                reason=raw.get("reason", ""),
+            )
+        )
+    return Profile(
+        name=meta["name"],
+        title=meta.get("title", meta["name"]),
+        source=meta.get("source", ""),
+        parameters=params,
+        claims=tuple(claims),
+        path=origin,
+    )
+
+
+_PARAM_TYPES: dict[str, type] = {
+    "jurisdictions": list,
+    "operator_cidrs": list,
+    "min_tls": str,
+    "admin_ports": list,
+    "database_ports": list,
+    "backup_retention_days": int,
+    "backup_frequency_hours": int,
+    "certificate_min_days": int,
+    "encryption_attestation_label": str,
+    "public_roles": list,
+    "stateful_roles": list,
+    "roles": dict,
+}
+
+
+def parse_parameters(raw: Mapping[str, Any], origin: str) -> Parameters:
+    if not isinstance(raw, Mapping):
+        raise ProfileError(f"{origin}: [parameters] must be a table")
+    known = {f.name for f in fields(Parameters)}
+    _only(raw, known, origin, "parameters.")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        expected = _PARAM_TYPES[key]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ProfileError(
+                f"{origin}: parameters.{key} must be a {expected.__name__}, got {value!r}"
+            )
+        values[key] = value
+    for key, value in values.items():
+        where = f"{origin}: parameters.{key}"
+        if key == "jurisdictions":
+            for j in value:
+                if not isinstance(j, str) or not regions.is_known_jurisdiction(j):
+                    raise ProfileError(
+                        f"{where}: unknown jurisdiction {j!r} (use EU, EEA, UK, US or an "
+                        "ISO 3166 country code such as DE)"
+                    )
+        elif key == "operator_cidrs":
+            for cidr in value:
+                try:
+                    ipaddress.ip_network(cidr, strict=False)
+                except (ValueError, TypeError) as exc:
+                    raise ProfileError(f"{where}: {cidr!r} is not a valid CIDR") from exc
+        elif key == "min_tls" and value not in TLS_VERSIONS:
+            raise ProfileError(
+                f"{where}: TLS version {value!r} does not exist (one of {', '.join(TLS_VERSIONS)})"
+            )
+        elif key in ("admin_ports", "database_ports"):
+            for port in value:
+                _port_spec(str(port), where)
+        elif key in ("backup_retention_days", "backup_frequency_hours", "certificate_min_days"):
+            if value < 0:
+                raise ProfileError(f"{where}: must not be negative")
+        elif key == "encryption_attestation_label" and "=" not in value:
+            raise ProfileError(f"{where}: must be key=value, e.g. encryption=luks")
+    if "roles" in values:
+        values["roles"] = _roles(values["roles"], origin)
+    for key in ("jurisdictions", "operator_cidrs", "public_roles", "stateful_roles"):
+        if key in values:
+            values[key] = tuple(values[key])
+    if "admin_ports" in values:
+        values["admin_ports"] = tuple(str(p) for p in values["admin_ports"])
+    if "database_ports" in values:
+        values["database_ports"] = tuple(int(p) for p in values["database_ports"])
+    return Parameters(**values)
+
+
+def _port_spec(spec: str, where: str) -> None:
+    lo, _, hi = spec.partition("-")
+    try:
+        a, b = int(lo), int(hi or lo)
+    except ValueError as exc:
+        raise ProfileError(f"{where}: {spec!r} is not a port or port range") from exc
+    if not 0 <= a <= b <= 65535:
+        raise ProfileError(f"{where}: {spec!r} is not a port or port range")
+
+
+def _roles(raw: Mapping[str, Any], origin: str) -> dict[str, RoleRule]:
+    roles = {}
+    for name, rule in raw.items():
+        where = f"parameters.roles.{name}"
+        if not isinstance(rule, Mapping):
+            raise ProfileError(f"{origin}: {where} must be a table with labels and/or names")
+        _only(rule, {"labels", "names"}, origin, f"{where}.")
+        labels = rule.get("labels", {})
+        names = rule.get("names", [])
+        if not isinstance(labels, Mapping) or not all(isinstance(v, str) for v in labels.values()):
+            raise ProfileError(f"{origin}: {where}.labels must map label keys to values or \"*\"")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ProfileError(f"{origin}: {where}.names must be a list of name globs")
+        roles[name] = RoleRule(labels=dict(labels), names=tuple(names))
+    return roles
+
+
+def _only(table: Mapping[str, Any], allowed: Iterable[str], origin: str, prefix: str) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ProfileError(
+            f"{origin}: unknown key {prefix}{unknown[0]} (allowed: {', '.join(sorted(allowed))})"
+        )

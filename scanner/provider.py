@@ -1,0 +1,56 @@
+"""The provider seam: what a cloud adapter offers the engine.
+
+A provider declares its collections (name -> kinds it feeds and the read-only API calls it
+makes), collects them live into a `Section` of raw API objects, and normalizes a section
+(live or replayed from a snapshot, same code) into an `Inventory`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.model import Inventory, Kind
+from scanner.snapshot import Section
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """One thing a provider collects: the kinds it feeds and the read-only calls it makes."""
+
+    name: str
+    kinds: frozenset[Kind]
+    calls: tuple[str, ...]  # API operations, e.g. "GET /servers"; all read-only
+    description: str = ""
+
+
+class ProviderError(Exception):
+    """A live collection could not start (no credentials, bad endpoint): exit 2."""
+
+
+class Provider(ABC):
+    name: str
+    collections: Mapping[str, Collection]
+
+    @abstractmethod
+    def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
+                ) -> list[Section]:
+        """Read the live estate. Failed calls are recorded in the section, never raised."""
+
+    @abstractmethod
+    def normalize(self, section: Section) -> Inventory:
+        """Raw API objects -> model. Must not call the network."""
+
+    def collections_for(self, kinds: Iterable[Kind]) -> set[str]:
+        wanted = set(kinds)
+        return {name for name, c in self.collections.items() if c.kinds & wanted}
+
+    def permissions(self, collections: Iterable[str] | None = None) -> dict[str, Any]:
+        """The read-only permission set needed for `collections` (all by default)."""
+        names = sorted(collections if collections is not None else self.collections)
+        return {
+            "provider": self.name,
+            "calls": sorted({call for n in names for call in self.collections[n].calls}),
+        }

@@ -1,0 +1,49 @@
+"""Terminal table: findings that need attention grouped by severity, then a summary line."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from scanner.findings import Severity, Status
+from scanner.result import ScanResult
+
+SHOWN = (Status.FAIL, Status.ERROR)
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render(result: ScanResult, timestamps: bool = True) -> str:
+    lines: list[str] = []
+    for severity in Severity:
+        rows = [
+            [str(f.status).upper(), f.check, _short(f.resource_name or f.resource, 40),
+             f.region or "", _short(f.message)]
+            for f in result.findings
+            if f.severity is severity and f.status in SHOWN
+        ]
+        if not rows:
+            continue
+        lines.append(f"{severity.value.upper()} ({len(rows)})")
+        lines.append(tabulate(rows, headers=["status", "check", "resource", "region", "finding"],
+                              tablefmt="simple"))
+        lines.append("")
+    summary = result.summary()
+    st = summary["by_status"]
+    claims = summary["claims"]
+    lines.append(
+        f"{summary['resources']} resources, {len(result.checks)} checks: "
+        f"{st['fail']} failed, {st['error']} errors, {st['pass']} passed, {st['skip']} skipped"
+        + (f", {st['suppressed']} suppressed" if st["suppressed"] else "")
+    )
+    if result.claims:
+        lines.append(
+            f"claims of {result.profile.get('name')}: {claims['verified']} verified, "
+            f"{claims['contradicted']} contradicted, {claims['unknown']} unknown, "
+            f"{claims['not_verifiable']} not verifiable"
+            + (f", {claims['not_assessed']} not assessed" if claims["not_assessed"] else "")
+        )
+    if not summary["complete"]:
+        lines.append("INCOMPLETE: some scopes could not be read; their checks report errors.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,192 @@
+"""The one result object every output format is rendered from."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from scanner.errors import PostureError
+from scanner.findings import EvidenceLevel, Finding, Severity, Status
+from scanner.profile import Claim
+
+RESULT_FORMAT = "posture-result"
+RESULT_VERSION = 1
+
+
+class ClaimStatus(StrEnum):
+    VERIFIED = "verified"
+    CONTRADICTED = "contradicted"
+    UNKNOWN = "unknown"  # something it depends on could not be read, or nothing was assessed
+    NOT_VERIFIABLE = "not_verifiable"
+    NOT_ASSESSED = "not_assessed"  # its checks were not run (--checks)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    claim: Claim
+    status: ClaimStatus
+    reason: str
+    counts: Mapping[str, int]
+    findings: tuple[str, ...]  # finding ids that decided it (fails, or errors, or passes)
+    evidence_levels: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.claim.id,
+            "section": self.claim.section,
+            "quote": self.claim.quote,
+            "checks": list(self.claim.checks),
+            "status": str(self.status),
+            "reason": self.reason,
+            "counts": dict(sorted(self.counts.items())),
+            "findings": list(self.findings),
+            "evidence_levels": list(self.evidence_levels),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ClaimResult:
+        claim = Claim(
+            id=data["id"],
+            quote=data["quote"],
+            checks=tuple(data.get("checks", ())),
+            section=data.get("section", ""),
+            verifiable=data["status"] != ClaimStatus.NOT_VERIFIABLE or bool(data.get("checks")),
+            reason=data.get("reason", ""),
+        )
+        return cls(
+            claim=claim,
+            status=ClaimStatus(data["status"]),
+            reason=data.get("reason", ""),
+            counts=data.get("counts", {}),
+            findings=tuple(data.get("findings", ())),
+            evidence_levels=tuple(data.get("evidence_levels", ())),
+        )
+
+
+def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set[str]
+                   ) -> ClaimResult:
+    """verified: something was assessed and all of it passed; contradicted: any failure;
+    unknown: anything could not be read, or nothing was in scope; not verifiable: the page's
+    sentence (or every check on every provider in scope) cannot be shown by any API."""
+    if not claim.verifiable:
+        return ClaimResult(claim, ClaimStatus.NOT_VERIFIABLE, claim.reason, {}, ())
+    if not set(claim.checks) <= ran:
+        missing = ", ".join(sorted(set(claim.checks) - ran))
+        return ClaimResult(claim, ClaimStatus.NOT_ASSESSED, f"checks not run: {missing}", {}, ())
+    findings = [f for c in claim.checks for f in by_check.get(c, [])]
+    counts = Counter(str(f.status) for f in findings)
+    levels = tuple(sorted({str(f.evidence_level) for f in findings
+                           if f.status in (Status.PASS, Status.FAIL)}))
+    fails = [f.id for f in findings if f.status is Status.FAIL]
+    errors = [f.id for f in findings if f.status is Status.ERROR]
+    passes = [f.id for f in findings if f.status is Status.PASS]
+    if fails:
+        return ClaimResult(claim, ClaimStatus.CONTRADICTED,
+                           f"{len(fails)} resource(s) contradict it", counts, tuple(fails), levels)
+    if errors:
+        return ClaimResult(claim, ClaimStatus.UNKNOWN,
+                           f"{len(errors)} scope(s) could not be read", counts, tuple(errors),
+                           levels)
+    none_level = [f for f in findings if f.evidence_level is EvidenceLevel.NONE]
+    if passes and none_level:
+        return ClaimResult(claim, ClaimStatus.UNKNOWN,
+                           f"{len(passes)} resource(s) comply, {len(none_level)} cannot be "
+                           "verified from the provider's API", counts,
+                           tuple(f.id for f in none_level), levels)
+    if passes:
+        return ClaimResult(claim, ClaimStatus.VERIFIED, f"{len(passes)} resource(s) comply",
+                           counts, tuple(passes), levels)
+    if findings and len(none_level) == len(findings):
+        return ClaimResult(claim, ClaimStatus.NOT_VERIFIABLE, none_level[0].message, counts,
+                           tuple(f.id for f in none_level), (str(EvidenceLevel.NONE),))
+    return ClaimResult(claim, ClaimStatus.UNKNOWN, "no resource in scope was assessed", counts,
+                       (), levels)
+
+
+@dataclass
+class ScanResult:
+    tool_version: str
+    profile: Mapping[str, str]
+    sources: list[dict[str, Any]]
+    checks: list[str]
+    findings: list[Finding]
+    claims: list[ClaimResult]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    started_at: str = ""
+    finished_at: str = ""
+    resource_count: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        status = Counter(str(f.status) for f in self.findings)
+        failed = Counter(str(f.severity) for f in self.findings if f.status is Status.FAIL)
+        claims = Counter(str(c.status) for c in self.claims)
+        return {
+            "resources": self.resource_count,
+            "findings": len(self.findings),
+            "by_status": {s.value: status.get(s.value, 0) for s in Status},
+            "failed_by_severity": {s.value: failed.get(s.value, 0) for s in Severity},
+            "claims": {s.value: claims.get(s.value, 0) for s in ClaimStatus},
+            "complete": status.get(Status.ERROR.value, 0) == 0,
+        }
+
+    def exit_code(self, fail_on: str = "low", allow_partial: bool = False) -> int:
+        """0 clean; 1 a failure at or above `fail_on`; 3 errors (incomplete) unless allowed.
+        A certain violation outranks an incomplete view: the build fails either way."""
+        if fail_on != "none":
+            threshold = Severity(fail_on).rank
+            if any(f.status is Status.FAIL and f.severity.rank >= threshold
+                   for f in self.findings):
+                return 1
+        if not allow_partial and any(f.status is Status.ERROR for f in self.findings):
+            return 3
+        return 0
+
+    def to_json(self, timestamps: bool = True) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "format": RESULT_FORMAT,
+            "version": RESULT_VERSION,
+            "tool_version": self.tool_version,
+            "profile": dict(self.profile),
+            "sources": self.sources,
+            "checks": self.checks,
+            "summary": self.summary(),
+            "claims": [c.to_json() for c in self.claims],
+            "findings": [f.to_json() for f in self.findings],
+            "errors": self.errors,
+        }
+        if timestamps:
+            doc["started_at"] = self.started_at
+            doc["finished_at"] = self.finished_at
+        return doc
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], origin: str = "results") -> ScanResult:
+        if not isinstance(data, Mapping) or data.get("format") != RESULT_FORMAT:
+            raise PostureError(f"{origin}: not a posture results file")
+        if data.get("version") != RESULT_VERSION:
+            raise PostureError(f"{origin}: results version {data.get('version')!r} not supported")
+        try:
+            return cls(
+                tool_version=data["tool_version"],
+                profile=data["profile"],
+                sources=list(data["sources"]),
+                checks=list(data["checks"]),
+                findings=[Finding.from_json(f) for f in data["findings"]],
+                claims=[ClaimResult.from_json(c) for c in data["claims"]],
+                errors=list(data.get("errors", [])),
+                started_at=data.get("started_at", ""),
+                finished_at=data.get("finished_at", ""),
+                resource_count=data.get("summary", {}).get("resources", 0),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PostureError(f"{origin}: malformed results file ({exc!r})") from exc
+
+
+def group_by_check(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        out.setdefault(f.check, []).append(f)
+    return out

@@ -1,0 +1,291 @@
+"""Snapshot files: the raw inventory a scan collected, as the provider APIs returned it.
+
+Format (documented in docs/snapshot-format.md, JSON Schema in scanner/schema/):
+
+    {"format": "posture-snapshot", "version": 1, "tool_version": ..., "created_at": ...,
+     "sections": [{"provider", "account", "collected_at", "tool_version", "locations",
+                   "collections": {NAME: {REGION|"global": [raw objects...]}},
+                   "errors": [{"collection", "region", "reason", "message"}],
+                   "redacted": ["servers[].labels.db_password", ...]}],
+     "digest": {"algorithm": "sha256", "value": HEX}}
+
+The digest is SHA-256 over the canonical form of the document without its `digest` member:
+UTF-8 JSON with keys sorted, no insignificant white space, non-ASCII characters unescaped
+(`json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`).
+Plain or gzip JSON; gzip is recognised by its magic bytes, not the file name.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from scanner import __version__
+from scanner.errors import SnapshotError
+from scanner.model import CollectionError, ErrorReason
+
+FORMAT = "posture-snapshot"
+VERSION = 1
+GLOBAL = "global"
+MAX_BYTES = 2 * 1024**3  # refuse larger inputs, compressed or not
+
+
+@dataclass
+class Section:
+    """One provider account's raw collections, as collected or replayed."""
+
+    provider: str
+    account: str
+    collected_at: str
+    tool_version: str = __version__
+    locations: list[str] = field(default_factory=list)
+    collections: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    redacted: list[str] = field(default_factory=list)
+
+    def items(self, collection: str) -> list[dict[str, Any]]:
+        """All raw objects of a collection, every region, in recorded order."""
+        return [obj for objs in self.collections.get(collection, {}).values() for obj in objs]
+
+    def add(self, collection: str, region: str, objects: list[dict[str, Any]]) -> None:
+        self.collections.setdefault(collection, {})[region] = objects
+
+    def fail(self, collection: str, region: str, reason: ErrorReason, message: str) -> None:
+        self.errors.append(
+            {"collection": collection, "region": region, "reason": str(reason), "message": message}
+        )
+
+    def attempted(self) -> set[str]:
+        return set(self.collections) | {e["collection"] for e in self.errors}
+
+    def collection_errors(self) -> list[CollectionError]:
+        return [
+            CollectionError(
+                provider=self.provider,
+                account=self.account,
+                collection=e["collection"],
+                region=e["region"],
+                reason=ErrorReason(e["reason"]),
+                message=e["message"],
+            )
+            for e in self.errors
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "account": self.account,
+            "collected_at": self.collected_at,
+            "tool_version": self.tool_version,
+            "locations": sorted(self.locations),
+            "collections": self.collections,
+            "errors": self.errors,
+            "redacted": sorted(set(self.redacted)),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Section:
+        return cls(
+            provider=data["provider"],
+            account=data["account"],
+            collected_at=data["collected_at"],
+            tool_version=data["tool_version"],
+            locations=list(data.get("locations", [])),
+            collections=data["collections"],
+            errors=list(data.get("errors", [])),
+            redacted=list(data.get("redacted", [])),
+        )
+
+
+@dataclass
+class Snapshot:
+    sections: list[Section]
+    created_at: str = ""
+    tool_version: str = __version__
+    digest: str = ""
+    path: str = ""
+
+    def document(self) -> dict[str, Any]:
+        """The snapshot as JSON, without its digest."""
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "tool_version": self.tool_version,
+            "created_at": self.created_at,
+            "sections": [s.to_json() for s in self.sections],
+        }
+
+
+def now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    body = {k: v for k, v in document.items() if k != "digest"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def digest_of(document: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(document)).hexdigest()
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("scanner").joinpath("schema/snapshot.schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def write(snapshot: Snapshot, path: Path) -> str:
+    """Write a snapshot (gzip when the name ends in .gz); returns its digest."""
+    snapshot.created_at = snapshot.created_at or now()
+    doc = snapshot.document()
+    digest = digest_of(doc)
+    doc["digest"] = {"algorithm": "sha256", "value": digest}
+    data = json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode()
+    if path.name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror}") from exc
+    snapshot.digest = digest
+    return digest
+
+
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """Read a plain or gzip file, refusing more than `max_bytes` either way."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise SnapshotError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise SnapshotError(f"{path}: is a directory, not a snapshot file") from exc
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(data) > max_bytes:
+        raise SnapshotError(f"{path}: larger than the {max_bytes} byte limit")
+    if data[:2] != b"\x1f\x8b":
+        return data
+    out = io.BytesIO()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            while chunk := gz.read(1 << 20):
+                out.write(chunk)
+                if out.tell() > max_bytes:
+                    raise SnapshotError(
+                        f"{path}: decompresses to more than the {max_bytes} byte limit"
+                    )
+    except (EOFError, OSError, zlib.error) as exc:
+        raise SnapshotError(f"{path}: gzip data is truncated or corrupt ({exc})") from exc
+    return out.getvalue()
+
+
+def parse(data: bytes, origin: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise SnapshotError(f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise SnapshotError(
+            f"{origin}: not valid JSON, truncated or corrupt? ({exc.msg} at line {exc.lineno} "
+            f"column {exc.colno})"
+        ) from exc
+    except RecursionError as exc:
+        raise SnapshotError(f"{origin}: JSON nested too deeply") from exc
+    if not isinstance(doc, dict):
+        raise SnapshotError(f"{origin}: not a posture snapshot (top level is not an object)")
+    return doc
+
+
+def validate(doc: dict[str, Any], origin: str) -> None:
+    """Format, version and schema checks (the schema is checked on a skeleton of the
+    document whose raw object lists are cut to their first element; every element is then
+    checked to be an object, which is all the format promises about raw objects)."""
+    if doc.get("format") != FORMAT:
+        raise SnapshotError(f"{origin}: not a posture snapshot (format is {doc.get('format')!r})")
+    if doc.get("version") != VERSION:
+        raise SnapshotError(
+            f"{origin}: snapshot format version {doc.get('version')!r} is not supported "
+            f"(this posture reads version {VERSION})"
+        )
+    skeleton = dict(doc)
+    sections = doc.get("sections")
+    if isinstance(sections, list):
+        skeleton["sections"] = [_skeleton_section(s) for s in sections]
+    try:
+        jsonschema.validate(skeleton, schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise SnapshotError(f"{origin}: invalid snapshot at {where}: {exc.message}") from exc
+    for i, section in enumerate(doc["sections"]):
+        for name, regions in section["collections"].items():
+            for region, objs in regions.items():
+                if not all(isinstance(o, dict) for o in objs):
+                    raise SnapshotError(
+                        f"{origin}: invalid snapshot at sections/{i}/collections/{name}/"
+                        f"{region}: every raw object must be a JSON object"
+                    )
+
+
+def _skeleton_section(section: Any) -> Any:
+    if not isinstance(section, dict) or not isinstance(section.get("collections"), dict):
+        return section
+    cols = {
+        name: (
+            {r: objs[:1] if isinstance(objs, list) else objs for r, objs in regions.items()}
+            if isinstance(regions, dict)
+            else regions
+        )
+        for name, regions in section["collections"].items()
+    }
+    return {**section, "collections": cols}
+
+
+def load(path: Path, verify_digest: bool = True) -> Snapshot:
+    """Read, validate and verify a snapshot. Every problem is a `SnapshotError` naming it."""
+    origin = str(path)
+    doc = parse(read_bytes(path), origin)
+    validate(doc, origin)
+    recorded = doc["digest"]["value"]
+    if verify_digest:
+        actual = digest_of(doc)
+        if actual != recorded:
+            raise SnapshotError(
+                f"{origin}: digest mismatch, the snapshot was modified after it was recorded "
+                f"(recorded sha256 {recorded[:16]}..., content hashes to {actual[:16]}...)"
+            )
+    return Snapshot(
+        sections=[Section.from_json(s) for s in doc["sections"]],
+        created_at=doc["created_at"],
+        tool_version=doc["tool_version"],
+        digest=recorded,
+        path=origin,
+    )
+
+
+def seal(path: Path, out: Path) -> str:
+    """Compute and write the digest of a hand-written snapshot (validated first)."""
+    origin = str(path)
+    doc = parse(read_bytes(path), origin)
+    doc.setdefault("digest", {"algorithm": "sha256", "value": "0" * 64})
+    validate(doc, origin)
+    snap = Snapshot(
+        sections=[Section.from_json(s) for s in doc["sections"]],
+        created_at=doc["created_at"],
+        tool_version=doc["tool_version"],
+    )
+    return write(snap, out)

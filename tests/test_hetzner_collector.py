@@ -1,0 +1,179 @@
+"""The Hetzner collector, with the real hcloud client against a local Hetzner API server.
+
+The server (tests/hcloud_server.py) speaks the Hetzner Cloud API over HTTP on 127.0.0.1:
+pagination through meta.pagination, bearer auth, error bodies, 401/403/429/5xx faults.
+Nothing in hcloud or the collector is patched: the CLI gets HCLOUD_ENDPOINT and a token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scanner import snapshot
+from tests.hcloud_server import HcloudServer
+from tests.helpers import SEED002, run, verdicts
+
+TOKEN = "hcloud-test-token-0123456789abcdef0123456789abcdef0123456789abcd"
+
+
+def seed_collections() -> dict[str, list[dict[str, Any]]]:
+    doc = json.loads(SEED002.read_text())
+    section = doc["sections"][0]
+    return {name: regions["global"] for name, regions in section["collections"].items()}
+
+
+@pytest.fixture
+def api() -> Iterator[HcloudServer]:
+    with HcloudServer(seed_collections(), token=TOKEN) as server:
+        yield server
+
+
+def env(api: HcloudServer, token: str = TOKEN) -> dict[str, str]:
+    return {"HCLOUD_ENDPOINT": api.url, "HCLOUD_TOKEN": token,
+            "POSTURE_HETZNER_PROJECT": "ohallo-prod"}
+
+
+def live_scan(api: HcloudServer, *args: str, token: str = TOKEN) -> tuple[int, dict[str, Any]]:
+    result = run("scan", "hetzner", "--format", "json", "--no-timestamps", *args,
+                 env=env(api, token))
+    return result.exit_code, json.loads(result.stdout) if result.stdout else {}
+
+
+def test_live_scan_gives_the_same_verdicts_as_the_recorded_fixture(api: HcloudServer) -> None:
+    code, live = live_scan(api, "--profile", "seed-002")
+    replay = json.loads(run("scan", str(SEED002), "--profile", "seed-002", "--format", "json",
+                            "--no-timestamps").stdout)
+    assert verdicts(live) == verdicts(replay)
+    assert code == 1
+
+
+def test_record_then_replay_gives_identical_results(api: HcloudServer, tmp_path: Path) -> None:
+    snap = tmp_path / "estate.json.gz"
+    code, live = live_scan(api, "--profile", "seed-002", "--record", str(snap))
+    assert code == 1
+    replay = run("scan", str(snap), "--profile", "seed-002", "--format", "json",
+                 "--no-timestamps")
+    replayed = json.loads(replay.stdout)
+    assert replayed["findings"] == live["findings"]
+    assert replayed["claims"] == live["claims"]
+    assert run("verify", str(snap)).exit_code == 0
+
+
+def test_collector_makes_only_get_requests_and_follows_pagination(api: HcloudServer) -> None:
+    # 120 servers: with per_page=50 the collector must read pages 1, 2 and 3.
+    base = api.data["servers"][0]
+    api.data["servers"] = [dict(base, id=1000 + i, name=f"app-{i}") for i in range(120)]
+    code, doc = live_scan(api, "--checks", "RES-01")
+    assert code == 0
+    servers = {f["resource"] for f in doc["findings"] if "/server/" in f["resource"]}
+    assert len(servers) == 120
+    methods = {method for method, _ in api.requests}
+    assert methods == {"GET"}
+    server_pages = [path for _, path in api.requests if path.startswith("/v1/servers?")]
+    assert any("page=3" in p for p in server_pages)
+    assert len(server_pages) == 3
+
+
+def test_checks_option_collects_only_what_the_checks_read(api: HcloudServer) -> None:
+    live_scan(api, "--checks", "TLS-03")
+    collections = {path.split("?")[0].removeprefix("/v1/") for _, path in api.requests}
+    assert collections == {"load_balancers", "certificates", "locations"}
+
+
+def test_invalid_token_is_one_line_and_exit_2(api: HcloudServer) -> None:
+    result = run("scan", "hetzner", env=env(api, token="wrong"))
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "token was rejected" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_token_is_a_clear_error(api: HcloudServer) -> None:
+    result = run("scan", "hetzner", env={"HCLOUD_ENDPOINT": api.url, "HCLOUD_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "no API token" in result.stderr
+
+
+def test_token_file_is_read_and_the_token_never_appears_in_output(
+        api: HcloudServer, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    snap = tmp_path / "s.json"
+    result = run("-vv", "scan", "hetzner", "--hetzner-token-file", str(token_file),
+                 "--record", str(snap), "--format", "json",
+                 env={"HCLOUD_ENDPOINT": api.url, "HCLOUD_TOKEN": ""})
+    assert result.exit_code == 1
+    assert TOKEN not in result.stdout + result.stderr
+    assert TOKEN not in snap.read_text()
+
+
+def test_denied_collection_is_an_error_for_its_scope_and_exit_3(api: HcloudServer) -> None:
+    api.fail("volumes", 403, "forbidden")
+    code, doc = live_scan(api, "--checks", "ENC-01,NET-01")
+    assert code == 1  # db-2's public IP is a certain violation: it outranks the errors
+    statuses = {(f["check"], f["resource"]): f for f in doc["findings"]}
+    scope = statuses[("ENC-01", "hetzner:ohallo-prod/global/volumes")]
+    assert scope["status"] == "error" and scope["reason"] == "denied"
+    # ENC-01 reads volumes: none of its verdicts may pass on what was left.
+    assert not [f for f in doc["findings"] if f["check"] == "ENC-01" and f["status"] == "pass"]
+    # NET-01 does not read volumes: it still judges.
+    assert statuses[("NET-01", "hetzner:ohallo-prod/server/104")]["status"] == "fail"
+    code, _ = live_scan(api, "--checks", "ENC-01")
+    assert code == 3
+
+
+def test_allow_partial_turns_an_incomplete_clean_scan_into_exit_0(api: HcloudServer) -> None:
+    api.fail("certificates", 403, "forbidden")
+    code, doc = live_scan(api, "--checks", "TLS-03", "--allow-partial")
+    assert code == 0
+    assert doc["summary"]["complete"] is False
+
+
+def test_throttling_and_server_errors_are_retried_until_the_scan_completes(
+        api: HcloudServer) -> None:
+    api.fail("servers", 429, "rate_limit_exceeded", times=2, retry_after=0)
+    api.fail("firewalls", 503, "unavailable", times=1)
+    api.fail("load_balancers", 502, "bad_gateway", times=1)
+    result = run("scan", "hetzner", "--format", "json", "--no-timestamps", "--profile",
+                 "seed-002", env={**env(api), "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+    replay = json.loads(run("scan", str(SEED002), "--profile", "seed-002", "--format", "json",
+                            "--no-timestamps").stdout)
+    assert verdicts(json.loads(result.stdout)) == verdicts(replay)
+    assert len([p for _, p in api.requests if p.startswith("/v1/servers")]) == 3
+
+
+def test_a_service_that_stays_down_is_an_error_never_a_pass(api: HcloudServer) -> None:
+    api.fail("firewalls", 503, "unavailable")
+    result = run("scan", "hetzner", "--format", "json", "--checks", "NET-04",
+                 env={**env(api), "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+    doc = json.loads(result.stdout)
+    assert result.exit_code in (1, 3)
+    assert not [f for f in doc["findings"] if f["status"] == "pass"]
+    assert any(f["reason"] == "unreachable" for f in doc["findings"])
+
+
+def test_unreachable_endpoint_is_recorded_as_errors_not_a_crash(tmp_path: Path) -> None:
+    result = run("scan", "hetzner", "--format", "json", "--checks", "RES-01",
+                 env={"HCLOUD_ENDPOINT": "http://127.0.0.1:9/v1", "HCLOUD_TOKEN": TOKEN,
+                      "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+    assert result.exit_code == 3
+    doc = json.loads(result.stdout)
+    assert {f["status"] for f in doc["findings"]} == {"error"}
+
+
+def test_snapshot_section_records_the_project_locations_and_tool_version(
+        api: HcloudServer, tmp_path: Path) -> None:
+    out = tmp_path / "snap.json"
+    result = run("record", "hetzner", "-o", str(out), env=env(api))
+    assert result.exit_code == 0, result.stderr
+    snap = snapshot.load(out)
+    section = snap.sections[0]
+    assert section.provider == "hetzner" and section.account == "ohallo-prod"
+    assert section.locations == ["ash", "fsn1", "hel1", "nbg1"]
+    assert len(section.items("servers")) == 6
+    assert section.errors == []

@@ -1,0 +1,669 @@
+"""Property tests of firewall rule evaluation (scanner.rules) against a brute-force reference.
+
+The reference below is written from the specification, not from `scanner.rules` internals:
+a packet (protocol, port, source address) crosses a layer when
+
+- UNION: some ALLOW rule matches it, otherwise the layer default decides;
+- ORDERED: the first matching rule, rules sorted (stably) by priority, decides; otherwise the
+  layer default;
+
+and it is admitted when every layer admits it. A rule matches a protocol when its protocol is
+that protocol or `*`; for tcp/udp the port must be inside its range; port-less protocols
+(icmp, other) are matched only by rules whose port range is the full 0-65535.
+
+The universes are small enough to enumerate: every address of 10.0.0.0/26 and of
+2001:db8::/122, plus one representative of every other cell the generated CIDRs can create,
+and every port 0..41 plus the top of the range (generated port ranges end at 0..40, 65534 or
+65535), so the comparison in `test_admitted_matches_brute_force_reference` is exhaustive.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scanner.rules import (
+    ALL_PORTS,
+    INTERNET,
+    MAX_PORT,
+    Action,
+    Exposure,
+    LayerMode,
+    PortRange,
+    Rule,
+    RuleLayer,
+    admitted,
+    decide,
+    sources_for,
+    subtract,
+    wide_open,
+)
+
+SETTINGS = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+ALL_PROTOCOLS = ("tcp", "udp", "icmp", "other")
+PORTED_PROTOCOLS = ("tcp", "udp")
+RULE_PROTOCOLS = (*ALL_PROTOCOLS, "*")
+
+# --- the universe ----------------------------------------------------------------------
+
+V4_BASE = int(ipaddress.IPv4Address("10.0.0.0"))
+V6_BASE = int(ipaddress.IPv6Address("2001:db8::"))
+# CIDRs that rules are built from, besides the random ones inside 10.0.0.0/26 and
+# 2001:db8::/122 (see `cidrs`).
+V4_EXTRA = ("10.0.0.0/26", "10.0.0.0/25", "0.0.0.0/0")
+V6_EXTRA = ("2001:db8::/120", "2001:db8::40/122", "2001:db8::80/121", "::/0")
+
+V4_ADDRESSES = tuple(
+    [str(ipaddress.IPv4Address(V4_BASE + i)) for i in range(64)]
+    + ["10.0.0.64", "10.0.0.127", "10.0.0.128", "9.255.255.255", "0.0.0.0",
+       "192.0.2.1", "255.255.255.255"]
+)
+V6_ADDRESSES = tuple(
+    [str(ipaddress.IPv6Address(V6_BASE + i)) for i in range(64)]
+    + [str(ipaddress.IPv6Address(V6_BASE + i)) for i in (0x40, 0x7F, 0x80, 0xBF, 0xC0, 0xFF,
+                                                          0x100)]
+    + ["::", "::1", "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff",
+       "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]
+)
+ADDRESSES = V4_ADDRESSES + V6_ADDRESSES
+PORTS = (*range(42), MAX_PORT - 1, MAX_PORT)
+LOCAL = ("10.0.0.0/26", "2001:db8::/120")
+
+Packet = tuple[str, int | None, str]
+
+
+def packets() -> list[Packet]:
+    out: list[Packet] = []
+    for protocol in ALL_PROTOCOLS:
+        ports: Sequence[int | None] = PORTS if protocol in PORTED_PROTOCOLS else (None,)
+        out.extend((protocol, port, a) for port in ports for a in ADDRESSES)
+    return out
+
+
+PACKETS = packets()
+
+
+# --- the reference ---------------------------------------------------------------------
+
+
+@functools.cache
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr, strict=False)
+
+
+@functools.cache
+def _span(cidr: str) -> tuple[int, int, int]:
+    """(version, first address, last address) as integers."""
+    n = _network(cidr)
+    return n.version, int(n.network_address), int(n.broadcast_address)
+
+
+@functools.cache
+def _address(address: str) -> tuple[int, int]:
+    ip = ipaddress.ip_address(address)
+    return ip.version, int(ip)
+
+
+def in_cidrs(address: str, cidrs: Iterable[str]) -> bool:
+    version, addr = _address(address)
+    return any(v == version and lo <= addr <= hi for v, lo, hi in map(_span, cidrs))
+
+
+@dataclass(frozen=True)
+class RefRule:
+    allow: bool
+    protocol: str
+    lo: int
+    hi: int
+    full: bool
+    sources: tuple[tuple[int, int, int], ...]  # (version, first, last)
+
+    @classmethod
+    def of(cls, rule: Rule) -> RefRule:
+        return cls(
+            allow=rule.action == "allow",
+            protocol=str(rule.protocol),
+            lo=rule.ports.lo,
+            hi=rule.ports.hi,
+            full=(rule.ports.lo, rule.ports.hi) == (0, 65535),
+            sources=tuple(_span(c) for c in rule.sources),
+        )
+
+    def matches(self, protocol: str, port: int | None, version: int, addr: int) -> bool:
+        if self.protocol not in ("*", protocol):
+            return False
+        if protocol in PORTED_PROTOCOLS:
+            if port is None or not self.lo <= port <= self.hi:
+                return False
+        elif not self.full:
+            return False
+        return any(v == version and lo <= addr <= hi for v, lo, hi in self.sources)
+
+
+@dataclass(frozen=True)
+class RefLayer:
+    union: bool
+    default_allow: bool
+    rules: tuple[RefRule, ...]  # in evaluation order
+
+    @classmethod
+    def of(cls, layer: RuleLayer) -> RefLayer:
+        union = layer.mode == "union"
+        rules = list(layer.rules)
+        if not union:
+            rules = sorted(rules, key=lambda r: r.priority)  # sorted() is stable
+        return cls(union, layer.default == "allow", tuple(RefRule.of(r) for r in rules))
+
+    def admits(self, protocol: str, port: int | None, version: int, addr: int) -> bool:
+        if self.union:
+            if any(r.allow and r.matches(protocol, port, version, addr) for r in self.rules):
+                return True
+            return self.default_allow
+        for r in self.rules:
+            if r.matches(protocol, port, version, addr):
+                return r.allow
+        return self.default_allow
+
+
+class Reference:
+    """Per-packet evaluation of a stack of layers."""
+
+    def __init__(self, layers: Sequence[RuleLayer]) -> None:
+        self.layers = [RefLayer.of(layer) for layer in layers]
+
+    def admits(self, protocol: str, port: int | None, address: str) -> bool:
+        version, addr = _address(address)
+        return all(layer.admits(protocol, port, version, addr) for layer in self.layers)
+
+    def admitted_packets(self, sources: Sequence[str]) -> set[Packet]:
+        inside = {a for a in ADDRESSES if in_cidrs(a, sources)}
+        return {p for p in PACKETS if p[2] in inside and self.admits(*p)}
+
+
+def rule_matches(rule: Rule) -> Callable[[Packet], bool]:
+    ref = RefRule.of(rule)
+    return lambda packet: ref.matches(packet[0], packet[1], *_address(packet[2]))
+
+
+def packets_in(exposures: Iterable[Exposure]) -> set[Packet]:
+    """The packets of the universe that the exposures describe."""
+    out: set[Packet] = set()
+    for e in exposures:
+        addresses = [a for a in ADDRESSES if in_cidrs(a, e.sources)]
+        if e.protocol in PORTED_PROTOCOLS:
+            out.update((e.protocol, p, a) for p in PORTS if p in e.ports for a in addresses)
+        else:
+            out.update((e.protocol, None, a) for a in addresses)
+    return out
+
+
+# --- strategies --------------------------------------------------------------------------
+
+
+@st.composite
+def v4_cidr(draw: st.DrawFn) -> str:
+    prefix = draw(st.integers(26, 32))
+    offset = draw(st.integers(0, 63))
+    return str(ipaddress.ip_network(f"10.0.0.{offset}/{prefix}", strict=False))
+
+
+@st.composite
+def v6_cidr(draw: st.DrawFn) -> str:
+    prefix = draw(st.integers(122, 128))
+    offset = draw(st.integers(0, 63))
+    address = ipaddress.IPv6Address(V6_BASE + offset)
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+cidrs = st.one_of(v4_cidr(), v6_cidr(), st.sampled_from(V4_EXTRA + V6_EXTRA))
+
+port_ranges = st.one_of(
+    st.just(ALL_PORTS),
+    st.tuples(st.integers(0, 40), st.integers(0, 40)).map(lambda t: PortRange(*sorted(t))),
+    st.builds(PortRange, st.integers(0, 40), st.sampled_from((MAX_PORT - 1, MAX_PORT))),
+)
+
+rules = st.builds(
+    Rule,
+    action=st.sampled_from(Action),
+    protocol=st.sampled_from(RULE_PROTOCOLS),
+    ports=port_ranges,
+    sources=st.lists(cidrs, min_size=0, max_size=3).map(tuple),
+    priority=st.integers(0, 5),  # few values: ties exercise the stable sort
+)
+allow_rules = rules.map(lambda r: replace(r, action=Action.ALLOW))
+
+
+@st.composite
+def layers_(draw: st.DrawFn, mode: LayerMode | None = None) -> RuleLayer:
+    present = draw(st.booleans()) if mode is None else True
+    chosen = draw(st.sampled_from(LayerMode)) if mode is None else mode
+    # An absent layer is "no firewall here": it has no rules, only what the provider does.
+    layer_rules = tuple(draw(st.lists(rules, max_size=6))) if present else ()
+    return RuleLayer(
+        name=f"{chosen}-layer",
+        mode=chosen,
+        rules=layer_rules,
+        default=draw(st.sampled_from(Action)),
+        present=present,
+    )
+
+
+layer_stacks = st.lists(layers_(), min_size=1, max_size=3).map(tuple)
+queries = st.one_of(
+    st.just(LOCAL),
+    st.just(INTERNET),
+    st.lists(cidrs, max_size=3).map(tuple),
+)
+
+
+@st.composite
+def stack_with(draw: st.DrawFn, mode: LayerMode) -> tuple[tuple[RuleLayer, ...], int]:
+    """A stack of layers with a present layer of `mode` at the returned index."""
+    stack = list(draw(st.lists(layers_(), max_size=2)))
+    index = draw(st.integers(0, len(stack)))
+    stack.insert(index, draw(layers_(mode)))
+    return tuple(stack), index
+
+
+def _diff(got: set[Packet], want: set[Packet]) -> str:
+    return (f"admitted() but not reference: {sorted(got - want, key=str)[:5]}; "
+            f"reference but not admitted(): {sorted(want - got, key=str)[:5]}")
+
+
+# --- 1. exactness against the reference --------------------------------------------------
+
+
+@SETTINGS
+@given(layer_stacks, queries)
+def test_admitted_matches_brute_force_reference(
+    layers: tuple[RuleLayer, ...], query: tuple[str, ...]
+) -> None:
+    got = packets_in(admitted(layers, query))
+    want = Reference(layers).admitted_packets(query)
+    assert got == want, _diff(got, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(layer_stacks, st.sampled_from(PACKETS))
+def test_decide_matches_reference(layers: tuple[RuleLayer, ...], packet: Packet) -> None:
+    assert decide(layers, *packet) == Reference(layers).admits(*packet)
+
+
+# --- 2. canonical form ------------------------------------------------------------------
+
+
+@SETTINGS
+@given(layer_stacks, queries)
+def test_admitted_is_canonical(layers: tuple[RuleLayer, ...], query: tuple[str, ...]) -> None:
+    result = admitted(layers, query)
+    assert list(result) == sorted(result, key=lambda e: (ALL_PROTOCOLS.index(e.protocol),
+                                                         e.ports.lo))
+    for protocol in ALL_PROTOCOLS:
+        mine = [e for e in result if e.protocol == protocol]
+        if protocol not in PORTED_PROTOCOLS:
+            assert len(mine) <= 1
+            assert all(e.ports == ALL_PORTS for e in mine)
+        for a, b in itertools.pairwise(mine):
+            assert a.ports.hi < b.ports.lo, f"overlapping port ranges {a} {b}"
+            assert not (a.ports.hi + 1 == b.ports.lo and set(a.sources) == set(b.sources)), (
+                f"adjacent exposures with the same sources not merged: {a} {b}")
+    for e in result:
+        assert e.sources, f"empty exposure {e}"
+        nets = [_network(s) for s in e.sources]
+        for x, y in itertools.combinations(nets, 2):
+            assert x.version != y.version or not x.overlaps(y), f"{x} overlaps {y} in {e}"
+        v4 = [n for n in nets if n.version == 4]
+        v6 = [n for n in nets if n.version == 6]
+        assert nets == v4 + v6, "IPv4 sources first"
+        # minimal: nothing left to collapse
+        assert v4 == list(ipaddress.collapse_addresses(v4))
+        assert v6 == list(ipaddress.collapse_addresses(v6))
+
+
+# --- 3. order -----------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(stack_with(LayerMode.UNION), queries, st.data())
+def test_union_layer_rule_order_does_not_matter(
+    stack: tuple[tuple[RuleLayer, ...], int], query: tuple[str, ...], data: st.DataObject
+) -> None:
+    layers, index = stack
+    shuffled = data.draw(st.permutations(layers[index].rules))
+    other = list(layers)
+    other[index] = replace(layers[index], rules=tuple(shuffled))
+    assert admitted(other, query) == admitted(layers, query)
+
+
+@SETTINGS
+@given(stack_with(LayerMode.ORDERED), queries, st.data())
+def test_ordered_layer_rule_order_only_matters_through_priority(
+    stack: tuple[tuple[RuleLayer, ...], int], query: tuple[str, ...], data: st.DataObject
+) -> None:
+    layers, index = stack
+    layer = layers[index]
+    # distinct priorities: the listed order then carries no information
+    distinct = tuple(replace(r, priority=10 * i + r.priority) for i, r in enumerate(layer.rules))
+    shuffled = tuple(data.draw(st.permutations(distinct)))
+    a = list(layers)
+    b = list(layers)
+    a[index] = replace(layer, rules=distinct)
+    b[index] = replace(layer, rules=shuffled)
+    assert admitted(a, query) == admitted(b, query)
+
+
+@SETTINGS
+@given(layer_stacks, queries, st.data())
+def test_layer_order_does_not_matter(
+    layers: tuple[RuleLayer, ...], query: tuple[str, ...], data: st.DataObject
+) -> None:
+    shuffled = data.draw(st.permutations(layers))
+    assert admitted(shuffled, query) == admitted(layers, query)
+
+
+# --- 4. monotonicity ----------------------------------------------------------------------
+
+
+def _covered(smaller: Sequence[Exposure], larger: Sequence[Exposure]) -> bool:
+    """Exactly (via subtract): everything in `smaller` is in `larger`. Ports 0..41 and the
+    top of the range reach every port cell the generated rules can create."""
+    for protocol in ALL_PROTOCOLS:
+        for port in PORTS if protocol in PORTED_PROTOCOLS else (None,):
+            inner = [s for e in smaller if e.protocol == protocol
+                     and (port is None or port in e.ports) for s in e.sources]
+            outer = [s for e in larger if e.protocol == protocol
+                     and (port is None or port in e.ports) for s in e.sources]
+            if subtract(inner, outer):
+                return False
+    return True
+
+
+@SETTINGS
+@given(stack_with(LayerMode.UNION), allow_rules, queries, st.data())
+def test_adding_an_allow_rule_to_a_union_layer_never_removes_traffic(
+    stack: tuple[tuple[RuleLayer, ...], int], extra: Rule, query: tuple[str, ...],
+    data: st.DataObject,
+) -> None:
+    layers, index = stack
+    rules_ = list(layers[index].rules)
+    rules_.insert(data.draw(st.integers(0, len(rules_))), extra)
+    grown = list(layers)
+    grown[index] = replace(layers[index], rules=tuple(rules_))
+    before, after = admitted(layers, query), admitted(grown, query)
+    assert packets_in(before) <= packets_in(after)
+    assert _covered(before, after)
+
+
+@SETTINGS
+@given(stack_with(LayerMode.ORDERED), rules, queries)
+def test_adding_a_first_deny_rule_to_an_ordered_layer_never_adds_traffic(
+    stack: tuple[tuple[RuleLayer, ...], int], extra: Rule, query: tuple[str, ...]
+) -> None:
+    layers, index = stack
+    layer = layers[index]
+    lowest = min((r.priority for r in layer.rules), default=0) - 1
+    deny = replace(extra, action=Action.DENY, priority=lowest)
+    grown = list(layers)
+    grown[index] = replace(layer, rules=(*layer.rules, deny))
+    before, after = admitted(layers, query), admitted(grown, query)
+    assert _covered(after, before)
+    # evaluated first, the deny removes exactly the packets it matches
+    matches = rule_matches(deny)
+    expected = {p for p in packets_in(before) if not matches(p)}
+    assert packets_in(after) == expected, _diff(packets_in(after), expected)
+
+
+@SETTINGS
+@given(stack_with(LayerMode.ORDERED), rules, queries, st.integers(-1, 6))
+def test_adding_a_deny_rule_anywhere_in_an_ordered_layer_never_adds_traffic(
+    stack: tuple[tuple[RuleLayer, ...], int], extra: Rule, query: tuple[str, ...],
+    priority: int,
+) -> None:
+    layers, index = stack
+    layer = layers[index]
+    deny = replace(extra, action=Action.DENY, priority=priority)
+    grown = list(layers)
+    grown[index] = replace(layer, rules=(*layer.rules, deny))
+    before, after = admitted(layers, query), admitted(grown, query)
+    assert packets_in(after) <= packets_in(before)
+    assert _covered(after, before)
+
+
+# --- 5. subtract ---------------------------------------------------------------------------
+
+
+@st.composite
+def any_cidr(draw: st.DrawFn) -> str:
+    if draw(st.booleans()):
+        bits, cls = 32, ipaddress.IPv4Network
+    else:
+        bits, cls = 128, ipaddress.IPv6Network
+    address = draw(st.integers(0, 2**bits - 1))
+    prefix = draw(st.integers(0, bits))
+    return str(cls((address, prefix), strict=False))
+
+
+cidr_lists = st.lists(st.one_of(any_cidr(), cidrs), max_size=5)
+
+
+def boundary_points(cidr_groups: Iterable[Iterable[str]]) -> list[str]:
+    """One address in every cell the CIDRs' boundaries cut the address spaces into."""
+    points: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = {
+        ipaddress.IPv4Address(0), ipaddress.IPv4Address(2**32 - 1),
+        ipaddress.IPv6Address(0), ipaddress.IPv6Address(2**128 - 1),
+    }
+    for group in cidr_groups:
+        for c in group:
+            n = _network(c)
+            top = 2**n.max_prefixlen - 1
+            first, last = int(n.network_address), int(n.broadcast_address)
+            cls = type(n.network_address)
+            for p in (first - 1, first, last, last + 1):
+                if 0 <= p <= top:
+                    points.add(cls(p))
+    return [str(p) for p in points]
+
+
+@SETTINGS
+@given(cidr_lists, cidr_lists)
+def test_subtract_is_set_difference(a: list[str], b: list[str]) -> None:
+    rest = subtract(a, b)
+    for address in boundary_points([a, b, rest]) + list(ADDRESSES):
+        assert in_cidrs(address, rest) == (in_cidrs(address, a) and not in_cidrs(address, b)), (
+            address)
+    nets = [_network(c) for c in rest]
+    assert nets == sorted(nets, key=lambda n: n.version), "IPv4 first"
+    for x, y in itertools.combinations(nets, 2):
+        assert x.version != y.version or not x.overlaps(y)
+
+
+@SETTINGS
+@given(cidr_lists)
+def test_subtract_self_is_empty_and_subtract_nothing_is_identity(x: list[str]) -> None:
+    assert subtract(x, x) == []
+    rest = subtract(x, [])
+    for version in (4, 6):
+        mine = [n for c in x if (n := _network(c)).version == version]
+        got = [n for c in rest if (n := _network(c)).version == version]
+        assert got == list(ipaddress.collapse_addresses(mine))
+
+
+# --- 6. wide_open -----------------------------------------------------------------------------
+
+
+def _union(*rules_: Rule) -> RuleLayer:
+    return RuleLayer("sg", LayerMode.UNION, tuple(rules_), Action.DENY)
+
+
+def test_wide_open_absent_layer_default_allow() -> None:
+    layer = RuleLayer("none", LayerMode.UNION, (), Action.ALLOW, present=False)
+    assert wide_open(admitted([layer]))
+
+
+def test_wide_open_false_for_ssh_only() -> None:
+    assert not wide_open(admitted([_union(Rule(Action.ALLOW, "tcp", PortRange(22, 22)))]))
+
+
+def test_wide_open_all_tcp_ports_from_ipv4_internet() -> None:
+    rule = Rule(Action.ALLOW, "tcp", PortRange(0, MAX_PORT), ("0.0.0.0/0",))
+    assert wide_open(admitted([_union(rule)]))
+
+
+def test_wide_open_all_tcp_ports_split_over_two_rules() -> None:
+    layer = _union(Rule(Action.ALLOW, "tcp", PortRange(0, 1000)),
+                   Rule(Action.ALLOW, "tcp", PortRange(1001, MAX_PORT)))
+    assert wide_open(admitted([layer]))
+
+
+def test_wide_open_false_when_one_tcp_port_is_missing() -> None:
+    layer = _union(Rule(Action.ALLOW, "tcp", PortRange(0, 1000)),
+                   Rule(Action.ALLOW, "tcp", PortRange(1002, MAX_PORT)))
+    assert not wide_open(admitted([layer]))
+
+
+def test_wide_open_false_when_all_ports_open_only_to_a_private_range() -> None:
+    layer = _union(Rule(Action.ALLOW, "*", ALL_PORTS, ("10.0.0.0/8", "fd00::/8")))
+    assert not wide_open(admitted([layer]))
+
+
+def test_wide_open_false_for_all_udp_ports() -> None:
+    assert not wide_open(admitted([_union(Rule(Action.ALLOW, "udp", ALL_PORTS))]))
+
+
+# --- 7. PortRange.parse -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("22", PortRange(22, 22)),
+        ("8000-8080", PortRange(8000, 8080)),
+        ("*", ALL_PORTS),
+        ("any", ALL_PORTS),
+        (None, ALL_PORTS),
+        (443, PortRange(443, 443)),
+        (" 0-65535 ", ALL_PORTS),
+    ],
+)
+def test_port_range_parse(text: str | int | None, expected: PortRange) -> None:
+    assert PortRange.parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["70000", "10-5", "-1", "abc", "1-70000", 65536])
+def test_port_range_parse_rejects_invalid(text: str | int) -> None:
+    with pytest.raises(ValueError):
+        PortRange.parse(text)
+
+
+@given(st.integers(0, MAX_PORT), st.integers(0, MAX_PORT))
+def test_port_range_parse_round_trips_through_str(a: int, b: int) -> None:
+    r = PortRange(min(a, b), max(a, b))
+    assert PortRange.parse(str(r)) == r
+
+
+# --- examples -------------------------------------------------------------------------------
+
+
+def _ordered(*rules_: Rule, default: Action = Action.DENY) -> RuleLayer:
+    return RuleLayer("nacl", LayerMode.ORDERED, tuple(rules_), default)
+
+
+def test_ordered_layer_first_match_deny_beats_later_allow() -> None:
+    layer = _ordered(Rule(Action.ALLOW, "tcp", PortRange(22, 22), priority=200),
+                     Rule(Action.DENY, "tcp", PortRange(22, 22), priority=100),
+                     default=Action.ALLOW)
+    assert not decide([layer], "tcp", 22, "198.51.100.7")
+    assert sources_for(admitted([layer]), "tcp", 22) == []
+    assert sources_for(admitted([layer]), "tcp", 23) == list(INTERNET)
+
+
+def test_ordered_layer_equal_priorities_keep_listed_order() -> None:
+    layer = _ordered(Rule(Action.ALLOW, "tcp", PortRange(22, 22), priority=1),
+                     Rule(Action.DENY, "tcp", PortRange(22, 22), priority=1))
+    assert sources_for(admitted([layer]), "tcp", 22) == list(INTERNET)
+
+
+def test_union_layer_allows_if_any_rule_allows() -> None:
+    layer = _union(Rule(Action.ALLOW, "tcp", PortRange(22, 22), ("10.0.0.0/8",)),
+                   Rule(Action.ALLOW, "tcp", PortRange(22, 22), ("192.168.0.0/16",)),
+                   Rule(Action.ALLOW, "tcp", PortRange(443, 443)))
+    exposures = admitted([layer])
+    assert sources_for(exposures, "tcp", 22) == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert sources_for(exposures, "tcp", 443) == list(INTERNET)
+    assert sources_for(exposures, "tcp", 80) == []
+    assert decide([layer], "tcp", 22, "10.1.2.3")
+    assert not decide([layer], "tcp", 22, "172.16.0.1")
+
+
+def test_absent_layer_default_allow_admits_everything() -> None:
+    layer = RuleLayer("none", LayerMode.UNION, (), Action.ALLOW, present=False)
+    assert admitted([layer]) == tuple(
+        Exposure(p, ALL_PORTS, INTERNET) for p in ALL_PROTOCOLS
+    )
+
+
+def test_absent_layer_default_deny_admits_nothing() -> None:
+    layer = RuleLayer("none", LayerMode.UNION, (), Action.DENY, present=False)
+    assert admitted([layer]) == ()
+
+
+def test_two_layers_admit_only_the_intersection() -> None:
+    outer = _ordered(Rule(Action.ALLOW, "tcp", PortRange(20, 30), ("10.0.0.0/24",)))
+    inner = _union(Rule(Action.ALLOW, "tcp", PortRange(25, 40), ("10.0.0.128/25", "::/0")))
+    assert admitted([outer, inner]) == (
+        Exposure("tcp", PortRange(25, 30), ("10.0.0.128/25",)),
+    )
+
+
+def test_query_sources_limit_the_result() -> None:
+    layer = _union(Rule(Action.ALLOW, "tcp", PortRange(22, 22)))
+    assert admitted([layer], ("10.0.0.0/8",)) == (
+        Exposure("tcp", PortRange(22, 22), ("10.0.0.0/8",)),
+    )
+    assert admitted([layer], ()) == ()
+
+
+def test_ipv6_sources_are_kept_apart_from_ipv4() -> None:
+    layer = _union(Rule(Action.ALLOW, "tcp", PortRange(443, 443), ("::/0",)),
+                   Rule(Action.ALLOW, "tcp", PortRange(22, 22), ("0.0.0.0/0",)))
+    exposures = admitted([layer])
+    assert sources_for(exposures, "tcp", 443) == ["::/0"]
+    assert sources_for(exposures, "tcp", 22) == ["0.0.0.0/0"]
+    assert not decide([layer], "tcp", 443, "203.0.113.5")
+    assert decide([layer], "tcp", 443, "2001:db8::5")
+    # an IPv4-mapped IPv6 source is IPv6, not IPv4
+    assert not decide([layer], "tcp", 22, "::ffff:203.0.113.5")
+
+
+def test_icmp_not_matched_by_port_restricted_rule() -> None:
+    layer = _union(Rule(Action.ALLOW, "*", PortRange(22, 22)))
+    exposures = admitted([layer])
+    assert [e.protocol for e in exposures] == ["tcp", "udp"]
+    assert not decide([layer], "icmp", None, "198.51.100.1")
+    deny_first = _ordered(Rule(Action.DENY, "*", PortRange(0, 1023), priority=1),
+                          Rule(Action.ALLOW, "*", ALL_PORTS, priority=2))
+    # the port-restricted deny does not apply to icmp, so the later allow-all does
+    assert sources_for(admitted([deny_first]), "icmp", None) == list(INTERNET)
+    assert sources_for(admitted([deny_first]), "tcp", 80) == []
+
+
+def test_union_layer_ignores_deny_rules() -> None:
+    layer = RuleLayer("sg", LayerMode.UNION, (Rule(Action.DENY, "tcp", PortRange(22, 22)),),
+                      Action.ALLOW)
+    assert sources_for(admitted([layer]), "tcp", 22) == list(INTERNET)
+
+
+def test_rule_with_unknown_protocol_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        Rule(Action.ALLOW, "sctp")
