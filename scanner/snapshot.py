@@ -196,7 +196,7 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
 
 def parse(data: bytes, origin: str) -> dict[str, Any]:
     try:
-        doc = json.loads(data)
+        doc = json.loads(data.decode("utf-8"))  # the format is UTF-8; no encoding guessing
     except UnicodeDecodeError as exc:
         raise SnapshotError(f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
