@@ -128,6 +128,25 @@ def run_checks(checks: Iterable[Check], graph: EstateGraph, profile: Profile,
     return findings
 
 
+def not_visible(checks: Iterable[Check], sections: Iterable[Section],
+                providers: Mapping[str, Provider]) -> list[Finding]:
+    """One `skip`/`none` finding per account of a provider that cannot show a control."""
+    out = []
+    for c in checks:
+        for section in sections:
+            why = providers[section.provider].not_visible.get(c.id)
+            if why:
+                out.append(Finding(
+                    check=c.id, resource=f"{section.provider}:{section.account}",
+                    status=Status.SKIP, severity=c.severity,
+                    message=f"not verifiable on {section.provider}: {why}",
+                    resource_name=section.account, resource_kind="account",
+                    provider=section.provider, account=section.account,
+                    evidence_level=EvidenceLevel.NONE,
+                ))
+    return out
+
+
 def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iterable[Section],
                 providers: Mapping[str, Provider]) -> list[Finding]:
     """Turn verdicts that rest on unreadable data into errors, and name each unread scope."""
@@ -181,8 +200,8 @@ def scan(request: ScanRequest) -> ScanResult:
     inventories = normalize(sections, providers, request.profile)
     graph = EstateGraph(inventories)
     findings = fail_closed(run_checks(checks, graph, request.profile, as_of(sections)),
-                           checks, sections,
-                           providers)
+                           checks, sections, providers)
+    findings.extend(not_visible(checks, sections, providers))
     findings.sort(key=Finding.sort_key)
     by_check = group_by_check(findings)
     ran = {c.id for c in checks}

@@ -114,7 +114,7 @@ class EstateGraph:
     def _analyze_exposure(self) -> None:
         direct: dict[str, tuple[Exposure, ...]] = {}
         for r in self.of_kind(Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER):
-            if not r.prop("public_ips"):
+            if not (r.prop("public_ips") or r.prop("public_endpoint")):
                 continue
             exposures = self._admit(tuple(r.prop("ingress", ())))
             if exposures:

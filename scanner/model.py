@@ -34,7 +34,11 @@ class Kind(StrEnum):
     KEY_STORE = "key_store"
     BACKUP_VAULT = "backup_vault"
     LOG_TRAIL = "log_trail"
-    ACCOUNT = "account"
+    ACCOUNT = "account"  # an AWS account, Azure subscription or Hetzner project
+    IDENTITY = "identity"  # a user, role or principal that can be granted access
+    APP_SERVICE = "app_service"  # managed web app / function endpoint (Azure App Service...)
+    CDN = "cdn"  # edge entry point (CloudFront distribution, Azure Front Door)
+    MODEL_DEPLOYMENT = "model_deployment"  # hosted model inference (Azure OpenAI, Bedrock)
     INTERNET = "internet"
 
 
@@ -78,7 +82,7 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         ),
         "ingress": PropertySpec(
             "tuple[RuleLayer, ...]",
-            (Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER),
+            (Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER, Kind.BUCKET, Kind.APP_SERVICE),
             "Firewall layers inbound public traffic passes, outermost first (see scanner.rules).",
         ),
         "firewall_rules": PropertySpec(
@@ -86,18 +90,21 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         ),
         "encrypted": PropertySpec(
             "bool | None",
-            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE),
+            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE,
+             Kind.BACKUP_VAULT),
             "Encrypted at rest. None: the API does not say.",
         ),
         "encryption_evidence": PropertySpec(
             "str",
-            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE),
-            "How `encrypted` is known: config (API setting) or provider (guaranteed by the "
-            "provider for the type).",
+            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE,
+             Kind.BACKUP_VAULT),
+            "How `encrypted` is known: config (API setting), provider (guaranteed or documented "
+            "by the provider for the type) or none (no API shows it).",
         ),
         "encryption_reference": PropertySpec(
             "str",
-            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE),
+            (Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.SNAPSHOT, Kind.COMPUTE,
+             Kind.BACKUP_VAULT),
             "Documentation that backs a provider-level encryption statement.",
         ),
         "protocol": PropertySpec(
@@ -110,11 +117,12 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         ),
         "min_tls": PropertySpec(
             "str | None",
-            (Kind.LISTENER, Kind.DATABASE, Kind.BUCKET),
+            (Kind.LISTENER, Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN),
             "Lowest TLS version accepted (\"1.0\", \"1.1\", \"1.2\", \"1.3\").",
         ),
         "min_tls_reference": PropertySpec(
-            "str", (Kind.LISTENER,), "Documentation that states the protocol range."
+            "str", (Kind.LISTENER, Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN),
+            "Documentation that states the protocol range (evidence level provider)."
         ),
         "managed_renewal": PropertySpec(
             "bool", (Kind.CERTIFICATE,), "The provider renews the certificate automatically."
@@ -143,6 +151,124 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         "size_gb": PropertySpec("int | None", (Kind.VOLUME,), "Size in GB."),
         "stateful": PropertySpec(
             "bool", (Kind.COMPUTE,), "Holds data of its own (attached volumes or a data role)."
+        ),
+        # --- public endpoints of managed services (PaaS) ------------------------------------
+        "public_endpoint": PropertySpec(
+            "bool | None",
+            (Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE, Kind.KEY_STORE, Kind.CDN,
+             Kind.MODEL_DEPLOYMENT),
+            "The service answers on a public endpoint (AWS PubliclyAccessible, Azure "
+            "publicNetworkAccess). Exposure analysis treats it like a public IP, filtered by "
+            "`ingress` (service firewall rules).",
+        ),
+        "https_only": PropertySpec(
+            "bool | None", (Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN),
+            "Plain HTTP is refused or redirected (Azure supportsHttpsTrafficOnly/httpsOnly, "
+            "CloudFront viewer protocol policy).",
+        ),
+        # --- resilience ---------------------------------------------------------------------
+        "backup_redundancy": PropertySpec(
+            "str | None", (Kind.DATABASE, Kind.BUCKET, Kind.BACKUP_VAULT, Kind.COMPUTE),
+            "Where backup copies live: local (one site), zone (several zones of one region) or "
+            "geo (a second region). None: unknown.",
+        ),
+        "replica_regions": PropertySpec(
+            "list[str]", (Kind.DATABASE, Kind.BUCKET, Kind.BACKUP_VAULT, Kind.SNAPSHOT,
+                          Kind.VOLUME, Kind.COMPUTE),
+            "Provider regions holding replicas or backup copies (S3 CRR destinations, RDS "
+            "cross-region backups, Azure GRS pair, SQL geo-replicas, AWS Backup copies).",
+        ),
+        "pitr_enabled": PropertySpec(
+            "bool | None", (Kind.DATABASE,), "Point-in-time recovery is available."
+        ),
+        "pitr_lag_minutes": PropertySpec(
+            "float | None", (Kind.DATABASE,),
+            "Minutes between the latest restorable time and the collection time.",
+        ),
+        # --- keys and key stores ------------------------------------------------------------
+        "customer_managed": PropertySpec(
+            "bool", (Kind.KEY,), "A customer-managed key (not provider-owned)."
+        ),
+        "rotation_enabled": PropertySpec(
+            "bool | None", (Kind.KEY,), "Automatic rotation is configured."
+        ),
+        "soft_delete": PropertySpec(
+            "bool | None", (Kind.KEY_STORE,), "Deleted keys/secrets are recoverable."
+        ),
+        "purge_protection": PropertySpec(
+            "bool | None", (Kind.KEY_STORE,), "Soft-deleted items cannot be purged early."
+        ),
+        # --- audit logs and detection -------------------------------------------------------
+        "multi_region": PropertySpec(
+            "bool | None", (Kind.LOG_TRAIL,),
+            "The audit log covers every region of the account (Azure activity log: always).",
+        ),
+        "logging_enabled": PropertySpec(
+            "bool | None", (Kind.LOG_TRAIL,), "The trail/setting is delivering logs now."
+        ),
+        "integrity_validation": PropertySpec(
+            "bool | None", (Kind.LOG_TRAIL,),
+            "Log files are integrity-protected (CloudTrail validation). None: no such feature.",
+        ),
+        "retention_days": PropertySpec(
+            "int | None", (Kind.LOG_TRAIL,), "Days logs are kept; None: unknown; 0: forever."
+        ),
+        "regions": PropertySpec(
+            "list[str]", (Kind.ACCOUNT,), "Regions enabled for the account (collected)."
+        ),
+        "threat_detection_regions": PropertySpec(
+            "list[str] | None", (Kind.ACCOUNT,),
+            "Regions where threat detection (GuardDuty, Defender for Cloud) is on; Azure "
+            "plans are subscription-wide: [\"global\"]. None: unknown.",
+        ),
+        # --- identities ---------------------------------------------------------------------
+        "principal_type": PropertySpec(
+            "str", (Kind.IDENTITY,), "root, user, role, group, service_principal..."
+        ),
+        "console_access": PropertySpec(
+            "bool | None", (Kind.IDENTITY,), "Can sign in interactively (console, portal)."
+        ),
+        "mfa": PropertySpec("bool | None", (Kind.IDENTITY,), "Has MFA enforced/enrolled."),
+        "admin_grant": PropertySpec(
+            "bool | None", (Kind.IDENTITY,),
+            "Holds a wildcard admin grant (AWS `*` on `*`, Azure Owner/Contributor at "
+            "subscription scope).",
+        ),
+        "credentials": PropertySpec(
+            "list[dict]", (Kind.IDENTITY,),
+            "Long-lived credentials: {id, age_days, last_used_days (None: never)}.",
+        ),
+        # --- machines -----------------------------------------------------------------------
+        "ssh_key_only": PropertySpec(
+            "bool | None", (Kind.COMPUTE,),
+            "SSH password login disabled / key-based only (Azure "
+            "disablePasswordAuthentication; AWS: a key pair is set).",
+        ),
+        "plaintext_secrets": PropertySpec(
+            "list[str]", (Kind.COMPUTE, Kind.APP_SERVICE),
+            "Fields in which the collector found secret-looking values (names, never values).",
+        ),
+        # --- edge protection ----------------------------------------------------------------
+        "waf": PropertySpec(
+            "bool | None", (Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE),
+            "A web application firewall is associated.",
+        ),
+        "waf_rate_limit": PropertySpec(
+            "bool | None", (Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE),
+            "The WAF has a rate-based rule.",
+        ),
+        "ddos_protection": PropertySpec(
+            "bool | None", (Kind.LOAD_BALANCER, Kind.CDN, Kind.NETWORK, Kind.COMPUTE),
+            "DDoS protection covers it (Azure DDoS plan on the VNet, AWS Shield Advanced).",
+        ),
+        # --- model inference ----------------------------------------------------------------
+        "processing_scope": PropertySpec(
+            "str | None", (Kind.MODEL_DEPLOYMENT,),
+            "Where requests may be processed: regional, data_zone or global.",
+        ),
+        "data_zone": PropertySpec(
+            "str | None", (Kind.MODEL_DEPLOYMENT,),
+            "For data_zone processing: the zone's jurisdiction (EU, US).",
         ),
     }
 )

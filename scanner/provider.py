@@ -33,6 +33,9 @@ class ProviderError(Exception):
 class Provider(ABC):
     name: str
     collections: Mapping[str, Collection]
+    # Controls no API of this provider can show: check id -> why. The engine reports them as
+    # `skip` with evidence level `none` for every account of the provider, never as passed.
+    not_visible: Mapping[str, str] = {}
 
     @abstractmethod
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None

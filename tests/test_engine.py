@@ -170,3 +170,17 @@ def test_permissions_lists_only_get_calls_and_narrows_with_checks() -> None:
     assert "GET /servers" in full["calls"]
     narrow = json.loads(run("permissions", "hetzner", "--checks", "TLS-03").stdout)
     assert set(narrow["calls"]) == {"GET /load_balancers", "GET /certificates"}
+
+
+def test_several_sources_make_one_estate(tmp_path: Path) -> None:
+    doc = json.loads(SEED002.read_text())
+    doc["sections"][0]["account"] = "ohallo-staging"
+    other = tmp_path / "staging.json"
+    other.write_text(json.dumps(doc))
+    snapshot.seal(other, other)
+    _, one = scan_json(str(SEED002), "--checks", "RES-01")
+    code, both = scan_json(str(SEED002), str(other), "--checks", "RES-01")
+    assert code == 1
+    assert len(both["findings"]) == 2 * len(one["findings"])
+    assert {f["account"] for f in both["findings"]} == {"ohallo-prod", "ohallo-staging"}
+    assert [s["name"] for s in both["sources"]] == ["seed002-hetzner.json", "staging.json"]

@@ -43,6 +43,20 @@ COLLECTIONS = {
 class HetznerProvider(Provider):
     name = "hetzner"
     collections = COLLECTIONS
+    not_visible = {
+        "ENC-03": "Hetzner Cloud has no key management service",
+        "LOG-01": "Hetzner Cloud has no audit log API for control-plane changes",
+        "LOG-02": "Hetzner Cloud has no audit log API",
+        "LOG-03": "Hetzner Cloud offers no threat detection service",
+        "IAM-01": "project members and their MFA are not in the Cloud API",
+        "IAM-02": "project roles are not in the Cloud API",
+        "IAM-03": "sshd settings are inside the server, not in the API",
+        "SEC-01": "the API never returns server user data",
+        "BAK-01": "the API does not say where server backups are stored",
+        "BAK-03": "Hetzner Cloud has no managed database with point-in-time recovery",
+        "RES-02": "the API gives backups and snapshots no location",
+        "RES-03": "Hetzner Cloud offers no model inference",
+    }
 
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
                 ) -> list[Section]:

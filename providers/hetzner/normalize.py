@@ -352,10 +352,10 @@ class _Builder:
             if fip.get("server") is not None:
                 self.relate(fid, self.rid("server", fip["server"]), RelationType.ATTACHED_TO)
         for img in self.s.items("images"):
+            # Hetzner says nothing about how it stores backups and snapshots.
             iid = self.add(Kind.SNAPSHOT, "image", img["id"], img, {
-                "encrypted": False,
-                "encryption_evidence": "provider",
-                "encryption_reference": NOT_ENCRYPTED_DOC,
+                "encrypted": None,
+                "encryption_evidence": "none",
             }, name=str(img.get("description") or img.get("name") or img["id"]))
             if (img.get("created_from") or {}).get("id") is not None:
                 self.relate(self.rid("server", img["created_from"]["id"]), iid,
@@ -364,6 +364,8 @@ class _Builder:
 
 def normalize(section: Section) -> Inventory:
     b = _Builder(section)
+    b.add(Kind.ACCOUNT, "project", section.account, {"name": section.account},
+          {"regions": list(section.locations)}, rid=f"hetzner:{section.account}")
     b.servers()
     b.load_balancers()
     b.simple()
