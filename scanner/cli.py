@@ -44,13 +44,15 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except click.ClickException:
+            raise  # usage errors: click prints them with the usage line, exit 2
         except (PostureError, ProviderError) as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except Exception as exc:  # a bug: say so plainly; -v shows the traceback
             log.debug("internal error", exc_info=True)
-            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -v for details)")
+            _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback)")
         return None
 
     return wrapper  # type: ignore[return-value]

@@ -23,7 +23,7 @@ from scanner.graph import EstateGraph
 from scanner.model import Inventory
 from scanner.profile import Profile, classify
 from scanner.provider import Provider
-from scanner.registry import load_checks, load_providers
+from scanner.registry import LOCAL_PREFIX, load_checks, load_providers
 from scanner.result import ScanResult, evaluate_claim, group_by_check
 from scanner.snapshot import Section, Snapshot
 
@@ -49,7 +49,10 @@ def select_checks(registry: Mapping[str, Check], profile: Profile,
             f"(known: {', '.join(registry)})"
         )
     if check_ids is None:
-        wanted = profile.check_ids() or set(registry)
+        # the profile's checks (every check for a profile without claims), plus every check
+        # loaded from --checks-dir: loading a local check means wanting it run
+        local = {cid for cid, c in registry.items() if c.module.startswith(LOCAL_PREFIX)}
+        wanted = (profile.check_ids() or set(registry)) | local
     else:
         wanted = set(check_ids)
         missing = sorted(wanted - set(registry))
@@ -64,15 +67,28 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
     kinds = {k for c in checks for k in c.kinds}
     sections: list[Section] = []
     described: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], str] = {}
+
+    def claim_scope(s: Section, origin: str) -> None:
+        key = (s.provider, s.account)
+        if key in seen:
+            raise PostureError(
+                f"{origin}: {s.provider} account {s.account!r} is already read from "
+                f"{seen[key]}; one estate holds each account once"
+            )
+        seen[key] = origin
+
     for source in sources:
         if source in providers:
             provider = providers[source]
             only = provider.collections_for(kinds)
             log.info("collecting %s live: %s", source, ", ".join(sorted(only)))
             got = provider.collect(options, only=only)
+            for s in got:
+                claim_scope(s, source)
             sections.extend(got)
             described.append({"type": "live", "name": source,
-                              "accounts": [s.account for s in got]})
+                              "accounts": [f"{s.provider}:{s.account}" for s in got]})
             continue
         path = Path(source)
         if not path.exists():
@@ -82,6 +98,7 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
             )
         snap = snapshot.load(path)
         for s in snap.sections:
+            claim_scope(s, source)
             if s.provider not in providers:
                 raise PostureError(
                     f"{source}: section for provider {s.provider!r}, which this posture does "
@@ -97,7 +114,13 @@ def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
               profile: Profile) -> list[Inventory]:
     inventories = []
     for section in sections:
-        inv = providers[section.provider].normalize(section)
+        try:
+            inv = providers[section.provider].normalize(section)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise PostureError(
+                f"{section.provider} account {section.account!r}: a raw object is not shaped "
+                f"as the {section.provider} API returns it ({type(exc).__name__}: {exc})"
+            ) from exc
         params = profile.parameters
         resources = tuple(classify(r, params) for r in inv.resources)
         inventories.append(replace(inv, resources=resources))

@@ -63,7 +63,7 @@ class EstateGraph:
             else:
                 self.dangling.append(rel)
         self.g.add_edges_from(
-            (rel.source, rel.target, str(rel.type), {"relation": rel})
+            (rel.source, rel.target, {"type": str(rel.type), "relation": rel})
             for rels in self._out.values()
             for rel in rels
         )
@@ -109,7 +109,7 @@ class EstateGraph:
 
     def _add_reach(self, reach: Reach) -> None:
         self._reaches[reach.target].append(reach)
-        self.g.add_edge(INTERNET, reach.target, str(RelationType.REACHES), reach=reach)
+        self.g.add_edge(INTERNET, reach.target, type=str(RelationType.REACHES), reach=reach)
 
     def _analyze_exposure(self) -> None:
         direct: dict[str, tuple[Exposure, ...]] = {}

@@ -45,7 +45,7 @@ class Kind(StrEnum):
 class RelationType(StrEnum):
     """The closed vocabulary of relations between resources."""
 
-    ATTACHED_TO = "attached_to"  # volume -> compute, public_ip -> compute, compute -> subnet
+    ATTACHED_TO = "attached_to"  # volume -> compute, public_ip -> compute, compute -> network
     MEMBER_OF = "member_of"  # subnet -> network, listener -> load_balancer
     PROTECTED_BY = "protected_by"  # compute -> firewall
     TARGETS = "targets"  # load_balancer -> compute
@@ -352,5 +352,4 @@ class Inventory:
     resources: tuple[Resource, ...]
     relations: tuple[Relation, ...]
     errors: tuple[CollectionError, ...] = ()
-    # collection name -> kinds it feeds, for the provider (used for fail-closed scoping)
-    collected: frozenset[str] = frozenset()
+    collected: frozenset[str] = frozenset()  # collection names attempted for this section

@@ -39,6 +39,15 @@ class RoleRule:
         return any(fnmatch.fnmatchcase(resource.name, glob) for glob in self.names)
 
 
+DEFAULT_ROLES: Mapping[str, RoleRule] = {
+    "database": RoleRule(labels={"role": "database"},
+                         names=("db-*", "*-db", "*-db-*", "postgres*", "mysql*", "mariadb*",
+                                "mongo*", "redis*")),
+    "bastion": RoleRule(labels={"role": "bastion"}, names=("bastion*", "jump*")),
+    "vpn": RoleRule(labels={"role": "vpn"}, names=("vpn*", "wireguard*")),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Parameters:
     jurisdictions: tuple[str, ...] = ("EU",)
@@ -52,7 +61,8 @@ class Parameters:
     encryption_attestation_label: str | None = None  # "key=value" set by the operator
     public_roles: tuple[str, ...] = ("bastion", "vpn")
     stateful_roles: tuple[str, ...] = ("database",)
-    roles: Mapping[str, RoleRule] = field(default_factory=dict)
+    # Role rules; a profile's [parameters.roles.NAME] replaces the default rule of NAME.
+    roles: Mapping[str, RoleRule] = field(default_factory=lambda: dict(DEFAULT_ROLES))
 
     def admin_port_ranges(self) -> list[tuple[int, int]]:
         out = []
@@ -140,6 +150,9 @@ def parse(data: Mapping[str, Any], origin: str) -> Profile:
     _only(meta, {"name", "title", "source"}, origin, "profile.")
     if not isinstance(meta.get("name"), str) or not meta["name"]:
         raise ProfileError(f"{origin}: [profile] needs a name")
+    for key in ("title", "source"):
+        if key in meta and not isinstance(meta[key], str):
+            raise ProfileError(f"{origin}: profile.{key} must be a string")
     params = parse_parameters(data.get("parameters", {}), origin)
     raw_claims = data.get("claims", [])
     if not isinstance(raw_claims, list):
@@ -169,13 +182,16 @@ def parse(data: Mapping[str, Any], origin: str) -> Profile:
                 f"{origin}: {where} ({claim_id}) names no checks; bind it to checks or set "
                 "verifiable = false with a reason"
             )
+        if not isinstance(raw.get("section", ""), str) or not isinstance(
+                raw.get("reason", ""), str):
+            raise ProfileError(f"{origin}: {where}.section and .reason must be strings")
         if not verifiable and not raw.get("reason"):
             raise ProfileError(f"{origin}: {where} ({claim_id}) is not verifiable: give a reason")
         claims.append(
             Claim(
                 id=claim_id,
                 quote=" ".join(raw["quote"].split()),
-                checks=tuple(checks),
+                checks=tuple(c.strip().upper() for c in checks),
                 section=raw.get("section", ""),
                 verifiable=verifiable,
                 reason=raw.get("reason", ""),
@@ -222,9 +238,20 @@ def parse_parameters(raw: Mapping[str, Any], origin: str) -> Parameters:
         values[key] = value
     for key, value in values.items():
         where = f"{origin}: parameters.{key}"
+        if key in ("jurisdictions", "operator_cidrs", "public_roles", "stateful_roles",
+                   "admin_ports"):
+            bad = [v for v in value if not isinstance(v, str)]
+            if bad:
+                raise ProfileError(f"{where}: every element must be a string, got {bad[0]!r}")
+        if key == "database_ports":
+            bad = [v for v in value if not isinstance(v, int) or isinstance(v, bool)
+                   or not 0 < v <= 65535]
+            if bad:
+                raise ProfileError(f"{where}: every element must be a port number, got "
+                                   f"{bad[0]!r}")
         if key == "jurisdictions":
             for j in value:
-                if not isinstance(j, str) or not regions.is_known_jurisdiction(j):
+                if not regions.is_known_jurisdiction(j):
                     raise ProfileError(
                         f"{where}: unknown jurisdiction {j!r} (use EU, EEA, UK, US or an "
                         "ISO 3166 country code such as DE)"
@@ -239,19 +266,21 @@ def parse_parameters(raw: Mapping[str, Any], origin: str) -> Parameters:
             raise ProfileError(
                 f"{where}: TLS version {value!r} does not exist (one of {', '.join(TLS_VERSIONS)})"
             )
-        elif key in ("admin_ports", "database_ports"):
+        elif key == "admin_ports":
             for port in value:
-                _port_spec(str(port), where)
+                _port_spec(port, where)
         elif key in ("backup_retention_days", "backup_frequency_hours", "certificate_min_days"):
             if value < 0:
                 raise ProfileError(f"{where}: must not be negative")
         elif key == "encryption_attestation_label" and "=" not in value:
             raise ProfileError(f"{where}: must be key=value, e.g. encryption=luks")
     if "roles" in values:
-        values["roles"] = _roles(values["roles"], origin)
+        values["roles"] = {**DEFAULT_ROLES, **_roles(values["roles"], origin)}
     for key in ("jurisdictions", "operator_cidrs", "public_roles", "stateful_roles"):
         if key in values:
             values[key] = tuple(values[key])
+    if "jurisdictions" in values:
+        values["jurisdictions"] = tuple(j.upper() for j in values["jurisdictions"])
     if "admin_ports" in values:
         values["admin_ports"] = tuple(str(p) for p in values["admin_ports"])
     if "database_ports" in values:
@@ -260,9 +289,9 @@ def parse_parameters(raw: Mapping[str, Any], origin: str) -> Parameters:
 
 
 def _port_spec(spec: str, where: str) -> None:
-    lo, _, hi = spec.partition("-")
+    lo, sep, hi = spec.partition("-")
     try:
-        a, b = int(lo), int(hi or lo)
+        a, b = int(lo), int(hi if sep else lo)
     except ValueError as exc:
         raise ProfileError(f"{where}: {spec!r} is not a port or port range") from exc
     if not 0 <= a <= b <= 65535:

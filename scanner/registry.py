@@ -72,8 +72,11 @@ def load_checks(checks_dirs: Iterable[Path] = ()) -> dict[str, Check]:
     return dict(sorted(registry.items()))
 
 
+LOCAL_PREFIX = "posture_local_checks."
+
+
 def _load_file(path: Path) -> ModuleType:
-    name = f"posture_local_checks.{path.stem}"
+    name = f"{LOCAL_PREFIX}{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise RegistryError(f"{path}: cannot be loaded as a Python module")

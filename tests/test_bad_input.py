@@ -170,3 +170,43 @@ def test_unknown_check_id_in_checks_command() -> None:
 
 def test_unknown_provider_in_permissions() -> None:
     assert_clean_exit_2(run("permissions", "gcp"), "unknown provider")
+
+
+def test_the_same_account_twice_is_refused_so_finding_ids_stay_unique() -> None:
+    assert_clean_exit_2(run("scan", str(SEED002), str(SEED002)), "already read from")
+
+
+def test_a_raw_object_missing_its_id_is_named_not_a_crash(tmp_path: Path) -> None:
+    d = doc()
+    del d["sections"][0]["collections"]["servers"]["global"][0]["id"]  # type: ignore[index]
+    bad = tmp_path / "noid.json"
+    bad.write_text(json.dumps(d))
+    assert run("seal", str(bad)).exit_code == 0
+    assert_clean_exit_2(run("scan", str(bad)), "not shaped as the hetzner API returns it")
+
+
+@pytest.mark.parametrize(("body", "needle"), [
+    ('database_ports=["5432-5433"]', "must be a port number"),
+    ('admin_ports=["22-"]', "'22-' is not a port"),
+    ('public_roles=[1]', "every element must be a string"),
+])
+def test_more_bad_parameters(tmp_path: Path, body: str, needle: str) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text(f'[profile]\nname="x"\n[parameters]\n{body}\n')
+    assert_clean_exit_2(run("scan", str(SEED002), "--profile", str(path)), needle)
+
+
+def test_empty_checks_option_is_a_usage_error() -> None:
+    result = run("scan", str(SEED002), "--checks", ",")
+    assert result.exit_code == 2
+    assert "internal error" not in result.stderr and "--checks" in result.stderr
+
+
+def test_lower_case_jurisdictions_mean_the_same_as_upper_case(tmp_path: Path) -> None:
+    path = tmp_path / "p.toml"
+    path.write_text('[profile]\nname="x"\n[parameters]\njurisdictions=["eu"]\n'
+                    '[[claims]]\nquote="EU"\nchecks=["res-01"]\n')
+    result = run("scan", str(SEED002), "--profile", str(path), "--format", "json")
+    doc = json.loads(result.stdout)
+    assert [f["resource_name"] for f in doc["findings"] if f["status"] == "fail"] == [
+        "staging-worker"]

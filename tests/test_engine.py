@@ -169,7 +169,7 @@ def test_permissions_lists_only_get_calls_and_narrows_with_checks() -> None:
     assert all(call.startswith("GET ") for call in full["calls"])
     assert "GET /servers" in full["calls"]
     narrow = json.loads(run("permissions", "hetzner", "--checks", "TLS-03").stdout)
-    assert set(narrow["calls"]) == {"GET /load_balancers", "GET /certificates"}
+    assert set(narrow["calls"]) == {"GET /load_balancers", "GET /certificates", "GET /locations"}
 
 
 def test_several_sources_make_one_estate(tmp_path: Path) -> None:
@@ -184,3 +184,20 @@ def test_several_sources_make_one_estate(tmp_path: Path) -> None:
     assert len(both["findings"]) == 2 * len(one["findings"])
     assert {f["account"] for f in both["findings"]} == {"ohallo-prod", "ohallo-staging"}
     assert [s["name"] for s in both["sources"]] == ["seed002-hetzner.json", "staging.json"]
+
+
+def test_checks_from_a_checks_dir_run_beside_the_profile_checks(tmp_path: Path) -> None:
+    (tmp_path / "owner.py").write_text(OWNER_CHECK)
+    _, doc = scan_json(str(SEED002), "--checks-dir", str(tmp_path), "--profile", "seed-002")
+    assert "LOCAL-02" in doc["checks"] and "NET-01" in doc["checks"]
+
+
+def test_every_internet_path_is_an_edge_of_the_networkx_graph() -> None:
+    from scanner.engine import normalize
+    from scanner.graph import INTERNET, EstateGraph
+    from scanner.profile import load
+
+    snap = snapshot.load(SEED002)
+    graph = EstateGraph(normalize(snap.sections, load_providers(), load("seed-002")))
+    paths = sum(len(graph.reaches(r.id)) for r, _ in graph.exposed())
+    assert paths == graph.g.out_degree(INTERNET) > 0

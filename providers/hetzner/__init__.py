@@ -65,6 +65,10 @@ class HetznerProvider(Provider):
     def normalize(self, section: Section) -> Inventory:
         return _normalize(section)
 
+    def collections_for(self, kinds: Iterable[Kind]) -> set[str]:
+        needed = super().collections_for(kinds)
+        return needed | {"locations"} if needed else needed
+
     def permissions(self, collections: Iterable[str] | None = None) -> dict[str, Any]:
         base = super().permissions(collections)
         base["token"] = (

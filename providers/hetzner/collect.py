@@ -74,12 +74,11 @@ def make_client(options: Mapping[str, Any]) -> Client:
         application_version=__version__,
         timeout=float(options.get("timeout", 30.0)),
     )
-    base = float(options.get("retry_base_seconds", 1.0))
-    # hcloud retries rate limits and 502/504 itself; bound its backoff by our settings.
+    # hcloud retries some errors itself; list_all retries every transient error with one
+    # bounded policy, so hcloud's own loop is turned off (else retries would multiply).
     inner = getattr(client, "_client", None)
-    if inner is not None and hasattr(inner, "_retry_interval_func"):
-        inner._retry_interval_func = lambda retries: _backoff(base, retries)
-        inner._retry_max_retries = int(options.get("max_retries", 5))
+    if inner is not None and hasattr(inner, "_retry_max_retries"):
+        inner._retry_max_retries = 0
     return client
 
 

@@ -33,7 +33,8 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
     st = summary["by_status"]
     claims = summary["claims"]
     lines.append(
-        f"{summary['resources']} resources, {len(result.checks)} checks: "
+        f"{summary['resources']} resources, {len(result.checks)} "
+        f"check{'s' if len(result.checks) != 1 else ''}: "
         f"{st['fail']} failed, {st['error']} errors, {st['pass']} passed, {st['skip']} skipped"
         + (f", {st['suppressed']} suppressed" if st["suppressed"] else "")
     )
