@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from scanner.check import CheckContext, check
 from scanner.findings import Finding
 from scanner.graph import Reach
-from scanner.model import Kind, Resource
+from scanner.model import Kind, RelationType, Resource
 from scanner.rules import Exposure, subtract, wide_open
 
 REFS_EXPOSURE = {
@@ -59,15 +59,18 @@ def _reach_json(reaches: list[Reach], limit: int = 10) -> list[dict[str, object]
 )
 def databases_not_public(ctx: CheckContext) -> Iterator[Finding]:
     for db in databases(ctx):
-        public = db.prop("public_ips") or []
+        public = list(db.prop("public_ips") or [])
+        endpoint = bool(db.prop("public_endpoint"))
         reaches = ctx.graph.reaches(db.id)
-        evidence: dict[str, object] = {"public_ips": public, "reaches": _reach_json(reaches)}
-        if public and reaches:
-            yield ctx.fail(db, f"holds public IP(s) {', '.join(public)} and is reachable from "
-                               "the internet", evidence)
-        elif public:
-            yield ctx.fail(db, f"holds public IP(s) {', '.join(public)} (its firewall admits "
-                               "nothing from the internet today)", evidence)
+        evidence: dict[str, object] = {"public_ips": public, "public_endpoint": endpoint,
+                                       "reaches": _reach_json(reaches)}
+        what = (f"holds public IP(s) {', '.join(public)}" if public
+                else "has a public endpoint" if endpoint else "")
+        if what and reaches:
+            yield ctx.fail(db, f"{what} and is reachable from the internet", evidence)
+        elif what:
+            yield ctx.fail(db, f"{what} (its firewall admits nothing from the internet today)",
+                           evidence)
         elif reaches:
             via = sorted({r.via for r in reaches if r.via})
             yield ctx.fail(db, "reachable from the internet through " + ", ".join(via), evidence)
@@ -198,3 +201,94 @@ def internet_facing_behind_firewall(ctx: CheckContext) -> Iterator[Finding]:
         else:
             yield ctx.passed(r, "behind a firewall", {
                 "firewalls": sorted({o for layer in layers for o in layer.origin})})
+
+
+def _environment(ctx: CheckContext, r: Resource) -> str | None:
+    wanted = ctx.params.environment_label.lower()
+    for key, value in r.labels.items():
+        if key.lower() == wanted:
+            return value.lower()
+    return None
+
+
+@check(
+    id="NET-05",
+    title="Production, staging and development are segmented",
+    severity="medium",
+    kinds={Kind.NETWORK, Kind.COMPUTE, Kind.DATABASE},
+    rationale="A staging machine on the production network, or a peering between them, makes "
+              "the weakest environment a door into production.",
+    remediation="Give production its own networks; remove peerings between production and "
+                "other environments; move non-production machines off production networks.",
+    references={"ISO27001": ("A.8.22", "A.8.31"), "C5": ("KOS-04",),
+                "GDPR": ("Art. 32(1)(b)",)},
+    evidence={"hetzner": "networks and the servers attached to them, by label",
+              "aws": "VPCs, peerings and instances by tag", "azure": "VNets and peerings"},
+    parameters=("environment_label", "production_values"),
+)
+def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
+    prod = {v.lower() for v in ctx.params.production_values}
+    for net in ctx.graph.of_kind(Kind.NETWORK):
+        env = _environment(ctx, net)
+        if env is None:
+            yield ctx.skip(net, f"no {ctx.params.environment_label} label: environment unknown")
+            continue
+        if env not in prod:
+            continue
+        mixed = []
+        for peer in ctx.graph.related(net.id, RelationType.PEERED_WITH) + ctx.graph.related(
+                net.id, RelationType.PEERED_WITH, incoming=True):
+            peer_env = _environment(ctx, peer)
+            if peer_env is not None and peer_env not in prod:
+                mixed.append({"peering": peer.id, "environment": peer_env})
+        for member in ctx.graph.related(net.id, RelationType.ATTACHED_TO, incoming=True):
+            member_env = _environment(ctx, member)
+            if member_env is not None and member_env not in prod:
+                mixed.append({"member": member.id, "environment": member_env})
+        if mixed:
+            yield ctx.fail(net, "production network shared with or peered to another "
+                                "environment", {"mixed": mixed})
+        else:
+            yield ctx.passed(net, "production network holds production only")
+
+
+@check(
+    id="NET-06",
+    title="Public entry points have a WAF and DDoS protection",
+    severity="medium",
+    kinds={Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE, Kind.NETWORK},
+    rationale="Web attacks and floods hit the public entry point first; that is where they "
+              "are cheapest to stop.",
+    remediation="Associate a WAF (AWS WAFv2 web ACL with a rate-based rule, Azure Application "
+                "Gateway/Front Door WAF policy) and DDoS protection (Shield Advanced, Azure "
+                "DDoS Protection plan) with public entry points.",
+    references={"ISO27001": ("A.8.20", "A.8.21"), "C5": ("KOS-02",),
+                "GDPR": ("Art. 32(1)(b)",)},
+    evidence={"aws": "WAFv2 web ACL associations and rate-based rules; Shield",
+              "azure": "Application Gateway/Front Door WAF policies; VNet DDoS plans"},
+)
+def waf_and_ddos(ctx: CheckContext) -> Iterator[Finding]:
+    for r in ctx.graph.of_kind(Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE):
+        public = r.prop("public_ips") or r.prop("public_endpoint") or r.kind is Kind.CDN
+        if not public or not r.has_prop("waf"):
+            continue
+        waf, rate = r.prop("waf"), r.prop("waf_rate_limit")
+        evidence = {"waf": waf, "rate_limit": rate}
+        if waf is None:
+            yield ctx.error(r, "whether a WAF is associated is not known", "unknown", evidence)
+        elif waf:
+            yield ctx.passed(r, "WAF associated" + (" with rate limiting" if rate else ""),
+                             evidence)
+        else:
+            yield ctx.fail(r, "public entry point without a WAF", evidence)
+    for net in ctx.graph.of_kind(Kind.NETWORK):
+        if not net.has_prop("ddos_protection"):
+            continue
+        ddos = net.prop("ddos_protection")
+        if ddos is None:
+            yield ctx.error(net, "DDoS protection state not known", "unknown")
+        elif ddos:
+            yield ctx.passed(net, "DDoS protection plan on", {"ddos_protection": True})
+        else:
+            yield ctx.fail(net, "network with public endpoints and no DDoS protection plan",
+                           {"ddos_protection": False})

@@ -28,6 +28,13 @@ def external_listeners(ctx: CheckContext) -> Iterator[tuple[Resource, Resource]]
                 yield listener, lb
 
 
+def public_services(ctx: CheckContext) -> Iterator[Resource]:
+    """Managed services answering on a public endpoint (storage, databases, web apps, CDNs)."""
+    for r in ctx.graph.of_kind(Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN):
+        if r.kind is Kind.CDN or r.prop("public_endpoint") or r.prop("public_ips"):
+            yield r
+
+
 def _level(r: Resource) -> EvidenceLevel:
     return EvidenceLevel.PROVIDER if r.prop("min_tls_reference") else EvidenceLevel.CONFIG
 
@@ -36,7 +43,8 @@ def _level(r: Resource) -> EvidenceLevel:
     id="TLS-01",
     title="External endpoints accept TLS 1.2 or higher only",
     severity="high",
-    kinds={Kind.LOAD_BALANCER, Kind.LISTENER},
+    kinds={Kind.LOAD_BALANCER, Kind.LISTENER, Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE,
+           Kind.CDN},
     rationale="TLS 1.0 and 1.1 are deprecated (RFC 8996) and allow downgrade attacks.",
     remediation="Use a TLS policy whose lowest protocol is the profile's min_tls.",
     references=REFS_TLS,
@@ -69,13 +77,25 @@ def tls_minimum(ctx: CheckContext) -> Iterator[Finding]:
         else:
             yield ctx.fail(listener, f"accepts TLS {min_tls}, below {wanted}", evidence,
                            _level(listener))
+    for r in public_services(ctx):
+        if not r.has_prop("min_tls"):
+            continue
+        min_tls = r.prop("min_tls")
+        evidence = {"min_tls": min_tls}
+        if min_tls is None:
+            yield ctx.error(r, "the lowest TLS version accepted is not known", "unknown",
+                            evidence)
+        elif _tls_tuple(min_tls) >= _tls_tuple(wanted):
+            yield ctx.passed(r, f"accepts TLS {min_tls} or higher", evidence, _level(r))
+        else:
+            yield ctx.fail(r, f"accepts TLS {min_tls}, below {wanted}", evidence, _level(r))
 
 
 @check(
     id="TLS-02",
     title="No plaintext external listener: HTTP redirects to HTTPS",
     severity="high",
-    kinds={Kind.LOAD_BALANCER, Kind.LISTENER},
+    kinds={Kind.LOAD_BALANCER, Kind.LISTENER, Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN},
     rationale="Plain HTTP exposes credentials and session cookies on the wire.",
     remediation="Replace the http service by an https service with redirect_http (Hetzner) or "
                 "a port-80 listener whose default action redirects to HTTPS.",
@@ -96,6 +116,16 @@ def no_plaintext(ctx: CheckContext) -> Iterator[Finding]:
                                      "visible in the API", evidence, level=EvidenceLevel.NONE)
         else:
             yield ctx.passed(listener, f"{protocol.upper()} listener", evidence)
+    for r in public_services(ctx):
+        if not r.has_prop("https_only"):
+            continue
+        https_only = r.prop("https_only")
+        if https_only is None:
+            yield ctx.error(r, "whether plain HTTP is refused is not known", "unknown")
+        elif https_only:
+            yield ctx.passed(r, "HTTPS only", {"https_only": True})
+        else:
+            yield ctx.fail(r, "accepts plain HTTP", {"https_only": False})
 
 
 @check(

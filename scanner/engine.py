@@ -180,6 +180,8 @@ def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iter
         own = by_check.pop(c.id, [])
         blind: list[tuple[str, str, str, str, str]] = []  # provider, account, region, why, reason
         for section in sections:
+            if c.id in providers[section.provider].not_visible:
+                continue
             needed = providers[section.provider].collections_for(c.kinds)
             attempted = section.attempted()
             for err in section.collection_errors():
@@ -222,8 +224,11 @@ def scan(request: ScanRequest) -> ScanResult:
         log.info("recorded snapshot %s (sha256 %s)", request.record, digest)
     inventories = normalize(sections, providers, request.profile)
     graph = EstateGraph(inventories)
-    findings = fail_closed(run_checks(checks, graph, request.profile, as_of(sections)),
-                           checks, sections, providers)
+    hidden = {(c.id, name) for c in checks for name, p in providers.items()
+              if c.id in p.not_visible}
+    findings = [f for f in run_checks(checks, graph, request.profile, as_of(sections))
+                if (f.check, f.provider) not in hidden]  # the provider cannot show it
+    findings = fail_closed(findings, checks, sections, providers)
     findings.extend(not_visible(checks, sections, providers))
     findings.sort(key=Finding.sort_key)
     by_check = group_by_check(findings)

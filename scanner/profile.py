@@ -61,6 +61,14 @@ class Parameters:
     encryption_attestation_label: str | None = None  # "key=value" set by the operator
     public_roles: tuple[str, ...] = ("bastion", "vpn")
     stateful_roles: tuple[str, ...] = ("database",)
+    pitr_max_lag_minutes: int = 15
+    log_retention_days: int = 365
+    credential_max_age_days: int = 90
+    credential_max_unused_days: int = 90
+    break_glass_principals: tuple[str, ...] = ()
+    required_labels: tuple[str, ...] = ("owner", "environment", "data-classification")
+    environment_label: str = "environment"
+    production_values: tuple[str, ...] = ("prod", "production")
     # Role rules; a profile's [parameters.roles.NAME] replaces the default rule of NAME.
     roles: Mapping[str, RoleRule] = field(default_factory=lambda: dict(DEFAULT_ROLES))
 
@@ -220,7 +228,20 @@ _PARAM_TYPES: dict[str, type] = {
     "public_roles": list,
     "stateful_roles": list,
     "roles": dict,
+    "pitr_max_lag_minutes": int,
+    "log_retention_days": int,
+    "credential_max_age_days": int,
+    "credential_max_unused_days": int,
+    "break_glass_principals": list,
+    "required_labels": list,
+    "environment_label": str,
+    "production_values": list,
 }
+_LIST_OF_STR = ("jurisdictions", "operator_cidrs", "public_roles", "stateful_roles",
+                "admin_ports", "break_glass_principals", "required_labels", "production_values")
+_NON_NEGATIVE = ("backup_retention_days", "backup_frequency_hours", "certificate_min_days",
+                 "pitr_max_lag_minutes", "log_retention_days", "credential_max_age_days",
+                 "credential_max_unused_days")
 
 
 def parse_parameters(raw: Mapping[str, Any], origin: str) -> Parameters:
@@ -238,8 +259,7 @@ def parse_parameters(raw: Mapping[str, Any], origin: str) -> Parameters:
         values[key] = value
     for key, value in values.items():
         where = f"{origin}: parameters.{key}"
-        if key in ("jurisdictions", "operator_cidrs", "public_roles", "stateful_roles",
-                   "admin_ports"):
+        if key in _LIST_OF_STR:
             bad = [v for v in value if not isinstance(v, str)]
             if bad:
                 raise ProfileError(f"{where}: every element must be a string, got {bad[0]!r}")
@@ -269,20 +289,18 @@ def parse_parameters(raw: Mapping[str, Any], origin: str) -> Parameters:
         elif key == "admin_ports":
             for port in value:
                 _port_spec(port, where)
-        elif key in ("backup_retention_days", "backup_frequency_hours", "certificate_min_days"):
+        elif key in _NON_NEGATIVE:
             if value < 0:
                 raise ProfileError(f"{where}: must not be negative")
         elif key == "encryption_attestation_label" and "=" not in value:
             raise ProfileError(f"{where}: must be key=value, e.g. encryption=luks")
     if "roles" in values:
         values["roles"] = {**DEFAULT_ROLES, **_roles(values["roles"], origin)}
-    for key in ("jurisdictions", "operator_cidrs", "public_roles", "stateful_roles"):
+    for key in _LIST_OF_STR:
         if key in values:
             values[key] = tuple(values[key])
     if "jurisdictions" in values:
         values["jurisdictions"] = tuple(j.upper() for j in values["jurisdictions"])
-    if "admin_ports" in values:
-        values["admin_ports"] = tuple(str(p) for p in values["admin_ports"])
     if "database_ports" in values:
         values["database_ports"] = tuple(int(p) for p in values["database_ports"])
     return Parameters(**values)

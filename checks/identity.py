@@ -1,0 +1,158 @@
+"""Identity, access and secrets: IAM-01 .. IAM-04, SEC-01."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from scanner.check import CheckContext, check
+from scanner.findings import Finding
+from scanner.model import Kind, Resource
+
+REFS_IAM = {"GDPR": ("Art. 32(1)(b)",), "ISO27001": ("A.5.15", "A.5.17", "A.8.2", "A.8.5"),
+            "C5": ("IDM-01", "IDM-08", "IDM-09")}
+
+
+def _names(r: Resource) -> set[str]:
+    return {r.id, r.name}
+
+
+@check(
+    id="IAM-01",
+    title="MFA on every privileged and console account",
+    severity="high",
+    kinds={Kind.IDENTITY},
+    rationale="Passwords leak; a second factor stops most account takeovers.",
+    remediation="Enrol an MFA device for the root account and every console user; enforce "
+                "MFA by policy.",
+    references=REFS_IAM,
+    evidence={"aws": "account summary AccountMFAEnabled (root); IAM users with a login "
+                     "profile and their MFA devices"},
+)
+def mfa_everywhere(ctx: CheckContext) -> Iterator[Finding]:
+    for identity in ctx.graph.of_kind(Kind.IDENTITY):
+        console = identity.prop("console_access")
+        if not console and identity.prop("principal_type") != "root":
+            continue
+        mfa = identity.prop("mfa")
+        evidence = {"principal_type": identity.prop("principal_type"), "console_access": console,
+                    "mfa": mfa}
+        if mfa is None:
+            yield ctx.error(identity, "MFA state not known", "unknown", evidence)
+        elif mfa:
+            yield ctx.passed(identity, "MFA enabled", evidence)
+        else:
+            yield ctx.fail(identity, "signs in without MFA", evidence)
+
+
+@check(
+    id="IAM-02",
+    title="Least privilege: no wildcard admin grants beyond the break-glass principals",
+    severity="high",
+    kinds={Kind.IDENTITY},
+    rationale="Every admin grant is a path to everything; only named break-glass principals "
+              "should hold one.",
+    remediation="Replace `*:*` policies and subscription-wide Owner/Contributor assignments by "
+                "scoped roles; list the break-glass principals in the profile.",
+    references=REFS_IAM,
+    evidence={"aws": "IAM policies attached to users, groups and roles granting Action * on "
+                     "Resource *",
+              "azure": "Owner/Contributor role assignments at subscription scope"},
+    parameters=("break_glass_principals",),
+)
+def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:
+    allowed = set(ctx.params.break_glass_principals)
+    for identity in ctx.graph.of_kind(Kind.IDENTITY):
+        grant = identity.prop("admin_grant")
+        evidence = {"admin_grant": grant, "principal_type": identity.prop("principal_type")}
+        if grant is None:
+            yield ctx.error(identity, "privileges not known", "unknown", evidence)
+        elif grant and _names(identity) & allowed:
+            yield ctx.passed(identity, "admin grant held by a break-glass principal", evidence)
+        elif grant:
+            yield ctx.fail(identity, "holds a wildcard admin grant", evidence)
+        else:
+            yield ctx.passed(identity, "no wildcard admin grant", evidence)
+
+
+@check(
+    id="IAM-03",
+    title="SSH by key only, password login disabled",
+    severity="medium",
+    kinds={Kind.COMPUTE},
+    rationale="Password SSH is brute-forced around the clock on every public address.",
+    remediation="Azure: disablePasswordAuthentication on Linux VMs; AWS: launch with a key "
+                "pair (and no password in the image).",
+    references=REFS_IAM,
+    evidence={"aws": "instances launched with a key pair (KeyName)",
+              "azure": "Linux VM osProfile.linuxConfiguration.disablePasswordAuthentication"},
+)
+def ssh_keys_only(ctx: CheckContext) -> Iterator[Finding]:
+    for vm in ctx.graph.of_kind(Kind.COMPUTE):
+        if not vm.has_prop("ssh_key_only"):
+            continue
+        value = vm.prop("ssh_key_only")
+        if value is None:
+            yield ctx.error(vm, "SSH authentication settings not known", "unknown")
+        elif value:
+            yield ctx.passed(vm, "SSH by key only", {"ssh_key_only": True})
+        else:
+            yield ctx.fail(vm, "SSH password login possible", {"ssh_key_only": False})
+
+
+@check(
+    id="IAM-04",
+    title="No dormant or unrotated credentials",
+    severity="medium",
+    kinds={Kind.IDENTITY},
+    rationale="Old access keys are the ones that leaked long ago; unused ones nobody misses "
+              "when they are abused.",
+    remediation="Rotate access keys older than credential_max_age_days; delete keys unused "
+                "for credential_max_unused_days.",
+    references=REFS_IAM,
+    evidence={"aws": "IAM access keys: creation date and last used date"},
+    parameters=("credential_max_age_days", "credential_max_unused_days"),
+)
+def credentials_fresh(ctx: CheckContext) -> Iterator[Finding]:
+    max_age, max_unused = ctx.params.credential_max_age_days, ctx.params.credential_max_unused_days
+    for identity in ctx.graph.of_kind(Kind.IDENTITY):
+        creds = identity.prop("credentials") or []
+        if not creds:
+            continue
+        stale = []
+        for cred in creds:
+            age, unused = cred.get("age_days"), cred.get("last_used_days")
+            if age is not None and age > max_age:
+                stale.append({**cred, "why": f"older than {max_age} days"})
+            elif (unused if unused is not None else age or 0) > max_unused:
+                stale.append({**cred, "why": f"unused for more than {max_unused} days"})
+        if stale:
+            yield ctx.fail(identity, f"{len(stale)} stale credential(s)", {"stale": stale})
+        else:
+            yield ctx.passed(identity, "credentials rotated and in use", {"credentials": creds})
+
+
+@check(
+    id="SEC-01",
+    title="No plaintext secrets in resource configuration",
+    severity="high",
+    kinds={Kind.COMPUTE, Kind.APP_SERVICE},
+    rationale="User data and environment variables are readable by anyone with read access "
+              "to the account, and end up in logs and snapshots.",
+    remediation="Move the secrets to a secrets manager (AWS Secrets Manager, Key Vault "
+                "references) and rotate the exposed ones.",
+    references={"GDPR": ("Art. 32(1)(b)",), "ISO27001": ("A.5.17", "A.8.12"),
+                "C5": ("IDM-09", "KRY-01")},
+    evidence={"aws": "EC2 user data, Lambda/ECS environment (scanned at collection, values "
+                     "never stored)",
+              "azure": "VM custom data, App Service settings"},
+)
+def no_plaintext_secrets(ctx: CheckContext) -> Iterator[Finding]:
+    for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.APP_SERVICE):
+        if not r.has_prop("plaintext_secrets"):
+            continue
+        fields = list(r.prop("plaintext_secrets") or [])
+        if fields:
+            yield ctx.fail(r, f"secret-looking values in {', '.join(fields)}",
+                           {"fields": fields})
+        else:
+            yield ctx.passed(r, "no secret-looking values in its configuration")
