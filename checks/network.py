@@ -8,7 +8,7 @@ from scanner.check import CheckContext, check
 from scanner.findings import Finding
 from scanner.graph import Reach
 from scanner.model import Kind, RelationType, Resource
-from scanner.rules import Exposure, subtract, wide_open
+from scanner.rules import Action, Exposure, subtract, wide_open
 
 REFS_EXPOSURE = {
     "GDPR": ("Art. 32(1)(b)",),
@@ -84,11 +84,12 @@ def _capped(items: list[str], limit: int = 10) -> list[str]:
 
 def _violations(ctx: CheckContext, reaches: list[Reach]) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
+    ranges = ctx.params.admin_port_ranges() if reaches else []
     for reach in reaches:
         for e in reach.exposures:
             if e.protocol not in ("tcp", "udp"):
                 continue
-            for lo, hi in ctx.params.admin_port_ranges():
+            for lo, hi in ranges:
                 if e.ports.hi < lo or e.ports.lo > hi:
                     continue
                 outside = subtract(e.sources, ctx.params.operator_cidrs)
@@ -192,8 +193,12 @@ def internet_facing_behind_firewall(ctx: CheckContext) -> Iterator[Finding]:
         direct: list[Exposure] = [e for reach in ctx.graph.reaches(r.id) if reach.via is None
                                   for e in reach.exposures]
         if not any(layer.present for layer in layers):
-            yield ctx.fail(r, "public IP and no firewall: every port is open",
-                           {"public_ips": public, "layers": [layer.name for layer in layers]})
+            evidence = {"public_ips": public, "layers": [layer.name for layer in layers]}
+            if all(layer.default is Action.ALLOW for layer in layers):
+                yield ctx.fail(r, "public IP and no firewall: every port is open", evidence)
+            else:  # e.g. an Azure Standard public IP: closed unless an NSG opens it
+                yield ctx.passed(r, "no firewall, but the provider closes the address by "
+                                    "default", evidence)
         elif wide_open(direct):
             yield ctx.fail(r, "its firewall admits every TCP port from anywhere",
                            {"public_ips": public,

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,14 +19,18 @@ from typing import Any, TypeVar
 import click
 from tabulate import tabulate
 
-from scanner import __version__, snapshot
+from scanner import __version__, config, signing, snapshot
 from scanner import profile as profiles
+from scanner import suppressions as suppression_rules
+from scanner.diff import diff as diff_scans
 from scanner.engine import ScanRequest, severity_names
 from scanner.engine import scan as run_scan
 from scanner.errors import PostureError
+from scanner.history import HistoryStore
 from scanner.provider import ProviderError
 from scanner.registry import load_checks, load_providers
-from scanner.reports import FORMATS
+from scanner.reports import DESCRIBING, FORMATS, render
+from scanner.result import ScanResult
 from scanner.snapshot import Snapshot
 
 log = logging.getLogger("posture")
@@ -71,9 +76,36 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.version_option(__version__, prog_name="posture")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-def main(verbose: int, quiet: bool) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file with defaults (default: ./posture.toml or [tool.posture] in "
+                   "./pyproject.toml). Command-line flags win.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool, config_path: Path | None) -> None:
     """Check a published security page against the real cloud estate, claim by claim."""
     _setup_logging(verbose, quiet)
+    try:
+        found = config.find(config_path)
+        if found:
+            ctx.default_map = config.default_map(found[0], found[1], _option_keys())
+            log.info("defaults from %s", found[0])
+    except PostureError as exc:
+        _fail(str(exc))
+
+
+def _option_keys() -> dict[str, dict[str, str]]:
+    """Per command: config key (long option name or parameter name) -> parameter name."""
+    keys: dict[str, dict[str, str]] = {}
+    for name, command in main.commands.items():
+        table: dict[str, str] = {}
+        for param in command.params:
+            if not isinstance(param, click.Option) or not param.name:
+                continue
+            table[param.name] = param.name
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    table[opt[2:].replace("-", "_")] = param.name
+        keys[name] = table
+    return keys
 
 
 def _provider_options(f: F) -> F:
@@ -91,11 +123,30 @@ def _provider_options(f: F) -> F:
                      help="Name of the Hetzner project the token belongs to (the API does not "
                           "tell); part of every resource id. Default: "
                           "$POSTURE_HETZNER_PROJECT or 'default'.")(f)
+    f = click.option("--subscription", "subscription", multiple=True, metavar="ID",
+                     help="Azure subscription to scan (repeatable; default: every subscription "
+                          "the credential sees).")(f)
+    f = click.option("--azure-cloud", "azure_cloud",
+                     type=click.Choice(["public", "china", "usgovernment"]),
+                     help="Azure cloud (default public).")(f)
+    f = click.option("--azure-arm-endpoint", "azure_arm_endpoint", metavar="URL",
+                     envvar="POSTURE_AZURE_ARM_ENDPOINT",
+                     help="Custom Azure Resource Manager endpoint (https://).")(f)
+    f = click.option("--aws-profile", "aws_profile", metavar="NAME", envvar="AWS_PROFILE",
+                     help="AWS shared config/credentials profile (default: the default "
+                          "credential chain).")(f)
+    f = click.option("--role-arn", "role_arn", multiple=True, metavar="ARN",
+                     envvar="POSTURE_AWS_ROLE_ARNS",
+                     help="Read-only IAM role to assume, one account each (repeatable; "
+                          "$POSTURE_AWS_ROLE_ARNS: space-separated).")(f)
+    f = click.option("--regions", "regions", metavar="REGION,...", envvar="POSTURE_AWS_REGIONS",
+                     help="AWS regions to read (default: every region enabled for the "
+                          "account).")(f)
     return f
 
 
 def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if v is not None}
+    return {k: v for k, v in kwargs.items() if v is not None and v != ()}
 
 
 def _split_ids(value: str | None) -> list[str] | None:
@@ -107,14 +158,73 @@ def _split_ids(value: str | None) -> list[str] | None:
     return ids
 
 
+FormatSpec = tuple[str, Path | None]
+FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): " + ", ".join(sorted(FORMATS))
+               + ". At most one without a file goes to stdout (or to -o FILE). "
+               "Default: table.")
+
+
+def _format_specs(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                  ) -> list[FormatSpec]:
+    """`--format sarif:posture.sarif` -> ("sarif", Path("posture.sarif")); a bad value is a
+    usage error (exit 2) naming it."""
+    specs: list[FormatSpec] = []
+    for value in values:
+        name, sep, file = value.partition(":")
+        if name not in FORMATS:
+            raise click.BadParameter(f"{value!r}: unknown format {name!r} (choose from "
+                                     f"{', '.join(sorted(FORMATS))})", ctx, param)
+        if sep and not file:
+            raise click.BadParameter(f"{value!r}: no file after ':'", ctx, param)
+        specs.append((name, Path(file) if sep else None))
+    to_stdout = [v for v, (_, path) in zip(values, specs, strict=True) if path is None]
+    if len(to_stdout) > 1:
+        raise click.BadParameter(f"{to_stdout[1]!r}: only one format can go to stdout (give "
+                                 "the others a file: FMT:FILE)", ctx, param)
+    return specs
+
+
+def _outputs(specs: list[FormatSpec], output: str | None) -> list[FormatSpec]:
+    """The formats to write and where; -o FILE is the file of the one without a file."""
+    specs = specs or [("table", None)]
+    if output:
+        if all(path is not None for _, path in specs):
+            raise click.UsageError("-o/--output is for a --format without a file, and every "
+                                   "--format has one")
+        specs = [(name, Path(output) if path is None else path) for name, path in specs]
+    seen: set[Path] = set()
+    for _, path in specs:
+        if path is not None:
+            if path in seen:
+                raise click.UsageError(f"{path}: named as the output of two formats")
+            seen.add(path)
+    return specs
+
+
+def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
+          checks_dirs: tuple[Path, ...]) -> None:
+    """Render every format (files first, then the one for stdout)."""
+    checks = load_checks(checks_dirs) if any(n in DESCRIBING for n, _ in specs) else None
+    texts = [(render(name, result, timestamps, checks), path) for name, path in specs]
+    for text, path in texts:
+        if path is not None:
+            try:
+                path.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise PostureError(f"cannot write {path}: {exc.strerror}") from exc
+    for text, path in texts:
+        if path is None:
+            click.echo(text, nl=False)
+
+
 @main.command()
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--profile", "profile_name", default="default", show_default=True,
               help="Built-in profile name or path of a profile TOML file.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table",
-              show_default=True)
+@click.option("--format", "formats", multiple=True, metavar="FMT[:FILE]",
+              callback=_format_specs, help=FORMAT_HELP)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-              help="Write the report to FILE instead of stdout.")
+              help="Write the report of the --format without a file to FILE, not stdout.")
 @click.option("--fail-on", type=click.Choice([*severity_names(), "none"]), default="low",
               show_default=True, help="Lowest severity of a failure that makes the exit code 1.")
 @click.option("--allow-partial", is_flag=True,
@@ -128,13 +238,35 @@ def _split_ids(value: str | None) -> list[str] | None:
               help="Also write the raw inventory to this snapshot file (.gz: gzip).")
 @click.option("--no-timestamps", is_flag=True,
               help="Leave scan times out of the report (to compare two reports byte for byte).")
+@click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML file of accepted findings, each with reason, owner and expiry.")
+@click.option("--store", metavar="PATH|URL",
+              help="History store to save this scan in: a SQLite file or a postgresql:// URL "
+                   "(with --since and no --store: the default SQLite store).")
+@click.option("--since", metavar="SCAN",
+              help="Compare with an earlier scan of the store: last, previous or a scan id.")
+@click.option("--only-new", is_flag=True,
+              help="With --since: report and count only findings that are new since then.")
+@click.option("--no-save", is_flag=True, help="Do not save this scan in the store.")
+@click.option("--sign", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --record: sign the snapshot with this Ed25519 private key.")
 @_provider_options
 @friendly
-def scan(sources: tuple[str, ...], profile_name: str, fmt: str, output: str | None,
+def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
+         output: str | None,
          fail_on: str, allow_partial: bool, check_list: str | None,
          checks_dirs: tuple[Path, ...], record: Path | None, no_timestamps: bool,
-         **provider_opts: Any) -> None:
+         suppressions: Path | None, store: str | None, since: str | None, only_new: bool,
+         no_save: bool, sign: Path | None, **provider_opts: Any) -> None:
     """Scan SOURCES (provider names for live scans, e.g. `hetzner`, or snapshot files)."""
+    specs = _outputs(formats, output)
+    if only_new and not since:
+        raise click.UsageError("--only-new needs --since")
+    if sign and not record:
+        raise click.UsageError("--sign needs --record")
+    rules = suppression_rules.load(suppressions) if suppressions else []
+    history = HistoryStore(store) if (store or since) else None
+    before = history.load(since) if history and since else None
     request = ScanRequest(
         sources=list(sources),
         profile=profiles.load(profile_name),
@@ -142,17 +274,77 @@ def scan(sources: tuple[str, ...], profile_name: str, fmt: str, output: str | No
         checks_dirs=list(checks_dirs),
         options=_options(provider_opts),
         record=record,
+        sign=signing.load_private(sign) if sign else None,
     )
     result = run_scan(request)
-    text = FORMATS[fmt](result, not no_timestamps)
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise PostureError(f"cannot write {output}: {exc.strerror}") from exc
-    else:
-        click.echo(text, nl=False)
+    if rules:
+        # Claims keep their verdicts: an accepted exception still contradicts the page.
+        result.findings, result.expired_suppressions = suppression_rules.apply(
+            result.findings, rules, date.today())
+    if history and not no_save:
+        scan_id = history.save(result)
+        log.info("saved as scan #%d in %s", scan_id, history.display)
+    if before is not None and since is not None:
+        changes = diff_scans(before, result, f"scan {since}", "this scan")
+        result.changes = changes.to_json()
+        if only_new:
+            new_ids = {f.id for f in changes.new}
+            result.findings = [f for f in result.findings if f.id in new_ids]
+    _emit(result, specs, not no_timestamps, checks_dirs)
     sys.exit(result.exit_code(fail_on, allow_partial))
+
+
+def _load_results(path: Path) -> ScanResult:
+    """A results file (the `json` format, plain or gzip) -> ScanResult; any problem is one
+    PostureError naming the file."""
+    import gzip
+    import zlib
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise PostureError(f"{path}: no such results file") from None
+    except OSError as exc:
+        raise PostureError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        data = json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError, zlib.error) as exc:
+        raise PostureError(f"{path}: not a valid gzip file ({exc})") from None
+    except UnicodeDecodeError:
+        raise PostureError(f"{path}: not UTF-8 text, not a posture results file") from None
+    except json.JSONDecodeError as exc:
+        raise PostureError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise PostureError(f"{path}: nested too deeply, not a posture results file") from None
+    try:
+        return ScanResult.from_json(data, origin=str(path))
+    except PostureError:
+        raise
+    except Exception as exc:  # a shape from_json did not expect: still bad input, not a bug
+        raise PostureError(f"{path}: malformed results file ({type(exc).__name__}: {exc})"
+                           ) from None
+
+
+@main.command()
+@click.argument("results_file", metavar="RESULTS.json", type=click.Path(path_type=Path))
+@click.option("--format", "formats", multiple=True, metavar="FMT[:FILE]",
+              callback=_format_specs, help=FORMAT_HELP)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report of the --format without a file to FILE, not stdout.")
+@click.option("--checks-dir", "checks_dirs", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also load the checks of this folder, to describe them (SARIF rules, "
+                   "titles).")
+@click.option("--no-timestamps", is_flag=True,
+              help="Leave the scan times of the results out of the report.")
+@friendly
+def report(results_file: Path, formats: list[FormatSpec], output: str | None,
+           checks_dirs: tuple[Path, ...], no_timestamps: bool) -> None:
+    """Re-render saved results (`scan --format json`) in any format, without scanning."""
+    specs = _outputs(formats, output)
+    _emit(_load_results(results_file), specs, not no_timestamps, checks_dirs)
 
 
 @main.command()
@@ -161,9 +353,11 @@ def scan(sources: tuple[str, ...], profile_name: str, fmt: str, output: str | No
               help="Snapshot file to write (.gz: gzip).")
 @click.option("--checks", "check_list", metavar="ID,...",
               help="Collect only what these checks read.")
+@click.option("--sign", type=click.Path(dir_okay=False, path_type=Path),
+              help="Sign the snapshot with this Ed25519 private key (posture keygen).")
 @_provider_options
 @friendly
-def record(sources: tuple[str, ...], output: Path, check_list: str | None,
+def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign: Path | None,
            **provider_opts: Any) -> None:
     """Collect SOURCES and write a snapshot, without running checks."""
     from scanner.engine import gather
@@ -176,7 +370,8 @@ def record(sources: tuple[str, ...], output: Path, check_list: str | None,
         raise PostureError(f"--checks: unknown check(s) {', '.join(unknown)}")
     checks = [registry[i] for i in ids] if ids else list(registry.values())
     sections, _ = gather(sources, providers, checks, _options(provider_opts))
-    digest = snapshot.write(Snapshot(sections=sections), output)
+    key = signing.load_private(sign) if sign else None
+    digest = snapshot.write(Snapshot(sections=sections), output, key=key)
     errors = sum(len(s.errors) for s in sections)
     click.echo(f"wrote {output}: {len(sections)} section(s), sha256 {digest}"
                + (f", {errors} failed call(s) recorded" if errors else ""))
@@ -186,11 +381,28 @@ def record(sources: tuple[str, ...], output: Path, check_list: str | None,
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Trusted Ed25519 public key: the snapshot must carry a valid signature "
+                   "by it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @friendly
-def verify(file: Path) -> None:
-    """Check a snapshot's format and SHA-256 digest."""
+def verify(file: Path, key: Path | None, as_json: bool) -> None:
+    """Check a snapshot's format, SHA-256 digest and (with --key) signature."""
     snap = snapshot.load(file)
+    signer = None
+    if key is not None:
+        signer = signing.verify(snap.digest, snap.signature, signing.load_public(key),
+                                str(file))
+    if as_json:
+        click.echo(json.dumps(snapshot.manifest(snap), indent=2, sort_keys=True))
+        return
     click.echo(f"{file}: OK, sha256 {snap.digest}")
+    if signer:
+        click.echo(f"  signature: valid, by {signer}")
+    elif snap.signature:
+        click.echo(f"  signature: by {snap.signature.get('key_id')}, NOT verified (give --key)")
+    else:
+        click.echo("  signature: none")
     for s in snap.sections:
         count = sum(len(objs) for regions in s.collections.values() for objs in regions.values())
         click.echo(f"  {s.provider}:{s.account} collected {s.collected_at} by posture "
@@ -286,6 +498,59 @@ def permissions(provider: str, check_list: str | None) -> None:
     else:
         needed = set(p.collections)
     click.echo(json.dumps(p.permissions(sorted(needed)), indent=2))
+
+
+@main.command()
+@click.argument("private_key", type=click.Path(dir_okay=False, path_type=Path))
+@friendly
+def keygen(private_key: Path) -> None:
+    """Create an Ed25519 key pair for signing snapshots: PRIVATE_KEY and PRIVATE_KEY.pub."""
+    priv, pub = signing.keygen(private_key)
+    click.echo(f"wrote {priv} (keep it secret) and {pub} (give it to auditors): "
+               f"{signing.key_id(signing.load_public(pub))}")
+
+
+def _scan_source(ref: str, store: str | None) -> tuple[ScanResult, str]:
+    """A results file, or a scan of the history store (last, previous, an id)."""
+    path = Path(ref)
+    if path.is_file():
+        return _load_results(path), path.name
+    history = HistoryStore(store)
+    return history.load(ref), f"scan #{history.resolve(ref)}"
+
+
+@main.command(name="diff")
+@click.argument("before")
+@click.argument("after", default="last")
+@click.option("--store", metavar="PATH|URL", help="History store (default: the SQLite one).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--fail-on", type=click.Choice([*severity_names(), "none"]), default="low",
+              show_default=True, help="Exit 1 when a NEW failure has at least this severity.")
+@friendly
+def diff_command(before: str, after: str, store: str | None, fmt: str, fail_on: str) -> None:
+    """What changed from BEFORE to AFTER (results files, or store scans: last, previous, ID)."""
+    old, old_label = _scan_source(before, store)
+    new, new_label = _scan_source(after, store)
+    changes = diff_scans(old, new, old_label, new_label)
+    if fmt == "json":
+        click.echo(json.dumps(changes.to_json(), indent=2, sort_keys=True))
+    else:
+        click.echo(changes.render(), nl=False)
+    sys.exit(changes.exit_code(fail_on))
+
+
+@main.command()
+@click.option("--store", metavar="PATH|URL", help="History store (default: the SQLite one).")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@friendly
+def history(store: str | None, limit: int) -> None:
+    """List the scans saved in the history store."""
+    hs = HistoryStore(store)
+    rows = [[s.id, s.finished_at, s.profile, s.summary["by_status"]["fail"],
+             s.summary["by_status"]["error"], s.summary["resources"]] for s in hs.scans(limit)]
+    click.echo(tabulate(rows, headers=["scan", "finished", "profile", "failed", "errors",
+                                       "resources"]))
 
 
 if __name__ == "__main__":  # pragma: no cover

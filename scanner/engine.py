@@ -8,12 +8,16 @@ and the scope itself gets an `error` finding, so nothing passes on missing data.
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from scanner import __version__, snapshot
 from scanner.check import Check, CheckContext
@@ -38,6 +42,7 @@ class ScanRequest:
     checks_dirs: list[Path] = field(default_factory=list)
     options: Mapping[str, Any] = field(default_factory=dict)  # provider options from the CLI
     record: Path | None = None
+    sign: Ed25519PrivateKey | None = None  # sign the recorded snapshot
 
 
 def select_checks(registry: Mapping[str, Check], profile: Profile,
@@ -213,14 +218,36 @@ def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iter
     return out
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a block, then restore it as it was.
+
+    A scan allocates millions of long-lived objects (the raw snapshot, resources, findings)
+    and makes next to no reference cycles; the collector would traverse the whole, growing
+    heap again and again and free nothing (about half of a 100k-resource scan's time).
+    Memory is still freed by reference counting; cycles wait for the next collection."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def scan(request: ScanRequest) -> ScanResult:
+    with gc_paused():
+        return _scan(request)
+
+
+def _scan(request: ScanRequest) -> ScanResult:
     started = snapshot.now()
     registry = load_checks(request.checks_dirs)
     providers = load_providers()
     checks = select_checks(registry, request.profile, request.check_ids)
     sections, described = gather(request.sources, providers, checks, request.options)
     if request.record is not None:
-        digest = snapshot.write(Snapshot(sections=sections), request.record)
+        digest = snapshot.write(Snapshot(sections=sections), request.record, key=request.sign)
         log.info("recorded snapshot %s (sha256 %s)", request.record, digest)
     inventories = normalize(sections, providers, request.profile)
     graph = EstateGraph(inventories)

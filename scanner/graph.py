@@ -41,20 +41,19 @@ class EstateGraph:
     """A networkx MultiDiGraph plus the indexes checks need."""
 
     def __init__(self, inventories: Iterable[Inventory]) -> None:
-        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self._g: nx.MultiDiGraph | None = None  # built on first use of `g`
+        self._reach_log: list[Reach] = []  # every reach, in the order it was found
         self.resources: dict[str, Resource] = {}
         self._by_kind: dict[Kind, list[Resource]] = defaultdict(list)
         self._out: dict[str, list[Relation]] = defaultdict(list)
         self._in: dict[str, list[Relation]] = defaultdict(list)
         self._reaches: dict[str, list[Reach]] = defaultdict(list)
-        self.g.add_node(INTERNET, kind=Kind.INTERNET)
         relations: list[Relation] = []
         for inv in inventories:
             for r in inv.resources:
                 self.resources[r.id] = r
                 self._by_kind[r.kind].append(r)
             relations.extend(inv.relations)
-        self.g.add_nodes_from((rid, {"kind": r.kind}) for rid, r in self.resources.items())
         self.dangling: list[Relation] = []
         for rel in relations:
             if rel.source in self.resources and rel.target in self.resources:
@@ -62,12 +61,26 @@ class EstateGraph:
                 self._in[rel.target].append(rel)
             else:
                 self.dangling.append(rel)
-        self.g.add_edges_from(
-            (rel.source, rel.target, {"type": str(rel.type), "relation": rel})
-            for rels in self._out.values()
-            for rel in rels
-        )
         self._analyze_exposure()
+
+    @property
+    def g(self) -> nx.MultiDiGraph:
+        """The estate as a networkx MultiDiGraph: resource nodes, relation edges, `reaches`
+        edges from `internet`. Built on first use (the built-in checks use the indexes
+        below, and the graph costs about as much memory as the resources themselves)."""
+        if self._g is None:
+            g = nx.MultiDiGraph()
+            g.add_node(INTERNET, kind=Kind.INTERNET)
+            g.add_nodes_from((rid, {"kind": r.kind}) for rid, r in self.resources.items())
+            g.add_edges_from(
+                (rel.source, rel.target, {"type": str(rel.type), "relation": rel})
+                for rels in self._out.values()
+                for rel in rels
+            )
+            for reach in self._reach_log:
+                g.add_edge(INTERNET, reach.target, type=str(RelationType.REACHES), reach=reach)
+            self._g = g
+        return self._g
 
     # --- queries -------------------------------------------------------------------------
 
@@ -109,7 +122,7 @@ class EstateGraph:
 
     def _add_reach(self, reach: Reach) -> None:
         self._reaches[reach.target].append(reach)
-        self.g.add_edge(INTERNET, reach.target, type=str(RelationType.REACHES), reach=reach)
+        self._reach_log.append(reach)
 
     def _analyze_exposure(self) -> None:
         direct: dict[str, tuple[Exposure, ...]] = {}

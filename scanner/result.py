@@ -118,6 +118,8 @@ class ScanResult:
     started_at: str = ""
     finished_at: str = ""
     resource_count: int = 0
+    expired_suppressions: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[str, Any] | None = None  # set by --since: the diff against an earlier scan
 
     def summary(self) -> dict[str, Any]:
         status = Counter(str(f.status) for f in self.findings)
@@ -156,7 +158,10 @@ class ScanResult:
             "claims": [c.to_json() for c in self.claims],
             "findings": [f.to_json() for f in self.findings],
             "errors": self.errors,
+            "expired_suppressions": self.expired_suppressions,
         }
+        if self.changes is not None:
+            doc["changes"] = self.changes
         if timestamps:
             doc["started_at"] = self.started_at
             doc["finished_at"] = self.finished_at
@@ -180,6 +185,8 @@ class ScanResult:
                 started_at=data.get("started_at", ""),
                 finished_at=data.get("finished_at", ""),
                 resource_count=data.get("summary", {}).get("resources", 0),
+                expired_suppressions=list(data.get("expired_suppressions", [])),
+                changes=data.get("changes"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PostureError(f"{origin}: malformed results file ({exc!r})") from exc

@@ -176,6 +176,13 @@ def cidr_set(cidrs: Iterable[str]) -> dict[int, list[tuple[int, int]]]:
 
 def subtract(cidrs: Iterable[str], minus: Iterable[str]) -> list[str]:
     """Addresses in `cidrs` not in `minus`, as CIDRs (IPv4 first)."""
+    return list(_subtract(tuple(cidrs), tuple(minus)))
+
+
+@lru_cache(maxsize=65536)
+def _subtract(cidrs: tuple[str, ...], minus: tuple[str, ...]) -> tuple[str, ...]:
+    # Cached: checks ask the same question (these exposed sources minus the operator ranges)
+    # for every server behind the same firewalls.
     have, take = cidr_set(cidrs), cidr_set(minus)
     out: list[str] = []
     for version in (4, 6):
@@ -194,7 +201,7 @@ def subtract(cidrs: Iterable[str], minus: Iterable[str]) -> list[str]:
             if cur < hi:
                 rest.append((cur, hi))
         out.extend(_to_cidrs(version, rest))
-    return out
+    return tuple(out)
 
 
 def contains_address(cidrs: Iterable[str], address: str) -> bool:
@@ -220,9 +227,9 @@ def _layer_admits(layer: RuleLayer, protocol: str, port: int | None, version: in
 
     if layer.mode is LayerMode.UNION:
         for rule in layer.rules:
-            if rule.matches_protocol_port(protocol, port) and src_match(rule):
-                if rule.action is Action.ALLOW:
-                    return True
+            if (rule.action is Action.ALLOW and rule.matches_protocol_port(protocol, port)
+                    and src_match(rule)):
+                return True
         return layer.default is Action.ALLOW
     for rule in layer.ordered_rules():
         if rule.matches_protocol_port(protocol, port) and src_match(rule):
@@ -239,7 +246,8 @@ def decide(layers: Sequence[RuleLayer], protocol: str, port: int | None, source:
     )
 
 
-def admitted(layers: Sequence[RuleLayer], sources: Sequence[str] = INTERNET) -> tuple[Exposure, ...]:
+def admitted(layers: Sequence[RuleLayer], sources: Sequence[str] = INTERNET
+             ) -> tuple[Exposure, ...]:
     """Exactly what crosses every layer from `sources`, as merged exposures."""
     return _admitted(tuple(layers), tuple(sources))
 

@@ -22,7 +22,7 @@ import hashlib
 import io
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scanner import __version__
+from scanner import __version__, signing
 from scanner.errors import SnapshotError
 from scanner.model import CollectionError, ErrorReason
 
@@ -116,6 +117,7 @@ class Snapshot:
     tool_version: str = __version__
     digest: str = ""
     path: str = ""
+    signature: dict[str, Any] | None = None
 
     def document(self) -> dict[str, Any]:
         """The snapshot as JSON, without its digest."""
@@ -132,13 +134,74 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+UNHASHED = ("digest", "signature")  # members outside the canonical content
+
+
 def canonical(document: Mapping[str, Any]) -> bytes:
-    body = {k: v for k, v in document.items() if k != "digest"}
+    body = {k: v for k, v in document.items() if k not in UNHASHED}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def digest_of(document: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical(document)).hexdigest()
+    """SHA-256 of `canonical(document)`, hashed as it is encoded: the same bytes, without
+    holding the canonical form of a large snapshot (twice: text, then UTF-8) in memory."""
+    body = {k: v for k, v in document.items() if k not in UNHASHED}
+    h = hashlib.sha256()
+    try:
+        for chunk in _canonical_chunks(body, set()):
+            h.update(chunk.encode())
+    except UnicodeEncodeError:  # lone surrogates: fail exactly as canonical() does
+        return hashlib.sha256(canonical(document)).hexdigest()
+    return h.hexdigest()
+
+
+_CANONICAL_BATCH = 512  # raw objects per json.dumps call when hashing
+_RAW_DEPTH = 5  # body > sections > section > collections > regions > [raw objects]
+
+
+def _dumps_canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _canonical_chunks(value: Any, active: set[int], depth: int = 0) -> Iterator[str]:
+    """`_dumps_canonical(value)` in pieces whose concatenation is exactly that string.
+
+    The snapshot's own levels (plain dicts with string keys, plain lists) are opened here,
+    written as the C encoder writes them (keys sorted, "," and ":" between tokens); lists of
+    raw objects are encoded by json.dumps in batches (`[a,b]` without its brackets is
+    `a,b`); anything else goes to json.dumps whole, so every unusual value is encoded, or
+    refused, by json itself."""
+    if depth < _RAW_DEPTH and type(value) is dict and value and all(
+            type(k) is str for k in value):
+        if id(value) in active:
+            raise ValueError("Circular reference detected")
+        active.add(id(value))
+        sep = "{"
+        for key, item in sorted(value.items()):
+            yield sep + _dumps_canonical(key) + ":"
+            sep = ","
+            yield from _canonical_chunks(item, active, depth + 1)
+        yield "}"
+        active.discard(id(value))
+    elif depth <= _RAW_DEPTH and type(value) is list and value:
+        if id(value) in active:
+            raise ValueError("Circular reference detected")
+        active.add(id(value))
+        if depth == _RAW_DEPTH:
+            for i in range(0, len(value), _CANONICAL_BATCH):
+                batch = _dumps_canonical(value[i:i + _CANONICAL_BATCH])
+                yield ("[" if i == 0 else ",") + batch[1:-1]
+            yield "]"
+        else:
+            sep = "["
+            for item in value:
+                yield sep
+                sep = ","
+                yield from _canonical_chunks(item, active, depth + 1)
+            yield "]"
+        active.discard(id(value))
+    else:
+        yield _dumps_canonical(value)
 
 
 @cache
@@ -148,13 +211,16 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def write(snapshot: Snapshot, path: Path) -> str:
-    """Write a snapshot (gzip when the name ends in .gz); returns its digest."""
+def write(snapshot: Snapshot, path: Path, key: Ed25519PrivateKey | None = None) -> str:
+    """Write a snapshot (gzip when the name ends in .gz), signed when a key is given;
+    returns its digest."""
     snapshot.created_at = snapshot.created_at or now()
     doc = snapshot.document()
     digest = digest_of(doc)
     doc["digest"] = {"algorithm": "sha256", "value": digest}
-    data = json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode()
+    if key is not None:
+        doc["signature"] = signing.sign(digest, key)
+    data = _pretty(doc)
     if path.name.endswith(".gz"):
         data = gzip.compress(data, mtime=0)
     try:
@@ -163,6 +229,25 @@ def write(snapshot: Snapshot, path: Path) -> str:
         raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror}") from exc
     snapshot.digest = digest
     return digest
+
+
+def _pretty(doc: dict[str, Any]) -> bytes:
+    """`json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode()`, the same
+    bytes, built from the encoder's chunks in batches: json.dumps with an indent keeps every
+    small chunk in one list before joining, several times the size of the text itself."""
+    encoder = json.JSONEncoder(indent=1, ensure_ascii=False, sort_keys=True)
+    out = io.BytesIO()
+    pending: list[str] = []
+    try:
+        for chunk in encoder.iterencode(doc):
+            pending.append(chunk)
+            if len(pending) >= 100_000:
+                out.write("".join(pending).encode())
+                pending.clear()
+        out.write("".join(pending).encode())
+    except UnicodeEncodeError:  # lone surrogates: fail exactly as json.dumps(...).encode()
+        return json.dumps(doc, indent=1, ensure_ascii=False, sort_keys=True).encode()
+    return out.getvalue()
 
 
 def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
@@ -274,7 +359,34 @@ def load(path: Path, verify_digest: bool = True) -> Snapshot:
         tool_version=doc["tool_version"],
         digest=recorded,
         path=origin,
+        signature=doc.get("signature"),
     )
+
+
+def manifest(snap: Snapshot) -> dict[str, Any]:
+    """What the snapshot holds: per section where and when it was collected, by which
+    version, how many objects per collection and region, which calls failed and which
+    fields were redacted (names only)."""
+    return {
+        "digest": snap.digest,
+        "created_at": snap.created_at,
+        "tool_version": snap.tool_version,
+        "signed_by": (snap.signature or {}).get("key_id"),
+        "sections": [
+            {
+                "provider": s.provider,
+                "account": s.account,
+                "collected_at": s.collected_at,
+                "tool_version": s.tool_version,
+                "locations": sorted(s.locations),
+                "collections": {name: {region: len(objs) for region, objs in regions.items()}
+                                for name, regions in sorted(s.collections.items())},
+                "failed_calls": s.errors,
+                "redacted_fields": sorted(set(s.redacted)),
+            }
+            for s in snap.sections
+        ],
+    }
 
 
 def seal(path: Path, out: Path) -> str:

@@ -233,13 +233,27 @@ port_ranges = st.one_of(
     st.builds(PortRange, st.integers(0, 40), st.sampled_from((MAX_PORT - 1, MAX_PORT))),
 )
 
-rules = st.builds(
-    Rule,
-    action=st.sampled_from(Action),
-    protocol=st.sampled_from(RULE_PROTOCOLS),
-    ports=port_ranges,
-    sources=st.lists(cidrs, min_size=0, max_size=3).map(tuple),
-    priority=st.integers(0, 5),  # few values: ties exercise the stable sort
+def rule_strategy(
+    protocols: Sequence[str], ports: st.SearchStrategy[PortRange], sources: st.SearchStrategy[str]
+) -> st.SearchStrategy[Rule]:
+    return st.builds(
+        Rule,
+        action=st.sampled_from(Action),
+        protocol=st.sampled_from(protocols),
+        ports=ports,
+        sources=st.lists(sources, min_size=0, max_size=3).map(tuple),
+        priority=st.integers(0, 3),  # few values: ties exercise the stable sort
+    )
+
+
+rules = rule_strategy(RULE_PROTOCOLS, port_ranges, cidrs)
+# Few, overlapping choices: rules of one layer often match the same packets, so the order in
+# which they are evaluated (priority, then listed order) decides.
+dense_rules = rule_strategy(
+    ("tcp", "*", "icmp"),
+    st.sampled_from((ALL_PORTS, PortRange(10, 20), PortRange(15, 15), PortRange(0, 40))),
+    st.sampled_from(("10.0.0.0/26", "10.0.0.0/27", "10.0.0.32/28", "0.0.0.0/0",
+                     "2001:db8::/122", "::/0")),
 )
 allow_rules = rules.map(lambda r: replace(r, action=Action.ALLOW))
 
@@ -249,7 +263,8 @@ def layers_(draw: st.DrawFn, mode: LayerMode | None = None) -> RuleLayer:
     present = draw(st.booleans()) if mode is None else True
     chosen = draw(st.sampled_from(LayerMode)) if mode is None else mode
     # An absent layer is "no firewall here": it has no rules, only what the provider does.
-    layer_rules = tuple(draw(st.lists(rules, max_size=6))) if present else ()
+    pool = draw(st.sampled_from((rules, dense_rules)))
+    layer_rules = tuple(draw(st.lists(pool, max_size=6))) if present else ()
     return RuleLayer(
         name=f"{chosen}-layer",
         mode=chosen,
@@ -454,7 +469,19 @@ def any_cidr(draw: st.DrawFn) -> str:
     return str(cls((address, prefix), strict=False))
 
 
-cidr_lists = st.lists(st.one_of(any_cidr(), cidrs), max_size=5)
+# Every CIDR inside 10.0.0.0/29 and 2001:db8::/125: small, often adjacent, nested or one
+# address apart.
+TIGHT = tuple(
+    str(net)
+    for base in map(ipaddress.ip_network, ("10.0.0.0/29", "2001:db8::/125"))
+    for prefix in range(base.prefixlen, base.max_prefixlen + 1)
+    for net in base.subnets(new_prefix=prefix)
+)
+
+cidr_lists = st.one_of(
+    st.lists(st.sampled_from(TIGHT), max_size=6),
+    st.lists(st.one_of(any_cidr(), cidrs, st.sampled_from(TIGHT)), max_size=6),
+)
 
 
 def boundary_points(cidr_groups: Iterable[Iterable[str]]) -> list[str]:

@@ -43,7 +43,7 @@ COLLECTIONS = {
 class HetznerProvider(Provider):
     name = "hetzner"
     collections = COLLECTIONS
-    not_visible = {
+    not_visible: Mapping[str, str] = {
         "ENC-03": "Hetzner Cloud has no key management service",
         "LOG-01": "Hetzner Cloud has no audit log API for control-plane changes",
         "LOG-02": "Hetzner Cloud has no audit log API",

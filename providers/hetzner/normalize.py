@@ -17,7 +17,7 @@ What Hetzner means, written down once here so no check needs a Hetzner branch:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scanner.model import Inventory, Kind, Relation, RelationType, Resource
@@ -119,6 +119,61 @@ def _set_values(text: str) -> set[str]:
     return {v.strip() for v in text.strip().strip("()").split(",")}
 
 
+def _required_values(term: str) -> tuple[str, set[str]] | None:
+    """For a selector term that only labels with key K and a value in V can satisfy
+    (`k=v`, `k==v`, `k in (a,b)`), (K, V); None for the other forms. Read exactly as
+    `_selector_matches` reads the term."""
+    term = term.strip()
+    if not term or " notin " in term:
+        return None
+    if " in " in term:
+        key, _, values = term.partition(" in ")
+        return key.strip(), _set_values(values)
+    if "!=" in term or "=" not in term:
+        return None
+    key, _, value = term.replace("==", "=").partition("=")
+    return key.strip(), {value.strip()}
+
+
+class _LabelIndex:
+    """Servers grouped by identical label sets, with an index from (key, value) to groups:
+    a selector is resolved by testing `_selector_matches` once per candidate group (the
+    groups that carry a value its `k=v`/`k in (...)` terms require, else every group), not
+    once per server. The result is the same set of servers."""
+
+    def __init__(self, servers: list[dict[str, Any]]) -> None:
+        groups: dict[frozenset[tuple[str, str]], int] = {}
+        self.labels: list[dict[str, str]] = []
+        self.members: list[list[Any]] = []
+        self.by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for srv in servers:
+            labels = _labels(srv)
+            key = frozenset(labels.items())
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = len(self.labels)
+                self.labels.append(labels)
+                self.members.append([])
+                for pair in labels.items():
+                    self.by_pair[pair].append(g)
+            self.members[g].append(srv["id"])
+
+    def matching(self, selector: str) -> list[Any]:
+        candidates: Sequence[int] | None = None
+        for term in _split_selector(selector):
+            required = _required_values(term)
+            if required is None:
+                continue
+            key, values = required
+            found = sorted({g for v in values for g in self.by_pair.get((key, v), ())})
+            if candidates is None or len(found) < len(candidates):
+                candidates = found
+        if candidates is None:
+            candidates = range(len(self.labels))
+        return [sid for g in candidates if _selector_matches(selector, self.labels[g])
+                for sid in self.members[g]]
+
+
 class _Builder:
     def __init__(self, section: Section) -> None:
         self.s = section
@@ -156,9 +211,12 @@ class _Builder:
         """Build each server's firewall layer (shared tuples for identical firewall sets)."""
         fws = {fw["id"]: fw for fw in self.s.items("firewalls")}
         applied: dict[Any, set[Any]] = defaultdict(set)
+        index: _LabelIndex | None = None
+        rules_of: dict[Any, tuple[Rule, ...]] = {}
         for fw in fws.values():
             fw_id = self.rid("firewall", fw["id"])
             rules = firewall_rules(fw, fw_id)
+            rules_of.setdefault(fw["id"], rules)
             self.add(Kind.FIREWALL, "firewall", fw["id"], fw, {
                 "firewall_rules": [
                     {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources)}
@@ -173,9 +231,10 @@ class _Builder:
                     for res in target.get("applied_to_resources") or []:
                         if res.get("type") == "server" and res.get("server"):
                             applied[res["server"]["id"]].add(fw["id"])
-                    for srv in servers:  # resolve the selector ourselves as well
-                        if _selector_matches(selector, _labels(srv)):
-                            applied[srv["id"]].add(fw["id"])
+                    if index is None:  # resolve the selector ourselves as well
+                        index = _LabelIndex(servers)
+                    for sid in index.matching(selector):
+                        applied[sid].add(fw["id"])
         for srv in servers:
             for ref in (srv.get("public_net") or {}).get("firewalls") or []:
                 if ref.get("id") in fws:
@@ -192,8 +251,7 @@ class _Builder:
                 layers[key] = RuleLayer(
                     name="hetzner firewalls",
                     mode=LayerMode.UNION,
-                    rules=tuple(r for f in ordered
-                                for r in firewall_rules(fws[f], self.rid("firewall", f))),
+                    rules=tuple(r for f in ordered for r in rules_of[f]),
                     default=Action.DENY,
                     origin=tuple(self.rid("firewall", f) for f in ordered),
                 )

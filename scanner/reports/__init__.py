@@ -1,16 +1,44 @@
-"""Output formats. Each renders the one `ScanResult`; the registry maps --format names."""
+"""Output formats. Each renders the one `ScanResult`; the registry maps --format names.
+
+`FORMATS[name](result, timestamps)` renders any format. The formats that describe the checks
+(title, rationale, remediation, references: sarif, junit, ocsf, csv) take the check
+catalogue as a third argument and load the registered checks when it is not given; `render`
+passes it along, so checks loaded with --checks-dir are described too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from scanner.reports import json_report, markdown, table
+from scanner.check import Check
+from scanner.reports import csv_report, json_report, junit, markdown, ocsf, sarif, table
 from scanner.result import ScanResult
 
 Renderer = Callable[[ScanResult, bool], str]
+CatalogueRenderer = Callable[[ScanResult, bool, Mapping[str, Check] | None], str]
+
+DESCRIBING: dict[str, CatalogueRenderer] = {
+    "sarif": sarif.render,
+    "junit": junit.render,
+    "ocsf": ocsf.render,
+    "csv": csv_report.render,
+}
 
 FORMATS: dict[str, Renderer] = {
     "table": table.render,
     "json": json_report.render,
     "markdown": markdown.render,
+    "sarif": sarif.render,
+    "junit": junit.render,
+    "ocsf": ocsf.render,
+    "csv": csv_report.render,
 }
+
+
+def render(name: str, result: ScanResult, timestamps: bool = True,
+           checks: Mapping[str, Check] | None = None) -> str:
+    """Render `result` in format `name`; `checks` describes the checks (default: registry)."""
+    describing = DESCRIBING.get(name)
+    if describing is not None:
+        return describing(result, timestamps, checks)
+    return FORMATS[name](result, timestamps)

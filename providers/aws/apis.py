@@ -1,0 +1,199 @@
+"""Every AWS API call the collector may make, declared once.
+
+Each entry is one collection of the snapshot (named `<service>.<operation>` after boto3's
+method) with the IAM action it needs, the model kinds it feeds (so the engine collects only
+what the selected checks read and fails closed on exactly the right scope) and whether it is
+read per region or once per account ("global"). The shipped read-only policy
+(`readonly-policy.json`) must hold every action listed here; a test enforces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scanner.model import Kind
+
+K = Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    name: str  # "<service>.<boto3 method>", the collection name
+    action: str  # IAM action, e.g. "ec2:DescribeInstances"
+    kinds: frozenset[Kind]
+    scope: str  # "regional" | "global"
+    description: str
+    parent: str | None = None  # a call whose answer this one is made for (per resource)
+
+    @property
+    def service(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def method(self) -> str:
+        return self.name.split(".", 1)[1]
+
+
+def _a(name: str, action: str, kinds: set[Kind], description: str, scope: str = "regional",
+       parent: str | None = None) -> Api:
+    return Api(name, action, frozenset(kinds), scope, description, parent)
+
+
+NETWORKED = {K.COMPUTE, K.DATABASE, K.LOAD_BALANCER}
+
+APIS: tuple[Api, ...] = (
+    # --- account ---------------------------------------------------------------------
+    _a("ec2.describe_regions", "ec2:DescribeRegions", {K.ACCOUNT},
+       "regions enabled for the account (the default --regions)", "global"),
+    # --- EC2 network -----------------------------------------------------------------
+    _a("ec2.describe_vpcs", "ec2:DescribeVpcs", {K.NETWORK}, "VPCs"),
+    _a("ec2.describe_subnets", "ec2:DescribeSubnets", {K.SUBNET, *NETWORKED}, "subnets"),
+    _a("ec2.describe_route_tables", "ec2:DescribeRouteTables", {K.SUBNET, *NETWORKED},
+       "route tables (is a subnet routed to an internet gateway?)"),
+    _a("ec2.describe_internet_gateways", "ec2:DescribeInternetGateways",
+       {K.NETWORK, *NETWORKED}, "internet gateways"),
+    _a("ec2.describe_vpc_peering_connections", "ec2:DescribeVpcPeeringConnections",
+       {K.NETWORK}, "VPC peerings"),
+    _a("ec2.describe_security_groups", "ec2:DescribeSecurityGroups", {K.FIREWALL, *NETWORKED},
+       "security groups (allow-only, union)"),
+    _a("ec2.describe_network_acls", "ec2:DescribeNetworkAcls", {K.FIREWALL, K.COMPUTE},
+       "network ACLs (ordered allow/deny)"),
+    _a("ec2.describe_managed_prefix_lists", "ec2:DescribeManagedPrefixLists",
+       {K.FIREWALL, *NETWORKED}, "managed prefix lists referenced by security groups"),
+    _a("ec2.get_managed_prefix_list_entries", "ec2:GetManagedPrefixListEntries",
+       {K.FIREWALL, *NETWORKED}, "the CIDRs of each customer-managed prefix list",
+       parent="ec2.describe_managed_prefix_lists"),
+    _a("ec2.describe_network_interfaces", "ec2:DescribeNetworkInterfaces",
+       {K.COMPUTE, K.LOAD_BALANCER}, "network interfaces (public IPs of load balancers)"),
+    _a("ec2.describe_addresses", "ec2:DescribeAddresses", {K.PUBLIC_IP, K.COMPUTE},
+       "elastic IPs"),
+    # --- EC2 compute and storage -----------------------------------------------------
+    _a("ec2.describe_instances", "ec2:DescribeInstances", {K.COMPUTE}, "instances"),
+    _a("ec2.describe_instance_attribute", "ec2:DescribeInstanceAttribute", {K.COMPUTE},
+       "user data of each instance, scanned for secrets and never stored",
+       parent="ec2.describe_instances"),
+    _a("ec2.describe_images", "ec2:DescribeImages", {K.COMPUTE},
+       "the AMIs instances run (DeprecationTime)", parent="ec2.describe_instances"),
+    _a("ec2.describe_volumes", "ec2:DescribeVolumes", {K.VOLUME, K.COMPUTE}, "EBS volumes"),
+    _a("ec2.describe_snapshots", "ec2:DescribeSnapshots", {K.SNAPSHOT},
+       "EBS snapshots owned by the account"),
+    # --- RDS -------------------------------------------------------------------------
+    _a("rds.describe_db_instances", "rds:DescribeDBInstances", {K.DATABASE}, "DB instances"),
+    _a("rds.describe_db_clusters", "rds:DescribeDBClusters", {K.DATABASE}, "Aurora clusters"),
+    _a("rds.describe_db_instance_automated_backups", "rds:DescribeDBInstanceAutomatedBackups",
+       {K.DATABASE}, "automated backups, including cross-region replicated ones"),
+    _a("rds.describe_db_snapshots", "rds:DescribeDBSnapshots", {K.SNAPSHOT}, "DB snapshots"),
+    _a("rds.describe_db_cluster_snapshots", "rds:DescribeDBClusterSnapshots", {K.SNAPSHOT},
+       "cluster snapshots"),
+    # --- ELBv2 -----------------------------------------------------------------------
+    _a("elbv2.describe_load_balancers", "elasticloadbalancing:DescribeLoadBalancers",
+       {K.LOAD_BALANCER, K.LISTENER}, "application/network load balancers"),
+    _a("elbv2.describe_tags", "elasticloadbalancing:DescribeTags", {K.LOAD_BALANCER},
+       "load balancer tags", parent="elbv2.describe_load_balancers"),
+    _a("elbv2.describe_listeners", "elasticloadbalancing:DescribeListeners",
+       {K.LISTENER, K.LOAD_BALANCER}, "listeners of each load balancer",
+       parent="elbv2.describe_load_balancers"),
+    _a("elbv2.describe_ssl_policies", "elasticloadbalancing:DescribeSSLPolicies",
+       {K.LISTENER}, "SSL policies and their protocols"),
+    _a("elbv2.describe_target_groups", "elasticloadbalancing:DescribeTargetGroups",
+       {K.LISTENER, K.LOAD_BALANCER}, "target groups"),
+    _a("elbv2.describe_target_health", "elasticloadbalancing:DescribeTargetHealth",
+       {K.LOAD_BALANCER, K.COMPUTE, K.DATABASE}, "registered targets of each target group",
+       parent="elbv2.describe_target_groups"),
+    _a("wafv2.get_web_acl_for_resource", "wafv2:GetWebACLForResource", {K.LOAD_BALANCER},
+       "the WAF web ACL of each application load balancer",
+       parent="elbv2.describe_load_balancers"),
+    # --- certificates, keys, logs, detection, backup ---------------------------------
+    _a("acm.list_certificates", "acm:ListCertificates", {K.CERTIFICATE}, "ACM certificates"),
+    _a("acm.describe_certificate", "acm:DescribeCertificate", {K.CERTIFICATE},
+       "type, renewal eligibility and expiry of each certificate",
+       parent="acm.list_certificates"),
+    _a("kms.list_keys", "kms:ListKeys", {K.KEY}, "KMS keys"),
+    _a("kms.list_aliases", "kms:ListAliases", {K.KEY}, "KMS aliases (names)"),
+    _a("kms.describe_key", "kms:DescribeKey", {K.KEY}, "key manager, spec and state",
+       parent="kms.list_keys"),
+    _a("kms.get_key_rotation_status", "kms:GetKeyRotationStatus", {K.KEY},
+       "automatic rotation of customer-managed symmetric keys", parent="kms.list_keys"),
+    _a("cloudtrail.describe_trails", "cloudtrail:DescribeTrails", {K.LOG_TRAIL},
+       "trails, including multi-region and organization trails seen from each region"),
+    _a("cloudtrail.get_trail_status", "cloudtrail:GetTrailStatus", {K.LOG_TRAIL},
+       "whether each trail is logging", parent="cloudtrail.describe_trails"),
+    _a("guardduty.list_detectors", "guardduty:ListDetectors", {K.ACCOUNT},
+       "GuardDuty detectors"),
+    _a("guardduty.get_detector", "guardduty:GetDetector", {K.ACCOUNT},
+       "detector status", parent="guardduty.list_detectors"),
+    _a("backup.list_backup_vaults", "backup:ListBackupVaults", {K.BACKUP_VAULT},
+       "AWS Backup vaults"),
+    _a("backup.list_backup_plans", "backup:ListBackupPlans",
+       {K.BACKUP_VAULT, K.COMPUTE, K.VOLUME, K.DATABASE}, "AWS Backup plans"),
+    _a("backup.get_backup_plan", "backup:GetBackupPlan",
+       {K.BACKUP_VAULT, K.COMPUTE, K.VOLUME, K.DATABASE},
+       "rules of each plan: schedule, retention, copy actions",
+       parent="backup.list_backup_plans"),
+    _a("backup.list_backup_selections", "backup:ListBackupSelections",
+       {K.COMPUTE, K.VOLUME, K.DATABASE}, "selections of each plan",
+       parent="backup.list_backup_plans"),
+    _a("backup.get_backup_selection", "backup:GetBackupSelection",
+       {K.COMPUTE, K.VOLUME, K.DATABASE}, "the resources and tags a selection covers",
+       parent="backup.list_backup_plans"),
+    _a("lambda.list_functions", "lambda:ListFunctions", {K.APP_SERVICE},
+       "Lambda functions (environment scanned for secrets, values never stored)"),
+    _a("bedrock.list_inference_profiles", "bedrock:ListInferenceProfiles",
+       {K.MODEL_DEPLOYMENT}, "Bedrock inference profiles (cross-region processing)"),
+    # --- global services -------------------------------------------------------------
+    _a("s3.list_buckets", "s3:ListAllMyBuckets", {K.BUCKET}, "S3 buckets", "global"),
+    _a("s3.get_bucket_location", "s3:GetBucketLocation", {K.BUCKET}, "bucket region",
+       "global", "s3.list_buckets"),
+    _a("s3.get_bucket_encryption", "s3:GetEncryptionConfiguration", {K.BUCKET},
+       "default encryption", "global", "s3.list_buckets"),
+    _a("s3.get_bucket_replication", "s3:GetReplicationConfiguration", {K.BUCKET},
+       "replication rules and destinations", "global", "s3.list_buckets"),
+    _a("s3.get_public_access_block", "s3:GetBucketPublicAccessBlock", {K.BUCKET},
+       "public access block", "global", "s3.list_buckets"),
+    _a("s3.get_bucket_policy", "s3:GetBucketPolicy", {K.BUCKET},
+       "bucket policy (is plain HTTP denied?)", "global", "s3.list_buckets"),
+    _a("s3.get_bucket_tagging", "s3:GetBucketTagging", {K.BUCKET}, "bucket tags", "global",
+       "s3.list_buckets"),
+    _a("iam.get_account_summary", "iam:GetAccountSummary", {K.IDENTITY},
+       "root account MFA", "global"),
+    _a("iam.get_account_authorization_details", "iam:GetAccountAuthorizationDetails",
+       {K.IDENTITY}, "users, groups, roles, their inline and attached policies", "global"),
+    _a("iam.list_policies", "iam:ListPolicies", {K.IDENTITY},
+       "AWS-managed policies attached to someone", "global"),
+    _a("iam.get_policy_version", "iam:GetPolicyVersion", {K.IDENTITY},
+       "documents of attached AWS-managed policies", "global", "iam.list_policies"),
+    _a("iam.get_login_profile", "iam:GetLoginProfile", {K.IDENTITY},
+       "console password of each user", "global", "iam.get_account_authorization_details"),
+    _a("iam.list_mfa_devices", "iam:ListMFADevices", {K.IDENTITY}, "MFA devices of each user",
+       "global", "iam.get_account_authorization_details"),
+    _a("iam.list_access_keys", "iam:ListAccessKeys", {K.IDENTITY}, "access keys of each user",
+       "global", "iam.get_account_authorization_details"),
+    _a("iam.get_access_key_last_used", "iam:GetAccessKeyLastUsed", {K.IDENTITY},
+       "last use of each access key", "global", "iam.list_access_keys"),
+    _a("iam.list_server_certificates", "iam:ListServerCertificates", {K.CERTIFICATE},
+       "uploaded server certificates (used by listeners, never auto-renewed)", "global"),
+    _a("cloudfront.list_distributions", "cloudfront:ListDistributions", {K.CDN},
+       "CloudFront distributions", "global"),
+    _a("wafv2.get_web_acl", "wafv2:GetWebACL", {K.CDN},
+       "rules of the web ACLs CloudFront distributions use", "global",
+       "cloudfront.list_distributions"),
+)
+
+BY_NAME: dict[str, Api] = {a.name: a for a in APIS}
+
+# sts:GetCallerIdentity needs no permission; sts:AssumeRole is called only with --role-arn
+# and is granted by the *caller's* policy and the role's trust policy, not by the read-only
+# policy attached to the role.
+STS_CALLS = ("sts:GetCallerIdentity", "sts:AssumeRole")
+
+
+def closure(names: set[str]) -> set[str]:
+    """`names` plus every parent they need (a per-resource call needs its list call)."""
+    out = set(names)
+    stack = list(names)
+    while stack:
+        parent = BY_NAME[stack.pop()].parent
+        if parent and parent not in out:
+            out.add(parent)
+            stack.append(parent)
+    return out

@@ -1,0 +1,922 @@
+"""Collect AWS accounts with boto3, read-only, concurrently.
+
+What is stored (docs/aws.md has the full list, one collection per API operation):
+- list and describe calls: the items of the response's result key exactly as botocore
+  parses them (all pages, through botocore's paginators), per region (`"global"` for IAM,
+  S3's bucket list, CloudFront and the region list);
+- calls made for one resource (a bucket's encryption, a user's MFA devices, a load
+  balancer's listeners...): an envelope `{"request": {params}, "response": {answer}}`, or
+  `{"request": ..., "error": {"Code", "Message"}}` when the answer is an error that states a
+  fact rather than a failure (no encryption configuration, no login profile...). Per-bucket
+  S3 calls are filed under the bucket's region.
+Timestamps become ISO 8601 strings, bytes base64; `ResponseMetadata` and pagination tokens
+are dropped. Nothing else is changed, except secrets:
+- EC2 user data is fetched, scanned for secret-looking assignments and values, and never
+  stored: the envelope keeps `"<redacted>"` and `flagged`, the names of what was found;
+- Lambda environment values are never stored: each becomes `"<redacted>"`, and the
+  function gets `PostureFlaggedFields`, the names of the variables that looked secret;
+- tags whose key looks like a secret have their value redacted, and every object passes
+  through `scanner.redact.redact`.
+
+Every failed call is recorded in the section with its collection, region and reason (the
+account is the section's), never raised; only credentials that do not work at all stop the
+scan (`ProviderError`, exit 2). botocore's own retry modes (standard or adaptive) retry
+throttling and transient errors; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` are
+honoured by botocore itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import (  # type: ignore[import-untyped]
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+    TokenRetrievalError,
+)
+
+from providers.aws.apis import APIS, BY_NAME, closure
+from scanner import __version__
+from scanner import regions as catalogue
+from scanner.model import ErrorReason
+from scanner.provider import ProviderError
+from scanner.redact import REDACTED, is_secret_name, looks_secret, redact
+from scanner.snapshot import GLOBAL, Section, now
+
+log = logging.getLogger("posture.aws")
+
+PROVIDER = "aws"
+FLAGGED = "PostureFlaggedFields"  # names (never values) of fields that held secrets
+DEFAULT_WORKERS = 8
+HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}):role/[\w+=,.@/-]+$")
+
+# Error codes that state a fact about the resource rather than a failed read.
+ABSENT: dict[str, frozenset[str]] = {
+    "s3.get_bucket_encryption": frozenset({"ServerSideEncryptionConfigurationNotFoundError"}),
+    "s3.get_bucket_replication": frozenset({"ReplicationConfigurationNotFoundError"}),
+    "s3.get_public_access_block": frozenset({"NoSuchPublicAccessBlockConfiguration"}),
+    "s3.get_bucket_policy": frozenset({"NoSuchBucketPolicy"}),
+    "s3.get_bucket_tagging": frozenset({"NoSuchTagSet"}),
+    "iam.get_login_profile": frozenset({"NoSuchEntity"}),
+    "wafv2.get_web_acl_for_resource": frozenset({"WAFNonexistentItemException"}),
+}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+           "AuthorizationError", "Forbidden", "UnauthorizedAccess", "AllAccessDisabled",
+           "OptInRequired", "SubscriptionRequiredException", "InvalidClientTokenId",
+           "UnrecognizedClientException"}
+_UNAUTHENTICATED = {"ExpiredToken", "ExpiredTokenException", "AuthFailure",
+                    "SignatureDoesNotMatch", "InvalidAccessKeyId", "RequestExpired",
+                    "InvalidToken", "IncompleteSignature", "MissingAuthenticationToken"}
+_CREDENTIALS_REJECTED = _UNAUTHENTICATED | {"InvalidClientTokenId",
+                                            "UnrecognizedClientException", "AccessDenied"}
+_THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+              "TooManyRequestsException", "SlowDown", "RequestThrottled",
+              "RequestThrottledException", "ProvisionedThroughputExceededException"}
+_NOT_FOUND = {"NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException", "NotFoundException",
+              "TrailNotFoundException", "BadRequestException"}
+_SECRET_ASSIGNMENT = re.compile(
+    r"^\s*(?:export\s+|set\s+|ENV\s+)?[\"']?([A-Za-z_][A-Za-z0-9_.-]*)[\"']?\s*[=:]\s*(.*)$")
+_REFERENCE = re.compile(r"^(arn:|\{\{resolve:|ssm:|/aws/reference/|\$\{|\$\(|secretsmanager:)")
+
+
+# --- secrets ---------------------------------------------------------------------------
+
+
+def _is_reference(value: str) -> bool:
+    return bool(_REFERENCE.match(value.strip().strip("\"'")))
+
+
+def secret_value(name: str, value: str) -> bool:
+    """A named value (environment variable, user-data assignment) holding a secret."""
+    text = value.strip().strip("\"'")
+    if not text or _is_reference(text):
+        return False
+    return is_secret_name(name) or looks_secret(f"{name}={text}") or looks_secret(text)
+
+
+def scan_text(text: str) -> list[str]:
+    """Names of secret assignments in a script or config text (`line N` when unnamed)."""
+    found: list[str] = []
+    for i, line in enumerate(text.splitlines(), 1):
+        m = _SECRET_ASSIGNMENT.match(line)
+        if m and secret_value(m.group(1), m.group(2)):
+            found.append(m.group(1))
+        elif looks_secret(line):
+            found.append(f"line {i}")
+    return sorted(set(found), key=found.index)
+
+
+def decode_user_data(value: str) -> str:
+    raw = base64.b64decode(value, validate=False)
+    if raw[:2] == b"\x1f\x8b":  # gzip-compressed cloud-init
+        import gzip
+
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8", errors="replace")
+
+
+def _redact_tags(obj: Any, path: str, removed: list[str]) -> Any:
+    """AWS tags are [{Key, Value}]: the key decides (redact() only sees 'Key'/'Value')."""
+    if isinstance(obj, dict):
+        if set(obj) >= {"Key", "Value"} and isinstance(obj.get("Key"), str) and \
+                is_secret_name(obj["Key"]) and obj.get("Value"):
+            removed.append(f"{path}.{obj['Key']}")
+            return {**obj, "Value": REDACTED}
+        return {k: _redact_tags(v, f"{path}.{k}", removed) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_redact_tags(v, f"{path}[]", removed) for v in obj]
+    return obj
+
+
+def jsonable(obj: Any) -> Any:
+    """botocore's parsed answer -> JSON values (datetimes ISO 8601, bytes base64)."""
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()
+                if k not in ("ResponseMetadata", "NextToken", "Marker", "NextMarker",
+                             "IsTruncated", "nextToken")}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if isinstance(obj, bytes | bytearray):
+        return base64.b64encode(bytes(obj)).decode()
+    return obj
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str((exc.response.get("Error") or {}).get("Code") or "")
+    return ""
+
+
+def classify(exc: BaseException) -> tuple[ErrorReason, str]:
+    """An exception from a call -> (reason, one line without secrets)."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error") or {}
+        code = str(err.get("Code") or "")
+        status = (exc.response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        message = " ".join(str(err.get("Message") or "").split())[:300]
+        operation = getattr(exc, "operation_name", "") or ""
+        if code.isdigit() or message.startswith("<"):
+            message = f"HTTP {code or status} answering {operation}"
+        text = f"{code}: {message}" if code and not code.isdigit() else message
+        if code in _THROTTLED:
+            return ErrorReason.THROTTLED, text
+        if code in _UNAUTHENTICATED:
+            return ErrorReason.UNAUTHENTICATED, text
+        if code in _DENIED or status == 403:
+            return ErrorReason.DENIED, text
+        if code in _NOT_FOUND or status == 404:
+            return ErrorReason.NOT_FOUND, text
+        if code.startswith(("Validation", "InvalidParameter", "InvalidRequest")) or status == 400:
+            return ErrorReason.INVALID, text
+        return ErrorReason.UNREACHABLE, text
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError |
+                  ConnectionClosedError):
+        return ErrorReason.UNREACHABLE, " ".join(str(exc).split())[:300]
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError | TokenRetrievalError):
+        return ErrorReason.UNAUTHENTICATED, type(exc).__name__
+    if isinstance(exc, ParamValidationError):
+        return ErrorReason.BUG, " ".join(str(exc).split())[:300]
+    if isinstance(exc, BotoCoreError):
+        return ErrorReason.UNREACHABLE, " ".join(str(exc).split())[:300]
+    if isinstance(exc, ValueError | KeyError | TypeError):
+        return ErrorReason.INVALID, f"unexpected response: {type(exc).__name__}: {exc}"[:300]
+    return ErrorReason.BUG, f"{type(exc).__name__}: {exc}"[:300]
+
+
+# --- options ---------------------------------------------------------------------------
+
+
+def _list_option(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    return [p for item in items for p in re.split(r"[\s,]+", str(item)) if p]
+
+
+def requested_regions(options: Mapping[str, Any]) -> list[str] | None:
+    names = _list_option(options.get("regions") or os.environ.get("POSTURE_AWS_REGIONS"))
+    if not names:
+        return None
+    out = []
+    for name in names:
+        found = catalogue.find_region("aws", name)
+        if found is None:
+            raise ProviderError(f"aws: --regions: {name!r} is not an AWS region")
+        out.append(found.code)
+    return sorted(set(out))
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def _config(options: Mapping[str, Any], workers: int) -> Config:
+    timeout = float(options.get("timeout") or 30.0)
+    mode = str(options.get("aws_retry_mode") or os.environ.get("AWS_RETRY_MODE") or "standard")
+    if mode not in ("standard", "adaptive"):
+        mode = "standard"
+    retries = options.get("max_retries")
+    attempts = int(retries if retries is not None else 5) + 1
+    return Config(
+        retries={"mode": mode, "total_max_attempts": attempts},
+        connect_timeout=timeout,
+        read_timeout=timeout,
+        max_pool_connections=max(10, workers * 2),
+        user_agent_extra=f"posture/{__version__}",
+    )
+
+
+# --- the collector ---------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """API calls made (IAM action -> count), for the benchmark and the tests."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, action: str) -> None:
+        with self.lock:
+            self.calls[action] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+
+Task = tuple[str, Callable[[], list["Task"]]]
+
+
+class AccountCollector:
+    """One account: its clients, its section and the tasks that fill it."""
+
+    def __init__(self, session: Any, account: str, regions: list[str], wanted: set[str],
+                 options: Mapping[str, Any], config: Config, stats: Stats) -> None:
+        self.session = session
+        self.account = account
+        self.regions = regions
+        self.wanted = wanted
+        self.options = options
+        self.config = config
+        self.stats = stats
+        self.home = HOME_REGION[partition_of(regions[0] if regions else "us-east-1")]
+        self.page_size = options.get("aws_page_size") or os.environ.get("POSTURE_AWS_PAGE_SIZE")
+        self.section = Section(provider=PROVIDER, account=account, collected_at=now())
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._results: dict[str, dict[str, list[tuple[str, Any]]]] = {}
+        self._errors: dict[tuple[str, str, str, str], None] = {}
+        self._removed: list[str] = []
+        for name in wanted:
+            api = BY_NAME[name]
+            for region in ([GLOBAL] if api.scope == "global" else regions):
+                self._results.setdefault(name, {})[region] = []
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self.session.client(service, region_name=region,
+                                                         config=self.config)
+            return self._clients[key]
+
+    def call(self, name: str, region: str, **params: Any) -> dict[str, Any]:
+        api = BY_NAME[name]
+        self.stats.add(api.action)
+        result: dict[str, Any] = getattr(self.client(api.service, region), api.method)(**params)
+        return dict(jsonable(result))
+
+    def pages(self, name: str, region: str, **params: Any) -> dict[str, Any]:
+        """The whole answer of a paginated call (result keys merged over every page)."""
+        api = BY_NAME[name]
+        client = self.client(api.service, region)
+        if not client.can_paginate(api.method):
+            return self.call(name, region, **params)
+        paginator = client.get_paginator(api.method)
+        config = {"PageSize": int(self.page_size)} if self.page_size else {}
+        merged: dict[str, Any] = {}
+        keys = paginator.result_keys
+        for page in paginator.paginate(**params, PaginationConfig=config):
+            self.stats.add(api.action)
+            for expr in keys:
+                value = expr.search(page)
+                if value is None:
+                    continue
+                dest = merged
+                parts = expr.expression.split(".")
+                for part in parts[:-1]:
+                    dest = dest.setdefault(part, {})
+                dest.setdefault(parts[-1], []).extend(value)
+        return dict(jsonable(merged))
+
+    def store(self, name: str, region: str, objects: Iterable[Any], order: str = "") -> None:
+        with self._lock:
+            bucket = self._results.setdefault(name, {}).setdefault(region, [])
+            bucket.extend((f"{order}/{i:08d}", obj) for i, obj in enumerate(objects))
+
+    def fail(self, name: str, region: str, exc: BaseException | None, message: str = "",
+             reason: ErrorReason | None = None) -> None:
+        if exc is not None:
+            reason, message = classify(exc)
+        assert reason is not None
+        log.warning("aws %s %s %s: %s (%s)", self.account, region, name, message, reason)
+        with self._lock:
+            self._errors[(name, region, str(reason), message)] = None
+
+    def fail_tree(self, name: str, region: str, exc: BaseException) -> None:
+        """A list call failed: it and every per-resource call made from it are unknown."""
+        reason, message = classify(exc)
+        self.fail(name, region, None, message, reason)
+        for child in APIS:
+            if child.parent == name and child.name in self.wanted:
+                self.fail_tree_named(child.name, region, reason, f"not read: {name} failed")
+
+    def fail_tree_named(self, name: str, region: str, reason: ErrorReason, message: str) -> None:
+        self.fail(name, region, None, message, reason)
+        for child in APIS:
+            if child.parent == name and child.name in self.wanted:
+                self.fail_tree_named(child.name, region, reason, message)
+
+    def per_resource(self, name: str, region: str, params: Mapping[str, Any], order: str,
+                     store_region: str | None = None) -> dict[str, Any] | None:
+        """One call for one resource, stored as an envelope; None when it failed."""
+        where = store_region or region
+        try:
+            response = self.call(name, region, **params)
+        except Exception as exc:
+            if isinstance(exc, ClientError) and error_code(exc) in ABSENT.get(name, ()):
+                err = exc.response.get("Error") or {}
+                self.store(name, where, [{"request": jsonable(dict(params)), "error": {
+                    "Code": err.get("Code"), "Message": err.get("Message")}}], order)
+                return {}
+            self.fail(name, where, exc)
+            return None
+        self.store(name, where, [{"request": jsonable(dict(params)), "response": response}],
+                   order)
+        return response
+
+    def want(self, name: str) -> bool:
+        return name in self.wanted
+
+    def finish(self) -> Section:
+        s = self.section
+        for name in sorted(self._results):
+            for region in sorted(self._results[name]):
+                entries = sorted(self._results[name][region], key=lambda e: e[0])
+                objs = [_redact_tags(o, f"{name}[]", self._removed) for _, o in entries]
+                s.add(name, region, [redact(o, f"{name}[]", self._removed) for o in objs])
+        for name, region, reason, message in self._errors:
+            s.fail(name, region, ErrorReason(reason), message)
+        s.errors.sort(key=lambda e: (e["collection"], e["region"], e["message"]))
+        s.redacted.extend(self._removed)
+        s.locations = list(self.regions)
+        return s
+
+    # --- tasks -------------------------------------------------------------------------
+
+    def tasks(self) -> list[Task]:
+        out: list[Task] = []
+        for api in APIS:
+            if api.parent or api.name not in self.wanted or api.name == "ec2.describe_regions":
+                continue
+            if api.scope == "global":
+                out.append((f"{self.account}/{api.name}", self._guard(api.name, GLOBAL)))
+            else:
+                out.extend((f"{self.account}/{region}/{api.name}",
+                            self._guard(api.name, region)) for region in self.regions)
+        return out
+
+    def _guard(self, name: str, region: str) -> Callable[[], list[Task]]:
+        def run() -> list[Task]:
+            try:
+                return self._root(name, region)
+            except Exception as exc:
+                self.fail_tree(name, region, exc)
+                return []
+        return run
+
+    def _wrap(self, key: str, fn: Callable[[], Any]) -> Task:
+        def run() -> list[Task]:
+            try:
+                fn()
+                return []
+            except Exception as exc:  # a bug in a per-resource task: recorded, never raised
+                log.debug("aws task %s failed", key, exc_info=True)
+                self.fail(key.split("|")[0], key.split("|")[1], exc)
+                return []
+        return (key, run)
+
+    def _root(self, name: str, region: str) -> list[Task]:
+        params: dict[str, Any] = {}
+        if name == "ec2.describe_snapshots":
+            params = {"OwnerIds": ["self"]}
+        elif name == "acm.list_certificates":
+            params = {"Includes": {"keyTypes": [
+                "RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1",
+                "EC_secp384r1", "EC_secp521r1"]}}
+        elif name == "cloudtrail.describe_trails":
+            params = {"includeShadowTrails": True}
+        elif name == "bedrock.list_inference_profiles":
+            params = {"typeEquals": "APPLICATION"}
+        elif name == "iam.list_policies":
+            params = {"Scope": "AWS", "OnlyAttached": True}
+        elif name == "iam.get_account_authorization_details":
+            params = {"Filter": ["User", "Group", "Role", "LocalManagedPolicy"]}
+        call_region = self.home if region == GLOBAL else region
+        answer = self.pages(name, call_region, **params)
+        special = getattr(self, "_after_" + name.replace(".", "_"), None)
+        if special is not None:
+            result: list[Task] = special(region, answer)
+            return result
+        items = _items(answer)
+        self.store(name, region, items)
+        return []
+
+    # --- per-resource follow-ups -------------------------------------------------------
+
+    def _children(self, parent_region: str, jobs: Sequence[tuple[str, Callable[[], Any]]]
+                  ) -> list[Task]:
+        return [self._wrap(f"{key}|{parent_region}", fn) for key, fn in jobs]
+
+    def _after_ec2_describe_instances(self, region: str, answer: dict[str, Any]) -> list[Task]:
+        reservations = answer.get("Reservations", [])
+        self.store("ec2.describe_instances", region, reservations)
+        instances = [i for r in reservations for i in r.get("Instances", [])
+                     if (i.get("State") or {}).get("Name") != "terminated"]
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        if self.want("ec2.describe_instance_attribute"):
+            for inst in instances:
+                jobs.append(("ec2.describe_instance_attribute",
+                             partial(self._user_data, region, inst["InstanceId"])))
+        if self.want("ec2.describe_images"):
+            image_ids = sorted({i["ImageId"] for i in instances if i.get("ImageId")})
+            for start in range(0, len(image_ids), 100):
+                chunk = image_ids[start:start + 100]
+                jobs.append(("ec2.describe_images", partial(self._images, region, chunk)))
+        return self._children(region, jobs)
+
+    def _images(self, region: str, chunk: list[str]) -> None:
+        images = self.pages("ec2.describe_images", region, ImageIds=chunk,
+                            IncludeDeprecated=True).get("Images", [])
+        self.store("ec2.describe_images", region, images, chunk[0])
+
+    def _user_data(self, region: str, instance_id: str) -> None:
+        name = "ec2.describe_instance_attribute"
+        params = {"InstanceId": instance_id, "Attribute": "userData"}
+        try:
+            response = self.call(name, region, **params)
+        except Exception as exc:
+            self.fail(name, region, exc)
+            return
+        value = (response.get("UserData") or {}).get("Value")
+        secrets: list[str] = []
+        if value:
+            try:
+                secrets = scan_text(decode_user_data(value))
+            except (binascii.Error, ValueError, OSError, EOFError):
+                secrets = scan_text(value)
+            response["UserData"] = {"Value": REDACTED}
+            self._removed.append(f"{name}[{instance_id}].UserData.Value")
+        self.store(name, region, [{"request": params, "response": response,
+                                   "flagged": secrets}], instance_id)
+
+    def _after_ec2_describe_managed_prefix_lists(self, region: str, answer: dict[str, Any]
+                                                 ) -> list[Task]:
+        lists = answer.get("PrefixLists", [])
+        self.store("ec2.describe_managed_prefix_lists", region, lists)
+        if not self.want("ec2.get_managed_prefix_list_entries"):
+            return []
+        return self._children(region, [
+            ("ec2.get_managed_prefix_list_entries",
+             partial(self._store_pages, "ec2.get_managed_prefix_list_entries", region,
+                     {"PrefixListId": pl["PrefixListId"]}, pl["PrefixListId"]))
+            for pl in lists if pl.get("OwnerId") != "AWS"])
+
+    def _store_pages(self, name: str, region: str, params: dict[str, Any], order: str,
+                     store_region: str | None = None) -> None:
+        try:
+            response = self.pages(name, region, **params)
+        except Exception as exc:
+            self.fail(name, store_region or region, exc)
+            return
+        self.store(name, store_region or region, [{"request": params, "response": response}],
+                   order)
+
+    def _after_elbv2_describe_load_balancers(self, region: str, answer: dict[str, Any]
+                                             ) -> list[Task]:
+        lbs = answer.get("LoadBalancers", [])
+        self.store("elbv2.describe_load_balancers", region, lbs)
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        for lb in lbs:
+            arn = lb["LoadBalancerArn"]
+            if self.want("elbv2.describe_listeners"):
+                jobs.append(("elbv2.describe_listeners", partial(
+                    self._store_pages, "elbv2.describe_listeners", region,
+                    {"LoadBalancerArn": arn}, arn)))
+            if self.want("wafv2.get_web_acl_for_resource") and lb.get("Type") == "application":
+                jobs.append(("wafv2.get_web_acl_for_resource", partial(
+                    self.per_resource, "wafv2.get_web_acl_for_resource", region,
+                    {"ResourceArn": arn}, arn)))
+        if self.want("elbv2.describe_tags"):
+            arns = [lb["LoadBalancerArn"] for lb in lbs]
+            for start in range(0, len(arns), 20):
+                chunk = arns[start:start + 20]
+                jobs.append(("elbv2.describe_tags", partial(
+                    self.per_resource, "elbv2.describe_tags", region, {"ResourceArns": chunk},
+                    chunk[0])))
+        return self._children(region, jobs)
+
+    def _after_elbv2_describe_target_groups(self, region: str, answer: dict[str, Any]
+                                            ) -> list[Task]:
+        groups = answer.get("TargetGroups", [])
+        self.store("elbv2.describe_target_groups", region, groups)
+        if not self.want("elbv2.describe_target_health"):
+            return []
+        return self._children(region, [
+            ("elbv2.describe_target_health", partial(
+                self.per_resource, "elbv2.describe_target_health", region,
+                {"TargetGroupArn": g["TargetGroupArn"]}, g["TargetGroupArn"]))
+            for g in groups])
+
+    def _after_acm_list_certificates(self, region: str, answer: dict[str, Any]) -> list[Task]:
+        certs = answer.get("CertificateSummaryList", [])
+        self.store("acm.list_certificates", region, certs)
+        if not self.want("acm.describe_certificate"):
+            return []
+        return self._children(region, [
+            ("acm.describe_certificate", partial(
+                self.per_resource, "acm.describe_certificate", region,
+                {"CertificateArn": c["CertificateArn"]}, c["CertificateArn"]))
+            for c in certs])
+
+    def _after_kms_list_keys(self, region: str, answer: dict[str, Any]) -> list[Task]:
+        keys = answer.get("Keys", [])
+        self.store("kms.list_keys", region, keys)
+        return self._children(region, [
+            ("kms.describe_key", partial(self._kms_key, region, key["KeyId"]))
+            for key in keys])
+
+    def _kms_key(self, region: str, key_id: str) -> None:
+        meta: dict[str, Any] | None = {}
+        if self.want("kms.describe_key"):
+            meta = self.per_resource("kms.describe_key", region, {"KeyId": key_id}, key_id)
+        if not self.want("kms.get_key_rotation_status"):
+            return
+        if meta is None:
+            self.fail("kms.get_key_rotation_status", region, None,
+                      "not read: kms.describe_key failed", ErrorReason.DENIED)
+            return
+        km = (meta or {}).get("KeyMetadata") or {}
+        if km and (km.get("KeyManager") != "CUSTOMER" or km.get("KeySpec", "SYMMETRIC_DEFAULT")
+                   != "SYMMETRIC_DEFAULT" or km.get("Origin", "AWS_KMS") != "AWS_KMS"
+                   or km.get("KeyState") == "PendingDeletion"):
+            return  # rotation does not apply (AWS-managed, asymmetric, imported, deleted)
+        self.per_resource("kms.get_key_rotation_status", region, {"KeyId": key_id}, key_id)
+
+    def _after_cloudtrail_describe_trails(self, region: str, answer: dict[str, Any]
+                                          ) -> list[Task]:
+        trails = answer.get("trailList", [])
+        self.store("cloudtrail.describe_trails", region, trails)
+        if not self.want("cloudtrail.get_trail_status"):
+            return []
+        jobs = []
+        for t in trails:
+            home = t.get("HomeRegion") or region
+            # Each trail's status once: from its home region, or from the first region
+            # scanned when its home region is not scanned (organization trails).
+            if home == region or (home not in self.regions and region == self.regions[0]):
+                arn = t.get("TrailARN") or t.get("Name")
+                jobs.append(("cloudtrail.get_trail_status", partial(
+                    self.per_resource, "cloudtrail.get_trail_status", region, {"Name": arn},
+                    arn)))
+        return self._children(region, jobs)
+
+    def _after_guardduty_list_detectors(self, region: str, answer: dict[str, Any]
+                                        ) -> list[Task]:
+        ids = answer.get("DetectorIds", [])
+        self.store("guardduty.list_detectors", region, [{"DetectorId": d} for d in ids])
+        if not self.want("guardduty.get_detector"):
+            return []
+        return self._children(region, [
+            ("guardduty.get_detector", partial(
+                self.per_resource, "guardduty.get_detector", region, {"DetectorId": d}, d))
+            for d in ids])
+
+    def _after_backup_list_backup_plans(self, region: str, answer: dict[str, Any]
+                                        ) -> list[Task]:
+        plans = answer.get("BackupPlansList", [])
+        self.store("backup.list_backup_plans", region, plans)
+        return self._children(region, [
+            ("backup.get_backup_plan", partial(self._backup_plan, region,
+                                               plan["BackupPlanId"])) for plan in plans])
+
+    def _backup_plan(self, region: str, plan_id: str) -> None:
+        if self.want("backup.get_backup_plan"):
+            self.per_resource("backup.get_backup_plan", region, {"BackupPlanId": plan_id},
+                              plan_id)
+        if not self.want("backup.list_backup_selections"):
+            return
+        try:
+            selections = self.pages("backup.list_backup_selections", region,
+                                    BackupPlanId=plan_id).get("BackupSelectionsList", [])
+        except Exception as exc:
+            self.fail_tree_named("backup.list_backup_selections", region, classify(exc)[0],
+                                 classify(exc)[1])
+            if self.want("backup.get_backup_selection"):
+                self.fail("backup.get_backup_selection", region, None,
+                          "not read: backup.list_backup_selections failed", classify(exc)[0])
+            return
+        self.store("backup.list_backup_selections", region,
+                   [{"request": {"BackupPlanId": plan_id},
+                     "response": {"BackupSelectionsList": selections}}], plan_id)
+        if self.want("backup.get_backup_selection"):
+            for sel in selections:
+                self.per_resource("backup.get_backup_selection", region,
+                                  {"BackupPlanId": plan_id, "SelectionId": sel["SelectionId"]},
+                                  f"{plan_id}/{sel['SelectionId']}")
+
+    def _after_lambda_list_functions(self, region: str, answer: dict[str, Any]) -> list[Task]:
+        functions = answer.get("Functions", [])
+        for fn in functions:
+            variables = ((fn.get("Environment") or {}).get("Variables")) or {}
+            if variables:
+                fn[FLAGGED] = [f"Environment.Variables.{k}" for k, v in variables.items()
+                               if secret_value(k, str(v))]
+                fn["Environment"]["Variables"] = {k: REDACTED for k in variables}
+                self._removed.append(f"lambda.list_functions[{fn.get('FunctionName')}]"
+                                     ".Environment.Variables")
+        self.store("lambda.list_functions", region, functions)
+        return []
+
+    def _after_s3_list_buckets(self, region: str, answer: dict[str, Any]) -> list[Task]:
+        buckets = answer.get("Buckets", [])
+        self.store("s3.list_buckets", GLOBAL, buckets)
+        return self._children(GLOBAL, [
+            ("s3.get_bucket_location", partial(self._bucket, b["Name"])) for b in buckets])
+
+    def _bucket(self, bucket: str) -> None:
+        location: str | None = None
+        if self.want("s3.get_bucket_location"):
+            loc = self.per_resource("s3.get_bucket_location", self.home, {"Bucket": bucket},
+                                    bucket, store_region=GLOBAL)
+            if loc is not None:
+                location = s3_region(loc.get("LocationConstraint"))
+        region = location or self.home
+        where = location or GLOBAL
+        for name, params in (("s3.get_bucket_encryption", {"Bucket": bucket}),
+                             ("s3.get_bucket_replication", {"Bucket": bucket}),
+                             ("s3.get_public_access_block", {"Bucket": bucket}),
+                             ("s3.get_bucket_policy", {"Bucket": bucket}),
+                             ("s3.get_bucket_tagging", {"Bucket": bucket})):
+            if self.want(name):
+                self.per_resource(name, region, params, bucket, store_region=where)
+
+    def _after_iam_get_account_authorization_details(self, region: str, answer: dict[str, Any]
+                                                     ) -> list[Task]:
+        self.store("iam.get_account_authorization_details", GLOBAL, [answer])
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        for user in answer.get("UserDetailList", []):
+            name = user["UserName"]
+            jobs.append(("iam.get_login_profile", partial(self._iam_user, name)))
+        return self._children(GLOBAL, jobs)
+
+    def _iam_user(self, user: str) -> None:
+        home = self.home
+        if self.want("iam.get_login_profile"):
+            self.per_resource("iam.get_login_profile", home, {"UserName": user}, user, GLOBAL)
+        if self.want("iam.list_mfa_devices"):
+            self._store_pages("iam.list_mfa_devices", home, {"UserName": user}, user, GLOBAL)
+        if not self.want("iam.list_access_keys"):
+            return
+        try:
+            keys = self.pages("iam.list_access_keys", home, UserName=user)
+        except Exception as exc:
+            self.fail_tree("iam.list_access_keys", GLOBAL, exc)
+            return
+        self.store("iam.list_access_keys", GLOBAL,
+                   [{"request": {"UserName": user}, "response": keys}], user)
+        if self.want("iam.get_access_key_last_used"):
+            # Stored in the order of the user's keys: key ids look like credentials to the
+            # redactor, so the normalizer pairs them by position.
+            for i, key in enumerate(keys.get("AccessKeyMetadata", [])):
+                self.per_resource("iam.get_access_key_last_used", home,
+                                  {"AccessKeyId": key["AccessKeyId"]}, f"{user}/{i:04d}",
+                                  GLOBAL)
+
+    def _after_iam_list_policies(self, region: str, answer: dict[str, Any]) -> list[Task]:
+        policies = answer.get("Policies", [])
+        self.store("iam.list_policies", GLOBAL, policies)
+        if not self.want("iam.get_policy_version"):
+            return []
+        return self._children(GLOBAL, [
+            ("iam.get_policy_version",
+             partial(self.per_resource, "iam.get_policy_version", self.home, {
+                 "PolicyArn": p["Arn"], "VersionId": p["DefaultVersionId"]}, p["Arn"], GLOBAL))
+            for p in policies if p.get("DefaultVersionId")])
+
+    def _after_cloudfront_list_distributions(self, region: str, answer: dict[str, Any]
+                                             ) -> list[Task]:
+        items = ((answer.get("DistributionList") or {}).get("Items")) or []
+        self.store("cloudfront.list_distributions", GLOBAL, items)
+        if not self.want("wafv2.get_web_acl"):
+            return []
+        acls = sorted({str(d.get("WebACLId")) for d in items
+                       if str(d.get("WebACLId") or "").startswith("arn:")})
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        for arn in acls:
+            parts = arn.split("/")  # arn:...:global/webacl/NAME/ID
+            if len(parts) >= 4:
+                params = {"Name": parts[-2], "Id": parts[-1], "Scope": "CLOUDFRONT"}
+                jobs.append(("wafv2.get_web_acl", partial(
+                    self.per_resource, "wafv2.get_web_acl", "us-east-1", params, arn, GLOBAL)))
+        return self._children(GLOBAL, jobs)
+
+
+def s3_region(constraint: Any) -> str:
+    """GetBucketLocation's LocationConstraint -> region (None: us-east-1; EU: eu-west-1)."""
+    if not constraint:
+        return "us-east-1"
+    if constraint == "EU":
+        return "eu-west-1"
+    return str(constraint)
+
+
+def _items(answer: Mapping[str, Any]) -> list[Any]:
+    """The result list of a list call (the single key holding a list)."""
+    lists = [v for v in answer.values() if isinstance(v, list)]
+    if len(lists) == 1:
+        return list(lists[0])
+    return []
+
+
+# --- sessions and accounts -------------------------------------------------------------
+
+
+def base_session(options: Mapping[str, Any]) -> Any:
+    profile = options.get("aws_profile") or None
+    try:
+        session = boto3.Session(profile_name=profile)
+    except ProfileNotFound as exc:
+        raise ProviderError(f"aws: --aws-profile: {exc}") from None
+    try:
+        credentials = session.get_credentials()
+    except (BotoCoreError, ValueError) as exc:
+        raise ProviderError(f"aws: cannot load credentials: {' '.join(str(exc).split())}"
+                            ) from None
+    if credentials is None:
+        raise ProviderError(
+            "aws: no credentials found (environment, AWS_PROFILE/--aws-profile, SSO, "
+            "instance or task role); see docs/aws.md")
+    return session
+
+
+def _caller_account(session: Any, region: str, config: Config, what: str) -> str:
+    try:
+        identity = session.client("sts", region_name=region, config=config).get_caller_identity()
+    except ClientError as exc:
+        code = error_code(exc)
+        _, message = classify(exc)
+        if code in _CREDENTIALS_REJECTED or code in _DENIED:
+            raise ProviderError(f"aws: {what} were rejected ({message})") from None
+        raise ProviderError(f"aws: cannot verify {what} ({message})") from None
+    except (NoCredentialsError, PartialCredentialsError, TokenRetrievalError) as exc:
+        raise ProviderError(f"aws: {what} unusable ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())})") from None
+    except (BotoCoreError, NoRegionError) as exc:
+        raise ProviderError(f"aws: cannot reach STS to verify {what} "
+                            f"({' '.join(str(exc).split())})") from None
+    return str(identity["Account"])
+
+
+def _assume(session: Any, role_arn: str, region: str, config: Config) -> Any:
+    sts = session.client("sts", region_name=region, config=config)
+    response = sts.assume_role(RoleArn=role_arn, RoleSessionName="posture-scan",
+                               DurationSeconds=3600)
+    creds = response["Credentials"]
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                         aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"])
+
+
+def enabled_regions(session: Any, home: str, config: Config, stats: Stats
+                    ) -> tuple[list[str] | None, list[dict[str, Any]], BaseException | None]:
+    stats.add("ec2:DescribeRegions")
+    try:
+        answer = session.client("ec2", region_name=home, config=config).describe_regions()
+    except Exception as exc:
+        return None, [], exc
+    objs = [dict(jsonable(r)) for r in answer.get("Regions", [])]
+    names = sorted(r["RegionName"] for r in objs
+                   if r.get("OptInStatus") in (None, "opt-in-not-required", "opted-in")
+                   and partition_of(r["RegionName"]) == partition_of(home)
+                   and catalogue.find_region("aws", r["RegionName"]) is not None)
+    return names, objs, None
+
+
+def collect(options: Mapping[str, Any], only: Iterable[str] | None = None,
+            stats: Stats | None = None) -> list[Section]:
+    """Every account (the caller's, or each --role-arn's), every region, concurrently."""
+    stats = stats if stats is not None else Stats()
+    wanted = closure(set(only) if only is not None else {a.name for a in APIS})
+    workers = int(options.get("aws_workers") or os.environ.get("POSTURE_AWS_WORKERS")
+                  or DEFAULT_WORKERS)
+    config = _config(options, workers)
+    regions = requested_regions(options)
+    home = HOME_REGION[partition_of(regions[0] if regions else os.environ.get(
+        "AWS_DEFAULT_REGION") or "us-east-1")]
+    session = base_session(options)
+    caller = _caller_account(session, home, config, "the AWS credentials")
+    roles = _list_option(options.get("role_arn") or os.environ.get("POSTURE_AWS_ROLE_ARNS"))
+    accounts: list[tuple[str, Any, BaseException | None]] = []
+    if not roles:
+        accounts.append((caller, session, None))
+    for arn in roles:
+        m = ROLE_ARN.match(arn)
+        if not m:
+            raise ProviderError(f"aws: --role-arn: {arn!r} is not an IAM role ARN "
+                                "(arn:aws:iam::123456789012:role/NAME)")
+        try:
+            accounts.append((m.group(2), _assume(session, arn, home, config), None))
+        except Exception as exc:  # this account cannot be read at all: an error, not a stop
+            accounts.append((m.group(2), None, exc))
+    collectors: list[AccountCollector] = []
+    tasks: list[Task] = []
+    for account, acct_session, problem in accounts:
+        acct_regions = regions
+        region_objs: list[dict[str, Any]] = []
+        region_exc: BaseException | None = None
+        if acct_session is not None and (regions is None or "ec2.describe_regions" in wanted):
+            found, region_objs, region_exc = enabled_regions(acct_session, home, config, stats)
+            if regions is None:
+                acct_regions = found
+        collector = AccountCollector(acct_session, account, acct_regions or [], wanted,
+                                     options, config, stats)
+        collectors.append(collector)
+        if problem is not None:
+            reason, message = classify(problem)
+            for name in sorted(wanted):
+                collector.fail(name, GLOBAL, None, f"cannot assume role: {message}", reason)
+            continue
+        if region_exc is not None:
+            if acct_regions is None:  # no region list: every regional read is unknown
+                reason, message = classify(region_exc)
+                for name in sorted(wanted):
+                    collector.fail(name, GLOBAL, None,
+                                   f"regions unknown (ec2.describe_regions: {message})", reason)
+                collector.regions = []
+                continue
+            collector.fail("ec2.describe_regions", GLOBAL, region_exc)
+        elif "ec2.describe_regions" in wanted:
+            collector.store("ec2.describe_regions", GLOBAL, region_objs)
+        tasks.extend(collector.tasks())
+    run_tasks(tasks, workers)
+    return [c.finish() for c in collectors]
+
+
+def run_tasks(tasks: list[Task], workers: int) -> None:
+    """Run tasks on a bounded pool; a task may return follow-up tasks (never raises)."""
+    with ThreadPoolExecutor(max_workers=max(1, workers),
+                            thread_name_prefix="posture-aws") as pool:
+        pending: dict[Future[list[Task]], str] = {pool.submit(fn): key for key, fn in tasks}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.pop(future)
+                for key, fn in future.result():
+                    pending[pool.submit(fn)] = key

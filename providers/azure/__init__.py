@@ -1,0 +1,124 @@
+"""Microsoft Azure: collector (azure-mgmt-* clients, read-only) and normalizer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+from providers.azure import collect as _collect
+from providers.azure.normalize import normalize as _normalize
+from scanner.model import Inventory, Kind
+from scanner.provider import Collection, Provider
+from scanner.snapshot import Section
+
+K = Kind
+# What each collection feeds: the engine collects only what the selected checks read, and
+# a failed collection turns exactly the verdicts on these kinds (in its scope) into errors.
+KINDS: dict[str, tuple[set[Kind], str]] = {
+    "Microsoft.Resources/resourceGroups": ({K.ACCOUNT}, "resource groups"),
+    "Microsoft.Network/virtualNetworks": (
+        {K.NETWORK, K.SUBNET, K.FIREWALL},
+        "virtual networks: subnets (and their NSGs), DDoS protection plan, peerings"),
+    "Microsoft.Network/networkSecurityGroups": (
+        {K.FIREWALL}, "NSGs: security rules and default rules"),
+    "Microsoft.Network/networkInterfaces": (
+        {K.COMPUTE, K.PUBLIC_IP, K.FIREWALL},
+        "network interfaces: private IPs, public IPs, NSG, load balancer pools"),
+    "Microsoft.Network/publicIPAddresses": (
+        {K.PUBLIC_IP, K.COMPUTE, K.LOAD_BALANCER}, "public IP addresses and their SKU"),
+    "Microsoft.Network/loadBalancers": (
+        {K.LOAD_BALANCER, K.LISTENER}, "load balancers: frontends, rules, inbound NAT rules"),
+    "Microsoft.Network/applicationGateways": (
+        {K.LOAD_BALANCER, K.LISTENER, K.CERTIFICATE},
+        "application gateways: listeners, SSL policy, certificates, WAF"),
+    "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies": (
+        {K.LOAD_BALANCER}, "WAF policies (rate-limit rules)"),
+    "Microsoft.Compute/virtualMachines": (
+        {K.COMPUTE}, "virtual machines: NICs, OS profile (password authentication), image"),
+    "Microsoft.Compute/disks": ({K.VOLUME}, "managed disks: encryption"),
+    "Microsoft.Storage/storageAccounts": (
+        {K.BUCKET}, "storage accounts: replication, TLS, HTTPS only, network rules"),
+    "Microsoft.Sql/servers": ({K.DATABASE}, "SQL servers: public network access, TLS"),
+    "Microsoft.Sql/servers/firewallRules": ({K.DATABASE}, "SQL server firewall rules"),
+    "Microsoft.Sql/servers/databases": ({K.DATABASE}, "SQL databases: backup redundancy"),
+    "Microsoft.Sql/servers/databases/transparentDataEncryption": (
+        {K.DATABASE}, "SQL databases: TDE state"),
+    "Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies": (
+        {K.DATABASE}, "SQL databases: PITR retention"),
+    "Microsoft.Sql/servers/databases/replicationLinks": (
+        {K.DATABASE}, "SQL databases: geo-replicas"),
+    "Microsoft.DBforPostgreSQL/flexibleServers": (
+        {K.DATABASE}, "PostgreSQL flexible servers: network, backup"),
+    "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules": (
+        {K.DATABASE}, "PostgreSQL firewall rules"),
+    "Microsoft.DBforPostgreSQL/flexibleServers/configurations": (
+        {K.DATABASE}, "PostgreSQL ssl_min_protocol_version"),
+    "Microsoft.DBforMySQL/flexibleServers": ({K.DATABASE}, "MySQL flexible servers"),
+    "Microsoft.DBforMySQL/flexibleServers/firewallRules": ({K.DATABASE}, "MySQL firewall rules"),
+    "Microsoft.DBforMySQL/flexibleServers/configurations": ({K.DATABASE}, "MySQL tls_version"),
+    "Microsoft.KeyVault/vaults": ({K.KEY_STORE}, "key vaults: soft delete, purge protection"),
+    "Microsoft.RecoveryServices/vaults": (
+        {K.BACKUP_VAULT}, "Recovery Services vaults: storage redundancy"),
+    "Microsoft.RecoveryServices/vaults/backupProtectedItems": (
+        {K.COMPUTE, K.BACKUP_VAULT}, "what each vault backs up (VM backup)"),
+    "Microsoft.RecoveryServices/vaults/backupPolicies": (
+        {K.COMPUTE, K.BACKUP_VAULT}, "backup policies: frequency and retention"),
+    "Microsoft.Insights/diagnosticSettings": (
+        {K.LOG_TRAIL}, "subscription activity-log diagnostic settings"),
+    "Microsoft.OperationalInsights/workspaces": (
+        {K.LOG_TRAIL}, "Log Analytics workspaces: location and retention of the activity log"),
+    "Microsoft.Security/pricings": ({K.ACCOUNT}, "Defender for Cloud plans"),
+    "Microsoft.Authorization/roleAssignments": ({K.IDENTITY}, "role assignments"),
+    "Microsoft.CognitiveServices/accounts": (
+        {K.MODEL_DEPLOYMENT}, "Cognitive Services (OpenAI) accounts"),
+    "Microsoft.CognitiveServices/accounts/deployments": (
+        {K.MODEL_DEPLOYMENT}, "model deployments and their SKU (processing scope)"),
+    "Microsoft.Web/sites": ({K.APP_SERVICE}, "web apps: HTTPS only, public network access"),
+    "Microsoft.Web/sites/config": ({K.APP_SERVICE}, "web app configuration: minimum TLS"),
+}
+COLLECTIONS = {
+    name: Collection(name, frozenset(kinds), _collect.BY_NAME[name].calls, description)
+    for name, (kinds, description) in KINDS.items()
+}
+ROLE_FILE = "role.json"
+
+
+def role_definition() -> dict[str, Any]:
+    """The custom role posture needs (Reader's read actions, narrowed to what it reads)."""
+    text = resources.files("providers.azure").joinpath(ROLE_FILE).read_text(encoding="utf-8")
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+class AzureProvider(Provider):
+    name = "azure"
+    collections = COLLECTIONS
+    not_visible: Mapping[str, str] = MappingProxyType({
+        "IAM-01": "MFA is an Entra ID setting, not in Resource Manager",
+        "IAM-04": "credentials of Entra ID principals are not in Resource Manager",
+    })
+
+    def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
+                ) -> list[Section]:
+        return _collect.collect(options, only)
+
+    def normalize(self, section: Section) -> Inventory:
+        return _normalize(section)
+
+    def permissions(self, collections: Iterable[str] | None = None) -> dict[str, Any]:
+        base = super().permissions(collections)
+        base["builtin_role"] = "Reader"
+        base["role_definition"] = role_definition()
+        base["note"] = (
+            "The built-in Reader role at subscription scope is enough: posture makes only GET "
+            "requests (a pipeline policy refuses any other method) and never lists keys, app "
+            "settings or connection strings. The custom role below is the same, narrowed to "
+            "the read actions posture uses; replace <subscription-id> in AssignableScopes."
+        )
+        return base
+
+
+PROVIDER = AzureProvider()

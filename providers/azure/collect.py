@@ -1,0 +1,703 @@
+"""Collect Azure subscriptions with the azure-mgmt-* clients, read-only.
+
+Raw objects are kept as ARM REST JSON, exactly the bodies Resource Manager returned: every
+call goes through the typed azure-mgmt operation (its URL, api-version, authentication,
+azure-core retry policy and `nextLink` pagination), and a per-call `raw_response_hook` keeps
+the JSON of each successful page instead of the SDK's models (which would drop fields the
+pinned SDK version does not know). A snapshot can therefore be written by hand from
+Microsoft's published ARM examples and replays through the same normalizer.
+
+Read-only is enforced, not just intended: every client carries `ReadOnlyGuard`, a pipeline
+policy that refuses any method but GET before it reaches the network (azure-mgmt-core would
+otherwise POST `.../providers/<namespace>/register` when a namespace is not registered).
+
+Failed calls are recorded with their scope (collection = ARM type, region = the parent's
+location or "global"), never raised; only a missing or rejected credential stops the scan
+(ProviderError, exit 2).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import HTTPPolicy
+from azure.core.rest import HttpRequest
+
+from scanner import __version__
+from scanner.model import ErrorReason
+from scanner.provider import ProviderError
+from scanner.redact import REDACTED, looks_secret, redact
+from scanner.snapshot import GLOBAL, Section, now
+
+log = logging.getLogger("posture.azure")
+
+# Sovereign clouds: Resource Manager endpoint and Entra ID authority host.
+CLOUDS: dict[str, tuple[str, str]] = {
+    "public": ("https://management.azure.com", "login.microsoftonline.com"),
+    "china": ("https://management.chinacloudapi.cn", "login.chinacloudapi.cn"),
+    "usgovernment": ("https://management.usgovcloudapi.net", "login.microsoftonline.us"),
+}
+SECRET_MARK = "<redacted: secret-looking value found>"
+SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
+DIAG_API = "2021-05-01-preview"
+WORKSPACE_API = "2023-09-01"
+# Built-in role definition ids are the same GUIDs in every tenant.
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+
+
+class ReadOnlyViolation(AzureError):
+    """A request other than GET was about to be sent: refused."""
+
+
+class ReadOnlyGuard(HTTPPolicy):  # type: ignore[type-arg]
+    """Refuse every method but GET (the scanner must never change an estate)."""
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:  # type: ignore[type-arg]
+        method = request.http_request.method.upper()
+        if method != "GET":
+            raise ReadOnlyViolation(
+                f"posture is read-only: refused {method} {request.http_request.url.split('?')[0]}"
+            )
+        return self.next.send(request)
+
+
+class StaticTokenCredential:
+    """A bearer token obtained elsewhere (POSTURE_AZURE_ACCESS_TOKEN, e.g. from
+    `az account get-access-token` or a CI's federated login)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, 2**31 - 1)
+
+
+# --- what is collected ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One collection: the SDK client, how to call it, and (for children) its parent."""
+
+    name: str  # ARM type or operation
+    client: str  # key of CLIENTS
+    call: Callable[[Any, Mapping[str, Any], str], Any]  # (client, parent raw, sub) -> pager/model
+    parent: str | None = None
+    paged: bool = True
+    when: Callable[[Mapping[str, Any]], bool] | None = None  # filter on the parent object
+    calls: tuple[str, ...] = ()
+
+
+def _rg(obj: Mapping[str, Any]) -> str:
+    parts = str(obj.get("id", "")).split("/")
+    low = [p.lower() for p in parts]
+    return parts[low.index("resourcegroups") + 1] if "resourcegroups" in low else ""
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str(obj.get("name", ""))
+
+
+def _sql_user_db(obj: Mapping[str, Any]) -> bool:
+    return _name(obj).lower() != "master"
+
+
+P = "/subscriptions/{sub}"
+SPECS: tuple[Spec, ...] = (
+    Spec("Microsoft.Resources/resourceGroups", "resource", lambda c, p, s: c.resource_groups.list(),
+         calls=(f"GET {P}/resourcegroups",)),
+    Spec("Microsoft.Network/virtualNetworks", "network",
+         lambda c, p, s: c.virtual_networks.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/virtualNetworks",)),
+    Spec("Microsoft.Network/networkSecurityGroups", "network",
+         lambda c, p, s: c.network_security_groups.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/networkSecurityGroups",)),
+    Spec("Microsoft.Network/networkInterfaces", "network",
+         lambda c, p, s: c.network_interfaces.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/networkInterfaces",)),
+    Spec("Microsoft.Network/publicIPAddresses", "network",
+         lambda c, p, s: c.public_ip_addresses.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/publicIPAddresses",)),
+    Spec("Microsoft.Network/loadBalancers", "network", lambda c, p, s: c.load_balancers.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/loadBalancers",)),
+    Spec("Microsoft.Network/applicationGateways", "network",
+         lambda c, p, s: c.application_gateways.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/applicationGateways",)),
+    Spec("Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies", "network",
+         lambda c, p, s: c.web_application_firewall_policies.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/"
+                "ApplicationGatewayWebApplicationFirewallPolicies",)),
+    Spec("Microsoft.Compute/virtualMachines", "compute",
+         lambda c, p, s: c.virtual_machines.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Compute/virtualMachines",)),
+    Spec("Microsoft.Compute/disks", "compute", lambda c, p, s: c.disks.list(),
+         calls=(f"GET {P}/providers/Microsoft.Compute/disks",)),
+    Spec("Microsoft.Storage/storageAccounts", "storage", lambda c, p, s: c.storage_accounts.list(),
+         calls=(f"GET {P}/providers/Microsoft.Storage/storageAccounts",)),
+    Spec("Microsoft.Sql/servers", "sql", lambda c, p, s: c.servers.list(),
+         calls=(f"GET {P}/providers/Microsoft.Sql/servers",)),
+    Spec("Microsoft.Sql/servers/firewallRules", "sql",
+         lambda c, p, s: c.firewall_rules.list_by_server(_rg(p), _name(p)),
+         parent="Microsoft.Sql/servers",
+         calls=("GET .../Microsoft.Sql/servers/{server}/firewallRules",)),
+    Spec("Microsoft.Sql/servers/databases", "sql",
+         lambda c, p, s: c.databases.list_by_server(_rg(p), _name(p)),
+         parent="Microsoft.Sql/servers",
+         calls=("GET .../Microsoft.Sql/servers/{server}/databases",)),
+    Spec("Microsoft.Sql/servers/databases/transparentDataEncryption", "sql",
+         lambda c, p, s: c.transparent_data_encryptions.list_by_database(
+             _rg(p), str(p["id"]).split("/")[-3], _name(p)),
+         parent="Microsoft.Sql/servers/databases", when=_sql_user_db,
+         calls=("GET .../servers/{server}/databases/{db}/transparentDataEncryption",)),
+    Spec("Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies", "sql",
+         lambda c, p, s: c.backup_short_term_retention_policies.list_by_database(
+             _rg(p), str(p["id"]).split("/")[-3], _name(p)),
+         parent="Microsoft.Sql/servers/databases", when=_sql_user_db,
+         calls=("GET .../servers/{server}/databases/{db}/backupShortTermRetentionPolicies",)),
+    Spec("Microsoft.Sql/servers/databases/replicationLinks", "sql",
+         lambda c, p, s: c.replication_links.list_by_database(
+             _rg(p), str(p["id"]).split("/")[-3], _name(p)),
+         parent="Microsoft.Sql/servers/databases", when=_sql_user_db,
+         calls=("GET .../servers/{server}/databases/{db}/replicationLinks",)),
+    Spec("Microsoft.DBforPostgreSQL/flexibleServers", "postgresql",
+         lambda c, p, s: c.servers.list_by_subscription(),
+         calls=(f"GET {P}/providers/Microsoft.DBforPostgreSQL/flexibleServers",)),
+    Spec("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", "postgresql",
+         lambda c, p, s: c.firewall_rules.list_by_server(_rg(p), _name(p)),
+         parent="Microsoft.DBforPostgreSQL/flexibleServers",
+         calls=("GET .../flexibleServers/{server}/firewallRules",)),
+    Spec("Microsoft.DBforPostgreSQL/flexibleServers/configurations", "postgresql",
+         lambda c, p, s: c.configurations.get(_rg(p), _name(p), "ssl_min_protocol_version"),
+         parent="Microsoft.DBforPostgreSQL/flexibleServers", paged=False,
+         calls=("GET .../flexibleServers/{server}/configurations/ssl_min_protocol_version",)),
+    Spec("Microsoft.DBforMySQL/flexibleServers", "mysql", lambda c, p, s: c.servers.list(),
+         calls=(f"GET {P}/providers/Microsoft.DBforMySQL/flexibleServers",)),
+    Spec("Microsoft.DBforMySQL/flexibleServers/firewallRules", "mysql",
+         lambda c, p, s: c.firewall_rules.list_by_server(_rg(p), _name(p)),
+         parent="Microsoft.DBforMySQL/flexibleServers",
+         calls=("GET .../Microsoft.DBforMySQL/flexibleServers/{server}/firewallRules",)),
+    Spec("Microsoft.DBforMySQL/flexibleServers/configurations", "mysql",
+         lambda c, p, s: c.configurations.get(_rg(p), _name(p), "tls_version"),
+         parent="Microsoft.DBforMySQL/flexibleServers", paged=False,
+         calls=("GET .../Microsoft.DBforMySQL/flexibleServers/{server}/configurations/"
+                "tls_version",)),
+    Spec("Microsoft.KeyVault/vaults", "keyvault", lambda c, p, s: c.vaults.list_by_subscription(),
+         calls=(f"GET {P}/providers/Microsoft.KeyVault/vaults",)),
+    Spec("Microsoft.RecoveryServices/vaults", "recoveryservices",
+         lambda c, p, s: c.vaults.list_by_subscription_id(),
+         calls=(f"GET {P}/providers/Microsoft.RecoveryServices/vaults",)),
+    Spec("Microsoft.RecoveryServices/vaults/backupProtectedItems", "backup",
+         lambda c, p, s: c.backup_protected_items.list(_name(p), _rg(p)),
+         parent="Microsoft.RecoveryServices/vaults",
+         calls=("GET .../Microsoft.RecoveryServices/vaults/{vault}/backupProtectedItems",)),
+    Spec("Microsoft.RecoveryServices/vaults/backupPolicies", "backup",
+         lambda c, p, s: c.backup_policies.list(_name(p), _rg(p)),
+         parent="Microsoft.RecoveryServices/vaults",
+         calls=("GET .../Microsoft.RecoveryServices/vaults/{vault}/backupPolicies",)),
+    Spec("Microsoft.Insights/diagnosticSettings", "raw",
+         lambda c, p, s: ("GET", f"/subscriptions/{s}/providers/Microsoft.Insights/"
+                                 f"diagnosticSettings?api-version={DIAG_API}"),
+         calls=(f"GET {P}/providers/Microsoft.Insights/diagnosticSettings",)),
+    Spec("Microsoft.OperationalInsights/workspaces", "raw",
+         lambda c, p, s: ("GET", f"/subscriptions/{s}/providers/Microsoft.OperationalInsights/"
+                                 f"workspaces?api-version={WORKSPACE_API}"),
+         calls=(f"GET {P}/providers/Microsoft.OperationalInsights/workspaces",)),
+    Spec("Microsoft.Security/pricings", "security",
+         lambda c, p, s: c.pricings.list(f"subscriptions/{s}"), paged=False,
+         calls=(f"GET {P}/providers/Microsoft.Security/pricings",)),
+    Spec("Microsoft.Authorization/roleAssignments", "authorization",
+         lambda c, p, s: c.role_assignments.list_for_subscription(),
+         calls=(f"GET {P}/providers/Microsoft.Authorization/roleAssignments",)),
+    Spec("Microsoft.CognitiveServices/accounts", "cognitive", lambda c, p, s: c.accounts.list(),
+         calls=(f"GET {P}/providers/Microsoft.CognitiveServices/accounts",)),
+    Spec("Microsoft.CognitiveServices/accounts/deployments", "cognitive",
+         lambda c, p, s: c.deployments.list(_rg(p), _name(p)),
+         parent="Microsoft.CognitiveServices/accounts",
+         when=lambda p: str(p.get("kind", "")).lower() in ("openai", "aiservices"),
+         calls=("GET .../Microsoft.CognitiveServices/accounts/{account}/deployments",)),
+    Spec("Microsoft.Web/sites", "web", lambda c, p, s: c.web_apps.list(),
+         calls=(f"GET {P}/providers/Microsoft.Web/sites",)),
+    Spec("Microsoft.Web/sites/config", "web",
+         lambda c, p, s: c.web_apps.get_configuration(_rg(p), _name(p)),
+         parent="Microsoft.Web/sites", paged=False,
+         calls=("GET .../Microsoft.Web/sites/{site}/config/web",)),
+)
+BY_NAME = {s.name: s for s in SPECS}
+
+
+def _clients() -> dict[str, Callable[..., Any]]:
+    """SDK client classes, imported lazily (a snapshot replay needs none of them)."""
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+    from azure.mgmt.mysqlflexibleservers import MySQLManagementClient
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
+    from azure.mgmt.recoveryservices import RecoveryServicesClient
+    from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+    from azure.mgmt.security import SecurityCenter
+    from azure.mgmt.sql import SqlManagementClient
+    from azure.mgmt.storage import StorageManagementClient
+    from azure.mgmt.web import WebSiteManagementClient
+
+    return {
+        "resource": ResourceManagementClient,
+        "raw": ResourceManagementClient,  # its pipeline, for the two calls no SDK covers
+        "network": NetworkManagementClient,
+        "compute": ComputeManagementClient,
+        "storage": StorageManagementClient,
+        "sql": SqlManagementClient,
+        "postgresql": PostgreSQLManagementClient,
+        "mysql": MySQLManagementClient,
+        "keyvault": KeyVaultManagementClient,
+        "recoveryservices": RecoveryServicesClient,
+        "backup": RecoveryServicesBackupClient,
+        "security": SecurityCenter,
+        "authorization": AuthorizationManagementClient,
+        "cognitive": CognitiveServicesManagementClient,
+        "web": WebSiteManagementClient,
+    }
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+def endpoint_of(options: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(ARM endpoint, token scope, authority host) for the options."""
+    cloud = str(options.get("azure_cloud") or "public").lower()
+    if cloud not in CLOUDS:
+        raise ProviderError(f"azure: unknown cloud {cloud!r} (public, china, usgovernment)")
+    default, authority = CLOUDS[cloud]
+    custom = options.get("azure_arm_endpoint") or os.environ.get("POSTURE_AZURE_ARM_ENDPOINT")
+    endpoint = str(custom or default).rstrip("/")
+    if not endpoint.startswith("https://"):
+        raise ProviderError(f"azure: the Resource Manager endpoint must be https:// ({endpoint})")
+    return endpoint, default + "/.default", authority
+
+
+def credential_of(options: Mapping[str, Any], authority: str) -> TokenCredential:
+    if options.get("azure_credential") is not None:  # library use
+        cred: TokenCredential = options["azure_credential"]
+        return cred
+    token = os.environ.get("POSTURE_AZURE_ACCESS_TOKEN", "").strip()
+    if token:
+        return StaticTokenCredential(token)
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(authority=authority)
+
+
+def _client_kwargs(options: Mapping[str, Any], endpoint: str, scope: str) -> dict[str, Any]:
+    timeout = float(options.get("timeout", 30.0))
+    return {
+        "base_url": endpoint,
+        "credential_scopes": [scope],
+        "retry_total": int(options.get("max_retries", 5)),
+        "retry_backoff_factor": float(options.get("retry_base_seconds", 1.0)),
+        "retry_backoff_max": 60,
+        "connection_timeout": timeout,
+        "read_timeout": timeout,
+        "user_agent": f"posture/{__version__}",
+    }
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def classify(exc: BaseException) -> tuple[ErrorReason, str]:
+    """An exception from a call -> (reason, one-line message without secrets)."""
+    if isinstance(exc, ReadOnlyViolation):
+        return ErrorReason.NOT_FOUND, (
+            "the resource provider namespace is not registered in this subscription "
+            f"(posture does not register it: {exc.message})")
+    if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
+        return ErrorReason.UNAUTHENTICATED, _one_line(exc.message)
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code or 0
+        code = _error_code(exc)
+        text = _one_line(f"{code or status}: {_error_message(exc)}")
+        if status == 401:
+            return ErrorReason.UNAUTHENTICATED, text
+        if status == 403 or code in ("AuthorizationFailed", "LinkedAuthorizationFailed"):
+            return ErrorReason.DENIED, text
+        if status == 429:
+            return ErrorReason.THROTTLED, text
+        if code in ("MissingSubscriptionRegistration", "SubscriptionNotRegistered"):
+            return ErrorReason.NOT_FOUND, text
+        if status == 404:
+            return ErrorReason.NOT_FOUND, text
+        if status == 409 and code in ("SubscriptionNotFound", "ReadOnlyDisabledSubscription",
+                                      "DisabledSubscription"):
+            return ErrorReason.DENIED, text
+        if status >= 500:
+            return ErrorReason.UNREACHABLE, text
+        return ErrorReason.INVALID, text
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        return ErrorReason.UNREACHABLE, "connection failed"
+    if isinstance(exc, AzureError):
+        return ErrorReason.UNREACHABLE, _one_line(f"{type(exc).__name__}: {exc.message}")
+    if isinstance(exc, (ValueError, KeyError, TypeError)):
+        return ErrorReason.INVALID, f"unexpected response: {type(exc).__name__}"
+    return ErrorReason.BUG, type(exc).__name__
+
+
+def _error_code(exc: HttpResponseError) -> str:
+    if exc.error is not None and exc.error.code:
+        return str(exc.error.code)
+    body = _json_of(exc.response)
+    err = body.get("error") if isinstance(body, dict) else None
+    return str(err.get("code", "")) if isinstance(err, dict) else ""
+
+
+def _error_message(exc: HttpResponseError) -> str:
+    if exc.error is not None and exc.error.message:
+        return str(exc.error.message)
+    body = _json_of(exc.response)
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict) and err.get("message"):
+        return str(err["message"])
+    return str(exc.reason or "")
+
+
+def _json_of(response: Any) -> Any:
+    try:
+        return response.json() if response is not None else None
+    except Exception:
+        return None
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+class _Pages:
+    """A raw_response_hook that keeps the JSON body of every successful response."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+
+    def __call__(self, response: PipelineResponse) -> None:  # type: ignore[type-arg]
+        http = response.http_response
+        if 200 <= http.status_code < 300:
+            self.bodies.append(json.loads(http.text() or "null"))
+
+
+def run_call(spec: Spec, client: Any, parent: Mapping[str, Any], sub: str) -> list[dict[str, Any]]:
+    """Call one operation and return the raw ARM objects it answered."""
+    if spec.client == "raw":
+        method, path = spec.call(client, parent, sub)
+        out: list[dict[str, Any]] = []
+        url: str | None = path
+        while url:
+            response = client.send_request(HttpRequest(method, url))
+            response.raise_for_status()
+            body = response.json()
+            out.extend(body.get("value") or [])
+            url = body.get("nextLink")
+        return out
+    pages = _Pages()
+    op = _bind(spec, client, parent, sub)
+    result = op(raw_response_hook=pages)
+    if spec.paged and result is not None and not isinstance(result, (dict, list)):
+        try:
+            for _ in result:
+                pass
+        except TypeError:
+            pass
+    objects: list[dict[str, Any]] = []
+    for body in pages.bodies:
+        if isinstance(body, dict) and isinstance(body.get("value"), list):
+            objects.extend(o for o in body["value"] if isinstance(o, dict))
+        elif isinstance(body, dict) and body:
+            objects.append(body)
+    return objects
+
+
+def _bind(spec: Spec, client: Any, parent: Mapping[str, Any], sub: str) -> Callable[..., Any]:
+    """The SDK call of a spec with its positional arguments, taking extra keywords."""
+
+    class _Proxy:
+        def __init__(self, target: Any, hook: dict[str, Any]) -> None:
+            self._t, self._h = target, hook
+
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(self._t, name)
+            if callable(attr):
+                return lambda *a, **k: attr(*a, **{**k, **self._h})
+            return _Proxy(attr, self._h)
+
+    def call(**kwargs: Any) -> Any:
+        return spec.call(_Proxy(client, kwargs), parent, sub)
+
+    return call
+
+
+# --- the collection -------------------------------------------------------------------------
+
+
+def _region(obj: Mapping[str, Any], fallback: str = GLOBAL) -> str:
+    loc = obj.get("location")
+    return "".join(str(loc).lower().split()) if loc else fallback
+
+
+# ARM fields whose names look secret but hold references or flags, never secrets.
+SAFE_FIELDS = frozenset({
+    "keyvaultsecretid", "authorizationsource", "secretid", "secreturi", "keyvaulturi",
+    "disablelocalauth", "authenticationtype", "enablerbacauthorization", "secrets",
+    "passwordauthentication", "tokenendpoint", "authority", "authconfig",
+    "clientcertenabled", "allowsharedkeyaccess", "keycreationtime", "keypolicy",
+    "activedirectoryauth", "azureadonlyauthentication", "administratorlogin",
+    "aadauthenticationfailed", "isauthenticated", "passwordauth",
+})
+
+
+def redact_arm(obj: Any, path: str, removed: list[str]) -> Any:
+    """scanner.redact.redact, minus the ARM fields in SAFE_FIELDS (references and flags whose
+    names merely contain "secret", "auth" or "key"); values that look like credentials are
+    still replaced wherever they are."""
+    if isinstance(obj, dict):
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            if str(key).lower() in SAFE_FIELDS and not (isinstance(value, str)
+                                                        and looks_secret(value)):
+                out[key] = value
+            else:
+                out[key] = redact({key: value}, path, removed)[key] if not isinstance(
+                    value, (dict, list)) else redact_arm(value, f"{path}.{key}", removed)
+        return out
+    if isinstance(obj, list):
+        return [redact_arm(v, f"{path}[]", removed) for v in obj]
+    return redact(obj, path, removed)
+
+
+def _scrub_vm(vm: dict[str, Any]) -> None:
+    """Replace VM customData/userData by a marker that says only whether they held
+    something secret-looking (the normalizer's `plaintext_secrets`)."""
+    props = vm.get("properties") or {}
+    holders = [(props.get("osProfile") or {}, "customData"), (props, "userData")]
+    for holder, key in holders:
+        value = holder.get(key)
+        if isinstance(value, str) and value and value not in (REDACTED, SECRET_MARK):
+            holder[key] = SECRET_MARK if secret_in(value) else REDACTED
+
+
+def secret_in(value: str) -> bool:
+    """Secret-looking content in a value, plain or base64 (customData is base64)."""
+    if looks_secret(value):
+        return True
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return False
+    return looks_secret(decoded)
+
+
+class _Collector:
+    def __init__(self, options: Mapping[str, Any], wanted: set[str]) -> None:
+        self.options = options
+        self.endpoint, self.scope, authority = endpoint_of(options)
+        self.credential = credential_of(options, authority)
+        self.kwargs = _client_kwargs(options, self.endpoint, self.scope)
+        self.wanted = wanted
+        self.lock = threading.Lock()
+        self._clients: dict[tuple[str, str, int], Any] = {}
+        self._classes = _clients()
+
+    def client(self, key: str, sub: str) -> Any:
+        """One SDK client per (client, subscription, worker thread): the clients' pipelines
+        and transports are not shared between threads."""
+        ident = (key, sub, threading.get_ident())
+        with self.lock:
+            if ident not in self._clients:
+                cls = self._classes[key]
+                self._clients[ident] = cls(self.credential, sub, **self.kwargs,
+                                           per_retry_policies=[ReadOnlyGuard()])
+            return self._clients[ident]
+
+    def subscriptions(self) -> list[dict[str, Any]]:
+        from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+        client = SubscriptionClient(self.credential, **self.kwargs,
+                                    per_retry_policies=[ReadOnlyGuard()])
+        explicit = list(self.options.get("subscription") or ())
+        try:
+            if explicit:
+                found = []
+                for sid in explicit:
+                    try:
+                        found.extend(run_call(Spec(SUBSCRIPTIONS, "", lambda c, p, s: c.
+                                                   subscriptions.get(s), paged=False),
+                                              client, {}, sid))
+                    except HttpResponseError as exc:
+                        reason, message = classify(exc)
+                        if reason is ErrorReason.UNAUTHENTICATED:
+                            raise
+                        found.append({"subscriptionId": sid, "state": "Unavailable",
+                                      "posture:error": [str(reason), message]})
+                return found
+            subs = run_call(Spec(SUBSCRIPTIONS, "", lambda c, p, s: c.subscriptions.list()),
+                            client, {}, "")
+        except ClientAuthenticationError as exc:
+            if exc.status_code is None:
+                raise ProviderError(f"azure: no usable credential ({_auth_hint(exc)})") from None
+            raise ProviderError("azure: Resource Manager rejected the token "
+                                f"({classify(exc)[1]})") from None
+        except HttpResponseError as exc:
+            reason, message = classify(exc)
+            if reason is ErrorReason.UNAUTHENTICATED:
+                raise ProviderError(f"azure: Resource Manager rejected the token ({message})"
+                                    ) from None
+            raise ProviderError(f"azure: cannot list subscriptions ({message})") from None
+        except AzureError as exc:
+            raise ProviderError(f"azure: cannot reach Resource Manager at {self.endpoint} "
+                                f"({classify(exc)[1]})") from None
+        if not subs:
+            raise ProviderError("azure: the credential sees no subscription (give "
+                                "--subscription ID, or grant it Reader on one)")
+        return subs
+
+    def collect(self) -> list[Section]:
+        subs = self.subscriptions()
+        sections = {str(s["subscriptionId"]): Section(provider="azure",
+                                                      account=str(s["subscriptionId"]),
+                                                      collected_at=now()) for s in subs}
+        found: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(list))
+        roots = [s for s in SPECS if s.parent is None and s.name in self.wanted]
+        jobs: list[tuple[str, Spec]] = []
+        for sub in subs:
+            sid = str(sub["subscriptionId"])
+            section = sections[sid]
+            section.add(SUBSCRIPTIONS, GLOBAL, [redact_arm(sub, SUBSCRIPTIONS, section.redacted)])
+            state = str(sub.get("state", "Enabled"))
+            if state not in ("Enabled", "Warned", "PastDue"):
+                err = sub.get("posture:error") or ["denied", f"the subscription is {state}"]
+                for spec in SPECS:
+                    if spec.name in self.wanted:
+                        section.fail(spec.name, GLOBAL, ErrorReason(err[0]), str(err[1]))
+                continue
+            jobs.extend((sid, spec) for spec in roots)
+        workers = max(1, int(self.options.get("azure_concurrency", 8)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture-azure") as pool:
+            for future in [pool.submit(self.tree, sid, spec, sections[sid], found)
+                           for sid, spec in jobs]:
+                future.result()
+        for (sid, name), regions in sorted(found.items()):
+            for region, objs in sorted(regions.items()):
+                sections[sid].add(name, region, sorted(objs, key=lambda o: str(o.get("id"))))
+        for section in sections.values():
+            section.errors.sort(key=lambda e: (e["collection"], e["region"]))
+            section.locations = sorted({r for regs in section.collections.values() for r in regs
+                                        if r != GLOBAL})
+        return [sections[str(s["subscriptionId"])] for s in subs]
+
+    def tree(self, sid: str, spec: Spec, section: Section,
+             found: dict[tuple[str, str], dict[str, list[dict[str, Any]]]],
+             parent: Mapping[str, Any] | None = None) -> None:
+        """Collect one collection (for one parent), then its wanted children."""
+        region = _region(parent) if parent is not None else GLOBAL
+        try:
+            client = self.client(spec.client, sid)
+            objects = run_call(spec, client, parent or {}, sid)
+        except ClientAuthenticationError as exc:
+            if exc.status_code is None:
+                raise ProviderError(f"azure: no usable credential ({_auth_hint(exc)})") from None
+            self._fail(section, spec.name, region, exc)
+            return
+        except ProviderError:
+            raise
+        except Exception as exc:
+            self._fail(section, spec.name, region, exc)
+            if parent is None:
+                for child_name in self._descendants(spec.name):
+                    with self.lock:
+                        section.fail(child_name, GLOBAL, classify(exc)[0],
+                                     f"not read: {spec.name} could not be read")
+            return
+        if parent is None:
+            with self.lock:
+                for r in {_region(o) for o in objects} | {GLOBAL}:
+                    found[sid, spec.name].setdefault(r, [])
+                for child_name in self._descendants(spec.name):
+                    found[sid, child_name].setdefault(GLOBAL, [])
+        kept = []
+        for obj in objects:
+            if spec.name == "Microsoft.Compute/virtualMachines":
+                _scrub_vm(obj)
+            kept.append(redact_arm(obj, f"{spec.name}[]", section.redacted))
+        with self.lock:
+            for obj in kept:
+                found[sid, spec.name][_region(obj, region)].append(obj)
+        log.info("azure %s %s: %d objects", sid, spec.name, len(kept))
+        for child in SPECS:
+            if child.parent != spec.name or not self._wants(child.name):
+                continue
+            for obj in kept:
+                if child.when is None or child.when(obj):
+                    self.tree(sid, child, section, found, obj)
+
+    def _wants(self, name: str) -> bool:
+        return name in self.wanted
+
+    def _descendants(self, name: str) -> list[str]:
+        out = []
+        for spec in SPECS:
+            if spec.parent == name and spec.name in self.wanted:
+                out.append(spec.name)
+                out.extend(self._descendants(spec.name))
+        return out
+
+    def _fail(self, section: Section, name: str, region: str, exc: BaseException) -> None:
+        reason, message = classify(exc)
+        log.warning("azure %s %s %s: %s (%s)", section.account, name, region, message, reason)
+        log.debug("azure %s failed", name, exc_info=exc)
+        with self.lock:
+            if not any(e["collection"] == name and e["region"] == region
+                       for e in section.errors):
+                section.fail(name, region, reason, message)
+
+
+def _auth_hint(exc: ClientAuthenticationError) -> str:
+    first = _one_line(str(exc.message).splitlines()[0] if exc.message else "", 160)
+    return (f"{first}; sign in with `az login`, set AZURE_CLIENT_ID/AZURE_TENANT_ID/"
+            "AZURE_CLIENT_SECRET, use a managed identity, or set POSTURE_AZURE_ACCESS_TOKEN")
+
+
+def wanted_with_parents(only: Iterable[str] | None) -> set[str]:
+    names = set(BY_NAME) if only is None else {n for n in only if n in BY_NAME}
+    for name in list(names):
+        parent = BY_NAME[name].parent
+        while parent:
+            names.add(parent)
+            parent = BY_NAME[parent].parent
+    return names
+
+
+def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> list[Section]:
+    return _Collector(options, wanted_with_parents(only)).collect()

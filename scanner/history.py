@@ -1,0 +1,188 @@
+"""The history store: every scan with its findings, for `--since last` and `posture diff`.
+
+One code path (SQLAlchemy Core) for the embedded SQLite default and a PostgreSQL URL for
+teams. The schema is versioned; `HistoryStore` applies pending migrations when it opens.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from platformdirs import user_data_path
+
+from scanner.errors import PostureError
+from scanner.result import ScanResult
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "posture_schema", metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+scans = sa.Table(
+    "posture_scans", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40), nullable=False),
+    sa.Column("tool_version", sa.String(40), nullable=False),
+    sa.Column("profile", sa.String(200), nullable=False),
+    sa.Column("sources", sa.Text, nullable=False),  # JSON
+    sa.Column("summary", sa.Text, nullable=False),  # JSON
+    sa.Column("result", sa.Text, nullable=False),  # the whole results document, JSON
+)
+findings = sa.Table(
+    "posture_findings", metadata,
+    sa.Column("scan_id", sa.Integer, sa.ForeignKey("posture_scans.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("finding_id", sa.Text, nullable=False, index=True),
+    sa.Column("check_id", sa.String(40), nullable=False),
+    sa.Column("resource", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+
+def _v1(conn: sa.Connection) -> None:
+    metadata.create_all(conn, tables=[scans, findings])
+
+
+# Ordered migrations: (version, step). Add new steps at the end; never edit an old one.
+MIGRATIONS: list[tuple[int, Callable[[sa.Connection], None]]] = [(1, _v1)]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def default_store() -> Path:
+    return user_data_path("posture", appauthor=False) / "history.sqlite"
+
+
+def engine_url(store: str | None) -> str:
+    """A path, sqlite:/// URL or postgresql:// URL -> SQLAlchemy URL."""
+    if not store:
+        path = default_store()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if store.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + store.split("://", 1)[1]
+    if "://" in store:
+        return store
+    path = Path(store).expanduser().resolve()
+    if not path.parent.is_dir():
+        raise PostureError(f"--store {store}: folder {path.parent} does not exist")
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScan:
+    id: int
+    finished_at: str
+    profile: str
+    summary: dict[str, Any]
+
+
+class HistoryStore:
+    def __init__(self, store: str | None = None) -> None:
+        url = engine_url(store)
+        self.display = store or str(default_store())
+        try:
+            self.engine = sa.create_engine(url)
+            self._migrate()
+        except sa.exc.SQLAlchemyError as exc:
+            raise PostureError(
+                f"history store {self._safe(self.display)}: {type(exc).__name__}: "
+                f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}"
+            ) from None
+
+    @staticmethod
+    def _safe(text: str) -> str:
+        """A store URL without its password, for messages."""
+        if "://" in text and "@" in text:
+            scheme, rest = text.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+        return text
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            metadata.create_all(conn, tables=[schema_version])
+            current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+            current = int(current or 0)
+            if current > SCHEMA_VERSION:
+                raise PostureError(
+                    f"history store {self._safe(self.display)} has schema version {current}, "
+                    f"newer than this posture ({SCHEMA_VERSION}): upgrade posture"
+                )
+            for version, step in MIGRATIONS:
+                if version > current:
+                    step(conn)
+                    conn.execute(sa.delete(schema_version))
+                    conn.execute(sa.insert(schema_version).values(version=version))
+
+    def version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+                       or 0)
+
+    def save(self, result: ScanResult) -> int:
+        doc = result.to_json(timestamps=True)
+        with self.engine.begin() as conn:
+            inserted = conn.execute(sa.insert(scans).values(
+                started_at=result.started_at,
+                finished_at=result.finished_at,
+                tool_version=result.tool_version,
+                profile=str(result.profile.get("name", "")),
+                sources=json.dumps(result.sources, sort_keys=True),
+                summary=json.dumps(result.summary(), sort_keys=True),
+                result=json.dumps(doc, sort_keys=True),
+            )).inserted_primary_key
+            assert inserted is not None
+            scan_id = int(inserted[0])
+            rows = [{"scan_id": scan_id, "finding_id": f.id, "check_id": f.check,
+                     "resource": f.resource, "status": str(f.status),
+                     "severity": str(f.severity), "message": f.message}
+                    for f in result.findings]
+            if rows:
+                conn.execute(sa.insert(findings), rows)
+        return int(scan_id)
+
+    def scans(self, limit: int = 20) -> list[StoredScan]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(scans.c.id, scans.c.finished_at, scans.c.profile,
+                                          scans.c.summary)
+                                .order_by(scans.c.id.desc()).limit(limit)).all()
+        return [StoredScan(r.id, r.finished_at, r.profile, json.loads(r.summary)) for r in rows]
+
+    def resolve(self, ref: str) -> int:
+        """`last`, `previous` (the one before last), or a scan id -> scan id."""
+        with self.engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(
+                sa.select(scans.c.id).order_by(scans.c.id.desc()).limit(2)).all()]
+            if ref == "last":
+                if not ids:
+                    raise PostureError(f"history store {self._safe(self.display)} holds no scan")
+                return int(ids[0])
+            if ref == "previous":
+                if len(ids) < 2:
+                    raise PostureError(
+                        f"history store {self._safe(self.display)} holds fewer than two scans")
+                return int(ids[1])
+            try:
+                wanted = int(ref.lstrip("#"))
+            except ValueError:
+                raise PostureError(
+                    f"{ref!r} is not a scan reference (last, previous or a scan id)") from None
+            found = conn.execute(sa.select(scans.c.id).where(scans.c.id == wanted)).scalar()
+            if found is None:
+                raise PostureError(f"no scan #{wanted} in {self._safe(self.display)}")
+            return int(found)
+
+    def load(self, ref: str) -> ScanResult:
+        scan_id = self.resolve(ref)
+        with self.engine.connect() as conn:
+            text = conn.execute(sa.select(scans.c.result).where(scans.c.id == scan_id)).scalar()
+        return ScanResult.from_json(json.loads(str(text)), origin=f"scan #{scan_id}")

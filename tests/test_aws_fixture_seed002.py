@@ -1,0 +1,93 @@
+"""The bundled seed 002 AWS snapshot, scanned with the Hetzner one as one estate, gives
+exactly the verdicts fixtures/aws/README.md lists (for the checks of the seed 002 page)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from providers.aws import PROVIDER
+from scanner import snapshot
+from scanner.model import PROPERTIES
+from tests.helpers import SEED002, scan_json
+
+AWS_SEED002 = Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "seed002-aws.json"
+CHECKS = "NET-01,NET-02,NET-03,NET-04,TLS-01,TLS-02,TLS-03,ENC-01,RES-01,BAK-02"
+
+EXPECTED_FAILS = {
+    ("ENC-01", "bastion-1-root"), ("ENC-01", "ohallo-exports"),
+    ("NET-02", "bastion-1"), ("NET-03", "bastion-1"),
+    ("RES-01", "ohallo-recordings-replica"),
+    ("TLS-01", "smtp-in:465/tls"),
+    ("TLS-03", "smtp.ohallo.eu"),
+}
+EXPECTED_SKIPS = {("TLS-01", "smtp-in:25/tcp"), ("TLS-02", "smtp-in:25/tcp")}
+EXPECTED_PASSES = {
+    ("BAK-02", "mail-worker-1"), ("BAK-02", "db-mailqueue"),
+    *{("ENC-01", n) for n in ("mail-worker-1-root", "mail-worker-1-spool", "db-mailqueue",
+                              "ohallo-audit-logs", "ohallo-recordings",
+                              "ohallo-recordings-replica")},
+    ("NET-01", "db-mailqueue"),
+    ("NET-02", "mail-worker-1"), ("NET-02", "web-eu"), ("NET-02", "smtp-in"),
+    ("NET-03", "mail-worker-1"), ("NET-04", "bastion-1"),
+    *{("RES-01", n) for n in ("ohallo-vault", "chat-eu", "chat-global-fallback", "audit",
+                              "mail-worker-1", "bastion-1", "mail-worker-1-root",
+                              "mail-worker-1-spool", "bastion-1-root", "web-eu", "smtp-in",
+                              "ses-bounce-handler", "db-mailqueue", "ohallo-audit-logs",
+                              "ohallo-exports", "ohallo-recordings")},
+    ("TLS-01", "d111111abcdef8.cloudfront.net"), ("TLS-01", "web-eu:443/https"),
+    ("TLS-02", "d111111abcdef8.cloudfront.net"), ("TLS-02", "web-eu:80/http"),
+    ("TLS-02", "web-eu:443/https"), ("TLS-02", "smtp-in:465/tls"),
+    ("TLS-03", "app.ohallo.eu"),
+}
+
+
+def test_hetzner_and_aws_snapshots_are_judged_as_one_estate() -> None:
+    code, doc = scan_json(str(SEED002), str(AWS_SEED002), "--profile", "seed-002",
+                          "--checks", CHECKS)
+    assert code == 1
+    aws = [f for f in doc["findings"] if f["provider"] == "aws"]
+    got = {(f["check"], f["resource_name"], f["status"]) for f in aws}
+    assert {(c, n) for c, n, s in got if s == "fail"} == EXPECTED_FAILS
+    assert {(c, n) for c, n, s in got if s == "skip"} == EXPECTED_SKIPS
+    assert {(c, n) for c, n, s in got if s == "pass"} == EXPECTED_PASSES
+    assert not [f for f in doc["findings"] if f["status"] == "error"]
+    # the Hetzner part is judged in the same scan
+    assert {f["provider"] for f in doc["findings"]} == {"aws", "hetzner"}
+    claims = {c["id"]: c["status"] for c in doc["claims"]}
+    assert claims["aes-256-at-rest"] == "contradicted"
+
+
+def test_the_fixture_uses_only_the_documented_vocabulary_and_fills_the_aws_facts() -> None:
+    section = snapshot.load(AWS_SEED002).sections[0]
+    inv = PROVIDER.normalize(section)
+    for r in inv.resources:
+        assert set(r.properties) <= set(PROPERTIES), r.id
+        for name in r.properties:
+            assert r.kind in PROPERTIES[name].kinds, (r.id, name)
+    res = {r.name: r for r in inv.resources}
+    assert res["bastion-1"].prop("image_deprecated") == "2025-05-31T00:00:00Z"
+    assert res["mail-worker-1"].prop("image_deprecated") is None
+    assert res["bastion-1"].prop("ssh_key_only") is False
+    assert res["bastion-1"].prop("plaintext_secrets") == ["UserData:SMTP_PASSWORD"]
+    assert res["mail-worker-1"].prop("backup_retention_days") == 35
+    assert res["mail-worker-1"].prop("backup_frequency_hours") == 24
+    assert res["mail-worker-1"].prop("stateful") is True
+    assert res["web-eu"].prop("public_ips") == ["3.120.20.20", "3.120.20.21"]
+    assert res["smtp-in"].prop("public_ips") == ["3.120.30.30"]
+    assert res["smtp-in"].prop("waf") is False
+    assert res["ohallo-recordings"].prop("replica_regions") == ["eu-west-1"]
+    assert res["db-mailqueue"].prop("pitr_lag_minutes") == 5.0
+    assert res["chat-eu"].properties == {"processing_scope": "data_zone", "data_zone": "EU"}
+    assert res["chat-global-fallback"].prop("processing_scope") == "global"
+    cdn = res["d111111abcdef8.cloudfront.net"]
+    assert (cdn.prop("min_tls"), cdn.prop("waf"), cdn.prop("waf_rate_limit")) == (
+        "1.2", True, False)
+    assert res["alias/legacy-exports"].prop("rotation_enabled") is False
+    assert res["ops-admin"].prop("admin_grant") is True
+    assert res["dev-jan"].prop("admin_grant") is False and res["dev-jan"].prop("mfa") is False
+    assert res["ses-smtp"].prop("credentials") == [{
+        "id": "access key 1 of ses-smtp (created 2025-10-01)", "age_days": 414,
+        "last_used_days": 199}]
+    account = res["210987654321"]
+    assert account.prop("regions") == ["eu-central-1", "eu-west-1"]
+    assert account.prop("threat_detection_regions") == ["eu-central-1"]

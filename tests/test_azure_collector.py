@@ -1,0 +1,176 @@
+"""The Azure collector: the real azure-mgmt clients against a local HTTPS ARM server.
+
+Nothing in the SDK or the collector is patched: the CLI gets the server's URL
+(POSTURE_AZURE_ARM_ENDPOINT), a static bearer token (POSTURE_AZURE_ACCESS_TOKEN) and the
+trustme CA (REQUESTS_CA_BUNDLE), exactly as a user would configure them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scanner import snapshot
+from tests.azure_arm_server import ArmServer, sections_of
+from tests.helpers import ROOT, run, verdicts
+
+SEED000 = ROOT / "fixtures" / "azure" / "seed000-azure.json"
+SEED001 = ROOT / "fixtures" / "azure" / "seed001-azure.json"
+SUB0 = "0b1f6471-1bf0-4dda-aec3-000000000000"
+SUB1 = "5d2f8c71-7a3e-4c1b-9d0e-000000000001"
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-test-token"
+
+
+@pytest.fixture
+def arm() -> Iterator[ArmServer]:
+    with ArmServer({**sections_of(SEED000), **sections_of(SEED001)}, token=TOKEN) as server:
+        yield server
+
+
+def env(arm: ArmServer, token: str = TOKEN) -> dict[str, str]:
+    return {"POSTURE_AZURE_ARM_ENDPOINT": arm.url, "POSTURE_AZURE_ACCESS_TOKEN": token,
+            "REQUESTS_CA_BUNDLE": arm.ca_file, "POSTURE_RETRY_BASE_SECONDS": "0.01"}
+
+
+def live(arm: ArmServer, *args: str, token: str = TOKEN) -> tuple[int, dict[str, Any], str]:
+    result = run("scan", "azure", "--format", "json", "--no-timestamps", *args,
+                 env=env(arm, token))
+    return result.exit_code, json.loads(result.stdout) if result.stdout else {}, result.stderr
+
+
+def replay(path: Path, *args: str) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(run("scan", str(path), "--format", "json",
+                                         "--no-timestamps", *args).stdout)
+    return doc
+
+
+def test_live_scan_of_one_subscription_gives_the_fixture_verdicts(arm: ArmServer) -> None:
+    code, doc, _ = live(arm, "--subscription", SUB0, "--profile", "seed-000")
+    assert code == 1
+    assert doc["errors"] == []
+    assert verdicts(doc) == verdicts(replay(SEED000, "--profile", "seed-000"))
+
+
+def test_record_then_replay_gives_identical_findings(arm: ArmServer, tmp_path: Path) -> None:
+    snap = tmp_path / "azure.json.gz"
+    code, doc, _ = live(arm, "--profile", "seed-001", "--record", str(snap))
+    assert code == 1
+    again = replay(snap, "--profile", "seed-001")
+    assert again["findings"] == doc["findings"]
+    assert again["claims"] == doc["claims"]
+    loaded = snapshot.load(snap)
+    assert sorted(s.account for s in loaded.sections) == sorted([SUB0, SUB1])
+
+
+def test_only_get_requests_and_next_links_are_followed(arm: ArmServer) -> None:
+    code, doc, _ = live(arm, "--subscription", SUB0, "--checks", "RES-01")
+    assert code == 1
+    assert {m for m, _ in arm.requests} == {"GET"}
+    vm_pages = [p for _, p in arm.requests if p.lower().startswith(
+        f"/subscriptions/{SUB0}/providers/microsoft.compute/virtualmachines")]
+    assert len(vm_pages) == 2  # 4 VMs, 2 per page: the server's own absolute nextLink
+    assert any("$skiptoken=2" in p for p in vm_pages)
+    vms = {f["resource"] for f in doc["findings"] if "/virtualmachines/" in f["resource"]}
+    assert len(vms) == 4  # vm-app-1, vm-jump, vm-batch, vm-worker
+
+
+def test_checks_option_collects_only_what_they_read(arm: ArmServer) -> None:
+    live(arm, "--subscription", SUB0, "--checks", "RES-03")
+    paths = {p.split("?")[0].lower() for _, p in arm.requests}
+    assert not [p for p in paths if "microsoft.network" in p or "microsoft.compute" in p]
+    assert any("/deployments" in p for p in paths)
+
+
+def test_throttling_with_retry_after_is_retried(arm: ArmServer) -> None:
+    arm.fail("microsoft.network/networksecuritygroups", 429, "TooManyRequests", times=2,
+             retry_after=0)
+    arm.fail("microsoft.storage/storageaccounts", 503, "ServiceUnavailable", times=1)
+    code, doc, _ = live(arm, "--subscription", SUB0, "--checks", "NET-02,NET-04,BAK-01")
+    assert doc["errors"] == []
+    assert verdicts(doc) == verdicts(replay(SEED000, "--checks", "NET-02,NET-04,BAK-01"))
+    nsg_calls = [p for _, p in arm.requests if "networksecuritygroups" in p.lower()]
+    assert len(nsg_calls) >= 3
+    assert code == 1
+
+
+def test_throttling_that_persists_is_a_throttled_error(arm: ArmServer) -> None:
+    arm.fail("microsoft.network/networksecuritygroups", 429, "TooManyRequests", retry_after=0)
+    code, doc, _ = live(arm, "--subscription", SUB0, "--checks", "NET-04",
+                        "--max-retries", "1")
+    errors = [e for e in doc["errors"]]
+    assert [(e["collection"], e["reason"]) for e in errors] == [
+        ("Microsoft.Network/networkSecurityGroups", "throttled")]
+    assert not [f for f in doc["findings"] if f["status"] == "pass"]
+    assert code in (1, 3)
+
+
+def test_a_denied_provider_namespace_is_an_error_for_exactly_that_scope(arm: ArmServer) -> None:
+    arm.deny_namespace(SUB1, "Microsoft.Sql")
+    code, doc, _ = live(arm, "--checks", "ENC-01")
+    errors = {(e["account"], e["collection"], e["reason"]) for e in doc["errors"]}
+    # the denied list call, and its child collections that could not be read because of it
+    assert errors == {(SUB1, name, "denied") for name in (
+        "Microsoft.Sql/servers", "Microsoft.Sql/servers/firewallRules",
+        "Microsoft.Sql/servers/databases",
+        "Microsoft.Sql/servers/databases/transparentDataEncryption",
+        "Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies",
+        "Microsoft.Sql/servers/databases/replicationLinks")}
+    assert {e["region"] for e in doc["errors"]} == {"global"}
+    sub1 = [f for f in doc["findings"] if f["account"] == SUB1]
+    sub0 = [f for f in doc["findings"] if f["account"] == SUB0]
+    assert sub1 and all(f["status"] == "error" for f in sub1)
+    assert {f["status"] for f in sub0} == {"pass", "fail"}  # the other subscription judges
+    assert code == 1  # sub 0's failures outrank; alone, the errors give 3
+    code, _, _ = live(arm, "--subscription", SUB1, "--checks", "ENC-01")
+    assert code == 3
+
+
+def test_no_credential_is_one_line_and_exit_2(arm: ArmServer) -> None:
+    result = run("scan", "azure", env={
+        "POSTURE_AZURE_ARM_ENDPOINT": arm.url, "REQUESTS_CA_BUNDLE": arm.ca_file,
+        "POSTURE_AZURE_ACCESS_TOKEN": "", "AZURE_TOKEN_CREDENTIALS": "AzureCliCredential",
+        "PATH": "/nonexistent"})
+    assert result.exit_code == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no usable credential" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert arm.requests == []
+
+
+def test_a_token_for_another_tenant_is_one_line_and_exit_2(arm: ArmServer) -> None:
+    result = run("scan", "azure", env=env(arm, token=arm.wrong_token))
+    assert result.exit_code == 2
+    assert "InvalidAuthenticationTokenTenant" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_unknown_subscription_is_an_error_never_a_pass(arm: ArmServer) -> None:
+    code, doc, _ = live(arm, "--subscription", "00000000-0000-0000-0000-00000000dead",
+                        "--checks", "RES-01")
+    assert code == 3
+    assert {f["status"] for f in doc["findings"]} == {"error"}
+    assert {e["reason"] for e in doc["errors"]} == {"not_found"}
+
+
+def test_sovereign_cloud_and_custom_endpoint_options_are_accepted(arm: ArmServer) -> None:
+    result = run("scan", "azure", "--azure-cloud", "china", "--azure-arm-endpoint", arm.url,
+                 "--subscription", SUB1, "--checks", "RES-01", "--format", "json",
+                 env={**env(arm), "POSTURE_AZURE_ARM_ENDPOINT": ""})
+    assert result.exit_code == 1, result.stderr
+    plain = run("scan", "azure", "--azure-arm-endpoint", "http://127.0.0.1:1",
+                env=env(arm))
+    assert plain.exit_code == 2 and "https://" in plain.stderr
+
+
+def test_permissions_print_a_custom_role_definition() -> None:
+    result = run("permissions", "azure")
+    doc = json.loads(result.stdout)
+    role = doc["role_definition"]
+    assert doc["builtin_role"] == "Reader"
+    assert all(a.endswith("/read") for a in role["Actions"])
+    assert not [a for a in role["Actions"] if "listkeys" in a.lower()]
+    assert role["DataActions"] == []
