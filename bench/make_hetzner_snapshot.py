@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import math
 import random
@@ -555,7 +556,7 @@ class Estate:
         optional = [s for s in order if s.private and rng.random() < ROLES[s.role][1]]
         for svc in forced + optional:
             need = svc.size * 2
-            if svc in optional and len(pips) + need > budget:
+            if svc.private and len(pips) + need > budget:
                 continue
             svc.public = True
             for sid in svc.server_ids:
@@ -683,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path, help="snapshot file to write (.gz: gzip)")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
+    gc.disable()  # millions of long-lived objects and no cycles: the collector only costs time
     t0 = time.perf_counter()
     snap, counts = build(args.n, args.seed)
     t1 = time.perf_counter()

@@ -27,6 +27,7 @@ from scanner.engine import ScanRequest, severity_names
 from scanner.engine import scan as run_scan
 from scanner.errors import PostureError
 from scanner.history import HistoryStore
+from scanner.progress import Progress
 from scanner.provider import ProviderError
 from scanner.registry import load_checks, load_providers
 from scanner.reports import DESCRIBING, FORMATS, render
@@ -146,7 +147,12 @@ def _provider_options(f: F) -> F:
 
 
 def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if v is not None and v != ()}
+    """Provider options given on the command line, plus the progress line (on a terminal,
+    unless --quiet)."""
+    options = {k: v for k, v in kwargs.items() if v is not None and v != ()}
+    root = click.get_current_context().find_root()
+    options["progress"] = Progress(enabled=None if not root.params.get("quiet") else False)
+    return options
 
 
 def _split_ids(value: str | None) -> list[str] | None:
@@ -276,7 +282,10 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         record=record,
         sign=signing.load_private(sign) if sign else None,
     )
-    result = run_scan(request)
+    try:
+        result = run_scan(request)
+    finally:
+        request.options["progress"].close()
     if rules:
         # Claims keep their verdicts: an accepted exception still contradicts the page.
         result.findings, result.expired_suppressions = suppression_rules.apply(
@@ -369,7 +378,11 @@ def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign:
     if unknown:
         raise PostureError(f"--checks: unknown check(s) {', '.join(unknown)}")
     checks = [registry[i] for i in ids] if ids else list(registry.values())
-    sections, _ = gather(sources, providers, checks, _options(provider_opts))
+    options = _options(provider_opts)
+    try:
+        sections, _ = gather(sources, providers, checks, options)
+    finally:
+        options["progress"].close()
     key = signing.load_private(sign) if sign else None
     digest = snapshot.write(Snapshot(sections=sections), output, key=key)
     errors = sum(len(s.errors) for s in sections)

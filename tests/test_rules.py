@@ -309,6 +309,27 @@ def test_admitted_matches_brute_force_reference(
     assert got == want, _diff(got, want)
 
 
+tied_ordered_layers = st.builds(
+    RuleLayer,
+    name=st.just("tied"),
+    mode=st.just(LayerMode.ORDERED),
+    rules=st.lists(dense_rules.map(lambda r: replace(r, priority=r.priority % 2)),
+                   min_size=2, max_size=6).map(tuple),
+    default=st.sampled_from(Action),
+)
+
+
+@SETTINGS
+@given(tied_ordered_layers, st.sampled_from((LOCAL, INTERNET)))
+def test_ordered_layer_with_tied_priorities_matches_reference(
+    layer: RuleLayer, query: tuple[str, ...]
+) -> None:
+    """Overlapping allow and deny rules at equal priorities: listed order breaks the tie."""
+    got = packets_in(admitted([layer], query))
+    want = Reference([layer]).admitted_packets(query)
+    assert got == want, _diff(got, want)
+
+
 @settings(max_examples=100, deadline=None)
 @given(layer_stacks, st.sampled_from(PACKETS))
 def test_decide_matches_reference(layers: tuple[RuleLayer, ...], packet: Packet) -> None:

@@ -170,3 +170,25 @@ def test_bad_config_file_is_one_line_exit_2(tmp_path: Path,
 
 def test_only_new_without_since_is_a_usage_error() -> None:
     assert run("scan", str(SEED002), "--only-new").exit_code == 2
+
+
+def test_progress_line_only_on_a_terminal() -> None:
+    import io
+
+    from scanner.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, pipe = Tty(), io.StringIO()
+    for stream in (tty, pipe):
+        p = Progress(stream)
+        p("hetzner", "global", "servers")
+        p("aws", "eu-central-1", "ec2.describe_instances")
+        p.close()
+    assert "collecting aws eu-central-1 ec2.describe_instances (2 calls)" in tty.getvalue()
+    assert pipe.getvalue() == ""
+    quiet = Tty()
+    Progress(quiet, enabled=False)("hetzner", "global", "servers")
+    assert quiet.getvalue() == ""

@@ -59,7 +59,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
 )
 
 from providers.aws.apis import APIS, BY_NAME, closure
-from scanner import __version__
+from scanner import __version__, progress
 from scanner import regions as catalogue
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
@@ -319,6 +319,7 @@ class AccountCollector:
     def call(self, name: str, region: str, **params: Any) -> dict[str, Any]:
         api = BY_NAME[name]
         self.stats.add(api.action)
+        progress.report(self.options, PROVIDER, region, name)
         result: dict[str, Any] = getattr(self.client(api.service, region), api.method)(**params)
         return dict(jsonable(result))
 
@@ -334,6 +335,7 @@ class AccountCollector:
         keys = paginator.result_keys
         for page in paginator.paginate(**params, PaginationConfig=config):
             self.stats.add(api.action)
+            progress.report(self.options, PROVIDER, region, name)
             for expr in keys:
                 value = expr.search(page)
                 if value is None:

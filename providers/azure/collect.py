@@ -42,7 +42,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
 from azure.core.rest import HttpRequest
 
-from scanner import __version__
+from scanner import __version__, progress
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
 from scanner.redact import REDACTED, looks_secret, redact
@@ -622,6 +622,7 @@ class _Collector:
              parent: Mapping[str, Any] | None = None) -> None:
         """Collect one collection (for one parent), then its wanted children."""
         region = _region(parent) if parent is not None else GLOBAL
+        progress.report(self.options, "azure", sid, spec.name)
         try:
             client = self.client(spec.client, sid)
             objects = run_call(spec, client, parent or {}, sid)

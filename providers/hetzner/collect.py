@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from hcloud import APIException, Client
 
-from scanner import __version__
+from scanner import __version__, progress
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
 from scanner.redact import redact
@@ -165,6 +165,7 @@ def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> Se
     )
     for name in wanted:
         path, params = PATHS[name]
+        progress.report(options, "hetzner", GLOBAL, name)
         try:
             objects = list_all(client, path, params, name, options)
         except Exception as exc:
