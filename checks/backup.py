@@ -27,7 +27,7 @@ def stateful(ctx: CheckContext) -> list[Resource]:
     remediation="Use geo-redundant backup storage (Azure GRS/GZRS, SQL backup redundancy Geo, "
                 "PostgreSQL/MySQL geoRedundantBackup; AWS RDS cross-region automated backups, "
                 "AWS Backup copy actions, S3 cross-region replication).",
-    references=REFS_BACKUP,
+    references={**REFS_BACKUP, "C5": ("OPS-06", "OPS-09")},
     evidence={"aws": "RDS automated backup replication, AWS Backup copy actions, S3 CRR",
               "azure": "storage SKU, SQL backupStorageRedundancy, flexible servers "
                        "geoRedundantBackup, Recovery Services vault storage type"},

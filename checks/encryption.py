@@ -67,7 +67,7 @@ def storage_encrypted(ctx: CheckContext) -> Iterator[Finding]:
               "steal.",
     remediation="Encrypt snapshots and backup vaults (EBS/RDS snapshot encryption follows the "
                 "source; AWS Backup vault KMS key; Recovery Services vault encryption).",
-    references=REFS_AT_REST,
+    references={**REFS_AT_REST, "ISO27001": ("A.8.24", "A.8.13")},
     evidence={"hetzner": "snapshots and backups: not shown by the API (none) unless attested",
               "aws": "EBS and RDS snapshots Encrypted, AWS Backup vaults",
               "azure": "Recovery Services vaults"},
@@ -88,7 +88,8 @@ def backups_encrypted(ctx: CheckContext) -> Iterator[Finding]:
               "every dependent encrypted copy unreadable.",
     remediation="Enable automatic rotation (KMS EnableKeyRotation, Key Vault rotation policy); "
                 "turn on soft delete and purge protection on key vaults.",
-    references={"GDPR": ("Art. 32(1)(a)",), "ISO27001": ("A.8.24",), "C5": ("KRY-01",)},
+    references={"GDPR": ("Art. 32(1)(a)",), "ISO27001": ("A.8.24",),
+                "C5": ("KRY-01", "KRY-04")},
     evidence={"aws": "KMS KeyRotationEnabled of customer-managed keys",
               "azure": "Key Vault enableSoftDelete, enablePurgeProtection; key rotation policy"},
 )

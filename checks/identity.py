@@ -24,7 +24,7 @@ def _names(r: Resource) -> set[str]:
     rationale="Passwords leak; a second factor stops most account takeovers.",
     remediation="Enrol an MFA device for the root account and every console user; enforce "
                 "MFA by policy.",
-    references=REFS_IAM,
+    references={**REFS_IAM, "ISO27001": ("A.5.17", "A.8.5"), "C5": ("IDM-09",)},
     evidence={"aws": "account summary AccountMFAEnabled (root); IAM users with a login "
                      "profile and their MFA devices"},
 )
@@ -53,7 +53,8 @@ def mfa_everywhere(ctx: CheckContext) -> Iterator[Finding]:
               "should hold one.",
     remediation="Replace `*:*` policies and subscription-wide Owner/Contributor assignments by "
                 "scoped roles; list the break-glass principals in the profile.",
-    references=REFS_IAM,
+    references={**REFS_IAM, "ISO27001": ("A.5.15", "A.5.18", "A.8.2"),
+                "C5": ("IDM-01", "IDM-06")},
     evidence={"aws": "IAM policies attached to users, groups and roles granting Action * on "
                      "Resource *",
               "azure": "Owner/Contributor role assignments at subscription scope"},
@@ -64,7 +65,10 @@ def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:
     for identity in ctx.graph.of_kind(Kind.IDENTITY):
         grant = identity.prop("admin_grant")
         evidence = {"admin_grant": grant, "principal_type": identity.prop("principal_type")}
-        if grant is None:
+        if identity.prop("principal_type") == "root":
+            yield ctx.skip(identity, "the root account holds every privilege by nature; it is "
+                                     "the break-glass account (IAM-01 checks its MFA)", evidence)
+        elif grant is None:
             yield ctx.error(identity, "privileges not known", "unknown", evidence)
         elif grant and _names(identity) & allowed:
             yield ctx.passed(identity, "admin grant held by a break-glass principal", evidence)
@@ -82,7 +86,8 @@ def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:
     rationale="Password SSH is brute-forced around the clock on every public address.",
     remediation="Azure: disablePasswordAuthentication on Linux VMs; AWS: launch with a key "
                 "pair (and no password in the image).",
-    references=REFS_IAM,
+    references={**REFS_IAM, "ISO27001": ("A.5.17", "A.8.5"),
+                "C5": ("IDM-08", "IDM-09")},
     evidence={"aws": "instances launched with a key pair (KeyName)",
               "azure": "Linux VM osProfile.linuxConfiguration.disablePasswordAuthentication"},
 )
@@ -108,7 +113,8 @@ def ssh_keys_only(ctx: CheckContext) -> Iterator[Finding]:
               "when they are abused.",
     remediation="Rotate access keys older than credential_max_age_days; delete keys unused "
                 "for credential_max_unused_days.",
-    references=REFS_IAM,
+    references={**REFS_IAM, "ISO27001": ("A.5.16", "A.5.18"),
+                "C5": ("IDM-03", "IDM-05")},
     evidence={"aws": "IAM access keys: creation date and last used date"},
     parameters=("credential_max_age_days", "credential_max_unused_days"),
 )
@@ -141,7 +147,7 @@ def credentials_fresh(ctx: CheckContext) -> Iterator[Finding]:
     remediation="Move the secrets to a secrets manager (AWS Secrets Manager, Key Vault "
                 "references) and rotate the exposed ones.",
     references={"GDPR": ("Art. 32(1)(b)",), "ISO27001": ("A.5.17", "A.8.12"),
-                "C5": ("IDM-09", "KRY-01")},
+                "C5": ("IDM-08",)},
     evidence={"aws": "EC2 user data, Lambda/ECS environment (scanned at collection, values "
                      "never stored)",
               "azure": "VM custom data, App Service settings"},

@@ -21,7 +21,8 @@ TAGGED_KINDS = (Kind.COMPUTE, Kind.DATABASE, Kind.VOLUME, Kind.BUCKET, Kind.LOAD
     rationale="Unowned, unclassified resources are the ones nobody patches, backs up or "
               "deletes.",
     remediation="Add the labels/tags named by required_labels.",
-    references={"ISO27001": ("A.5.9", "A.5.12"), "C5": ("AM-01", "AM-06")},
+    references={"GDPR": ("Art. 32(2)",), "ISO27001": ("A.5.9", "A.5.12"),
+                "C5": ("AM-01", "AM-06")},
     evidence={"hetzner": "labels", "aws": "tags", "azure": "tags"},
     parameters=("required_labels",),
 )

@@ -26,7 +26,7 @@ def trails_of(ctx: CheckContext, account: Resource) -> list[Resource]:
               "Art. 33 notification cannot say what happened.",
     remediation="AWS: a multi-region CloudTrail trail, logging, with log file validation; "
                 "Azure: a diagnostic setting exporting the subscription activity log.",
-    references=REFS_LOG,
+    references={**REFS_LOG, "ISO27001": ("A.8.15",), "C5": ("OPS-10", "OPS-15")},
     evidence={"aws": "CloudTrail trails: IsMultiRegionTrail, IsLogging, "
                      "LogFileValidationEnabled",
               "azure": "subscription activity-log diagnostic settings"},
@@ -60,7 +60,7 @@ def audit_log_everywhere(ctx: CheckContext) -> Iterator[Finding]:
               "show their extent.",
     remediation="Set the log destination's retention (bucket lifecycle, CloudWatch retention, "
                 "Log Analytics retention) to at least log_retention_days.",
-    references=REFS_LOG,
+    references={**REFS_LOG, "ISO27001": ("A.8.15",), "C5": ("OPS-12", "OPS-14")},
     evidence={"aws": "trail destination retention", "azure": "Log Analytics retention"},
     parameters=("log_retention_days",),
 )
@@ -89,7 +89,7 @@ def logs_retained(ctx: CheckContext) -> Iterator[Finding]:
               "by configuration review.",
     remediation="AWS: enable GuardDuty in every enabled region; Azure: Defender for Cloud "
                 "Standard plans.",
-    references=REFS_LOG,
+    references={**REFS_LOG, "ISO27001": ("A.8.16",), "C5": ("OPS-13",)},
     evidence={"aws": "GuardDuty detectors per region", "azure": "Defender for Cloud pricings"},
 )
 def threat_detection_on(ctx: CheckContext) -> Iterator[Finding]:

@@ -13,8 +13,9 @@ from scanner.rules import Action, Exposure, subtract, wide_open
 REFS_EXPOSURE = {
     "GDPR": ("Art. 32(1)(b)",),
     "ISO27001": ("A.8.20", "A.8.22"),
-    "C5": ("KOS-01", "KOS-03"),
+    "C5": ("KOS-01", "KOS-02"),
 }
+# C5:2020 criteria are cited by their German-edition ids (KOS = COS, KRY = CRY in English).
 
 
 def databases(ctx: CheckContext) -> list[Resource]:
@@ -116,7 +117,7 @@ def _violations(ctx: CheckContext, reaches: list[Reach]) -> list[dict[str, objec
               "the internet are the most scanned and brute-forced services there are.",
     remediation="Restrict the firewall rules for these ports to the operator VPN ranges of the "
                 "profile (parameters.operator_cidrs), or close them.",
-    references=REFS_EXPOSURE,
+    references={**REFS_EXPOSURE, "C5": ("KOS-01", "KOS-05")},
     evidence={"hetzner": "firewall rules applied to each server; load balancer services"},
     parameters=("admin_ports", "database_ports", "operator_cidrs"),
 )
@@ -267,7 +268,7 @@ def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
     remediation="Associate a WAF (AWS WAFv2 web ACL with a rate-based rule, Azure Application "
                 "Gateway/Front Door WAF policy) and DDoS protection (Shield Advanced, Azure "
                 "DDoS Protection plan) with public entry points.",
-    references={"ISO27001": ("A.8.20", "A.8.21"), "C5": ("KOS-02",),
+    references={"ISO27001": ("A.8.20", "A.8.21"), "C5": ("KOS-01", "KOS-03"),
                 "GDPR": ("Art. 32(1)(b)",)},
     evidence={"aws": "WAFv2 web ACL associations and rate-based rules; Shield",
               "azure": "Application Gateway/Front Door WAF policies; VNet DDoS plans"},

@@ -11,7 +11,7 @@ from scanner.model import Kind, RelationType, Resource
 
 REFS_TLS = {
     "GDPR": ("Art. 32(1)(a)",),
-    "ISO27001": ("A.8.24", "A.8.20"),
+    "ISO27001": ("A.8.24", "A.5.14"),
     "C5": ("KRY-02",),
 }
 
@@ -24,7 +24,7 @@ def external_listeners(ctx: CheckContext) -> Iterator[tuple[Resource, Resource]]
     """(listener, load balancer) for every listener of a load balancer with a public IP."""
     for listener in ctx.graph.of_kind(Kind.LISTENER):
         for lb in ctx.graph.related(listener.id, RelationType.MEMBER_OF):
-            if lb.prop("public_ips"):
+            if lb.prop("public_ips") or lb.prop("public_endpoint"):
                 yield listener, lb
 
 
@@ -137,7 +137,7 @@ def no_plaintext(ctx: CheckContext) -> Iterator[Finding]:
               "warnings; manual renewal is how they expire.",
     remediation="Use provider-managed certificates (Hetzner managed certificate, ACM, Key Vault "
                 "with auto-renewal) or renew before certificate_min_days.",
-    references={"ISO27001": ("A.8.24",), "C5": ("KRY-04",)},
+    references={"GDPR": ("Art. 32(1)(a)",), "ISO27001": ("A.8.24",), "C5": ("KRY-04",)},
     evidence={"hetzner": "certificates: type (managed/uploaded), not_valid_after"},
     parameters=("certificate_min_days",),
 )

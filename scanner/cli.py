@@ -21,7 +21,9 @@ from tabulate import tabulate
 
 from scanner import __version__, config, signing, snapshot
 from scanner import profile as profiles
+from scanner import result as result_format
 from scanner import suppressions as suppression_rules
+from scanner.check import Check
 from scanner.diff import diff as diff_scans
 from scanner.engine import ScanRequest, severity_names
 from scanner.engine import scan as run_scan
@@ -31,6 +33,7 @@ from scanner.progress import Progress
 from scanner.provider import ProviderError
 from scanner.registry import load_checks, load_providers
 from scanner.reports import DESCRIBING, FORMATS, render
+from scanner.reports.html import FRAMEWORKS, controls_by_framework, framework_key
 from scanner.result import ScanResult
 from scanner.snapshot import Snapshot
 
@@ -39,8 +42,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"posture: {message}", err=True)
+    click.echo(f"posture: {one_line(message)}", err=True)
     sys.exit(code)
+
+
+def one_line(text: str) -> str:
+    """`text` as one printable line: control characters (new lines, terminal escapes from a
+    hostile input quoted in a message) and unpaired surrogates escaped."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode(
+        "unicode_escape", "backslashreplace").decode("ascii") for ch in text)
 
 
 def friendly(func: F) -> F:
@@ -109,14 +119,25 @@ def _option_keys() -> dict[str, dict[str, str]]:
     return keys
 
 
+class _FiniteRange(click.FloatRange):
+    """A FloatRange that refuses nan (which compares false with both bounds, so passes)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
 def _provider_options(f: F) -> F:
     f = click.option("--max-retries", type=click.IntRange(0, 20), envvar="POSTURE_MAX_RETRIES",
                      help="Retries of a throttled or failed call before it is recorded as an "
                           "error (default 5).")(f)
     f = click.option("--retry-base-seconds", "retry_base_seconds",
-                     type=click.FloatRange(0, 60), envvar="POSTURE_RETRY_BASE_SECONDS",
+                     type=_FiniteRange(0, 60), envvar="POSTURE_RETRY_BASE_SECONDS",
                      help="Base of the exponential backoff with full jitter (default 1).")(f)
-    f = click.option("--timeout", type=click.FloatRange(1, 600), envvar="POSTURE_TIMEOUT",
+    f = click.option("--timeout", type=_FiniteRange(1, 600), envvar="POSTURE_TIMEOUT",
                      help="Seconds before one API call times out (default 30).")(f)
     f = click.option("--hetzner-token-file", type=click.Path(dir_okay=False),
                      help="File holding the Hetzner API token (default: $HCLOUD_TOKEN).")(f)
@@ -143,6 +164,12 @@ def _provider_options(f: F) -> F:
     f = click.option("--regions", "regions", metavar="REGION,...", envvar="POSTURE_AWS_REGIONS",
                      help="AWS regions to read (default: every region enabled for the "
                           "account).")(f)
+    f = click.option("--changed-only", "changed_only", is_flag=True, default=None,
+                     help="Terraform plans: judge only resources the plan creates or updates "
+                          "(and those whose firewalls or attachments it changes).")(f)
+    f = click.option("--tf-dir", "tf_dir", type=click.Path(file_okay=False, exists=True),
+                     help="Terraform plans: the configuration's folder; findings point at "
+                          "each resource block's file and line (SARIF locations).")(f)
     return f
 
 
@@ -306,28 +333,25 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
 def _load_results(path: Path) -> ScanResult:
     """A results file (the `json` format, plain or gzip) -> ScanResult; any problem is one
     PostureError naming the file."""
-    import gzip
-    import zlib
-
+    if not path.exists():
+        raise PostureError(f"{path}: no such results file")
+    try:  # regular files only, size-limited, gzip decompressed within the same limit
+        raw = snapshot.read_bytes(path, what="results")
+    except PostureError as exc:
+        message = str(exc).replace("gzip data is truncated or corrupt", "not a valid gzip file")
+        raise PostureError(message) from None
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PostureError(f"{path}: no such results file") from None
-    except OSError as exc:
-        raise PostureError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
         data = json.loads(raw.decode("utf-8"))
-    except (OSError, EOFError, zlib.error) as exc:
-        raise PostureError(f"{path}: not a valid gzip file ({exc})") from None
     except UnicodeDecodeError:
         raise PostureError(f"{path}: not UTF-8 text, not a posture results file") from None
     except json.JSONDecodeError as exc:
         raise PostureError(f"{path}: not valid JSON ({exc})") from None
     except RecursionError:
         raise PostureError(f"{path}: nested too deeply, not a posture results file") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise PostureError(f"{path}: not valid JSON ({exc})") from None
     try:
+        result_format.validate(data, str(path))
         return ScanResult.from_json(data, origin=str(path))
     except PostureError:
         raise
@@ -439,10 +463,19 @@ def seal(file: Path, output: Path | None) -> None:
 @click.option("--checks-dir", "checks_dirs", multiple=True,
               type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--framework", metavar="FRAMEWORK",
+              help="List the controls of a compliance framework (iso27001, c5, gdpr) with the "
+                   "checks that map to each.")
 @friendly
-def list_checks(check_id: str | None, checks_dirs: tuple[Path, ...], as_json: bool) -> None:
-    """List the checks, or explain one."""
+def list_checks(check_id: str | None, checks_dirs: tuple[Path, ...], as_json: bool,
+                framework: str | None) -> None:
+    """List the checks, explain one, or map them to a framework's controls."""
     registry = load_checks(checks_dirs)
+    if framework is not None:
+        if check_id is not None:
+            raise click.UsageError("give a check id or --framework, not both")
+        _framework_listing(framework, list(registry.values()), as_json)
+        return
     if check_id is None:
         if as_json:
             click.echo(json.dumps([c.to_json() for c in registry.values()], indent=2))
@@ -468,11 +501,37 @@ def list_checks(check_id: str | None, checks_dirs: tuple[Path, ...], as_json: bo
         click.echo(f"{framework}: {', '.join(refs)}")
 
 
+def _framework_listing(name: str, checks: list[Check], as_json: bool) -> None:
+    index = controls_by_framework(checks)  # plugins may cite other frameworks too
+    key = framework_key(name) or next((k for k in index if k.lower() == name.lower()), None)
+    if key is None or key not in index:
+        known = ", ".join(sorted({k.lower() for k in (*FRAMEWORKS, *index)}))
+        raise PostureError(f"--framework: unknown framework {name!r} (known: {known})")
+    controls = index[key]
+    if as_json:
+        click.echo(json.dumps({"framework": key, "title": FRAMEWORKS.get(key, key),
+                               "controls": controls}, indent=2))
+        return
+    click.echo(f"{FRAMEWORKS.get(key, key)}: {len(controls)} controls, "
+               f"{len({c for ids in controls.values() for c in ids})} checks\n")
+    click.echo(tabulate([[control, ", ".join(ids)] for control, ids in controls.items()],
+                        headers=["control", "checks"]))
+
+
 @main.command(name="profiles")
 @click.argument("name", required=False)
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @friendly
-def list_profiles(name: str | None) -> None:
-    """List the built-in profiles, or show one's parameters and claims."""
+def list_profiles(name: str | None, path: Path | None) -> None:
+    """List the built-in profiles, show one's parameters and claims, or `profiles init
+    [PATH]`: write a commented starter profile to PATH (default profile.toml)."""
+    if name == "init":
+        written = profiles.init(path or Path("profile.toml"))
+        click.echo(f"wrote {written}: edit its parameters and quote your page's sentences, "
+                   f"then run `posture scan SOURCES --profile {written}`")
+        return
+    if path is not None:
+        raise click.UsageError("a second argument is only for `posture profiles init PATH`")
     if name is None:
         rows = []
         for n in profiles.builtin_names():

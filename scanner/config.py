@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from scanner import inputs
 from scanner.errors import PostureError
 
 COMMANDS = ("scan", "record", "diff", "report", "verify", "history")
@@ -37,13 +38,17 @@ def find(explicit: Path | None = None, cwd: Path | None = None
 
 def _read(path: Path, pyproject: bool) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(inputs.read_text(path))  # a regular file, size-limited
     except FileNotFoundError:
         raise PostureError(f"--config {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise PostureError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
         raise PostureError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise PostureError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise PostureError(f"{path}: not valid TOML: nested too deeply") from None
     if pyproject:
         table = data.get("tool", {}).get("posture", {})
         if not isinstance(table, dict):

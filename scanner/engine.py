@@ -101,6 +101,14 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
                 f"unknown source {source!r}: not a provider ({', '.join(sorted(providers))}) "
                 "and no such file"
             )
+        reader = _file_reader(path, providers)
+        if reader is not None:  # e.g. a Terraform plan: recognised by content
+            got, about = reader.read_file(path, options)
+            for s in got:
+                claim_scope(s, source)
+            sections.extend(got)
+            described.append(about)
+            continue
         snap = snapshot.load(path)
         for s in snap.sections:
             claim_scope(s, source)
@@ -115,21 +123,52 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
     return sections, described
 
 
+def _file_reader(path: Path, providers: Mapping[str, Provider]) -> Any:
+    """The provider that reads this file itself (it has `reads_file(path)` and
+    `read_file(path, options) -> (sections, source description)`), or None: a snapshot."""
+    if not (path.is_file() or path.is_dir()):  # a FIFO or device: snapshot.load refuses
+        return None  # it (a provider's sniffing would block on a FIFO); a folder may be
+        # Terraform configuration
+    for provider in providers.values():
+        recognises = getattr(provider, "reads_file", None)
+        if callable(recognises) and recognises(path):
+            return provider
+    return None
+
+
 def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
               profile: Profile) -> list[Inventory]:
     inventories = []
     for section in sections:
         try:
             inv = providers[section.provider].normalize(section)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            params = profile.parameters
+            resources = tuple(classify(r, params) for r in inv.resources)
+        except MALFORMED as exc:
             raise PostureError(
                 f"{section.provider} account {section.account!r}: a raw object is not shaped "
                 f"as the {section.provider} API returns it ({type(exc).__name__}: {exc})"
             ) from exc
-        params = profile.parameters
-        resources = tuple(classify(r, params) for r in inv.resources)
         inventories.append(replace(inv, resources=resources))
     return inventories
+
+
+# What a raw value of the wrong type (a list where a port belongs, an infinite number, JSON
+# nested a thousand deep) raises in a normalizer or in the graph built from its resources.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError,
+             RecursionError)
+
+
+def build_graph(inventories: list[Inventory]) -> EstateGraph:
+    """The estate graph; a wrong-typed value that a normalizer passed on is bad input (exit
+    2, named), not a crash."""
+    try:
+        return EstateGraph(inventories)
+    except MALFORMED as exc:
+        log.debug("graph of malformed input", exc_info=True)
+        raise PostureError(
+            "a raw object holds a value of the wrong type or shape for the API it comes from "
+            f"({type(exc).__name__}: {exc})") from exc
 
 
 def as_of(sections: Iterable[Section]) -> datetime:
@@ -218,6 +257,105 @@ def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iter
     return out
 
 
+# --- infrastructure as code: the `iac` property (Terraform plans) ------------------------
+
+NOT_ASSESSED = "not_assessed"  # a section collection: objects posture has no mapping for
+
+
+def least_exposed(inventories: list[Inventory]) -> list[Inventory] | None:
+    """The estate with every value unknown until apply at its least exposed (each
+    resource's `iac.unknown` over its properties); None when nothing is unknown."""
+    if not any((r.properties.get("iac") or {}).get("unknown")
+               for inv in inventories for r in inv.resources):
+        return None
+    out = []
+    for inv in inventories:
+        resources = []
+        for r in inv.resources:
+            unknown = (r.properties.get("iac") or {}).get("unknown")
+            if unknown:
+                r = replace(r, properties={**r.properties, **unknown})
+            resources.append(r)
+        out.append(replace(inv, resources=tuple(resources)))
+    return out
+
+
+def settle_unknowns(most: list[Finding], least: list[Finding], graph: EstateGraph
+                    ) -> list[Finding]:
+    """A verdict that differs between the most and the least exposed estate rests on a
+    value unknown until apply: `error`, never pass or fail. A pass, skip or error found in
+    one estate only stands (the other has nothing to object to); a fail does not."""
+    other = {f.id: f for f in least}
+    out: list[Finding] = []
+    for f in most:
+        alt = other.pop(f.id, None)
+        out.append(f if _settled(f, alt) else _unknown_until_apply(f, alt, graph))
+    for f in other.values():
+        out.append(f if _settled(f, None) else _unknown_until_apply(f, None, graph))
+    return out
+
+
+def _settled(f: Finding, alt: Finding | None) -> bool:
+    if alt is None:
+        return f.status is not Status.FAIL
+    return alt.status is f.status or f.status not in (Status.PASS, Status.FAIL)
+
+
+def _unknown_until_apply(f: Finding, alt: Finding | None, graph: EstateGraph) -> Finding:
+    r = graph.resources.get(f.resource)
+    unknown = sorted(((r.properties.get("iac") or {}).get("unknown") or {}) if r else ())
+    what = ", ".join(unknown) if unknown else "values of related resources"
+    otherwise = f"{alt.status}" if alt is not None else "not judged"
+    return replace(f, status=Status.ERROR, reason="unknown",
+                   message=f"unknown until apply ({what}): {f.status} at the most exposed "
+                           f"values, {otherwise} at the least; {f.message}",
+                   evidence={**f.evidence, "unknown_until_apply": unknown,
+                             "verdict_most_exposed": str(f.status),
+                             "verdict_least_exposed": otherwise})
+
+
+def iac_findings(findings: list[Finding], graph: EstateGraph) -> list[Finding]:
+    """Drop the findings of resources that are context only (`iac.judged` false, from
+    --changed-only); point the others at their source (`iac.file`/`line`, `address`)."""
+    if not any("iac" in r.properties for r in graph.resources.values()):
+        return findings  # no infrastructure-as-code source in this scan
+    out = []
+    for f in findings:
+        r = graph.resources.get(f.resource)
+        iac = r.properties.get("iac") if r is not None else None
+        if not iac:
+            out.append(f)
+            continue
+        if iac.get("judged") is False:
+            continue
+        if iac.get("file"):
+            where = {k: iac[k] for k in ("address", "file", "line") if iac.get(k) is not None}
+            f = replace(f, evidence={**f.evidence, **where})
+        out.append(f)
+    return out
+
+
+def not_assessed(sections: Iterable[Section]) -> list[Finding]:
+    """Objects a source holds that posture cannot judge (a resource type it has no mapping
+    for, a resource the plan deletes): one `skip` finding (evidence level none) per source,
+    type and reason, listing them; never silently dropped."""
+    groups: dict[tuple[str, str, str, str], tuple[str, list[str]]] = {}
+    for s in sections:
+        for obj in s.items(NOT_ASSESSED):
+            why = str(obj.get("reason"))
+            key = (s.provider, s.account, str(obj.get("type")), why)
+            groups.setdefault(key, (str(obj.get("message") or why), []))[1].append(
+                str(obj.get("id")))
+    return [Finding(
+        check="NOT-ASSESSED", resource=f"{provider}:{account}/{NOT_ASSESSED}/{rtype}/{why}",
+        status=Status.SKIP, severity=Severity.INFO,
+        message=f"{len(ids)} {rtype} resource(s) not assessed: {text}",
+        evidence={"type": rtype, "reason": why, "count": len(ids), "ids": ids[:50]},
+        resource_name=rtype, resource_kind="not_assessed", provider=provider, account=account,
+        evidence_level=EvidenceLevel.NONE,
+    ) for (provider, account, rtype, why), (text, ids) in sorted(groups.items())]
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for a block, then restore it as it was.
@@ -250,13 +388,19 @@ def _scan(request: ScanRequest) -> ScanResult:
         digest = snapshot.write(Snapshot(sections=sections), request.record, key=request.sign)
         log.info("recorded snapshot %s (sha256 %s)", request.record, digest)
     inventories = normalize(sections, providers, request.profile)
-    graph = EstateGraph(inventories)
+    graph = build_graph(inventories)
     hidden = {(c.id, name) for c in checks for name, p in providers.items()
               if c.id in p.not_visible}
-    findings = [f for f in run_checks(checks, graph, request.profile, as_of(sections))
+    findings = run_checks(checks, graph, request.profile, as_of(sections))
+    least = least_exposed(inventories)
+    if least is not None:  # values unknown until apply: judge their other extreme too
+        other = run_checks(checks, build_graph(least), request.profile, as_of(sections))
+        findings = settle_unknowns(findings, other, graph)
+    findings = [f for f in iac_findings(findings, graph)
                 if (f.check, f.provider) not in hidden]  # the provider cannot show it
     findings = fail_closed(findings, checks, sections, providers)
     findings.extend(not_visible(checks, sections, providers))
+    findings.extend(not_assessed(sections))
     findings.sort(key=Finding.sort_key)
     by_check = group_by_check(findings)
     ran = {c.id for c in checks}

@@ -156,7 +156,7 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         "public_endpoint": PropertySpec(
             "bool | None",
             (Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE, Kind.KEY_STORE, Kind.CDN,
-             Kind.MODEL_DEPLOYMENT),
+             Kind.MODEL_DEPLOYMENT, Kind.LOAD_BALANCER),
             "The service answers on a public endpoint (AWS PubliclyAccessible, Azure "
             "publicNetworkAccess). Exposure analysis treats it like a public IP, filtered by "
             "`ingress` (service firewall rules).",
@@ -269,6 +269,16 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         "data_zone": PropertySpec(
             "str | None", (Kind.MODEL_DEPLOYMENT,),
             "For data_zone processing: the zone's jurisdiction (EU, US).",
+        ),
+        # --- infrastructure as code -----------------------------------------------------
+        "iac": PropertySpec(
+            "dict[str, Any]", tuple(k for k in Kind if k is not Kind.INTERNET),
+            "Set by the Terraform source (docs/terraform.md): `address`, `actions`, "
+            "`file`/`line` of the resource block (copied into its findings' evidence); "
+            "`unknown`: properties whose value is not known until apply, each mapped to its "
+            "least exposed value (the property holds the most exposed); the engine judges "
+            "both and a verdict that differs is `error`; `judged: false`: context only "
+            "(--changed-only), its findings are dropped.",
         ),
     }
 )

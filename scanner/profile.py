@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from scanner import regions
+from scanner import inputs, regions
 from scanner.errors import ProfileError
 from scanner.model import Resource
 
@@ -134,10 +134,12 @@ def load(name_or_path: str) -> Profile:
         origin = f"profile {name_or_path}"
     elif path.suffix == ".toml" or path.exists():
         try:
-            text = path.read_text(encoding="utf-8")
+            text = inputs.read_text(path)  # a regular file (a FIFO would block), size-limited
         except FileNotFoundError as exc:
             raise ProfileError(f"{path}: no such profile file") from exc
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
+            raise ProfileError(f"{path}: cannot read profile: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
             raise ProfileError(f"{path}: cannot read profile: {exc}") from exc
         origin = str(path)
     else:
@@ -147,14 +149,18 @@ def load(name_or_path: str) -> Profile:
         )
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise ProfileError(f"{origin}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ProfileError(f"{origin}: not valid TOML: nested too deeply") from exc
     return parse(data, origin)
 
 
 def parse(data: Mapping[str, Any], origin: str) -> Profile:
     _only(data, {"profile", "parameters", "claims"}, origin, "")
     meta = data.get("profile", {})
+    if not isinstance(meta, Mapping):
+        raise ProfileError(f"{origin}: [profile] must be a table")
     _only(meta, {"name", "title", "source"}, origin, "profile.")
     if not isinstance(meta.get("name"), str) or not meta["name"]:
         raise ProfileError(f"{origin}: [profile] needs a name")
@@ -174,6 +180,8 @@ def parse(data: Mapping[str, Any], origin: str) -> Profile:
         _only(raw, {"id", "quote", "checks", "section", "verifiable", "reason"}, origin,
               f"{where}.")
         claim_id = raw.get("id") or f"claim-{i + 1}"
+        if not isinstance(claim_id, str):
+            raise ProfileError(f"{origin}: {where}.id must be a string")
         if claim_id in seen:
             raise ProfileError(f"{origin}: {where}: duplicate claim id {claim_id!r}")
         seen.add(claim_id)
@@ -339,3 +347,124 @@ def _only(table: Mapping[str, Any], allowed: Iterable[str], origin: str, prefix:
         raise ProfileError(
             f"{origin}: unknown key {prefix}{unknown[0]} (allowed: {', '.join(sorted(allowed))})"
         )
+
+
+# --- a starter profile ------------------------------------------------------------------
+
+_PARAM_HELP: dict[str, str] = {
+    "jurisdictions": "Where data may be stored and processed (RES-01..03): EU, EEA, UK, US or "
+                     "ISO 3166 country codes such as DE.",
+    "operator_cidrs": "The operator VPN's egress ranges: the only sources allowed to reach "
+                      "administrative ports (NET-02). Empty: no source is allowed.",
+    "min_tls": "Lowest TLS version an external endpoint may accept (TLS-01): 1.0, 1.1, 1.2, "
+               "1.3.",
+    "admin_ports": "Administrative ports never reachable from the internet (NET-02), as "
+                   "\"port\" or \"from-to\".",
+    "database_ports": "Database ports, treated as administrative too (NET-01, NET-02).",
+    "backup_retention_days": "Fewest days a backup is kept (BAK-02).",
+    "backup_frequency_hours": "Most hours between two backups of a stateful resource "
+                              "(BAK-02): 24 = daily.",
+    "certificate_min_days": "A certificate expiring sooner than this fails (TLS-03).",
+    "encryption_attestation_label": "A label/tag \"key=value\" by which the operator attests "
+                                    "encryption the provider cannot show, e.g. "
+                                    "\"encryption=luks\" (ENC-01/02, evidence level attested).",
+    "public_roles": "Roles allowed a public endpoint (NET-03), e.g. bastion, vpn.",
+    "stateful_roles": "Roles that hold data and need backups (BAK-02).",
+    "pitr_max_lag_minutes": "Most minutes the latest restorable point may lag (BAK-03).",
+    "log_retention_days": "Fewest days audit logs are kept (LOG-02).",
+    "credential_max_age_days": "Oldest an access key may be (IAM-04).",
+    "credential_max_unused_days": "Longest a credential may go unused (IAM-04).",
+    "break_glass_principals": "Principals (ids or names) allowed wildcard admin grants "
+                              "(IAM-02).",
+    "required_labels": "Labels/tags every resource carries (INV-02).",
+    "environment_label": "The label/tag naming a resource's environment (NET-05).",
+    "production_values": "Values of environment_label that mean production (NET-05).",
+    "roles": "How resources are recognised as having a role: any matching label "
+             "(value \"*\" = any value) or name glob. [parameters.roles.NAME] replaces the "
+             "built-in rule of NAME.",
+}
+
+_EXAMPLE_CLAIMS = '''
+# Every sentence of your page, quoted once, in the page's order. `section` groups the claims
+# in the report. Bind a sentence to the checks that show it (`posture checks` lists them;
+# `posture checks ID` explains one), or say why no cloud API can show it.
+
+[[claims]]
+id = "eu-residency"
+section = "Data handling"
+quote = "All customer data is stored and processed in the European Union."
+checks = ["RES-01", "RES-02"]
+
+[[claims]]
+id = "background-checks"
+section = "Organisational security"
+quote = "Background checks are performed on new employees."
+verifiable = false
+reason = "An HR process: no cloud API shows it."
+'''
+
+
+def _toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def starter(name: str = "my-company") -> str:
+    """A commented starter profile: every parameter with its default, two example claims."""
+    import textwrap
+
+    defaults = Parameters()
+    lines = [
+        "# A posture profile: the machine-readable copy of your published security page.",
+        "# Edit the parameters to what your page states, then quote every sentence of it as a",
+        "# claim. Check it with `posture scan SNAPSHOT --profile THIS_FILE`; docs/profiles.md",
+        "# explains every key.",
+        "",
+        "[profile]",
+        f"name = {_toml_value(name)}",
+        'title = "Security page of My Company"',
+        'source = "https://example.com/security"',
+        "",
+        "# Every parameter, set to its default; delete the ones you do not need.",
+        "[parameters]",
+    ]
+    for f in fields(Parameters):
+        if f.name == "roles":
+            continue
+        help_text = _PARAM_HELP.get(f.name, "")
+        lines += [f"# {t}" for t in textwrap.wrap(help_text, 88)]
+        value = getattr(defaults, f.name)
+        if value is None:
+            example = {"encryption_attestation_label": "encryption=luks"}.get(f.name, "")
+            lines.append(f"# {f.name} = {_toml_value(example)}")
+        else:
+            lines.append(f"{f.name} = {_toml_value(value)}")
+    lines += ["", *[f"# {t}" for t in textwrap.wrap(_PARAM_HELP["roles"], 88)]]
+    for role, rule in defaults.roles.items():
+        labels = ", ".join(f"{k} = {_toml_value(v)}" for k, v in rule.labels.items())
+        lines += ["", f"[parameters.roles.{role}]", f"labels = {{ {labels} }}",
+                  f"names = {_toml_value(rule.names)}"]
+    return "\n".join(lines) + "\n" + _EXAMPLE_CLAIMS
+
+
+def init(path: Path) -> Path:
+    """Write the starter profile to `path`; refuse to overwrite anything already there."""
+    text = starter(path.stem if path.suffix == ".toml" else "my-company")
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise ProfileError(f"{path}: already exists; not overwriting it (remove it or give "
+                           "another path)") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot write: {exc.strerror}") from None
+    return path

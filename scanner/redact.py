@@ -1,11 +1,17 @@
 """Redaction at record time: secrets never reach a snapshot, a report or a log.
 
-Two rules, applied by every collector before a raw object is kept:
+Rules applied by every collector before a raw object is kept:
 - a field whose *name* says it holds a secret (password, secret, token, private key,
   connection string, user data...) has its value replaced;
+- so has the value of a name/value pair whose name says so (`{"name": "DB_PASSWORD",
+  "value": ...}`: app settings, container environments, tag lists);
 - a string value that *looks* like a credential (AWS access key, private key block, bearer
-  token, URL with a password, `password=...` assignments) is replaced wherever it appears.
+  token or JWT, URL with a password, `password=...` assignments) is replaced wherever it
+  appears, and a mapping key that looks like one is replaced too (with its value).
 The paths of what was removed (never the values) go into the snapshot's `redacted` list.
+
+`scrub` cleans free text the same way (an API's error message, which may quote what it was
+sent, or the token it rejected), plus the credentials the scan itself holds.
 """
 
 from __future__ import annotations
@@ -28,8 +34,15 @@ SECRET_VALUE = re.compile(
     r"|(?i:\b(password|passwd|pwd|secret|token|api_key|apikey)\s*[=:]\s*\S+)"
     r"|(?i:AccountKey=)[A-Za-z0-9+/=]{20,}"
     r"|\bghp_[A-Za-z0-9]{36}\b"
-    r"|\bxox[baprs]-[A-Za-z0-9-]{10,}",
+    r"|\bxox[baprs]-[A-Za-z0-9-]{10,}"
+    r"|(?i:\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",  # a JWT
 )
+# In free text a private key block is removed whole, to its END line (or the end of the text).
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE "
+                        r"KEY-----|\Z)", re.DOTALL)
+PAIR_NAME_KEYS = ("name", "Name", "key", "Key")
+PAIR_VALUE_KEYS = ("value", "Value")
 # Keys that look secret-ish but are not (they hold names or booleans).
 NOT_SECRET = frozenset({
     "token_readonly", "disable_password_authentication", "disablepasswordauthentication",
@@ -45,6 +58,24 @@ def looks_secret(value: str) -> bool:
     return bool(SECRET_VALUE.search(value))
 
 
+def secret_pair(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """(name, value key) of a name/value pair whose name says it holds a secret, or None."""
+    for name_key in PAIR_NAME_KEYS:
+        name = obj.get(name_key)
+        if isinstance(name, str) and is_secret_name(name):
+            value_key = next((k for k in PAIR_VALUE_KEYS if k in obj), None)
+            return (name, value_key) if value_key else None
+    return None
+
+
+def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """`text` with the credentials in `secrets` and everything that looks like a credential
+    replaced by <redacted>."""
+    for secret in sorted((s for s in secrets if s and len(s) >= 8), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return SECRET_VALUE.sub(REDACTED, _PEM_BLOCK.sub(REDACTED, text))
+
+
 def redact(obj: Any, path: str, removed: list[str], label_keys: tuple[str, ...] = ()) -> Any:
     """A copy of `obj` with secrets replaced; each removed path appended to `removed`.
 
@@ -52,9 +83,19 @@ def redact(obj: Any, path: str, removed: list[str], label_keys: tuple[str, ...] 
     decides, and the path recorded is the label key (a name, never the value)."""
     if isinstance(obj, dict):
         out: dict[str, Any] = {}
+        pair = secret_pair(obj)
         for key, value in obj.items():
+            if isinstance(key, str) and looks_secret(key):  # a key that is itself a secret
+                key = f"{REDACTED}#{len(out)}"
+                out[key] = REDACTED
+                removed.append(f"{path}.{key}")
+                continue
             sub = f"{path}.{key}"
-            if isinstance(value, str | bytes) and value and is_secret_name(str(key)):
+            if isinstance(value, str | bytes) and value and pair and key == pair[1]:
+                out[key] = REDACTED
+                name = REDACTED if looks_secret(pair[0]) else pair[0]
+                removed.append(f"{path}[{name}]")  # the pair's name, never its value
+            elif isinstance(value, str | bytes) and value and is_secret_name(str(key)):
                 out[key] = REDACTED
                 removed.append(sub)
             else:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
+from importlib import resources
 from typing import Any
+
+import jsonschema
 
 from scanner.errors import PostureError
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
@@ -190,6 +195,35 @@ class ScanResult:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PostureError(f"{origin}: malformed results file ({exc!r})") from exc
+
+
+@cache
+def schema() -> dict[str, Any]:
+    text = resources.files("scanner").joinpath("schema/result.schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validate(data: Any, origin: str) -> None:
+    """Refuse a results document that is not shaped as `to_json` writes it (a PostureError
+    naming where), before anything renders it: every format reads these fields."""
+    if not isinstance(data, Mapping) or data.get("format") != RESULT_FORMAT:
+        raise PostureError(f"{origin}: not a posture results file")
+    if data.get("version") != RESULT_VERSION:
+        raise PostureError(f"{origin}: results version {data.get('version')!r} not supported")
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise PostureError(f"{origin}: a string holds an unpaired UTF-16 surrogate escape: "
+                           "not valid Unicode text") from None
+    except (ValueError, RecursionError):
+        raise PostureError(f"{origin}: nested too deeply, not a posture results file") from None
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema()).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        message = error.message if len(error.message) <= 200 else error.message[:197] + "..."
+        raise PostureError(f"{origin}: malformed results file at {where}: {message}")
 
 
 def group_by_check(findings: Iterable[Finding]) -> dict[str, list[Finding]]:

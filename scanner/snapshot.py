@@ -21,6 +21,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from typing import Any
 import jsonschema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scanner import __version__, signing
+from scanner import __version__, inputs, signing
 from scanner.errors import SnapshotError
 from scanner.model import CollectionError, ErrorReason
 
@@ -41,6 +42,7 @@ FORMAT = "posture-snapshot"
 VERSION = 1
 GLOBAL = "global"
 MAX_BYTES = 2 * 1024**3  # refuse larger inputs, compressed or not
+LIMIT_ENV = "POSTURE_MAX_SNAPSHOT_BYTES"  # overrides MAX_BYTES (a number of bytes)
 
 
 @dataclass
@@ -250,30 +252,53 @@ def _pretty(doc: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
-    """Read a plain or gzip file, refusing more than `max_bytes` either way."""
+def size_limit() -> int:
+    """The input size limit: $POSTURE_MAX_SNAPSHOT_BYTES (bytes), else MAX_BYTES (2 GiB)."""
+    raw = os.environ.get(LIMIT_ENV, "").strip()
+    if not raw:
+        return MAX_BYTES
     try:
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SnapshotError(f"{LIMIT_ENV}={raw!r}: give a positive number of bytes")
+    return value
+
+
+def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapshot") -> bytes:
+    """Read a plain or gzip file, refusing more than `max_bytes` (default: `size_limit()`)
+    either way: a larger file from its size, before reading it; gzip content by decompressing
+    it once without keeping it (bounded memory, so a gzip bomb costs time, not memory) and
+    only then for real."""
+    limit = size_limit() if max_bytes is None else max_bytes
+    try:
+        data = inputs.read_regular(path, limit)
     except FileNotFoundError as exc:
         raise SnapshotError(f"{path}: no such file") from exc
     except IsADirectoryError as exc:
-        raise SnapshotError(f"{path}: is a directory, not a snapshot file") from exc
+        raise SnapshotError(f"{path}: is a directory, not a {what} file") from exc
+    except inputs.TooLarge as exc:
+        raise SnapshotError(
+            f"{path}: {exc.size} bytes, larger than the {limit} byte limit (refused unread; "
+            f"raise it with {LIMIT_ENV})") from exc
     except OSError as exc:
         raise SnapshotError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(data) > max_bytes:
-        raise SnapshotError(f"{path}: larger than the {max_bytes} byte limit")
     if data[:2] != b"\x1f\x8b":
         return data
-    out = io.BytesIO()
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            while chunk := gz.read(1 << 20):
-                out.write(chunk)
-                if out.tell() > max_bytes:
-                    raise SnapshotError(
-                        f"{path}: decompresses to more than the {max_bytes} byte limit"
-                    )
+        for keep in (False, True):
+            out = io.BytesIO()
+            size = 0
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                while chunk := gz.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise SnapshotError(
+                            f"{path}: decompresses to more than the {limit} byte limit "
+                            f"(gzip of {len(data)} bytes; raise it with {LIMIT_ENV})")
+                    if keep:
+                        out.write(chunk)
     except (EOFError, OSError, zlib.error) as exc:
         raise SnapshotError(f"{path}: gzip data is truncated or corrupt ({exc})") from exc
     return out.getvalue()
@@ -291,6 +316,8 @@ def parse(data: bytes, origin: str) -> dict[str, Any]:
         ) from exc
     except RecursionError as exc:
         raise SnapshotError(f"{origin}: JSON nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise SnapshotError(f"{origin}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise SnapshotError(f"{origin}: not a posture snapshot (top level is not an object)")
     return doc
@@ -347,7 +374,7 @@ def load(path: Path, verify_digest: bool = True) -> Snapshot:
     validate(doc, origin)
     recorded = doc["digest"]["value"]
     if verify_digest:
-        actual = digest_of(doc)
+        actual = _digest_or_refuse(doc, origin)
         if actual != recorded:
             raise SnapshotError(
                 f"{origin}: digest mismatch, the snapshot was modified after it was recorded "
@@ -361,6 +388,19 @@ def load(path: Path, verify_digest: bool = True) -> Snapshot:
         path=origin,
         signature=doc.get("signature"),
     )
+
+
+def _digest_or_refuse(doc: Mapping[str, Any], origin: str) -> str:
+    """`digest_of(doc)`, or a SnapshotError for content no canonical form exists for."""
+    try:
+        return digest_of(doc)
+    except UnicodeEncodeError as exc:  # "\\ud800" escapes decode to lone surrogates
+        raise SnapshotError(
+            f"{origin}: a string holds an unpaired UTF-16 surrogate escape "
+            f"({exc.object[exc.start:exc.end].encode('unicode_escape').decode()}): not "
+            "valid Unicode text") from exc
+    except RecursionError as exc:
+        raise SnapshotError(f"{origin}: JSON nested too deeply") from exc
 
 
 def manifest(snap: Snapshot) -> dict[str, Any]:
@@ -395,6 +435,7 @@ def seal(path: Path, out: Path) -> str:
     doc = parse(read_bytes(path), origin)
     doc.setdefault("digest", {"algorithm": "sha256", "value": "0" * 64})
     validate(doc, origin)
+    _digest_or_refuse(doc, origin)
     snap = Snapshot(
         sections=[Section.from_json(s) for s in doc["sections"]],
         created_at=doc["created_at"],

@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from scanner import inputs
 from scanner.errors import PostureError
 from scanner.findings import Finding, Status
 
@@ -53,13 +54,17 @@ class Suppression:
 
 def load(path: Path) -> list[Suppression]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(inputs.read_text(path))  # a regular file, size-limited
     except FileNotFoundError:
         raise SuppressionError(f"{path}: no such suppressions file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise SuppressionError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
         raise SuppressionError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise SuppressionError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SuppressionError(f"{path}: not valid TOML: nested too deeply") from None
     unknown = sorted(set(data) - {"suppress"})
     if unknown:
         raise SuppressionError(f"{path}: unknown key {unknown[0]} (expected [[suppress]] tables)")

@@ -15,6 +15,13 @@ Lists are paged ``page_size`` at a time with an absolute ``nextLink`` naming thi
 404 ``ResourceNotFound``, 405 for any method but GET (logged), 400 without ``api-version``,
 and what :meth:`ArmServer.fail` / :meth:`ArmServer.deny_namespace` inject (429 with
 ``Retry-After``, 403 ``AuthorizationFailed``, 5xx).
+
+Fault mode (:meth:`ArmServer.inject_faults`, the :class:`~tests.hcloud_server.FaultPlan` of
+the Hetzner test server): a seeded fraction of requests answers 429 ``TooManyRequests`` with
+``Retry-After``, a 5xx (ARM JSON, or a gateway's HTML page), a response slower than the
+client's read timeout, or a dropped connection (no answer, closed or reset);
+``fault_counts`` counts what was injected. ``requests`` logs every request, whatever its
+method.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import json
 import ssl
 import tempfile
 import threading
+import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +41,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import trustme
 
+from tests.hcloud_server import GATEWAY_PAGE, FaultPlan, FaultState, drop_connection
+
 
 @dataclass
 class Fault:
@@ -40,6 +51,7 @@ class Fault:
     code: str
     times: int | None  # None: always
     retry_after: int | None = None
+    message: str | None = None  # the error body's message (default "injected CODE")
 
 
 class ArmServer:
@@ -54,11 +66,12 @@ class ArmServer:
         self.faults: list[Fault] = []
         self.denied: set[tuple[str, str]] = set()
         self.lock = threading.Lock()
+        self.fault_state = FaultState()
         self.ca = trustme.CA()
         self._dir = tempfile.TemporaryDirectory()
         self.ca_file = str(Path(self._dir.name) / "ca.pem")
         self.ca.cert_pem.write_to_path(self.ca_file)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd = _QuietHTTPServer(("127.0.0.1", 0), self._handler())
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(ctx)
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
@@ -75,8 +88,18 @@ class ArmServer:
         self._dir.cleanup()
 
     def fail(self, match: str, status: int, code: str, times: int | None = None,
-             retry_after: int | None = None) -> None:
-        self.faults.append(Fault(match.lower(), status, code, times, retry_after))
+             retry_after: int | None = None, message: str | None = None) -> None:
+        self.faults.append(Fault(match.lower(), status, code, times, retry_after, message))
+
+    def inject_faults(self, plan: FaultPlan | None) -> None:
+        """Fault mode: from now on, fault the requests ``plan`` picks (None: no more faults).
+        Resets the counts of requests seen and of faults injected."""
+        self.fault_state.reset(plan)
+
+    @property
+    def fault_counts(self) -> Counter[str]:
+        """Faults injected since the last :meth:`inject_faults`, per kind."""
+        return self.fault_state.counts()
 
     def deny_namespace(self, subscription: str, namespace: str) -> None:
         """The credential has no read permission on `namespace` in `subscription`."""
@@ -164,7 +187,35 @@ class ArmServer:
                     self.rfile.read(length)
                 self._send(405, _error("MethodNotAllowed", "this server is read-only"))
 
-            do_POST = do_PUT = do_PATCH = do_DELETE = _refuse
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _refuse
+
+            def _fault(self, kind: str, variant: int) -> bool:
+                """Answer with the fault; True when that was the whole answer."""
+                plan = server.fault_state.plan
+                assert plan is not None
+                if kind == "drop":
+                    drop_connection(self, reset=bool(variant % 2))
+                    return True
+                if kind == "slow":
+                    time.sleep(plan.slow_seconds)  # answer after the client gave up
+                    return False
+                if kind == "throttle":
+                    self._send(429, _error(
+                        "TooManyRequests", "The request is being throttled as the limit has "
+                        "been reached for operation type - Read."),
+                        {"Retry-After": str(plan.retry_after)})
+                    return True
+                status, code = ((500, "InternalServerError"), (502, None),
+                                (503, "ServiceUnavailable"), (504, "GatewayTimeout"))[variant % 4]
+                if code is None:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(GATEWAY_PAGE)))
+                    self.end_headers()
+                    self.wfile.write(GATEWAY_PAGE)
+                else:
+                    self._send(status, _error(code, f"{code}: please retry"))
+                return True
 
             def do_GET(self) -> None:
                 with server.lock:
@@ -184,6 +235,9 @@ class ArmServer:
                     return self._send(400, _error("MissingApiVersionParameter",
                                                   "The api-version query parameter is "
                                                   "required."))
+                fault = server.fault_state.take("GET", self.path)
+                if fault is not None and self._fault(*fault):
+                    return None
                 with server.lock:
                     for fault in server.faults:
                         if fault.match in url.path.lower() and fault.times != 0:
@@ -192,7 +246,8 @@ class ArmServer:
                             headers = ({"Retry-After": str(fault.retry_after)}
                                        if fault.retry_after is not None else {})
                             return self._send(fault.status, _error(
-                                fault.code, f"injected {fault.code}"), headers)
+                                fault.code, fault.message or f"injected {fault.code}"),
+                                headers)
                 status, body = server.route(url.path)
                 if status != 200 or "list" not in body:
                     return self._send(status, body)
@@ -207,6 +262,13 @@ class ArmServer:
                 return self._send(200, out)
 
         return Handler
+
+
+class _QuietHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # no tracebacks on stderr (a client that hung up on a slow answer)
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

@@ -15,6 +15,12 @@ the shapes of the Hetzner Cloud OpenAPI description (shared/reference/hcloud-ope
   real API has no ``method_not_allowed``).
 - every answer carries ``X-Correlation-Id`` and ``RateLimit-Limit`` / ``RateLimit-Remaining`` /
   ``RateLimit-Reset``; :meth:`HcloudServer.fail` injects errors per collection.
+- fault mode (:meth:`HcloudServer.inject_faults` with a :class:`FaultPlan`): a seeded fraction
+  of requests answers 429 ``rate_limit_exceeded`` with ``Retry-After``, a 5xx (JSON, or the
+  HTML page of a gateway), a response slower than the client's timeout, or a dropped
+  connection; ``fault_counts`` counts what was injected. The decision depends only on the
+  seed, the request and how often that request was seen, never on arrival order, so a run
+  is reproducible; a request is faulted at most ``per_request`` times (transient faults).
 
 Use it as a context manager (``with HcloudServer(example_estate()) as api: ...``) and hand
 ``api.url`` to ``hcloud.Client(token=api.token, api_endpoint=api.url)``.
@@ -22,19 +28,25 @@ Use it as a context manager (``with HcloudServer(example_estate()) as api: ...``
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
+import random
 import re
+import socket
+import struct
 import threading
 import time
 import uuid
+from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["DEFAULT_PER_PAGE", "MAX_PER_PAGE", "SINGULAR", "HcloudServer", "example_estate",
-           "match_label_selector"]
+__all__ = ["DEFAULT_PER_PAGE", "FAULT_KINDS", "MAX_PER_PAGE", "SINGULAR", "FaultPlan",
+           "HcloudServer", "drop_connection", "example_estate", "match_label_selector"]
 
 API_PREFIX = "/v1"
 DEFAULT_PER_PAGE = 25
@@ -170,6 +182,81 @@ def match_label_selector(selector: str, labels: dict[str, str] | None) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- fault mode
+
+FAULT_KINDS = ("throttle", "server_error", "slow", "drop")
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """Which requests fail, and how: the fault mode of both test servers (this one and
+    tests/azure_arm_server.py).
+
+    A request (method and path with query) seen for the ``attempt``-th time is faulted when a
+    generator seeded with (seed, method, path, attempt) says so, with probability ``rate``,
+    and at most ``per_request`` times: with a client that retries at least that often, every
+    fault is transient. ``slow_seconds`` must exceed the client's timeout."""
+
+    seed: int = 0
+    rate: float = 0.25
+    kinds: tuple[str, ...] = FAULT_KINDS
+    per_request: int = 2
+    retry_after: int = 0
+    slow_seconds: float = 1.5
+
+    def decide(self, method: str, path: str, attempt: int) -> tuple[str, int] | None:
+        """(kind, variant) of the fault for this attempt, or None."""
+        if attempt > self.per_request or not self.kinds:
+            return None
+        rng = random.Random(f"{self.seed}|{method}|{path}|{attempt}")
+        if rng.random() >= self.rate:
+            return None
+        return rng.choice(self.kinds), rng.randrange(1 << 16)
+
+
+class FaultState:
+    """A server's fault plan, how often each request was seen, and what was injected."""
+
+    def __init__(self) -> None:
+        self.plan: FaultPlan | None = None
+        self.seen: Counter[tuple[str, str]] = Counter()
+        self.injected: list[tuple[str, str, str]] = []  # (kind, method, path)
+        self.lock = threading.Lock()
+
+    def reset(self, plan: FaultPlan | None) -> None:
+        with self.lock:
+            self.plan = plan
+            self.seen.clear()
+            self.injected.clear()
+
+    def take(self, method: str, path: str) -> tuple[str, int] | None:
+        with self.lock:
+            if self.plan is None:
+                return None
+            self.seen[method, path] += 1
+            fault = self.plan.decide(method, path, self.seen[method, path])
+            if fault is not None:
+                self.injected.append((fault[0], method, path))
+            return fault
+
+    def counts(self) -> Counter[str]:
+        with self.lock:
+            return Counter(kind for kind, _, _ in self.injected)
+
+
+def drop_connection(handler: BaseHTTPRequestHandler, reset: bool) -> None:
+    """End the exchange without an answer: a plain close, or a TCP reset (SO_LINGER 0)."""
+    handler.close_connection = True
+    if reset:
+        with contextlib.suppress(OSError):
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                          struct.pack("ii", 1, 0))
+
+
+GATEWAY_PAGE = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad "
+                b"Gateway</h1></center><hr><center>nginx</center></body></html>\n")
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -213,6 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         segments = path[len(API_PREFIX) + 1:].split("/")
         collection = segments[0]
+        fault = api.fault_state.take(self.command, self.path)
+        if fault is not None and self._fault(*fault):
+            return
         injected = api._take_failure(collection)
         if injected is not None:
             status, body, extra = injected
@@ -242,6 +332,43 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {singular: obj})
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def _fault(self, kind: str, variant: int) -> bool:
+        """Answer with the fault; True when that was the whole answer (slow: answer late)."""
+        plan = self.api.fault_state.plan
+        assert plan is not None
+        if kind == "drop":
+            drop_connection(self, reset=bool(variant % 2))
+            return True
+        if kind == "slow":
+            time.sleep(plan.slow_seconds)  # then the real answer, after the client gave up
+            return False
+        if kind == "throttle":
+            if variant % 3 == 0:  # a rate-limiting proxy in front: 429 without the JSON body
+                self._send_raw(429, b"Too Many Requests\n", "text/plain",
+                               {"Retry-After": str(plan.retry_after)})
+                return True
+            self._send(429, _error_body("rate_limit_exceeded",
+                                        _DEFAULT_MESSAGES["rate_limit_exceeded"]),
+                       extra={"Retry-After": str(plan.retry_after)})
+            return True
+        status, code = ((500, "server_error"), (502, None), (503, "unavailable"),
+                        (504, "timeout"))[variant % 4]
+        if code is None:  # a gateway in front of the API answers, in HTML
+            self._send_raw(status, GATEWAY_PAGE, "text/html")
+        else:
+            self._send(status, _error_body(code, _DEFAULT_MESSAGES[code]))
+        return True
+
+    def _send_raw(self, status: int, payload: bytes, content_type: str,
+                  extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _send(self, status: int, body: dict[str, Any], extra: dict[str, str] | None = None,
               ) -> None:
@@ -286,6 +413,7 @@ class HcloudServer:
         self._thread: threading.Thread | None = None
         self._served = 0
         self._window_start = time.time()
+        self.fault_state = FaultState()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -354,6 +482,16 @@ class HcloudServer:
     def clear_failures(self) -> None:
         with self._lock:
             self._failures.clear()
+
+    def inject_faults(self, plan: FaultPlan | None) -> None:
+        """Fault mode: from now on, fault the requests ``plan`` picks (None: no more faults).
+        Resets the counts of requests seen and of faults injected."""
+        self.fault_state.reset(plan)
+
+    @property
+    def fault_counts(self) -> Counter[str]:
+        """Faults injected since the last :meth:`inject_faults`, per kind."""
+        return self.fault_state.counts()
 
     def paths(self, method: str = "GET") -> list[str]:
         """Paths (with query) of the logged requests made with ``method``."""

@@ -274,3 +274,7 @@ def test_every_check_documents_its_controls_metadata(check_id: str) -> None:
 def test_evidence_levels_are_known() -> None:
     assert {lvl.value for lvl in EvidenceLevel} == {"config", "probe", "provider", "attested",
                                                     "none"}
+
+
+def test_iam_02_root_is_the_break_glass_account_not_an_unknown() -> None:
+    assert run("IAM-02", [ident("root", principal_type="root")]) == {"root": ("skip", "config")}

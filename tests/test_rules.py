@@ -147,7 +147,10 @@ class RefRule:
                 return False
         elif not self.full:
             return False
-        return any(v == version and lo <= addr <= hi for v, lo, hi in self.sources)
+        for v, lo, hi in self.sources:  # noqa: SIM110 (hot loop: plain for is faster)
+            if v == version and lo <= addr <= hi:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,9 @@ class RefLayer:
 
     def admits(self, protocol: str, port: int | None, version: int, addr: int) -> bool:
         if self.union:
-            if any(r.allow and r.matches(protocol, port, version, addr) for r in self.rules):
-                return True
+            for r in self.rules:
+                if r.allow and r.matches(protocol, port, version, addr):
+                    return True
             return self.default_allow
         for r in self.rules:
             if r.matches(protocol, port, version, addr):
@@ -183,7 +187,10 @@ class Reference:
 
     def admits(self, protocol: str, port: int | None, address: str) -> bool:
         version, addr = _address(address)
-        return all(layer.admits(protocol, port, version, addr) for layer in self.layers)
+        for layer in self.layers:  # noqa: SIM110 (hot loop)
+            if not layer.admits(protocol, port, version, addr):
+                return False
+        return True
 
     def admitted_packets(self, sources: Sequence[str]) -> set[Packet]:
         inside = {a for a in ADDRESSES if in_cidrs(a, sources)}
@@ -200,10 +207,11 @@ def packets_in(exposures: Iterable[Exposure]) -> set[Packet]:
     out: set[Packet] = set()
     for e in exposures:
         addresses = [a for a in ADDRESSES if in_cidrs(a, e.sources)]
-        if e.protocol in PORTED_PROTOCOLS:
-            out.update((e.protocol, p, a) for p in PORTS if p in e.ports for a in addresses)
-        else:
-            out.update((e.protocol, None, a) for a in addresses)
+        ports: list[int | None] = (
+            [p for p in PORTS if e.ports.lo <= p <= e.ports.hi]
+            if e.protocol in PORTED_PROTOCOLS else [None]
+        )
+        out.update(itertools.product((e.protocol,), ports, addresses))
     return out
 
 
@@ -278,7 +286,7 @@ layer_stacks = st.lists(layers_(), min_size=1, max_size=3).map(tuple)
 queries = st.one_of(
     st.just(LOCAL),
     st.just(INTERNET),
-    st.lists(cidrs, max_size=3).map(tuple),
+    st.lists(cidrs, min_size=1, max_size=3).map(tuple),
 )
 
 
@@ -319,7 +327,7 @@ tied_ordered_layers = st.builds(
 )
 
 
-@SETTINGS
+@settings(max_examples=100, deadline=None)
 @given(tied_ordered_layers, st.sampled_from((LOCAL, INTERNET)))
 def test_ordered_layer_with_tied_priorities_matches_reference(
     layer: RuleLayer, query: tuple[str, ...]
@@ -471,9 +479,7 @@ def test_adding_a_deny_rule_anywhere_in_an_ordered_layer_never_adds_traffic(
     deny = replace(extra, action=Action.DENY, priority=priority)
     grown = list(layers)
     grown[index] = replace(layer, rules=(*layer.rules, deny))
-    before, after = admitted(layers, query), admitted(grown, query)
-    assert packets_in(after) <= packets_in(before)
-    assert _covered(after, before)
+    assert _covered(admitted(grown, query), admitted(layers, query))
 
 
 # --- 5. subtract ---------------------------------------------------------------------------
@@ -481,13 +487,11 @@ def test_adding_a_deny_rule_anywhere_in_an_ordered_layer_never_adds_traffic(
 
 @st.composite
 def any_cidr(draw: st.DrawFn) -> str:
-    if draw(st.booleans()):
-        bits, cls = 32, ipaddress.IPv4Network
-    else:
-        bits, cls = 128, ipaddress.IPv6Network
+    bits = draw(st.sampled_from((32, 128)))
     address = draw(st.integers(0, 2**bits - 1))
     prefix = draw(st.integers(0, bits))
-    return str(cls((address, prefix), strict=False))
+    network = ipaddress.IPv4Network if bits == 32 else ipaddress.IPv6Network
+    return str(network((address, prefix), strict=False))
 
 
 # Every CIDR inside 10.0.0.0/29 and 2001:db8::/125: small, often adjacent, nested or one
@@ -541,10 +545,13 @@ def test_subtract_is_set_difference(a: list[str], b: list[str]) -> None:
 def test_subtract_self_is_empty_and_subtract_nothing_is_identity(x: list[str]) -> None:
     assert subtract(x, x) == []
     rest = subtract(x, [])
+    got = [_network(c) for c in rest]
     for version in (4, 6):
         mine = [n for c in x if (n := _network(c)).version == version]
-        got = [n for c in rest if (n := _network(c)).version == version]
-        assert got == list(ipaddress.collapse_addresses(mine))
+        expected: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = list(
+            ipaddress.collapse_addresses(mine)  # type: ignore[type-var]
+        )
+        assert [n for n in got if n.version == version] == expected
 
 
 # --- 6. wide_open -----------------------------------------------------------------------------

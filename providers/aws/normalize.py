@@ -933,8 +933,7 @@ class _Builder:
             if not internet:
                 private_ips = list(private_ips) + public_ips
                 public_ips = []
-            elif not public_ips and lb.get("DNSName"):
-                public_ips = [str(lb["DNSName"])]
+            # internet-facing: reachable by its DNS name even where no address is visible
             own = listeners.get(arn, [])
             ports = sorted({int(li["Port"]) for li in own if li.get("Port")})
             layers = [RuleLayer(name="load balancer listeners", mode=LayerMode.UNION, rules=tuple(
@@ -943,7 +942,7 @@ class _Builder:
             if lb.get("SecurityGroups"):
                 layers.append(self.sg_layer(lb["SecurityGroups"]))
             props: dict[str, Any] = {"public_ips": public_ips, "private_ips": private_ips,
-                                     "ingress": tuple(layers)}
+                                     "public_endpoint": internet, "ingress": tuple(layers)}
             if lb.get("Type") == "application":
                 waf_env = waf.get(arn)
                 if waf_env is not None:

@@ -45,7 +45,7 @@ from azure.core.rest import HttpRequest
 from scanner import __version__, progress
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
-from scanner.redact import REDACTED, looks_secret, redact
+from scanner.redact import REDACTED, looks_secret, redact, scrub, secret_pair
 from scanner.snapshot import GLOBAL, Section, now
 
 log = logging.getLogger("posture.azure")
@@ -389,8 +389,16 @@ def _json_of(response: Any) -> Any:
 
 
 def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
+    """One line of an error message, without secrets: ARM messages may quote what they were
+    sent, or the token they rejected (scrubbed before it is cut, so no part of it is left)."""
+    line = scrub(" ".join(str(text).split()), _credentials())
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _credentials() -> tuple[str, ...]:
+    """The credentials this scan holds that an error message could echo."""
+    token = os.environ.get("POSTURE_AZURE_ACCESS_TOKEN", "").strip()
+    return (token,) if token else ()
 
 
 # --- calls ----------------------------------------------------------------------------------
@@ -483,13 +491,28 @@ def redact_arm(obj: Any, path: str, removed: list[str]) -> Any:
     still replaced wherever they are."""
     if isinstance(obj, dict):
         out: dict[str, Any] = {}
+        pair = secret_pair(obj)
         for key, value in obj.items():
-            if str(key).lower() in SAFE_FIELDS and not (isinstance(value, str)
-                                                        and looks_secret(value)):
+            if isinstance(key, str) and looks_secret(key):  # a key that is itself a secret
+                key = f"{REDACTED}#{len(out)}"
+                out[key] = REDACTED
+                removed.append(f"{path}.{key}")
+            elif pair and key == pair[1] and isinstance(value, str) and value:
+                # an app setting named like a secret: a Key Vault reference is where it
+                # belongs; any other value is a plaintext secret (the normalizer flags it)
+                if value.strip().lower().startswith("@microsoft.keyvault("):
+                    out[key] = value
+                else:
+                    out[key] = SECRET_MARK
+                    name = REDACTED if looks_secret(pair[0]) else pair[0]
+                    removed.append(f"{path}[{name}]")
+            elif str(key).lower() in SAFE_FIELDS and not (isinstance(value, str)
+                                                          and looks_secret(value)):
                 out[key] = value
+            elif isinstance(value, (dict, list)):
+                out[key] = redact_arm(value, f"{path}.{key}", removed)
             else:
-                out[key] = redact({key: value}, path, removed)[key] if not isinstance(
-                    value, (dict, list)) else redact_arm(value, f"{path}.{key}", removed)
+                out[key] = redact({key: value}, path, removed)[key]
         return out
     if isinstance(obj, list):
         return [redact_arm(v, f"{path}[]", removed) for v in obj]
@@ -677,7 +700,8 @@ class _Collector:
     def _fail(self, section: Section, name: str, region: str, exc: BaseException) -> None:
         reason, message = classify(exc)
         log.warning("azure %s %s %s: %s (%s)", section.account, name, region, message, reason)
-        log.debug("azure %s failed", name, exc_info=exc)
+        if reason is ErrorReason.BUG:  # an HTTP error's text would repeat the server's body
+            log.debug("azure %s failed", name, exc_info=exc)
         with self.lock:
             if not any(e["collection"] == name and e["region"] == region
                        for e in section.errors):

@@ -22,7 +22,7 @@ from hcloud import APIException, Client
 from scanner import __version__, progress
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
-from scanner.redact import redact
+from scanner.redact import redact, scrub
 from scanner.snapshot import GLOBAL, Section, now
 
 log = logging.getLogger("posture.hetzner")
@@ -42,7 +42,8 @@ PATHS: dict[str, tuple[str, dict[str, str | list[str]]]] = {
     "images": ("/images", {"type": ["snapshot", "backup"]}),
     "locations": ("/locations", {}),
 }
-_TRANSIENT_STATUS = {500, 502, 503, 504}
+# HTTP statuses of answers without the API's JSON error body (a proxy or gateway answered).
+_TRANSIENT_STATUS = {429, 500, 502, 503, 504}
 # Error codes of the API that say "try again" (hcloud itself retries only some of them).
 _TRANSIENT_CODES = {"service_error", "server_error", "unavailable", "maintenance", "timeout",
                     "bad_gateway", "rate_limit_exceeded", "conflict"}
@@ -86,8 +87,10 @@ def _backoff(base: float, retries: int, cap: float = 60.0) -> float:
     return float(random.uniform(0, min(cap, base * 2**retries)))
 
 
-def classify(exc: Exception) -> tuple[ErrorReason, str]:
-    """An exception from a call -> (reason, one-line message without secrets)."""
+def classify(exc: Exception, secrets: tuple[str, ...] = ()) -> tuple[ErrorReason, str]:
+    """An exception from a call -> (reason, one-line message without secrets: the API's
+    message may quote what it was sent or the token it rejected; `secrets` are the
+    credentials of the scan, removed with everything else that looks like one)."""
     if isinstance(exc, APIException):
         code = exc.code
         reasons = {
@@ -108,7 +111,8 @@ def classify(exc: Exception) -> tuple[ErrorReason, str]:
             reason = ErrorReason.THROTTLED
         else:
             reason = ErrorReason.UNREACHABLE
-        return reason, f"{exc.message} ({code})"
+        text = " ".join(f"{exc.message} ({code})".split())
+        return reason, scrub(text if len(text) <= 300 else text[:297] + "...", secrets)
     if isinstance(exc, requests.Timeout):
         return ErrorReason.UNREACHABLE, "timed out"
     if isinstance(exc, requests.ConnectionError):
@@ -156,6 +160,7 @@ def list_all(client: Client, path: str, params: Mapping[str, str | list[str]], k
 
 def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> Section:
     client = make_client(options)
+    secrets = (token_from(options),)  # never in an error message, even when the API echoes it
     wanted = [c for c in PATHS if only is None or c in set(only) or c == "locations"]
     section = Section(
         provider="hetzner",
@@ -169,7 +174,7 @@ def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> Se
         try:
             objects = list_all(client, path, params, name, options)
         except Exception as exc:
-            reason, message = classify(exc)
+            reason, message = classify(exc, secrets)
             if reason is ErrorReason.UNAUTHENTICATED:
                 raise ProviderError(f"hetzner: the API token was rejected ({message})") from None
             log.warning("hetzner %s: %s (%s)", name, message, reason)

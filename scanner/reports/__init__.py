@@ -1,7 +1,8 @@
 """Output formats. Each renders the one `ScanResult`; the registry maps --format names.
 
 `FORMATS[name](result, timestamps)` renders any format. The formats that describe the checks
-(title, rationale, remediation, references: sarif, junit, ocsf, csv) take the check
+(title, rationale, remediation, references: sarif, junit, ocsf, csv, and the claim reports
+markdown and html, which summarise by compliance framework) take the check
 catalogue as a third argument and load the registered checks when it is not given; `render`
 passes it along, so checks loaded with --checks-dir are described too.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from scanner.check import Check
-from scanner.reports import csv_report, json_report, junit, markdown, ocsf, sarif, table
+from scanner.reports import csv_report, html, json_report, junit, markdown, ocsf, sarif, table
 from scanner.result import ScanResult
 
 Renderer = Callable[[ScanResult, bool], str]
@@ -22,12 +23,15 @@ DESCRIBING: dict[str, CatalogueRenderer] = {
     "junit": junit.render,
     "ocsf": ocsf.render,
     "csv": csv_report.render,
+    "markdown": markdown.render,
+    "html": html.render,
 }
 
 FORMATS: dict[str, Renderer] = {
     "table": table.render,
     "json": json_report.render,
     "markdown": markdown.render,
+    "html": html.render,
     "sarif": sarif.render,
     "junit": junit.render,
     "ocsf": ocsf.render,

@@ -51,10 +51,11 @@ def _dumps(doc: Any) -> str:
     json.dumps with an indent runs the pure-Python encoder, a chain of generators that yields
     every token through every level above it; a report with hundreds of thousands of
     findings spends most of its time there. This is the same algorithm (type tests in
-    json's order, keys sorted, ",\n" + indent between items, ": " after keys, `[]`/`{}` when
-    empty) written as plain recursion into one list. Dict subclasses, keys that are not
-    str, circular references and types json would pass to `default` raise
-    `_Unusual`/RecursionError, and the caller hands the document to json.dumps instead."""
+    json's order, keys sorted, ",\\n" + indent between items, ": " after keys, `[]`/`{}` when
+    empty) written as plain recursion into one list, with each key's text kept once per
+    level. Dict subclasses, keys that are not str, circular references and types json would
+    pass to `default` raise `_Unusual`/RecursionError, and the caller hands the document to
+    json.dumps instead, which writes it or raises what it raises."""
     out: list[str] = []
     chunks: list[str] = []
     newlines: list[str] = ["\n"]

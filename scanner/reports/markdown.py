@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from scanner.check import Check
 from scanner.findings import Finding, Status
+from scanner.reports.html import FRAMEWORKS, framework_summary
 from scanner.result import ClaimStatus, ScanResult
 
 BADGE = {
@@ -18,7 +22,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(result: ScanResult, timestamps: bool = True) -> str:
+def render(result: ScanResult, timestamps: bool = True,
+           checks: Mapping[str, Check] | None = None) -> str:
     by_id: dict[str, Finding] = {f.id: f for f in result.findings}
     profile = result.profile
     out = [f"# {profile.get('title') or profile.get('name')}: claim report", ""]
@@ -67,5 +72,20 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
         out += ["## Other failures", "", "| resource | check | finding |", "|---|---|---|"]
         out += [f"| {_cell(f.resource_name or f.resource)} | {f.check} | {_cell(f.message)} |"
                 for f in unclaimed]
+        out.append("")
+    if checks is None:
+        from scanner.registry import load_checks
+
+        checks = load_checks()
+    frameworks = framework_summary(result, checks)
+    if frameworks:
+        out += ["## Compliance frameworks", ""]
+    for framework, rows in frameworks.items():
+        out += [f"### {FRAMEWORKS.get(framework, framework)}", "",
+                "| control | checks | verdict | pass | fail | error |", "|---|---|---|---|---|---|"]
+        out += [f"| {_cell(r.control)} | {', '.join(r.checks)} | {r.verdict} | "
+                f"{r.counts.get('pass', 0)} | "
+                f"{r.counts.get('fail', 0) + r.counts.get('suppressed', 0)} | "
+                f"{r.counts.get('error', 0)} |" for r in rows]
         out.append("")
     return "\n".join(out)

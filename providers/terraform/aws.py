@@ -1,0 +1,584 @@
+"""aws resources -> the model, as providers/aws/normalize.py builds it from the APIs.
+
+The region of a resource is its `region` argument (AWS provider 6) or its provider
+configuration's (`provider "aws" { alias = "eu" region = ... }`, aliases included).
+
+What a plan cannot show, and how it is read (documented in docs/terraform.md):
+- routes and network ACLs are not read from plans: a public address is taken as routed to an
+  internet gateway, the exposed assumption (it can only make a verdict stricter);
+- an instance without `associate_public_ip_address` gets a public IPv4 address if its subnet
+  maps one on launch: known when the subnet is in the plan, otherwise unknown until apply;
+- security group rules of groups that are not in the plan, and prefix lists, are unknown;
+- defaults where an attribute is absent (AWS provider 5.x and 6.x): aws_db_instance
+  `publicly_accessible` false, `storage_encrypted` false; aws_rds_cluster
+  `storage_encrypted` false, `backup_retention_period` 1; aws_kms_key
+  `enable_key_rotation` false; aws_cloudtrail `enable_logging` true,
+  `is_multi_region_trail` false, `enable_log_file_validation` false; aws_lb `internal`
+  false, type application; S3 buckets are encrypted with SSE-S3 by default (AWS, since
+  2023-01-05) when no encryption configuration is planned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from providers.aws.normalize import _TLS, _denies_plain_http
+from providers.terraform.core import (
+    UNKNOWN_IP,
+    Builder,
+    Draft,
+    Entry,
+    World,
+    labels_of,
+    port_range,
+    union_layer,
+)
+from scanner.model import Kind, RelationType
+from scanner.rules import INTERNET, Action, PortRange, RuleLayer
+
+CLOUD = "aws"
+TYPES = frozenset({
+    "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance", "aws_security_group",
+    "aws_vpc_security_group_ingress_rule", "aws_security_group_rule", "aws_instance",
+    "aws_lb", "aws_alb", "aws_lb_listener", "aws_alb_listener", "aws_lb_target_group",
+    "aws_lb_target_group_attachment", "aws_s3_bucket",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_replication_configuration", "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_policy", "aws_ebs_volume", "aws_volume_attachment", "aws_kms_key",
+    "aws_kms_alias", "aws_cloudtrail", "aws_vpc", "aws_subnet", "aws_eip",
+    "aws_wafv2_web_acl_association",
+})
+_PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
+          "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
+_LISTENER = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls", "UDP": "tcp",
+             "TCP_UDP": "tcp", "GENEVE": "tcp"}
+DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
+            "aurora-mysql": 3306, "aurora": 3306, "oracle": 1521, "sqlserver": 1433,
+            "db2": 50000}
+S3_DEFAULT_DOC = ("https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq"
+                  ".html (since 2023-01-05 every bucket encrypts new objects with SSE-S3 by "
+                  "default)")
+SG_TYPES = ["aws_security_group"]
+
+
+def ssl_policy_min_tls(policy: Any) -> str | None:
+    """An ELB security policy name -> its lowest TLS version (AWS's predefined policies)."""
+    if not isinstance(policy, str) or not policy:
+        return None
+    m = re.search(r"TLS13-1-(\d)", policy) or re.search(r"TLS-1-(\d)", policy) or \
+        re.search(r"FS-1-(\d)", policy)
+    if m:
+        return f"1.{m.group(1)}"
+    if policy in ("ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-2015-05",
+                  "ELBSecurityPolicy-FS-2018-06", "ELBSecurityPolicy-TLS13-1-0-2021-06"):
+        return _TLS["TLSv1"]
+    return None
+
+
+class _Aws:
+    def __init__(self, b: Builder) -> None:
+        self.b = b
+        self.ix = b.index
+        self.extra: dict[str, list[Entry]] = defaultdict(list)  # sg address -> rule resources
+        for r in self.ix.of_type("aws_vpc_security_group_ingress_rule", "aws_security_group_rule"):
+            if r.type == "aws_security_group_rule" and r.v("type") != "ingress" and not \
+                    r.unknown("type"):
+                continue
+            for sg in self.ix.targets(r, "security_group_id", SG_TYPES)[0]:
+                self.extra[sg.address].append(r)
+        self.subnet_public: dict[str, tuple[bool, bool]] = {}
+        self._layers: dict[tuple[tuple[str, ...], bool], tuple[RuleLayer, RuleLayer]] = {}
+
+    def rid(self, e: Entry, suffix: str = "") -> str:
+        return self.b.rid(CLOUD, e, suffix)
+
+    # --- security groups ----------------------------------------------------------------
+
+    def drafts(self, sg: Entry) -> list[Draft]:
+        origin = self.rid(sg)
+        out: list[Draft] = []
+        inline = sg.v("ingress") or []
+        if sg.unknown("ingress") and sg.configured("ingress"):
+            out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#ingress"))
+        for i, rule in enumerate(inline if isinstance(inline, list) else []):
+            if not isinstance(rule, dict):
+                continue
+            out.extend(self._perm(sg, ("ingress", i), rule, f"{origin}#{i}",
+                                  cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
+                                  proto_key="protocol", prefix_key="prefix_list_ids"))
+        for r in self.extra.get(sg.address, []):
+            if r.type == "aws_vpc_security_group_ingress_rule":
+                out.extend(self._perm(r, (), r.values, self.rid(r),
+                                      cidr_keys=("cidr_ipv4", "cidr_ipv6"),
+                                      proto_key="ip_protocol", prefix_key="prefix_list_id"))
+            else:
+                out.extend(self._perm(r, (), r.values, self.rid(r),
+                                      cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
+                                      proto_key="protocol", prefix_key="prefix_list_ids"))
+        return out
+
+    def _perm(self, e: Entry, path: tuple[Any, ...], rule: Mapping[str, Any], origin: str,
+              cidr_keys: tuple[str, str], proto_key: str, prefix_key: str) -> list[Draft]:
+        protocol = None if e.unknown(*path, proto_key) else _PROTO.get(
+            str(rule.get(proto_key)).lower(), "other")
+        ports: PortRange | None = port_range(rule.get("from_port"), rule.get("to_port"))
+        if protocol == "*" or (protocol not in ("tcp", "udp", None)):
+            ports = PortRange(0, 65535)
+        elif e.unknown(*path, "from_port") or e.unknown(*path, "to_port"):
+            ports = None
+        sources: list[str] = []
+        unknown_source = False
+        for key in cidr_keys:
+            value = rule.get(key)
+            if e.unknown(*path, key):
+                unknown_source = True
+            for c in value if isinstance(value, list) else ([value] if value else []):
+                if c is not None:
+                    sources.append(str(c))
+        if rule.get(prefix_key) or e.unknown(*path, prefix_key):
+            unknown_source = True  # prefix list entries are not in the plan
+        out = []
+        if sources:
+            out.append(Draft(Action.ALLOW, protocol, ports, tuple(sources), 0, origin))
+        if unknown_source:
+            out.append(Draft(Action.ALLOW, protocol, ports, None, 0, f"{origin}/unknown"))
+        # security group references admit the groups' members: private addresses, never
+        # the internet (as the live normalizer reads them)
+        return out
+
+    def sg_layers(self, e: Entry, attrs: tuple[str, ...]) -> tuple[RuleLayer, RuleLayer,
+                                                                   list[Entry]]:
+        groups: list[Entry] = []
+        unsure = False
+        for attr in attrs:
+            if attr == "security_groups" and e.type == "aws_instance":
+                found, missing = self.ix.targets(e, attr, SG_TYPES, id_attr="name")
+            else:
+                found, missing = self.ix.targets(e, attr, SG_TYPES)
+            groups.extend(g for g in found if g not in groups)
+            unsure = unsure or missing
+        key = (tuple(sorted(g.address for g in groups)), unsure)
+        if key not in self._layers:
+            drafts = [d for g in sorted(groups, key=lambda g: g.address)
+                      for d in self.drafts(g)]
+            if unsure:
+                drafts.append(Draft(Action.ALLOW, None, None, None, 0,
+                                    f"{self.rid(e)}#security-group-not-in-plan"))
+            self._layers[key] = union_layer("security groups", drafts,
+                                            tuple(self.rid(g) for g in groups))
+        most, least = self._layers[key]
+        deps = [*groups, *(r for g in groups for r in self.extra.get(g.address, []))]
+        for g in groups:
+            self.b.relate(self.rid(e), self.rid(g), RelationType.PROTECTED_BY,
+                          layer="security groups")
+        return most, least, deps
+
+    def firewalls(self) -> None:
+        for sg in self.ix.of_type("aws_security_group"):
+            rules = [r for d in self.drafts(sg) if (r := d.widened()) is not None]
+            self.b.add(sg, Kind.FIREWALL, CLOUD, {"firewall_rules": [
+                {"action": "allow", "protocol": r.protocol, "ports": str(r.ports),
+                 "sources": list(r.sources)} for r in rules]},
+                name=sg.name(sg.v("name")), region=self.region(sg),
+                labels=labels_of(sg, "tags_all", "tags"),
+                deps=self.extra.get(sg.address, []))
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def region(self, e: Entry) -> str | None:
+        own = e.v("region")
+        if own and not e.unknown("region"):
+            return str(own)
+        return e.region
+
+    def labels(self, e: Entry) -> dict[str, str]:
+        return labels_of(e, "tags" if e.unknown("tags_all") else "tags_all", "tags")
+
+    # --- networks -----------------------------------------------------------------------
+
+    def networks(self) -> None:
+        for vpc in self.ix.of_type("aws_vpc"):
+            self.b.add(vpc, Kind.NETWORK, CLOUD, {"cidr": vpc.v("cidr_block")},
+                       name=self.labels(vpc).get("Name") or vpc.address, region=self.region(vpc),
+                       labels=self.labels(vpc))
+        for sn in self.ix.of_type("aws_subnet"):
+            sid = self.b.add(sn, Kind.SUBNET, CLOUD, {
+                "cidr": sn.v("cidr_block"), "network_zone": sn.v("availability_zone")},
+                name=self.labels(sn).get("Name") or sn.address, region=self.region(sn),
+                labels=self.labels(sn))
+            for vpc in self.ix.targets(sn, "vpc_id", ["aws_vpc"])[0]:
+                self.b.relate(sid, self.rid(vpc), RelationType.MEMBER_OF)
+            self.subnet_public[sn.address] = (bool(sn.v("map_public_ip_on_launch",
+                                                        default=False)),
+                                              sn.unknown("map_public_ip_on_launch"))
+
+    # --- compute ------------------------------------------------------------------------
+
+    def instances(self) -> None:
+        eips: dict[str, list[Entry]] = defaultdict(list)
+        for eip in self.ix.of_type("aws_eip"):
+            for inst in self.ix.targets(eip, "instance", ["aws_instance"])[0]:
+                eips[inst.address].append(eip)
+        attached: dict[str, list[Entry]] = defaultdict(list)
+        for att in self.ix.of_type("aws_volume_attachment"):
+            for inst in self.ix.targets(att, "instance_id", ["aws_instance"])[0]:
+                attached[inst.address].append(att)
+        for inst in self.ix.of_type("aws_instance"):
+            rid = self.rid(inst)
+            world = World()
+            most, least, deps = self.sg_layers(inst, ("vpc_security_group_ids",
+                                                      "security_groups"))
+            world.set("ingress", (most,), (least,))
+            public, unsure, subnet_deps = self.public_v4(inst)
+            text = str(inst.v("public_ip")) if inst.v("public_ip") and not inst.unknown(
+                "public_ip") else UNKNOWN_IP.format(what=f"public IPv4 of {inst.address}")
+            extra = [str(e.v("public_ip")) if e.v("public_ip") and not e.unknown("public_ip")
+                     else UNKNOWN_IP.format(what=f"elastic IP {e.address}")
+                     for e in eips.get(inst.address, [])]
+            most_ips = ([text] if public or unsure else []) + extra
+            least_ips = ([text] if public and not unsure else []) + extra
+            world.set("public_ips", most_ips, least_ips)
+            private = inst.v("private_ip")
+            world.props["private_ips"] = [str(private)] if private and not inst.unknown(
+                "private_ip") else []
+            windows = str(inst.v("platform") or "").lower() == "windows"
+            key_set = bool(inst.v("key_name")) or bool(inst.refs("key_name")) or (
+                inst.unknown("key_name") and inst.configured("key_name") and bool(inst.expr))
+            world.props["ssh_key_only"] = None if windows else key_set
+            world.props["image"] = None if inst.unknown("ami") else inst.v("ami")
+            ebs = [d for d in inst.v("ebs_block_device") or [] if isinstance(d, dict)]
+            world.props["stateful"] = bool(ebs) or bool(attached.get(inst.address))
+            self.b.add(inst, Kind.COMPUTE, CLOUD, world,
+                       name=self.labels(inst).get("Name") or inst.address,
+                       region=self.region(inst), labels=self.labels(inst),
+                       deps=[*deps, *subnet_deps, *eips.get(inst.address, []),
+                             *attached.get(inst.address, [])])
+            for sn in self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]:
+                self.b.relate(rid, self.rid(sn), RelationType.ATTACHED_TO)
+            for block, devices in (("root_block_device", inst.v("root_block_device") or []),
+                                   ("ebs_block_device", ebs)):
+                for i, dev in enumerate(devices):
+                    if not isinstance(dev, dict):
+                        continue
+                    enc = dev.get("encrypted")
+                    vid = self.b.add(inst, Kind.VOLUME, CLOUD, {
+                        "encrypted": None if enc is None or inst.unknown(block, i, "encrypted")
+                        else bool(enc),
+                        "encryption_evidence": "config",
+                        "size_gb": dev.get("volume_size"),
+                    }, name=f"{self.labels(inst).get('Name') or inst.address}:"
+                            f"{dev.get('device_name') or block}",
+                        region=self.region(inst), labels=self.labels(inst),
+                        suffix=f"/{block}/{i}")
+                    self.b.relate(vid, rid, RelationType.ATTACHED_TO)
+
+    def public_v4(self, inst: Entry) -> tuple[bool, bool, list[Entry]]:
+        """(gets a public IPv4 address, not known until apply, entries that decide it)."""
+        if not inst.unknown("associate_public_ip_address") and \
+                inst.v("associate_public_ip_address") is not None:
+            return bool(inst.v("associate_public_ip_address")), False, []
+        subnets = self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
+        if subnets and subnets[0].address in self.subnet_public:
+            public, unsure = self.subnet_public[subnets[0].address]
+            return public, unsure, subnets[:1]
+        return False, True, []
+
+    def volumes(self) -> None:
+        attached: dict[str, list[Entry]] = defaultdict(list)
+        for att in self.ix.of_type("aws_volume_attachment"):
+            for vol in self.ix.targets(att, "volume_id", ["aws_ebs_volume"])[0]:
+                attached[vol.address].extend(
+                    self.ix.targets(att, "instance_id", ["aws_instance"])[0])
+        for vol in self.ix.of_type("aws_ebs_volume"):
+            enc = vol.v("encrypted")
+            vid = self.b.add(vol, Kind.VOLUME, CLOUD, {
+                "encrypted": None if enc is None or vol.unknown("encrypted") else bool(enc),
+                "encryption_evidence": "config",
+                "size_gb": None if vol.unknown("size") else vol.v("size"),
+            }, name=self.labels(vol).get("Name") or vol.address, region=self.region(vol),
+                labels=self.labels(vol))
+            for inst in attached.get(vol.address, []):
+                self.b.relate(vid, self.rid(inst), RelationType.ATTACHED_TO)
+            for key in self.ix.targets(vol, "kms_key_id", ["aws_kms_key"], id_attr="arn")[0]:
+                self.b.relate(vid, self.rid(key), RelationType.ENCRYPTED_WITH)
+
+    # --- databases ----------------------------------------------------------------------
+
+    def db_world(self, e: Entry, public: bool, public_unknown: bool, retention_attr: str,
+                 default_retention: int | None) -> tuple[World, list[Entry]]:
+        world = World()
+        world.set("public_endpoint", public or public_unknown, public and not public_unknown)
+        world.props["public_ips"] = []
+        enc = e.v("storage_encrypted", default=False)
+        world.props["encrypted"] = None if e.unknown("storage_encrypted") else bool(enc)
+        world.props["encryption_evidence"] = "config"
+        retention = e.v(retention_attr)
+        if retention is None and not e.unknown(retention_attr):
+            retention = default_retention
+        if retention is None:
+            world.props.update({"backup_enabled": None, "backup_retention_days": None,
+                                "backup_frequency_hours": None, "pitr_enabled": None,
+                                "pitr_lag_minutes": None, "backup_redundancy": None})
+        else:
+            days = int(retention)
+            world.props.update({
+                "backup_enabled": days > 0, "backup_retention_days": days or None,
+                "backup_frequency_hours": 24 if days > 0 else None, "pitr_enabled": days > 0,
+                "pitr_lag_minutes": None, "backup_redundancy": "zone" if days > 0 else None})
+        world.props["replica_regions"] = []
+        port = e.v("port")
+        if port is None and not e.unknown("port"):
+            port = DB_PORTS.get(str(e.v("engine") or ""))
+        ports = PortRange(int(port), int(port)) if port is not None and not e.unknown(
+            "port") else None
+        endpoint_most, endpoint_least = union_layer("database endpoint port", [Draft(
+            Action.ALLOW, "tcp", ports, INTERNET, 0, f"endpoint:{port or '?'}")], ())
+        most, least, deps = self.sg_layers(e, ("vpc_security_group_ids",))
+        world.set("ingress", (endpoint_most, most), (endpoint_least, least))
+        for key in self.ix.targets(e, "kms_key_id", ["aws_kms_key"], id_attr="arn")[0]:
+            self.b.relate(self.rid(e), self.rid(key), RelationType.ENCRYPTED_WITH)
+        return world, deps
+
+    def databases(self) -> None:
+        members: dict[str, list[Entry]] = defaultdict(list)
+        for m in self.ix.of_type("aws_rds_cluster_instance"):
+            for cl in self.ix.targets(m, "cluster_identifier", ["aws_rds_cluster"],
+                                      id_attr="cluster_identifier")[0]:
+                members[cl.address].append(m)
+        for db in self.ix.of_type("aws_db_instance"):
+            world, deps = self.db_world(db, bool(db.v("publicly_accessible", default=False)),
+                                        db.unknown("publicly_accessible"),
+                                        "backup_retention_period", None)
+            self.b.add(db, Kind.DATABASE, CLOUD, world,
+                       name=db.name(db.v("identifier"), db.v("name")), region=self.region(db),
+                       labels=self.labels(db), deps=deps)
+        for cl in self.ix.of_type("aws_rds_cluster"):
+            own = members.get(cl.address, [])
+            public = any(m.v("publicly_accessible") for m in own)
+            unsure = any(m.unknown("publicly_accessible") for m in own)
+            world, deps = self.db_world(cl, public, unsure, "backup_retention_period", 1)
+            self.b.add(cl, Kind.DATABASE, CLOUD, world,
+                       name=cl.name(cl.v("cluster_identifier")), region=self.region(cl),
+                       labels=self.labels(cl), deps=[*deps, *own])
+            for m in own:
+                mworld, mdeps = self.db_world(m, bool(m.v("publicly_accessible")),
+                                              m.unknown("publicly_accessible"),
+                                              "backup_retention_period", None)
+                # storage, backups and firewall are the cluster's
+                for prop in ("encrypted", "backup_enabled", "backup_retention_days",
+                             "backup_frequency_hours", "pitr_enabled", "backup_redundancy"):
+                    mworld.props[prop] = world.props[prop]
+                mworld.set("ingress", world.props["ingress"],
+                           world.closed.get("ingress", world.props["ingress"]))
+                self.b.add(m, Kind.DATABASE, CLOUD, mworld,
+                           name=m.name(m.v("identifier")), region=self.region(m),
+                           labels=self.labels(m), deps=[cl, *deps, *mdeps])
+
+    # --- S3 -----------------------------------------------------------------------------
+
+    def buckets(self) -> None:
+        by_bucket: dict[str, dict[str, Entry]] = defaultdict(dict)
+        for t in ("aws_s3_bucket_server_side_encryption_configuration",
+                  "aws_s3_bucket_replication_configuration", "aws_s3_bucket_public_access_block",
+                  "aws_s3_bucket_policy"):
+            for e in self.ix.of_type(t):
+                for bucket in (self.ix.targets(e, "bucket", ["aws_s3_bucket"], id_attr="id")[0]
+                               or self.ix.targets(e, "bucket", ["aws_s3_bucket"],
+                                                  id_attr="bucket")[0]):
+                    by_bucket[bucket.address][t] = e
+        regions = {e.address: self.region(e) for e in self.ix.of_type("aws_s3_bucket")}
+        for bucket in self.ix.of_type("aws_s3_bucket"):
+            parts = by_bucket.get(bucket.address, {})
+            props: dict[str, Any] = {}
+            enc = parts.get("aws_s3_bucket_server_side_encryption_configuration")
+            inline = bucket.v("server_side_encryption_configuration")
+            if enc is not None:
+                algos = [((r.get("apply_server_side_encryption_by_default") or [{}])[0] or {})
+                         .get("sse_algorithm") for r in enc.v("rule") or []
+                         if isinstance(r, dict)]
+                props["encrypted"] = None if enc.unknown("rule") else bool([a for a in algos
+                                                                            if a])
+                props["encryption_evidence"] = "config"
+            elif inline and bucket.configured("server_side_encryption_configuration"):
+                props["encrypted"] = True
+                props["encryption_evidence"] = "config"
+            else:
+                props["encrypted"] = True
+                props["encryption_evidence"] = "provider"
+                props["encryption_reference"] = S3_DEFAULT_DOC
+            rep = parts.get("aws_s3_bucket_replication_configuration")
+            dests: list[str] = []
+            region = regions.get(bucket.address)
+            if rep is not None:
+                for i, rule in enumerate(rep.v("rule") or []):
+                    if not isinstance(rule, dict) or rule.get("status") != "Enabled":
+                        continue
+                    targets, _ = self.ix.targets(rep, ("rule", i, "destination", 0, "bucket"),
+                                                 ["aws_s3_bucket"], id_attr="arn")
+                    for dest in targets:
+                        dests.append(regions.get(dest.address) or "unknown")
+                        self.b.relate(self.rid(bucket), self.rid(dest),
+                                      RelationType.REPLICATES_TO,
+                                      region=regions.get(dest.address) or "unknown")
+                    if not targets:
+                        dests.append("unknown")
+            props["replica_regions"] = sorted(set(dests))
+            props["backup_redundancy"] = "geo" if any(d != region for d in dests) else "zone"
+            pol = parts.get("aws_s3_bucket_policy")
+            if pol is not None:
+                props["https_only"] = None if pol.unknown("policy") else _denies_plain_http(
+                    pol.v("policy"))
+            self.b.add(bucket, Kind.BUCKET, CLOUD, props,
+                       name=bucket.name(bucket.v("bucket")), region=region,
+                       labels=self.labels(bucket), deps=list(parts.values()))
+
+    # --- load balancers -----------------------------------------------------------------
+
+    def load_balancers(self) -> None:
+        listeners: dict[str, list[Entry]] = defaultdict(list)
+        for li in self.ix.of_type("aws_lb_listener", "aws_alb_listener"):
+            for lb in self.ix.targets(li, "load_balancer_arn", ["aws_lb", "aws_alb"],
+                                      id_attr="arn")[0]:
+                listeners[lb.address].append(li)
+        groups = self.ix.of_type("aws_lb_target_group")
+        attachments: dict[str, list[Entry]] = defaultdict(list)
+        for att in self.ix.of_type("aws_lb_target_group_attachment"):
+            for tg in self.ix.targets(att, "target_group_arn", ["aws_lb_target_group"],
+                                      id_attr="arn")[0]:
+                attachments[tg.address].append(att)
+        waf: dict[str, Entry] = {}
+        for a in self.ix.of_type("aws_wafv2_web_acl_association"):
+            for lb in self.ix.targets(a, "resource_arn", ["aws_lb", "aws_alb"],
+                                      id_attr="arn")[0]:
+                waf[lb.address] = a
+        for lb in self.ix.of_type("aws_lb", "aws_alb"):
+            lb_id = self.rid(lb)
+            world = World()
+            internal = lb.v("internal", default=False)
+            unsure = lb.unknown("internal")
+            world.set("public_endpoint", not internal or unsure, not internal and not unsure)
+            world.props["public_ips"] = []
+            own = listeners.get(lb.address, [])
+            drafts = []
+            for li in own:
+                port = li.v("port")
+                drafts.append(Draft(Action.ALLOW, "tcp", PortRange(int(port), int(port))
+                                    if port is not None and not li.unknown("port") else None,
+                                    INTERNET, 0, f"{lb_id}:{port if port else '?'}"))
+            ports_most, ports_least = union_layer("load balancer listeners", drafts, ())
+            layers_most: list[RuleLayer] = [ports_most]
+            layers_least: list[RuleLayer] = [ports_least]
+            deps: list[Entry] = [*own]
+            if lb.v("security_groups") or lb.unknown("security_groups"):
+                most, least, sg_deps = self.sg_layers(lb, ("security_groups",))
+                layers_most.append(most)
+                layers_least.append(least)
+                deps.extend(sg_deps)
+            world.set("ingress", tuple(layers_most), tuple(layers_least))
+            if str(lb.v("load_balancer_type", default="application")) == "application":
+                world.props["waf"] = lb.address in waf
+                if lb.address not in waf:
+                    world.props["waf_rate_limit"] = False
+            else:
+                world.props["waf"] = False
+                world.props["waf_rate_limit"] = False
+            if lb.address in waf:
+                deps.append(waf[lb.address])
+            self.b.add(lb, Kind.LOAD_BALANCER, CLOUD, world, name=lb.name(lb.v("name")),
+                       region=self.region(lb), labels=self.labels(lb), deps=deps,
+                       native_type=lb.type)
+            for li in own:
+                self.listener(lb, lb_id, li, groups)
+            for tg in groups:
+                if not any(tg in self.ix.targets(li, ("default_action", i, "target_group_arn"),
+                                                 ["aws_lb_target_group"], id_attr="arn")[0]
+                           for li in own for i in range(len(li.v("default_action") or []))):
+                    continue
+                for att in attachments.get(tg.address, []):
+                    for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]:
+                        self.b.relate(lb_id, self.rid(inst), RelationType.TARGETS,
+                                      private=True, target_group=self.rid(tg))
+
+    def listener(self, lb: Entry, lb_id: str, li: Entry, groups: list[Entry]) -> None:
+        lb_type = str(lb.v("load_balancer_type", default="application"))
+        raw_proto = li.v("protocol") or ("HTTP" if lb_type == "application" else "TCP")
+        protocol = _LISTENER.get(str(raw_proto), str(raw_proto).lower())
+        actions = sorted((a for a in li.v("default_action") or [] if isinstance(a, dict)),
+                         key=lambda a: a.get("order") or 0)
+        final = next((a for a in actions if a.get("type") in ("forward", "redirect",
+                                                              "fixed-response")), {})
+        redirect = final.get("type") == "redirect" and str(
+            ((final.get("redirect") or [{}])[0] or {}).get("protocol", "")).upper() == "HTTPS"
+        target_port = None
+        if final.get("type") == "forward":
+            i = actions.index(final)
+            for tg in self.ix.targets(li, ("default_action", i, "target_group_arn"),
+                                      ["aws_lb_target_group"], id_attr="arn")[0]:
+                if tg.v("port") is not None:
+                    target_port = int(tg.v("port"))
+                    break
+        port = li.v("port")
+        world = World()
+        world.props.update({"protocol": protocol,
+                            "port": int(port) if port is not None and not li.unknown(
+                                "port") else None,
+                            "target_port": target_port, "redirects_to_https": redirect})
+        if protocol in ("https", "tls"):
+            world.props["min_tls"] = None if li.unknown("ssl_policy") else ssl_policy_min_tls(
+                li.v("ssl_policy"))
+        lid = self.b.add(li, Kind.LISTENER, CLOUD, world,
+                         name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
+                         region=self.region(li) or self.region(lb), deps=[lb])
+        self.b.relate(lid, lb_id, RelationType.MEMBER_OF)
+        del groups
+
+    # --- keys, trails -------------------------------------------------------------------
+
+    def keys(self) -> None:
+        aliases: dict[str, list[str]] = defaultdict(list)
+        for a in self.ix.of_type("aws_kms_alias"):
+            for key in self.ix.targets(a, "target_key_id", ["aws_kms_key"])[0] or \
+                    self.ix.targets(a, "target_key_id", ["aws_kms_key"], id_attr="arn")[0]:
+                aliases[key.address].append(str(a.v("name") or a.address))
+        for key in self.ix.of_type("aws_kms_key"):
+            spec = str(key.v("customer_master_key_spec", default="SYMMETRIC_DEFAULT"))
+            rotation: bool | None
+            if key.unknown("enable_key_rotation"):
+                rotation = None
+            elif spec != "SYMMETRIC_DEFAULT":
+                rotation = False  # automatic rotation is not available for asymmetric keys
+            else:
+                rotation = bool(key.v("enable_key_rotation", default=False))
+            names = sorted(aliases.get(key.address, []))
+            self.b.add(key, Kind.KEY, CLOUD, {"customer_managed": True,
+                                              "rotation_enabled": rotation},
+                       name=names[0] if names else key.address, region=self.region(key),
+                       labels=self.labels(key))
+
+    def trails(self) -> None:
+        for t in self.ix.of_type("aws_cloudtrail"):
+            def flag(attr: str, default: bool, e: Entry = t) -> bool | None:
+                return None if e.unknown(attr) else bool(e.v(attr, default=default))
+
+            self.b.add(t, Kind.LOG_TRAIL, CLOUD, {
+                "multi_region": flag("is_multi_region_trail", False),
+                "logging_enabled": flag("enable_logging", True),
+                "integrity_validation": flag("enable_log_file_validation", False),
+            }, name=t.name(t.v("name")), region=self.region(t), labels=self.labels(t))
+
+
+def build(b: Builder) -> None:
+    a = _Aws(b)
+    a.firewalls()
+    a.networks()
+    a.instances()
+    a.volumes()
+    a.databases()
+    a.buckets()
+    a.load_balancers()
+    a.keys()
+    a.trails()
+

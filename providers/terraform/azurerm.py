@@ -1,0 +1,433 @@
+"""azurerm resources -> the model, as providers/azure/normalize.py builds it from ARM: the
+same NSG semantics (the azure normalizer's own `nsg_layers` judges an ARM-shaped copy of
+the planned NSGs), database firewall layers, storage and key vault properties.
+
+Locations: `location` ("West Europe" and "westeurope" alike). Defaults where an attribute
+is absent (azurerm 3.x and 4.x unless said): storage accounts `min_tls_version` TLS1_2
+(since 3.0; TLS1_0 before), `https_traffic_only_enabled` true (`enable_https_traffic_only`
+in 3.x), `public_network_access_enabled` true; storage encryption is always on (Azure
+Storage service encryption cannot be disabled); mssql servers `minimum_tls_version` 1.2,
+`public_network_access_enabled` true; mssql databases `transparent_data_encryption_enabled`
+true, short-term retention 7 days, backup storage `Geo`; PostgreSQL flexible servers
+`backup_retention_days` 7, `geo_redundant_backup_enabled` false, `ssl_min_protocol_version`
+TLSv1.2 (the server's default parameter value); key vaults soft delete always on (Azure
+enforces it), `purge_protection_enabled` false, `public_network_access_enabled` true; Linux
+VMs `disable_password_authentication` true; public IPs `sku` Standard (4.x; Basic in 3.x).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from providers.azure.normalize import (
+    DISK_DOC,
+    FLEX_DOC,
+    REDUNDANCY,
+    _pair,
+    _range_cidrs,
+    _tls,
+    nsg_layers,
+)
+from providers.terraform.core import UNKNOWN_IP, Builder, Draft, Entry, World, labels_of
+from scanner.model import Kind, RelationType
+from scanner.rules import Action, LayerMode, PortRange, RuleLayer
+
+CLOUD = "azure"
+TYPES = frozenset({
+    "azurerm_storage_account", "azurerm_network_security_group",
+    "azurerm_network_security_rule", "azurerm_network_interface",
+    "azurerm_network_interface_security_group_association",
+    "azurerm_subnet_network_security_group_association", "azurerm_subnet",
+    "azurerm_public_ip", "azurerm_linux_virtual_machine", "azurerm_mssql_server",
+    "azurerm_mssql_firewall_rule", "azurerm_mssql_database",
+    "azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_firewall_rule",
+    "azurerm_postgresql_flexible_server_configuration", "azurerm_key_vault",
+})
+STORAGE_DOC = ("https://learn.microsoft.com/azure/storage/common/storage-service-encryption "
+               "(Azure Storage encrypts all data at rest; it cannot be disabled)")
+_ARM = {"name": "name", "priority": "priority", "direction": "direction", "access": "access",
+        "protocol": "protocol", "source_address_prefix": "sourceAddressPrefix",
+        "source_address_prefixes": "sourceAddressPrefixes",
+        "destination_address_prefix": "destinationAddressPrefix",
+        "destination_address_prefixes": "destinationAddressPrefixes",
+        "destination_port_range": "destinationPortRange",
+        "destination_port_ranges": "destinationPortRanges"}
+_WIDE = {"source_address_prefix": "*", "destination_port_range": "*", "priority": 100,
+         "protocol": "*"}
+
+
+def location(e: Entry) -> str | None:
+    loc = e.v("location")
+    if not loc or e.unknown("location"):
+        return None
+    return "".join(str(loc).lower().split())
+
+
+def _arm_rule(rule: Mapping[str, Any], unknown: set[str], widen: bool) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for tf, arm in _ARM.items():
+        value = rule.get(tf)
+        if value not in (None, "", []) and tf not in unknown:
+            props[arm] = sorted(value) if isinstance(value, list) else value
+    if widen:
+        for tf in unknown:
+            if tf.startswith("source_address"):
+                props.pop("sourceAddressPrefixes", None)
+                props["sourceAddressPrefix"] = "*"
+            elif tf.startswith("destination_port"):
+                props.pop("destinationPortRanges", None)
+                props["destinationPortRange"] = "*"
+            elif tf in _WIDE:
+                props[_ARM[tf]] = _WIDE[tf]
+    asgs = rule.get("destination_application_security_group_ids") or []
+    if asgs:
+        props["destinationApplicationSecurityGroups"] = [{"id": str(a)} for a in asgs]
+    return {"name": str(rule.get("name") or ""), "properties": props}
+
+
+def _rule_worlds(e: Entry, path: tuple[Any, ...], rule: Mapping[str, Any]
+                 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """An azurerm security rule as ARM JSON, in the most and the least exposed world."""
+    unknown = {k for k in (*_ARM, "access") if e.unknown(*path, k)}
+    if not unknown:
+        arm = _arm_rule(rule, set(), False)
+        return arm, arm
+    access = str(rule.get("access") or "")
+    if "access" in unknown:
+        allow = _arm_rule({**rule, "access": "Allow"}, unknown - {"access"}, True)
+        deny = _arm_rule({**rule, "access": "Deny"}, unknown - {"access"}, True)
+        return allow, deny
+    widened = _arm_rule(rule, unknown, True)
+    return (widened, None) if access.lower() == "allow" else (None, widened)
+
+
+class _Azure:
+    def __init__(self, b: Builder) -> None:
+        self.b = b
+        self.ix = b.index
+        self.rules: dict[str, list[Entry]] = defaultdict(list)
+        nsgs = self.ix.of_type("azurerm_network_security_group")
+        for r in self.ix.of_type("azurerm_network_security_rule"):
+            hits, _ = self.ix.resolve(r, r.refs("network_security_group_name"),
+                                      ["azurerm_network_security_group"])
+            if not hits:
+                hits = [n for n in nsgs if n.v("name") == r.v("network_security_group_name")
+                        and n.v("resource_group_name") == r.v("resource_group_name")]
+            for nsg in hits:
+                self.rules[nsg.address].append(r)
+
+    def rid(self, e: Entry, suffix: str = "") -> str:
+        return self.b.rid(CLOUD, e, suffix)
+
+    def labels(self, e: Entry) -> dict[str, str]:
+        return labels_of(e, "tags")
+
+    # --- NSGs -----------------------------------------------------------------------------
+
+    def arm_nsg(self, nsg: Entry) -> tuple[dict[str, Any], dict[str, Any]]:
+        most: list[dict[str, Any]] = []
+        least: list[dict[str, Any]] = []
+        sources: list[tuple[Entry, tuple[Any, ...], Mapping[str, Any]]] = [
+            (nsg, ("security_rule", i), r) for i, r in enumerate(nsg.v("security_rule") or [])
+            if isinstance(r, Mapping)]
+        sources += [(r, (), r.values) for r in self.rules.get(nsg.address, [])]
+        if nsg.unknown("security_rule") and nsg.configured("security_rule"):
+            most.append(_arm_rule({"access": "Allow", "direction": "Inbound"},
+                                  {"source_address_prefix", "destination_port_range",
+                                   "priority", "protocol"}, True))
+        for e, path, rule in sources:
+            a, b = _rule_worlds(e, path, rule)
+            if a is not None:
+                most.append(a)
+            if b is not None:
+                least.append(b)
+        nid = self.rid(nsg)
+        return ({"id": nid, "properties": {"securityRules": most}},
+                {"id": nid, "properties": {"securityRules": least}})
+
+    def firewalls(self) -> None:
+        for nsg in self.ix.of_type("azurerm_network_security_group"):
+            most, _ = self.arm_nsg(nsg)
+            layer = nsg_layers(most, None, True, ["0.0.0.0"])[0]
+            self.b.add(nsg, Kind.FIREWALL, CLOUD, {"firewall_rules": [
+                {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources),
+                 "action": str(r.action), "priority": r.priority} for r in layer.rules]},
+                name=nsg.name(nsg.v("name")), region=location(nsg), labels=self.labels(nsg),
+                deps=self.rules.get(nsg.address, []))
+
+    # --- machines ---------------------------------------------------------------------------
+
+    def machines(self) -> None:
+        nic_nsg: dict[str, list[tuple[Entry, Entry]]] = defaultdict(list)
+        for a in self.ix.of_type("azurerm_network_interface_security_group_association"):
+            for nic in self.ix.targets(a, "network_interface_id",
+                                       ["azurerm_network_interface"])[0]:
+                nic_nsg[nic.address].extend((a, n) for n in self.ix.targets(
+                    a, "network_security_group_id", ["azurerm_network_security_group"])[0])
+        subnet_nsg: dict[str, list[tuple[Entry, Entry]]] = defaultdict(list)
+        for a in self.ix.of_type("azurerm_subnet_network_security_group_association"):
+            for sub in self.ix.targets(a, "subnet_id", ["azurerm_subnet"])[0]:
+                subnet_nsg[sub.address].extend((a, n) for n in self.ix.targets(
+                    a, "network_security_group_id", ["azurerm_network_security_group"])[0])
+        for vm in self.ix.of_type("azurerm_linux_virtual_machine"):
+            nics, nic_unknown = self.ix.targets(vm, "network_interface_ids",
+                                                ["azurerm_network_interface"])
+            world = World()
+            public: list[str] = []
+            public_least: list[str] = []
+            private: list[str] = []
+            chosen: tuple[Entry, bool, int] | None = None
+            deps: list[Entry] = [*nics]
+            for nic in nics:
+                for i, cfg in enumerate(nic.v("ip_configuration") or []):
+                    if not isinstance(cfg, Mapping):
+                        continue
+                    if cfg.get("private_ip_address") and not nic.unknown(
+                            "ip_configuration", i, "private_ip_address"):
+                        private.append(str(cfg["private_ip_address"]))
+                    pips, pip_unknown = self.ix.targets(
+                        nic, ("ip_configuration", i, "public_ip_address_id"),
+                        ["azurerm_public_ip"])
+                    deps.extend(pips)
+                    for pip in pips:
+                        addr = pip.v("ip_address")
+                        text = str(addr) if addr and not pip.unknown("ip_address") else \
+                            UNKNOWN_IP.format(what=f"address of {pip.address}")
+                        public.append(text)
+                        public_least.append(text)
+                        if chosen is None:
+                            chosen = (nic, str(pip.v("sku", default="Standard")).lower()
+                                      == "standard", i)
+                    if pip_unknown and not pips:
+                        public.append(UNKNOWN_IP.format(what=f"public IP of {nic.address}"))
+                        if chosen is None:
+                            chosen = (nic, False, i)
+            if chosen is None and nics:
+                chosen = (nics[0], True, 0)
+            most_layers: tuple[RuleLayer, ...] = ()
+            least_layers: tuple[RuleLayer, ...] = ()
+            if chosen is not None:
+                nic, standard, i = chosen
+                subs = self.ix.targets(nic, ("ip_configuration", i, "subnet_id"),
+                                       ["azurerm_subnet"])[0]
+                s_nsgs = [n for sub in subs for _, n in subnet_nsg.get(sub.address, [])]
+                n_nsgs = [n for _, n in nic_nsg.get(nic.address, [])]
+                deps += [*subs, *s_nsgs, *n_nsgs,
+                         *(a for sub in subs for a, _ in subnet_nsg.get(sub.address, [])),
+                         *(a for a, _ in nic_nsg.get(nic.address, []))]
+                deps += [r for n in [*s_nsgs, *n_nsgs] for r in self.rules.get(n.address, [])]
+                s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
+                n_w = self.arm_nsg(n_nsgs[0]) if n_nsgs else None
+                most_layers = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
+                                         standard, private)
+                least_layers = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
+                                          standard, private)
+            if nic_unknown:
+                most_layers = (RuleLayer("network interface not in the plan", LayerMode.UNION,
+                                         (), Action.ALLOW, present=False),)
+                public.append(UNKNOWN_IP.format(what=f"public IP of {vm.address}"))
+            world.set("public_ips", public, public_least)
+            world.set("ingress", most_layers, least_layers)
+            world.props["private_ips"] = private
+            ref = (vm.v("source_image_reference") or [{}])[0]
+            if isinstance(ref, Mapping) and ref.get("publisher"):
+                world.props["image"] = ":".join(str(ref.get(k) or "") for k in (
+                    "publisher", "offer", "sku", "version"))
+            elif vm.v("source_image_id"):
+                world.props["image"] = str(vm.v("source_image_id")).lower()
+            world.props["stateful"] = False
+            if vm.unknown("disable_password_authentication"):
+                world.props["ssh_key_only"] = None
+            else:
+                world.props["ssh_key_only"] = bool(vm.v("disable_password_authentication",
+                                                        default=True))
+            vid = self.b.add(vm, Kind.COMPUTE, CLOUD, world, name=vm.name(vm.v("name")),
+                             region=location(vm), labels=self.labels(vm), deps=deps)
+            disk = self.b.add(vm, Kind.VOLUME, CLOUD, {
+                "encrypted": True, "encryption_evidence": "provider",
+                "encryption_reference": DISK_DOC,
+                "size_gb": ((vm.v("os_disk") or [{}])[0] or {}).get("disk_size_gb"),
+            }, name=f"{vm.v('name') or vm.address}/os_disk", region=location(vm),
+                labels=self.labels(vm), suffix="/os_disk")
+            self.b.relate(disk, vid, RelationType.ATTACHED_TO)
+
+    # --- storage ----------------------------------------------------------------------------
+
+    def storage(self) -> None:
+        for acct in self.ix.of_type("azurerm_storage_account"):
+            world = World()
+            sku = str(acct.v("account_replication_type") or "").lower()
+            redundancy = None if acct.unknown("account_replication_type") else REDUNDANCY.get(sku)
+            where = location(acct)
+            pair = _pair(where) if redundancy == "geo" else None
+            tls = acct.v("min_tls_version", default="TLS1_2")
+            https = acct.v("https_traffic_only_enabled",
+                           default=acct.v("enable_https_traffic_only", default=True))
+            public = acct.v("public_network_access_enabled", default=True)
+            world.props.update({
+                "encrypted": True, "encryption_evidence": "provider",
+                "encryption_reference": STORAGE_DOC,
+                "min_tls": None if acct.unknown("min_tls_version") else _tls(tls),
+                "https_only": None if acct.unknown("https_traffic_only_enabled") or
+                acct.unknown("enable_https_traffic_only") else bool(https),
+                "backup_redundancy": redundancy,
+                "replica_regions": [pair] if pair else [],
+            })
+            world.set("public_endpoint", bool(public) or acct.unknown(
+                "public_network_access_enabled"), bool(public) and not acct.unknown(
+                "public_network_access_enabled"))
+            rules = (acct.v("network_rules") or [{}])[0] or {}
+            if isinstance(rules, Mapping) and str(rules.get("default_action", "")).lower() \
+                    == "deny":
+                drafts = [Draft(Action.ALLOW, "tcp", PortRange(443, 443),
+                                (c if "/" in c else f"{c}/32",), 0, self.rid(acct))
+                          for c in (str(x) for x in rules.get("ip_rules") or [])]
+                if acct.unknown("network_rules", 0, "ip_rules"):
+                    drafts.append(Draft(Action.ALLOW, "tcp", PortRange(443, 443), None, 0,
+                                        self.rid(acct)))
+                most = tuple(r for d in drafts if (r := d.widened()) is not None)
+                least = tuple(r for d in drafts if d.known and (r := d.widened()) is not None)
+                world.set("ingress",
+                          (RuleLayer("storage firewall", LayerMode.UNION, most, Action.DENY,
+                                     origin=(self.rid(acct),)),),
+                          (RuleLayer("storage firewall", LayerMode.UNION, least, Action.DENY,
+                                     origin=(self.rid(acct),)),))
+            self.b.add(acct, Kind.BUCKET, CLOUD, world, name=acct.name(acct.v("name")),
+                       region=where, labels=self.labels(acct))
+
+    # --- databases --------------------------------------------------------------------------
+
+    def db_layer(self, server: Entry, rule_type: str, port: int
+                 ) -> tuple[RuleLayer, RuleLayer, list[Entry]]:
+        rules = [r for r in self.ix.of_type(rule_type)
+                 if server in self.ix.targets(r, "server_id", [server.type])[0]]
+        drafts = []
+        for r in rules:
+            if r.unknown("start_ip_address") or r.unknown("end_ip_address"):
+                drafts.append(Draft(Action.ALLOW, "tcp", PortRange(port, port), None, 0,
+                                    self.rid(r)))
+                continue
+            sources = _range_cidrs(str(r.v("start_ip_address") or ""),
+                                   str(r.v("end_ip_address") or ""))
+            if sources:
+                drafts.append(Draft(Action.ALLOW, "tcp", PortRange(port, port), sources, 0,
+                                    self.rid(r)))
+        most = tuple(x for d in drafts if (x := d.widened()) is not None)
+        least = tuple(x for d in drafts if d.known and (x := d.widened()) is not None)
+        origin = (self.rid(server),)
+        return (RuleLayer("server firewall rules", LayerMode.UNION, most, Action.DENY,
+                          origin=origin),
+                RuleLayer("server firewall rules", LayerMode.UNION, least, Action.DENY,
+                          origin=origin), rules)
+
+    def sql(self) -> None:
+        dbs: dict[str, list[Entry]] = defaultdict(list)
+        for db in self.ix.of_type("azurerm_mssql_database"):
+            for srv in self.ix.targets(db, "server_id", ["azurerm_mssql_server"])[0]:
+                dbs[srv.address].append(db)
+        for srv in self.ix.of_type("azurerm_mssql_server"):
+            most, least, rules = self.db_layer(srv, "azurerm_mssql_firewall_rule", 1433)
+            public = srv.v("public_network_access_enabled", default=True)
+            unsure = srv.unknown("public_network_access_enabled")
+            tls = None if srv.unknown("minimum_tls_version") else _tls(
+                srv.v("minimum_tls_version", default="1.2"))
+            for db in dbs.get(srv.address) or [srv]:
+                world = World()
+                world.set("public_endpoint", bool(public) or unsure, bool(public) and not unsure)
+                world.set("ingress", (most,), (least,))
+                tde = db.v("transparent_data_encryption_enabled", default=True) \
+                    if db is not srv else True
+                retention = ((db.v("short_term_retention_policy") or [{}])[0] or {}).get(
+                    "retention_days", 7) if db is not srv else 7
+                storage = str(db.v("storage_account_type", default="Geo")).lower() \
+                    if db is not srv else "geo"
+                red = REDUNDANCY.get(storage)
+                where = location(srv)
+                world.props.update({
+                    "public_ips": [], "min_tls": tls,
+                    "encrypted": None if db.unknown("transparent_data_encryption_enabled")
+                    else bool(tde),
+                    "encryption_evidence": "config",
+                    "backup_enabled": True, "backup_retention_days": int(retention),
+                    "backup_frequency_hours": 24, "backup_redundancy": red,
+                    "replica_regions": [p] if red == "geo" and (p := _pair(where)) else [],
+                    "pitr_enabled": True,
+                })
+                name = f"{srv.v('name') or srv.address}/{db.v('name')}" if db is not srv \
+                    else str(srv.v("name") or srv.address)
+                self.b.add(db, Kind.DATABASE, CLOUD, world, name=name, region=where,
+                           labels=self.labels(db), deps=[srv, *rules])
+
+    def postgres(self) -> None:
+        conf: dict[str, Entry] = {}
+        for cfg in self.ix.of_type("azurerm_postgresql_flexible_server_configuration"):
+            if cfg.v("name") != "ssl_min_protocol_version":
+                continue
+            for srv in self.ix.targets(cfg, "server_id",
+                                       ["azurerm_postgresql_flexible_server"])[0]:
+                conf[srv.address] = cfg
+        for srv in self.ix.of_type("azurerm_postgresql_flexible_server"):
+            world = World()
+            delegated = bool(srv.v("delegated_subnet_id")) or srv.unknown("delegated_subnet_id")
+            access = srv.v("public_network_access_enabled", default=not delegated)
+            unsure = srv.unknown("public_network_access_enabled")
+            world.set("public_endpoint", (bool(access) or unsure) and not bool(
+                srv.v("delegated_subnet_id")), bool(access) and not unsure and not delegated)
+            most, least, rules = self.db_layer(
+                srv, "azurerm_postgresql_flexible_server_firewall_rule", 5432)
+            world.set("ingress", (most,), (least,))
+            setting = conf.get(srv.address)
+            if setting is None:
+                tls: str | None = "1.2"
+            elif setting.unknown("value"):
+                tls = None
+            else:
+                tls = _tls(str(setting.v("value") or "").split(",")[0])
+            geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
+            where = location(srv)
+            world.props.update({
+                "public_ips": [], "min_tls": tls,
+                "encrypted": True, "encryption_evidence": "provider",
+                "encryption_reference": FLEX_DOC,
+                "backup_enabled": True,
+                "backup_retention_days": int(srv.v("backup_retention_days", default=7)),
+                "backup_frequency_hours": 24,
+                "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
+                else ("geo" if geo else "local"),
+                "replica_regions": [p] if geo and (p := _pair(where)) else [],
+                "pitr_enabled": True,
+            })
+            self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
+                       region=where, labels=self.labels(srv),
+                       deps=[*rules, *([setting] if setting else [])])
+
+    def key_vaults(self) -> None:
+        for kv in self.ix.of_type("azurerm_key_vault"):
+            world = World()
+            world.props["soft_delete"] = True
+            world.props["purge_protection"] = None if kv.unknown("purge_protection_enabled") \
+                else bool(kv.v("purge_protection_enabled", default=False))
+            public = kv.v("public_network_access_enabled", default=True)
+            unsure = kv.unknown("public_network_access_enabled")
+            world.set("public_endpoint", bool(public) or unsure, bool(public) and not unsure)
+            self.b.add(kv, Kind.KEY_STORE, CLOUD, world, name=kv.name(kv.v("name")),
+                       region=location(kv), labels=self.labels(kv))
+
+    def public_ips(self) -> None:
+        for pip in self.ix.of_type("azurerm_public_ip"):
+            self.b.add(pip, Kind.PUBLIC_IP, CLOUD, {}, name=pip.name(pip.v("name")),
+                       region=location(pip), labels=self.labels(pip))
+
+
+def build(b: Builder) -> None:
+    a = _Azure(b)
+    a.firewalls()
+    a.machines()
+    a.storage()
+    a.sql()
+    a.postgres()
+    a.key_vaults()
+    a.public_ips()
+

@@ -1,0 +1,353 @@
+"""What every Terraform resource mapping shares: reading planned values and their unknowns,
+resolving references between resources, building rules in two worlds, adding resources.
+
+Unknown values (`after_unknown`) are never guessed into a pass:
+- a property whose `None` the checks read as "not known" (encrypted, backup_enabled,
+  min_tls, soft_delete, rotation_enabled, a region...) is set to None: the check says error;
+- anything else (addresses, firewall rules, whether a resource is public) is built twice:
+  the property holds its *most exposed* possible value (an unknown source is the internet,
+  an unknown port every port, an unknown allow rule applies, an unknown deny rule does not)
+  and `iac.unknown` maps it to its *least exposed* one. The engine judges both worlds; a
+  verdict that differs between them is `error`, "unknown until apply".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.terraform.plan import resource_refs
+from scanner.model import Kind, Relation, RelationType, Resource
+from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
+
+CHANGING = frozenset({"create", "update"})
+UNKNOWN_IP = "{what} (known after apply)"
+
+
+class Entry:
+    """One planned resource instance (a raw object of the `resources` collection)."""
+
+    __slots__ = ("actions", "address", "expr", "file", "line", "module", "raw", "region",
+                 "type", "unk", "values")
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self.raw = raw
+        self.address = str(raw["address"])
+        self.type = str(raw["type"])
+        self.module = str(raw.get("module_address") or "")
+        self.values: Mapping[str, Any] = raw.get("values") or {}
+        self.unk: Any = raw.get("after_unknown") or {}
+        self.expr: Mapping[str, Any] = raw.get("expressions") or {}
+        self.actions = [str(a) for a in raw.get("actions") or []]
+        self.region: str | None = raw.get("region")
+        self.file: str | None = raw.get("file")
+        self.line: int | None = raw.get("line")
+
+    @property
+    def changed(self) -> bool:
+        return bool(CHANGING & set(self.actions))
+
+    def v(self, *path: Any, default: Any = None) -> Any:
+        """The planned value at `path` (None/absent: `default`)."""
+        node: Any = self.values
+        for p in path:
+            if isinstance(node, Mapping):
+                node = node.get(p)
+            elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+                node = node[p]
+            else:
+                return default
+            if node is None:
+                return default
+        return node
+
+    def unknown(self, *path: Any) -> bool:
+        """Is the value at `path`, or anything in it, unknown until apply?"""
+        node: Any = self.unk
+        for p in path:
+            if node is True:
+                return True
+            if isinstance(node, Mapping):
+                node = node.get(p)
+            elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+                node = node[p]
+            else:
+                return False
+        return _any_true(node)
+
+    def configured(self, attr: str) -> bool:
+        """Does the resource block set `attr` (a plan with configuration)? A state file has no
+        configuration: everything is taken as configured."""
+        return attr in self.expr or not self.expr
+
+    def refs(self, *path: Any) -> list[str]:
+        """Resource addresses (relative to the module) the expression at `path` references."""
+        node: Any = self.expr
+        for p in path:
+            if isinstance(node, Mapping):
+                node = node.get(p)
+            elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+                node = node[p]
+            else:
+                return []
+        return resource_refs(node)
+
+    def name(self, *candidates: Any) -> str:
+        for c in candidates:
+            if isinstance(c, str) and c:
+                return c
+        return self.address
+
+
+def _any_true(node: Any) -> bool:
+    if node is True:
+        return True
+    if isinstance(node, Mapping):
+        return any(_any_true(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_any_true(v) for v in node)
+    return False
+
+
+def labels_of(e: Entry, *keys: str) -> dict[str, str]:
+    for key in keys:
+        tags = e.v(key)
+        if isinstance(tags, Mapping):
+            return {str(k): str(v) for k, v in tags.items() if v is not None}
+    return {}
+
+
+class Index:
+    """Planned instances by address, by configuration address and by known id."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = list(entries)
+        self.by_address = {e.address: e for e in self.entries}
+        self.by_base: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+        self.by_type: dict[str, list[Entry]] = defaultdict(list)
+        self.by_id: dict[tuple[str, str], Entry] = {}
+        for e in self.entries:
+            base = e.address[len(e.module) + 1:] if e.module else e.address
+            if "[" in base:
+                base = base[:base.index("[")]
+            self.by_base[(e.module, base)].append(e)
+            self.by_type[e.type].append(e)
+            native = e.v("id")
+            if native is not None:
+                self.by_id[(e.type, str(native))] = e
+            for extra in ("arn", "name"):
+                if e.v(extra) is not None:
+                    self.by_id.setdefault((f"{e.type}#{extra}", str(e.v(extra))), e)
+
+    def of_type(self, *types: str) -> list[Entry]:
+        return [e for t in types for e in self.by_type.get(t, ())]
+
+    def resolve(self, e: Entry, refs: Iterable[str], types: Sequence[str]
+                ) -> tuple[list[Entry], bool]:
+        """Instances of `types` that references (relative to e's module) name, and whether
+        one of them is ambiguous (`aws_security_group.x` when x has several instances)."""
+        out: list[Entry] = []
+        ambiguous = False
+        for ref in refs:
+            base, _, index = ref.partition("[")
+            if base.split(".", 1)[0] not in types:
+                continue
+            if index:
+                found = self.by_address.get(f"{e.module}.{ref}" if e.module else ref)
+                hits = [found] if found else []
+            else:
+                hits = self.by_base.get((e.module, base), [])
+                ambiguous = ambiguous or len(hits) > 1
+            out.extend(h for h in hits if h not in out)
+        return out, ambiguous
+
+    def targets(self, e: Entry, attr: str | Sequence[Any], types: Sequence[str],
+                id_attr: str = "id") -> tuple[list[Entry], bool]:
+        """What an attribute holding ids (or one id) of other resources points at: known ids
+        looked up among the planned instances, unknown ones through the configuration's
+        references. Second value: some target is not in the plan or not resolvable (its
+        configuration cannot be read here: unknown)."""
+        path = (attr,) if isinstance(attr, str) else tuple(attr)
+        value = e.v(*path)
+        values = value if isinstance(value, list) else ([] if value is None else [value])
+        found: list[Entry] = []
+        unresolved = False
+        for i, item in enumerate(values):
+            if item is None or (isinstance(value, list) and e.unknown(*path, i)):
+                continue
+            hit = None
+            for t in types:
+                key = (t, str(item)) if id_attr == "id" else (f"{t}#{id_attr}", str(item))
+                hit = self.by_id.get(key)
+                if hit:
+                    break
+            if hit is None:
+                unresolved = True  # exists outside this configuration: not visible here
+            elif hit not in found:
+                found.append(hit)
+        if e.unknown(*path) or (value is None and e.refs(*path)):
+            refs = e.refs(*path)
+            hits, ambiguous = self.resolve(e, refs, types)
+            found.extend(h for h in hits if h not in found)
+            expr: Any = e.expr
+            for p in path:
+                expr = expr.get(p) if isinstance(expr, Mapping) else None
+            others = [r for r in (expr or {}).get("references") or []
+                      if str(r).startswith(("var.", "data.", "module.", "local."))] \
+                if isinstance(expr, Mapping) else []
+            if ambiguous or not hits or others:
+                unresolved = unresolved or e.unknown(*path)
+        return found, unresolved
+
+
+# --- rules in two worlds --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A rule being read: `None` for a part not known until apply."""
+
+    action: Action
+    protocol: str | None
+    ports: PortRange | None
+    sources: tuple[str, ...] | None
+    priority: int | None = 0
+    origin: str = ""
+
+    @property
+    def known(self) -> bool:
+        return None not in (self.protocol, self.ports, self.sources, self.priority)
+
+    def widened(self) -> Rule | None:
+        protocol = self.protocol or "*"
+        ports = self.ports or ALL_PORTS
+        sources = self.sources if self.sources is not None else INTERNET
+        if not sources:
+            return None
+        return Rule(self.action, protocol, ports if protocol in ("tcp", "udp", "*") else ALL_PORTS,
+                    sources, self.priority if self.priority is not None else 0,
+                    self.origin + ("" if self.known else " (unknown until apply)"))
+
+
+def two_worlds(drafts: Iterable[Draft]) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+    """(most exposed rules, least exposed rules): a rule with an unknown part applies, widened,
+    in the first when it allows and in the second when it denies."""
+    open_: list[Rule] = []
+    closed: list[Rule] = []
+    for d in drafts:
+        rule = d.widened()
+        if rule is None:
+            continue
+        if d.known:
+            open_.append(rule)
+            closed.append(rule)
+        elif d.action is Action.ALLOW:
+            open_.append(rule)
+        else:
+            closed.append(rule)
+    return tuple(open_), tuple(closed)
+
+
+def port_range(lo: Any, hi: Any = None) -> PortRange | None:
+    """from/to ports -> PortRange; -1 or 0-0 with 'all protocols' -> every port."""
+    try:
+        a = int(lo)
+        b = int(hi if hi is not None else lo)
+    except (TypeError, ValueError):
+        return None
+    if a < 0 or b < 0 or (a == 0 and b in (0, 65535)):
+        return ALL_PORTS
+    try:
+        return PortRange(a, b)
+    except ValueError:
+        return None
+
+
+# --- the builder ----------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Properties of one resource: as planned (most exposed) and the least exposed
+    replacements of the unknown ones."""
+
+    props: dict[str, Any] = field(default_factory=dict)
+    closed: dict[str, Any] = field(default_factory=dict)
+
+    def set(self, name: str, most: Any, least: Any) -> None:
+        self.props[name] = most
+        if least != most:
+            self.closed[name] = least
+
+
+class Builder:
+    def __init__(self, account: str, index: Index, changed_only: bool) -> None:
+        self.account = account
+        self.index = index
+        self.changed_only = changed_only
+        self.resources: list[Resource] = []
+        self.relations: list[Relation] = []
+        self.ids: set[str] = set()
+        self.deps: dict[str, set[str]] = defaultdict(set)  # resource id -> addresses read
+        self.entry_of: dict[str, Entry] = {}
+
+    def rid(self, cloud: str, e: Entry | str, suffix: str = "") -> str:
+        address = e.address if isinstance(e, Entry) else e
+        return f"{cloud}:{self.account}/{address}{suffix}"
+
+    def add(self, e: Entry, kind: Kind, cloud: str, world: World | Mapping[str, Any], *,
+            name: str, region: str | None, labels: Mapping[str, str] | None = None,
+            suffix: str = "", deps: Iterable[Entry] = (), native_type: str = "") -> str:
+        rid = self.rid(cloud, e, suffix)
+        if rid in self.ids:
+            return rid
+        self.ids.add(rid)
+        props = dict(world.props if isinstance(world, World) else world)
+        closed = world.closed if isinstance(world, World) else {}
+        iac: dict[str, Any] = {"address": e.address + suffix, "actions": list(e.actions)}
+        if e.file:
+            iac["file"], iac["line"] = e.file, e.line
+        if closed:
+            iac["unknown"] = dict(closed)
+        props["iac"] = iac
+        self.resources.append(Resource(
+            id=rid, kind=kind, provider=cloud, account=self.account, name=name,
+            region=region, labels=dict(labels or {}), properties=props, raw=e.raw,
+            native_type=native_type or e.type))
+        self.entry_of[rid] = e
+        self.deps[rid].add(e.address)
+        self.deps[rid].update(d.address for d in deps)
+        return rid
+
+    def relate(self, source: str, target: str, rtype: RelationType, **attrs: Any) -> None:
+        self.relations.append(Relation(source, target, rtype, attrs))
+        if rtype is RelationType.TARGETS:  # what reaches a target depends on its forwarder
+            self.deps[target].update(self.deps[source])
+
+    def finish(self) -> list[Resource]:
+        """Mark what a --changed-only scan does not judge: resources the plan neither
+        creates nor updates and that read nothing the plan changes."""
+        if not self.changed_only:
+            return self.resources
+        changed = {e.address for e in self.index.entries if e.changed}
+        out = []
+        for r in self.resources:
+            if self.deps[r.id] & changed:
+                out.append(r)
+                continue
+            props = dict(r.properties)
+            props["iac"] = {**props["iac"], "judged": False}
+            out.append(Resource(id=r.id, kind=r.kind, provider=r.provider, account=r.account,
+                                name=r.name, region=r.region, labels=r.labels,
+                                properties=props, raw=r.raw, roles=r.roles,
+                                native_type=r.native_type))
+        return out
+
+
+def union_layer(name: str, drafts: Iterable[Draft], origin: tuple[str, ...],
+                present: bool = True) -> tuple[RuleLayer, RuleLayer]:
+    most, least = two_worlds(drafts)
+    return (RuleLayer(name, LayerMode.UNION, most, Action.DENY, present, origin),
+            RuleLayer(name, LayerMode.UNION, least, Action.DENY, present, origin))

@@ -1,0 +1,371 @@
+"""Terraform's JSON plan and state (`terraform show -json`) -> one raw `Section`.
+
+Recognised by content, never by file name: a JSON object with `format_version` and any of
+`terraform_version`, `planned_values`, `resource_changes`, `values`, `prior_state` or
+`configuration`. Only format major version 1 is read (Terraform's promise: a new major
+means an incompatible change, so an unknown one is refused, exit 2).
+
+The section (provider `terraform`, account = the file's stem, e.g. `plan` for plan.json)
+has three collections, all in region `global`:
+
+- `resources`: one object per managed resource instance the plan leaves in place, with
+  `address`, `module_address`, `type`, `name`, `index`, `provider_name`,
+  `provider_config_key`, `provider_alias`, `region` (AWS: from the provider configuration,
+  aliases included), `values` (planned values, sensitive ones redacted), `after_unknown`,
+  `actions` (from `resource_changes`; [] for a state file), `expressions` (the resource
+  block's configuration, for references) and, with `--tf-dir`, `file` and `line`;
+- `not_assessed`: `{id, type, reason}` for every instance the plan deletes or forgets and
+  every instance of a resource type posture has no mapping for (the engine lists each
+  group as a `skip` finding, evidence level `none`);
+- `plan`: one object describing the document (`kind`, `format_version`,
+  `terraform_version`, `changed_only`).
+
+So a plan goes through the engine's usual path (normalize, fail closed, record).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import zlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from scanner import snapshot
+from scanner.errors import PostureError
+from scanner.model import ErrorReason
+from scanner.redact import REDACTED, redact
+from scanner.snapshot import GLOBAL, Section
+
+SUPPORTED_MAJOR = 1
+SNIFF_BYTES = 64 * 1024
+_KEY = re.compile(rb'"(format_version|terraform_version|planned_values|resource_changes|'
+                  rb'prior_state)"\s*:')
+_SNAPSHOT = re.compile(rb'"format"\s*:\s*"posture-snapshot"')
+_TF_KEYS = ("terraform_version", "planned_values", "resource_changes", "values",
+            "prior_state", "configuration")
+_REF = re.compile(r"^(?P<base>[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)"
+                  r"(?P<index>\[[^\]]*\])?")
+_NOT_RESOURCE = ("var.", "local.", "data.", "module.", "each.", "count.", "path.", "self.",
+                 "terraform.")
+_MODULE_KEY = re.compile(r"\[[^\]]*\]")
+
+
+class PlanError(PostureError):
+    """A file that looks like Terraform JSON but cannot be read as a plan or state."""
+
+
+def sniff(path: Path) -> bool:
+    """Does the file look like Terraform JSON (its first 64 KiB, plain or gzip)?"""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error):
+        return False  # snapshot.load names the problem
+    if not head.lstrip().startswith(b"{") or _SNAPSHOT.search(head):
+        return False
+    return bool(_KEY.search(head))
+
+
+def account_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".json", ".plan", ".tfplan"):
+        name = name.removesuffix(suffix)
+    return name or "plan"
+
+
+def load_document(path: Path) -> tuple[dict[str, Any], bytes]:
+    origin = str(path)
+    data = snapshot.read_bytes(path)
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PlanError(f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"{origin}: not valid JSON, truncated? ({exc.msg} at line {exc.lineno} "
+                        f"column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise PlanError(f"{origin}: JSON nested too deeply") from exc
+    if not isinstance(doc, dict):
+        raise PlanError(f"{origin}: not a Terraform plan or state (top level is not an object)")
+    check_document(doc, origin)
+    return doc, data
+
+
+def check_document(doc: Mapping[str, Any], origin: str) -> None:
+    version = doc.get("format_version")
+    if version is None:
+        hint = (" (it looks like `terraform version -json` output)"
+                if "provider_selections" in doc or "platform" in doc else "")
+        raise PlanError(f"{origin}: not a Terraform plan or state: no format_version{hint}; "
+                        "give posture the output of `terraform show -json PLANFILE`")
+    major = str(version).split(".", 1)[0]
+    if not major.isdigit() or int(major) != SUPPORTED_MAJOR:
+        raise PlanError(
+            f"{origin}: Terraform JSON format_version {version!r} is not supported (posture "
+            f"reads format {SUPPORTED_MAJOR}.x, as written by Terraform 1.x and OpenTofu)")
+    if not any(k in doc for k in _TF_KEYS):
+        hint = ""
+        if "provider_schemas" in doc:
+            hint = " (it looks like `terraform providers schema -json` output)"
+        elif "valid" in doc and "diagnostics" in doc:
+            hint = " (it looks like `terraform validate -json` output)"
+        raise PlanError(f"{origin}: not a Terraform plan or state{hint}; give posture the "
+                        "output of `terraform show -json PLANFILE`")
+    for key in ("planned_values", "values", "configuration", "prior_state"):
+        if key in doc and not isinstance(doc[key], Mapping | type(None)):
+            raise PlanError(f"{origin}: not a Terraform plan or state ({key} is not an object)")
+    if "resource_changes" in doc and not isinstance(doc["resource_changes"], list | type(None)):
+        raise PlanError(f"{origin}: not a Terraform plan (resource_changes is not a list)")
+
+
+# --- walking the document ------------------------------------------------------------------
+
+
+def _module_resources(module: Mapping[str, Any] | None) -> Iterator[dict[str, Any]]:
+    if not isinstance(module, Mapping):
+        return
+    for r in module.get("resources") or []:
+        if isinstance(r, dict):
+            yield {**r, "module_address": module.get("address") or ""}
+    for child in module.get("child_modules") or []:
+        yield from _module_resources(child)
+
+
+def config_path(module_address: str) -> str:
+    """`module.net["prod"].module.sg[0]` -> `module.net.module.sg` (the configuration's
+    module path: instance keys dropped)."""
+    return _MODULE_KEY.sub("", module_address)
+
+
+def _config_index(configuration: Mapping[str, Any] | None
+                  ) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, str]]:
+    """(module path, "type.name") -> configuration resource; module path -> module source."""
+    resources: dict[tuple[str, str], dict[str, Any]] = {}
+    sources: dict[str, str] = {"": "."}
+
+    def walk(module: Any, path: str) -> None:
+        if not isinstance(module, Mapping):
+            return
+        for r in module.get("resources") or []:
+            if isinstance(r, dict) and r.get("mode", "managed") == "managed":
+                resources[(path, f"{r.get('type')}.{r.get('name')}")] = r
+        for name, call in (module.get("module_calls") or {}).items():
+            if isinstance(call, Mapping):
+                child = f"{path}.module.{name}" if path else f"module.{name}"
+                sources[child] = str(call.get("source") or "")
+                walk(call.get("module"), child)
+
+    if isinstance(configuration, Mapping):
+        walk(configuration.get("root_module"), "")
+    return resources, sources
+
+
+def _expression_value(expr: Any, variables: Mapping[str, Any]) -> Any:
+    """A provider configuration expression's value: a constant, or a root variable."""
+    if not isinstance(expr, Mapping):
+        return None
+    if "constant_value" in expr:
+        return expr["constant_value"]
+    refs = [str(r) for r in expr.get("references") or []]
+    for ref in refs:
+        if ref.startswith("var."):
+            var = variables.get(ref[4:].split(".")[0])
+            if isinstance(var, Mapping) and var.get("value") is not None:
+                return var["value"]
+    return None
+
+
+def _provider_region(doc: Mapping[str, Any], key: str) -> tuple[str | None, str | None, str]:
+    """(region, alias, version constraint) of a provider configuration key (`aws`,
+    `aws.eu`, `module.net:aws`)."""
+    configs = ((doc.get("configuration") or {}).get("provider_config") or {})
+    variables = doc.get("variables") or {}
+    pc = configs.get(key)
+    if not isinstance(pc, Mapping) and ":" in key:
+        pc = configs.get(key.rsplit(":", 1)[1])  # passed from the root
+    if not isinstance(pc, Mapping):
+        return None, None, ""
+    root = not pc.get("module_address")
+    region = _expression_value((pc.get("expressions") or {}).get("region"),
+                               variables if root else {})
+    return (str(region) if isinstance(region, str) and region else None,
+            str(pc["alias"]) if pc.get("alias") else None,
+            str(pc.get("version_constraint") or ""))
+
+
+def redact_sensitive(values: Any, sensitive: Any, path: str, removed: list[str]) -> Any:
+    """Replace every value Terraform marks sensitive (`after_sensitive`) by the marker."""
+    if sensitive is True:
+        if values is not None:
+            removed.append(path)
+            return REDACTED
+        return values
+    if isinstance(values, dict) and isinstance(sensitive, Mapping):
+        return {k: redact_sensitive(v, sensitive.get(k), f"{path}.{k}", removed)
+                for k, v in values.items()}
+    if isinstance(values, list) and isinstance(sensitive, list):
+        return [redact_sensitive(v, sensitive[i] if i < len(sensitive) else None,
+                                 f"{path}[{i}]", removed) for i, v in enumerate(values)]
+    return values
+
+
+def resource_refs(expression: Any) -> list[str]:
+    """Resource addresses (relative to the module, index kept) an expression references."""
+    out: list[str] = []
+    if not isinstance(expression, Mapping):
+        return out
+    for ref in expression.get("references") or []:
+        ref = str(ref)
+        if ref.startswith(_NOT_RESOURCE):
+            continue
+        m = _REF.match(ref)
+        if m:
+            addr = m.group("base") + (m.group("index") or "")
+            if addr not in out:
+                out.append(addr)
+    return out
+
+
+def read(path: Path, options: Mapping[str, Any], mapped: frozenset[str],
+         covered_providers: frozenset[str]) -> tuple[list[Section], dict[str, Any]]:
+    """A Terraform JSON plan or state file -> one section and its source description."""
+    doc, data = load_document(path)
+    try:
+        return _read(path, doc, data, options, mapped, covered_providers)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise PlanError(f"{path}: not shaped as Terraform writes a plan or state "
+                        f"({type(exc).__name__}: {exc})") from exc
+
+
+def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, Any],
+          mapped: frozenset[str], covered_providers: frozenset[str]
+          ) -> tuple[list[Section], dict[str, Any]]:
+    from providers.terraform.locate import block_locations
+
+    origin = str(path)
+    is_plan = "planned_values" in doc or "resource_changes" in doc
+    if doc.get("errored") is True:
+        raise PlanError(f"{origin}: the plan errored (errored=true): Terraform could not plan "
+                        "every change; fix the plan, then judge it")
+    if is_plan:
+        root = (doc.get("planned_values") or {}).get("root_module")
+    else:
+        root = (doc.get("values") or {}).get("root_module")
+    changes: dict[str, Mapping[str, Any]] = {}
+    for rc in doc.get("resource_changes") or []:
+        if isinstance(rc, Mapping) and rc.get("mode", "managed") == "managed" and rc.get(
+                "address"):
+            changes[str(rc["address"])] = rc
+    config, sources = _config_index(doc.get("configuration"))
+    tf_dir = options.get("tf_dir")
+    locations = block_locations(Path(tf_dir), sources) if tf_dir else {}
+    section = Section(provider="terraform", account=account_name(path),
+                      collected_at=_timestamp(doc))
+    entries: list[dict[str, Any]] = []
+    not_assessed: list[dict[str, Any]] = []
+    regions: set[str] = set()
+    seen: set[str] = set()
+    provider_cache: dict[str, tuple[str | None, str | None, str]] = {}
+    for res in _module_resources(root):
+        if res.get("mode", "managed") != "managed":
+            continue
+        address = str(res.get("address"))
+        seen.add(address)
+        rtype = str(res.get("type"))
+        module_address = str(res.get("module_address") or "")
+        change = changes.get(address, {}).get("change") or {}
+        actions = [str(a) for a in change.get("actions") or []] if is_plan else []
+        if is_plan and address not in changes:
+            actions = ["no-op"]
+        provider_name = str(res.get("provider_name") or "")
+        if rtype not in mapped:
+            short = provider_name.rsplit("/", 1)[-1]
+            if short in covered_providers:
+                why, text = "type_not_covered", "posture has no mapping for this resource type"
+            else:
+                why, text = "provider_not_covered", f"posture does not cover provider {short}"
+            not_assessed.append({"id": address, "type": rtype, "reason": why, "message": text})
+            continue
+        cfg = config.get((config_path(module_address), f"{rtype}.{res.get('name')}"), {})
+        key = str(cfg.get("provider_config_key") or provider_name.rsplit("/", 1)[-1])
+        if key not in provider_cache:
+            provider_cache[key] = _provider_region(doc, key)
+        region, alias, constraint = provider_cache[key]
+        removed: list[str] = []
+        values = redact_sensitive(res.get("values") or {},
+                                  change.get("after_sensitive", res.get("sensitive_values")),
+                                  address, removed)
+        values = redact(values, address, removed, label_keys=("tags", "tags_all", "labels"))
+        section.redacted.extend(removed)
+        entry: dict[str, Any] = {
+            "address": address,
+            "module_address": module_address,
+            "type": rtype,
+            "name": res.get("name"),
+            "index": res.get("index"),
+            "provider_name": provider_name,
+            "provider_config_key": key,
+            "provider_alias": alias,
+            "provider_version_constraint": constraint,
+            "region": region,
+            "values": values,
+            "after_unknown": change.get("after_unknown") or {},
+            "actions": actions,
+            "expressions": cfg.get("expressions") or {},
+        }
+        where = locations.get((config_path(module_address), f"{rtype}.{res.get('name')}"))
+        if where:
+            entry["file"], entry["line"] = where
+        if region:
+            regions.add(region)
+        entries.append(entry)
+    for address, rc in changes.items():
+        actions = [str(a) for a in (rc.get("change") or {}).get("actions") or []]
+        if address in seen or ("delete" not in actions and "forget" not in actions):
+            continue
+        gone = "forget" in actions and "delete" not in actions
+        not_assessed.append({"id": address, "type": str(rc.get("type")),
+                             "reason": "forgotten" if gone else "deleted",
+                             "message": "the plan removes it from the state (not judged)"
+                             if gone else "the plan deletes it (not judged)"})
+    section.add("resources", GLOBAL, entries)
+    section.add("not_assessed", GLOBAL, sorted(not_assessed, key=lambda o: o["id"]))
+    section.add("plan", GLOBAL, [{
+        "kind": "plan" if is_plan else "state",
+        "format_version": str(doc.get("format_version")),
+        "terraform_version": str(doc.get("terraform_version") or ""),
+        "changed_only": bool(options.get("changed_only")),
+    }])
+    section.locations = sorted(regions)
+    if is_plan and doc.get("complete") is False:
+        section.fail("resources", GLOBAL, ErrorReason.INVALID,
+                     "the plan is incomplete (complete=false: -target, or changes deferred "
+                     "until apply): resources outside it are not judged")
+    described = {
+        "type": "terraform-plan" if is_plan else "terraform-state",
+        "name": path.name,
+        "digest": hashlib.sha256(data).hexdigest(),
+        "accounts": [f"terraform:{section.account}"],
+        "terraform_version": str(doc.get("terraform_version") or ""),
+        "format_version": str(doc.get("format_version")),
+        "resources": len(entries),
+        "not_assessed": len(not_assessed),
+    }
+    if options.get("changed_only"):
+        described["changed_only"] = True
+    return [section], described
+
+
+def _timestamp(doc: Mapping[str, Any]) -> str:
+    stamp = doc.get("timestamp")
+    if isinstance(stamp, str) and re.match(
+            r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", stamp):
+        return stamp
+    return snapshot.now()
