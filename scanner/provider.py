@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.model import Inventory, Kind
+from scanner.model import Inventory, Kind, Relation, Resource
 from scanner.snapshot import Section
 
 
@@ -24,6 +24,19 @@ class Collection:
     kinds: frozenset[Kind]
     calls: tuple[str, ...]  # API operations, e.g. "GET /servers"; all read-only
     description: str = ""
+
+
+def inventory(provider: str, section: Section, resources: Iterable[Resource],
+              relations: Iterable[Relation]) -> Inventory:
+    """A normalizer's result for one section, with the section's errors and attempts."""
+    return Inventory(
+        provider=provider,
+        account=section.account,
+        resources=tuple(resources),
+        relations=tuple(relations),
+        errors=tuple(section.collection_errors()),
+        collected=frozenset(section.attempted()),
+    )
 
 
 class ProviderError(Exception):

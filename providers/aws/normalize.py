@@ -34,6 +34,7 @@ from typing import Any
 
 from providers.aws.collect import FLAGGED
 from scanner.model import Inventory, Kind, Relation, RelationType, Resource
+from scanner.provider import inventory
 from scanner.rules import ALL_PORTS, Action, LayerMode, PortRange, Rule, RuleLayer
 from scanner.snapshot import GLOBAL, Section
 
@@ -1345,11 +1346,4 @@ def normalize(section: Section) -> Inventory:
     b.functions()
     b.inference()
     b.identities()
-    return Inventory(
-        provider=PROVIDER,
-        account=section.account,
-        resources=tuple(b.resources),
-        relations=tuple(b.relations),
-        errors=tuple(section.collection_errors()),
-        collected=frozenset(section.attempted()),
-    )
+    return inventory(PROVIDER, section, b.resources, b.relations)

@@ -53,6 +53,7 @@ from typing import Any
 from providers.azure.collect import CONTRIBUTOR, OWNER, SECRET_MARK, secret_in
 from scanner import regions
 from scanner.model import Inventory, Kind, Relation, RelationType, Resource
+from scanner.provider import inventory
 from scanner.redact import REDACTED, is_secret_name
 from scanner.rules import INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer, admitted
 from scanner.snapshot import Section
@@ -1135,11 +1136,4 @@ def normalize(section: Section) -> Inventory:
     b.backup_vaults()
     b.web_apps()
     b.model_deployments()
-    return Inventory(
-        provider=PROVIDER,
-        account=section.account,
-        resources=tuple(b.resources),
-        relations=tuple(b.relations),
-        errors=tuple(section.collection_errors()),
-        collected=frozenset(section.attempted()),
-    )
+    return inventory(PROVIDER, section, b.resources, b.relations)

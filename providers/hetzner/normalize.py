@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scanner.model import Inventory, Kind, Relation, RelationType, Resource
+from scanner.provider import inventory
 from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
 from scanner.snapshot import Section
 
@@ -427,12 +428,5 @@ def normalize(section: Section) -> Inventory:
     b.servers()
     b.load_balancers()
     b.simple()
-    return Inventory(
-        provider=PROVIDER,
-        account=section.account,
-        resources=tuple(b.resources),
-        relations=tuple(b.relations),
-        errors=tuple(section.collection_errors()),
-        collected=frozenset(section.attempted()),
-    )
+    return inventory(PROVIDER, section, b.resources, b.relations)
 

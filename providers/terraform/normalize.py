@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from providers.terraform import aws, azurerm, hcloud
 from providers.terraform.core import Builder, Entry, Index
 from scanner.model import Inventory
+from scanner.provider import inventory
 from scanner.snapshot import Section
 
 # Terraform resource type -> posture provider. Everything else is listed as not assessed.
@@ -35,11 +36,4 @@ def normalize(section: Section) -> Inventory:
     hcloud.build(b)
     aws.build(b)
     azurerm.build(b)
-    return Inventory(
-        provider="terraform",
-        account=section.account,
-        resources=tuple(b.finish()),
-        relations=tuple(b.relations),
-        errors=tuple(section.collection_errors()),
-        collected=frozenset(section.attempted()),
-    )
+    return inventory("terraform", section, b.finish(), b.relations)
