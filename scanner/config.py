@@ -9,7 +9,6 @@ command is also accepted (`[scan]`, `[diff]`). Flags given on the command line a
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +36,7 @@ def find(explicit: Path | None = None, cwd: Path | None = None
 
 
 def _read(path: Path, pyproject: bool) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(inputs.read_text(path))  # a regular file, size-limited
-    except FileNotFoundError:
-        raise PostureError(f"--config {path}: no such file") from None
-    except OSError as exc:
-        raise PostureError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise PostureError(f"{path}: cannot read: {exc}") from None
-    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
-        raise PostureError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise PostureError(f"{path}: not valid TOML: nested too deeply") from None
+    data = inputs.read_toml(path, f"--config {path}: no such file")
     if pyproject:
         table = data.get("tool", {}).get("posture", {})
         if not isinstance(table, dict):

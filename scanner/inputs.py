@@ -10,7 +10,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tomllib
 from pathlib import Path
+from typing import Any
+
+from scanner.errors import PostureError
 
 
 class TooLarge(OSError):
@@ -56,3 +60,21 @@ TEXT_LIMIT = 16 * 1024**2  # profiles, suppressions, config: far above any real 
 def read_text(path: Path, limit: int = TEXT_LIMIT) -> str:
     """`read_regular` decoded as UTF-8 (UnicodeDecodeError when it is not)."""
     return read_regular(path, limit).decode("utf-8")
+
+
+def read_toml(path: Path, missing: str, error: type[PostureError] = PostureError
+              ) -> dict[str, Any]:
+    """A TOML file the user names; every problem is one `error` naming the file
+    (`missing` is the whole message for a file that does not exist)."""
+    try:
+        return tomllib.loads(read_text(path))
+    except FileNotFoundError:
+        raise error(missing) from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
+        raise error(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise error(f"{path}: not valid TOML: nested too deeply") from None

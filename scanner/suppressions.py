@@ -15,7 +15,6 @@ no longer applies: the finding is back, and the report names the expired suppres
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -53,18 +52,7 @@ class Suppression:
 
 
 def load(path: Path) -> list[Suppression]:
-    try:
-        data = tomllib.loads(inputs.read_text(path))  # a regular file, size-limited
-    except FileNotFoundError:
-        raise SuppressionError(f"{path}: no such suppressions file") from None
-    except OSError as exc:
-        raise SuppressionError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise SuppressionError(f"{path}: cannot read: {exc}") from None
-    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
-        raise SuppressionError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise SuppressionError(f"{path}: not valid TOML: nested too deeply") from None
+    data = inputs.read_toml(path, f"{path}: no such suppressions file", SuppressionError)
     unknown = sorted(set(data) - {"suppress"})
     if unknown:
         raise SuppressionError(f"{path}: unknown key {unknown[0]} (expected [[suppress]] tables)")
