@@ -5,22 +5,23 @@
     python bench/bench_faults.py --hetzner-copies 20    # 120 servers: 3 list pages
 
 For each cloud (Hetzner: tests/hcloud_server.py; Azure: the HTTPS ARM server of
-tests/azure_arm_server.py) and each seed 1..N, a clean live scan and the same scan with the
-server's fault mode on (a seeded fraction of calls answers 429 with Retry-After, a 5xx,
-an answer slower than the client's 1 s timeout, or drops the connection; a call is faulted
-at most twice): the scan must complete with the clean scan's findings. Then, per cloud, the
-"stays down" scenarios (one collection 503 or 403 on every call, with transient faults on the
-rest): exit 3, errors for exactly that scope, no pass on what could not be read.
+tests/azure_arm_server.py; AWS: moto with the estate of tests/aws_estate.py behind the
+fault-injecting proxy of tests/aws_proxy.py) and each seed 1..N, a clean live scan and the
+same scan with the server's fault mode on (a seeded fraction of calls answers throttling:
+429 with Retry-After, or on AWS the service's own throttling error in its protocol's shape;
+a 5xx; an answer slower than the client's timeout; or drops the connection; a call is
+faulted at most twice): the scan must complete with the clean scan's findings. Then, per
+cloud, the "stays down" scenarios (one collection, or on AWS one operation or a whole
+service, 503 or 403 on every call, with transient faults on the rest): exit 3, errors for
+exactly that scope with the right reason, no pass on what could not be read.
 
 Reported per cloud and scenario: scans, calls made, calls retried, faults injected by kind,
 scans completed, scans with the clean findings, false passes (must be 0), wall time. The
-real CLI runs in-process with --retry-base-seconds 0.01 --timeout 1 --max-retries 3 (the
-harness is tests/fault_harness.py, shared with tests/test_faults.py). Results: a table on
-stdout and bench/out/faults.json; the exit code is 1 when any false pass or incomplete scan
-was seen.
-
-AWS: add a Cloud (moto with a fault mode) to tests.fault_harness.CLOUDS and DOWN; it is then
-benchmarked like the others (`--clouds aws`).
+real CLI runs in-process with --retry-base-seconds 0.01 --max-retries 3 and --timeout 1
+(AWS: 4; botocore's standard retry mode keeps its own backoff) (the harness is
+tests/fault_harness.py, shared with tests/test_faults.py). Results: a table on stdout and
+bench/out/faults.json; the exit code is 1 when any false pass, incomplete scan, error
+outside the scope or missing error was seen.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def aggregate(cloud: str, scenario: str, outcomes: list[Outcome]) -> dict[str, A
         "exit_3": sum(o.exit_code == 3 for o in outcomes) if scenario != "transient" else None,
         "false_passes": sum(len(o.false_passes) for o in outcomes),
         "wrong_scope": sum(len(o.unexpected_errors) + len(o.changed_outside_scope)
-                           for o in outcomes),
+                           + len(o.missing_errors) for o in outcomes),
         "seconds": round(sum(o.seconds for o in outcomes), 2),
     }
 
@@ -137,7 +138,8 @@ def main() -> int:
         outcomes += got
     print(table(rows))
     bad = [o for o in outcomes if o.false_passes or not o.completed or o.unexpected_errors
-           or o.changed_outside_scope or (o.scenario == "transient" and not o.identical)
+           or o.changed_outside_scope or o.missing_errors
+           or (o.scenario == "transient" and not o.identical)
            or (o.scenario != "transient" and o.exit_code != 3)]
     print(f"\n{len(outcomes)} scans in {time.perf_counter() - started:.0f} s; "
           f"{sum(len(o.false_passes) for o in outcomes)} false passes; "

@@ -61,7 +61,9 @@ def audit_log_everywhere(ctx: CheckContext) -> Iterator[Finding]:
     remediation="Set the log destination's retention (bucket lifecycle, CloudWatch retention, "
                 "Log Analytics retention) to at least log_retention_days.",
     references={**REFS_LOG, "ISO27001": ("A.8.15",), "C5": ("OPS-12", "OPS-14")},
-    evidence={"aws": "trail destination retention", "azure": "Log Analytics retention"},
+    evidence={"aws": "each trail's S3 bucket lifecycle expiration for its log prefix and its "
+                     "CloudWatch Logs group retention: the longest-lived copy",
+              "azure": "Log Analytics retention"},
     parameters=("log_retention_days",),
 )
 def logs_retained(ctx: CheckContext) -> Iterator[Finding]:

@@ -217,11 +217,23 @@ def _environment(ctx: CheckContext, r: Resource) -> str | None:
     return None
 
 
+def _members(ctx: CheckContext, net: Resource) -> list[Resource]:
+    """What sits on a network: attached to it (Hetzner servers) or to one of its subnets
+    (AWS instances, Azure VMs), once each, in graph order."""
+    found = {r.id: r for r in ctx.graph.related(net.id, RelationType.ATTACHED_TO,
+                                                 incoming=True)}
+    for subnet in ctx.graph.related(net.id, RelationType.MEMBER_OF, incoming=True):
+        if subnet.kind is Kind.SUBNET:
+            found.update((r.id, r) for r in ctx.graph.related(
+                subnet.id, RelationType.ATTACHED_TO, incoming=True))
+    return list(found.values())
+
+
 @check(
     id="NET-05",
     title="Production, staging and development are segmented",
     severity="medium",
-    kinds={Kind.NETWORK, Kind.COMPUTE, Kind.DATABASE},
+    kinds={Kind.NETWORK, Kind.SUBNET, Kind.COMPUTE, Kind.DATABASE},
     rationale="A staging machine on the production network, or a peering between them, makes "
               "the weakest environment a door into production.",
     remediation="Give production its own networks; remove peerings between production and "
@@ -229,7 +241,8 @@ def _environment(ctx: CheckContext, r: Resource) -> str | None:
     references={"ISO27001": ("A.8.22", "A.8.31"), "C5": ("KOS-04",),
                 "GDPR": ("Art. 32(1)(b)",)},
     evidence={"hetzner": "networks and the servers attached to them, by label",
-              "aws": "VPCs, peerings and instances by tag", "azure": "VNets and peerings"},
+              "aws": "VPCs, active VPC peerings and the instances in their subnets, by tag",
+              "azure": "VNets, their peerings and the VMs in their subnets, by tag"},
     parameters=("environment_label", "production_values"),
 )
 def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
@@ -247,7 +260,7 @@ def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
             peer_env = _environment(ctx, peer)
             if peer_env is not None and peer_env not in prod:
                 mixed.append({"peering": peer.id, "environment": peer_env})
-        for member in ctx.graph.related(net.id, RelationType.ATTACHED_TO, incoming=True):
+        for member in _members(ctx, net):
             member_env = _environment(ctx, member)
             if member_env is not None and member_env not in prod:
                 mixed.append({"member": member.id, "environment": member_env})
@@ -271,7 +284,8 @@ def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
     references={"ISO27001": ("A.8.20", "A.8.21"), "C5": ("KOS-01", "KOS-03"),
                 "GDPR": ("Art. 32(1)(b)",)},
     evidence={"aws": "WAFv2 web ACL associations and rate-based rules; Shield",
-              "azure": "Application Gateway/Front Door WAF policies; VNet DDoS plans"},
+              "azure": "Application Gateway/Front Door WAF policies; DDoS plans of VNets "
+                       "holding a resource with a public IP"},
 )
 def waf_and_ddos(ctx: CheckContext) -> Iterator[Finding]:
     for r in ctx.graph.of_kind(Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE):

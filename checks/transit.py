@@ -1,13 +1,15 @@
-"""Encryption in transit: TLS-01 .. TLS-03."""
+"""Encryption in transit: TLS-01 .. TLS-04."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from scanner.check import CheckContext, check
-from scanner.findings import EvidenceLevel, Finding
+from scanner.findings import EvidenceLevel, Finding, Status
 from scanner.model import Kind, RelationType, Resource
+from scanner.probe import VERSIONS, Endpoint, endpoints, tls_version_name, version_key
 
 REFS_TLS = {
     "GDPR": ("Art. 32(1)(a)",),
@@ -168,3 +170,103 @@ def certificates_renewed(ctx: CheckContext) -> Iterator[Finding]:
                            evidence)
         else:
             yield ctx.passed(cert, f"managed and valid for {left.days} more days", evidence)
+
+
+# A probe's own error reasons (scanner/probe.py) -> the reason of the `error` finding.
+_PROBE_REASONS = {"refused": "unreachable", "timeout": "unreachable", "unresolved": "unreachable",
+                  "unreachable": "unreachable", "no_address": "unknown", "no_tls": "unknown",
+                  "bug": "bug"}
+NOT_PROBED = "not probed: run with --probe-tls"
+
+
+def _label(version: str) -> str:
+    """"TLSv1.0" -> "TLS 1.0", "SSLv3" -> "SSL 3.0"."""
+    major, minor = version_key(version)
+    return f"SSL {minor}.0" if major == 0 else f"TLS {major}.{minor}"
+
+
+@check(
+    id="TLS-04",
+    title="Public endpoints refuse TLS 1.0 and 1.1 when connected to",
+    severity="high",
+    kinds={Kind.LOAD_BALANCER, Kind.LISTENER, Kind.APP_SERVICE},
+    rationale="The configuration says what should happen; a handshake shows what does (a TCP "
+              "pass-through whose targets terminate TLS, a policy changed outside the API, a "
+              "proxy in front). TLS 1.0 and 1.1 are deprecated (RFC 8996). Evidence level "
+              "`probe`; without --probe-tls (or in a snapshot recorded without it) each "
+              "endpoint is reported `not probed` (skip, level none), never passed.",
+    remediation="Disable every protocol version below the profile's min_tls where TLS is "
+                "terminated (the load balancer's TLS policy, or the targets' TLS settings for "
+                "TCP pass-through), then scan again with --probe-tls.",
+    references=REFS_TLS,
+    evidence={
+        "aws": "with --probe-tls: TLS handshakes with every https, tls and tcp listener of "
+               "internet-facing ELBv2 load balancers, at the load balancer's DNS name",
+        "azure": "with --probe-tls: TLS handshakes with every https and tcp listener of load "
+                 "balancers and application gateways with a public IP (at its DNS name, else "
+                 "its address), and with App Services' host names on port 443",
+        "hetzner": "with --probe-tls: TLS handshakes with every https and tcp service of load "
+                   "balancers with a public IP, at its public IPv4 address",
+    },
+    parameters=("min_tls",),
+)
+def tls_refused_when_probed(ctx: CheckContext) -> Iterator[Finding]:
+    for ep in endpoints(ctx.graph):
+        r = ctx.graph.get(ep.resource)
+        evidence: dict[str, Any] = {"host": ep.host, "port": ep.port, "protocol": ep.protocol}
+        if not r.has_prop("tls_probe"):
+            yield ctx.skip(r, NOT_PROBED, evidence, level=EvidenceLevel.NONE)
+            continue
+        result = r.prop("tls_probe")
+        if not isinstance(result, Mapping):
+            yield ctx.finding(r, Status.ERROR, "the estate was probed, but no probe result is "
+                              "recorded for this endpoint", evidence, EvidenceLevel.PROBE,
+                              "unknown")
+            continue
+        yield _judge_probe(ctx, r, ep, result, evidence)
+
+
+def _judge_probe(ctx: CheckContext, r: Resource, ep: Endpoint, result: Mapping[str, Any],
+                 evidence: dict[str, Any]) -> Finding:
+    """pass only when every version below min_tls was refused and one at or above it was
+    accepted; any accepted version below it fails; anything else is an error."""
+    wanted = ctx.params.min_tls
+    floor = version_key(tls_version_name(wanted))
+    evidence.update({"address": result.get("address"), "probed_at": result.get("probed_at")})
+    level = EvidenceLevel.PROBE
+    if result.get("status") != "completed":
+        error = result.get("error")
+        error = error if isinstance(error, Mapping) else {}
+        why = str(error.get("reason") or "unknown")
+        evidence["probe_error"] = {"reason": why, "message": error.get("message")}
+        if why == "no_tls" and ep.protocol == "tcp":
+            return ctx.skip(r, "TCP pass-through completed no TLS handshake of any version: "
+                               "not a TLS service (TLS after STARTTLS is not probed)",
+                            evidence, level)
+        return ctx.finding(r, Status.ERROR, f"the TLS probe failed ({why}): "
+                                            f"{error.get('message')}", evidence, level,
+                           _PROBE_REASONS.get(why, "unknown"))
+    protocols = result.get("protocols")
+    protocols = protocols if isinstance(protocols, Mapping) else {}
+    accepted = sorted((v for v, state in protocols.items()
+                       if state == "accepted" and v in VERSIONS), key=version_key)
+    below = [v for v in accepted if version_key(v) < floor]
+    evidence.update({"accepted": accepted, "negotiated": result.get("negotiated")})
+    if below:
+        ciphers = result.get("ciphers")
+        ciphers = ciphers if isinstance(ciphers, Mapping) else {}
+        evidence["ciphers_below_min"] = {v: list(ciphers.get(v) or [])[:3] for v in below}
+        return ctx.fail(r, f"accepted {', '.join(_label(v) for v in below)} (below TLS "
+                           f"{wanted})", evidence, level)
+    unsure = [v for v in VERSIONS if version_key(v) < floor and protocols.get(v) != "refused"]
+    if unsure:
+        evidence["not_refused"] = {v: protocols.get(v, "missing") for v in unsure}
+        return ctx.finding(r, Status.ERROR, "could not tell whether "
+                           f"{', '.join(_label(v) for v in unsure)} is refused (the probe of "
+                           "that version did not complete)", evidence, level, "unknown")
+    if not accepted:
+        return ctx.finding(r, Status.ERROR, f"refused every version below TLS {wanted}, but "
+                           "no version at or above it was seen accepted", evidence, level,
+                           "unknown")
+    return ctx.passed(r, f"refused every version below TLS {wanted}; accepted "
+                         f"{', '.join(_label(v) for v in accepted)}", evidence, level)

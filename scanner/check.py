@@ -48,6 +48,7 @@ class Check:
     evidence: Mapping[str, str] = field(default_factory=dict)  # provider -> what it reads
     parameters: tuple[str, ...] = ()  # profile parameters it uses
     module: str = ""
+    uses_raw: bool = False  # reads `Resource.raw` (the engine otherwise releases it)
 
     def run(self, ctx: CheckContext) -> list[Finding]:
         return list(self.func(ctx))
@@ -77,6 +78,7 @@ def check(
     references: Mapping[str, Iterable[str]] | None = None,
     evidence: Mapping[str, str] | None = None,
     parameters: Iterable[str] = (),
+    uses_raw: bool = False,
 ) -> Callable[[Callable[[CheckContext], Iterable[Finding]]], Check]:
     """Decorator turning a function into a `Check` (the module is then an entry point)."""
 
@@ -93,6 +95,7 @@ def check(
             evidence=dict(evidence or {}),
             parameters=tuple(parameters),
             module=func.__module__,
+            uses_raw=uses_raw,
         )
 
     return wrap
@@ -125,7 +128,7 @@ class CheckContext:
             evidence=dict(evidence or {}),
             evidence_level=level,
             resource_name=resource.name,
-            resource_kind=str(resource.kind),
+            resource_kind=resource.kind.value,
             provider=resource.provider,
             account=resource.account,
             region=resource.region,

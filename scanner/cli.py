@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from tabulate import tabulate
@@ -25,17 +25,21 @@ from scanner import result as result_format
 from scanner import suppressions as suppression_rules
 from scanner.check import Check
 from scanner.diff import diff as diff_scans
+from scanner.display import SafeFormatter, one_line, visible
 from scanner.engine import ScanRequest, severity_names
 from scanner.engine import scan as run_scan
 from scanner.errors import PostureError
-from scanner.history import HistoryStore
 from scanner.progress import Progress
 from scanner.provider import ProviderError
 from scanner.registry import load_checks, load_providers
-from scanner.reports import DESCRIBING, FORMATS, render
+from scanner.reports import DESCRIBING, FORMATS
+from scanner.reports import write as write_report
 from scanner.reports.html import FRAMEWORKS, controls_by_framework, framework_key
 from scanner.result import ScanResult
 from scanner.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from scanner.history import HistoryStore
 
 log = logging.getLogger("posture")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,13 +48,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _fail(message: str, code: int = 2) -> None:
     click.echo(f"posture: {one_line(message)}", err=True)
     sys.exit(code)
-
-
-def one_line(text: str) -> str:
-    """`text` as one printable line: control characters (new lines, terminal escapes from a
-    hostile input quoted in a message) and unpaired surrogates escaped."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode(
-        "unicode_escape", "backslashreplace").decode("ascii") for ch in text)
 
 
 def friendly(func: F) -> F:
@@ -75,11 +72,15 @@ def friendly(func: F) -> F:
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
+    """Log lines on stderr, one visible line each (scanner.display.SafeFormatter). The HTTP
+    and AWS libraries log at WARNING at most, even with -vv: at debug level they print
+    request headers (a session token) and response bodies (user data, environment values)."""
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[
         min(verbose, 2)]
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("urllib3", "requests"):
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+    for noisy in ("urllib3", "requests", "botocore", "boto3", "s3transfer"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
@@ -170,6 +171,25 @@ def _provider_options(f: F) -> F:
     f = click.option("--tf-dir", "tf_dir", type=click.Path(file_okay=False, exists=True),
                      help="Terraform plans: the configuration's folder; findings point at "
                           "each resource block's file and line (SARIF locations).")(f)
+    f = click.option("--iac", "iac", multiple=True, metavar="FILE",
+                     help="Infrastructure-as-code the estate should match (INV-01): a "
+                          "terraform.tfstate, or `terraform show -json` of a state or plan "
+                          "(repeatable). Recorded with --record.")(f)
+    return f
+
+
+def _probe_options(f: F) -> F:
+    f = click.option("--probe-concurrency", "probe_concurrency", type=click.IntRange(1, 100),
+                     help="With --probe-tls: endpoints probed at once (default 10; 5 "
+                          "connections each).")(f)
+    f = click.option("--probe-timeout", "probe_timeout", type=click.IntRange(1, 120),
+                     help="With --probe-tls: seconds before one connection attempt times out "
+                          "(default 5).")(f)
+    f = click.option("--probe-tls", "probe_tls", is_flag=True, default=None,
+                     help="Connect to every public TLS endpoint of the live sources (load "
+                          "balancer listeners, App Service host names) and record which TLS "
+                          "versions each accepts (TLS-04). Sends TLS handshakes to the "
+                          "endpoints; needs no cloud permission.")(f)
     return f
 
 
@@ -234,20 +254,28 @@ def _outputs(specs: list[FormatSpec], output: str | None) -> list[FormatSpec]:
     return specs
 
 
+def _history(store: str | None) -> HistoryStore:
+    from scanner.history import HistoryStore  # SQLAlchemy: only when history is used
+
+    return HistoryStore(store)
+
+
 def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
           checks_dirs: tuple[Path, ...]) -> None:
-    """Render every format (files first, then the one for stdout)."""
+    """Write every format (files first, then the one for stdout)."""
     checks = load_checks(checks_dirs) if any(n in DESCRIBING for n, _ in specs) else None
-    texts = [(render(name, result, timestamps, checks), path) for name, path in specs]
-    for text, path in texts:
-        if path is not None:
-            try:
-                path.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise PostureError(f"cannot write {path}: {exc.strerror}") from exc
-    for text, path in texts:
+    ordered = sorted(specs, key=lambda spec: spec[1] is None)
+    for name, path in ordered:
         if path is None:
-            click.echo(text, nl=False)
+            sys.stdout.flush()  # what was echoed before goes first
+            write_report(name, result, sys.stdout.buffer, timestamps, checks)
+            sys.stdout.buffer.flush()
+            continue
+        try:
+            with path.open("wb") as out:
+                write_report(name, result, out, timestamps, checks)
+        except OSError as exc:
+            raise PostureError(f"cannot write {path}: {exc.strerror}") from exc
 
 
 @main.command()
@@ -283,6 +311,7 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
 @click.option("--no-save", is_flag=True, help="Do not save this scan in the store.")
 @click.option("--sign", type=click.Path(dir_okay=False, path_type=Path),
               help="With --record: sign the snapshot with this Ed25519 private key.")
+@_probe_options
 @_provider_options
 @friendly
 def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
@@ -298,7 +327,7 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
     if sign and not record:
         raise click.UsageError("--sign needs --record")
     rules = suppression_rules.load(suppressions) if suppressions else []
-    history = HistoryStore(store) if (store or since) else None
+    history = _history(store) if (store or since) else None
     before = history.load(since) if history and since else None
     request = ScanRequest(
         sources=list(sources),
@@ -388,6 +417,7 @@ def report(results_file: Path, formats: list[FormatSpec], output: str | None,
               help="Collect only what these checks read.")
 @click.option("--sign", type=click.Path(dir_okay=False, path_type=Path),
               help="Sign the snapshot with this Ed25519 private key (posture keygen).")
+@_probe_options
 @_provider_options
 @friendly
 def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign: Path | None,
@@ -433,18 +463,21 @@ def verify(file: Path, key: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(snapshot.manifest(snap), indent=2, sort_keys=True))
         return
-    click.echo(f"{file}: OK, sha256 {snap.digest}")
+    # the snapshot's own texts (account, times, key id, version) are shown escaped
+    click.echo(f"{visible(str(file))}: OK, sha256 {snap.digest}")
     if signer:
-        click.echo(f"  signature: valid, by {signer}")
+        click.echo(f"  signature: valid, by {visible(str(signer))}")
     elif snap.signature:
-        click.echo(f"  signature: by {snap.signature.get('key_id')}, NOT verified (give --key)")
+        click.echo(f"  signature: by {visible(str(snap.signature.get('key_id')))}, NOT "
+                   "verified (give --key)")
     else:
         click.echo("  signature: none")
     for s in snap.sections:
         count = sum(len(objs) for regions in s.collections.values() for objs in regions.values())
-        click.echo(f"  {s.provider}:{s.account} collected {s.collected_at} by posture "
-                   f"{s.tool_version}: {count} objects in {len(s.collections)} collections, "
-                   f"{len(s.errors)} failed call(s), {len(set(s.redacted))} redacted field(s)")
+        click.echo(visible(
+            f"  {s.provider}:{s.account} collected {s.collected_at} by posture "
+            f"{s.tool_version}: {count} objects in {len(s.collections)} collections, "
+            f"{len(s.errors)} failed call(s), {len(set(s.redacted))} redacted field(s)"))
 
 
 @main.command()
@@ -587,7 +620,7 @@ def _scan_source(ref: str, store: str | None) -> tuple[ScanResult, str]:
     path = Path(ref)
     if path.is_file():
         return _load_results(path), path.name
-    history = HistoryStore(store)
+    history = _history(store)
     return history.load(ref), f"scan #{history.resolve(ref)}"
 
 
@@ -618,11 +651,12 @@ def diff_command(before: str, after: str, store: str | None, fmt: str, fail_on: 
 @friendly
 def history(store: str | None, limit: int) -> None:
     """List the scans saved in the history store."""
-    hs = HistoryStore(store)
-    rows = [[s.id, s.finished_at, s.profile, s.summary["by_status"]["fail"],
-             s.summary["by_status"]["error"], s.summary["resources"]] for s in hs.scans(limit)]
+    hs = _history(store)
+    rows = [[s.id, visible(str(s.finished_at)), visible(str(s.profile)),
+             s.summary["by_status"]["fail"], s.summary["by_status"]["error"],
+             s.summary["resources"]] for s in hs.scans(limit)]
     click.echo(tabulate(rows, headers=["scan", "finished", "profile", "failed", "errors",
-                                       "resources"]))
+                                       "resources"], disable_numparse=True))
 
 
 if __name__ == "__main__":  # pragma: no cover

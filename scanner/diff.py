@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.display import visible
 from scanner.findings import Finding, Severity, Status
 from scanner.result import ScanResult
 
@@ -47,6 +48,8 @@ class Diff:
                        for f in self.new))
 
     def render(self) -> str:
+        """Plain text for a terminal: one line per finding, the estate's texts (names,
+        messages) with control characters shown as escapes (scanner.display.visible)."""
         lines = [f"{self.before} -> {self.after}: {len(self.new)} new, {len(self.resolved)} "
                  f"resolved, {len(self.changed)} changed, {self.unchanged} unchanged"]
         for label, items in (("NEW", self.new), ("RESOLVED", self.resolved)):
@@ -56,7 +59,7 @@ class Diff:
         for a, b in self.changed:
             lines.append(f"  CHANGED   {a.status}->{b.status} {b.check:7} "
                          f"{b.resource_name or b.resource}: {b.message}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def diff(before: ScanResult, after: ScanResult, before_label: str = "before",

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scanner import __version__, snapshot
+from scanner import __version__, probe, snapshot
 from scanner.check import Check, CheckContext
 from scanner.errors import PostureError
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
@@ -70,6 +70,10 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
            options: Mapping[str, Any]) -> tuple[list[Section], list[dict[str, Any]]]:
     """Collect live providers and read snapshot files into raw sections."""
     kinds = {k for c in checks for k in c.kinds}
+    probe_tls = bool(options.get("probe_tls")) and any(c.id in probe.JUDGED_BY for c in checks)
+    if options.get("probe_tls") and not probe_tls:
+        log.warning("--probe-tls: no check that judges TLS probes (%s) runs with this profile "
+                    "and --checks: nothing is probed", ", ".join(sorted(probe.JUDGED_BY)))
     sections: list[Section] = []
     described: list[dict[str, Any]] = []
     seen: dict[tuple[str, str], str] = {}
@@ -89,6 +93,8 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
             only = provider.collections_for(kinds)
             log.info("collecting %s live: %s", source, ", ".join(sorted(only)))
             got = provider.collect(options, only=only)
+            if probe_tls:  # live endpoints only: TLS handshakes, recorded
+                probe.probe_sections(got, provider, options)
             for s in got:
                 claim_scope(s, source)
             sections.extend(got)
@@ -101,6 +107,9 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
                 f"unknown source {source!r}: not a provider ({', '.join(sorted(providers))}) "
                 "and no such file"
             )
+        if probe_tls:
+            log.warning("--probe-tls: %s is not a live source, its endpoints are not probed "
+                        "(TLS-04 uses the probe results recorded in it, if any)", source)
         reader = _file_reader(path, providers)
         if reader is not None:  # e.g. a Terraform plan: recognised by content
             got, about = reader.read_file(path, options)
@@ -120,6 +129,18 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
         sections.extend(snap.sections)
         described.append({"type": "snapshot", "name": path.name, "digest": snap.digest,
                           "accounts": [f"{s.provider}:{s.account}" for s in snap.sections]})
+    # --iac FILE: the declared inventory (INV-01), one section each, read as of the estate
+    for iac in options.get("iac") or ():
+        read_iac = getattr(providers.get("iac"), "read_file", None)
+        if read_iac is None:
+            raise PostureError("--iac: the iac provider is not installed")
+        when = as_of(sections).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if sections \
+            else None
+        got, about = read_iac(Path(iac), {"collected_at": when})
+        for s in got:
+            claim_scope(s, f"--iac {iac}")
+        sections.extend(got)
+        described.append(about)
     return sections, described
 
 
@@ -137,13 +158,19 @@ def _file_reader(path: Path, providers: Mapping[str, Provider]) -> Any:
 
 
 def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
-              profile: Profile) -> list[Inventory]:
+              profile: Profile, keep_raw: bool = True) -> list[Inventory]:
+    """Every section's inventory, its resources given their profile roles.
+
+    `keep_raw=False` (no selected check reads `Resource.raw`): the raw API objects are
+    emptied once normalized (the parsed snapshot is most of a large scan's memory)."""
     inventories = []
     for section in sections:
         try:
-            inv = providers[section.provider].normalize(section)
+            inv = probe.attach(providers[section.provider].normalize(section), section)
             params = profile.parameters
             resources = tuple(classify(r, params) for r in inv.resources)
+            if not keep_raw:
+                _release_raw(section)
         except MALFORMED as exc:
             raise PostureError(
                 f"{section.provider} account {section.account!r}: a raw object is not shaped "
@@ -151,6 +178,17 @@ def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
             ) from exc
         inventories.append(replace(inv, resources=resources))
     return inventories
+
+
+def _release_raw(section: Section) -> None:
+    """Empty the section's raw objects in place, so that the resources holding them as
+    `raw` hold empty dicts and the parsed snapshot is freed (what posture does not assess
+    stays: `not_assessed` lists it)."""
+    for name, regions in section.collections.items():
+        if name != NOT_ASSESSED:
+            for objs in regions.values():
+                for obj in objs:
+                    obj.clear()
 
 
 # What a raw value of the wrong type (a list where a port belongs, an infinite number, JSON
@@ -387,7 +425,8 @@ def _scan(request: ScanRequest) -> ScanResult:
     if request.record is not None:
         digest = snapshot.write(Snapshot(sections=sections), request.record, key=request.sign)
         log.info("recorded snapshot %s (sha256 %s)", request.record, digest)
-    inventories = normalize(sections, providers, request.profile)
+    inventories = normalize(sections, providers, request.profile,
+                            keep_raw=any(c.uses_raw for c in checks))
     graph = build_graph(inventories)
     hidden = {(c.id, name) for c in checks for name, p in providers.items()
               if c.id in p.not_visible}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from scanner.model import Inventory, Kind, Relation, RelationType, Resource
+from scanner.model import Declaration, Inventory, Kind, Relation, RelationType, Resource
 from scanner.rules import Exposure, PortRange, RuleLayer, admitted, sources_for
 
 INTERNET = "internet"
@@ -49,11 +49,18 @@ class EstateGraph:
         self._in: dict[str, list[Relation]] = defaultdict(list)
         self._reaches: dict[str, list[Reach]] = defaultdict(list)
         relations: list[Relation] = []
+        # What infrastructure-as-code declares (--iac), apart from the estate's resources:
+        # the sources given (each an inventory's account) and their declarations (INV-01).
+        self.iac_sources: list[str] = []
+        self.declarations: list[Declaration] = []
         for inv in inventories:
             for r in inv.resources:
                 self.resources[r.id] = r
                 self._by_kind[r.kind].append(r)
             relations.extend(inv.relations)
+            if inv.declarations is not None:
+                self.iac_sources.append(inv.account)
+                self.declarations.extend(inv.declarations)
         self.dangling: list[Relation] = []
         for rel in relations:
             if rel.source in self.resources and rel.target in self.resources:

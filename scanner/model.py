@@ -161,6 +161,19 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "publicNetworkAccess). Exposure analysis treats it like a public IP, filtered by "
             "`ingress` (service firewall rules).",
         ),
+        "public_hostnames": PropertySpec(
+            "list[str]", (Kind.LOAD_BALANCER, Kind.APP_SERVICE),
+            "DNS names the resource answers on from the internet (AWS load balancer DNSName, "
+            "Azure public IP FQDNs and App Service host names); the TLS probe connects to the "
+            "first one.",
+        ),
+        "tls_probe": PropertySpec(
+            "dict[str, Any] | None", (Kind.LISTENER, Kind.APP_SERVICE),
+            "What a live TLS handshake probe (--probe-tls, scanner/probe.py) observed on the "
+            "endpoint: the probe result recorded in the snapshot's `tls_probes` collection "
+            "(accepted protocol versions, cipher, or the error). Not set: not probed; None: "
+            "the section was probed but holds no result for this endpoint.",
+        ),
         "https_only": PropertySpec(
             "bool | None", (Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN),
             "Plain HTTP is refused or redirected (Azure supportsHttpsTrafficOnly/httpsOnly, "
@@ -280,6 +293,17 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "both and a verdict that differs is `error`; `judged: false`: context only "
             "(--changed-only), its findings are dropped.",
         ),
+        "implicit": PropertySpec(
+            "str", tuple(k for k in Kind if k is not Kind.INTERNET),
+            "Why the resource exists without a declaration of its own, in words: the provider "
+            "created it (AWS default VPC, subnets, security group and network ACL, AWS-managed "
+            "KMS keys, the default backup vault; a Hetzner primary IP created with its server) "
+            "or it is part of another resource (a volume created by an instance's block device "
+            "mapping, an Azure VM's OS disk, listeners and certificates inside an Azure "
+            "application gateway, a Hetzner https service's port-80 redirect). "
+            "INV-01 does not ask infrastructure-as-code to declare it. Not set: an ordinary "
+            "resource.",
+        ),
     }
 )
 
@@ -313,6 +337,14 @@ class Resource:
 
     def has_prop(self, name: str) -> bool:
         return name in self.properties
+
+    @property
+    def native_id(self) -> str:
+        """The cloud's own identifier of the resource: `id` without the `provider:account/`
+        prefix that providers without globally unique ids put in front (AWS: the ARN; Azure:
+        the lower-cased ARM resource id; Hetzner: `server/101`). What a `Declaration` of
+        infrastructure-as-code names to match it (INV-01)."""
+        return self.id.removeprefix(f"{self.provider}:{self.account}/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,3 +395,29 @@ class Inventory:
     relations: tuple[Relation, ...]
     errors: tuple[CollectionError, ...] = ()
     collected: frozenset[str] = frozenset()  # collection names attempted for this section
+    # What an infrastructure-as-code source declares (INV-01); None: not such a source.
+    declarations: tuple[Declaration, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """One resource instance that infrastructure-as-code declares (a Terraform state or
+    plan given with --iac), in the model's terms, for INV-01 to match with the live estate.
+
+    `provider`, `kind` and `native_id` say which live resource it is: the one whose
+    `Resource.native_id` is `native_id` (AWS ARN, lower-cased Azure id, Hetzner `type/id`).
+    `kind` None: posture reads no live counterpart of this type (`note` says why).
+    `native_id` None: it does not exist yet (a plan creates it). `account`/`region` None:
+    the declaration does not say (a Hetzner state names no project; global resources).
+    """
+
+    source: str  # the infrastructure-as-code file, as given to --iac
+    address: str  # Terraform address; `#part` for a sub-resource (an instance's root volume)
+    type: str  # Terraform resource type
+    provider: str  # aws, azure, hetzner; "" for a provider posture does not cover
+    kind: Kind | None
+    native_id: str | None
+    account: str | None = None
+    region: str | None = None
+    actions: tuple[str, ...] = ()  # the plan's actions ("create", "no-op"...); () for a state
+    note: str = ""

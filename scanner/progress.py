@@ -12,6 +12,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Protocol, TextIO
 
+from scanner.display import visible
+
 
 class ProgressHook(Protocol):
     def __call__(self, provider: str, scope: str, collection: str) -> None: ...
@@ -30,7 +32,8 @@ class Progress:
             return
         with self._lock:  # collectors run collections concurrently
             self.count += 1
-            line = f"collecting {provider} {scope} {collection} ({self.count} calls)"
+            # the scope may come from the API (a region, a subscription): shown escaped
+            line = visible(f"collecting {provider} {scope} {collection} ({self.count} calls)")
             self.stream.write("\r" + line.ljust(self._width))
             self._width = len(line)
             self.stream.flush()

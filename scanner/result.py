@@ -151,7 +151,9 @@ class ScanResult:
             return 3
         return 0
 
-    def to_json(self, timestamps: bool = True) -> dict[str, Any]:
+    def to_json(self, timestamps: bool = True, findings: bool = True) -> dict[str, Any]:
+        """The results document (`findings=False`: its findings list left empty, for a
+        writer that streams them)."""
         doc: dict[str, Any] = {
             "format": RESULT_FORMAT,
             "version": RESULT_VERSION,
@@ -161,7 +163,7 @@ class ScanResult:
             "checks": self.checks,
             "summary": self.summary(),
             "claims": [c.to_json() for c in self.claims],
-            "findings": [f.to_json() for f in self.findings],
+            "findings": [f.to_json() for f in self.findings] if findings else [],
             "errors": self.errors,
             "expired_suppressions": self.expired_suppressions,
         }

@@ -34,7 +34,7 @@ from typing import Any
 import jsonschema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scanner import __version__, inputs, signing
+from scanner import __version__, fastjson, inputs, signing
 from scanner.errors import SnapshotError
 from scanner.model import CollectionError, ErrorReason
 
@@ -144,46 +144,50 @@ def canonical(document: Mapping[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def digest_of(document: Mapping[str, Any]) -> str:
+def digest_of(document: Mapping[str, Any], *, finite: bool = False) -> str:
     """SHA-256 of `canonical(document)`, hashed as it is encoded: the same bytes, without
-    holding the canonical form of a large snapshot (twice: text, then UTF-8) in memory."""
+    holding the canonical form of a large snapshot (twice: text, then UTF-8) in memory.
+
+    `finite`: the document is what `json.loads` made of text without NaN/Infinity, so the
+    raw objects can be encoded by orjson where it writes json's bytes (scanner.fastjson)."""
     body = {k: v for k, v in document.items() if k not in UNHASHED}
     h = hashlib.sha256()
     try:
-        for chunk in _canonical_chunks(body, set()):
-            h.update(chunk.encode())
+        for chunk in _canonical_chunks(body, set(), finite):
+            h.update(chunk)
     except UnicodeEncodeError:  # lone surrogates: fail exactly as canonical() does
         return hashlib.sha256(canonical(document)).hexdigest()
     return h.hexdigest()
 
 
-_CANONICAL_BATCH = 512  # raw objects per json.dumps call when hashing
+_CANONICAL_BATCH = 512  # raw objects per encoder call when hashing
 _RAW_DEPTH = 5  # body > sections > section > collections > regions > [raw objects]
 
 
-def _dumps_canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def _dumps_canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _canonical_chunks(value: Any, active: set[int], depth: int = 0) -> Iterator[str]:
-    """`_dumps_canonical(value)` in pieces whose concatenation is exactly that string.
+def _canonical_chunks(value: Any, active: set[int], finite: bool, depth: int = 0
+                      ) -> Iterator[bytes]:
+    """`canonical(value)` in pieces whose concatenation is exactly those bytes.
 
     The snapshot's own levels (plain dicts with string keys, plain lists) are opened here,
     written as the C encoder writes them (keys sorted, "," and ":" between tokens); lists of
-    raw objects are encoded by json.dumps in batches (`[a,b]` without its brackets is
-    `a,b`); anything else goes to json.dumps whole, so every unusual value is encoded, or
-    refused, by json itself."""
+    raw objects are encoded in batches (`[a,b]` without its brackets is `a,b`) by
+    `fastjson.canonical_bytes`; anything else goes to json.dumps whole, so every unusual
+    value is encoded, or refused, by json itself."""
     if depth < _RAW_DEPTH and type(value) is dict and value and all(
             type(k) is str for k in value):
         if id(value) in active:
             raise ValueError("Circular reference detected")
         active.add(id(value))
-        sep = "{"
+        sep = b"{"
         for key, item in sorted(value.items()):
-            yield sep + _dumps_canonical(key) + ":"
-            sep = ","
-            yield from _canonical_chunks(item, active, depth + 1)
-        yield "}"
+            yield sep + _dumps_canonical(key) + b":"
+            sep = b","
+            yield from _canonical_chunks(item, active, finite, depth + 1)
+        yield b"}"
         active.discard(id(value))
     elif depth <= _RAW_DEPTH and type(value) is list and value:
         if id(value) in active:
@@ -191,16 +195,16 @@ def _canonical_chunks(value: Any, active: set[int], depth: int = 0) -> Iterator[
         active.add(id(value))
         if depth == _RAW_DEPTH:
             for i in range(0, len(value), _CANONICAL_BATCH):
-                batch = _dumps_canonical(value[i:i + _CANONICAL_BATCH])
-                yield ("[" if i == 0 else ",") + batch[1:-1]
-            yield "]"
+                batch = fastjson.canonical_bytes(value[i:i + _CANONICAL_BATCH], finite=finite)
+                yield (b"[" if i == 0 else b",") + batch[1:-1]
+            yield b"]"
         else:
-            sep = "["
+            sep = b"["
             for item in value:
                 yield sep
-                sep = ","
-                yield from _canonical_chunks(item, active, depth + 1)
-            yield "]"
+                sep = b","
+                yield from _canonical_chunks(item, active, finite, depth + 1)
+            yield b"]"
         active.discard(id(value))
     else:
         yield _dumps_canonical(value)
@@ -305,8 +309,21 @@ def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapsho
 
 
 def parse(data: bytes, origin: str) -> dict[str, Any]:
+    return _parse(data, origin)[0]
+
+
+def _parse(data: bytes, origin: str) -> tuple[dict[str, Any], bool]:
+    """The document, and whether it is finite (no NaN/Infinity, see `digest_of`)."""
+    constants: list[str] = []
+
+    def constant(name: str) -> float:
+        constants.append(name)
+        return float(name)
+
     try:
-        doc = json.loads(data.decode("utf-8"))  # the format is UTF-8; no encoding guessing
+        text = data.decode("utf-8")  # the format is UTF-8; no encoding guessing
+        del data  # the caller passed its only reference: keep text or bytes, not both
+        doc = json.loads(text, parse_constant=constant)
     except UnicodeDecodeError as exc:
         raise SnapshotError(f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
@@ -320,7 +337,7 @@ def parse(data: bytes, origin: str) -> dict[str, Any]:
         raise SnapshotError(f"{origin}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise SnapshotError(f"{origin}: not a posture snapshot (top level is not an object)")
-    return doc
+    return doc, not constants
 
 
 def validate(doc: dict[str, Any], origin: str) -> None:
@@ -370,11 +387,11 @@ def _skeleton_section(section: Any) -> Any:
 def load(path: Path, verify_digest: bool = True) -> Snapshot:
     """Read, validate and verify a snapshot. Every problem is a `SnapshotError` naming it."""
     origin = str(path)
-    doc = parse(read_bytes(path), origin)
+    doc, finite = _parse(read_bytes(path), origin)
     validate(doc, origin)
     recorded = doc["digest"]["value"]
     if verify_digest:
-        actual = _digest_or_refuse(doc, origin)
+        actual = _digest_or_refuse(doc, origin, finite)
         if actual != recorded:
             raise SnapshotError(
                 f"{origin}: digest mismatch, the snapshot was modified after it was recorded "
@@ -390,10 +407,10 @@ def load(path: Path, verify_digest: bool = True) -> Snapshot:
     )
 
 
-def _digest_or_refuse(doc: Mapping[str, Any], origin: str) -> str:
+def _digest_or_refuse(doc: Mapping[str, Any], origin: str, finite: bool = False) -> str:
     """`digest_of(doc)`, or a SnapshotError for content no canonical form exists for."""
     try:
-        return digest_of(doc)
+        return digest_of(doc, finite=finite)
     except UnicodeEncodeError as exc:  # "\\ud800" escapes decode to lone surrogates
         raise SnapshotError(
             f"{origin}: a string holds an unpaired UTF-16 surrogate escape "

@@ -29,6 +29,11 @@ asserts):
 - KMS keys with and without rotation; a multi-region trail that logs; GuardDuty in
   eu-central-1 only; IAM users alice (console, MFA, admin policy), bob (console, no MFA),
   ci (access key, no console).
+- The trail's bucket expires `AWSLogs/` after 90 days, but the trail also delivers to the
+  CloudWatch Logs group `trail-audit`, kept 400 days: its logs are kept 400 days (LOG-02
+  pass against 365). Lambda `mailer` is tagged owner/environment/data-classification (INV-02
+  pass: tags read with lambda:ListTags); backup vault `posture-vault` only
+  data-classification (INV-02 fail: tags read with backup:ListTags).
 """
 
 from __future__ import annotations
@@ -275,9 +280,18 @@ def build(url: str) -> dict[str, Any]:
     s3.create_bucket(Bucket=trail_bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_bucket_encryption(Bucket=trail_bucket, ServerSideEncryptionConfiguration={
         "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_lifecycle_configuration(Bucket=trail_bucket, LifecycleConfiguration={
+        "Rules": [{"ID": "expire-logs", "Status": "Enabled", "Filter": {"Prefix": "AWSLogs/"},
+                   "Expiration": {"Days": 90}}]})
+    logs = client(url, "logs")
+    logs.create_log_group(logGroupName="trail-audit")
+    logs.put_retention_policy(logGroupName="trail-audit", retentionInDays=400)
+    group_arn = next(g["arn"] for g in logs.describe_log_groups()["logGroups"]
+                     if g["logGroupName"] == "trail-audit")
     ct = client(url, "cloudtrail")
     ct.create_trail(Name="org-audit", S3BucketName=trail_bucket, IsMultiRegionTrail=True,
-                    EnableLogFileValidation=True)
+                    EnableLogFileValidation=True, CloudWatchLogsLogGroupArn=group_arn,
+                    CloudWatchLogsRoleArn="arn:aws:iam::123456789012:role/trail-to-logs")
     ct.start_logging(Name="org-audit")
     client(url, "guardduty").create_detector(Enable=True)
 
@@ -303,7 +317,11 @@ def build(url: str) -> dict[str, Any]:
     lam.create_function(FunctionName="mailer", Runtime="python3.12", Role=role,
                         Handler="index.handler", Code={"ZipFile": _zip()},
                         Environment={"Variables": {"SMTP_PASSWORD": "smtp-not-real",
-                                                   "SMTP_HOST": "email-smtp.eu-central-1"}})
+                                                   "SMTP_HOST": "email-smtp.eu-central-1"}},
+                        Tags={"owner": "mail-team", "environment": "production",
+                              "data-classification": "confidential"})
+    client(url, "backup").create_backup_vault(
+        BackupVaultName="posture-vault", BackupVaultTags={"data-classification": "internal"})
     return ids
 
 

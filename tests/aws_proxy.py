@@ -8,14 +8,29 @@ the proxy forwards every request to a `moto.server.ThreadedMotoServer` and
   REST method and path), so a test can see every call the collector made;
 - can answer chosen calls itself with a botocore-shaped AWS error (AccessDenied in one
   region, Throttling a few times, ExpiredToken...) in the wire format of the service's
-  protocol, which moto cannot do.
+  protocol (ec2, query, json, rest-json, rest-xml: read from botocore's service model),
+  which moto cannot do;
+- has the fault mode of the other test servers (:meth:`AwsProxy.inject_faults` with a
+  :class:`~tests.hcloud_server.FaultPlan`): a seeded fraction of calls answers throttling
+  (the service's own: EC2 503 ``RequestLimitExceeded``, query 400 ``Throttling``, JSON 400
+  ``ThrottlingException``, S3 503 ``SlowDown``, REST-JSON 429 ``TooManyRequestsException``;
+  or 429 ``TooManyRequestsException`` with ``Retry-After`` and ``x-amz-retry-after``, in the
+  protocol's error shape), a 5xx (500 ``InternalError``/``InternalFailure`` and 503
+  ``ServiceUnavailable`` in the protocol's shape, a gateway's 502 HTML page, a 504 without a
+  body), an answer slower than the client's read timeout, or a dropped connection (closed or
+  reset). ``requests`` logs every call as (method, "service region action path body"), the
+  identity the plan decides on (a retry repeats it exactly), and ``fault_counts`` counts what
+  was injected.
 
-The test estate is populated directly against moto (`moto_url`), so the proxy's record holds
-the collector's calls only.
+moto keeps its state in the process, shared by every moto server of the process:
+`start_moto` resets it, so one estate at a time. The test estate is populated directly
+against moto (`moto_url`), so the proxy's record holds the collector's calls only.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import http.client
 import json
 import logging
@@ -23,26 +38,105 @@ import re
 import threading
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from xml.sax.saxutils import escape
 
+import botocore.session  # type: ignore[import-untyped]
 from moto.server import ThreadedMotoServer
 
+from providers.aws.apis import APIS
+from tests.hcloud_server import GATEWAY_PAGE, FaultPlan, FaultState, drop_connection
+
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-QUERY_SERVICES = {"ec2", "iam", "rds", "elasticloadbalancing", "sts", "sns", "sqs",
-                  "cloudformation", "autoscaling"}
-JSON_SERVICES = {"kms", "acm", "cloudtrail", "wafv2", "logs", "dynamodb"}
+_SERVICES = tuple(sorted({a.service for a in APIS} | {"sts"}))  # what the collector calls
+
+
+@functools.cache
+def protocols() -> dict[str, tuple[str, str, str]]:
+    """SigV4 signing name -> (protocol, service id, boto3 name) of the services the collector
+    reads, from botocore's own models (elbv2 signs as `elasticloadbalancing`)."""
+    session = botocore.session.get_session()
+    out = {}
+    for name in _SERVICES:
+        model = session.get_service_model(name)
+        out[model.signing_name] = (str(model.metadata["protocol"]), str(model.service_id), name)
+    return out
+
+
+def protocol_of(service: str) -> str:
+    """The wire protocol of a call's service (by its signing name); rest-xml if unknown."""
+    return protocols().get(service, ("rest-xml", "", ""))[0]
+
+
+def signing_name(boto3_name: str) -> str:
+    """The SigV4 signing name (what `Call.service` holds) of a boto3 service name."""
+    return next((s for s, (_, _, n) in protocols().items() if n == boto3_name), boto3_name)
+
+
+@functools.cache
+def _rest_routes(service: str) -> list[tuple[int, int, bool, str, str, re.Pattern[str],
+                                              tuple[tuple[str, str | None], ...]]]:
+    """(query literals, path literal length, deprecated, operation, HTTP method, path
+    pattern, required query) of each operation of a REST service, most specific first (of
+    two with the same route, S3's GetBucketLifecycle and GetBucketLifecycleConfiguration,
+    the one not deprecated)."""
+    name = protocols().get(service, ("", "", ""))[2]
+    if not name:
+        return []
+    model = botocore.session.get_session().get_service_model(name)
+    routes = []
+    for op in model.operation_names:
+        http = model.operation_model(op).http
+        uri, _, query = str(http["requestUri"]).partition("?")
+        pattern = ""
+        for part in re.split(r"(\{[^}]+\})", uri):
+            if part.startswith("{"):
+                pattern += ".+" if part.endswith("+}") else "[^/]+"
+            else:
+                pattern += re.escape(part)
+        required = tuple((k, v[0] if v else None) for k, v in (
+            (item.partition("=")[0], [item.partition("=")[2]] if "=" in item else [])
+            for item in query.split("&") if item))
+        literal = len(re.sub(r"\{[^}]+\}", "", uri))
+        deprecated = bool(model.operation_model(op).deprecated)
+        routes.append((len(required), literal, deprecated, op, str(http["method"]),
+                       re.compile(pattern + "/?"), required))
+    routes.sort(key=lambda r: (-r[0], -r[1], r[2], r[3]))
+    return routes
+
+
+@functools.cache
+def operation_of(service: str, method: str, path: str, action: str) -> str:
+    """The API operation a call invokes: the query/JSON action it names, or for a REST
+    service the operation whose HTTP method and URI template (with its query literals)
+    match, the most specific first; "METHOD /path" if none does."""
+    if protocol_of(service) in ("query", "ec2", "json") and action and " " not in action:
+        return action
+    split = urllib.parse.urlsplit(path)
+    query = urllib.parse.parse_qs(split.query, keep_blank_values=True)
+    for _, _, _, op, verb, pattern, required in _rest_routes(service):
+        if verb == method and pattern.fullmatch(split.path) and all(
+                k in query and (v is None or v in query[k]) for k, v in required):
+            return op
+    return f"{method} {split.path}"
 
 
 @dataclass(frozen=True)
 class Call:
-    service: str
+    service: str  # the SigV4 signing name (elbv2: elasticloadbalancing)
     region: str
-    action: str
+    action: str  # query Action, JSON X-Amz-Target operation, or "METHOD /path" (REST)
     method: str
     path: str
+
+    @property
+    def operation(self) -> str:
+        """The API operation, for REST calls too (s3 GET /b?encryption: GetBucketEncryption)."""
+        return operation_of(self.service, self.method, self.path, self.action)
 
 
 @dataclass
@@ -56,6 +150,7 @@ class Fault:
     times: int | None = None  # None: always
     hits: int = 0
     answer: Callable[[Call], dict[str, Any]] | None = None  # canned success instead
+    headers: tuple[tuple[str, str], ...] = ()  # added to the error answer (Retry-After...)
 
 
 # Recorded answers for APIs moto does not implement, served over HTTP in the API's own wire
@@ -81,6 +176,8 @@ class AwsProxy:
     faults: list[Fault] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     latency: float = 0.0  # seconds added to every request (the benchmark's network RTT)
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, call identity)
+    fault_state: FaultState = field(default_factory=FaultState)
     _server: ThreadingHTTPServer | None = None
 
     def fail(self, match: Callable[[Call], bool], code: str, status: int = 403,
@@ -96,7 +193,25 @@ class AwsProxy:
         with self.lock:
             self.calls.clear()
             self.faults.clear()
+            self.requests.clear()
+        self.fault_state.reset(None)
         self.stub_missing()
+
+    def inject_faults(self, plan: FaultPlan | None) -> None:
+        """Fault mode: from now on, fault the calls `plan` picks (None: no more faults).
+        Resets the counts of calls seen and of faults injected."""
+        self.fault_state.reset(plan)
+
+    @property
+    def fault_counts(self) -> Counter[str]:
+        """Faults injected since the last :meth:`inject_faults`, per kind."""
+        return self.fault_state.counts()
+
+    def __enter__(self) -> AwsProxy:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     def stub_missing(self) -> None:
         """What moto lacks: Bedrock ListInferenceProfiles (one profile in eu-central-1)."""
@@ -117,15 +232,33 @@ class AwsProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 call = proxy.describe(self.command, self.path, dict(self.headers), body)
+                key = identity(call, body)
                 if proxy.latency:
                     time.sleep(proxy.latency)
                 with proxy.lock:
                     proxy.calls.append(call)
+                    proxy.requests.append((self.command, key))
+                transient = proxy.fault_state.take(self.command, key)
+                answer: tuple[int, list[tuple[str, str]], bytes] | None = None
+                if transient is not None:
+                    kind, variant = transient
+                    plan = proxy.fault_state.plan
+                    if kind == "drop":
+                        drop_connection(self, reset=bool(variant % 2))
+                        return
+                    if kind == "slow":  # then the real answer, after the client gave up
+                        time.sleep(plan.slow_seconds if plan else 2.0)
+                    else:
+                        answer = fault_answer(call, kind, variant,
+                                              plan.retry_after if plan else 0)
+                with proxy.lock:
                     fault = next((f for f in proxy.faults if f.match(call)
                                   and (f.times is None or f.hits < f.times)), None)
-                    if fault is not None:
+                    if fault is not None and answer is None:
                         fault.hits += 1
-                if fault is not None and fault.answer is not None:
+                if answer is not None:
+                    status, headers, payload = answer
+                elif fault is not None and fault.answer is not None:
                     status, headers, payload = 200, [("Content-Type", "application/json")], \
                         json.dumps(fault.answer(call)).encode()
                 elif fault is not None:
@@ -145,8 +278,7 @@ class AwsProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.stub_missing()
@@ -187,32 +319,115 @@ class AwsProxy:
             conn.close()
 
 
-def error_response(call: Call, fault: Fault) -> tuple[int, list[tuple[str, str]], bytes]:
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client that gave up (slow answer) or a dropped connection: no traceback
+
+
+def identity(call: Call, body: bytes) -> str:
+    """What makes a call the same call: service, region, action (JSON protocols name it in
+    a header), path and body. A retry repeats all five; two regions, two operations or two
+    pages differ. Long or binary bodies by their digest."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        text = ""
+    if not text.isprintable() or len(text) > 512:
+        text = "sha256:" + hashlib.sha256(body).hexdigest()
+    return f"{call.service} {call.region} {call.action} {call.path} {text}"
+
+
+def aws_error(service: str, code: str, message: str, status: int,
+              headers: tuple[tuple[str, str], ...] = ()
+              ) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An AWS error answer in the wire format of `service`'s protocol, as botocore parses it."""
     rid = "proxy-0000"
-    if call.service in JSON_SERVICES or call.service in ("guardduty", "backup", "bedrock",
-                                                         "lambda"):
-        body = json.dumps({"__type": fault.code, "message": fault.message,
-                           "Message": fault.message}).encode()
-        return fault.status, [("Content-Type", "application/x-amz-json-1.1"),
-                              ("x-amzn-ErrorType", fault.code),
-                              ("x-amzn-RequestId", rid)], body
-    if call.service == "ec2":
-        body = (f"<Response><Errors><Error><Code>{fault.code}</Code><Message>{fault.message}"
+    protocol = protocol_of(service)
+    msg = escape(message)
+    extra = list(headers)
+    if protocol == "json":
+        service_id = protocols().get(service, ("", service, ""))[1].lower().replace(" ", "")
+        # some services qualify the code with their namespace; botocore takes the last part
+        kind = code if status != 400 else f"com.amazonaws.{service_id}#{code}"
+        body = json.dumps({"__type": kind, "message": message}).encode()
+        return status, [("Content-Type", "application/x-amz-json-1.1"),
+                        ("x-amzn-RequestId", rid), *extra], body
+    if protocol == "rest-json":
+        body = json.dumps({"message": message, "Message": message, "Type": "User"}).encode()
+        return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", code),
+                        ("x-amzn-RequestId", rid), *extra], body
+    if protocol == "ec2":
+        body = (f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{msg}"
                 f"</Message></Error></Errors><RequestID>{rid}</RequestID></Response>").encode()
-        return fault.status, [("Content-Type", "text/xml")], body
-    if call.service in QUERY_SERVICES:
-        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.code}</Code>"
-                f"<Message>{fault.message}</Message></Error><RequestId>{rid}</RequestId>"
+        return status, [("Content-Type", "text/xml"), *extra], body
+    if protocol == "query" or service == "cloudfront":
+        side = "Sender" if status < 500 else "Receiver"
+        body = (f"<ErrorResponse><Error><Type>{side}</Type><Code>{escape(code)}</Code>"
+                f"<Message>{msg}</Message></Error><RequestId>{rid}</RequestId>"
                 f"</ErrorResponse>").encode()
-        return fault.status, [("Content-Type", "text/xml")], body
-    body = (f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message>"
+        return status, [("Content-Type", "text/xml"), *extra], body
+    body = (f"<Error><Code>{escape(code)}</Code><Message>{msg}</Message>"
             f"<RequestId>{rid}</RequestId></Error>").encode()
-    return fault.status, [("Content-Type", "application/xml")], body
+    return status, [("Content-Type", "application/xml"), *extra], body
+
+
+def error_response(call: Call, fault: Fault) -> tuple[int, list[tuple[str, str]], bytes]:
+    return aws_error(call.service, fault.code, fault.message, fault.status, fault.headers)
+
+
+# The service's own throttling answer, by protocol (S3 and EC2 throttle with a 503).
+_THROTTLE = {"ec2": (503, "RequestLimitExceeded", "Request limit exceeded."),
+             "query": (400, "Throttling", "Rate exceeded"),
+             "json": (400, "ThrottlingException", "Rate exceeded"),
+             "rest-json": (429, "TooManyRequestsException", "Rate exceeded"),
+             "rest-xml": (400, "Throttling", "Rate exceeded")}
+_UNAVAILABLE = {"ec2": "Unavailable", "json": "ServiceUnavailableException",
+                "rest-json": "ServiceUnavailableException"}
+
+
+def fault_answer(call: Call, kind: str, variant: int, retry_after: int
+                 ) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The answer of a transient fault of `kind` ("throttle" or "server_error")."""
+    protocol = protocol_of(call.service)
+    if kind == "throttle":
+        later = (("Retry-After", str(retry_after)), ("x-amz-retry-after", str(retry_after * 1000)))
+        if variant % 2:  # a rate limiter's 429, in the protocol's error shape
+            return aws_error(call.service, "TooManyRequestsException", "Too Many Requests",
+                             429, later)
+        if call.service == "s3":
+            return aws_error("s3", "SlowDown", "Please reduce your request rate.", 503)
+        status, code, message = _THROTTLE[protocol]
+        return aws_error(call.service, code, message, status,
+                         later if status == 429 else ())
+    which = variant % 4
+    if which == 1:  # a gateway in front answers, in HTML
+        return 502, [("Content-Type", "text/html")], GATEWAY_PAGE
+    if which == 3:  # a load balancer's time-out: no body at all
+        return 504, [("Content-Type", "text/plain")], b""
+    if which == 0:
+        code = "InternalFailure" if protocol in ("json", "rest-json") else "InternalError"
+        return aws_error(call.service, code, "We encountered an internal error. Please try "
+                         "again.", 500)
+    return aws_error(call.service, _UNAVAILABLE.get(protocol, "ServiceUnavailable"),
+                     "Service is unavailable. Please try again.", 503)
 
 
 def start_moto() -> tuple[ThreadedMotoServer, str]:
+    """A moto server on loopback with empty state (moto's backends are per process: what an
+    earlier server of the process created is gone)."""
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        conn.request("POST", "/moto-api/reset")
+        if conn.getresponse().status != 200:
+            raise RuntimeError("moto did not reset its state")
+    finally:
+        conn.close()
+    return server, url

@@ -407,6 +407,7 @@ class HcloudServer:
         self.data: dict[str, list[dict[str, Any]]] = data if data is not None else {}
         self.token = token
         self.requests: list[tuple[str, str]] = []
+        self.request_times: list[float] = []  # time.monotonic() of each request received
         self._lock = threading.Lock()
         self._failures: dict[str, dict[str, Any]] = {}
         self._httpd: ThreadingHTTPServer | None = None
@@ -457,14 +458,15 @@ class HcloudServer:
     # ----------------------------------------------------------------- test controls
 
     def fail(self, collection: str, status: int, code: str, message: str | None = None,
-             times: int | None = None, retry_after: int | None = None,
+             times: int | None = None, retry_after: int | str | None = None,
              details: Any = None) -> None:
         """Answer the next ``times`` requests (None: all) for ``collection`` with an error.
 
         The body is the API's ``{"error": {"code", "message", "details"}}``; ``retry_after``
-        adds a ``Retry-After`` header (use status 429 and code ``rate_limit_exceeded`` for the
-        API's rate limiting). A later call for the same collection replaces the earlier one;
-        ``times=0`` removes it. The method and token checks still come first (405, 401).
+        adds a ``Retry-After`` header, seconds or an HTTP date (use status 429 and code
+        ``rate_limit_exceeded`` for the API's rate limiting). A later call for the same
+        collection replaces the earlier one; ``times=0`` removes it. The method and token
+        checks still come first (405, 401).
         """
         with self._lock:
             if times is not None and times <= 0:
@@ -503,6 +505,7 @@ class HcloudServer:
     def _record(self, method: str, path: str) -> None:
         with self._lock:
             self.requests.append((method, path))
+            self.request_times.append(time.monotonic())
             self._served += 1
 
     def _rate_headers(self, status: int) -> dict[str, str]:

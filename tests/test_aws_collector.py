@@ -306,7 +306,7 @@ def test_normalizer_fills_the_documented_properties(aws: Any, tmp_path: Path) ->
     assert [c["last_used_days"] for c in res["ci"].prop("credentials")] == [None]
     assert res["alias/db"].prop("rotation_enabled") is True
     assert res["org-audit"].properties == {"multi_region": True, "logging_enabled": True,
-                                           "integrity_validation": True}
+                                           "integrity_validation": True, "retention_days": 400}
     assert res["posture-data-eu"].prop("replica_regions") == ["eu-west-1"]
     assert res["posture-data-eu"].prop("https_only") is True
     assert res["web"].prop("waf") is True and res["web"].prop("waf_rate_limit") is True
@@ -353,3 +353,35 @@ def test_shipped_policy_holds_every_declared_call_and_only_reads() -> None:
     narrow = json.loads(run("permissions", "aws", "--checks", "TLS-03").stdout)
     assert "acm:DescribeCertificate" in narrow["calls"]
     assert "iam:ListMFADevices" not in narrow["calls"]
+
+
+def test_trail_retention_is_the_longest_lived_copy_of_its_logs(aws: Any) -> None:
+    _proxy, _ids, profile = aws
+    _, doc, stderr = scan(profile, "--checks", "LOG-02")
+    assert not doc["errors"], stderr
+    [trail] = [f for f in doc["findings"] if f["check"] == "LOG-02"]
+    # bucket lifecycle: 90 days; CloudWatch Logs group: 400 days
+    assert (trail["resource_name"], trail["status"], trail["evidence"]) == (
+        "org-audit", "pass", {"retention_days": 400, "required_days": 365})
+    _, doc, _ = scan(profile, "--checks", "LOG-02", "--profile",
+                        str(_short_retention(profile, 500)))
+    [trail] = [f for f in doc["findings"] if f["check"] == "LOG-02"]
+    assert trail["status"] == "fail" and trail["message"] == "kept 400 days, fewer than 500"
+
+
+def _short_retention(profile: Path, days: int) -> Path:
+    other = profile.with_name("retention.toml")
+    other.write_text(profile.read_text().replace(
+        "[parameters]", f"[parameters]\nlog_retention_days = {days}", 1))
+    return other
+
+
+def test_function_and_vault_tags_are_read_for_classification_labels(aws: Any) -> None:
+    _proxy, _ids, profile = aws
+    _, doc, stderr = scan(profile, "--checks", "INV-02")
+    assert not doc["errors"], stderr
+    got = {(f["resource_name"], f["status"]) for f in doc["findings"]
+           if f["resource_name"] in ("mailer", "posture-vault")}
+    assert got == {("mailer", "pass"), ("posture-vault", "fail")}
+    vault = next(f for f in doc["findings"] if f["resource_name"] == "posture-vault")
+    assert vault["evidence"] == {"missing": ["owner", "environment"]}

@@ -11,7 +11,8 @@ from scanner.model import PROPERTIES
 from tests.helpers import SEED002, scan_json
 
 AWS_SEED002 = Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "seed002-aws.json"
-CHECKS = "NET-01,NET-02,NET-03,NET-04,TLS-01,TLS-02,TLS-03,ENC-01,RES-01,BAK-02"
+CHECKS = ("NET-01,NET-02,NET-03,NET-04,TLS-01,TLS-02,TLS-03,ENC-01,RES-01,BAK-02,"
+          "VUL-01,IAM-03,LOG-01,INV-02,RES-03,ENC-02")
 
 EXPECTED_FAILS = {
     ("ENC-01", "bastion-1-root"), ("ENC-01", "ohallo-exports"),
@@ -19,6 +20,11 @@ EXPECTED_FAILS = {
     ("RES-01", "ohallo-recordings-replica"),
     ("TLS-01", "smtp-in:465/tls"),
     ("TLS-03", "smtp.ohallo.eu"),
+    ("VUL-01", "bastion-1"), ("IAM-03", "bastion-1"),
+    ("INV-02", "bastion-1"), ("INV-02", "ohallo-exports"),
+    ("ENC-02", "bastion-1-root-manual"),
+    ("RES-03", "chat-eu"), ("RES-03", "chat-global-fallback"),
+    ("LOG-01", "210987654322"),  # the sandbox account's trail: one region, not validated
 }
 EXPECTED_SKIPS = {("TLS-01", "smtp-in:25/tcp"), ("TLS-02", "smtp-in:25/tcp")}
 EXPECTED_PASSES = {
@@ -38,6 +44,15 @@ EXPECTED_PASSES = {
     ("TLS-02", "d111111abcdef8.cloudfront.net"), ("TLS-02", "web-eu:80/http"),
     ("TLS-02", "web-eu:443/https"), ("TLS-02", "smtp-in:465/tls"),
     ("TLS-03", "app.ohallo.eu"),
+    ("VUL-01", "mail-worker-1"), ("IAM-03", "mail-worker-1"),
+    *{("INV-02", n) for n in ("mail-worker-1", "mail-worker-1-root", "mail-worker-1-spool",
+                              "bastion-1-root", "db-mailqueue", "ohallo-audit-logs",
+                              "ohallo-aws", "ohallo-recordings", "ohallo-recordings-replica",
+                              "ohallo-vault", "ses-bounce-handler", "smtp-in", "web-eu")},
+    *{("ENC-02", n) for n in ("ohallo-vault", "spool-daily",
+                              "rds:db-mailqueue-2026-11-19-02-05")},
+    ("RES-03", "chat-fra"), ("LOG-01", "210987654321"), ("RES-01", "sandbox-local"),
+    ("RES-01", "chat-fra"),
 }
 
 
@@ -55,6 +70,12 @@ def test_hetzner_and_aws_snapshots_are_judged_as_one_estate() -> None:
     assert {f["provider"] for f in doc["findings"]} == {"aws", "hetzner"}
     claims = {c["id"]: c["status"] for c in doc["claims"]}
     assert claims["aes-256-at-rest"] == "contradicted"
+    # the newly bound claims: each contradicted here beside compliant resources
+    for claim in ("ssh-keys-only", "operator-audit-log", "subprocessor-aws", "daily-backups",
+                  "data-classification", "vulnerability-procedures"):
+        assert claims[claim] == "contradicted", claim
+    audit = next(c for c in doc["claims"] if c["id"] == "operator-audit-log")
+    assert audit["findings"] == ["LOG-01|aws:210987654322"]
 
 
 def test_the_fixture_uses_only_the_documented_vocabulary_and_fills_the_aws_facts() -> None:
@@ -79,6 +100,11 @@ def test_the_fixture_uses_only_the_documented_vocabulary_and_fills_the_aws_facts
     assert res["db-mailqueue"].prop("pitr_lag_minutes") == 5.0
     assert res["chat-eu"].properties == {"processing_scope": "data_zone", "data_zone": "EU"}
     assert res["chat-global-fallback"].prop("processing_scope") == "global"
+    assert res["chat-fra"].properties == {"processing_scope": "regional", "data_zone": None}
+    assert res["ses-bounce-handler"].labels == {"data-classification": "internal"}
+    assert res["ohallo-vault"].labels == {"data-classification": "confidential"}
+    # the trail's bucket expires AWSLogs/ after 2557 days; no CloudWatch Logs group
+    assert res["audit"].prop("retention_days") == 2557
     cdn = res["d111111abcdef8.cloudfront.net"]
     assert (cdn.prop("min_tls"), cdn.prop("waf"), cdn.prop("waf_rate_limit")) == (
         "1.2", True, False)

@@ -174,3 +174,52 @@ def test_permissions_print_a_custom_role_definition() -> None:
     assert all(a.endswith("/read") for a in role["Actions"])
     assert not [a for a in role["Actions"] if "listkeys" in a.lower()]
     assert role["DataActions"] == []
+
+
+def test_vm_image_versions_and_vault_keys_are_read_live_as_recorded(arm: ArmServer) -> None:
+    code, doc, _ = live(arm, "--subscription", SUB0, "--checks", "VUL-01,ENC-03")
+    assert code == 1 and doc["errors"] == []
+    assert verdicts(doc) == verdicts(replay(SEED000, "--checks", "VUL-01,ENC-03"))
+    paths = [p.split("?")[0].lower() for _, p in arm.requests]
+    images = [p for p in paths if "/artifacttypes/vmimage/" in p]
+    assert len(images) == 3  # 4 VMs, one GET per distinct (location, image version)
+    assert sum(p.endswith("/offers/ubuntuserver/skus/18.04-lts/versions/18.04.202306070")
+               for p in images) == 1
+    # each vault's keys are listed, then each key is read in full (its rotation policy)
+    assert sorted(p.rsplit("/", 1)[-1] for p in paths if "/keys/" in p) == [
+        "cmk-sandbox", "cmk-storage"]
+    assert sum(p.endswith("/keys") for p in paths) == 2
+
+
+def test_a_key_that_cannot_be_read_leaves_rotation_unknown_never_passed(arm: ArmServer) -> None:
+    arm.fail("/keys/cmk-storage", 403, "AuthorizationFailed")
+    code, doc, _ = live(arm, "--subscription", SUB0, "--checks", "ENC-03")
+    assert [(e["collection"], e["region"], e["reason"]) for e in doc["errors"]] == [
+        ("Microsoft.KeyVault/vaults/keys", "westeurope", "denied")]
+    enc03 = [f for f in doc["findings"] if f["check"] == "ENC-03"]
+    assert enc03 and not [f for f in enc03 if f["status"] == "pass"]
+    assert code == 3
+
+
+def test_retry_after_is_waited_for_but_never_longer_than_the_cap(
+        arm: ArmServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """azure-core waits what Retry-After asks (1 s here, though the backoff alone would be
+    milliseconds); posture caps that wait at MAX_WAIT_SECONDS (60 s; 0.5 here), so an answer
+    asking for 20 s costs half a second and the scan still completes."""
+    import time
+
+    from providers.azure import collect
+
+    checks = ("--subscription", SUB0, "--checks", "NET-04", "--retry-base-seconds", "0.01")
+    arm.fail("microsoft.network/networksecuritygroups", 429, "TooManyRequests", times=1,
+             retry_after=1)
+    started = time.monotonic()
+    _, doc, _ = live(arm, *checks)
+    assert doc["errors"] == [] and time.monotonic() - started >= 1.0
+    monkeypatch.setattr(collect, "MAX_WAIT_SECONDS", 0.5)
+    arm.fail("microsoft.network/networksecuritygroups", 429, "TooManyRequests", times=1,
+             retry_after=20)
+    started = time.monotonic()
+    _, doc, _ = live(arm, *checks)
+    assert doc["errors"] == []
+    assert 0.5 <= time.monotonic() - started < 8

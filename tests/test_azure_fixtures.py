@@ -27,6 +27,7 @@ FAILS_000_DEFAULT = {
     ("NET-04", S0 + "rg-data/providers/microsoft.compute/virtualmachines/vm-batch"),
     ("IAM-03", S0 + "rg-prod/providers/microsoft.compute/virtualmachines/vm-jump"),
     ("ENC-03", S0 + "rg-prod/providers/microsoft.keyvault/vaults/kv-sandbox-eu"),
+    ("ENC-03", S0 + "rg-prod/providers/microsoft.keyvault/vaults/kv-sandbox-eu/keys/cmk-sandbox"),
 }
 FAILS_000 = {
     ("BAK-01", S0 + "rg-data/providers/microsoft.sql/servers/sql-sally-reports/databases/reports"),
@@ -90,6 +91,40 @@ def test_seed000_network_findings_under_the_full_catalogue() -> None:
     # vm-worker: a Standard public IP without any NSG is closed by Azure (see docs/azure.md)
     worker = S0 + "rg-data/providers/microsoft.compute/virtualmachines/vm-worker"
     assert ("NET-03", worker) in passes and ("NET-04", worker) in passes
+
+
+def test_key_vault_key_rotates_only_with_a_rotate_action_in_its_rotation_policy() -> None:
+    _, doc = scan_json(str(SEED000), "--checks", "ENC-03")
+    keys = {f["resource"].rsplit("/", 1)[-1]: (f["status"], f["evidence"])
+            for f in doc["findings"] if "/keys/" in f["resource"]}
+    assert keys == {"cmk-storage": ("pass", {"rotation_enabled": True}),
+                    "cmk-sandbox": ("fail", {"rotation_enabled": False})}
+
+
+def test_vm_on_a_deprecated_marketplace_image_version_fails_vul01() -> None:
+    _, doc = scan_json(str(SEED000), "--checks", "VUL-01")
+    got = {f["resource"].rsplit("/", 1)[-1]: f["status"] for f in doc["findings"]}
+    assert got == {"vm-app-1": "pass", "vm-jump": "pass", "vm-worker": "pass",
+                   "vm-batch": "fail"}
+    batch = next(f for f in doc["findings"] if f["resource"].endswith("vm-batch"))
+    assert batch["evidence"] == {"image": "Canonical:UbuntuServer:18.04-LTS:latest",
+                                 "deprecated": "2025-06-30T00:00:00+00:00"}
+    assert batch["evidence_level"] == "config"
+
+
+def test_image_scheduled_for_deprecation_later_is_still_supported() -> None:
+    _, doc = scan_json(str(SEED001), "--checks", "VUL-01")
+    web = next(f for f in doc["findings"] if f["resource"].endswith("vm-web"))
+    assert web["status"] == "pass"
+    assert web["message"].endswith("supported until 2027-01-12")
+
+
+def test_ddos_plan_is_judged_only_on_vnets_with_public_endpoints() -> None:
+    _, doc = scan_json(str(SEED000), "--checks", "NET-06")
+    vnets = {f["resource"].rsplit("/", 1)[-1]: f["status"] for f in doc["findings"]
+             if "/virtualnetworks/" in f["resource"]}
+    # vnet-private holds nothing with a public IP (and has no plan): not judged
+    assert vnets == {"vnet-prod": "pass", "vnet-batch": "fail", "vnet-worker": "fail"}
 
 
 def test_seed001_uk_profile_fails_the_westeurope_grs_account() -> None:

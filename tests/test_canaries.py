@@ -13,12 +13,20 @@ planted, and base64 where it was planted base64) and for the credentials:
 - the snapshot (the record), every report file, stdout and stderr of every run;
 - the recorded error message of the failed collection, which must still be there (scrubbed).
 
-A new cloud (AWS: EC2 user data, Lambda environment, tags) is one more planter in PLANTERS.
+The AWS planter builds the moto estate of tests/aws_estate.py (behind the recording proxy
+of tests/aws_proxy.py) and plants: EC2 user data (plain, base64 as AWS returns it, and
+gzip-compressed cloud-init), Lambda environment variables (named like secrets and not),
+tags named like passwords on an instance, a bucket and an IAM user, an access key in a tag
+value, a tag key that is itself a secret, a password in a security group's description, an
+RDS master password and credentials in a bucket policy. The scan's own credentials (access
+key id, secret key, session token) are needles too, and a denied call quotes a canary and
+the secret key.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import subprocess
@@ -32,6 +40,8 @@ from typing import Any
 import pytest
 
 from scanner.reports import FORMATS
+from tests import aws_estate
+from tests.aws_proxy import AwsProxy, start_moto
 from tests.azure_arm_server import ArmServer, sections_of
 from tests.hcloud_server import HcloudServer
 from tests.helpers import ROOT, SEED002, run
@@ -179,10 +189,115 @@ def azure() -> Iterator[Planted]:
                       ("--subscription", SUB0), encoded)
 
 
-PLANTERS: dict[str, Callable[[], Any]] = {"hetzner": hetzner, "azure": azure}
-# AWS: a planter that builds the moto estate of tests/aws_estate.py with EC2 user data,
-# Lambda environment variables and tags named like passwords, and a denied call whose error
-# body quotes a canary; then add "aws" here.
+# --- AWS ------------------------------------------------------------------------------------
+
+AWS_KEY_ID = "AKIA" + "CANARYAWSKEY7F3E"  # the scan's credentials: never in any output
+AWS_SECRET = "CanarySecretAccessKey7f3e9c41/abcdefghijk"
+AWS_SESSION_TOKEN = "IQoJb3JpZ2luX2VjEJr//////////CanarySessionToken7f3e9c41" + "x" * 40
+
+
+@contextmanager
+def aws() -> Iterator[Planted]:
+    moto, url = start_moto()
+    try:
+        ids = aws_estate.build(url)
+        c = {
+            "EC2 user data with a password": canary("AwsUserDataPw"),
+            "EC2 user data, plain script": canary("AwsUserDataPlain"),
+            "EC2 user data, gzip cloud-init": canary("AwsUserDataGzip"),
+            "Lambda variable named like a password": canary("AwsLambdaPw"),
+            "Lambda variable with URL credentials": canary("AwsLambdaUrl"),
+            "Lambda variable with an innocent name": canary("AwsLambdaPlain"),
+            "instance tag named like a password": canary("AwsTagPw"),
+            "bucket tag named like a token": canary("AwsBucketTag"),
+            "IAM user tag named like a secret": canary("AwsIamTag"),
+            "AWS key in a tag value": "AKIA" + "CANARYAWSTAG7F3E",
+            "a tag key that is itself a secret": canary("AwsTagKey"),
+            "password= in a security group description": canary("AwsSgDesc"),
+            "secret: in a security group rule description": canary("AwsSgRule"),
+            "RDS master password": canary("AwsRdsPw"),
+            "credentials in a URL in a bucket policy": canary("AwsPolicyUrl"),
+            "error body": canary("AwsErrorBody"),
+        }
+        encoded: dict[str, str] = {}
+        ec2 = aws_estate.client(url, "ec2")
+        vpc = ids["vpc"]
+        group = ec2.create_security_group(
+            GroupName="canary", VpcId=vpc,
+            Description=f"ops access password={c['password= in a security group description']}"
+        )["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "IpRanges": [{
+                "CidrIp": "198.51.100.0/24", "Description":
+                f"vendor, secret: {c['secret: in a security group rule description']}"}]}])
+        scripts = {
+            "EC2 user data with a password":
+                f"#!/bin/sh\nexport DB_PASSWORD={c['EC2 user data with a password']}\n",
+            "EC2 user data, plain script":
+                f"#!/bin/sh\necho {c['EC2 user data, plain script']} > /etc/motd\n",
+        }
+        for n, (what, script) in enumerate(scripts.items()):
+            encoded[what] = base64.b64encode(script.encode()).decode()  # as AWS returns it
+            ec2.run_instances(
+                ImageId=aws_estate.AMI, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                SubnetId=ids["subnets"]["private"], UserData=script,
+                TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                    {"Key": "Name", "Value": f"canary-{n}"},
+                    {"Key": "db_password", "Value": c["instance tag named like a password"]},
+                    {"Key": "backup-key", "Value": c["AWS key in a tag value"]},
+                    {"Key": f"password={c['a tag key that is itself a secret']}",
+                     "Value": "set"}]}])
+        cloud_init = gzip.compress(
+            f"#cloud-config\npassword: {c['EC2 user data, gzip cloud-init']}\n".encode(),
+            mtime=0)
+        encoded["EC2 user data, gzip cloud-init"] = base64.b64encode(cloud_init).decode()
+        ec2.run_instances(ImageId=aws_estate.AMI, MinCount=1, MaxCount=1,
+                          InstanceType="t3.micro", SubnetId=ids["subnets"]["private"],
+                          UserData=cloud_init, TagSpecifications=aws_estate._name("canary-gz"))
+        aws_estate.client(url, "lambda").create_function(
+            FunctionName="canary-fn", Runtime="python3.12",
+            Role="arn:aws:iam::123456789012:role/lambda", Handler="index.handler",
+            Code={"ZipFile": aws_estate._zip()}, Environment={"Variables": {
+                "DB_PASSWORD": c["Lambda variable named like a password"],
+                "UPSTREAM": "https://svc:" + c["Lambda variable with URL credentials"]
+                            + "@api.example.com/",
+                "FEATURE_SEED": c["Lambda variable with an innocent name"]}})
+        s3 = aws_estate.client(url, "s3")
+        s3.put_bucket_tagging(Bucket="posture-plain-eu", Tagging={"TagSet": [
+            {"Key": "api_token", "Value": c["bucket tag named like a token"]}]})
+        s3.put_bucket_policy(Bucket="posture-plain-eu", Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "Mirror", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::posture-plain-eu/*", "Condition": {"StringLike": {
+                    "aws:Referer": "https://mirror:" + c["credentials in a URL in a bucket "
+                                                         "policy"] + "@cdn.example.com/*"}}}]}))
+        aws_estate.client(url, "iam", "us-east-1").tag_user(UserName="ci", Tags=[
+            {"Key": "github_secret", "Value": c["IAM user tag named like a secret"]}])
+        aws_estate.client(url, "rds").create_db_instance(
+            DBInstanceIdentifier="db-canary", DBInstanceClass="db.t3.micro", Engine="postgres",
+            MasterUsername="app", MasterUserPassword=c["RDS master password"],
+            AllocatedStorage=20, DBSubnetGroupName="private", PubliclyAccessible=False)
+        with AwsProxy(moto, url) as proxy:
+            proxy.fail(lambda call: call.service == "rds"
+                       and call.operation == "DescribeDBClusters", "AccessDenied", 403,
+                       message=f"User: arn:aws:iam::123456789012:user/ci is not authorized "
+                               f"(password={c['error body']}, signed with {AWS_SECRET})")
+            yield Planted(
+                "aws", "aws",
+                {"AWS_ENDPOINT_URL": proxy.url, "AWS_ACCESS_KEY_ID": AWS_KEY_ID,
+                 "AWS_SECRET_ACCESS_KEY": AWS_SECRET, "AWS_SESSION_TOKEN": AWS_SESSION_TOKEN,
+                 "AWS_DEFAULT_REGION": "eu-central-1", "AWS_EC2_METADATA_DISABLED": "true",
+                 "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE":
+                 "/nonexistent", "AWS_RETRY_MODE": "standard"},
+                c, {"AWS_ACCESS_KEY_ID": AWS_KEY_ID, "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+                    "AWS_SESSION_TOKEN": AWS_SESSION_TOKEN},
+                "rds.describe_db_clusters", proxy, ("--regions", "eu-central-1,eu-west-1"),
+                encoded)
+    finally:
+        moto.stop()
+
+
+PLANTERS: dict[str, Callable[[], Any]] = {"hetzner": hetzner, "azure": azure, "aws": aws}
 
 
 @pytest.fixture(params=sorted(PLANTERS))

@@ -233,6 +233,22 @@ def test_net_05_production_peered_with_staging_fails() -> None:
     assert clean == {"vpc-prod": "pass"}
 
 
+def test_net_05_staging_machine_in_a_production_subnet_fails() -> None:
+    # AWS instances and Azure VMs attach to a subnet of the network, not to the network
+    prod = res("vpc-prod", Kind.NETWORK, labels={"environment": "production"})
+    subnet = res("subnet-app", Kind.SUBNET)
+    stage = res("i-stage", Kind.COMPUTE, labels={"environment": "staging"})
+    prod_vm = res("i-prod", Kind.COMPUTE, labels={"environment": "production"})
+    member = [Relation("subnet-app", "vpc-prod", RelationType.MEMBER_OF)]
+    got = run("NET-05", [prod, subnet, stage, prod_vm], relations=[
+        *member, Relation("i-stage", "subnet-app", RelationType.ATTACHED_TO),
+        Relation("i-prod", "subnet-app", RelationType.ATTACHED_TO)])
+    assert got == {"vpc-prod": ("fail", "config")}
+    assert statuses("NET-05", [prod, subnet, prod_vm], relations=[
+        *member, Relation("i-prod", "subnet-app", RelationType.ATTACHED_TO)]) == {
+        "vpc-prod": "pass"}
+
+
 def test_net_06_waf_on_public_entry_points_and_ddos_on_networks() -> None:
     assert statuses("NET-06", [
         res("alb-waf", Kind.LOAD_BALANCER, public_ips=["203.0.113.1"], waf=True,

@@ -22,6 +22,9 @@ EXPECTED_FAILS = {
     ("BAK-02", P + "server/104"),
     ("TLS-02", P + "load_balancer/302/service/8080"),
     ("TLS-03", P + "certificate/502"),
+    ("VUL-01", P + "server/106"),
+    ("INV-02", P + "server/106"),
+    ("INV-02", P + "volume/403"),
 }
 EXPECTED_PASSES = {
     ("NET-01", P + "server/103"),
@@ -45,11 +48,20 @@ EXPECTED_PASSES = {
     *{("RES-01", P + s) for s in ("server/101", "server/102", "server/103", "server/104",
                                   "server/105", "volume/401", "volume/402", "volume/403",
                                   "load_balancer/301", "load_balancer/302")},
+    *{("VUL-01", P + f"server/{n}") for n in (101, 102, 103, 104, 105)},
+    *{("INV-02", P + s) for s in ("server/101", "server/102", "server/103", "server/104",
+                                  "server/105", "volume/401", "volume/402", "load_balancer/301",
+                                  "load_balancer/302", "network/4711")},
 }
 EXPECTED_SKIPS = {
     ("NET-03", P + "server/105"),
     ("TLS-01", P + "load_balancer/302/service/2222"),
     ("TLS-02", P + "load_balancer/302/service/2222"),
+    # Hetzner shows neither backup encryption nor sshd settings, audit logs or inference
+    ("ENC-02", P + "image/701"),
+    ("IAM-03", "hetzner:ohallo-prod"),
+    ("LOG-01", "hetzner:ohallo-prod"),
+    ("RES-03", "hetzner:ohallo-prod"),
 }
 
 
@@ -94,10 +106,17 @@ def test_seed002_claims_are_judged_claim_by_claim() -> None:
     assert status["db-no-public-ip"] == "contradicted"
     assert status["tls-12"] == "contradicted"
     assert status["ssh-keys-only"] == "not_verifiable"
+    assert status["operator-audit-log"] == "not_verifiable"
+    assert status["subprocessor-aws"] == "not_verifiable"
     assert status["pitr"] == "not_verifiable"
+    assert status["vulnerability-procedures"] == "contradicted"
+    assert status["data-classification"] == "contradicted"
+    assert status["daily-backups"] == "contradicted"
     assert all(v in ("contradicted", "not_verifiable") for v in status.values())
     contradicted = next(c for c in doc["claims"] if c["id"] == "db-no-public-ip")
     assert contradicted["findings"] == ["NET-01|" + P + "server/104"]
+    retired = next(c for c in doc["claims"] if c["id"] == "vulnerability-procedures")
+    assert retired["findings"] == ["VUL-01|" + P + "server/106"]
 
 
 def test_only_selected_checks_run_and_claims_of_other_checks_are_not_assessed() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,80 @@ def test_snapshot_section_records_the_project_locations_and_tool_version(
     assert section.locations == ["ash", "fsn1", "hel1", "nbg1"]
     assert len(section.items("servers")) == 6
     assert section.errors == []
+
+
+# --- Retry-After -----------------------------------------------------------------------------
+
+
+def retry_gap(api: HcloudServer, collection: str) -> float:
+    """Seconds between the first and the second request for `collection` (the retry)."""
+    times = [t for (_, path), t in zip(api.requests, api.request_times, strict=True)
+             if path.startswith(f"/v1/{collection}")]
+    assert len(times) == 2, times
+    return times[1] - times[0]
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, "rate_limit_exceeded"),
+                                              (503, "maintenance")])
+def test_a_retry_waits_what_retry_after_asks_not_the_short_backoff(
+        api: HcloudServer, status: int, code: str) -> None:
+    """Retry-After: 1 on a 429 (or a 503 for maintenance): the retry comes after a second
+    though the backoff alone (--retry-base-seconds 0.01) would retry within 10 ms; then the
+    scan completes with nothing missing."""
+    api.fail("servers", status, code, times=1, retry_after=1)
+    result = run("scan", "hetzner", "--checks", "NET-03", "--format", "json",
+                 env={**env(api), "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+    assert json.loads(result.stdout)["errors"] == []
+    assert 1.0 <= retry_gap(api, "servers") < 1.6
+
+
+def test_retry_after_as_an_http_date_is_honoured(api: HcloudServer) -> None:
+    from email.utils import format_datetime
+
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+    api.fail("servers", 429, "rate_limit_exceeded", times=1,
+             retry_after=format_datetime(when, usegmt=True))
+    result = run("scan", "hetzner", "--checks", "NET-03", "--format", "json",
+                 env={**env(api), "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+    assert json.loads(result.stdout)["errors"] == []
+    assert 1.0 <= retry_gap(api, "servers") < 2.6  # to a second, as the date goes
+
+
+def test_a_retry_after_beyond_the_cap_waits_only_the_cap(
+        api: HcloudServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More than the cap asked for (30 s): the collector waits MAX_WAIT_SECONDS (60 s; 0.5
+    here) and retries."""
+    from providers.hetzner import collect
+
+    monkeypatch.setattr(collect, "MAX_WAIT_SECONDS", 0.5)
+    api.fail("servers", 429, "rate_limit_exceeded", times=1, retry_after=30)
+    result = run("scan", "hetzner", "--checks", "NET-03", "--format", "json",
+                 env={**env(api), "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+    assert json.loads(result.stdout)["errors"] == []
+    assert 0.5 <= retry_gap(api, "servers") < 1.2
+
+
+def test_throttling_that_outlasts_the_retries_is_a_throttled_error(
+        api: HcloudServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers.hetzner import collect
+
+    monkeypatch.setattr(collect, "MAX_WAIT_SECONDS", 0.2)
+    api.fail("servers", 429, "rate_limit_exceeded", retry_after=3600)
+    result = run("scan", "hetzner", "--checks", "NET-03", "--format", "json",
+                 env={**env(api), "POSTURE_RETRY_BASE_SECONDS": "0.01",
+                      "POSTURE_MAX_RETRIES": "2"})
+    doc = json.loads(result.stdout)
+    assert [(e["collection"], e["reason"]) for e in doc["errors"]] == [("servers", "throttled")]
+    assert len([p for _, p in api.requests if p.startswith("/v1/servers")]) == 3
+    assert result.exit_code == 3
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("7", 7.0), (" 0 ", 0.0), ("-3", None), ("1.5", None), ("soon", None), ("", None),
+    (None, None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    ("Sun, 01 Jan 2040 00:00:10 GMT", 10.0)])
+def test_retry_after_parsing(header: str | None, seconds: float | None) -> None:
+    from providers.hetzner.collect import parse_retry_after
+
+    now = datetime(2040, 1, 1, tzinfo=UTC)
+    assert parse_retry_after(header, now=now) == seconds

@@ -49,7 +49,10 @@ BOUND: dict[str, dict[str, str]] = {
             "data-centre-germany", "private-network", "no-public-endpoint", "lb-terminates",
             "firewall-restricted", "admin-ports", "db-inside-cluster", "db-no-public-ip",
             "operator-vpn", "tls-12", "aes-256-at-rest", "internal-not-reachable",
-            "eu-residency", "daily-backups", "backup-policy")},
+            "eu-residency", "daily-backups", "backup-policy",
+            # bound to the catalogue's VUL-01, LOG-01, INV-02, IAM-03, RES-03 and ENC-02
+            "ssh-keys-only", "operator-audit-log", "subprocessor-aws", "data-classification",
+            "vulnerability-procedures")},
     },
     "seed-003": {
         "least-privilege-admin": "contradicted", "mfa-internal-tools": "contradicted",
@@ -60,7 +63,8 @@ BOUND: dict[str, dict[str, str]] = {
     },
     "seed-004": {
         "rbac-least-privilege": "contradicted", "mfa-admins": "not_verifiable",
-        "dormant-accounts": "not_verifiable", "tls-12": "verified",
+        "dormant-accounts": "not_verifiable",
+        "tls-12": "unknown",  # TLS-01/02 pass; TLS-04: the bundled estate was not probed
         "aes-256-at-rest": "contradicted", "key-rotation": "contradicted",
         "segmented-networks": "contradicted", "waf-ids": "unknown", "ddos": "verified",
         "central-logging-alerts": "unknown", "audit-logs": "unknown",
@@ -128,6 +132,30 @@ def test_generic_estates_contradict_each_claim_with_the_documented_resources(
     passed = {f["check"] for f in doc["findings"] if f["status"] == "pass"}
     # (but an estate has one production network and one activity-log destination)
     assert checks - passed <= {"NET-05", "LOG-02"}
+
+
+# seed 002's claims bound to VUL-01, LOG-01, INV-02, IAM-03, RES-03 and ENC-02: exactly the
+# contradictions fixtures/hetzner/README.md and fixtures/aws/README.md document.
+SEED002_NEWLY_BOUND: dict[str, set[tuple[str, str]]] = {
+    "ssh-keys-only": {("IAM-03", "bastion-1")},
+    "operator-audit-log": {("LOG-01", "210987654322")},
+    "subprocessor-aws": {("RES-03", "chat-eu"), ("RES-03", "chat-global-fallback")},
+    "data-classification": {("INV-02", "bastion-1"), ("INV-02", "ohallo-exports"),
+                            ("INV-02", "staging-worker"), ("INV-02", "scratch")},
+    "vulnerability-procedures": {("VUL-01", "bastion-1"), ("VUL-01", "staging-worker")},
+    "daily-backups": {("BAK-02", "db-2"), ("ENC-02", "bastion-1-root-manual")},
+}
+
+
+def test_seed002_newly_bound_claims_are_contradicted_by_the_documented_resources() -> None:
+    doc = _scan("seed-002")
+    by_id = {f["id"]: f for f in doc["findings"]}
+    got = {c["id"]: {(by_id[i]["check"], by_id[i]["resource_name"]) for i in c["findings"]}
+           for c in doc["claims"] if c["id"] in SEED002_NEWLY_BOUND}
+    assert got == SEED002_NEWLY_BOUND
+    # each beside compliant resources of the same check
+    checks = {check for pairs in SEED002_NEWLY_BOUND.values() for check, _ in pairs}
+    assert checks <= {f["check"] for f in doc["findings"] if f["status"] == "pass"}
 
 
 def test_multi_cloud_claims_say_what_one_provider_cannot_show() -> None:

@@ -9,7 +9,12 @@ Resource Graph query, no `listKeys`, which is a POST and returns secrets). On Az
 case that needs it is a subscription where a resource provider is not registered, where
 azure-mgmt-core would POST `.../providers/<namespace>/register`.
 
-AWS (moto's request log: only Describe/List/Get actions) belongs here as one more test.
+On AWS, a full `posture record aws` of two regions goes through the recording proxy in front
+of the moto server (tests/aws_proxy.py), which logs every request the collector sends before
+moto sees it: each names an operation (the query or JSON action; for REST services, S3,
+Lambda, GuardDuty, Backup, Bedrock and CloudFront, the operation whose method and URI
+template botocore's model gives), and every one is a Describe, List or Get operation; the
+REST ones are GET requests (the query and JSON protocols POST every call, reads included).
 """
 
 from __future__ import annotations
@@ -18,9 +23,16 @@ import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import botocore  # type: ignore[import-untyped]
+import botocore.session  # type: ignore[import-untyped]
+
+from providers.aws.apis import APIS
 from providers.azure.collect import SPECS
 from providers.hetzner.collect import PATHS
+from tests import aws_estate
+from tests.aws_proxy import AwsProxy, protocol_of, start_moto
 from tests.azure_arm_server import ArmServer, sections_of
+from tests.fault_harness import aws_env
 from tests.hcloud_server import HcloudServer
 from tests.helpers import ROOT, SEED002, run
 
@@ -83,7 +95,44 @@ def test_an_unregistered_namespace_is_not_registered_by_a_post(tmp_path: Path) -
     assert {method for method, _ in requests} == {"GET"}, requests
     doc = json.loads(result.stdout)
     errors = {(e["collection"], e["reason"]) for e in doc["errors"]}
-    assert errors == {("Microsoft.KeyVault/vaults", "not_found")}, doc["errors"]
-    message = doc["errors"][0]["message"]
+    # the vaults, and their keys that could not be listed without them
+    assert errors == {("Microsoft.KeyVault/vaults", "not_found"),
+                      ("Microsoft.KeyVault/vaults/keys", "not_found")}, doc["errors"]
+    message = next(e["message"] for e in doc["errors"]
+                   if e["collection"] == "Microsoft.KeyVault/vaults")
     assert "refused POST" in message and message.endswith("/Microsoft.KeyVault/register)")
     assert result.exit_code == 3
+
+
+def test_a_full_aws_collection_makes_only_describe_list_get_calls(tmp_path: Path) -> None:
+    moto, url = start_moto()
+    try:
+        aws_estate.build(url)
+        with AwsProxy(moto, url) as proxy:
+            out = tmp_path / "s.json"
+            result = run("record", "aws", "--regions", "eu-central-1,eu-west-1", "-o", str(out),
+                         env=aws_env(proxy))
+            calls = list(proxy.calls)
+    finally:
+        moto.stop()
+    assert result.exit_code == 0, result.stderr
+    assert len(calls) > 100
+    operations = {(c.service, c.operation) for c in calls}
+    writes = sorted(f"{s}:{op}" for s, op in operations
+                    if not op.startswith(("Describe", "List", "Get")))
+    assert writes == []
+    rest = {c.method for c in calls if protocol_of(c.service) in ("rest-json", "rest-xml")}
+    assert rest == {"GET"}
+    session = botocore.session.get_session()
+
+    def operation(service: str, method: str) -> str:
+        model = session.get_service_model(service)
+        return next(o for o in model.operation_names if botocore.xform_name(o) == method)
+
+    declared = {operation(a.service, a.method) for a in APIS} | {"GetCallerIdentity"}
+    seen = {op for _, op in operations}
+    assert seen <= declared, sorted(seen - declared)  # nothing it does not declare
+    roots = {operation(a.service, a.method) for a in APIS if a.parent is None}
+    assert roots <= seen, sorted(roots - seen)  # every list call of every collection was made
+    snap = json.loads(out.read_text())
+    assert snap["sections"][0]["errors"] == []

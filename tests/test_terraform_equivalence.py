@@ -23,12 +23,22 @@ def verdicts(doc: dict[str, Any]) -> dict[tuple[str, str, str], tuple[str, str]]
 def test_live_snapshot_and_plan_of_the_same_estate_give_the_same_verdicts() -> None:
     live_code, live = scan_json(str(SEED002), "--profile", "seed-002")
     plan_code, plan = scan_json(str(PLAN), "--profile", "seed-002")
-    assert verdicts(plan) == verdicts(live)
-    assert len(verdicts(plan)) == 49
+    # a plan names an image, not when its vendor deprecates it (VUL-01: stated per plan)
+    shown = {k: v for k, v in verdicts(live).items() if k[0] != "VUL-01"}
+    assert verdicts(plan) == shown
+    assert len(verdicts(plan)) == 61  # 49 + INV-02 on the 12 labelled kinds
     assert live_code == plan_code == 1
-    # the claims the page makes come out the same too
-    assert {c["id"]: c["status"] for c in plan["claims"]} == \
-        {c["id"]: c["status"] for c in live["claims"]}
+    # the claims the page makes come out the same too, but for those resting on what only
+    # the live Hetzner API states: deprecation dates (VUL-01), and that sshd settings and
+    # model inference are not visible there (Hetzner's not_visible); a plan of Hetzner
+    # resources holds nothing for IAM-03 or RES-03 to assess
+    plan_claims = {c["id"]: c["status"] for c in plan["claims"]}
+    live_claims = {c["id"]: c["status"] for c in live["claims"]}
+    differ = ("vulnerability-procedures", "ssh-keys-only", "subprocessor-aws")
+    assert [plan_claims.pop(c) for c in differ] == ["not_verifiable", "unknown", "unknown"]
+    assert [live_claims.pop(c) for c in differ] == [
+        "contradicted", "not_verifiable", "not_verifiable"]
+    assert plan_claims == live_claims
 
 
 def test_every_check_agrees_on_the_shared_resources() -> None:

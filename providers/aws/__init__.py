@@ -13,7 +13,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from providers.aws import collect as _collect
 from providers.aws.apis import APIS, STS_CALLS
 from providers.aws.normalize import normalize as _normalize
 from scanner.model import Inventory
@@ -53,6 +52,8 @@ class AwsProvider(Provider):
 
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
                 ) -> list[Section]:
+        from providers.aws import collect as _collect  # boto3: only for live scans
+
         return _collect.collect(options, only)
 
     def normalize(self, section: Section) -> Inventory:

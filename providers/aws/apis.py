@@ -15,6 +15,8 @@ from scanner.model import Kind
 
 K = Kind
 
+FLAGGED = "PostureFlaggedFields"  # names (never values) of fields that held secrets
+
 
 @dataclass(frozen=True, slots=True)
 class Api:
@@ -118,12 +120,16 @@ APIS: tuple[Api, ...] = (
        "trails, including multi-region and organization trails seen from each region"),
     _a("cloudtrail.get_trail_status", "cloudtrail:GetTrailStatus", {K.LOG_TRAIL},
        "whether each trail is logging", parent="cloudtrail.describe_trails"),
+    _a("logs.describe_log_groups", "logs:DescribeLogGroups", {K.LOG_TRAIL},
+       "CloudWatch Logs groups: retention of the groups trails deliver to"),
     _a("guardduty.list_detectors", "guardduty:ListDetectors", {K.ACCOUNT},
        "GuardDuty detectors"),
     _a("guardduty.get_detector", "guardduty:GetDetector", {K.ACCOUNT},
        "detector status", parent="guardduty.list_detectors"),
     _a("backup.list_backup_vaults", "backup:ListBackupVaults", {K.BACKUP_VAULT},
        "AWS Backup vaults"),
+    _a("backup.list_tags", "backup:ListTags", {K.BACKUP_VAULT}, "tags of each backup vault",
+       parent="backup.list_backup_vaults"),
     _a("backup.list_backup_plans", "backup:ListBackupPlans",
        {K.BACKUP_VAULT, K.COMPUTE, K.VOLUME, K.DATABASE}, "AWS Backup plans"),
     _a("backup.get_backup_plan", "backup:GetBackupPlan",
@@ -138,6 +144,8 @@ APIS: tuple[Api, ...] = (
        parent="backup.list_backup_plans"),
     _a("lambda.list_functions", "lambda:ListFunctions", {K.APP_SERVICE},
        "Lambda functions (environment scanned for secrets, values never stored)"),
+    _a("lambda.list_tags", "lambda:ListTags", {K.APP_SERVICE}, "tags of each Lambda function",
+       parent="lambda.list_functions"),
     _a("bedrock.list_inference_profiles", "bedrock:ListInferenceProfiles",
        {K.MODEL_DEPLOYMENT}, "Bedrock inference profiles (cross-region processing)"),
     # --- global services -------------------------------------------------------------
@@ -154,6 +162,8 @@ APIS: tuple[Api, ...] = (
        "bucket policy (is plain HTTP denied?)", "global", "s3.list_buckets"),
     _a("s3.get_bucket_tagging", "s3:GetBucketTagging", {K.BUCKET}, "bucket tags", "global",
        "s3.list_buckets"),
+    _a("s3.get_bucket_lifecycle_configuration", "s3:GetLifecycleConfiguration", {K.LOG_TRAIL},
+       "lifecycle rules (how long a trail's log files are kept)", "global", "s3.list_buckets"),
     _a("iam.get_account_summary", "iam:GetAccountSummary", {K.IDENTITY},
        "root account MFA", "global"),
     _a("iam.get_account_authorization_details", "iam:GetAccountAuthorizationDetails",

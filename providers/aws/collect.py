@@ -20,7 +20,9 @@ are dropped. Nothing else is changed, except secrets:
 
 Every failed call is recorded in the section with its collection, region and reason (the
 account is the section's), never raised; only credentials that do not work at all stop the
-scan (`ProviderError`, exit 2). botocore's own retry modes (standard or adaptive) retry
+scan (`ProviderError`, exit 2). An error's message is scrubbed (`scanner.redact.scrub`) of
+the scan's own credentials and of anything that looks like a secret: an API may quote what it
+was sent. botocore's own retry modes (standard or adaptive) retry
 throttling and transient errors; `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` are
 honoured by botocore itself.
 """
@@ -58,18 +60,17 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     TokenRetrievalError,
 )
 
-from providers.aws.apis import APIS, BY_NAME, closure
+from providers.aws.apis import APIS, BY_NAME, FLAGGED, closure
 from scanner import __version__, progress
 from scanner import regions as catalogue
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
-from scanner.redact import REDACTED, is_secret_name, looks_secret, redact
+from scanner.redact import REDACTED, is_secret_name, looks_secret, redact, scrub
 from scanner.snapshot import GLOBAL, Section, now
 
 log = logging.getLogger("posture.aws")
 
 PROVIDER = "aws"
-FLAGGED = "PostureFlaggedFields"  # names (never values) of fields that held secrets
 DEFAULT_WORKERS = 8
 HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
 ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}):role/[\w+=,.@/-]+$")
@@ -81,6 +82,7 @@ ABSENT: dict[str, frozenset[str]] = {
     "s3.get_public_access_block": frozenset({"NoSuchPublicAccessBlockConfiguration"}),
     "s3.get_bucket_policy": frozenset({"NoSuchBucketPolicy"}),
     "s3.get_bucket_tagging": frozenset({"NoSuchTagSet"}),
+    "s3.get_bucket_lifecycle_configuration": frozenset({"NoSuchLifecycleConfiguration"}),
     "iam.get_login_profile": frozenset({"NoSuchEntity"}),
     "wafv2.get_web_acl_for_resource": frozenset({"WAFNonexistentItemException"}),
 }
@@ -140,12 +142,17 @@ def decode_user_data(value: str) -> str:
 
 
 def _redact_tags(obj: Any, path: str, removed: list[str]) -> Any:
-    """AWS tags are [{Key, Value}]: the key decides (redact() only sees 'Key'/'Value')."""
+    """AWS tags are [{Key, Value}]: the key decides (redact() only sees 'Key'/'Value'). A key
+    that is itself a secret (`password=...`) goes with its value, and is not named in the
+    path recorded."""
     if isinstance(obj, dict):
-        if set(obj) >= {"Key", "Value"} and isinstance(obj.get("Key"), str) and \
-                is_secret_name(obj["Key"]) and obj.get("Value"):
-            removed.append(f"{path}.{obj['Key']}")
-            return {**obj, "Value": REDACTED}
+        if set(obj) >= {"Key", "Value"} and isinstance(obj.get("Key"), str):
+            if looks_secret(obj["Key"]):
+                removed.append(f"{path}.{REDACTED}")
+                return {**obj, "Key": REDACTED, "Value": REDACTED}
+            if is_secret_name(obj["Key"]) and obj.get("Value"):
+                removed.append(f"{path}.{obj['Key']}")
+                return {**obj, "Value": REDACTED}
         return {k: _redact_tags(v, f"{path}.{k}", removed) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_redact_tags(v, f"{path}[]", removed) for v in obj]
@@ -176,8 +183,28 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
-def classify(exc: BaseException) -> tuple[ErrorReason, str]:
-    """An exception from a call -> (reason, one line without secrets)."""
+def credentials_of(session: Any) -> tuple[str, ...]:
+    """The access key id, secret key and session token a session signs with (to scrub them
+    from error messages); () when it has none."""
+    try:
+        creds = session.get_credentials() if session is not None else None
+        frozen = creds.get_frozen_credentials() if creds is not None else None
+    except Exception:  # a credential process that fails now fails the calls, recorded there
+        return ()
+    if frozen is None:
+        return ()
+    return tuple(str(v) for v in (frozen.access_key, frozen.secret_key, frozen.token) if v)
+
+
+def classify(exc: BaseException, secrets: tuple[str, ...] = ()) -> tuple[ErrorReason, str]:
+    """An exception from a call -> (reason, one line without secrets: the API's message may
+    quote what it was sent; `secrets` are the scan's credentials, removed with everything else
+    that looks like one)."""
+    reason, message = _classify(exc)
+    return reason, scrub(message, secrets)
+
+
+def _classify(exc: BaseException) -> tuple[ErrorReason, str]:
     if isinstance(exc, ClientError):
         err = exc.response.get("Error") or {}
         code = str(err.get("Code") or "")
@@ -296,6 +323,7 @@ class AccountCollector:
         self.home = HOME_REGION[partition_of(regions[0] if regions else "us-east-1")]
         self.page_size = options.get("aws_page_size") or os.environ.get("POSTURE_AWS_PAGE_SIZE")
         self.section = Section(provider=PROVIDER, account=account, collected_at=now())
+        self.secrets = credentials_of(session)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._results: dict[str, dict[str, list[tuple[str, Any]]]] = {}
@@ -355,7 +383,7 @@ class AccountCollector:
     def fail(self, name: str, region: str, exc: BaseException | None, message: str = "",
              reason: ErrorReason | None = None) -> None:
         if exc is not None:
-            reason, message = classify(exc)
+            reason, message = classify(exc, self.secrets)
         assert reason is not None
         log.warning("aws %s %s %s: %s (%s)", self.account, region, name, message, reason)
         with self._lock:
@@ -363,7 +391,7 @@ class AccountCollector:
 
     def fail_tree(self, name: str, region: str, exc: BaseException) -> None:
         """A list call failed: it and every per-resource call made from it are unknown."""
-        reason, message = classify(exc)
+        reason, message = classify(exc, self.secrets)
         self.fail(name, region, None, message, reason)
         for child in APIS:
             if child.parent == name and child.name in self.wanted:
@@ -439,7 +467,9 @@ class AccountCollector:
                 fn()
                 return []
             except Exception as exc:  # a bug in a per-resource task: recorded, never raised
-                log.debug("aws task %s failed", key, exc_info=True)
+                # an API error's text may quote secrets: its traceback is not logged
+                log.debug("aws task %s failed: %s", key, classify(exc, self.secrets)[1],
+                          exc_info=not isinstance(exc, ClientError | BotoCoreError))
                 self.fail(key.split("|")[0], key.split("|")[1], exc)
                 return []
         return (key, run)
@@ -658,11 +688,11 @@ class AccountCollector:
             selections = self.pages("backup.list_backup_selections", region,
                                     BackupPlanId=plan_id).get("BackupSelectionsList", [])
         except Exception as exc:
-            self.fail_tree_named("backup.list_backup_selections", region, classify(exc)[0],
-                                 classify(exc)[1])
+            reason, message = classify(exc, self.secrets)
+            self.fail_tree_named("backup.list_backup_selections", region, reason, message)
             if self.want("backup.get_backup_selection"):
                 self.fail("backup.get_backup_selection", region, None,
-                          "not read: backup.list_backup_selections failed", classify(exc)[0])
+                          "not read: backup.list_backup_selections failed", reason)
             return
         self.store("backup.list_backup_selections", region,
                    [{"request": {"BackupPlanId": plan_id},
@@ -684,7 +714,25 @@ class AccountCollector:
                 self._removed.append(f"lambda.list_functions[{fn.get('FunctionName')}]"
                                      ".Environment.Variables")
         self.store("lambda.list_functions", region, functions)
-        return []
+        if not self.want("lambda.list_tags"):
+            return []
+        return self._children(region, [
+            ("lambda.list_tags", partial(
+                self.per_resource, "lambda.list_tags", region,
+                {"Resource": fn["FunctionArn"]}, fn["FunctionArn"]))
+            for fn in functions if fn.get("FunctionArn")])
+
+    def _after_backup_list_backup_vaults(self, region: str, answer: dict[str, Any]
+                                         ) -> list[Task]:
+        vaults = answer.get("BackupVaultList", [])
+        self.store("backup.list_backup_vaults", region, vaults)
+        if not self.want("backup.list_tags"):
+            return []
+        return self._children(region, [
+            ("backup.list_tags", partial(
+                self.per_resource, "backup.list_tags", region,
+                {"ResourceArn": v["BackupVaultArn"]}, v["BackupVaultArn"]))
+            for v in vaults if v.get("BackupVaultArn")])
 
     def _after_s3_list_buckets(self, region: str, answer: dict[str, Any]) -> list[Task]:
         buckets = answer.get("Buckets", [])
@@ -705,7 +753,8 @@ class AccountCollector:
                              ("s3.get_bucket_replication", {"Bucket": bucket}),
                              ("s3.get_public_access_block", {"Bucket": bucket}),
                              ("s3.get_bucket_policy", {"Bucket": bucket}),
-                             ("s3.get_bucket_tagging", {"Bucket": bucket})):
+                             ("s3.get_bucket_tagging", {"Bucket": bucket}),
+                             ("s3.get_bucket_lifecycle_configuration", {"Bucket": bucket})):
             if self.want(name):
                 self.per_resource(name, region, params, bucket, store_region=where)
 
@@ -813,16 +862,16 @@ def _caller_account(session: Any, region: str, config: Config, what: str) -> str
         identity = session.client("sts", region_name=region, config=config).get_caller_identity()
     except ClientError as exc:
         code = error_code(exc)
-        _, message = classify(exc)
+        _, message = classify(exc, credentials_of(session))
         if code in _CREDENTIALS_REJECTED or code in _DENIED:
             raise ProviderError(f"aws: {what} were rejected ({message})") from None
         raise ProviderError(f"aws: cannot verify {what} ({message})") from None
     except (NoCredentialsError, PartialCredentialsError, TokenRetrievalError) as exc:
         raise ProviderError(f"aws: {what} unusable ({type(exc).__name__}: "
-                            f"{' '.join(str(exc).split())})") from None
+                            f"{scrub(' '.join(str(exc).split()))})") from None
     except (BotoCoreError, NoRegionError) as exc:
-        raise ProviderError(f"aws: cannot reach STS to verify {what} "
-                            f"({' '.join(str(exc).split())})") from None
+        text = scrub(" ".join(str(exc).split()), credentials_of(session))
+        raise ProviderError(f"aws: cannot reach STS to verify {what} ({text})") from None
     return str(identity["Account"])
 
 
@@ -891,13 +940,13 @@ def collect(options: Mapping[str, Any], only: Iterable[str] | None = None,
                                      options, config, stats)
         collectors.append(collector)
         if problem is not None:
-            reason, message = classify(problem)
+            reason, message = classify(problem, credentials_of(session))
             for name in sorted(wanted):
                 collector.fail(name, GLOBAL, None, f"cannot assume role: {message}", reason)
             continue
         if region_exc is not None:
             if acct_regions is None:  # no region list: every regional read is unknown
-                reason, message = classify(region_exc)
+                reason, message = classify(region_exc, collector.secrets)
                 for name in sorted(wanted):
                     collector.fail(name, GLOBAL, None,
                                    f"regions unknown (ec2.describe_regions: {message})", reason)

@@ -13,9 +13,10 @@ What AWS means, written down once here so that no check needs an AWS branch:
   groups.
 - An internet-facing ELBv2 load balancer answers on the public IPs of its network
   interfaces (and an NLB's elastic IPs); when none are visible its DNS name stands in, so
-  that it is still judged as public. Its layers: its listener ports, then its security
-  groups (an NLB without security groups filters nothing more). Its listeners forward to
-  the targets of their target groups over the VPC (`private` targets).
+  that it is still judged as public (its `DNSName` is its `public_hostnames`, what the TLS
+  probe connects to: the addresses behind it change). Its layers: its listener ports, then
+  its security groups (an NLB without security groups filters nothing more). Its listeners
+  forward to the targets of their target groups over the VPC (`private` targets).
 - SSL policies map to their lowest protocol (DescribeSSLPolicies' answer); CloudFront's
   MinimumProtocolVersion too; SSLv3 is "0.3", below every TLS version.
 """
@@ -32,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.aws.collect import FLAGGED
+from providers.aws.apis import FLAGGED
 from scanner.model import Inventory, Kind, Relation, RelationType, Resource
 from scanner.provider import inventory
 from scanner.rules import ALL_PORTS, Action, LayerMode, PortRange, Rule, RuleLayer
@@ -221,6 +222,41 @@ def inference_scope(profile: Mapping[str, Any]) -> tuple[str, str | None]:
     return "global", None
 
 
+def implicit(native_type: str, obj: Mapping[str, Any], account: str) -> str | None:
+    """Why a resource exists without a declaration of its own (the `implicit` property, read
+    by INV-01), or None: AWS creates a default VPC in every region with default subnets, and
+    a default security group and network ACL with every VPC (Terraform adopts them with
+    aws_default_*, it never creates them); AWS-managed KMS keys (alias/aws/...) appear when
+    a service first uses them; AWS Backup creates its `Default` vault; a volume whose
+    attachment is DeleteOnTermination was created by its instance's block device mapping
+    (aws_instance's root_block_device/ebs_block_device); an organization trail belongs to
+    the management account that manages it."""
+    if native_type == "vpc" and obj.get("IsDefault"):
+        return "the default VPC AWS creates in every region"
+    if native_type == "subnet" and obj.get("DefaultForAz"):
+        return "a default subnet AWS creates in the default VPC"
+    if native_type == "security_group" and obj.get("GroupName") == "default":
+        return f"the default security group AWS creates with VPC {obj.get('VpcId')}"
+    if native_type == "network_acl" and obj.get("IsDefault"):
+        return f"the default network ACL AWS creates with VPC {obj.get('VpcId')}"
+    if native_type == "kms_key" and obj.get("KeyManager") == "AWS":
+        return "an AWS-managed key: AWS creates it when a service first uses it"
+    if native_type == "backup_vault" and obj.get("BackupVaultName") in (
+            "Default", "aws/efs/automatic-backup-vault"):
+        return "a vault AWS Backup creates itself"
+    if native_type == "ebs_volume":
+        launched = [a.get("InstanceId") for a in obj.get("Attachments") or []
+                    if isinstance(a, Mapping) and a.get("DeleteOnTermination")]
+        if launched:
+            return (f"created with instance {launched[0]} by its block device mapping "
+                    "(deleted with it)")
+    if native_type == "cloudtrail_trail":
+        owner = str(obj.get("TrailARN") or "").split(":")
+        if len(owner) > 4 and owner[4] and owner[4] != account:
+            return f"an organization trail of account {owner[4]}, managed there"
+    return None
+
+
 # --- the builder -------------------------------------------------------------------------
 
 
@@ -247,10 +283,14 @@ class _Builder:
         if rid in self.ids:
             return rid
         self.ids.add(rid)
+        props = dict(properties)
+        why = implicit(native_type, obj, self.account)
+        if why:
+            props["implicit"] = why
         self.resources.append(Resource(
             id=rid, kind=kind, provider=PROVIDER, account=self.account, name=name,
             region=None if region == GLOBAL else region, labels=dict(labels or {}),
-            properties=dict(properties), raw=obj, native_type=native_type))
+            properties=props, raw=obj, native_type=native_type))
         return rid
 
     def relate(self, source: str, target: str, rtype: RelationType, **attrs: Any) -> None:
@@ -943,7 +983,9 @@ class _Builder:
             if lb.get("SecurityGroups"):
                 layers.append(self.sg_layer(lb["SecurityGroups"]))
             props: dict[str, Any] = {"public_ips": public_ips, "private_ips": private_ips,
-                                     "public_endpoint": internet, "ingress": tuple(layers)}
+                                     "public_endpoint": internet, "ingress": tuple(layers),
+                                     "public_hostnames": [str(lb["DNSName"])]
+                                     if internet and lb.get("DNSName") else []}
             if lb.get("Type") == "application":
                 waf_env = waf.get(arn)
                 if waf_env is not None:
@@ -1121,9 +1163,75 @@ class _Builder:
                 "multi_region": bool(t.get("IsMultiRegionTrail")),
                 "logging_enabled": bool(st.get("IsLogging")) if st else None,
                 "integrity_validation": bool(t.get("LogFileValidationEnabled")),
+                "retention_days": self.trail_retention(t),
             }, t.get("HomeRegion") or region, str(t.get("Name")))
 
+    def trail_retention(self, trail: Mapping[str, Any]) -> int | None:
+        """How long a trail's logs are kept (0: forever; None: unknown). A trail always
+        writes to its S3 bucket and may also deliver to a CloudWatch Logs group: the logs
+        are kept as long as the longest-lived of these copies.
+        - S3: objects under the trail's prefix expire after the fewest `Expiration.Days` of
+          the enabled lifecycle rules that can apply to them; no such rule (or no lifecycle
+          configuration at all) keeps them forever. A bucket this account does not list
+          (e.g. an organization's central log bucket), or a rule expiring on a fixed date:
+          unknown.
+        - CloudWatch Logs: the group's `retentionInDays`; none set is "never expire"."""
+        kept: list[int | None] = [self._bucket_retention(trail)]
+        group_arn = str(trail.get("CloudWatchLogsLogGroupArn") or "")
+        if group_arn:
+            kept.append(self._log_group_retention(group_arn))
+        if 0 in kept:
+            return 0
+        if None in kept:
+            return None
+        return max(k for k in kept if k is not None)
+
+    def _bucket_retention(self, trail: Mapping[str, Any]) -> int | None:
+        bucket = str(trail.get("S3BucketName") or "")
+        envs = [e for _, e in self.regional("s3.get_bucket_lifecycle_configuration")
+                if (e.get("request") or {}).get("Bucket") == bucket]
+        if not bucket or not envs:
+            return None
+        env = envs[0]
+        if "error" in env:  # NoSuchLifecycleConfiguration: nothing ever expires
+            return 0
+        prefix = str(trail.get("S3KeyPrefix") or "").strip("/")
+        logs = f"{prefix}/AWSLogs/" if prefix else "AWSLogs/"
+        days: list[int] = []
+        for rule in (env.get("response") or {}).get("Rules") or []:
+            if str(rule.get("Status")) != "Enabled":
+                continue
+            flt = rule.get("Filter") or {}
+            rule_prefix = str(flt.get("Prefix") or (flt.get("And") or {}).get("Prefix")
+                              or rule.get("Prefix") or "")
+            if not (logs.startswith(rule_prefix) or rule_prefix.startswith(logs)):
+                continue  # the rule applies to other objects of the bucket
+            expiration = rule.get("Expiration") or {}
+            if expiration.get("Date"):
+                return None
+            if expiration.get("Days") is not None:
+                days.append(int(expiration["Days"]))
+        return min(days) if days else 0
+
+    def _log_group_retention(self, group_arn: str) -> int | None:
+        wanted = group_arn.removesuffix(":*")
+        for _, group in self.regional("logs.describe_log_groups"):
+            if str(group.get("arn") or "").removesuffix(":*") == wanted:
+                days = group.get("retentionInDays")
+                return int(days) if days is not None else 0
+        return None
+
+    def tags_of(self, name: str, key: str) -> dict[str, dict[str, str]]:
+        """Tags by resource ARN from a per-resource `list_tags` envelope ({"Tags": {k: v}})."""
+        out: dict[str, dict[str, str]] = {}
+        for _, env in self.regional(name):
+            arn = str((env.get("request") or {}).get(key))
+            out[arn] = {str(k): str(v) for k, v in
+                        ((env.get("response") or {}).get("Tags") or {}).items()}
+        return out
+
     def vaults(self) -> None:
+        vault_tags = self.tags_of("backup.list_tags", "ResourceArn")
         for region, v in self.regional("backup.list_backup_vaults"):
             arn = str(v.get("BackupVaultArn") or self.arn(
                 "backup", region, f"backup-vault:{v.get('BackupVaultName')}"))
@@ -1132,13 +1240,15 @@ class _Builder:
                 "encrypted": True, "encryption_evidence": "config",
                 "replica_regions": copies,
                 "backup_redundancy": "geo" if any(c != region for c in copies) else "zone",
-            }, region, str(v.get("BackupVaultName")))
+            }, region, str(v.get("BackupVaultName")), vault_tags.get(arn))
 
     def functions(self) -> None:
+        function_tags = self.tags_of("lambda.list_tags", "Resource")
         for region, fn in self.regional("lambda.list_functions"):
-            self.add(Kind.APP_SERVICE, str(fn.get("FunctionArn")), "lambda_function", fn, {
+            arn = str(fn.get("FunctionArn"))
+            self.add(Kind.APP_SERVICE, arn, "lambda_function", fn, {
                 "plaintext_secrets": list(fn.get(FLAGGED) or []),
-            }, region, str(fn.get("FunctionName")))
+            }, region, str(fn.get("FunctionName")), function_tags.get(arn))
 
     def inference(self) -> None:
         for region, p in self.regional("bedrock.list_inference_profiles"):

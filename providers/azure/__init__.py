@@ -38,6 +38,8 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
         {K.LOAD_BALANCER}, "WAF policies (rate-limit rules)"),
     "Microsoft.Compute/virtualMachines": (
         {K.COMPUTE}, "virtual machines: NICs, OS profile (password authentication), image"),
+    "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions": (
+        {K.COMPUTE}, "the Marketplace image version each VM runs: its deprecation status"),
     "Microsoft.Compute/disks": ({K.VOLUME}, "managed disks: encryption"),
     "Microsoft.Storage/storageAccounts": (
         {K.BUCKET}, "storage accounts: replication, TLS, HTTPS only, network rules"),
@@ -59,7 +61,9 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
     "Microsoft.DBforMySQL/flexibleServers": ({K.DATABASE}, "MySQL flexible servers"),
     "Microsoft.DBforMySQL/flexibleServers/firewallRules": ({K.DATABASE}, "MySQL firewall rules"),
     "Microsoft.DBforMySQL/flexibleServers/configurations": ({K.DATABASE}, "MySQL tls_version"),
-    "Microsoft.KeyVault/vaults": ({K.KEY_STORE}, "key vaults: soft delete, purge protection"),
+    "Microsoft.KeyVault/vaults": ({K.KEY_STORE, K.KEY},
+                                  "key vaults: soft delete, purge protection"),
+    "Microsoft.KeyVault/vaults/keys": ({K.KEY}, "keys of each vault: rotation policy"),
     "Microsoft.RecoveryServices/vaults": (
         {K.BACKUP_VAULT}, "Recovery Services vaults: storage redundancy"),
     "Microsoft.RecoveryServices/vaults/backupProtectedItems": (
@@ -114,8 +118,9 @@ class AzureProvider(Provider):
         base["role_definition"] = role_definition()
         base["note"] = (
             "The built-in Reader role at subscription scope is enough: posture makes only GET "
-            "requests (a pipeline policy refuses any other method) and never lists keys, app "
-            "settings or connection strings. The custom role below is the same, narrowed to "
+            "requests (a pipeline policy refuses any other method), never calls a listKeys action "
+            "and never reads app settings or connection strings (of Key Vault keys only their "
+            "metadata and rotation policy). The custom role below is the same, narrowed to "
             "the read actions posture uses; replace <subscription-id> in AssignableScopes."
         )
         return base

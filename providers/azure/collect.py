@@ -39,7 +39,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import HTTPPolicy
+from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 
 from scanner import __version__, progress
@@ -106,6 +106,8 @@ class Spec:
     paged: bool = True
     when: Callable[[Mapping[str, Any]], bool] | None = None  # filter on the parent object
     calls: tuple[str, ...] = ()
+    # parents with the same key share one call (VMs created from the same image version)
+    once_per: Callable[[Mapping[str, Any]], Any] | None = None
 
 
 def _rg(obj: Mapping[str, Any]) -> str:
@@ -120,6 +122,33 @@ def _name(obj: Mapping[str, Any]) -> str:
 
 def _sql_user_db(obj: Mapping[str, Any]) -> bool:
     return _name(obj).lower() != "master"
+
+
+def marketplace_image(vm: Mapping[str, Any]) -> tuple[str, str, str, str, str] | None:
+    """(location, publisher, offer, sku, version) of the Marketplace image a VM was created
+    from; None for custom and gallery images, or when the exact version is not known
+    (`version: latest` without the read-only `exactVersion`)."""
+    ref = ((vm.get("properties") or {}).get("storageProfile") or {}).get("imageReference")
+    if not isinstance(ref, Mapping) or not ref.get("publisher"):
+        return None
+    version = str(ref.get("exactVersion") or ref.get("version") or "")
+    if not version or version.lower() == "latest" or not vm.get("location"):
+        return None
+    return (str(vm["location"]), str(ref["publisher"]), str(ref.get("offer") or ""),
+            str(ref.get("sku") or ""), version)
+
+
+def _vm_image(client: Any, vm: Mapping[str, Any]) -> Any:
+    image = marketplace_image(vm)
+    assert image is not None  # the spec's `when` guarantees it
+    return client.virtual_machine_images.get(*image)
+
+
+def _vault_keys(client: Any, vault: Mapping[str, Any]) -> list[Any]:
+    """Every key of a vault in full: the list answers an abbreviated object per key (no
+    rotation policy), so each key is read again (`run_call` keeps the later, full body)."""
+    rg, name = _rg(vault), _name(vault)
+    return [client.keys.get(rg, name, key.name) for key in client.keys.list(rg, name)]
 
 
 P = "/subscriptions/{sub}"
@@ -150,6 +179,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("Microsoft.Compute/virtualMachines", "compute",
          lambda c, p, s: c.virtual_machines.list_all(),
          calls=(f"GET {P}/providers/Microsoft.Compute/virtualMachines",)),
+    Spec("Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions", "compute",
+         lambda c, p, s: _vm_image(c, p), parent="Microsoft.Compute/virtualMachines",
+         paged=False, when=lambda p: marketplace_image(p) is not None,
+         once_per=lambda p: tuple(x.lower() for x in marketplace_image(p) or ()),
+         calls=(f"GET {P}/providers/Microsoft.Compute/locations/{{location}}/publishers/"
+                "{publisher}/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions/"
+                "{version}",)),
     Spec("Microsoft.Compute/disks", "compute", lambda c, p, s: c.disks.list(),
          calls=(f"GET {P}/providers/Microsoft.Compute/disks",)),
     Spec("Microsoft.Storage/storageAccounts", "storage", lambda c, p, s: c.storage_accounts.list(),
@@ -203,6 +239,10 @@ SPECS: tuple[Spec, ...] = (
                 "tls_version",)),
     Spec("Microsoft.KeyVault/vaults", "keyvault", lambda c, p, s: c.vaults.list_by_subscription(),
          calls=(f"GET {P}/providers/Microsoft.KeyVault/vaults",)),
+    Spec("Microsoft.KeyVault/vaults/keys", "keyvault", lambda c, p, s: _vault_keys(c, p),
+         parent="Microsoft.KeyVault/vaults", paged=False,
+         calls=("GET .../Microsoft.KeyVault/vaults/{vault}/keys",
+                "GET .../Microsoft.KeyVault/vaults/{vault}/keys/{key}")),
     Spec("Microsoft.RecoveryServices/vaults", "recoveryservices",
          lambda c, p, s: c.vaults.list_by_subscription_id(),
          calls=(f"GET {P}/providers/Microsoft.RecoveryServices/vaults",)),
@@ -309,14 +349,29 @@ def credential_of(options: Mapping[str, Any], authority: str) -> TokenCredential
     return DefaultAzureCredential(authority=authority)
 
 
+MAX_WAIT_SECONDS = 60.0  # the longest wait before one retry, whatever Retry-After says
+
+
+class CappedRetryPolicy(RetryPolicy[Any, Any]):
+    """azure-core's retry policy, which waits what an answer's Retry-After (or retry-after-ms,
+    x-ms-retry-after-ms) asks, and otherwise backs off exponentially: here no wait taken from
+    an answer is longer than MAX_WAIT_SECONDS (azure-core would wait an hour if asked)."""
+
+    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
+        asked = super().get_retry_after(response)
+        return None if asked is None else min(float(asked), MAX_WAIT_SECONDS)
+
+
 def _client_kwargs(options: Mapping[str, Any], endpoint: str, scope: str) -> dict[str, Any]:
     timeout = float(options.get("timeout", 30.0))
+    retries = {"retry_total": int(options.get("max_retries", 5)),
+               "retry_backoff_factor": float(options.get("retry_base_seconds", 1.0)),
+               "retry_backoff_max": MAX_WAIT_SECONDS}
     return {
         "base_url": endpoint,
         "credential_scopes": [scope],
-        "retry_total": int(options.get("max_retries", 5)),
-        "retry_backoff_factor": float(options.get("retry_base_seconds", 1.0)),
-        "retry_backoff_max": 60,
+        "retry_policy": CappedRetryPolicy(**retries),
+        **retries,
         "connection_timeout": timeout,
         "read_timeout": timeout,
         "user_agent": f"posture/{__version__}",
@@ -438,13 +493,17 @@ def run_call(spec: Spec, client: Any, parent: Mapping[str, Any], sub: str) -> li
                 pass
         except TypeError:
             pass
-    objects: list[dict[str, Any]] = []
+    objects: dict[str, dict[str, Any]] = {}  # by id: a later body of an object replaces it
     for body in pages.bodies:
         if isinstance(body, dict) and isinstance(body.get("value"), list):
-            objects.extend(o for o in body["value"] if isinstance(o, dict))
-        elif isinstance(body, dict) and body:
-            objects.append(body)
-    return objects
+            found = [o for o in body["value"] if isinstance(o, dict)]
+        else:
+            found = [body] if isinstance(body, dict) and body else []
+        for obj in found:
+            key = str(obj["id"]).lower() if obj.get("id") else f"#{len(objects)}"
+            objects.pop(key, None)
+            objects[key] = obj
+    return list(objects.values())
 
 
 def _bind(spec: Spec, client: Any, parent: Mapping[str, Any], sub: str) -> Callable[..., Any]:
@@ -682,9 +741,16 @@ class _Collector:
         for child in SPECS:
             if child.parent != spec.name or not self._wants(child.name):
                 continue
+            done: set[Any] = set()
             for obj in kept:
-                if child.when is None or child.when(obj):
-                    self.tree(sid, child, section, found, obj)
+                if child.when is not None and not child.when(obj):
+                    continue
+                if child.once_per is not None:
+                    key = child.once_per(obj)
+                    if key in done:
+                        continue
+                    done.add(key)
+                self.tree(sid, child, section, found, obj)
 
     def _wants(self, name: str) -> bool:
         return name in self.wanted

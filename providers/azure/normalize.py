@@ -27,6 +27,10 @@ What Azure means, written down once here so no check needs an Azure branch:
   Application gateways terminate HTTP(S): listeners with protocol/port/target_port, HTTP
   listeners whose routing rule is a redirect to an HTTPS listener `redirects_to_https`,
   SSL policy -> min_tls, backends reached over the VNet (private=True).
+- Public host names (`public_hostnames`, what the TLS probe connects to): a load balancer's
+  or application gateway's are the `dnsSettings.fqdn` of its frontends' public IPs; an App
+  Service's are its `hostNames` (custom domains and `*.azurewebsites.net`; the Kudu
+  `*.scm.azurewebsites.net` names are left out).
 - SQL/PostgreSQL/MySQL firewall rules are an allow-only `ingress` layer on the database
   port with `public_endpoint` = public network access enabled (and, for flexible servers,
   no VNet integration). 0.0.0.0-0.0.0.0 ("allow Azure services") admits any Azure tenant's
@@ -38,6 +42,19 @@ What Azure means, written down once here so no check needs an Azure branch:
   (storage's `secondaryLocation` when present, else scanner.regions' pair), and so do geo
   backups of SQL databases, flexible servers and GRS vaults; SQL geo-replicas add the
   partner's region.
+- Images (VUL-01): a VM created from a Marketplace image is judged by that image version's
+  `imageDeprecationStatus` (Microsoft.Compute VM image GET, for the VM's `exactVersion`):
+  `Active` (or no status) is supported, `ScheduledForDeprecation` is deprecated from its
+  `scheduledDeprecationTime`, `Deprecated` since that time (or, without one, since the
+  collection). Custom and gallery images carry no vendor deprecation date: not judged.
+- Key Vault keys (ENC-03) are customer-managed; a key rotates automatically when its
+  `rotationPolicy` (Resource Manager's key GET; omitted when empty) has a `rotate` lifetime
+  action.
+- DDoS (NET-06): a VNet is a public entry point, judged for a DDoS protection plan, only when
+  a resource in one of its subnets answers on a public IP: a NIC with a public IP
+  configuration, an application gateway with a public frontend, or a backend of a public
+  load balancer. A VNet with none has `ddos_protection` unset (not judged), as AWS and
+  Hetzner networks.
 """
 
 from __future__ import annotations
@@ -50,7 +67,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC
 from typing import Any
 
-from providers.azure.collect import CONTRIBUTOR, OWNER, SECRET_MARK, secret_in
+from providers.azure.collect import (
+    CONTRIBUTOR,
+    OWNER,
+    SECRET_MARK,
+    marketplace_image,
+    secret_in,
+)
 from scanner import regions
 from scanner.model import Inventory, Kind, Relation, RelationType, Resource
 from scanner.provider import inventory
@@ -338,14 +361,45 @@ class _Builder:
         vnet = self.get("Microsoft.Network/virtualNetworks", _parent(subnet_id))
         return self.vnet_ddos(vnet) if vnet is not None else None
 
+    def public_vnets(self) -> set[str]:
+        """VNets (lower-cased ids) holding a resource that answers on a public IP: a NIC
+        with a public IP, a backend NIC of a public load balancer, an application gateway
+        with a public frontend."""
+        public_lbs = {lid(lb.get("id")) for lb in self.items("Microsoft.Network/loadBalancers")
+                      if self.lb_frontends(lb)}
+        backend_nics: set[str] = set()
+        for lb in self.items("Microsoft.Network/loadBalancers"):
+            if lid(lb.get("id")) not in public_lbs:
+                continue
+            for pool in _props(lb).get("backendAddressPools") or []:
+                for cfg in _props(pool).get("backendIPConfigurations") or []:
+                    backend_nics.add(_ref(cfg).split("/ipconfigurations/")[0])
+        public_subnets: set[str] = set()
+        for nic in self.items("Microsoft.Network/networkInterfaces"):
+            in_backend = lid(nic.get("id")) in backend_nics
+            for cfg in _props(nic).get("ipConfigurations") or []:
+                cp = _props(cfg)
+                pools = {_parent(_ref(p)) for p in cp.get("loadBalancerBackendAddressPools")
+                         or []}
+                if cp.get("publicIPAddress") or in_backend or pools & public_lbs:
+                    public_subnets.add(_ref(cp.get("subnet")))
+        for gw in self.items("Microsoft.Network/applicationGateways"):
+            p = _props(gw)
+            if any(_ref(_props(fe).get("publicIPAddress"))
+                   for fe in p.get("frontendIPConfigurations") or []):
+                public_subnets.update(_ref(_props(cfg).get("subnet"))
+                                      for cfg in p.get("gatewayIPConfigurations") or [])
+        return {_parent(sub) for sub in public_subnets if sub}
+
     def networks(self) -> None:
+        public_vnets = self.public_vnets()
         for vnet in self.items("Microsoft.Network/virtualNetworks"):
             p = _props(vnet)
             prefixes = (p.get("addressSpace") or {}).get("addressPrefixes") or []
-            nid = self.add(Kind.NETWORK, vnet, {
-                "cidr": prefixes[0] if prefixes else None,
-                "ddos_protection": self.vnet_ddos(vnet),
-            })
+            props: dict[str, Any] = {"cidr": prefixes[0] if prefixes else None}
+            if lid(vnet.get("id")) in public_vnets:
+                props["ddos_protection"] = self.vnet_ddos(vnet)
+            nid = self.add(Kind.NETWORK, vnet, props)
             for peering in p.get("virtualNetworkPeerings") or []:
                 remote = _ref(_props(peering).get("remoteVirtualNetwork"))
                 if remote:
@@ -375,6 +429,17 @@ class _Builder:
         sku = lid((pip.get("sku") or {}).get("name") or "basic")
         addr = _props(pip).get("ipAddress")
         return (str(addr) if addr else None), sku == "standard", pip
+
+    def public_fqdns(self, frontends: Iterable[Mapping[str, Any]]) -> list[str]:
+        """The DNS names (`dnsSettings.fqdn`) of the public IPs of these frontend IP
+        configurations, in order, without duplicates."""
+        names: list[str] = []
+        for fe in frontends:
+            pip = self.public_ip(_ref(_props(fe).get("publicIPAddress")))[2] or {}
+            fqdn = (_props(pip).get("dnsSettings") or {}).get("fqdn")
+            if fqdn and str(fqdn) not in names:
+                names.append(str(fqdn))
+        return names
 
     def nic_layers(self, nic: Mapping[str, Any], standard: bool
                    ) -> tuple[tuple[RuleLayer, ...], list[str], str]:
@@ -407,6 +472,7 @@ class _Builder:
         nics = self.by_id["Microsoft.Network/networkInterfaces"]
         protected = self.protected_vms()
         nat = self.nat_targets()
+        os_disks: dict[str, str] = {}  # disk id -> the VM it was created with (INV-01)
         for vm in self.items("Microsoft.Compute/virtualMachines"):
             vm_id = lid(vm.get("id"))
             p = _props(vm)
@@ -457,6 +523,7 @@ class _Builder:
                 "plaintext_secrets": _vm_secrets(vm),
                 "ddos_protection": ddos,
             }
+            props.update(self.image_deprecation(vm))
             if isinstance(linux, Mapping):
                 value = linux.get("disablePasswordAuthentication")
                 props["ssh_key_only"] = bool(value) if value is not None else False
@@ -477,6 +544,9 @@ class _Builder:
                     nsg = _ref(_props(nic).get("networkSecurityGroup"))
                     if nsg:
                         self.relate(vm_id, nsg, RelationType.PROTECTED_BY, layer="NIC NSG")
+            os_disk = _ref((storage.get("osDisk") or {}).get("managedDisk"))
+            if os_disk:
+                os_disks[os_disk] = str(vm.get("name") or vm_id.rsplit("/", 1)[-1])
             for disk in [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]:
                 disk_id = _ref(disk.get("managedDisk"))
                 if disk_id:
@@ -491,12 +561,42 @@ class _Builder:
                 "encryption_reference": DISK_DOC,
                 "size_gb": p.get("diskSizeGB"),
             }
+            owner = os_disks.get(lid(disk.get("id")))
+            if owner is None and p.get("osType") and disk.get("managedBy"):
+                owner = str(disk["managedBy"]).rstrip("/").rsplit("/", 1)[-1]
+            if owner:  # created by its VM's os_disk block, deleted with the VM
+                props["implicit"] = f"the OS disk of VM {owner}"
             did = self.add(Kind.VOLUME, disk, props)
             des = _ref((p.get("encryption") or {}).get("diskEncryptionSetId"))
             if des:
                 self.relate(did, des, RelationType.ENCRYPTED_WITH)
 
     _protected_vault: dict[str, str]
+
+    def image_deprecation(self, vm: Mapping[str, Any]) -> dict[str, str | None]:
+        """`image_deprecated` of a VM: when the vendor deprecated its Marketplace image
+        version (None: supported); no entry when not known (custom or gallery image, image
+        version not read)."""
+        image = marketplace_image(vm)
+        if image is None:
+            return {}
+        location, publisher, offer, sku, version = image
+        wanted = (f"/subscriptions/{self.account}/providers/microsoft.compute/locations/"
+                  f"{location}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}/"
+                  f"skus/{sku}/versions/{version}").lower()
+        found = self.get("Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/"
+                         "versions", wanted)
+        if found is None:
+            return {}
+        status = _props(found).get("imageDeprecationStatus") or {}
+        state = lid(status.get("imageState") or "active")
+        when = status.get("scheduledDeprecationTime")
+        if state == "active":
+            return {"image_deprecated": None}
+        if when:
+            return {"image_deprecated": str(when)}
+        # Deprecated without a date: deprecated by the time it was collected.
+        return {"image_deprecated": self.s.collected_at if state == "deprecated" else None}
 
     def protected_vms(self) -> dict[str, tuple[int | None, int | None]] | None:
         """VM id -> (frequency hours, retention days) of its Azure Backup protection; None
@@ -602,6 +702,7 @@ class _Builder:
                         pools[lid(pool.get("id"))].add(vm)
             lid_ = self.add(Kind.LOAD_BALANCER, lb, {
                 "public_ips": sorted(set(frontends.values())),
+                "public_hostnames": self.public_fqdns(p.get("frontendIPConfigurations") or []),
                 "private_ips": [str(_props(fe)["privateIPAddress"])
                                 for fe in p.get("frontendIPConfigurations") or []
                                 if _props(fe).get("privateIPAddress")],
@@ -701,6 +802,7 @@ class _Builder:
                 layers.append(nsg_layer(subnet_nsg, "subnet NSG", ()))
             self.add(Kind.LOAD_BALANCER, gw, {
                 "public_ips": public,
+                "public_hostnames": self.public_fqdns(p.get("frontendIPConfigurations") or []),
                 "private_ips": [str(_props(fe)["privateIPAddress"])
                                 for fe in p.get("frontendIPConfigurations") or []
                                 if _props(fe).get("privateIPAddress")],
@@ -741,6 +843,8 @@ class _Builder:
                     props["min_tls"] = tls[0]
                     if tls[1]:
                         props["min_tls_reference"] = tls[1]
+                props["implicit"] = f"an http_listener block of application gateway " \
+                                    f"{gw.get('name')}"
                 listener_id = self.add(Kind.LISTENER, listener, props,
                                        name=f"{gw.get('name')}/{listener.get('name')}",
                                        region=_loc(gw), labels={})
@@ -772,6 +876,7 @@ class _Builder:
                 "managed_renewal": versionless,
                 "not_after": _cert_not_after(cp.get("publicCertData")),
                 "domains": [],
+                "implicit": f"an ssl_certificate block of application gateway {gw.get('name')}",
             }, region=_loc(gw), labels={})
             out.add(cid)
         return out
@@ -904,6 +1009,13 @@ class _Builder:
             }, rid=sid)
 
     def key_vaults(self) -> None:
+        for key in self.items("Microsoft.KeyVault/vaults/keys"):
+            policy = _props(key).get("rotationPolicy") or {}
+            rotates = any(lid((action.get("action") or {}).get("type")) == "rotate"
+                          for action in policy.get("lifetimeActions") or []
+                          if isinstance(action, Mapping))
+            self.add(Kind.KEY, key, {"customer_managed": True, "rotation_enabled": rotates},
+                     name=f"{_parent(lid(key.get('id'))).rsplit('/', 1)[-1]}/{key.get('name')}")
         for vault in self.items("Microsoft.KeyVault/vaults"):
             p = _props(vault)
             soft = p.get("enableSoftDelete")
@@ -933,8 +1045,11 @@ class _Builder:
             secrets = sorted({f"siteConfig.appSettings.{s.get('name')}"
                               for s in cfg.get("appSettings") or []
                               if isinstance(s, Mapping) and _secret_value(s.get("value"))})
+            hostnames = [str(h) for h in p.get("hostNames") or [p.get("defaultHostName")]
+                         if h and not str(h).lower().endswith(".scm.azurewebsites.net")]
             self.add(Kind.APP_SERVICE, site, {
                 "https_only": p.get("httpsOnly"),
+                "public_hostnames": hostnames,
                 "min_tls": _tls(cfg.get("minTlsVersion")),
                 "public_endpoint": lid(p.get("publicNetworkAccess") or "enabled") != "disabled",
                 "plaintext_secrets": secrets,

@@ -4,15 +4,24 @@ Raw objects are kept exactly as the API returns them (`Client.request("GET", ...
 list followed through `meta.pagination`), so a snapshot replays through the same normalizer
 and can be written by hand from the API documentation. Failed calls are recorded with their
 collection, never raised; only a rejected token stops the scan (exit 2).
+
+Retries: a throttled (429), unavailable (5xx) or timed-out call is retried up to
+`--max-retries` times. Before each retry it waits what the answer's `Retry-After` says
+(seconds or an HTTP date), at least; without one, a jittered exponential backoff
+(`--retry-base-seconds`). No single wait is longer than `MAX_WAIT_SECONDS`: an API (or a
+proxy in front of it) that asks for an hour gets a retry after a minute, and the call is
+recorded as throttled when the retries run out.
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import os
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +56,7 @@ _TRANSIENT_STATUS = {429, 500, 502, 503, 504}
 # Error codes of the API that say "try again" (hcloud itself retries only some of them).
 _TRANSIENT_CODES = {"service_error", "server_error", "unavailable", "maintenance", "timeout",
                     "bad_gateway", "rate_limit_exceeded", "conflict"}
+MAX_WAIT_SECONDS = 60.0  # the longest wait before one retry, whatever Retry-After says
 
 
 def token_from(options: Mapping[str, Any]) -> str:
@@ -80,11 +90,57 @@ def make_client(options: Mapping[str, Any]) -> Client:
     inner = getattr(client, "_client", None)
     if inner is not None and hasattr(inner, "_retry_max_retries"):
         inner._retry_max_retries = 0
+    if inner is not None and hasattr(inner, "_read_response"):
+        inner._read_response = _keeping_retry_after(inner._read_response)
     return client
 
 
-def _backoff(base: float, retries: int, cap: float = 60.0) -> float:
-    return float(random.uniform(0, min(cap, base * 2**retries)))
+def _keeping_retry_after(read: Callable[[requests.Response], dict[str, Any]]
+                         ) -> Callable[[requests.Response], dict[str, Any]]:
+    """hcloud's reader of an answer, which raises APIException for an error without its
+    headers: the exception it raises gets the answer's Retry-After as `retry_after`
+    (seconds, or None)."""
+    def read_response(response: requests.Response) -> dict[str, Any]:
+        try:
+            return read(response)
+        except APIException as exc:
+            exc.retry_after = parse_retry_after(  # type: ignore[attr-defined]
+                response.headers.get("Retry-After"))
+            raise
+    return read_response
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """A Retry-After header (RFC 9110: delay seconds, or an HTTP date) -> seconds to wait from
+    `now`; None when absent or malformed (a negative number, a date that is not one); 0 for a
+    date already past."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(min(int(text), 10**9))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _backoff(base: float, retries: int) -> float:
+    return float(random.uniform(0, min(MAX_WAIT_SECONDS, base * 2**retries)))
+
+
+def retry_wait(exc: Exception, base: float, retries: int) -> float:
+    """Seconds to wait before retry number `retries` (from 0) of a call that failed with
+    `exc`: at least its answer's Retry-After, else the jittered backoff; at most
+    MAX_WAIT_SECONDS."""
+    backoff = _backoff(base, retries)
+    asked = getattr(exc, "retry_after", None)
+    if asked is None:
+        return backoff
+    return min(MAX_WAIT_SECONDS, max(float(asked), backoff))
 
 
 def classify(exc: Exception, secrets: tuple[str, ...] = ()) -> tuple[ErrorReason, str]:
@@ -144,7 +200,10 @@ def list_all(client: Client, path: str, params: Mapping[str, str | list[str]], k
                 break
             except Exception as exc:
                 if attempt < retries and _transient(exc):
-                    time.sleep(_backoff(base, attempt))
+                    wait = retry_wait(exc, base, attempt)
+                    log.debug("hetzner GET %s page %s: %s, retry %d in %.2f s", path, page,
+                              type(exc).__name__, attempt + 1, wait)
+                    time.sleep(wait)
                     attempt += 1
                     continue
                 raise

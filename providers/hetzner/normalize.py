@@ -354,6 +354,8 @@ class _Builder:
                 "redirect_http_of": port}, {
                 "protocol": "http", "port": 80, "target_port": None,
                 "redirects_to_https": True,
+                "implicit": f"the port-80 redirect of https service {port} (its "
+                            "http.redirect_http setting)",
             }, region=_location(lb), name=f"{lb.get('name')}:80/http (redirect)",
                 rid=f"{lb_id}/service/80")
             self.relate(rid, lb_id, RelationType.MEMBER_OF)
@@ -401,8 +403,13 @@ class _Builder:
                 }, name=f"{net.get('name')}/{sub.get('ip_range')}")
                 self.relate(sid, nid, RelationType.MEMBER_OF)
         for pip in self.s.items("primary_ips"):
-            pid = self.add(Kind.PUBLIC_IP, "primary_ip", pip["id"], pip, {},
-                           region=_location(pip))
+            # A server created without primary IPs of its own gets new ones, deleted with it
+            # (auto_delete): they are part of the server, not declared on their own.
+            auto = pip.get("auto_delete") and pip.get("assignee_type") == "server" and \
+                pip.get("assignee_id") is not None
+            pid = self.add(Kind.PUBLIC_IP, "primary_ip", pip["id"], pip, {
+                "implicit": f"created with server {pip.get('assignee_id')} (deleted with it)",
+            } if auto else {}, region=_location(pip))
             if pip.get("assignee_type") == "server" and pip.get("assignee_id") is not None:
                 self.relate(pid, self.rid("server", pip["assignee_id"]), RelationType.ATTACHED_TO)
         for fip in self.s.items("floating_ips"):

@@ -40,6 +40,8 @@ class TerraformProvider(Provider):
         "IAM-04": "credentials exist only at run time",
         "VUL-01": "a plan names an image, not when its vendor deprecates it",
         "SEC-01": "plans hold user data hashed or marked sensitive",
+        "INV-01": "a plan is the declared side: compare it with the live estate "
+                  "(`posture scan aws --iac plan.json`)",
     }
 
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None

@@ -103,6 +103,9 @@ def check_document(doc: Mapping[str, Any], origin: str) -> None:
     if version is None:
         hint = (" (it looks like `terraform version -json` output)"
                 if "provider_selections" in doc or "platform" in doc else "")
+        if "lineage" in doc and "resources" in doc:
+            hint = (" (it is a state file: to compare it with the live estate give it with "
+                    "--iac; to judge it, `terraform show -json` it)")
         raise PlanError(f"{origin}: not a Terraform plan or state: no format_version{hint}; "
                         "give posture the output of `terraform show -json PLANFILE`")
     major = str(version).split(".", 1)[0]

@@ -10,6 +10,7 @@ passes it along, so checks loaded with --checks-dir are described too.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import BinaryIO
 
 from scanner.check import Check
 from scanner.reports import csv_report, html, json_report, junit, markdown, ocsf, sarif, table
@@ -46,3 +47,14 @@ def render(name: str, result: ScanResult, timestamps: bool = True,
     if describing is not None:
         return describing(result, timestamps, checks)
     return FORMATS[name](result, timestamps)
+
+
+
+def write(name: str, result: ScanResult, out: BinaryIO, timestamps: bool = True,
+          checks: Mapping[str, Check] | None = None) -> None:
+    """Write `render(...)` to a binary stream as UTF-8 (the JSON report is streamed: a
+    large estate's report is never one string in memory)."""
+    if name == "json":
+        json_report.write(result, out, timestamps)
+    else:
+        out.write(render(name, result, timestamps, checks).encode())

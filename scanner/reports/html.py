@@ -5,7 +5,8 @@ no fonts, images, stylesheets or scripts from anywhere, and a Content-Security-P
 forbids them. It reads without JavaScript (each claim is a `<details>` element), prints with
 every claim expanded and without backgrounds, and with `--no-timestamps` the same results give
 the same bytes. Every text from the scan (quotes, resource names, messages, evidence) goes
-through `html.escape`.
+through `html.escape`, after `scanner.display.visible` has made control characters and bidi
+overrides visible escapes (a name must read as what it is).
 
 This module also holds the compliance-framework helpers the claim reports and
 `posture checks --framework` share: which checks map to which GDPR article, ISO/IEC
@@ -23,6 +24,7 @@ from html import escape
 from typing import Any
 
 from scanner.check import Check
+from scanner.display import visible
 from scanner.findings import Finding, Status
 from scanner.result import ClaimResult, ClaimStatus, ScanResult
 
@@ -201,7 +203,9 @@ CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline
 
 
 def _e(value: Any) -> str:
-    return escape(str(value), quote=True)
+    """Text from the scan as HTML text: escaped, and with control characters and bidi
+    overrides (a name that reads reversed) shown as visible escapes (scanner.display)."""
+    return escape(visible(str(value), keep="\n\t"), quote=True)
 
 
 def _slug(text: str) -> str:

@@ -1,10 +1,26 @@
-"""Markdown claim report: the security page, claim by claim, with the evidence."""
+"""Markdown claim report: the security page, claim by claim, with the evidence.
+
+The report is rendered where Markdown is (a pull request comment, a CI job summary, a wiki),
+and much of its text comes from the estate: a resource named `a | b` must not open a table
+cell, one named `[login](https://evil.example)` must not become a link, `<img src=...>` not
+an image, `**x**` not bold. So:
+- a resource name is a code span (`md_code`): shown as it is named, in a fence longer than
+  any run of backticks it holds, with `|` escaped as GitHub's tables require;
+- every other text (messages, quotes, titles, check ids, controls) goes through `md_text`:
+  every character Markdown gives a meaning to is backslash-escaped, and what GitHub would
+  turn into a link by itself (`http://...`, `www.`..., an e-mail address) is broken up or
+  put in a code span;
+- both first pass through `scanner.display.visible`: control characters (a new line would
+  end the table row), ESC sequences and bidi overrides become visible escapes.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from scanner.check import Check
+from scanner.display import visible
 from scanner.findings import Finding, Status
 from scanner.reports.html import FRAMEWORKS, framework_summary
 from scanner.result import ClaimStatus, ScanResult
@@ -18,24 +34,70 @@ BADGE = {
 }
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!#])")  # what CommonMark and GFM give a meaning to
+_EMAILISH = re.compile(r"([^\s@]*@[^\s@]+)")  # GFM links e-mail addresses whatever escapes
+
+
+def _escape(m: re.Match[str]) -> str:
+    """A backslash before a special character; not before an underscore between two letters
+    or digits (`db_password`), which CommonMark never reads as emphasis."""
+    at, text = m.start(), m.string
+    if (m.group() == "_" and 0 < at < len(text) - 1 and text[at - 1].isalnum()
+            and text[at + 1].isalnum()):
+        return "_"
+    return "\\" + m.group()
+
+
+def md_code(text: str) -> str:
+    """`text` as an inline code span for a table cell: shown as it is, links and emphasis
+    inert; "" for an empty text."""
+    text = visible(text).replace("|", "\\|")
+    if not text:
+        return ""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text[0] in "` " or text[-1] in "` ":  # one space each side is dropped when rendered
+        return f"{fence} {text} {fence}"
+    return f"{fence}{text}{fence}"
+
+
+def md_text(text: str) -> str:
+    """`text` as inline Markdown that renders as the very same characters: no link (GFM's
+    bare `http://` and `www.` links included), image, HTML, emphasis or table cell break."""
+    out = []
+    for i, part in enumerate(_EMAILISH.split(visible(text))):
+        if i % 2:
+            out.append(md_code(part))
+            continue
+        part = _SPECIAL.sub(_escape, part)
+        part = re.sub(r":(?=//)", r"\\:", part)  # http:// is no longer a link
+        part = re.sub(r"(?i)\b(www)\.", r"\1\\.", part)  # nor is www.
+        out.append(part)
+    return "".join(out)
+
+
+def _source(text: str) -> str:
+    """The profile's source: a link when it is a plain web address, else escaped text."""
+    if re.fullmatch(r"https?://[^\s<>`]+", text):
+        return f"<{text}>"
+    return md_text(text)
 
 
 def render(result: ScanResult, timestamps: bool = True,
            checks: Mapping[str, Check] | None = None) -> str:
     by_id: dict[str, Finding] = {f.id: f for f in result.findings}
     profile = result.profile
-    out = [f"# {profile.get('title') or profile.get('name')}: claim report", ""]
+    out = [f"# {md_text(str(profile.get('title') or profile.get('name')))}: claim report", ""]
     if profile.get("source"):
-        out += [f"Source: {profile['source']}", ""]
+        out += [f"Source: {_source(str(profile['source']))}", ""]
     sources = ", ".join(
-        f"{s['name']}" + (f" (sha256 {s['digest'][:12]}…)" if s.get("digest") else "")
+        md_text(str(s["name"])) + (f" (sha256 {md_text(str(s['digest'])[:12])}…)"
+                                   if s.get("digest") else "")
         for s in result.sources
     )
     out += [f"Estate: {sources}; {result.resource_count} resources; posture "
-            f"{result.tool_version}" + (f"; scanned {result.finished_at}" if timestamps else ""),
-            ""]
+            f"{md_text(str(result.tool_version))}"
+            + (f"; scanned {md_text(str(result.finished_at))}" if timestamps else ""), ""]
     summary = result.summary()
     out += ["| status | claims |", "|---|---|"]
     out += [f"| {BADGE[ClaimStatus(k)]} | {v} |" for k, v in summary["claims"].items() if v]
@@ -47,22 +109,23 @@ def render(result: ScanResult, timestamps: bool = True,
     for claim in result.claims:
         if claim.claim.section and claim.claim.section != section:
             section = claim.claim.section
-            out += [f"## {section}", ""]
-        out.append(f"### {BADGE[claim.status]}: “{claim.claim.quote}”")
+            out += [f"## {md_text(section)}", ""]
+        out.append(f"### {BADGE[claim.status]}: “{md_text(claim.claim.quote)}”")
         out.append("")
-        meta = [f"checks: {', '.join(claim.claim.checks)}"] if claim.claim.checks else []
+        meta = [f"checks: {md_text(', '.join(claim.claim.checks))}"] if claim.claim.checks \
+            else []
         if claim.evidence_levels:
-            meta.append(f"evidence: {', '.join(claim.evidence_levels)}")
+            meta.append(f"evidence: {md_text(', '.join(claim.evidence_levels))}")
         if claim.reason:
-            meta.append(claim.reason)
+            meta.append(md_text(claim.reason))
         out.append("*" + "; ".join(meta) + "*")
         shown = [by_id[i] for i in claim.findings if i in by_id]
         if shown and claim.status is not ClaimStatus.VERIFIED:
             out += ["", "| resource | check | status | finding | evidence |",
                     "|---|---|---|---|---|"]
             for f in shown[:50]:
-                out.append(f"| {_cell(f.resource_name or f.resource)} | {f.check} | "
-                           f"{f.status} | {_cell(f.message)} | {f.evidence_level} |")
+                out.append(f"| {md_code(f.resource_name or f.resource)} | {md_text(f.check)} | "
+                           f"{f.status} | {md_text(f.message)} | {f.evidence_level} |")
             if len(shown) > 50:
                 out.append(f"| … {len(shown) - 50} more | | | | |")
         out.append("")
@@ -70,8 +133,8 @@ def render(result: ScanResult, timestamps: bool = True,
                  and not any(f.check in c.claim.checks for c in result.claims)]
     if unclaimed:
         out += ["## Other failures", "", "| resource | check | finding |", "|---|---|---|"]
-        out += [f"| {_cell(f.resource_name or f.resource)} | {f.check} | {_cell(f.message)} |"
-                for f in unclaimed]
+        out += [f"| {md_code(f.resource_name or f.resource)} | {md_text(f.check)} | "
+                f"{md_text(f.message)} |" for f in unclaimed]
         out.append("")
     if checks is None:
         from scanner.registry import load_checks
@@ -83,7 +146,7 @@ def render(result: ScanResult, timestamps: bool = True,
     for framework, rows in frameworks.items():
         out += [f"### {FRAMEWORKS.get(framework, framework)}", "",
                 "| control | checks | verdict | pass | fail | error |", "|---|---|---|---|---|---|"]
-        out += [f"| {_cell(r.control)} | {', '.join(r.checks)} | {r.verdict} | "
+        out += [f"| {md_text(r.control)} | {md_text(', '.join(r.checks))} | {r.verdict} | "
                 f"{r.counts.get('pass', 0)} | "
                 f"{r.counts.get('fail', 0) + r.counts.get('suppressed', 0)} | "
                 f"{r.counts.get('error', 0)} |" for r in rows]

@@ -1,9 +1,17 @@
-"""Terminal table: findings that need attention grouped by severity, then a summary line."""
+"""Terminal table: findings that need attention grouped by severity, then a summary line.
+
+Every text from the estate (resource names, regions, messages quoting them, the profile's
+name) is shown through `scanner.display.visible`: a control character, an ESC sequence or a
+bidi override in a name is printed as a visible escape (`\x1b[31m`, `\u202e`), so it can
+neither drive the terminal nor break the table's rows. Cells are never parsed as numbers (a
+resource named `007` or `1e5` is shown as it is named).
+"""
 
 from __future__ import annotations
 
 from tabulate import tabulate
 
+from scanner.display import visible
 from scanner.findings import Severity, Status
 from scanner.result import ScanResult
 
@@ -11,6 +19,7 @@ SHOWN = (Status.FAIL, Status.ERROR)
 
 
 def _short(text: str, width: int = 70) -> str:
+    text = visible(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -18,8 +27,8 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
     lines: list[str] = []
     for severity in Severity:
         rows = [
-            [str(f.status).upper(), f.check, _short(f.resource_name or f.resource, 40),
-             f.region or "", _short(f.message)]
+            [str(f.status).upper(), visible(f.check), _short(f.resource_name or f.resource, 40),
+             visible(f.region or ""), _short(f.message)]
             for f in result.findings
             if f.severity is severity and f.status in SHOWN
         ]
@@ -27,7 +36,7 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
             continue
         lines.append(f"{severity.value.upper()} ({len(rows)})")
         lines.append(tabulate(rows, headers=["status", "check", "resource", "region", "finding"],
-                              tablefmt="simple"))
+                              tablefmt="simple", disable_numparse=True))
         lines.append("")
     summary = result.summary()
     st = summary["by_status"]
@@ -40,7 +49,8 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
     )
     if result.claims:
         lines.append(
-            f"claims of {result.profile.get('name')}: {claims['verified']} verified, "
+            f"claims of {visible(str(result.profile.get('name')))}: "
+            f"{claims['verified']} verified, "
             f"{claims['contradicted']} contradicted, {claims['unknown']} unknown, "
             f"{claims['not_verifiable']} not verifiable"
             + (f", {claims['not_assessed']} not assessed" if claims["not_assessed"] else "")

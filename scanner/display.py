@@ -1,0 +1,67 @@
+"""Text from the estate, made safe to show on a terminal or in a plain-text file.
+
+Resource names, labels, tags and API error messages come from whoever controls the estate
+(or the snapshot file). Printed as they are, they can drive the terminal that shows them: an
+ESC starts a control sequence (colours, cursor moves, a new window title, on some terminals
+a clipboard write); a carriage return or a backspace overwrites what came before on the
+line; a new line forges a line of its own (a fake `PASS`, a fake log entry); a bidi override
+(U+202E) shows the text after it reversed, so a name reads as something it is not.
+
+`visible` turns every character that is not plainly printable into a visible escape, in
+Python's notation (`\\x1b`, `\\r`, `\\n`, `\\u202e`): the C0 controls, DEL, the C1 controls
+(U+0080 to U+009F: U+009B is a one-byte CSI), the format characters (bidi embeddings,
+overrides, isolates and marks, zero-width characters, the BOM, the soft hyphen), the line and
+paragraph separators U+2028/U+2029, spaces other than the plain one, unpaired surrogates,
+private-use and unassigned code points. Letters, digits, punctuation, symbols and emoji of
+every script pass unchanged, and nothing is replaced by U+FFFD: the reader sees what the
+name holds. A backslash is left as it is (a name may contain one); the escapes are visible,
+never executed.
+
+`SafeFormatter` applies it to log lines on stderr, and scrubs what looks like a credential.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scanner.redact import scrub
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch in "\t\n\r":
+        return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}[ch]
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def visible(text: str, keep: str = "") -> str:
+    """`text` with every character that is not plainly printable (see the module's doc)
+    shown as an escape; the characters in `keep` (e.g. "\\n") are left as they are."""
+    if text.isprintable():
+        return text  # the common case, fast (isprintable is false for all of the above)
+    return "".join(ch if (ch.isprintable() or ch == " " or ch in keep) else _escape(ch)
+                   for ch in text)
+
+
+def one_line(text: str) -> str:
+    """`text` as one printable line (new lines and every other control escaped)."""
+    return visible(text)
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines that cannot drive the terminal or forge another line: the message (with the
+    arguments interpolated, which may quote a resource name or an API's error) is one visible
+    line with credentials scrubbed; a traceback keeps its new lines and nothing else."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return visible(scrub(super().formatMessage(record)))
+
+    def formatException(self, ei: logging._SysExcInfoType) -> str:
+        return visible(scrub(super().formatException(ei)), keep="\n")
+
+    def formatStack(self, stack_info: str) -> str:
+        return visible(scrub(super().formatStack(stack_info)), keep="\n")
