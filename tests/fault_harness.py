@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner import profile as profiles
 from scanner.registry import load_checks, load_providers
 from tests import aws_estate
 from tests.aws_proxy import AwsProxy, Call, signing_name, start_moto
@@ -169,6 +170,10 @@ AZURE = Cloud(
 
 AWS_ACCOUNT = "123456789012"  # moto's
 AWS_REGIONS = "eu-central-1,eu-west-1"
+# BAK-01 cannot tell the backup redundancy of the estate's db-public (it keeps no backups):
+# an `error` in every scan of it, which would make a "stays down" scan's exit 3 a foregone
+# conclusion. The AWS scans run every other check of the default profile.
+AWS_CHECKS = ",".join(sorted(profiles.load("default").check_ids() - {"BAK-01"}))
 
 
 @contextmanager
@@ -274,7 +279,8 @@ def aws_reads(check_id: str) -> frozenset[str]:
 
 
 AWS = Cloud(
-    name="aws", source="aws", args=("--profile", "default", "--regions", AWS_REGIONS),
+    name="aws", source="aws",
+    args=("--profile", "default", "--regions", AWS_REGIONS, "--checks", AWS_CHECKS),
     start=aws_server, env=aws_env, down=aws_down, affected=aws_affected, reads=aws_reads,
     account=AWS_ACCOUNT, timeout=4.0, outage_regions=aws_outage_regions,
     failed=aws_expected)

@@ -85,6 +85,7 @@ def test_a_collection_that_stays_down_is_an_error_for_exactly_its_scope(
     o = down(CLOUDS[cloud], collection, how, seed=3, rate=DOWN_RATE[cloud])
     print("\n" + summary([o]))
     assert o.completed, o.stderr
+    assert o.clean_exit_code == 0, o.row()  # so the exit 3 is the outage's doing
     assert o.exit_code == 3, o.row()
     assert o.errors and o.missing_errors == [], o.row()
     assert o.unexpected_errors == [], o.row()
