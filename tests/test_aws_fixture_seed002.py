@@ -11,8 +11,8 @@ from scanner.model import PROPERTIES
 from tests.helpers import SEED002, scan_json
 
 AWS_SEED002 = Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "seed002-aws.json"
-CHECKS = ("NET-01,NET-02,NET-03,NET-04,TLS-01,TLS-02,TLS-03,ENC-01,RES-01,BAK-02,"
-          "VUL-01,IAM-03,LOG-01,INV-02,RES-03,ENC-02")
+CHECKS = ("NET-01,NET-02,NET-03,NET-04,TLS-01,TLS-02,TLS-03,TLS-04,ENC-01,RES-01,BAK-02,"
+          "VUL-01,IAM-03,LOG-01,INV-01,INV-02,RES-03,ENC-02")
 
 EXPECTED_FAILS = {
     ("ENC-01", "bastion-1-root"), ("ENC-01", "ohallo-exports"),
@@ -26,7 +26,13 @@ EXPECTED_FAILS = {
     ("RES-03", "chat-eu"), ("RES-03", "chat-global-fallback"),
     ("LOG-01", "210987654322"),  # the sandbox account's trail: one region, not validated
 }
-EXPECTED_SKIPS = {("TLS-01", "smtp-in:25/tcp"), ("TLS-02", "smtp-in:25/tcp")}
+EXPECTED_SKIPS = {
+    ("TLS-01", "smtp-in:25/tcp"), ("TLS-02", "smtp-in:25/tcp"),
+    # not probed (no --probe-tls): every public TLS endpoint, never passed
+    ("TLS-04", "web-eu:443/https"), ("TLS-04", "smtp-in:465/tls"), ("TLS-04", "smtp-in:25/tcp"),
+    # no Terraform state given (--iac): said once per account
+    ("INV-01", "210987654321"), ("INV-01", "210987654322"),
+}
 EXPECTED_PASSES = {
     ("BAK-02", "mail-worker-1"), ("BAK-02", "db-mailqueue"),
     *{("ENC-01", n) for n in ("mail-worker-1-root", "mail-worker-1-spool", "db-mailqueue",
@@ -76,6 +82,10 @@ def test_hetzner_and_aws_snapshots_are_judged_as_one_estate() -> None:
         assert claims[claim] == "contradicted", claim
     audit = next(c for c in doc["claims"] if c["id"] == "operator-audit-log")
     assert audit["findings"] == ["LOG-01|aws:210987654322"]
+    assert {f["evidence_level"] for f in doc["findings"]
+            if f["check"] in ("TLS-04", "INV-01")} == {"none"}
+    for claim in ("iac", "inventory-in-sync"):
+        assert claims[claim] == "not_verifiable", claim
 
 
 def test_the_fixture_uses_only_the_documented_vocabulary_and_fills_the_aws_facts() -> None:

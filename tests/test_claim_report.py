@@ -134,11 +134,13 @@ def test_framework_summary_verdicts_follow_the_findings(
     summary = html.framework_summary(ScanResult.from_json(doc), load_checks())
     assert list(summary) == ["GDPR", "ISO27001", "C5"]
     rows = {r.control: r for r in summary["C5"]}
-    assert rows["KRY-02"].checks == ("TLS-01", "TLS-02")
+    assert rows["KRY-02"].checks == ("TLS-01", "TLS-02", "TLS-04")
     assert rows["KRY-02"].verdict == "contradicted"  # smtp-in accepts TLS 1.0
     assert rows["KRY-02"].counts["fail"] == sum(
-        1 for f in doc["findings"] if f["check"] in ("TLS-01", "TLS-02")
+        1 for f in doc["findings"] if f["check"] in ("TLS-01", "TLS-02", "TLS-04")
         and f["status"] == "fail")
+    # TLS-04 did run (the profile binds it), but nothing was probed: skips, never passes
+    assert {f["status"] for f in doc["findings"] if f["check"] == "TLS-04"} == {"skip"}
     passing = ScanResult.from_json(doc)
     passing.findings = [replace(f, status=Status.PASS) if f.status is Status.FAIL else f
                         for f in passing.findings]

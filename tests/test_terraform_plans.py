@@ -253,10 +253,12 @@ def test_changed_only_judges_what_the_plan_changes_and_what_depends_on_it(
     judged = {address(f) for f in only["findings"] if f["resource_kind"] != "account"}
     # fw-db reaches db-1 and db-2 by label selector: their verdicts depend on the change
     assert judged == {"hcloud_server.db_1", "hcloud_server.db_2"}
-    # what a plan cannot show (LOG-01, VUL-01 of the page) is stated once for the plan
+    # what a plan cannot show (LOG-01, VUL-01 of the page) is stated once for the plan, and
+    # so is INV-01 (a plan is the declared side: it is compared with a live estate, --iac)
     assert {(f["check"], f["resource"], f["status"]) for f in only["findings"]
             if f["resource_kind"] == "account"} == {
-        ("LOG-01", "terraform:plan", "skip"), ("VUL-01", "terraform:plan", "skip")}
+        ("LOG-01", "terraform:plan", "skip"), ("VUL-01", "terraform:plan", "skip"),
+        ("INV-01", "terraform:plan", "skip")}
     assert len(everything["findings"]) > len(only["findings"])
     assert only["sources"][0]["changed_only"] is True
 
@@ -309,7 +311,7 @@ def test_state_files_are_read_too(tmp_path: Path) -> None:
 
     assert resources(from_state) == resources(from_plan)
     assert account_skips(from_state) == account_skips(from_plan) == {
-        ("LOG-01", "skip"), ("VUL-01", "skip")}
+        ("LOG-01", "skip"), ("VUL-01", "skip"), ("INV-01", "skip")}
     assert from_state["sources"][0]["type"] == "terraform-state"
 
 
