@@ -30,19 +30,28 @@ _EXPONENT = re.compile(rb"e[-+]?[0-9]+(?:[,}\]]|\Z)")  # a number token with an 
 _SMALL = b"0.0000"  # 1e-5 <= |x| < 1e-4, which json writes in exponent form
 
 
-def canonical_bytes(value: Any, *, finite: bool) -> bytes:
+def writes_float_as_json(value: float) -> bool:
+    """Whether orjson writes this float with exactly the text json writes (`repr`)."""
+    return orjson.dumps(value) == float.__repr__(value).encode()
+
+
+def canonical_bytes(value: Any, *, finite: bool, floats_checked: bool = False) -> bytes:
     """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`
     encoded as UTF-8: the same bytes, from orjson when that is provably the same.
 
     `finite`: the caller guarantees `value` is what `json.loads` returns for text without
     NaN/Infinity (plain dicts with str keys, lists, str, int, float, bool, None), the only
-    shape orjson is used for."""
+    shape orjson is used for. `floats_checked`: the caller also guarantees that
+    `writes_float_as_json` holds for every float in it (`snapshot` checks each float as it
+    parses the file), so orjson's output needs no search for numbers json writes
+    otherwise (a search over the whole output cost as much as encoding it)."""
     if finite:
         try:
             out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS | _STRICT)
         except (orjson.JSONEncodeError, TypeError):
             out = None  # integers beyond 64 bits, lone surrogates, unusual types
-        if out is not None and _SMALL not in out and _EXPONENT.search(out) is None:
+        if out is not None and (floats_checked or (
+                _SMALL not in out and _EXPONENT.search(out) is None)):
             return out
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -45,12 +45,17 @@ class EvidenceLevel(StrEnum):
     NONE = "none"  # no API of the provider can show it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finding:
     """One verdict of one check on one resource (or on a scope it could not read).
 
     Its identity (`check` + `resource`) is stable across scans, so two scans can be diffed.
-    """
+
+    A value: nothing changes a finding once made; `dataclasses.replace` makes the changed
+    copy (fail closed, suppressions). Not `frozen=True` only because a frozen dataclass's
+    `__init__` sets each field through `object.__setattr__`, three times the cost of a
+    plain one, and a large scan makes hundreds of thousands of findings
+    (bench/README.md)."""
 
     check: str
     resource: str
@@ -83,11 +88,11 @@ class Finding:
             "provider": self.provider,
             "account": self.account,
             "region": self.region,
-            "status": str(self.status),
-            "severity": str(self.severity),
+            "status": self.status._value_,  # str(): a call per member, per finding
+            "severity": self.severity._value_,
             "message": self.message,
             "evidence": dict(self.evidence),
-            "evidence_level": str(self.evidence_level),
+            "evidence_level": self.evidence_level._value_,
             "reason": self.reason,
         }
 

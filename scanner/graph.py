@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from scanner.model import Declaration, Inventory, Kind, Relation, RelationType, Resource
 from scanner.rules import Exposure, PortRange, RuleLayer, admitted, sources_for
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 INTERNET = "internet"
 
@@ -76,6 +78,8 @@ class EstateGraph:
         edges from `internet`. Built on first use (the built-in checks use the indexes
         below, and the graph costs about as much memory as the resources themselves)."""
         if self._g is None:
+            import networkx as nx  # start-up time a scan need not pay unless it is used
+
             g = nx.MultiDiGraph()
             g.add_node(INTERNET, kind=Kind.INTERNET)
             g.add_nodes_from((rid, {"kind": r.kind}) for rid, r in self.resources.items())

@@ -82,12 +82,15 @@ def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set
         missing = ", ".join(sorted(set(claim.checks) - ran))
         return ClaimResult(claim, ClaimStatus.NOT_ASSESSED, f"checks not run: {missing}", {}, ())
     findings = [f for c in claim.checks for f in by_check.get(c, [])]
-    counts = Counter(str(f.status) for f in findings)
-    levels = tuple(sorted({str(f.evidence_level) for f in findings
-                           if f.status in (Status.PASS, Status.FAIL)}))
-    fails = [f.id for f in findings if f.status is Status.FAIL]
-    errors = [f.id for f in findings if f.status is Status.ERROR]
-    passes = [f.id for f in findings if f.status is Status.PASS]
+    by_status: dict[Status, list[Finding]] = {}  # one pass; statuses in order of first sight
+    for f in findings:
+        by_status.setdefault(f.status, []).append(f)
+    counts = Counter({str(status): len(fs) for status, fs in by_status.items()})
+    judged = by_status.get(Status.PASS, []) + by_status.get(Status.FAIL, [])
+    levels = tuple(sorted({str(f.evidence_level) for f in judged}))
+    fails = [f.id for f in by_status.get(Status.FAIL, ())]
+    errors = [f.id for f in by_status.get(Status.ERROR, ())]
+    passes = by_status.get(Status.PASS, [])
     if fails:
         return ClaimResult(claim, ClaimStatus.CONTRADICTED,
                            f"{len(fails)} resource(s) contradict it", counts, tuple(fails), levels)
@@ -103,7 +106,7 @@ def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set
                            tuple(f.id for f in none_level), levels)
     if passes:
         return ClaimResult(claim, ClaimStatus.VERIFIED, f"{len(passes)} resource(s) comply",
-                           counts, tuple(passes), levels)
+                           counts, tuple(f.id for f in passes), levels)
     if findings and len(none_level) == len(findings):
         return ClaimResult(claim, ClaimStatus.NOT_VERIFIABLE, none_level[0].message, counts,
                            tuple(f.id for f in none_level), (str(EvidenceLevel.NONE),))

@@ -144,16 +144,18 @@ def canonical(document: Mapping[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def digest_of(document: Mapping[str, Any], *, finite: bool = False) -> str:
+def digest_of(document: Mapping[str, Any], *, finite: bool = False,
+              floats_checked: bool = False) -> str:
     """SHA-256 of `canonical(document)`, hashed as it is encoded: the same bytes, without
     holding the canonical form of a large snapshot (twice: text, then UTF-8) in memory.
 
     `finite`: the document is what `json.loads` made of text without NaN/Infinity, so the
-    raw objects can be encoded by orjson where it writes json's bytes (scanner.fastjson)."""
+    raw objects can be encoded by orjson where it writes json's bytes (scanner.fastjson);
+    `floats_checked`: and orjson writes each of its floats as json does (`_parse` says)."""
     body = {k: v for k, v in document.items() if k not in UNHASHED}
     h = hashlib.sha256()
     try:
-        for chunk in _canonical_chunks(body, set(), finite):
+        for chunk in _canonical_chunks(body, set(), finite, floats_checked):
             h.update(chunk)
     except UnicodeEncodeError:  # lone surrogates: fail exactly as canonical() does
         return hashlib.sha256(canonical(document)).hexdigest()
@@ -168,8 +170,8 @@ def _dumps_canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _canonical_chunks(value: Any, active: set[int], finite: bool, depth: int = 0
-                      ) -> Iterator[bytes]:
+def _canonical_chunks(value: Any, active: set[int], finite: bool, floats_checked: bool,
+                      depth: int = 0) -> Iterator[bytes]:
     """`canonical(value)` in pieces whose concatenation is exactly those bytes.
 
     The snapshot's own levels (plain dicts with string keys, plain lists) are opened here,
@@ -186,7 +188,7 @@ def _canonical_chunks(value: Any, active: set[int], finite: bool, depth: int = 0
         for key, item in sorted(value.items()):
             yield sep + _dumps_canonical(key) + b":"
             sep = b","
-            yield from _canonical_chunks(item, active, finite, depth + 1)
+            yield from _canonical_chunks(item, active, finite, floats_checked, depth + 1)
         yield b"}"
         active.discard(id(value))
     elif depth <= _RAW_DEPTH and type(value) is list and value:
@@ -195,7 +197,8 @@ def _canonical_chunks(value: Any, active: set[int], finite: bool, depth: int = 0
         active.add(id(value))
         if depth == _RAW_DEPTH:
             for i in range(0, len(value), _CANONICAL_BATCH):
-                batch = fastjson.canonical_bytes(value[i:i + _CANONICAL_BATCH], finite=finite)
+                batch = fastjson.canonical_bytes(value[i:i + _CANONICAL_BATCH],
+                                                 finite=finite, floats_checked=floats_checked)
                 yield (b"[" if i == 0 else b",") + batch[1:-1]
             yield b"]"
         else:
@@ -203,7 +206,7 @@ def _canonical_chunks(value: Any, active: set[int], finite: bool, depth: int = 0
             for item in value:
                 yield sep
                 sep = b","
-                yield from _canonical_chunks(item, active, finite, depth + 1)
+                yield from _canonical_chunks(item, active, finite, floats_checked, depth + 1)
             yield b"]"
         active.discard(id(value))
     else:
@@ -312,18 +315,26 @@ def parse(data: bytes, origin: str) -> dict[str, Any]:
     return _parse(data, origin)[0]
 
 
-def _parse(data: bytes, origin: str) -> tuple[dict[str, Any], bool]:
-    """The document, and whether it is finite (no NaN/Infinity, see `digest_of`)."""
+def _parse(data: bytes, origin: str) -> tuple[dict[str, Any], bool, bool]:
+    """The document; whether it is finite (no NaN/Infinity, see `digest_of`); and whether
+    orjson writes each of its floats as json does (checked as each float is parsed)."""
     constants: list[str] = []
+    odd_floats: list[str] = []
 
     def constant(name: str) -> float:
         constants.append(name)
         return float(name)
 
+    def number(text: str) -> float:  # json's own float(), plus a look at how it is written
+        value = float(text)
+        if not fastjson.writes_float_as_json(value):
+            odd_floats.append(text)
+        return value
+
     try:
         text = data.decode("utf-8")  # the format is UTF-8; no encoding guessing
         del data  # the caller passed its only reference: keep text or bytes, not both
-        doc = json.loads(text, parse_constant=constant)
+        doc = json.loads(text, parse_constant=constant, parse_float=number)
     except UnicodeDecodeError as exc:
         raise SnapshotError(f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
@@ -337,7 +348,7 @@ def _parse(data: bytes, origin: str) -> tuple[dict[str, Any], bool]:
         raise SnapshotError(f"{origin}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise SnapshotError(f"{origin}: not a posture snapshot (top level is not an object)")
-    return doc, not constants
+    return doc, not constants, not constants and not odd_floats
 
 
 def validate(doc: dict[str, Any], origin: str) -> None:
@@ -387,11 +398,11 @@ def _skeleton_section(section: Any) -> Any:
 def load(path: Path, verify_digest: bool = True) -> Snapshot:
     """Read, validate and verify a snapshot. Every problem is a `SnapshotError` naming it."""
     origin = str(path)
-    doc, finite = _parse(read_bytes(path), origin)
+    doc, finite, floats_checked = _parse(read_bytes(path), origin)
     validate(doc, origin)
     recorded = doc["digest"]["value"]
     if verify_digest:
-        actual = _digest_or_refuse(doc, origin, finite)
+        actual = _digest_or_refuse(doc, origin, finite, floats_checked)
         if actual != recorded:
             raise SnapshotError(
                 f"{origin}: digest mismatch, the snapshot was modified after it was recorded "
@@ -407,10 +418,11 @@ def load(path: Path, verify_digest: bool = True) -> Snapshot:
     )
 
 
-def _digest_or_refuse(doc: Mapping[str, Any], origin: str, finite: bool = False) -> str:
+def _digest_or_refuse(doc: Mapping[str, Any], origin: str, finite: bool = False,
+                      floats_checked: bool = False) -> str:
     """`digest_of(doc)`, or a SnapshotError for content no canonical form exists for."""
     try:
-        return digest_of(doc, finite=finite)
+        return digest_of(doc, finite=finite, floats_checked=floats_checked)
     except UnicodeEncodeError as exc:  # "\\ud800" escapes decode to lone surrogates
         raise SnapshotError(
             f"{origin}: a string holds an unpaired UTF-16 surrogate escape "

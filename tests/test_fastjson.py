@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -156,3 +157,50 @@ def test_without_a_raw_reading_check_resources_release_their_raw_objects(tmp_pat
     code, doc = scan_json(str(SEED002), "--checks-dir", str(tmp_path), "--checks", "LOCAL-RAW")
     assert code == 3
     assert [(f["status"], f["reason"]) for f in doc["findings"]] == [("error", "bug")]
+
+
+checked_floats = st.floats(allow_nan=False, allow_infinity=False).filter(
+    fastjson.writes_float_as_json)
+checked_values = st.recursive(
+    st.none() | st.booleans() | st.text() | checked_floats
+    | st.integers(min_value=-(2**70), max_value=2**70),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=30)
+
+
+@settings(max_examples=1500)
+@given(checked_values)
+def test_canonical_bytes_without_the_number_search_equal_json_when_floats_are_checked(
+        value: Any) -> None:
+    assert outcome(lambda v: fastjson.canonical_bytes(v, finite=True, floats_checked=True),
+                   value) == outcome(exact, value)
+
+
+@pytest.mark.parametrize("number", AWKWARD_FLOATS)
+def test_parsing_flags_each_float_orjson_would_write_otherwise(number: float) -> None:
+    text = json.dumps({"a": [1.5, number]}).encode()
+    _doc, finite, floats_checked = snapshot._parse(text, "t")
+    assert finite
+    assert floats_checked is fastjson.writes_float_as_json(number)
+    assert floats_checked is (json.dumps(number).encode() == orjson.dumps(number))
+
+
+def test_plain_floats_and_integers_leave_a_parsed_document_checked() -> None:
+    doc, finite, floats_checked = snapshot._parse(b'{"a": [0.5, 12.25, -3, 1e2]}', "t")
+    assert (doc, finite, floats_checked) == ({"a": [0.5, 12.25, -3, 100.0]}, True, True)
+
+
+@pytest.mark.parametrize("number", [1e16, 1e-05, 1e-07, 1.5e300, -2.5e-5])
+def test_a_snapshot_with_floats_orjson_writes_otherwise_verifies_and_tampering_is_caught(
+        tmp_path: Path, number: float) -> None:
+    doc = json.loads(SEED002.read_text())
+    server = doc["sections"][0]["collections"]["servers"]["global"][0]
+    server["x_metric"] = number
+    doc["digest"]["value"] = hashlib.sha256(snapshot.canonical(doc)).hexdigest()
+    path = tmp_path / "floats.json"
+    path.write_text(json.dumps(doc, indent=1))
+    assert snapshot.load(path).digest == doc["digest"]["value"]
+    server["x_metric"] = number * 2  # one float changed, the digest left as it was
+    path.write_text(json.dumps(doc, indent=1))
+    with pytest.raises(snapshot.SnapshotError, match="digest mismatch"):
+        snapshot.load(path)

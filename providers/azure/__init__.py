@@ -8,7 +8,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from providers.azure import collect as _collect
+from providers.azure import apis as _apis
 from providers.azure.normalize import normalize as _normalize
 from scanner.model import Inventory, Kind
 from scanner.provider import Collection, Provider
@@ -84,7 +84,7 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
     "Microsoft.Web/sites/config": ({K.APP_SERVICE}, "web app configuration: minimum TLS"),
 }
 COLLECTIONS = {
-    name: Collection(name, frozenset(kinds), _collect.BY_NAME[name].calls, description)
+    name: Collection(name, frozenset(kinds), _apis.BY_NAME[name].calls, description)
     for name, (kinds, description) in KINDS.items()
 }
 ROLE_FILE = "role.json"
@@ -107,6 +107,8 @@ class AzureProvider(Provider):
 
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
                 ) -> list[Section]:
+        from providers.azure import collect as _collect  # azure SDKs: only for live scans
+
         return _collect.collect(options, only)
 
     def normalize(self, section: Section) -> Inventory:

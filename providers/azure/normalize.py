@@ -67,7 +67,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC
 from typing import Any
 
-from providers.azure.collect import (
+from providers.azure.apis import (
     CONTRIBUTOR,
     OWNER,
     SECRET_MARK,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from providers.hetzner import collect as _collect
+from providers.hetzner.apis import PATHS
 from providers.hetzner.normalize import normalize as _normalize
 from scanner.model import Inventory, Kind
 from scanner.provider import Collection, Provider
@@ -13,7 +13,7 @@ from scanner.snapshot import Section
 
 
 def _c(name: str, kinds: set[Kind], description: str) -> Collection:
-    path, params = _collect.PATHS[name]
+    path, params = PATHS[name]
     query = "&".join(f"{k}={','.join(v) if isinstance(v, list) else v}"
                      for k, v in params.items())
     return Collection(name, frozenset(kinds), (f"GET {path}" + (f"?{query}" if query else ""),),
@@ -60,6 +60,8 @@ class HetznerProvider(Provider):
 
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
                 ) -> list[Section]:
+        from providers.hetzner import collect as _collect  # hcloud: only for live scans
+
         return [_collect.collect(options, only)]
 
     def normalize(self, section: Section) -> Inventory:

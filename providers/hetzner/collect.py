@@ -28,6 +28,7 @@ from typing import Any
 import requests
 from hcloud import APIException, Client
 
+from providers.hetzner.apis import PATHS
 from scanner import __version__, progress
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
@@ -38,19 +39,6 @@ log = logging.getLogger("posture.hetzner")
 
 DEFAULT_ENDPOINT = "https://api.hetzner.cloud/v1"
 PER_PAGE = 50  # the API's maximum
-# Collections and the list path each reads; params narrow /images to what we judge.
-PATHS: dict[str, tuple[str, dict[str, str | list[str]]]] = {
-    "servers": ("/servers", {}),
-    "firewalls": ("/firewalls", {}),
-    "networks": ("/networks", {}),
-    "load_balancers": ("/load_balancers", {}),
-    "certificates": ("/certificates", {}),
-    "volumes": ("/volumes", {}),
-    "primary_ips": ("/primary_ips", {}),
-    "floating_ips": ("/floating_ips", {}),
-    "images": ("/images", {"type": ["snapshot", "backup"]}),
-    "locations": ("/locations", {}),
-}
 # HTTP statuses of answers without the API's JSON error body (a proxy or gateway answered).
 _TRANSIENT_STATUS = {429, 500, 502, 503, 504}
 # Error codes of the API that say "try again" (hcloud itself retries only some of them).

@@ -240,6 +240,7 @@ class _Builder:
             for ref in (srv.get("public_net") or {}).get("firewalls") or []:
                 if ref.get("id") in fws:
                     applied[srv["id"]].add(ref["id"])
+        # one layer per distinct set of firewalls (servers of a service share theirs)
         layers: dict[frozenset[Any], RuleLayer] = {}
         per_server: dict[Any, RuleLayer] = {}
         for srv in servers:
@@ -247,19 +248,20 @@ class _Builder:
             if not key:
                 per_server[srv["id"]] = NO_FIREWALL
                 continue
-            if key not in layers:
+            layer = layers.get(key)
+            if layer is None:
                 ordered = sorted(key, key=str)
-                layers[key] = RuleLayer(
+                layer = layers[key] = RuleLayer(
                     name="hetzner firewalls",
                     mode=LayerMode.UNION,
                     rules=tuple(r for f in ordered for r in rules_of[f]),
                     default=Action.DENY,
                     origin=tuple(self.rid("firewall", f) for f in ordered),
                 )
-            per_server[srv["id"]] = layers[key]
-            for f in sorted(key, key=str):
-                self.relate(self.rid("server", srv["id"]), self.rid("firewall", f),
-                            RelationType.PROTECTED_BY, layer="hetzner firewalls")
+            per_server[srv["id"]] = layer
+            server = self.rid("server", srv["id"])
+            for fw_id in layer.origin:
+                self.relate(server, fw_id, RelationType.PROTECTED_BY, layer="hetzner firewalls")
         return per_server
 
     # --- servers -------------------------------------------------------------------------

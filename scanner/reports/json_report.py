@@ -9,10 +9,11 @@ import uuid
 from typing import BinaryIO
 
 from scanner import fastjson
-from scanner.engine import gc_paused
+from scanner.gcpause import gc_paused
 from scanner.result import ScanResult
 
 _BATCH = 4096  # findings encoded at a time
+_HEAD, _TAIL = len(b'{\n  "f": ['), len(b'\n  ]\n}\n')
 
 
 def render(result: ScanResult, timestamps: bool = True) -> str:
@@ -36,10 +37,11 @@ def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
         if not findings:
             out.write(b"[]")
         for i in range(0, len(findings), _BATCH):
-            batch = fastjson.dumps_indented([f.to_json() for f in findings[i:i + _BATCH]])
-            # b'[\n  {...},\n  {...}\n]\n': the items, one level deeper in the report
-            items = batch[1:-3].replace(b"\n", b"\n  ")
-            out.write((b"[" if i == 0 else b",") + items)
+            # encoded one level down, where they stand in the report: b'{\n  "f": [' +
+            # b'\n    {...},\n    {...}' + b'\n  ]\n}\n', the middle written as it is
+            batch = fastjson.dumps_indented({"f": [f.to_json() for f in findings[i:i + _BATCH]]})
+            out.write(b"[" if i == 0 else b",")
+            out.write(memoryview(batch)[_HEAD:-_TAIL])
         if findings:
             out.write(b"\n  ]")
         out.write(tail)

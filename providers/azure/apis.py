@@ -1,0 +1,226 @@
+"""What the Azure collector reads (one `Spec` per collection: SDK client, call, parent),
+and the constants the normalizer shares with it. No Azure SDK import here: replaying a
+snapshot, listing checks or permissions needs none (the collector imports azure-core and
+the azure-mgmt clients, only for a live scan)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scanner.redact import looks_secret
+
+SECRET_MARK = "<redacted: secret-looking value found>"
+SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
+DIAG_API = "2021-05-01-preview"
+WORKSPACE_API = "2023-09-01"
+# Built-in role definition ids are the same GUIDs in every tenant.
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+
+
+def secret_in(value: str) -> bool:
+    """Secret-looking content in a value, plain or base64 (customData is base64)."""
+    if looks_secret(value):
+        return True
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return False
+    return looks_secret(decoded)
+
+
+# --- what is collected ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One collection: the SDK client, how to call it, and (for children) its parent."""
+
+    name: str  # ARM type or operation
+    client: str  # key of CLIENTS
+    call: Callable[[Any, Mapping[str, Any], str], Any]  # (client, parent raw, sub) -> pager/model
+    parent: str | None = None
+    paged: bool = True
+    when: Callable[[Mapping[str, Any]], bool] | None = None  # filter on the parent object
+    calls: tuple[str, ...] = ()
+    # parents with the same key share one call (VMs created from the same image version)
+    once_per: Callable[[Mapping[str, Any]], Any] | None = None
+
+
+def _rg(obj: Mapping[str, Any]) -> str:
+    parts = str(obj.get("id", "")).split("/")
+    low = [p.lower() for p in parts]
+    return parts[low.index("resourcegroups") + 1] if "resourcegroups" in low else ""
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str(obj.get("name", ""))
+
+
+def _sql_user_db(obj: Mapping[str, Any]) -> bool:
+    return _name(obj).lower() != "master"
+
+
+def marketplace_image(vm: Mapping[str, Any]) -> tuple[str, str, str, str, str] | None:
+    """(location, publisher, offer, sku, version) of the Marketplace image a VM was created
+    from; None for custom and gallery images, or when the exact version is not known
+    (`version: latest` without the read-only `exactVersion`)."""
+    ref = ((vm.get("properties") or {}).get("storageProfile") or {}).get("imageReference")
+    if not isinstance(ref, Mapping) or not ref.get("publisher"):
+        return None
+    version = str(ref.get("exactVersion") or ref.get("version") or "")
+    if not version or version.lower() == "latest" or not vm.get("location"):
+        return None
+    return (str(vm["location"]), str(ref["publisher"]), str(ref.get("offer") or ""),
+            str(ref.get("sku") or ""), version)
+
+
+def _vm_image(client: Any, vm: Mapping[str, Any]) -> Any:
+    image = marketplace_image(vm)
+    assert image is not None  # the spec's `when` guarantees it
+    return client.virtual_machine_images.get(*image)
+
+
+def _vault_keys(client: Any, vault: Mapping[str, Any]) -> list[Any]:
+    """Every key of a vault in full: the list answers an abbreviated object per key (no
+    rotation policy), so each key is read again (`run_call` keeps the later, full body)."""
+    rg, name = _rg(vault), _name(vault)
+    return [client.keys.get(rg, name, key.name) for key in client.keys.list(rg, name)]
+
+
+P = "/subscriptions/{sub}"
+SPECS: tuple[Spec, ...] = (
+    Spec("Microsoft.Resources/resourceGroups", "resource", lambda c, p, s: c.resource_groups.list(),
+         calls=(f"GET {P}/resourcegroups",)),
+    Spec("Microsoft.Network/virtualNetworks", "network",
+         lambda c, p, s: c.virtual_networks.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/virtualNetworks",)),
+    Spec("Microsoft.Network/networkSecurityGroups", "network",
+         lambda c, p, s: c.network_security_groups.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/networkSecurityGroups",)),
+    Spec("Microsoft.Network/networkInterfaces", "network",
+         lambda c, p, s: c.network_interfaces.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/networkInterfaces",)),
+    Spec("Microsoft.Network/publicIPAddresses", "network",
+         lambda c, p, s: c.public_ip_addresses.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/publicIPAddresses",)),
+    Spec("Microsoft.Network/loadBalancers", "network", lambda c, p, s: c.load_balancers.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/loadBalancers",)),
+    Spec("Microsoft.Network/applicationGateways", "network",
+         lambda c, p, s: c.application_gateways.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/applicationGateways",)),
+    Spec("Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies", "network",
+         lambda c, p, s: c.web_application_firewall_policies.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Network/"
+                "ApplicationGatewayWebApplicationFirewallPolicies",)),
+    Spec("Microsoft.Compute/virtualMachines", "compute",
+         lambda c, p, s: c.virtual_machines.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Compute/virtualMachines",)),
+    Spec("Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions", "compute",
+         lambda c, p, s: _vm_image(c, p), parent="Microsoft.Compute/virtualMachines",
+         paged=False, when=lambda p: marketplace_image(p) is not None,
+         once_per=lambda p: tuple(x.lower() for x in marketplace_image(p) or ()),
+         calls=(f"GET {P}/providers/Microsoft.Compute/locations/{{location}}/publishers/"
+                "{publisher}/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions/"
+                "{version}",)),
+    Spec("Microsoft.Compute/disks", "compute", lambda c, p, s: c.disks.list(),
+         calls=(f"GET {P}/providers/Microsoft.Compute/disks",)),
+    Spec("Microsoft.Storage/storageAccounts", "storage", lambda c, p, s: c.storage_accounts.list(),
+         calls=(f"GET {P}/providers/Microsoft.Storage/storageAccounts",)),
+    Spec("Microsoft.Sql/servers", "sql", lambda c, p, s: c.servers.list(),
+         calls=(f"GET {P}/providers/Microsoft.Sql/servers",)),
+    Spec("Microsoft.Sql/servers/firewallRules", "sql",
+         lambda c, p, s: c.firewall_rules.list_by_server(_rg(p), _name(p)),
+         parent="Microsoft.Sql/servers",
+         calls=("GET .../Microsoft.Sql/servers/{server}/firewallRules",)),
+    Spec("Microsoft.Sql/servers/databases", "sql",
+         lambda c, p, s: c.databases.list_by_server(_rg(p), _name(p)),
+         parent="Microsoft.Sql/servers",
+         calls=("GET .../Microsoft.Sql/servers/{server}/databases",)),
+    Spec("Microsoft.Sql/servers/databases/transparentDataEncryption", "sql",
+         lambda c, p, s: c.transparent_data_encryptions.list_by_database(
+             _rg(p), str(p["id"]).split("/")[-3], _name(p)),
+         parent="Microsoft.Sql/servers/databases", when=_sql_user_db,
+         calls=("GET .../servers/{server}/databases/{db}/transparentDataEncryption",)),
+    Spec("Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies", "sql",
+         lambda c, p, s: c.backup_short_term_retention_policies.list_by_database(
+             _rg(p), str(p["id"]).split("/")[-3], _name(p)),
+         parent="Microsoft.Sql/servers/databases", when=_sql_user_db,
+         calls=("GET .../servers/{server}/databases/{db}/backupShortTermRetentionPolicies",)),
+    Spec("Microsoft.Sql/servers/databases/replicationLinks", "sql",
+         lambda c, p, s: c.replication_links.list_by_database(
+             _rg(p), str(p["id"]).split("/")[-3], _name(p)),
+         parent="Microsoft.Sql/servers/databases", when=_sql_user_db,
+         calls=("GET .../servers/{server}/databases/{db}/replicationLinks",)),
+    Spec("Microsoft.DBforPostgreSQL/flexibleServers", "postgresql",
+         lambda c, p, s: c.servers.list_by_subscription(),
+         calls=(f"GET {P}/providers/Microsoft.DBforPostgreSQL/flexibleServers",)),
+    Spec("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", "postgresql",
+         lambda c, p, s: c.firewall_rules.list_by_server(_rg(p), _name(p)),
+         parent="Microsoft.DBforPostgreSQL/flexibleServers",
+         calls=("GET .../flexibleServers/{server}/firewallRules",)),
+    Spec("Microsoft.DBforPostgreSQL/flexibleServers/configurations", "postgresql",
+         lambda c, p, s: c.configurations.get(_rg(p), _name(p), "ssl_min_protocol_version"),
+         parent="Microsoft.DBforPostgreSQL/flexibleServers", paged=False,
+         calls=("GET .../flexibleServers/{server}/configurations/ssl_min_protocol_version",)),
+    Spec("Microsoft.DBforMySQL/flexibleServers", "mysql", lambda c, p, s: c.servers.list(),
+         calls=(f"GET {P}/providers/Microsoft.DBforMySQL/flexibleServers",)),
+    Spec("Microsoft.DBforMySQL/flexibleServers/firewallRules", "mysql",
+         lambda c, p, s: c.firewall_rules.list_by_server(_rg(p), _name(p)),
+         parent="Microsoft.DBforMySQL/flexibleServers",
+         calls=("GET .../Microsoft.DBforMySQL/flexibleServers/{server}/firewallRules",)),
+    Spec("Microsoft.DBforMySQL/flexibleServers/configurations", "mysql",
+         lambda c, p, s: c.configurations.get(_rg(p), _name(p), "tls_version"),
+         parent="Microsoft.DBforMySQL/flexibleServers", paged=False,
+         calls=("GET .../Microsoft.DBforMySQL/flexibleServers/{server}/configurations/"
+                "tls_version",)),
+    Spec("Microsoft.KeyVault/vaults", "keyvault", lambda c, p, s: c.vaults.list_by_subscription(),
+         calls=(f"GET {P}/providers/Microsoft.KeyVault/vaults",)),
+    Spec("Microsoft.KeyVault/vaults/keys", "keyvault", lambda c, p, s: _vault_keys(c, p),
+         parent="Microsoft.KeyVault/vaults", paged=False,
+         calls=("GET .../Microsoft.KeyVault/vaults/{vault}/keys",
+                "GET .../Microsoft.KeyVault/vaults/{vault}/keys/{key}")),
+    Spec("Microsoft.RecoveryServices/vaults", "recoveryservices",
+         lambda c, p, s: c.vaults.list_by_subscription_id(),
+         calls=(f"GET {P}/providers/Microsoft.RecoveryServices/vaults",)),
+    Spec("Microsoft.RecoveryServices/vaults/backupProtectedItems", "backup",
+         lambda c, p, s: c.backup_protected_items.list(_name(p), _rg(p)),
+         parent="Microsoft.RecoveryServices/vaults",
+         calls=("GET .../Microsoft.RecoveryServices/vaults/{vault}/backupProtectedItems",)),
+    Spec("Microsoft.RecoveryServices/vaults/backupPolicies", "backup",
+         lambda c, p, s: c.backup_policies.list(_name(p), _rg(p)),
+         parent="Microsoft.RecoveryServices/vaults",
+         calls=("GET .../Microsoft.RecoveryServices/vaults/{vault}/backupPolicies",)),
+    Spec("Microsoft.Insights/diagnosticSettings", "raw",
+         lambda c, p, s: ("GET", f"/subscriptions/{s}/providers/Microsoft.Insights/"
+                                 f"diagnosticSettings?api-version={DIAG_API}"),
+         calls=(f"GET {P}/providers/Microsoft.Insights/diagnosticSettings",)),
+    Spec("Microsoft.OperationalInsights/workspaces", "raw",
+         lambda c, p, s: ("GET", f"/subscriptions/{s}/providers/Microsoft.OperationalInsights/"
+                                 f"workspaces?api-version={WORKSPACE_API}"),
+         calls=(f"GET {P}/providers/Microsoft.OperationalInsights/workspaces",)),
+    Spec("Microsoft.Security/pricings", "security",
+         lambda c, p, s: c.pricings.list(f"subscriptions/{s}"), paged=False,
+         calls=(f"GET {P}/providers/Microsoft.Security/pricings",)),
+    Spec("Microsoft.Authorization/roleAssignments", "authorization",
+         lambda c, p, s: c.role_assignments.list_for_subscription(),
+         calls=(f"GET {P}/providers/Microsoft.Authorization/roleAssignments",)),
+    Spec("Microsoft.CognitiveServices/accounts", "cognitive", lambda c, p, s: c.accounts.list(),
+         calls=(f"GET {P}/providers/Microsoft.CognitiveServices/accounts",)),
+    Spec("Microsoft.CognitiveServices/accounts/deployments", "cognitive",
+         lambda c, p, s: c.deployments.list(_rg(p), _name(p)),
+         parent="Microsoft.CognitiveServices/accounts",
+         when=lambda p: str(p.get("kind", "")).lower() in ("openai", "aiservices"),
+         calls=("GET .../Microsoft.CognitiveServices/accounts/{account}/deployments",)),
+    Spec("Microsoft.Web/sites", "web", lambda c, p, s: c.web_apps.list(),
+         calls=(f"GET {P}/providers/Microsoft.Web/sites",)),
+    Spec("Microsoft.Web/sites/config", "web",
+         lambda c, p, s: c.web_apps.get_configuration(_rg(p), _name(p)),
+         parent="Microsoft.Web/sites", paged=False,
+         calls=("GET .../Microsoft.Web/sites/{site}/config/web",)),
+)
+BY_NAME = {s.name: s for s in SPECS}
