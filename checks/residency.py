@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from scanner import regions
 from scanner.check import CheckContext, check
-from scanner.findings import Finding
+from scanner.findings import Finding, Status
 from scanner.model import Kind
 
 DATA_KINDS = (Kind.COMPUTE, Kind.DATABASE, Kind.VOLUME, Kind.BUCKET, Kind.LOAD_BALANCER,
@@ -47,22 +47,37 @@ def outside(provider: str, codes: Iterable[str], allowed: Iterable[str]
 )
 def resources_in_jurisdiction(ctx: CheckContext) -> Iterator[Finding]:
     allowed = ctx.params.jurisdictions
+    # the verdict of each (provider, region), worked out once: estates have few regions
+    # and many resources (the finding copies the evidence)
+    verdicts: dict[tuple[str, str], tuple[Status, str, dict[str, object]]] = {}
     for r in ctx.graph.of_kind(*DATA_KINDS):
         if r.region is None:
             yield ctx.error(r, "the resource's location is not known", "unknown")
             continue
-        found = regions.find_region(r.provider, r.region)
-        if found is None:
-            yield ctx.error(r, f"region {r.region!r} is not in posture's region catalogue",
-                            "unknown", {"region": r.region})
-            continue
-        evidence = {"region": r.region, "country": found.country,
-                    "jurisdictions": sorted(found.jurisdictions), "allowed": list(allowed)}
-        if found.jurisdictions & set(allowed):
-            yield ctx.passed(r, f"in {found.name} ({found.country})", evidence)
+        verdict = verdicts.get((r.provider, r.region))
+        if verdict is None:
+            verdict = verdicts[(r.provider, r.region)] = _region_verdict(
+                r.provider, r.region, allowed)
+        status, message, evidence = verdict
+        if status is Status.ERROR:
+            yield ctx.error(r, message, "unknown", evidence)
         else:
-            yield ctx.fail(r, f"in {found.name} ({found.country}), outside "
-                              f"{', '.join(allowed)}", evidence)
+            yield ctx.finding(r, status, message, evidence)
+
+
+def _region_verdict(provider: str, region: str, allowed: tuple[str, ...]
+                    ) -> tuple[Status, str, dict[str, object]]:
+    found = regions.find_region(provider, region)
+    if found is None:
+        return (Status.ERROR, f"region {region!r} is not in posture's region catalogue",
+                {"region": region})
+    evidence: dict[str, object] = {
+        "region": region, "country": found.country,
+        "jurisdictions": sorted(found.jurisdictions), "allowed": list(allowed)}
+    if found.jurisdictions & set(allowed):
+        return Status.PASS, f"in {found.name} ({found.country})", evidence
+    return (Status.FAIL, f"in {found.name} ({found.country}), outside {', '.join(allowed)}",
+            evidence)
 
 
 @check(

@@ -136,10 +136,15 @@ def classifier(params: Parameters) -> Callable[[Resource], Resource]:
 
     def assign(resource: Resource) -> Resource:
         labels, name = resource.labels, resource.name
-        roles = frozenset(
-            role for role, pairs, glob in rules
-            if any(key in labels and value in ("*", labels[key]) for key, value in pairs)
-            or (glob is not None and glob(name) is not None))
+        roles: set[str] = set()
+        for role, pairs, glob in rules:  # loops, not generators: once per resource
+            for key, value in pairs:
+                if key in labels and (value == "*" or value == labels[key]):
+                    roles.add(role)
+                    break
+            else:
+                if glob is not None and glob(name) is not None:
+                    roles.add(role)
         if not roles or roles <= resource.roles:
             return resource
         return replace(resource, roles=resource.roles | roles)
