@@ -311,6 +311,10 @@ def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapsho
     return out.getvalue()
 
 
+_FLOATS_REMEMBERED = 1 << 16  # distinct float texts kept while parsing (API objects repeat
+# the same few: CPU counts, prices, sizes)
+
+
 def parse(data: bytes, origin: str) -> dict[str, Any]:
     return _parse(data, origin)[0]
 
@@ -325,10 +329,16 @@ def _parse(data: bytes, origin: str) -> tuple[dict[str, Any], bool, bool]:
         constants.append(name)
         return float(name)
 
+    seen: dict[str, float] = {}  # a float's text -> its value: one look per distinct text
+
     def number(text: str) -> float:  # json's own float(), plus a look at how it is written
-        value = float(text)
-        if not fastjson.writes_float_as_json(value):
-            odd_floats.append(text)
+        value = seen.get(text)
+        if value is None:
+            value = float(text)
+            if not fastjson.writes_float_as_json(value):
+                odd_floats.append(text)
+            if len(seen) < _FLOATS_REMEMBERED:
+                seen[text] = value
         return value
 
     try:
