@@ -41,7 +41,7 @@ class TerraformProvider(Provider):
         "VUL-01": "a plan names an image, not when its vendor deprecates it",
         "SEC-01": "plans hold user data hashed or marked sensitive",
         "INV-01": "a plan is the declared side: compare it with the live estate "
-                  "(`posture scan aws --iac plan.json`)",
+                  "(`posture scan PROVIDER|SNAPSHOT --iac plan.json`)",
     }
 
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None

@@ -1,0 +1,98 @@
+"""Where one scan spends its time: the phases of `posture scan SNAPSHOT`, timed in process.
+
+    python bench/scan_phases.py bench/out/hetzner-100k-s7.json [--profile default] [--runs 2]
+
+The same steps as `scanner.engine.scan` (collector paused, as there), each timed on its
+own: read, parse, validate, digest, normalize (with role classification), graph and
+exposure analysis, checks, fail closed, sort, claims, JSON report (to /dev/null). Start-up
+and imports are not included (`bench_scan.py` measures the whole CLI). Seconds per phase,
+one line per run; the phases are what to optimise, the CLI's wall time is what to report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+from scanner import engine, snapshot  # noqa: E402
+from scanner.gcpause import gc_paused  # noqa: E402
+from scanner.profile import load as load_profile  # noqa: E402
+from scanner.registry import load_checks, load_providers  # noqa: E402
+from scanner.reports import write as write_report  # noqa: E402
+from scanner.result import ScanResult, evaluate_claim, group_by_check  # noqa: E402
+
+
+def phases(path: Path, profile_name: str) -> dict[str, float]:
+    times: dict[str, float] = {}
+    last = time.perf_counter()
+
+    def mark(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        times[name] = now - last
+        last = now
+
+    profile = load_profile(profile_name)
+    providers = load_providers()
+    checks = engine.select_checks(load_checks([]), profile, None)
+    mark("setup")
+    data = snapshot.read_bytes(path)
+    mark("read")
+    doc, finite, floats_checked = snapshot._parse(data, str(path))
+    del data
+    mark("parse")
+    snapshot.validate(doc, str(path))
+    mark("validate")
+    snapshot._digest_or_refuse(doc, str(path), finite, floats_checked)
+    mark("digest")
+    sections = [snapshot.Section.from_json(s) for s in doc["sections"]]
+    inventories = engine.normalize(sections, providers, profile,
+                                   keep_raw=any(c.uses_raw for c in checks))
+    mark("normalize")
+    graph = engine.build_graph(inventories)
+    mark("graph")
+    findings = engine.run_checks(checks, graph, profile, engine.as_of(sections))
+    mark("checks")
+    findings = engine.fail_closed(findings, checks, sections, providers)
+    mark("fail_closed")
+    findings.sort(key=lambda f: (f.check, f.resource))
+    mark("sort")
+    by_check = group_by_check(findings)
+    ran = {c.id for c in checks}
+    claims = [evaluate_claim(claim, by_check, ran) for claim in profile.claims]
+    mark("claims")
+    result = ScanResult(tool_version="bench", profile={"name": profile.name, "title": "",
+                                                       "source": ""},
+                        sources=[], checks=sorted(ran), findings=findings, claims=claims,
+                        resource_count=len(graph))
+    with open(os.devnull, "wb") as out:
+        write_report("json", result, out, True, None)
+    mark("report")
+    times["findings"] = len(findings)
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("snapshot", type=Path)
+    ap.add_argument("--profile", default="default")
+    ap.add_argument("--runs", type=int, default=1)
+    args = ap.parse_args()
+    for _ in range(args.runs):
+        with gc_paused():
+            got = phases(args.snapshot, args.profile)
+        count = int(got.pop("findings"))
+        print(" ".join(f"{k}={v:.2f}" for k, v in got.items()),
+              f"total={sum(got.values()):.2f}", f"findings={count}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
