@@ -21,6 +21,7 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import os
 import zlib
 from collections.abc import Iterator, Mapping
@@ -335,7 +336,9 @@ def _parse(data: bytes, origin: str) -> tuple[dict[str, Any], bool, bool]:
         value = seen.get(text)
         if value is None:
             value = float(text)
-            if not fastjson.writes_float_as_json(value):
+            if math.isinf(value):  # 1e400: json writes Infinity, like the constant
+                constants.append(text)
+            elif not fastjson.writes_float_as_json(value):
                 odd_floats.append(text)
             if len(seen) < _FLOATS_REMEMBERED:
                 seen[text] = value

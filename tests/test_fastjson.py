@@ -204,3 +204,21 @@ def test_a_snapshot_with_floats_orjson_writes_otherwise_verifies_and_tampering_i
     path.write_text(json.dumps(doc, indent=1))
     with pytest.raises(snapshot.SnapshotError, match="digest mismatch"):
         snapshot.load(path)
+
+
+@pytest.mark.parametrize("literal", ["1e400", "-1e400"])
+def test_a_snapshot_whose_float_overflows_to_infinity_verifies_as_json_defines_it(
+        tmp_path: Path, literal: str) -> None:
+    # json parses 1e400 as inf and writes it back as Infinity; orjson would write null, so
+    # the digest must not take orjson's bytes for such a file (it once did: a false
+    # "modified after it was recorded")
+    doc = json.loads(SEED002.read_text())
+    doc["sections"][0]["collections"]["servers"]["global"][0]["x_metric"] = 424242
+    text = json.dumps(doc).replace('"x_metric": 424242', f'"x_metric": {literal}')
+    digest = hashlib.sha256(snapshot.canonical(json.loads(text))).hexdigest()
+    path = tmp_path / "inf.json"
+    path.write_text(text.replace(doc["digest"]["value"], digest))
+    assert snapshot.load(path).digest == digest
+    path.write_text(text.replace(doc["digest"]["value"], digest).replace(literal, "null"))
+    with pytest.raises(snapshot.SnapshotError, match="digest mismatch"):
+        snapshot.load(path)
