@@ -30,9 +30,14 @@ TAGGED_KINDS = (Kind.COMPUTE, Kind.DATABASE, Kind.VOLUME, Kind.BUCKET, Kind.LOAD
 )
 def labels_present(ctx: CheckContext) -> Iterator[Finding]:
     required = list(ctx.params.required_labels)
+    missing_for: dict[tuple[str, ...], list[str]] = {}  # per label keys, worked out once
     for r in ctx.graph.of_kind(*TAGGED_KINDS):
-        present = {k.lower() for k in r.labels}
-        missing = [label for label in required if label.lower() not in present]
+        keys = tuple(r.labels)
+        missing = missing_for.get(keys)
+        if missing is None:
+            present = {k.lower() for k in keys}
+            missing = missing_for[keys] = [label for label in required
+                                           if label.lower() not in present]
         if missing:
             yield ctx.fail(r, f"missing label(s) {', '.join(missing)}", {"missing": missing})
         else:

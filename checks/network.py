@@ -83,9 +83,9 @@ def _capped(items: list[str], limit: int = 10) -> list[str]:
     return items[:limit] + ([f"... {len(items) - limit} more"] if len(items) > limit else [])
 
 
-def _violations(ctx: CheckContext, reaches: list[Reach]) -> list[dict[str, object]]:
+def _violations(ctx: CheckContext, reaches: list[Reach], ranges: list[tuple[int, int]]
+                ) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
-    ranges = ctx.params.admin_port_ranges() if reaches else []
     for reach in reaches:
         for e in reach.exposures:
             if e.protocol not in ("tcp", "udp"):
@@ -122,11 +122,12 @@ def _violations(ctx: CheckContext, reaches: list[Reach]) -> list[dict[str, objec
     parameters=("admin_ports", "database_ports", "operator_cidrs"),
 )
 def admin_ports_restricted(ctx: CheckContext) -> Iterator[Finding]:
+    ranges = ctx.params.admin_port_ranges()
     for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER):
         reaches = ctx.graph.reaches(r.id)
         if not r.prop("public_ips") and not reaches:
             continue
-        bad = _violations(ctx, reaches)
+        bad = _violations(ctx, reaches, ranges)
         if bad:
             ports = sorted({str(v["ports"]) for v in bad},
                            key=lambda p: int(p.split("-")[0]))

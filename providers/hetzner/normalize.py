@@ -142,13 +142,13 @@ class _LabelIndex:
     groups that carry a value its `k=v`/`k in (...)` terms require, else every group), not
     once per server. The result is the same set of servers."""
 
-    def __init__(self, servers: list[dict[str, Any]]) -> None:
+    def __init__(self, servers: list[dict[str, Any]], server_labels: list[dict[str, str]]
+                 ) -> None:
         groups: dict[frozenset[tuple[str, str]], int] = {}
         self.labels: list[dict[str, str]] = []
         self.members: list[list[Any]] = []
         self.by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for srv in servers:
-            labels = _labels(srv)
+        for srv, labels in zip(servers, server_labels, strict=True):
             key = frozenset(labels.items())
             g = groups.get(key)
             if g is None:
@@ -187,7 +187,7 @@ class _Builder:
 
     def add(self, kind: Kind, native_type: str, native: Any, obj: Mapping[str, Any],
             properties: Mapping[str, Any], region: str | None = None, name: str | None = None,
-            rid: str | None = None) -> str:
+            rid: str | None = None, labels: dict[str, str] | None = None) -> str:
         resource = Resource(
             id=rid or self.rid(native_type, native),
             kind=kind,
@@ -195,7 +195,7 @@ class _Builder:
             account=self.account,
             name=name if name is not None else str(obj.get("name") or native),
             region=region,
-            labels=_labels(obj),
+            labels=_labels(obj) if labels is None else labels,
             properties=properties,
             raw=obj,
             native_type=native_type,
@@ -208,7 +208,8 @@ class _Builder:
 
     # --- firewalls ---------------------------------------------------------------------
 
-    def firewalls(self, servers: list[dict[str, Any]]) -> dict[Any, RuleLayer]:
+    def firewalls(self, servers: list[dict[str, Any]], server_labels: list[dict[str, str]]
+                  ) -> dict[Any, RuleLayer]:
         """Build each server's firewall layer (shared tuples for identical firewall sets)."""
         fws = {fw["id"]: fw for fw in self.s.items("firewalls")}
         applied: dict[Any, set[Any]] = defaultdict(set)
@@ -233,7 +234,7 @@ class _Builder:
                         if res.get("type") == "server" and res.get("server"):
                             applied[res["server"]["id"]].add(fw["id"])
                     if index is None:  # resolve the selector ourselves as well
-                        index = _LabelIndex(servers)
+                        index = _LabelIndex(servers, server_labels)
                     for sid in index.matching(selector):
                         applied[sid].add(fw["id"])
         for srv in servers:
@@ -268,7 +269,8 @@ class _Builder:
 
     def servers(self) -> None:
         servers = self.s.items("servers")
-        layers = self.firewalls(servers)
+        server_labels = [_labels(srv) for srv in servers]  # label selectors read them too
+        layers = self.firewalls(servers, server_labels)
         floating: dict[Any, list[str]] = defaultdict(list)
         for fip in self.s.items("floating_ips"):
             if fip.get("server") is not None and fip.get("ip"):
@@ -277,7 +279,7 @@ class _Builder:
         for vol in self.s.items("volumes"):
             if vol.get("server") is not None:
                 volumes_of[vol["server"]].append(vol["id"])
-        for srv in servers:
+        for srv, labels in zip(servers, server_labels, strict=True):
             pn = srv.get("public_net") or {}
             public = [ip["ip"] for ip in (pn.get("ipv4"), pn.get("ipv6"))
                       if isinstance(ip, Mapping) and ip.get("ip")]
@@ -296,7 +298,7 @@ class _Builder:
                 "encrypted": False,
                 "encryption_evidence": "provider",
                 "encryption_reference": NOT_ENCRYPTED_DOC,
-            }, region=_location(srv))
+            }, region=_location(srv), labels=labels)
             for net in srv.get("private_net") or []:
                 self.relate(sid, self.rid("network", net.get("network")), RelationType.ATTACHED_TO)
 
