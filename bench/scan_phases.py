@@ -22,6 +22,7 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
 from scanner import engine, snapshot  # noqa: E402
+from scanner.findings import ORDER  # noqa: E402
 from scanner.gcpause import gc_paused  # noqa: E402
 from scanner.profile import load as load_profile  # noqa: E402
 from scanner.registry import load_checks, load_providers  # noqa: E402
@@ -62,7 +63,7 @@ def phases(path: Path, profile_name: str) -> dict[str, float]:
     mark("checks")
     findings = engine.fail_closed(findings, checks, sections, providers)
     mark("fail_closed")
-    findings.sort(key=lambda f: (f.check, f.resource))
+    findings.sort(key=ORDER)
     mark("sort")
     by_check = group_by_check(findings)
     ran = {c.id for c in checks}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 
@@ -75,9 +76,6 @@ class Finding:
     def id(self) -> str:
         return f"{self.check}|{self.resource}"
 
-    def sort_key(self) -> tuple[str, str]:
-        return (self.check, self.resource)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -113,3 +111,7 @@ class Finding:
             region=data.get("region"),
             reason=data.get("reason"),
         )
+
+
+# Reports list findings in this order (check, then resource): a key function at C speed.
+ORDER: Callable[[Finding], tuple[str, str]] = attrgetter("check", "resource")

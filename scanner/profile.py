@@ -34,12 +34,6 @@ class RoleRule:
     labels: Mapping[str, str] = field(default_factory=dict)  # value "*" matches any value
     names: tuple[str, ...] = ()
 
-    def matches(self, resource: Resource) -> bool:
-        for key, value in self.labels.items():
-            if key in resource.labels and value in ("*", resource.labels[key]):
-                return True
-        return bool(self.names) and _globs(self.names)(resource.name) is not None
-
 
 @cache
 def _globs(names: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
@@ -123,14 +117,10 @@ class Profile:
         return {c for claim in self.claims for c in claim.checks}
 
 
-def classify(resource: Resource, params: Parameters) -> Resource:
-    """Give a resource the roles the profile's rules assign it."""
-    return classifier(params)(resource)
-
-
 def classifier(params: Parameters) -> Callable[[Resource], Resource]:
-    """`classify` with the profile's role rules prepared once, for many resources: the same
-    roles as `RoleRule.matches` gives, rule by rule."""
+    """What gives a resource the roles the profile's rules assign it (a `RoleRule` matches
+    when any of its labels matches, "*" for any value, or any of its name globs does), with
+    the rules prepared once for the many resources of a scan."""
     rules = [(name, tuple(rule.labels.items()), _globs(rule.names) if rule.names else None)
              for name, rule in params.roles.items()]
 

@@ -139,7 +139,7 @@ def azure_down(server: ArmServer, collection: str, how: str) -> None:
 
 
 def azure_affected(collection: str) -> set[str]:
-    from providers.azure.collect import SPECS
+    from providers.azure.apis import SPECS
 
     out = {collection}
     changed = True

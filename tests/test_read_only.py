@@ -27,8 +27,8 @@ import botocore  # type: ignore[import-untyped]
 import botocore.session  # type: ignore[import-untyped]
 
 from providers.aws.apis import APIS
-from providers.azure.collect import SPECS
-from providers.hetzner.collect import PATHS
+from providers.azure.apis import SPECS
+from providers.hetzner.apis import PATHS
 from tests import aws_estate
 from tests.aws_proxy import AwsProxy, protocol_of, start_moto
 from tests.azure_arm_server import ArmServer, sections_of

@@ -39,21 +39,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 
-from providers.azure.apis import (  # noqa: F401 (re-exported: what is collected)
-    BY_NAME,
-    CONTRIBUTOR,
-    DIAG_API,
-    OWNER,
-    SECRET_MARK,
-    SPECS,
-    SUBSCRIPTIONS,
-    WORKSPACE_API,
-    Spec,
-    _name,
-    _rg,
-    marketplace_image,
-    secret_in,
-)
+from providers.azure.apis import BY_NAME, SECRET_MARK, SPECS, SUBSCRIPTIONS, Spec, secret_in
 from scanner import __version__, progress
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
