@@ -49,6 +49,10 @@ class Check:
     parameters: tuple[str, ...] = ()  # profile parameters it uses
     module: str = ""
     uses_raw: bool = False  # reads `Resource.raw` (the engine otherwise releases it)
+    # The model properties its verdicts read (of the judged resource and of the resources
+    # on its exposure paths); None: any property. The fail-closed rule touches a verdict
+    # only when a property it reads could not be read.
+    reads: frozenset[str] | None = None
 
     def run(self, ctx: CheckContext) -> list[Finding]:
         return list(self.func(ctx))
@@ -79,6 +83,7 @@ def check(
     evidence: Mapping[str, str] | None = None,
     parameters: Iterable[str] = (),
     uses_raw: bool = False,
+    reads: Iterable[str] | None = None,
 ) -> Callable[[Callable[[CheckContext], Iterable[Finding]]], Check]:
     """Decorator turning a function into a `Check` (the module is then an entry point)."""
 
@@ -96,6 +101,7 @@ def check(
             parameters=tuple(parameters),
             module=func.__module__,
             uses_raw=uses_raw,
+            reads=None if reads is None else frozenset(reads),
         )
 
     return wrap

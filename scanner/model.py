@@ -309,6 +309,35 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
 
 
 @dataclass(frozen=True, slots=True)
+class Unread:
+    """Why a property of a resource is not (fully) known, set by the normalizer.
+
+    A normalizer records one where a read failed or a reference dangles: a NIC names a
+    network security group that is not in the list that was read, a per-server child read
+    (PostgreSQL `configurations`) was denied, a prefix list could not be resolved. The engine
+    turns exactly the verdicts that read this property of this resource into `error`
+    (docs/model.md, "Fail closed"), in the direction(s) the missing data could move them:
+
+    - `opens`: the true value could add exposure or a violation, so a `pass` that read the
+      property is not safe (a public IP list that could not be read);
+    - `closes`: the true value could remove it, so a `fail` that read it is not safe (a
+      network ACL or route table that could not be read may block the path).
+    """
+
+    why: str  # one line, names what could not be read ("nsg /subscriptions/... not listed")
+    reason: str = "unknown"  # ErrorReason value, "dangling" or "unknown"
+    opens: bool = True
+    closes: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {"why": self.why, "reason": self.reason, "opens": self.opens,
+                "closes": self.closes}
+
+
+ANY_PROPERTY = "*"  # an `unknown` key: nothing about the resource can be trusted
+
+
+@dataclass(frozen=True, slots=True)
 class Resource:
     """One resource of an estate, in provider-neutral terms.
 
@@ -328,6 +357,9 @@ class Resource:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     roles: frozenset[str] = frozenset()
     native_type: str = ""
+    # Properties whose value could not be (fully) read: property name (or ANY_PROPERTY) ->
+    # why. Set by normalizers; the engine's fail-closed rule reads it.
+    unknown: Mapping[str, Unread] = field(default_factory=dict, compare=False)
 
     def prop(self, name: str, default: Any = None) -> Any:
         """Read a documented property (a typo is a bug, so unknown names raise)."""
@@ -379,6 +411,9 @@ class CollectionError:
     region: str
     reason: ErrorReason
     message: str
+    # A per-resource read (a child of one listed object) names its parent's id as the API
+    # gave it; None: the read of a whole list in `region` failed.
+    resource: str | None = None
 
     @property
     def scope(self) -> str:

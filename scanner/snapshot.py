@@ -66,10 +66,15 @@ class Section:
     def add(self, collection: str, region: str, objects: list[dict[str, Any]]) -> None:
         self.collections.setdefault(collection, {})[region] = objects
 
-    def fail(self, collection: str, region: str, reason: ErrorReason, message: str) -> None:
-        self.errors.append(
-            {"collection": collection, "region": region, "reason": str(reason), "message": message}
-        )
+    def fail(self, collection: str, region: str, reason: ErrorReason, message: str,
+             resource: str | None = None) -> None:
+        """Record a failed read. `resource`: the parent object a per-resource read was made
+        for (its id as the API gave it), so that only that resource's verdicts are touched."""
+        error = {"collection": collection, "region": region, "reason": str(reason),
+                 "message": message}
+        if resource is not None:
+            error["resource"] = resource
+        self.errors.append(error)
 
     def attempted(self) -> set[str]:
         return set(self.collections) | {e["collection"] for e in self.errors}
@@ -83,6 +88,7 @@ class Section:
                 region=e["region"],
                 reason=ErrorReason(e["reason"]),
                 message=e["message"],
+                resource=e.get("resource"),
             )
             for e in self.errors
         ]
