@@ -586,9 +586,16 @@ def list_profiles(name: str | None, path: Path | None) -> None:
 @click.argument("provider")
 @click.option("--checks", "check_list", metavar="ID,...",
               help="Only what these checks need.")
+@click.option("--fleet", "fleet_discovery", is_flag=True,
+              help="Also what `posture fleet scan` needs to discover accounts.")
 @friendly
-def permissions(provider: str, check_list: str | None) -> None:
+def permissions(provider: str, check_list: str | None, fleet_discovery: bool = False) -> None:
     """Print the read-only permissions posture needs on PROVIDER."""
+    if fleet_discovery:
+        from scanner.fleet.discover import permissions as discovery
+
+        click.echo(json.dumps(discovery(provider), indent=2))
+        return
     providers = load_providers()
     if provider not in providers:
         raise PostureError(f"unknown provider {provider!r} (known: {', '.join(providers)})")
@@ -658,6 +665,11 @@ def history(store: str | None, limit: int) -> None:
     click.echo(tabulate(rows, headers=["scan", "finished", "profile", "failed", "errors",
                                        "resources"], disable_numparse=True))
 
+
+from scanner.fleet.commands import fleet, worker  # noqa: E402  (they use the helpers above)
+
+main.add_command(fleet)
+main.add_command(worker)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -186,3 +186,25 @@ class HistoryStore:
         with self.engine.connect() as conn:
             text = conn.execute(sa.select(scans.c.result).where(scans.c.id == scan_id)).scalar()
         return ScanResult.from_json(json.loads(str(text)), origin=f"scan #{scan_id}")
+
+
+def insert_scan(conn: sa.Connection, result: ScanResult) -> int:
+    """Insert one scan and its findings in the caller's transaction (the fleet store writes a
+    unit's scan and the row that marks the unit done together: both or neither)."""
+    inserted = conn.execute(sa.insert(scans).values(
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+        tool_version=result.tool_version,
+        profile=str(result.profile.get("name", "")),
+        sources=json.dumps(result.sources, sort_keys=True),
+        summary=json.dumps(result.summary(), sort_keys=True),
+        result=json.dumps(result.to_json(timestamps=True), sort_keys=True),
+    )).inserted_primary_key
+    assert inserted is not None
+    scan_id = int(inserted[0])
+    rows = [{"scan_id": scan_id, "finding_id": f.id, "check_id": f.check,
+             "resource": f.resource, "status": str(f.status), "severity": str(f.severity),
+             "message": f.message} for f in result.findings]
+    if rows:
+        conn.execute(sa.insert(findings), rows)
+    return scan_id

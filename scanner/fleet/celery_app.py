@@ -1,0 +1,141 @@
+"""The distributed executor: Celery, a broker by URL (Redis by default; RabbitMQ through the
+same setting, amqp://), the results in the history store every worker writes to.
+
+Imported only by `posture fleet --executor celery` and `posture worker` (Celery is slow to
+import and an optional extra: `pip install posture[fleet]`).
+
+- One task per unit, on the queue of its provider (`posture.aws`, `posture.azure`,
+  `posture.hetzner`): a worker started with `-Q`/`--queues` and `--concurrency` bounds how
+  many units of a provider run at once (each cloud's API rate limits).
+- Acknowledged late (`acks_late`, `reject_on_worker_lost`, prefetch 1): a worker killed in
+  the middle of a unit leaves the message to the broker, which hands it to another worker
+  (Redis: after the visibility timeout).
+- Idempotent: a unit already stored for its run is not scanned again, and storing is once
+  per (run, unit) (scanner/fleet/store.py).
+- A unit that fails after its retries is stored as `error` for its account.
+- The messages carry no secret: no store URL (each worker has its own `--store`), no token
+  (units name where credentials are, scanner/fleet/units.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from celery import Celery, Task
+
+from scanner.errors import PostureError
+from scanner.fleet.store import FleetStore
+from scanner.fleet.task import UnitFailed, attempt, counts
+from scanner.fleet.units import Outcome, Unit
+
+log = logging.getLogger("posture.fleet")
+TASK = "posture.fleet.unit"
+QUEUES = ("posture.aws", "posture.azure", "posture.hetzner")
+DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
+
+
+def safe_url(url: str) -> str:
+    """A broker or store URL without its password, for messages."""
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url
+
+
+def make_app(broker: str, store: str | None = None, visibility_timeout: int = 3600) -> Celery:
+    app = Celery("posture", broker=broker, set_as_current=False)
+    app.conf.update(
+        task_serializer="json", accept_content=["json"], result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        # Redis: a message taken but not acknowledged goes back to the queue after this
+        # many seconds (a worker that died); longer than the longest unit
+        broker_transport_options={"visibility_timeout": visibility_timeout},
+        broker_connection_retry_on_startup=True, broker_connection_timeout=5,
+        worker_hijack_root_logger=False, worker_redirect_stdouts=False,
+        task_default_queue=QUEUES[0],
+    )
+    app.conf.posture_store = store
+
+    @app.task(name=TASK, bind=True, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
+    def unit_task(self: Task, unit_doc: dict[str, Any], run_id: int,
+                  request: dict[str, Any], retries: int = 2) -> str:
+        return execute(self, Unit.from_json(unit_doc), run_id, request, retries)
+
+    return app
+
+
+def execute(task: Any, unit: Unit, run_id: int, request: Mapping[str, Any],
+            retries: int) -> str:
+    store = FleetStore(task.app.conf.posture_store)
+    if store.is_done(run_id, unit.key):  # a redelivered unit that was stored: nothing to do
+        log.info("fleet unit %s of run %d: already stored", unit.key, run_id)
+        return "duplicate"
+    tries = int(task.request.retries) + 1
+    started = time.monotonic()
+    try:
+        result, duration = attempt(unit, request)
+    except Exception as exc:
+        transient = not isinstance(exc, UnitFailed) or exc.transient
+        message = str(exc) if isinstance(exc, UnitFailed) else f"{type(exc).__name__}: {exc}"
+        if transient and task.request.retries < retries:
+            backoff = float(request.get("retry_backoff", 2.0))
+            raise task.retry(countdown=backoff * 2 ** task.request.retries,
+                             max_retries=retries) from None
+        outcome = Outcome(unit, "error", None, " ".join(message.split()),
+                          time.monotonic() - started, tries)
+        store.record(run_id, outcome, None)
+        return "error"
+    stored = store.record(run_id, Outcome(unit, "ok", None, "", duration, tries,
+                                          counts(result)), result)
+    return "ok" if stored else "duplicate"
+
+
+def submit(app: Celery, run_id: int, units: list[Unit], request: Mapping[str, Any],
+           retries: int) -> None:
+    from kombu.exceptions import OperationalError
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5)
+            for unit in units:
+                app.send_task(TASK, args=[unit.to_json(), run_id, dict(request), retries],
+                              queue=f"posture.{unit.provider}", connection=conn,
+                              retry=True, retry_policy={"max_retries": 3})
+    except OperationalError as exc:
+        raise PostureError(f"fleet: cannot reach the broker at {safe_url(app.conf.broker_url)}"
+                           f": {' '.join(str(exc).split())[:200]}") from None
+
+
+def wait(store: FleetStore, run_id: int, units: list[Unit], timeout: float,
+         on_done: Callable[[Outcome, int, int], None], poll: float = 0.5) -> list[str]:
+    """Wait until every unit of the run is stored (by any worker); the keys of the units
+    that were not stored within `timeout` seconds."""
+    wanted = {u.key for u in units}
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while True:
+        got = store.outcomes(run_id)
+        for key in sorted(set(got) - seen):
+            seen.add(key)
+            on_done(got[key], len(seen), len(wanted))
+        if wanted <= seen:
+            return []
+        if time.monotonic() >= deadline:
+            return sorted(wanted - seen)
+        time.sleep(poll)
+
+
+def worker(broker: str, store: str | None, concurrency: int, queues: tuple[str, ...],
+           name: str | None, visibility_timeout: int) -> None:
+    app = make_app(broker, store, visibility_timeout)
+    FleetStore(store)  # fail now, in one line, if the store cannot be opened
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=prefork",
+            "-Q", ",".join(queues), "--without-gossip", "--without-mingle"]
+    if name:
+        argv.append(f"--hostname={name}")
+    app.worker_main(argv)
