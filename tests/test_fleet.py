@@ -264,3 +264,51 @@ def test_fleet_history_diff_and_only_new_since_the_last_run(tmp_path: Path) -> N
     # every account's scan is an ordinary scan of the store: `posture diff` works on it
     assert run("history", "--store", store).stdout.count("fleet-test") == 2
     assert first["run"]["id"] + 1 == second["run"]["id"]
+
+
+# --- Azure subscriptions and management groups ----------------------------------------------
+
+AZURE_TOKEN = "azure-fleet-test-token"
+SUB_0 = "0b1f6471-1bf0-4dda-aec3-000000000000"  # fixtures/azure/seed000
+SUB_1 = "5d2f8c71-7a3e-4c1b-9d0e-000000000001"  # fixtures/azure/seed001
+SUB_2 = "7e3a9d82-8b4f-4d2c-8e1f-000000000002"  # empty
+
+
+@pytest.fixture(scope="module")
+def arm() -> Iterator[fleet_estate.ArmWithGroups]:
+    from tests.azure_arm_server import sections_of
+
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "azure"
+    sections = {**sections_of(root / "seed000-azure.json"),
+                **sections_of(root / "seed001-azure.json"), SUB_2: {}}
+    with fleet_estate.ArmWithGroups(sections, {"mg-prod": [SUB_0, SUB_2]},
+                                    token=AZURE_TOKEN, page_size=1) as server:
+        yield server
+
+
+def azure_env(arm: Any) -> dict[str, str]:
+    return {"POSTURE_AZURE_ARM_ENDPOINT": arm.url, "POSTURE_AZURE_ACCESS_TOKEN": AZURE_TOKEN,
+            "REQUESTS_CA_BUNDLE": arm.ca_file}
+
+
+def test_azure_discovery_every_subscription_or_a_management_group(arm: Any,
+                                                                  tmp_path: Path) -> None:
+    (tmp_path / "profile.toml").write_text(PROFILE)
+    path = fleet_file(tmp_path, f'[[azure]]\nexclude_subscriptions = ["{SUB_1}"]\n')
+    listed = run("fleet", "scan", str(path), "--list-units", env=azure_env(arm))
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [
+        f"azure:{SUB_0}", f"azure:{SUB_2}"], listed.stderr
+    # the management group: its descendants (paged, one per page here), subscriptions only
+    path = fleet_file(tmp_path, '[[azure]]\nmanagement_group = "mg-prod"\n')
+    code, doc, stderr = fleet_scan(path, azure_env(arm), "--max-retries", "0")
+    views = accounts(doc)
+    assert set(views) == {f"azure:{SUB_0}", f"azure:{SUB_2}"}, stderr
+    assert all(v["status"] == "ok" for v in views.values())
+    assert {f["account"] for f in doc["result"]["findings"]
+            if f["status"] in ("pass", "fail")} == {SUB_0}
+    assert any("descendants" in p for _, p in arm.requests)
+    path = fleet_file(tmp_path, '[[azure]]\nmanagement_group = "mg-none"\n')
+    missing = run("fleet", "scan", str(path), "--list-units", env=azure_env(arm))
+    assert missing.exit_code == 2 and "mg-none" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    del code
