@@ -666,10 +666,12 @@ def history(store: str | None, limit: int) -> None:
                                        "resources"], disable_numparse=True))
 
 
-from scanner.fleet.commands import fleet, worker  # noqa: E402  (they use the helpers above)
-
-main.add_command(fleet)
-main.add_command(worker)
-
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from scanner.cli import main as posture  # the module (the fleet commands import it)
+
+    posture()
+else:
+    from scanner.fleet.commands import fleet, worker  # they use the helpers above
+
+    main.add_command(fleet)
+    main.add_command(worker)

@@ -130,12 +130,14 @@ class HetznerProjects:
     def __init__(self, projects: dict[str, tuple[str, dict[str, list[dict[str, Any]]]]]):
         self.servers = {token: HcloudServer(data, token=token)
                         for token, data in projects.values()}
-        servers = self.servers
+        self.delay: dict[str, float] = {}  # token -> seconds added to each of its requests
+        servers, delay = self.servers, self.delay
 
         class Router(_Handler):
             def _handle(self) -> None:
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
                 self.api = servers.get(token) or next(iter(servers.values()))
+                time.sleep(delay.get(token, 0.0))
                 super()._handle()
 
             do_GET = _handle

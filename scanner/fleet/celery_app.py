@@ -54,7 +54,11 @@ def make_app(broker: str, store: str | None = None, visibility_timeout: int = 36
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         # Redis: a message taken but not acknowledged goes back to the queue after this
         # many seconds (a worker that died); longer than the longest unit
-        broker_transport_options={"visibility_timeout": visibility_timeout},
+        # (kombu sweeps for such messages every unacked_restore_interval seconds)
+        broker_transport_options={
+            "visibility_timeout": visibility_timeout,
+            "unacked_restore_interval": max(1, min(10, visibility_timeout // 5)),
+            "unacked_restore_throttle": 1},
         broker_connection_retry_on_startup=True, broker_connection_timeout=5,
         worker_hijack_root_logger=False, worker_redirect_stdouts=False,
         task_default_queue=QUEUES[0],
@@ -133,6 +137,7 @@ def wait(store: FleetStore, run_id: int, units: list[Unit], timeout: float,
 def worker(broker: str, store: str | None, concurrency: int, queues: tuple[str, ...],
            name: str | None, visibility_timeout: int) -> None:
     app = make_app(broker, store, visibility_timeout)
+    logging.getLogger("posture.fleet").setLevel(logging.INFO)  # a line per unit started
     FleetStore(store)  # fail now, in one line, if the store cannot be opened
     argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=prefork",
             "-Q", ",".join(queues), "--without-gossip", "--without-mingle"]

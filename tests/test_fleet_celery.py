@@ -1,0 +1,239 @@
+"""Fleet scans on Celery: a real Redis broker (Debian's redis-server, started here), two real
+`posture worker` processes, the results in the real PostgreSQL history store (.ci/run starts
+it: POSTURE_TEST_POSTGRES_URL), the units against the local Hetzner endpoint (three projects,
+three tokens) and an AWS Organization in moto.
+
+CI sets POSTURE_REQUIRE_REDIS=1 and POSTURE_REQUIRE_POSTGRES=1: there a missing server
+fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests import fleet_estate
+from tests.aws_proxy import start_moto
+from tests.fleet_estate import AWS_ENV, PROFILE
+from tests.helpers import ROOT, SEED002, run
+
+PG = os.environ.get("POSTURE_TEST_POSTGRES_URL", "")
+REDIS = shutil.which("redis-server")
+if os.environ.get("POSTURE_REQUIRE_POSTGRES") == "1" and not PG:
+    raise RuntimeError("POSTURE_REQUIRE_POSTGRES=1 but POSTURE_TEST_POSTGRES_URL is not set")
+if os.environ.get("POSTURE_REQUIRE_REDIS") == "1" and not REDIS:
+    raise RuntimeError("POSTURE_REQUIRE_REDIS=1 but redis-server is not installed")
+pytestmark = pytest.mark.skipif(not PG or not REDIS,
+                                reason="needs PostgreSQL (POSTURE_TEST_POSTGRES_URL) and "
+                                       "redis-server (.ci/redis.sh)")
+
+TOKENS = {"web": "hcloud-celery-web-0123456789abcdef0123456789abcdef0123456789abcd",
+          "empty": "hcloud-celery-empty-0123456789abcdef0123456789abcdef01234567890",
+          "slow": "hcloud-celery-slow-0123456789abcdef0123456789abcdef012345678901"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, folder: Path, broker: str, store: str, env: dict[str, str]) -> None:
+        self.folder, self.broker, self.store, self.env = folder, broker, store, env
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start_worker(self, name: str) -> None:
+        log = (self.folder / f"{name}.log").open("ab")
+        self.workers[name] = subprocess.Popen(
+            [sys.executable, "-m", "scanner.cli", "worker", "--broker", self.broker,
+             "--store", self.store, "--concurrency", "1", "--name", f"{name}@fleet-test",
+             "--visibility-timeout", "5"],
+            cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + 60
+        while b"ready" not in self.log(name).encode():
+            if time.monotonic() > deadline or self.workers[name].poll() is not None:
+                raise RuntimeError(f"worker {name} did not start: {self.log(name)[-2000:]}")
+            time.sleep(0.2)
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text(errors="replace")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the worker and its pool children: nothing gets to acknowledge."""
+        os.killpg(self.workers[name].pid, signal.SIGKILL)
+        self.workers[name].wait()
+
+    def stop(self) -> None:
+        for proc in self.workers.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.workers.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    folder = tmp_path_factory.mktemp("fleet-celery")
+    (folder / "profile.toml").write_text(PROFILE)
+    port = free_port()
+    redis = fleet_estate.start_redis(port)
+    schema = f"f_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine("postgresql+psycopg://" + PG.split("://", 1)[1])
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    store = f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}"
+    seed = json.loads(SEED002.read_text())["sections"][0]
+    data = {name: regions["global"] for name, regions in seed["collections"].items()}
+    moto, moto_url = start_moto()
+    org = fleet_estate.build_org(moto_url, {"prod-a": "eu-central-1"})
+    proxy = fleet_estate.OrgProxy(moto, moto_url).start()
+    projects = fleet_estate.HetznerProjects({"web": (TOKENS["web"], data),
+                                             "empty": (TOKENS["empty"], {}),
+                                             "slow": (TOKENS["slow"], data)})
+    projects.delay[TOKENS["slow"]] = 0.6
+    with projects as api:
+        env = {"HCLOUD_ENDPOINT": api.url, "TOKEN_WEB": TOKENS["web"],
+               "TOKEN_EMPTY": TOKENS["empty"], "TOKEN_SLOW": TOKENS["slow"],
+               **AWS_ENV, "AWS_ENDPOINT_URL": proxy.url}
+        made = Cluster(folder, f"redis://127.0.0.1:{port}/0", store, env)
+        made.org, made.proxy = org, proxy  # type: ignore[attr-defined]
+        try:
+            made.start_worker("w1")
+            made.start_worker("w2")
+            yield made
+        finally:
+            made.stop()
+            redis.kill()
+            redis.wait()
+            proxy.stop()
+            moto.stop()
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def fleet_file(cluster: Cluster, body: str) -> Path:
+    path = cluster.folder / f"fleet-{uuid.uuid4().hex[:6]}.toml"
+    path.write_text(f'[fleet]\nname = "acme"\nprofile = "{cluster.folder / "profile.toml"}"\n'
+                    + body)
+    return path
+
+
+def hetzner(*projects: str) -> str:
+    return "".join(f'[[hetzner]]\nproject = "{p}"\ntoken_env = "TOKEN_{p.upper()}"\n'
+                   for p in projects)
+
+
+def celery_args(cluster: Cluster, path: Path) -> list[str]:
+    return ["fleet", "scan", str(path), "--executor", "celery", "--broker", cluster.broker,
+            "--store", cluster.store, "--format", "json", "--no-timestamps",
+            "--wait-timeout", "120", "--retry-base-seconds", "0", "--fail-on", "none"]
+
+
+def stored(cluster: Cluster, run_id: int) -> list[tuple[str, str, int | None]]:
+    engine = sa.create_engine("postgresql+psycopg://" + cluster.store.split("://", 1)[1])
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT unit_key, status, scan_id FROM posture_fleet_units WHERE run_id = :r "
+            "ORDER BY unit_key"), {"r": run_id}).all()
+    engine.dispose()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_two_workers_scan_the_units_with_the_same_verdicts_as_the_pool(
+        cluster: Cluster) -> None:
+    path = fleet_file(cluster, hetzner("web", "empty"))
+    result = run(*celery_args(cluster, path), env=cluster.env)
+    assert result.exit_code in (0, 3), result.stderr
+    doc = json.loads(result.stdout)
+    views = {a["account"]: a for a in doc["accounts"]}
+    assert {k: v["status"] for k, v in views.items()} == {"web": "ok", "empty": "ok"}
+    assert [key for key, _, _ in stored(cluster, doc["run"]["id"])] == ["hetzner:empty",
+                                                                        "hetzner:web"]
+    # the same task function as the embedded pool: the same verdicts
+    local = run("fleet", "scan", str(path), "--store", str(cluster.folder / "p.sqlite"),
+                "--format", "json", "--no-timestamps", "--retry-base-seconds", "0",
+                "--fail-on", "none", env=cluster.env)
+    pool = json.loads(local.stdout)
+
+    def verdicts(d: dict[str, Any]) -> set[tuple[str, str, str]]:
+        return {(f["check"], f["resource"], f["status"]) for f in d["result"]["findings"]}
+
+    assert verdicts(doc) == verdicts(pool) and verdicts(doc)
+    assert doc["claims"] == pool["claims"]
+    # the broker messages carry no secret: no token, no store password
+    for name in ("w1", "w2"):
+        for secret in (*TOKENS.values(), "posture-ci"):
+            assert secret not in cluster.log(name)
+
+
+def test_a_unit_failing_after_its_retries_is_an_error_for_that_account(
+        cluster: Cluster) -> None:
+    made = cluster.org  # type: ignore[attr-defined]
+    prod_a = made.accounts["prod-a"]
+    cluster.proxy.fail(  # type: ignore[attr-defined]
+        lambda c: c.action == "AssumeRole", "Throttling", status=400,
+        message="Rate exceeded")
+    body = (f'[[aws]]\nrole_name = "{fleet_estate.ROLE}"\nregions = ["eu-central-1"]\n'
+            f'include_accounts = ["{prod_a}"]\n' + hetzner("empty"))
+    path = fleet_file(cluster, body)
+    try:
+        result = run(*celery_args(cluster, path), "--unit-retries", "2",
+                     env={**cluster.env, "POSTURE_FLEET_RETRY_BACKOFF": "0.1"})
+        asked = sum(c.action == "AssumeRole" for c in cluster.proxy.calls)  # type: ignore[attr-defined]
+    finally:
+        cluster.proxy.reset()  # type: ignore[attr-defined]
+    assert result.exit_code == 3, result.stderr
+    doc = json.loads(result.stdout)
+    views = {a["account"]: a for a in doc["accounts"]}
+    assert views["empty"]["status"] == "ok"
+    failed = views[prod_a]
+    assert failed["status"] == "error" and "Throttling" in failed["message"]
+    assert failed["attempts"] == 3  # the first and two retries, then an error: no gap
+    assert doc["claims"][0]["accounts"][f"aws:{prod_a}"] == "unknown"
+    assert asked == 3 * 3  # three attempts of the unit, each botocore standard mode's 3 tries
+
+
+def test_a_worker_killed_mid_unit_leaves_it_to_the_other_and_it_is_stored_once(
+        cluster: Cluster) -> None:
+    path = fleet_file(cluster, hetzner("slow"))
+    submit = subprocess.Popen([sys.executable, "-m", "scanner.cli", *celery_args(cluster, path)],
+                              cwd=ROOT, env={**os.environ, **cluster.env},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        victim = next((n for n in ("w1", "w2")
+                       if "fleet unit hetzner:slow started" in cluster.log(n)), None)
+        time.sleep(0.1)
+    assert victim is not None, "no worker started the unit"
+    time.sleep(1.0)  # in the middle of its calls (0.6 s each)
+    cluster.kill(victim)
+    survivor = "w2" if victim == "w1" else "w1"
+    out, err = submit.communicate(timeout=120)
+    assert submit.returncode == 0, err.decode()
+    doc = json.loads(out)
+    (view,) = doc["accounts"]
+    assert view["status"] == "ok" and view["counts"].get("pass", 0) > 0
+    assert "fleet unit hetzner:slow started" in cluster.log(survivor)
+    rows = stored(cluster, doc["run"]["id"])
+    assert len(rows) == 1 and rows[0][1] == "ok"  # stored once
+    cluster.start_worker(victim)  # for the tests that follow
