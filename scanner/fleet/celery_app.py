@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from celery import Celery, Task
+from celery import Celery, Task  # type: ignore[import-untyped]
 
 from scanner.errors import PostureError
 from scanner.fleet.store import FleetStore

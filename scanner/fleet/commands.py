@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from scanner.cli import (
-    FORMAT_HELP,
     FormatSpec,
     _FiniteRange,
     _format_specs,
@@ -25,6 +24,9 @@ from scanner.display import visible
 from scanner.engine import severity_names
 from scanner.errors import PostureError
 
+FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): table, json and html show each "
+               "account; every other format (sarif, junit, ocsf, ...) is the merged result. "
+               "Default: table.")
 BROKER_HELP = ("Celery broker URL (default $POSTURE_BROKER_URL or redis://127.0.0.1:6379/0; "
                "RabbitMQ: amqp://...).")
 

@@ -74,8 +74,8 @@ def _active(account: dict[str, Any]) -> bool:
 
 
 def discover(source: AwsSource) -> list[Unit]:
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    import boto3  # type: ignore[import-untyped]
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
     try:
         session = boto3.Session(profile_name=source.aws_profile)

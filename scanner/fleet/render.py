@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from tabulate import tabulate
 
@@ -99,7 +99,7 @@ td,th{{border:1px solid #ccc;padding:3px 6px}}.verified,.ok{{background:#dfd}}
 """
 
 
-def write(name: str, fleet: FleetResult, out: IO[bytes], timestamps: bool) -> None:
+def write(name: str, fleet: FleetResult, out: BinaryIO, timestamps: bool) -> None:
     if name == "json":
         out.write(json.dumps(to_json(fleet, timestamps), indent=2, sort_keys=True).encode())
         out.write(b"\n")

@@ -59,8 +59,8 @@ def _environment(set_: Mapping[str, str], unset: tuple[str, ...] = ()) -> Iterat
 
 def _assume(unit: Unit) -> dict[str, str]:
     """Temporary credentials of the unit's role, as environment variables."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    import boto3  # type: ignore[import-untyped]
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
     arn = str(unit.options["role_arn"])
     params: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": "posture-fleet",
