@@ -156,10 +156,13 @@ class HetznerProjects:
         self.httpd.server_close()
 
 
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    """Debian's redis-server on loopback, no persistence."""
+def start_redis(port: int, folder: str | None = None) -> subprocess.Popen[bytes]:
+    """Debian's redis-server on loopback; with `folder`, persistent (append-only file, each
+    write synced): what it held survives a restart."""
+    persist = (["--appendonly", "yes", "--appendfsync", "always", "--dir", folder]
+               if folder else ["--appendonly", "no"])
     proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
-                             "--save", "", "--appendonly", "no"],
+                             "--save", "", *persist],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import socket
 

@@ -94,7 +94,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     folder = tmp_path_factory.mktemp("fleet-celery")
     (folder / "profile.toml").write_text(PROFILE)
     port = free_port()
-    redis = fleet_estate.start_redis(port)
+    (folder / "redis").mkdir()
+    redis = fleet_estate.start_redis(port, str(folder / "redis"))
     schema = f"f_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine("postgresql+psycopg://" + PG.split("://", 1)[1])
     with admin.begin() as conn:
@@ -115,14 +116,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                **AWS_ENV, "AWS_ENDPOINT_URL": proxy.url}
         made = Cluster(folder, f"redis://127.0.0.1:{port}/0", store, env)
         made.org, made.proxy = org, proxy  # type: ignore[attr-defined]
+        made.redis = [redis, port]  # type: ignore[attr-defined]
         try:
             made.start_worker("w1")
             made.start_worker("w2")
             yield made
         finally:
             made.stop()
-            redis.kill()
-            redis.wait()
+            for proc in made.redis[:1]:  # type: ignore[attr-defined]
+                proc.kill()
+                proc.wait()
             proxy.stop()
             moto.stop()
             with admin.begin() as conn:
@@ -237,3 +240,30 @@ def test_a_worker_killed_mid_unit_leaves_it_to_the_other_and_it_is_stored_once(
     rows = stored(cluster, doc["run"]["id"])
     assert len(rows) == 1 and rows[0][1] == "ok"  # stored once
     cluster.start_worker(victim)  # for the tests that follow
+
+
+def test_a_broker_restart_during_a_run_loses_nothing_and_stores_each_unit_once(
+        cluster: Cluster) -> None:
+    path = fleet_file(cluster, hetzner("slow", "web"))
+    seen = {n: cluster.log(n).count("fleet unit hetzner:slow started") for n in ("w1", "w2")}
+    submit = subprocess.Popen([sys.executable, "-m", "scanner.cli", *celery_args(cluster, path)],
+                              cwd=ROOT, env={**os.environ, **cluster.env},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and all(
+            cluster.log(n).count("fleet unit hetzner:slow started") == seen[n]
+            for n in ("w1", "w2")):
+        time.sleep(0.1)
+    redis, port = cluster.redis  # type: ignore[attr-defined]
+    redis.terminate()  # the broker goes away in the middle of the run...
+    redis.wait()
+    time.sleep(1.0)
+    cluster.redis[0] = fleet_estate.start_redis(  # type: ignore[attr-defined]
+        port, str(cluster.folder / "redis"))  # ...and comes back with what it had written
+    out, err = submit.communicate(timeout=180)
+    assert submit.returncode in (0, 3), err.decode()
+    doc = json.loads(out)
+    assert {a["account"]: a["status"] for a in doc["accounts"]} == {"slow": "ok", "web": "ok"}
+    rows = stored(cluster, doc["run"]["id"])
+    assert [(key, status) for key, status, _ in rows] == [("hetzner:slow", "ok"),
+                                                          ("hetzner:web", "ok")]

@@ -73,9 +73,13 @@ def make_app(broker: str, store: str | None = None, visibility_timeout: int = 36
     return app
 
 
+_STORES: dict[str | None, FleetStore] = {}  # per worker process: one engine, pooled
+
+
 def execute(task: Any, unit: Unit, run_id: int, request: Mapping[str, Any],
             retries: int) -> str:
-    store = FleetStore(task.app.conf.posture_store)
+    url = task.app.conf.posture_store
+    store = _STORES.get(url) or _STORES.setdefault(url, FleetStore(url))
     if store.is_done(run_id, unit.key):  # a redelivered unit that was stored: nothing to do
         log.info("fleet unit %s of run %d: already stored", unit.key, run_id)
         return "duplicate"

@@ -11,12 +11,15 @@ resources cannot be read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from scanner.errors import PostureError
 from scanner.fleet.spec import AwsSource
 from scanner.fleet.units import Unit
+
+log = logging.getLogger("posture.fleet")
 
 PERMISSIONS = {
     "management account (discovery)": [
@@ -90,6 +93,10 @@ def discover(source: AwsSource) -> list[Unit]:
         unwanted = _under(client, source.exclude_ous) if source.exclude_ous else set()
     except (ClientError, BotoCoreError) as exc:
         raise _fail(operation, exc) from None
+    active = {str(a["Id"]) for a in accounts if _active(a)}
+    for named in sorted(set(source.include_accounts) - active):
+        log.warning("fleet: aws: include_accounts names %s, which is not an active account "
+                    "of the organisation: not scanned", named)
     units = []
     for account in sorted(accounts, key=lambda a: str(a["Id"])):
         ident = str(account["Id"])
