@@ -8,8 +8,11 @@ embedded process pool and by Celery with 1, 2 and 4 workers.
 moto keeps a backend per account id: every member account gets a bucket (created through a
 role assumed into it) and every unit assumes its role, so each unit reads its own account.
 The recording proxy of tests/aws_proxy.py in front of moto adds a fixed delay to every call
-(`--latency`: the round trip to a real AWS endpoint). Each unit is a full `posture scan` of
-one account in one region (eu-central-1) with the default profile (every check).
+(`--latency`: the round trip to a real AWS endpoint). Each unit is a `posture scan` of one
+account in one region (eu-central-1) with the default profile and the checks of `--checks`
+(default: eight checks across network, encryption, residency, identity and logging; `all`:
+every check, which on moto also judges the ~1,350 snapshots moto creates in every account
+for its built-in images).
 
 The Celery runs need Debian's redis-server (.ci/redis.sh; started here on a free port) and a
 PostgreSQL store (POSTURE_TEST_POSTGRES_URL, a fresh schema per run); workers are
@@ -73,9 +76,14 @@ def fleet_file(folder: Path, accounts: list[str]) -> Path:
     return path
 
 
+CHECKS = "NET-01,NET-02,NET-03,ENC-01,RES-01,IAM-02,LOG-01,BAK-01"
+
+
 def scan(args: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any]]:
     started = time.monotonic()
-    done = subprocess.run([*POSTURE, "-q", "fleet", "scan", *args, "--format", "json",
+    checks = [] if os.environ["BENCH_CHECKS"] == "all" else [
+        "--checks", os.environ["BENCH_CHECKS"]]
+    done = subprocess.run([*POSTURE, "-q", "fleet", "scan", *args, *checks, "--format", "json",
                            "--fail-on", "none", "--allow-partial", "--retry-base-seconds",
                            "0.05"], cwd=ROOT, env=env, capture_output=True, text=True,
                           check=False)
@@ -143,7 +151,9 @@ def main() -> int:
                         help="seconds added to every AWS call (default 0.05)")
     parser.add_argument("--runs", default="pool,celery-1,celery-2,celery-4")
     parser.add_argument("--pool-workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--checks", default=CHECKS, help=f"default {CHECKS}; all: every check")
     ns = parser.parse_args()
+    os.environ["BENCH_CHECKS"] = ns.checks
     pg = os.environ.get("POSTURE_TEST_POSTGRES_URL", "")
     runs = [r.strip() for r in ns.runs.split(",") if r.strip()]
     if any(r.startswith("celery") for r in runs) and not (pg and shutil.which("redis-server")):
@@ -188,8 +198,8 @@ def main() -> int:
         proxy.stop()
         moto.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"\n{ns.accounts} accounts, {ns.latency * 1000:.0f} ms per call, "
-          f"{os.cpu_count()} CPUs\n")
+    print(f"\n{ns.accounts} accounts, {ns.latency * 1000:.0f} ms per call, checks {ns.checks}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}\n")
     print("| run | workers | units ok | wall (s) | units/min | speed-up vs 1 worker | "
           "mean unit (s) | API calls |")
     print("|---|---|---|---|---|---|---|---|")
@@ -201,7 +211,8 @@ def main() -> int:
     (OUT / "fleet.json").write_text(json.dumps({
         "machine": platform.platform(), "cpus": os.cpu_count(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "accounts": ns.accounts, "latency": ns.latency, "results": results}, indent=2))
+        "accounts": ns.accounts, "latency": ns.latency, "checks": ns.checks,
+        "load_average": os.getloadavg(), "results": results}, indent=2))
     return 0
 
 

@@ -312,3 +312,30 @@ def test_azure_discovery_every_subscription_or_a_management_group(arm: Any,
     assert missing.exit_code == 2 and "mg-none" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
     del code
+
+
+# --- the roll-up rule -----------------------------------------------------------------------
+
+
+def test_a_claim_is_verified_for_the_fleet_only_when_every_account_verifies_it() -> None:
+    from scanner.fleet.rollup import _fleet_claim
+    from scanner.profile import Claim
+    from scanner.result import ClaimResult, ClaimStatus
+
+    claim = Claim(id="c", quote="q", checks=("RES-01",))
+
+    def result(status: ClaimStatus) -> ClaimResult:
+        return ClaimResult(claim, status, "", {}, ())
+
+    def fleet(*statuses: ClaimStatus | None) -> str:
+        per = {f"aws:{i}": (result(s) if s is not None else None)
+               for i, s in enumerate(statuses)}
+        return str(_fleet_claim(result(ClaimStatus.VERIFIED), per).claim.status)
+
+    V, C, U = ClaimStatus.VERIFIED, ClaimStatus.CONTRADICTED, ClaimStatus.UNKNOWN
+    assert fleet(V, V, V) == "verified"
+    assert fleet(V, C, U) == "contradicted"  # a violation anywhere outranks the unknown
+    assert fleet(V, V, U) == "unknown"  # e.g. nothing in scope there: not "every account"
+    assert fleet(V, None) == "unknown"  # an account that could not be scanned
+    assert fleet(ClaimStatus.NOT_VERIFIABLE, ClaimStatus.NOT_VERIFIABLE) == "not_verifiable"
+    assert fleet(ClaimStatus.NOT_VERIFIABLE, V) == "unknown"
