@@ -91,7 +91,9 @@ def _credentials(unit: Unit) -> tuple[dict[str, str], tuple[str, ...], dict[str,
     options = {k: v for k, v in unit.options.items()
                if k not in ("role_arn", "external_id", "aws_profile", "token_env")}
     if unit.provider == "aws":
-        return _assume(unit), ("AWS_PROFILE",), options
+        # the role's keys only: no profile, and no roles of this process's own configuration
+        # (POSTURE_AWS_ROLE_ARNS would make the unit scan those accounts instead)
+        return _assume(unit), ("AWS_PROFILE", "POSTURE_AWS_ROLE_ARNS"), options
     if unit.provider == "hetzner" and unit.options.get("token_env"):
         name = str(unit.options["token_env"])
         token = os.environ.get(name, "").strip()
