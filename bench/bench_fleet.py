@@ -124,7 +124,7 @@ def celery_run(path: Path, env: dict[str, str], workers: int, pg: str) -> tuple[
                  "1", "--name", f"w{i}@bench"], cwd=ROOT, env=env, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True))
         for i in range(workers):
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 600  # a loaded machine starts them slowly
             while b"ready" not in (logs / f"w{i}.log").read_bytes():
                 if time.monotonic() > deadline:
                     raise SystemExit(f"worker {i} did not start")
