@@ -9,6 +9,7 @@ the second writer's transaction fails on the unique key and is rolled back whole
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +61,24 @@ class Run:
     units: list[Unit]
 
 
+def _open(store: str | None, attempts: int = 4) -> HistoryStore:
+    """The history store; several workers starting at once on a fresh PostgreSQL store
+    race to create its tables (one wins, the others fail on the catalogue's unique keys):
+    the losers open it again, when the tables are there."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return HistoryStore(store)
+        except PostureError as exc:
+            racing = "duplicate key" in str(exc) or "already exists" in str(exc)
+            if attempt == attempts or not racing:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
 class FleetStore:
     def __init__(self, store: str | None) -> None:
-        self.history = HistoryStore(store)
+        self.history = _open(store)
         self.engine = self.history.engine
         self.display = self.history.display
         try:
