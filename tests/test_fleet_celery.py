@@ -56,7 +56,7 @@ class Cluster:
         self.folder, self.broker, self.store, self.env = folder, broker, store, env
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start_worker(self, name: str) -> None:
+    def start_worker(self, name: str, wait: bool = True) -> None:
         log = (self.folder / f"{name}.log").open("ab")
         self.workers[name] = subprocess.Popen(
             [sys.executable, "-m", "scanner.cli", "worker", "--broker", self.broker,
@@ -64,7 +64,11 @@ class Cluster:
              "--visibility-timeout", "5"],
             cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
-        deadline = time.monotonic() + 60
+        if wait:
+            self.wait_ready(name)
+
+    def wait_ready(self, name: str) -> None:
+        deadline = time.monotonic() + 120
         while b"ready" not in self.log(name).encode():
             if time.monotonic() > deadline or self.workers[name].poll() is not None:
                 raise RuntimeError(f"worker {name} did not start: {self.log(name)[-2000:]}")
@@ -118,8 +122,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         made.org, made.proxy = org, proxy  # type: ignore[attr-defined]
         made.redis = [redis, port]  # type: ignore[attr-defined]
         try:
-            made.start_worker("w1")
-            made.start_worker("w2")
+            # both at once on the fresh store: they race to create its tables
+            made.start_worker("w1", wait=False)
+            made.start_worker("w2", wait=False)
+            made.wait_ready("w1")
+            made.wait_ready("w2")
             yield made
         finally:
             made.stop()
