@@ -274,3 +274,15 @@ def test_a_broker_restart_during_a_run_loses_nothing_and_stores_each_unit_once(
     rows = stored(cluster, doc["run"]["id"])
     assert [(key, status) for key, status, _ in rows] == [("hetzner:slow", "ok"),
                                                           ("hetzner:web", "ok")]
+
+
+def test_an_unreachable_broker_is_one_line_and_no_run_is_recorded(cluster: Cluster) -> None:
+    path = fleet_file(cluster, hetzner("web"))
+    before = run("fleet", "history", "--store", cluster.store).stdout
+    args = celery_args(cluster, path)
+    args[args.index("--broker") + 1] = f"redis://127.0.0.1:{free_port()}/0"
+    result = run(*args, env=cluster.env)
+    assert result.exit_code == 2
+    assert "cannot reach the broker at redis://127.0.0.1:" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert run("fleet", "history", "--store", cluster.store).stdout == before

@@ -103,13 +103,19 @@ def execute(task: Any, unit: Unit, run_id: int, request: Mapping[str, Any],
     return "ok" if stored else "duplicate"
 
 
+def check_broker(app: Celery) -> None:
+    """Refuse, in one line, a broker that cannot be reached (before the run is recorded)."""
+    submit(app, 0, [], {}, 0)
+
+
 def submit(app: Celery, run_id: int, units: list[Unit], request: Mapping[str, Any],
            retries: int) -> None:
     from kombu.exceptions import OperationalError
 
     try:
         with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5)
+            conn.ensure_connection(max_retries=3, interval_start=0.2, interval_step=0.5,
+                                   timeout=5)
             for unit in units:
                 app.send_task(TASK, args=[unit.to_json(), run_id, dict(request), retries],
                               queue=f"posture.{unit.provider}", connection=conn,

@@ -157,6 +157,7 @@ def fleet_scan(fleet_file: Path, executor: str, workers: int | None, broker: str
                                    "store every worker writes to)")
         request["retry_backoff"] = float(os.environ.get("POSTURE_FLEET_RETRY_BACKOFF", 2.0))
         app = celery_app.make_app(broker or celery_app.DEFAULT_BROKER)
+        celery_app.check_broker(app)
         run_id = fleet_store.start_run(fleet_spec.name, executor, request, units)
         celery_app.submit(app, run_id, units, request, unit_retries)
         missing = celery_app.wait(fleet_store, run_id, units, wait_timeout, progress)
