@@ -316,9 +316,17 @@ def _blind_scopes(check: Check, sections: list[Section],
                 blind.append(scope(err.collection, err.region,
                                    f"{err.collection} could not be read: {err.message}",
                                    str(err.reason), err.resource))
-        for name in sorted(needed - section.attempted()):
+        attempted = section.attempted()
+        for name in sorted(needed - attempted):
             blind.append(scope(name, snapshot.GLOBAL, f"{name} was not collected",
                                "not_collected", None))
+        for name in sorted(needed & attempted):
+            if provider.collections[name].per_region:
+                failed = {e["region"] for e in section.errors if e["collection"] == name}
+                read = section.collections.get(name, {})
+                for region in sorted(set(section.locations) - set(read) - failed):
+                    blind.append(scope(name, region, f"{name} was not collected in {region}",
+                                       "not_collected", None))
     return blind
 
 
