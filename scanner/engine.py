@@ -27,7 +27,7 @@ from scanner.model import ANY_PROPERTY, Inventory, Kind, RelationType, Resource
 from scanner.profile import Profile, classifier
 from scanner.provider import Provider
 from scanner.registry import LOCAL_PREFIX, load_checks, load_providers
-from scanner.result import ScanResult, evaluate_claim, group_by_check
+from scanner.result import ScanResult, apply_scopes, evaluate_claim, group_by_check
 from scanner.snapshot import Section, Snapshot
 
 log = logging.getLogger("posture")
@@ -578,10 +578,12 @@ def _scan(request: ScanRequest) -> ScanResult:
     findings = fail_closed(findings, checks, sections, providers, graph)
     findings.extend(not_visible(checks, sections, providers))
     findings.extend(not_assessed(sections))
+    findings = apply_scopes(findings, request.profile, graph.resources)
     findings.sort(key=ORDER)
     by_check = group_by_check(findings)
     ran = {c.id for c in checks}
-    claims = [evaluate_claim(claim, by_check, ran) for claim in request.profile.claims]
+    claims = [evaluate_claim(claim, by_check, ran, graph.resources)
+              for claim in request.profile.claims]
     errors = [e for s in sections for e in
               ({"provider": s.provider, "account": s.account, **err} for err in s.errors)]
     return ScanResult(
