@@ -15,7 +15,7 @@ import jsonschema
 
 from scanner.errors import PostureError
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
-from scanner.model import Resource
+from scanner.model import Kind, Resource
 from scanner.profile import Claim, Profile, Scope, parse_scope
 
 RESULT_FORMAT = "posture-result"
@@ -76,9 +76,13 @@ class ClaimResult:
 
 def in_scope(scope: Scope, f: Finding, resources: Mapping[str, Resource]) -> bool:
     """Is the finding about a resource the claim's scope speaks of? A finding on no resource
-    of the estate (an unread scope) is in scope unless its provider is excluded."""
+    of the estate (an unread scope, a control the provider cannot show) or on a whole
+    account (its audit trail, its threat detection) is in scope unless its provider is
+    excluded: it speaks of every resource of the account."""
     r = resources.get(f.resource)
-    return scope.matches(r) if r is not None else scope.matches_scope_of(f.provider)
+    if r is None or r.kind is Kind.ACCOUNT:
+        return scope.matches_scope_of(f.provider)
+    return scope.matches(r)
 
 
 def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set[str],
@@ -128,8 +132,9 @@ def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set
     if findings and len(none_level) == len(findings):
         return ClaimResult(claim, ClaimStatus.NOT_VERIFIABLE, none_level[0].message, counts,
                            tuple(f.id for f in none_level), (str(EvidenceLevel.NONE),))
-    return ClaimResult(claim, ClaimStatus.UNKNOWN, "no resource in scope was assessed", counts,
-                       (), levels)
+    where = f" (scope: {claim.scope.describe()})" if claim.scope else ""
+    return ClaimResult(claim, ClaimStatus.UNKNOWN, f"no resource in scope{where} was assessed",
+                       counts, (), levels)
 
 
 def apply_scopes(findings: list[Finding], profile: Profile,

@@ -113,3 +113,21 @@ def test_the_scope_shows_in_the_profile_and_the_claim_report() -> None:
                  "--profile", "seed-000", "--format", "markdown")
     assert "scope: kinds: database, backup\\_vault" in result.stdout or \
         "scope: kinds: database, backup_vault" in result.stdout
+
+
+def test_account_wide_verdicts_and_unviewable_controls_stay_in_a_kind_scope(tmp_path: Path
+                                                                           ) -> None:
+    """An audit trail or a control the provider cannot show speaks of every resource of the
+    account: a claim scoped to buckets still hears it."""
+    page = profile(tmp_path, '[[claims]]\nid = "logged"\nquote = "Bucket access is logged."\n'
+                             'checks = ["LOG-01"]\nscope = { kinds = ["bucket"] }\n'
+                             '[[claims]]\nid = "aws-only"\nquote = "Our AWS estate is EU."\n'
+                             'checks = ["RES-01"]\nscope = { providers = ["aws"] }\n')
+    _, doc = scan(str(AWS), "--profile", str(page))
+    logged = claim(doc, "logged")
+    assert "out_of_scope" not in logged["counts"] and logged["status"] != "unknown"
+    _, doc = scan(str(ROOT / "fixtures" / "hetzner" / "seed002-hetzner.json"), "--profile",
+                  str(page))
+    aws_only = claim(doc, "aws-only")
+    assert aws_only["status"] == "unknown"
+    assert aws_only["reason"] == "no resource in scope (scope: providers: aws) was assessed"
