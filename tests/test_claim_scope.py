@@ -38,7 +38,7 @@ def test_an_unscoped_backup_claim_fails_on_every_bucket(tmp_path: Path) -> None:
                              'checks = ["BAK-01"]\n')
     code, doc = scan(str(AWS), "--profile", str(page))
     failed = {f["resource_name"] for f in doc["findings"] if f["status"] == "fail"}
-    assert BUCKETS_FAILING_BAK01 <= failed and code == 1
+    assert failed >= BUCKETS_FAILING_BAK01 and code == 1
     assert "out_of_scope" not in claim(doc, "geo")["counts"]
 
 
@@ -66,7 +66,8 @@ def test_a_label_scope_and_the_profile_wide_default(tmp_path: Path) -> None:
     Label keys and values compare case-insensitively."""
     page = profile(tmp_path, '[scope]\nlabels = { Data-Classification = "CONFIDENTIAL" }\n'
                              'kinds = ["bucket"]\n'
-                             '[[claims]]\nid = "geo"\nquote = "Confidential data is geo-redundant."\n'
+                             '[[claims]]\nid = "geo"\n'
+                             'quote = "Confidential data is geo-redundant."\n'
                              'checks = ["BAK-01"]\n'
                              '[[claims]]\nid = "all"\nquote = "Everything is geo-redundant."\n'
                              'checks = ["BAK-01"]\nscope = {}\n')
