@@ -371,8 +371,12 @@ def _stand_in(f: Finding) -> Resource:
 
 
 def _unsafe(status: Status, opens: bool, closes: bool) -> bool:
-    """Is a verdict of this status unsafe when data that could open/close is missing?"""
-    return (status is Status.PASS and opens) or (status is Status.FAIL and closes)
+    """Is a verdict of this status unsafe when data that could open/close is missing? A
+    `skip` ("not used by any public listener") is as unsafe as a pass: the missing data
+    could make the resource applicable, and failing."""
+    if status is Status.FAIL:
+        return closes
+    return opens and (status is Status.PASS or status is Status.SKIP)
 
 
 def _unknown_hit(check: Check, f: Finding, inputs: list[Resource]) -> tuple[str, str] | None:
@@ -400,11 +404,11 @@ def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iter
     """Turn into `error` exactly the verdicts whose inputs could not be read, and name
     each unread scope (docs/model.md, "Fail closed").
 
-    A `pass` or `fail` of check C on resource R becomes `error` when, for R or a resource
+    A `pass`, `skip` or `fail` of check C on resource R becomes `error` when, for R or a resource
     on its path (`verdict_inputs`):
     - a property C reads is in that resource's `unknown` (a dangling reference, a failed
       per-resource read), and the missing data could move the verdict (`Unread.opens`
-      makes a pass unsafe, `Unread.closes` a fail); or
+      makes a pass or a skip unsafe, `Unread.closes` a fail); or
     - a collection C needs failed or was not collected in R's account and region (or
       account-wide), its `Collection.affects` names R's kind and a property C reads, the
       direction makes the verdict unsafe, and (a per-resource read) it was R's read.
@@ -433,7 +437,7 @@ def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iter
             out.extend(own)
             continue
         for f in own:
-            if f.status is Status.PASS or f.status is Status.FAIL:
+            if f.status is not Status.ERROR:
                 ins = inputs(f)
                 hit = _unknown_hit(c, f, ins) if has_unknown else None
                 if hit is None:

@@ -129,6 +129,18 @@ def test_a_denied_child_read_errors_only_the_property_of_the_server_it_was_for()
     assert got["db1"].status is Status.FAIL and got["db2"].status is Status.PASS
 
 
+def test_a_skip_decided_on_missing_data_is_as_unsafe_as_a_pass() -> None:
+    """"Not used by any public listener" is a verdict too: a load balancer list that could
+    not be read may hold the public listener that uses the certificate."""
+    cert = res("cert", Kind.CERTIFICATE)
+    graph = graph_of(cert)
+    sections = [section({"collection": "machines", "region": "r1"})]
+    c = a_check("TLS-X", {Kind.CERTIFICATE, Kind.COMPUTE}, None)
+    got = judged([verdict(c, cert, Status.SKIP)], c, sections, graph)
+    assert got["cert"].status is Status.ERROR
+    assert got["cert"].evidence["verdict_on_partial_data"] == "skip"
+
+
 def test_a_list_that_could_only_close_a_path_errors_fails_and_keeps_passes() -> None:
     open_vm, closed_vm = res("vm-open", Kind.COMPUTE), res("vm-closed", Kind.COMPUTE)
     elsewhere = res("vm-r2", Kind.COMPUTE, region="r2")
