@@ -164,6 +164,7 @@ class _Builder:
         unresolved: list[tuple[Any, str]] = []  # firewalls whose targets are unknown
         index: LabelIndex | None = None
         rules_of: dict[Any, tuple[Rule, ...]] = {}
+        doubts_of: dict[Any, tuple[str, ...]] = {}
         server_ids = {srv["id"] for srv in servers}
 
         def mark(sid: Any, fw_id: Any, status: Any, where: str) -> None:
@@ -177,6 +178,8 @@ class _Builder:
             fw_rid = self.rid("firewall", fw["id"])
             parsed = firewall_rules(fw, fw_rid)
             rules_of[fw["id"]] = parsed.rules
+            if parsed.doubts:
+                doubts_of[fw["id"]] = parsed.doubts
             unknown: dict[str, Unread] = {}
             if parsed.doubts:
                 # Each doubtful rule is kept in its widest reading: only a fail can be wrong.
@@ -236,9 +239,15 @@ class _Builder:
         for srv in servers:
             key = frozenset(f for f, pending in state.get(srv["id"], {}).items() if not pending)
             unknown = {}
-            if maybe.get(srv["id"]):
-                unknown["ingress"] = Unread("; ".join(maybe[srv["id"]]), opens=bool(key),
-                                            closes=not key)
+            # Doubtful rules of a firewall in force are read widest: a fail may be wrong.
+            # A firewall that may be (or soon be) in force could add allow rules to those in
+            # force (a pass may be wrong) or, with none in force, close the open server.
+            doubts = [d for f in sorted(key, key=str) for d in doubts_of.get(f, ())]
+            doubts += maybe.get(srv["id"], [])
+            if doubts:
+                unknown["ingress"] = Unread(
+                    "; ".join(doubts), opens=bool(key) and bool(maybe.get(srv["id"])),
+                    closes=not key or any(f in doubts_of for f in key))
             if not key:
                 per_server[srv["id"]] = NO_FIREWALL, unknown
                 continue
