@@ -330,7 +330,7 @@ def waf_and_ddos(ctx: CheckContext) -> Iterator[Finding]:
 
 # --- NET-07: the firewall rule itself --------------------------------------------------------
 
-_INTERNET_TOKENS = {"*", "any", "internet", "0.0.0.0/0", "::/0", "0.0.0.0"}
+_INTERNET_TOKENS = {"*", "any", "internet"}  # Azure's words for every address
 
 
 def _rule_sources(raw: object) -> tuple[tuple[str, ...], bool]:
