@@ -334,3 +334,43 @@ def test_a_failed_firewall_list_leaves_servers_open_and_names_the_missing_firewa
     assert not web.prop("ingress")[0].present
     assert P + f"firewall/{FIREWALL_ID}" in web.unknown["ingress"].why
     assert web.unknown["ingress"].closes
+
+
+# --- every object read becomes a resource ----------------------------------------------------
+
+NATIVE_TYPES = {"servers": "server", "firewalls": "firewall", "networks": "network",
+                "load_balancers": "load_balancer", "certificates": "certificate",
+                "volumes": "volume", "primary_ips": "primary_ip",
+                "floating_ips": "floating_ip", "images": "image"}
+BUNDLED = [ROOT / "fixtures" / "hetzner" / "seed002-hetzner.json",
+           ROOT / "fixtures" / "generic" / "seed004" / "seed004-hetzner.json"]
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
+def test_every_object_of_a_bundled_snapshot_becomes_a_resource(path: Any) -> None:
+    from scanner import snapshot
+
+    for section in snapshot.load(path).sections:
+        inv = PROVIDER.normalize(section)
+        ids = {r.id for r in inv.resources}
+        prefix = f"hetzner:{section.account}/"
+        derived = set()  # what the normalizer makes of the parts of an object
+        for name, regions in section.collections.items():
+            objects = [o for objs in regions.values() for o in objs]
+            if name == "locations":  # they name the project's regions, not resources
+                account = resource(inv, f"hetzner:{section.account}")
+                assert set(account.prop("regions")) == {o["name"] for o in objects}
+                continue
+            for obj in objects:
+                rid = prefix + f"{NATIVE_TYPES[name]}/{obj['id']}"
+                assert rid in ids, f"{name} {obj['id']} read but not a resource"
+                derived.add(rid)
+                if name == "load_balancers":
+                    derived |= {r for r in ids if r.startswith(rid + "/service/")}
+                    assert {f"{rid}/service/{s['listen_port']}" for s in obj["services"]} \
+                        <= ids
+                if name == "networks":
+                    derived |= {prefix + f"subnet/{obj['id']}/{s['ip_range']}"
+                                for s in obj.get("subnets") or []}
+        # nothing else: no resource without an object read behind it
+        assert ids - derived == {f"hetzner:{section.account}"}
