@@ -406,7 +406,8 @@ def _world_admits(rules: list[Rule], at: int, mode: LayerMode,
             a, b = max(lo, e.ports.lo), min(hi, e.ports.hi)
             if a <= b:
                 found.append({"rule": rule.origin, "protocol": e.protocol,
-                              "ports": str(PortRange(a, b)), "sources": list(e.sources)})
+                              "ports": str(PortRange(a, b)),
+                              "sources": _capped(list(e.sources))})
     return found
 
 

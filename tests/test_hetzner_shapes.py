@@ -37,8 +37,10 @@ def estate() -> dict[str, list[dict[str, Any]]]:
 
 
 def rule(**fields: Any) -> dict[str, Any]:
-    base = {"description": None, "destination_ips": [], "direction": "in", "port": "22",
-            "protocol": "tcp", "source_ips": ["0.0.0.0/0", "::/0"]}
+    """An inbound rule; a field given as `...` is left out."""
+    base: dict[str, Any] = {"description": None, "destination_ips": [], "direction": "in",
+                            "port": "22", "protocol": "tcp",
+                            "source_ips": ["0.0.0.0/0", "::/0"]}
     base.update(fields)
     return {k: v for k, v in base.items() if v is not ...}
 
