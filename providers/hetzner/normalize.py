@@ -5,6 +5,11 @@ What Hetzner means, written down once here so no check needs a Hetzner branch:
   server (directly or through a label selector) add up: one allow-only layer, default deny.
   A server with none applied is open on every port (a layer with `present=False`, default
   allow).
+- A firewall is in force once its `apply_firewall` action finished (a server lists it as
+  `pending` until then); firewall rules are read by providers/hetzner/firewalls.py. What is
+  not known (a pending firewall, one a server names that was not read, a selector that
+  cannot be resolved, a rule missing a field) is recorded in `Resource.unknown` with the
+  direction it could move a verdict; a dangling reference names the id it points at.
 - A load balancer listens only on its services' ports; an https service with
   `redirect_http` also answers port 80 with a redirect. Targets are reached over the private
   network when `use_private_ip` is set (bypassing the targets' firewalls, which do not filter
