@@ -32,7 +32,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from scanner import __version__, fastjson, inputs, signing
@@ -381,6 +380,8 @@ def validate(doc: dict[str, Any], origin: str) -> None:
             f"{origin}: snapshot format version {doc.get('version')!r} is not supported "
             f"(this posture reads version {VERSION})"
         )
+    import jsonschema  # here, not at start-up: only reading a snapshot needs it
+
     skeleton = dict(doc)
     sections = doc.get("sections")
     if isinstance(sections, list):
