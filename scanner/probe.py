@@ -30,8 +30,6 @@ import copy
 import ipaddress
 import logging
 import queue
-import socket
-import ssl
 import threading
 import time
 import warnings
@@ -209,6 +207,9 @@ def _first_hello(address: str, port: int, server_name: str, timeout: int) -> Fir
     answer in time is a stall: sslyze would wait out the timeout on each of its eleven
     connectivity handshakes and then call the endpoint "no TLS", which a stall does not
     prove (issue 20)."""
+    import socket  # here, not at start-up (scanner.probe is imported by every command)
+    import ssl
+
     try:
         sock = socket.create_connection((address, port), timeout=timeout)
     except TimeoutError:
