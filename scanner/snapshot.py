@@ -363,6 +363,19 @@ def parse(data: bytes, origin: str) -> dict[str, Any]:
     return _parse_fast(data, origin)[0]
 
 
+def decode_fast(data: bytes) -> Any:
+    """`data` decoded by msgspec, or None where msgspec refuses it (bad JSON, bad UTF-8, lone
+    surrogates, NaN/Infinity, numbers beyond 64 bits or a double's range, deep nesting):
+    the caller then takes json's path, whose verdicts and messages stand. (A document that
+    is just `null` gives None too; json's path reads it the same.)"""
+    import msgspec  # here, not at start-up
+
+    try:
+        return msgspec.json.decode(data)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+
+
 def _parse_fast(data: bytes, origin: str) -> tuple[dict[str, Any], bool, bool]:
     """`_parse`, by msgspec where it can: about twice json's speed and less memory (no
     decoded copy of the text). msgspec refuses what json accepts and the format allows
@@ -370,11 +383,8 @@ def _parse_fast(data: bytes, origin: str) -> tuple[dict[str, Any], bool, bool]:
     refuses (invalid UTF-8, lone surrogate escapes, bad JSON); each of those takes json's
     path, whose verdicts and one-line messages are the format's. A document msgspec
     parsed is finite; its floats are not checked (`digest_of` searches when it must)."""
-    import msgspec  # here, not at start-up
-
-    try:
-        doc = msgspec.json.decode(data)
-    except (msgspec.MsgspecError, RecursionError):
+    doc = decode_fast(data)
+    if doc is None:
         return _parse(data, origin)
     if not isinstance(doc, dict):
         raise SnapshotError(f"{origin}: not a posture snapshot (top level is not an object)")
