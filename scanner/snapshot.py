@@ -238,7 +238,7 @@ def write(snapshot: Snapshot, path: Path, key: Ed25519PrivateKey | None = None) 
     returns its digest."""
     snapshot.created_at = snapshot.created_at or now()
     doc = snapshot.document()
-    body = _pretty(doc)  # "{...}": the members covered by the digest
+    body = _layout(doc)  # "{...}": the members covered by the digest
     covered = body[:-2] if body.endswith(b"\n}") else body[:-1]  # without the final "}"
     digest = hashlib.sha256(covered).hexdigest()
     unhashed: dict[str, Any] = {"digest": {"algorithm": "sha256", "value": digest}}
@@ -282,6 +282,54 @@ def digest_v2(data: bytes, doc: Mapping[str, Any], origin: str) -> str:
             "which must end the file as posture wrote it; re-seal an edited file with "
             "`posture seal`)")
     return hashlib.sha256(memoryview(data)[:end - len(trailer)]).hexdigest()
+
+
+def _layout(doc: dict[str, Any]) -> bytes:
+    """A version 2 file's body: the snapshot's own levels indented by one space with keys
+    sorted (as `json.dumps(indent=1, sort_keys=True)` writes them), each raw object on one
+    line of its own, compact and with sorted keys, encoded by json's C encoder. The same
+    values as `_pretty`, several times faster than json's pure-Python indenting encoder and
+    about a third smaller; one raw object per line also diffs and greps well."""
+    out = io.BytesIO()
+    try:
+        for chunk in _layout_chunks(doc, 0):
+            out.write(chunk)
+    except UnicodeEncodeError:  # lone surrogates: fail exactly as json.dumps(...).encode()
+        return _pretty(doc)
+    return out.getvalue()
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _compact(value: Any) -> bytes:
+    """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, UTF-8
+    (one encoder for every object: json.dumps builds a new one per call)."""
+    return _COMPACT.encode(value).encode()
+
+
+def _layout_chunks(value: Any, depth: int) -> Iterator[bytes]:
+    pad = b"\n" + b" " * (depth + 1)
+    if depth < _RAW_DEPTH and type(value) is dict and value and all(
+            type(k) is str for k in value):
+        sep = b"{"
+        for key in sorted(value):
+            yield sep + pad + json.dumps(key, ensure_ascii=False).encode() + b": "
+            sep = b","
+            yield from _layout_chunks(value[key], depth + 1)
+        yield b"\n" + b" " * depth + b"}"
+    elif depth <= _RAW_DEPTH and type(value) is list and value:
+        sep = b"["
+        for item in value:
+            yield sep + pad
+            sep = b","
+            if depth == _RAW_DEPTH:  # sections > section > collections > regions > objects
+                yield _compact(item)
+            else:
+                yield from _layout_chunks(item, depth + 1)
+        yield b"\n" + b" " * depth + b"]"
+    else:
+        yield json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
 
 
 def _pretty(doc: dict[str, Any]) -> bytes:
