@@ -11,8 +11,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import jsonschema
-
 from scanner.errors import PostureError
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
 from scanner.model import Kind, Resource
@@ -272,6 +270,8 @@ def validate(data: Any, origin: str) -> None:
                            "not valid Unicode text") from None
     except (ValueError, RecursionError):
         raise PostureError(f"{origin}: nested too deeply, not a posture results file") from None
+    import jsonschema  # here, not at start-up: only reading a results file needs it
+
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema()).iter_errors(data))
     if error is not None:
