@@ -27,7 +27,7 @@ class Collection:
     # What a failed or missing read of this collection can change in resources that WERE
     # read (in the same account and region; the resources it lists itself are simply absent
     # and get the scope's own `error` finding): kind -> property names (ANY_PROPERTY: all).
-    # None: every property of every kind in `kinds` (the conservative default). An empty
+    # None: every verdict in that account and region (the conservative default). An empty
     # mapping: nothing, because the normalizer marks the affected resources itself
     # (`Resource.unknown`, e.g. a reference to a security group that is not in the list).
     affects: Mapping[Kind, frozenset[str]] | None = None
