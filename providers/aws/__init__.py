@@ -20,7 +20,8 @@ from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
 
 COLLECTIONS: dict[str, Collection] = {
-    a.name: Collection(a.name, a.kinds, (a.action,), a.description) for a in APIS
+    a.name: Collection(a.name, a.kinds, (a.action,), a.description, a.affects, a.opens,
+                       a.closes) for a in APIS
 }
 POLICY_FILE = "readonly-policy.json"
 

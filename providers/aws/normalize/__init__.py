@@ -28,6 +28,7 @@ What AWS means, written down once here so that no check needs an AWS branch:
 
 from __future__ import annotations
 
+from providers.aws.apis import BY_NAME
 from providers.aws.normalize import (
     ai,
     backup,
@@ -44,9 +45,11 @@ from providers.aws.normalize import (
 from providers.aws.normalize.common import PROVIDER, TLS, implicit
 from providers.aws.normalize.context import Build
 from providers.aws.normalize.storage import denies_plain_http
-from scanner.model import Inventory
+from scanner.model import Inventory, Resource, Unread
 from scanner.provider import inventory
-from scanner.snapshot import Section
+from scanner.snapshot import GLOBAL, Section
+
+NOT_ASSESSED = "not_assessed"  # engine.NOT_ASSESSED: the section's objects not judged
 
 # Names other modules import (providers/terraform/aws.py, tests).
 _TLS = TLS
@@ -75,4 +78,29 @@ def normalize(section: Section) -> Inventory:
     compute.functions(ctx)
     ai.inference(ctx)
     identity.identities(ctx)
-    return inventory(PROVIDER, section, ctx.resources, ctx.relations)
+    mark_child_failures(ctx)
+    if ctx.skipped:  # named in NOT-ASSESSED findings (engine.not_assessed)
+        section.add(NOT_ASSESSED, GLOBAL, sorted(ctx.skipped, key=lambda o: o["id"]))
+    return inventory(PROVIDER, section, ctx.finished(), ctx.relations)
+
+
+def mark_child_failures(ctx: Build) -> None:
+    """A per-resource read that failed (`resource` names its parent, as the API gave it)
+    leaves exactly the properties it decides (apis.AFFECTS) of exactly that resource
+    unknown, in the direction the unread data could move them."""
+    by_native: dict[str, list[Resource]] = {}
+    for r in ctx.resources:
+        native = r.native_id.lower()
+        for key in {native, native.rsplit("/", 1)[-1], native.rsplit(":", 1)[-1],
+                    r.name.lower()}:
+            by_native.setdefault(key, []).append(r)
+    for err in ctx.s.errors:
+        parent, api = err.get("resource"), BY_NAME.get(str(err.get("collection")))
+        if not parent or api is None or not api.affects:
+            continue
+        why = Unread(f"{api.name} for {parent} could not be read: {err.get('message')}",
+                     reason=str(err.get("reason")), opens=api.opens, closes=api.closes)
+        for r in by_native.get(str(parent).lower().strip("/"), []):
+            props = api.affects.get(r.kind)
+            if props:
+                ctx.mark(r.id, sorted(props), why)

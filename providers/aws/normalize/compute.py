@@ -10,9 +10,17 @@ from providers.aws.apis import FLAGGED
 from providers.aws.normalize.backup import backup_of
 from providers.aws.normalize.common import iso, partition, tags
 from providers.aws.normalize.context import Build
-from providers.aws.normalize.network import nacl_arn, nacl_layer, route_layer, sg_arn, sg_layer
+from providers.aws.normalize.network import (
+    mark_groups,
+    nacl_arn,
+    nacl_layer,
+    route_layer,
+    sg_arn,
+    sg_layer,
+    subnet_unread,
+)
 from scanner.model import Kind, RelationType
-from scanner.rules import RuleLayer
+from scanner.rules import Action, LayerMode, Rule, RuleLayer, admitted
 
 
 def instances(ctx: Build) -> None:
@@ -28,10 +36,31 @@ def instances(ctx: Build) -> None:
     ctx.instance_by_ip = {}
     for region, res in ctx.regional("ec2.describe_instances"):
         for inst in res.get("Instances") or []:
-            if (inst.get("State") or {}).get("Name") in ("terminated", "shutting-down"):
+            state = (inst.get("State") or {}).get("Name")
+            if state in ("terminated", "shutting-down"):
+                ctx.skip(str(inst.get("InstanceId")), "ec2_instance", str(state),
+                         f"{state}: the instance is going or gone, nothing to judge")
                 continue
             instance(ctx, region, inst, images, images_read, user_data, volumes_of,
                           volumes_known)
+
+
+def interface_paths(paths: Mapping[tuple[RuleLayer, ...], list[str]]
+                    ) -> tuple[RuleLayer, ...]:
+    """The layers of an instance whose public addresses sit on interfaces with different
+    layers: one UNION layer admitting exactly what crosses some interface's own layers
+    (what each path admits, computed by scanner.rules.admitted), so that every address is
+    judged against its own interface, never against another interface's firewalls."""
+    if len(paths) == 1:
+        return next(iter(paths))
+    rules = tuple(Rule(Action.ALLOW, e.protocol, e.ports, e.sources, origin=" ".join(enis))
+                  for path, enis in paths.items() for e in admitted(path))
+    return (RuleLayer(
+        name="network interfaces (each public address behind its own interface's layers)",
+        mode=LayerMode.UNION, rules=rules, default=Action.DENY,
+        present=all(any(layer.present for layer in path) for path in paths),
+        origin=tuple(dict.fromkeys(o for path in paths for layer in path
+                                   for o in layer.origin))),)
 
 
 def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str, Any],
@@ -50,7 +79,10 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
                  if inst.get("PrivateIpAddress") else [], "Ipv6Addresses": []}]
     public: list[str] = []
     private: list[str] = []
-    ingress: tuple[RuleLayer, ...] | None = None
+    # Every interface is kept; each public address is judged against its own interface's
+    # layers (its subnet's route table and network ACL, its security groups).
+    paths: dict[tuple[RuleLayer, ...], list[str]] = {}
+    layers: tuple[RuleLayer, ...] = ()
     for eni in enis:
         v4 = [a["PublicIp"] for a in [eni.get("Association") or {}] if a.get("PublicIp")]
         for p in eni.get("PrivateIpAddresses") or []:
@@ -64,15 +96,18 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
         route, families = route_layer(ctx, eni.get("SubnetId"))
         reachable = [ip for ip in v4 if 4 in families] + [ip for ip in v6 if 6 in families]
         public.extend(ip for ip in reachable if ip not in public)
-        if (ingress is None and reachable) or (ingress is None and eni is enis[-1]):
-            layers: list[RuleLayer] = []
-            if route is not None:
-                layers.append(route)
-            nacl = nacl_layer(ctx, eni.get("SubnetId"))
-            if nacl is not None:
-                layers.append(nacl)
-            layers.append(sg_layer(ctx, (g["GroupId"] for g in eni.get("Groups") or [])))
-            ingress = tuple(layers)
+        groups = [str(g["GroupId"]) for g in eni.get("Groups") or [] if g.get("GroupId")]
+        nacl = nacl_layer(ctx, eni.get("SubnetId"))
+        layers = (*(layer for layer in (route, nacl) if layer is not None),
+                  sg_layer(ctx, groups))
+        if reachable:
+            paths.setdefault(layers, []).append(str(eni.get("NetworkInterfaceId") or
+                                                    f"interface {len(paths)}"))
+        if v4 or v6:  # the layers this public address's verdicts rest on
+            mark_groups(ctx, rid, groups)
+            unread = subnet_unread(ctx, eni.get("SubnetId"), region)
+            if unread is not None:
+                ctx.mark(rid, ("ingress", "public_ips"), unread)
         for g in eni.get("Groups") or []:
             ctx.relate(rid, sg_arn(ctx, g["GroupId"]), RelationType.PROTECTED_BY,
                        layer="security groups")
@@ -89,7 +124,7 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
     props: dict[str, Any] = {
         "public_ips": public,
         "private_ips": list(dict.fromkeys(private)),
-        "ingress": ingress or (),
+        "ingress": interface_paths(paths) if paths else layers,
         "ssh_key_only": None if str(inst.get("Platform", "")).lower() == "windows"
         else bool(inst.get("KeyName")),
     }

@@ -8,14 +8,16 @@ address (load balancer IP targets). Families run in the order `normalize` calls 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from providers.aws.normalize.common import PROVIDER, implicit, parse_time, partition
-from scanner.model import Kind, Relation, RelationType, Resource
+from scanner.model import Kind, Relation, RelationType, Resource, Unread
 from scanner.rules import RuleLayer
 from scanner.snapshot import GLOBAL, Section
 
@@ -30,6 +32,13 @@ class Build:
     collected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     attempted: set[str] = field(default_factory=set)
     failed: set[tuple[str, str]] = field(default_factory=set)
+    # (collection, region) -> the error of a whole list that failed (no `resource`)
+    list_errors: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # properties of resources that could not be (fully) read: id -> property -> why
+    unknown: defaultdict[str, dict[str, Unread]] = field(
+        default_factory=lambda: defaultdict(dict))
+    # raw objects read but not judged (engine.not_assessed): {id, type, reason, message}
+    skipped: list[dict[str, str]] = field(default_factory=list)
     # --- network context (network.network) ---------------------------------------------
     subnets: dict[str, dict[str, Any]] = field(default_factory=dict)
     subnet_region: dict[str, str] = field(default_factory=dict)
@@ -41,6 +50,9 @@ class Build:
     nacl_of_subnet: dict[str, dict[str, Any]] = field(default_factory=dict)
     nacl_region: dict[str, str] = field(default_factory=dict)
     sg_members: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # prefix lists a security group rule names that could not be resolved: rule origin ->
+    # prefix list ids (the rule keeps the sources that were read)
+    unresolved: dict[str, list[str]] = field(default_factory=dict)
     sg_layer_cache: dict[tuple[str, ...], RuleLayer] = field(default_factory=dict)
     route_layer_cache: dict[str, RuleLayer] = field(default_factory=dict)
     nacl_layer_cache: dict[str, RuleLayer] = field(default_factory=dict)
@@ -59,7 +71,52 @@ class Build:
             s=section, account=section.account,
             collected_at=parse_time(section.collected_at) or datetime.now(UTC),
             attempted=section.attempted(),
-            failed={(e["collection"], e["region"]) for e in section.errors})
+            failed={(e["collection"], e["region"]) for e in section.errors},
+            list_errors={(e["collection"], e["region"]): e for e in section.errors
+                         if not e.get("resource")})
+
+    def list_unread(self, name: str, region: str | None) -> str | None:
+        """Why the list `name` is not known in `region` (None: it was read there)."""
+        if name not in self.attempted:
+            return f"{name} was not collected"
+        err = self.list_errors.get((name, region or GLOBAL)) or self.list_errors.get(
+            (name, GLOBAL))
+        if err is not None:
+            return f"{name} could not be read in {err['region']}: {err['message']}"
+        return None
+
+    def mark(self, rid: str, props: Iterable[str], unread: Unread) -> None:
+        """Record that `props` of resource `rid` are not fully known (the first reason
+        given for a property stands, widened to both directions when two differ)."""
+        for prop in props:
+            old = self.unknown[rid].get(prop)
+            if old is None:
+                self.unknown[rid][prop] = unread
+            elif (old.opens, old.closes) != (unread.opens, unread.closes):
+                self.unknown[rid][prop] = replace(old, opens=old.opens or unread.opens,
+                                                  closes=old.closes or unread.closes)
+
+    def skip(self, native_id: str, native_type: str, reason: str, message: str) -> None:
+        """A raw object read and deliberately not judged: named in a NOT-ASSESSED finding."""
+        self.skipped.append({"id": native_id, "type": native_type, "reason": reason,
+                             "message": message})
+
+    def stable_id(self, obj: Mapping[str, Any], *fields: str) -> str:
+        """The first of `fields` the object has, or one derived from its content (older
+        recorded shapes lack some ids): never "None", never two objects under one id."""
+        for f in fields:
+            if obj.get(f):
+                return str(obj[f])
+        digest = hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode())
+        return f"sha256:{digest.hexdigest()[:16]}"
+
+    def finished(self) -> list[Resource]:
+        """The resources with what could not be read of them (`Resource.unknown`)."""
+        out = []
+        for r in self.resources:
+            marks = self.unknown.get(r.id)
+            out.append(replace(r, unknown={**r.unknown, **marks}) if marks else r)
+        return out
 
     def arn(self, service: str, region: str | None, resource: str, account: str | None = None
             ) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 from providers.aws.normalize.common import LISTENER_PROTO, TLS, tags
 from providers.aws.normalize.context import Build
 from providers.aws.normalize.edge import acl_rate_limited
-from providers.aws.normalize.network import sg_arn, sg_layer
-from scanner.model import Kind, RelationType
+from providers.aws.normalize.network import mark_groups, sg_arn, sg_layer
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
 
 
@@ -45,6 +45,10 @@ def load_balancers(ctx: Build) -> None:
     for _, env in ctx.regional("elbv2.describe_listeners"):
         for li in (env.get("response") or {}).get("Listeners") or []:
             listeners[str(li.get("LoadBalancerArn"))].append(li)
+    rules: dict[str, list[dict[str, Any]]] = {}
+    for _, env in ctx.regional("elbv2.describe_rules"):
+        rules[str((env.get("request") or {}).get("ListenerArn"))] = list(
+            (env.get("response") or {}).get("Rules") or [])
     groups = {str(g["TargetGroupArn"]): g for _, g in
               ctx.regional("elbv2.describe_target_groups")}
     health: dict[str, list[dict[str, Any]]] = {}
@@ -91,11 +95,12 @@ def load_balancers(ctx: Build) -> None:
         labels = lb_tags.get(arn, {})
         ctx.add(Kind.LOAD_BALANCER, arn, f"{lb.get('Type', 'elbv2')}_load_balancer", lb,
                 props, region, str(lb.get("LoadBalancerName")), labels)
+        mark_groups(ctx, arn, lb.get("SecurityGroups") or [])
         for g in lb.get("SecurityGroups") or []:
             ctx.relate(arn, sg_arn(ctx, g), RelationType.PROTECTED_BY,
                        layer="security groups")
         for li in own:
-            listener(ctx, region, arn, lb, li, policies, groups)
+            listener(ctx, region, arn, lb, li, policies, groups, rules)
         for tg_arn, g in groups.items():
             if arn not in (g.get("LoadBalancerArns") or []):
                 continue
@@ -119,31 +124,61 @@ def target_id(ctx: Build, region: str, group: Mapping[str, Any], target: Mapping
     return None
 
 
+def final_action(actions: Any) -> dict[str, Any]:
+    """The action that decides a rule (authenticate-* actions come before it, by Order)."""
+    ordered = sorted(actions or [], key=lambda a: a.get("Order", 0))
+    return next((a for a in ordered if a.get("Type") in ("forward", "redirect",
+                                                         "fixed-response")), {})
+
+
+def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
+                 ) -> int | None:
+    """The port a forward action sends to: its (first) target group's."""
+    if action.get("Type") != "forward":
+        return None
+    tg_arns = [action.get("TargetGroupArn")] + [
+        t.get("TargetGroupArn") for t in (action.get("ForwardConfig") or {}).get(
+            "TargetGroups") or []]
+    for tg in tg_arns:
+        if tg and groups.get(str(tg), {}).get("Port"):
+            return int(groups[str(tg)]["Port"])
+    return None
+
+
 def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
              li: Mapping[str, Any], policies: Mapping[str, list[str]],
-             groups: Mapping[str, Mapping[str, Any]]) -> None:
+             groups: Mapping[str, Mapping[str, Any]],
+             rules: Mapping[str, list[dict[str, Any]]]) -> None:
+    """A listener judged by every action it can take: its default actions and each of its
+    rules' (DescribeRules). A plaintext listener that redirects by default but forwards a
+    path in a rule serves plain HTTP (`redirects_to_https` false); a forwarding rule also
+    forwards to its targets (`target_port`: the default's, else the first forwarding
+    rule's by priority). Rules not read: `redirects_to_https` is unknown."""
     protocol = LISTENER_PROTO.get(str(li.get("Protocol")), str(li.get("Protocol")).lower())
-    actions = sorted(li.get("DefaultActions") or [], key=lambda a: a.get("Order", 0))
-    final: dict[str, Any] = next((a for a in actions if a.get("Type") in ("forward", "redirect",
-                                                          "fixed-response")), {})
+    lid = str(li.get("ListenerArn") or ctx.stable_id(li))
+    final = final_action(li.get("DefaultActions"))
     redirect = final.get("Type") == "redirect" and str(
         (final.get("RedirectConfig") or {}).get("Protocol", "")).upper() == "HTTPS"
-    target_port = None
-    if final.get("Type") == "forward":
-        tg_arns = [final.get("TargetGroupArn")] + [
-            t.get("TargetGroupArn") for t in (final.get("ForwardConfig") or {}).get(
-                "TargetGroups") or []]
-        for tg in tg_arns:
-            if tg and groups.get(str(tg), {}).get("Port"):
-                target_port = int(groups[str(tg)]["Port"])
-                break
+    target_port = forward_port(final, groups)
+    own = [r for r in rules.get(lid, []) if not r.get("IsDefault")
+           and str(r.get("Priority")) != "default"]
+    own.sort(key=lambda r: int(r["Priority"]) if str(r.get("Priority")).isdigit() else 50001)
+    forwards = [a for r in own if (a := final_action(r.get("Actions"))).get("Type") == "forward"]
+    if forwards:
+        redirect = False
+        if target_port is None:
+            target_port = next((p for a in forwards if (p := forward_port(a, groups))), None)
     props: dict[str, Any] = {"protocol": protocol, "port": li.get("Port"),
                              "target_port": target_port, "redirects_to_https": redirect}
+    if redirect and lid not in rules:
+        ctx.mark(lid, ("redirects_to_https",), Unread(
+            f"rules of listener {lid} not read ("
+            f"{ctx.list_unread('elbv2.describe_rules', region) or 'no answer for it'}): "
+            "a rule may forward plain HTTP", opens=True, closes=False))
     if protocol in ("https", "tls"):
         protos = policies.get(str(li.get("SslPolicy")))
         versions = sorted(TLS[p] for p in protos or [] if p in TLS)
         props["min_tls"] = versions[0] if versions else None
-    lid = str(li["ListenerArn"])
     ctx.add(Kind.LISTENER, lid, "elbv2_listener", li, props, region,
             f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}")
     ctx.relate(lid, lb_arn, RelationType.MEMBER_OF)

@@ -11,7 +11,7 @@ from typing import Any
 
 from providers.aws.normalize.common import PROTO, host_cidr, listify, tags
 from providers.aws.normalize.context import Build
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, Action, LayerMode, PortRange, Rule, RuleLayer
 
 
@@ -93,15 +93,49 @@ def sg_rules(ctx: Build, gid: str) -> tuple[Rule, ...]:
                               if r.get("CidrIp")]
         sources += [str(r["CidrIpv6"]) for r in perm.get("Ipv6Ranges") or []
                     if r.get("CidrIpv6")]
+        # Every prefix list, customer- or AWS-managed (com.amazonaws.global.cloudfront.
+        # origin-facing...): GetManagedPrefixListEntries reads both. One that was not read
+        # leaves the rule's sources unknown; the rule stays with what was read.
+        unresolved = []
         for pl in perm.get("PrefixListIds") or []:
-            sources += ctx.prefix_entries.get(str(pl.get("PrefixListId")), [])
+            entries = ctx.prefix_entries.get(str(pl.get("PrefixListId")))
+            if entries is None:
+                unresolved.append(str(pl.get("PrefixListId")))
+            else:
+                sources += entries
         for pair in perm.get("UserIdGroupPairs") or []:
             sources += [host_cidr(ip) for ip in sorted(ctx.sg_members.get(
                 str(pair.get("GroupId")), ()))]
-        if sources:
+        if unresolved:
+            ctx.unresolved[f"{origin}#{i}"] = unresolved
+        if sources or unresolved:
             rules.append(Rule(Action.ALLOW, protocol, ports, tuple(dict.fromkeys(sources)),
                               origin=f"{origin}#{i}"))
     return tuple(rules)
+
+
+def sg_unread(ctx: Build, group_ids: Iterable[str]) -> Unread | None:
+    """Why the security-group layer of these groups is not fully known: a group that is not
+    in the list read (a dangling reference) or a prefix list a rule names that could not be
+    resolved. Security groups only allow, so what is missing could only open a path."""
+    whys: list[str] = []
+    for gid in sorted(set(group_ids)):
+        if gid not in ctx.sgs:
+            whys.append(f"security group {gid} is not among the security groups read")
+            continue
+        for rule in sg_rules(ctx, gid):
+            for pl in ctx.unresolved.get(rule.origin, []):
+                whys.append(f"prefix list {pl} of {sg_arn(ctx, gid)} could not be resolved")
+    if not whys:
+        return None
+    reason = "dangling" if whys[0].startswith("security group") else "unknown"
+    return Unread("; ".join(dict.fromkeys(whys)), reason=reason, opens=True, closes=False)
+
+
+def mark_groups(ctx: Build, rid: str, group_ids: Iterable[str]) -> None:
+    unread = sg_unread(ctx, group_ids)
+    if unread is not None:
+        ctx.mark(rid, ("ingress",), unread)
 
 
 def sg_layer(ctx: Build, group_ids: Iterable[str]) -> RuleLayer:
@@ -188,6 +222,28 @@ def route_layer(ctx: Build, subnet_id: str | None) -> tuple[RuleLayer | None, se
     return ctx.route_layer_cache[rt_id], families
 
 
+def subnet_unread(ctx: Build, subnet_id: str | None, region: str | None) -> Unread | None:
+    """Why the route table or network ACL layer of a subnet is not known. Without them the
+    layers read admit the most (every address routed, no ACL): what is missing could only
+    close a path, so a `fail` that read it is not safe, a `pass` is."""
+    whys = []
+    sid = str(subnet_id)
+    for name, known, what in (("ec2.describe_route_tables", ctx.route_of_subnet, "route table"),
+                              ("ec2.describe_network_acls", ctx.nacl_of_subnet,
+                               "network ACL")):
+        if sid in known:
+            continue
+        why = ctx.list_unread(name, region)
+        if why is None and subnet_id and sid not in ctx.subnets:
+            why = ctx.list_unread("ec2.describe_subnets", region) or \
+                f"subnet {sid} is not among the subnets read"
+        whys.append(f"{what} of subnet {sid} unknown: "
+                    f"{why or 'no ' + what + ' associated in what was read'}")
+    if not whys:
+        return None
+    return Unread("; ".join(whys), reason="unknown", opens=False, closes=True)
+
+
 def routed(ctx: Build, subnet_ids: Iterable[str]) -> bool | None:
     """Does any of the subnets route IPv4 to an internet gateway? None: unknown."""
     answers: list[bool | None] = []
@@ -206,11 +262,16 @@ def routed(ctx: Build, subnet_ids: Iterable[str]) -> bool | None:
 def firewalls(ctx: Build) -> None:
     for region, sg in ctx.regional("ec2.describe_security_groups"):
         rules = sg_rules(ctx, sg["GroupId"])
-        ctx.add(Kind.FIREWALL, sg_arn(ctx, sg["GroupId"]), "security_group", sg, {
+        rid = ctx.add(Kind.FIREWALL, sg_arn(ctx, sg["GroupId"]), "security_group", sg, {
             "firewall_rules": [{"action": "allow", "protocol": r.protocol,
                                 "ports": str(r.ports), "sources": list(r.sources)}
+                               | ({"unresolved_prefix_lists": ctx.unresolved[r.origin]}
+                                  if r.origin in ctx.unresolved else {})
                                for r in rules]},
             region, str(sg.get("GroupName") or sg["GroupId"]), tags(sg))
+        unread = sg_unread(ctx, [sg["GroupId"]])
+        if unread is not None:
+            ctx.mark(rid, ("firewall_rules",), unread)
     for region, acl in ctx.regional("ec2.describe_network_acls"):
         rules = nacl_rules(ctx, acl)
         ctx.add(Kind.FIREWALL, nacl_arn(ctx, acl), "network_acl", acl, {

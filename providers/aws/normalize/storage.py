@@ -84,8 +84,15 @@ def buckets(ctx: Build) -> None:
             props["replica_regions"] = sorted(set(dests))
             props["backup_redundancy"] = "geo" if any(
                 d != region for d in dests) else "zone"
+        # Every bucket answers on its public S3 endpoint (https:// and http://); whether a
+        # request is allowed is the bucket policy's and the access block's business. Plain
+        # HTTP is refused only by a policy denying aws:SecureTransport=false (AWS: "Enforce
+        # encryption of data in transit", S3 security best practices). No policy: accepted.
+        props["public_endpoint"] = True
         pol = calls.get("s3.get_bucket_policy")
         if pol is not None:
             props["https_only"] = denies_plain_http((pol[1].get("response") or {}).get(
                 "Policy"))
+        elif "s3.get_bucket_policy" in ctx.attempted:
+            props["https_only"] = None  # the policy could not be read
         ctx.add(Kind.BUCKET, arn, "s3_bucket", b, props, region, name, labels)
