@@ -149,7 +149,7 @@ def status(doc: dict[str, Any], check: str, name: str) -> str:
     found = [f["status"] for f in doc["findings"]
              if f["check"] == check and f["resource_name"] == name]
     assert len(found) == 1, (check, name, found)
-    return found[0]
+    return str(found[0])
 
 
 def test_second_interface_public_address_is_judged_by_its_own_security_groups(aws: Any

@@ -118,6 +118,9 @@ DIRECTION: dict[str, tuple[bool, bool]] = {
     # a secret not scanned, a member instance not read, a forwarding path not read: the
     # unread data can only add a violation
     "ec2.describe_instance_attribute": ONLY_OPENS,
+    # a load balancer's interfaces only add addresses: an internet-facing one is public by
+    # its scheme (DNS name) whatever they say
+    "ec2.describe_network_interfaces": ONLY_OPENS,
     "rds.describe_db_instances": ONLY_OPENS,
     "elbv2.describe_load_balancers": ONLY_OPENS,
     "elbv2.describe_listeners": ONLY_OPENS,
