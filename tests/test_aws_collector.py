@@ -91,6 +91,9 @@ EXPECTED_FAILS = {
     ("NET-04", "open-1"),
     ("TLS-01", "web:8443/https"),
     ("TLS-02", "web:8080/http"),
+    # every bucket answers on S3's public endpoint; these have no policy denying plain HTTP
+    ("TLS-02", "posture-plain-eu"), ("TLS-02", "posture-replica-west"),
+    ("TLS-02", "posture-logs-us"), ("TLS-02", "posture-trail-eu"),
     ("TLS-03", "legacy.example.com"),
     ("ENC-01", "open-1-root"), ("ENC-01", "db-public"), ("ENC-01", "posture-plain-eu"),
     ("BAK-02", "hidden-1"), ("BAK-02", "db-public"),
@@ -109,7 +112,8 @@ def test_live_scan_gives_exactly_the_expected_verdicts(aws: Any) -> None:
                      ("NET-03", "app-1"), ("NET-03", "hidden-1"), ("NET-04", "app-2"),
                      ("NET-04", "vpn-1"), ("TLS-01", "web:443/https"),
                      ("TLS-02", "web:443/https"), ("TLS-02", "web:80/http"),
-                     ("TLS-02", "web:8443/https"), ("TLS-03", "app.example.com"),
+                     ("TLS-02", "web:8443/https"), ("TLS-02", "posture-data-eu"),
+                     ("TLS-03", "app.example.com"),
                      ("ENC-01", "db-private"), ("ENC-01", "posture-data-eu"),
                      ("ENC-01", "hidden-1-data"), ("BAK-02", "db-private"),
                      ("RES-01", "posture-data-eu"), ("RES-01", "web"), ("RES-01", "app-1")]:

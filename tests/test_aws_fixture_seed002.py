@@ -25,6 +25,9 @@ EXPECTED_FAILS = {
     ("ENC-02", "bastion-1-root-manual"),
     ("RES-03", "chat-eu"), ("RES-03", "chat-global-fallback"),
     ("LOG-01", "210987654322"),  # the sandbox account's trail: one region, not validated
+    # S3's public endpoint answers plain HTTP unless the bucket policy denies it
+    ("TLS-02", "ohallo-exports"), ("TLS-02", "ohallo-audit-logs"),
+    ("TLS-02", "ohallo-recordings-replica"),
 }
 EXPECTED_SKIPS = {
     ("TLS-01", "smtp-in:25/tcp"), ("TLS-02", "smtp-in:25/tcp"),
@@ -49,6 +52,7 @@ EXPECTED_PASSES = {
     ("TLS-01", "d111111abcdef8.cloudfront.net"), ("TLS-01", "web-eu:443/https"),
     ("TLS-02", "d111111abcdef8.cloudfront.net"), ("TLS-02", "web-eu:80/http"),
     ("TLS-02", "web-eu:443/https"), ("TLS-02", "smtp-in:465/tls"),
+    ("TLS-02", "ohallo-recordings"),
     ("TLS-03", "app.ohallo.eu"),
     ("VUL-01", "mail-worker-1"), ("IAM-03", "mail-worker-1"),
     *{("INV-02", n) for n in ("mail-worker-1", "mail-worker-1-root", "mail-worker-1-spool",
