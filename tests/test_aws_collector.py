@@ -20,7 +20,7 @@ from providers.aws.collect import Stats, collect
 from scanner import snapshot
 from scanner.model import PROPERTIES, Kind
 from tests import aws_estate
-from tests.aws_proxy import AwsProxy, Call, start_moto
+from tests.aws_proxy import AwsProxy, Call, Fault, start_moto
 from tests.helpers import run
 
 ACCOUNT = "123456789012"
@@ -199,7 +199,9 @@ def run_only(profile: Path, regions: str, checks: str) -> tuple[int, dict[str, A
 
 def test_an_account_that_denies_everything_is_errors_and_exit_3(aws: Any) -> None:
     proxy, _ids, profile = aws
-    proxy.fail(lambda c: c.service != "sts", "AccessDenied")
+    # first, before the proxy's recorded Bedrock answer: every service denies (a verdict on
+    # a resource that was read stands now, whatever failed elsewhere)
+    proxy.faults.insert(0, Fault(lambda c: c.service != "sts", "AccessDenied"))
     code, doc, stderr = scan(profile, "--checks", EXISTING)
     assert code == 3
     assert doc["findings"] and {f["status"] for f in doc["findings"]} == {"error"}
