@@ -12,7 +12,8 @@ What AWS means, written down once here so that no check needs an AWS branch:
   network ACL (ORDERED by rule number, allow and deny, default deny) and the union of the
   interface's security groups (UNION, allow-only, default deny). A public IP whose address
   family has no route to an internet gateway at all is not reachable from the internet and
-  is left out of `public_ips` (it stays in the raw object).
+  is left out of `public_ips` (it stays in the raw object). Every interface counts: each
+  public address is judged against its own interface's layers (compute.interface_paths).
 - An RDS instance or Aurora cluster with `PubliclyAccessible` in a subnet group routed to an
   internet gateway has `public_endpoint`; its layers are the endpoint port and its security
   groups.
@@ -21,7 +22,13 @@ What AWS means, written down once here so that no check needs an AWS branch:
   that it is still judged as public (its `DNSName` is its `public_hostnames`, what the TLS
   probe connects to: the addresses behind it change). Its layers: its listener ports, then
   its security groups (an NLB without security groups filters nothing more). Its listeners
-  forward to the targets of their target groups over the VPC (`private` targets).
+  forward to the targets of their target groups over the VPC (`private` targets); a
+  listener is judged by its default actions and every rule (DescribeRules).
+- What could not be read is never read as "no public IP" or "behind a firewall": the
+  resource's `unknown` names it, in the direction the missing data could move a verdict (a
+  security group not listed or a prefix list not resolved could only open; a route table
+  or network ACL not read could only close; a failed per-resource read: the properties
+  apis.AFFECTS says it decides, of exactly that resource).
 - SSL policies map to their lowest protocol (DescribeSSLPolicies' answer); CloudFront's
   MinimumProtocolVersion too; SSLv3 is "0.3", below every TLS version.
 """
