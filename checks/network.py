@@ -19,13 +19,14 @@ REFS_EXPOSURE = {
 
 
 EXPOSURE_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint", "ingress")
+ADDRESS_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint")  # has it a public endpoint?
 
 
-def exposure_unknown(r: Resource) -> bool:
+def exposure_unknown(r: Resource, props: tuple[str, ...] = EXPOSURE_PROPS) -> bool:
     """Whether the resource might face the internet though what was read says it does not
     (a public IP list or a firewall that could not be read): such a resource is judged, not
     skipped, so that the engine's fail-closed rule can make its verdict `error`."""
-    return any(p in r.unknown for p in EXPOSURE_PROPS) if r.unknown else False
+    return any(p in r.unknown for p in props) if r.unknown else False
 
 
 def databases(ctx: CheckContext) -> list[Resource]:

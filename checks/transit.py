@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from checks.network import exposure_unknown
+from checks.network import ADDRESS_PROPS, exposure_unknown
 from scanner.check import CheckContext, check
 from scanner.findings import EvidenceLevel, Finding, Status
 from scanner.model import Kind, RelationType, Resource
@@ -27,7 +27,8 @@ def external_listeners(ctx: CheckContext) -> Iterator[tuple[Resource, Resource]]
     """(listener, load balancer) for every listener of a load balancer with a public IP."""
     for listener in ctx.graph.of_kind(Kind.LISTENER):
         for lb in ctx.graph.related(listener.id, RelationType.MEMBER_OF):
-            if lb.prop("public_ips") or lb.prop("public_endpoint") or exposure_unknown(lb):
+            if lb.prop("public_ips") or lb.prop("public_endpoint") \
+                    or exposure_unknown(lb, ADDRESS_PROPS):
                 yield listener, lb
 
 
@@ -35,7 +36,7 @@ def public_services(ctx: CheckContext) -> Iterator[Resource]:
     """Managed services answering on a public endpoint (storage, databases, web apps, CDNs)."""
     for r in ctx.graph.of_kind(Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN):
         if r.kind is Kind.CDN or r.prop("public_endpoint") or r.prop("public_ips") \
-                or exposure_unknown(r):
+                or exposure_unknown(r, ADDRESS_PROPS):
             yield r
 
 

@@ -27,7 +27,7 @@ from scanner.model import ANY_PROPERTY, Inventory, Kind, RelationType, Resource
 from scanner.profile import Profile, classifier
 from scanner.provider import Provider
 from scanner.registry import LOCAL_PREFIX, load_checks, load_providers
-from scanner.result import ScanResult, evaluate_claim, group_by_check
+from scanner.result import ScanResult, apply_scopes, evaluate_claim, group_by_check
 from scanner.snapshot import Section, Snapshot
 
 log = logging.getLogger("posture")
@@ -316,9 +316,17 @@ def _blind_scopes(check: Check, sections: list[Section],
                 blind.append(scope(err.collection, err.region,
                                    f"{err.collection} could not be read: {err.message}",
                                    str(err.reason), err.resource))
-        for name in sorted(needed - section.attempted()):
+        attempted = section.attempted()
+        for name in sorted(needed - attempted):
             blind.append(scope(name, snapshot.GLOBAL, f"{name} was not collected",
                                "not_collected", None))
+        for name in sorted(needed & attempted):
+            if provider.collections[name].per_region:
+                failed = {e["region"] for e in section.errors if e["collection"] == name}
+                read = section.collections.get(name, {})
+                for region in sorted(set(section.locations) - set(read) - failed):
+                    blind.append(scope(name, region, f"{name} was not collected in {region}",
+                                       "not_collected", None))
     return blind
 
 
@@ -363,8 +371,12 @@ def _stand_in(f: Finding) -> Resource:
 
 
 def _unsafe(status: Status, opens: bool, closes: bool) -> bool:
-    """Is a verdict of this status unsafe when data that could open/close is missing?"""
-    return (status is Status.PASS and opens) or (status is Status.FAIL and closes)
+    """Is a verdict of this status unsafe when data that could open/close is missing? A
+    `skip` ("not used by any public listener") is as unsafe as a pass: the missing data
+    could make the resource applicable, and failing."""
+    if status is Status.FAIL:
+        return closes
+    return opens and (status is Status.PASS or status is Status.SKIP)
 
 
 def _unknown_hit(check: Check, f: Finding, inputs: list[Resource]) -> tuple[str, str] | None:
@@ -392,11 +404,11 @@ def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iter
     """Turn into `error` exactly the verdicts whose inputs could not be read, and name
     each unread scope (docs/model.md, "Fail closed").
 
-    A `pass` or `fail` of check C on resource R becomes `error` when, for R or a resource
+    A `pass`, `skip` or `fail` of check C on resource R becomes `error` when, for R or a resource
     on its path (`verdict_inputs`):
     - a property C reads is in that resource's `unknown` (a dangling reference, a failed
       per-resource read), and the missing data could move the verdict (`Unread.opens`
-      makes a pass unsafe, `Unread.closes` a fail); or
+      makes a pass or a skip unsafe, `Unread.closes` a fail); or
     - a collection C needs failed or was not collected in R's account and region (or
       account-wide), its `Collection.affects` names R's kind and a property C reads, the
       direction makes the verdict unsafe, and (a per-resource read) it was R's read.
@@ -425,7 +437,7 @@ def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iter
             out.extend(own)
             continue
         for f in own:
-            if f.status is Status.PASS or f.status is Status.FAIL:
+            if f.status is not Status.ERROR:
                 ins = inputs(f)
                 hit = _unknown_hit(c, f, ins) if has_unknown else None
                 if hit is None:
@@ -570,10 +582,12 @@ def _scan(request: ScanRequest) -> ScanResult:
     findings = fail_closed(findings, checks, sections, providers, graph)
     findings.extend(not_visible(checks, sections, providers))
     findings.extend(not_assessed(sections))
+    findings = apply_scopes(findings, request.profile, graph.resources)
     findings.sort(key=ORDER)
     by_check = group_by_check(findings)
     ran = {c.id for c in checks}
-    claims = [evaluate_claim(claim, by_check, ran) for claim in request.profile.claims]
+    claims = [evaluate_claim(claim, by_check, ran, graph.resources)
+              for claim in request.profile.claims]
     errors = [e for s in sections for e in
               ({"provider": s.provider, "account": s.account, **err} for err in s.errors)]
     return ScanResult(

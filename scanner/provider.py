@@ -31,6 +31,9 @@ class Collection:
     # mapping: nothing, because the normalizer marks the affected resources itself
     # (`Resource.unknown`, e.g. a reference to a security group that is not in the list).
     affects: Mapping[Kind, frozenset[str]] | None = None
+    # Read once in every region of the section (`Section.locations`): a region missing from
+    # the recorded collection without an error for it is a read that did not happen.
+    per_region: bool = False
     opens: bool = True  # the unread data could add exposure/violations (a pass is unsafe)
     closes: bool = True  # the unread data could remove them (a fail is unsafe)
 

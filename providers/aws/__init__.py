@@ -21,7 +21,8 @@ from scanner.snapshot import Section
 
 COLLECTIONS: dict[str, Collection] = {
     a.name: Collection(a.name, a.kinds, (a.action,), a.description, a.affects, a.opens,
-                       a.closes) for a in APIS
+                       a.closes, per_region=a.scope == "regional" and a.parent is None)
+    for a in APIS
 }
 POLICY_FILE = "readonly-policy.json"
 
