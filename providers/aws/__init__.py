@@ -20,8 +20,9 @@ from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
 
 COLLECTIONS: dict[str, Collection] = {
-    a.name: Collection(a.name, a.kinds, (a.action,), a.description, a.affects, a.opens,
-                       a.closes, per_region=a.scope == "regional" and a.parent is None)
+    a.name: Collection(a.name, a.kinds, (a.action,), a.description, affects=a.affects,
+                       per_region=a.scope == "regional" and a.parent is None, opens=a.opens,
+                       closes=a.closes)
     for a in APIS
 }
 POLICY_FILE = "readonly-policy.json"
