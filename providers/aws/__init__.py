@@ -21,7 +21,9 @@ from scanner.snapshot import Section
 
 COLLECTIONS: dict[str, Collection] = {
     a.name: Collection(a.name, a.kinds, (a.action,), a.description, affects=a.affects,
-                       per_region=a.scope == "regional" and a.parent is None, opens=a.opens,
+                       # the collector records every regional collection, per-resource ones
+                       # too, in every region scanned (empty when nothing was listed)
+                       per_region=a.scope == "regional", opens=a.opens,
                        closes=a.closes)
     for a in APIS
 }

@@ -63,6 +63,8 @@ def _affects(spec: Mapping[Kind, set[str]]) -> Mapping[Kind, frozenset[str]]:
 BACKUP_PROPS = {"backup_enabled", "backup_frequency_hours", "backup_retention_days",
                 "backup_redundancy", "replica_regions"}
 REACHED = {"ingress"}  # what a load balancer forwards to decides its targets' exposure
+# whether a certificate sits on a public listener (TLS-03 judges only those)
+ON_LISTENERS = {K.CERTIFICATE: {ANY_PROPERTY}}
 AFFECTS: dict[str, dict[Kind, set[str]]] = {
     "ec2.describe_vpc_peering_connections": {K.NETWORK: {ANY_PROPERTY}},
     "ec2.describe_network_interfaces": {K.LOAD_BALANCER: {"public_ips", "private_ips"}},
@@ -72,10 +74,11 @@ AFFECTS: dict[str, dict[Kind, set[str]]] = {
     "rds.describe_db_instances": {K.DATABASE: {"public_endpoint"}},
     "rds.describe_db_instance_automated_backups": {
         K.DATABASE: {"replica_regions", "backup_redundancy"}},
-    "elbv2.describe_load_balancers": {K.COMPUTE: REACHED, K.DATABASE: REACHED},
+    "elbv2.describe_load_balancers": {K.COMPUTE: REACHED, K.DATABASE: REACHED,
+                                      **ON_LISTENERS},
     "elbv2.describe_tags": {K.LOAD_BALANCER: {"labels"}},
     "elbv2.describe_listeners": {K.LOAD_BALANCER: {"ingress"}, K.COMPUTE: REACHED,
-                                 K.DATABASE: REACHED},
+                                 K.DATABASE: REACHED, **ON_LISTENERS},
     "elbv2.describe_ssl_policies": {K.LISTENER: {"min_tls"}},
     "elbv2.describe_target_groups": {K.LISTENER: {"target_port"}, K.COMPUTE: REACHED,
                                      K.DATABASE: REACHED},

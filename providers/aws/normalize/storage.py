@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from providers.aws.apis import BY_NAME
 from providers.aws.normalize.common import listify, partition, policy_document, tags
 from providers.aws.normalize.context import Build
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 
 
 def denies_plain_http(policy: Any) -> bool:
@@ -28,11 +29,18 @@ def denies_plain_http(policy: Any) -> bool:
     return False
 
 
+PER_BUCKET = ("s3.get_bucket_location", "s3.get_bucket_encryption",
+              "s3.get_bucket_replication", "s3.get_public_access_block",
+              "s3.get_bucket_policy", "s3.get_bucket_tagging")
+
+
 def buckets(ctx: Build) -> None:
     per: dict[str, dict[str, tuple[str, dict[str, Any]]]] = defaultdict(dict)
-    for name in ("s3.get_bucket_location", "s3.get_bucket_encryption",
-                 "s3.get_bucket_replication", "s3.get_public_access_block",
-                 "s3.get_bucket_policy", "s3.get_bucket_tagging"):
+    failed: dict[str, set[str]] = defaultdict(set)  # call -> buckets whose read failed
+    for e in ctx.s.errors:
+        if e.get("resource"):
+            failed[str(e["collection"])].add(str(e["resource"]))
+    for name in PER_BUCKET:
         for where, env in ctx.regional(name):
             bucket = str((env.get("request") or {}).get("Bucket"))
             per[bucket][name] = (where, env)
@@ -84,6 +92,8 @@ def buckets(ctx: Build) -> None:
             props["replica_regions"] = sorted(set(dests))
             props["backup_redundancy"] = "geo" if any(
                 d != region for d in dests) else "zone"
+        elif "s3.get_bucket_replication" in ctx.attempted:
+            props["backup_redundancy"] = None  # not read for this bucket: unknown
         # Every bucket answers on its public S3 endpoint (https:// and http://); whether a
         # request is allowed is the bucket policy's and the access block's business. Plain
         # HTTP is refused only by a policy denying aws:SecureTransport=false (AWS: "Enforce
@@ -95,4 +105,12 @@ def buckets(ctx: Build) -> None:
                 "Policy"))
         elif "s3.get_bucket_policy" in ctx.attempted:
             props["https_only"] = None  # the policy could not be read
+        # A per-bucket read with no answer and no error for this bucket (a snapshot that
+        # lacks it) leaves what it decides unknown, never "not configured".
+        for call in PER_BUCKET:
+            if call in ctx.attempted and call not in calls and name not in failed.get(call, ()):
+                api = BY_NAME[call]
+                ctx.mark(arn, sorted(api.affects.get(Kind.BUCKET, ())), Unread(
+                    f"{call} for bucket {name}: no answer recorded", opens=api.opens,
+                    closes=api.closes))
         ctx.add(Kind.BUCKET, arn, "s3_bucket", b, props, region, name, labels)
