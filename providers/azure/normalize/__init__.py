@@ -1,0 +1,118 @@
+"""Azure ARM JSON -> the provider-neutral model. Pure: no network.
+
+One module per service family (network, nsg, balancers, compute, backup, databases,
+storage, keys, web, ai, subscription), each of small functions over one shared build
+context (context.Build), the way checks/ is split by control family.
+
+What Azure means, written down once here so no check needs an Azure branch:
+
+- Ids: every resource's id is its ARM resource id, lower-cased (ARM ids are
+  case-insensitive and Azure returns them in mixed case); the subscription is
+  `azure:<subscription-id>`.
+- NSGs: inbound traffic to a NIC crosses the subnet's NSG, then the NIC's NSG; both must
+  allow. Each NSG is an ORDERED layer: rules by priority, first match decides, then the
+  default rules (65000 AllowVnetInBound, 65001 AllowAzureLoadBalancerInBound,
+  65500 DenyAllInBound; synthesised when a hand-written NSG lacks them).
+  Source service tags, from the internet's point of view: `Internet`, `*`, `Any`
+  and `AzureCloud` (any Azure tenant can send from it) are 0.0.0.0/0 and ::/0;
+  `VirtualNetwork`, `AzureLoadBalancer` and every other service tag (Microsoft's own
+  services) are not the internet, so a rule naming only them never matches internet traffic.
+  Application security groups as sources are not the internet either. A rule whose
+  destination (prefixes or application security groups) does not cover the NIC is dropped.
+- No NSG at all: a Standard-SKU public IP is closed ("secure by default": a layer with
+  present=False and default deny); a Basic-SKU one is open (present=False, default allow).
+  With one NSG (subnet or NIC) that NSG decides alone.
+- A VM's exposure is that of the NIC holding its public IP (else its primary NIC). Inbound
+  NAT rules of a public load balancer make the NAT'ed VM answer on the load balancer's
+  address (added to its public_ips, filtered by its NSGs and a layer of the NAT'ed ports).
+- Load balancers (layer 4) preserve the client address, so a backend is a target only if
+  its own NSGs admit internet traffic on a backend port of the rules (evaluated here); the
+  listener ports then forward the internet's sources (relation attr private=True).
+  Application gateways terminate HTTP(S): listeners with protocol/port/target_port, HTTP
+  listeners whose routing rule is a redirect to an HTTPS listener `redirects_to_https`,
+  SSL policy -> min_tls, backends reached over the VNet (private=True).
+- Public host names (`public_hostnames`, what the TLS probe connects to): a load balancer's
+  or application gateway's are the `dnsSettings.fqdn` of its frontends' public IPs; an App
+  Service's are its `hostNames` (custom domains and `*.azurewebsites.net`; the Kudu
+  `*.scm.azurewebsites.net` names are left out).
+- SQL/PostgreSQL/MySQL firewall rules are an allow-only `ingress` layer on the database
+  port with `public_endpoint` = public network access enabled (and, for flexible servers,
+  no VNet integration). 0.0.0.0-0.0.0.0 ("allow Azure services") admits any Azure tenant's
+  address: it is treated as the internet.
+- Encryption: managed disks, PostgreSQL/MySQL flexible servers and Recovery Services vaults
+  are always encrypted at rest by the platform (evidence `provider`, with the document);
+  storage accounts from their encryption settings; SQL databases from TDE state.
+- Geo-redundancy: a GRS/RA-GRS/GZRS/RA-GZRS copy lives in the primary region's pair
+  (storage's `secondaryLocation` when present, else scanner.regions' pair), and so do geo
+  backups of SQL databases, flexible servers and GRS vaults; SQL geo-replicas add the
+  partner's region.
+- Images (VUL-01): a VM created from a Marketplace image is judged by that image version's
+  `imageDeprecationStatus` (Microsoft.Compute VM image GET, for the VM's `exactVersion`):
+  `Active` (or no status) is supported, `ScheduledForDeprecation` is deprecated from its
+  `scheduledDeprecationTime`, `Deprecated` since that time (or, without one, since the
+  collection). Custom and gallery images carry no vendor deprecation date: not judged.
+- Key Vault keys (ENC-03) are customer-managed; a key rotates automatically when its
+  `rotationPolicy` (Resource Manager's key GET; omitted when empty) has a `rotate` lifetime
+  action.
+- DDoS (NET-06): a VNet is a public entry point, judged for a DDoS protection plan, only when
+  a resource in one of its subnets answers on a public IP: a NIC with a public IP
+  configuration, an application gateway with a public frontend, or a backend of a public
+  load balancer. A VNet with none has `ddos_protection` unset (not judged), as AWS and
+  Hetzner networks.
+"""
+
+from __future__ import annotations
+
+from providers.azure.normalize import (
+    ai,
+    backup,
+    balancers,
+    compute,
+    databases,
+    keys,
+    network,
+    storage,
+    subscription,
+    web,
+)
+from providers.azure.normalize.common import (
+    DISK_DOC,
+    FLEX_DOC,
+    PROVIDER,
+    REDUNDANCY,
+    _pair,
+    _range_cidrs,
+    _tls,
+)
+from providers.azure.normalize.context import Build
+from providers.azure.normalize.nsg import nsg_layer, nsg_layers, port_layer
+from scanner.model import Inventory
+from scanner.provider import inventory
+from scanner.snapshot import Section
+
+__all__ = ["DISK_DOC", "FLEX_DOC", "REDUNDANCY", "_pair", "_range_cidrs", "_tls", "normalize",
+           "nsg_layer", "nsg_layers", "port_layer"]
+
+
+def normalize(section: Section) -> Inventory:
+    b = Build(section)
+    subscription.build(b)
+    network.networks(b)
+    compute.machines(b)
+    balancers.load_balancers(b)
+    balancers.app_gateways(b)
+    network.public_ip_resources(b)
+    storage.storage(b)
+    databases.sql(b)
+    databases.flexible(b, "postgresql", "Microsoft.DBforPostgreSQL/flexibleServers",
+                       "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules",
+                       "Microsoft.DBforPostgreSQL/flexibleServers/configurations",
+                       "ssl_min_protocol_version")
+    databases.flexible(b, "mysql", "Microsoft.DBforMySQL/flexibleServers",
+                       "Microsoft.DBforMySQL/flexibleServers/firewallRules",
+                       "Microsoft.DBforMySQL/flexibleServers/configurations", "tls_version")
+    keys.key_vaults(b)
+    backup.backup_vaults(b)
+    web.web_apps(b)
+    ai.model_deployments(b)
+    return inventory(PROVIDER, section, b.resources, b.relations)

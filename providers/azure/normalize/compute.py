@@ -1,0 +1,172 @@
+"""Virtual machines (exposure through their NICs, image deprecation, secrets in custom data)
+and managed disks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers.azure.apis import marketplace_image
+from providers.azure.normalize.backup import protected_vms, vault_redundancy
+from providers.azure.normalize.balancers import nat_targets
+from providers.azure.normalize.common import DISK_DOC, _props, _ref, _tags, lid
+from providers.azure.normalize.context import Build
+from providers.azure.normalize.nsg import port_layer
+from providers.azure.normalize.web import _secret_value
+from scanner.model import Kind, RelationType
+from scanner.redact import REDACTED, is_secret_name
+from scanner.rules import RuleLayer
+
+
+def machines(b: Build) -> None:
+    nics = b.by_id["Microsoft.Network/networkInterfaces"]
+    protected = protected_vms(b)
+    nat = nat_targets(b)
+    os_disks: dict[str, str] = {}  # disk id -> the VM it was created with (INV-01)
+    for vm in b.items("Microsoft.Compute/virtualMachines"):
+        vm_id = lid(vm.get("id"))
+        p = _props(vm)
+        public: list[str] = []
+        private: list[str] = []
+        chosen: tuple[Mapping[str, Any], bool] | None = None
+        nic_ids = [_ref(n) for n in (p.get("networkProfile") or {}).get("networkInterfaces")
+                   or []]
+        subnet_ids = []
+        for nic_id in nic_ids:
+            nic = nics.get(nic_id)
+            if nic is None:
+                continue
+            for cfg in _props(nic).get("ipConfigurations") or []:
+                cp = _props(cfg)
+                if cp.get("privateIPAddress"):
+                    private.append(str(cp["privateIPAddress"]))
+                pip_id = _ref(cp.get("publicIPAddress"))
+                if pip_id:
+                    addr, standard, _ = b.public_ip(pip_id)
+                    if addr:
+                        public.append(addr)
+                    if chosen is None:
+                        chosen = (nic, standard)
+        if chosen is None and nic_ids and nic_ids[0] in nics:
+            chosen = (nics[nic_ids[0]], True)
+        layers: tuple[RuleLayer, ...] = ()
+        ddos: bool | None = None
+        if chosen is not None:
+            layers, _, subnet_id = b.nic_layers(*chosen)
+            subnet_ids.append(subnet_id)
+            ddos = b.ddos_of_subnet(subnet_id) if subnet_id else None
+            nat_ports = nat.get(vm_id)
+            if nat_ports:
+                lb_ips, ports = nat_ports
+                if not public:
+                    layers = (port_layer("inbound NAT rules", ports, vm_id), *layers)
+                public.extend(ip for ip in lb_ips if ip not in public)
+        storage = p.get("storageProfile") or {}
+        os_profile = p.get("osProfile") or {}
+        linux = os_profile.get("linuxConfiguration")
+        props: dict[str, Any] = {
+            "public_ips": public,
+            "private_ips": private,
+            "ingress": layers,
+            "image": _image(storage.get("imageReference")),
+            "stateful": bool(storage.get("dataDisks")),
+            "plaintext_secrets": _vm_secrets(vm),
+            "ddos_protection": ddos,
+        }
+        props.update(image_deprecation(b, vm))
+        if isinstance(linux, Mapping):
+            value = linux.get("disablePasswordAuthentication")
+            props["ssh_key_only"] = bool(value) if value is not None else False
+        if protected is not None:
+            item = protected.get(vm_id)
+            props["backup_enabled"] = item is not None
+            if item is not None:
+                props["backup_frequency_hours"], props["backup_retention_days"] = item
+                props["backup_redundancy"], props["replica_regions"] = vault_redundancy(b,
+                    b.protected_vault.get(vm_id, ""))
+        b.add(Kind.COMPUTE, vm, props, rid=vm_id)
+        for nic_id in nic_ids:
+            for sid in subnet_ids:
+                if sid:
+                    b.relate(vm_id, sid, RelationType.ATTACHED_TO)
+            nic = nics.get(nic_id)
+            if nic is not None:
+                nsg = _ref(_props(nic).get("networkSecurityGroup"))
+                if nsg:
+                    b.relate(vm_id, nsg, RelationType.PROTECTED_BY, layer="NIC NSG")
+        os_disk = _ref((storage.get("osDisk") or {}).get("managedDisk"))
+        if os_disk:
+            os_disks[os_disk] = str(vm.get("name") or vm_id.rsplit("/", 1)[-1])
+        for disk in [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]:
+            disk_id = _ref(disk.get("managedDisk"))
+            if disk_id:
+                b.relate(disk_id, vm_id, RelationType.ATTACHED_TO)
+    for disk in b.items("Microsoft.Compute/disks"):
+        p = _props(disk)
+        enc = lid((p.get("encryption") or {}).get("type"))
+        props = {
+            "encrypted": True,
+            "encryption_evidence": "provider" if enc in ("", "encryptionatrestwithplatformkey")
+            else "config",
+            "encryption_reference": DISK_DOC,
+            "size_gb": p.get("diskSizeGB"),
+        }
+        owner = os_disks.get(lid(disk.get("id")))
+        if owner is None and p.get("osType") and disk.get("managedBy"):
+            owner = str(disk["managedBy"]).rstrip("/").rsplit("/", 1)[-1]
+        if owner:  # created by its VM's os_disk block, deleted with the VM
+            props["implicit"] = f"the OS disk of VM {owner}"
+        did = b.add(Kind.VOLUME, disk, props)
+        des = _ref((p.get("encryption") or {}).get("diskEncryptionSetId"))
+        if des:
+            b.relate(did, des, RelationType.ENCRYPTED_WITH)
+
+
+
+def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
+    """`image_deprecated` of a VM: when the vendor deprecated its Marketplace image
+    version (None: supported); no entry when not known (custom or gallery image, image
+    version not read)."""
+    image = marketplace_image(vm)
+    if image is None:
+        return {}
+    location, publisher, offer, sku, version = image
+    wanted = (f"/subscriptions/{b.account}/providers/microsoft.compute/locations/"
+              f"{location}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}/"
+              f"skus/{sku}/versions/{version}").lower()
+    found = b.get("Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/"
+                     "versions", wanted)
+    if found is None:
+        return {}
+    status = _props(found).get("imageDeprecationStatus") or {}
+    state = lid(status.get("imageState") or "active")
+    when = status.get("scheduledDeprecationTime")
+    if state == "active":
+        return {"image_deprecated": None}
+    if when:
+        return {"image_deprecated": str(when)}
+    # Deprecated without a date: deprecated by the time it was collected.
+    return {"image_deprecated": b.s.collected_at if state == "deprecated" else None}
+
+
+def _image(ref: Any) -> str | None:
+    if not isinstance(ref, Mapping):
+        return None
+    if ref.get("publisher"):
+        return ":".join(str(ref.get(k) or "") for k in ("publisher", "offer", "sku", "version"))
+    return lid(ref.get("id") or ref.get("sharedGalleryImageId")
+               or ref.get("communityGalleryImageId")) or None
+
+
+def _vm_secrets(vm: Mapping[str, Any]) -> list[str]:
+    p = _props(vm)
+    found = []
+    for path, holder, key in (("osProfile.customData", p.get("osProfile") or {}, "customData"),
+                              ("userData", p, "userData")):
+        value = holder.get(key)
+        if isinstance(value, str) and value and value != REDACTED and _secret_value(value):
+            found.append(path)
+    for key in _tags(vm):
+        if is_secret_name(key):
+            found.append(f"tags.{key}")
+    return found
