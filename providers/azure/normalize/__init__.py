@@ -115,4 +115,4 @@ def normalize(section: Section) -> Inventory:
     backup.backup_vaults(b)
     web.web_apps(b)
     ai.model_deployments(b)
-    return inventory(PROVIDER, section, b.resources, b.relations)
+    return inventory(PROVIDER, section, b.marked(), b.relations)

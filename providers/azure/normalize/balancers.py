@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
@@ -22,36 +21,61 @@ from providers.azure.normalize.common import (
 )
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.nsg import nsg_layer, port_layer
-from scanner.model import Kind, RelationType
+from providers.azure.normalize.paths import lb_standard
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import RuleLayer, admitted
 
+NatPaths = dict[tuple[str, bool], tuple[list[str], list[tuple[str, int]]]]
 
-def nat_targets(b: Build) -> dict[str, tuple[list[str], list[tuple[str, int]]]]:
-    """VM id -> (load balancer public IPs, NAT'ed (protocol, backend port))."""
-    nic_vm = b.nic_owners()
-    out: dict[str, tuple[list[str], list[tuple[str, int]]]] = {}
+
+def _lb_sku_standard(b: Build, lb: Mapping[str, Any], frontend_id: str) -> bool:
+    """Closed by default? The load balancer's SKU and its frontend public IP's (paths)."""
+    fe = next((f for f in _props(lb).get("frontendIPConfigurations") or []
+               if lid(f.get("id")) == frontend_id), None)
+    pip_id = _ref(_props(fe or {}).get("publicIPAddress"))
+    _, standard, raw = b.public_ip(pip_id) if pip_id else (None, True, None)
+    return lb_standard(lb, standard if raw is not None else None)
+
+
+def nat_targets(b: Build) -> dict[str, NatPaths]:
+    """IP configuration id -> {(its NIC id, closed by default): (load balancer public IPs,
+    NAT'ed (protocol, backend port))}. Every inbound NAT rule of every load balancer: one
+    naming a backend IP configuration, one a NIC's configuration names
+    (`loadBalancerInboundNatRules`), and one over a backend pool (NAT rule v2: every member)."""
+    out: dict[str, NatPaths] = {}
+    referenced = b.cfg_nat_rules()
     for lb in b.items("Microsoft.Network/loadBalancers"):
+        lb_id = lid(lb.get("id"))
         frontends = b.lb_frontends(lb)
         for rule in _props(lb).get("inboundNatRules") or []:
             rp = _props(rule)
-            cfg = _ref(rp.get("backendIPConfiguration"))
-            vm = nic_vm.get(cfg.split("/ipconfigurations/")[0]) if cfg else None
-            ip = frontends.get(_ref(rp.get("frontendIPConfiguration")))
-            if vm is None or not ip or rp.get("backendPort") is None:
+            fe_id = _ref(rp.get("frontendIPConfiguration"))
+            ip = frontends.get(fe_id)
+            if not ip or rp.get("backendPort") is None:
                 continue
+            cfgs = {_ref(rp.get("backendIPConfiguration"))} | referenced.get(lid(rule.get("id")),
+                                                                             set())
+            pool = _ref(rp.get("backendAddressPool"))
+            if pool:
+                cfgs |= b.pool_members(lb, pool)
+            standard = _lb_sku_standard(b, lb, fe_id)
             protocol = _PROTO.get(lid(rp.get("protocol")), "tcp")
-            entry = out.setdefault(vm, ([], []))
-            if ip not in entry[0]:
-                entry[0].append(ip)
-            for proto in (("tcp", "udp") if protocol == "*" else (protocol,)):
-                entry[1].append((proto, int(rp["backendPort"])))
+            for cfg in sorted(filter(None, cfgs)):
+                if cfg not in b.cfgs():
+                    b.mark(lb_id, ("ingress",), Unread(
+                        f"inbound NAT rule {lid(rule.get('id'))} forwards to {cfg}, which is "
+                        "not in the network interfaces read", "dangling", closes=False))
+                    continue
+                ips, ports = out.setdefault(cfg, {}).setdefault((lb_id, standard), ([], []))
+                if ip not in ips:
+                    ips.append(ip)
+                for proto in (("tcp", "udp") if protocol == "*" else (protocol,)):
+                    ports.append((proto, int(rp["backendPort"])))
     return out
 
 
 def load_balancers(b: Build) -> None:
     nic_vm = b.nic_owners()
-    vms = b.by_id["Microsoft.Compute/virtualMachines"]
-    nics = b.by_id["Microsoft.Network/networkInterfaces"]
     for lb in b.items("Microsoft.Network/loadBalancers"):
         lb_id = lid(lb.get("id"))
         p = _props(lb)
@@ -68,21 +92,14 @@ def load_balancers(b: Build) -> None:
                           int(rp.get("backendPort") or rp["frontendPort"])))
         ddos = False
         for fe in p.get("frontendIPConfigurations") or []:
-            pip = b.public_ip(_ref(_props(fe).get("publicIPAddress")))[2] or {}
-            mode = (_props(pip).get("ddosSettings") or {}).get("protectionMode")
+            pip_id = _ref(_props(fe).get("publicIPAddress"))
+            pip = b.public_ip(pip_id)[2] if pip_id else {}
+            if pip is None:
+                b.mark(lb_id, ("public_ips", "public_hostnames"), Unread(
+                    f"public IP {pip_id} of frontend {lid(fe.get('id'))} is not in the public "
+                    "IPs read", "dangling", closes=False))
+            mode = (_props(pip or {}).get("ddosSettings") or {}).get("protectionMode")
             ddos = ddos or lid(mode) == "enabled"
-        pools: dict[str, set[str]] = defaultdict(set)
-        for nic in nics.values():
-            for cfg in _props(nic).get("ipConfigurations") or []:
-                for pool in _props(cfg).get("loadBalancerBackendAddressPools") or []:
-                    vm = nic_vm.get(lid(nic.get("id")))
-                    if vm:
-                        pools[_ref(pool)].add(vm)
-        for pool in p.get("backendAddressPools") or []:
-            for cfg in _props(pool).get("backendIPConfigurations") or []:
-                vm = nic_vm.get(_ref(cfg).split("/ipconfigurations/")[0])
-                if vm:
-                    pools[lid(pool.get("id"))].add(vm)
         lid_ = b.add(Kind.LOAD_BALANCER, lb, {
             "public_ips": sorted(set(frontends.values())),
             "public_hostnames": b.public_fqdns(p.get("frontendIPConfigurations") or []),
@@ -103,31 +120,34 @@ def load_balancers(b: Build) -> None:
                 "port": fport, "target_port": bport, "redirects_to_https": False,
             }, name=f"{lb.get('name')}:{fport}/{proto}", region=_loc(lb), labels={})
             b.relate(listener, lid_, RelationType.MEMBER_OF)
+            standard = _lb_sku_standard(b, lb, _ref(_props(rule).get("frontendIPConfiguration")))
             pool_ids = [_ref(x) for x in (_props(rule).get("backendAddressPools") or [])]
             pool_ids.append(_ref(_props(rule).get("backendAddressPool")))
             for pool_id in filter(None, pool_ids):
-                for vm_id in pools.get(pool_id, ()):
-                    vm_obj = vms.get(vm_id)
-                    if vm_obj is not None and _vm_admits(b, vm_obj, bport):
+                for cfg_id in sorted(b.pool_members(lb, pool_id)):
+                    found = b.cfgs().get(cfg_id)
+                    if found is None:
+                        b.mark(lb_id, ("ingress",), Unread(
+                            f"backend pool {pool_id} names {cfg_id}, which is not in the "
+                            "network interfaces read", "dangling", closes=False))
+                        continue
+                    vm_id = nic_vm.get(lid(found[0].get("id")))
+                    if vm_id and _cfg_admits(b, vm_id, *found, standard, proto, bport):
                         targets.add(vm_id)
         for vm_id in sorted(targets):
             b.relate(lid_, vm_id, RelationType.TARGETS, private=True)
 
 
-def _vm_admits(b: Build, vm: Mapping[str, Any], port: int) -> bool:
-    """Does a load balancer backend's NSG path admit internet traffic on `port`? (Azure
-    load balancers keep the client's address: the backend's NSGs filter it.)"""
-    nics = b.by_id["Microsoft.Network/networkInterfaces"]
-    for n in (_props(vm).get("networkProfile") or {}).get("networkInterfaces") or []:
-        nic = nics.get(_ref(n))
-        if nic is None:
-            continue
-        layers, _, _ = b.nic_layers(nic, True)
-        layers = tuple(layer for layer in layers if layer.present)
-        for exposure in admitted(layers):
-            if exposure.protocol == "tcp" and port in exposure.ports:
-                return True
-    return False
+def _cfg_admits(b: Build, vm_id: str, nic: Mapping[str, Any], cfg: Mapping[str, Any],
+                standard: bool, proto: str, port: int) -> bool:
+    """Does the NSG path of a load balancer backend's IP configuration admit internet
+    traffic on `port`? Azure load balancers keep the client's address, so the backend's
+    NSGs filter it; with no NSG at all the load balancer's SKU decides (lb_standard)."""
+    layers, _, unknown = b.cfg_layers(nic, cfg, standard)
+    if unknown:
+        b.mark(vm_id, unknown, unknown["ingress"])
+    protocols = ("tcp", "udp") if proto == "*" else (proto,)
+    return any(e.protocol in protocols and port in e.ports for e in admitted(layers))
 
 
 def app_gateways(b: Build) -> None:

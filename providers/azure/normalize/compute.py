@@ -8,12 +8,13 @@ from typing import Any
 
 from providers.azure.apis import marketplace_image
 from providers.azure.normalize.backup import protected_vms, vault_redundancy
-from providers.azure.normalize.balancers import nat_targets
+from providers.azure.normalize.balancers import NatPaths, nat_targets
 from providers.azure.normalize.common import DISK_DOC, _props, _ref, _tags, lid
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.nsg import port_layer
+from providers.azure.normalize.paths import combine
 from providers.azure.normalize.web import _secret_value
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.redact import REDACTED, is_secret_name
 from scanner.rules import RuleLayer
 
@@ -26,41 +27,9 @@ def machines(b: Build) -> None:
     for vm in b.items("Microsoft.Compute/virtualMachines"):
         vm_id = lid(vm.get("id"))
         p = _props(vm)
-        public: list[str] = []
-        private: list[str] = []
-        chosen: tuple[Mapping[str, Any], bool] | None = None
         nic_ids = [_ref(n) for n in (p.get("networkProfile") or {}).get("networkInterfaces")
                    or []]
-        subnet_ids = []
-        for nic_id in nic_ids:
-            nic = nics.get(nic_id)
-            if nic is None:
-                continue
-            for cfg in _props(nic).get("ipConfigurations") or []:
-                cp = _props(cfg)
-                if cp.get("privateIPAddress"):
-                    private.append(str(cp["privateIPAddress"]))
-                pip_id = _ref(cp.get("publicIPAddress"))
-                if pip_id:
-                    addr, standard, _ = b.public_ip(pip_id)
-                    if addr:
-                        public.append(addr)
-                    if chosen is None:
-                        chosen = (nic, standard)
-        if chosen is None and nic_ids and nic_ids[0] in nics:
-            chosen = (nics[nic_ids[0]], True)
-        layers: tuple[RuleLayer, ...] = ()
-        ddos: bool | None = None
-        if chosen is not None:
-            layers, _, subnet_id = b.nic_layers(*chosen)
-            subnet_ids.append(subnet_id)
-            ddos = b.ddos_of_subnet(subnet_id) if subnet_id else None
-            nat_ports = nat.get(vm_id)
-            if nat_ports:
-                lb_ips, ports = nat_ports
-                if not public:
-                    layers = (port_layer("inbound NAT rules", ports, vm_id), *layers)
-                public.extend(ip for ip in lb_ips if ip not in public)
+        public, private, layers, subnet_ids, ddos = _exposure(b, vm_id, nic_ids, nat)
         storage = p.get("storageProfile") or {}
         os_profile = p.get("osProfile") or {}
         linux = os_profile.get("linuxConfiguration")
@@ -85,10 +54,9 @@ def machines(b: Build) -> None:
                 props["backup_redundancy"], props["replica_regions"] = vault_redundancy(b,
                     b.protected_vault.get(vm_id, ""))
         b.add(Kind.COMPUTE, vm, props, rid=vm_id)
+        for sid in subnet_ids:
+            b.relate(vm_id, sid, RelationType.ATTACHED_TO)
         for nic_id in nic_ids:
-            for sid in subnet_ids:
-                if sid:
-                    b.relate(vm_id, sid, RelationType.ATTACHED_TO)
             nic = nics.get(nic_id)
             if nic is not None:
                 nsg = _ref(_props(nic).get("networkSecurityGroup"))
@@ -121,6 +89,70 @@ def machines(b: Build) -> None:
         if des:
             b.relate(did, des, RelationType.ENCRYPTED_WITH)
 
+
+
+def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
+              ) -> tuple[list[str], list[str], tuple[RuleLayer, ...], list[str], bool | None]:
+    """(public IPs, private IPs, ingress, subnet ids, DDoS protection) of a VM: every IP
+    configuration of every NIC, each public IP and each inbound NAT rule judged against its
+    own NIC's and subnet's NSGs (paths.combine). A NIC, public IP, NSG or subnet named but
+    not read marks what it could change as unknown, never as "no public IP" or "no NSG"."""
+    nics = b.by_id["Microsoft.Network/networkInterfaces"]
+    public: list[str] = []
+    nat_ips: list[str] = []
+    private: list[str] = []
+    paths: list[tuple[RuleLayer, ...]] = []
+    subnets: list[str] = []
+    public_subnets: list[str] = []
+    for nic_id in nic_ids:
+        nic = nics.get(nic_id)
+        if nic is None:
+            b.mark(vm_id, ("public_ips", "private_ips", "ingress"), Unread(
+                f"network interface {nic_id} is not in the network interfaces read",
+                "dangling", closes=False))
+            continue
+        for cfg in _props(nic).get("ipConfigurations") or []:
+            cp = _props(cfg)
+            cfg_id = lid(cfg.get("id"))
+            if cp.get("privateIPAddress"):
+                private.append(str(cp["privateIPAddress"]))
+            subnets.append(_ref(cp.get("subnet")))
+            pip_id = _ref(cp.get("publicIPAddress"))
+            if pip_id:
+                addr, standard, raw = b.public_ip(pip_id)
+                if raw is None:
+                    b.mark(vm_id, ("public_ips", "ingress"), Unread(
+                        f"public IP {pip_id} of {cfg_id} is not in the public IPs read",
+                        "dangling", closes=False))
+                elif addr:
+                    public.append(addr)
+                    paths.append(_path(b, vm_id, nic, cfg, standard))
+                    public_subnets.append(_ref(cp.get("subnet")))
+            for (_, standard), (ips, ports) in sorted(nat.get(cfg_id, {}).items()):
+                nat_ips.extend(ip for ip in ips if ip not in nat_ips)
+                paths.append((port_layer("inbound NAT rules", ports, vm_id),
+                              *_path(b, vm_id, nic, cfg, standard)))
+                public_subnets.append(_ref(cp.get("subnet")))
+    public.extend(ip for ip in nat_ips if ip not in public)
+    layers = combine(paths)
+    if not paths:  # no public path: the primary configuration's layers, for the record
+        first = next((nics[n] for n in nic_ids if n in nics), None)
+        cfg0 = next(iter(_props(first).get("ipConfigurations") or []), None) if first else None
+        if first is not None and cfg0 is not None:
+            layers = b.cfg_layers(first, cfg0, True)[0]
+            public_subnets.append(_ref(_props(cfg0).get("subnet")))
+    ddos_values = [b.ddos_of_subnet(s) for s in dict.fromkeys(public_subnets) if s]
+    ddos = (False if False in ddos_values else None if None in ddos_values or not ddos_values
+            else True)
+    return (public, private, layers, [s for s in dict.fromkeys(subnets) if s], ddos)
+
+
+def _path(b: Build, vm_id: str, nic: Mapping[str, Any], cfg: Mapping[str, Any],
+          standard: bool) -> tuple[RuleLayer, ...]:
+    layers, _, unknown = b.cfg_layers(nic, cfg, standard)
+    for prop, unread in unknown.items():
+        b.mark(vm_id, (prop,), unread)
+    return layers
 
 
 def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from providers.azure.normalize.common import PROVIDER, _loc, _parent, _props, _ref, _tags, lid
 from providers.azure.normalize.nsg import nsg_layers
-from scanner.model import Kind, Relation, RelationType, Resource
+from scanner.model import Kind, Relation, RelationType, Resource, Unread
 from scanner.rules import RuleLayer
 from scanner.snapshot import Section
 
@@ -29,6 +30,9 @@ class Build:
                     if obj.get("id"):
                         self.by_id[name][lid(obj["id"])] = obj
         self.protected_vault: dict[str, str] = {}  # VM id -> the vault protecting it
+        self.unknown: dict[str, dict[str, Unread]] = defaultdict(dict)
+        self._subnets: dict[str, Mapping[str, Any]] | None = None
+        self._cfgs: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None
 
     def items(self, name: str) -> list[dict[str, Any]]:
         return self.s.items(name)
@@ -60,11 +64,44 @@ class Build:
         self.relations.append(Relation(source, target, rtype, attrs))
 
     def subnets(self) -> dict[str, Mapping[str, Any]]:
-        out: dict[str, Mapping[str, Any]] = {}
-        for vnet in self.items("Microsoft.Network/virtualNetworks"):
-            for sub in _props(vnet).get("subnets") or []:
-                out[lid(sub.get("id"))] = sub
+        if self._subnets is None:
+            self._subnets = {}
+            for vnet in self.items("Microsoft.Network/virtualNetworks"):
+                for sub in _props(vnet).get("subnets") or []:
+                    self._subnets[lid(sub.get("id"))] = sub
+        return self._subnets
+
+    def mark(self, rid: str, props: Iterable[str], unread: Unread) -> None:
+        """Record that these properties of resource `rid` are not (fully) known."""
+        for prop in props:
+            self.unknown[rid][prop] = _merge(self.unknown[rid].get(prop), unread)
+
+    def marked(self) -> list[Resource]:
+        """The resources built, each with the `unknown` properties marked for it."""
+        return [replace(r, unknown={**r.unknown, **self.unknown[r.id]})
+                if self.unknown.get(r.id) else r for r in self.resources]
+
+    def child_errors(self, collection: str) -> dict[str, dict[str, Any]]:
+        """Failed reads of a per-parent collection: lower-cased parent id -> the error;
+        ALL_PARENTS when the collection failed as a whole (every parent is affected)."""
+        out: dict[str, dict[str, Any]] = {}
+        for e in self.s.errors:
+            if e.get("collection") == collection:
+                out.setdefault(lid(e.get("resource")) or ALL_PARENTS, e)
         return out
+
+    def child_error(self, collection: str, parent_id: str) -> dict[str, Any] | None:
+        errors = self.child_errors(collection)
+        return errors.get(parent_id) or errors.get(ALL_PARENTS)
+
+    def unread(self, collection: str, parent_id: str, what: str, opens: bool = True,
+               closes: bool = True) -> Unread | None:
+        """An Unread for `what` when the read of `collection` for this parent failed."""
+        e = self.child_error(collection, parent_id)
+        if e is None:
+            return None
+        return Unread(f"{what}: {collection} could not be read ({e.get('message')})",
+                      str(e.get("reason") or "unknown"), opens=opens, closes=closes)
 
     def vnet_ddos(self, vnet: Mapping[str, Any]) -> bool:
         p = _props(vnet)
@@ -75,7 +112,8 @@ class Build:
         return self.vnet_ddos(vnet) if vnet is not None else None
 
     def public_ip(self, pip_id: str) -> tuple[str | None, bool, Mapping[str, Any] | None]:
-        """(address, standard SKU, raw) of a public IP id."""
+        """(address, standard SKU, raw) of a public IP id (raw None: not in the list read).
+        A public IP without `sku` is Basic, the API's default."""
         pip = self.get("Microsoft.Network/publicIPAddresses", pip_id)
         if pip is None:
             return None, True, None
@@ -94,30 +132,74 @@ class Build:
                 names.append(str(fqdn))
         return names
 
-    def nic_layers(self, nic: Mapping[str, Any], standard: bool
-                   ) -> tuple[tuple[RuleLayer, ...], list[str], str]:
-        p = _props(nic)
-        subnets = self.subnets()
-        addresses: list[str] = []
-        asgs: set[str] = set()
-        subnet_id = ""
-        for cfg in p.get("ipConfigurations") or []:
-            cp = _props(cfg)
-            if cp.get("privateIPAddress"):
-                addresses.append(str(cp["privateIPAddress"]))
-            asgs |= {_ref(a) for a in cp.get("applicationSecurityGroups") or []}
-            subnet_id = subnet_id or _ref(cp.get("subnet"))
-        sub = subnets.get(subnet_id)
-        subnet_nsg_id = _ref(_props(sub).get("networkSecurityGroup")) if sub else ""
+    def cfg_layers(self, nic: Mapping[str, Any], cfg: Mapping[str, Any], standard: bool
+                   ) -> tuple[tuple[RuleLayer, ...], str, dict[str, Unread]]:
+        """The NSG layers traffic to one IP configuration of a NIC crosses (its subnet's NSG,
+        then the NIC's), its subnet id, and what of them could not be read: an NSG or subnet
+        the NIC names that is not in the lists read (`ingress` unknown, never "no NSG").
+        `standard`: the SKU of the public IP or load balancer the traffic arrives through
+        decides what no NSG at all means (nsg_layers)."""
+        p, cp = _props(nic), _props(cfg)
+        nic_id = lid(nic.get("id"))
+        addresses = [str(cp["privateIPAddress"])] if cp.get("privateIPAddress") else []
+        asgs = {_ref(a) for a in cp.get("applicationSecurityGroups") or []}
+        subnet_id = _ref(cp.get("subnet"))
+        unknown: dict[str, Unread] = {}
+        sub = self.subnets().get(subnet_id)
         nic_nsg_id = _ref(p.get("networkSecurityGroup"))
+        if subnet_id and sub is None:
+            # Its NSG is unknown: with a NIC NSG it could only close the path, without one
+            # it could open (Standard) or close (Basic) it.
+            unknown["ingress"] = Unread(
+                f"subnet {subnet_id} of NIC {nic_id} is not in the virtual networks read",
+                "dangling", opens=not nic_nsg_id, closes=True)
+        subnet_nsg_id = _ref(_props(sub).get("networkSecurityGroup")) if sub else ""
         nsgs = "Microsoft.Network/networkSecurityGroups"
         subnet_nsg = self.get(nsgs, subnet_nsg_id) if subnet_nsg_id else None
         nic_nsg = self.get(nsgs, nic_nsg_id) if nic_nsg_id else None
+        for nsg_id, found, where in ((subnet_nsg_id, subnet_nsg, f"subnet {subnet_id}"),
+                                     (nic_nsg_id, nic_nsg, f"NIC {nic_id}")):
+            if nsg_id and found is None:
+                # Kept as its default rules only (internet denied): the real rules could
+                # only admit more.
+                unknown["ingress"] = _merge(unknown.get("ingress"), Unread(
+                    f"NSG {nsg_id} of {where} is not in the NSGs read", "dangling",
+                    opens=True, closes=False))
         if subnet_nsg_id and subnet_nsg is None:
-            subnet_nsg = {"id": subnet_nsg_id}  # referenced but not read: default rules only
+            subnet_nsg = {"id": subnet_nsg_id}
         if nic_nsg_id and nic_nsg is None:
             nic_nsg = {"id": nic_nsg_id}
-        return nsg_layers(subnet_nsg, nic_nsg, standard, addresses, asgs), addresses, subnet_id
+        return nsg_layers(subnet_nsg, nic_nsg, standard, addresses, asgs), subnet_id, unknown
+
+    def cfgs(self) -> dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]]:
+        """Every IP configuration of every NIC read: lower-cased id -> (NIC, configuration)."""
+        if self._cfgs is None:
+            self._cfgs = {}
+            for nic in self.items("Microsoft.Network/networkInterfaces"):
+                for cfg in _props(nic).get("ipConfigurations") or []:
+                    self._cfgs[lid(cfg.get("id"))] = (nic, cfg)
+        return self._cfgs
+
+    def pool_members(self, lb: Mapping[str, Any], pool_id: str) -> set[str]:
+        """IP configuration ids in a backend pool of `lb`: those the pool lists
+        (`backendIPConfigurations`) and those whose NIC names the pool."""
+        out: set[str] = set()
+        for pool in _props(lb).get("backendAddressPools") or []:
+            if lid(pool.get("id")) == pool_id:
+                out |= {_ref(c) for c in _props(pool).get("backendIPConfigurations") or []}
+        for cfg_id, (_, cfg) in self.cfgs().items():
+            if pool_id in {_ref(x) for x in _props(cfg).get("loadBalancerBackendAddressPools")
+                           or []}:
+                out.add(cfg_id)
+        return out - {""}
+
+    def cfg_nat_rules(self) -> dict[str, set[str]]:
+        """Inbound NAT rule id -> the IP configurations that name it."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for cfg_id, (_, cfg) in self.cfgs().items():
+            for rule in _props(cfg).get("loadBalancerInboundNatRules") or []:
+                out[_ref(rule)].add(cfg_id)
+        return out
 
     def nic_owners(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -137,3 +219,15 @@ class Build:
             if addr:
                 out[lid(fe.get("id"))] = addr
         return out
+
+
+ALL_PARENTS = "*"  # child_errors: the collection failed for every parent
+
+
+def _merge(old: Unread | None, new: Unread) -> Unread:
+    """Two reasons a property is not known: both named, either direction."""
+    if old is None or old == new:
+        return new
+    why = old.why if new.why in old.why else f"{old.why}; {new.why}"
+    return Unread(why, old.reason if old.reason == new.reason else "unknown",
+                  opens=old.opens or new.opens, closes=old.closes or new.closes)
