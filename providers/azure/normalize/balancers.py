@@ -164,15 +164,22 @@ def app_gateways(b: Build) -> None:
         p = _props(gw)
         public = []
         for fe in p.get("frontendIPConfigurations") or []:
-            addr, _, _ = b.public_ip(_ref(_props(fe).get("publicIPAddress")))
+            pip_id = _ref(_props(fe).get("publicIPAddress"))
+            addr, _, raw = b.public_ip(pip_id)
             if addr:
                 public.append(addr)
+            if pip_id and raw is None:
+                b.mark(gw_id, ("public_ips", "public_hostnames"), Unread(
+                    f"public IP {pip_id} of frontend {lid(fe.get('id'))} is not in the public "
+                    "IPs read", "dangling", closes=False))
         ports = {lid(fp.get("id")): int(_props(fp).get("port") or 0)
                  for fp in p.get("frontendPorts") or []}
         settings = {lid(s.get("id")): s for s in p.get("backendHttpSettingsCollection") or []}
         redirects = {lid(r.get("id")): r for r in p.get("redirectConfigurations") or []}
         listeners = {lid(h.get("id")): h for h in p.get("httpListeners") or []}
         profiles = {lid(s.get("id")): s for s in p.get("sslProfiles") or []}
+        path_maps = {lid(m.get("id")): m for m in p.get("urlPathMaps") or []}
+        pools = {lid(x.get("id")): x for x in p.get("backendAddressPools") or []}
         base_tls = _appgw_min_tls(p.get("sslPolicy"))
         subnet_nsg = None
         subnet_id = ""
@@ -180,25 +187,18 @@ def app_gateways(b: Build) -> None:
             subnet_id = _ref(_props(cfg).get("subnet"))
             sub = b.subnets().get(subnet_id)
             nsg_id = _ref(_props(sub).get("networkSecurityGroup")) if sub else ""
+            if subnet_id and sub is None:
+                b.mark(gw_id, ("ingress",), Unread(
+                    f"subnet {subnet_id} of the gateway is not in the virtual networks read",
+                    "dangling", opens=False, closes=True))
             if nsg_id:
-                subnet_nsg = b.get("Microsoft.Network/networkSecurityGroups", nsg_id) or {
-                    "id": nsg_id}
-        waf_cfg = p.get("webApplicationFirewallConfiguration") or {}
-        policy_id = _ref(p.get("firewallPolicy"))
-        policy = policies.get(policy_id) if policy_id else None
-        waf = bool(policy_id) or bool(waf_cfg.get("enabled"))
-        if policy is not None:
-            state = lid((_props(policy).get("policySettings") or {}).get("state"))
-            waf = state != "disabled"
-        rate_limit: bool | None = None
-        if policy is not None:
-            rate_limit = any(lid(_props(r).get("ruleType") or r.get("ruleType"))
-                             == "ratelimitrule"
-                             for r in (_props(policy).get("customRules") or []))
-        elif waf:
-            rate_limit = False if not policy_id else None
-        else:
-            rate_limit = False
+                subnet_nsg = b.get("Microsoft.Network/networkSecurityGroups", nsg_id)
+                if subnet_nsg is None:
+                    b.mark(gw_id, ("ingress",), Unread(
+                        f"NSG {nsg_id} of subnet {subnet_id} is not in the NSGs read",
+                        "dangling", closes=False))
+                    subnet_nsg = {"id": nsg_id}
+        waf, rate_limit = _waf(b, gw, policies)
         layers: list[RuleLayer] = [port_layer(
             "application gateway listeners",
             [("tcp", ports.get(_ref(_props(h).get("frontendPort")), 0))
@@ -226,15 +226,12 @@ def app_gateways(b: Build) -> None:
             hp = _props(listener)
             protocol = lid(hp.get("protocol")) or "http"
             port = ports.get(_ref(hp.get("frontendPort")))
-            setting = settings.get(_ref(rp.get("backendHttpSettings")))
-            redirect = redirects.get(_ref(rp.get("redirectConfiguration")))
-            redirects_https = False
-            if redirect is not None:
-                target = listeners.get(_ref(_props(redirect).get("targetListener")))
-                redirects_https = target is not None and lid(
-                    _props(target).get("protocol")) == "https"
-                url = str(_props(redirect).get("targetUrl") or "")
-                redirects_https = redirects_https or url.lower().startswith("https://")
+            routes = _routes(rp, path_maps)
+            setting = next((settings[s] for _, s, _ in routes if s in settings), None)
+            # A plaintext listener only redirects when every route of its rule (a path
+            # map's default and each path rule) is a redirect to HTTPS.
+            redirects_https = bool(routes) and all(
+                r and _redirects_to_https(redirects.get(r), listeners) for _, _, r in routes)
             props: dict[str, Any] = {
                 "protocol": protocol,
                 "port": port,
@@ -257,18 +254,114 @@ def app_gateways(b: Build) -> None:
             cert = _ref(hp.get("sslCertificate"))
             if cert in certs:
                 b.relate(listener_id, cert, RelationType.USES_CERTIFICATE)
-            pool = next((b for b in p.get("backendAddressPools") or []
-                         if lid(b.get("id")) == _ref(rp.get("backendAddressPool"))), None)
-            for cfg in _props(pool or {}).get("backendIPConfigurations") or []:
-                owner = nic_vm.get(_ref(cfg).split("/ipconfigurations/")[0])
-                if owner:
-                    targets.add(owner)
-            for addr in _props(pool or {}).get("backendAddresses") or []:
-                owner = private_owner.get(str(addr.get("ipAddress")))
-                if owner:
-                    targets.add(owner)
+            # A path map forwarding to backends on other ports: one listener per port, so
+            # the graph forwards to every backend port the rule uses.
+            extra = sorted({int(_props(settings[s]).get("port") or 0) for _, s, r in routes
+                            if s in settings and not r} - {props["target_port"]})
+            for other in extra:
+                more = b.add(Kind.LISTENER, listener, {**props, "target_port": other},
+                             rid=f"{listener_id}#backendport{other}",
+                             name=f"{gw.get('name')}/{listener.get('name')}->{other}",
+                             region=_loc(gw), labels={})
+                b.relate(more, gw_id, RelationType.MEMBER_OF)
+            for pool_id in {pool for pool, _, _ in routes if pool}:
+                pool = pools.get(pool_id)
+                if pool is None:
+                    b.mark(gw_id, ("ingress",), Unread(
+                        f"routing rule {lid(rule.get('id'))} names backend pool {pool_id}, "
+                        "which the gateway does not define", "dangling", closes=False))
+                    continue
+                for cfg in _props(pool).get("backendIPConfigurations") or []:
+                    cfg_id = _ref(cfg)
+                    owner = nic_vm.get(cfg_id.split("/ipconfigurations/")[0])
+                    if owner:
+                        targets.add(owner)
+                    elif cfg_id not in b.cfgs():
+                        b.mark(gw_id, ("ingress",), Unread(
+                            f"backend pool {pool_id} names {cfg_id}, which is not in the "
+                            "network interfaces read", "dangling", closes=False))
+                for addr in _props(pool).get("backendAddresses") or []:
+                    owner = private_owner.get(str(addr.get("ipAddress")))
+                    if owner:
+                        targets.add(owner)
         for vm in sorted(targets):
             b.relate(gw_id, vm, RelationType.TARGETS, private=True)
+
+
+Route = tuple[str, str, str]  # (backend pool id, backend settings id, redirect id)
+
+
+def _routes(rule: Mapping[str, Any], path_maps: Mapping[str, Mapping[str, Any]]
+            ) -> list[Route]:
+    """Where a request routing rule sends traffic: a basic rule's pool, settings or
+    redirect; a path-based rule's (`urlPathMap`) default and every path rule's."""
+    def route(x: Mapping[str, Any]) -> Route:
+        return (_ref(x.get("backendAddressPool")), _ref(x.get("backendHttpSettings")),
+                _ref(x.get("redirectConfiguration")))
+
+    path_map = path_maps.get(_ref(rule.get("urlPathMap")))
+    if path_map is None:
+        return [route(rule)]
+    mp = _props(path_map)
+    out = [(_ref(mp.get("defaultBackendAddressPool")), _ref(mp.get("defaultBackendHttpSettings")),
+            _ref(mp.get("defaultRedirectConfiguration")))]
+    out.extend(route(_props(pr)) for pr in mp.get("pathRules") or [])
+    return [r for r in out if any(r)]
+
+
+def _redirects_to_https(redirect: Mapping[str, Any] | None,
+                        listeners: Mapping[str, Mapping[str, Any]]) -> bool:
+    if redirect is None:
+        return False
+    target = listeners.get(_ref(_props(redirect).get("targetListener")))
+    to_https = target is not None and lid(_props(target).get("protocol")) == "https"
+    url = str(_props(redirect).get("targetUrl") or "")
+    return to_https or url.lower().startswith("https://")
+
+
+def _waf(b: Build, gw: Mapping[str, Any], policies: Mapping[str, Mapping[str, Any]]
+         ) -> tuple[bool, bool | None]:
+    """(WAF protects, WAF has a rate-limit rule) of an application gateway. A WAF protects
+    only in Prevention mode: in Detection mode it "monitors and logs all threat alerts"
+    but blocks nothing (https://learn.microsoft.com/azure/web-application-firewall/ag/
+    ag-overview#waf-modes). The gateway's own `webApplicationFirewallConfiguration`
+    (`enabled`, `firewallMode`) or its firewall policy's `policySettings` (`state`, `mode`);
+    a policy associated with a listener or a path rule overrides the gateway's for that
+    traffic, so every one of them must protect. A policy that is named but was not read
+    leaves `waf` unknown."""
+    gw_id = lid(gw.get("id"))
+    p = _props(gw)
+    waf_cfg = p.get("webApplicationFirewallConfiguration") or {}
+    policy_id = _ref(p.get("firewallPolicy"))
+    scoped = [_ref(_props(h).get("firewallPolicy")) for h in p.get("httpListeners") or []]
+    scoped += [_ref(_props(pr).get("firewallPolicy")) for m in p.get("urlPathMaps") or []
+               for pr in _props(m).get("pathRules") or []]
+    if policy_id:
+        protects = True
+    else:
+        protects = (bool(waf_cfg.get("enabled"))
+                    and lid(waf_cfg.get("firewallMode")) == "prevention")
+    rate_limit: bool | None = False
+    for pid in dict.fromkeys([policy_id, *scoped]):
+        if not pid:
+            continue
+        policy = policies.get(pid)
+        if policy is None:
+            b.mark(gw_id, ("waf", "waf_rate_limit"), Unread(
+                f"WAF policy {pid} is not in the WAF policies read", "dangling"))
+            protects, rate_limit = False, None
+            continue
+        settings = _props(policy).get("policySettings") or {}
+        # policySettings.state defaults to Enabled, mode to Detection (the API's defaults)
+        protects = protects and lid(settings.get("state") or "enabled") != "disabled" and \
+            lid(settings.get("mode") or "detection") == "prevention"
+        if pid == policy_id and rate_limit is not None:
+            rate_limit = any(lid(_props(r).get("ruleType") or r.get("ruleType"))
+                             == "ratelimitrule"
+                             for r in (_props(policy).get("customRules") or []))
+    if not policy_id and not protects:
+        rate_limit = False
+    return protects, rate_limit
 
 
 def appgw_certificates(b: Build, gw: Mapping[str, Any]) -> set[str]:
