@@ -115,4 +115,5 @@ def normalize(section: Section) -> Inventory:
     backup.backup_vaults(b)
     web.web_apps(b)
     ai.model_deployments(b)
+    ai.accounts(b)
     return inventory(PROVIDER, section, b.marked(), b.relations)

@@ -25,3 +25,29 @@ def model_deployments(b: Build) -> None:
                                    or "enabled") != "disabled",
         }, region=region, labels={**_tags(account), **_tags(dep)},
             name=f"{account.get('name')}/{dep.get('name')}")
+
+
+ACCOUNTS = "Microsoft.CognitiveServices/accounts"
+DEPLOYMENTS = "Microsoft.CognitiveServices/accounts/deployments"
+
+
+def accounts(b: Build) -> None:
+    """Every Cognitive Services / AI Services account (OpenAI, AIServices, Translator,
+    Speech, ...) is a model_deployment resource of its own, whether or not it has
+    deployments: its endpoint processes requests in its `location` ("regional"), and an
+    account in the `global` location (Translator, for one) may have requests processed in
+    any region ("global"). See docs/azure.md for why this kind."""
+    for account in b.items(ACCOUNTS):
+        aid = lid(account.get("id"))
+        region = _loc(account)
+        b.add(Kind.MODEL_DEPLOYMENT, account, {
+            "processing_scope": None if region is None else
+            "global" if region == "global" else "regional",
+            "data_zone": None,
+            "public_endpoint": lid(_props(account).get("publicNetworkAccess")
+                                   or "enabled") != "disabled",
+        }, rid=aid)
+        if (unread := b.unread(DEPLOYMENTS, aid, "its model deployments")) is not None:
+            # the deployments themselves are not known: each would be a resource of its
+            # own; what the account processes elsewhere through them is unknown
+            b.mark(aid, ("processing_scope", "data_zone"), unread)

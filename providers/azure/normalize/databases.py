@@ -36,22 +36,32 @@ def db_layer(b: Build, rules_collection: str, server_id: str, port: int) -> Rule
                      origin=(server_id,))
 
 
+SQL = "Microsoft.Sql/servers"
+SQL_RULES = "Microsoft.Sql/servers/firewallRules"
+SQL_DBS = "Microsoft.Sql/servers/databases"
+SQL_TDE = "Microsoft.Sql/servers/databases/transparentDataEncryption"
+SQL_STRP = "Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies"
+SQL_LINKS = "Microsoft.Sql/servers/databases/replicationLinks"
+DB_DATA = ("encrypted", "backup_enabled", "backup_retention_days", "backup_redundancy",
+           "replica_regions", "pitr_enabled")
+
+
 def sql(b: Build) -> None:
-    tde = {_parent(lid(t.get("id"))): t for t in
-           b.items("Microsoft.Sql/servers/databases/transparentDataEncryption")}
-    strp = {_parent(lid(t.get("id"))): t for t in
-            b.items("Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies")}
+    tde = {_parent(lid(t.get("id"))): t for t in b.items(SQL_TDE)}
+    strp = {_parent(lid(t.get("id"))): t for t in b.items(SQL_STRP)}
     links: dict[str, list[str]] = defaultdict(list)
-    for link in b.items("Microsoft.Sql/servers/databases/replicationLinks"):
+    for link in b.items(SQL_LINKS):
         partner = _props(link).get("partnerLocation")
         if partner:
             links[_parent(lid(link.get("id")))].append("".join(str(partner).lower().split()))
-    servers = b.by_id["Microsoft.Sql/servers"]
-    for db in b.items("Microsoft.Sql/servers/databases"):
+    servers = b.by_id[SQL]
+    with_databases: set[str] = set()
+    for db in b.items(SQL_DBS):
         db_id = lid(db.get("id"))
         if db_id.endswith("/databases/master"):
             continue
         server_id = _parent(db_id)
+        with_databases.add(server_id)
         server = servers.get(server_id, {})
         sp, p = _props(server), _props(db)
         public = lid(sp.get("publicNetworkAccess") or "enabled") != "disabled"
@@ -65,8 +75,7 @@ def sql(b: Build) -> None:
         retention = _props(strp[db_id]).get("retentionDays") if db_id in strp else None
         b.add(Kind.DATABASE, db, {
             "public_endpoint": public,
-            "ingress": (db_layer(b, "Microsoft.Sql/servers/firewallRules", server_id,
-                                      1433),),
+            "ingress": (db_layer(b, SQL_RULES, server_id, 1433),),
             "public_ips": [],
             "min_tls": _tls(sp.get("minimalTlsVersion")) if sp else None,
             "encrypted": (state == "enabled") if t else None,
@@ -80,6 +89,45 @@ def sql(b: Build) -> None:
         }, rid=db_id, name=f"{server.get('name') or server_id.rsplit('/', 1)[-1]}/"
                            f"{db.get('name')}")
         b.relate(db_id, server_id, RelationType.MEMBER_OF)
+        _mark_server_reads(b, db_id, server_id)
+        for collection, props, what in (
+                (SQL_TDE, ("encrypted",), "TDE state"),
+                (SQL_STRP, ("backup_retention_days",), "PITR retention"),
+                (SQL_LINKS, ("replica_regions", "backup_redundancy"), "geo-replicas")):
+            if (unread := b.unread(collection, db_id, what)) is not None:
+                b.mark(db_id, props, unread)
+    for server in b.items(SQL):
+        server_id = lid(server.get("id"))
+        if server_id in with_databases:
+            continue
+        # A server without user databases (or whose databases could not be listed) is
+        # itself a database endpoint: "server-level IP firewall rules enable clients to
+        # access the entire server" (https://learn.microsoft.com/azure/azure-sql/database/
+        # firewall-configure). It holds no data: backups are those every database created
+        # on it gets (automated, at least daily, 7 days by default: .../automated-backups-
+        # overview); nothing to encrypt or replicate (no `encrypted`, no redundancy).
+        sp = _props(server)
+        b.add(Kind.DATABASE, server, {
+            "public_endpoint": lid(sp.get("publicNetworkAccess") or "enabled") != "disabled",
+            "ingress": (db_layer(b, SQL_RULES, server_id, 1433),),
+            "public_ips": [],
+            "min_tls": _tls(sp.get("minimalTlsVersion")),
+            "backup_enabled": True,
+            "backup_retention_days": 7,
+            "backup_frequency_hours": 24,
+        }, rid=server_id)
+        _mark_server_reads(b, server_id, server_id)
+        if (unread := b.unread(SQL_DBS, server_id, "its databases", opens=True,
+                               closes=True)) is not None:
+            b.mark(server_id, DB_DATA, unread)
+
+
+def _mark_server_reads(b: Build, rid: str, server_id: str) -> None:
+    """A server's firewall rules that could not be read: only admitting rules are missing
+    (a rule can only open), so a pass on its `ingress` is unsafe, a fail stands."""
+    unread = b.unread(SQL_RULES, server_id, "server firewall rules", closes=False)
+    if unread is not None:
+        b.mark(rid, ("ingress",), unread)
 
 
 def flexible(b: Build, kind: str, servers: str, rules: str, configs: str, tls_param: str) -> None:
@@ -96,6 +144,11 @@ def flexible(b: Build, kind: str, servers: str, rules: str, configs: str, tls_pa
         c = conf.get(sid)
         tls = _tls(str(_props(c).get("value") or "").split(",")[0]) if c else None
         retention = backup.get("backupRetentionDays")
+        for collection, props, what, closes in (
+                (rules, ("ingress",), "server firewall rules", False),
+                (configs, ("min_tls",), tls_param, True)):
+            if (unread := b.unread(collection, sid, what, closes=closes)) is not None:
+                b.mark(sid, props, unread)
         b.add(Kind.DATABASE, srv, {
             "public_endpoint": access == "enabled" and not delegated,
             "ingress": (db_layer(b, rules, sid, DB_PORTS[kind]),),
