@@ -7,7 +7,26 @@ from typing import Any
 
 from providers.azure.normalize.common import REDUNDANCY, VAULT_DOC, _loc, _pair, _props, lid
 from providers.azure.normalize.context import Build
-from scanner.model import Kind
+from scanner.model import Kind, Unread
+
+ITEMS = "Microsoft.RecoveryServices/vaults/backupProtectedItems"
+POLICIES = "Microsoft.RecoveryServices/vaults/backupPolicies"
+BACKUP_PROPS = ("backup_enabled", "backup_frequency_hours", "backup_retention_days",
+                "backup_redundancy", "replica_regions")
+
+
+def mark_backup_reads(b: Build, vm_id: str, protected: bool) -> None:
+    """A vault whose protected items could not be read may protect this VM: an unprotected
+    VM's `backup_enabled` false could be wrong (a fail is unsafe; a protected one stands).
+    A protecting vault whose policies could not be read leaves its schedule unknown."""
+    if not protected and b.child_errors(ITEMS):
+        vaults = sorted(b.child_errors(ITEMS))
+        b.mark(vm_id, BACKUP_PROPS, Unread(
+            f"protected items of vault(s) {', '.join(vaults)} could not be read", "unknown",
+            opens=False, closes=True))
+    vault = b.protected_vault.get(vm_id)
+    if protected and vault and (unread := b.unread(POLICIES, vault, "its backup policy")):
+        b.mark(vm_id, ("backup_frequency_hours", "backup_retention_days"), unread)
 
 
 def protected_vms(b: Build) -> dict[str, tuple[int | None, int | None]] | None:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.azure.apis import marketplace_image
-from providers.azure.normalize.backup import protected_vms, vault_redundancy
+from providers.azure.normalize.backup import mark_backup_reads, protected_vms, vault_redundancy
 from providers.azure.normalize.balancers import NatPaths, nat_targets
-from providers.azure.normalize.common import DISK_DOC, _props, _ref, _tags, lid
+from providers.azure.normalize.common import DISK_DOC, _parent, _props, _ref, _tags, lid
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.nsg import port_layer
 from providers.azure.normalize.paths import combine
@@ -17,6 +17,8 @@ from providers.azure.normalize.web import _secret_value
 from scanner.model import Kind, RelationType, Unread
 from scanner.redact import REDACTED, is_secret_name
 from scanner.rules import RuleLayer
+
+IMAGES = "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions"
 
 
 def machines(b: Build) -> None:
@@ -49,6 +51,7 @@ def machines(b: Build) -> None:
         if protected is not None:
             item = protected.get(vm_id)
             props["backup_enabled"] = item is not None
+            mark_backup_reads(b, vm_id, item is not None)
             if item is not None:
                 props["backup_frequency_hours"], props["backup_retention_days"] = item
                 props["backup_redundancy"], props["replica_regions"] = vault_redundancy(b,
@@ -117,6 +120,13 @@ def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
             if cp.get("privateIPAddress"):
                 private.append(str(cp["privateIPAddress"]))
             subnets.append(_ref(cp.get("subnet")))
+            for ref, collection in _fronting(cp):
+                if b.get(collection, ref) is None:
+                    # a load balancer or application gateway that forwards to this NIC was
+                    # not read: it could only add a path from the internet
+                    b.mark(vm_id, ("public_ips", "ingress"), Unread(
+                        f"{cfg_id} is a backend of {ref}, which is not in the "
+                        f"{collection.rsplit('/', 1)[-1]} read", "dangling", closes=False))
             pip_id = _ref(cp.get("publicIPAddress"))
             if pip_id:
                 addr, standard, raw = b.public_ip(pip_id)
@@ -147,6 +157,21 @@ def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
     return (public, private, layers, [s for s in dict.fromkeys(subnets) if s], ddos)
 
 
+def _fronting(cp: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(load balancer or application gateway id, its collection) of every backend pool and
+    inbound NAT rule an IP configuration names."""
+    out = []
+    for key, collection in (
+            ("loadBalancerBackendAddressPools", "Microsoft.Network/loadBalancers"),
+            ("loadBalancerInboundNatRules", "Microsoft.Network/loadBalancers"),
+            ("applicationGatewayBackendAddressPools", "Microsoft.Network/applicationGateways")):
+        for ref in cp.get(key) or []:
+            owner = _parent(_ref(ref))
+            if owner:
+                out.append((owner, collection))
+    return list(dict.fromkeys(out))
+
+
 def _path(b: Build, vm_id: str, nic: Mapping[str, Any], cfg: Mapping[str, Any],
           standard: bool) -> tuple[RuleLayer, ...]:
     layers, _, unknown = b.cfg_layers(nic, cfg, standard)
@@ -166,9 +191,14 @@ def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
     wanted = (f"/subscriptions/{b.account}/providers/microsoft.compute/locations/"
               f"{location}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}/"
               f"skus/{sku}/versions/{version}").lower()
-    found = b.get("Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/"
-                     "versions", wanted)
+    found = b.get(IMAGES, wanted)
     if found is None:
+        if b.child_errors(IMAGES):
+            # the image version GET failed (for this VM, or for another VM on the same
+            # image version: it is read once per version)
+            b.mark(lid(vm.get("id")), ("image_deprecated",), Unread(
+                f"image version {':'.join(image[1:])} in {location} was not read "
+                f"({IMAGES} failed)", "unknown"))
         return {}
     status = _props(found).get("imageDeprecationStatus") or {}
     state = lid(status.get("imageState") or "active")

@@ -17,6 +17,8 @@ def web_apps(b: Build) -> None:
         sid = lid(site.get("id"))
         p = _props(site)
         cfg = _props(configs.get(sid, {})) or (p.get("siteConfig") or {})
+        if (unread := b.unread("Microsoft.Web/sites/config", sid, "its config/web")):
+            b.mark(sid, ("min_tls", "plaintext_secrets"), unread)
         secrets = sorted({f"siteConfig.appSettings.{s.get('name')}"
                           for s in cfg.get("appSettings") or []
                           if isinstance(s, Mapping) and _secret_value(s.get("value"))})
