@@ -81,14 +81,30 @@ from providers.azure.normalize.common import (
     PROVIDER,
     REDUNDANCY,
     _pair,
+    _props,
     _range_cidrs,
+    _ref,
     _tls,
+    lid,
 )
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.nsg import nsg_layer, nsg_layers, port_layer
 from scanner.model import Inventory
 from scanner.provider import inventory
-from scanner.snapshot import Section
+from scanner.snapshot import GLOBAL, Section
+
+WAF_POLICIES = "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"
+NOT_ASSESSED = "not_assessed"  # engine.NOT_ASSESSED: the section collection of skipped objects
+# Collections whose objects are folded into other resources wholesale (never resources of
+# their own): what each becomes.
+FOLDED = {
+    "Microsoft.Resources/subscriptions": "the account resource (azure:<subscription>)",
+    "Microsoft.Resources/resourceGroups": "containers of the resources read; not judged",
+    "Microsoft.Security/pricings": "the account's threat_detection_regions",
+    "Microsoft.Authorization/roleAssignments": "one identity resource per principal",
+    "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions":
+        "the image_deprecated of the VMs that run the image version",
+}
 
 __all__ = ["DISK_DOC", "FLEX_DOC", "REDUNDANCY", "_pair", "_range_cidrs", "_tls", "normalize",
            "nsg_layer", "nsg_layers", "port_layer"]
@@ -116,4 +132,40 @@ def normalize(section: Section) -> Inventory:
     web.web_apps(b)
     ai.model_deployments(b)
     ai.accounts(b)
-    return inventory(PROVIDER, section, b.marked(), b.relations)
+    skipped_objects(b)
+    result = inventory(PROVIDER, section, b.marked(), b.relations)
+    if b.skipped:  # engine.not_assessed reports them as skip findings, named and counted
+        section.add(NOT_ASSESSED, GLOBAL, sorted(b.skipped, key=lambda o: o["id"]))
+    return result
+
+
+def skipped_objects(b: Build) -> None:
+    """Objects read that no resource is built from or folded into, each named with why."""
+    for db in b.items("Microsoft.Sql/servers/databases"):
+        if lid(db.get("id")).endswith("/databases/master"):
+            b.skip(db, "system_database", "the SQL server's system database (master): the "
+                                          "server is judged through its user databases, or "
+                                          "itself when it has none")
+    owners = b.nic_owners()
+    for nic in b.items("Microsoft.Network/networkInterfaces"):
+        if lid(nic.get("id")) not in owners:
+            b.skip(nic, "no_vm", "network interface of no VM read (a private endpoint's, a "
+                                 "scale set's or a detached NIC): not judged")
+    used = {_ref(_props(gw).get("firewallPolicy"))
+            for gw in b.items("Microsoft.Network/applicationGateways")}
+    used |= {_ref(_props(h).get("firewallPolicy"))
+             for gw in b.items("Microsoft.Network/applicationGateways")
+             for h in _props(gw).get("httpListeners") or []}
+    used |= {_ref(_props(pr).get("firewallPolicy"))
+             for gw in b.items("Microsoft.Network/applicationGateways")
+             for m in _props(gw).get("urlPathMaps") or []
+             for pr in _props(m).get("pathRules") or []}
+    for policy in b.items(WAF_POLICIES):
+        if lid(policy.get("id")) not in used:
+            b.skip(policy, "unused", "WAF policy associated with no application gateway read")
+    destinations = {lid(_props(s).get("workspaceId"))
+                    for s in b.items("Microsoft.Insights/diagnosticSettings")}
+    for ws in b.items("Microsoft.OperationalInsights/workspaces"):
+        if lid(ws.get("id")) not in destinations:
+            b.skip(ws, "not_a_destination", "Log Analytics workspace that receives no activity "
+                                            "log read: read only as a destination, not judged")

@@ -31,6 +31,7 @@ class Build:
                         self.by_id[name][lid(obj["id"])] = obj
         self.protected_vault: dict[str, str] = {}  # VM id -> the vault protecting it
         self.unknown: dict[str, dict[str, Unread]] = defaultdict(dict)
+        self.skipped: list[dict[str, str]] = []  # objects read but not judged, and why
         self._subnets: dict[str, Mapping[str, Any]] | None = None
         self._cfgs: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None
 
@@ -70,6 +71,12 @@ class Build:
                 for sub in _props(vnet).get("subnets") or []:
                     self._subnets[lid(sub.get("id"))] = sub
         return self._subnets
+
+    def skip(self, obj: Mapping[str, Any], reason: str, message: str) -> None:
+        """An object that was read but becomes no resource: named in a NOT-ASSESSED skip
+        finding (engine.not_assessed), never dropped in silence."""
+        self.skipped.append({"id": lid(obj.get("id")), "type": str(obj.get("type") or ""),
+                             "reason": reason, "message": message})
 
     def mark(self, rid: str, props: Iterable[str], unread: Unread) -> None:
         """Record that these properties of resource `rid` are not (fully) known."""
