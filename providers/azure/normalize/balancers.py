@@ -281,7 +281,8 @@ def app_gateways(b: Build) -> None:
                             f"backend pool {pool_id} names {cfg_id}, which is not in the "
                             "network interfaces read", "dangling", closes=False))
                 for addr in _props(pool).get("backendAddresses") or []:
-                    owner = private_owner.get(str(addr.get("ipAddress")))
+                    ip = addr.get("ipAddress") if isinstance(addr, Mapping) else addr
+                    owner = private_owner.get(str(ip))
                     if owner:
                         targets.add(owner)
         for vm in sorted(targets):

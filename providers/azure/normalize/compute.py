@@ -134,6 +134,7 @@ def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
                     b.mark(vm_id, ("public_ips", "ingress"), Unread(
                         f"public IP {pip_id} of {cfg_id} is not in the public IPs read",
                         "dangling", closes=False))
+                    _path(b, vm_id, nic, cfg, False)  # and what filters it, if read
                 elif addr:
                     public.append(addr)
                     paths.append(_path(b, vm_id, nic, cfg, standard))
