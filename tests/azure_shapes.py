@@ -93,7 +93,8 @@ def basic_nat_lb(target_nic: str) -> dict[str, Any]:
     """A load balancer without a SKU (Basic, the API default) whose inbound NAT rule is
     Microsoft's InboundNatRuleGet example (3390 -> 3389), pointed at `target_nic`."""
     lb_id = f"{NET}/loadBalancers/lb1"
-    rule = renamed(example("InboundNatRuleGet.json"), "/resourceGroups/testrg/", "/resourceGroups/rg1/")
+    rule = renamed(example("InboundNatRuleGet.json"), "/resourceGroups/testrg/",
+                   "/resourceGroups/rg1/")
     rule["properties"]["backendIPConfiguration"] = {
         "id": f"{NET}/networkInterfaces/{target_nic}/ipConfigurations/ipconfig1"}
     return {"id": lb_id, "name": "lb1", "type": "Microsoft.Network/loadBalancers",
