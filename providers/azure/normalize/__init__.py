@@ -141,11 +141,8 @@ def normalize(section: Section) -> Inventory:
 
 def skipped_objects(b: Build) -> None:
     """Objects read that no resource is built from or folded into, each named with why."""
-    for db in b.items("Microsoft.Sql/servers/databases"):
-        if lid(db.get("id")).endswith("/databases/master"):
-            b.skip(db, "system_database", "the SQL server's system database (master): the "
-                                          "server is judged through its user databases, or "
-                                          "itself when it has none")
+    # (A SQL server's system database `master` is part of its server, judged through its
+    # user databases or, without any, as an endpoint itself.)
     owners = b.nic_owners()
     for nic in b.items("Microsoft.Network/networkInterfaces"):
         if lid(nic.get("id")) not in owners:
