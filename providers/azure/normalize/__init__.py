@@ -1,6 +1,6 @@
 """Azure ARM JSON -> the provider-neutral model. Pure: no network.
 
-One module per service family (network, nsg, balancers, compute, backup, databases,
+One module per service family (network, nsg, paths, balancers, compute, backup, databases,
 storage, keys, web, ai, subscription), each of small functions over one shared build
 context (context.Build), the way checks/ is split by control family.
 
@@ -22,15 +22,24 @@ What Azure means, written down once here so no check needs an Azure branch:
 - No NSG at all: a Standard-SKU public IP is closed ("secure by default": a layer with
   present=False and default deny); a Basic-SKU one is open (present=False, default allow).
   With one NSG (subnet or NIC) that NSG decides alone.
-- A VM's exposure is that of the NIC holding its public IP (else its primary NIC). Inbound
-  NAT rules of a public load balancer make the NAT'ed VM answer on the load balancer's
-  address (added to its public_ips, filtered by its NSGs and a layer of the NAT'ed ports).
+- A VM has one entry path per IP configuration with a public IP and per inbound NAT rule
+  that reaches one (paths.py), each filtered by its own subnet's and NIC's NSGs and the
+  SKU it arrives through (public IP, or load balancer and frontend IP); `ingress` is their
+  union, `public_ips` every address (the NAT'ing load balancers' too).
+- What was not read is unknown, never absent: a reference to an object not in the list
+  read, or a per-parent read that failed for that parent, marks exactly the properties it
+  could change in `Resource.unknown` (with opens/closes). Objects read that become no
+  resource and are part of none are named in the section's `not_assessed` list (engine:
+  NOT-ASSESSED skip findings).
 - Load balancers (layer 4) preserve the client address, so a backend is a target only if
   its own NSGs admit internet traffic on a backend port of the rules (evaluated here); the
   listener ports then forward the internet's sources (relation attr private=True).
-  Application gateways terminate HTTP(S): listeners with protocol/port/target_port, HTTP
-  listeners whose routing rule is a redirect to an HTTPS listener `redirects_to_https`,
-  SSL policy -> min_tls, backends reached over the VNet (private=True).
+  Application gateways terminate HTTP(S): listeners with protocol/port/target_port (basic
+  and path-based rules: a path map's default and every path rule), HTTP listeners whose
+  every route is a redirect to HTTPS `redirects_to_https`, SSL policy -> min_tls, backends
+  reached over the VNet (private=True); `waf` only for a WAF in Prevention mode.
+- A SQL server without user databases is a database endpoint itself; every Cognitive
+  Services account is a model_deployment with its location (`global`: any region).
 - Public host names (`public_hostnames`, what the TLS probe connects to): a load balancer's
   or application gateway's are the `dnsSettings.fqdn` of its frontends' public IPs; an App
   Service's are its `hostNames` (custom domains and `*.azurewebsites.net`; the Kudu
