@@ -18,7 +18,7 @@ from scanner import snapshot
 from scanner.engine import build_graph
 from scanner.model import Inventory, Resource
 from tests.azure_arm_server import ArmServer
-from tests.azure_shapes import NET, RG, estate
+from tests.azure_shapes import NET, RG, estate, example, renamed
 from tests.helpers import run
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-shapes-token"
@@ -140,3 +140,19 @@ def test_every_cognitive_services_account_is_judged_and_global_is_outside_the_eu
     assert res[f"{accounts}/mytranslator"].region == "global"
     assert status(doc, "RES-01", f"{accounts}/myaccount") == "fail"  # westus
     assert status(doc, "RES-01", f"{accounts}/mytranslator") == "fail"  # global
+
+
+def test_mysql_tls_version_lists_are_judged_by_their_lowest_version() -> None:
+    """MySQL's tls_version lists every version accepted, in any order."""
+    from scanner.snapshot import Section
+
+    server = renamed(example("PostgreSQLServerGet.json"), "DBforPostgreSQL", "DBforMySQL")
+    config = renamed(renamed(example("PostgreSQLConfigurationGet.json"), "DBforPostgreSQL",
+                             "DBforMySQL"), "testserver", "pgtestsvc1")
+    config = renamed(config, "array_nulls", "tls_version")
+    config["properties"]["value"] = "TLSv1.3,TLSv1.1"
+    section = Section(provider="azure", account="subid", collected_at="2026-12-06T00:00:00Z")
+    section.add("Microsoft.DBforMySQL/flexibleServers", "westus", [server])
+    section.add("Microsoft.DBforMySQL/flexibleServers/configurations", "westus", [config])
+    (db,) = [r for r in PROVIDER.normalize(section).resources if r.kind.value == "database"]
+    assert db.prop("min_tls") == "1.1"

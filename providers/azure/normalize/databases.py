@@ -142,7 +142,12 @@ def flexible(b: Build, kind: str, servers: str, rules: str, configs: str, tls_pa
                                                               else "enabled"))
         geo = lid(backup.get("geoRedundantBackup")) == "enabled"
         c = conf.get(sid)
-        tls = _tls(str(_props(c).get("value") or "").split(",")[0]) if c else None
+        # MySQL's tls_version lists every version accepted ("TLSv1.2,TLSv1.3"), in any
+        # order: the lowest one is the minimum (an unknown name leaves it unknown)
+        value = str(_props(c).get("value") or "") if c else ""
+        names = [_tls(v) for v in value.split(",") if v.strip()]
+        known = [n for n in names if n is not None]
+        tls = min(known) if known and len(known) == len(names) else None
         retention = backup.get("backupRetentionDays")
         for collection, props, what, closes in (
                 (rules, ("ingress",), "server firewall rules", False),
