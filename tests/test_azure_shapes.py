@@ -16,7 +16,7 @@ import pytest
 from providers.azure import PROVIDER
 from scanner import snapshot
 from scanner.engine import build_graph
-from scanner.model import Inventory, Resource
+from scanner.model import PROPERTIES, Inventory, Resource
 from tests.azure_arm_server import ArmServer
 from tests.azure_shapes import NET, RG, estate, example, renamed
 from tests.helpers import run
@@ -156,3 +156,16 @@ def test_mysql_tls_version_lists_are_judged_by_their_lowest_version() -> None:
     section.add("Microsoft.DBforMySQL/flexibleServers/configurations", "westus", [config])
     (db,) = [r for r in PROVIDER.normalize(section).resources if r.kind.value == "database"]
     assert db.prop("min_tls") == "1.1"
+
+
+def test_unknown_properties_are_documented_properties_of_their_kind(arm: ArmServer,
+                                                                    tmp_path: Path) -> None:
+    arm.fail("/flexibleservers/pgtestsvc2/firewallrules", 403, "AuthorizationFailed")
+    _, inv, _ = scan(arm, tmp_path, "--checks", "NET-01,NET-02,TLS-01")
+    marked = [r for r in inv.resources if r.unknown]
+    assert len(marked) >= 2
+    for r in marked:
+        for name in r.unknown:
+            assert name in PROPERTIES and r.kind in PROPERTIES[name].kinds, (r.id, name)
+    pg2 = next(r for r in marked if r.id.endswith("/pgtestsvc2"))
+    assert set(pg2.unknown) == {"ingress"} and not pg2.unknown["ingress"].closes

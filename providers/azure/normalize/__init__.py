@@ -120,6 +120,7 @@ __all__ = ["DISK_DOC", "FLEX_DOC", "REDUNDANCY", "_pair", "_range_cidrs", "_tls"
 
 
 def normalize(section: Section) -> Inventory:
+    section.collections.pop(NOT_ASSESSED, None)  # this normalizer's own output (below)
     b = Build(section)
     subscription.build(b)
     network.networks(b)
