@@ -106,6 +106,28 @@ def basic_nat_lb(target_nic: str) -> dict[str, Any]:
                 "inboundNatRules": [rule]}}
 
 
+def ip_pool_lb(address: str) -> dict[str, Any]:
+    """A Standard load balancer whose backend pool is IP-based
+    (`loadBalancerBackendAddresses`), forwarding TCP 80 to `address` in rg1-vnet."""
+    lb_id = f"{NET}/loadBalancers/lb-ip"
+    pool = f"{lb_id}/backendAddressPools/ip-pool"
+    return {"id": lb_id, "name": "lb-ip", "type": "Microsoft.Network/loadBalancers",
+            "location": "westeurope", "sku": {"name": "Standard", "tier": "Regional"},
+            "properties": {
+                "frontendIPConfigurations": [{
+                    "id": f"{lb_id}/frontendIPConfigurations/fe", "name": "fe",
+                    "properties": {"publicIPAddress": {"id": f"{NET}/publicIPAddresses/lbip"}}}],
+                "backendAddressPools": [{"id": pool, "name": "ip-pool", "properties": {
+                    "loadBalancerBackendAddresses": [{"name": "member1", "properties": {
+                        "ipAddress": address, "virtualNetwork": {"id": VNET}}}]}}],
+                "loadBalancingRules": [{"id": f"{lb_id}/loadBalancingRules/http", "name": "http",
+                                        "properties": {
+                    "frontendIPConfiguration": {"id": f"{lb_id}/frontendIPConfigurations/fe"},
+                    "backendAddressPool": {"id": pool}, "protocol": "Tcp",
+                    "frontendPort": 80, "backendPort": 80}}],
+                "inboundNatRules": []}}
+
+
 def app_gateway(backend_nic: str, policy: str | None) -> dict[str, Any]:
     """Microsoft's ApplicationGatewayListAll example: an HTTPS listener with a basic rule
     and an HTTP listener with a path-based rule (urlPathMap). `appgwpool` gets
@@ -152,7 +174,8 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
             public_ip("test-ip", "20.0.0.1", "Standard"),
             public_ip("test-ip2", "20.0.0.2", None),
             public_ip("lbpip", "20.0.0.3", None),
-            public_ip("appgwpip", "20.0.0.4", "Standard")],
+            public_ip("appgwpip", "20.0.0.4", "Standard"),
+            public_ip("lbip", "20.0.0.5", "Standard")],
         "Microsoft.Network/networkInterfaces": [
             nic("test-nic", public="test-ip"),  # NSG admits 80 only
             nic("nic2", public="test-ip2", nsg=None, private="172.20.2.5"),  # Basic, no NSG
@@ -160,7 +183,7 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
             nic("nic4", private="172.20.2.7"),  # application gateway backend
             nic("nic5", nsg="nsg-not-listed", public="test-ip-not-listed",
                 private="172.20.2.8")],
-        "Microsoft.Network/loadBalancers": [basic_nat_lb("nic3")],
+        "Microsoft.Network/loadBalancers": [basic_nat_lb("nic3"), ip_pool_lb("172.20.2.7")],
         "Microsoft.Network/applicationGateways": [app_gateway(
             "nic4", f"{NET}/ApplicationGatewayWebApplicationFirewallPolicies/detect")],
         "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies": [

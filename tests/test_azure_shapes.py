@@ -90,6 +90,15 @@ def test_a_path_based_rule_reaches_the_gateways_backends(arm: ArmServer, tmp_pat
     assert listener in {r.listener for r in reaches}
 
 
+def test_an_ip_based_backend_pool_member_is_a_load_balancer_target(arm: ArmServer,
+                                                                     tmp_path: Path) -> None:
+    """lb-ip's pool names vm-web's private address (loadBalancerBackendAddresses), not its
+    NIC; vm-web's NSG admits port 80, so the Standard load balancer reaches it."""
+    _, inv, _ = scan(arm, tmp_path, "--checks", "NET-02")
+    reaches = build_graph([inv]).reaches(f"{VMS}/vm-web")
+    assert f"{NET}/loadBalancers/lb-ip".lower() in {r.via for r in reaches}
+
+
 def test_a_waf_in_detection_mode_does_not_protect(arm: ArmServer, tmp_path: Path) -> None:
     _, _, res = scan(arm, tmp_path, "--checks", "NET-06")
     assert res[GW].prop("waf") is False

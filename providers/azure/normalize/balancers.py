@@ -128,8 +128,9 @@ def load_balancers(b: Build) -> None:
                     found = b.cfgs().get(cfg_id)
                     if found is None:
                         b.mark(lb_id, ("ingress",), Unread(
-                            f"backend pool {pool_id} names {cfg_id}, which is not in the "
-                            "network interfaces read", "dangling", closes=False))
+                            f"backend pool {pool_id} names {cfg_id.removeprefix('ip:')}, "
+                            "which no network interface read holds", "dangling",
+                            closes=False))
                         continue
                     vm_id = nic_vm.get(lid(found[0].get("id")))
                     if vm_id and _cfg_admits(b, vm_id, *found, standard, proto, bport):
@@ -271,8 +272,8 @@ def app_gateways(b: Build) -> None:
                         f"routing rule {lid(rule.get('id'))} names backend pool {pool_id}, "
                         "which the gateway does not define", "dangling", closes=False))
                     continue
-                for cfg in _props(pool).get("backendIPConfigurations") or []:
-                    cfg_id = _ref(cfg)
+                for cfg_id in sorted(b.pool_members(
+                        gw, pool_id, "applicationGatewayBackendAddressPools")):
                     owner = nic_vm.get(cfg_id.split("/ipconfigurations/")[0])
                     if owner:
                         targets.add(owner)

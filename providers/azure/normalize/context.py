@@ -187,18 +187,44 @@ class Build:
                     self._cfgs[lid(cfg.get("id"))] = (nic, cfg)
         return self._cfgs
 
-    def pool_members(self, lb: Mapping[str, Any], pool_id: str) -> set[str]:
-        """IP configuration ids in a backend pool of `lb`: those the pool lists
-        (`backendIPConfigurations`) and those whose NIC names the pool."""
+    def pool_members(self, lb: Mapping[str, Any], pool_id: str,
+                     nic_key: str = "loadBalancerBackendAddressPools") -> set[str]:
+        """IP configuration ids in a backend pool of `lb` (a load balancer or an application
+        gateway): those the pool lists (`backendIPConfigurations`), those whose NIC names
+        the pool (`nic_key`), and a load balancer's IP-based members
+        (`loadBalancerBackendAddresses`: by their `networkInterfaceIPConfiguration`, else
+        by private IP address in the member's virtual network). An IP-based member no NIC
+        read holds is returned as "ip:<address>" (the caller names it unknown)."""
         out: set[str] = set()
         for pool in _props(lb).get("backendAddressPools") or []:
-            if lid(pool.get("id")) == pool_id:
-                out |= {_ref(c) for c in _props(pool).get("backendIPConfigurations") or []}
+            if lid(pool.get("id")) != pool_id:
+                continue
+            pp = _props(pool)
+            out |= {_ref(c) for c in pp.get("backendIPConfigurations") or []}
+            for member in pp.get("loadBalancerBackendAddresses") or []:
+                mp = _props(member) if isinstance(member, Mapping) else {}
+                cfg_ref = _ref(mp.get("networkInterfaceIPConfiguration"))
+                if cfg_ref:
+                    out.add(cfg_ref)
+                elif mp.get("ipAddress"):
+                    found = self.cfg_by_address(str(mp["ipAddress"]),
+                                                _ref(mp.get("virtualNetwork")))
+                    out.add(found or f"ip:{mp['ipAddress']}")
         for cfg_id, (_, cfg) in self.cfgs().items():
-            if pool_id in {_ref(x) for x in _props(cfg).get("loadBalancerBackendAddressPools")
-                           or []}:
+            if pool_id in {_ref(x) for x in _props(cfg).get(nic_key) or []}:
                 out.add(cfg_id)
         return out - {""}
+
+    def cfg_by_address(self, address: str, vnet_id: str = "") -> str | None:
+        """The IP configuration holding a private address (in `vnet_id`, when given)."""
+        for cfg_id, (_, cfg) in self.cfgs().items():
+            cp = _props(cfg)
+            if str(cp.get("privateIPAddress") or "").split("/")[0] != address:
+                continue
+            if vnet_id and not _ref(cp.get("subnet")).startswith(vnet_id + "/"):
+                continue
+            return cfg_id
+        return None
 
     def cfg_nat_rules(self) -> dict[str, set[str]]:
         """Inbound NAT rule id -> the IP configurations that name it."""
