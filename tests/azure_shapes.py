@@ -106,9 +106,9 @@ def basic_nat_lb(target_nic: str) -> dict[str, Any]:
                 "inboundNatRules": [rule]}}
 
 
-def ip_pool_lb(address: str) -> dict[str, Any]:
+def ip_pool_lb(*addresses: str) -> dict[str, Any]:
     """A Standard load balancer whose backend pool is IP-based
-    (`loadBalancerBackendAddresses`), forwarding TCP 80 to `address` in rg1-vnet."""
+    (`loadBalancerBackendAddresses`), forwarding TCP 80 to `addresses` in rg1-vnet."""
     lb_id = f"{NET}/loadBalancers/lb-ip"
     pool = f"{lb_id}/backendAddressPools/ip-pool"
     return {"id": lb_id, "name": "lb-ip", "type": "Microsoft.Network/loadBalancers",
@@ -118,8 +118,9 @@ def ip_pool_lb(address: str) -> dict[str, Any]:
                     "id": f"{lb_id}/frontendIPConfigurations/fe", "name": "fe",
                     "properties": {"publicIPAddress": {"id": f"{NET}/publicIPAddresses/lbip"}}}],
                 "backendAddressPools": [{"id": pool, "name": "ip-pool", "properties": {
-                    "loadBalancerBackendAddresses": [{"name": "member1", "properties": {
-                        "ipAddress": address, "virtualNetwork": {"id": VNET}}}]}}],
+                    "loadBalancerBackendAddresses": [{"name": f"member{i}", "properties": {
+                        "ipAddress": address, "virtualNetwork": {"id": VNET}}}
+                        for i, address in enumerate(addresses)]}}],
                 "loadBalancingRules": [{"id": f"{lb_id}/loadBalancingRules/http", "name": "http",
                                         "properties": {
                     "frontendIPConfiguration": {"id": f"{lb_id}/frontendIPConfigurations/fe"},
@@ -183,7 +184,8 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
             nic("nic4", private="172.20.2.7"),  # application gateway backend
             nic("nic5", nsg="nsg-not-listed", public="test-ip-not-listed",
                 private="172.20.2.8")],
-        "Microsoft.Network/loadBalancers": [basic_nat_lb("nic3"), ip_pool_lb("172.20.2.7")],
+        "Microsoft.Network/loadBalancers": [
+            basic_nat_lb("nic3"), ip_pool_lb("172.20.2.7", "172.20.2.6")],
         "Microsoft.Network/applicationGateways": [app_gateway(
             "nic4", f"{NET}/ApplicationGatewayWebApplicationFirewallPolicies/detect")],
         "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies": [

@@ -95,8 +95,11 @@ def test_an_ip_based_backend_pool_member_is_a_load_balancer_target(arm: ArmServe
     """lb-ip's pool names vm-web's private address (loadBalancerBackendAddresses), not its
     NIC; vm-web's NSG admits port 80, so the Standard load balancer reaches it."""
     _, inv, _ = scan(arm, tmp_path, "--checks", "NET-02")
-    reaches = build_graph([inv]).reaches(f"{VMS}/vm-web")
-    assert f"{NET}/loadBalancers/lb-ip".lower() in {r.via for r in reaches}
+    graph = build_graph([inv])
+    lb = f"{NET}/loadBalancers/lb-ip".lower()
+    assert lb in {r.via for r in graph.reaches(f"{VMS}/vm-web")}
+    # its other member (vm-nat's NIC) has no NSG: a Standard load balancer is closed then
+    assert lb not in {r.via for r in graph.reaches(f"{VMS}/vm-nat")}
 
 
 def test_a_waf_in_detection_mode_does_not_protect(arm: ArmServer, tmp_path: Path) -> None:
