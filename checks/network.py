@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from scanner.check import CheckContext, check
 from scanner.findings import Finding
 from scanner.graph import Reach
-from scanner.model import Kind, RelationType, Resource
+from scanner.model import ANY_PROPERTY, Kind, RelationType, Resource
 from scanner.rules import Action, Exposure, subtract, wide_open
 
 REFS_EXPOSURE = {
@@ -16,6 +16,17 @@ REFS_EXPOSURE = {
     "C5": ("KOS-01", "KOS-02"),
 }
 # C5:2020 criteria are cited by their German-edition ids (KOS = COS, KRY = CRY in English).
+
+
+EXPOSURE_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint", "ingress")
+ADDRESS_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint")  # has it a public endpoint?
+
+
+def exposure_unknown(r: Resource, props: tuple[str, ...] = EXPOSURE_PROPS) -> bool:
+    """Whether the resource might face the internet though what was read says it does not
+    (a public IP list or a firewall that could not be read): such a resource is judged, not
+    skipped, so that the engine's fail-closed rule can make its verdict `error`."""
+    return any(p in r.unknown for p in props) if r.unknown else False
 
 
 def databases(ctx: CheckContext) -> list[Resource]:
@@ -41,6 +52,8 @@ def _reach_json(reaches: list[Reach], limit: int = 10) -> list[dict[str, object]
 
 @check(
     id="NET-01",
+    reads=("public_ips", "public_endpoint", "ingress",
+           "port", "target_port", "redirects_to_https"),
     title="Databases hold no public IP and accept no connections from the internet",
     severity="critical",
     kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.LOAD_BALANCER, Kind.LISTENER,
@@ -109,6 +122,8 @@ def _violations(ctx: CheckContext, reaches: list[Reach], ranges: list[tuple[int,
 
 @check(
     id="NET-02",
+    reads=("public_ips", "public_endpoint", "ingress",
+           "port", "target_port", "redirects_to_https"),
     title="Administrative and database ports are reachable only from the operator VPN ranges",
     severity="high",
     kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.LOAD_BALANCER, Kind.LISTENER,
@@ -125,7 +140,7 @@ def admin_ports_restricted(ctx: CheckContext) -> Iterator[Finding]:
     ranges = ctx.params.admin_port_ranges()
     for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER):
         reaches = ctx.graph.reaches(r.id)
-        if not r.prop("public_ips") and not reaches:
+        if not r.prop("public_ips") and not reaches and not exposure_unknown(r):
             continue
         bad = _violations(ctx, reaches, ranges)
         if bad:
@@ -140,6 +155,8 @@ def admin_ports_restricted(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="NET-03",
+    reads=("public_ips", "public_endpoint", "ingress",
+           "port", "target_port", "redirects_to_https"),
     title="Application servers have no public endpoint: public traffic terminates at load "
           "balancers",
     severity="high",
@@ -175,6 +192,7 @@ def app_servers_private(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="NET-04",
+    reads=("public_ips", "public_endpoint", "ingress"),
     title="Every internet-facing machine sits behind a cloud firewall",
     severity="high",
     kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.PUBLIC_IP},
@@ -190,6 +208,8 @@ def internet_facing_behind_firewall(ctx: CheckContext) -> Iterator[Finding]:
     for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.DATABASE):
         public = r.prop("public_ips") or []
         if not public:
+            if exposure_unknown(r):
+                yield ctx.passed(r, "no public IP was read", {"public_ips": []})
             continue
         layers = r.prop("ingress", ())
         direct: list[Exposure] = [e for reach in ctx.graph.reaches(r.id) if reach.via is None
@@ -232,6 +252,7 @@ def _members(ctx: CheckContext, net: Resource) -> list[Resource]:
 
 @check(
     id="NET-05",
+    reads=("labels",),
     title="Production, staging and development are segmented",
     severity="medium",
     kinds={Kind.NETWORK, Kind.SUBNET, Kind.COMPUTE, Kind.DATABASE},
@@ -274,6 +295,7 @@ def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="NET-06",
+    reads=("public_ips", "public_endpoint", "waf", "waf_rate_limit", "ddos_protection"),
     title="Public entry points have a WAF and DDoS protection",
     severity="medium",
     kinds={Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE, Kind.NETWORK},
@@ -290,7 +312,8 @@ def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
 )
 def waf_and_ddos(ctx: CheckContext) -> Iterator[Finding]:
     for r in ctx.graph.of_kind(Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE):
-        public = r.prop("public_ips") or r.prop("public_endpoint") or r.kind is Kind.CDN
+        public = r.prop("public_ips") or r.prop("public_endpoint") or r.kind is Kind.CDN \
+            or exposure_unknown(r)
         if not public or not r.has_prop("waf"):
             continue
         waf, rate = r.prop("waf"), r.prop("waf_rate_limit")

@@ -579,7 +579,8 @@ def list_profiles(name: str | None, path: Path | None) -> None:
                f"operator ranges: {', '.join(params.operator_cidrs) or '(none)'}")
     for claim in p.claims:
         binding = ", ".join(claim.checks) if claim.verifiable else f"not verifiable: {claim.reason}"
-        click.echo(f"- [{binding}] {claim.quote}")
+        scope = f" (scope: {claim.scope.describe()})" if claim.scope else ""
+        click.echo(f"- [{binding}] {claim.quote}{scope}")
 
 
 @main.command()
