@@ -159,6 +159,9 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
                        "sqlcrudtest-4645")
     everyone = renamed(everyone, "firewallrulecrudtest-12", "sqlcrudtest-7398")
     everyone["properties"]["endIpAddress"] = "255.255.255.255"  # the whole IPv4 internet
+    master = {"id": f"{sql['id']}/databases/master", "name": "master",
+              "type": "Microsoft.Sql/servers/databases", "location": "westeurope",
+              "properties": {"status": "Online"}}
     pg1 = example("PostgreSQLServerGet.json")
     pg2 = renamed(pg1, "pgtestsvc1", "pgtestsvc2")
     tls = example("PostgreSQLConfigurationGet.json")
@@ -195,7 +198,7 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
             vm("vm-web", "nic4"), vm("vm-dangling", "nic5", "nic-not-listed")],
         "Microsoft.Sql/servers": [sql],
         "Microsoft.Sql/servers/firewallRules": [everyone],
-        "Microsoft.Sql/servers/databases": [],
+        "Microsoft.Sql/servers/databases": [master],  # ARM lists the system database
         "Microsoft.DBforPostgreSQL/flexibleServers": [pg1, pg2],
         "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules": [],
         "Microsoft.DBforPostgreSQL/flexibleServers/configurations": configs,

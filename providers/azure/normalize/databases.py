@@ -17,7 +17,7 @@ from providers.azure.normalize.common import (
     lid,
 )
 from providers.azure.normalize.context import Build
-from scanner.model import Kind, RelationType
+from scanner.model import ANY_PROPERTY, Kind, RelationType, Unread
 from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
 
 
@@ -42,8 +42,6 @@ SQL_DBS = "Microsoft.Sql/servers/databases"
 SQL_TDE = "Microsoft.Sql/servers/databases/transparentDataEncryption"
 SQL_STRP = "Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies"
 SQL_LINKS = "Microsoft.Sql/servers/databases/replicationLinks"
-DB_DATA = ("encrypted", "backup_enabled", "backup_retention_days", "backup_redundancy",
-           "replica_regions", "pitr_enabled")
 
 
 def sql(b: Build) -> None:
@@ -55,6 +53,7 @@ def sql(b: Build) -> None:
         if partner:
             links[_parent(lid(link.get("id")))].append("".join(str(partner).lower().split()))
     servers = b.by_id[SQL]
+    listed = {_parent(lid(db.get("id"))) for db in b.items(SQL_DBS)}  # master included
     with_databases: set[str] = set()
     for db in b.items(SQL_DBS):
         db_id = lid(db.get("id"))
@@ -117,9 +116,15 @@ def sql(b: Build) -> None:
             "backup_frequency_hours": 24,
         }, rid=server_id)
         _mark_server_reads(b, server_id, server_id)
-        if (unread := b.unread(SQL_DBS, server_id, "its databases", opens=True,
-                               closes=True)) is not None:
-            b.mark(server_id, DB_DATA, unread)
+        # ARM lists every server's system database `master`: a server without one in the
+        # list had its databases not read (or not for it). Then whether it is an empty
+        # server is unknown: a pass on it is unsafe; what it admits (a fail) stands.
+        unread = b.unread(SQL_DBS, server_id, "its databases", closes=False)
+        if unread is None and server_id not in listed:
+            unread = Unread(f"the databases of {server_id} were not read", "unknown",
+                            closes=False)
+        if unread is not None:
+            b.mark(server_id, (ANY_PROPERTY,), unread)
 
 
 def _mark_server_reads(b: Build, rid: str, server_id: str) -> None:
