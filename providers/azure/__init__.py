@@ -112,8 +112,9 @@ AFFECTS: dict[str, tuple[Mapping[Kind, frozenset[str]], bool, bool]] = {
 }
 COLLECTIONS = {
     name: Collection(name, frozenset(kinds), _apis.BY_NAME[name].calls, description,
-                     *AFFECTS.get(name, (NOTHING, True, True)))
+                     affects=affects, opens=opens, closes=closes)
     for name, (kinds, description) in KINDS.items()
+    for affects, opens, closes in [AFFECTS.get(name, (NOTHING, True, True))]
 }
 ROLE_FILE = "role.json"
 

@@ -19,8 +19,10 @@ def mark_backup_reads(b: Build, vm_id: str, protected: bool) -> None:
     """A vault whose protected items could not be read may protect this VM: an unprotected
     VM's `backup_enabled` false could be wrong (a fail is unsafe; a protected one stands).
     A protecting vault whose policies could not be read leaves its schedule unknown."""
-    if not protected and b.child_errors(ITEMS):
-        vaults = sorted(b.child_errors(ITEMS))
+    # a Recovery Services vault protects VMs of its own region only
+    errors = b.errors_in(ITEMS, _loc(b.objects.get(vm_id) or {}))
+    if not protected and errors:
+        vaults = sorted({lid(e.get("resource")) or f"in {e.get('region')}" for e in errors})
         b.mark(vm_id, BACKUP_PROPS, Unread(
             f"protected items of vault(s) {', '.join(vaults)} could not be read", "unknown",
             opens=False, closes=True))

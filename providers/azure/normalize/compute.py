@@ -194,7 +194,7 @@ def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
               f"skus/{sku}/versions/{version}").lower()
     found = b.get(IMAGES, wanted)
     if found is None:
-        if b.child_errors(IMAGES):
+        if b.errors_in(IMAGES, location):
             # the image version GET failed (for this VM, or for another VM on the same
             # image version: it is read once per version)
             b.mark(lid(vm.get("id")), ("image_deprecated",), Unread(

@@ -13,7 +13,7 @@ from providers.azure.normalize.common import PROVIDER, _loc, _parent, _props, _r
 from providers.azure.normalize.nsg import nsg_layers
 from scanner.model import Kind, Relation, RelationType, Resource, Unread
 from scanner.rules import RuleLayer
-from scanner.snapshot import Section
+from scanner.snapshot import GLOBAL, Section
 
 
 class Build:
@@ -24,11 +24,13 @@ class Build:
         self.relations: list[Relation] = []
         self.ids: set[str] = set()
         self.by_id: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
+        self.objects: dict[str, Mapping[str, Any]] = {}  # every object read, by id
         for name, regs in section.collections.items():
             for objs in regs.values():
                 for obj in objs:
                     if obj.get("id"):
                         self.by_id[name][lid(obj["id"])] = obj
+                        self.objects[lid(obj["id"])] = obj
         self.protected_vault: dict[str, str] = {}  # VM id -> the vault protecting it
         self.unknown: dict[str, dict[str, Unread]] = defaultdict(dict)
         self.skipped: list[dict[str, str]] = []  # objects read but not judged, and why
@@ -88,18 +90,31 @@ class Build:
         return [replace(r, unknown={**r.unknown, **self.unknown[r.id]})
                 if self.unknown.get(r.id) else r for r in self.resources]
 
-    def child_errors(self, collection: str) -> dict[str, dict[str, Any]]:
-        """Failed reads of a per-parent collection: lower-cased parent id -> the error;
-        ALL_PARENTS when the collection failed as a whole (every parent is affected)."""
-        out: dict[str, dict[str, Any]] = {}
+    def errors_in(self, collection: str, region: str | None) -> list[dict[str, Any]]:
+        """Failed reads of a per-parent collection that could concern a parent located in
+        `region`: one made for a parent there (its `resource`), or a failure of the whole
+        collection there or everywhere (`global`). Children of a parent in another region
+        were read."""
+        out = []
         for e in self.s.errors:
-            if e.get("collection") == collection:
-                out.setdefault(lid(e.get("resource")) or ALL_PARENTS, e)
+            if e.get("collection") != collection:
+                continue
+            where = e.get("region")
+            parent = self.objects.get(lid(e.get("resource"))) if e.get("resource") else None
+            if parent is not None:
+                where = _loc(parent)
+            if region is None or where in (None, GLOBAL) or where == region:
+                out.append(e)
         return out
 
     def child_error(self, collection: str, parent_id: str) -> dict[str, Any] | None:
-        errors = self.child_errors(collection)
-        return errors.get(parent_id) or errors.get(ALL_PARENTS)
+        """The failed read of `collection` for this parent: made for it, or a failure of the
+        whole collection in its region (or everywhere)."""
+        parent = self.objects.get(parent_id)
+        for e in self.errors_in(collection, _loc(parent) if parent is not None else None):
+            if not e.get("resource") or lid(e.get("resource")) == parent_id:
+                return e
+        return None
 
     def unread(self, collection: str, parent_id: str, what: str, opens: bool = True,
                closes: bool = True) -> Unread | None:
@@ -252,9 +267,6 @@ class Build:
             if addr:
                 out[lid(fe.get("id"))] = addr
         return out
-
-
-ALL_PARENTS = "*"  # child_errors: the collection failed for every parent
 
 
 def _merge(old: Unread | None, new: Unread) -> Unread:
