@@ -474,7 +474,8 @@ class _Collector:
             for region, objs in sorted(regions.items()):
                 sections[sid].add(name, region, sorted(objs, key=lambda o: str(o.get("id"))))
         for section in sections.values():
-            section.errors.sort(key=lambda e: (e["collection"], e["region"]))
+            section.errors.sort(key=lambda e: (e["collection"], e["region"],
+                                               e.get("resource") or ""))
             section.locations = sorted({r for regs in section.collections.values() for r in regs
                                         if r != GLOBAL})
         return [sections[str(s["subscriptionId"])] for s in subs]
@@ -491,17 +492,21 @@ class _Collector:
         except ClientAuthenticationError as exc:
             if exc.status_code is None:
                 raise ProviderError(f"azure: no usable credential ({_auth_hint(exc)})") from None
-            self._fail(section, spec.name, region, exc)
+            self._fail(section, spec.name, region, exc,
+                       str(parent.get("id") or "") or None if parent is not None else None)
             return
         except ProviderError:
             raise
         except Exception as exc:
-            self._fail(section, spec.name, region, exc)
-            if parent is None:
-                for child_name in self._descendants(spec.name):
-                    with self.lock:
-                        section.fail(child_name, GLOBAL, classify(exc)[0],
-                                     f"not read: {spec.name} could not be read")
+            # A per-parent read names its parent (Section.fail's `resource`), so that only
+            # that object's verdicts are touched; so do the children it could not reach.
+            owner = str(parent.get("id") or "") or None if parent is not None else None
+            self._fail(section, spec.name, region, exc, owner)
+            for child_name in self._descendants(spec.name):
+                with self.lock:
+                    section.fail(child_name, GLOBAL if parent is None else region,
+                                 classify(exc)[0], f"not read: {spec.name} could not be read",
+                                 resource=owner)
             return
         if parent is None:
             with self.lock:
@@ -543,15 +548,16 @@ class _Collector:
                 out.extend(self._descendants(spec.name))
         return out
 
-    def _fail(self, section: Section, name: str, region: str, exc: BaseException) -> None:
+    def _fail(self, section: Section, name: str, region: str, exc: BaseException,
+              resource: str | None = None) -> None:
         reason, message = classify(exc)
         log.warning("azure %s %s %s: %s (%s)", section.account, name, region, message, reason)
         if reason is ErrorReason.BUG:  # an HTTP error's text would repeat the server's body
             log.debug("azure %s failed", name, exc_info=exc)
         with self.lock:
             if not any(e["collection"] == name and e["region"] == region
-                       for e in section.errors):
-                section.fail(name, region, reason, message)
+                       and e.get("resource") == resource for e in section.errors):
+                section.fail(name, region, reason, message, resource=resource)
 
 
 def _auth_hint(exc: ClientAuthenticationError) -> str:
