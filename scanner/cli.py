@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -50,6 +51,17 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _stdout_closed() -> None:
+    """The reader of stdout went away (`| head`): a normal end, not an error. Later writes
+    (and the interpreter's last flush) go nowhere; the exit code stays the verdict's."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # stdout is not a file descriptor (captured): nothing will flush to it
+
+
 def friendly(func: F) -> F:
     """Turn every expected error into one line on stderr and exit 2."""
 
@@ -63,6 +75,9 @@ def friendly(func: F) -> F:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:
+            _stdout_closed()  # a closed stdout is a normal end: no message; the status a
+            sys.exit(141)  # shell gives a writer its reader left (128 + SIGPIPE)
         except Exception as exc:  # a bug: say so plainly; -v shows the traceback
             log.debug("internal error", exc_info=True)
             _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback)")
@@ -267,9 +282,12 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
     ordered = sorted(specs, key=lambda spec: spec[1] is None)
     for name, path in ordered:
         if path is None:
-            sys.stdout.flush()  # what was echoed before goes first
-            write_report(name, result, sys.stdout.buffer, timestamps, checks)
-            sys.stdout.buffer.flush()
+            try:
+                sys.stdout.flush()  # what was echoed before goes first
+                write_report(name, result, sys.stdout.buffer, timestamps, checks)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:
+                _stdout_closed()  # `posture scan ... | head`: the reader has what it wanted
             continue
         try:
             with path.open("wb") as out:
