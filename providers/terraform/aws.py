@@ -32,12 +32,13 @@ from providers.terraform.core import (
     Draft,
     Entry,
     World,
+    firewall_world,
     labels_of,
     port_range,
     union_layer,
 )
 from scanner.model import Kind, RelationType
-from scanner.rules import INTERNET, Action, PortRange, RuleLayer
+from scanner.rules import ALL_PORTS, INTERNET, Action, PortRange, RuleLayer
 
 CLOUD = "aws"
 TYPES = frozenset({
@@ -49,7 +50,8 @@ TYPES = frozenset({
     "aws_s3_bucket_replication_configuration", "aws_s3_bucket_public_access_block",
     "aws_s3_bucket_policy", "aws_ebs_volume", "aws_volume_attachment", "aws_kms_key",
     "aws_kms_alias", "aws_cloudtrail", "aws_vpc", "aws_subnet", "aws_eip",
-    "aws_wafv2_web_acl_association",
+    "aws_wafv2_web_acl_association", "aws_default_security_group", "aws_network_acl",
+    "aws_network_acl_rule", "aws_default_network_acl", "aws_network_interface",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -61,7 +63,11 @@ DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb
 S3_DEFAULT_DOC = ("https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq"
                   ".html (since 2023-01-05 every bucket encrypts new objects with SSE-S3 by "
                   "default)")
-SG_TYPES = ["aws_security_group"]
+SG_TYPES = ["aws_security_group", "aws_default_security_group"]
+NACL_TYPES = ["aws_network_acl", "aws_default_network_acl"]
+DEFAULT_SG_DOC = ("https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html"
+                  " (an instance, database or application load balancer launched without a "
+                  "security group gets its VPC's default security group)")
 
 
 def ssl_policy_min_tls(policy: Any) -> str | None:
@@ -151,22 +157,51 @@ class _Aws:
 
     def sg_layers(self, e: Entry, attrs: tuple[str, ...]) -> tuple[RuleLayer, RuleLayer,
                                                                    list[Entry]]:
+        """The security-group layer of an instance, database or load balancer: the groups
+        its arguments name (known ids, else the configuration's references), its network
+        interfaces' groups, or, when it names none, its VPC's default group."""
         groups: list[Entry] = []
         unsure = False
+        named = False
         for attr in attrs:
+            if e.computed(attr) or not (e.v(attr) or e.unknown(attr) or e.refs(attr)):
+                continue  # not set: the provider echoes what the other arguments decide
+            named = True
             if attr == "security_groups" and e.type == "aws_instance":
                 found, missing = self.ix.targets(e, attr, SG_TYPES, id_attr="name")
             else:
                 found, missing = self.ix.targets(e, attr, SG_TYPES)
             groups.extend(g for g in found if g not in groups)
             unsure = unsure or missing
+        if e.type == "aws_instance":
+            for i, _ in enumerate(e.v("network_interface") or []):
+                named = True
+                enis, missing = self.ix.targets(e, ("network_interface", i,
+                                                    "network_interface_id"),
+                                                ["aws_network_interface"])
+                unsure = unsure or missing or not enis
+                for eni in enis:
+                    found, missing = self.ix.targets(eni, "security_groups", SG_TYPES)
+                    groups.extend(g for g in found if g not in groups)
+                    unsure = unsure or missing or not (found or eni.v("security_groups"))
+            if not e.v("network_interface") and e.unknown("network_interface") and \
+                    not e.computed("network_interface"):
+                named, unsure = True, True
+        default_sg = None
+        if not named and not unsure:
+            default_sg = self.default_group(e)
+            if default_sg is None:
+                unsure = True
+            else:
+                groups.append(default_sg)
         key = (tuple(sorted(g.address for g in groups)), unsure)
         if key not in self._layers:
             drafts = [d for g in sorted(groups, key=lambda g: g.address)
                       for d in self.drafts(g)]
             if unsure:
+                what = "security-group-not-in-plan" if named else "vpc-default-security-group"
                 drafts.append(Draft(Action.ALLOW, None, None, None, 0,
-                                    f"{self.rid(e)}#security-group-not-in-plan"))
+                                    f"{self.rid(e)}#{what}"))
             self._layers[key] = union_layer("security groups", drafts,
                                             tuple(self.rid(g) for g in groups))
         most, least = self._layers[key]
@@ -176,15 +211,84 @@ class _Aws:
                           layer="security groups")
         return most, least, deps
 
+    def vpc_of(self, e: Entry) -> list[Entry]:
+        """The planned VPC of an instance (its subnet's), a database (its subnet group's
+        subnets') or a load balancer (its subnets'), when the plan says."""
+        subnets = self.ix.targets(e, "subnet_id", ["aws_subnet"])[0] + \
+            self.ix.targets(e, "subnets", ["aws_subnet"])[0]
+        vpcs: list[Entry] = []
+        for sn in subnets:
+            for vpc in self.ix.targets(sn, "vpc_id", ["aws_vpc"])[0]:
+                if vpc not in vpcs:
+                    vpcs.append(vpc)
+        return vpcs
+
+    def default_group(self, e: Entry) -> Entry | None:
+        """The planned `aws_default_security_group` of e's VPC (DEFAULT_SG_DOC), if the plan
+        manages it; None: its rules are not in the plan (unknown)."""
+        vpcs = self.vpc_of(e)
+        if len(vpcs) != 1:
+            return None
+        for g in self.ix.of_type("aws_default_security_group"):
+            if vpcs[0] in self.ix.targets(g, "vpc_id", ["aws_vpc"])[0]:
+                return g
+        return None
+
     def firewalls(self) -> None:
-        for sg in self.ix.of_type("aws_security_group"):
-            rules = [r for d in self.drafts(sg) if (r := d.widened()) is not None]
-            self.b.add(sg, Kind.FIREWALL, CLOUD, {"firewall_rules": [
-                {"action": "allow", "protocol": r.protocol, "ports": str(r.ports),
-                 "sources": list(r.sources)} for r in rules]},
-                name=sg.name(sg.v("name")), region=self.region(sg),
-                labels=labels_of(sg, "tags_all", "tags"),
-                deps=self.extra.get(sg.address, []))
+        for sg in self.ix.of_type(*SG_TYPES):
+            self.b.add(sg, Kind.FIREWALL, CLOUD, firewall_world(self.drafts(sg)),
+                       name=sg.name(sg.v("name"), self.labels(sg).get("Name")),
+                       region=self.region(sg), labels=self.labels(sg),
+                       deps=self.extra.get(sg.address, []))
+        acl_rules: dict[str, list[Entry]] = defaultdict(list)
+        for r in self.ix.of_type("aws_network_acl_rule"):
+            if r.v("egress") and not r.unknown("egress"):
+                continue
+            for acl in self.ix.targets(r, "network_acl_id", NACL_TYPES)[0]:
+                acl_rules[acl.address].append(r)
+        for acl in self.ix.of_type(*NACL_TYPES):
+            origin = self.rid(acl)
+            drafts: list[Draft] = []
+            if acl.unknown("ingress") and not acl.computed("ingress"):
+                drafts.append(Draft(Action.ALLOW, None, None, None, None, f"{origin}#ingress"))
+            for i, rule in enumerate(acl.v("ingress") or []):
+                if isinstance(rule, dict):
+                    drafts.extend(self._acl_rule(acl, ("ingress", i), rule, f"{origin}#{i}",
+                                                 "action", "rule_no"))
+            own = acl_rules.get(acl.address, [])
+            for r in own:
+                drafts.extend(self._acl_rule(r, (), r.values, self.rid(r), "rule_action",
+                                             "rule_number"))
+            # every network ACL ends in rule `*`: deny everything not allowed before it
+            drafts.append(Draft(Action.DENY, "*", ALL_PORTS, ("0.0.0.0/0", "::/0"), 32767,
+                                f"{origin}#*"))
+            self.b.add(acl, Kind.FIREWALL, CLOUD, firewall_world(drafts),
+                       name=self.labels(acl).get("Name") or acl.address,
+                       region=self.region(acl), labels=self.labels(acl), deps=own)
+
+    def _acl_rule(self, e: Entry, path: tuple[Any, ...], rule: Mapping[str, Any], origin: str,
+                  action_key: str, number_key: str) -> list[Draft]:
+        """A network ACL entry (stateless, first match by rule number wins)."""
+        action: Action | None = None
+        if not e.unknown(*path, action_key):
+            action = Action.DENY if str(rule.get(action_key)).lower() == "deny" else Action.ALLOW
+        protocol = None if e.unknown(*path, "protocol") else _PROTO.get(
+            str(rule.get("protocol")).lower(), "other")
+        ports: PortRange | None = port_range(rule.get("from_port"), rule.get("to_port"))
+        if protocol == "*" or protocol not in ("tcp", "udp", None):
+            ports = PortRange(0, 65535)
+        elif e.unknown(*path, "from_port") or e.unknown(*path, "to_port"):
+            ports = None
+        sources: tuple[str, ...] | None = tuple(
+            str(rule[k]) for k in ("cidr_block", "ipv6_cidr_block") if rule.get(k))
+        if e.unknown(*path, "cidr_block") or e.unknown(*path, "ipv6_cidr_block"):
+            sources = None
+        number = rule.get(number_key)
+        priority = None if e.unknown(*path, number_key) or number is None else int(number)
+        if action is None:  # unknown: allows first in the open world, denies first in the
+            return [Draft(Action.ALLOW, protocol, ports, sources, None, origin),  # closed one
+                    Draft(Action.DENY, protocol, ports, sources, None, origin)]
+        return [Draft(action, protocol, ports, sources, priority, origin)]
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -472,7 +576,10 @@ class _Aws:
             layers_most: list[RuleLayer] = [ports_most]
             layers_least: list[RuleLayer] = [ports_least]
             deps: list[Entry] = [*own]
-            if lb.v("security_groups") or lb.unknown("security_groups"):
+            application = str(lb.v("load_balancer_type", default="application")) == \
+                "application"
+            if lb.v("security_groups") or (lb.unknown("security_groups") and (
+                    application or not lb.computed("security_groups"))):
                 most, least, sg_deps = self.sg_layers(lb, ("security_groups",))
                 layers_most.append(most)
                 layers_least.append(least)

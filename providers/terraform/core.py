@@ -82,6 +82,16 @@ class Entry:
         configuration: everything is taken as configured."""
         return attr in self.expr or not self.expr
 
+    def computed(self, *path: Any) -> bool:
+        """Is the value at `path` unknown only because the provider computes it, the block
+        not setting it (a plan with configuration)? Such an attachment list echoes what the
+        other arguments decide (`security_groups` on an instance configured with
+        `vpc_security_group_ids`; `firewall_ids` of a server firewalls are applied to):
+        nothing of its own. Only top-level arguments: a nested block may come from a
+        `dynamic` block, which the configuration's JSON leaves out."""
+        return len(path) == 1 and bool(self.expr) and path[0] not in self.expr and \
+            self.unknown(*path)
+
     def refs(self, *path: Any) -> list[str]:
         """Resource addresses (relative to the module) the expression at `path` references."""
         node: Any = self.expr
@@ -187,6 +197,8 @@ class Index:
                 unresolved = True  # exists outside this configuration: not visible here
             elif hit not in found:
                 found.append(hit)
+        if e.computed(*path):
+            return found, unresolved  # decided elsewhere: see Entry.computed
         if e.unknown(*path) or (value is None and e.refs(*path)):
             refs = e.refs(*path)
             hits, ambiguous = self.resolve(e, refs, types)
@@ -344,6 +356,22 @@ class Builder:
                                 properties=props, raw=r.raw, roles=r.roles,
                                 native_type=r.native_type))
         return out
+
+
+def rules_json(rules: Iterable[Rule]) -> list[dict[str, Any]]:
+    """Rules as a FIREWALL resource's `firewall_rules` (provider-neutral, as the live
+    normalizers write them)."""
+    return [{"action": str(r.action), "priority": r.priority, "protocol": r.protocol,
+             "ports": str(r.ports), "sources": list(r.sources), "origin": r.origin}
+            for r in rules]
+
+
+def firewall_world(drafts: Iterable[Draft]) -> World:
+    """A FIREWALL resource's `firewall_rules` in the two worlds."""
+    most, least = two_worlds(drafts)
+    world = World()
+    world.set("firewall_rules", rules_json(most), rules_json(least))
+    return world
 
 
 def union_layer(name: str, drafts: Iterable[Draft], origin: tuple[str, ...],
