@@ -52,6 +52,7 @@ TYPES = frozenset({
     "aws_kms_alias", "aws_cloudtrail", "aws_vpc", "aws_subnet", "aws_eip",
     "aws_wafv2_web_acl_association", "aws_default_security_group", "aws_network_acl",
     "aws_network_acl_rule", "aws_default_network_acl", "aws_network_interface",
+    "aws_ebs_encryption_by_default",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -63,6 +64,10 @@ DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb
 S3_DEFAULT_DOC = ("https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq"
                   ".html (since 2023-01-05 every bucket encrypts new objects with SSE-S3 by "
                   "default)")
+EBS_DEFAULT_DOC = ("https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html "
+                   "(a volume without `encrypted` is encrypted only if the account's EBS "
+                   "encryption by default is on in its region, which a plan does not show "
+                   "unless it manages aws_ebs_encryption_by_default)")
 SG_TYPES = ["aws_security_group", "aws_default_security_group"]
 NACL_TYPES = ["aws_network_acl", "aws_default_network_acl"]
 DEFAULT_SG_DOC = ("https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html"
@@ -96,6 +101,11 @@ class _Aws:
             for sg in self.ix.targets(r, "security_group_id", SG_TYPES)[0]:
                 self.extra[sg.address].append(r)
         self.subnet_public: dict[str, tuple[bool, bool]] = {}
+        # region -> the planned `aws_ebs_encryption_by_default` (None: unknown)
+        self.ebs_default: dict[str, bool | None] = {}
+        for d in self.ix.of_type("aws_ebs_encryption_by_default"):
+            self.ebs_default[self.region(d) or ""] = None if d.unknown("enabled") else bool(
+                d.v("enabled", default=True))
         self._layers: dict[tuple[tuple[str, ...], bool], tuple[RuleLayer, RuleLayer]] = {}
 
     def rid(self, e: Entry, suffix: str = "") -> str:
@@ -107,7 +117,7 @@ class _Aws:
         origin = self.rid(sg)
         out: list[Draft] = []
         inline = sg.v("ingress") or []
-        if sg.unknown("ingress") and sg.configured("ingress"):
+        if sg.wholly_unknown("ingress") and sg.configured("ingress"):
             out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#ingress"))
         for i, rule in enumerate(inline if isinstance(inline, list) else []):
             if not isinstance(rule, dict):
@@ -249,7 +259,7 @@ class _Aws:
         for acl in self.ix.of_type(*NACL_TYPES):
             origin = self.rid(acl)
             drafts: list[Draft] = []
-            if acl.unknown("ingress") and not acl.computed("ingress"):
+            if acl.wholly_unknown("ingress") and acl.configured("ingress"):
                 drafts.append(Draft(Action.ALLOW, None, None, None, None, f"{origin}#ingress"))
             for i, rule in enumerate(acl.v("ingress") or []):
                 if isinstance(rule, dict):
@@ -362,18 +372,29 @@ class _Aws:
                              *attached.get(inst.address, [])])
             for sn in self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]:
                 self.b.relate(rid, self.rid(sn), RelationType.ATTACHED_TO)
-            for block, devices in (("root_block_device", inst.v("root_block_device") or []),
+            # Every EBS-backed instance has a root volume, planned or not: without a
+            # `root_block_device` block it is made from the AMI's snapshot, unencrypted
+            # unless the account's EBS encryption by default is on (EBS_DEFAULT_DOC).
+            roots = [d for d in inst.v("root_block_device") or [] if isinstance(d, dict)]
+            for block, devices in (("root_block_device", roots or [{}]),
                                    ("ebs_block_device", ebs)):
                 for i, dev in enumerate(devices):
                     if not isinstance(dev, dict):
                         continue
                     enc = dev.get("encrypted")
-                    vid = self.b.add(inst, Kind.VOLUME, CLOUD, {
-                        "encrypted": None if enc is None or inst.unknown(block, i, "encrypted")
-                        else bool(enc),
+                    unknown = enc is None or inst.unknown(block, i, "encrypted")
+                    vprops: dict[str, Any] = {
+                        "encrypted": None if unknown else bool(enc),
                         "encryption_evidence": "config",
                         "size_gb": dev.get("volume_size"),
-                    }, name=f"{self.labels(inst).get('Name') or inst.address}:"
+                    }
+                    default = self.ebs_default.get(self.region(inst) or "")
+                    if default is not None and (unknown or not enc):
+                        vprops["encrypted"] = default  # the account setting decides
+                        vprops["encryption_reference"] = EBS_DEFAULT_DOC
+                    elif unknown:
+                        vprops["encryption_reference"] = EBS_DEFAULT_DOC
+                    vid = self.b.add(inst, Kind.VOLUME, CLOUD, vprops, name=f"{self.labels(inst).get('Name') or inst.address}:"
                             f"{dev.get('device_name') or block}",
                         region=self.region(inst), labels=self.labels(inst),
                         suffix=f"/{block}/{i}")

@@ -77,6 +77,20 @@ class Entry:
                 return False
         return _any_true(node)
 
+    def wholly_unknown(self, *path: Any) -> bool:
+        """Is the value at `path` unknown as a whole (not just something inside it)?"""
+        node: Any = self.unk
+        for p in path:
+            if node is True:
+                return True
+            if isinstance(node, Mapping):
+                node = node.get(p)
+            elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+                node = node[p]
+            else:
+                return False
+        return node is True
+
     def configured(self, attr: str) -> bool:
         """Does the resource block set `attr` (a plan with configuration)? A state file has no
         configuration: everything is taken as configured."""

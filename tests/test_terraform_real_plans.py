@@ -1,0 +1,288 @@
+"""Plans as people really have them (issue 16): every format Terraform and OpenTofu wrote,
+the encodings shells save them in, sorted keys, unknown attachment lists, root volumes
+without a block, rules without machines. Public plans written by others are in
+tests/data/plans/ (README.md there names their source and licence)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.terraform.build_plans import const, plan, ref, res
+from providers.terraform import PROVIDER
+from scanner.model import Kind, Resource
+from tests.helpers import ROOT, run, scan_json
+
+DATA = ROOT / "tests" / "data" / "plans"
+TERRAGOAT = DATA / "checkov-terragoat-0.1.plan.json"  # Terraform 0.12.23, format 0.1
+UTF16 = DATA / "checkov-utf16-0.2.plan.json"  # Terraform 1.0.5, format 0.2, UTF-16 LE + BOM
+GATE = ROOT / "fixtures" / "terraform" / "hcloud-gate.plan.json"
+AWS = {"aws": {"name": "aws", "expressions": {"region": const("eu-central-1")}}}
+STAMP = "2026-12-06T12:00:00Z"
+
+
+def verdicts(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {(f["check"], str(f["resource"]).split("/", 1)[-1]): f["status"]
+            for f in doc["findings"]}
+
+
+def finding(doc: dict[str, Any], check: str, address: str) -> dict[str, Any]:
+    hits = [f for f in doc["findings"] if f["check"] == check
+            and str(f["resource"]).endswith("/" + address)]
+    assert len(hits) == 1, (check, address, [f["resource"] for f in doc["findings"]])
+    return hits[0]
+
+
+def write(tmp_path: Path, doc: dict[str, Any], name: str = "plan.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def inventory(path: Path) -> dict[str, Resource]:
+    sections, _ = PROVIDER.read_file(path, {})
+    return {r.id.split("/", 1)[1]: r for r in PROVIDER.normalize(sections[0]).resources}
+
+
+# --- formats, encodings, recognition ---------------------------------------------------------
+
+
+def test_format_0_1_of_terraform_0_12_is_read() -> None:
+    code, doc = scan_json(str(TERRAGOAT), "--checks", "NET-02")
+    assert code == 1
+    assert verdicts(doc)[("NET-02", "aws_instance.web_host")] == "fail"
+
+
+def test_format_0_2_in_utf16_with_bom_is_read() -> None:
+    assert UTF16.read_bytes()[:2] == b"\xff\xfe"
+    code, doc = scan_json(str(UTF16), "--checks", "ENC-01")
+    assert code in (0, 1), doc
+    assert ("ENC-01", "aws_s3_bucket.s3-bucket") in verdicts(doc)
+
+
+@pytest.mark.parametrize("codec,bom", [("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"),
+                                       ("utf-16-be", b"\xfe\xff")])
+def test_every_encoding_a_shell_saves_gives_the_same_findings(tmp_path: Path, codec: str,
+                                                              bom: bytes) -> None:
+    _, plain = scan_json(str(GATE), "--checks", "NET-01,NET-02,ENC-01")
+    path = tmp_path / "hcloud-gate.plan.json"
+    path.write_bytes(bom + GATE.read_text().encode(codec))
+    code, doc = scan_json(str(path), "--checks", "NET-01,NET-02,ENC-01")
+    assert code == 1
+    assert verdicts(doc) == verdicts(plain)
+
+
+def test_a_plan_with_sorted_keys_is_recognised_by_structure(tmp_path: Path) -> None:
+    doc = json.loads(GATE.read_text())
+    # a long description puts format_version 160 KB into the file once keys are sorted
+    doc["configuration"]["root_module"]["variables"] = {
+        "note": {"description": "x" * 160_000}}
+    text = json.dumps(doc, sort_keys=True, indent=2)
+    assert text.index('"format_version"') > 160_000
+    path = tmp_path / "sorted.json"
+    path.write_text(text)
+    code, out = scan_json(str(path), "--checks", "NET-01")
+    assert code == 1
+    assert verdicts(out)[("NET-01", "hcloud_server.db")] == "fail"
+
+
+def test_a_format_newer_than_posture_knows_is_refused_as_such(tmp_path: Path) -> None:
+    doc = json.loads(GATE.read_text())
+    doc["format_version"] = "2.1"
+    result = run("scan", str(write(tmp_path, doc)))
+    assert result.exit_code == 2
+    assert "newer than this posture knows" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_closed_stdout_is_a_normal_end() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from scanner.cli import main; main()", "scan", str(TERRAGOAT),
+         "--format", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # `| head -1`
+    err = proc.stderr.read().decode()
+    code = proc.wait(timeout=120)
+    assert "BrokenPipe" not in err and "internal error" not in err, err
+    assert code in (1, 3)  # the verdict, as if the whole report had been read
+
+
+# --- unknown attachment lists ----------------------------------------------------------------
+
+
+def test_an_unknown_security_groups_list_is_the_configured_groups_not_allow_all() -> None:
+    # Terraform 0.12 plans every new aws_instance's security_groups and
+    # vpc_security_group_ids as unknown; the configuration references web-node (22, 80 open)
+    code, doc = scan_json(str(TERRAGOAT), "--checks", "NET-02,NET-03,NET-04")
+    got = verdicts(doc)
+    assert got[("NET-04", "aws_instance.web_host")] == "pass"  # not "error"
+    net02 = finding(doc, "NET-02", "aws_instance.web_host")
+    assert net02["status"] == "fail"
+    assert [v["ports"] for v in net02["evidence"]["violations"]] == ["22"]
+    assert code == 1
+
+
+def test_an_instance_naming_no_group_gets_its_vpcs_default_group(tmp_path: Path) -> None:
+    def one(default_sg: bool) -> dict[str, Any]:
+        rs = [res("aws_vpc.main", {"cidr_block": "10.0.0.0/16"}),
+              res("aws_subnet.pub", {"cidr_block": "10.0.1.0/24", "map_public_ip_on_launch": True},
+                  unknown={"vpc_id": True}, expressions={"vpc_id": ref("aws_vpc.main.id")}),
+              res("aws_instance.app", {"ami": "ami-1", "instance_type": "t3.micro",
+                                       "root_block_device": [{"encrypted": True}]},
+                  unknown={"security_groups": True, "vpc_security_group_ids": True,
+                           "subnet_id": True, "public_ip": True},
+                  expressions={"ami": const("ami-1"), "subnet_id": ref("aws_subnet.pub.id")})]
+        if default_sg:  # managed by the plan: the VPC's default group admits 443 only
+            rs.append(res("aws_default_security_group.d", {"ingress": [
+                {"cidr_blocks": ["0.0.0.0/0"], "from_port": 443, "to_port": 443,
+                 "protocol": "tcp", "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+                 "security_groups": [], "self": False}]},
+                unknown={"vpc_id": True}, expressions={"vpc_id": ref("aws_vpc.main.id")}))
+        return plan(rs, provider_config=AWS, timestamp=STAMP)
+
+    for managed, expected in ((False, "error"), (True, "pass")):
+        path = write(tmp_path, one(managed), f"default-{managed}.json")
+        _, out = scan_json(str(path), "--checks", "NET-02")
+        assert verdicts(out)[("NET-02", "aws_instance.app")] == expected, managed
+
+
+def test_a_verdict_the_same_in_both_worlds_keeps_the_certain_evidence(tmp_path: Path) -> None:
+    doc = json.loads(TERRAGOAT.read_text())
+    for rc in doc["resource_changes"]:
+        if rc["address"] == "aws_security_group_rule.ingress":  # 3306 from an unknown CIDR
+            rc["change"]["after"]["cidr_blocks"] = None
+            rc["change"]["after_unknown"]["cidr_blocks"] = True
+    for r in doc["planned_values"]["root_module"]["resources"]:
+        if r["address"] == "aws_security_group_rule.ingress":
+            r["values"]["cidr_blocks"] = None
+    for r in doc["configuration"]["root_module"]["resources"]:
+        if r["address"] == "aws_instance.web_host":
+            r["expressions"]["vpc_security_group_ids"] = ref(
+                "aws_security_group.web-node.id", "aws_security_group.default.id")
+    _, out = scan_json(str(write(tmp_path, doc)), "--checks", "NET-02")
+    f = finding(out, "NET-02", "aws_instance.web_host")
+    assert f["status"] == "fail"  # 22 is open to the world whatever the CIDR turns out to be
+    assert [v["ports"] for v in f["evidence"]["violations"]] == ["22"]  # not "22, 3306"
+
+
+# --- root volumes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("account_default,expected", [
+    (None, "error"), (True, "pass"), (False, "fail")])
+def test_a_root_volume_without_a_block_is_judged(tmp_path: Path, account_default: bool | None,
+                                                 expected: str) -> None:
+    doc = json.loads(TERRAGOAT.read_text())
+    if account_default is not None:
+        extra = res("aws_ebs_encryption_by_default.on", {"enabled": account_default})
+        extra_plan = plan([extra], provider_config=AWS, timestamp=STAMP)
+        doc["planned_values"]["root_module"]["resources"] += \
+            extra_plan["planned_values"]["root_module"]["resources"]
+        doc["resource_changes"] += extra_plan["resource_changes"]
+        doc["configuration"]["root_module"]["resources"] += \
+            extra_plan["configuration"]["root_module"]["resources"]
+    _, out = scan_json(str(write(tmp_path, doc)), "--checks", "ENC-01")
+    assert verdicts(out)[("ENC-01", "aws_instance.web_host/root_block_device/0")] == expected
+
+
+# --- rules without machines: firewall resources carry their rules ----------------------------
+
+
+def _rules(r: Resource) -> set[tuple[str, str, str, tuple[str, ...]]]:
+    return {(x["action"], x["protocol"], x["ports"], tuple(x["sources"]))
+            for x in r.properties["firewall_rules"]}
+
+
+def test_security_groups_and_their_separate_rules_are_firewalls_with_rules(
+        tmp_path: Path) -> None:
+    sg_rule = {"cidr_blocks": ["0.0.0.0/0"], "from_port": 22, "to_port": 22, "protocol": "tcp",
+               "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
+               "self": False, "description": ""}
+    rs = [
+        res("aws_security_group.inline", {"name": "inline", "ingress": [sg_rule]}),
+        res("aws_security_group.bare", {"name": "bare"}, unknown={"ingress": True, "id": True}),
+        res("aws_security_group_rule.rdp", {"type": "ingress", "from_port": 3389,
+                                            "to_port": 3389, "protocol": "tcp",
+                                            "cidr_blocks": ["0.0.0.0/0"]},
+            unknown={"security_group_id": True},
+            expressions={"security_group_id": ref("aws_security_group.bare.id")}),
+        res("aws_vpc_security_group_ingress_rule.pg", {"from_port": 5432, "to_port": 5432,
+                                                       "ip_protocol": "tcp",
+                                                       "cidr_ipv4": "0.0.0.0/0"},
+            unknown={"security_group_id": True},
+            expressions={"security_group_id": ref("aws_security_group.bare.id")}),
+        res("aws_default_security_group.d", {"ingress": [{**sg_rule, "from_port": 0,
+                                                          "to_port": 0, "protocol": "-1"}]}),
+        res("aws_network_acl.a", {"ingress": [
+            {"action": "deny", "rule_no": 50, "protocol": "tcp", "from_port": 3389,
+             "to_port": 3389, "cidr_block": "0.0.0.0/0", "ipv6_cidr_block": "",
+             "icmp_code": 0, "icmp_type": 0}]}),
+        res("aws_network_acl_rule.ssh", {"network_acl_id": "acl-1", "rule_number": 100,
+                                         "egress": False, "protocol": "6",
+                                         "rule_action": "allow", "cidr_block": "0.0.0.0/0",
+                                         "from_port": 22, "to_port": 22},
+            unknown={"network_acl_id": True},
+            expressions={"network_acl_id": ref("aws_network_acl.a.id")}),
+    ]
+    got = inventory(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)))
+    assert all(got[a].kind is Kind.FIREWALL for a in (
+        "aws_security_group.inline", "aws_security_group.bare", "aws_default_security_group.d",
+        "aws_network_acl.a"))
+    assert _rules(got["aws_security_group.inline"]) == {("allow", "tcp", "22", ("0.0.0.0/0",))}
+    bare = _rules(got["aws_security_group.bare"])
+    assert {("allow", "tcp", "3389", ("0.0.0.0/0",)),
+            ("allow", "tcp", "5432", ("0.0.0.0/0",))} <= bare
+    assert _rules(got["aws_default_security_group.d"]) == {
+        ("allow", "*", "all", ("0.0.0.0/0",))}
+    acl = got["aws_network_acl.a"].properties["firewall_rules"]
+    assert [(x["action"], x["priority"], x["ports"]) for x in acl] == [
+        ("deny", 50, "3389"), ("allow", 100, "22"), ("deny", 32767, "all")]
+
+
+def test_azure_nsgs_and_hcloud_firewalls_are_firewalls_with_rules(tmp_path: Path) -> None:
+    azure = {"azurerm": {"name": "azurerm", "expressions": {}}}
+    rs = [
+        res("azurerm_network_security_group.web", {
+            "name": "web", "location": "westeurope", "resource_group_name": "rg",
+            "security_rule": [{"name": "ssh", "priority": 100, "direction": "Inbound",
+                               "access": "Allow", "protocol": "Tcp",
+                               "source_address_prefix": "*", "source_port_range": "*",
+                               "destination_port_range": "22",
+                               "destination_address_prefix": "*"}]}),
+        res("azurerm_network_security_rule.rdp", {
+            "name": "rdp", "priority": 200, "direction": "Inbound", "access": "Allow",
+            "protocol": "Tcp", "source_address_prefix": "Internet", "source_port_range": "*",
+            "destination_port_range": "3389", "destination_address_prefix": "*",
+            "resource_group_name": "rg", "network_security_group_name": "web"},
+            expressions={"network_security_group_name": ref(
+                "azurerm_network_security_group.web.name")}),
+        res("hcloud_firewall.fw", {"name": "fw", "rule": [
+            {"direction": "in", "protocol": "tcp", "port": "22",
+             "source_ips": ["0.0.0.0/0", "::/0"]}]}),
+    ]
+    got = inventory(write(tmp_path, plan(rs, provider_config=azure, timestamp=STAMP)))
+    nsg = got["azurerm_network_security_group.web"]
+    assert nsg.kind is Kind.FIREWALL
+    ports = {(x["action"], x["ports"]) for x in nsg.properties["firewall_rules"]
+             if "0.0.0.0/0" in x["sources"]}
+    assert {("allow", "22"), ("allow", "3389")} <= ports
+    fw = got["hcloud_firewall.fw"].properties["firewall_rules"]
+    assert [(x["action"], x["protocol"], x["ports"]) for x in fw] == [("allow", "tcp", "22")]
+
+
+def test_unknown_rule_parts_give_firewall_rules_in_both_worlds(tmp_path: Path) -> None:
+    rs = [res("aws_security_group.g", {"name": "g", "ingress": [
+        {"from_port": 5432, "to_port": 5432, "protocol": "tcp", "ipv6_cidr_blocks": [],
+         "prefix_list_ids": [], "security_groups": [], "self": False}]},
+        unknown={"ingress": [{"cidr_blocks": True}]})]
+    g = inventory(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)))[
+        "aws_security_group.g"]
+    assert _rules(g) == {("allow", "tcp", "5432", ("0.0.0.0/0", "::/0"))}
+    assert g.properties["iac"]["unknown"]["firewall_rules"] == []
+
