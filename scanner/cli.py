@@ -308,6 +308,9 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
               show_default=True, help="Lowest severity of a failure that makes the exit code 1.")
 @click.option("--allow-partial", is_flag=True,
               help="Exit 0/1 even when some scopes could not be read (errors are still shown).")
+@click.option("--fail-on-unassessed", is_flag=True,
+              help="Exit 3 when a source holds resources posture cannot judge (NOT-ASSESSED: "
+                   "a plan's unmapped types or providers).")
 @click.option("--checks", "check_list", metavar="ID,...",
               help="Run only these checks (and collect only what they read).")
 @click.option("--checks-dir", "checks_dirs", multiple=True,
@@ -334,7 +337,7 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
 @friendly
 def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          output: str | None,
-         fail_on: str, allow_partial: bool, check_list: str | None,
+         fail_on: str, allow_partial: bool, fail_on_unassessed: bool, check_list: str | None,
          checks_dirs: tuple[Path, ...], record: Path | None, no_timestamps: bool,
          suppressions: Path | None, store: str | None, since: str | None, only_new: bool,
          no_save: bool, sign: Path | None, **provider_opts: Any) -> None:
@@ -374,7 +377,7 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
             new_ids = {f.id for f in changes.new}
             result.findings = [f for f in result.findings if f.id in new_ids]
     _emit(result, specs, not no_timestamps, checks_dirs)
-    sys.exit(result.exit_code(fail_on, allow_partial))
+    sys.exit(result.exit_code(fail_on, allow_partial, fail_on_unassessed))
 
 
 def _load_results(path: Path) -> ScanResult:

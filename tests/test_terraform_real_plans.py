@@ -286,3 +286,27 @@ def test_unknown_rule_parts_give_firewall_rules_in_both_worlds(tmp_path: Path) -
     assert _rules(g) == {("allow", "tcp", "5432", ("0.0.0.0/0", "::/0"))}
     assert g.properties["iac"]["unknown"]["firewall_rules"] == []
 
+
+
+# --- what posture cannot judge can stop the gate ------------------------------------------
+
+
+def test_fail_on_unassessed_refuses_a_plan_it_cannot_judge(tmp_path: Path) -> None:
+    gcp = {"google": {"name": "google", "expressions": {}}}
+    doc = plan([res("google_compute_instance.vm", {"name": "vm", "zone": "europe-west3-a"})],
+               provider_config=gcp, timestamp=STAMP)
+    path = write(tmp_path, doc)
+    assert run("scan", str(path)).exit_code == 0
+    table = run("scan", str(path), "--fail-on-unassessed")
+    assert table.exit_code == 3
+    assert "1 not assessed" in table.stdout
+    sarif = run("scan", str(path), "--format", "sarif", "--fail-on-unassessed")
+    assert json.loads(sarif.stdout)["runs"][0]["properties"]["unassessed"] == 1
+    config = tmp_path / "posture.toml"
+    config.write_text("fail-on-unassessed = true\n")
+    assert run("--config", str(config), "scan", str(path)).exit_code == 3
+    # what the plan deletes is not "cannot judge"
+    gate = run("scan", str(GATE), "--fail-on", "none", "--allow-partial", "--checks", "NET-01")
+    assert gate.exit_code == 0
+    assert run("scan", str(GATE), "--fail-on", "none", "--allow-partial", "--checks", "NET-01",
+               "--fail-on-unassessed").exit_code == 3  # hcloud_ssh_key: no mapping
