@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize import _TLS, _denies_plain_http
+from providers.aws.normalize import _CF_TLS, _TLS, DEFAULT_CERT_DOC, _denies_plain_http
 from providers.terraform.core import (
     UNKNOWN_IP,
     Builder,
@@ -52,11 +52,12 @@ TYPES = frozenset({
     "aws_kms_alias", "aws_cloudtrail", "aws_vpc", "aws_subnet", "aws_eip",
     "aws_wafv2_web_acl_association", "aws_default_security_group", "aws_network_acl",
     "aws_network_acl_rule", "aws_default_network_acl", "aws_network_interface",
-    "aws_ebs_encryption_by_default",
+    "aws_ebs_encryption_by_default", "aws_cloudfront_distribution", "aws_elb",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
-_LISTENER = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls", "UDP": "tcp",
+_LISTENER = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls", "SSL": "tls",
+             "UDP": "tcp",
              "TCP_UDP": "tcp", "GENEVE": "tcp"}
 DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
             "aurora-mysql": 3306, "aurora": 3306, "oracle": 1521, "sqlserver": 1433,
@@ -698,6 +699,96 @@ class _Aws:
             }, name=t.name(t.v("name")), region=self.region(t), labels=self.labels(t))
 
 
+    # --- edge, classic load balancers ---------------------------------------------------
+
+    def cdn(self) -> None:
+        """aws_cloudfront_distribution -> cdn, as the live normalizer reads the API."""
+        for d in self.ix.of_type("aws_cloudfront_distribution"):
+            world = World()
+            enabled = bool(d.v("enabled", default=True))
+            world.set("public_endpoint", enabled or d.unknown("enabled"),
+                      enabled and not d.unknown("enabled"))
+            vc = (d.v("viewer_certificate") or [{}])[0] or {}
+            if d.unknown("viewer_certificate"):
+                world.props["min_tls"] = None
+            elif vc.get("cloudfront_default_certificate"):
+                world.props["min_tls"] = "1.0"
+                world.props["min_tls_reference"] = DEFAULT_CERT_DOC
+            else:
+                world.props["min_tls"] = _CF_TLS.get(str(vc.get("minimum_protocol_version")))
+            behaviours = [*(d.v("default_cache_behavior") or []),
+                          *(d.v("ordered_cache_behavior") or [])]
+            policies = [b.get("viewer_protocol_policy") for b in behaviours
+                        if isinstance(b, dict)]
+            world.props["https_only"] = None if d.unknown("default_cache_behavior") or \
+                d.unknown("ordered_cache_behavior") else all(
+                p in ("https-only", "redirect-to-https") for p in policies)
+            acl = d.v("web_acl_id")
+            if d.unknown("web_acl_id"):
+                world.set("waf", False, True)
+                world.props["waf_rate_limit"] = None
+            else:
+                world.props["waf"] = bool(acl)
+                world.props["waf_rate_limit"] = None if acl else False
+            self.b.add(d, Kind.CDN, CLOUD, world, name=d.name(d.v("domain_name"), d.v("comment")),
+                       region=None, labels=self.labels(d))
+
+    def classic_load_balancers(self) -> None:
+        """aws_elb (Classic Load Balancer): listeners (`lb_port`, `lb_protocol`, the
+        certificate's policy is not in the plan: TLS unknown), `internal`, security groups
+        (a Classic LB in a VPC without one gets the VPC's default group), `instances`."""
+        for lb in self.ix.of_type("aws_elb"):
+            lb_id = self.rid(lb)
+            world = World()
+            internal = lb.v("internal", default=False)
+            unsure = lb.unknown("internal")
+            world.set("public_endpoint", not internal or unsure, not internal and not unsure)
+            world.props["public_ips"] = []
+            drafts = []
+            listeners = [li for li in lb.v("listener") or [] if isinstance(li, dict)]
+            for i, li in enumerate(listeners):
+                port = li.get("lb_port")
+                known = port is not None and not lb.unknown("listener", i, "lb_port")
+                drafts.append(Draft(Action.ALLOW, "tcp", PortRange(int(port), int(port))
+                                    if known else None, INTERNET, 0, f"{lb_id}:{port or '?'}"))
+            if lb.wholly_unknown("listener"):
+                drafts.append(Draft(Action.ALLOW, "tcp", None, INTERNET, 0, f"{lb_id}:?"))
+            ports_most, ports_least = union_layer("load balancer listeners", drafts, ())
+            layers_most: list[RuleLayer] = [ports_most]
+            layers_least: list[RuleLayer] = [ports_least]
+            deps: list[Entry] = []
+            in_vpc = bool(lb.v("subnets")) or lb.unknown("subnets") or bool(lb.refs("subnets"))
+            if lb.v("security_groups") or (lb.unknown("security_groups") and (
+                    in_vpc or not lb.computed("security_groups"))):
+                most, least, deps = self.sg_layers(lb, ("security_groups",))
+                layers_most.append(most)
+                layers_least.append(least)
+            world.set("ingress", tuple(layers_most), tuple(layers_least))
+            world.props["waf"] = False  # WAF cannot be associated with a Classic LB
+            world.props["waf_rate_limit"] = False
+            self.b.add(lb, Kind.LOAD_BALANCER, CLOUD, world, name=lb.name(lb.v("name")),
+                       region=self.region(lb), labels=self.labels(lb), deps=deps,
+                       native_type=lb.type)
+            for i, li in enumerate(listeners):
+                raw = str(li.get("lb_protocol") or "tcp").upper()
+                protocol = _LISTENER.get(raw, raw.lower())
+                port = li.get("lb_port")
+                lw = World()
+                lw.props.update({
+                    "protocol": protocol,
+                    "port": None if lb.unknown("listener", i, "lb_port") or port is None
+                    else int(port),
+                    "target_port": li.get("instance_port"), "redirects_to_https": False})
+                if protocol in ("https", "tls"):
+                    lw.props["min_tls"] = None  # its policy is a separate resource
+                lid = self.b.add(lb, Kind.LISTENER, CLOUD, lw,
+                                 name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
+                                 region=self.region(lb), suffix=f"/listener/{i}")
+                self.b.relate(lid, lb_id, RelationType.MEMBER_OF)
+            for inst in self.ix.targets(lb, "instances", ["aws_instance"])[0]:
+                self.b.relate(lb_id, self.rid(inst), RelationType.TARGETS, private=True)
+
+
 def build(b: Builder) -> None:
     a = _Aws(b)
     a.firewalls()
@@ -709,4 +800,6 @@ def build(b: Builder) -> None:
     a.load_balancers()
     a.keys()
     a.trails()
+    a.cdn()
+    a.classic_load_balancers()
 

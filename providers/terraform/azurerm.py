@@ -44,7 +44,11 @@ TYPES = frozenset({
     "azurerm_mssql_firewall_rule", "azurerm_mssql_database",
     "azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_firewall_rule",
     "azurerm_postgresql_flexible_server_configuration", "azurerm_key_vault",
+    "azurerm_windows_virtual_machine", "azurerm_virtual_machine", "azurerm_sql_server",
+    "azurerm_sql_firewall_rule", "azurerm_sql_database",
 })
+VM_TYPES = ("azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
+            "azurerm_virtual_machine")
 STORAGE_DOC = ("https://learn.microsoft.com/azure/storage/common/storage-service-encryption "
                "(Azure Storage encrypts all data at rest; it cannot be disabled)")
 _ARM = {"name": "name", "priority": "priority", "direction": "direction", "access": "access",
@@ -171,7 +175,7 @@ class _Azure:
             for sub in self.ix.targets(a, "subnet_id", ["azurerm_subnet"])[0]:
                 subnet_nsg[sub.address].extend((a, n) for n in self.ix.targets(
                     a, "network_security_group_id", ["azurerm_network_security_group"])[0])
-        for vm in self.ix.of_type("azurerm_linux_virtual_machine"):
+        for vm in self.ix.of_type(*VM_TYPES):
             nics, nic_unknown = self.ix.targets(vm, "network_interface_ids",
                                                 ["azurerm_network_interface"])
             world = World()
@@ -231,24 +235,32 @@ class _Azure:
             world.set("public_ips", public, public_least)
             world.set("ingress", most_layers, least_layers)
             world.props["private_ips"] = private
-            ref = (vm.v("source_image_reference") or [{}])[0]
+            ref = (vm.v("source_image_reference") or vm.v("storage_image_reference")
+                   or [{}])[0]
             if isinstance(ref, Mapping) and ref.get("publisher"):
                 world.props["image"] = ":".join(str(ref.get(k) or "") for k in (
                     "publisher", "offer", "sku", "version"))
             elif vm.v("source_image_id"):
                 world.props["image"] = str(vm.v("source_image_id")).lower()
-            world.props["stateful"] = False
-            if vm.unknown("disable_password_authentication"):
-                world.props["ssh_key_only"] = None
-            else:
-                world.props["ssh_key_only"] = bool(vm.v("disable_password_authentication",
-                                                        default=True))
+            world.props["stateful"] = bool(vm.v("storage_data_disk"))
+            if vm.type == "azurerm_linux_virtual_machine":
+                world.props["ssh_key_only"] = None if vm.unknown(
+                    "disable_password_authentication") else bool(
+                    vm.v("disable_password_authentication", default=True))
+            elif vm.type == "azurerm_virtual_machine" and vm.v("os_profile_linux_config"):
+                # legacy VM: `disable_password_authentication` is required in the block
+                world.props["ssh_key_only"] = None if vm.unknown(
+                    "os_profile_linux_config") else bool(
+                    ((vm.v("os_profile_linux_config") or [{}])[0] or {}).get(
+                        "disable_password_authentication"))
+            # Windows: no SSH (IAM-03 does not apply), as on the live path
             vid = self.b.add(vm, Kind.COMPUTE, CLOUD, world, name=vm.name(vm.v("name")),
                              region=location(vm), labels=self.labels(vm), deps=deps)
             disk = self.b.add(vm, Kind.VOLUME, CLOUD, {
                 "encrypted": True, "encryption_evidence": "provider",
                 "encryption_reference": DISK_DOC,
-                "size_gb": ((vm.v("os_disk") or [{}])[0] or {}).get("disk_size_gb"),
+                "size_gb": ((vm.v("os_disk") or vm.v("storage_os_disk") or [{}])[0]
+                            or {}).get("disk_size_gb"),
             }, name=f"{vm.v('name') or vm.address}/os_disk", region=location(vm),
                 labels=self.labels(vm), suffix="/os_disk")
             self.b.relate(disk, vid, RelationType.ATTACHED_TO)
@@ -302,7 +314,9 @@ class _Azure:
     def db_layer(self, server: Entry, rule_type: str, port: int
                  ) -> tuple[RuleLayer, RuleLayer, list[Entry]]:
         rules = [r for r in self.ix.of_type(rule_type)
-                 if server in self.ix.targets(r, "server_id", [server.type])[0]]
+                 if server in self.ix.targets(r, "server_id", [server.type])[0]
+                 or server in self.ix.targets(r, "server_name", [server.type],
+                                              id_attr="name")[0]]
         drafts = []
         for r in rules:
             if r.unknown("start_ip_address") or r.unknown("end_ip_address"):
@@ -327,11 +341,21 @@ class _Azure:
         for db in self.ix.of_type("azurerm_mssql_database"):
             for srv in self.ix.targets(db, "server_id", ["azurerm_mssql_server"])[0]:
                 dbs[srv.address].append(db)
-        for srv in self.ix.of_type("azurerm_mssql_server"):
-            most, least, rules = self.db_layer(srv, "azurerm_mssql_firewall_rule", 1433)
+        for db in self.ix.of_type("azurerm_sql_database"):  # azurerm 2.x/3.x, by name
+            for srv in self.ix.targets(db, "server_name", ["azurerm_sql_server"],
+                                       id_attr="name")[0]:
+                dbs[srv.address].append(db)
+        for srv in self.ix.of_type("azurerm_mssql_server", "azurerm_sql_server"):
+            legacy = srv.type == "azurerm_sql_server"
+            most, least, rules = self.db_layer(
+                srv, "azurerm_sql_firewall_rule" if legacy else "azurerm_mssql_firewall_rule",
+                1433)
             public = srv.v("public_network_access_enabled", default=True)
             unsure = srv.unknown("public_network_access_enabled")
-            tls = None if srv.unknown("minimum_tls_version") else _tls(
+            # the deprecated azurerm_sql_server has no default: absent, the server accepts
+            # what Azure allows (its "None" minimal TLS version): not known from the plan
+            tls = None if srv.unknown("minimum_tls_version") or (
+                legacy and not srv.v("minimum_tls_version")) else _tls(
                 srv.v("minimum_tls_version", default="1.2"))
             for db in dbs.get(srv.address) or [srv]:
                 world = World()
