@@ -53,6 +53,9 @@ TYPES = frozenset({
     "aws_wafv2_web_acl_association", "aws_default_security_group", "aws_network_acl",
     "aws_network_acl_rule", "aws_default_network_acl", "aws_network_interface",
     "aws_ebs_encryption_by_default", "aws_cloudfront_distribution", "aws_elb",
+    "aws_neptune_cluster", "aws_neptune_cluster_instance", "aws_docdb_cluster",
+    "aws_docdb_cluster_instance", "aws_ebs_snapshot", "aws_db_snapshot",
+    "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -61,7 +64,20 @@ _LISTENER = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls", "SSL"
              "TCP_UDP": "tcp", "GENEVE": "tcp"}
 DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
             "aurora-mysql": 3306, "aurora": 3306, "oracle": 1521, "sqlserver": 1433,
-            "db2": 50000}
+            "db2": 50000, "neptune": 8182, "docdb": 27017}
+# cluster type -> its instances' type (Neptune and DocumentDB are RDS clusters underneath:
+# same arguments, `storage_encrypted` false and `backup_retention_period` 1 by default)
+CLUSTERS = {"aws_rds_cluster": "aws_rds_cluster_instance",
+            "aws_neptune_cluster": "aws_neptune_cluster_instance",
+            "aws_docdb_cluster": "aws_docdb_cluster_instance"}
+SNAPSHOTS = {  # snapshot type -> (its source's attribute, source types, source's flag)
+    "aws_ebs_snapshot": ("volume_id", ("aws_ebs_volume",), "encrypted"),
+    "aws_db_snapshot": ("db_instance_identifier", ("aws_db_instance",), "storage_encrypted"),
+    "aws_db_cluster_snapshot": ("db_cluster_identifier", ("aws_rds_cluster",),
+                                "storage_encrypted"),
+    "aws_neptune_cluster_snapshot": ("db_cluster_identifier", ("aws_neptune_cluster",),
+                                     "storage_encrypted"),
+}
 S3_DEFAULT_DOC = ("https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq"
                   ".html (since 2023-01-05 every bucket encrypts new objects with SSE-S3 by "
                   "default)")
@@ -470,10 +486,11 @@ class _Aws:
 
     def databases(self) -> None:
         members: dict[str, list[Entry]] = defaultdict(list)
-        for m in self.ix.of_type("aws_rds_cluster_instance"):
-            for cl in self.ix.targets(m, "cluster_identifier", ["aws_rds_cluster"],
-                                      id_attr="cluster_identifier")[0]:
-                members[cl.address].append(m)
+        for ctype, mtype in CLUSTERS.items():
+            for m in self.ix.of_type(mtype):
+                for cl in self.ix.targets(m, "cluster_identifier", [ctype],
+                                          id_attr="cluster_identifier")[0]:
+                    members[cl.address].append(m)
         for db in self.ix.of_type("aws_db_instance"):
             world, deps = self.db_world(db, bool(db.v("publicly_accessible", default=False)),
                                         db.unknown("publicly_accessible"),
@@ -481,7 +498,7 @@ class _Aws:
             self.b.add(db, Kind.DATABASE, CLOUD, world,
                        name=db.name(db.v("identifier"), db.v("name")), region=self.region(db),
                        labels=self.labels(db), deps=deps)
-        for cl in self.ix.of_type("aws_rds_cluster"):
+        for cl in self.ix.of_type(*CLUSTERS):
             own = members.get(cl.address, [])
             public = any(m.v("publicly_accessible") for m in own)
             unsure = any(m.unknown("publicly_accessible") for m in own)
@@ -699,6 +716,30 @@ class _Aws:
             }, name=t.name(t.v("name")), region=self.region(t), labels=self.labels(t))
 
 
+    def snapshots(self) -> None:
+        """Snapshots are encrypted as their source is (EBS, RDS, Neptune): the planned value
+        when known, else the planned source's, else unknown."""
+        for stype, (attr, sources, flag) in SNAPSHOTS.items():
+            for snap in self.ix.of_type(stype):
+                key = "encrypted" if stype == "aws_ebs_snapshot" else "storage_encrypted"
+                enc = snap.v(key)
+                if enc is None or snap.unknown(key):
+                    enc = None
+                    id_attr = "id" if attr == "volume_id" else attr.replace(
+                        "db_instance_identifier", "identifier").replace(
+                        "db_cluster_identifier", "cluster_identifier")
+                    found = self.ix.targets(snap, attr, list(sources), id_attr=id_attr)[0]
+                    if len(found) == 1 and not found[0].unknown(flag):
+                        default = None if flag == "encrypted" else False
+                        value = found[0].v(flag, default=default)
+                        enc = None if value is None else bool(value)
+                self.b.add(snap, Kind.SNAPSHOT, CLOUD, {
+                    "encrypted": enc, "encryption_evidence": "config"},
+                    name=snap.name(snap.v("db_snapshot_identifier"),
+                                   snap.v("db_cluster_snapshot_identifier"),
+                                   self.labels(snap).get("Name")),
+                    region=self.region(snap), labels=self.labels(snap))
+
     # --- edge, classic load balancers ---------------------------------------------------
 
     def cdn(self) -> None:
@@ -802,4 +843,5 @@ def build(b: Builder) -> None:
     a.trails()
     a.cdn()
     a.classic_load_balancers()
+    a.snapshots()
 

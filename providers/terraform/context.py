@@ -26,7 +26,10 @@ AWS = frozenset({
     "aws_default_route_table", "aws_vpc_dhcp_options", "aws_vpc_dhcp_options_association",
     "aws_internet_gateway_attachment", "aws_vpc_ipv4_cidr_block_association",
     # names, placement, grouping, monitoring, lifecycle
-    "aws_db_subnet_group", "aws_elasticache_subnet_group", "aws_route53_zone",
+    "aws_db_subnet_group", "aws_elasticache_subnet_group", "aws_neptune_subnet_group",
+    "aws_docdb_subnet_group", "aws_db_parameter_group", "aws_db_option_group",
+    "aws_rds_cluster_parameter_group", "aws_neptune_parameter_group",
+    "aws_neptune_cluster_parameter_group", "aws_docdb_cluster_parameter_group", "aws_route53_zone",
     "aws_route53_record", "aws_route53_query_log", "aws_cloudwatch_log_group",
     "aws_cloudwatch_log_stream", "aws_cloudwatch_log_resource_policy",
     "aws_cloudwatch_metric_alarm", "aws_cloudwatch_dashboard", "aws_cloudwatch_event_rule",
