@@ -472,10 +472,11 @@ class _Aws:
                 "pitr_lag_minutes": None, "backup_redundancy": "zone" if days > 0 else None})
         world.props["replica_regions"] = []
         port = e.v("port")
-        if port is None and not e.unknown("port"):
+        computed = e.computed("port")  # not set: the engine's default port
+        if port is None and (computed or not e.unknown("port")):
             port = DB_PORTS.get(str(e.v("engine") or ""))
-        ports = PortRange(int(port), int(port)) if port is not None and not e.unknown(
-            "port") else None
+        ports = PortRange(int(port), int(port)) if port is not None and (
+            computed or not e.unknown("port")) else None
         endpoint_most, endpoint_least = union_layer("database endpoint port", [Draft(
             Action.ALLOW, "tcp", ports, INTERNET, 0, f"endpoint:{port or '?'}")], ())
         most, least, deps = self.sg_layers(e, ("vpc_security_group_ids",))
@@ -601,7 +602,7 @@ class _Aws:
             lb_id = self.rid(lb)
             world = World()
             internal = lb.v("internal", default=False)
-            unsure = lb.unknown("internal")
+            unsure = lb.unknown("internal") and not lb.computed("internal")  # default false
             world.set("public_endpoint", not internal or unsure, not internal and not unsure)
             world.props["public_ips"] = []
             own = listeners.get(lb.address, [])
@@ -782,7 +783,7 @@ class _Aws:
             lb_id = self.rid(lb)
             world = World()
             internal = lb.v("internal", default=False)
-            unsure = lb.unknown("internal")
+            unsure = lb.unknown("internal") and not lb.computed("internal")  # default false
             world.set("public_endpoint", not internal or unsure, not internal and not unsure)
             world.props["public_ips"] = []
             drafts = []

@@ -117,7 +117,7 @@ def load_document(path: Path) -> tuple[dict[str, Any], bytes]:
     try:
         doc = json.loads(decode(data))
     except UnicodeDecodeError as exc:
-        raise PlanError(f"{origin}: not UTF-8 or UTF-16 text with a BOM ({exc.reason} at byte "
+        raise PlanError(f"{origin}: not UTF-8 text (nor UTF-16 with a BOM; {exc.reason} at byte "
                         f"{exc.start})") from exc
     except json.JSONDecodeError as exc:
         raise PlanError(f"{origin}: not valid JSON, truncated? ({exc.msg} at line {exc.lineno} "
