@@ -310,3 +310,78 @@ def test_fail_on_unassessed_refuses_a_plan_it_cannot_judge(tmp_path: Path) -> No
     assert gate.exit_code == 0
     assert run("scan", str(GATE), "--fail-on", "none", "--allow-partial", "--checks", "NET-01",
                "--fail-on-unassessed").exit_code == 3  # hcloud_ssh_key: no mapping
+
+
+# --- coverage -------------------------------------------------------------------------------
+
+
+def test_types_without_security_properties_are_mapped_not_unassessed() -> None:
+    _, doc = scan_json(str(TERRAGOAT), "--checks", "NET-02")
+    unassessed = {f["evidence"]["type"] for f in doc["findings"] if f["check"] == "NOT-ASSESSED"}
+    assert unassessed == {"aws_eks_cluster"}  # routes, the gateway, the ELB: mapped
+    got = inventory(TERRAGOAT)
+    elb = got["aws_elb.weblb"]
+    assert elb.kind is Kind.LOAD_BALANCER and elb.properties["public_endpoint"] is True
+    listener = got["aws_elb.weblb/listener/0"]
+    assert (listener.properties["protocol"], listener.properties["port"]) == ("http", 80)
+
+
+def test_more_types_of_real_plans_map_to_the_model(tmp_path: Path) -> None:
+    azure = {"azurerm": {"name": "azurerm", "expressions": {}}}
+    rs = [
+        res("aws_cloudfront_distribution.cdn", {
+            "enabled": True, "web_acl_id": "",
+            "viewer_certificate": [{"cloudfront_default_certificate": True}],
+            "default_cache_behavior": [{"viewer_protocol_policy": "allow-all"}],
+            "ordered_cache_behavior": []}),
+        res("aws_neptune_cluster.g", {"cluster_identifier": "g", "engine": "neptune",
+                                      "storage_encrypted": False,
+                                      "backup_retention_period": 1},
+            unknown={"port": True}, expressions={"cluster_identifier": const("g")}),
+        res("aws_neptune_cluster_snapshot.s", {"db_cluster_identifier": "g",
+                                               "db_cluster_snapshot_identifier": "s"},
+            unknown={"storage_encrypted": True}),
+        res("azurerm_windows_virtual_machine.w", {"name": "w", "location": "westeurope"},
+            unknown={"network_interface_ids": True},
+            expressions={"network_interface_ids": ref("azurerm_network_interface.n.id")}),
+        res("azurerm_network_interface.n", {"name": "n", "location": "westeurope",
+                                            "ip_configuration": [{"name": "i"}]}),
+        res("azurerm_sql_server.legacy", {"name": "legacy", "location": "westeurope",
+                                          "resource_group_name": "rg"}),
+        res("azurerm_sql_firewall_rule.all", {"name": "all", "server_name": "legacy",
+                                              "start_ip_address": "0.0.0.0",
+                                              "end_ip_address": "255.255.255.255"}),
+        res("azurerm_resource_group.rg", {"name": "rg", "location": "westeurope"}),
+    ]
+    doc = plan(rs, provider_config={**AWS, **azure}, timestamp=STAMP)
+    got = inventory(write(tmp_path, doc))
+    cdn = got["aws_cloudfront_distribution.cdn"]
+    assert cdn.kind is Kind.CDN
+    assert (cdn.properties["min_tls"], cdn.properties["https_only"],
+            cdn.properties["waf"]) == ("1.0", False, False)
+    neptune = got["aws_neptune_cluster.g"]
+    assert neptune.kind is Kind.DATABASE and neptune.properties["encrypted"] is False
+    ports = {str(r.ports) for r in neptune.properties["ingress"][0].rules}
+    assert ports == {"8182"}  # the engine's port, not every port
+    assert got["aws_neptune_cluster_snapshot.s"].properties["encrypted"] is False  # its source's
+    win = got["azurerm_windows_virtual_machine.w"]
+    assert win.kind is Kind.COMPUTE and "ssh_key_only" not in win.properties
+    sql = got["azurerm_sql_server.legacy"]
+    assert sql.kind is Kind.DATABASE
+    assert sql.properties["min_tls"] is None  # the deprecated resource has no default
+    rules = sql.properties["ingress"][0].rules
+    assert rules and "0.0.0.0/0" in rules[0].sources
+    assert "azurerm_resource_group.rg" not in got  # mapped without checks: no model resource
+
+
+def test_the_coverage_benchmark_prints_the_mapped_share(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench_plan_coverage
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    assert bench_plan_coverage.main([str(DATA)]) == 0
+    out = capsys.readouterr().out
+    assert "files: 2 recognised, 0 refused" in out
+    assert "mapped share, aws/azurerm/hcloud instances:" in out
