@@ -161,7 +161,7 @@ class Index:
             native = e.v("id")
             if native is not None:
                 self.by_id[(e.type, str(native))] = e
-            for extra in ("arn", "name"):
+            for extra in ("arn", "name", "identifier", "cluster_identifier", "bucket"):
                 if e.v(extra) is not None:
                     self.by_id.setdefault((f"{e.type}#{extra}", str(e.v(extra))), e)
 
