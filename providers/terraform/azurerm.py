@@ -45,7 +45,10 @@ TYPES = frozenset({
     "azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_firewall_rule",
     "azurerm_postgresql_flexible_server_configuration", "azurerm_key_vault",
     "azurerm_windows_virtual_machine", "azurerm_virtual_machine", "azurerm_sql_server",
-    "azurerm_sql_firewall_rule", "azurerm_sql_database",
+    "azurerm_sql_firewall_rule", "azurerm_sql_database", "azurerm_mysql_flexible_server",
+    "azurerm_mysql_flexible_server_firewall_rule", "azurerm_mysql_flexible_server_configuration",
+    "azurerm_postgresql_server", "azurerm_postgresql_firewall_rule", "azurerm_mysql_server",
+    "azurerm_mysql_firewall_rule", "azurerm_key_vault_key",
 })
 VM_TYPES = ("azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
             "azurerm_virtual_machine")
@@ -385,22 +388,31 @@ class _Azure:
                            labels=self.labels(db), deps=[srv, *rules])
 
     def postgres(self) -> None:
+        """PostgreSQL and MySQL flexible servers: the same arguments; TLS from the server
+        parameter (`ssl_min_protocol_version`: TLSv1.2 by default; MySQL `tls_version`:
+        TLSv1.2 by default), firewall rules on 5432 / 3306."""
+        for stype, port, param in (
+                ("azurerm_postgresql_flexible_server", 5432, "ssl_min_protocol_version"),
+                ("azurerm_mysql_flexible_server", 3306, "tls_version")):
+            self.flexible(stype, port, param)
+
+    def flexible(self, stype: str, port: int, param: str) -> None:
         conf: dict[str, Entry] = {}
-        for cfg in self.ix.of_type("azurerm_postgresql_flexible_server_configuration"):
-            if cfg.v("name") != "ssl_min_protocol_version":
+        for cfg in self.ix.of_type(f"{stype}_configuration"):
+            if cfg.v("name") != param:
                 continue
-            for srv in self.ix.targets(cfg, "server_id",
-                                       ["azurerm_postgresql_flexible_server"])[0]:
+            for srv in self.ix.targets(cfg, "server_id", [stype])[0] + self.ix.targets(
+                    cfg, "server_name", [stype], id_attr="name")[0]:
                 conf[srv.address] = cfg
-        for srv in self.ix.of_type("azurerm_postgresql_flexible_server"):
+        for srv in self.ix.of_type(stype):
             world = World()
             delegated = bool(srv.v("delegated_subnet_id")) or srv.unknown("delegated_subnet_id")
             access = srv.v("public_network_access_enabled", default=not delegated)
-            unsure = srv.unknown("public_network_access_enabled")
+            unsure = srv.unknown("public_network_access_enabled") and not srv.computed(
+                "public_network_access_enabled")
             world.set("public_endpoint", (bool(access) or unsure) and not bool(
                 srv.v("delegated_subnet_id")), bool(access) and not unsure and not delegated)
-            most, least, rules = self.db_layer(
-                srv, "azurerm_postgresql_flexible_server_firewall_rule", 5432)
+            most, least, rules = self.db_layer(srv, f"{stype}_firewall_rule", port)
             world.set("ingress", (most,), (least,))
             setting = conf.get(srv.address)
             if setting is None:
@@ -408,7 +420,7 @@ class _Azure:
             elif setting.unknown("value"):
                 tls = None
             else:
-                tls = _tls(str(setting.v("value") or "").split(",")[0])
+                tls = _tls(sorted(str(setting.v("value") or "").split(","))[0])
             geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
             where = location(srv)
             world.props.update({
@@ -426,6 +438,57 @@ class _Azure:
             self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
                        region=where, labels=self.labels(srv),
                        deps=[*rules, *([setting] if setting else [])])
+
+    def single_servers(self) -> None:
+        """The retired single servers (azurerm_postgresql_server, azurerm_mysql_server):
+        `ssl_enforcement_enabled` (off: plain connections accepted, read as the lowest TLS),
+        `ssl_minimal_tls_version_enforced` (TLS1_2 by default), public network access (true
+        by default), firewall rules by `server_name`, retention and geo-redundant backup;
+        storage encrypted by the service."""
+        for stype, port in (("azurerm_postgresql_server", 5432), ("azurerm_mysql_server", 3306)):
+            for srv in self.ix.of_type(stype):
+                world = World()
+                public = srv.v("public_network_access_enabled", default=True)
+                unsure = srv.unknown("public_network_access_enabled") and not srv.computed(
+                    "public_network_access_enabled")
+                world.set("public_endpoint", bool(public) or unsure, bool(public) and not unsure)
+                most, least, rules = self.db_layer(srv, f"{stype}_firewall_rule".replace(
+                    "_server_firewall", "_firewall"), port)
+                world.set("ingress", (most,), (least,))
+                if srv.unknown("ssl_enforcement_enabled") or srv.unknown(
+                        "ssl_minimal_tls_version_enforced"):
+                    tls: str | None = None
+                elif not srv.v("ssl_enforcement_enabled", default=True):
+                    tls = "1.0"  # plaintext accepted: below any TLS floor (lowest the model has)
+                else:
+                    tls = _tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
+                geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
+                where = location(srv)
+                world.props.update({
+                    "public_ips": [], "min_tls": tls,
+                    "encrypted": True, "encryption_evidence": "provider",
+                    "encryption_reference": FLEX_DOC,
+                    "backup_enabled": True,
+                    "backup_retention_days": int(srv.v("backup_retention_days", default=7)),
+                    "backup_frequency_hours": 24,
+                    "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
+                    else ("geo" if geo else "local"),
+                    "replica_regions": [p] if geo and (p := _pair(where)) else [],
+                    "pitr_enabled": True,
+                })
+                self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
+                           region=where, labels=self.labels(srv), deps=rules)
+
+    def keys(self) -> None:
+        """azurerm_key_vault_key: customer managed; rotation when its `rotation_policy`
+        rotates automatically (`automatic` block), as the live path reads rotationPolicy."""
+        for key in self.ix.of_type("azurerm_key_vault_key"):
+            policy = (key.v("rotation_policy") or [{}])[0] or {}
+            rotates = None if key.unknown("rotation_policy") else bool(
+                isinstance(policy, Mapping) and policy.get("automatic"))
+            self.b.add(key, Kind.KEY, CLOUD, {"customer_managed": True,
+                                              "rotation_enabled": rotates},
+                       name=key.name(key.v("name")), region=None, labels=self.labels(key))
 
     def key_vaults(self) -> None:
         for kv in self.ix.of_type("azurerm_key_vault"):
@@ -452,6 +515,8 @@ def build(b: Builder) -> None:
     a.storage()
     a.sql()
     a.postgres()
+    a.single_servers()
     a.key_vaults()
+    a.keys()
     a.public_ips()
 
