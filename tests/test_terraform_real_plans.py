@@ -385,3 +385,39 @@ def test_the_coverage_benchmark_prints_the_mapped_share(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "files: 2 recognised, 0 refused" in out
     assert "mapped share, aws/azurerm/hcloud instances:" in out
+
+
+def test_a_scale_set_is_judged_not_passed_unassessed(tmp_path: Path) -> None:
+    azure = {"azurerm": {"name": "azurerm", "expressions": {}}}
+    nsg_rule = {"name": "ssh", "priority": 100, "direction": "Inbound", "access": "Allow",
+                "protocol": "Tcp", "source_address_prefix": "*", "source_port_range": "*",
+                "destination_port_range": "22", "destination_address_prefix": "*"}
+
+    def scale_set(public: bool) -> dict[str, Any]:
+        cfg: dict[str, Any] = {"name": "internal", "primary": True, "subnet_id": None,
+                               "public_ip_address": [{"name": "pip"}] if public else []}
+        return plan([
+            res("azurerm_network_security_group.web", {"name": "web", "location": "westeurope",
+                                                       "security_rule": [nsg_rule]}),
+            res("azurerm_linux_virtual_machine_scale_set.web", {
+                "name": "web", "location": "westeurope",
+                "disable_password_authentication": True,
+                "network_interface": [{"name": "nic", "primary": True,
+                                       "network_security_group_id": None,
+                                       "ip_configuration": [cfg]}]},
+                unknown={"network_interface": [{"network_security_group_id": True,
+                                                "ip_configuration": [{"subnet_id": True}]}]},
+                expressions={"name": const("web"), "network_interface": [{
+                    "network_security_group_id": ref(
+                        "azurerm_network_security_group.web.id")}]}),
+        ], provider_config=azure, timestamp=STAMP)
+
+    _, out = scan_json(str(write(tmp_path, scale_set(True), "pub.json")), "--checks",
+                       "NET-02,IAM-03")
+    got = verdicts(out)
+    assert got[("NET-02", "azurerm_linux_virtual_machine_scale_set.web")] == "fail"
+    assert got[("IAM-03", "azurerm_linux_virtual_machine_scale_set.web")] == "pass"
+    assert not [f for f in out["findings"] if f["check"] == "NOT-ASSESSED"]
+    _, out = scan_json(str(write(tmp_path, scale_set(False), "priv.json")), "--checks",
+                       "NET-02")
+    assert verdicts(out).get(("NET-02", "azurerm_linux_virtual_machine_scale_set.web")) != "fail"

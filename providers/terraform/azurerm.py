@@ -49,7 +49,11 @@ TYPES = frozenset({
     "azurerm_mysql_flexible_server_firewall_rule", "azurerm_mysql_flexible_server_configuration",
     "azurerm_postgresql_server", "azurerm_postgresql_firewall_rule", "azurerm_mysql_server",
     "azurerm_mysql_firewall_rule", "azurerm_key_vault_key",
+    "azurerm_linux_virtual_machine_scale_set", "azurerm_windows_virtual_machine_scale_set",
+    "azurerm_virtual_machine_scale_set",
 })
+SCALE_SETS = ("azurerm_linux_virtual_machine_scale_set",
+              "azurerm_windows_virtual_machine_scale_set", "azurerm_virtual_machine_scale_set")
 VM_TYPES = ("azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
             "azurerm_virtual_machine")
 STORAGE_DOC = ("https://learn.microsoft.com/azure/storage/common/storage-service-encryption "
@@ -267,6 +271,78 @@ class _Azure:
             }, name=f"{vm.v('name') or vm.address}/os_disk", region=location(vm),
                 labels=self.labels(vm), suffix="/os_disk")
             self.b.relate(disk, vid, RelationType.ATTACHED_TO)
+
+    def scale_sets(self) -> None:
+        """azurerm_linux/windows_virtual_machine_scale_set (and the legacy
+        azurerm_virtual_machine_scale_set): one compute resource for the set's instances,
+        as they are all built from its `network_interface` blocks: an instance public IP
+        per `ip_configuration.public_ip_address` block (Standard SKU), the block's
+        `network_security_group_id` (NIC NSG) and its subnet's NSG association."""
+        subnet_nsg: dict[str, list[Entry]] = defaultdict(list)
+        for a in self.ix.of_type("azurerm_subnet_network_security_group_association"):
+            for sub in self.ix.targets(a, "subnet_id", ["azurerm_subnet"])[0]:
+                subnet_nsg[sub.address].extend(self.ix.targets(
+                    a, "network_security_group_id", ["azurerm_network_security_group"])[0])
+        for ss in self.ix.of_type(*SCALE_SETS):
+            world = World()
+            public: list[str] = []
+            public_least: list[str] = []
+            deps: list[Entry] = []
+            most_layers: tuple[RuleLayer, ...] = ()
+            least_layers: tuple[RuleLayer, ...] = ()
+            block = "network_profile" if ss.type == "azurerm_virtual_machine_scale_set" \
+                else "network_interface"
+            nics = [n for n in ss.v(block) or [] if isinstance(n, Mapping)]
+            if ss.wholly_unknown(block):
+                public.append(UNKNOWN_IP.format(what=f"public IPs of {ss.address}"))
+                most_layers = (RuleLayer("network interfaces unknown until apply",
+                                         LayerMode.UNION, (), Action.ALLOW, present=False),)
+            chosen = next((i for i, n in enumerate(nics) if n.get("primary")), 0)
+            for i, nic in enumerate(nics):
+                for j, cfg in enumerate(nic.get("ip_configuration") or []):
+                    if not isinstance(cfg, Mapping):
+                        continue
+                    pips = cfg.get("public_ip_address") or cfg.get(
+                        "public_ip_address_configuration") or []
+                    if pips or ss.unknown(block, i, "ip_configuration", j, "public_ip_address"):
+                        text = UNKNOWN_IP.format(what=f"instance public IPs of {ss.address}")
+                        public.append(text)
+                        if pips:
+                            public_least.append(text)
+            if nics and not most_layers:
+                i = min(chosen, len(nics) - 1)
+                nsgs, nsg_unknown = self.ix.targets(
+                    ss, (block, i, "network_security_group_id"),
+                    ["azurerm_network_security_group"])
+                subs = self.ix.targets(ss, (block, i, "ip_configuration", 0, "subnet_id"),
+                                       ["azurerm_subnet"])[0][:1]
+                s_nsgs = [n for sub in subs for n in subnet_nsg.get(sub.address, [])]
+                deps += [*nsgs, *subs, *s_nsgs]
+                deps += [r for n in [*nsgs, *s_nsgs] for r in self.rules.get(n.address, [])]
+                s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
+                n_w = self.arm_nsg(nsgs[0]) if nsgs else None
+                most_layers = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
+                                         True, [])
+                least_layers = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
+                                          True, [])
+                if nsg_unknown:
+                    most_layers = (RuleLayer("network security group not in the plan",
+                                             LayerMode.UNION, (), Action.ALLOW,
+                                             present=False),)
+            world.set("public_ips", public, public_least)
+            world.set("ingress", most_layers, least_layers)
+            world.props["private_ips"] = []
+            world.props["stateful"] = bool(ss.v("data_disk"))
+            ref = (ss.v("source_image_reference") or [{}])[0]
+            if isinstance(ref, Mapping) and ref.get("publisher"):
+                world.props["image"] = ":".join(str(ref.get(k) or "") for k in (
+                    "publisher", "offer", "sku", "version"))
+            if ss.type == "azurerm_linux_virtual_machine_scale_set":
+                world.props["ssh_key_only"] = None if ss.unknown(
+                    "disable_password_authentication") else bool(
+                    ss.v("disable_password_authentication", default=True))
+            self.b.add(ss, Kind.COMPUTE, CLOUD, world, name=ss.name(ss.v("name")),
+                       region=location(ss), labels=self.labels(ss), deps=deps)
 
     # --- storage ----------------------------------------------------------------------------
 
@@ -512,6 +588,7 @@ def build(b: Builder) -> None:
     a = _Azure(b)
     a.firewalls()
     a.machines()
+    a.scale_sets()
     a.storage()
     a.sql()
     a.postgres()
