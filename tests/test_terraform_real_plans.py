@@ -421,3 +421,32 @@ def test_a_scale_set_is_judged_not_passed_unassessed(tmp_path: Path) -> None:
     _, out = scan_json(str(write(tmp_path, scale_set(False), "priv.json")), "--checks",
                        "NET-02")
     assert verdicts(out).get(("NET-02", "azurerm_linux_virtual_machine_scale_set.web")) != "fail"
+
+
+def test_an_autoscaling_group_is_judged_from_its_launch_template(tmp_path: Path) -> None:
+    ssh = {"cidr_blocks": ["0.0.0.0/0"], "from_port": 22, "to_port": 22, "protocol": "tcp",
+           "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": False}
+    rs = [
+        res("aws_security_group.web", {"name": "web", "ingress": [ssh]}, unknown={"id": True}),
+        res("aws_subnet.pub", {"cidr_block": "10.0.1.0/24", "map_public_ip_on_launch": True},
+            unknown={"id": True}),
+        res("aws_launch_template.web", {
+            "name": "web", "image_id": "ami-1", "key_name": "ops",
+            "vpc_security_group_ids": None,
+            "block_device_mappings": [{"device_name": "/dev/xvda",
+                                       "ebs": [{"encrypted": "true", "volume_size": 8}]}]},
+            unknown={"id": True, "vpc_security_group_ids": True},
+            expressions={"vpc_security_group_ids": ref("aws_security_group.web.id")}),
+        res("aws_autoscaling_group.web", {"name": "web", "max_size": 3, "min_size": 1,
+                                          "launch_template": [{"version": "$Latest"}]},
+            unknown={"launch_template": [{"id": True}], "vpc_zone_identifier": True},
+            expressions={"launch_template": [{"id": ref("aws_launch_template.web.id")}],
+                         "vpc_zone_identifier": ref("aws_subnet.pub.id")}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    _, out = scan_json(str(path), "--checks", "NET-02,NET-03,IAM-03,ENC-01")
+    got = verdicts(out)
+    assert got[("NET-02", "aws_autoscaling_group.web")] == "fail"
+    assert got[("NET-03", "aws_autoscaling_group.web")] == "fail"
+    assert got[("IAM-03", "aws_autoscaling_group.web")] == "pass"
+    assert got[("ENC-01", "aws_autoscaling_group.web/volume/0")] == "pass"

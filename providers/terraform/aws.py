@@ -38,7 +38,7 @@ from providers.terraform.core import (
     union_layer,
 )
 from scanner.model import Kind, RelationType
-from scanner.rules import ALL_PORTS, INTERNET, Action, PortRange, RuleLayer
+from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
 CLOUD = "aws"
 TYPES = frozenset({
@@ -55,7 +55,8 @@ TYPES = frozenset({
     "aws_ebs_encryption_by_default", "aws_cloudfront_distribution", "aws_elb",
     "aws_neptune_cluster", "aws_neptune_cluster_instance", "aws_docdb_cluster",
     "aws_docdb_cluster_instance", "aws_ebs_snapshot", "aws_db_snapshot",
-    "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot",
+    "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot", "aws_autoscaling_group",
+    "aws_launch_template", "aws_launch_configuration",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -214,6 +215,16 @@ class _Aws:
             if not e.v("network_interface") and e.unknown("network_interface") and \
                     not e.computed("network_interface"):
                 named, unsure = True, True
+        if e.type == "aws_launch_template":
+            for i, nic in enumerate(e.v("network_interfaces") or []):
+                if not isinstance(nic, Mapping) or not (nic.get("security_groups") or e.unknown(
+                        "network_interfaces", i, "security_groups")):
+                    continue
+                named = True
+                found, missing = self.ix.targets(e, ("network_interfaces", i, "security_groups"),
+                                                 SG_TYPES)
+                groups.extend(g for g in found if g not in groups)
+                unsure = unsure or missing
         default_sg = None
         if not named and not unsure:
             default_sg = self.default_group(e)
@@ -416,6 +427,107 @@ class _Aws:
                         region=self.region(inst), labels=self.labels(inst),
                         suffix=f"/{block}/{i}")
                     self.b.relate(vid, rid, RelationType.ATTACHED_TO)
+
+    def scaling_groups(self) -> None:
+        """aws_autoscaling_group: one compute resource for the instances it launches, read
+        from its launch template (`launch_template`, or the mixed instances policy's) or
+        launch configuration: security groups (the template's, its network interfaces',
+        else the VPC's default group), a public IPv4 address (`associate_public_ip_address`,
+        else the subnets of `vpc_zone_identifier` that map one on launch), key pair, image,
+        and one volume per block device mapping (unencrypted unless the account's EBS
+        default says otherwise, as for an instance's root volume)."""
+        for asg in self.ix.of_type("aws_autoscaling_group"):
+            paths: list[tuple[Any, ...]] = [("launch_template", 0, "id"),
+                                            ("launch_template", 0, "name")]
+            paths += [("mixed_instances_policy", 0, "launch_template", 0,
+                       "launch_template_specification", 0, key)
+                      for key in ("launch_template_id", "launch_template_name")]
+            found: list[Entry] = []
+            unsure_source = False
+            for path in paths:
+                hits, missing = self.ix.targets(asg, path, ["aws_launch_template"],
+                                                id_attr="name" if path[-1].endswith("name")
+                                                else "id")
+                found.extend(h for h in hits if h not in found)
+                unsure_source = unsure_source or missing
+            found += [lc for lc in self.ix.targets(asg, "launch_configuration",
+                                                   ["aws_launch_configuration"],
+                                                   id_attr="name")[0] if lc not in found]
+            world = World()
+            if not found:  # the template is outside the plan: nothing known of the instances
+                world.set("ingress", (RuleLayer("launch template not in the plan",
+                                                LayerMode.UNION, (), Action.ALLOW,
+                                                present=False),), ())
+                world.set("public_ips", [UNKNOWN_IP.format(what=f"instances of {asg.address}")],
+                          [])
+                world.props.update({"private_ips": [], "ssh_key_only": None, "image": None,
+                                    "stateful": False})
+                self.b.add(asg, Kind.COMPUTE, CLOUD, world, name=asg.name(asg.v("name")),
+                           region=self.region(asg), labels=self.labels(asg))
+                continue
+            lt = found[0]
+            if lt.type == "aws_launch_template":
+                most, least, deps = self.sg_layers(lt, ("vpc_security_group_ids",
+                                                        "security_group_names"))
+                nic = (lt.v("network_interfaces") or [{}])[0] or {}
+                flag: Any = str(nic.get("associate_public_ip_address") or "").lower()
+                flag_unknown = lt.unknown("network_interfaces", 0,
+                                          "associate_public_ip_address")
+                flag = {"true": True, "false": False}.get(flag)
+                devices = [(d.get("device_name"), (d.get("ebs") or [{}])[0] or {})
+                           for d in lt.v("block_device_mappings") or [] if isinstance(d, dict)]
+                image = None if lt.unknown("image_id") else lt.v("image_id")
+            else:
+                most, least, deps = self.sg_layers(lt, ("security_groups",))
+                flag = lt.v("associate_public_ip_address")
+                flag_unknown = lt.unknown("associate_public_ip_address") and not lt.computed(
+                    "associate_public_ip_address")
+                devices = [(d.get("device_name"), d) for d in
+                           [*(lt.v("root_block_device") or [{}]),
+                            *(lt.v("ebs_block_device") or [])] if isinstance(d, dict)]
+                image = None if lt.unknown("image_id") else lt.v("image_id")
+            if unsure_source or len(found) > 1:
+                most = RuleLayer("launch template not known until apply", LayerMode.UNION, (),
+                                 Action.ALLOW, present=False)
+            world.set("ingress", (most,), (least,))
+            subnets, subnet_unknown = self.ix.targets(asg, "vpc_zone_identifier", ["aws_subnet"])
+            states = [self.subnet_public.get(sn.address, (False, True)) for sn in subnets]
+            if flag is not None and not flag_unknown:
+                public, unsure = bool(flag), False
+            elif flag_unknown or subnet_unknown or not states:
+                public, unsure = False, True
+            else:
+                public = all(p and not u for p, u in states)
+                unsure = not public and any(p or u for p, u in states)
+            text = UNKNOWN_IP.format(what=f"public IPv4 of the instances of {asg.address}")
+            world.set("public_ips", [text] if public or unsure else [],
+                      [text] if public and not unsure else [])
+            world.props["private_ips"] = []
+            key = lt.v("key_name") or lt.refs("key_name")
+            world.props["ssh_key_only"] = bool(key) if not lt.unknown("key_name") or \
+                lt.refs("key_name") else None
+            world.props["image"] = image
+            world.props["stateful"] = len(devices) > 1
+            rid = self.b.add(asg, Kind.COMPUTE, CLOUD, world, name=asg.name(asg.v("name")),
+                             region=self.region(asg), labels=self.labels(asg),
+                             deps=[lt, *deps, *subnets])
+            default = self.ebs_default.get(self.region(asg) or "")
+            for i, (device, ebs) in enumerate(devices or [(None, {})]):
+                enc = ebs.get("encrypted") if isinstance(ebs, Mapping) else None
+                enc = {"true": True, "false": False}.get(str(enc).lower(), enc) \
+                    if isinstance(enc, str) else enc
+                props: dict[str, Any] = {"encrypted": None if enc is None else bool(enc),
+                                         "encryption_evidence": "config",
+                                         "size_gb": (ebs or {}).get("volume_size")}
+                if default is not None and not enc:
+                    props["encrypted"] = default
+                if not enc:
+                    props["encryption_reference"] = EBS_DEFAULT_DOC
+                vid = self.b.add(asg, Kind.VOLUME, CLOUD, props,
+                                 name=f"{asg.v('name') or asg.address}:{device or 'root'}",
+                                 region=self.region(asg), labels=self.labels(asg),
+                                 suffix=f"/volume/{i}", deps=[lt])
+                self.b.relate(vid, rid, RelationType.ATTACHED_TO)
 
     def public_v4(self, inst: Entry) -> tuple[bool, bool, list[Entry]]:
         """(gets a public IPv4 address, not known until apply, entries that decide it)."""
@@ -836,6 +948,7 @@ def build(b: Builder) -> None:
     a.firewalls()
     a.networks()
     a.instances()
+    a.scaling_groups()
     a.volumes()
     a.databases()
     a.buckets()
