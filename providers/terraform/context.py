@@ -63,7 +63,7 @@ AZURERM = frozenset({
     "azurerm_monitor_diagnostic_setting", "azurerm_management_lock", "azurerm_service_plan",
     "azurerm_app_service_plan", "azurerm_virtual_machine_extension",
     "azurerm_virtual_machine_data_disk_attachment", "azurerm_ssh_public_key",
-    "azurerm_key_vault_secret",
+    "azurerm_key_vault_secret", "azurerm_private_endpoint", "azurerm_bastion_host",
 })
 
 HCLOUD = frozenset({
