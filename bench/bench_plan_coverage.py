@@ -37,14 +37,7 @@ from scanner.errors import PostureError  # noqa: E402
 def _count_raw(path: Path) -> int:
     """Managed instances of a file posture refuses (best effort, for the 'all files' share)."""
     try:
-        data = path.read_bytes()
-        for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"),
-                           (b"\xfe\xff", "utf-16")):
-            if data.startswith(bom):
-                break
-        else:
-            codec = "utf-8"
-        doc = json.loads(data.decode(codec))
+        doc = json.loads(plan.decode(path.read_bytes()))
     except (OSError, ValueError):
         return 0
     if not isinstance(doc, dict):

@@ -422,8 +422,10 @@ class _Aws:
                         vprops["encryption_reference"] = EBS_DEFAULT_DOC
                     elif unknown:
                         vprops["encryption_reference"] = EBS_DEFAULT_DOC
-                    vid = self.b.add(inst, Kind.VOLUME, CLOUD, vprops, name=f"{self.labels(inst).get('Name') or inst.address}:"
-                            f"{dev.get('device_name') or block}",
+                    vid = self.b.add(
+                        inst, Kind.VOLUME, CLOUD, vprops,
+                        name=f"{self.labels(inst).get('Name') or inst.address}:"
+                             f"{dev.get('device_name') or block}",
                         region=self.region(inst), labels=self.labels(inst),
                         suffix=f"/{block}/{i}")
                     self.b.relate(vid, rid, RelationType.ATTACHED_TO)
@@ -902,9 +904,10 @@ class _Aws:
             listeners = [li for li in lb.v("listener") or [] if isinstance(li, dict)]
             for i, li in enumerate(listeners):
                 port = li.get("lb_port")
-                known = port is not None and not lb.unknown("listener", i, "lb_port")
-                drafts.append(Draft(Action.ALLOW, "tcp", PortRange(int(port), int(port))
-                                    if known else None, INTERNET, 0, f"{lb_id}:{port or '?'}"))
+                ports = port_range(port) if port is not None and not lb.unknown(
+                    "listener", i, "lb_port") else None
+                drafts.append(Draft(Action.ALLOW, "tcp", ports, INTERNET, 0,
+                                    f"{lb_id}:{port or '?'}"))
             if lb.wholly_unknown("listener"):
                 drafts.append(Draft(Action.ALLOW, "tcp", None, INTERNET, 0, f"{lb_id}:?"))
             ports_most, ports_least = union_layer("load balancer listeners", drafts, ())

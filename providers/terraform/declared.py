@@ -91,8 +91,9 @@ def read(path: Path, collected_at: str | None = None) -> tuple[list[Section], di
     try:
         doc = json.loads(decode(data))
     except UnicodeDecodeError as exc:
-        raise IacError(f"--iac {origin}: not UTF-8 text (nor UTF-16 with a BOM; {exc.reason} at byte {exc.start}), "
-                       "not a Terraform state or plan") from None
+        raise IacError(f"--iac {origin}: not UTF-8 text (nor UTF-16 with a BOM; "
+                       f"{exc.reason} at byte {exc.start}), not a Terraform state or plan"
+                       ) from None
     except json.JSONDecodeError as exc:
         raise IacError(f"--iac {origin}: not valid JSON, truncated? ({exc.msg} at line "
                        f"{exc.lineno} column {exc.colno})") from None
