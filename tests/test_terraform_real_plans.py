@@ -450,3 +450,53 @@ def test_an_autoscaling_group_is_judged_from_its_launch_template(tmp_path: Path)
     assert got[("NET-03", "aws_autoscaling_group.web")] == "fail"
     assert got[("IAM-03", "aws_autoscaling_group.web")] == "pass"
     assert got[("ENC-01", "aws_autoscaling_group.web/volume/0")] == "pass"
+
+
+def test_rules_without_machines_are_judged_by_net07(tmp_path: Path) -> None:
+    from scanner.registry import load_checks
+
+    if "NET-07" not in load_checks([]):
+        pytest.skip("NET-07 (the rule-level network check) is not on this branch yet")
+    azure = {"azurerm": {"name": "azurerm", "expressions": {}}}
+    rs = [
+        res("aws_security_group.ops", {"name": "ops"}, unknown={"ingress": True, "id": True},
+            expressions={"name": const("ops")}),
+        res("aws_security_group_rule.ssh", {"type": "ingress", "from_port": 22, "to_port": 22,
+                                            "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]},
+            unknown={"security_group_id": True},
+            expressions={"security_group_id": ref("aws_security_group.ops.id")}),
+        res("aws_security_group.db", {"name": "db"}, unknown={"ingress": True, "id": True},
+            expressions={"name": const("db")}),
+        res("aws_vpc_security_group_ingress_rule.pg", {
+            "from_port": 5432, "to_port": 5432, "ip_protocol": "tcp", "cidr_ipv6": "::/0"},
+            unknown={"security_group_id": True},
+            expressions={"security_group_id": ref("aws_security_group.db.id")}),
+        res("aws_network_acl.closed", {"ingress": [
+            {"action": "deny", "rule_no": 10, "protocol": "tcp", "from_port": 22, "to_port": 22,
+             "cidr_block": "0.0.0.0/0", "ipv6_cidr_block": "", "icmp_code": 0,
+             "icmp_type": 0},
+            {"action": "allow", "rule_no": 100, "protocol": "-1", "from_port": 0,
+             "to_port": 0, "cidr_block": "0.0.0.0/0", "ipv6_cidr_block": "", "icmp_code": 0,
+             "icmp_type": 0}]}),
+        res("azurerm_network_security_group.web", {"name": "web", "location": "westeurope",
+                                                   "resource_group_name": "rg"}),
+        res("azurerm_network_security_rule.rdp", {
+            "name": "rdp", "priority": 200, "direction": "Inbound", "access": "Allow",
+            "protocol": "Tcp", "source_address_prefix": "*", "source_port_range": "*",
+            "destination_port_range": "3389", "destination_address_prefix": "*",
+            "resource_group_name": "rg", "network_security_group_name": "web"},
+            expressions={"network_security_group_name": ref(
+                "azurerm_network_security_group.web.name")}),
+        res("hcloud_firewall.fw", {"name": "fw", "rule": [
+            {"direction": "in", "protocol": "tcp", "port": "22",
+             "source_ips": ["0.0.0.0/0", "::/0"]}]}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config={**AWS, **azure}, timestamp=STAMP))
+    code, doc = scan_json(str(path), "--checks", "NET-07")
+    got = {k: v for k, v in verdicts(doc).items() if k[0] == "NET-07"}
+    assert got == {("NET-07", "aws_security_group.ops"): "fail",
+                   ("NET-07", "aws_security_group.db"): "fail",
+                   ("NET-07", "aws_network_acl.closed"): "fail",  # all ports but 22 from all
+                   ("NET-07", "azurerm_network_security_group.web"): "fail",
+                   ("NET-07", "hcloud_firewall.fw"): "fail"}
+    assert code == 1  # before: exit 0, no finding

@@ -300,7 +300,7 @@ class _Aws:
             # every network ACL ends in rule `*`: deny everything not allowed before it
             drafts.append(Draft(Action.DENY, "*", ALL_PORTS, ("0.0.0.0/0", "::/0"), 32767,
                                 f"{origin}#*"))
-            self.b.add(acl, Kind.FIREWALL, CLOUD, firewall_world(drafts),
+            self.b.add(acl, Kind.FIREWALL, CLOUD, firewall_world(drafts, ordered=True),
                        name=self.labels(acl).get("Name") or acl.address,
                        region=self.region(acl), labels=self.labels(acl), deps=own)
 

@@ -372,19 +372,23 @@ class Builder:
         return out
 
 
-def rules_json(rules: Iterable[Rule]) -> list[dict[str, Any]]:
+def rules_json(rules: Iterable[Rule], ordered: bool) -> list[dict[str, Any]]:
     """Rules as a FIREWALL resource's `firewall_rules` (provider-neutral, as the live
-    normalizers write them)."""
-    return [{"action": str(r.action), "priority": r.priority, "protocol": r.protocol,
-             "ports": str(r.ports), "sources": list(r.sources), "origin": r.origin}
-            for r in rules]
+    normalizers write them): `priority` only where order decides (network ACLs; security
+    groups and Hetzner firewalls are a union of allow rules)."""
+    return [{"action": str(r.action), **({"priority": r.priority} if ordered else {}),
+             "protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources),
+             "origin": r.origin} for r in rules]
 
 
-def firewall_world(drafts: Iterable[Draft]) -> World:
+def firewall_world(drafts: Iterable[Draft], ordered: bool = False) -> World:
     """A FIREWALL resource's `firewall_rules` in the two worlds."""
     most, least = two_worlds(drafts)
+    if ordered:
+        most = tuple(sorted(most, key=lambda r: r.priority))
+        least = tuple(sorted(least, key=lambda r: r.priority))
     world = World()
-    world.set("firewall_rules", rules_json(most), rules_json(least))
+    world.set("firewall_rules", rules_json(most, ordered), rules_json(least, ordered))
     return world
 
 
