@@ -500,3 +500,20 @@ def test_rules_without_machines_are_judged_by_net07(tmp_path: Path) -> None:
                    ("NET-07", "azurerm_network_security_group.web"): "fail",
                    ("NET-07", "hcloud_firewall.fw"): "fail"}
     assert code == 1  # before: exit 0, no finding
+
+
+def test_unknown_inline_rules_hidden_by_a_dynamic_block_stay_unknown(tmp_path: Path) -> None:
+    # The configuration's JSON leaves `dynamic "ingress"` blocks out: an unknown rule list is
+    # "provider computed" only when separate rule resources hold the group's rules.
+    rs = [res("aws_security_group.dyn", {"name": "dyn"}, unknown={"ingress": True},
+              expressions={"name": const("dyn")}),
+          res("aws_security_group.sep", {"name": "sep"}, unknown={"ingress": True},
+              expressions={"name": const("sep")}),
+          res("aws_vpc_security_group_ingress_rule.https", {
+              "from_port": 443, "to_port": 443, "ip_protocol": "tcp", "cidr_ipv4": "0.0.0.0/0"},
+              unknown={"security_group_id": True},
+              expressions={"security_group_id": ref("aws_security_group.sep.id")})]
+    got = inventory(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)))
+    assert ("allow", "*", "all", ("0.0.0.0/0", "::/0")) in _rules(got["aws_security_group.dyn"])
+    assert got["aws_security_group.dyn"].properties["iac"]["unknown"]["firewall_rules"] == []
+    assert _rules(got["aws_security_group.sep"]) == {("allow", "tcp", "443", ("0.0.0.0/0",))}

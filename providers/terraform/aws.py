@@ -135,7 +135,7 @@ class _Aws:
         origin = self.rid(sg)
         out: list[Draft] = []
         inline = sg.v("ingress") or []
-        if sg.wholly_unknown("ingress") and sg.configured("ingress"):
+        if sg.rules_unknown("ingress", bool(self.extra.get(sg.address))):
             out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#ingress"))
         for i, rule in enumerate(inline if isinstance(inline, list) else []):
             if not isinstance(rule, dict):
@@ -287,7 +287,7 @@ class _Aws:
         for acl in self.ix.of_type(*NACL_TYPES):
             origin = self.rid(acl)
             drafts: list[Draft] = []
-            if acl.wholly_unknown("ingress") and acl.configured("ingress"):
+            if acl.rules_unknown("ingress", bool(acl_rules.get(acl.address))):
                 drafts.append(Draft(Action.ALLOW, None, None, None, None, f"{origin}#ingress"))
             for i, rule in enumerate(acl.v("ingress") or []):
                 if isinstance(rule, dict):

@@ -91,6 +91,15 @@ class Entry:
                 return False
         return node is True
 
+    def rules_unknown(self, attr: str, separate: bool) -> bool:
+        """Are the inline rules of a firewall (`ingress`, `security_rule`) unknown until
+        apply? A wholly unknown rule list the block sets is. One it does not set is unknown
+        too, unless separate rule resources hold the group's rules (then the provider just
+        computes the list from them): the configuration's JSON leaves out `dynamic` blocks
+        (and, before Terraform 1.1, attribute-style blocks), so absence there does not
+        prove the block sets no rule."""
+        return self.wholly_unknown(attr) and (self.configured(attr) or not separate)
+
     def configured(self, attr: str) -> bool:
         """Does the resource block set `attr` (a plan with configuration)? A state file has no
         configuration: everything is taken as configured."""
