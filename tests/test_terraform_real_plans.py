@@ -517,3 +517,22 @@ def test_unknown_inline_rules_hidden_by_a_dynamic_block_stay_unknown(tmp_path: P
     assert ("allow", "*", "all", ("0.0.0.0/0", "::/0")) in _rules(got["aws_security_group.dyn"])
     assert got["aws_security_group.dyn"].properties["iac"]["unknown"]["firewall_rules"] == []
     assert _rules(got["aws_security_group.sep"]) == {("allow", "tcp", "443", ("0.0.0.0/0",))}
+
+
+def test_a_servers_computed_firewall_ids_add_no_firewall(tmp_path: Path) -> None:
+    hcloud = {"hcloud": {"name": "hcloud", "expressions": {}}}
+    rs = [res("hcloud_firewall.web", {"name": "web", "rule": [
+              {"direction": "in", "protocol": "tcp", "port": "443",
+               "source_ips": ["0.0.0.0/0", "::/0"]}]}, unknown={"id": True}),
+          res("hcloud_server.web", {"name": "web", "location": "nbg1", "server_type": "cx22",
+                                    "image": "debian-12", "public_net": [
+                                        {"ipv4_enabled": True, "ipv6_enabled": False}]},
+              unknown={"firewall_ids": True, "id": True, "ipv4_address": True},
+              expressions={"name": const("web"), "image": const("debian-12")}),
+          res("hcloud_firewall_attachment.web", {"server_ids": [], "label_selectors": []},
+              unknown={"firewall_id": True, "server_ids": True},
+              expressions={"firewall_id": ref("hcloud_firewall.web.id"),
+                           "server_ids": ref("hcloud_server.web.id")})]
+    _, out = scan_json(str(write(tmp_path, plan(rs, provider_config=hcloud,
+                                                timestamp=STAMP))), "--checks", "NET-02")
+    assert verdicts(out)[("NET-02", "hcloud_server.web")] == "pass"  # not "error"
