@@ -536,3 +536,15 @@ def test_a_servers_computed_firewall_ids_add_no_firewall(tmp_path: Path) -> None
     _, out = scan_json(str(write(tmp_path, plan(rs, provider_config=hcloud,
                                                 timestamp=STAMP))), "--checks", "NET-02")
     assert verdicts(out)[("NET-02", "hcloud_server.web")] == "pass"  # not "error"
+
+
+def test_an_efs_file_system_not_asking_for_encryption_is_unencrypted(tmp_path: Path) -> None:
+    rs = [res("aws_efs_file_system.plain", {"creation_token": "plain"},
+              unknown={"encrypted": True}, expressions={"creation_token": const("plain")}),
+          res("aws_efs_file_system.enc", {"creation_token": "enc", "encrypted": True},
+              expressions={"encrypted": const(True)})]
+    _, out = scan_json(str(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))),
+                       "--checks", "ENC-01")
+    got = verdicts(out)
+    assert got[("ENC-01", "aws_efs_file_system.plain")] == "fail"
+    assert got[("ENC-01", "aws_efs_file_system.enc")] == "pass"

@@ -56,7 +56,7 @@ TYPES = frozenset({
     "aws_neptune_cluster", "aws_neptune_cluster_instance", "aws_docdb_cluster",
     "aws_docdb_cluster_instance", "aws_ebs_snapshot", "aws_db_snapshot",
     "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot", "aws_autoscaling_group",
-    "aws_launch_template", "aws_launch_configuration",
+    "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -86,6 +86,8 @@ EBS_DEFAULT_DOC = ("https://docs.aws.amazon.com/ebs/latest/userguide/encryption-
                    "(a volume without `encrypted` is encrypted only if the account's EBS "
                    "encryption by default is on in its region, which a plan does not show "
                    "unless it manages aws_ebs_encryption_by_default)")
+EFS_DOC = ("https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html (Encrypted: "
+           "a file system is encrypted at rest only when the request asks for it)")
 SG_TYPES = ["aws_security_group", "aws_default_security_group"]
 NACL_TYPES = ["aws_network_acl", "aws_default_network_acl"]
 DEFAULT_SG_DOC = ("https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html"
@@ -831,6 +833,20 @@ class _Aws:
             }, name=t.name(t.v("name")), region=self.region(t), labels=self.labels(t))
 
 
+    def file_systems(self) -> None:
+        """aws_efs_file_system -> volume: `encrypted`; not set, the API's default applies
+        (EFS_DOC: CreateFileSystem encrypts only when asked), so false."""
+        for fs in self.ix.of_type("aws_efs_file_system"):
+            if fs.unknown("encrypted") and not fs.computed("encrypted"):
+                enc: bool | None = None
+            else:
+                enc = bool(fs.v("encrypted", default=False))
+            self.b.add(fs, Kind.VOLUME, CLOUD, {
+                "encrypted": enc, "encryption_evidence": "config", "size_gb": None,
+                **({"encryption_reference": EFS_DOC} if not enc else {})},
+                name=fs.name(self.labels(fs).get("Name"), fs.v("creation_token")),
+                region=self.region(fs), labels=self.labels(fs))
+
     def snapshots(self) -> None:
         """Snapshots are encrypted as their source is (EBS, RDS, Neptune): the planned value
         when known, else the planned source's, else unknown."""
@@ -961,4 +977,5 @@ def build(b: Builder) -> None:
     a.cdn()
     a.classic_load_balancers()
     a.snapshots()
+    a.file_systems()
 
