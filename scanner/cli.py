@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -50,6 +51,17 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _stdout_closed() -> None:
+    """The reader of stdout went away (`| head`): a normal end, not an error. Later writes
+    (and the interpreter's last flush) go nowhere; the exit code stays the verdict's."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # stdout is not a file descriptor (captured): nothing will flush to it
+
+
 def friendly(func: F) -> F:
     """Turn every expected error into one line on stderr and exit 2."""
 
@@ -63,6 +75,9 @@ def friendly(func: F) -> F:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:
+            _stdout_closed()  # a closed stdout is a normal end: no message; the status a
+            sys.exit(141)  # shell gives a writer its reader left (128 + SIGPIPE)
         except Exception as exc:  # a bug: say so plainly; -v shows the traceback
             log.debug("internal error", exc_info=True)
             _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback)")
@@ -267,9 +282,12 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
     ordered = sorted(specs, key=lambda spec: spec[1] is None)
     for name, path in ordered:
         if path is None:
-            sys.stdout.flush()  # what was echoed before goes first
-            write_report(name, result, sys.stdout.buffer, timestamps, checks)
-            sys.stdout.buffer.flush()
+            try:
+                sys.stdout.flush()  # what was echoed before goes first
+                write_report(name, result, sys.stdout.buffer, timestamps, checks)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:
+                _stdout_closed()  # `posture scan ... | head`: the reader has what it wanted
             continue
         try:
             with path.open("wb") as out:
@@ -290,6 +308,9 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
               show_default=True, help="Lowest severity of a failure that makes the exit code 1.")
 @click.option("--allow-partial", is_flag=True,
               help="Exit 0/1 even when some scopes could not be read (errors are still shown).")
+@click.option("--fail-on-unassessed", is_flag=True,
+              help="Exit 3 when a source holds resources posture cannot judge (NOT-ASSESSED: "
+                   "a plan's unmapped types or providers).")
 @click.option("--checks", "check_list", metavar="ID,...",
               help="Run only these checks (and collect only what they read).")
 @click.option("--checks-dir", "checks_dirs", multiple=True,
@@ -316,7 +337,7 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
 @friendly
 def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          output: str | None,
-         fail_on: str, allow_partial: bool, check_list: str | None,
+         fail_on: str, allow_partial: bool, fail_on_unassessed: bool, check_list: str | None,
          checks_dirs: tuple[Path, ...], record: Path | None, no_timestamps: bool,
          suppressions: Path | None, store: str | None, since: str | None, only_new: bool,
          no_save: bool, sign: Path | None, **provider_opts: Any) -> None:
@@ -356,7 +377,7 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
             new_ids = {f.id for f in changes.new}
             result.findings = [f for f in result.findings if f.id in new_ids]
     _emit(result, specs, not no_timestamps, checks_dirs)
-    sys.exit(result.exit_code(fail_on, allow_partial))
+    sys.exit(result.exit_code(fail_on, allow_partial, fail_on_unassessed))
 
 
 def _load_results(path: Path) -> ScanResult:

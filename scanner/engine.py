@@ -486,7 +486,14 @@ def settle_unknowns(most: list[Finding], least: list[Finding], graph: EstateGrap
     out: list[Finding] = []
     for f in most:
         alt = other.pop(f.id, None)
-        out.append(f if _settled(f, alt) else _unknown_until_apply(f, alt, graph))
+        if not _settled(f, alt):
+            out.append(_unknown_until_apply(f, alt, graph))
+        elif alt is not None and alt.status is f.status is Status.FAIL:
+            # a fail in both worlds: what the least exposed one finds is certain (the ports
+            # open whatever the unknowns turn out to be), the most exposed one's is not
+            out.append(alt)
+        else:
+            out.append(f)  # a pass in the most exposed world holds in every world
     for f in other.values():
         out.append(f if _settled(f, None) else _unknown_until_apply(f, None, graph))
     return out

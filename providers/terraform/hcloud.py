@@ -19,7 +19,15 @@ from providers.hetzner.normalize import (
     NOT_ENCRYPTED_DOC,
     _selector_matches,
 )
-from providers.terraform.core import UNKNOWN_IP, Builder, Draft, Entry, World, labels_of
+from providers.terraform.core import (
+    UNKNOWN_IP,
+    Builder,
+    Draft,
+    Entry,
+    World,
+    firewall_world,
+    labels_of,
+)
 from scanner.model import Kind, RelationType
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
@@ -92,11 +100,8 @@ def build(b: Builder) -> None:
                                                 (s.v("labels") or {}).items()})]
 
     for fw in firewalls:
-        rules = [r for d in _drafts(b, fw) if (r := d.widened()) is not None]
-        b.add(fw, Kind.FIREWALL, CLOUD, {"firewall_rules": [
-            {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources)}
-            for r in rules]}, name=fw.name(fw.v("name")), region=None,
-            labels=labels_of(fw, "labels"))
+        b.add(fw, Kind.FIREWALL, CLOUD, firewall_world(_drafts(b, fw)),
+              name=fw.name(fw.v("name")), region=None, labels=labels_of(fw, "labels"))
         for i, block in enumerate(fw.v("apply_to") or []):
             if not isinstance(block, dict):
                 continue

@@ -46,6 +46,7 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
         f"check{'s' if len(result.checks) != 1 else ''}: "
         f"{st['fail']} failed, {st['error']} errors, {st['pass']} passed, {st['skip']} skipped"
         + (f", {st['suppressed']} suppressed" if st["suppressed"] else "")
+        + (f"; {summary['unassessed']} not assessed" if summary["unassessed"] else "")
     )
     if result.claims:
         lines.append(
