@@ -25,7 +25,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize import _CF_TLS, _TLS, DEFAULT_CERT_DOC, _denies_plain_http
+from providers.aws.normalize.common import CF_TLS, DEFAULT_CERT_DOC, TLS
+from providers.aws.normalize.storage import denies_plain_http
 from providers.terraform.core import (
     UNKNOWN_IP,
     Builder,
@@ -105,7 +106,7 @@ def ssl_policy_min_tls(policy: Any) -> str | None:
         return f"1.{m.group(1)}"
     if policy in ("ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-2015-05",
                   "ELBSecurityPolicy-FS-2018-06", "ELBSecurityPolicy-TLS13-1-0-2021-06"):
-        return _TLS["TLSv1"]
+        return TLS["TLSv1"]
     return None
 
 
@@ -689,7 +690,7 @@ class _Aws:
             props["backup_redundancy"] = "geo" if any(d != region for d in dests) else "zone"
             pol = parts.get("aws_s3_bucket_policy")
             if pol is not None:
-                props["https_only"] = None if pol.unknown("policy") else _denies_plain_http(
+                props["https_only"] = None if pol.unknown("policy") else denies_plain_http(
                     pol.v("policy"))
             self.b.add(bucket, Kind.BUCKET, CLOUD, props,
                        name=bucket.name(bucket.v("bucket")), region=region,
@@ -887,7 +888,7 @@ class _Aws:
                 world.props["min_tls"] = "1.0"
                 world.props["min_tls_reference"] = DEFAULT_CERT_DOC
             else:
-                world.props["min_tls"] = _CF_TLS.get(str(vc.get("minimum_protocol_version")))
+                world.props["min_tls"] = CF_TLS.get(str(vc.get("minimum_protocol_version")))
             behaviours = [*(d.v("default_cache_behavior") or []),
                           *(d.v("ordered_cache_behavior") or [])]
             policies = [b.get("viewer_protocol_policy") for b in behaviours
