@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -24,6 +25,7 @@ from scanner import profile as profiles
 from scanner import result as result_format
 from scanner import suppressions as suppression_rules
 from scanner.check import Check
+from scanner.diff import Diff
 from scanner.diff import diff as diff_scans
 from scanner.display import SafeFormatter, one_line, visible
 from scanner.engine import ScanRequest, severity_names
@@ -58,7 +60,7 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except click.ClickException:
-            raise  # usage errors: click prints them with the usage line, exit 2
+            raise  # usage errors: PostureGroup prints them as one line, exit 2
         except (PostureError, ProviderError) as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
@@ -84,7 +86,43 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _one_line_usage(exc: click.ClickException) -> None:
+    """Make click print a usage error as one line `posture: ...` (exit code unchanged),
+    instead of its Usage/Try/blank/Error block. The help shown for a bare `posture` stays."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        sub = ctx.command_path.partition(" ")[2]  # the program may run as `python -m`
+        message = message.rstrip(".") + f" (see 'posture {sub + ' ' if sub else ''}--help')"
+
+    def show(file: Any = None) -> None:
+        click.echo(f"posture: {one_line(message)}", err=True)
+
+    exc.show = show  # type: ignore[method-assign]
+
+
+class PostureGroup(click.Group):
+    """The `posture` group: every usage error, of the group or of a command, is one line."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            _one_line_usage(exc)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            _one_line_usage(exc)
+            raise
+
+
+@click.group(cls=PostureGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="posture")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
@@ -301,6 +339,9 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
               help="Leave scan times out of the report (to compare two reports byte for byte).")
 @click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file of accepted findings, each with reason, owner and expiry.")
+@click.option("--strict-suppressions", is_flag=True,
+              help="A suppression that matches no finding is an error (exit 2), not a "
+                   "warning.")
 @click.option("--store", metavar="PATH|URL",
               help="History store to save this scan in: a SQLite file or a postgresql:// URL "
                    "(with --since and no --store: the default SQLite store).")
@@ -318,7 +359,8 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          output: str | None,
          fail_on: str, allow_partial: bool, check_list: str | None,
          checks_dirs: tuple[Path, ...], record: Path | None, no_timestamps: bool,
-         suppressions: Path | None, store: str | None, since: str | None, only_new: bool,
+         suppressions: Path | None, strict_suppressions: bool, store: str | None,
+         since: str | None, only_new: bool,
          no_save: bool, sign: Path | None, **provider_opts: Any) -> None:
     """Scan SOURCES (provider names for live scans, e.g. `hetzner`, or snapshot files)."""
     specs = _outputs(formats, output)
@@ -328,7 +370,9 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         raise click.UsageError("--sign needs --record")
     rules = suppression_rules.load(suppressions) if suppressions else []
     history = _history(store) if (store or since) else None
-    before = history.load(since) if history and since else None
+    before: tuple[ScanResult | None, str] | None = None
+    if history is not None and since is not None:
+        before = _earlier_scan(history, since, not no_timestamps)
     request = ScanRequest(
         sources=list(sources),
         profile=profiles.load(profile_name),
@@ -346,17 +390,67 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         # Claims keep their verdicts: an accepted exception still contradicts the page.
         result.findings, result.expired_suppressions = suppression_rules.apply(
             result.findings, rules, date.today())
+        _report_suppressions(suppressions, rules, result, checks_dirs, strict_suppressions)
     if history and not no_save:
         scan_id = history.save(result)
         log.info("saved as scan #%d in %s", scan_id, history.display)
-    if before is not None and since is not None:
-        changes = diff_scans(before, result, f"scan {since}", "this scan")
+    if before is not None:
+        earlier, label = before
+        if earlier is None:  # the empty store's first scan: the baseline
+            earlier = ScanResult(tool_version=__version__, profile={}, sources=[], checks=[],
+                                 findings=[], claims=[])
+        changes = diff_scans(earlier, result, label, "this scan")
+        if before[0] is None:
+            click.echo(f"posture: {visible(history.display if history else '')} held no scan: "
+                       f"this scan is the baseline, its {len(changes.new)} failed or "
+                       "unreadable finding(s) are all new", err=True)
         result.changes = changes.to_json()
         if only_new:
-            new_ids = {f.id for f in changes.new}
-            result.findings = [f for f in result.findings if f.id in new_ids]
+            only_new_view(result, changes)
     _emit(result, specs, not no_timestamps, checks_dirs)
     sys.exit(result.exit_code(fail_on, allow_partial))
+
+
+def _earlier_scan(history: HistoryStore, since: str, timestamps: bool
+                  ) -> tuple[ScanResult | None, str]:
+    """The scan --since names, and its label (`scan #ID of DATE`). On a store that holds no
+    scan yet, `last` and `previous` name no scan (None): the first night is the baseline
+    (saved, everything in it new), so a nightly cron starts on an empty store."""
+    if since in ("last", "previous") and not history.scans(1):
+        return None, "an empty store (this scan is the baseline)"
+    scan_id = history.resolve(since)
+    earlier = history.load(str(scan_id))
+    when = f" of {earlier.finished_at}" if timestamps and earlier.finished_at else ""
+    return earlier, f"scan #{scan_id}{when}"
+
+
+def only_new_view(result: ScanResult, changes: Diff) -> None:
+    """--only-new: keep only the findings new since the earlier scan, and only the claims
+    such a finding decides; the reports then say "N new since ..." first."""
+    new_ids = {f.id for f in changes.new}
+    result.findings = [f for f in result.findings if f.id in new_ids]
+    result.claims = [c for c in result.claims if new_ids.intersection(c.findings)]
+    result.changes = {**(result.changes or changes.to_json()), "only_new": True}
+
+
+def _report_suppressions(path: Path | None, rules: list[suppression_rules.Suppression],
+                         result: ScanResult, checks_dirs: tuple[Path, ...], strict: bool
+                         ) -> None:
+    """One stderr line per expired suppression whose findings are back, and per suppression
+    that matched nothing (an error with --strict-suppressions: a typo in a resource name
+    must not pass for an accepted exception)."""
+    for entry in result.expired_suppressions:
+        click.echo(visible(
+            f"posture: warning: the suppression of {entry['check']} on {entry['resource']} "
+            f"expired {entry['expires']}: its {len(entry['findings'])} finding(s) count "
+            "again"), err=True)
+    unused = suppression_rules.unused(rules, result.findings, result.checks,
+                                      list(load_checks(checks_dirs)))
+    for rule, why in unused:
+        line = visible(f"{path}: the suppression of {rule.check} on {rule.resource} {why}")
+        if strict:
+            raise PostureError(f"{line} (--strict-suppressions)")
+        click.echo(f"posture: warning: {line}", err=True)
 
 
 def _load_results(path: Path) -> ScanResult:
@@ -525,13 +619,33 @@ def list_checks(check_id: str | None, checks_dirs: tuple[Path, ...], as_json: bo
         return
     click.echo(f"{found.id}: {found.title}\nseverity: {found.severity}\n")
     click.echo(f"Why: {found.rationale}\n\nFix: {found.remediation}\n")
-    for provider, what in sorted(found.evidence.items()):
-        click.echo(f"Reads on {provider}: {what}")
+    for line in _reads_by_provider(found):
+        click.echo(line)
     click.echo(f"Kinds read: {', '.join(doc['kinds'])}")
     if found.parameters:
         click.echo(f"Profile parameters: {', '.join(found.parameters)}")
     for framework, refs in sorted(found.references.items()):
         click.echo(f"{framework}: {', '.join(refs)}")
+
+
+def _reads_by_provider(found: Check) -> list[str]:
+    """What the check reads on every provider that can judge it: the check's own words where
+    it has them, and the collections `--checks ID` collects there (the same selection as
+    `record --checks` and `permissions --checks`); why a provider cannot show it."""
+    lines: list[str] = []
+    for name, provider in sorted(load_providers().items()):
+        if found.id in provider.not_visible:
+            lines.append(f"Not visible on {name}: {provider.not_visible[found.id]}")
+            continue
+        needed = sorted(provider.collections_for(found.kinds))
+        if not needed:
+            continue
+        what = found.evidence.get(name)
+        only = provider.collections[needed[0]].description if len(needed) == 1 else ""
+        line = (f"Reads on {name}: " + (f"{what}; " if what else "")
+                + (only or f"collects {', '.join(needed)}"))
+        lines += textwrap.wrap(line, 100, subsequent_indent="    ", break_on_hyphens=False)
+    return lines
 
 
 def _framework_listing(name: str, checks: list[Check], as_json: bool) -> None:

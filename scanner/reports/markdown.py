@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from scanner.check import Check
 from scanner.display import visible
 from scanner.findings import Finding, Status
+from scanner.reports.changes import headline, only_new, quiet
 from scanner.reports.html import FRAMEWORKS, framework_summary
 from scanner.result import ClaimStatus, ScanResult
 
@@ -90,6 +91,11 @@ def render(result: ScanResult, timestamps: bool = True,
     out = [f"# {md_text(str(profile.get('title') or profile.get('name')))}: claim report", ""]
     if profile.get("source"):
         out += [f"Source: {_source(str(profile['source']))}", ""]
+    new_since = headline(result)
+    if new_since:
+        out += [f"**{md_text(new_since)}**", ""]
+        if quiet(result):
+            return "\n".join(out)
     sources = ", ".join(
         md_text(str(s["name"])) + (f" (sha256 {md_text(str(s['digest'])[:12])}…)"
                                    if s.get("digest") else "")
@@ -140,7 +146,8 @@ def render(result: ScanResult, timestamps: bool = True,
         from scanner.registry import load_checks
 
         checks = load_checks()
-    frameworks = framework_summary(result, checks)
+    # new findings alone say nothing about a control: no framework summary for --only-new
+    frameworks = {} if only_new(result) else framework_summary(result, checks)
     if frameworks:
         out += ["## Compliance frameworks", ""]
     for framework, rows in frameworks.items():

@@ -13,6 +13,7 @@ from tabulate import tabulate
 
 from scanner.display import visible
 from scanner.findings import Severity, Status
+from scanner.reports.changes import headline
 from scanner.result import ScanResult
 
 SHOWN = (Status.FAIL, Status.ERROR)
@@ -24,7 +25,10 @@ def _short(text: str, width: int = 70) -> str:
 
 
 def render(result: ScanResult, timestamps: bool = True) -> str:
-    lines: list[str] = []
+    new_since = headline(result)
+    lines: list[str] = [new_since] if new_since else []
+    if new_since and result.findings:
+        lines.append("")
     for severity in Severity:
         rows = [
             [str(f.status).upper(), visible(f.check), _short(f.resource_name or f.resource, 40),
@@ -41,20 +45,28 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
     summary = result.summary()
     st = summary["by_status"]
     claims = summary["claims"]
-    lines.append(
-        f"{summary['resources']} resources, {len(result.checks)} "
-        f"check{'s' if len(result.checks) != 1 else ''}: "
-        f"{st['fail']} failed, {st['error']} errors, {st['pass']} passed, {st['skip']} skipped"
-        + (f", {st['suppressed']} suppressed" if st["suppressed"] else "")
-    )
+    if new_since is None:
+        lines.append(
+            f"{summary['resources']} resources, {len(result.checks)} "
+            f"check{'s' if len(result.checks) != 1 else ''}: "
+            f"{st['fail']} failed, {st['error']} errors, {st['pass']} passed, "
+            f"{st['skip']} skipped"
+            + (f", {st['suppressed']} suppressed" if st["suppressed"] else "")
+        )
     if result.claims:
         lines.append(
-            f"claims of {visible(str(result.profile.get('name')))}: "
+            f"claims of {visible(str(result.profile.get('name')))}"
+            + (" decided by a new finding" if new_since else "") + ": "
             f"{claims['verified']} verified, "
             f"{claims['contradicted']} contradicted, {claims['unknown']} unknown, "
             f"{claims['not_verifiable']} not verifiable"
             + (f", {claims['not_assessed']} not assessed" if claims["not_assessed"] else "")
         )
+    for entry in result.expired_suppressions:
+        lines.append(visible(
+            f"EXPIRED suppression of {entry.get('check')} on {entry.get('resource')} "
+            f"(expired {entry.get('expires')}, owner {entry.get('owner')}): "
+            f"{len(entry.get('findings', []))} finding(s) count again"))
     if not summary["complete"]:
         lines.append("INCOMPLETE: some scopes could not be read; their checks report errors.")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,191 @@
+"""Daily use as a newcomer meets it (issue 17): the nightly cron's first night, quiet nights,
+one-line usage errors, suppressions that match nothing or expired, what a check reads on
+every provider."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import SEED002, run
+from tests.test_workflows_cli import next_day_snapshot
+
+# --- the nightly cron ------------------------------------------------------------------
+
+
+def test_first_since_last_on_an_empty_store_is_the_baseline(tmp_path: Path) -> None:
+    store = str(tmp_path / "h.sqlite")
+    first = run("scan", str(SEED002), "--since", "last", "--store", store, "--format", "json")
+    assert first.exit_code == 1  # --fail-on low as usual: the estate has failures
+    doc = json.loads(first.stdout)
+    problems = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
+    assert doc["changes"]["counts"]["new"] == len(problems) > 0
+    assert "baseline" in doc["changes"]["before"]
+    assert [line for line in first.stderr.splitlines() if line] == [
+        f"posture: {store} held no scan: this scan is the baseline, its {len(problems)} "
+        "failed or unreadable finding(s) are all new"]
+    # saved: the second night compares with the first, nothing new
+    second = run("scan", str(SEED002), "--since", "last", "--only-new", "--store", store,
+                 "--format", "json")
+    assert second.exit_code == 0
+    assert json.loads(second.stdout)["changes"]["before"].startswith("scan #1 of ")
+    assert "1" in run("history", "--store", store).stdout
+
+
+def test_baseline_exit_code_follows_fail_on(tmp_path: Path) -> None:
+    store = str(tmp_path / "h.sqlite")
+    result = run("scan", str(SEED002), "--since", "last", "--only-new", "--store", store,
+                 "--fail-on", "none")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("34 new since an empty store")
+
+
+def test_an_unknown_scan_id_is_still_an_error_on_an_empty_store(tmp_path: Path) -> None:
+    result = run("scan", str(SEED002), "--since", "7", "--store", str(tmp_path / "h.sqlite"))
+    assert result.exit_code == 2 and "no scan #7" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
+def test_a_quiet_night_is_a_short_report_that_says_so_first(tmp_path: Path, fmt: str) -> None:
+    store = str(tmp_path / "h.sqlite")
+    run("scan", str(SEED002), "--store", store)
+    result = run("scan", str(SEED002), "--since", "last", "--only-new", "--store", store,
+                 "--format", fmt)
+    assert result.exit_code == 0
+    assert "0 new since scan #1 of 20" in result.stdout.replace("\\#", "#")
+    assert len(result.stdout) < 8000  # the full claim report is ~20 KB
+    if fmt == "table":
+        assert result.stdout.splitlines()[0].startswith("0 new since scan #1 of ")
+        assert len(result.stdout.splitlines()) == 1
+    if fmt == "markdown":
+        assert "Compliance frameworks" not in result.stdout and "###" not in result.stdout
+
+
+def test_only_new_shows_only_new_findings_and_the_claims_they_decide(tmp_path: Path) -> None:
+    store = str(tmp_path / "h.sqlite")
+    run("scan", str(SEED002), "--store", store)
+    day2 = next_day_snapshot(tmp_path)
+    table = run("scan", str(day2), "--since", "last", "--only-new", "--store", store,
+                "--no-save")
+    assert table.exit_code == 1
+    assert table.stdout.startswith("3 new since scan #1 of ")
+    assert "app-1" in table.stdout and "db-2" not in table.stdout
+    assert "0 passed" not in table.stdout  # no whole-scan counts beside the new ones
+    doc = json.loads(run("scan", str(day2), "--since", "last", "--only-new", "--store", store,
+                         "--no-save", "--format", "json").stdout)
+    new_ids = {f["id"] for f in doc["findings"]}
+    assert doc["claims"] and all(new_ids & set(c["findings"]) for c in doc["claims"])
+    md = run("scan", str(day2), "--since", "last", "--only-new", "--store", store,
+             "--no-save", "--format", "markdown").stdout
+    assert "**3 new since scan \\#1 of " in md and "app-1" in md
+
+
+# --- usage errors ----------------------------------------------------------------------
+
+BAD_INVOCATIONS = [
+    ["scan", str(SEED002), "--format", "nonsense"],
+    ["scan", str(SEED002), "--fail-on", "bogus"],
+    ["scan", str(SEED002), "--format", "sarif:"],
+    ["scan", str(SEED002), "--format", "json", "--format", "csv"],
+    ["verify", "--key", "/tmp", str(SEED002)],
+    ["scan"],
+    ["scan", str(SEED002), "--no-such-flag"],
+    ["scan", str(SEED002), "--timeout", "0"],
+    ["scan", str(SEED002), "--timeout", "nan"],
+    ["scan", str(SEED002), "--max-retries", "x"],
+    ["scan", str(SEED002), "--only-new"],
+    ["scan", str(SEED002), "--sign", "k"],
+    ["scan", str(SEED002), "--azure-cloud", "mars"],
+    ["scan", str(SEED002), "--profile"],
+    ["report"],
+    ["diff", "--format", "xml", "a"],
+    ["history", "--limit", "0"],
+    ["checks", "NET-01", "--framework", "iso27001"],
+    ["profiles", "seed-002", "extra"],
+    ["permissions"],
+    ["nosuchcommand"],
+    ["--nosuchoption", "scan"],
+    ["--config"],
+]
+
+
+@pytest.mark.parametrize("args", BAD_INVOCATIONS, ids=lambda a: " ".join(a)[-40:])
+def test_every_usage_error_is_one_line_and_exit_2(args: list[str]) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("posture: "), result.stderr
+    assert "Usage:" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_usage_error_names_the_bad_value_and_where_to_look() -> None:
+    line = run("scan", str(SEED002), "--format", "nonsense").stderr.strip()
+    assert "'nonsense'" in line and "(see 'posture scan --help')" in line
+
+
+def test_help_and_version_are_not_errors() -> None:
+    assert run("--version").exit_code == 0
+    assert run("scan", "--help").stdout.startswith("Usage:")
+
+
+# --- suppressions ----------------------------------------------------------------------
+
+
+def write_rules(path: Path, *entries: tuple[str, str, date]) -> Path:
+    path.write_text("\n".join(
+        f'[[suppress]]\ncheck = "{check}"\nresource = "{resource}"\nreason = "r"\n'
+        f'owner = "o@example.com"\nexpires = {expires.isoformat()}\n'
+        for check, resource, expires in entries))
+    return path
+
+
+def test_a_suppression_matching_nothing_warns_and_strict_makes_it_an_error(
+        tmp_path: Path) -> None:
+    later = date.today() + timedelta(days=30)
+    rules = write_rules(tmp_path / "s.toml", ("NET-02", "app-2", later),
+                        ("NET-02", "no-such-server", later), ("NET-99", "*", later))
+    result = run("scan", str(SEED002), "--suppressions", str(rules), "--format", "json")
+    assert result.exit_code == 1
+    warnings = result.stderr.splitlines()
+    assert warnings == [
+        f"posture: warning: {rules}: the suppression of NET-02 on no-such-server matches no "
+        "failed or unreadable finding",
+        f"posture: warning: {rules}: the suppression of NET-99 on * names no known check"]
+    strict = run("scan", str(SEED002), "--suppressions", str(rules), "--strict-suppressions")
+    assert strict.exit_code == 2 and len(strict.stderr.splitlines()) == 1
+    assert "no-such-server" in strict.stderr and "--strict-suppressions" in strict.stderr
+
+
+def test_a_suppression_for_a_check_that_did_not_run_is_not_judged(tmp_path: Path) -> None:
+    rules = write_rules(tmp_path / "s.toml",
+                        ("NET-02", "no-such-server", date.today() + timedelta(days=3)))
+    result = run("scan", str(SEED002), "--checks", "TLS-02", "--suppressions", str(rules),
+                 "--strict-suppressions")
+    assert "suppression" not in result.stderr and result.exit_code in (0, 1)
+
+
+def test_expired_suppressions_show_in_the_table_and_on_stderr(tmp_path: Path) -> None:
+    rules = write_rules(tmp_path / "s.toml", ("NET-02", "app-2", date(2026, 1, 31)))
+    result = run("scan", str(SEED002), "--suppressions", str(rules))
+    assert ("posture: warning: the suppression of NET-02 on app-2 expired 2026-01-31: its 1 "
+            "finding(s) count again") in result.stderr.splitlines()
+    assert ("EXPIRED suppression of NET-02 on app-2 (expired 2026-01-31, owner "
+            "o@example.com): 1 finding(s) count again") in result.stdout.splitlines()
+
+
+# --- what a check reads ----------------------------------------------------------------
+
+
+def test_checks_explain_what_every_provider_reads() -> None:
+    out = run("checks", "NET-01").stdout
+    for provider in ("aws", "azure", "hetzner", "terraform"):
+        assert f"Reads on {provider}: " in out
+    assert "rds.describe_db_instances" in out and "Microsoft.Sql/servers" in out
+    tls = run("checks", "TLS-03").stdout
+    assert "Reads on hetzner: certificates" in tls and "acm.list_certificates" in tls
+    log = run("checks", "LOG-01").stdout
+    assert "Not visible on hetzner: Hetzner Cloud has no audit log API" in log
