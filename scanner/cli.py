@@ -61,7 +61,9 @@ def friendly(func: F) -> F:
             return func(*args, **kwargs)
         except click.ClickException:
             raise  # usage errors: PostureGroup prints them as one line, exit 2
-        except (PostureError, ProviderError) as exc:
+        except ProviderError as exc:
+            _fail(str(exc), exc.exit_code)
+        except PostureError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
@@ -82,8 +84,12 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
-    for noisy in ("urllib3", "requests", "botocore", "boto3", "s3transfer"):
+    for noisy in ("urllib3", "requests", "botocore", "boto3", "s3transfer", "azure"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # azure-identity warns at length (a multi-line list of every credential it tried) where
+    # posture says one line itself: its own words only with -v.
+    logging.getLogger("azure.identity").setLevel(
+        logging.WARNING if verbose and not quiet else logging.CRITICAL)
 
 
 def _one_line_usage(exc: click.ClickException) -> None:

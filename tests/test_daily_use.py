@@ -5,12 +5,17 @@ every provider."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import SEED002, run
+from tests.helpers import ROOT, SEED002, run
 from tests.test_workflows_cli import next_day_snapshot
 
 # --- the nightly cron ------------------------------------------------------------------
@@ -189,3 +194,76 @@ def test_checks_explain_what_every_provider_reads() -> None:
     assert "Reads on hetzner: certificates" in tls and "acm.list_certificates" in tls
     log = run("checks", "LOG-01").stdout
     assert "Not visible on hetzner: Hetzner Cloud has no audit log API" in log
+
+
+# --- live scans that cannot start ------------------------------------------------------
+
+
+def posture(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The real command in a child process (its own logging set-up, its own start-up)."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("AZURE_", "HCLOUD_", "POSTURE_", "IDENTITY_", "MSI_"))}
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "scanner.cli", *args], cwd=ROOT,
+                          env={**clean, **env}, capture_output=True, text=True, timeout=120)
+    return done, time.monotonic() - started
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_hetzner_api_is_one_line_exit_3_within_seconds() -> None:
+    endpoint = f"http://127.0.0.1:{closed_port()}/v1"
+    done, took = posture("scan", "hetzner", env={"HCLOUD_ENDPOINT": endpoint,
+                                                 "HCLOUD_TOKEN": "t0ken"})
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.splitlines() == [
+        f"posture: hetzner: cannot reach the API at {endpoint} (connection refused)"]
+    assert done.stdout == "" and took < 15  # it retried for 168 s and printed 54 errors
+
+
+def test_an_unknown_api_host_is_not_retried() -> None:
+    done, took = posture("scan", "hetzner", "--max-retries", "5",
+                         env={"HCLOUD_ENDPOINT": "http://posture-test.invalid/v1",
+                              "HCLOUD_TOKEN": "t0ken"})
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.strip().endswith("(no such host)") and took < 30
+
+
+def test_transient_failures_are_still_retried() -> None:
+    import requests
+
+    from providers.hetzner.collect import _transient, unreachable
+
+    refused = requests.ConnectionError(ConnectionRefusedError(111, "Connection refused"))
+    assert unreachable(refused) == "connection refused" and not _transient(refused)
+    assert _transient(requests.ConnectTimeout("slow")) and _transient(requests.ReadTimeout())
+    reset = requests.ConnectionError(ConnectionResetError(104, "reset"))
+    assert unreachable(reset) is None and _transient(reset)
+
+
+def test_a_subscription_that_is_not_a_guid_is_refused_first() -> None:
+    done, _ = posture("scan", "azure", "--subscription", "prod-subscription", env={})
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "posture: azure: --subscription 'prod-subscription' is not a subscription id (a GUID "
+        "such as 00000000-0000-0000-0000-000000000000)"]
+
+
+def test_azure_without_any_credential_fails_fast_in_one_line(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "PATH": str(tmp_path),  # no az, azd or pwsh
+           "AZURE_CONFIG_DIR": str(tmp_path / "az")}
+    done, took = posture("scan", "azure", "--subscription",
+                         "00000000-0000-0000-0000-000000000000", env=env)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("posture: azure: no usable credential ("), \
+        done.stderr
+    assert "\\n" not in done.stderr  # azure-identity's own multi-line warning stays below -v
+    assert took < 6, took  # 13-16 s before; ~1.5 s of it is this machine's start-up
+    verbose, _ = posture("-v", "scan", "azure", "--subscription",
+                         "00000000-0000-0000-0000-000000000000", env=env)
+    assert "azure.identity" in verbose.stderr
