@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Callable
@@ -67,6 +68,10 @@ def friendly(func: F) -> F:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:  # `posture ... | head`: the reader has gone, nothing to say
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except Exception as exc:  # a bug: say so plainly; -v shows the traceback
             log.debug("internal error", exc_info=True)
             _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback)")

@@ -267,3 +267,33 @@ def test_azure_without_any_credential_fails_fast_in_one_line(tmp_path: Path) -> 
     verbose, _ = posture("-v", "scan", "azure", "--subscription",
                          "00000000-0000-0000-0000-000000000000", env=env)
     assert "azure.identity" in verbose.stderr
+
+
+# --- text that is the product's ----------------------------------------------------------
+
+
+def test_bundled_profiles_name_their_page_not_a_path_outside_the_repository() -> None:
+    from scanner import profile
+
+    for name in profile.builtin_names():
+        source = profile.load(name).source
+        assert "shared/" not in source and not source.endswith(".txt"), (name, source)
+        if name.startswith("seed-"):
+            assert source.endswith("a bundled example page") and source.startswith('"')
+
+
+def test_the_azure_custom_role_carries_no_placeholder() -> None:
+    role = json.loads((ROOT / "providers" / "azure" / "role.json").read_text())
+    assert "..." not in role["Description"]
+    assert "https://github.com/posture-scanner/posture" in role["Description"]
+
+
+def test_a_reader_that_goes_away_is_not_an_internal_error() -> None:
+    child = subprocess.Popen([sys.executable, "-m", "scanner.cli", "scan", str(SEED002),
+                              "--format", "json"], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.read(10)
+    child.stdout.close()  # `posture scan ... | head -c 10`, of a report larger than a pipe
+    assert "internal error" not in child.stderr.read().decode()
+    child.wait(timeout=60)
