@@ -428,7 +428,7 @@ def _earlier_scan(history: HistoryStore, since: str, timestamps: bool
     scan yet, `last` and `previous` name no scan (None): the first night is the baseline
     (saved, everything in it new), so a nightly cron starts on an empty store."""
     if since in ("last", "previous") and not history.scans(1):
-        return None, "an empty store (this scan is the baseline)"
+        return None, "an empty store"
     scan_id = history.resolve(since)
     earlier = history.load(str(scan_id))
     when = f" of {earlier.finished_at}" if timestamps and earlier.finished_at else ""

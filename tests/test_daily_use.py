@@ -28,7 +28,7 @@ def test_first_since_last_on_an_empty_store_is_the_baseline(tmp_path: Path) -> N
     doc = json.loads(first.stdout)
     problems = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
     assert doc["changes"]["counts"]["new"] == len(problems) > 0
-    assert "baseline" in doc["changes"]["before"]
+    assert doc["changes"]["before"] == "an empty store"
     assert [line for line in first.stderr.splitlines() if line] == [
         f"posture: {store} held no scan: this scan is the baseline, its {len(problems)} "
         "failed or unreadable finding(s) are all new"]

@@ -192,7 +192,8 @@ def test_console_example_prints_what_the_doc_shows(block: Block, tmp_path: Path)
                  if doc_line is not None else "the doc shows no more lines")
         pytest.fail(
             f"{block.doc.relative_to(ROOT)}:{command.line}: `$ {command.text}`: {where}, "
-            f"the output has {got!r} there. The whole output (normalised) is:\n"
+            + (f"the output has {got!r} there" if got else "the output has a blank line or "
+               "ends there") + ". The whole output (normalised) is:\n"
             + "\n".join(output), pytrace=False)
 
 
