@@ -219,7 +219,8 @@ def chromium() -> Iterator[Any]:
     if why is not None:
         if REQUIRED:
             pytest.fail(f"POSTURE_REQUIRE_BROWSER=1 but {why}")
-        pytest.skip(why)
+        pytest.skip(f"browser test not run: {why}; CI (.ci/run) installs Chromium and sets "
+                    "POSTURE_REQUIRE_BROWSER=1, which makes this a failure")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
                                     headless=True)
