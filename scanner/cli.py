@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 import textwrap
 from collections.abc import Callable
@@ -32,12 +33,14 @@ from scanner.display import SafeFormatter, one_line, visible
 from scanner.engine import ScanRequest, severity_names
 from scanner.engine import scan as run_scan
 from scanner.errors import PostureError
+from scanner.findings import Severity, Status
 from scanner.progress import Progress
 from scanner.provider import ProviderError
 from scanner.registry import load_checks, load_providers
 from scanner.reports import DESCRIBING, FORMATS
 from scanner.reports import write as write_report
 from scanner.reports.html import FRAMEWORKS, controls_by_framework, framework_key
+from scanner.reports.view import View, parse_statuses
 from scanner.result import ScanResult
 from scanner.snapshot import Snapshot
 
@@ -286,6 +289,32 @@ def _format_specs(ctx: click.Context, param: click.Parameter, values: tuple[str,
     return specs
 
 
+def _statuses(ctx: click.Context, param: click.Parameter, value: str | None
+              ) -> frozenset[Status] | None:
+    if value is None:
+        return None
+    try:
+        return parse_statuses(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}", ctx, param) from None
+
+
+def _view_options(f: F) -> F:
+    f = click.option("--min-severity", "min_severity",
+                     type=click.Choice(severity_names()),
+                     help="Table, markdown, html: show only findings of at least this "
+                          "severity (the summaries still count the whole scan).")(f)
+    f = click.option("--status", "statuses", metavar="STATUS,...", callback=_statuses,
+                     help="Table, markdown, html: show only findings of these statuses "
+                          "(pass, fail, error, skip, suppressed; the table's default: "
+                          "fail,error).")(f)
+    return f
+
+
+def _view(statuses: frozenset[Status] | None, min_severity: str | None) -> View:
+    return View(statuses, Severity(min_severity) if min_severity else None)
+
+
 def _outputs(specs: list[FormatSpec], output: str | None) -> list[FormatSpec]:
     """The formats to write and where; -o FILE is the file of the one without a file."""
     specs = specs or [("table", None)]
@@ -309,20 +338,31 @@ def _history(store: str | None) -> HistoryStore:
     return HistoryStore(store)
 
 
+def _terminal_width() -> int | None:
+    """The terminal's columns when stdout is one (the table then fits it), else None."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return shutil.get_terminal_size().columns
+
+
 def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
-          checks_dirs: tuple[Path, ...]) -> None:
+          checks_dirs: tuple[Path, ...], view: View | None = None) -> None:
     """Write every format (files first, then the one for stdout)."""
     checks = load_checks(checks_dirs) if any(n in DESCRIBING for n, _ in specs) else None
     ordered = sorted(specs, key=lambda spec: spec[1] is None)
     for name, path in ordered:
         if path is None:
             sys.stdout.flush()  # what was echoed before goes first
-            write_report(name, result, sys.stdout.buffer, timestamps, checks)
+            write_report(name, result, sys.stdout.buffer, timestamps, checks,
+                         width=_terminal_width(), view=view)
             sys.stdout.buffer.flush()
             continue
         try:
             with path.open("wb") as out:
-                write_report(name, result, out, timestamps, checks)
+                write_report(name, result, out, timestamps, checks, view=view)
         except OSError as exc:
             raise PostureError(f"cannot write {path}: {exc.strerror}") from exc
 
@@ -363,6 +403,7 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
 @click.option("--no-save", is_flag=True, help="Do not save this scan in the store.")
 @click.option("--sign", type=click.Path(dir_okay=False, path_type=Path),
               help="With --record: sign the snapshot with this Ed25519 private key.")
+@_view_options
 @_probe_options
 @_provider_options
 @friendly
@@ -372,7 +413,8 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          checks_dirs: tuple[Path, ...], record: Path | None, no_timestamps: bool,
          suppressions: Path | None, strict_suppressions: bool, store: str | None,
          since: str | None, only_new: bool,
-         no_save: bool, sign: Path | None, **provider_opts: Any) -> None:
+         no_save: bool, sign: Path | None, statuses: frozenset[Status] | None,
+         min_severity: str | None, **provider_opts: Any) -> None:
     """Scan SOURCES (provider names for live scans, e.g. `hetzner`, or snapshot files)."""
     specs = _outputs(formats, output)
     if only_new and not since:
@@ -418,7 +460,7 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         result.changes = changes.to_json()
         if only_new:
             only_new_view(result, changes)
-    _emit(result, specs, not no_timestamps, checks_dirs)
+    _emit(result, specs, not no_timestamps, checks_dirs, _view(statuses, min_severity))
     sys.exit(result.exit_code(fail_on, allow_partial))
 
 
@@ -506,12 +548,15 @@ def _load_results(path: Path) -> ScanResult:
                    "titles).")
 @click.option("--no-timestamps", is_flag=True,
               help="Leave the scan times of the results out of the report.")
+@_view_options
 @friendly
 def report(results_file: Path, formats: list[FormatSpec], output: str | None,
-           checks_dirs: tuple[Path, ...], no_timestamps: bool) -> None:
+           checks_dirs: tuple[Path, ...], no_timestamps: bool,
+           statuses: frozenset[Status] | None, min_severity: str | None) -> None:
     """Re-render saved results (`scan --format json`) in any format, without scanning."""
     specs = _outputs(formats, output)
-    _emit(_load_results(results_file), specs, not no_timestamps, checks_dirs)
+    _emit(_load_results(results_file), specs, not no_timestamps, checks_dirs,
+          _view(statuses, min_severity))
 
 
 @main.command()

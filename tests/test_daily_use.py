@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -297,3 +298,85 @@ def test_a_reader_that_goes_away_is_not_an_internal_error() -> None:
     child.stdout.close()  # `posture scan ... | head -c 10`, of a report larger than a pipe
     assert "internal error" not in child.stderr.read().decode()
     child.wait(timeout=60)
+
+
+# --- the terminal table and the report filters -------------------------------------------
+
+
+def seed002_result() -> Any:
+    from scanner.result import ScanResult
+
+    doc = json.loads(run("scan", str(SEED002), "--format", "json").stdout)
+    return ScanResult.from_json(doc)
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_the_table_fits_the_terminal_and_wraps_without_cutting(width: int) -> None:
+    from scanner.reports import table
+
+    result = seed002_result()
+    text = table.render(result, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "…" not in text
+    flat = " ".join(text.split())
+    for f in result.findings:
+        if f.status.value in ("fail", "error"):
+            assert " ".join(f.message.split()) in flat.replace("\n", " ") or all(
+                word in flat for word in f.message.split()), f.message
+    if width == 200:  # the width is used: the longest NET-02 message fills its row
+        longest = max((f.message for f in result.findings if f.check == "NET-02"), key=len)
+        assert any(longest[:140] in line for line in text.splitlines())
+
+
+def test_the_table_off_a_terminal_shows_every_text_in_full() -> None:
+    out = run("scan", str(SEED002)).stdout  # CliRunner: stdout is not a terminal
+    assert "…" not in out
+    assert ("administrative port(s) 22, 1433, 1521, 2375-2376, 2379-2380, 3306, 3389, 5432, "
+            "5984, 5985-5986, 6379, 6443, 9042, 9200, 10250, 11211, 27017 reachable from "
+            "outside the operator ranges") in out
+
+
+def test_the_cli_table_fits_a_real_terminal(tmp_path: Path) -> None:
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["COLUMNS"] = "80"
+    leader, follower = pty.openpty()
+    child = subprocess.Popen([sys.executable, "-m", "scanner.cli", "scan", str(SEED002)],
+                             cwd=ROOT, stdout=follower, stderr=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    child.wait(timeout=120)
+    lines = b"".join(chunks).decode().replace("\r", "").splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
+def test_status_and_min_severity_filter_the_human_reports(fmt: str) -> None:
+    full = run("scan", str(SEED002), "--format", fmt).stdout
+    filtered = run("scan", str(SEED002), "--format", fmt, "--status", "fail",
+                   "--min-severity", "high").stdout
+    assert "shown: status fail; severity high or above" in filtered
+    # INV-02 fails are low: in the full report, not in the filtered one
+    assert "missing label(s)" in full and "missing label(s)" not in filtered
+    assert "administrative port(s)" in filtered  # NET-02, high
+
+
+def test_status_filter_can_show_passes_in_the_table() -> None:
+    out = run("scan", str(SEED002), "--checks", "NET-01", "--status", "pass").stdout
+    assert "PASS" in out and "FAIL " not in out
+
+
+def test_report_takes_the_filters_too(tmp_path: Path) -> None:
+    results = tmp_path / "r.json"
+    results.write_text(run("scan", str(SEED002), "--format", "json").stdout)
+    out = run("report", str(results), "--min-severity", "critical").stdout
+    assert out.startswith("CRITICAL (") and "HIGH (" not in out

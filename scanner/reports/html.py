@@ -27,6 +27,7 @@ from scanner.check import Check
 from scanner.display import visible
 from scanner.findings import Finding, Status
 from scanner.reports.changes import headline, only_new
+from scanner.reports.view import View
 from scanner.result import ClaimResult, ClaimStatus, ScanResult
 
 # --- compliance frameworks ------------------------------------------------------------------
@@ -357,14 +358,15 @@ def _frameworks(result: ScanResult, checks: Mapping[str, Check]) -> list[str]:
 
 
 def render(result: ScanResult, timestamps: bool = True,
-           checks: Mapping[str, Check] | None = None) -> str:
+           checks: Mapping[str, Check] | None = None, view: View | None = None) -> str:
     if checks is None:
         from scanner.registry import load_checks
 
         checks = load_checks()
     profile = result.profile
     title = f"{profile.get('title') or profile.get('name') or 'posture'}: claim report"
-    by_id = {f.id: f for f in result.findings}
+    view = view or View()
+    by_id = {f.id: f for f in result.findings if view.shows(f)}
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -380,6 +382,8 @@ def render(result: ScanResult, timestamps: bool = True,
     new_since = headline(result)
     if new_since:
         out.append(f'<p id="new-since"><strong>{_e(new_since)}</strong></p>')
+    if view.active:
+        out.append(f'<p class="muted" id="view-filter">{_e(view.describe())}</p>')
     out.append(f'<p class="muted">Profile <code>{_e(profile.get("name", ""))}</code>: the '
                "page's sentences, each verified, contradicted (with the resources that "
                "contradict it), unknown (what could not be read) or not verifiable (why).</p>")
@@ -407,7 +411,8 @@ def render(result: ScanResult, timestamps: bool = True,
             out += _claim(i, cr, by_id)
         out.append("</section>")
     claimed = {c for cr in result.claims for c in cr.claim.checks}
-    unclaimed = [f for f in result.findings if f.status is Status.FAIL and f.check not in claimed]
+    unclaimed = [f for f in result.findings if f.status is Status.FAIL and f.check not in claimed
+                 and view.shows(f)]
     if unclaimed:
         out.append('<section id="other-failures"><h2>Other failures</h2><p class="meta">'
                    "Failures of checks that no claim of the page is bound to.</p>")

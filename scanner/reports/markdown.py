@@ -24,6 +24,7 @@ from scanner.display import visible
 from scanner.findings import Finding, Status
 from scanner.reports.changes import headline, only_new, quiet
 from scanner.reports.html import FRAMEWORKS, framework_summary
+from scanner.reports.view import View
 from scanner.result import ClaimStatus, ScanResult
 
 BADGE = {
@@ -85,8 +86,9 @@ def _source(text: str) -> str:
 
 
 def render(result: ScanResult, timestamps: bool = True,
-           checks: Mapping[str, Check] | None = None) -> str:
-    by_id: dict[str, Finding] = {f.id: f for f in result.findings}
+           checks: Mapping[str, Check] | None = None, view: View | None = None) -> str:
+    view = view or View()
+    by_id: dict[str, Finding] = {f.id: f for f in result.findings if view.shows(f)}
     profile = result.profile
     out = [f"# {md_text(str(profile.get('title') or profile.get('name')))}: claim report", ""]
     if profile.get("source"):
@@ -107,6 +109,8 @@ def render(result: ScanResult, timestamps: bool = True,
     summary = result.summary()
     out += ["| status | claims |", "|---|---|"]
     out += [f"| {BADGE[ClaimStatus(k)]} | {v} |" for k, v in summary["claims"].items() if v]
+    if view.active:
+        out += ["", f"*{md_text(view.describe())}*"]
     if not summary["complete"]:
         out += ["", "> **Incomplete scan**: some scopes could not be read; claims that depend "
                 "on them are *unknown*."]
@@ -135,7 +139,7 @@ def render(result: ScanResult, timestamps: bool = True,
             if len(shown) > 50:
                 out.append(f"| … {len(shown) - 50} more | | | | |")
         out.append("")
-    unclaimed = [f for f in result.findings if f.status is Status.FAIL
+    unclaimed = [f for f in result.findings if f.status is Status.FAIL and view.shows(f)
                  and not any(f.check in c.claim.checks for c in result.claims)]
     if unclaimed:
         out += ["## Other failures", "", "| resource | check | finding |", "|---|---|---|"]
