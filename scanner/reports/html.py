@@ -178,8 +178,8 @@ details.json>summary{cursor:pointer;color:var(--info);font-size:.85rem}
 #estate-facts{overflow-wrap:anywhere}
 svg.exposure{display:block;max-width:100%;height:auto;margin:.3rem 0;font-size:11px}
 svg.exposure rect{fill:var(--soft);stroke:var(--muted)}svg.exposure .n-internet{stroke:var(--bad)}
-svg.exposure line{stroke:var(--bad);stroke-width:1.5}svg.exposure polygon{fill:var(--bad)}svg.exposure text{fill:var(--fg)}
-svg.exposure text.edge{fill:var(--bad)}
+svg.exposure line{stroke:var(--bad);stroke-width:1.5}svg.exposure polygon{fill:var(--bad)}
+svg.exposure text{fill:var(--fg)}svg.exposure text.edge{fill:var(--bad)}
 .st-fail,.st-suppressed{color:var(--bad);font-weight:600}.st-error{color:var(--warn);
 font-weight:600}.st-pass{color:var(--ok)}
 .v-contradicted{color:var(--bad);font-weight:600}.v-unknown{color:var(--warn);font-weight:600}
