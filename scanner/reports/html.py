@@ -186,6 +186,11 @@ font-weight:600}.st-pass{color:var(--ok)}
 .v-verified{color:var(--ok)}.v-not-verifiable,.v-nothing-assessed{color:var(--na)}
 nav ul{columns:2;margin:.3rem 0}
 footer{margin-top:2.5rem;font-size:.85rem;color:var(--muted)}
+code{overflow-wrap:anywhere}
+@media screen and (max-width:48rem){
+body{padding:.6rem}table{display:block;overflow-x:auto}nav ul{columns:1}
+.badge{min-width:0}.count{min-width:6.5rem}.tools{float:none}
+}
 @media print{
 body{max-width:none;padding:0;font-size:11pt}
 *,*::before,*::after{background:none!important;box-shadow:none!important}
