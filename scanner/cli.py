@@ -815,6 +815,40 @@ def diff_command(before: str, after: str, store: str | None, fmt: str, fail_on: 
     sys.exit(changes.exit_code(fail_on))
 
 
+@main.command(name="graph")
+@click.argument("sources", nargs=-1, required=True, metavar="SNAPSHOT...")
+@click.option("--format", "fmt", type=click.Choice(["graphml", "json", "dot"]), default="json",
+              show_default=True, help="GraphML (Gephi, Neo4j), JSON, or Graphviz DOT.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE, not stdout.")
+@click.option("--profile", "profile_name", default="default", show_default=True,
+              help="Profile whose roles the resources get (database, application, ...).")
+@friendly
+def graph_command(sources: tuple[str, ...], fmt: str, output: Path | None,
+                  profile_name: str) -> None:
+    """Write the estate graph of snapshot files: resources, relations, and the `reaches`
+    edges from the internet with their exposures."""
+    from scanner import graph_export
+    from scanner.engine import build_graph, gather, normalize
+
+    providers = load_providers()
+    live = [s for s in sources if s in providers]
+    if live:
+        raise PostureError(f"graph reads snapshot files, not live sources ({live[0]}): "
+                           f"`posture record {live[0]} -o estate.json.gz` first")
+    profile = profiles.load(profile_name)
+    sections, described = gather(sources, providers, list(load_checks().values()), {})
+    estate = build_graph(normalize(sections, providers, profile))
+    text = graph_export.render(fmt, estate, described)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PostureError(f"cannot write {output}: {exc.strerror}") from exc
+
+
 @main.command()
 @click.option("--store", metavar="PATH|URL", help="History store (default: the SQLite one).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
