@@ -37,7 +37,7 @@ from scanner.findings import Severity, Status
 from scanner.progress import Progress
 from scanner.provider import ProviderError
 from scanner.registry import load_checks, load_providers
-from scanner.reports import DESCRIBING, FORMATS
+from scanner.reports import DESCRIBING, NAMES
 from scanner.reports import write as write_report
 from scanner.reports.html import FRAMEWORKS, controls_by_framework, framework_key
 from scanner.reports.view import View, parse_statuses
@@ -94,6 +94,9 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, handlers=[handler])
     for noisy in ("urllib3", "requests", "botocore", "boto3", "s3transfer", "azure"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # WeasyPrint (--format pdf) warns about every CSS property it does not support
+    for chatty in ("weasyprint", "fontTools"):
+        logging.getLogger(chatty).setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
     # azure-identity warns at length (a multi-line list of every credential it tried) where
     # posture says one line itself: its own words only with -v.
     logging.getLogger("azure.identity").setLevel(
@@ -264,7 +267,7 @@ def _split_ids(value: str | None) -> list[str] | None:
 
 
 FormatSpec = tuple[str, Path | None]
-FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): " + ", ".join(sorted(FORMATS))
+FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): " + ", ".join(NAMES)
                + ". At most one without a file goes to stdout (or to -o FILE). "
                "Default: table.")
 
@@ -276,9 +279,9 @@ def _format_specs(ctx: click.Context, param: click.Parameter, values: tuple[str,
     specs: list[FormatSpec] = []
     for value in values:
         name, sep, file = value.partition(":")
-        if name not in FORMATS:
+        if name not in NAMES:
             raise click.BadParameter(f"{value!r}: unknown format {name!r} (choose from "
-                                     f"{', '.join(sorted(FORMATS))})", ctx, param)
+                                     f"{', '.join(NAMES)})", ctx, param)
         if sep and not file:
             raise click.BadParameter(f"{value!r}: no file after ':'", ctx, param)
         specs.append((name, Path(file) if sep else None))
@@ -351,7 +354,11 @@ def _terminal_width() -> int | None:
 def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
           checks_dirs: tuple[Path, ...], view: View | None = None) -> None:
     """Write every format (files first, then the one for stdout)."""
-    checks = load_checks(checks_dirs) if any(n in DESCRIBING for n, _ in specs) else None
+    checks = (load_checks(checks_dirs) if any(n in DESCRIBING or n == "pdf" for n, _ in specs)
+              else None)
+    if any(n == "pdf" and p is None for n, p in specs) and _terminal_width() is not None:
+        raise PostureError("--format pdf writes binary data: give it a file (--format "
+                           "pdf:report.pdf, or -o report.pdf), or redirect stdout")
     ordered = sorted(specs, key=lambda spec: spec[1] is None)
     for name, path in ordered:
         if path is None:

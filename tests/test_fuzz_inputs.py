@@ -647,7 +647,7 @@ def usage_error(result: Any) -> None:
 
 @pytest.mark.parametrize("args", [
     ("--frobnicate",), ("scan",), ("scan", "--format"), ("scan", str(SEED002), "--format"),
-    ("scan", str(SEED002), "--format", "pdf"), ("scan", str(SEED002), "--format", "json:"),
+    ("scan", str(SEED002), "--format", "pdf2"), ("scan", str(SEED002), "--format", "json:"),
     ("scan", str(SEED002), "--format", "json", "--format", "sarif"),
     ("scan", str(SEED002), "--fail-on", "catastrophic"), ("scan", str(SEED002), "--timeout", "0"),
     ("scan", str(SEED002), "--max-retries", "-1"), ("scan", str(SEED002), "--max-retries", "x"),

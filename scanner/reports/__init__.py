@@ -59,12 +59,21 @@ def render(name: str, result: ScanResult, timestamps: bool = True,
     return FORMATS[name](result, timestamps)
 
 
+# Formats that are bytes, not text: written by `write` only (`pdf` needs the extra).
+BINARY = ("pdf",)
+NAMES = tuple(sorted([*FORMATS, *BINARY]))
+
+
 def write(name: str, result: ScanResult, out: BinaryIO, timestamps: bool = True,
           checks: Mapping[str, Check] | None = None, *, width: int | None = None,
           view: View | None = None) -> None:
     """Write `render(...)` to a binary stream as UTF-8 (the JSON report is streamed: a
-    large estate's report is never one string in memory)."""
-    if name == "json":
+    large estate's report is never one string in memory); `pdf` as PDF bytes."""
+    if name == "pdf":
+        from scanner.reports import pdf  # WeasyPrint: only when asked for
+
+        out.write(pdf.render(result, timestamps, checks, view))
+    elif name == "json":
         json_report.write(result, out, timestamps)
     else:
         out.write(render(name, result, timestamps, checks, width=width, view=view).encode())
