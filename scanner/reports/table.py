@@ -35,9 +35,20 @@ def _wrap(text: str, width: int | None) -> str:
                                    break_on_hyphens=False)) or text
 
 
+MAX_CELL = 2000  # characters of one cell: every real name and message fits; a hostile 16 MiB
+# name would otherwise be padded into every row of its column
+
+
+def _bounded(text: str) -> str:
+    text = visible(text)
+    if len(text) <= MAX_CELL:
+        return text
+    return f"{text[:MAX_CELL]}… ({len(text) - MAX_CELL} more characters)"
+
+
 def _cells(findings: list[Finding]) -> list[list[str]]:
-    return [[str(f.status).upper(), visible(f.check), visible(f.resource_name or f.resource),
-             visible(f.region or ""), visible(f.message)] for f in findings]
+    return [[str(f.status).upper(), _bounded(f.check), _bounded(f.resource_name or f.resource),
+             _bounded(f.region or ""), _bounded(f.message)] for f in findings]
 
 
 def _table(findings: list[Finding], width: int | None) -> str:
