@@ -98,7 +98,8 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
                 claim_scope(s, source)
             sections.extend(got)
             described.append({"type": "live", "name": source,
-                              "accounts": [f"{s.provider}:{s.account}" for s in got]})
+                              "accounts": [f"{s.provider}:{s.account}" for s in got],
+                              "collected_at": sorted({s.collected_at for s in got})})
             continue
         path = Path(source)
         if not path.exists():
@@ -127,7 +128,12 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
                 )
         sections.extend(snap.sections)
         described.append({"type": "snapshot", "name": path.name, "digest": snap.digest,
-                          "accounts": [f"{s.provider}:{s.account}" for s in snap.sections]})
+                          "accounts": [f"{s.provider}:{s.account}" for s in snap.sections],
+                          # for the reports' header: when the estate was read, who signed it
+                          # (the key id the file names; `posture verify --key` checks it)
+                          "collected_at": sorted({s.collected_at for s in snap.sections}),
+                          **({"signed_by": str(snap.signature.get("key_id", ""))}
+                             if snap.signature else {})})
     # --iac FILE: the declared inventory (INV-01), one section each, read as of the estate
     for iac in options.get("iac") or ():
         read_iac = getattr(providers.get("iac"), "read_file", None)
