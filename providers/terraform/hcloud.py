@@ -88,8 +88,11 @@ def build(b: Builder) -> None:
     # --- firewalls and what they are applied to ----------------------------------------
     applied: dict[str, list[Entry]] = defaultdict(list)  # server address -> firewalls
     unresolved: dict[str, list[Entry]] = defaultdict(list)  # server -> entries it comes via
+    attachments: dict[str, list[Entry]] = defaultdict(list)  # server -> attachments read
 
     def apply(fw: Entry | None, server: Entry, via: Entry) -> None:
+        if via.type == "hcloud_firewall_attachment" and via not in attachments[server.address]:
+            attachments[server.address].append(via)
         if fw is None:
             unresolved[server.address].append(via)
         elif fw not in applied[server.address]:
@@ -235,7 +238,8 @@ def build(b: Builder) -> None:
             "encryption_evidence": "provider",
             "encryption_reference": NOT_ENCRYPTED_DOC,
         })
-        deps = [*fws, *unresolved.get(s.address, []), *volumes_of.get(s.address, []),
+        deps = [*fws, *unresolved.get(s.address, []), *attachments.get(s.address, []),
+                *volumes_of.get(s.address, []),
                 *(v for v, _, _ in floating.get(s.address, [])),
                 *(sn for sn, _, _ in networks_of.get(s.address, []))]
         sid = b.add(s, Kind.COMPUTE, CLOUD, world, name=s.name(s.v("name")),
