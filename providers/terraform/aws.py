@@ -658,6 +658,7 @@ class _Aws:
 
     def buckets(self) -> None:
         by_bucket: dict[str, dict[str, Entry]] = defaultdict(dict)
+        read: dict[str, list[Entry]] = defaultdict(list)  # every configuration resource
         for t in ("aws_s3_bucket_server_side_encryption_configuration",
                   "aws_s3_bucket_replication_configuration", "aws_s3_bucket_public_access_block",
                   "aws_s3_bucket_policy"):
@@ -666,6 +667,7 @@ class _Aws:
                                or self.ix.targets(e, "bucket", ["aws_s3_bucket"],
                                                   id_attr="bucket")[0]):
                     by_bucket[bucket.address][t] = e
+                    read[bucket.address].append(e)
         regions = {e.address: self.region(e) for e in self.ix.of_type("aws_s3_bucket")}
         for bucket in self.ix.of_type("aws_s3_bucket"):
             parts = by_bucket.get(bucket.address, {})
@@ -710,7 +712,7 @@ class _Aws:
                     pol.v("policy"))
             self.b.add(bucket, Kind.BUCKET, CLOUD, props,
                        name=bucket.name(bucket.v("bucket")), region=region,
-                       labels=self.labels(bucket), deps=list(parts.values()))
+                       labels=self.labels(bucket), deps=read.get(bucket.address, []))
 
     # --- load balancers -----------------------------------------------------------------
 

@@ -174,8 +174,8 @@ class _Azure:
             # A rule added to an NSG the plan does not hold (an existing NSG named by its
             # name): judged as a firewall of its own (with the NSG's default rules), so that
             # what it admits is a finding (NET-07); the NSG's subnets and NICs are judged live.
-            most, _ = _rule_worlds(r, (), r.values)
-            arm = {"id": self.rid(r), "properties": {"securityRules": [most] if most else []}}
+            widest, _ = _rule_worlds(r, (), r.values)
+            arm = {"id": self.rid(r), "properties": {"securityRules": [widest] if widest else []}}
             layer = nsg_layers(arm, None, True, ["0.0.0.0"])[0]
             nsg_name = r.v("network_security_group_name") or "a network security group"
             self.b.add(r, Kind.FIREWALL, CLOUD, {"firewall_rules": [

@@ -277,8 +277,10 @@ def _load_balancers(b: Builder) -> None:
         for lb in ix.targets(t, "load_balancer_id", ["hcloud_load_balancer"])[0]:
             targets[lb.address].append((t, chosen, bool(t.v("use_private_ip", default=False))))
     public_iface: dict[str, tuple[bool, bool, Entry]] = {}
+    attached: dict[str, list[Entry]] = defaultdict(list)  # lb address -> its networks
     for n in ix.of_type("hcloud_load_balancer_network"):
         for lb in ix.targets(n, "load_balancer_id", ["hcloud_load_balancer"])[0]:
+            attached[lb.address].append(n)
             public_iface[lb.address] = (bool(n.v("enable_public_interface", default=True)),
                                         n.unknown("enable_public_interface"), n)
     for lb in ix.of_type("hcloud_load_balancer"):
@@ -336,7 +338,8 @@ def _load_balancers(b: Builder) -> None:
                   (RuleLayer("load balancer services", LayerMode.UNION, least, Action.DENY),))
         world.props["private_ips"] = [str(n.get("ip")) for n in lb.v("network") or []
                                       if isinstance(n, dict) and n.get("ip")]
-        deps = [*own, *(t for t, _, _ in targets.get(lb.address, [])), iface]
+        deps = [*own, *(t for t, _, _ in targets.get(lb.address, [])), iface,
+                *attached.get(lb.address, [])]
         b.add(lb, Kind.LOAD_BALANCER, CLOUD, world, name=lb.name(lb.v("name")),
               region=_location(lb), labels=labels_of(lb, "labels"), deps=deps)
         for port, svc in ports:
