@@ -203,3 +203,25 @@ def test_the_orphan_rules_become_firewalls_not_machines(tmp_path: Path) -> None:
     kinds = {r.properties["iac"]["address"]: r.kind for r in inv.resources}
     assert kinds["aws_security_group_rule.ssh"] is Kind.FIREWALL
     assert kinds["azurerm_network_security_rule.rdp"] is Kind.FIREWALL
+
+
+def test_a_server_behind_a_load_balancer_not_in_the_plan_is_never_judged_unreachable(
+        tmp_path: Path) -> None:
+    private = res("hcloud_server", "app", HC_P, name="app", id="43", location="fsn1",
+                  image="debian-12", server_type="cx22",
+                  public_net=[{"ipv4_enabled": False, "ipv6_enabled": False}])
+    target = res("hcloud_load_balancer_target", "app", HC_P, type="server",
+                 load_balancer_id=777, server_id=43, use_private_ip=True)
+    _, alone = scan_json(str(state(tmp_path, "alone", private)), "--checks", "NET-02")
+    _, behind = scan_json(str(state(tmp_path, "behind", private, target)),
+                          "--checks", "NET-02")
+
+    def net02(doc: dict[str, Any]) -> list[str]:
+        return [f["status"] for f in doc["findings"]
+                if f["check"] == "NET-02" and f["resource"].endswith("/hcloud_server.app")]
+
+    assert net02(alone) != ["error"]  # without the target: no public address, decided
+    # the load balancer outside the plan may publish it: unknown, not "not reachable"
+    assert net02(behind) == ["error"]
+    assert any("load balancer 777 is not in the plan" in f["message"]
+               for f in behind["findings"] if f["check"] == "NET-02")

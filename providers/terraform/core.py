@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from providers.terraform.context import TYPES as CONTEXT_TYPES
 from providers.terraform.plan import resource_refs
-from scanner.model import Kind, Relation, RelationType, Resource
+from scanner.model import Kind, Relation, RelationType, Resource, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
 
 CHANGING = frozenset({"create", "update"})
@@ -357,6 +357,7 @@ class Builder:
         self.read: dict[str, set[str]] = defaultdict(set)  # resource id -> its own deps
         self.iac_of: dict[str, dict[str, Any]] = {}
         self.skipped: dict[str, dict[str, Any]] = {}  # address -> not_assessed object
+        self.unknown: dict[str, dict[str, Unread]] = defaultdict(dict)  # rid -> prop -> why
 
     def rid(self, cloud: str, e: Entry | str, suffix: str = "") -> str:
         address = e.address if isinstance(e, Entry) else e
@@ -393,6 +394,12 @@ class Builder:
         if rtype is RelationType.TARGETS:  # what reaches a target depends on its forwarder
             self.deps[target].update(self.deps[source])
 
+    def mark(self, rid: str, props: Iterable[str], unread: Unread) -> None:
+        """Properties of resource `rid` that the plan cannot show (a reference to something
+        outside it): `Resource.unknown`, judged by the engine's fail-closed rule."""
+        for prop in props:
+            self.unknown[rid].setdefault(prop, unread)
+
     def orphan(self, e: Entry, reason: str, message: str) -> None:
         """An instance judged by no resource, named in a NOT-ASSESSED finding with why."""
         self.skipped.setdefault(e.address, {"id": e.address, "type": e.type,
@@ -419,6 +426,9 @@ class Builder:
         scan does not judge: resources the plan neither creates nor updates and that read
         nothing the plan changes."""
         self.account_parts()
+        if self.unknown:
+            self.resources = [replace(r, unknown={**r.unknown, **self.unknown[r.id]})
+                              if self.unknown.get(r.id) else r for r in self.resources]
         if not self.changed_only:
             return self.resources
         changed = {e.address for e in self.index.entries if e.changed}
@@ -429,10 +439,7 @@ class Builder:
                 continue
             props = dict(r.properties)
             props["iac"] = {**props["iac"], "judged": False}
-            out.append(Resource(id=r.id, kind=r.kind, provider=r.provider, account=r.account,
-                                name=r.name, region=r.region, labels=r.labels,
-                                properties=props, raw=r.raw, roles=r.roles,
-                                native_type=r.native_type))
+            out.append(replace(r, properties=props))
         return out
 
 

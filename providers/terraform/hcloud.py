@@ -29,7 +29,7 @@ from providers.terraform.core import (
     firewall_world,
     labels_of,
 )
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
 CLOUD = "hetzner"
@@ -274,8 +274,16 @@ def _load_balancers(b: Builder) -> None:
                 for term in terms)]
         elif t.v("type", default="server") == "server":
             chosen = ix.targets(t, "server_id", ["hcloud_server"])[0]
-        for lb in ix.targets(t, "load_balancer_id", ["hcloud_load_balancer"])[0]:
+        lbs = ix.targets(t, "load_balancer_id", ["hcloud_load_balancer"])[0]
+        for lb in lbs:
             targets[lb.address].append((t, chosen, bool(t.v("use_private_ip", default=False))))
+        if not lbs:
+            # A load balancer outside the plan forwards to these servers: what it exposes
+            # is not visible here, so a verdict that they are not reachable is not safe.
+            why = Unread(f"{t.address}: load balancer {t.v('load_balancer_id')} is not in "
+                         "the plan", "dangling", opens=True, closes=False)
+            for s in chosen:
+                b.mark(b.rid(CLOUD, s), ("public_ips", "ingress"), why)
     public_iface: dict[str, tuple[bool, bool, Entry]] = {}
     attached: dict[str, list[Entry]] = defaultdict(list)  # lb address -> its networks
     for n in ix.of_type("hcloud_load_balancer_network"):
