@@ -22,7 +22,8 @@ from tests.helpers import ROOT, scan_json
 
 TF = ROOT / "fixtures" / "terraform"
 BUNDLED = sorted([*TF.glob("*.plan.json"), *TF.glob("*.state.json"),
-                  *(ROOT / "tests" / "data" / "plans").glob("*.json")])
+                  *(ROOT / "tests" / "data" / "plans").glob("*.json"),
+                  TF / "tf-aws"])  # plain configuration (no plan) too
 # fixtures/terraform/*.tfstate are raw state files, read only as --iac declarations for
 # INV-01 (docs/terraform.md "Drift"): `posture scan` refuses them with one line, so they
 # hold no planned instance to account for.
