@@ -291,7 +291,9 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "`unknown`: properties whose value is not known until apply, each mapped to its "
             "least exposed value (the property holds the most exposed); the engine judges "
             "both and a verdict that differs is `error`; `judged: false`: context only "
-            "(--changed-only), its findings are dropped.",
+            "(--changed-only), its findings are dropped; `parts`: addresses of the planned "
+            "instances that make no resource of their own and are folded into this one (a "
+            "group's separate rules, a VM's NICs, a load balancer's targets).",
         ),
         "implicit": PropertySpec(
             "str", tuple(k for k in Kind if k is not Kind.INTERNET),

@@ -115,12 +115,16 @@ class _Aws:
         self.b = b
         self.ix = b.index
         self.extra: dict[str, list[Entry]] = defaultdict(list)  # sg address -> rule resources
+        self.egress: dict[str, list[Entry]] = defaultdict(list)  # sg address -> egress rules
+        self.loose: list[Entry] = []  # ingress rules of a group not in the plan
         for r in self.ix.of_type("aws_vpc_security_group_ingress_rule", "aws_security_group_rule"):
-            if r.type == "aws_security_group_rule" and r.v("type") != "ingress" and not \
-                    r.unknown("type"):
-                continue
-            for sg in self.ix.targets(r, "security_group_id", SG_TYPES)[0]:
-                self.extra[sg.address].append(r)
+            egress = r.type == "aws_security_group_rule" and r.v("type") != "ingress" and \
+                not r.unknown("type")
+            groups = self.ix.targets(r, "security_group_id", SG_TYPES)[0]
+            for sg in groups:
+                (self.egress if egress else self.extra)[sg.address].append(r)
+            if not groups and not egress:
+                self.loose.append(r)
         self.subnet_public: dict[str, tuple[bool, bool]] = {}
         # region -> the planned `aws_ebs_encryption_by_default` (None: unknown)
         self.ebs_default: dict[str, bool | None] = {}
@@ -147,15 +151,18 @@ class _Aws:
                                   cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
                                   proto_key="protocol", prefix_key="prefix_list_ids"))
         for r in self.extra.get(sg.address, []):
-            if r.type == "aws_vpc_security_group_ingress_rule":
-                out.extend(self._perm(r, (), r.values, self.rid(r),
-                                      cidr_keys=("cidr_ipv4", "cidr_ipv6"),
-                                      proto_key="ip_protocol", prefix_key="prefix_list_id"))
-            else:
-                out.extend(self._perm(r, (), r.values, self.rid(r),
-                                      cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
-                                      proto_key="protocol", prefix_key="prefix_list_ids"))
+            out.extend(self.drafts_of(r))
         return out
+
+    def drafts_of(self, r: Entry) -> list[Draft]:
+        """The drafts of one separate ingress rule resource."""
+        if r.type == "aws_vpc_security_group_ingress_rule":
+            return self._perm(r, (), r.values, self.rid(r),
+                              cidr_keys=("cidr_ipv4", "cidr_ipv6"),
+                              proto_key="ip_protocol", prefix_key="prefix_list_id")
+        return self._perm(r, (), r.values, self.rid(r),
+                          cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
+                          proto_key="protocol", prefix_key="prefix_list_ids")
 
     def _perm(self, e: Entry, path: tuple[Any, ...], rule: Mapping[str, Any], origin: str,
               cidr_keys: tuple[str, str], proto_key: str, prefix_key: str) -> list[Draft]:
@@ -280,13 +287,21 @@ class _Aws:
             self.b.add(sg, Kind.FIREWALL, CLOUD, firewall_world(self.drafts(sg)),
                        name=sg.name(sg.v("name"), self.labels(sg).get("Name")),
                        region=self.region(sg), labels=self.labels(sg),
-                       deps=self.extra.get(sg.address, []))
+                       deps=[*self.extra.get(sg.address, []), *self.egress.get(sg.address, [])])
+        for r in self.loose:
+            # A rule added to a group the plan does not hold (an existing group named by its
+            # id): judged as a firewall of its own, so that what it admits is a finding
+            # (NET-07) rather than nothing; the machines in that group are judged live.
+            group = r.v("security_group_id")
+            self.b.add(r, Kind.FIREWALL, CLOUD, firewall_world(self.drafts_of(r)),
+                       name=f"{r.address} (rule of {group or 'a security group'} not in the plan)",
+                       region=self.region(r), labels=self.labels(r))
         acl_rules: dict[str, list[Entry]] = defaultdict(list)
+        acl_egress: dict[str, list[Entry]] = defaultdict(list)
         for r in self.ix.of_type("aws_network_acl_rule"):
-            if r.v("egress") and not r.unknown("egress"):
-                continue
+            egress = bool(r.v("egress")) and not r.unknown("egress")
             for acl in self.ix.targets(r, "network_acl_id", NACL_TYPES)[0]:
-                acl_rules[acl.address].append(r)
+                (acl_egress if egress else acl_rules)[acl.address].append(r)
         for acl in self.ix.of_type(*NACL_TYPES):
             origin = self.rid(acl)
             drafts: list[Draft] = []
@@ -305,7 +320,8 @@ class _Aws:
                                 f"{origin}#*"))
             self.b.add(acl, Kind.FIREWALL, CLOUD, firewall_world(drafts, ordered=True),
                        name=self.labels(acl).get("Name") or acl.address,
-                       region=self.region(acl), labels=self.labels(acl), deps=own)
+                       region=self.region(acl), labels=self.labels(acl),
+                       deps=[*own, *acl_egress.get(acl.address, [])])
 
     def _acl_rule(self, e: Entry, path: tuple[Any, ...], rule: Mapping[str, Any], origin: str,
                   action_key: str, number_key: str) -> list[Draft]:
@@ -642,6 +658,7 @@ class _Aws:
 
     def buckets(self) -> None:
         by_bucket: dict[str, dict[str, Entry]] = defaultdict(dict)
+        read: dict[str, list[Entry]] = defaultdict(list)  # every configuration resource
         for t in ("aws_s3_bucket_server_side_encryption_configuration",
                   "aws_s3_bucket_replication_configuration", "aws_s3_bucket_public_access_block",
                   "aws_s3_bucket_policy"):
@@ -650,6 +667,7 @@ class _Aws:
                                or self.ix.targets(e, "bucket", ["aws_s3_bucket"],
                                                   id_attr="bucket")[0]):
                     by_bucket[bucket.address][t] = e
+                    read[bucket.address].append(e)
         regions = {e.address: self.region(e) for e in self.ix.of_type("aws_s3_bucket")}
         for bucket in self.ix.of_type("aws_s3_bucket"):
             parts = by_bucket.get(bucket.address, {})
@@ -694,7 +712,7 @@ class _Aws:
                     pol.v("policy"))
             self.b.add(bucket, Kind.BUCKET, CLOUD, props,
                        name=bucket.name(bucket.v("bucket")), region=region,
-                       labels=self.labels(bucket), deps=list(parts.values()))
+                       labels=self.labels(bucket), deps=read.get(bucket.address, []))
 
     # --- load balancers -----------------------------------------------------------------
 

@@ -119,6 +119,7 @@ class _Azure:
         self.b = b
         self.ix = b.index
         self.rules: dict[str, list[Entry]] = defaultdict(list)
+        self.loose: list[Entry] = []  # rules of an NSG not in the plan
         nsgs = self.ix.of_type("azurerm_network_security_group")
         for r in self.ix.of_type("azurerm_network_security_rule"):
             hits, _ = self.ix.resolve(r, r.refs("network_security_group_name"),
@@ -128,6 +129,8 @@ class _Azure:
                         and n.v("resource_group_name") == r.v("resource_group_name")]
             for nsg in hits:
                 self.rules[nsg.address].append(r)
+            if not hits:
+                self.loose.append(r)
 
     def rid(self, e: Entry, suffix: str = "") -> str:
         return self.b.rid(CLOUD, e, suffix)
@@ -167,6 +170,18 @@ class _Azure:
                  "action": str(r.action), "priority": r.priority} for r in layer.rules]},
                 name=nsg.name(nsg.v("name")), region=location(nsg), labels=self.labels(nsg),
                 deps=self.rules.get(nsg.address, []))
+        for r in self.loose:
+            # A rule added to an NSG the plan does not hold (an existing NSG named by its
+            # name): judged as a firewall of its own (with the NSG's default rules), so that
+            # what it admits is a finding (NET-07); the NSG's subnets and NICs are judged live.
+            widest, _ = _rule_worlds(r, (), r.values)
+            arm = {"id": self.rid(r), "properties": {"securityRules": [widest] if widest else []}}
+            layer = nsg_layers(arm, None, True, ["0.0.0.0"])[0]
+            nsg_name = r.v("network_security_group_name") or "a network security group"
+            self.b.add(r, Kind.FIREWALL, CLOUD, {"firewall_rules": [
+                {"protocol": x.protocol, "ports": str(x.ports), "sources": list(x.sources),
+                 "action": str(x.action), "priority": x.priority} for x in layer.rules]},
+                name=f"{r.address} (rule of {nsg_name} not in the plan)", region=None)
 
     # --- machines ---------------------------------------------------------------------------
 
@@ -474,12 +489,14 @@ class _Azure:
 
     def flexible(self, stype: str, port: int, param: str) -> None:
         conf: dict[str, Entry] = {}
+        others: dict[str, list[Entry]] = defaultdict(list)  # parameters no check reads
         for cfg in self.ix.of_type(f"{stype}_configuration"):
-            if cfg.v("name") != param:
-                continue
             for srv in self.ix.targets(cfg, "server_id", [stype])[0] + self.ix.targets(
                     cfg, "server_name", [stype], id_attr="name")[0]:
-                conf[srv.address] = cfg
+                if cfg.v("name") == param:
+                    conf[srv.address] = cfg
+                else:
+                    others[srv.address].append(cfg)
         for srv in self.ix.of_type(stype):
             world = World()
             delegated = bool(srv.v("delegated_subnet_id")) or srv.unknown("delegated_subnet_id")
@@ -513,7 +530,8 @@ class _Azure:
             })
             self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
                        region=where, labels=self.labels(srv),
-                       deps=[*rules, *([setting] if setting else [])])
+                       deps=[*rules, *([setting] if setting else []),
+                             *others.get(srv.address, [])])
 
     def single_servers(self) -> None:
         """The retired single servers (azurerm_postgresql_server, azurerm_mysql_server):

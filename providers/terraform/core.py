@@ -15,14 +15,29 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from providers.terraform.context import TYPES as CONTEXT_TYPES
 from providers.terraform.plan import resource_refs
-from scanner.model import Kind, Relation, RelationType, Resource
+from scanner.model import Kind, Relation, RelationType, Resource, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
 
 CHANGING = frozenset({"create", "update"})
+NO_OWNER_TEXT = ("belongs to a resource that is not in the plan (or that it cannot be "
+                 "matched with): not judged here; judge it live")
+NO_OWNER = {  # the usual cases of NO_OWNER_TEXT, in their words
+    "hcloud_load_balancer_target": "target of a load balancer that is not in the plan: what "
+    "reaches the server through it is not judged here; judge it live",
+    "hcloud_firewall_attachment": "attaches a firewall to servers that are not in the plan "
+    "(the firewall itself is judged by NET-07): judge the servers live",
+    "aws_volume_attachment": "attaches a volume that is not in the plan to an instance that "
+    "is not in the plan: judge them live",
+    "azurerm_network_interface": "network interface of no VM in the plan (a scale set's, a "
+    "private endpoint's or a detached NIC): not judged",
+    "azurerm_mssql_firewall_rule": "firewall rule of a SQL server that is not in the plan: "
+    "judge the server live",
+}
 UNKNOWN_IP = "{what} (known after apply)"
 
 
@@ -318,6 +333,18 @@ class World:
 
 
 class Builder:
+    """Resources built from the planned instances, with the accounting that no instance
+    vanishes (issue 14): every instance of a mapped type is, after `finish`,
+    - a model resource of its own (its address is the resource's `iac.address`), or
+    - a *part* of the resources built from it: an instance that makes no resource of its
+      own and that a resource read (passed in `deps`: a security group's separate rules, a
+      VM's network interfaces and NSG associations, a load balancer's targets, a bucket's
+      separate configuration resources) is listed in that resource's `iac.parts`, or
+    - of a type mapped without checks (providers.terraform.context), or
+    - `skipped`: named in a NOT-ASSESSED finding with why (`orphan`, or, for an instance
+      none of the above holds, reason `no_owner`: what it belongs to is not in the plan).
+    """
+
     def __init__(self, account: str, index: Index, changed_only: bool) -> None:
         self.account = account
         self.index = index
@@ -327,6 +354,10 @@ class Builder:
         self.ids: set[str] = set()
         self.deps: dict[str, set[str]] = defaultdict(set)  # resource id -> addresses read
         self.entry_of: dict[str, Entry] = {}
+        self.read: dict[str, set[str]] = defaultdict(set)  # resource id -> its own deps
+        self.iac_of: dict[str, dict[str, Any]] = {}
+        self.skipped: dict[str, dict[str, Any]] = {}  # address -> not_assessed object
+        self.unknown: dict[str, dict[str, Unread]] = defaultdict(dict)  # rid -> prop -> why
 
     def rid(self, cloud: str, e: Entry | str, suffix: str = "") -> str:
         address = e.address if isinstance(e, Entry) else e
@@ -347,6 +378,8 @@ class Builder:
         if closed:
             iac["unknown"] = dict(closed)
         props["iac"] = iac
+        self.iac_of[rid] = iac
+        self.read[rid].update(d.address for d in deps)
         self.resources.append(Resource(
             id=rid, kind=kind, provider=cloud, account=self.account, name=name,
             region=region, labels=dict(labels or {}), properties=props, raw=e.raw,
@@ -361,9 +394,41 @@ class Builder:
         if rtype is RelationType.TARGETS:  # what reaches a target depends on its forwarder
             self.deps[target].update(self.deps[source])
 
+    def mark(self, rid: str, props: Iterable[str], unread: Unread) -> None:
+        """Properties of resource `rid` that the plan cannot show (a reference to something
+        outside it): `Resource.unknown`, judged by the engine's fail-closed rule."""
+        for prop in props:
+            self.unknown[rid].setdefault(prop, unread)
+
+    def orphan(self, e: Entry, reason: str, message: str) -> None:
+        """An instance judged by no resource, named in a NOT-ASSESSED finding with why."""
+        self.skipped.setdefault(e.address, {"id": e.address, "type": e.type,
+                                            "reason": reason, "message": message})
+
+    def account_parts(self) -> None:
+        """List every instance that makes no resource of its own in the `iac.parts` of the
+        resources that read it; one that is in none is `skipped` (reason `no_owner`)."""
+        own = {e.address for e in self.entry_of.values()}
+        part_of: set[str] = set()
+        for rid, read in self.read.items():
+            parts = sorted(a for a in read if a not in own and a in self.index.by_address
+                           and self.index.by_address[a].type not in CONTEXT_TYPES)
+            if parts:
+                self.iac_of[rid]["parts"] = parts
+                part_of.update(parts)
+        for e in self.index.entries:
+            if e.address in own or e.address in part_of or e.type in CONTEXT_TYPES:
+                continue
+            self.orphan(e, "no_owner", NO_OWNER.get(e.type, NO_OWNER_TEXT))
+
     def finish(self) -> list[Resource]:
-        """Mark what a --changed-only scan does not judge: resources the plan neither
-        creates nor updates and that read nothing the plan changes."""
+        """Account for every instance (`account_parts`), then mark what a --changed-only
+        scan does not judge: resources the plan neither creates nor updates and that read
+        nothing the plan changes."""
+        self.account_parts()
+        if self.unknown:
+            self.resources = [replace(r, unknown={**r.unknown, **self.unknown[r.id]})
+                              if self.unknown.get(r.id) else r for r in self.resources]
         if not self.changed_only:
             return self.resources
         changed = {e.address for e in self.index.entries if e.changed}
@@ -374,10 +439,7 @@ class Builder:
                 continue
             props = dict(r.properties)
             props["iac"] = {**props["iac"], "judged": False}
-            out.append(Resource(id=r.id, kind=r.kind, provider=r.provider, account=r.account,
-                                name=r.name, region=r.region, labels=r.labels,
-                                properties=props, raw=r.raw, roles=r.roles,
-                                native_type=r.native_type))
+            out.append(replace(r, properties=props))
         return out
 
 

@@ -29,7 +29,7 @@ from providers.terraform.core import (
     firewall_world,
     labels_of,
 )
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
 CLOUD = "hetzner"
@@ -88,8 +88,11 @@ def build(b: Builder) -> None:
     # --- firewalls and what they are applied to ----------------------------------------
     applied: dict[str, list[Entry]] = defaultdict(list)  # server address -> firewalls
     unresolved: dict[str, list[Entry]] = defaultdict(list)  # server -> entries it comes via
+    attachments: dict[str, list[Entry]] = defaultdict(list)  # server -> attachments read
 
     def apply(fw: Entry | None, server: Entry, via: Entry) -> None:
+        if via.type == "hcloud_firewall_attachment" and via not in attachments[server.address]:
+            attachments[server.address].append(via)
         if fw is None:
             unresolved[server.address].append(via)
         elif fw not in applied[server.address]:
@@ -235,7 +238,8 @@ def build(b: Builder) -> None:
             "encryption_evidence": "provider",
             "encryption_reference": NOT_ENCRYPTED_DOC,
         })
-        deps = [*fws, *unresolved.get(s.address, []), *volumes_of.get(s.address, []),
+        deps = [*fws, *unresolved.get(s.address, []), *attachments.get(s.address, []),
+                *volumes_of.get(s.address, []),
                 *(v for v, _, _ in floating.get(s.address, [])),
                 *(sn for sn, _, _ in networks_of.get(s.address, []))]
         sid = b.add(s, Kind.COMPUTE, CLOUD, world, name=s.name(s.v("name")),
@@ -270,11 +274,21 @@ def _load_balancers(b: Builder) -> None:
                 for term in terms)]
         elif t.v("type", default="server") == "server":
             chosen = ix.targets(t, "server_id", ["hcloud_server"])[0]
-        for lb in ix.targets(t, "load_balancer_id", ["hcloud_load_balancer"])[0]:
+        lbs = ix.targets(t, "load_balancer_id", ["hcloud_load_balancer"])[0]
+        for lb in lbs:
             targets[lb.address].append((t, chosen, bool(t.v("use_private_ip", default=False))))
+        if not lbs:
+            # A load balancer outside the plan forwards to these servers: what it exposes
+            # is not visible here, so a verdict that they are not reachable is not safe.
+            why = Unread(f"{t.address}: load balancer {t.v('load_balancer_id')} is not in "
+                         "the plan", "dangling", opens=True, closes=False)
+            for s in chosen:
+                b.mark(b.rid(CLOUD, s), ("public_ips", "ingress"), why)
     public_iface: dict[str, tuple[bool, bool, Entry]] = {}
+    attached: dict[str, list[Entry]] = defaultdict(list)  # lb address -> its networks
     for n in ix.of_type("hcloud_load_balancer_network"):
         for lb in ix.targets(n, "load_balancer_id", ["hcloud_load_balancer"])[0]:
+            attached[lb.address].append(n)
             public_iface[lb.address] = (bool(n.v("enable_public_interface", default=True)),
                                         n.unknown("enable_public_interface"), n)
     for lb in ix.of_type("hcloud_load_balancer"):
@@ -332,7 +346,8 @@ def _load_balancers(b: Builder) -> None:
                   (RuleLayer("load balancer services", LayerMode.UNION, least, Action.DENY),))
         world.props["private_ips"] = [str(n.get("ip")) for n in lb.v("network") or []
                                       if isinstance(n, dict) and n.get("ip")]
-        deps = [*own, *(t for t, _, _ in targets.get(lb.address, [])), iface]
+        deps = [*own, *(t for t, _, _ in targets.get(lb.address, [])), iface,
+                *attached.get(lb.address, [])]
         b.add(lb, Kind.LOAD_BALANCER, CLOUD, world, name=lb.name(lb.v("name")),
               region=_location(lb), labels=labels_of(lb, "labels"), deps=deps)
         for port, svc in ports:

@@ -5,8 +5,10 @@ Resources carry the cloud's provider name (`aws`, `azure`, `hetzner`) so that ev
 region catalogue lookup and provider-specific statement applies as on the live estate; their
 account is the plan's (the file's stem) and their id `<cloud>:<plan>/<terraform address>`.
 Each gets the `iac` property: its address, the plan's actions, the block's file and line
-(with --tf-dir), `unknown` (see providers.terraform.core) and, in a --changed-only scan,
-`judged: false` for context resources.
+(with --tf-dir), `unknown` (see providers.terraform.core), `parts` (the addresses of the
+instances folded into it) and, in a --changed-only scan, `judged: false` for context
+resources. An instance that is none of these (its owner is not in the plan) is added to the
+section's `not_assessed` list: a NOT-ASSESSED finding names it (providers.terraform.core.Builder).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from providers.terraform import aws, azurerm, context, hcloud
 from providers.terraform.core import Builder, Entry, Index
 from scanner.model import Inventory
 from scanner.provider import inventory
-from scanner.snapshot import Section
+from scanner.snapshot import GLOBAL, Section
+
+NOT_ASSESSED = "not_assessed"  # engine.NOT_ASSESSED, as providers.terraform.plan writes it
 
 # Terraform resource type -> posture provider. Everything else is listed as not assessed.
 # Types without a property the checks judge (providers.terraform.context) are mapped too:
@@ -41,4 +45,11 @@ def normalize(section: Section) -> Inventory:
     hcloud.build(b)
     aws.build(b)
     azurerm.build(b)
-    return inventory("terraform", section, b.finish(), b.relations)
+    resources = b.finish()
+    # this normalizer's own NOT-ASSESSED objects replace those of an earlier run
+    read = [o for o in section.items(NOT_ASSESSED) if not o.get("normalized")]
+    skipped = [{**o, "normalized": True} for o in b.skipped.values()]
+    if skipped or len(read) != len(section.items(NOT_ASSESSED)):
+        section.collections.pop(NOT_ASSESSED, None)
+        section.add(NOT_ASSESSED, GLOBAL, sorted([*read, *skipped], key=lambda o: o["id"]))
+    return inventory("terraform", section, resources, b.relations)
