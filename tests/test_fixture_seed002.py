@@ -149,9 +149,12 @@ CONTRADICTED_BY: dict[str, set[str]] = {
 # settings, an audit log, model inference; and, without --iac, the infrastructure-as-code
 # to compare with.
 NOT_VERIFIABLE_HERE = {
-    "ssh-keys-only": "IAM-03", "operator-audit-log": "LOG-01", "subprocessor-aws": "RES-03",
+    "ssh-keys-only": "IAM-03", "operator-audit-log": "LOG-01",
     "iac": "INV-01", "inventory-in-sync": "INV-01",
 }
+# Scoped to AWS (`scope = { providers = ["aws"] }`): a Hetzner estate holds nothing it
+# speaks of, so it is unknown (nothing in scope), never verified nor "not verifiable".
+OUT_OF_SCOPE_HERE = {"subprocessor-aws"}
 
 
 def claim_report(doc: dict[str, Any]) -> dict[str, tuple[str, set[str]]]:
@@ -167,11 +170,12 @@ def test_seed002_claims_are_judged_claim_by_claim() -> None:
     expected = {cid: ("contradicted", found) for cid, found in CONTRADICTED_BY.items()}
     expected |= {cid: ("not_verifiable", {f"{check}|hetzner:ohallo-prod"})
                  for cid, check in NOT_VERIFIABLE_HERE.items()}
+    expected |= {cid: ("unknown", set()) for cid in OUT_OF_SCOPE_HERE}
     assert claim_report(doc) == expected
     unbound = [c for c in doc["claims"] if not c["checks"]]
     assert len(unbound) == 67 and {c["status"] for c in unbound} == {"not_verifiable"}
-    assert doc["summary"]["claims"] == {"verified": 0, "contradicted": 17, "unknown": 0,
-                                        "not_verifiable": 72, "not_assessed": 0}
+    assert doc["summary"]["claims"] == {"verified": 0, "contradicted": 17, "unknown": 1,
+                                        "not_verifiable": 71, "not_assessed": 0}
     iac = next(c for c in doc["claims"] if c["id"] == "iac")
     assert iac["reason"].startswith("not verifiable: no infrastructure-as-code to compare with")
     assert iac["evidence_levels"] == ["none"]
@@ -193,6 +197,7 @@ def test_with_the_terraform_state_the_iac_claims_are_contradicted_by_exactly_the
     expected = {cid: ("contradicted", found) for cid, found in CONTRADICTED_BY.items()}
     expected |= {cid: ("not_verifiable", {f"{check}|hetzner:ohallo-prod"})
                  for cid, check in NOT_VERIFIABLE_HERE.items() if check != "INV-01"}
+    expected |= {cid: ("unknown", set()) for cid in OUT_OF_SCOPE_HERE}
     expected |= {"iac": ("contradicted", DRIFT), "inventory-in-sync": ("contradicted", DRIFT)}
     assert claim_report(doc) == expected
     inv01 = [f for f in doc["findings"] if f["check"] == "INV-01"]
@@ -200,8 +205,8 @@ def test_with_the_terraform_state_the_iac_claims_are_contradicted_by_exactly_the
     assert Counter(f["status"] for f in inv01) == {"pass": 21, "fail": 5, "skip": 9}
     assert not [f for f in doc["findings"] if f["status"] == "error"]
     assert doc["summary"]["by_status"]["fail"] == 20 + 5
-    assert doc["summary"]["claims"] == {"verified": 0, "contradicted": 19, "unknown": 0,
-                                        "not_verifiable": 70, "not_assessed": 0}
+    assert doc["summary"]["claims"] == {"verified": 0, "contradicted": 19, "unknown": 1,
+                                        "not_verifiable": 69, "not_assessed": 0}
     assert code == 1
 
 
@@ -302,9 +307,13 @@ def test_quick_start_scan_exits_1_with_the_summary_the_readme_states() -> None:
     readme = (ROOT / "README.md").read_text()
     result = run("scan", str(SEED002), "--profile", "seed-002")
     summary = result.stdout.splitlines()[-2:]
+    # the AWS sub-processor sentence is scoped to AWS: nothing in scope here, so unknown
     assert summary == ["31 resources, 19 checks: 20 failed, 0 errors, 48 passed, 11 skipped",
-                       "claims of seed-002: 0 verified, 17 contradicted, 0 unknown, "
-                       "72 not verifiable"]
-    for line in summary:  # in the README's console block (tests/test_doc_consoles.py)
+                       "claims of seed-002: 0 verified, 17 contradicted, 1 unknown, "
+                       "71 not verifiable"]
+    quick_start = readme[readme.index("## Quick start"):readme.index("## Using it")]
+    prose = " ".join(quick_start.split())
+    for line in summary:  # in the quick start's words and in the console block of "Using it"
+        assert f"`{line}`" in prose
         assert f"\n{line}\n" in readme
     assert result.exit_code == 1  # its deliberate violations; never 3 (nothing unreadable)
