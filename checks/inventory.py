@@ -82,6 +82,7 @@ def _declared(d: Declaration, account: str) -> Resource:
 
 @check(
     id="INV-01",
+    reads=("implicit", "iac", "labels", "regions"),
     title="Every live resource is managed by infrastructure-as-code, and every declared one "
           "is live",
     severity="medium",

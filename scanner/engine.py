@@ -271,15 +271,20 @@ class _Blind:
     affects: Mapping[Kind, frozenset[str]] | None  # None: anything in the scope
     opens: bool
     closes: bool
+    lists: frozenset[Kind]  # the kinds whose resources the collection itself lists
 
-    def covers(self, r: Resource, reads: frozenset[str] | None) -> bool:
-        """Could this missing read have changed what a check reading `reads` saw of `r`?"""
+    def covers(self, r: Resource, reads: frozenset[str] | None, absent: bool = False) -> bool:
+        """Could this missing read have changed what a check reading `reads` saw of `r`?
+        `absent`: the verdict is about something the estate does not hold (a declaration
+        that is "not live"): a list of its kind that could not be read could hold it."""
         if r.provider != self.provider or r.account != self.account:
             return False
         if self.region != snapshot.GLOBAL and _region_key(r.region) != _region_key(self.region):
             return False
-        if self.affects is None:  # not declared: every verdict in the scope is unsafe
+        if self.affects is None or (absent and r.kind in self.lists):
             return self.resource is None or _names(r, self.resource)
+        if absent:  # what other collections tell of present resources cannot matter
+            return False
         props = self.affects.get(r.kind)
         if not props or not (ANY_PROPERTY in props or reads is None or props & reads):
             return False
@@ -315,7 +320,7 @@ def _blind_scopes(check: Check, sections: list[Section],
                   provider: Provider = provider, section: Section = section) -> _Blind:
             col = provider.collections[name]
             return _Blind(section.provider, section.account, region, name, why, reason,
-                          parent, col.affects, col.opens, col.closes)
+                          parent, col.affects, col.opens, col.closes, col.kinds)
 
         for err in section.collection_errors():
             if err.collection in needed:
@@ -447,9 +452,12 @@ def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iter
                 ins = inputs(f)
                 hit = _unknown_hit(c, f, ins) if has_unknown else None
                 if hit is None:
+                    absent = f.resource not in graph.resources if graph is not None else True
                     for b in blind:
-                        if _unsafe(f.status, b.opens, b.closes) and \
-                                any(b.covers(r, c.reads) for r in ins):
+                        # a verdict on something absent (a declaration not live) rests on
+                        # every list of its kind, in both directions
+                        if (absent or _unsafe(f.status, b.opens, b.closes)) and \
+                                any(b.covers(r, c.reads, absent) for r in ins):
                             hit = (b.why, b.reason)
                             break
                 if hit is not None:

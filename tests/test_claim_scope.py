@@ -108,12 +108,13 @@ def test_a_bad_scope_is_one_line_and_exit_2(tmp_path: Path, scope: str, words: s
 
 
 def test_the_scope_shows_in_the_profile_and_the_claim_report() -> None:
-    shown = run("profiles", "seed-000").stdout
-    assert "Geo-redundant backups (scope: kinds: database, backup_vault)" in shown
-    result = run("scan", str(ROOT / "fixtures" / "azure" / "seed000-azure.json"),
-                 "--profile", "seed-000", "--format", "markdown")
-    assert "scope: kinds: database, backup\\_vault" in result.stdout or \
-        "scope: kinds: database, backup_vault" in result.stdout
+    shown = run("profiles", "seed-003").stdout
+    assert ("Regular encrypted backups of production databases are performed. "
+            "(scope: kinds: database, snapshot, backup_vault, compute)") in shown
+    result = run("scan", str(ROOT / "fixtures" / "generic" / "seed003" / "seed003-aws.json"),
+                 "--profile", "seed-003", "--format", "markdown")
+    assert "scope: kinds: database, snapshot, backup\\_vault, compute" in result.stdout or \
+        "scope: kinds: database, snapshot, backup_vault, compute" in result.stdout
 
 
 def test_account_wide_verdicts_and_unviewable_controls_stay_in_a_kind_scope(tmp_path: Path

@@ -314,7 +314,8 @@ def test_api_error_text_reaches_stderr_as_one_visible_log_line(tmp_path: Path) -
              "ENC-01", "--format", "table"], cwd=tmp_path, text=True, capture_output=True,
             timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT), "HCLOUD_ENDPOINT": api.url,
                               "HCLOUD_TOKEN": token, "POSTURE_RETRY_BASE_SECONDS": "0.01"})
-    assert done.returncode == 3, done.stderr
+    # 1: the servers' unencrypted disks are certain violations, read whatever the volumes
+    assert done.returncode == 1, done.stderr
     assert CONTROL.findall(done.stderr + done.stdout) == []
     logged = [line for line in done.stderr.splitlines() if "hetzner volumes:" in line]
     assert logged and all("\\x1b[2J" in line for line in logged), done.stderr

@@ -231,16 +231,21 @@ def test_a_failed_collection_makes_errors_never_declared_but_not_live(tmp_path: 
     denied = tmp_path / "denied.json"
     denied.write_text(json.dumps(doc))
     snapshot.seal(denied, denied)
+    _, _, full = inv01(str(SEED002), "--iac", SRC)
     code, _, found = inv01(str(denied), "--iac", SRC)
-    assert code == 3  # incomplete
+    # a declared volume is "not live" only if the volume list says so: it was not read
     volume = found[f"iac:{SRC}/hcloud_volume.cache_data"]
     assert (volume["status"], volume["reason"]) == ("error", "denied")
     assert volume["evidence"]["verdict_on_partial_data"] == "fail"
-    # what is declared and readable is not "not live" either: the whole scope is blind
-    assert found[f"iac:{SRC}/hcloud_server.cache"]["status"] == "error"
-    assert found[f"{P}server/101"]["status"] == "error"
     assert found[f"{P}global/volumes"]["status"] == "error"
-    assert not [f for f in found.values() if f["status"] in ("pass", "fail")]
+    # every other verdict was read completely and stands (fail closed, precisely): the
+    # declared server that is not live is a certain violation, so the exit code is 1
+    assert found[f"iac:{SRC}/hcloud_server.cache"]["status"] == "fail"
+    assert found[f"{P}server/101"]["status"] == full[f"{P}server/101"]["status"]
+    changed = {rid for rid, f in found.items()
+               if rid in full and f["status"] != full[rid]["status"]}
+    assert all(found[rid]["resource_kind"] == "volume" for rid in changed), changed
+    assert code == 1
 
 
 # --- plans -----------------------------------------------------------------------------------
