@@ -89,17 +89,28 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file with defaults (default: ./posture.toml or [tool.posture] in "
-                   "./pyproject.toml). Command-line flags win.")
+              help="Config file with defaults, trusted: any option. Without it, "
+                   "./posture.toml or [tool.posture] in ./pyproject.toml is read for output "
+                   "options only (format, output, no-timestamps). Command-line flags win.")
+@click.option("--no-config", is_flag=True,
+              help="Read no config file (neither --config nor one in the current folder).")
 @click.pass_context
-def main(ctx: click.Context, verbose: int, quiet: bool, config_path: Path | None) -> None:
+def main(ctx: click.Context, verbose: int, quiet: bool, config_path: Path | None,
+         no_config: bool) -> None:
     """Check a published security page against the real cloud estate, claim by claim."""
     _setup_logging(verbose, quiet)
+    if no_config and config_path is not None:
+        _fail("give --config FILE or --no-config, not both")
+    if no_config or ctx.resilient_parsing:
+        return
     try:
         found = config.find(config_path)
         if found:
-            ctx.default_map = config.default_map(found[0], found[1], _option_keys())
-            log.info("defaults from %s", found[0])
+            ctx.default_map = config.default_map(found.path, found.table, _option_keys())
+            if not quiet:  # which file decided the defaults: one line, every run
+                click.echo(f"posture: config {visible(str(found.path))}"
+                           + (" (found in the working directory: output options only)"
+                              if found.discovered else ""), err=True)
     except PostureError as exc:
         _fail(str(exc))
 
@@ -311,6 +322,10 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
 @click.option("--no-save", is_flag=True, help="Do not save this scan in the store.")
 @click.option("--sign", type=click.Path(dir_okay=False, path_type=Path),
               help="With --record: sign the snapshot with this Ed25519 private key.")
+@click.option("--key", "trusted_keys", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Trusted Ed25519 public key (repeatable): every snapshot source must carry "
+                   "a valid signature by one of them, and no other file source is accepted.")
 @_probe_options
 @_provider_options
 @friendly
@@ -319,7 +334,8 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          fail_on: str, allow_partial: bool, check_list: str | None,
          checks_dirs: tuple[Path, ...], record: Path | None, no_timestamps: bool,
          suppressions: Path | None, store: str | None, since: str | None, only_new: bool,
-         no_save: bool, sign: Path | None, **provider_opts: Any) -> None:
+         no_save: bool, sign: Path | None, trusted_keys: tuple[Path, ...],
+         **provider_opts: Any) -> None:
     """Scan SOURCES (provider names for live scans, e.g. `hetzner`, or snapshot files)."""
     specs = _outputs(formats, output)
     if only_new and not since:
@@ -334,7 +350,8 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         profile=profiles.load(profile_name),
         check_ids=_split_ids(check_list),
         checks_dirs=list(checks_dirs),
-        options=_options(provider_opts),
+        options={**_options(provider_opts),
+                 "trusted_keys": [signing.load_public(k) for k in trusted_keys]},
         record=record,
         sign=signing.load_private(sign) if sign else None,
     )
@@ -456,28 +473,48 @@ def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign:
 def verify(file: Path, key: Path | None, as_json: bool) -> None:
     """Check a snapshot's format, SHA-256 digest and (with --key) signature."""
     snap = snapshot.load(file)
-    signer = None
     if key is not None:
         signer = signing.verify(snap.digest, snap.signature, signing.load_public(key),
                                 str(file))
-    if as_json:
-        click.echo(json.dumps(snapshot.manifest(snap), indent=2, sort_keys=True))
-        return
-    # the snapshot's own texts (account, times, key id, version) are shown escaped
-    click.echo(f"{visible(str(file))}: OK, sha256 {snap.digest}")
-    if signer:
-        click.echo(f"  signature: valid, by {visible(str(signer))}")
-    elif snap.signature:
-        click.echo(f"  signature: by {visible(str(snap.signature.get('key_id')))}, NOT "
-                   "verified (give --key)")
+        sig = signing.SignatureStatus("valid", signer)
     else:
-        click.echo("  signature: none")
-    for s in snap.sections:
-        count = sum(len(objs) for regions in s.collections.values() for objs in regions.values())
-        click.echo(visible(
-            f"  {s.provider}:{s.account} collected {s.collected_at} by posture "
-            f"{s.tool_version}: {count} objects in {len(s.collections)} collections, "
-            f"{len(s.errors)} failed call(s), {len(set(s.redacted))} redacted field(s)"))
+        sig = signing.status(snap.digest, snap.signature)
+    if as_json:
+        click.echo(json.dumps(snapshot.manifest(snap, sig), indent=2, sort_keys=True))
+    else:
+        # "OK" only where nothing is left unchecked; the snapshot's own texts (account,
+        # times, key id, version) are shown escaped
+        claimed = visible(str(sig.key_id))
+        click.echo(f"{visible(str(file))}: " + {
+            "valid": f"OK, sha256 {snap.digest}",
+            "absent": f"OK, sha256 {snap.digest}",
+            "not checked": f"digest matches, sha256 {snap.digest}; signature NOT checked",
+            "invalid": f"digest matches, sha256 {snap.digest}; signature INVALID",
+        }[sig.status])
+        click.echo("  signature: " + {
+            "valid": f"valid, by {claimed}",
+            "absent": "none (anyone can write a snapshot and compute its digest)",
+            "not checked": f"claims {claimed}, NOT checked: give --key with the signer's "
+                           "public key to know who signed it",
+            "invalid": f"claims {claimed}, does NOT verify: modified after signing",
+        }[sig.status])
+        for s in snap.sections:
+            count = sum(len(objs) for regions in s.collections.values()
+                        for objs in regions.values())
+            click.echo(visible(
+                f"  {s.provider}:{s.account} collected {s.collected_at} by posture "
+                f"{s.tool_version}: {count} objects in {len(s.collections)} collections, "
+                f"{len(s.errors)} failed call(s), {len(set(s.redacted))} redacted field(s)"))
+            for hop in s.replayed_from:
+                hop_sig = hop.get("signature") or {}
+                click.echo(visible(
+                    f"    replayed from snapshot sha256 {hop.get('digest')}, signature "
+                    f"{hop_sig.get('status')}" + (f" ({hop_sig.get('key_id')})"
+                                                   if hop_sig.get("key_id") else "")
+                    + ": not a live collection"))
+    if sig.status == "invalid":
+        _fail(f"{file}: the signature does not verify: the snapshot was modified after it "
+              "was signed")
 
 
 @main.command()

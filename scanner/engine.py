@@ -110,6 +110,9 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
             log.warning("--probe-tls: %s is not a live source, its endpoints are not probed "
                         "(TLS-04 uses the probe results recorded in it, if any)", source)
         reader = _file_reader(path, providers)
+        if reader is not None and options.get("trusted_keys"):
+            raise PostureError(f"--key: {source} is not a snapshot and carries no signature; "
+                               "with --key every file source must be signed")
         if reader is not None:  # e.g. a Terraform plan: recognised by content
             got, about = reader.read_file(path, options)
             for s in got:
@@ -118,6 +121,8 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
             described.append(about)
             continue
         snap = snapshot.load(path)
+        signature = snapshot.check_signature(snap, options.get("trusted_keys") or (), source)
+        snapshot.mark_replayed(snap, signature)  # a snapshot recorded from it says so
         for s in snap.sections:
             claim_scope(s, source)
             if s.provider not in providers:
@@ -127,7 +132,9 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
                 )
         sections.extend(snap.sections)
         described.append({"type": "snapshot", "name": path.name, "digest": snap.digest,
-                          "accounts": [f"{s.provider}:{s.account}" for s in snap.sections]})
+                          "accounts": [f"{s.provider}:{s.account}" for s in snap.sections],
+                          "signature": signature.to_json(),
+                          "collected_at": max(s.collected_at for s in snap.sections)})
     # --iac FILE: the declared inventory (INV-01), one section each, read as of the estate
     for iac in options.get("iac") or ():
         read_iac = getattr(providers.get("iac"), "read_file", None)

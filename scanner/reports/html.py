@@ -302,12 +302,13 @@ def _summary(result: ScanResult, timestamps: bool) -> list[str]:
                            for k, v in st.items()) + "</p>")
     out.append("<h3>Estate</h3>")
     out.append('<table id="sources"><thead><tr><th>source</th><th>type</th><th>accounts</th>'
-               "<th>SHA-256</th></tr></thead><tbody>")
+               "<th>SHA-256</th><th>signature and collection</th></tr></thead><tbody>")
     for s in result.sources:
         accounts = ", ".join(str(a) for a in s.get("accounts", []))
         digest = s.get("digest") or ""
         out.append(f"<tr><td>{_e(s.get('name', ''))}</td><td>{_e(s.get('type', ''))}</td>"
-                   f"<td>{_e(accounts)}</td><td><code>{_e(digest)}</code></td></tr>")
+                   f"<td>{_e(accounts)}</td><td><code>{_e(digest)}</code></td>"
+                   f"<td>{_e('; '.join(provenance(s)))}</td></tr>")
     out.append("</tbody></table>")
     facts = [f"posture {_e(result.tool_version)}",
              f"checks run: {_e(', '.join(result.checks))}"]
@@ -353,6 +354,23 @@ def _frameworks(result: ScanResult, checks: Mapping[str, Check]) -> list[str]:
         out.append("</tbody></table>")
     out.append("</section>")
     return out
+
+
+def provenance(source: Mapping[str, Any]) -> list[str]:
+    """Who signed a source and when it was collected, in words (empty for sources that say
+    neither, e.g. a live scan or a plan)."""
+    facts: list[str] = []
+    sig = source.get("signature")
+    if isinstance(sig, Mapping):
+        status, key = sig.get("status"), sig.get("key_id")
+        facts.append({"valid": f"signed by {key} (verified)",
+                      "not checked": f"signature by {key} NOT checked (no --key)",
+                      "absent": "unsigned",
+                      "invalid": f"signature by {key} INVALID"}.get(str(status),
+                                                                     f"signature {status}"))
+    if source.get("collected_at"):
+        facts.append(f"collected {source['collected_at']}")
+    return facts
 
 
 def render(result: ScanResult, timestamps: bool = True,
