@@ -24,9 +24,9 @@ test keeps the list empty).
 Two formats gitleaks leaves to its generic rule are added (`EXTRA_RULES`): OpenAI project
 and service-account keys without the `T3BlbkFJ` marker, and a long random token standing
 alone (a Hetzner Cloud API token is 64 such characters), recognised like detect-secrets'
-Base64HighEntropyString (entropy of at least 4.5 bits per character) but only for a whole
-value of at least 32 characters with upper case, lower case and digits (hex digests,
-UUIDs and ids have no upper case or separators; they stay).
+Base64HighEntropyString (entropy of at least 4.5 bits per character) but only for a run of
+at least 32 token characters with upper case, lower case and digits (hex digests, UUIDs
+and ids have no upper case; they stay).
 """
 
 from __future__ import annotations
@@ -73,7 +73,13 @@ EXTRA_RULES = (
      "regex": r"\b(sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,})",
      "keywords": ["sk-proj-", "sk-svcacct-", "sk-admin-"], "entropy": 3.0},
 )
-_LONE_TOKEN = re.compile(r"[A-Za-z0-9_\-+/=.]{32,}")
+_LONE_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+=])[A-Za-z0-9_\-+=]{32,}")
+# Public material is random too, and not a secret: certificates and public keys (PEM
+# blocks) and OpenSSH public keys (`ssh-ed25519 AAAA...`) are not taken for tokens.
+_PUBLIC_MATERIAL = re.compile(
+    r"-----BEGIN (?:[A-Z0-9 ]* )?(?:CERTIFICATE|PUBLIC KEY)-----.*?-----END [A-Z0-9 ]*-----"
+    r"|(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)"
+    r"@openssh\.com) AAAA[A-Za-z0-9+/=]+", re.DOTALL)
 LONE_TOKEN_ENTROPY = 4.5  # detect-secrets' Base64HighEntropyString default limit
 
 
@@ -247,8 +253,13 @@ def spans(text: str) -> list[tuple[int, int, str]]:
             at = match.group(0).find(secret)
             if at >= 0:
                 out.append((start + at, start + at + len(secret), rule.id))
-    if _LONE_TOKEN.fullmatch(text) and lone_token(text):
-        out.append((0, len(text), "high-entropy-token"))
+    if len(text) >= 32:
+        public = [m.span() for m in _PUBLIC_MATERIAL.finditer(text)] if (
+            "-----BEGIN" in text or "AAAA" in text) else []
+        for match in _LONE_TOKEN.finditer(text):
+            if lone_token(match.group(0)) and not any(
+                    lo <= match.start() < hi for lo, hi in public):
+                out.append((match.start(), match.end(), "high-entropy-token"))
     return out
 
 
