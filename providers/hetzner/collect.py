@@ -29,7 +29,7 @@ import requests
 from hcloud import APIException, Client
 
 from providers.hetzner.apis import PATHS
-from scanner import __version__, progress
+from scanner import __version__, inputs, progress
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
 from scanner.redact import redact, scrub
@@ -45,15 +45,19 @@ _TRANSIENT_STATUS = {429, 500, 502, 503, 504}
 _TRANSIENT_CODES = {"service_error", "server_error", "unavailable", "maintenance", "timeout",
                     "bad_gateway", "rate_limit_exceeded", "conflict"}
 MAX_WAIT_SECONDS = 60.0  # the longest wait before one retry, whatever Retry-After says
+TOKEN_FILE_LIMIT = 64 * 1024  # an API token is 64 characters
 
 
 def token_from(options: Mapping[str, Any]) -> str:
     token_file = options.get("hetzner_token_file")
     if token_file:
         try:
-            token = Path(token_file).read_text(encoding="utf-8").strip()
+            # regular file, size-limited (a FIFO or /dev/zero is refused, never waited on)
+            token = inputs.read_text(Path(token_file), TOKEN_FILE_LIMIT).strip()
         except OSError as exc:
             raise ProviderError(f"--hetzner-token-file {token_file}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise ProviderError(f"--hetzner-token-file {token_file}: not UTF-8 text") from None
     else:
         token = os.environ.get("HCLOUD_TOKEN", "").strip()
     if not token:
