@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -151,6 +152,10 @@ def _provider_options(f: F) -> F:
                      help="Base of the exponential backoff with full jitter (default 1).")(f)
     f = click.option("--timeout", type=_FiniteRange(1, 600), envvar="POSTURE_TIMEOUT",
                      help="Seconds before one API call times out (default 30).")(f)
+    f = click.option("--max-pages", "max_pages", type=click.IntRange(1, 10_000_000),
+                     envvar="POSTURE_MAX_PAGES",
+                     help="Pages one list call may follow before its collection is recorded "
+                          "as failed (default 100000; a server that never stops paging).")(f)
     f = click.option("--hetzner-token-file", type=click.Path(dir_okay=False),
                      help="File holding the Hetzner API token (default: $HCLOUD_TOKEN).")(f)
     f = click.option("--hetzner-project", metavar="NAME",
@@ -208,6 +213,8 @@ def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Provider options given on the command line, plus the progress line (on a terminal,
     unless --quiet)."""
     options = {k: v for k, v in kwargs.items() if v is not None and v != ()}
+    if "max_pages" in options:  # collectors without the options at hand read the variable
+        os.environ["POSTURE_MAX_PAGES"] = str(options["max_pages"])
     root = click.get_current_context().find_root()
     options["progress"] = Progress(enabled=None if not root.params.get("quiet") else False)
     return options
