@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from tabulate import tabulate
 
-from scanner import __version__, config, signing, snapshot
+from scanner import __version__, config, outputs, signing, snapshot
 from scanner import profile as profiles
 from scanner import result as result_format
 from scanner import suppressions as suppression_rules
@@ -272,6 +272,19 @@ def _outputs(specs: list[FormatSpec], output: str | None) -> list[FormatSpec]:
     return specs
 
 
+def _refuse_clobber(specs: list[FormatSpec], inputs: list[tuple[str, Path]],
+                    record: Path | None = None, store: str | None = None) -> None:
+    """No output (report files, --record, a SQLite --store) may be an input or another
+    output: same file by device and inode, before anything is read or written."""
+    outs: list[tuple[str, Path]] = [(f"--format {name}:", path) for name, path in specs
+                                    if path is not None]
+    if record is not None:
+        outs.append(("--record", record))
+    if store and "://" not in store:
+        outs.append(("--store", Path(store)))
+    outputs.refuse_clobber(inputs, outs)
+
+
 def _history(store: str | None) -> HistoryStore:
     from scanner.history import HistoryStore  # SQLAlchemy: only when history is used
 
@@ -289,8 +302,8 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
             write_report(name, result, sys.stdout.buffer, timestamps, checks)
             sys.stdout.buffer.flush()
             continue
-        try:
-            with path.open("wb") as out:
+        try:  # a temporary file renamed into place: a failed run leaves no truncated file
+            with outputs.atomic(path) as out:
                 write_report(name, result, out, timestamps, checks)
         except OSError as exc:
             raise PostureError(f"cannot write {path}: {exc.strerror}") from exc
@@ -345,6 +358,12 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          **provider_opts: Any) -> None:
     """Scan SOURCES (provider names for live scans, e.g. `hetzner`, or snapshot files)."""
     specs = _outputs(formats, output)
+    _refuse_clobber(specs, record=record, store=store, inputs=[
+        *(("source", Path(s)) for s in sources),
+        *((("--suppressions", suppressions),) if suppressions else ()),
+        ("--profile", Path(profile_name)),
+        *(("--iac", Path(f)) for f in provider_opts.get("iac") or ()),
+        *(("--key", k) for k in trusted_keys), *((("--sign", sign),) if sign else ())])
     if only_new and not since:
         raise click.UsageError("--only-new needs --since")
     if sign and not record:
@@ -430,6 +449,7 @@ def report(results_file: Path, formats: list[FormatSpec], output: str | None,
            checks_dirs: tuple[Path, ...], no_timestamps: bool) -> None:
     """Re-render saved results (`scan --format json`) in any format, without scanning."""
     specs = _outputs(formats, output)
+    _refuse_clobber(specs, inputs=[("RESULTS", results_file)])
     _emit(_load_results(results_file), specs, not no_timestamps, checks_dirs)
 
 
@@ -448,6 +468,10 @@ def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign:
            **provider_opts: Any) -> None:
     """Collect SOURCES and write a snapshot, without running checks."""
     from scanner.engine import gather
+
+    outputs.refuse_clobber(
+        [*(("source", Path(s)) for s in sources), *((("--sign", sign),) if sign else ()),
+         *(("--iac", Path(f)) for f in provider_opts.get("iac") or ())], [("-o", output)])
 
     providers = load_providers()
     registry = load_checks()
