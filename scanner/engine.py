@@ -230,7 +230,10 @@ def run_checks(checks: Iterable[Check], graph: EstateGraph, profile: Profile,
         try:
             findings.extend(c.run(ctx))
         except Exception as exc:  # a broken check is an error finding, never a pass
-            log.exception("check %s failed", c.id)
+            # one line at default verbosity; the traceback only with -vv (debug)
+            log.error("check %s crashed: %s: %s (an error finding; -vv shows the traceback)",
+                      c.id, type(exc).__name__, exc)
+            log.debug("check %s traceback", c.id, exc_info=True)
             findings.append(Finding(
                 check=c.id, resource=f"posture:check/{c.id}", status=Status.ERROR,
                 severity=c.severity, message=f"the check crashed: {type(exc).__name__}: {exc}",
