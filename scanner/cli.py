@@ -285,6 +285,17 @@ def _refuse_clobber(specs: list[FormatSpec], inputs: list[tuple[str, Path]],
     outputs.refuse_clobber(inputs, outs)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of what could not be
+    written does not print a second error (or a traceback) at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file descriptor (a test runner's buffer): nothing to flush at exit
+
+
 def _history(store: str | None) -> HistoryStore:
     from scanner.history import HistoryStore  # SQLAlchemy: only when history is used
 
@@ -298,9 +309,14 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
     ordered = sorted(specs, key=lambda spec: spec[1] is None)
     for name, path in ordered:
         if path is None:
-            sys.stdout.flush()  # what was echoed before goes first
-            write_report(name, result, sys.stdout.buffer, timestamps, checks)
-            sys.stdout.buffer.flush()
+            try:
+                sys.stdout.flush()  # what was echoed before goes first
+                write_report(name, result, sys.stdout.buffer, timestamps, checks)
+                sys.stdout.buffer.flush()
+            except OSError as exc:  # /dev/full, a closed pipe: one line, exit 2
+                _quiet_stdout()
+                raise PostureError(f"cannot write the report to stdout: "
+                                   f"{exc.strerror or exc}") from None
             continue
         try:  # a temporary file renamed into place: a failed run leaves no truncated file
             with outputs.atomic(path) as out:
