@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
 from platformdirs import user_data_path
@@ -285,4 +285,5 @@ def _summary(scan_id: int, text: str) -> dict[str, Any]:
                                                 for k in ("fail", "error"))
             and isinstance(data.get("resources"), int)):
         raise ValueError(f"scan #{scan_id}: summary is not a posture summary")
-    return data
+    summary: dict[str, Any] = data
+    return summary

@@ -67,8 +67,8 @@ def refuse_clobber(inputs: Iterable[tuple[str, Path]], outputs: Iterable[tuple[s
         if ident is not None:
             seen.setdefault(ident, f"{what} {path}")
     for what, path in outputs:
-        ident: object = _identity(path) or ("new", str(path.resolve()))
-        if ident in seen:
-            raise PostureError(f"{what} {path}: is the same file as {seen[ident]}; refusing "
+        key: object = _identity(path) or ("new", str(path.resolve()))
+        if key in seen:
+            raise PostureError(f"{what} {path}: is the same file as {seen[key]}; refusing "
                                "to overwrite it")
-        seen[ident] = f"{what} {path}"
+        seen[key] = f"{what} {path}"

@@ -156,8 +156,8 @@ def _trie(words: list[str]) -> re.Pattern[str] | None:
 
 
 def _rule(raw: dict[str, Any]) -> Rule:
-    allow_secret: list[re.Pattern[str]] = []
-    allow_match: list[re.Pattern[str]] = []
+    allow_secret: list[str] = []
+    allow_match: list[str] = []
     stopwords: list[str] = []
     for allow in raw.get("allowlists") or ():
         if allow.get("paths") and allow.get("condition") == "AND":

@@ -40,7 +40,8 @@ def test_token_shaped_values_are_recognised(kind: str) -> None:
 
 
 @pytest.mark.parametrize("value", [
-    "ubuntu-22.04", "203.0.113.5/32", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "ubuntu-22.04", "203.0.113.5/32",
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "3f6a1c2e-8b7d-4e5f-9a0b-1c2d3e4f5a6b", "db-2", "fsn1-dc14", "running",
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-prod/providers/"
     "Microsoft.Network/networkSecurityGroups/nsg-web",

@@ -33,7 +33,7 @@ def _create_and_save(path: str, barrier: multiprocessing.synchronize.Barrier,
     try:
         barrier.wait()
         HistoryStore(path).save(_result())
-    except Exception as exc:  # noqa: BLE001 (reported to the parent)
+    except Exception as exc:
         failures.put(f"{type(exc).__name__}: {exc}")
 
 

@@ -6,8 +6,6 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
-
 from scanner import snapshot
 from tests.helpers import SEED002, run
 
