@@ -107,13 +107,25 @@ def main(ctx: click.Context, verbose: int, quiet: bool, config_path: Path | None
     try:
         found = config.find(config_path)
         if found:
-            ctx.default_map = config.default_map(found.path, found.table, _option_keys())
+            ctx.default_map = _listed(config.default_map(found.path, found.table,
+                                                         _option_keys()))
             if not quiet:  # which file decided the defaults: one line, every run
                 click.echo(f"posture: config {visible(str(found.path))}"
                            + (" (found in the working directory: output options only)"
                               if found.discovered else ""), err=True)
     except PostureError as exc:
         _fail(str(exc))
+
+
+def _listed(defaults: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A single config value for a repeatable option (`key = "a.pub"`) as a one-item list."""
+    for name, values in defaults.items():
+        command = main.commands.get(name)
+        for param in command.params if command else ():
+            if getattr(param, "multiple", False) and isinstance(values.get(param.name or ""),
+                                                                 str):
+                values[param.name or ""] = [values[param.name or ""]]
+    return defaults
 
 
 def _option_keys() -> dict[str, dict[str, str]]:
@@ -424,7 +436,7 @@ def _load_results(path: Path) -> ScanResult:
     if not path.exists():
         raise PostureError(f"{path}: no such results file")
     try:  # regular files only, size-limited, gzip decompressed within the same limit
-        raw = snapshot.read_bytes(path, what="results")
+        raw = snapshot.read_bytes(path, snapshot.results_limit(), what="results")
     except PostureError as exc:
         message = str(exc).replace("gzip data is truncated or corrupt", "not a valid gzip file")
         raise PostureError(message) from None

@@ -291,6 +291,27 @@ def size_limit() -> int:
     return value
 
 
+RESULTS_LIMIT_ENV = "POSTURE_MAX_RESULTS_BYTES"
+RESULTS_FACTOR = 4  # a results file is about 1.2x the snapshot it judged (100k resources:
+# 233 MB snapshot, 283 MB results): four times the snapshot limit reads what scan writes
+
+
+def results_limit() -> int:
+    """The size limit of a results file (`posture report`, `posture diff`):
+    $POSTURE_MAX_RESULTS_BYTES, else four times the snapshot limit, so that `report` reads
+    every results file `scan` writes from a snapshot it accepted."""
+    raw = os.environ.get(RESULTS_LIMIT_ENV, "").strip()
+    if not raw:
+        return RESULTS_FACTOR * size_limit()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SnapshotError(f"{RESULTS_LIMIT_ENV}={raw!r}: give a positive number of bytes")
+    return value
+
+
 def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapshot") -> bytes:
     """Read a plain or gzip file, refusing more than `max_bytes` (default: `size_limit()`)
     either way: a larger file from its size, before reading it; gzip content by decompressing
@@ -306,7 +327,8 @@ def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapsho
     except inputs.TooLarge as exc:
         raise SnapshotError(
             f"{path}: {exc.size} bytes, larger than the {limit} byte limit (refused unread; "
-            f"raise it with {LIMIT_ENV})") from exc
+            f"raise it with {RESULTS_LIMIT_ENV if what == 'results' else LIMIT_ENV})"
+        ) from exc
     except OSError as exc:
         raise SnapshotError(f"{path}: cannot read: {exc.strerror}") from exc
     if data[:2] != b"\x1f\x8b":
@@ -319,9 +341,10 @@ def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapsho
                 while chunk := gz.read(1 << 20):
                     size += len(chunk)
                     if size > limit:
+                        env = RESULTS_LIMIT_ENV if what == "results" else LIMIT_ENV
                         raise SnapshotError(
                             f"{path}: decompresses to more than the {limit} byte limit "
-                            f"(gzip of {len(data)} bytes; raise it with {LIMIT_ENV})")
+                            f"(gzip of {len(data)} bytes; raise it with {env})")
                     if keep:
                         out.write(chunk)
     except (EOFError, OSError, zlib.error) as exc:
