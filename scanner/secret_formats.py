@@ -25,8 +25,9 @@ Two formats gitleaks leaves to its generic rule are added (`EXTRA_RULES`): OpenA
 and service-account keys without the `T3BlbkFJ` marker, and a long random token standing
 alone (a Hetzner Cloud API token is 64 such characters), recognised like detect-secrets'
 Base64HighEntropyString (entropy of at least 4.5 bits per character) but only for a run of
-at least 32 token characters with upper case, lower case and digits (hex digests, UUIDs
-and ids have no upper case; they stay).
+32 to 128 token characters with upper case, lower case and digits (hex digests, UUIDs
+and ids have no upper case; longer runs are encoded data such as a certificate in base64;
+PEM blocks and OpenSSH public keys are public material: they stay).
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ EXTRA_RULES = (
      "keywords": ["sk-proj-", "sk-svcacct-", "sk-admin-"], "entropy": 3.0},
 )
 _LONE_TOKEN = re.compile(r"(?<![A-Za-z0-9_\-+=])[A-Za-z0-9_\-+=]{32,}")
+_ENCODED = re.compile(r"[A-Za-z0-9_\-+/=]{129,}")  # base64 data longer than any token
 # Public material is random too, and not a secret: certificates and public keys (PEM
 # blocks) and OpenSSH public keys (`ssh-ed25519 AAAA...`) are not taken for tokens.
 _PUBLIC_MATERIAL = re.compile(
@@ -256,6 +258,7 @@ def spans(text: str) -> list[tuple[int, int, str]]:
     if len(text) >= 32:
         public = [m.span() for m in _PUBLIC_MATERIAL.finditer(text)] if (
             "-----BEGIN" in text or "AAAA" in text) else []
+        public += [m.span() for m in _ENCODED.finditer(text)]
         for match in _LONE_TOKEN.finditer(text):
             if lone_token(match.group(0)) and not any(
                     lo <= match.start() < hi for lo, hi in public):
@@ -263,10 +266,14 @@ def spans(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+LONE_TOKEN_MAX = 128  # API tokens and keys are 32-100 characters; longer random runs are
+# encoded data (a DER certificate in base64: Azure publicCertData), not credentials
+
+
 def lone_token(text: str) -> bool:
-    """A whole value that is a long random token: 32+ token characters with upper case, lower
-    case and digits, and at least 4.5 bits of entropy per character."""
-    return (len(text) >= 32 and any(c.isupper() for c in text)
+    """A run that is a random token: 32 to 128 token characters with upper case, lower case
+    and digits, and at least 4.5 bits of entropy per character."""
+    return (32 <= len(text) <= LONE_TOKEN_MAX and any(c.isupper() for c in text)
             and any(c.islower() for c in text) and any(c.isdigit() for c in text)
             and entropy(text) >= LONE_TOKEN_ENTROPY)
 

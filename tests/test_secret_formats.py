@@ -138,3 +138,14 @@ def test_public_keys_and_certificates_are_not_taken_for_tokens() -> None:
                                         serialization.PublicFormat.OpenSSH).decode()
     obj = {"certificate": pem, "public_key": ssh + " ops@example.com"}
     assert redact(obj, "x", []) == obj
+
+
+def test_base64_certificate_data_is_kept() -> None:
+    """Azure's publicCertData is a DER certificate in base64 (no PEM header): public, and the
+    normalizer reads the expiry from it."""
+    import base64
+    import os as _os
+
+    der = base64.b64encode(_os.urandom(900)).decode()
+    obj = {"properties": {"publicCertData": der}}
+    assert redact(obj, "x", []) == obj
