@@ -5,9 +5,10 @@ Rules applied by every collector before a raw object is kept:
   connection string, user data...) has its value replaced;
 - so has the value of a name/value pair whose name says so (`{"name": "DB_PASSWORD",
   "value": ...}`: app settings, container environments, tag lists);
-- a field whose name says so and holds a structure (a Terraform configuration expression
-  `{"constant_value": ...}`, a list of values) has every string inside replaced (a
-  `references` list of addresses stays: it names, it does not hold);
+- a field whose name says so and holds its value in a wrapper (a Terraform configuration
+  expression `{"constant_value": ...}`, an AWS `{"Value": ...}`) or as a list of strings has
+  every string inside replaced (a `references` list of addresses stays: it names, it does
+  not hold); a record *about* a secret (`AccessKeyMetadata`: user, date, status) stays;
 - a string value that *looks* like a credential is replaced wherever it appears, and a
   mapping key that looks like one is replaced too (with its value). What looks like one is
   decided by the gitleaks ruleset (scanner/secret_formats.py: some 220 vendor token formats,
@@ -119,7 +120,7 @@ def redact(obj: Any, path: str, removed: list[str], label_keys: tuple[str, ...] 
             elif isinstance(value, str | bytes) and value and is_secret_name(str(key)):
                 out[key] = REDACTED
                 removed.append(sub)
-            elif isinstance(value, dict | list) and value and is_secret_name(str(key)):
+            elif _holds_values(value) and is_secret_name(str(key)):
                 out[key] = _redact_all(value, sub, removed)
             else:
                 out[key] = redact(value, sub, removed, label_keys)
@@ -130,6 +131,22 @@ def redact(obj: Any, path: str, removed: list[str], label_keys: tuple[str, ...] 
         removed.append(path)
         return REDACTED
     return obj
+
+
+# Wrappers that hold a field's value itself: a Terraform configuration expression
+# ({"constant_value": ..., "references": [...]}), an AWS attribute ({"Value": ...}).
+_VALUE_WRAPPERS = frozenset({"constant_value", "references", "value", "Value"})
+
+
+def _holds_values(value: Any) -> bool:
+    """A structure that is the value of its field (a value wrapper, or a list of strings),
+    not a record about it: `AccessKeyMetadata` (user names, dates, status) under a name that
+    says access key stays readable."""
+    if isinstance(value, dict):
+        return bool(value) and set(value) <= _VALUE_WRAPPERS and set(value) != {"references"}
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(v, str | bytes) for v in value)
+    return False
 
 
 def _redact_all(obj: Any, path: str, removed: list[str]) -> Any:
