@@ -158,7 +158,7 @@ def _redact_all(obj: Any, path: str, removed: list[str]) -> Any:
                 for k, v in obj.items()}
     if isinstance(obj, list):
         return [_redact_all(v, f"{path}[]", removed) for v in obj]
-    if isinstance(obj, str | bytes) and obj:
+    if isinstance(obj, str | bytes) and obj and obj != REDACTED:  # not twice
         removed.append(path)
         return REDACTED
     return obj
