@@ -24,6 +24,7 @@ sent, or the token it rejected), plus the credentials the scan itself holds.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from scanner import secret_formats
@@ -70,13 +71,23 @@ NOT_SECRET = frozenset({
 })
 
 
+@lru_cache(maxsize=1 << 14)
 def is_secret_name(name: str) -> bool:
     return name.lower() not in NOT_SECRET and bool(
         SECRET_NAME.search(name) or _SECRET_CAMEL.search(name))
 
 
 def looks_secret(value: str) -> bool:
+    """Whether `value` holds a credential (short values, which repeat across an estate:
+    remembered)."""
+    return _looks_short(value) if len(value) <= 256 else _looks(value)
+
+
+def _looks(value: str) -> bool:
     return bool(SECRET_VALUE.search(value)) or secret_formats.found(value)
+
+
+_looks_short = lru_cache(maxsize=1 << 16)(_looks)
 
 
 def secret_pair(obj: dict[str, Any]) -> tuple[str, str] | None:
