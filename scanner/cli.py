@@ -109,7 +109,7 @@ def main(ctx: click.Context, verbose: int, quiet: bool, config_path: Path | None
         if found:
             ctx.default_map = _listed(config.default_map(found.path, found.table,
                                                          _option_keys()))
-            if not quiet:  # which file decided the defaults: one line, every run
+            if found.table and not quiet:  # which file set defaults: one line, every run
                 click.echo(f"posture: config {visible(str(found.path))}"
                            + (" (found in the working directory: output options only)"
                               if found.discovered else ""), err=True)

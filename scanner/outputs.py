@@ -51,9 +51,16 @@ def write_atomic(path: Path, data: bytes) -> None:
 def _identity(path: Path) -> tuple[int, int] | None:
     try:
         info = path.stat()
-    except OSError:
+    except (OSError, ValueError):  # missing, or not a path at all (a NUL byte): no file
         return None
     return info.st_dev, info.st_ino
+
+
+def _resolved(path: Path) -> str:
+    try:
+        return str(path.resolve())
+    except (OSError, ValueError):
+        return str(path)
 
 
 def refuse_clobber(inputs: Iterable[tuple[str, Path]], outputs: Iterable[tuple[str, Path]]
@@ -67,7 +74,7 @@ def refuse_clobber(inputs: Iterable[tuple[str, Path]], outputs: Iterable[tuple[s
         if ident is not None:
             seen.setdefault(ident, f"{what} {path}")
     for what, path in outputs:
-        key: object = _identity(path) or ("new", str(path.resolve()))
+        key: object = _identity(path) or ("new", _resolved(path))
         if key in seen:
             raise PostureError(f"{what} {path}: is the same file as {seen[key]}; refusing "
                                "to overwrite it")
