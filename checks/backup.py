@@ -20,6 +20,7 @@ def stateful(ctx: CheckContext) -> list[Resource]:
 
 @check(
     id="BAK-01",
+    reads=("backup_redundancy", "replica_regions", "region"),
     title="Backups are geo-redundant: a copy in a second region",
     severity="medium",
     kinds={Kind.DATABASE, Kind.BUCKET, Kind.BACKUP_VAULT, Kind.COMPUTE},
@@ -50,6 +51,7 @@ def geo_redundant_backups(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="BAK-02",
+    reads=("backup_enabled", "backup_frequency_hours", "backup_retention_days", "stateful"),
     title="Daily backups of every stateful resource",
     severity="high",
     kinds={Kind.COMPUTE, Kind.DATABASE, Kind.VOLUME},
@@ -86,6 +88,7 @@ def daily_backups(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="BAK-03",
+    reads=("pitr_enabled", "pitr_lag_minutes"),
     title="Point-in-time recovery is available within the profile's window",
     severity="medium",
     kinds={Kind.DATABASE},

@@ -37,6 +37,7 @@ def encryption_verdict(ctx: CheckContext, r: Resource) -> Finding:
 
 @check(
     id="ENC-01",
+    reads=("encrypted", "encryption_evidence", "encryption_reference"),
     title="Persistent storage is encrypted at rest",
     severity="high",
     kinds={Kind.VOLUME, Kind.DATABASE, Kind.BUCKET, Kind.COMPUTE},
@@ -60,6 +61,7 @@ def storage_encrypted(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="ENC-02",
+    reads=("encrypted", "encryption_evidence", "encryption_reference"),
     title="Backups and snapshots are encrypted",
     severity="high",
     kinds={Kind.SNAPSHOT, Kind.BACKUP_VAULT},
@@ -81,6 +83,7 @@ def backups_encrypted(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="ENC-03",
+    reads=("customer_managed", "rotation_enabled", "soft_delete", "purge_protection"),
     title="Customer-managed keys are rotated; key stores are protected from purge",
     severity="medium",
     kinds={Kind.KEY, Kind.KEY_STORE},

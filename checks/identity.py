@@ -18,6 +18,7 @@ def _names(r: Resource) -> set[str]:
 
 @check(
     id="IAM-01",
+    reads=("console_access", "mfa", "principal_type"),
     title="MFA on every privileged and console account",
     severity="high",
     kinds={Kind.IDENTITY},
@@ -46,6 +47,7 @@ def mfa_everywhere(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="IAM-02",
+    reads=("admin_grant", "principal_type"),
     title="Least privilege: no wildcard admin grants beyond the break-glass principals",
     severity="high",
     kinds={Kind.IDENTITY},
@@ -80,6 +82,7 @@ def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="IAM-03",
+    reads=("ssh_key_only",),
     title="SSH by key only, password login disabled",
     severity="medium",
     kinds={Kind.COMPUTE},
@@ -106,6 +109,7 @@ def ssh_keys_only(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="IAM-04",
+    reads=("credentials",),
     title="No dormant or unrotated credentials",
     severity="medium",
     kinds={Kind.IDENTITY},
@@ -139,6 +143,7 @@ def credentials_fresh(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="SEC-01",
+    reads=("plaintext_secrets",),
     title="No plaintext secrets in resource configuration",
     severity="high",
     kinds={Kind.COMPUTE, Kind.APP_SERVICE},

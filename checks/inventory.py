@@ -16,6 +16,7 @@ TAGGED_KINDS = (Kind.COMPUTE, Kind.DATABASE, Kind.VOLUME, Kind.BUCKET, Kind.LOAD
 
 @check(
     id="INV-02",
+    reads=("labels",),
     title="Required classification labels are present (owner, environment, data "
           "classification)",
     severity="low",

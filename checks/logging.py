@@ -19,6 +19,7 @@ def trails_of(ctx: CheckContext, account: Resource) -> list[Resource]:
 
 @check(
     id="LOG-01",
+    reads=("multi_region", "logging_enabled", "integrity_validation", "regions"),
     title="An audit log records all control-plane changes, in every region",
     severity="high",
     kinds={Kind.ACCOUNT, Kind.LOG_TRAIL},
@@ -53,6 +54,7 @@ def audit_log_everywhere(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="LOG-02",
+    reads=("retention_days",),
     title="Logs are retained for the profile's period",
     severity="medium",
     kinds={Kind.LOG_TRAIL},
@@ -84,6 +86,7 @@ def logs_retained(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="LOG-03",
+    reads=("threat_detection_regions", "regions"),
     title="Threat detection and anomaly alerts are on",
     severity="medium",
     kinds={Kind.ACCOUNT},

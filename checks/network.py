@@ -1,14 +1,27 @@
-"""Network exposure: NET-01 .. NET-04."""
+"""Network exposure: NET-01 .. NET-07."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 
 from scanner.check import CheckContext, check
 from scanner.findings import Finding
 from scanner.graph import Reach
-from scanner.model import Kind, RelationType, Resource
-from scanner.rules import Action, Exposure, subtract, wide_open
+from scanner.model import ANY_PROPERTY, Kind, RelationType, Resource
+from scanner.rules import (
+    ALL_PORTS,
+    INTERNET,
+    Action,
+    Exposure,
+    LayerMode,
+    PortRange,
+    Rule,
+    RuleLayer,
+    admitted,
+    subtract,
+    wide_open,
+)
 
 REFS_EXPOSURE = {
     "GDPR": ("Art. 32(1)(b)",),
@@ -16,6 +29,17 @@ REFS_EXPOSURE = {
     "C5": ("KOS-01", "KOS-02"),
 }
 # C5:2020 criteria are cited by their German-edition ids (KOS = COS, KRY = CRY in English).
+
+
+EXPOSURE_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint", "ingress")
+ADDRESS_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint")  # has it a public endpoint?
+
+
+def exposure_unknown(r: Resource, props: tuple[str, ...] = EXPOSURE_PROPS) -> bool:
+    """Whether the resource might face the internet though what was read says it does not
+    (a public IP list or a firewall that could not be read): such a resource is judged, not
+    skipped, so that the engine's fail-closed rule can make its verdict `error`."""
+    return any(p in r.unknown for p in props) if r.unknown else False
 
 
 def databases(ctx: CheckContext) -> list[Resource]:
@@ -41,6 +65,8 @@ def _reach_json(reaches: list[Reach], limit: int = 10) -> list[dict[str, object]
 
 @check(
     id="NET-01",
+    reads=("public_ips", "public_endpoint", "ingress",
+           "port", "target_port", "redirects_to_https"),
     title="Databases hold no public IP and accept no connections from the internet",
     severity="critical",
     kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.LOAD_BALANCER, Kind.LISTENER,
@@ -109,6 +135,8 @@ def _violations(ctx: CheckContext, reaches: list[Reach], ranges: list[tuple[int,
 
 @check(
     id="NET-02",
+    reads=("public_ips", "public_endpoint", "ingress",
+           "port", "target_port", "redirects_to_https"),
     title="Administrative and database ports are reachable only from the operator VPN ranges",
     severity="high",
     kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.LOAD_BALANCER, Kind.LISTENER,
@@ -125,7 +153,7 @@ def admin_ports_restricted(ctx: CheckContext) -> Iterator[Finding]:
     ranges = ctx.params.admin_port_ranges()
     for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER):
         reaches = ctx.graph.reaches(r.id)
-        if not r.prop("public_ips") and not reaches:
+        if not r.prop("public_ips") and not reaches and not exposure_unknown(r):
             continue
         bad = _violations(ctx, reaches, ranges)
         if bad:
@@ -140,6 +168,8 @@ def admin_ports_restricted(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="NET-03",
+    reads=("public_ips", "public_endpoint", "ingress",
+           "port", "target_port", "redirects_to_https"),
     title="Application servers have no public endpoint: public traffic terminates at load "
           "balancers",
     severity="high",
@@ -175,6 +205,7 @@ def app_servers_private(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="NET-04",
+    reads=("public_ips", "public_endpoint", "ingress"),
     title="Every internet-facing machine sits behind a cloud firewall",
     severity="high",
     kinds={Kind.COMPUTE, Kind.DATABASE, Kind.FIREWALL, Kind.PUBLIC_IP},
@@ -190,6 +221,8 @@ def internet_facing_behind_firewall(ctx: CheckContext) -> Iterator[Finding]:
     for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.DATABASE):
         public = r.prop("public_ips") or []
         if not public:
+            if exposure_unknown(r):
+                yield ctx.passed(r, "no public IP was read", {"public_ips": []})
             continue
         layers = r.prop("ingress", ())
         direct: list[Exposure] = [e for reach in ctx.graph.reaches(r.id) if reach.via is None
@@ -232,6 +265,7 @@ def _members(ctx: CheckContext, net: Resource) -> list[Resource]:
 
 @check(
     id="NET-05",
+    reads=("labels",),
     title="Production, staging and development are segmented",
     severity="medium",
     kinds={Kind.NETWORK, Kind.SUBNET, Kind.COMPUTE, Kind.DATABASE},
@@ -274,6 +308,7 @@ def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="NET-06",
+    reads=("public_ips", "public_endpoint", "waf", "waf_rate_limit", "ddos_protection"),
     title="Public entry points have a WAF and DDoS protection",
     severity="medium",
     kinds={Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE, Kind.NETWORK},
@@ -290,7 +325,8 @@ def environments_segmented(ctx: CheckContext) -> Iterator[Finding]:
 )
 def waf_and_ddos(ctx: CheckContext) -> Iterator[Finding]:
     for r in ctx.graph.of_kind(Kind.LOAD_BALANCER, Kind.CDN, Kind.APP_SERVICE):
-        public = r.prop("public_ips") or r.prop("public_endpoint") or r.kind is Kind.CDN
+        public = r.prop("public_ips") or r.prop("public_endpoint") or r.kind is Kind.CDN \
+            or exposure_unknown(r)
         if not public or not r.has_prop("waf"):
             continue
         waf, rate = r.prop("waf"), r.prop("waf_rate_limit")
@@ -313,3 +349,134 @@ def waf_and_ddos(ctx: CheckContext) -> Iterator[Finding]:
         else:
             yield ctx.fail(net, "network with public endpoints and no DDoS protection plan",
                            {"ddos_protection": False})
+
+
+# --- NET-07: the firewall rule itself --------------------------------------------------------
+
+_INTERNET_TOKENS = {"*", "any", "internet"}  # Azure's words for every address
+
+
+def _rule_sources(raw: object) -> tuple[tuple[str, ...], bool]:
+    """A `firewall_rules` entry's sources as CIDRs (`*`, `Internet`, `Any` = the whole
+    internet), and whether any of them is the whole internet of a family."""
+    out: list[str] = []
+    world = False
+    for src in raw if isinstance(raw, list) else [raw]:
+        text = str(src).strip()
+        if text.lower() in _INTERNET_TOKENS:
+            out.extend(INTERNET)
+            world = True
+            continue
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            continue  # a service tag or name that is not the internet
+        out.append(str(net))
+        world = world or net.prefixlen == 0
+    return tuple(dict.fromkeys(out)), world
+
+
+def _rule_ports(raw: object) -> PortRange:
+    try:
+        return PortRange.parse(raw if isinstance(raw, int | str) else None)
+    except ValueError:
+        return ALL_PORTS  # not a port or range: read as every port
+
+
+def _rules_of(fw: Resource) -> tuple[list[Rule], list[int], LayerMode]:
+    """A firewall resource's `firewall_rules` as rules.py rules (all of them, and the
+    indexes of the allow rules whose source is the whole internet), and how they combine:
+    ORDERED when any rule denies or has a priority (AWS network ACLs, Azure NSGs), else
+    UNION."""
+    rules: list[Rule] = []
+    world: list[int] = []
+    ordered = False
+    for i, entry in enumerate(fw.prop("firewall_rules") or []):
+        if not isinstance(entry, dict):
+            continue
+        action = Action.DENY if str(entry.get("action", "allow")).lower() == "deny" \
+            else Action.ALLOW
+        protocol = str(entry.get("protocol") or "*").lower()
+        protocol = protocol if protocol in ("tcp", "udp", "icmp", "other", "*") else "*"
+        priority = entry.get("priority")
+        ordered = ordered or action is Action.DENY or priority is not None
+        sources, is_world = _rule_sources(entry.get("sources"))
+        rule = Rule(action, protocol, _rule_ports(entry.get("ports")), sources,
+                    int(priority) if isinstance(priority, int) else 0,
+                    origin=str(entry.get("origin") or f"{fw.id}#{i}"))
+        if is_world and action is Action.ALLOW:
+            world.append(len(rules))
+        rules.append(rule)
+    return rules, world, LayerMode.ORDERED if ordered else LayerMode.UNION
+
+
+def _world_admits(rules: list[Rule], at: int, mode: LayerMode,
+                  ranges: list[tuple[int, int]]) -> list[dict[str, object]]:
+    """What `rules[at]` (an allow rule from the whole internet) itself admits on the admin
+    ranges, with rules.py semantics: in an ORDERED layer only what no rule before it (lower
+    priority number; equal numbers in the order given, as RuleLayer sorts) has decided."""
+    rule = rules[at]
+    before = ([r for i, r in enumerate(rules) if (r.priority, i) < (rule.priority, at)]
+              if mode is LayerMode.ORDERED else [])
+    before.sort(key=lambda r: r.priority)
+    layer = RuleLayer("firewall rules", LayerMode.ORDERED, (*before, rule), Action.DENY)
+    found: list[dict[str, object]] = []
+    for e in admitted((layer,), tuple(s for s in rule.sources
+                                      if ipaddress.ip_network(s).prefixlen == 0)):
+        if e.protocol not in ("tcp", "udp"):
+            continue
+        for lo, hi in ranges:
+            a, b = max(lo, e.ports.lo), min(hi, e.ports.hi)
+            if a <= b:
+                found.append({"rule": rule.origin, "protocol": e.protocol,
+                              "ports": str(PortRange(a, b)),
+                              "sources": _capped(list(e.sources))})
+    return found
+
+
+@check(
+    id="NET-07",
+    title="No firewall rule admits administrative or database ports from the internet, "
+          "whether or not anything uses the firewall yet",
+    severity="high",
+    kinds={Kind.FIREWALL},
+    rationale="A rule that opens SSH, RDP or a database port to 0.0.0.0/0 or ::/0 is one "
+              "attachment away from an exposed machine: a pre-deploy plan creates the group "
+              "before anything uses it, and the next instance launched with it is open "
+              "(NET-02 judges what is reachable today; this check judges the rule). AWS "
+              "network ACLs are judged too, as CIS AWS Foundations 5.1 and Security Hub "
+              "EC2.21 do: a NACL is stateless and usually allows everything, but an entry "
+              "that admits an administrative port from the whole internet leaves that port's "
+              "protection to the security groups alone.",
+    remediation="Replace the 0.0.0.0/0 / ::/0 (Azure: `*`, `Internet`, `Any`) source of the "
+                "rule with the operator VPN ranges (parameters.operator_cidrs) or delete the "
+                "rule; in a network ACL, add a deny entry for the administrative ports from "
+                "0.0.0.0/0 and ::/0 numbered before the allow entry.",
+    references={**REFS_EXPOSURE, "C5": ("KOS-01", "KOS-05")},
+    evidence={
+        "hetzner": "firewall rules (direction in) of every firewall, applied or not",
+        "aws": "inbound rules of every security group (default groups included) and network "
+               "ACL entries (rule order, deny entries)",
+        "azure": "inbound rules of every NSG (priorities, deny rules, source `*`, `Internet`, "
+                 "`0.0.0.0/0`, `::/0`, plural prefixes and port ranges)",
+    },
+    parameters=("admin_ports", "database_ports"),
+    reads=("firewall_rules",),
+)
+def firewall_rules_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
+    ranges = ctx.params.admin_port_ranges()
+    for fw in ctx.graph.of_kind(Kind.FIREWALL):
+        if not fw.has_prop("firewall_rules"):
+            continue
+        rules, world, mode = _rules_of(fw)
+        bad = [v for at in world for v in _world_admits(rules, at, mode, ranges)]
+        if bad:
+            ports = sorted({str(v["ports"]) for v in bad}, key=lambda p: int(p.split("-")[0]))
+            named = sorted({str(v["rule"]) for v in bad})
+            yield ctx.fail(fw, f"rule(s) {', '.join(named[:5])}"
+                               f"{f' and {len(named) - 5} more' if len(named) > 5 else ''} "
+                               f"admit administrative port(s) {', '.join(ports)} from the "
+                               "whole internet", {"violations": bad[:20]})
+        else:
+            yield ctx.passed(fw, "no rule admits an administrative or database port from the "
+                                 "whole internet", {"rules": len(rules)})

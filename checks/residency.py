@@ -32,6 +32,7 @@ def outside(provider: str, codes: Iterable[str], allowed: Iterable[str]
 
 @check(
     id="RES-01",
+    reads=("region",),
     title="Every resource that stores or processes data is in an allowed jurisdiction",
     severity="high",
     kinds=set(DATA_KINDS),
@@ -82,6 +83,7 @@ def _region_verdict(provider: str, region: str, allowed: tuple[str, ...]
 
 @check(
     id="RES-02",
+    reads=("region", "replica_regions"),
     title="Replicas and backup copies stay in allowed jurisdictions",
     severity="high",
     kinds={Kind.DATABASE, Kind.BUCKET, Kind.BACKUP_VAULT, Kind.SNAPSHOT, Kind.VOLUME,
@@ -124,6 +126,7 @@ def _zone_allowed(zone: str, allowed: Iterable[str]) -> bool:
 
 @check(
     id="RES-03",
+    reads=("region", "processing_scope", "data_zone"),
     title="Model inference stays in the allowed area: no deployment processes data elsewhere",
     severity="high",
     kinds={Kind.MODEL_DEPLOYMENT},

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
+from checks.network import ADDRESS_PROPS, exposure_unknown
 from scanner.check import CheckContext, check
 from scanner.findings import EvidenceLevel, Finding, Status
 from scanner.instants import instant
@@ -27,14 +28,16 @@ def external_listeners(ctx: CheckContext) -> Iterator[tuple[Resource, Resource]]
     """(listener, load balancer) for every listener of a load balancer with a public IP."""
     for listener in ctx.graph.of_kind(Kind.LISTENER):
         for lb in ctx.graph.related(listener.id, RelationType.MEMBER_OF):
-            if lb.prop("public_ips") or lb.prop("public_endpoint"):
+            if lb.prop("public_ips") or lb.prop("public_endpoint") \
+                    or exposure_unknown(lb, ADDRESS_PROPS):
                 yield listener, lb
 
 
 def public_services(ctx: CheckContext) -> Iterator[Resource]:
     """Managed services answering on a public endpoint (storage, databases, web apps, CDNs)."""
     for r in ctx.graph.of_kind(Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN):
-        if r.kind is Kind.CDN or r.prop("public_endpoint") or r.prop("public_ips"):
+        if r.kind is Kind.CDN or r.prop("public_endpoint") or r.prop("public_ips") \
+                or exposure_unknown(r, ADDRESS_PROPS):
             yield r
 
 
@@ -44,6 +47,7 @@ def _level(r: Resource) -> EvidenceLevel:
 
 @check(
     id="TLS-01",
+    reads=("public_ips", "public_endpoint", "protocol", "port", "min_tls", "min_tls_reference"),
     title="External endpoints accept TLS 1.2 or higher only",
     severity="high",
     kinds={Kind.LOAD_BALANCER, Kind.LISTENER, Kind.DATABASE, Kind.BUCKET, Kind.APP_SERVICE,
@@ -96,6 +100,8 @@ def tls_minimum(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="TLS-02",
+    reads=("public_ips", "public_endpoint", "protocol",
+           "port", "redirects_to_https", "https_only"),
     title="No plaintext external listener: HTTP redirects to HTTPS",
     severity="high",
     kinds={Kind.LOAD_BALANCER, Kind.LISTENER, Kind.BUCKET, Kind.APP_SERVICE, Kind.CDN},
@@ -133,6 +139,8 @@ def no_plaintext(ctx: CheckContext) -> Iterator[Finding]:
 
 @check(
     id="TLS-03",
+    reads=("public_ips", "public_endpoint", "protocol",
+           "port", "managed_renewal", "not_after", "domains"),
     title="Certificates on public endpoints are auto-renewed and not near expiry",
     severity="medium",
     kinds={Kind.CERTIFICATE, Kind.LISTENER, Kind.LOAD_BALANCER},
@@ -191,6 +199,7 @@ def _label(version: str) -> str:
 
 @check(
     id="TLS-04",
+    reads=("public_ips", "public_endpoint", "public_hostnames", "protocol", "port", "tls_probe"),
     title="Public endpoints refuse TLS 1.0 and 1.1 when connected to",
     severity="high",
     kinds={Kind.LOAD_BALANCER, Kind.LISTENER, Kind.APP_SERVICE},

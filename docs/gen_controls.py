@@ -42,6 +42,8 @@ CATALOGUE: dict[str, str] = {
     "NET-04": "Every internet-facing machine sits behind a cloud firewall",
     "NET-05": "Production, staging and development are segmented",
     "NET-06": "DDoS protection and WAF on public entry points; rate limiting",
+    "NET-07": "No firewall rule admits administrative or database ports from the internet, "
+              "whether or not anything uses the firewall yet",
     "TLS-01": "External endpoints accept TLS 1.2 or higher only",
     "TLS-02": "No plaintext external listener: HTTP redirects to HTTPS",
     "TLS-03": "Certificates on public endpoints are auto-renewed and not near expiry",
@@ -74,7 +76,8 @@ SECTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("NET",), "Network exposure",
      "NET-01 to NET-04 judge the exposure computed once per scan ([model.md](model.md"
      "#exposure-analysis-and-reaches)): exactly what crosses every firewall layer from the "
-     "internet, including what load balancers forward."),
+     "internet, including what load balancers forward. NET-07 judges the firewall rules "
+     "themselves, attached or not."),
     (("TLS",), "Encryption in transit",
      "\"External listener\" = a listener of a load balancer that has a public IP or "
      "endpoint."),
@@ -180,6 +183,14 @@ VERDICT: dict[str, str] = {
               "protection plan where the provider offers one (networks with nothing public are "
               "not judged); `pass` otherwise (the evidence says whether the WAF has a "
               "rate-limit rule); `error` when the association is not known.",
+    "NET-07": "Judges every firewall resource (Hetzner firewall, AWS security group and "
+              "network ACL, Azure NSG) by its inbound `firewall_rules`: `fail` if an allow rule "
+              "whose source is the whole internet (`0.0.0.0/0`, `::/0`, `*`, `Internet`, "
+              "`Any`) admits a TCP/UDP port of `admin_ports`/`database_ports` that no rule "
+              "before it decides (network ACLs and NSGs: in priority order, deny rules "
+              "included); `pass` otherwise, whether anything uses the firewall or not. A "
+              "rule from a narrower range (an operator VPN, a single address) is NET-02's "
+              "business when it reaches a machine.",
     "TLS-01": "External listeners and public managed services (storage, databases, web apps, "
               "CDNs): `pass` if the lowest accepted version is at least `min_tls`, else `fail`; "
               "`skip` (evidence `none`) for TCP pass-through, whose TLS the targets terminate; "

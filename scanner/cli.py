@@ -441,7 +441,9 @@ def _load_results(path: Path) -> ScanResult:
         message = str(exc).replace("gzip data is truncated or corrupt", "not a valid gzip file")
         raise PostureError(message) from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = snapshot.decode_fast(raw)  # msgspec; None: json's path says what is wrong
+        if data is None:
+            data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise PostureError(f"{path}: not UTF-8 text, not a posture results file") from None
     except json.JSONDecodeError as exc:
@@ -675,7 +677,8 @@ def list_profiles(name: str | None, path: Path | None) -> None:
                f"operator ranges: {', '.join(params.operator_cidrs) or '(none)'}")
     for claim in p.claims:
         binding = ", ".join(claim.checks) if claim.verifiable else f"not verifiable: {claim.reason}"
-        click.echo(f"- [{binding}] {claim.quote}")
+        scope = f" (scope: {claim.scope.describe()})" if claim.scope else ""
+        click.echo(f"- [{binding}] {claim.quote}{scope}")
 
 
 @main.command()

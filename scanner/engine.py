@@ -23,11 +23,11 @@ from scanner.errors import PostureError
 from scanner.findings import ORDER, EvidenceLevel, Finding, Severity, Status
 from scanner.gcpause import gc_paused
 from scanner.graph import EstateGraph
-from scanner.model import Inventory
+from scanner.model import ANY_PROPERTY, Inventory, Kind, RelationType, Resource
 from scanner.profile import Profile, classifier
 from scanner.provider import Provider
 from scanner.registry import LOCAL_PREFIX, load_checks, load_providers
-from scanner.result import ScanResult, evaluate_claim, group_by_check
+from scanner.result import ScanResult, apply_scopes, evaluate_claim, group_by_check
 from scanner.snapshot import Section, Snapshot
 
 log = logging.getLogger("posture")
@@ -261,46 +261,203 @@ def not_visible(checks: Iterable[Check], sections: Iterable[Section],
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Blind:
+    """One failed or missing read of a collection a check needs, in one scope."""
+
+    provider: str
+    account: str
+    region: str  # snapshot.GLOBAL: every region of the account
+    collection: str
+    why: str
+    reason: str
+    resource: str | None  # the parent a per-resource read was made for
+    affects: Mapping[Kind, frozenset[str]] | None  # None: anything in the scope
+    opens: bool
+    closes: bool
+
+    def covers(self, r: Resource, reads: frozenset[str] | None) -> bool:
+        """Could this missing read have changed what a check reading `reads` saw of `r`?"""
+        if r.provider != self.provider or r.account != self.account:
+            return False
+        if self.region != snapshot.GLOBAL and _region_key(r.region) != _region_key(self.region):
+            return False
+        if self.affects is None:  # not declared: every verdict in the scope is unsafe
+            return self.resource is None or _names(r, self.resource)
+        props = self.affects.get(r.kind)
+        if not props or not (ANY_PROPERTY in props or reads is None or props & reads):
+            return False
+        return self.resource is None or _names(r, self.resource)
+
+
+def _region_key(region: str | None) -> str:
+    return (region or "").replace(" ", "").lower()
+
+
+def _names(r: Resource, parent: str) -> bool:
+    """Is `parent` (an id as an API gave it: an ARM id, a bucket name, `server/7`...) the
+    resource `r`? Matched case-insensitively on the native id or its last segments; a loose
+    match only widens what becomes `error`."""
+    parent = parent.lower().strip("/")
+    native = r.native_id.lower()
+    return native == parent or native.endswith(("/" + parent, ":" + parent)) \
+        or r.name.lower() == parent
+
+
+def _blind_scopes(check: Check, sections: list[Section],
+                  providers: Mapping[str, Provider]) -> list[_Blind]:
+    blind: list[_Blind] = []
+    for section in sections:
+        provider = providers[section.provider]
+        if check.id in provider.not_visible:
+            continue
+        needed = provider.collections_for(check.kinds)
+        if not needed:
+            continue
+
+        def scope(name: str, region: str, why: str, reason: str, parent: str | None,
+                  provider: Provider = provider, section: Section = section) -> _Blind:
+            col = provider.collections[name]
+            return _Blind(section.provider, section.account, region, name, why, reason,
+                          parent, col.affects, col.opens, col.closes)
+
+        for err in section.collection_errors():
+            if err.collection in needed:
+                blind.append(scope(err.collection, err.region,
+                                   f"{err.collection} could not be read: {err.message}",
+                                   str(err.reason), err.resource))
+        attempted = section.attempted()
+        for name in sorted(needed - attempted):
+            blind.append(scope(name, snapshot.GLOBAL, f"{name} was not collected",
+                               "not_collected", None))
+        for name in sorted(needed & attempted):
+            if provider.collections[name].per_region:
+                failed = {e["region"] for e in section.errors if e["collection"] == name}
+                read = section.collections.get(name, {})
+                for region in sorted(set(section.locations) - set(read) - failed):
+                    blind.append(scope(name, region, f"{name} was not collected in {region}",
+                                       "not_collected", None))
+    return blind
+
+
+def _scope_finding(check: Check, b: _Blind) -> Finding:
+    where = b.collection if b.resource is None else f"{b.collection}/{b.resource}"
+    return Finding(
+        check=check.id, resource=f"{b.provider}:{b.account}/{b.region}/{where}",
+        status=Status.ERROR, severity=check.severity, message=f"could not tell: {b.why}",
+        provider=b.provider, account=b.account,
+        region=None if b.region == snapshot.GLOBAL else b.region, reason=b.reason,
+        evidence_level=EvidenceLevel.NONE,
+    )
+
+
+def verdict_inputs(graph: EstateGraph, rid: str) -> list[Resource]:
+    """The resources whose data a verdict on `rid` reads: the resource itself, the load
+    balancers and listeners on its exposure paths, and what it is a member of or attached to
+    (a listener's load balancer, a volume's machine)."""
+    r = graph.resources.get(rid)
+    if r is None:
+        return []
+    out = [r]
+    seen = {rid}
+    for reach in graph.reaches(rid):
+        for hop in (reach.via, reach.listener):
+            if hop and hop not in seen and hop in graph.resources:
+                seen.add(hop)
+                out.append(graph.resources[hop])
+    for rtype in (RelationType.MEMBER_OF, RelationType.ATTACHED_TO):
+        for other in graph.related(rid, rtype):
+            if other.id not in seen:
+                seen.add(other.id)
+                out.append(other)
+    return out
+
+
+def _stand_in(f: Finding) -> Resource:
+    kind = Kind(f.resource_kind) if f.resource_kind in Kind.__members__.values() \
+        else Kind.ACCOUNT
+    return Resource(id=f.resource, kind=kind, provider=f.provider, account=f.account,
+                    name=f.resource_name, region=f.region)
+
+
+def _unsafe(status: Status, opens: bool, closes: bool) -> bool:
+    """Is a verdict of this status unsafe when data that could open/close is missing? A
+    `skip` ("not used by any public listener") is as unsafe as a pass: the missing data
+    could make the resource applicable, and failing."""
+    if status is Status.FAIL:
+        return closes
+    return opens and (status is Status.PASS or status is Status.SKIP)
+
+
+def _unknown_hit(check: Check, f: Finding, inputs: list[Resource]) -> tuple[str, str] | None:
+    """(why, reason) when a property the check reads is unknown on an input, in the
+    direction that makes this verdict unsafe."""
+    for r in inputs:
+        for prop, u in r.unknown.items():
+            if (prop == ANY_PROPERTY or check.reads is None or prop in check.reads) \
+                    and _unsafe(f.status, u.opens, u.closes):
+                what = "" if r.id == f.resource else f" of {r.name or r.id}"
+                label = "" if prop == ANY_PROPERTY else f"{prop}{what}: "
+                return f"{label}{u.why}", u.reason
+    return None
+
+
+def _partial(f: Finding, why: str, reason: str) -> Finding:
+    return replace(f, status=Status.ERROR, reason=reason,
+                   message=f"could not tell ({why}); with what was read: {f.message}",
+                   evidence={**f.evidence, "verdict_on_partial_data": str(f.status)})
+
+
 def fail_closed(findings: list[Finding], checks: Iterable[Check], sections: Iterable[Section],
-                providers: Mapping[str, Provider]) -> list[Finding]:
-    """Turn verdicts that rest on unreadable data into errors, and name each unread scope."""
+                providers: Mapping[str, Provider], graph: EstateGraph | None = None
+                ) -> list[Finding]:
+    """Turn into `error` exactly the verdicts whose inputs could not be read, and name
+    each unread scope (docs/model.md, "Fail closed").
+
+    A `pass`, `skip` or `fail` of check C on resource R becomes `error` when, for R or a resource
+    on its path (`verdict_inputs`):
+    - a property C reads is in that resource's `unknown` (a dangling reference, a failed
+      per-resource read), and the missing data could move the verdict (`Unread.opens`
+      makes a pass or a skip unsafe, `Unread.closes` a fail); or
+    - a collection C needs failed or was not collected in R's account and region (or
+      account-wide), its `Collection.affects` names R's kind and a property C reads, the
+      direction makes the verdict unsafe, and (a per-resource read) it was R's read.
+    Every failed or missing read of a collection C needs also gets its own `error` finding.
+    Every other verdict stands."""
     by_check = group_by_check(findings)
     out: list[Finding] = []
     sections = list(sections)
+    has_unknown = graph is not None and any(r.unknown for r in graph.resources.values())
+    inputs_of: dict[str, list[Resource]] = {}
+
+    def inputs(f: Finding) -> list[Resource]:
+        got = inputs_of.get(f.resource)
+        if got is None:
+            got = verdict_inputs(graph, f.resource) if graph is not None else []
+            if not got:  # not a resource of the estate (a declaration, a scope): the
+                got = [_stand_in(f)]  # finding's own provider, account and region
+            inputs_of[f.resource] = got
+        return got
+
     for c in checks:
         own = by_check.pop(c.id, [])
-        blind: list[tuple[str, str, str, str, str]] = []  # provider, account, region, why, reason
-        for section in sections:
-            if c.id in providers[section.provider].not_visible:
-                continue
-            needed = providers[section.provider].collections_for(c.kinds)
-            attempted = section.attempted()
-            for err in section.collection_errors():
-                if err.collection in needed:
-                    blind.append((section.provider, section.account, err.region,
-                                  f"{err.collection} could not be read: {err.message}",
-                                  str(err.reason)))
-            for name in sorted(needed - attempted):
-                blind.append((section.provider, section.account, snapshot.GLOBAL,
-                              f"{name} was not collected", "not_collected"))
-        for provider, account, region, why, reason in blind:
-            out.append(Finding(
-                check=c.id, resource=f"{provider}:{account}/{region}/{why.split()[0]}",
-                status=Status.ERROR, severity=c.severity, message=f"could not tell: {why}",
-                provider=provider, account=account,
-                region=None if region == snapshot.GLOBAL else region, reason=reason,
-                evidence_level=EvidenceLevel.NONE,
-            ))
-        if not blind:  # the usual case: every input of the check was read
+        blind = _blind_scopes(c, sections, providers)
+        out.extend(_scope_finding(c, b) for b in blind)
+        if not blind and not has_unknown:  # the usual case: every input was read
             out.extend(own)
             continue
         for f in own:
-            hit = next((b for b in blind if b[0] == f.provider and b[1] == f.account
-                        and (b[2] == snapshot.GLOBAL or b[2] == f.region)), None)
-            if hit and f.status in (Status.PASS, Status.FAIL):
-                f = replace(f, status=Status.ERROR, reason=hit[4],
-                            message=f"could not tell ({hit[3]}); with what was read: {f.message}",
-                            evidence={**f.evidence, "verdict_on_partial_data": str(f.status)})
+            if f.status is not Status.ERROR:
+                ins = inputs(f)
+                hit = _unknown_hit(c, f, ins) if has_unknown else None
+                if hit is None:
+                    for b in blind:
+                        if _unsafe(f.status, b.opens, b.closes) and \
+                                any(b.covers(r, c.reads) for r in ins):
+                            hit = (b.why, b.reason)
+                            break
+                if hit is not None:
+                    f = _partial(f, *hit)
             out.append(f)
     for rest in by_check.values():
         out.extend(rest)
@@ -432,13 +589,15 @@ def _scan(request: ScanRequest) -> ScanResult:
         findings = settle_unknowns(findings, other, graph)
     findings = [f for f in iac_findings(findings, graph)
                 if (f.check, f.provider) not in hidden]  # the provider cannot show it
-    findings = fail_closed(findings, checks, sections, providers)
+    findings = fail_closed(findings, checks, sections, providers, graph)
     findings.extend(not_visible(checks, sections, providers))
     findings.extend(not_assessed(sections))
+    findings = apply_scopes(findings, request.profile, graph.resources)
     findings.sort(key=ORDER)
     by_check = group_by_check(findings)
     ran = {c.id for c in checks}
-    claims = [evaluate_claim(claim, by_check, ran) for claim in request.profile.claims]
+    claims = [evaluate_claim(claim, by_check, ran, graph.resources)
+              for claim in request.profile.claims]
     errors = [e for s in sections for e in
               ({"provider": s.provider, "account": s.account, **err} for err in s.errors)]
     return ScanResult(

@@ -8,12 +8,14 @@ time linear in resources + relations (firewall evaluation is cached per distinct
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scanner.model import Declaration, Inventory, Kind, Relation, RelationType, Resource
+from scanner.rules import INTERNET as INTERNET_SOURCES
 from scanner.rules import Exposure, PortRange, RuleLayer, admitted, sources_for
 
 if TYPE_CHECKING:
@@ -140,7 +142,9 @@ class EstateGraph:
         for r in self.of_kind(Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER):
             if not (r.prop("public_ips") or r.prop("public_endpoint")):
                 continue
-            exposures = self._admit(tuple(r.prop("ingress", ())))
+            exposures = self._admit(tuple(r.prop("ingress", ())),
+                                    None if r.prop("public_endpoint")
+                                    else _families(r.prop("public_ips") or []))
             if exposures:
                 direct[r.id] = exposures
                 self._add_reach(Reach(r.id, exposures))
@@ -173,6 +177,21 @@ class EstateGraph:
                                         admitted_sources)
                     self._add_reach(Reach(target.id, (exposure,), via=lb.id,
                                           listener=listener.id))
+
+
+def _families(addresses: Iterable[str]) -> tuple[str, ...] | None:
+    """The internet sources that can reach these public addresses: an IPv4 packet never
+    arrives at an IPv6 address, so a resource with only IPv6 addresses is reached from `::/0`
+    only (and one with only IPv4 from `0.0.0.0/0`). None (every source) when an address is
+    not an IP address or network (a placeholder for one not known yet)."""
+    found: set[str] = set()
+    for value in addresses:
+        try:
+            version = ipaddress.ip_network(str(value).strip(), strict=False).version
+        except ValueError:
+            return None
+        found.add("0.0.0.0/0" if version == 4 else "::/0")
+    return tuple(src for src in INTERNET_SOURCES if src in found) if found else None
 
 
 def _as_cidr(ip: str) -> str:

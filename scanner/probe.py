@@ -2,9 +2,12 @@
 protocol versions it accepts, so TLS-04 judges what the endpoint does, not only what its
 configuration says.
 
-Opt-in and live. It only makes TLS handshakes (sslyze: one per cipher suite of each of SSL
-2.0, SSL 3.0, TLS 1.0, 1.1, 1.2 and 1.3, no certificate validation, no HTTP request, no
-cloud API call), so it needs no cloud permission, only network egress to the endpoints.
+Opt-in and live. It only makes TLS handshakes (one plain ClientHello first, then sslyze:
+one per cipher suite of each of SSL 2.0, SSL 3.0, TLS 1.0, 1.1, 1.2 and 1.3, no certificate
+validation, no HTTP request, no cloud API call), so it needs no cloud permission, only
+network egress to the endpoints. An endpoint that accepts TCP and does not answer the first
+ClientHello within the timeout is recorded as `timeout` without sslyze's sequence (which
+would wait out the timeout eleven times and then call it "no TLS").
 
 Which endpoints (`endpoints`, one function for the probe and for the check, on the model,
 never on a provider's fields):
@@ -22,13 +25,14 @@ property after normalizing; a probed section's endpoint without a result gets `N
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import ipaddress
 import logging
-import math
 import queue
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -60,9 +64,9 @@ DEFAULT_TIMEOUT = 5  # seconds per connection attempt
 DEFAULT_CONCURRENCY = 10  # endpoints probed at once
 CONNECTIONS_PER_ENDPOINT = 5  # sslyze's default; handshakes in flight against one endpoint
 RETRIES = 1  # sslyze retries of a connection that failed
-# An endpoint whose result has not come back within this many connection timeouts of its
-# turn is recorded as `timeout`: the probe never waits without bound. A responsive endpoint
-# needs a few hundred handshakes, about one timeout's worth of time.
+# An endpoint whose result has not come back within this many connection timeouts of the
+# start of its own probe is recorded as `timeout`: the probe never waits without bound. A
+# responsive endpoint needs a few hundred handshakes, about one timeout's worth of time.
 BUDGET_TIMEOUTS = 24
 MAX_CIPHERS = 10  # accepted cipher suites kept per version
 APP_PORT = 443
@@ -155,39 +159,103 @@ def probe_sections(sections: Iterable[Section], provider: Provider,
 def probe(found: list[Endpoint], timeout: int = DEFAULT_TIMEOUT,
           concurrency: int = DEFAULT_CONCURRENCY) -> list[dict[str, Any]]:
     """One result per endpoint, in the order given; never raises for an endpoint's sake
-    (whatever goes wrong is that endpoint's recorded error: fail closed)."""
+    (whatever goes wrong is that endpoint's recorded error: fail closed).
+
+    Each endpoint is probed on its own (`concurrency` at a time): first one plain TLS
+    ClientHello (`_first_hello`), then, if the endpoint answered it, sslyze's full sequence.
+    An endpoint that accepts TCP and then never answers costs one timeout, and a slow one
+    never holds the others' results; `seconds` is each endpoint's own time."""
     if not found:
         return []
     started_at = now()
+    with ThreadPoolExecutor(max_workers=max(1, concurrency),
+                            thread_name_prefix="posture-tls-probe") as pool:
+        return list(pool.map(lambda ep: _probe_one(ep, timeout, started_at), found))
+
+
+def _probe_one(ep: Endpoint, timeout: int, started_at: str) -> dict[str, Any]:
     started = time.monotonic()
-    results: dict[str, dict[str, Any]] = {}
     try:
-        _run(found, timeout, concurrency, started_at, started, results)
-    except Exception as exc:  # sslyze itself failed: every endpoint not done is an error
-        log.debug("TLS probe failed", exc_info=True)
-        message = f"the probe failed: {type(exc).__name__}: {exc}"
-        for ep in found:
-            results.setdefault(ep.resource, _error(ep, started_at, started, "bug", message))
-    return [results[ep.resource] for ep in found]
+        request, failure = _request(ep, timeout)
+        if request is None:
+            return _error(ep, started_at, started, *failure)
+        address = request.server_location.ip_address or str(ep.host)
+        first = _first_hello(address, ep.port, request.server_location.hostname, timeout)
+        if first.stalled is not None:
+            return {**_error(ep, started_at, started, "timeout", first.stalled),
+                    "address": address}
+        return _scan(ep, request, first, timeout, started_at, started)
+    except Exception as exc:  # sslyze itself failed: this endpoint's error
+        log.debug("TLS probe of %s:%s failed", ep.host, ep.port, exc_info=True)
+        return _error(ep, started_at, started, "bug",
+                      f"the probe failed: {type(exc).__name__}: {exc}")
 
 
-def _run(found: list[Endpoint], timeout: int, concurrency: int, started_at: str,
-         started: float, results: dict[str, dict[str, Any]]) -> None:
+@dataclass(frozen=True, slots=True)
+class FirstHello:
+    """What the first plain ClientHello showed."""
+
+    stalled: str | None  # why the endpoint is a `timeout` (no answer in time); None: answered
+    handshake: bool = False  # a TLS handshake completed: the endpoint speaks TLS
+
+
+def _first_hello(address: str, port: int, server_name: str, timeout: int) -> FirstHello:
+    """Connect and send one ClientHello (TLS 1.0 to 1.3, every cipher suite the local
+    OpenSSL has, no certificate validation), waiting `timeout` seconds for the TCP connection
+    and again for the answer. Any answer (a ServerHello, an alert, a banner, a reset, the
+    connection closed) means the endpoint responds: sslyze's sequence then decides. No
+    answer in time is a stall: sslyze would wait out the timeout on each of its eleven
+    connectivity handshakes and then call the endpoint "no TLS", which a stall does not
+    prove (issue 20)."""
+    import socket  # here, not at start-up (scanner.probe is imported by every command)
+    import ssl
+
+    try:
+        sock = socket.create_connection((address, port), timeout=timeout)
+    except TimeoutError:
+        return FirstHello(f"{address}:{port}: no TCP connection within the {timeout} s timeout")
+    except OSError:
+        return FirstHello(None)  # refused or unreachable: sslyze records which
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with contextlib.suppress(ValueError, ssl.SSLError):
+        with warnings.catch_warnings():  # TLS 1.0 is deprecated: offering it is the point
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("ALL:@SECLEVEL=0")
+    sni = None if _is_address(server_name) else server_name
+    try:
+        with context.wrap_socket(sock, server_hostname=sni,
+                                 do_handshake_on_connect=False) as tls:
+            tls.settimeout(timeout)
+            tls.do_handshake()
+    except TimeoutError:
+        return FirstHello(f"{address}:{port}: accepted the TCP connection, then did not answer "
+                          f"a TLS ClientHello within the {timeout} s timeout")
+    except (OSError, ValueError):  # ssl.SSLError is an OSError: an answer, not TLS's
+        return FirstHello(None)
+    finally:
+        sock.close()
+    return FirstHello(None, handshake=True)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _scan(ep: Endpoint, request: ServerScanRequest, first: FirstHello, timeout: int,
+          started_at: str, started: float) -> dict[str, Any]:
+    """sslyze's sequence for one endpoint, waiting at most BUDGET_TIMEOUTS timeouts."""
     from sslyze.scanner.scanner import Scanner
 
-    requests: dict[Any, Endpoint] = {}
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:  # DNS look-ups, bounded
-        prepared = list(pool.map(lambda ep: _request(ep, timeout), found))
-    for ep, (request, failure) in zip(found, prepared, strict=True):
-        if request is None:
-            results[ep.resource] = _error(ep, started_at, started, *failure)
-        else:
-            requests[request.uuid] = ep
-    if not requests:
-        return
     scanner = Scanner(per_server_concurrent_connections_limit=CONNECTIONS_PER_ENDPOINT,
-                      concurrent_server_scans_limit=concurrency)
-    scanner.queue_scans([r for r, _ in prepared if r is not None])
+                      concurrent_server_scans_limit=1)
+    scanner.queue_scans([request])
     done: queue.Queue[Any] = queue.Queue()
 
     def consume() -> None:  # sslyze's threads are daemons: a stuck endpoint is abandoned
@@ -198,26 +266,28 @@ def _run(found: list[Endpoint], timeout: int, concurrency: int, started_at: str,
             done.put(exc)
         done.put(None)
 
-    threading.Thread(target=consume, name="posture-tls-probe", daemon=True).start()
-    waves = math.ceil(len(requests) / concurrency)
-    budget = waves * BUDGET_TIMEOUTS * timeout
-    deadline = started + budget
-    while True:
-        try:
-            item = done.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if item is None:
-            break
-        if isinstance(item, Exception):
-            raise item
-        ep = requests[item.uuid]
-        results[ep.resource] = _result(ep, item, started_at, started)
-    for ep in requests.values():
-        results.setdefault(ep.resource, _error(
-            ep, started_at, started, "timeout",
-            f"no result within {budget} s ({BUDGET_TIMEOUTS} x the {timeout} s connection "
-            f"timeout per round of {concurrency} endpoints)"))
+    threading.Thread(target=consume, name="posture-tls-sslyze", daemon=True).start()
+    budget = BUDGET_TIMEOUTS * timeout
+    try:
+        item = done.get(timeout=max(0.0, started + budget - time.monotonic()))
+    except queue.Empty:
+        item = None
+    if isinstance(item, Exception):
+        raise item
+    if item is None:
+        return {**_error(ep, started_at, started, "timeout",
+                         f"no result within {budget} s ({BUDGET_TIMEOUTS} x the {timeout} s "
+                         "connection timeout)"),
+                "address": request.server_location.ip_address}
+    out = _result(ep, item, started_at, started)
+    error = out.get("error")
+    if first.handshake and isinstance(error, dict) and error.get("reason") == "no_tls":
+        # The first hello completed a TLS handshake, so "no TLS" is wrong: the endpoint
+        # stopped answering sslyze's handshakes (an intrusion-prevention system, a limit).
+        error.update(reason="unreachable", message=scrub(
+            "a TLS handshake completed on the first connection, then none of the probe's "
+            f"did: {error.get('message')}"))
+    return out
 
 
 def _request(ep: Endpoint, timeout: int

@@ -94,6 +94,58 @@ class Parameters:
         return key, value
 
 
+SCOPE_PROVIDERS = ("aws", "azure", "hetzner")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The resources a claim speaks of ("backups are geo-redundant": backup stores, not
+    every bucket). Every dimension given must match (providers AND kinds AND ...); within
+    one dimension any value matches (kinds: bucket OR database). Labels and names compare
+    case-insensitively; a label value "*" matches any value. Empty: every resource."""
+
+    providers: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.providers or self.kinds or self.roles or self.labels or self.names)
+
+    def matches(self, r: Resource) -> bool:
+        if self.providers and r.provider not in self.providers:
+            return False
+        if self.kinds and r.kind._value_ not in self.kinds:
+            return False
+        if self.roles and not r.roles & set(self.roles):
+            return False
+        if self.labels:
+            have = {k.lower(): v.lower() for k, v in r.labels.items()}
+            if not any(k.lower() in have and (v == "*" or v.lower() == have[k.lower()])
+                       for k, v in self.labels.items()):
+                return False
+        return not self.names or _globs(tuple(n.lower() for n in self.names))(
+            r.name.lower()) is not None
+
+    def matches_scope_of(self, provider: str) -> bool:
+        """For a finding on no resource of the estate (an unread scope, a provider that
+        cannot show a control): in scope unless its provider is excluded, since what could
+        not be read may hold resources of the scope."""
+        return not self.providers or provider in self.providers
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in (("providers", list(self.providers)),
+                                  ("kinds", list(self.kinds)), ("roles", list(self.roles)),
+                                  ("labels", dict(self.labels)), ("names", list(self.names)))
+                if v}
+
+    def describe(self) -> str:
+        parts = [f"{k}: " + (", ".join(f"{a}={b}" for a, b in v.items()) if isinstance(v, dict)
+                             else ", ".join(v)) for k, v in self.to_json().items()]
+        return "; ".join(parts) or "every resource"
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     id: str
@@ -102,6 +154,7 @@ class Claim:
     section: str = ""
     verifiable: bool = True
     reason: str = ""
+    scope: Scope = field(default_factory=Scope)  # empty: every resource the checks judge
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +165,7 @@ class Profile:
     parameters: Parameters
     claims: tuple[Claim, ...]
     path: str = ""
+    scope: Scope = field(default_factory=Scope)  # [scope]: the default of every claim
 
     def check_ids(self) -> set[str]:
         return {c for claim in self.claims for c in claim.checks}
@@ -181,7 +235,7 @@ def load(name_or_path: str) -> Profile:
 
 
 def parse(data: Mapping[str, Any], origin: str) -> Profile:
-    _only(data, {"profile", "parameters", "claims"}, origin, "")
+    _only(data, {"profile", "parameters", "claims", "scope"}, origin, "")
     meta = data.get("profile", {})
     if not isinstance(meta, Mapping):
         raise ProfileError(f"{origin}: [profile] must be a table")
@@ -192,6 +246,7 @@ def parse(data: Mapping[str, Any], origin: str) -> Profile:
         if key in meta and not isinstance(meta[key], str):
             raise ProfileError(f"{origin}: profile.{key} must be a string")
     params = parse_parameters(data.get("parameters", {}), origin)
+    default_scope = parse_scope(data.get("scope", {}), origin, "scope")
     raw_claims = data.get("claims", [])
     if not isinstance(raw_claims, list):
         raise ProfileError(f"{origin}: claims must be an array of tables ([[claims]])")
@@ -201,8 +256,8 @@ def parse(data: Mapping[str, Any], origin: str) -> Profile:
         where = f"claims[{i}]"
         if not isinstance(raw, dict):
             raise ProfileError(f"{origin}: {where} must be a table")
-        _only(raw, {"id", "quote", "checks", "section", "verifiable", "reason"}, origin,
-              f"{where}.")
+        _only(raw, {"id", "quote", "checks", "section", "verifiable", "reason", "scope"},
+              origin, f"{where}.")
         claim_id = raw.get("id") or f"claim-{i + 1}"
         if not isinstance(claim_id, str):
             raise ProfileError(f"{origin}: {where}.id must be a string")
@@ -235,6 +290,8 @@ def parse(data: Mapping[str, Any], origin: str) -> Profile:
                 section=raw.get("section", ""),
                 verifiable=verifiable,
                 reason=raw.get("reason", ""),
+                scope=parse_scope(raw["scope"], origin, f"{where}.scope") if "scope" in raw
+                else default_scope,
             )
         )
     return Profile(
@@ -244,7 +301,36 @@ def parse(data: Mapping[str, Any], origin: str) -> Profile:
         parameters=params,
         claims=tuple(claims),
         path=origin,
+        scope=default_scope,
     )
+
+
+def parse_scope(raw: Any, origin: str, where: str) -> Scope:
+    """A `scope` table ([scope], or a claim's `scope = {...}`), validated."""
+    from scanner.model import Kind
+
+    if not isinstance(raw, Mapping):
+        raise ProfileError(f"{origin}: {where} must be a table")
+    _only(raw, {"providers", "kinds", "roles", "labels", "names"}, origin, f"{where}.")
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("providers", "kinds", "roles", "names"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ProfileError(f"{origin}: {where}.{key} must be a list of non-empty strings")
+        lists[key] = tuple(value)
+    kinds = {k.value for k in Kind if k is not Kind.INTERNET}
+    for key, allowed in (("providers", set(SCOPE_PROVIDERS)), ("kinds", kinds)):
+        bad = [v for v in lists[key] if v not in allowed]
+        if bad:
+            raise ProfileError(f"{origin}: {where}.{key}: unknown {key[:-1]} {bad[0]!r} "
+                               f"(known: {', '.join(sorted(allowed))})")
+    labels = raw.get("labels", {})
+    if not isinstance(labels, Mapping) or not all(
+            isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items()):
+        raise ProfileError(f"{origin}: {where}.labels must be a table of label = \"value\" "
+                           "(\"*\": any value)")
+    return Scope(providers=lists["providers"], kinds=lists["kinds"], roles=lists["roles"],
+                 labels=dict(labels), names=lists["names"])
 
 
 _PARAM_TYPES: dict[str, type] = {

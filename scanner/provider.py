@@ -27,10 +27,13 @@ class Collection:
     # What a failed or missing read of this collection can change in resources that WERE
     # read (in the same account and region; the resources it lists itself are simply absent
     # and get the scope's own `error` finding): kind -> property names (ANY_PROPERTY: all).
-    # None: every property of every kind in `kinds` (the conservative default). An empty
+    # None: every verdict in that account and region (the conservative default). An empty
     # mapping: nothing, because the normalizer marks the affected resources itself
     # (`Resource.unknown`, e.g. a reference to a security group that is not in the list).
     affects: Mapping[Kind, frozenset[str]] | None = None
+    # Read once in every region of the section (`Section.locations`): a region missing from
+    # the recorded collection without an error for it is a read that did not happen.
+    per_region: bool = False
     opens: bool = True  # the unread data could add exposure/violations (a pass is unsafe)
     closes: bool = True  # the unread data could remove them (a fail is unsafe)
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any
 
-import jsonschema
-
 from scanner.errors import PostureError
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
-from scanner.profile import Claim
+from scanner.model import Kind, Resource
+from scanner.profile import Claim, Profile, Scope, parse_scope
 
 RESULT_FORMAT = "posture-result"
 RESULT_VERSION = 1
@@ -49,6 +48,7 @@ class ClaimResult:
             "counts": dict(sorted(self.counts.items())),
             "findings": list(self.findings),
             "evidence_levels": list(self.evidence_levels),
+            **({"scope": self.claim.scope.to_json()} if self.claim.scope else {}),
         }
 
     @classmethod
@@ -60,6 +60,7 @@ class ClaimResult:
             section=data.get("section", ""),
             verifiable=data["status"] != ClaimStatus.NOT_VERIFIABLE or bool(data.get("checks")),
             reason=data.get("reason", ""),
+            scope=parse_scope(data.get("scope") or {}, "results", "claim.scope"),
         )
         return cls(
             claim=claim,
@@ -71,21 +72,40 @@ class ClaimResult:
         )
 
 
-def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set[str]
-                   ) -> ClaimResult:
+def in_scope(scope: Scope, f: Finding, resources: Mapping[str, Resource]) -> bool:
+    """Is the finding about a resource the claim's scope speaks of? A finding on no resource
+    of the estate (an unread scope, a control the provider cannot show) or on a whole
+    account (its audit trail, its threat detection) is in scope unless its provider is
+    excluded: it speaks of every resource of the account."""
+    r = resources.get(f.resource)
+    if r is None or r.kind is Kind.ACCOUNT:
+        return scope.matches_scope_of(f.provider)
+    return scope.matches(r)
+
+
+def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set[str],
+                   resources: Mapping[str, Resource] | None = None) -> ClaimResult:
     """verified: something was assessed and all of it passed; contradicted: any failure;
     unknown: anything could not be read, or nothing was in scope; not verifiable: the page's
-    sentence (or every check on every provider in scope) cannot be shown by any API."""
+    sentence (or every check on every provider in scope) cannot be shown by any API.
+    Findings outside the claim's scope do not count; `counts["out_of_scope"]` says how many."""
     if not claim.verifiable:
         return ClaimResult(claim, ClaimStatus.NOT_VERIFIABLE, claim.reason, {}, ())
     if not set(claim.checks) <= ran:
         missing = ", ".join(sorted(set(claim.checks) - ran))
         return ClaimResult(claim, ClaimStatus.NOT_ASSESSED, f"checks not run: {missing}", {}, ())
     findings = [f for c in claim.checks for f in by_check.get(c, [])]
+    out_of_scope = 0
+    if claim.scope and resources is not None:
+        kept = [f for f in findings if in_scope(claim.scope, f, resources)]
+        out_of_scope = len(findings) - len(kept)
+        findings = kept
     by_status: dict[Status, list[Finding]] = {}  # one pass; statuses in order of first sight
     for f in findings:
         by_status.setdefault(f.status, []).append(f)
     counts = Counter({str(status): len(fs) for status, fs in by_status.items()})
+    if out_of_scope:
+        counts["out_of_scope"] = out_of_scope
     judged = by_status.get(Status.PASS, []) + by_status.get(Status.FAIL, [])
     levels = tuple(sorted({str(f.evidence_level) for f in judged}))
     fails = [f.id for f in by_status.get(Status.FAIL, ())]
@@ -110,8 +130,35 @@ def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set
     if findings and len(none_level) == len(findings):
         return ClaimResult(claim, ClaimStatus.NOT_VERIFIABLE, none_level[0].message, counts,
                            tuple(f.id for f in none_level), (str(EvidenceLevel.NONE),))
-    return ClaimResult(claim, ClaimStatus.UNKNOWN, "no resource in scope was assessed", counts,
-                       (), levels)
+    where = f" (scope: {claim.scope.describe()})" if claim.scope else ""
+    return ClaimResult(claim, ClaimStatus.UNKNOWN, f"no resource in scope{where} was assessed",
+                       counts, (), levels)
+
+
+def apply_scopes(findings: list[Finding], profile: Profile,
+                 resources: Mapping[str, Resource]) -> list[Finding]:
+    """A finding of a check that the profile binds only to scoped claims, and that is in
+    none of their scopes, speaks of a resource the page does not: it becomes `skip` (reason
+    `out_of_scope`, its verdict kept in the evidence), shown but never failing the scan."""
+    scopes: dict[str, list[tuple[str, Scope]]] = {}
+    for claim in profile.claims:
+        for cid in claim.checks:
+            scopes.setdefault(cid, []).append((claim.id, claim.scope))
+    scoped = {cid: pairs for cid, pairs in scopes.items() if all(s for _, s in pairs)}
+    if not scoped:
+        return findings
+    out = []
+    for f in findings:
+        pairs = scoped.get(f.check)
+        if pairs and f.status is not Status.SKIP and \
+                not any(in_scope(s, f, resources) for _, s in pairs):
+            what = "; ".join(f"{cid}: {s.describe()}" for cid, s in pairs)
+            f = replace(f, status=Status.SKIP, reason="out_of_scope",
+                        message=f"outside the scope of the claims that use {f.check} ({what}); "
+                                f"{f.status} on its own: {f.message}",
+                        evidence={**f.evidence, "verdict_out_of_scope": str(f.status)})
+        out.append(f)
+    return out
 
 
 @dataclass
@@ -223,6 +270,8 @@ def validate(data: Any, origin: str) -> None:
                            "not valid Unicode text") from None
     except (ValueError, RecursionError):
         raise PostureError(f"{origin}: nested too deeply, not a posture results file") from None
+    import jsonschema  # here, not at start-up: only reading a results file needs it
+
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema()).iter_errors(data))
     if error is not None:

@@ -9,8 +9,14 @@ Format (documented in docs/snapshot-format.md, JSON Schema in scanner/schema/):
                    "redacted": ["servers[].labels.db_password", ...]}],
      "digest": {"algorithm": "sha256", "value": HEX}}
 
-The digest is SHA-256 over the canonical form of the document without its `digest` member:
-UTF-8 JSON with keys sorted, no insignificant white space, non-ASCII characters unescaped
+Version 2 (written since issue 19): the digest is SHA-256 over the file's bytes as stored
+(after gzip decompression), from the first byte up to the members left out of it
+(`digest`, then `signature` if any), which end the top-level object exactly as `_trailer`
+writes them. Nothing is re-encoded to verify it; the file is parsed by msgspec.
+
+Version 1 (still read and verified): the digest is SHA-256 over the canonical form of the
+document without its `digest` and `signature` members: UTF-8 JSON with keys sorted, no
+insignificant white space, non-ASCII characters unescaped
 (`json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`).
 Plain or gzip JSON; gzip is recognised by its magic bytes, not the file name.
 """
@@ -32,7 +38,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -43,7 +48,8 @@ from scanner.errors import SnapshotError
 from scanner.model import CollectionError, ErrorReason
 
 FORMAT = "posture-snapshot"
-VERSION = 1
+VERSION = 2  # the version written; every version in VERSIONS is read and verified
+VERSIONS = (1, 2)
 GLOBAL = "global"
 MAX_BYTES = 2 * 1024**3  # refuse larger inputs, compressed or not
 LIMIT_ENV = "POSTURE_MAX_SNAPSHOT_BYTES"  # overrides MAX_BYTES (a number of bytes)
@@ -243,11 +249,13 @@ def write(snapshot: Snapshot, path: Path, key: Ed25519PrivateKey | None = None) 
     returns its digest."""
     snapshot.created_at = snapshot.created_at or now()
     doc = snapshot.document()
-    digest = digest_of(doc)
-    doc["digest"] = {"algorithm": "sha256", "value": digest}
+    body = _layout(doc)  # "{...}": the members covered by the digest
+    covered = body[:-2] if body.endswith(b"\n}") else body[:-1]  # without the final "}"
+    digest = hashlib.sha256(covered).hexdigest()
+    unhashed: dict[str, Any] = {"digest": {"algorithm": "sha256", "value": digest}}
     if key is not None:
-        doc["signature"] = signing.sign(digest, key)
-    data = _pretty(doc)
+        unhashed["signature"] = signing.sign(digest, key)
+    data = covered + _trailer(unhashed)
     if path.name.endswith(".gz"):
         data = gzip.compress(data, mtime=0)
     try:
@@ -256,6 +264,83 @@ def write(snapshot: Snapshot, path: Path, key: Ed25519PrivateKey | None = None) 
         raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror}") from exc
     snapshot.digest = digest
     return digest
+
+
+def _trailer(doc: Mapping[str, Any]) -> bytes:
+    """The end of a version 2 file: the members the digest leaves out, in UNHASHED order,
+    one line each (`json.dumps` with sorted keys and ASCII escapes), then the top level's
+    closing brace. The writer appends it to the covered bytes; the reader writes it again
+    from the parsed values and requires the file to end with exactly these bytes."""
+    parts = [b',\n "' + name.encode() + b'": '
+             + json.dumps(doc[name], sort_keys=True).encode()
+             for name in UNHASHED if name in doc]
+    return b"".join(parts) + b"\n}"
+
+
+def digest_v2(data: bytes, doc: Mapping[str, Any], origin: str) -> str:
+    """The version 2 digest of a file's (decompressed) bytes, given its parsed document:
+    SHA-256 of everything before the trailer. A file that does not end with the trailer its
+    own values give (re-indented, keys re-ordered, a member added after `digest`) is refused
+    as modified: version 2 covers the bytes as stored."""
+    trailer = _trailer(doc)
+    end = len(data)
+    while end and data[end - 1] in b" \t\r\n":  # white space after the JSON is not content
+        end -= 1
+    if end <= len(trailer) or data[end - len(trailer):end] != trailer:
+        raise SnapshotError(
+            f"{origin}: digest mismatch, the snapshot was modified after it was recorded "
+            "(format version 2: the digest covers the file's bytes up to its digest member, "
+            "which must end the file as posture wrote it; re-seal an edited file with "
+            "`posture seal`)")
+    return hashlib.sha256(memoryview(data)[:end - len(trailer)]).hexdigest()
+
+
+def _layout(doc: dict[str, Any]) -> bytes:
+    """A version 2 file's body: the snapshot's own levels indented by one space with keys
+    sorted (as `json.dumps(indent=1, sort_keys=True)` writes them), each raw object on one
+    line of its own, compact and with sorted keys, encoded by json's C encoder. The same
+    values as `_pretty`, several times faster than json's pure-Python indenting encoder and
+    about a third smaller; one raw object per line also diffs and greps well."""
+    out = io.BytesIO()
+    try:
+        for chunk in _layout_chunks(doc, 0):
+            out.write(chunk)
+    except UnicodeEncodeError:  # lone surrogates: fail exactly as json.dumps(...).encode()
+        return _pretty(doc)
+    return out.getvalue()
+
+
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _compact(value: Any) -> bytes:
+    """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, UTF-8
+    (one encoder for every object: json.dumps builds a new one per call)."""
+    return _COMPACT.encode(value).encode()
+
+
+def _layout_chunks(value: Any, depth: int) -> Iterator[bytes]:
+    pad = b"\n" + b" " * (depth + 1)
+    if depth < _RAW_DEPTH and type(value) is dict and value and all(
+            type(k) is str for k in value):
+        sep = b"{"
+        for key in sorted(value):
+            yield sep + pad + json.dumps(key, ensure_ascii=False).encode() + b": "
+            sep = b","
+            yield from _layout_chunks(value[key], depth + 1)
+        yield b"\n" + b" " * depth + b"}"
+    elif depth <= _RAW_DEPTH and type(value) is list and value:
+        sep = b"["
+        for item in value:
+            yield sep + pad
+            sep = b","
+            if depth == _RAW_DEPTH:  # sections > section > collections > regions > objects
+                yield _compact(item)
+            else:
+                yield from _layout_chunks(item, depth + 1)
+        yield b"\n" + b" " * depth + b"]"
+    else:
+        yield json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
 
 
 def _pretty(doc: dict[str, Any]) -> bytes:
@@ -357,7 +442,35 @@ _FLOATS_REMEMBERED = 1 << 16  # distinct float texts kept while parsing (API obj
 
 
 def parse(data: bytes, origin: str) -> dict[str, Any]:
-    return _parse(data, origin)[0]
+    return _parse_fast(data, origin)[0]
+
+
+def decode_fast(data: bytes) -> Any:
+    """`data` decoded by msgspec, or None where msgspec refuses it (bad JSON, bad UTF-8, lone
+    surrogates, NaN/Infinity, numbers beyond 64 bits or a double's range, deep nesting):
+    the caller then takes json's path, whose verdicts and messages stand. (A document that
+    is just `null` gives None too; json's path reads it the same.)"""
+    import msgspec  # here, not at start-up
+
+    try:
+        return msgspec.json.decode(data)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+
+
+def _parse_fast(data: bytes, origin: str) -> tuple[dict[str, Any], bool, bool]:
+    """`_parse`, by msgspec where it can: about twice json's speed and less memory (no
+    decoded copy of the text). msgspec refuses what json accepts and the format allows
+    (NaN and Infinity, numbers beyond 64 bits or a double's range) and what the format
+    refuses (invalid UTF-8, lone surrogate escapes, bad JSON); each of those takes json's
+    path, whose verdicts and one-line messages are the format's. A document msgspec
+    parsed is finite; its floats are not checked (`digest_of` searches when it must)."""
+    doc = decode_fast(data)
+    if doc is None:
+        return _parse(data, origin)
+    if not isinstance(doc, dict):
+        raise SnapshotError(f"{origin}: not a posture snapshot (top level is not an object)")
+    return doc, True, False
 
 
 def _parse(data: bytes, origin: str) -> tuple[dict[str, Any], bool, bool]:
@@ -410,11 +523,13 @@ def validate(doc: dict[str, Any], origin: str) -> None:
     checked to be an object, which is all the format promises about raw objects)."""
     if doc.get("format") != FORMAT:
         raise SnapshotError(f"{origin}: not a posture snapshot (format is {doc.get('format')!r})")
-    if doc.get("version") != VERSION:
+    if doc.get("version") not in VERSIONS or type(doc.get("version")) is not int:
         raise SnapshotError(
             f"{origin}: snapshot format version {doc.get('version')!r} is not supported "
-            f"(this posture reads version {VERSION})"
+            f"(this posture reads versions {' and '.join(map(str, VERSIONS))})"
         )
+    import jsonschema  # here, not at start-up: only reading a snapshot needs it
+
     skeleton = dict(doc)
     sections = doc.get("sections")
     if isinstance(sections, list):
@@ -451,11 +566,17 @@ def _skeleton_section(section: Any) -> Any:
 def load(path: Path, verify_digest: bool = True) -> Snapshot:
     """Read, validate and verify a snapshot. Every problem is a `SnapshotError` naming it."""
     origin = str(path)
-    doc, finite, floats_checked = _parse(read_bytes(path), origin)
+    data = read_bytes(path)
+    doc, finite, floats_checked = _parse_fast(data, origin)
     validate(doc, origin)
     recorded = doc["digest"]["value"]
+    if doc["version"] == 1:
+        del data  # version 1 hashes the parsed values; the bytes are no longer needed
     if verify_digest:
-        actual = _digest_or_refuse(doc, origin, finite, floats_checked)
+        if doc["version"] == 1:
+            actual = _digest_or_refuse(doc, origin, finite, floats_checked)
+        else:
+            actual = digest_v2(data, doc, origin)
         if actual != recorded:
             raise SnapshotError(
                 f"{origin}: digest mismatch, the snapshot was modified after it was recorded "
@@ -549,7 +670,7 @@ def seal(path: Path, out: Path) -> str:
     doc = parse(read_bytes(path), origin)
     doc.setdefault("digest", {"algorithm": "sha256", "value": "0" * 64})
     validate(doc, origin)
-    _digest_or_refuse(doc, origin)
+    _digest_or_refuse(doc, origin)  # content no canonical form exists for is refused
     snap = Snapshot(
         sections=[Section.from_json(s) for s in doc["sections"]],
         created_at=doc["created_at"],

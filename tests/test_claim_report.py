@@ -124,7 +124,7 @@ def test_markdown_claim_report_summarises_by_framework(
     for title in ("GDPR (Regulation (EU) 2016/679)", "ISO/IEC 27001:2022 Annex A",
                   "BSI C5:2020"):
         assert f"### {title}" in out
-    assert "| A.8.20 | NET-01, NET-02, NET-03, NET-04 | contradicted |" in out
+    assert "| A.8.20 | NET-01, NET-02, NET-03, NET-04, NET-07 | contradicted |" in out
     assert "| Art. 44 | RES-01, RES-03 | contradicted |" in out
 
 
@@ -185,7 +185,7 @@ def test_checks_framework_lists_controls_with_their_checks() -> None:
     controls = [r[0] for r in rows]
     assert controls == sorted(controls, key=html.natural_key)  # A.5.9 before A.5.12
     assert controls.index("A.5.9") < controls.index("A.5.12")
-    assert dict(rows)["A.8.20"] == "NET-01, NET-02, NET-03, NET-04, NET-06"
+    assert dict(rows)["A.8.20"] == "NET-01, NET-02, NET-03, NET-04, NET-06, NET-07"
     doc = json.loads(run("checks", "--framework", "C5", "--json").stdout)
     assert doc["framework"] == "C5" and doc["title"] == "BSI C5:2020"
     assert doc["controls"]["KRY-02"] == ["TLS-01", "TLS-02", "TLS-04"]

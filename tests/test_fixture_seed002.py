@@ -32,6 +32,10 @@ EXPECTED_FAILS = {
     ("VUL-01", P + "server/106"),
     ("INV-02", P + "server/106"),
     ("INV-02", P + "volume/403"),
+    # NET-07 judges the rule itself: fw-db admits 5432 from 0.0.0.0/0, fw-ssh-anywhere (applied
+    # to nothing) admits 22 from 0.0.0.0/0 and ::/0
+    ("NET-07", P + "firewall/202"),
+    ("NET-07", P + "firewall/204"),
 }
 EXPECTED_PASSES = {
     ("NET-01", P + "server/103"),
@@ -43,6 +47,8 @@ EXPECTED_PASSES = {
     ("NET-04", P + "server/102"),
     ("NET-04", P + "server/104"),
     ("NET-04", P + "server/105"),
+    ("NET-07", P + "firewall/201"),
+    ("NET-07", P + "firewall/203"),
     ("BAK-02", P + "server/103"),
     ("TLS-01", P + "load_balancer/301/service/443"),
     ("TLS-01", P + "load_balancer/302/service/443"),
@@ -116,6 +122,7 @@ def test_ssh_forwarded_by_load_balancer_is_an_admin_port_exposure_via_the_lb() -
 
 NET02 = {f"NET-02|{P}server/{n}" for n in (102, 104, 106)}
 NET03 = {f"NET-03|{P}server/{n}" for n in (102, 106)}
+NET07 = {f"NET-07|{P}firewall/{n}" for n in (202, 204)}  # the rules themselves
 # Every claim of the page bound to checks, and exactly the findings that contradict it (the
 # README's violations); claims left out are `verifiable = false`.
 CONTRADICTED_BY: dict[str, set[str]] = {
@@ -123,8 +130,8 @@ CONTRADICTED_BY: dict[str, set[str]] = {
     "private-network": NET03,
     "no-public-endpoint": NET03,
     "lb-terminates": NET03 | {f"NET-04|{P}server/106"},
-    "firewall-restricted": NET02 | {f"NET-04|{P}server/106"},
-    "admin-ports": NET02,
+    "firewall-restricted": NET02 | NET07 | {f"NET-04|{P}server/106"},
+    "admin-ports": NET02 | NET07,
     "db-inside-cluster": {f"NET-01|{P}server/104"},
     "db-no-public-ip": {f"NET-01|{P}server/104"},
     "operator-vpn": NET02,
@@ -192,7 +199,7 @@ def test_with_the_terraform_state_the_iac_claims_are_contradicted_by_exactly_the
     assert {f["id"] for f in inv01 if f["status"] == "fail"} == DRIFT
     assert Counter(f["status"] for f in inv01) == {"pass": 21, "fail": 5, "skip": 9}
     assert not [f for f in doc["findings"] if f["status"] == "error"]
-    assert doc["summary"]["by_status"]["fail"] == 18 + 5
+    assert doc["summary"]["by_status"]["fail"] == 20 + 5
     assert doc["summary"]["claims"] == {"verified": 0, "contradicted": 19, "unknown": 0,
                                         "not_verifiable": 70, "not_assessed": 0}
     assert code == 1
@@ -295,7 +302,7 @@ def test_quick_start_scan_exits_1_with_the_summary_the_readme_states() -> None:
     readme = (ROOT / "README.md").read_text()
     result = run("scan", str(SEED002), "--profile", "seed-002")
     summary = result.stdout.splitlines()[-2:]
-    assert summary == ["31 resources, 18 checks: 18 failed, 0 errors, 46 passed, 11 skipped",
+    assert summary == ["31 resources, 19 checks: 20 failed, 0 errors, 48 passed, 11 skipped",
                        "claims of seed-002: 0 verified, 17 contradicted, 0 unknown, "
                        "72 not verifiable"]
     for line in summary:

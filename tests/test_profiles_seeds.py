@@ -91,7 +91,8 @@ CONTRADICTED_BY: dict[str, dict[str, set[tuple[str, str]]]] = {
     },
     "seed-004": {
         "rbac-least-privilege": {("IAM-02", "77777777-aaaa-4bbb-8ccc-000000000007"),
-                                 ("NET-02", "vm-staging-1"), ("NET-02", "dev-1")},
+                                 ("NET-02", "vm-staging-1"), ("NET-02", "dev-1"),
+                                 ("NET-07", "nsg-staging")},
         "aes-256-at-rest": {("ENC-01", "sql-contoso/analytics"), ("ENC-01", "ci-runner"),
                             ("ENC-01", "ci-cache")},
         "key-rotation": {("ENC-03", "kv-contoso-staging")},

@@ -133,8 +133,8 @@ def test_sarif_passes_the_official_schema_with_rules_help_and_references(tmp_pat
     # every check the profile binds, those with only skips too (INV-01: no --iac given;
     # TLS-04: not probed)
     assert sorted(rules) == ["BAK-02", "ENC-01", "ENC-02", "IAM-03", "INV-01", "INV-02",
-                             "LOG-01", "NET-01", "NET-02", "NET-03", "NET-04", "RES-01",
-                             "RES-03", "TLS-01", "TLS-02", "TLS-03", "TLS-04", "VUL-01"]
+                             "LOG-01", "NET-01", "NET-02", "NET-03", "NET-04", "NET-07",
+                             "RES-01", "RES-03", "TLS-01", "TLS-02", "TLS-03", "TLS-04", "VUL-01"]
     net01 = rules["NET-01"]
     assert net01["shortDescription"]["text"].startswith("Databases hold no public IP")
     assert net01["fullDescription"]["text"]  # the rationale
@@ -152,12 +152,12 @@ def test_sarif_passes_the_official_schema_with_rules_help_and_references(tmp_pat
     assert run_["invocations"] == [{"executionSuccessful": True}]
 
 
-def test_sarif_results_are_exactly_the_18_failures_with_levels_and_locations(
+def test_sarif_results_are_exactly_the_20_failures_with_levels_and_locations(
         tmp_path: Path) -> None:
     results = assert_valid_sarif(scan(tmp_path, "sarif"))["runs"][0]["results"]
     got = {(r["ruleId"], r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"])
            for r in results}
-    assert got == EXPECTED_FAILS and len(results) == 18
+    assert got == EXPECTED_FAILS and len(results) == 20
     assert all(r["kind"] == "fail" and "suppressions" not in r for r in results)
     level = {r["ruleId"]: r["level"] for r in results}
     assert level["NET-01"] == "error" and level["ENC-01"] == "error"
@@ -192,7 +192,7 @@ def test_sarif_errors_suppressions_and_file_locations(tmp_path: Path) -> None:
                        "region": {"startLine": 42}}
     unsuppressed_fails = [r for r in run_["results"]
                           if r["kind"] == "fail" and "suppressions" not in r]
-    assert len(unsuppressed_fails) == 16  # 18 - the suppressed one - the one now an error
+    assert len(unsuppressed_fails) == 18  # 20 - the suppressed one - the one now an error
     invocation = run_["invocations"][0]
     assert invocation["executionSuccessful"] is False
     notes = invocation["toolExecutionNotifications"]
@@ -273,9 +273,9 @@ def test_junit_parses_and_counts_match_the_json_summary(tmp_path: Path) -> None:
     expected = (summary["findings"], st_["fail"], st_["error"], st_["skip"] + st_["suppressed"])
     # skipped: the 7 of the fixture README, INV-01's one for the project (no --iac) and
     # TLS-04's three not-probed endpoints
-    assert root.tag == "testsuites" and junit_counts(root) == expected == (75, 18, 0, 11)
+    assert root.tag == "testsuites" and junit_counts(root) == expected == (79, 20, 0, 11)
     suites = root.findall("testsuite")
-    assert len(suites) == 18
+    assert len(suites) == 19
     assert tuple(map(sum, zip(*(junit_counts(s) for s in suites), strict=True))) == expected
     for suite in suites:
         cases = suite.findall("testcase")
@@ -300,7 +300,7 @@ def test_junit_parses_and_counts_match_the_json_summary(tmp_path: Path) -> None:
 
 def test_junit_errors_and_suppressions(tmp_path: Path) -> None:
     root = ET.fromstring(report(with_error_and_suppression(tmp_path), "junit").encode())
-    assert junit_counts(root) == (75, 16, 1, 12)
+    assert junit_counts(root) == (79, 18, 1, 12)
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
     error = cases[("NET-04", "staging-worker (" + P + "server/106)")].find("error")
     assert error is not None and error.get("type") == "denied"
@@ -329,7 +329,7 @@ def assert_known_attributes(model: type[BaseModel], data: Any, path: str = "") -
 
 def test_ocsf_is_valid_detection_finding_1_5(tmp_path: Path) -> None:
     events = json.loads(scan(tmp_path, "ocsf"))
-    assert isinstance(events, list) and len(events) == 75
+    assert isinstance(events, list) and len(events) == 79
     for event in events:
         DetectionFinding.model_validate(event)
         assert_known_attributes(DetectionFinding, event)
@@ -383,7 +383,7 @@ def test_ocsf_errors_suppressions_and_time(tmp_path: Path) -> None:
 def test_csv_one_row_per_finding_in_a_stable_column_order(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(scan(tmp_path, "csv"))))
     assert list(rows[0]) == list(COLUMNS)
-    assert len(rows) == 75
+    assert len(rows) == 79
     assert {(r["check"], r["resource"]) for r in rows if r["status"] == "fail"} == EXPECTED_FAILS
     db2 = next(r for r in rows if r["finding_id"] == "NET-01|" + P + "server/104")
     assert db2["severity"] == "critical" and db2["resource_name"] == "db-2"
@@ -436,7 +436,7 @@ def test_repeatable_format_writes_every_file_and_one_format_to_stdout(tmp_path: 
     args = [a for fmt, path in files.items() for a in ("--format", f"{fmt}:{path}")]
     result = run("scan", *SEED, "--format", "table", *args, "--no-timestamps")
     assert result.exit_code == 1, result.stderr
-    assert "18 failed" in result.stdout and result.stdout.startswith("CRITICAL")
+    assert "20 failed" in result.stdout and result.stdout.startswith("CRITICAL")
     for fmt, path in files.items():
         assert path.read_text(encoding="utf-8") == scan(tmp_path, fmt), fmt
 
@@ -481,7 +481,7 @@ def test_report_of_saved_json_gives_byte_identical_output(tmp_path: Path) -> Non
     assert report(saved, "sarif", "--no-timestamps") == scan(tmp_path, "sarif")
     again = tmp_path / "again.sarif"
     result = run("report", str(saved), "--format", f"sarif:{again}", "--format", "table")
-    assert result.exit_code == 0 and "18 failed" in result.stdout
+    assert result.exit_code == 0 and "20 failed" in result.stdout
     assert again.read_text() == direct["sarif"].read_text()
 
 
@@ -583,9 +583,9 @@ def test_example_posture_command_runs_on_the_bundled_snapshot(
     monkeypatch.chdir(tmp_path)
     result = run("scan", *args)
     assert result.exit_code == 1, result.stderr
-    assert "18 failed" in result.stdout
+    assert "20 failed" in result.stdout
     files = {v.split(":", 1)[0]: tmp_path / v.split(":", 1)[1]
              for k, v in itertools.pairwise(args) if k == "--format" and ":" in v}
     assert {"sarif", "junit"} <= set(files)
     assert_valid_sarif(files["sarif"].read_text())
-    assert junit_counts(ET.parse(files["junit"]).getroot())[1] == 18
+    assert junit_counts(ET.parse(files["junit"]).getroot())[1] == 20

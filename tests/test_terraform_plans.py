@@ -251,8 +251,9 @@ def test_changed_only_judges_what_the_plan_changes_and_what_depends_on_it(
     _, everything = scan_json(str(changed), "--profile", "seed-002")
     _, only = scan_json(str(changed), "--profile", "seed-002", "--changed-only")
     judged = {address(f) for f in only["findings"] if f["resource_kind"] != "account"}
-    # fw-db reaches db-1 and db-2 by label selector: their verdicts depend on the change
-    assert judged == {"hcloud_server.db_1", "hcloud_server.db_2"}
+    # fw-db reaches db-1 and db-2 by label selector: their verdicts depend on the change;
+    # the changed firewall itself is judged by its rules (NET-07)
+    assert judged == {"hcloud_firewall.db", "hcloud_server.db_1", "hcloud_server.db_2"}
     # what a plan cannot show (LOG-01, VUL-01 of the page) is stated once for the plan, and
     # so is INV-01 (a plan is the declared side: it is compared with a live estate, --iac)
     assert {(f["check"], f["resource"], f["status"]) for f in only["findings"]

@@ -72,13 +72,15 @@ def _service(protocol: str, port: int) -> dict[str, Any]:
                              "timeout": 10, "http": None}}
 
 
-def hetzner_estate(ep: Endpoints) -> dict[str, list[dict[str, Any]]]:
-    """The seed-002 project with one load balancer, on 127.0.0.1, in front of the servers."""
+def hetzner_estate(ep: Endpoints, services: list[dict[str, Any]] | None = None
+                   ) -> dict[str, list[dict[str, Any]]]:
+    """The seed-002 project with one load balancer, on 127.0.0.1, in front of the servers
+    (or of the `services` given)."""
     doc = json.loads(SEED002.read_text())
     data = {name: regions["global"]
             for name, regions in doc["sections"][0]["collections"].items()}
     lb = copy.deepcopy(data["load_balancers"][0])
-    lb.update(id=390, name="lb-probe", targets=[], private_net=[], services=[
+    lb.update(id=390, name="lb-probe", targets=[], private_net=[], services=services or [
         _service("https", ep.legacy.port), _service("https", ep.modern.port),
         _service("https", ep.closed), _service("tcp", ep.plain.port)])
     lb["public_net"] = {"enabled": True, "ipv4": {"ip": "127.0.0.1", "dns_ptr": None},
@@ -294,16 +296,75 @@ def test_aws_load_balancer_is_probed_at_its_dns_name(
     assert {s for p, s in statuses if p == servers.modern.port} == {"pass"}
 
 
-def test_an_endpoint_that_never_answers_is_a_timeout_error_within_the_probe_budget(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(probe, "BUDGET_TIMEOUTS", 2)  # 2 x 1 s instead of 24 x 5 s
+def test_a_stalled_endpoint_is_a_timeout_error_on_https_and_tcp_services_in_one_timeout(
+        servers: Endpoints, tmp_path: Path) -> None:
+    """Accepts TCP, never answers the handshake: `error` (reason `timeout`) on an https and
+    on a tcp service, never `skip`/`no_tls`, with the shipped budget, costing about one
+    timeout (sslyze alone waits out eleven and then calls it "no TLS"); each endpoint's
+    `seconds` is its own time."""
+    timeout = 2
+    with SilentServer() as stalled_https, SilentServer() as stalled_tcp:
+        estate = hetzner_estate(servers, [
+            _service("https", stalled_https.port), _service("tcp", stalled_tcp.port),
+            _service("https", servers.modern.port), _service("https", servers.closed)])
+        with HcloudServer(estate, token=TOKEN) as api:
+            snap = tmp_path / "stalled.json"
+            started = time.monotonic()
+            code, doc = scan("hetzner", "--probe-tls", "--probe-timeout", str(timeout),
+                             "--record", str(snap), environ=env(api))
+            waited = time.monotonic() - started
+        assert stalled_https.connections >= 1 and stalled_tcp.connections >= 1
+    got = tls04(doc)
+    for port in (stalled_https.port, stalled_tcp.port):
+        finding = got[f"{LB}{port}"]
+        assert finding["status"] == "error"
+        assert finding["reason"] == "unreachable"
+        assert finding["evidence"]["probe_error"]["reason"] == "timeout"
+        assert "did not answer a TLS ClientHello" in finding["evidence"]["probe_error"][
+            "message"]
+    assert got[f"{LB}{servers.modern.port}"]["status"] == "pass"
+    assert got[f"{LB}{servers.closed}"]["evidence"]["probe_error"]["reason"] == "refused"
+    assert code == 3  # errors, no failure: incomplete
+    assert waited < 4 * timeout + 6  # sslyze's sequence alone: 11 x 2 s before any result
+    probes = {p["port"]: p for p in
+              json.loads(snap.read_text())["sections"][0]["collections"]["tls_probes"][
+                  "global"]}
+    assert timeout <= probes[stalled_https.port]["seconds"] < 2 * timeout + 1
+    assert probes[servers.closed]["seconds"] < timeout  # its own time, not the batch's
+    assert probes[servers.modern.port]["seconds"] < probes[stalled_https.port]["seconds"]
+
+
+def test_a_stalled_endpoint_with_the_default_timeout_costs_one_timeout_and_holds_no_other(
+        servers: Endpoints) -> None:
     with SilentServer() as silent:
         started = time.monotonic()
-        [result] = probe.probe([probe.Endpoint("r", "127.0.0.1", silent.port, "https")],
-                               timeout=1, concurrency=1)
+        results = probe.probe([probe.Endpoint("stalled", "127.0.0.1", silent.port, "tcp"),
+                               probe.Endpoint("modern", "127.0.0.1", servers.modern.port,
+                                              "https")])
         waited = time.monotonic() - started
+    stalled, modern = results
+    assert stalled["status"] == "error"
+    assert stalled["error"]["reason"] == "timeout"
+    assert stalled["address"] == "127.0.0.1"
+    assert modern["status"] == "completed"
+    assert modern["seconds"] < probe.DEFAULT_TIMEOUT  # not the stalled endpoint's wait
+    assert probe.DEFAULT_TIMEOUT <= waited < 2 * probe.DEFAULT_TIMEOUT + 3
+
+
+def test_no_tls_after_a_completed_first_handshake_is_unreachable_not_a_tls_less_service(
+        servers: Endpoints, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An endpoint that completes the first handshake and then stops answering (a rate
+    limit, an intrusion-prevention system) is not "no TLS": never a `skip` on tcp."""
+    real = probe._first_hello
+
+    def then_stall(address: str, port: int, server_name: str, timeout: int
+                   ) -> probe.FirstHello:
+        assert real(address, servers.modern.port, server_name, timeout).handshake
+        return probe.FirstHello(None, handshake=True)
+
+    monkeypatch.setattr(probe, "_first_hello", then_stall)
+    [result] = probe.probe([probe.Endpoint("r", "127.0.0.1", servers.plain.port, "tcp")],
+                           timeout=2)
     assert result["status"] == "error"
-    assert result["error"]["reason"] == "timeout"
-    assert result["error"]["message"].startswith("no result within 2 s")
-    assert silent.connections >= 1  # it was contacted, and did not hold the scan
-    assert waited < 10
+    assert result["error"]["reason"] == "unreachable"
+    assert "first connection" in result["error"]["message"]

@@ -122,6 +122,7 @@ def test_a_forged_signature_over_a_re_sealed_snapshot_fails(tmp_path: Path) -> N
     run("scan", str(SEED002), "--record", str(signed), "--sign", str(key))
     doc = json.loads(signed.read_text())
     doc["sections"][0]["account"] = "someone-else"
+    doc["version"] = 1  # re-sealed in version 1's canonical form, still read and verified
     doc["digest"]["value"] = snapshot.digest_of(doc)  # the digest alone is easy to redo
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(doc))

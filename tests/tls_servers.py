@@ -20,6 +20,7 @@ import ssl
 import threading
 import warnings
 from types import TracebackType
+from typing import Self
 
 import trustme
 
@@ -35,7 +36,7 @@ class _Listener:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
-    def __enter__(self) -> _Listener:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -20,7 +20,9 @@ from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
 
 COLLECTIONS: dict[str, Collection] = {
-    a.name: Collection(a.name, a.kinds, (a.action,), a.description) for a in APIS
+    a.name: Collection(a.name, a.kinds, (a.action,), a.description,
+                       per_region=a.scope == "regional" and a.parent is None)
+    for a in APIS
 }
 POLICY_FILE = "readonly-policy.json"
 

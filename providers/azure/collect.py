@@ -18,6 +18,7 @@ location or "global"), never raised; only a missing or rejected credential stops
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -86,43 +87,34 @@ class StaticTokenCredential:
 
 
 
-def _clients() -> dict[str, Callable[..., Any]]:
-    """SDK client classes, imported lazily (a snapshot replay needs none of them)."""
-    from azure.mgmt.authorization import AuthorizationManagementClient
-    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
-    from azure.mgmt.compute import ComputeManagementClient
-    from azure.mgmt.keyvault import KeyVaultManagementClient
-    from azure.mgmt.mysqlflexibleservers import MySQLManagementClient
-    from azure.mgmt.network import NetworkManagementClient
-    from azure.mgmt.postgresqlflexibleservers import PostgreSQLManagementClient
-    from azure.mgmt.recoveryservices import RecoveryServicesClient
-    from azure.mgmt.recoveryservicesbackup import RecoveryServicesBackupClient
-    from azure.mgmt.resource.resources import ResourceManagementClient
-    from azure.mgmt.security import SecurityCenter
-    from azure.mgmt.sql import SqlManagementClient
-    from azure.mgmt.storage import StorageManagementClient
-    from azure.mgmt.web import WebSiteManagementClient
-
-    return {
-        "resource": ResourceManagementClient,
-        "raw": ResourceManagementClient,  # its pipeline, for the two calls no SDK covers
-        "network": NetworkManagementClient,
-        "compute": ComputeManagementClient,
-        "storage": StorageManagementClient,
-        "sql": SqlManagementClient,
-        "postgresql": PostgreSQLManagementClient,
-        "mysql": MySQLManagementClient,
-        "keyvault": KeyVaultManagementClient,
-        "recoveryservices": RecoveryServicesClient,
-        "backup": RecoveryServicesBackupClient,
-        "security": SecurityCenter,
-        "authorization": AuthorizationManagementClient,
-        "cognitive": CognitiveServicesManagementClient,
-        "web": WebSiteManagementClient,
-    }
+# SDK client classes by key: (module, class). Each is imported the first time a collection
+# needs it (a snapshot replay needs none; `--checks RES-01` only the resources client):
+# importing all fourteen azure-mgmt packages costs seconds.
+CLIENT_CLASSES: dict[str, tuple[str, str]] = {
+    "resource": ("azure.mgmt.resource.resources", "ResourceManagementClient"),
+    "raw": ("azure.mgmt.resource.resources", "ResourceManagementClient"),  # its pipeline, for
+    # the two calls no SDK covers
+    "network": ("azure.mgmt.network", "NetworkManagementClient"),
+    "compute": ("azure.mgmt.compute", "ComputeManagementClient"),
+    "storage": ("azure.mgmt.storage", "StorageManagementClient"),
+    "sql": ("azure.mgmt.sql", "SqlManagementClient"),
+    "postgresql": ("azure.mgmt.postgresqlflexibleservers", "PostgreSQLManagementClient"),
+    "mysql": ("azure.mgmt.mysqlflexibleservers", "MySQLManagementClient"),
+    "keyvault": ("azure.mgmt.keyvault", "KeyVaultManagementClient"),
+    "recoveryservices": ("azure.mgmt.recoveryservices", "RecoveryServicesClient"),
+    "backup": ("azure.mgmt.recoveryservicesbackup", "RecoveryServicesBackupClient"),
+    "security": ("azure.mgmt.security", "SecurityCenter"),
+    "authorization": ("azure.mgmt.authorization", "AuthorizationManagementClient"),
+    "cognitive": ("azure.mgmt.cognitiveservices", "CognitiveServicesManagementClient"),
+    "web": ("azure.mgmt.web", "WebSiteManagementClient"),
+}
 
 
-# --- configuration --------------------------------------------------------------------------
+def client_class(key: str) -> Callable[..., Any]:
+    """The SDK client class for a key of CLIENT_CLASSES, imported on first use."""
+    module, name = CLIENT_CLASSES[key]
+    cls: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return cls
 
 
 def endpoint_of(options: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -410,15 +402,14 @@ class _Collector:
         self.wanted = wanted
         self.lock = threading.Lock()
         self._clients: dict[tuple[str, str, int], Any] = {}
-        self._classes = _clients()
 
     def client(self, key: str, sub: str) -> Any:
         """One SDK client per (client, subscription, worker thread): the clients' pipelines
         and transports are not shared between threads."""
         ident = (key, sub, threading.get_ident())
+        cls = client_class(key)  # outside the lock: a first import takes a while
         with self.lock:
             if ident not in self._clients:
-                cls = self._classes[key]
                 self._clients[ident] = cls(self.credential, sub, **self.kwargs,
                                            per_retry_policies=[ReadOnlyGuard()])
             return self._clients[ident]

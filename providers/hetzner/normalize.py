@@ -5,6 +5,11 @@ What Hetzner means, written down once here so no check needs a Hetzner branch:
   server (directly or through a label selector) add up: one allow-only layer, default deny.
   A server with none applied is open on every port (a layer with `present=False`, default
   allow).
+- A firewall is in force once its `apply_firewall` action finished (a server lists it as
+  `pending` until then); firewall rules are read by providers/hetzner/firewalls.py. What is
+  not known (a pending firewall, one a server names that was not read, a selector that
+  cannot be resolved, a rule missing a field) is recorded in `Resource.unknown` with the
+  direction it could move a verdict; a dangling reference names the id it points at.
 - A load balancer listens only on its services' ports; an https service with
   `redirect_http` also answers port 80 with a redirect. Targets are reached over the private
   network when `use_private_ip` is set (bypassing the targets' firewalls, which do not filter
@@ -17,10 +22,11 @@ What Hetzner means, written down once here so no check needs a Hetzner branch:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from scanner.model import Inventory, Kind, Relation, RelationType, Resource
+from providers.hetzner.firewalls import LabelIndex, enum, firewall_rules, parse_selector
+from scanner.model import Inventory, Kind, Relation, RelationType, Resource, Unread
 from scanner.provider import inventory
 from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
 from scanner.snapshot import Section
@@ -31,7 +37,6 @@ NOT_ENCRYPTED_DOC = (
     "at rest by Hetzner; encrypt inside the server, e.g. LUKS)"
 )
 LB_TLS_DOC = "https://docs.hetzner.com/cloud/load-balancers/faq/ (TLS 1.2 and TLS 1.3 only)"
-_PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "other", "gre": "other"}
 NO_FIREWALL = RuleLayer("hetzner firewall", LayerMode.UNION, (), Action.ALLOW, present=False)
 
 
@@ -54,26 +59,11 @@ def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()}
 
 
-def firewall_rules(fw: Mapping[str, Any], fw_id: str) -> tuple[Rule, ...]:
-    rules = []
-    for i, raw in enumerate(fw.get("rules") or []):
-        if raw.get("direction") != "in":
-            continue
-        protocol = _PROTOCOLS.get(str(raw.get("protocol")), "other")
-        ports = PortRange.parse(raw.get("port")) if protocol in ("tcp", "udp") else None
-        rules.append(Rule(
-            action=Action.ALLOW,
-            protocol=protocol,
-            ports=ports or PortRange(0, 65535),
-            sources=tuple(raw.get("source_ips") or ()),
-            origin=f"{fw_id}#{i}",
-        ))
-    return tuple(rules)
-
-
 def _selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
-    """Hetzner label selectors: comma-separated `k=v`, `k==v`, `k!=v`, `k`, `!k`,
-    `k in (a,b)`, `k notin (a,b)`."""
+    """The lenient selector reading the Terraform hcloud mapping still imports (it reads an
+    empty selector as matching everything). Live and recorded estates use
+    `providers.hetzner.firewalls.parse_selector`, which leaves an empty or malformed
+    selector unresolved."""
     for term in _split_selector(selector):
         term = term.strip()
         if not term:
@@ -120,61 +110,6 @@ def _set_values(text: str) -> set[str]:
     return {v.strip() for v in text.strip().strip("()").split(",")}
 
 
-def _required_values(term: str) -> tuple[str, set[str]] | None:
-    """For a selector term that only labels with key K and a value in V can satisfy
-    (`k=v`, `k==v`, `k in (a,b)`), (K, V); None for the other forms. Read exactly as
-    `_selector_matches` reads the term."""
-    term = term.strip()
-    if not term or " notin " in term:
-        return None
-    if " in " in term:
-        key, _, values = term.partition(" in ")
-        return key.strip(), _set_values(values)
-    if "!=" in term or "=" not in term:
-        return None
-    key, _, value = term.replace("==", "=").partition("=")
-    return key.strip(), {value.strip()}
-
-
-class _LabelIndex:
-    """Servers grouped by identical label sets, with an index from (key, value) to groups:
-    a selector is resolved by testing `_selector_matches` once per candidate group (the
-    groups that carry a value its `k=v`/`k in (...)` terms require, else every group), not
-    once per server. The result is the same set of servers."""
-
-    def __init__(self, servers: list[dict[str, Any]], server_labels: list[dict[str, str]]
-                 ) -> None:
-        groups: dict[frozenset[tuple[str, str]], int] = {}
-        self.labels: list[dict[str, str]] = []
-        self.members: list[list[Any]] = []
-        self.by_pair: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for srv, labels in zip(servers, server_labels, strict=True):
-            key = frozenset(labels.items())
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = len(self.labels)
-                self.labels.append(labels)
-                self.members.append([])
-                for pair in labels.items():
-                    self.by_pair[pair].append(g)
-            self.members[g].append(srv["id"])
-
-    def matching(self, selector: str) -> list[Any]:
-        candidates: Sequence[int] | None = None
-        for term in _split_selector(selector):
-            required = _required_values(term)
-            if required is None:
-                continue
-            key, values = required
-            found = sorted({g for v in values for g in self.by_pair.get((key, v), ())})
-            if candidates is None or len(found) < len(candidates):
-                candidates = found
-        if candidates is None:
-            candidates = range(len(self.labels))
-        return [sid for g in candidates if _selector_matches(selector, self.labels[g])
-                for sid in self.members[g]]
-
-
 class _Builder:
     def __init__(self, section: Section) -> None:
         self.s = section
@@ -187,7 +122,8 @@ class _Builder:
 
     def add(self, kind: Kind, native_type: str, native: Any, obj: Mapping[str, Any],
             properties: Mapping[str, Any], region: str | None = None, name: str | None = None,
-            rid: str | None = None, labels: dict[str, str] | None = None) -> str:
+            rid: str | None = None, labels: dict[str, str] | None = None,
+            unknown: Mapping[str, Unread] | None = None) -> str:
         resource = Resource(
             id=rid or self.rid(native_type, native),
             kind=kind,
@@ -199,6 +135,7 @@ class _Builder:
             properties=properties,
             raw=obj,
             native_type=native_type,
+            unknown=dict(unknown or {}),
         )
         self.resources.append(resource)
         return resource.id
@@ -209,45 +146,115 @@ class _Builder:
     # --- firewalls ---------------------------------------------------------------------
 
     def firewalls(self, servers: list[dict[str, Any]], server_labels: list[dict[str, str]]
-                  ) -> dict[Any, RuleLayer]:
-        """Build each server's firewall layer (shared tuples for identical firewall sets)."""
-        fws = {fw["id"]: fw for fw in self.s.items("firewalls")}
-        applied: dict[Any, set[Any]] = defaultdict(set)
-        index: _LabelIndex | None = None
+                  ) -> dict[Any, tuple[RuleLayer, dict[str, Unread]]]:
+        """Each server's firewall layer (shared for identical firewall sets) and what about
+        it is not known.
+
+        A firewall filters a server once the `apply_firewall` action has finished (OpenAPI,
+        POST /firewalls/{id}/actions/apply_to_resources: "A Firewall is applied to a resource
+        once the related Action with command `apply_firewall` successfully finished"); until
+        then the server lists it with status `pending` (schema `server_public_net`:
+        `firewalls[].status` applied | pending). So a pending firewall is left out of the
+        layer. A firewall that is pending, referenced but not in the list read, or applied by
+        a label selector that cannot be resolved may be (or soon be) in force: with other
+        firewalls in force it could only add allow rules (a pass is not safe), with none it
+        could only close the open server (a fail is not safe)."""
+        fws: dict[Any, dict[str, Any]] = {}
+        for fw in self.s.items("firewalls"):
+            if isinstance(fw, Mapping) and fw.get("id") is not None:
+                fws[fw["id"]] = fw
+        # server id -> firewall id -> pending? (True if any statement says pending)
+        state: dict[Any, dict[Any, bool]] = defaultdict(dict)
+        maybe: dict[Any, list[str]] = defaultdict(list)  # server id -> why unsure
+        unresolved: list[tuple[Any, str]] = []  # firewalls whose targets are unknown
+        index: LabelIndex | None = None
         rules_of: dict[Any, tuple[Rule, ...]] = {}
+        doubts_of: dict[Any, tuple[str, ...]] = {}
+        server_ids = {srv["id"] for srv in servers}
+
+        def mark(sid: Any, fw_id: Any, status: Any, where: str) -> None:
+            pending = enum(status) not in ("", "applied")
+            state[sid][fw_id] = state[sid].get(fw_id, False) or pending
+            if pending:
+                maybe[sid].append(f"{self.rid('firewall', fw_id)} is {enum(status)} on it "
+                                  f"({where}): not in force yet, left out")
+
         for fw in fws.values():
-            fw_id = self.rid("firewall", fw["id"])
-            rules = firewall_rules(fw, fw_id)
-            rules_of.setdefault(fw["id"], rules)
+            fw_rid = self.rid("firewall", fw["id"])
+            parsed = firewall_rules(fw, fw_rid)
+            rules_of[fw["id"]] = parsed.rules
+            if parsed.doubts:
+                doubts_of[fw["id"]] = parsed.doubts
+            unknown: dict[str, Unread] = {}
+            if parsed.doubts:
+                # Each doubtful rule is kept in its widest reading: only a fail can be wrong.
+                unknown["firewall_rules"] = Unread("; ".join(parsed.doubts), opens=False,
+                                                   closes=True)
             self.add(Kind.FIREWALL, "firewall", fw["id"], fw, {
                 "firewall_rules": [
-                    {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources)}
-                    for r in rules
+                    {"action": str(r.action), "protocol": r.protocol, "ports": str(r.ports),
+                     "sources": list(r.sources), "origin": r.origin}
+                    for r in parsed.rules
                 ],
-            })
+            }, unknown=unknown)
             for target in fw.get("applied_to") or []:
-                if target.get("type") == "server" and target.get("server"):
-                    applied[target["server"]["id"]].add(fw["id"])
-                elif target.get("type") == "label_selector":
-                    selector = (target.get("label_selector") or {}).get("selector", "")
-                    for res in target.get("applied_to_resources") or []:
-                        if res.get("type") == "server" and res.get("server"):
-                            applied[res["server"]["id"]].add(fw["id"])
-                    if index is None:  # resolve the selector ourselves as well
-                        index = _LabelIndex(servers, server_labels)
-                    for sid in index.matching(selector):
-                        applied[sid].add(fw["id"])
+                if not isinstance(target, Mapping):
+                    unresolved.append((fw["id"], "an applied_to entry is not an object"))
+                    continue
+                kind = enum(target.get("type"))
+                server = target.get("server")
+                if kind == "server" and isinstance(server, Mapping) and "id" in server:
+                    mark(server["id"], fw["id"], target.get("status"), "firewall applied_to")
+                    continue
+                if kind != "label_selector":
+                    unresolved.append((fw["id"], f"applied_to type {target.get('type')!r}"))
+                    continue
+                for res in target.get("applied_to_resources") or []:
+                    srv = res.get("server") if isinstance(res, Mapping) else None
+                    if enum(res.get("type")) == "server" and isinstance(srv, Mapping):
+                        mark(srv["id"], fw["id"], res.get("status"), "label selector")
+                selector = (target.get("label_selector") or {}).get("selector")
+                terms = parse_selector(selector)
+                if terms is None:
+                    unresolved.append((fw["id"], f"label selector {selector!r} is empty or "
+                                                 "malformed: which servers it selects is "
+                                                 "not documented"))
+                    continue
+                if index is None:  # resolve the selector ourselves as well
+                    index = LabelIndex(servers, server_labels)
+                for sid in index.matching(terms):
+                    mark(sid, fw["id"], None, "label selector")
         for srv in servers:
             for ref in (srv.get("public_net") or {}).get("firewalls") or []:
+                if not isinstance(ref, Mapping):
+                    continue
                 if ref.get("id") in fws:
-                    applied[srv["id"]].add(ref["id"])
-        # one layer per distinct set of firewalls (servers of a service share theirs)
+                    mark(srv["id"], ref["id"], ref.get("status"), "server public_net")
+                else:
+                    maybe[srv["id"]].append(
+                        f"{self.rid('firewall', ref.get('id'))} is applied to it but not in "
+                        "the firewalls read")
+        for fw_id, why in unresolved:
+            for sid in server_ids:
+                if fw_id not in state.get(sid, {}):
+                    maybe[sid].append(f"{self.rid('firewall', fw_id)} may apply to it: {why}")
+        # one layer per distinct set of firewalls in force (servers of a service share theirs)
         layers: dict[frozenset[Any], RuleLayer] = {}
-        per_server: dict[Any, RuleLayer] = {}
+        per_server: dict[Any, tuple[RuleLayer, dict[str, Unread]]] = {}
         for srv in servers:
-            key = frozenset(applied.get(srv["id"], ()))
+            key = frozenset(f for f, pending in state.get(srv["id"], {}).items() if not pending)
+            unknown = {}
+            # Doubtful rules of a firewall in force are read widest: a fail may be wrong.
+            # A firewall that may be (or soon be) in force could add allow rules to those in
+            # force (a pass may be wrong) or, with none in force, close the open server.
+            doubts = [d for f in sorted(key, key=str) for d in doubts_of.get(f, ())]
+            doubts += maybe.get(srv["id"], [])
+            if doubts:
+                unknown["ingress"] = Unread(
+                    "; ".join(doubts), opens=bool(key) and bool(maybe.get(srv["id"])),
+                    closes=not key or any(f in doubts_of for f in key))
             if not key:
-                per_server[srv["id"]] = NO_FIREWALL
+                per_server[srv["id"]] = NO_FIREWALL, unknown
                 continue
             layer = layers.get(key)
             if layer is None:
@@ -259,7 +266,7 @@ class _Builder:
                     default=Action.DENY,
                     origin=tuple(self.rid("firewall", f) for f in ordered),
                 )
-            per_server[srv["id"]] = layer
+            per_server[srv["id"]] = layer, unknown
             server = self.rid("server", srv["id"])
             for fw_id in layer.origin:
                 self.relate(server, fw_id, RelationType.PROTECTED_BY, layer="hetzner firewalls")
@@ -288,7 +295,7 @@ class _Builder:
             sid = self.add(Kind.COMPUTE, "server", srv["id"], srv, {
                 "public_ips": public,
                 "private_ips": [p["ip"] for p in srv.get("private_net") or [] if p.get("ip")],
-                "ingress": (layers[srv["id"]],),
+                "ingress": (layers[srv["id"]][0],),
                 "backup_enabled": srv.get("backup_window") is not None,
                 "backup_frequency_hours": 24 if srv.get("backup_window") else None,
                 "backup_retention_days": 7 if srv.get("backup_window") else None,
@@ -298,13 +305,14 @@ class _Builder:
                 "encrypted": False,
                 "encryption_evidence": "provider",
                 "encryption_reference": NOT_ENCRYPTED_DOC,
-            }, region=_location(srv), labels=labels)
+            }, region=_location(srv), labels=labels, unknown=layers[srv["id"]][1])
             for net in srv.get("private_net") or []:
                 self.relate(sid, self.rid("network", net.get("network")), RelationType.ATTACHED_TO)
 
     # --- load balancers ------------------------------------------------------------------
 
     def load_balancers(self) -> None:
+        servers = {srv["id"] for srv in self.s.items("servers")}
         for lb in self.s.items("load_balancers"):
             pn = lb.get("public_net") or {}
             public = []
@@ -316,7 +324,8 @@ class _Builder:
                 listeners.append((int(svc["listen_port"]), svc))
             ports = sorted({p for p, _ in listeners} | {
                 80 for _, svc in listeners
-                if svc.get("protocol") == "https" and (svc.get("http") or {}).get("redirect_http")
+                if enum(svc.get("protocol")) == "https"
+                and (svc.get("http") or {}).get("redirect_http")
             })
             ingress = RuleLayer(
                 name="load balancer services", mode=LayerMode.UNION,
@@ -325,18 +334,22 @@ class _Builder:
                             for p in ports),
                 default=Action.DENY,
             )
+            missing = [sid for sid in self.target_ids(lb) if sid not in servers]
+            unknown = {"targets": Unread(
+                "target server(s) " + ", ".join(self.rid("server", m) for m in missing)
+                + " not in the servers read", reason="dangling")} if missing else {}
             lb_id = self.add(Kind.LOAD_BALANCER, "load_balancer", lb["id"], lb, {
                 "public_ips": public,
                 "private_ips": [p["ip"] for p in lb.get("private_net") or [] if p.get("ip")],
                 "ingress": (ingress,),
-            }, region=_location(lb))
+            }, region=_location(lb), unknown=unknown)
             for port, svc in listeners:
                 self.listener(lb_id, lb, port, svc)
             self.targets(lb_id, lb)
 
     def listener(self, lb_id: str, lb: Mapping[str, Any], port: int,
                  svc: Mapping[str, Any]) -> None:
-        protocol = str(svc.get("protocol"))
+        protocol = enum(svc.get("protocol"))
         http = svc.get("http") or {}
         props: dict[str, Any] = {
             "protocol": protocol,
@@ -364,13 +377,28 @@ class _Builder:
                 rid=f"{lb_id}/service/80")
             self.relate(rid, lb_id, RelationType.MEMBER_OF)
 
+    @staticmethod
+    def target_ids(lb: Mapping[str, Any]) -> list[Any]:
+        """The server ids a load balancer targets, directly or through a label selector
+        (the API lists the servers a selector resolved to in the target's `targets`)."""
+        out = []
+        for target in lb.get("targets") or []:
+            kind = enum(target.get("type"))
+            if kind == "server" and target.get("server"):
+                out.append(target["server"]["id"])
+            elif kind == "label_selector":
+                out.extend(sub["server"]["id"] for sub in target.get("targets") or []
+                           if sub.get("server"))
+        return out
+
     def targets(self, lb_id: str, lb: Mapping[str, Any]) -> None:
         for target in lb.get("targets") or []:
             private = bool(target.get("use_private_ip"))
-            if target.get("type") == "server" and target.get("server"):
+            kind = enum(target.get("type"))
+            if kind == "server" and target.get("server"):
                 self.relate(lb_id, self.rid("server", target["server"]["id"]),
                             RelationType.TARGETS, private=private)
-            elif target.get("type") == "label_selector":
+            elif kind == "label_selector":
                 for sub in target.get("targets") or []:
                     if sub.get("server"):
                         self.relate(lb_id, self.rid("server", sub["server"]["id"]),
@@ -382,7 +410,7 @@ class _Builder:
     def simple(self) -> None:
         for cert in self.s.items("certificates"):
             self.add(Kind.CERTIFICATE, "certificate", cert["id"], cert, {
-                "managed_renewal": cert.get("type") == "managed",
+                "managed_renewal": enum(cert.get("type")) == "managed",
                 "not_after": cert.get("not_valid_after"),
                 "domains": list(cert.get("domain_names") or []),
             })
@@ -406,15 +434,21 @@ class _Builder:
                     "cidr": sub.get("ip_range"), "network_zone": sub.get("network_zone"),
                 }, name=f"{net.get('name')}/{sub.get('ip_range')}")
                 self.relate(sid, nid, RelationType.MEMBER_OF)
+        servers = {srv["id"] for srv in self.s.items("servers")}
         for pip in self.s.items("primary_ips"):
             # A server created without primary IPs of its own gets new ones, deleted with it
             # (auto_delete): they are part of the server, not declared on their own.
-            auto = pip.get("auto_delete") and pip.get("assignee_type") == "server" and \
+            assigned = enum(pip.get("assignee_type")) == "server" and \
                 pip.get("assignee_id") is not None
+            auto = pip.get("auto_delete") and assigned
+            unknown = {"implicit": Unread(
+                f"assignee server {self.rid('server', pip['assignee_id'])} not in the servers "
+                "read", reason="dangling")} if assigned and pip["assignee_id"] not in servers \
+                else {}
             pid = self.add(Kind.PUBLIC_IP, "primary_ip", pip["id"], pip, {
                 "implicit": f"created with server {pip.get('assignee_id')} (deleted with it)",
-            } if auto else {}, region=_location(pip))
-            if pip.get("assignee_type") == "server" and pip.get("assignee_id") is not None:
+            } if auto else {}, region=_location(pip), unknown=unknown)
+            if assigned:
                 self.relate(pid, self.rid("server", pip["assignee_id"]), RelationType.ATTACHED_TO)
         for fip in self.s.items("floating_ips"):
             fid = self.add(Kind.PUBLIC_IP, "floating_ip", fip["id"], fip, {},

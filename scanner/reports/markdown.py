@@ -115,6 +115,8 @@ def render(result: ScanResult, timestamps: bool = True,
         out.append("")
         meta = [f"checks: {md_text(', '.join(claim.claim.checks))}"] if claim.claim.checks \
             else []
+        if claim.claim.scope:
+            meta.append(f"scope: {md_text(claim.claim.scope.describe())}")
         if claim.evidence_levels:
             meta.append(f"evidence: {md_text(', '.join(claim.evidence_levels))}")
         if claim.reason:

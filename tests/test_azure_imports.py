@@ -1,0 +1,69 @@
+"""A live Azure scan imports only the azure-mgmt clients its selected checks read through.
+
+Run in a fresh interpreter against the local HTTPS Resource Manager server
+(tests/azure_arm_server.py) with the real clients, so that `sys.modules` at exit shows what
+the scan imported: `--checks LOG-02` needs the resources client only, IAM-01 the
+authorization client too; the full default profile needs the network client and others.
+(RES-01 judges every data kind, so it needs twelve of the fourteen clients.)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.azure_arm_server import ArmServer, sections_of
+from tests.helpers import ROOT
+
+SEED000 = ROOT / "fixtures" / "azure" / "seed000-azure.json"
+SUB0 = "0b1f6471-1bf0-4dda-aec3-000000000000"
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-test-token"
+PROBE = """
+import atexit, sys
+def loaded():
+    names = {m.split(".")[2] for m in sys.modules if m.startswith("azure.mgmt.")}
+    sys.stderr.write("AZURE-MGMT " + ",".join(sorted(names)) + "\\n")
+atexit.register(loaded)
+from scanner.cli import main
+sys.argv = ["posture", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.fixture
+def arm() -> Iterator[ArmServer]:
+    with ArmServer(sections_of(SEED000), token=TOKEN) as server:
+        yield server
+
+
+def mgmt_packages(arm: ArmServer, *args: str) -> set[str]:
+    env = {**os.environ, "POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+           "POSTURE_AZURE_ACCESS_TOKEN": TOKEN, "REQUESTS_CA_BUNDLE": arm.ca_file,
+           "POSTURE_RETRY_BASE_SECONDS": "0.01"}
+    proc = subprocess.run([sys.executable, "-c", PROBE, "scan", "azure", "--subscription",
+                           SUB0, "--format", "json", "-o", os.devnull, *args],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+                          check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    [line] = [ln for ln in proc.stderr.splitlines() if ln.startswith("AZURE-MGMT ")]
+    return set(line.removeprefix("AZURE-MGMT ").split(",")) - {""}
+
+
+@pytest.mark.parametrize(("checks", "clients"), [
+    ("LOG-02", set()),  # activity-log settings: raw calls on the resources client's pipeline
+    ("IAM-01", {"authorization"}),
+    ("ENC-03", {"keyvault"}),
+])
+def test_a_scan_imports_only_the_clients_of_the_selected_checks(
+        arm: ArmServer, checks: str, clients: set[str]) -> None:
+    # azure.mgmt.core (the pipeline) and azure.mgmt.resource (subscriptions) always
+    assert mgmt_packages(arm, "--checks", checks) == {"core", "resource", *clients}
+
+
+def test_a_full_scan_imports_the_clients_its_checks_read_through(arm: ArmServer) -> None:
+    loaded = mgmt_packages(arm, "--profile", "default")
+    assert {"resource", "network", "storage", "sql"} <= loaded
