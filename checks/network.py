@@ -37,9 +37,12 @@ ADDRESS_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint")  # has it a publ
 
 def exposure_unknown(r: Resource, props: tuple[str, ...] = EXPOSURE_PROPS) -> bool:
     """Whether the resource might face the internet though what was read says it does not
-    (a public IP list or a firewall that could not be read): such a resource is judged, not
-    skipped, so that the engine's fail-closed rule can make its verdict `error`."""
-    return any(p in r.unknown for p in props) if r.unknown else False
+    (a public IP list or a firewall that could not be read, in the direction that could
+    open it): such a resource is judged, not skipped, so that the engine's fail-closed rule
+    can make its verdict `error`. Data that could only close a path changes nothing here."""
+    if not r.unknown:
+        return False
+    return any(u.opens for p in props if (u := r.unknown.get(p)) is not None)
 
 
 def databases(ctx: CheckContext) -> list[Resource]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -25,17 +27,20 @@ from scanner import profile as profiles
 from scanner import result as result_format
 from scanner import suppressions as suppression_rules
 from scanner.check import Check
+from scanner.diff import Diff
 from scanner.diff import diff as diff_scans
 from scanner.display import SafeFormatter, one_line, visible
 from scanner.engine import ScanRequest, severity_names
 from scanner.engine import scan as run_scan
 from scanner.errors import PostureError
+from scanner.findings import Severity, Status
 from scanner.progress import Progress
 from scanner.provider import ProviderError
 from scanner.registry import load_checks, load_providers
-from scanner.reports import DESCRIBING, FORMATS
+from scanner.reports import DESCRIBING, NAMES
 from scanner.reports import write as write_report
 from scanner.reports.html import FRAMEWORKS, controls_by_framework, framework_key
+from scanner.reports.view import View, parse_statuses
 from scanner.result import ScanResult
 from scanner.snapshot import Snapshot
 
@@ -51,6 +56,17 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _stdout_closed() -> None:
+    """The reader of stdout went away (`| head`): a normal end, not an error. Later writes
+    (and the interpreter's last flush) go nowhere; the exit code stays the verdict's."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # stdout is not a file descriptor (captured): nothing will flush to it
+
+
 def friendly(func: F) -> F:
     """Turn every expected error into one line on stderr and exit 2."""
 
@@ -59,11 +75,16 @@ def friendly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except click.ClickException:
-            raise  # usage errors: click prints them with the usage line, exit 2
-        except (PostureError, ProviderError) as exc:
+            raise  # usage errors: PostureGroup prints them as one line, exit 2
+        except ProviderError as exc:
+            _fail(str(exc), exc.exit_code)
+        except PostureError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:
+            _stdout_closed()  # a closed stdout is a normal end: no message; the status a
+            sys.exit(141)  # shell gives a writer its reader left (128 + SIGPIPE)
         except Exception as exc:  # a bug: say so plainly; -v shows the traceback
             log.debug("internal error", exc_info=True)
             _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for the traceback)")
@@ -81,11 +102,54 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
-    for noisy in ("urllib3", "requests", "botocore", "boto3", "s3transfer"):
+    for noisy in ("urllib3", "requests", "botocore", "boto3", "s3transfer", "azure"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # WeasyPrint (--format pdf) warns about every CSS property it does not support
+    for chatty in ("weasyprint", "fontTools"):
+        logging.getLogger(chatty).setLevel(logging.ERROR if verbose < 2 else logging.DEBUG)
+    # azure-identity warns at length (a multi-line list of every credential it tried) where
+    # posture says one line itself: its own words only with -v.
+    logging.getLogger("azure.identity").setLevel(
+        logging.WARNING if verbose and not quiet else logging.CRITICAL)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _one_line_usage(exc: click.ClickException) -> None:
+    """Make click print a usage error as one line `posture: ...` (exit code unchanged),
+    instead of its Usage/Try/blank/Error block. The help shown for a bare `posture` stays."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        sub = ctx.command_path.partition(" ")[2]  # the program may run as `python -m`
+        message = message.rstrip(".") + f" (see 'posture {sub + ' ' if sub else ''}--help')"
+
+    def show(file: Any = None) -> None:
+        click.echo(f"posture: {one_line(message)}", err=True)
+
+    exc.show = show  # type: ignore[method-assign]
+
+
+class PostureGroup(click.Group):
+    """The `posture` group: every usage error, of the group or of a command, is one line."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            _one_line_usage(exc)
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            _one_line_usage(exc)
+            raise
+
+
+@click.group(cls=PostureGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="posture")
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
@@ -242,7 +306,7 @@ def _split_ids(value: str | None) -> list[str] | None:
 
 
 FormatSpec = tuple[str, Path | None]
-FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): " + ", ".join(sorted(FORMATS))
+FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): " + ", ".join(NAMES)
                + ". At most one without a file goes to stdout (or to -o FILE). "
                "Default: table.")
 
@@ -254,9 +318,9 @@ def _format_specs(ctx: click.Context, param: click.Parameter, values: tuple[str,
     specs: list[FormatSpec] = []
     for value in values:
         name, sep, file = value.partition(":")
-        if name not in FORMATS:
+        if name not in NAMES:
             raise click.BadParameter(f"{value!r}: unknown format {name!r} (choose from "
-                                     f"{', '.join(sorted(FORMATS))})", ctx, param)
+                                     f"{', '.join(NAMES)})", ctx, param)
         if sep and not file:
             raise click.BadParameter(f"{value!r}: no file after ':'", ctx, param)
         specs.append((name, Path(file) if sep else None))
@@ -265,6 +329,32 @@ def _format_specs(ctx: click.Context, param: click.Parameter, values: tuple[str,
         raise click.BadParameter(f"{to_stdout[1]!r}: only one format can go to stdout (give "
                                  "the others a file: FMT:FILE)", ctx, param)
     return specs
+
+
+def _statuses(ctx: click.Context, param: click.Parameter, value: str | None
+              ) -> frozenset[Status] | None:
+    if value is None:
+        return None
+    try:
+        return parse_statuses(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}", ctx, param) from None
+
+
+def _view_options(f: F) -> F:
+    f = click.option("--min-severity", "min_severity",
+                     type=click.Choice(severity_names()),
+                     help="Table, markdown, html: show only findings of at least this "
+                          "severity (the summaries still count the whole scan).")(f)
+    f = click.option("--status", "statuses", metavar="STATUS,...", callback=_statuses,
+                     help="Table, markdown, html: show only findings of these statuses "
+                          "(pass, fail, error, skip, suppressed; the table's default: "
+                          "fail,error).")(f)
+    return f
+
+
+def _view(statuses: frozenset[Status] | None, min_severity: str | None) -> View:
+    return View(statuses, Severity(min_severity) if min_severity else None)
 
 
 def _outputs(specs: list[FormatSpec], output: str | None) -> list[FormatSpec]:
@@ -297,42 +387,48 @@ def _refuse_clobber(specs: list[FormatSpec], inputs: list[tuple[str, Path]],
     outputs.refuse_clobber(inputs, outs)
 
 
-def _quiet_stdout() -> None:
-    """Point stdout at /dev/null so that the interpreter's final flush of what could not be
-    written does not print a second error (or a traceback) at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass  # not a real file descriptor (a test runner's buffer): nothing to flush at exit
-
-
 def _history(store: str | None) -> HistoryStore:
     from scanner.history import HistoryStore  # SQLAlchemy: only when history is used
 
     return HistoryStore(store)
 
 
+def _terminal_width() -> int | None:
+    """The terminal's columns when stdout is one (the table then fits it), else None."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return shutil.get_terminal_size().columns
+
+
 def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
-          checks_dirs: tuple[Path, ...]) -> None:
+          checks_dirs: tuple[Path, ...], view: View | None = None) -> None:
     """Write every format (files first, then the one for stdout)."""
-    checks = load_checks(checks_dirs) if any(n in DESCRIBING for n, _ in specs) else None
+    checks = (load_checks(checks_dirs) if any(n in DESCRIBING or n == "pdf" for n, _ in specs)
+              else None)
+    if any(n == "pdf" and p is None for n, p in specs) and _terminal_width() is not None:
+        raise PostureError("--format pdf writes binary data: give it a file (--format "
+                           "pdf:report.pdf, or -o report.pdf), or redirect stdout")
     ordered = sorted(specs, key=lambda spec: spec[1] is None)
     for name, path in ordered:
         if path is None:
             try:
                 sys.stdout.flush()  # what was echoed before goes first
-                write_report(name, result, sys.stdout.buffer, timestamps, checks)
+                write_report(name, result, sys.stdout.buffer, timestamps, checks,
+                             width=_terminal_width(), view=view)
                 sys.stdout.buffer.flush()
-            except OSError as exc:  # /dev/full, a closed pipe: one line, exit 2
-                _quiet_stdout()
+            except BrokenPipeError:
+                _stdout_closed()  # `posture scan ... | head`: the reader has what it wanted
+            except OSError as exc:  # /dev/full: one line, exit 2
+                _stdout_closed()  # the interpreter's last flush must not fail again
                 raise PostureError(f"cannot write the report to stdout: "
                                    f"{exc.strerror or exc}") from None
             continue
         try:  # a temporary file renamed into place: a failed run leaves no truncated file
             with outputs.atomic(path) as out:
-                write_report(name, result, out, timestamps, checks)
+                write_report(name, result, out, timestamps, checks, view=view)
         except OSError as exc:
             raise PostureError(f"cannot write {path}: {exc.strerror}") from exc
 
@@ -349,6 +445,9 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
               show_default=True, help="Lowest severity of a failure that makes the exit code 1.")
 @click.option("--allow-partial", is_flag=True,
               help="Exit 0/1 even when some scopes could not be read (errors are still shown).")
+@click.option("--fail-on-unassessed", is_flag=True,
+              help="Exit 3 when a source holds resources posture cannot judge (NOT-ASSESSED: "
+                   "a plan's unmapped types or providers).")
 @click.option("--checks", "check_list", metavar="ID,...",
               help="Run only these checks (and collect only what they read).")
 @click.option("--checks-dir", "checks_dirs", multiple=True,
@@ -360,6 +459,9 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
               help="Leave scan times out of the report (to compare two reports byte for byte).")
 @click.option("--suppressions", type=click.Path(dir_okay=False, path_type=Path),
               help="TOML file of accepted findings, each with reason, owner and expiry.")
+@click.option("--strict-suppressions", is_flag=True,
+              help="A suppression that matches no finding is an error (exit 2), not a "
+                   "warning.")
 @click.option("--store", metavar="PATH|URL",
               help="History store to save this scan in: a SQLite file or a postgresql:// URL "
                    "(with --since and no --store: the default SQLite store).")
@@ -374,15 +476,18 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
               type=click.Path(dir_okay=False, path_type=Path),
               help="Trusted Ed25519 public key (repeatable): every snapshot source must carry "
                    "a valid signature by one of them, and no other file source is accepted.")
+@_view_options
 @_probe_options
 @_provider_options
 @friendly
 def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          output: str | None,
-         fail_on: str, allow_partial: bool, check_list: str | None,
+         fail_on: str, allow_partial: bool, fail_on_unassessed: bool, check_list: str | None,
          checks_dirs: tuple[Path, ...], record: Path | None, no_timestamps: bool,
-         suppressions: Path | None, store: str | None, since: str | None, only_new: bool,
+         suppressions: Path | None, strict_suppressions: bool, store: str | None,
+         since: str | None, only_new: bool,
          no_save: bool, sign: Path | None, trusted_keys: tuple[Path, ...],
+         statuses: frozenset[Status] | None, min_severity: str | None,
          **provider_opts: Any) -> None:
     """Scan SOURCES (provider names for live scans, e.g. `hetzner`, or snapshot files)."""
     specs = _outputs(formats, output)
@@ -398,7 +503,9 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         raise click.UsageError("--sign needs --record")
     rules = suppression_rules.load(suppressions) if suppressions else []
     history = _history(store) if (store or since) else None
-    before = history.load(since) if history and since else None
+    before: tuple[ScanResult | None, str] | None = None
+    if history is not None and since is not None:
+        before = _earlier_scan(history, since, not no_timestamps)
     request = ScanRequest(
         sources=list(sources),
         profile=profiles.load(profile_name),
@@ -417,17 +524,67 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         # Claims keep their verdicts: an accepted exception still contradicts the page.
         result.findings, result.expired_suppressions = suppression_rules.apply(
             result.findings, rules, date.today())
+        _report_suppressions(suppressions, rules, result, checks_dirs, strict_suppressions)
     if history and not no_save:
         scan_id = history.save(result)
         log.info("saved as scan #%d in %s", scan_id, history.display)
-    if before is not None and since is not None:
-        changes = diff_scans(before, result, f"scan {since}", "this scan")
+    if before is not None:
+        earlier, label = before
+        if earlier is None:  # the empty store's first scan: the baseline
+            earlier = ScanResult(tool_version=__version__, profile={}, sources=[], checks=[],
+                                 findings=[], claims=[])
+        changes = diff_scans(earlier, result, label, "this scan")
+        if before[0] is None:
+            click.echo(f"posture: {visible(history.display if history else '')} held no scan: "
+                       f"this scan is the baseline, its {len(changes.new)} failed or "
+                       "unreadable finding(s) are all new", err=True)
         result.changes = changes.to_json()
         if only_new:
-            new_ids = {f.id for f in changes.new}
-            result.findings = [f for f in result.findings if f.id in new_ids]
-    _emit(result, specs, not no_timestamps, checks_dirs)
-    sys.exit(result.exit_code(fail_on, allow_partial))
+            only_new_view(result, changes)
+    _emit(result, specs, not no_timestamps, checks_dirs, _view(statuses, min_severity))
+    sys.exit(result.exit_code(fail_on, allow_partial, fail_on_unassessed))
+
+
+def _earlier_scan(history: HistoryStore, since: str, timestamps: bool
+                  ) -> tuple[ScanResult | None, str]:
+    """The scan --since names, and its label (`scan #ID of DATE`). On a store that holds no
+    scan yet, `last` and `previous` name no scan (None): the first night is the baseline
+    (saved, everything in it new), so a nightly cron starts on an empty store."""
+    if since in ("last", "previous") and not history.scans(1):
+        return None, "an empty store"
+    scan_id = history.resolve(since)
+    earlier = history.load(str(scan_id))
+    when = f" of {earlier.finished_at}" if timestamps and earlier.finished_at else ""
+    return earlier, f"scan #{scan_id}{when}"
+
+
+def only_new_view(result: ScanResult, changes: Diff) -> None:
+    """--only-new: keep only the findings new since the earlier scan, and only the claims
+    such a finding decides; the reports then say "N new since ..." first."""
+    new_ids = {f.id for f in changes.new}
+    result.findings = [f for f in result.findings if f.id in new_ids]
+    result.claims = [c for c in result.claims if new_ids.intersection(c.findings)]
+    result.changes = {**(result.changes or changes.to_json()), "only_new": True}
+
+
+def _report_suppressions(path: Path | None, rules: list[suppression_rules.Suppression],
+                         result: ScanResult, checks_dirs: tuple[Path, ...], strict: bool
+                         ) -> None:
+    """One stderr line per expired suppression whose findings are back, and per suppression
+    that matched nothing (an error with --strict-suppressions: a typo in a resource name
+    must not pass for an accepted exception)."""
+    for entry in result.expired_suppressions:
+        click.echo(visible(
+            f"posture: warning: the suppression of {entry['check']} on {entry['resource']} "
+            f"expired {entry['expires']}: its {len(entry['findings'])} finding(s) count "
+            "again"), err=True)
+    unused = suppression_rules.unused(rules, result.findings, result.checks,
+                                      list(load_checks(checks_dirs)))
+    for rule, why in unused:
+        line = visible(f"{path}: the suppression of {rule.check} on {rule.resource} {why}")
+        if strict:
+            raise PostureError(f"{line} (--strict-suppressions)")
+        click.echo(f"posture: warning: {line}", err=True)
 
 
 def _load_results(path: Path) -> ScanResult:
@@ -474,13 +631,16 @@ def _load_results(path: Path) -> ScanResult:
                    "titles).")
 @click.option("--no-timestamps", is_flag=True,
               help="Leave the scan times of the results out of the report.")
+@_view_options
 @friendly
 def report(results_file: Path, formats: list[FormatSpec], output: str | None,
-           checks_dirs: tuple[Path, ...], no_timestamps: bool) -> None:
+           checks_dirs: tuple[Path, ...], no_timestamps: bool,
+           statuses: frozenset[Status] | None, min_severity: str | None) -> None:
     """Re-render saved results (`scan --format json`) in any format, without scanning."""
     specs = _outputs(formats, output)
     _refuse_clobber(specs, inputs=[("RESULTS", results_file)])
-    _emit(_load_results(results_file), specs, not no_timestamps, checks_dirs)
+    _emit(_load_results(results_file), specs, not no_timestamps, checks_dirs,
+          _view(statuses, min_severity))
 
 
 @main.command()
@@ -623,13 +783,33 @@ def list_checks(check_id: str | None, checks_dirs: tuple[Path, ...], as_json: bo
         return
     click.echo(f"{found.id}: {found.title}\nseverity: {found.severity}\n")
     click.echo(f"Why: {found.rationale}\n\nFix: {found.remediation}\n")
-    for provider, what in sorted(found.evidence.items()):
-        click.echo(f"Reads on {provider}: {what}")
+    for line in _reads_by_provider(found):
+        click.echo(line)
     click.echo(f"Kinds read: {', '.join(doc['kinds'])}")
     if found.parameters:
         click.echo(f"Profile parameters: {', '.join(found.parameters)}")
     for framework, refs in sorted(found.references.items()):
         click.echo(f"{framework}: {', '.join(refs)}")
+
+
+def _reads_by_provider(found: Check) -> list[str]:
+    """What the check reads on every provider that can judge it: the check's own words where
+    it has them, and the collections `--checks ID` collects there (the same selection as
+    `record --checks` and `permissions --checks`); why a provider cannot show it."""
+    lines: list[str] = []
+    for name, provider in sorted(load_providers().items()):
+        if found.id in provider.not_visible:
+            lines.append(f"Not visible on {name}: {provider.not_visible[found.id]}")
+            continue
+        needed = sorted(provider.collections_for(found.kinds))
+        if not needed:
+            continue
+        what = found.evidence.get(name)
+        only = provider.collections[needed[0]].description if len(needed) == 1 else ""
+        line = (f"Reads on {name}: " + (f"{what}; " if what else "")
+                + (only or f"collects {', '.join(needed)}"))
+        lines += textwrap.wrap(line, 100, subsequent_indent="    ", break_on_hyphens=False)
+    return lines
 
 
 def _framework_listing(name: str, checks: list[Check], as_json: bool) -> None:
@@ -742,6 +922,40 @@ def diff_command(before: str, after: str, store: str | None, fmt: str, fail_on: 
     else:
         click.echo(changes.render(), nl=False)
     sys.exit(changes.exit_code(fail_on))
+
+
+@main.command(name="graph")
+@click.argument("sources", nargs=-1, required=True, metavar="SNAPSHOT...")
+@click.option("--format", "fmt", type=click.Choice(["graphml", "json", "dot"]), default="json",
+              show_default=True, help="GraphML (Gephi, Neo4j), JSON, or Graphviz DOT.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE, not stdout.")
+@click.option("--profile", "profile_name", default="default", show_default=True,
+              help="Profile whose roles the resources get (database, application, ...).")
+@friendly
+def graph_command(sources: tuple[str, ...], fmt: str, output: Path | None,
+                  profile_name: str) -> None:
+    """Write the estate graph of snapshot files: resources, relations, and the `reaches`
+    edges from the internet with their exposures."""
+    from scanner import graph_export
+    from scanner.engine import build_graph, gather, normalize
+
+    providers = load_providers()
+    live = [s for s in sources if s in providers]
+    if live:
+        raise PostureError(f"graph reads snapshot files, not live sources ({live[0]}): "
+                           f"`posture record {live[0]} -o estate.json.gz` first")
+    profile = profiles.load(profile_name)
+    sections, described = gather(sources, providers, list(load_checks().values()), {})
+    estate = build_graph(normalize(sections, providers, profile))
+    text = graph_export.render(fmt, estate, described)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PostureError(f"cannot write {output}: {exc.strerror}") from exc
 
 
 @main.command()

@@ -98,7 +98,8 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
                 claim_scope(s, source)
             sections.extend(got)
             described.append({"type": "live", "name": source,
-                              "accounts": [f"{s.provider}:{s.account}" for s in got]})
+                              "accounts": [f"{s.provider}:{s.account}" for s in got],
+                              "collected_at": sorted({s.collected_at for s in got})})
             continue
         path = Path(source)
         if not path.exists():
@@ -133,8 +134,12 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
         sections.extend(snap.sections)
         described.append({"type": "snapshot", "name": path.name, "digest": snap.digest,
                           "accounts": [f"{s.provider}:{s.account}" for s in snap.sections],
+                          # for the reports' header: when the estate was read, who signed it
+                          # (the signature's status: `valid` only against a --key given)
+                          "collected_at": sorted({s.collected_at for s in snap.sections}),
                           "signature": signature.to_json(),
-                          "collected_at": max(s.collected_at for s in snap.sections)})
+                          **({"signed_by": str(signature.key_id)}
+                             if signature.status == "valid" else {})})
     # --iac FILE: the declared inventory (INV-01), one section each, read as of the estate
     for iac in options.get("iac") or ():
         read_iac = getattr(providers.get("iac"), "read_file", None)
@@ -496,7 +501,14 @@ def settle_unknowns(most: list[Finding], least: list[Finding], graph: EstateGrap
     out: list[Finding] = []
     for f in most:
         alt = other.pop(f.id, None)
-        out.append(f if _settled(f, alt) else _unknown_until_apply(f, alt, graph))
+        if not _settled(f, alt):
+            out.append(_unknown_until_apply(f, alt, graph))
+        elif alt is not None and alt.status is f.status is Status.FAIL:
+            # a fail in both worlds: what the least exposed one finds is certain (the ports
+            # open whatever the unknowns turn out to be), the most exposed one's is not
+            out.append(alt)
+        else:
+            out.append(f)  # a pass in the most exposed world holds in every world
     for f in other.values():
         out.append(f if _settled(f, None) else _unknown_until_apply(f, None, graph))
     return out

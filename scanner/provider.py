@@ -54,6 +54,15 @@ def inventory(provider: str, section: Section, resources: Iterable[Resource],
 class ProviderError(Exception):
     """A live collection could not start (no credentials, bad endpoint): exit 2."""
 
+    exit_code = 2
+
+
+class ProviderUnreachable(ProviderError):
+    """The provider's API could not be reached at all on its first call (connection refused,
+    no such host): nothing was read, exit 3 (the scan could not see what it needed)."""
+
+    exit_code = 3
+
 
 class Provider(ABC):
     name: str

@@ -187,17 +187,29 @@ class ScanResult:
             "failed_by_severity": {s.value: failed.get(s.value, 0) for s in Severity},
             "claims": {s.value: claims.get(s.value, 0) for s in ClaimStatus},
             "complete": status.get(Status.ERROR.value, 0) == 0,
+            "unassessed": self.unassessed(),
         }
 
-    def exit_code(self, fail_on: str = "low", allow_partial: bool = False) -> int:
-        """0 clean; 1 a failure at or above `fail_on`; 3 errors (incomplete) unless allowed.
-        A certain violation outranks an incomplete view: the build fails either way."""
+    def unassessed(self) -> int:
+        """Objects of the sources posture cannot judge (a plan's resource types without a
+        mapping, providers it does not cover); not what a plan deletes or forgets."""
+        return sum(int(f.evidence.get("count") or 0) for f in self.findings
+                   if f.check == "NOT-ASSESSED" and f.status is Status.SKIP
+                   and f.evidence.get("reason") not in ("deleted", "forgotten"))
+
+    def exit_code(self, fail_on: str = "low", allow_partial: bool = False,
+                  fail_on_unassessed: bool = False) -> int:
+        """0 clean; 1 a failure at or above `fail_on`; 3 errors (incomplete) unless allowed,
+        or (`fail_on_unassessed`) anything posture could not judge. A certain violation
+        outranks an incomplete view: the build fails either way."""
         if fail_on != "none":
             threshold = Severity(fail_on).rank
             if any(f.status is Status.FAIL and f.severity.rank >= threshold
                    for f in self.findings):
                 return 1
         if not allow_partial and any(f.status is Status.ERROR for f in self.findings):
+            return 3
+        if fail_on_unassessed and self.unassessed():
             return 3
         return 0
 

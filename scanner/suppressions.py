@@ -109,3 +109,22 @@ def apply(findings: Iterable[Finding], suppressions: list[Suppression], today: d
             entry["findings"].append(f.id)
         out.append(f)
     return out, list(expired.values())
+
+
+def unused(suppressions: list[Suppression], findings: Iterable[Finding], ran: Iterable[str],
+           known: Iterable[str]) -> list[tuple[Suppression, str]]:
+    """The suppressions that match nothing, each with why: its check pattern names no known
+    check, or its check ran and no failed, unreadable or suppressed finding matched it (the
+    resource was renamed, fixed or mistyped). A suppression for a check that did not run
+    (--checks) is not judged."""
+    problems = [f for f in findings if f.status in (*SUPPRESSIBLE, Status.SUPPRESSED)]
+    known, ran = list(known), list(ran)
+    out: list[tuple[Suppression, str]] = []
+    for s in suppressions:
+        pattern = s.check.upper()
+        if not any(fnmatch.fnmatchcase(c, pattern) for c in known):
+            out.append((s, "names no known check"))
+        elif (any(fnmatch.fnmatchcase(c, pattern) for c in ran)
+              and not any(s.matches(f) for f in problems)):
+            out.append((s, "matches no failed or unreadable finding"))
+    return out

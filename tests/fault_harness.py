@@ -337,14 +337,34 @@ def comparable(doc: dict[str, Any]) -> dict[str, Any]:
     return {"findings": findings, "claims": doc.get("claims"), "errors": doc.get("errors")}
 
 
+@functools.cache
+def declared(cloud_name: str) -> frozenset[str]:
+    """Collections whose provider declares what their failure can change
+    (`Collection.affects` not None): the engine fails exactly those verdicts closed."""
+    return frozenset(n for n, c in load_providers()[cloud_name].collections.items()
+                     if c.affects is not None)
+
+
 def false_passes(cloud: Cloud, doc: dict[str, Any], unreadable: set[str],
-                 regions: set[str | None] | None = None) -> list[str]:
+                 regions: set[str | None] | None = None,
+                 clean: dict[str, tuple[str, str]] | None = None) -> list[str]:
     """Findings that pass although their check reads a collection that could not be read in
-    their account (and, when the outage has `regions`, in their region)."""
-    return [f["id"] for f in doc.get("findings", [])
-            if f["status"] == "pass" and f.get("account") == cloud.account
-            and (regions is None or f.get("region") in regions)
-            and cloud.reads(f["check"]) & unreadable]
+    their account (and, when the outage has `regions`, in their region). A collection that
+    declares what its failure affects leaves the other verdicts standing (docs/model.md,
+    "Fail closed"): such a pass is false only when it was not a pass with every read made
+    (`clean`, the verdicts of the scan without the outage)."""
+    out = []
+    for f in doc.get("findings", []):
+        if f["status"] != "pass" or f.get("account") != cloud.account or (
+                regions is not None and f.get("region") not in regions):
+            continue
+        unread = cloud.reads(f["check"]) & unreadable
+        if not unread:
+            continue
+        if unread - declared(cloud.name) or clean is None or \
+                clean.get(f["id"], ("", ""))[0] != "pass":
+            out.append(f["id"])
+    return out
 
 
 @dataclass
@@ -445,7 +465,7 @@ def down(cloud: Cloud, collection: str, how: str, seed: int = 0, rate: float = 0
         clean_calls=clean.calls, faults=dict(sorted(faulty.faults.items())),
         retried=faulty.retried, completed=faulty.exit_code in (0, 1, 3)
         and bool(faulty.doc), identical=False,
-        false_passes=false_passes(cloud, faulty.doc, unreadable, regions),
+        false_passes=false_passes(cloud, faulty.doc, unreadable, regions, base),
         unexpected_errors=unexpected, changed_outside_scope=sorted(set(changed)),
         seconds=faulty.seconds, errors=[(e["collection"], e["reason"]) for e in errors],
         missing_errors=missing, stderr=faulty.stderr,

@@ -1,7 +1,7 @@
 """A local, read-only Hetzner Cloud API server for tests (stdlib only).
 
 It answers the way https://api.hetzner.cloud/v1 does for the read calls the scanner makes, in
-the shapes of the Hetzner Cloud OpenAPI description (shared/reference/hcloud-openapi.json):
+the shapes of the Hetzner Cloud OpenAPI description (tests/data/hcloud-openapi-subset.json):
 
 - ``GET /v1/{collection}``: ``{"<collection>": [...], "meta": {"pagination": {...}}}`` with
   ``page`` / ``per_page`` (default 25, at most 50), ``name``, ``label_selector``, ``sort`` and

@@ -111,7 +111,8 @@ def test_claim_report_shows_signer_and_collection_time(tmp_path: Path) -> None:
         assert "collected 2026-11-20T02:00:00Z" in out.stdout, fmt
     doc = json.loads(run("scan", str(signed), "--format", "json").stdout)
     assert doc["sources"][0]["signature"] == {"status": "not checked", "key_id": key_id}
-    assert doc["sources"][0]["collected_at"] == "2026-11-20T02:00:00Z"
+    assert doc["sources"][0]["collected_at"] == ["2026-11-20T02:00:00Z"]
+    assert "signed_by" not in doc["sources"][0]  # the header names only a verified signer
     unsigned = run("scan", str(SEED002), "--profile", "seed-002", "--format", "markdown")
     assert "unsigned" in unsigned.stdout
 

@@ -49,7 +49,9 @@ def test_unknown_format_version_major(tmp_path: Path) -> None:
     doc = json.loads(GATE.read_text())
     doc["format_version"] = "2.0"
     fails_cleanly(write(tmp_path, doc), "format_version '2.0' is not supported",
-                  "format 1.x")
+                  "newer than this posture knows", "formats 0.1, 0.2 and 1.x")
+    doc["format_version"] = "0.3"  # never written by Terraform or OpenTofu
+    fails_cleanly(write(tmp_path, doc), "format_version '0.3' is not supported")
 
 
 def test_a_newer_minor_format_version_is_read(tmp_path: Path) -> None:

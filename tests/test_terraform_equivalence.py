@@ -32,14 +32,15 @@ def test_live_snapshot_and_plan_of_the_same_estate_give_the_same_verdicts() -> N
     assert live_code == plan_code == 1
     # the claims the page makes come out the same too, but for those resting on what only
     # the live Hetzner API states: deprecation dates (VUL-01), and that sshd settings and
-    # model inference are not visible there (Hetzner's not_visible); a plan of Hetzner
-    # resources holds nothing for IAM-03 or RES-03 to assess
+    # sshd settings are not visible there (Hetzner's not_visible); a plan of Hetzner
+    # resources holds nothing for IAM-03 to assess. The AWS sub-processor sentence is
+    # scoped to AWS (providers = ["aws"]): nothing in scope in either, so unknown in both.
     plan_claims = {c["id"]: c["status"] for c in plan["claims"]}
     live_claims = {c["id"]: c["status"] for c in live["claims"]}
-    differ = ("vulnerability-procedures", "ssh-keys-only", "subprocessor-aws")
-    assert [plan_claims.pop(c) for c in differ] == ["not_verifiable", "unknown", "unknown"]
-    assert [live_claims.pop(c) for c in differ] == [
-        "contradicted", "not_verifiable", "not_verifiable"]
+    differ = ("vulnerability-procedures", "ssh-keys-only")
+    assert [plan_claims.pop(c) for c in differ] == ["not_verifiable", "unknown"]
+    assert [live_claims.pop(c) for c in differ] == ["contradicted", "not_verifiable"]
+    assert plan_claims["subprocessor-aws"] == live_claims["subprocessor-aws"] == "unknown"
     assert plan_claims == live_claims
 
 

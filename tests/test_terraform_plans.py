@@ -103,7 +103,6 @@ AWS_EXPECTED = {
     ("NET-03", "aws_instance.worker", "error"),
     ("NET-04", "aws_instance.web", "pass"),
     ("NET-04", "aws_instance.worker", "pass"),
-    ("NOT-ASSESSED", "terraform:aws-modules/not_assessed/aws_iam_role/type_not_covered", "skip"),
     ("NOT-ASSESSED", "terraform:aws-modules/not_assessed/aws_instance/deleted", "skip"),
     ("NOT-ASSESSED", "terraform:aws-modules/not_assessed/random_password/provider_not_covered",
      "skip"),

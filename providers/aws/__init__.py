@@ -20,8 +20,11 @@ from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
 
 COLLECTIONS: dict[str, Collection] = {
-    a.name: Collection(a.name, a.kinds, (a.action,), a.description,
-                       per_region=a.scope == "regional" and a.parent is None)
+    a.name: Collection(a.name, a.kinds, (a.action,), a.description, affects=a.affects,
+                       # the collector records every regional collection, per-resource ones
+                       # too, in every region scanned (empty when nothing was listed)
+                       per_region=a.scope == "regional", opens=a.opens,
+                       closes=a.closes)
     for a in APIS
 }
 POLICY_FILE = "readonly-policy.json"

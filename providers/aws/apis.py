@@ -9,9 +9,11 @@ read per region or once per account ("global"). The shipped read-only policy
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from scanner.model import Kind
+from scanner.model import ANY_PROPERTY, Kind
 
 K = Kind
 
@@ -26,6 +28,12 @@ class Api:
     scope: str  # "regional" | "global"
     description: str
     parent: str | None = None  # a call whose answer this one is made for (per resource)
+    # What its failure can change in resources that WERE read (scanner.provider.Collection):
+    # kind -> properties; {} nothing (the resources it lists are simply absent, or the
+    # normalizer marks the affected ones in `Resource.unknown`); opens/closes: direction.
+    affects: Mapping[Kind, frozenset[str]] = field(default_factory=dict)
+    opens: bool = True
+    closes: bool = True
 
     @property
     def service(self) -> str:
@@ -38,7 +46,90 @@ class Api:
 
 def _a(name: str, action: str, kinds: set[Kind], description: str, scope: str = "regional",
        parent: str | None = None) -> Api:
-    return Api(name, action, frozenset(kinds), scope, description, parent)
+    return Api(name, action, frozenset(kinds), scope, description, parent,
+               _affects(AFFECTS.get(name, {})), *DIRECTION.get(name, (True, True)))
+
+
+def _affects(spec: Mapping[Kind, set[str]]) -> Mapping[Kind, frozenset[str]]:
+    return MappingProxyType({k: frozenset(v) for k, v in spec.items()})
+
+
+# What each collection's failure can change in resources that were read (everything not
+# named here: nothing, see Api.affects). Lists whose objects are resources themselves are
+# not named: their resources are absent and the scope gets its own error finding. Security
+# groups, network ACLs, route tables, subnets and prefix lists are not named either: the
+# normalizer marks each machine whose layers they decide (`Resource.unknown`, a dangling
+# reference or an unread layer), narrower than a whole region.
+BACKUP_PROPS = {"backup_enabled", "backup_frequency_hours", "backup_retention_days",
+                "backup_redundancy", "replica_regions"}
+REACHED = {"ingress"}  # what a load balancer forwards to decides its targets' exposure
+# whether a certificate sits on a public listener (TLS-03 judges only those)
+ON_LISTENERS = {K.CERTIFICATE: {ANY_PROPERTY}}
+AFFECTS: dict[str, dict[Kind, set[str]]] = {
+    "ec2.describe_vpc_peering_connections": {K.NETWORK: {ANY_PROPERTY}},
+    "ec2.describe_network_interfaces": {K.LOAD_BALANCER: {"public_ips", "private_ips"}},
+    "ec2.describe_instance_attribute": {K.COMPUTE: {"plaintext_secrets"}},
+    "ec2.describe_images": {K.COMPUTE: {"image", "image_deprecated"}},
+    "ec2.describe_volumes": {K.COMPUTE: {"stateful"}},
+    "rds.describe_db_instances": {K.DATABASE: {"public_endpoint"}},
+    "rds.describe_db_instance_automated_backups": {
+        K.DATABASE: {"replica_regions", "backup_redundancy"}},
+    "elbv2.describe_load_balancers": {K.COMPUTE: REACHED, K.DATABASE: REACHED,
+                                      **ON_LISTENERS},
+    "elbv2.describe_tags": {K.LOAD_BALANCER: {"labels"}},
+    "elbv2.describe_listeners": {K.LOAD_BALANCER: {"ingress"}, K.COMPUTE: REACHED,
+                                 K.DATABASE: REACHED, **ON_LISTENERS},
+    "elbv2.describe_ssl_policies": {K.LISTENER: {"min_tls"}},
+    "elbv2.describe_target_groups": {K.LISTENER: {"target_port"}, K.COMPUTE: REACHED,
+                                     K.DATABASE: REACHED},
+    "elbv2.describe_target_health": {K.COMPUTE: REACHED, K.DATABASE: REACHED},
+    "wafv2.get_web_acl_for_resource": {K.LOAD_BALANCER: {"waf", "waf_rate_limit"}},
+    "acm.describe_certificate": {K.CERTIFICATE: {"managed_renewal", "not_after", "domains"}},
+    "kms.describe_key": {K.KEY: {"customer_managed", "rotation_enabled"}},
+    "kms.get_key_rotation_status": {K.KEY: {"rotation_enabled"}},
+    "cloudtrail.get_trail_status": {K.LOG_TRAIL: {"logging_enabled"}},
+    "logs.describe_log_groups": {K.LOG_TRAIL: {"retention_days"}},
+    "guardduty.list_detectors": {K.ACCOUNT: {"threat_detection_regions"}},
+    "guardduty.get_detector": {K.ACCOUNT: {"threat_detection_regions"}},
+    "backup.list_tags": {K.BACKUP_VAULT: {"labels"}},
+    "backup.list_backup_plans": {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS,
+                                 K.DATABASE: BACKUP_PROPS, K.BACKUP_VAULT: BACKUP_PROPS},
+    "backup.get_backup_plan": {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS,
+                               K.DATABASE: BACKUP_PROPS, K.BACKUP_VAULT: BACKUP_PROPS},
+    "backup.list_backup_selections": {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS,
+                                      K.DATABASE: BACKUP_PROPS},
+    "backup.get_backup_selection": {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS,
+                                    K.DATABASE: BACKUP_PROPS},
+    "lambda.list_tags": {K.APP_SERVICE: {"labels"}},
+    "s3.get_bucket_location": {K.BUCKET: {"region", "replica_regions", "backup_redundancy"}},
+    "s3.get_bucket_encryption": {K.BUCKET: {"encrypted", "encryption_evidence"}},
+    "s3.get_bucket_replication": {K.BUCKET: {"replica_regions", "backup_redundancy"}},
+    "s3.get_bucket_policy": {K.BUCKET: {"https_only"}},
+    "s3.get_bucket_tagging": {K.BUCKET: {"labels"}},
+    "s3.get_bucket_lifecycle_configuration": {K.LOG_TRAIL: {"retention_days"}},
+    "iam.list_policies": {K.IDENTITY: {"admin_grant"}},
+    "iam.get_policy_version": {K.IDENTITY: {"admin_grant"}},
+    "iam.get_login_profile": {K.IDENTITY: {"console_access"}},
+    "iam.list_mfa_devices": {K.IDENTITY: {"mfa"}},
+    "iam.list_access_keys": {K.IDENTITY: {"credentials"}},
+    "iam.get_access_key_last_used": {K.IDENTITY: {"credentials"}},
+    "wafv2.get_web_acl": {K.CDN: {"waf_rate_limit"}},
+}
+# (opens, closes) where only one direction is possible; every other: both.
+ONLY_OPENS = (True, False)
+DIRECTION: dict[str, tuple[bool, bool]] = {
+    # a secret not scanned, a member instance not read, a forwarding path not read: the
+    # unread data can only add a violation
+    "ec2.describe_instance_attribute": ONLY_OPENS,
+    # a load balancer's interfaces only add addresses: an internet-facing one is public by
+    # its scheme (DNS name) whatever they say
+    "ec2.describe_network_interfaces": ONLY_OPENS,
+    "rds.describe_db_instances": ONLY_OPENS,
+    "elbv2.describe_load_balancers": ONLY_OPENS,
+    "elbv2.describe_listeners": ONLY_OPENS,
+    "elbv2.describe_target_groups": ONLY_OPENS,
+    "elbv2.describe_target_health": ONLY_OPENS,
+}
 
 
 NETWORKED = {K.COMPUTE, K.DATABASE, K.LOAD_BALANCER}
@@ -63,7 +154,9 @@ APIS: tuple[Api, ...] = (
     _a("ec2.describe_managed_prefix_lists", "ec2:DescribeManagedPrefixLists",
        {K.FIREWALL, *NETWORKED}, "managed prefix lists referenced by security groups"),
     _a("ec2.get_managed_prefix_list_entries", "ec2:GetManagedPrefixListEntries",
-       {K.FIREWALL, *NETWORKED}, "the CIDRs of each customer-managed prefix list",
+       {K.FIREWALL, *NETWORKED},
+       "the CIDRs of every prefix list a security group or route names (customer and "
+       "AWS-managed)",
        parent="ec2.describe_managed_prefix_lists"),
     _a("ec2.describe_network_interfaces", "ec2:DescribeNetworkInterfaces",
        {K.COMPUTE, K.LOAD_BALANCER}, "network interfaces (public IPs of load balancers)"),
@@ -95,6 +188,11 @@ APIS: tuple[Api, ...] = (
     _a("elbv2.describe_listeners", "elasticloadbalancing:DescribeListeners",
        {K.LISTENER, K.LOAD_BALANCER}, "listeners of each load balancer",
        parent="elbv2.describe_load_balancers"),
+    # Its failure touches nothing else: the normalizer marks each listener whose rules were
+    # not read (`redirects_to_https` unknown).
+    _a("elbv2.describe_rules", "elasticloadbalancing:DescribeRules",
+       {K.LISTENER}, "rules of each listener (what each path forwards to)",
+       parent="elbv2.describe_listeners"),
     _a("elbv2.describe_ssl_policies", "elasticloadbalancing:DescribeSSLPolicies",
        {K.LISTENER}, "SSL policies and their protocols"),
     _a("elbv2.describe_target_groups", "elasticloadbalancing:DescribeTargetGroups",

@@ -327,7 +327,7 @@ class AccountCollector:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._results: dict[str, dict[str, list[tuple[str, Any]]]] = {}
-        self._errors: dict[tuple[str, str, str, str], None] = {}
+        self._errors: dict[tuple[str, str, str, str, str | None], None] = {}
         self._removed: list[str] = []
         for name in wanted:
             api = BY_NAME[name]
@@ -381,13 +381,16 @@ class AccountCollector:
             bucket.extend((f"{order}/{i:08d}", obj) for i, obj in enumerate(objects))
 
     def fail(self, name: str, region: str, exc: BaseException | None, message: str = "",
-             reason: ErrorReason | None = None) -> None:
+             reason: ErrorReason | None = None, resource: str | None = None) -> None:
+        """Record a failed call; `resource`: the parent object a per-resource call was made
+        for (its id as the API gave it: a bucket name, an instance id, an ARN)."""
         if exc is not None:
             reason, message = classify(exc, self.secrets)
         assert reason is not None
-        log.warning("aws %s %s %s: %s (%s)", self.account, region, name, message, reason)
+        log.warning("aws %s %s %s%s: %s (%s)", self.account, region, name,
+                    f" [{resource}]" if resource else "", message, reason)
         with self._lock:
-            self._errors[(name, region, str(reason), message)] = None
+            self._errors[(name, region, str(reason), message, resource)] = None
 
     def fail_tree(self, name: str, region: str, exc: BaseException) -> None:
         """A list call failed: it and every per-resource call made from it are unknown."""
@@ -397,15 +400,18 @@ class AccountCollector:
             if child.parent == name and child.name in self.wanted:
                 self.fail_tree_named(child.name, region, reason, f"not read: {name} failed")
 
-    def fail_tree_named(self, name: str, region: str, reason: ErrorReason, message: str) -> None:
-        self.fail(name, region, None, message, reason)
+    def fail_tree_named(self, name: str, region: str, reason: ErrorReason, message: str,
+                        resource: str | None = None) -> None:
+        self.fail(name, region, None, message, reason, resource)
         for child in APIS:
             if child.parent == name and child.name in self.wanted:
-                self.fail_tree_named(child.name, region, reason, message)
+                self.fail_tree_named(child.name, region, reason, message, resource)
 
     def per_resource(self, name: str, region: str, params: Mapping[str, Any], order: str,
-                     store_region: str | None = None) -> dict[str, Any] | None:
-        """One call for one resource, stored as an envelope; None when it failed."""
+                     store_region: str | None = None, parent: str | None = None
+                     ) -> dict[str, Any] | None:
+        """One call for one resource (`parent`, by default `order`), stored as an envelope;
+        None when it failed (the failure names the parent)."""
         where = store_region or region
         try:
             response = self.call(name, region, **params)
@@ -415,7 +421,7 @@ class AccountCollector:
                 self.store(name, where, [{"request": jsonable(dict(params)), "error": {
                     "Code": err.get("Code"), "Message": err.get("Message")}}], order)
                 return {}
-            self.fail(name, where, exc)
+            self.fail(name, where, exc, resource=parent or order)
             return None
         self.store(name, where, [{"request": jsonable(dict(params)), "response": response}],
                    order)
@@ -431,9 +437,10 @@ class AccountCollector:
                 entries = sorted(self._results[name][region], key=lambda e: e[0])
                 objs = [_redact_tags(o, f"{name}[]", self._removed) for _, o in entries]
                 s.add(name, region, [redact(o, f"{name}[]", self._removed) for o in objs])
-        for name, region, reason, message in self._errors:
-            s.fail(name, region, ErrorReason(reason), message)
-        s.errors.sort(key=lambda e: (e["collection"], e["region"], e["message"]))
+        for name, region, reason, message, resource in self._errors:
+            s.fail(name, region, ErrorReason(reason), message, resource=resource)
+        s.errors.sort(key=lambda e: (e["collection"], e["region"], e.get("resource") or "",
+                                     e["message"]))
         s.redacted.extend(self._removed)
         s.locations = list(self.regions)
         return s
@@ -534,7 +541,7 @@ class AccountCollector:
         try:
             response = self.call(name, region, **params)
         except Exception as exc:
-            self.fail(name, region, exc)
+            self.fail(name, region, exc, resource=instance_id)
             return
         value = (response.get("UserData") or {}).get("Value")
         secrets: list[str] = []
@@ -558,17 +565,20 @@ class AccountCollector:
             ("ec2.get_managed_prefix_list_entries",
              partial(self._store_pages, "ec2.get_managed_prefix_list_entries", region,
                      {"PrefixListId": pl["PrefixListId"]}, pl["PrefixListId"]))
-            for pl in lists if pl.get("OwnerId") != "AWS"])
+            for pl in lists if pl.get("PrefixListId")])
 
     def _store_pages(self, name: str, region: str, params: dict[str, Any], order: str,
-                     store_region: str | None = None) -> None:
+                     store_region: str | None = None) -> dict[str, Any] | None:
+        """A paginated call for one resource (`order` names it), stored as an envelope;
+        None when it failed (the failure names the resource)."""
         try:
             response = self.pages(name, region, **params)
         except Exception as exc:
-            self.fail(name, store_region or region, exc)
-            return
+            self.fail(name, store_region or region, exc, resource=order)
+            return None
         self.store(name, store_region or region, [{"request": params, "response": response}],
                    order)
+        return response
 
     def _after_elbv2_describe_load_balancers(self, region: str, answer: dict[str, Any]
                                              ) -> list[Task]:
@@ -578,9 +588,7 @@ class AccountCollector:
         for lb in lbs:
             arn = lb["LoadBalancerArn"]
             if self.want("elbv2.describe_listeners"):
-                jobs.append(("elbv2.describe_listeners", partial(
-                    self._store_pages, "elbv2.describe_listeners", region,
-                    {"LoadBalancerArn": arn}, arn)))
+                jobs.append(("elbv2.describe_listeners", partial(self._listeners, region, arn)))
             if self.want("wafv2.get_web_acl_for_resource") and lb.get("Type") == "application":
                 jobs.append(("wafv2.get_web_acl_for_resource", partial(
                     self.per_resource, "wafv2.get_web_acl_for_resource", region,
@@ -593,6 +601,21 @@ class AccountCollector:
                     self.per_resource, "elbv2.describe_tags", region, {"ResourceArns": chunk},
                     chunk[0])))
         return self._children(region, jobs)
+
+    def _listeners(self, region: str, lb_arn: str) -> None:
+        answer = self._store_pages("elbv2.describe_listeners", region,
+                                   {"LoadBalancerArn": lb_arn}, lb_arn)
+        if not self.want("elbv2.describe_rules"):
+            return
+        if answer is None:
+            self.fail("elbv2.describe_rules", region, None,
+                      "not read: elbv2.describe_listeners failed", ErrorReason.DENIED,
+                      resource=lb_arn)
+            return
+        for li in answer.get("Listeners", []):
+            if li.get("ListenerArn"):
+                self._store_pages("elbv2.describe_rules", region,
+                                  {"ListenerArn": li["ListenerArn"]}, li["ListenerArn"])
 
     def _after_elbv2_describe_target_groups(self, region: str, answer: dict[str, Any]
                                             ) -> list[Task]:
@@ -632,7 +655,7 @@ class AccountCollector:
             return
         if meta is None:
             self.fail("kms.get_key_rotation_status", region, None,
-                      "not read: kms.describe_key failed", ErrorReason.DENIED)
+                      "not read: kms.describe_key failed", ErrorReason.DENIED, key_id)
             return
         km = (meta or {}).get("KeyMetadata") or {}
         if km and (km.get("KeyManager") != "CUSTOMER" or km.get("KeySpec", "SYMMETRIC_DEFAULT")
@@ -689,10 +712,11 @@ class AccountCollector:
                                     BackupPlanId=plan_id).get("BackupSelectionsList", [])
         except Exception as exc:
             reason, message = classify(exc, self.secrets)
-            self.fail_tree_named("backup.list_backup_selections", region, reason, message)
+            self.fail_tree_named("backup.list_backup_selections", region, reason, message,
+                                 plan_id)
             if self.want("backup.get_backup_selection"):
                 self.fail("backup.get_backup_selection", region, None,
-                          "not read: backup.list_backup_selections failed", reason)
+                          "not read: backup.list_backup_selections failed", reason, plan_id)
             return
         self.store("backup.list_backup_selections", region,
                    [{"request": {"BackupPlanId": plan_id},
@@ -778,7 +802,11 @@ class AccountCollector:
         try:
             keys = self.pages("iam.list_access_keys", home, UserName=user)
         except Exception as exc:
-            self.fail_tree("iam.list_access_keys", GLOBAL, exc)
+            reason, message = classify(exc, self.secrets)
+            self.fail("iam.list_access_keys", GLOBAL, None, message, reason, resource=user)
+            if self.want("iam.get_access_key_last_used"):
+                self.fail("iam.get_access_key_last_used", GLOBAL, None,
+                          "not read: iam.list_access_keys failed", reason, resource=user)
             return
         self.store("iam.list_access_keys", GLOBAL,
                    [{"request": {"UserName": user}, "response": keys}], user)
@@ -788,7 +816,7 @@ class AccountCollector:
             for i, key in enumerate(keys.get("AccessKeyMetadata", [])):
                 self.per_resource("iam.get_access_key_last_used", home,
                                   {"AccessKeyId": key["AccessKeyId"]}, f"{user}/{i:04d}",
-                                  GLOBAL)
+                                  GLOBAL, parent=user)
 
     def _after_iam_list_policies(self, region: str, answer: dict[str, Any]) -> list[Task]:
         policies = answer.get("Policies", [])

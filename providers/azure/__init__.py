@@ -10,7 +10,7 @@ from typing import Any
 
 from providers.azure import apis as _apis
 from providers.azure.normalize import normalize as _normalize
-from scanner.model import Inventory, Kind
+from scanner.model import ANY_PROPERTY, Inventory, Kind
 from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
 
@@ -77,15 +77,44 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
     "Microsoft.Security/pricings": ({K.ACCOUNT}, "Defender for Cloud plans"),
     "Microsoft.Authorization/roleAssignments": ({K.IDENTITY}, "role assignments"),
     "Microsoft.CognitiveServices/accounts": (
-        {K.MODEL_DEPLOYMENT}, "Cognitive Services (OpenAI) accounts"),
+        {K.MODEL_DEPLOYMENT}, "Cognitive Services / AI Services accounts (every kind)"),
     "Microsoft.CognitiveServices/accounts/deployments": (
         {K.MODEL_DEPLOYMENT}, "model deployments and their SKU (processing scope)"),
     "Microsoft.Web/sites": ({K.APP_SERVICE}, "web apps: HTTPS only, public network access"),
     "Microsoft.Web/sites/config": ({K.APP_SERVICE}, "web app configuration: minimum TLS"),
 }
+NOTHING: Mapping[Kind, frozenset[str]] = MappingProxyType({})
+# What a failed read of each collection can change in the resources that WERE read
+# (Collection.affects), with the direction (opens, closes). NOTHING: the normalizer marks
+# the affected resources itself (`Resource.unknown`): a reference to an object not in the
+# list read (a NIC's NSG, subnet or public IP, a VM's NIC, a NIC's load balancer pool, a
+# gateway's WAF policy), or a per-parent child read that failed for exactly that parent
+# (SQL firewall rules, TDE, PostgreSQL/MySQL configurations, a vault's protected items, a
+# web app's config, a Cognitive Services account's deployments, VM image versions).
+AFFECTS: dict[str, tuple[Mapping[Kind, frozenset[str]], bool, bool]] = {
+    # backends by IP address are invisible from the NIC's side: any VM could be one
+    "Microsoft.Network/applicationGateways": (
+        {K.COMPUTE: frozenset({"ingress"}), K.NETWORK: frozenset({"ddos_protection"})},
+        True, False),
+    # a backend of a public load balancer makes its VNet a public entry point (NET-06)
+    "Microsoft.Network/loadBalancers": (
+        {K.NETWORK: frozenset({"ddos_protection"})}, True, False),
+    "Microsoft.Network/networkInterfaces": (
+        {K.NETWORK: frozenset({"ddos_protection"})}, True, False),
+    # the activity log's destination decides the log trail's region and retention
+    "Microsoft.Storage/storageAccounts": ({K.LOG_TRAIL: frozenset({ANY_PROPERTY})}, True, True),
+    "Microsoft.OperationalInsights/workspaces": (
+        {K.LOG_TRAIL: frozenset({ANY_PROPERTY})}, True, True),
+    "Microsoft.RecoveryServices/vaults": (
+        {K.COMPUTE: frozenset({"backup_redundancy", "replica_regions"})}, True, True),
+    "Microsoft.Security/pricings": (
+        {K.ACCOUNT: frozenset({"threat_detection_regions"})}, True, True),
+}
 COLLECTIONS = {
-    name: Collection(name, frozenset(kinds), _apis.BY_NAME[name].calls, description)
+    name: Collection(name, frozenset(kinds), _apis.BY_NAME[name].calls, description,
+                     affects=affects, opens=opens, closes=closes)
     for name, (kinds, description) in KINDS.items()
+    for affects, opens, closes in [AFFECTS.get(name, (NOTHING, True, True))]
 }
 ROLE_FILE = "role.json"
 

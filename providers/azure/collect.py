@@ -22,7 +22,10 @@ import importlib
 import json
 import logging
 import os
+import re
+import socket
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +37,9 @@ from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
     ServiceRequestError,
+    ServiceRequestTimeoutError,
     ServiceResponseError,
+    ServiceResponseTimeoutError,
 )
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
@@ -44,7 +49,7 @@ from providers.azure.apis import BY_NAME, SECRET_MARK, SPECS, SUBSCRIPTIONS, Spe
 from scanner import __version__, progress
 from scanner.model import ErrorReason
 from scanner.pages import PageGuard, PaginationError, max_pages
-from scanner.provider import ProviderError
+from scanner.provider import ProviderError, ProviderUnreachable
 from scanner.redact import REDACTED, looks_secret, redact, scrub, secret_pair
 from scanner.snapshot import GLOBAL, Section, now
 
@@ -153,6 +158,76 @@ class CappedRetryPolicy(RetryPolicy[Any, Any]):
     def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
         asked = super().get_retry_after(response)
         return None if asked is None else min(float(asked), MAX_WAIT_SECONDS)
+
+    def increment(self, settings: dict[str, Any], response: Any = None,
+                  error: Exception | None = None) -> bool:
+        """No retry of a connection that could not be made at all (refused, no such host):
+        retries are for what can recover (429, 5xx, timeouts)."""
+        if error is not None and unreachable(error):
+            super().increment(settings, response, error)
+            return False
+        return bool(super().increment(settings, response, error))
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """"connection refused" or "no such host" when `exc` (an azure-core error, whatever
+    transport raised it) is a connection that could not be made at all, else None."""
+    if isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
+        return None
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:  # azure-core -> requests -> urllib3
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            return "no such host"
+        nested = getattr(cause, "inner_exception", None) or getattr(cause, "reason", None)
+        cause = nested if isinstance(nested, BaseException) else (
+            cause.__cause__ or cause.__context__ or (
+                cause.args[0] if cause.args and isinstance(cause.args[0], BaseException)
+                else None))
+    return None
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def subscriptions_of(options: Mapping[str, Any]) -> list[str]:
+    """The --subscription ids, each checked to be a subscription id (a GUID) before any
+    credential is asked or client built."""
+    ids = [str(sid).strip() for sid in options.get("subscription") or ()]
+    for sid in ids:
+        if not _GUID.fullmatch(sid):
+            raise ProviderError(f"azure: --subscription {sid!r} is not a subscription id (a "
+                                "GUID such as 00000000-0000-0000-0000-000000000000)")
+    return ids
+
+
+class FirstTokenCredential:
+    """The scan's credential, asked for a Resource Manager token once before any SDK client
+    is imported or built: with no credential source configured, azure-identity's chain
+    answers within a second and the scan stops there (ProviderError), not after seconds of
+    client set-up. The pipelines' first requests reuse that token while it is fresh."""
+
+    def __init__(self, credential: TokenCredential, scope: str) -> None:
+        self.credential = credential
+        self.scope = scope
+        try:
+            self.first: AccessToken | None = credential.get_token(scope)
+        except ClientAuthenticationError as exc:
+            raise ProviderError(f"azure: no usable credential ({_auth_hint(exc)})") from None
+        except AzureError as exc:
+            why = unreachable(exc) or classify(exc)[1]
+            raise ProviderUnreachable(f"azure: cannot get a token ({why})") from None
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        first = self.first
+        if (first is not None and scopes == (self.scope,) and not kwargs.get("claims")
+                and first.expires_on - 300 > time.time()):
+            return first
+        self.first = None
+        return self.credential.get_token(*scopes, **kwargs)
 
 
 def _client_kwargs(options: Mapping[str, Any], endpoint: str, scope: str) -> dict[str, Any]:
@@ -397,7 +472,9 @@ class _Collector:
     def __init__(self, options: Mapping[str, Any], wanted: set[str]) -> None:
         self.options = options
         self.endpoint, self.scope, authority = endpoint_of(options)
-        self.credential = credential_of(options, authority)
+        subscriptions_of(options)
+        self.credential: TokenCredential = FirstTokenCredential(
+            credential_of(options, authority), self.scope)
         self.kwargs = _client_kwargs(options, self.endpoint, self.scope)
         self.wanted = wanted
         self.lock = threading.Lock()
@@ -449,8 +526,10 @@ class _Collector:
                                     ) from None
             raise ProviderError(f"azure: cannot list subscriptions ({message})") from None
         except AzureError as exc:
-            raise ProviderError(f"azure: cannot reach Resource Manager at {self.endpoint} "
-                                f"({classify(exc)[1]})") from None
+            why = unreachable(exc)
+            raise (ProviderUnreachable if why else ProviderError)(
+                f"azure: cannot reach Resource Manager at {self.endpoint} "
+                f"({why or classify(exc)[1]})") from None
         if not subs:
             raise ProviderError("azure: the credential sees no subscription (give "
                                 "--subscription ID, or grant it Reader on one)")
@@ -486,7 +565,8 @@ class _Collector:
             for region, objs in sorted(regions.items()):
                 sections[sid].add(name, region, sorted(objs, key=lambda o: str(o.get("id"))))
         for section in sections.values():
-            section.errors.sort(key=lambda e: (e["collection"], e["region"]))
+            section.errors.sort(key=lambda e: (e["collection"], e["region"],
+                                               e.get("resource") or ""))
             section.locations = sorted({r for regs in section.collections.values() for r in regs
                                         if r != GLOBAL})
         return [sections[str(s["subscriptionId"])] for s in subs]
@@ -503,17 +583,21 @@ class _Collector:
         except ClientAuthenticationError as exc:
             if exc.status_code is None:
                 raise ProviderError(f"azure: no usable credential ({_auth_hint(exc)})") from None
-            self._fail(section, spec.name, region, exc)
+            self._fail(section, spec.name, region, exc,
+                       str(parent.get("id") or "") or None if parent is not None else None)
             return
         except ProviderError:
             raise
         except Exception as exc:
-            self._fail(section, spec.name, region, exc)
-            if parent is None:
-                for child_name in self._descendants(spec.name):
-                    with self.lock:
-                        section.fail(child_name, GLOBAL, classify(exc)[0],
-                                     f"not read: {spec.name} could not be read")
+            # A per-parent read names its parent (Section.fail's `resource`), so that only
+            # that object's verdicts are touched; so do the children it could not reach.
+            owner = str(parent.get("id") or "") or None if parent is not None else None
+            self._fail(section, spec.name, region, exc, owner)
+            for child_name in self._descendants(spec.name):
+                with self.lock:
+                    section.fail(child_name, GLOBAL if parent is None else region,
+                                 classify(exc)[0], f"not read: {spec.name} could not be read",
+                                 resource=owner)
             return
         if parent is None:
             with self.lock:
@@ -555,15 +639,16 @@ class _Collector:
                 out.extend(self._descendants(spec.name))
         return out
 
-    def _fail(self, section: Section, name: str, region: str, exc: BaseException) -> None:
+    def _fail(self, section: Section, name: str, region: str, exc: BaseException,
+              resource: str | None = None) -> None:
         reason, message = classify(exc)
         log.warning("azure %s %s %s: %s (%s)", section.account, name, region, message, reason)
         if reason is ErrorReason.BUG:  # an HTTP error's text would repeat the server's body
             log.debug("azure %s failed", name, exc_info=exc)
         with self.lock:
             if not any(e["collection"] == name and e["region"] == region
-                       for e in section.errors):
-                section.fail(name, region, reason, message)
+                       and e.get("resource") == resource for e in section.errors):
+                section.fail(name, region, reason, message, resource=resource)
 
 
 def _auth_hint(exc: ClientAuthenticationError) -> str:

@@ -19,11 +19,13 @@ import email.utils
 import logging
 import os
 import random
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from hcloud import APIException, Client
@@ -32,7 +34,7 @@ from providers.hetzner.apis import PATHS
 from scanner import __version__, inputs, progress
 from scanner.model import ErrorReason
 from scanner.pages import PageGuard, PaginationError, max_pages
-from scanner.provider import ProviderError
+from scanner.provider import ProviderError, ProviderUnreachable
 from scanner.redact import redact, scrub
 from scanner.snapshot import GLOBAL, Section, now
 
@@ -69,8 +71,18 @@ def token_from(options: Mapping[str, Any]) -> str:
     return token
 
 
+def endpoint_of(shown: bool = False) -> str:
+    """The API endpoint ($HCLOUD_ENDPOINT or Hetzner's); `shown`: without any user:password@
+    it may carry, for messages."""
+    endpoint = (os.environ.get("HCLOUD_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    if shown:
+        parts = urlsplit(endpoint)
+        endpoint = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return endpoint
+
+
 def make_client(options: Mapping[str, Any]) -> Client:
-    endpoint = os.environ.get("HCLOUD_ENDPOINT") or DEFAULT_ENDPOINT
+    endpoint = endpoint_of()
     client = Client(
         token=token_from(options),
         api_endpoint=endpoint.rstrip("/"),
@@ -173,9 +185,33 @@ def classify(exc: Exception, secrets: tuple[str, ...] = ()) -> tuple[ErrorReason
     return ErrorReason.BUG, f"{type(exc).__name__}"
 
 
+def unreachable(exc: Exception) -> str | None:
+    """Why no connection could be made at all ("connection refused", "no such host"), or
+    None: an answer that never comes back (a refused port, an unknown host name) does not
+    recover by retrying, unlike a throttled, failing (5xx) or slow (timeout) one."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return None
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:  # requests -> urllib3 -> socket
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            return "no such host"
+        nested = getattr(cause, "reason", None)
+        cause = nested if isinstance(nested, BaseException) else (
+            cause.__cause__ or cause.__context__ or (
+                cause.args[0] if cause.args and isinstance(cause.args[0], BaseException)
+                else None))
+    return None
+
+
 def _transient(exc: Exception) -> bool:
     if isinstance(exc, APIException):
         return exc.code in _TRANSIENT_STATUS or exc.code in _TRANSIENT_CODES
+    if unreachable(exc):
+        return False
     return isinstance(exc, requests.ConnectionError | requests.Timeout)
 
 
@@ -253,12 +289,16 @@ def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> Se
                     or "default"),
         collected_at=now(),
     )
-    for name in wanted:
+    for n, name in enumerate(wanted):
         path, params = PATHS[name]
         progress.report(options, "hetzner", GLOBAL, name)
         try:
             objects = list_all(client, path, params, name, options)
         except Exception as exc:
+            why = unreachable(exc)
+            if n == 0 and why:  # the first call: nothing can be read, say so in one line
+                raise ProviderUnreachable(
+                    f"hetzner: cannot reach the API at {endpoint_of(shown=True)} ({why})") from None
             reason, message = classify(exc, secrets)
             if reason is ErrorReason.UNAUTHENTICATED:
                 raise ProviderError(f"hetzner: the API token was rejected ({message})") from None

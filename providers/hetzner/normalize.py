@@ -59,57 +59,6 @@ def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()}
 
 
-def _selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
-    """The lenient selector reading the Terraform hcloud mapping still imports (it reads an
-    empty selector as matching everything). Live and recorded estates use
-    `providers.hetzner.firewalls.parse_selector`, which leaves an empty or malformed
-    selector unresolved."""
-    for term in _split_selector(selector):
-        term = term.strip()
-        if not term:
-            continue
-        if " notin " in term:
-            key, _, values = term.partition(" notin ")
-            if labels.get(key.strip()) in _set_values(values):
-                return False
-        elif " in " in term:
-            key, _, values = term.partition(" in ")
-            if labels.get(key.strip()) not in _set_values(values):
-                return False
-        elif "!=" in term:
-            key, _, value = term.partition("!=")
-            if labels.get(key.strip()) == value.strip():
-                return False
-        elif "=" in term:
-            key, _, value = term.replace("==", "=").partition("=")
-            if labels.get(key.strip()) != value.strip():
-                return False
-        elif term.startswith("!"):
-            if term[1:].strip() in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True
-
-
-def _split_selector(selector: str) -> list[str]:
-    terms, depth, cur = [], 0, ""
-    for ch in selector:
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            terms.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    terms.append(cur)
-    return terms
-
-
-def _set_values(text: str) -> set[str]:
-    return {v.strip() for v in text.strip().strip("()").split(",")}
-
-
 class _Builder:
     def __init__(self, section: Section) -> None:
         self.s = section

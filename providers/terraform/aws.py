@@ -25,19 +25,21 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize import _TLS, _denies_plain_http
+from providers.aws.normalize.common import CF_TLS, DEFAULT_CERT_DOC, TLS
+from providers.aws.normalize.storage import denies_plain_http
 from providers.terraform.core import (
     UNKNOWN_IP,
     Builder,
     Draft,
     Entry,
     World,
+    firewall_world,
     labels_of,
     port_range,
     union_layer,
 )
 from scanner.model import Kind, RelationType
-from scanner.rules import INTERNET, Action, PortRange, RuleLayer
+from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
 CLOUD = "aws"
 TYPES = frozenset({
@@ -49,19 +51,49 @@ TYPES = frozenset({
     "aws_s3_bucket_replication_configuration", "aws_s3_bucket_public_access_block",
     "aws_s3_bucket_policy", "aws_ebs_volume", "aws_volume_attachment", "aws_kms_key",
     "aws_kms_alias", "aws_cloudtrail", "aws_vpc", "aws_subnet", "aws_eip",
-    "aws_wafv2_web_acl_association",
+    "aws_wafv2_web_acl_association", "aws_default_security_group", "aws_network_acl",
+    "aws_network_acl_rule", "aws_default_network_acl", "aws_network_interface",
+    "aws_ebs_encryption_by_default", "aws_cloudfront_distribution", "aws_elb",
+    "aws_neptune_cluster", "aws_neptune_cluster_instance", "aws_docdb_cluster",
+    "aws_docdb_cluster_instance", "aws_ebs_snapshot", "aws_db_snapshot",
+    "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot", "aws_autoscaling_group",
+    "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
-_LISTENER = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls", "UDP": "tcp",
+_LISTENER = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls", "SSL": "tls",
+             "UDP": "tcp",
              "TCP_UDP": "tcp", "GENEVE": "tcp"}
 DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
             "aurora-mysql": 3306, "aurora": 3306, "oracle": 1521, "sqlserver": 1433,
-            "db2": 50000}
+            "db2": 50000, "neptune": 8182, "docdb": 27017}
+# cluster type -> its instances' type (Neptune and DocumentDB are RDS clusters underneath:
+# same arguments, `storage_encrypted` false and `backup_retention_period` 1 by default)
+CLUSTERS = {"aws_rds_cluster": "aws_rds_cluster_instance",
+            "aws_neptune_cluster": "aws_neptune_cluster_instance",
+            "aws_docdb_cluster": "aws_docdb_cluster_instance"}
+SNAPSHOTS = {  # snapshot type -> (its source's attribute, source types, source's flag)
+    "aws_ebs_snapshot": ("volume_id", ("aws_ebs_volume",), "encrypted"),
+    "aws_db_snapshot": ("db_instance_identifier", ("aws_db_instance",), "storage_encrypted"),
+    "aws_db_cluster_snapshot": ("db_cluster_identifier", ("aws_rds_cluster",),
+                                "storage_encrypted"),
+    "aws_neptune_cluster_snapshot": ("db_cluster_identifier", ("aws_neptune_cluster",),
+                                     "storage_encrypted"),
+}
 S3_DEFAULT_DOC = ("https://docs.aws.amazon.com/AmazonS3/latest/userguide/default-encryption-faq"
                   ".html (since 2023-01-05 every bucket encrypts new objects with SSE-S3 by "
                   "default)")
-SG_TYPES = ["aws_security_group"]
+EBS_DEFAULT_DOC = ("https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html "
+                   "(a volume without `encrypted` is encrypted only if the account's EBS "
+                   "encryption by default is on in its region, which a plan does not show "
+                   "unless it manages aws_ebs_encryption_by_default)")
+EFS_DOC = ("https://docs.aws.amazon.com/efs/latest/ug/API_CreateFileSystem.html (Encrypted: "
+           "a file system is encrypted at rest only when the request asks for it)")
+SG_TYPES = ["aws_security_group", "aws_default_security_group"]
+NACL_TYPES = ["aws_network_acl", "aws_default_network_acl"]
+DEFAULT_SG_DOC = ("https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html"
+                  " (an instance, database or application load balancer launched without a "
+                  "security group gets its VPC's default security group)")
 
 
 def ssl_policy_min_tls(policy: Any) -> str | None:
@@ -74,7 +106,7 @@ def ssl_policy_min_tls(policy: Any) -> str | None:
         return f"1.{m.group(1)}"
     if policy in ("ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-2015-05",
                   "ELBSecurityPolicy-FS-2018-06", "ELBSecurityPolicy-TLS13-1-0-2021-06"):
-        return _TLS["TLSv1"]
+        return TLS["TLSv1"]
     return None
 
 
@@ -90,6 +122,11 @@ class _Aws:
             for sg in self.ix.targets(r, "security_group_id", SG_TYPES)[0]:
                 self.extra[sg.address].append(r)
         self.subnet_public: dict[str, tuple[bool, bool]] = {}
+        # region -> the planned `aws_ebs_encryption_by_default` (None: unknown)
+        self.ebs_default: dict[str, bool | None] = {}
+        for d in self.ix.of_type("aws_ebs_encryption_by_default"):
+            self.ebs_default[self.region(d) or ""] = None if d.unknown("enabled") else bool(
+                d.v("enabled", default=True))
         self._layers: dict[tuple[tuple[str, ...], bool], tuple[RuleLayer, RuleLayer]] = {}
 
     def rid(self, e: Entry, suffix: str = "") -> str:
@@ -101,7 +138,7 @@ class _Aws:
         origin = self.rid(sg)
         out: list[Draft] = []
         inline = sg.v("ingress") or []
-        if sg.unknown("ingress") and sg.configured("ingress"):
+        if sg.rules_unknown("ingress", bool(self.extra.get(sg.address))):
             out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#ingress"))
         for i, rule in enumerate(inline if isinstance(inline, list) else []):
             if not isinstance(rule, dict):
@@ -151,22 +188,61 @@ class _Aws:
 
     def sg_layers(self, e: Entry, attrs: tuple[str, ...]) -> tuple[RuleLayer, RuleLayer,
                                                                    list[Entry]]:
+        """The security-group layer of an instance, database or load balancer: the groups
+        its arguments name (known ids, else the configuration's references), its network
+        interfaces' groups, or, when it names none, its VPC's default group."""
         groups: list[Entry] = []
         unsure = False
+        named = False
         for attr in attrs:
+            if e.computed(attr) or not (e.v(attr) or e.unknown(attr) or e.refs(attr)):
+                continue  # not set: the provider echoes what the other arguments decide
+            named = True
             if attr == "security_groups" and e.type == "aws_instance":
                 found, missing = self.ix.targets(e, attr, SG_TYPES, id_attr="name")
             else:
                 found, missing = self.ix.targets(e, attr, SG_TYPES)
             groups.extend(g for g in found if g not in groups)
             unsure = unsure or missing
+        if e.type == "aws_instance":
+            for i, _ in enumerate(e.v("network_interface") or []):
+                named = True
+                enis, missing = self.ix.targets(e, ("network_interface", i,
+                                                    "network_interface_id"),
+                                                ["aws_network_interface"])
+                unsure = unsure or missing or not enis
+                for eni in enis:
+                    found, missing = self.ix.targets(eni, "security_groups", SG_TYPES)
+                    groups.extend(g for g in found if g not in groups)
+                    unsure = unsure or missing or not (found or eni.v("security_groups"))
+            if not e.v("network_interface") and e.unknown("network_interface") and \
+                    not e.computed("network_interface"):
+                named, unsure = True, True
+        if e.type == "aws_launch_template":
+            for i, nic in enumerate(e.v("network_interfaces") or []):
+                if not isinstance(nic, Mapping) or not (nic.get("security_groups") or e.unknown(
+                        "network_interfaces", i, "security_groups")):
+                    continue
+                named = True
+                found, missing = self.ix.targets(e, ("network_interfaces", i, "security_groups"),
+                                                 SG_TYPES)
+                groups.extend(g for g in found if g not in groups)
+                unsure = unsure or missing
+        default_sg = None
+        if not named and not unsure:
+            default_sg = self.default_group(e)
+            if default_sg is None:
+                unsure = True
+            else:
+                groups.append(default_sg)
         key = (tuple(sorted(g.address for g in groups)), unsure)
         if key not in self._layers:
             drafts = [d for g in sorted(groups, key=lambda g: g.address)
                       for d in self.drafts(g)]
             if unsure:
+                what = "security-group-not-in-plan" if named else "vpc-default-security-group"
                 drafts.append(Draft(Action.ALLOW, None, None, None, 0,
-                                    f"{self.rid(e)}#security-group-not-in-plan"))
+                                    f"{self.rid(e)}#{what}"))
             self._layers[key] = union_layer("security groups", drafts,
                                             tuple(self.rid(g) for g in groups))
         most, least = self._layers[key]
@@ -176,15 +252,84 @@ class _Aws:
                           layer="security groups")
         return most, least, deps
 
+    def vpc_of(self, e: Entry) -> list[Entry]:
+        """The planned VPC of an instance (its subnet's), a database (its subnet group's
+        subnets') or a load balancer (its subnets'), when the plan says."""
+        subnets = self.ix.targets(e, "subnet_id", ["aws_subnet"])[0] + \
+            self.ix.targets(e, "subnets", ["aws_subnet"])[0]
+        vpcs: list[Entry] = []
+        for sn in subnets:
+            for vpc in self.ix.targets(sn, "vpc_id", ["aws_vpc"])[0]:
+                if vpc not in vpcs:
+                    vpcs.append(vpc)
+        return vpcs
+
+    def default_group(self, e: Entry) -> Entry | None:
+        """The planned `aws_default_security_group` of e's VPC (DEFAULT_SG_DOC), if the plan
+        manages it; None: its rules are not in the plan (unknown)."""
+        vpcs = self.vpc_of(e)
+        if len(vpcs) != 1:
+            return None
+        for g in self.ix.of_type("aws_default_security_group"):
+            if vpcs[0] in self.ix.targets(g, "vpc_id", ["aws_vpc"])[0]:
+                return g
+        return None
+
     def firewalls(self) -> None:
-        for sg in self.ix.of_type("aws_security_group"):
-            rules = [r for d in self.drafts(sg) if (r := d.widened()) is not None]
-            self.b.add(sg, Kind.FIREWALL, CLOUD, {"firewall_rules": [
-                {"action": "allow", "protocol": r.protocol, "ports": str(r.ports),
-                 "sources": list(r.sources)} for r in rules]},
-                name=sg.name(sg.v("name")), region=self.region(sg),
-                labels=labels_of(sg, "tags_all", "tags"),
-                deps=self.extra.get(sg.address, []))
+        for sg in self.ix.of_type(*SG_TYPES):
+            self.b.add(sg, Kind.FIREWALL, CLOUD, firewall_world(self.drafts(sg)),
+                       name=sg.name(sg.v("name"), self.labels(sg).get("Name")),
+                       region=self.region(sg), labels=self.labels(sg),
+                       deps=self.extra.get(sg.address, []))
+        acl_rules: dict[str, list[Entry]] = defaultdict(list)
+        for r in self.ix.of_type("aws_network_acl_rule"):
+            if r.v("egress") and not r.unknown("egress"):
+                continue
+            for acl in self.ix.targets(r, "network_acl_id", NACL_TYPES)[0]:
+                acl_rules[acl.address].append(r)
+        for acl in self.ix.of_type(*NACL_TYPES):
+            origin = self.rid(acl)
+            drafts: list[Draft] = []
+            if acl.rules_unknown("ingress", bool(acl_rules.get(acl.address))):
+                drafts.append(Draft(Action.ALLOW, None, None, None, None, f"{origin}#ingress"))
+            for i, rule in enumerate(acl.v("ingress") or []):
+                if isinstance(rule, dict):
+                    drafts.extend(self._acl_rule(acl, ("ingress", i), rule, f"{origin}#{i}",
+                                                 "action", "rule_no"))
+            own = acl_rules.get(acl.address, [])
+            for r in own:
+                drafts.extend(self._acl_rule(r, (), r.values, self.rid(r), "rule_action",
+                                             "rule_number"))
+            # every network ACL ends in rule `*`: deny everything not allowed before it
+            drafts.append(Draft(Action.DENY, "*", ALL_PORTS, ("0.0.0.0/0", "::/0"), 32767,
+                                f"{origin}#*"))
+            self.b.add(acl, Kind.FIREWALL, CLOUD, firewall_world(drafts, ordered=True),
+                       name=self.labels(acl).get("Name") or acl.address,
+                       region=self.region(acl), labels=self.labels(acl), deps=own)
+
+    def _acl_rule(self, e: Entry, path: tuple[Any, ...], rule: Mapping[str, Any], origin: str,
+                  action_key: str, number_key: str) -> list[Draft]:
+        """A network ACL entry (stateless, first match by rule number wins)."""
+        action: Action | None = None
+        if not e.unknown(*path, action_key):
+            action = Action.DENY if str(rule.get(action_key)).lower() == "deny" else Action.ALLOW
+        protocol = None if e.unknown(*path, "protocol") else _PROTO.get(
+            str(rule.get("protocol")).lower(), "other")
+        ports: PortRange | None = port_range(rule.get("from_port"), rule.get("to_port"))
+        if protocol == "*" or protocol not in ("tcp", "udp", None):
+            ports = PortRange(0, 65535)
+        elif e.unknown(*path, "from_port") or e.unknown(*path, "to_port"):
+            ports = None
+        sources: tuple[str, ...] | None = tuple(
+            str(rule[k]) for k in ("cidr_block", "ipv6_cidr_block") if rule.get(k))
+        if e.unknown(*path, "cidr_block") or e.unknown(*path, "ipv6_cidr_block"):
+            sources = None
+        number = rule.get(number_key)
+        priority = None if e.unknown(*path, number_key) or number is None else int(number)
+        if action is None:  # unknown: allows first in the open world, denies first in the
+            return [Draft(Action.ALLOW, protocol, ports, sources, None, origin),  # closed one
+                    Draft(Action.DENY, protocol, ports, sources, None, origin)]
+        return [Draft(action, protocol, ports, sources, priority, origin)]
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -258,22 +403,136 @@ class _Aws:
                              *attached.get(inst.address, [])])
             for sn in self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]:
                 self.b.relate(rid, self.rid(sn), RelationType.ATTACHED_TO)
-            for block, devices in (("root_block_device", inst.v("root_block_device") or []),
+            # Every EBS-backed instance has a root volume, planned or not: without a
+            # `root_block_device` block it is made from the AMI's snapshot, unencrypted
+            # unless the account's EBS encryption by default is on (EBS_DEFAULT_DOC).
+            roots = [d for d in inst.v("root_block_device") or [] if isinstance(d, dict)]
+            for block, devices in (("root_block_device", roots or [{}]),
                                    ("ebs_block_device", ebs)):
                 for i, dev in enumerate(devices):
                     if not isinstance(dev, dict):
                         continue
                     enc = dev.get("encrypted")
-                    vid = self.b.add(inst, Kind.VOLUME, CLOUD, {
-                        "encrypted": None if enc is None or inst.unknown(block, i, "encrypted")
-                        else bool(enc),
+                    unknown = enc is None or inst.unknown(block, i, "encrypted")
+                    vprops: dict[str, Any] = {
+                        "encrypted": None if unknown else bool(enc),
                         "encryption_evidence": "config",
                         "size_gb": dev.get("volume_size"),
-                    }, name=f"{self.labels(inst).get('Name') or inst.address}:"
-                            f"{dev.get('device_name') or block}",
+                    }
+                    default = self.ebs_default.get(self.region(inst) or "")
+                    if default is not None and (unknown or not enc):
+                        vprops["encrypted"] = default  # the account setting decides
+                        vprops["encryption_reference"] = EBS_DEFAULT_DOC
+                    elif unknown:
+                        vprops["encryption_reference"] = EBS_DEFAULT_DOC
+                    vid = self.b.add(
+                        inst, Kind.VOLUME, CLOUD, vprops,
+                        name=f"{self.labels(inst).get('Name') or inst.address}:"
+                             f"{dev.get('device_name') or block}",
                         region=self.region(inst), labels=self.labels(inst),
                         suffix=f"/{block}/{i}")
                     self.b.relate(vid, rid, RelationType.ATTACHED_TO)
+
+    def scaling_groups(self) -> None:
+        """aws_autoscaling_group: one compute resource for the instances it launches, read
+        from its launch template (`launch_template`, or the mixed instances policy's) or
+        launch configuration: security groups (the template's, its network interfaces',
+        else the VPC's default group), a public IPv4 address (`associate_public_ip_address`,
+        else the subnets of `vpc_zone_identifier` that map one on launch), key pair, image,
+        and one volume per block device mapping (unencrypted unless the account's EBS
+        default says otherwise, as for an instance's root volume)."""
+        for asg in self.ix.of_type("aws_autoscaling_group"):
+            paths: list[tuple[Any, ...]] = [("launch_template", 0, "id"),
+                                            ("launch_template", 0, "name")]
+            paths += [("mixed_instances_policy", 0, "launch_template", 0,
+                       "launch_template_specification", 0, key)
+                      for key in ("launch_template_id", "launch_template_name")]
+            found: list[Entry] = []
+            unsure_source = False
+            for path in paths:
+                hits, missing = self.ix.targets(asg, path, ["aws_launch_template"],
+                                                id_attr="name" if path[-1].endswith("name")
+                                                else "id")
+                found.extend(h for h in hits if h not in found)
+                unsure_source = unsure_source or missing
+            found += [lc for lc in self.ix.targets(asg, "launch_configuration",
+                                                   ["aws_launch_configuration"],
+                                                   id_attr="name")[0] if lc not in found]
+            world = World()
+            if not found:  # the template is outside the plan: nothing known of the instances
+                world.set("ingress", (RuleLayer("launch template not in the plan",
+                                                LayerMode.UNION, (), Action.ALLOW,
+                                                present=False),), ())
+                world.set("public_ips", [UNKNOWN_IP.format(what=f"instances of {asg.address}")],
+                          [])
+                world.props.update({"private_ips": [], "ssh_key_only": None, "image": None,
+                                    "stateful": False})
+                self.b.add(asg, Kind.COMPUTE, CLOUD, world, name=asg.name(asg.v("name")),
+                           region=self.region(asg), labels=self.labels(asg))
+                continue
+            lt = found[0]
+            if lt.type == "aws_launch_template":
+                most, least, deps = self.sg_layers(lt, ("vpc_security_group_ids",
+                                                        "security_group_names"))
+                nic = (lt.v("network_interfaces") or [{}])[0] or {}
+                flag: Any = str(nic.get("associate_public_ip_address") or "").lower()
+                flag_unknown = lt.unknown("network_interfaces", 0,
+                                          "associate_public_ip_address")
+                flag = {"true": True, "false": False}.get(flag)
+                devices = [(d.get("device_name"), (d.get("ebs") or [{}])[0] or {})
+                           for d in lt.v("block_device_mappings") or [] if isinstance(d, dict)]
+                image = None if lt.unknown("image_id") else lt.v("image_id")
+            else:
+                most, least, deps = self.sg_layers(lt, ("security_groups",))
+                flag = lt.v("associate_public_ip_address")
+                flag_unknown = lt.unknown("associate_public_ip_address") and not lt.computed(
+                    "associate_public_ip_address")
+                devices = [(d.get("device_name"), d) for d in
+                           [*(lt.v("root_block_device") or [{}]),
+                            *(lt.v("ebs_block_device") or [])] if isinstance(d, dict)]
+                image = None if lt.unknown("image_id") else lt.v("image_id")
+            if unsure_source or len(found) > 1:
+                most = RuleLayer("launch template not known until apply", LayerMode.UNION, (),
+                                 Action.ALLOW, present=False)
+            world.set("ingress", (most,), (least,))
+            subnets, subnet_unknown = self.ix.targets(asg, "vpc_zone_identifier", ["aws_subnet"])
+            states = [self.subnet_public.get(sn.address, (False, True)) for sn in subnets]
+            if flag is not None and not flag_unknown:
+                public, unsure = bool(flag), False
+            elif flag_unknown or subnet_unknown or not states:
+                public, unsure = False, True
+            else:
+                public = all(p and not u for p, u in states)
+                unsure = not public and any(p or u for p, u in states)
+            text = UNKNOWN_IP.format(what=f"public IPv4 of the instances of {asg.address}")
+            world.set("public_ips", [text] if public or unsure else [],
+                      [text] if public and not unsure else [])
+            world.props["private_ips"] = []
+            key = lt.v("key_name") or lt.refs("key_name")
+            world.props["ssh_key_only"] = bool(key) if not lt.unknown("key_name") or \
+                lt.refs("key_name") else None
+            world.props["image"] = image
+            world.props["stateful"] = len(devices) > 1
+            rid = self.b.add(asg, Kind.COMPUTE, CLOUD, world, name=asg.name(asg.v("name")),
+                             region=self.region(asg), labels=self.labels(asg),
+                             deps=[lt, *deps, *subnets])
+            default = self.ebs_default.get(self.region(asg) or "")
+            for i, (device, ebs) in enumerate(devices or [(None, {})]):
+                enc = ebs.get("encrypted") if isinstance(ebs, Mapping) else None
+                enc = {"true": True, "false": False}.get(str(enc).lower(), enc) \
+                    if isinstance(enc, str) else enc
+                props: dict[str, Any] = {"encrypted": None if enc is None else bool(enc),
+                                         "encryption_evidence": "config",
+                                         "size_gb": (ebs or {}).get("volume_size")}
+                if default is not None and not enc:
+                    props["encrypted"] = default
+                if not enc:
+                    props["encryption_reference"] = EBS_DEFAULT_DOC
+                vid = self.b.add(asg, Kind.VOLUME, CLOUD, props,
+                                 name=f"{asg.v('name') or asg.address}:{device or 'root'}",
+                                 region=self.region(asg), labels=self.labels(asg),
+                                 suffix=f"/volume/{i}", deps=[lt])
+                self.b.relate(vid, rid, RelationType.ATTACHED_TO)
 
     def public_v4(self, inst: Entry) -> tuple[bool, bool, list[Entry]]:
         """(gets a public IPv4 address, not known until apply, entries that decide it)."""
@@ -330,10 +589,11 @@ class _Aws:
                 "pitr_lag_minutes": None, "backup_redundancy": "zone" if days > 0 else None})
         world.props["replica_regions"] = []
         port = e.v("port")
-        if port is None and not e.unknown("port"):
+        computed = e.computed("port")  # not set: the engine's default port
+        if port is None and (computed or not e.unknown("port")):
             port = DB_PORTS.get(str(e.v("engine") or ""))
-        ports = PortRange(int(port), int(port)) if port is not None and not e.unknown(
-            "port") else None
+        ports = PortRange(int(port), int(port)) if port is not None and (
+            computed or not e.unknown("port")) else None
         endpoint_most, endpoint_least = union_layer("database endpoint port", [Draft(
             Action.ALLOW, "tcp", ports, INTERNET, 0, f"endpoint:{port or '?'}")], ())
         most, least, deps = self.sg_layers(e, ("vpc_security_group_ids",))
@@ -344,10 +604,11 @@ class _Aws:
 
     def databases(self) -> None:
         members: dict[str, list[Entry]] = defaultdict(list)
-        for m in self.ix.of_type("aws_rds_cluster_instance"):
-            for cl in self.ix.targets(m, "cluster_identifier", ["aws_rds_cluster"],
-                                      id_attr="cluster_identifier")[0]:
-                members[cl.address].append(m)
+        for ctype, mtype in CLUSTERS.items():
+            for m in self.ix.of_type(mtype):
+                for cl in self.ix.targets(m, "cluster_identifier", [ctype],
+                                          id_attr="cluster_identifier")[0]:
+                    members[cl.address].append(m)
         for db in self.ix.of_type("aws_db_instance"):
             world, deps = self.db_world(db, bool(db.v("publicly_accessible", default=False)),
                                         db.unknown("publicly_accessible"),
@@ -355,7 +616,7 @@ class _Aws:
             self.b.add(db, Kind.DATABASE, CLOUD, world,
                        name=db.name(db.v("identifier"), db.v("name")), region=self.region(db),
                        labels=self.labels(db), deps=deps)
-        for cl in self.ix.of_type("aws_rds_cluster"):
+        for cl in self.ix.of_type(*CLUSTERS):
             own = members.get(cl.address, [])
             public = any(m.v("publicly_accessible") for m in own)
             unsure = any(m.unknown("publicly_accessible") for m in own)
@@ -429,7 +690,7 @@ class _Aws:
             props["backup_redundancy"] = "geo" if any(d != region for d in dests) else "zone"
             pol = parts.get("aws_s3_bucket_policy")
             if pol is not None:
-                props["https_only"] = None if pol.unknown("policy") else _denies_plain_http(
+                props["https_only"] = None if pol.unknown("policy") else denies_plain_http(
                     pol.v("policy"))
             self.b.add(bucket, Kind.BUCKET, CLOUD, props,
                        name=bucket.name(bucket.v("bucket")), region=region,
@@ -458,7 +719,7 @@ class _Aws:
             lb_id = self.rid(lb)
             world = World()
             internal = lb.v("internal", default=False)
-            unsure = lb.unknown("internal")
+            unsure = lb.unknown("internal") and not lb.computed("internal")  # default false
             world.set("public_endpoint", not internal or unsure, not internal and not unsure)
             world.props["public_ips"] = []
             own = listeners.get(lb.address, [])
@@ -472,7 +733,10 @@ class _Aws:
             layers_most: list[RuleLayer] = [ports_most]
             layers_least: list[RuleLayer] = [ports_least]
             deps: list[Entry] = [*own]
-            if lb.v("security_groups") or lb.unknown("security_groups"):
+            application = str(lb.v("load_balancer_type", default="application")) == \
+                "application"
+            if lb.v("security_groups") or (lb.unknown("security_groups") and (
+                    application or not lb.computed("security_groups"))):
                 most, least, sg_deps = self.sg_layers(lb, ("security_groups",))
                 layers_most.append(most)
                 layers_least.append(least)
@@ -570,15 +834,149 @@ class _Aws:
             }, name=t.name(t.v("name")), region=self.region(t), labels=self.labels(t))
 
 
+    def file_systems(self) -> None:
+        """aws_efs_file_system -> volume: `encrypted`; not set, the API's default applies
+        (EFS_DOC: CreateFileSystem encrypts only when asked), so false."""
+        for fs in self.ix.of_type("aws_efs_file_system"):
+            if fs.unknown("encrypted") and not fs.computed("encrypted"):
+                enc: bool | None = None
+            else:
+                enc = bool(fs.v("encrypted", default=False))
+            self.b.add(fs, Kind.VOLUME, CLOUD, {
+                "encrypted": enc, "encryption_evidence": "config", "size_gb": None,
+                **({"encryption_reference": EFS_DOC} if not enc else {})},
+                name=fs.name(self.labels(fs).get("Name"), fs.v("creation_token")),
+                region=self.region(fs), labels=self.labels(fs))
+
+    def snapshots(self) -> None:
+        """Snapshots are encrypted as their source is (EBS, RDS, Neptune): the planned value
+        when known, else the planned source's, else unknown."""
+        for stype, (attr, sources, flag) in SNAPSHOTS.items():
+            for snap in self.ix.of_type(stype):
+                key = "encrypted" if stype == "aws_ebs_snapshot" else "storage_encrypted"
+                enc = snap.v(key)
+                if enc is None or snap.unknown(key):
+                    enc = None
+                    id_attr = "id" if attr == "volume_id" else attr.replace(
+                        "db_instance_identifier", "identifier").replace(
+                        "db_cluster_identifier", "cluster_identifier")
+                    found = self.ix.targets(snap, attr, list(sources), id_attr=id_attr)[0]
+                    if len(found) == 1 and not found[0].unknown(flag):
+                        default = None if flag == "encrypted" else False
+                        value = found[0].v(flag, default=default)
+                        enc = None if value is None else bool(value)
+                self.b.add(snap, Kind.SNAPSHOT, CLOUD, {
+                    "encrypted": enc, "encryption_evidence": "config"},
+                    name=snap.name(snap.v("db_snapshot_identifier"),
+                                   snap.v("db_cluster_snapshot_identifier"),
+                                   self.labels(snap).get("Name")),
+                    region=self.region(snap), labels=self.labels(snap))
+
+    # --- edge, classic load balancers ---------------------------------------------------
+
+    def cdn(self) -> None:
+        """aws_cloudfront_distribution -> cdn, as the live normalizer reads the API."""
+        for d in self.ix.of_type("aws_cloudfront_distribution"):
+            world = World()
+            enabled = bool(d.v("enabled", default=True))
+            world.set("public_endpoint", enabled or d.unknown("enabled"),
+                      enabled and not d.unknown("enabled"))
+            vc = (d.v("viewer_certificate") or [{}])[0] or {}
+            if d.unknown("viewer_certificate"):
+                world.props["min_tls"] = None
+            elif vc.get("cloudfront_default_certificate"):
+                world.props["min_tls"] = "1.0"
+                world.props["min_tls_reference"] = DEFAULT_CERT_DOC
+            else:
+                world.props["min_tls"] = CF_TLS.get(str(vc.get("minimum_protocol_version")))
+            behaviours = [*(d.v("default_cache_behavior") or []),
+                          *(d.v("ordered_cache_behavior") or [])]
+            policies = [b.get("viewer_protocol_policy") for b in behaviours
+                        if isinstance(b, dict)]
+            world.props["https_only"] = None if d.unknown("default_cache_behavior") or \
+                d.unknown("ordered_cache_behavior") else all(
+                p in ("https-only", "redirect-to-https") for p in policies)
+            acl = d.v("web_acl_id")
+            if d.unknown("web_acl_id"):
+                world.set("waf", False, True)
+                world.props["waf_rate_limit"] = None
+            else:
+                world.props["waf"] = bool(acl)
+                world.props["waf_rate_limit"] = None if acl else False
+            self.b.add(d, Kind.CDN, CLOUD, world, name=d.name(d.v("domain_name"), d.v("comment")),
+                       region=None, labels=self.labels(d))
+
+    def classic_load_balancers(self) -> None:
+        """aws_elb (Classic Load Balancer): listeners (`lb_port`, `lb_protocol`, the
+        certificate's policy is not in the plan: TLS unknown), `internal`, security groups
+        (a Classic LB in a VPC without one gets the VPC's default group), `instances`."""
+        for lb in self.ix.of_type("aws_elb"):
+            lb_id = self.rid(lb)
+            world = World()
+            internal = lb.v("internal", default=False)
+            unsure = lb.unknown("internal") and not lb.computed("internal")  # default false
+            world.set("public_endpoint", not internal or unsure, not internal and not unsure)
+            world.props["public_ips"] = []
+            drafts = []
+            listeners = [li for li in lb.v("listener") or [] if isinstance(li, dict)]
+            for i, li in enumerate(listeners):
+                port = li.get("lb_port")
+                ports = port_range(port) if port is not None and not lb.unknown(
+                    "listener", i, "lb_port") else None
+                drafts.append(Draft(Action.ALLOW, "tcp", ports, INTERNET, 0,
+                                    f"{lb_id}:{port or '?'}"))
+            if lb.wholly_unknown("listener"):
+                drafts.append(Draft(Action.ALLOW, "tcp", None, INTERNET, 0, f"{lb_id}:?"))
+            ports_most, ports_least = union_layer("load balancer listeners", drafts, ())
+            layers_most: list[RuleLayer] = [ports_most]
+            layers_least: list[RuleLayer] = [ports_least]
+            deps: list[Entry] = []
+            in_vpc = bool(lb.v("subnets")) or lb.unknown("subnets") or bool(lb.refs("subnets"))
+            if lb.v("security_groups") or (lb.unknown("security_groups") and (
+                    in_vpc or not lb.computed("security_groups"))):
+                most, least, deps = self.sg_layers(lb, ("security_groups",))
+                layers_most.append(most)
+                layers_least.append(least)
+            world.set("ingress", tuple(layers_most), tuple(layers_least))
+            world.props["waf"] = False  # WAF cannot be associated with a Classic LB
+            world.props["waf_rate_limit"] = False
+            self.b.add(lb, Kind.LOAD_BALANCER, CLOUD, world, name=lb.name(lb.v("name")),
+                       region=self.region(lb), labels=self.labels(lb), deps=deps,
+                       native_type=lb.type)
+            for i, li in enumerate(listeners):
+                raw = str(li.get("lb_protocol") or "tcp").upper()
+                protocol = _LISTENER.get(raw, raw.lower())
+                port = li.get("lb_port")
+                lw = World()
+                lw.props.update({
+                    "protocol": protocol,
+                    "port": None if lb.unknown("listener", i, "lb_port") or port is None
+                    else int(port),
+                    "target_port": li.get("instance_port"), "redirects_to_https": False})
+                if protocol in ("https", "tls"):
+                    lw.props["min_tls"] = None  # its policy is a separate resource
+                lid = self.b.add(lb, Kind.LISTENER, CLOUD, lw,
+                                 name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
+                                 region=self.region(lb), suffix=f"/listener/{i}")
+                self.b.relate(lid, lb_id, RelationType.MEMBER_OF)
+            for inst in self.ix.targets(lb, "instances", ["aws_instance"])[0]:
+                self.b.relate(lb_id, self.rid(inst), RelationType.TARGETS, private=True)
+
+
 def build(b: Builder) -> None:
     a = _Aws(b)
     a.firewalls()
     a.networks()
     a.instances()
+    a.scaling_groups()
     a.volumes()
     a.databases()
     a.buckets()
     a.load_balancers()
     a.keys()
     a.trails()
+    a.cdn()
+    a.classic_load_balancers()
+    a.snapshots()
+    a.file_systems()
 

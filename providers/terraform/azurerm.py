@@ -44,7 +44,18 @@ TYPES = frozenset({
     "azurerm_mssql_firewall_rule", "azurerm_mssql_database",
     "azurerm_postgresql_flexible_server", "azurerm_postgresql_flexible_server_firewall_rule",
     "azurerm_postgresql_flexible_server_configuration", "azurerm_key_vault",
+    "azurerm_windows_virtual_machine", "azurerm_virtual_machine", "azurerm_sql_server",
+    "azurerm_sql_firewall_rule", "azurerm_sql_database", "azurerm_mysql_flexible_server",
+    "azurerm_mysql_flexible_server_firewall_rule", "azurerm_mysql_flexible_server_configuration",
+    "azurerm_postgresql_server", "azurerm_postgresql_firewall_rule", "azurerm_mysql_server",
+    "azurerm_mysql_firewall_rule", "azurerm_key_vault_key",
+    "azurerm_linux_virtual_machine_scale_set", "azurerm_windows_virtual_machine_scale_set",
+    "azurerm_virtual_machine_scale_set",
 })
+SCALE_SETS = ("azurerm_linux_virtual_machine_scale_set",
+              "azurerm_windows_virtual_machine_scale_set", "azurerm_virtual_machine_scale_set")
+VM_TYPES = ("azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
+            "azurerm_virtual_machine")
 STORAGE_DOC = ("https://learn.microsoft.com/azure/storage/common/storage-service-encryption "
                "(Azure Storage encrypts all data at rest; it cannot be disabled)")
 _ARM = {"name": "name", "priority": "priority", "direction": "direction", "access": "access",
@@ -133,7 +144,7 @@ class _Azure:
             (nsg, ("security_rule", i), r) for i, r in enumerate(nsg.v("security_rule") or [])
             if isinstance(r, Mapping)]
         sources += [(r, (), r.values) for r in self.rules.get(nsg.address, [])]
-        if nsg.unknown("security_rule") and nsg.configured("security_rule"):
+        if nsg.rules_unknown("security_rule", bool(self.rules.get(nsg.address))):
             most.append(_arm_rule({"access": "Allow", "direction": "Inbound"},
                                   {"source_address_prefix", "destination_port_range",
                                    "priority", "protocol"}, True))
@@ -171,7 +182,7 @@ class _Azure:
             for sub in self.ix.targets(a, "subnet_id", ["azurerm_subnet"])[0]:
                 subnet_nsg[sub.address].extend((a, n) for n in self.ix.targets(
                     a, "network_security_group_id", ["azurerm_network_security_group"])[0])
-        for vm in self.ix.of_type("azurerm_linux_virtual_machine"):
+        for vm in self.ix.of_type(*VM_TYPES):
             nics, nic_unknown = self.ix.targets(vm, "network_interface_ids",
                                                 ["azurerm_network_interface"])
             world = World()
@@ -231,27 +242,107 @@ class _Azure:
             world.set("public_ips", public, public_least)
             world.set("ingress", most_layers, least_layers)
             world.props["private_ips"] = private
-            ref = (vm.v("source_image_reference") or [{}])[0]
+            ref = (vm.v("source_image_reference") or vm.v("storage_image_reference")
+                   or [{}])[0]
             if isinstance(ref, Mapping) and ref.get("publisher"):
                 world.props["image"] = ":".join(str(ref.get(k) or "") for k in (
                     "publisher", "offer", "sku", "version"))
             elif vm.v("source_image_id"):
                 world.props["image"] = str(vm.v("source_image_id")).lower()
-            world.props["stateful"] = False
-            if vm.unknown("disable_password_authentication"):
-                world.props["ssh_key_only"] = None
-            else:
-                world.props["ssh_key_only"] = bool(vm.v("disable_password_authentication",
-                                                        default=True))
+            world.props["stateful"] = bool(vm.v("storage_data_disk"))
+            if vm.type == "azurerm_linux_virtual_machine":
+                world.props["ssh_key_only"] = None if vm.unknown(
+                    "disable_password_authentication") else bool(
+                    vm.v("disable_password_authentication", default=True))
+            elif vm.type == "azurerm_virtual_machine" and vm.v("os_profile_linux_config"):
+                # legacy VM: `disable_password_authentication` is required in the block
+                world.props["ssh_key_only"] = None if vm.unknown(
+                    "os_profile_linux_config") else bool(
+                    ((vm.v("os_profile_linux_config") or [{}])[0] or {}).get(
+                        "disable_password_authentication"))
+            # Windows: no SSH (IAM-03 does not apply), as on the live path
             vid = self.b.add(vm, Kind.COMPUTE, CLOUD, world, name=vm.name(vm.v("name")),
                              region=location(vm), labels=self.labels(vm), deps=deps)
             disk = self.b.add(vm, Kind.VOLUME, CLOUD, {
                 "encrypted": True, "encryption_evidence": "provider",
                 "encryption_reference": DISK_DOC,
-                "size_gb": ((vm.v("os_disk") or [{}])[0] or {}).get("disk_size_gb"),
+                "size_gb": ((vm.v("os_disk") or vm.v("storage_os_disk") or [{}])[0]
+                            or {}).get("disk_size_gb"),
             }, name=f"{vm.v('name') or vm.address}/os_disk", region=location(vm),
                 labels=self.labels(vm), suffix="/os_disk")
             self.b.relate(disk, vid, RelationType.ATTACHED_TO)
+
+    def scale_sets(self) -> None:
+        """azurerm_linux/windows_virtual_machine_scale_set (and the legacy
+        azurerm_virtual_machine_scale_set): one compute resource for the set's instances,
+        as they are all built from its `network_interface` blocks: an instance public IP
+        per `ip_configuration.public_ip_address` block (Standard SKU), the block's
+        `network_security_group_id` (NIC NSG) and its subnet's NSG association."""
+        subnet_nsg: dict[str, list[Entry]] = defaultdict(list)
+        for a in self.ix.of_type("azurerm_subnet_network_security_group_association"):
+            for sub in self.ix.targets(a, "subnet_id", ["azurerm_subnet"])[0]:
+                subnet_nsg[sub.address].extend(self.ix.targets(
+                    a, "network_security_group_id", ["azurerm_network_security_group"])[0])
+        for ss in self.ix.of_type(*SCALE_SETS):
+            world = World()
+            public: list[str] = []
+            public_least: list[str] = []
+            deps: list[Entry] = []
+            most_layers: tuple[RuleLayer, ...] = ()
+            least_layers: tuple[RuleLayer, ...] = ()
+            block = "network_profile" if ss.type == "azurerm_virtual_machine_scale_set" \
+                else "network_interface"
+            nics = [n for n in ss.v(block) or [] if isinstance(n, Mapping)]
+            if ss.wholly_unknown(block):
+                public.append(UNKNOWN_IP.format(what=f"public IPs of {ss.address}"))
+                most_layers = (RuleLayer("network interfaces unknown until apply",
+                                         LayerMode.UNION, (), Action.ALLOW, present=False),)
+            chosen = next((i for i, n in enumerate(nics) if n.get("primary")), 0)
+            for i, nic in enumerate(nics):
+                for j, cfg in enumerate(nic.get("ip_configuration") or []):
+                    if not isinstance(cfg, Mapping):
+                        continue
+                    pips = cfg.get("public_ip_address") or cfg.get(
+                        "public_ip_address_configuration") or []
+                    if pips or ss.unknown(block, i, "ip_configuration", j, "public_ip_address"):
+                        text = UNKNOWN_IP.format(what=f"instance public IPs of {ss.address}")
+                        public.append(text)
+                        if pips:
+                            public_least.append(text)
+            if nics and not most_layers:
+                i = min(chosen, len(nics) - 1)
+                nsgs, nsg_unknown = self.ix.targets(
+                    ss, (block, i, "network_security_group_id"),
+                    ["azurerm_network_security_group"])
+                subs = self.ix.targets(ss, (block, i, "ip_configuration", 0, "subnet_id"),
+                                       ["azurerm_subnet"])[0][:1]
+                s_nsgs = [n for sub in subs for n in subnet_nsg.get(sub.address, [])]
+                deps += [*nsgs, *subs, *s_nsgs]
+                deps += [r for n in [*nsgs, *s_nsgs] for r in self.rules.get(n.address, [])]
+                s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
+                n_w = self.arm_nsg(nsgs[0]) if nsgs else None
+                most_layers = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
+                                         True, [])
+                least_layers = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
+                                          True, [])
+                if nsg_unknown:
+                    most_layers = (RuleLayer("network security group not in the plan",
+                                             LayerMode.UNION, (), Action.ALLOW,
+                                             present=False),)
+            world.set("public_ips", public, public_least)
+            world.set("ingress", most_layers, least_layers)
+            world.props["private_ips"] = []
+            world.props["stateful"] = bool(ss.v("data_disk"))
+            ref = (ss.v("source_image_reference") or [{}])[0]
+            if isinstance(ref, Mapping) and ref.get("publisher"):
+                world.props["image"] = ":".join(str(ref.get(k) or "") for k in (
+                    "publisher", "offer", "sku", "version"))
+            if ss.type == "azurerm_linux_virtual_machine_scale_set":
+                world.props["ssh_key_only"] = None if ss.unknown(
+                    "disable_password_authentication") else bool(
+                    ss.v("disable_password_authentication", default=True))
+            self.b.add(ss, Kind.COMPUTE, CLOUD, world, name=ss.name(ss.v("name")),
+                       region=location(ss), labels=self.labels(ss), deps=deps)
 
     # --- storage ----------------------------------------------------------------------------
 
@@ -302,7 +393,9 @@ class _Azure:
     def db_layer(self, server: Entry, rule_type: str, port: int
                  ) -> tuple[RuleLayer, RuleLayer, list[Entry]]:
         rules = [r for r in self.ix.of_type(rule_type)
-                 if server in self.ix.targets(r, "server_id", [server.type])[0]]
+                 if server in self.ix.targets(r, "server_id", [server.type])[0]
+                 or server in self.ix.targets(r, "server_name", [server.type],
+                                              id_attr="name")[0]]
         drafts = []
         for r in rules:
             if r.unknown("start_ip_address") or r.unknown("end_ip_address"):
@@ -327,11 +420,21 @@ class _Azure:
         for db in self.ix.of_type("azurerm_mssql_database"):
             for srv in self.ix.targets(db, "server_id", ["azurerm_mssql_server"])[0]:
                 dbs[srv.address].append(db)
-        for srv in self.ix.of_type("azurerm_mssql_server"):
-            most, least, rules = self.db_layer(srv, "azurerm_mssql_firewall_rule", 1433)
+        for db in self.ix.of_type("azurerm_sql_database"):  # azurerm 2.x/3.x, by name
+            for srv in self.ix.targets(db, "server_name", ["azurerm_sql_server"],
+                                       id_attr="name")[0]:
+                dbs[srv.address].append(db)
+        for srv in self.ix.of_type("azurerm_mssql_server", "azurerm_sql_server"):
+            legacy = srv.type == "azurerm_sql_server"
+            most, least, rules = self.db_layer(
+                srv, "azurerm_sql_firewall_rule" if legacy else "azurerm_mssql_firewall_rule",
+                1433)
             public = srv.v("public_network_access_enabled", default=True)
             unsure = srv.unknown("public_network_access_enabled")
-            tls = None if srv.unknown("minimum_tls_version") else _tls(
+            # the deprecated azurerm_sql_server has no default: absent, the server accepts
+            # what Azure allows (its "None" minimal TLS version): not known from the plan
+            tls = None if srv.unknown("minimum_tls_version") or (
+                legacy and not srv.v("minimum_tls_version")) else _tls(
                 srv.v("minimum_tls_version", default="1.2"))
             for db in dbs.get(srv.address) or [srv]:
                 world = World()
@@ -361,22 +464,31 @@ class _Azure:
                            labels=self.labels(db), deps=[srv, *rules])
 
     def postgres(self) -> None:
+        """PostgreSQL and MySQL flexible servers: the same arguments; TLS from the server
+        parameter (`ssl_min_protocol_version`: TLSv1.2 by default; MySQL `tls_version`:
+        TLSv1.2 by default), firewall rules on 5432 / 3306."""
+        for stype, port, param in (
+                ("azurerm_postgresql_flexible_server", 5432, "ssl_min_protocol_version"),
+                ("azurerm_mysql_flexible_server", 3306, "tls_version")):
+            self.flexible(stype, port, param)
+
+    def flexible(self, stype: str, port: int, param: str) -> None:
         conf: dict[str, Entry] = {}
-        for cfg in self.ix.of_type("azurerm_postgresql_flexible_server_configuration"):
-            if cfg.v("name") != "ssl_min_protocol_version":
+        for cfg in self.ix.of_type(f"{stype}_configuration"):
+            if cfg.v("name") != param:
                 continue
-            for srv in self.ix.targets(cfg, "server_id",
-                                       ["azurerm_postgresql_flexible_server"])[0]:
+            for srv in self.ix.targets(cfg, "server_id", [stype])[0] + self.ix.targets(
+                    cfg, "server_name", [stype], id_attr="name")[0]:
                 conf[srv.address] = cfg
-        for srv in self.ix.of_type("azurerm_postgresql_flexible_server"):
+        for srv in self.ix.of_type(stype):
             world = World()
             delegated = bool(srv.v("delegated_subnet_id")) or srv.unknown("delegated_subnet_id")
             access = srv.v("public_network_access_enabled", default=not delegated)
-            unsure = srv.unknown("public_network_access_enabled")
+            unsure = srv.unknown("public_network_access_enabled") and not srv.computed(
+                "public_network_access_enabled")
             world.set("public_endpoint", (bool(access) or unsure) and not bool(
                 srv.v("delegated_subnet_id")), bool(access) and not unsure and not delegated)
-            most, least, rules = self.db_layer(
-                srv, "azurerm_postgresql_flexible_server_firewall_rule", 5432)
+            most, least, rules = self.db_layer(srv, f"{stype}_firewall_rule", port)
             world.set("ingress", (most,), (least,))
             setting = conf.get(srv.address)
             if setting is None:
@@ -384,7 +496,7 @@ class _Azure:
             elif setting.unknown("value"):
                 tls = None
             else:
-                tls = _tls(str(setting.v("value") or "").split(",")[0])
+                tls = _tls(sorted(str(setting.v("value") or "").split(","))[0])
             geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
             where = location(srv)
             world.props.update({
@@ -402,6 +514,57 @@ class _Azure:
             self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
                        region=where, labels=self.labels(srv),
                        deps=[*rules, *([setting] if setting else [])])
+
+    def single_servers(self) -> None:
+        """The retired single servers (azurerm_postgresql_server, azurerm_mysql_server):
+        `ssl_enforcement_enabled` (off: plain connections accepted, read as the lowest TLS),
+        `ssl_minimal_tls_version_enforced` (TLS1_2 by default), public network access (true
+        by default), firewall rules by `server_name`, retention and geo-redundant backup;
+        storage encrypted by the service."""
+        for stype, port in (("azurerm_postgresql_server", 5432), ("azurerm_mysql_server", 3306)):
+            for srv in self.ix.of_type(stype):
+                world = World()
+                public = srv.v("public_network_access_enabled", default=True)
+                unsure = srv.unknown("public_network_access_enabled") and not srv.computed(
+                    "public_network_access_enabled")
+                world.set("public_endpoint", bool(public) or unsure, bool(public) and not unsure)
+                most, least, rules = self.db_layer(srv, f"{stype}_firewall_rule".replace(
+                    "_server_firewall", "_firewall"), port)
+                world.set("ingress", (most,), (least,))
+                if srv.unknown("ssl_enforcement_enabled") or srv.unknown(
+                        "ssl_minimal_tls_version_enforced"):
+                    tls: str | None = None
+                elif not srv.v("ssl_enforcement_enabled", default=True):
+                    tls = "1.0"  # plaintext accepted: below any TLS floor (lowest the model has)
+                else:
+                    tls = _tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
+                geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
+                where = location(srv)
+                world.props.update({
+                    "public_ips": [], "min_tls": tls,
+                    "encrypted": True, "encryption_evidence": "provider",
+                    "encryption_reference": FLEX_DOC,
+                    "backup_enabled": True,
+                    "backup_retention_days": int(srv.v("backup_retention_days", default=7)),
+                    "backup_frequency_hours": 24,
+                    "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
+                    else ("geo" if geo else "local"),
+                    "replica_regions": [p] if geo and (p := _pair(where)) else [],
+                    "pitr_enabled": True,
+                })
+                self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
+                           region=where, labels=self.labels(srv), deps=rules)
+
+    def keys(self) -> None:
+        """azurerm_key_vault_key: customer managed; rotation when its `rotation_policy`
+        rotates automatically (`automatic` block), as the live path reads rotationPolicy."""
+        for key in self.ix.of_type("azurerm_key_vault_key"):
+            policy = (key.v("rotation_policy") or [{}])[0] or {}
+            rotates = None if key.unknown("rotation_policy") else bool(
+                isinstance(policy, Mapping) and policy.get("automatic"))
+            self.b.add(key, Kind.KEY, CLOUD, {"customer_managed": True,
+                                              "rotation_enabled": rotates},
+                       name=key.name(key.v("name")), region=None, labels=self.labels(key))
 
     def key_vaults(self) -> None:
         for kv in self.ix.of_type("azurerm_key_vault"):
@@ -425,9 +588,12 @@ def build(b: Builder) -> None:
     a = _Azure(b)
     a.firewalls()
     a.machines()
+    a.scale_sets()
     a.storage()
     a.sql()
     a.postgres()
+    a.single_servers()
     a.key_vaults()
+    a.keys()
     a.public_ips()
 

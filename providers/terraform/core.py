@@ -77,10 +77,43 @@ class Entry:
                 return False
         return _any_true(node)
 
+    def wholly_unknown(self, *path: Any) -> bool:
+        """Is the value at `path` unknown as a whole (not just something inside it)?"""
+        node: Any = self.unk
+        for p in path:
+            if node is True:
+                return True
+            if isinstance(node, Mapping):
+                node = node.get(p)
+            elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+                node = node[p]
+            else:
+                return False
+        return node is True
+
+    def rules_unknown(self, attr: str, separate: bool) -> bool:
+        """Are the inline rules of a firewall (`ingress`, `security_rule`) unknown until
+        apply? A wholly unknown rule list the block sets is. One it does not set is unknown
+        too, unless separate rule resources hold the group's rules (then the provider just
+        computes the list from them): the configuration's JSON leaves out `dynamic` blocks
+        (and, before Terraform 1.1, attribute-style blocks), so absence there does not
+        prove the block sets no rule."""
+        return self.wholly_unknown(attr) and (self.configured(attr) or not separate)
+
     def configured(self, attr: str) -> bool:
         """Does the resource block set `attr` (a plan with configuration)? A state file has no
         configuration: everything is taken as configured."""
         return attr in self.expr or not self.expr
+
+    def computed(self, *path: Any) -> bool:
+        """Is the value at `path` unknown only because the provider computes it, the block
+        not setting it (a plan with configuration)? Such an attachment list echoes what the
+        other arguments decide (`security_groups` on an instance configured with
+        `vpc_security_group_ids`; `firewall_ids` of a server firewalls are applied to):
+        nothing of its own. Only top-level arguments: a nested block may come from a
+        `dynamic` block, which the configuration's JSON leaves out."""
+        return len(path) == 1 and bool(self.expr) and path[0] not in self.expr and \
+            self.unknown(*path)
 
     def refs(self, *path: Any) -> list[str]:
         """Resource addresses (relative to the module) the expression at `path` references."""
@@ -137,7 +170,7 @@ class Index:
             native = e.v("id")
             if native is not None:
                 self.by_id[(e.type, str(native))] = e
-            for extra in ("arn", "name"):
+            for extra in ("arn", "name", "identifier", "cluster_identifier", "bucket"):
                 if e.v(extra) is not None:
                     self.by_id.setdefault((f"{e.type}#{extra}", str(e.v(extra))), e)
 
@@ -187,6 +220,8 @@ class Index:
                 unresolved = True  # exists outside this configuration: not visible here
             elif hit not in found:
                 found.append(hit)
+        if e.computed(*path):
+            return found, unresolved  # decided elsewhere: see Entry.computed
         if e.unknown(*path) or (value is None and e.refs(*path)):
             refs = e.refs(*path)
             hits, ambiguous = self.resolve(e, refs, types)
@@ -344,6 +379,26 @@ class Builder:
                                 properties=props, raw=r.raw, roles=r.roles,
                                 native_type=r.native_type))
         return out
+
+
+def rules_json(rules: Iterable[Rule], ordered: bool) -> list[dict[str, Any]]:
+    """Rules as a FIREWALL resource's `firewall_rules` (provider-neutral, as the live
+    normalizers write them): `priority` only where order decides (network ACLs; security
+    groups and Hetzner firewalls are a union of allow rules)."""
+    return [{"action": str(r.action), **({"priority": r.priority} if ordered else {}),
+             "protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources),
+             "origin": r.origin} for r in rules]
+
+
+def firewall_world(drafts: Iterable[Draft], ordered: bool = False) -> World:
+    """A FIREWALL resource's `firewall_rules` in the two worlds."""
+    most, least = two_worlds(drafts)
+    if ordered:
+        most = tuple(sorted(most, key=lambda r: r.priority))
+        least = tuple(sorted(least, key=lambda r: r.priority))
+    world = World()
+    world.set("firewall_rules", rules_json(most, ordered), rules_json(least, ordered))
+    return world
 
 
 def union_layer(name: str, drafts: Iterable[Draft], origin: tuple[str, ...],

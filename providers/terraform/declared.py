@@ -5,7 +5,7 @@ Read, recognised by content:
 - a state file as Terraform and OpenTofu write it (`terraform.tfstate`, state format
   `version` 4: Terraform 0.12 and later);
 - `terraform show -json` of a state (`values`) or of a plan (`planned_values`,
-  `resource_changes`, `prior_state`), format_version 1.x.
+  `resource_changes`, `prior_state`), format_version 0.1, 0.2 or 1.x.
 
 Each file becomes one raw section of provider `iac` (account: the path as given), so it is
 recorded into a snapshot with `--record` and replayed to the same findings:
@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from providers.terraform.plan import PlanError, check_document
+from providers.terraform.plan import PlanError, check_document, decode
 from scanner import snapshot
 from scanner.errors import PostureError
 from scanner.model import Declaration, Inventory, Kind
@@ -89,10 +89,11 @@ def read(path: Path, collected_at: str | None = None) -> tuple[list[Section], di
     except PostureError as exc:
         raise IacError(f"--iac {exc}") from None
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(decode(data))
     except UnicodeDecodeError as exc:
-        raise IacError(f"--iac {origin}: not UTF-8 text ({exc.reason} at byte {exc.start}), "
-                       "not a Terraform state or plan") from None
+        raise IacError(f"--iac {origin}: not UTF-8 text (nor UTF-16 with a BOM; "
+                       f"{exc.reason} at byte {exc.start}), not a Terraform state or plan"
+                       ) from None
     except json.JSONDecodeError as exc:
         raise IacError(f"--iac {origin}: not valid JSON, truncated? ({exc.msg} at line "
                        f"{exc.lineno} column {exc.colno})") from None
@@ -188,9 +189,7 @@ def _show_json(doc: dict[str, Any], origin: str
                ) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     about = {"terraform_version": str(doc.get("terraform_version") or "")}
     if set(doc) <= {"format_version", "terraform_version"}:  # `show -json` of an empty state
-        version = str(doc.get("format_version"))
-        if version.split(".", 1)[0] != "1":
-            check_document(doc, origin)  # names the unsupported version
+        check_document({**doc, "values": None}, origin)  # names an unsupported version
         return "terraform-show-state", [], about
     try:
         check_document(doc, origin)

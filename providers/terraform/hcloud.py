@@ -12,14 +12,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC
+from typing import Any
 
+from providers.hetzner.firewalls import parse_selector
 from providers.hetzner.normalize import (
     LB_TLS_DOC,
     NO_FIREWALL,
     NOT_ENCRYPTED_DOC,
-    _selector_matches,
 )
-from providers.terraform.core import UNKNOWN_IP, Builder, Draft, Entry, World, labels_of
+from providers.terraform.core import (
+    UNKNOWN_IP,
+    Builder,
+    Draft,
+    Entry,
+    World,
+    firewall_world,
+    labels_of,
+)
 from scanner.model import Kind, RelationType
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
@@ -86,37 +95,42 @@ def build(b: Builder) -> None:
         elif fw not in applied[server.address]:
             applied[server.address].append(fw)
 
-    def selected(selector: str) -> list[Entry]:
-        return [s for s in servers
-                if _selector_matches(selector, {str(k): str(v) for k, v in
-                                                (s.v("labels") or {}).items()})]
+    def select(selector: Any, fw: Entry | None, via: Entry) -> None:
+        """Apply `fw` to the servers a label selector selects. An empty or malformed
+        selector selects nothing the API documents: every server's firewalls are then
+        unresolved (both extremes judged), never "applied to every server"."""
+        terms = parse_selector(selector)
+        for s in servers:
+            if terms is None:
+                apply(None, s, via)
+            elif all(t.matches({str(k): str(v) for k, v in (s.v("labels") or {}).items()})
+                     for t in terms):
+                apply(fw, s, via)
 
     for fw in firewalls:
-        rules = [r for d in _drafts(b, fw) if (r := d.widened()) is not None]
-        b.add(fw, Kind.FIREWALL, CLOUD, {"firewall_rules": [
-            {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources)}
-            for r in rules]}, name=fw.name(fw.v("name")), region=None,
-            labels=labels_of(fw, "labels"))
+        b.add(fw, Kind.FIREWALL, CLOUD, firewall_world(_drafts(b, fw)),
+              name=fw.name(fw.v("name")), region=None, labels=labels_of(fw, "labels"))
         for i, block in enumerate(fw.v("apply_to") or []):
             if not isinstance(block, dict):
                 continue
-            if block.get("label_selector"):
-                for s in selected(str(block["label_selector"])):
-                    apply(fw, s, fw)
+            if "label_selector" in block and block["label_selector"] is not None:
+                select(block["label_selector"], fw, fw)
             else:
                 targets, _ = ix.targets(fw, ("apply_to", i, "server"), ["hcloud_server"])
                 for s in targets:
                     apply(fw, s, fw)
     for att in ix.of_type("hcloud_firewall_attachment"):
         fws, fw_unknown = ix.targets(att, "firewall_id", ["hcloud_firewall"])
-        chosen = list(dict.fromkeys(
-            [*ix.targets(att, "server_ids", ["hcloud_server"])[0],
-             *[s for sel in att.v("label_selectors") or [] for s in selected(str(sel))]]))
+        chosen = ix.targets(att, "server_ids", ["hcloud_server"])[0]
         for s in chosen:
             for fw in fws:
                 apply(fw, s, att)
             if fw_unknown or not fws:
                 apply(None, s, att)
+        chosen_fws: list[Entry | None] = list(fws) if fws and not fw_unknown else [None]
+        for sel in att.v("label_selectors") or []:
+            for maybe in chosen_fws:
+                select(sel, maybe, att)
     for s in servers:
         fws, fw_unknown = ix.targets(s, "firewall_ids", ["hcloud_firewall"])
         for fw in fws:
@@ -247,10 +261,13 @@ def _load_balancers(b: Builder) -> None:
     targets: dict[str, list[tuple[Entry, list[Entry], bool]]] = defaultdict(list)
     for t in ix.of_type("hcloud_load_balancer_target"):
         chosen: list[Entry] = []
-        if t.v("type") == "label_selector" and t.v("label_selector"):
-            chosen = [s for s in ix.of_type("hcloud_server") if _selector_matches(
-                str(t.v("label_selector")), {str(k): str(v) for k, v in
-                                             (s.v("labels") or {}).items()})]
+        if t.v("type") == "label_selector":
+            terms = parse_selector(t.v("label_selector"))
+            # an empty or malformed selector: read as every server (the most exposed
+            # reading; the API documents no meaning for it)
+            chosen = [s for s in ix.of_type("hcloud_server") if terms is None or all(
+                term.matches({str(k): str(v) for k, v in (s.v("labels") or {}).items()})
+                for term in terms)]
         elif t.v("type", default="server") == "server":
             chosen = ix.targets(t, "server_id", ["hcloud_server"])[0]
         for lb in ix.targets(t, "load_balancer_id", ["hcloud_load_balancer"])[0]:

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from providers.terraform import aws, azurerm, hcloud
+from providers.terraform import aws, azurerm, context, hcloud
 from providers.terraform.core import Builder, Entry, Index
 from scanner.model import Inventory
 from scanner.provider import inventory
 from scanner.snapshot import Section
 
 # Terraform resource type -> posture provider. Everything else is listed as not assessed.
+# Types without a property the checks judge (providers.terraform.context) are mapped too:
+# read, never NOT-ASSESSED, but they make no model resource.
 MAPPING: Mapping[str, str] = {
+    **{t: aws.CLOUD for t in context.AWS},
+    **{t: azurerm.CLOUD for t in context.AZURERM},
+    **{t: hcloud.CLOUD for t in context.HCLOUD},
     **{t: aws.CLOUD for t in aws.TYPES},
     **{t: azurerm.CLOUD for t in azurerm.TYPES},
     **{t: hcloud.CLOUD for t in hcloud.TYPES},

@@ -2,8 +2,11 @@
 
 Recognised by content, never by file name: a JSON object with `format_version` and any of
 `terraform_version`, `planned_values`, `resource_changes`, `values`, `prior_state` or
-`configuration`. Only format major version 1 is read (Terraform's promise: a new major
-means an incompatible change, so an unknown one is refused, exit 2).
+`configuration` (anywhere in the object: a plan saved with sorted keys, `jq -S`, has
+`format_version` far into the file). Every format Terraform and OpenTofu have written is
+read: "0.1" (Terraform 0.12-0.14), "0.2" (0.15-1.0.x), "1.x" (1.1 and later, OpenTofu); a
+newer one is refused, exit 2 (Terraform's promise: a new major means an incompatible
+change). Encodings: UTF-8 with or without a BOM, UTF-16 LE/BE with a BOM (PowerShell's `>`).
 
 The section (provider `terraform`, account = the file's stem, e.g. `plan` for plan.json)
 has three collections, all in region `global`:
@@ -41,10 +44,18 @@ from scanner.redact import REDACTED, redact
 from scanner.snapshot import GLOBAL, Section
 
 SUPPORTED_MAJOR = 1
+# (major, minor) of the formats written before 1.0: 0.1 by Terraform 0.12-0.14 (no
+# `after_sensitive` before 0.14, no `sensitive_values` before 0.15), 0.2 by 0.15-1.0.x.
+LEGACY_FORMATS = frozenset({(0, 1), (0, 2)})
 SNIFF_BYTES = 64 * 1024
-_KEY = re.compile(rb'"(format_version|terraform_version|planned_values|resource_changes|'
-                  rb'prior_state)"\s*:')
-_SNAPSHOT = re.compile(rb'"format"\s*:\s*"posture-snapshot"')
+# Keys only Terraform's JSON holds; any of them in the head is enough, wherever it stands
+# (sorted keys put `applyable`, `checks` and `configuration`, with its `provider_config` and
+# `root_module`, before `format_version`).
+_KEY = re.compile(r'"(format_version|terraform_version|planned_values|resource_changes|'
+                  r'prior_state|provider_config|root_module|after_unknown|applyable|'
+                  r'resource_drift|relevant_attributes|output_changes)"\s*:')
+_SNAPSHOT = re.compile(r'"format"\s*:\s*"posture-snapshot"')
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _TF_KEYS = ("terraform_version", "planned_values", "resource_changes", "values",
             "prior_state", "configuration")
 _REF = re.compile(r"^(?P<base>[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)"
@@ -58,8 +69,23 @@ class PlanError(PostureError):
     """A file that looks like Terraform JSON but cannot be read as a plan or state."""
 
 
+def encoding(data: bytes) -> tuple[str, int]:
+    """(codec, BOM length) of JSON text: UTF-8 unless a BOM says UTF-8 or UTF-16 LE/BE."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec, len(bom)
+    return "utf-8", 0
+
+
+def decode(data: bytes) -> str:
+    """JSON text in any encoding Terraform's output is saved in (UnicodeDecodeError else)."""
+    codec, skip = encoding(data)
+    return data[skip:].decode(codec)
+
+
 def sniff(path: Path) -> bool:
-    """Does the file look like Terraform JSON (its first 64 KiB, plain or gzip)?"""
+    """Does the file look like Terraform JSON (its first 64 KiB, plain or gzip, in any
+    encoding `decode` reads)?"""
     try:
         with path.open("rb") as fh:
             head = fh.read(SNIFF_BYTES)
@@ -68,9 +94,14 @@ def sniff(path: Path) -> bool:
                 head = gz.read(SNIFF_BYTES)
     except (OSError, EOFError, zlib.error):
         return False  # snapshot.load names the problem
-    if not head.lstrip().startswith(b"{") or _SNAPSHOT.search(head):
+    codec, skip = encoding(head)
+    body = head[skip:]
+    if codec.startswith("utf-16"):
+        body = body[:len(body) - len(body) % 2]
+    text = body.decode(codec, errors="replace")
+    if not text.lstrip().startswith("{") or _SNAPSHOT.search(text):
         return False
-    return bool(_KEY.search(head))
+    return bool(_KEY.search(text))
 
 
 def account_name(path: Path) -> str:
@@ -84,9 +115,10 @@ def load_document(path: Path) -> tuple[dict[str, Any], bytes]:
     origin = str(path)
     data = snapshot.read_bytes(path)
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(decode(data))
     except UnicodeDecodeError as exc:
-        raise PlanError(f"{origin}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raise PlanError(f"{origin}: not UTF-8 text (nor UTF-16 with a BOM; {exc.reason} at byte "
+                        f"{exc.start})") from exc
     except json.JSONDecodeError as exc:
         raise PlanError(f"{origin}: not valid JSON, truncated? ({exc.msg} at line {exc.lineno} "
                         f"column {exc.colno})") from exc
@@ -108,11 +140,14 @@ def check_document(doc: Mapping[str, Any], origin: str) -> None:
                     "--iac; to judge it, `terraform show -json` it)")
         raise PlanError(f"{origin}: not a Terraform plan or state: no format_version{hint}; "
                         "give posture the output of `terraform show -json PLANFILE`")
-    major = str(version).split(".", 1)[0]
-    if not major.isdigit() or int(major) != SUPPORTED_MAJOR:
+    parsed = format_of(version)
+    if parsed is None or (parsed[0] != SUPPORTED_MAJOR and parsed not in LEGACY_FORMATS):
+        newer = parsed is not None and parsed[0] > SUPPORTED_MAJOR
         raise PlanError(
-            f"{origin}: Terraform JSON format_version {version!r} is not supported (posture "
-            f"reads format {SUPPORTED_MAJOR}.x, as written by Terraform 1.x and OpenTofu)")
+            f"{origin}: Terraform JSON format_version {version!r} is not supported"
+            + (", newer than this posture knows (upgrade posture)" if newer else "")
+            + f" (posture reads formats 0.1, 0.2 and {SUPPORTED_MAJOR}.x, as written by "
+            "Terraform 0.12 and later and OpenTofu)")
     if not any(k in doc for k in _TF_KEYS):
         hint = ""
         if "provider_schemas" in doc:
@@ -126,6 +161,14 @@ def check_document(doc: Mapping[str, Any], origin: str) -> None:
             raise PlanError(f"{origin}: not a Terraform plan or state ({key} is not an object)")
     if "resource_changes" in doc and not isinstance(doc["resource_changes"], list | type(None)):
         raise PlanError(f"{origin}: not a Terraform plan (resource_changes is not a list)")
+
+
+def format_of(version: Any) -> tuple[int, int] | None:
+    """"1.2" -> (1, 2); None for anything that is not a MAJOR.MINOR version string."""
+    if not isinstance(version, str):
+        return None
+    m = re.fullmatch(r"(\d{1,6})\.(\d{1,6})", version)
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 # --- walking the document ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from scanner.check import Check
 from scanner.reports import csv_report, html, json_report, junit, markdown, ocsf, sarif, table
+from scanner.reports.view import View
 from scanner.result import ScanResult
 
 Renderer = Callable[[ScanResult, bool], str]
@@ -41,20 +42,38 @@ FORMATS: dict[str, Renderer] = {
 
 
 def render(name: str, result: ScanResult, timestamps: bool = True,
-           checks: Mapping[str, Check] | None = None) -> str:
-    """Render `result` in format `name`; `checks` describes the checks (default: registry)."""
+           checks: Mapping[str, Check] | None = None, *, width: int | None = None,
+           view: View | None = None) -> str:
+    """Render `result` in format `name`; `checks` describes the checks (default: registry);
+    `width`: the terminal's columns for the table (None: full text); `view`: the findings
+    the human reports (table, markdown, html) show."""
+    if name == "table":
+        return table.render(result, timestamps, width, view)
+    if name == "markdown":
+        return markdown.render(result, timestamps, checks, view)
+    if name == "html":
+        return html.render(result, timestamps, checks, view)
     describing = DESCRIBING.get(name)
     if describing is not None:
         return describing(result, timestamps, checks)
     return FORMATS[name](result, timestamps)
 
 
+# Formats that are bytes, not text: written by `write` only (`pdf` needs the extra).
+BINARY = ("pdf",)
+NAMES = tuple(sorted([*FORMATS, *BINARY]))
+
 
 def write(name: str, result: ScanResult, out: BinaryIO, timestamps: bool = True,
-          checks: Mapping[str, Check] | None = None) -> None:
+          checks: Mapping[str, Check] | None = None, *, width: int | None = None,
+          view: View | None = None) -> None:
     """Write `render(...)` to a binary stream as UTF-8 (the JSON report is streamed: a
-    large estate's report is never one string in memory)."""
-    if name == "json":
+    large estate's report is never one string in memory); `pdf` as PDF bytes."""
+    if name == "pdf":
+        from scanner.reports import pdf  # WeasyPrint: only when asked for
+
+        out.write(pdf.render(result, timestamps, checks, view))
+    elif name == "json":
         json_report.write(result, out, timestamps)
     else:
-        out.write(render(name, result, timestamps, checks).encode())
+        out.write(render(name, result, timestamps, checks, width=width, view=view).encode())

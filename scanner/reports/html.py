@@ -26,6 +26,9 @@ from typing import Any
 from scanner.check import Check
 from scanner.display import visible
 from scanner.findings import Finding, Status
+from scanner.reports.changes import headline, only_new
+from scanner.reports.exposure_svg import exposure_svg
+from scanner.reports.view import View
 from scanner.result import ClaimResult, ClaimStatus, ScanResult
 
 # --- compliance frameworks ------------------------------------------------------------------
@@ -131,6 +134,7 @@ STATUS_MARK = {
     ClaimStatus.NOT_ASSESSED: "\u2013",
 }
 MAX_FINDINGS = 200  # per claim; the JSON results hold them all
+OPEN_BY_DEFAULT = (ClaimStatus.CONTRADICTED, ClaimStatus.UNKNOWN)
 
 CSS = """
 :root{--fg:#1b1f23;--muted:#586069;--line:#d0d7de;--bg:#fff;--soft:#f6f8fa;
@@ -169,16 +173,28 @@ q.quote{quotes:"\\201C" "\\201D"}
 .meta{font-size:.85rem;color:var(--muted)}
 details.json>summary{cursor:pointer;color:var(--info);font-size:.85rem}
 .tools{float:right}.tools button{font:inherit;font-size:.85rem;margin-left:.3rem}
+#status-filter{border:1px solid var(--line);padding:.3rem .6rem;margin:.6rem 0}
+#status-filter label{margin-right:1rem;white-space:nowrap}
+#estate-facts{overflow-wrap:anywhere}
+svg.exposure{display:block;max-width:100%;height:auto;margin:.3rem 0;font-size:11px}
+svg.exposure rect{fill:var(--soft);stroke:var(--muted)}svg.exposure .n-internet{stroke:var(--bad)}
+svg.exposure line{stroke:var(--bad);stroke-width:1.5}svg.exposure polygon{fill:var(--bad)}
+svg.exposure text{fill:var(--fg)}svg.exposure text.edge{fill:var(--bad)}
 .st-fail,.st-suppressed{color:var(--bad);font-weight:600}.st-error{color:var(--warn);
 font-weight:600}.st-pass{color:var(--ok)}
 .v-contradicted{color:var(--bad);font-weight:600}.v-unknown{color:var(--warn);font-weight:600}
 .v-verified{color:var(--ok)}.v-not-verifiable,.v-nothing-assessed{color:var(--na)}
 nav ul{columns:2;margin:.3rem 0}
 footer{margin-top:2.5rem;font-size:.85rem;color:var(--muted)}
+code{overflow-wrap:anywhere}
+@media screen and (max-width:48rem){
+body{padding:.6rem}table{display:block;overflow-x:auto}nav ul{columns:1}
+.badge{min-width:0}.count{min-width:6.5rem}.tools{float:none}
+}
 @media print{
 body{max-width:none;padding:0;font-size:11pt}
 *,*::before,*::after{background:none!important;box-shadow:none!important}
-.tools,nav{display:none}
+.tools,nav,#status-filter{display:none}
 details::details-content{content-visibility:visible;display:block}
 details>summary{list-style:none}details>summary::-webkit-details-marker{display:none}
 details.claim{break-inside:avoid-page}
@@ -194,6 +210,11 @@ var b=document.getElementById('expand-all'),c=document.getElementById('collapse-
 if(b){b.hidden=false;b.addEventListener('click',function(){all(true);});}
 if(c){c.hidden=false;c.addEventListener('click',function(){all(false);});}
 window.addEventListener('beforeprint',function(){all(true);});
+var f=document.getElementById('status-filter');
+if(f){f.hidden=false;f.addEventListener('change',function(){var on={};
+f.querySelectorAll('input').forEach(function(i){on[i.value]=i.checked;});
+document.querySelectorAll('details.claim').forEach(function(d){
+d.hidden=!on[d.getAttribute('data-status')];});});}
 })();
 """
 
@@ -216,7 +237,8 @@ def _evidence_json(evidence: Mapping[str, Any]) -> str:
     return json.dumps(evidence, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def _finding_rows(findings: list[Finding]) -> list[str]:
+def _finding_rows(findings: list[Finding], names: Mapping[str, str] | None = None
+                  ) -> list[str]:
     out = ['<table class="findings"><thead><tr><th>resource</th><th>check</th>'
            "<th>status</th><th>finding</th><th>evidence level</th></tr></thead><tbody>"]
     for f in findings[:MAX_FINDINGS]:
@@ -233,7 +255,7 @@ def _finding_rows(findings: list[Finding]) -> list[str]:
             + (f"<br>{_e(where)}" if where else "") + "</div></td>"
             f"<td><code>{_e(f.check)}</code></td>"
             f'<td class="st-{_e(f.status)}">{_e(f.status)}{reason}</td>'
-            f"<td>{_e(f.message)}{evidence}</td>"
+            f"<td>{_e(f.message)}{exposure_svg(f, names or {})}{evidence}</td>"
             f"<td>{_e(f.evidence_level)}</td></tr>")
     out.append("</tbody></table>")
     if len(findings) > MAX_FINDINGS:
@@ -242,7 +264,8 @@ def _finding_rows(findings: list[Finding]) -> list[str]:
     return out
 
 
-def _claim(index: int, cr: ClaimResult, by_id: Mapping[str, Finding]) -> list[str]:
+def _claim(index: int, cr: ClaimResult, by_id: Mapping[str, Finding],
+           names: Mapping[str, str] | None = None) -> list[str]:
     status = cr.status
     cid = f"claim-{index}-{_slug(cr.claim.id)}"
     meta = []
@@ -253,8 +276,10 @@ def _claim(index: int, cr: ClaimResult, by_id: Mapping[str, Finding]) -> list[st
     counts = ", ".join(f"{_e(v)} {_e(k)}" for k, v in sorted(cr.counts.items()) if v)
     if counts:
         meta.append("findings: " + counts)
+    # what needs reading is open from the start: contradicted and unknown claims
+    opened = " open" if status in OPEN_BY_DEFAULT else ""
     out = [f'<details class="claim s-{_e(status)}" id="{_e(cid)}" '
-           f'data-claim-id="{_e(cr.claim.id)}" data-status="{_e(status)}">',
+           f'data-claim-id="{_e(cr.claim.id)}" data-status="{_e(status)}"{opened}>',
            f'<summary><span class="badge b-{_e(status)}">{STATUS_MARK[status]} '
            f"{_e(STATUS_LABEL[status])}</span>"
            f'<q class="quote">{_e(cr.claim.quote)}</q></summary>',
@@ -270,13 +295,29 @@ def _claim(index: int, cr: ClaimResult, by_id: Mapping[str, Finding]) -> list[st
                  ClaimStatus.VERIFIED: "Resources that comply",
                  ClaimStatus.NOT_VERIFIABLE: "Why no API can show it"}.get(status, "Findings")
         out.append(f"<h4>{_e(label)}</h4>")
-        out += _finding_rows(shown)
+        out += _finding_rows(shown, names)
     elif status is ClaimStatus.NOT_VERIFIABLE and not cr.claim.checks:
         out.append('<p class="meta">Not bound to any check: no cloud API can show this '
                    "sentence.</p>")
     out += [f'<p class="meta">claim id <code>{_e(cr.claim.id)}</code></p>', "</div>",
             "</details>"]
     return out
+
+
+def _estate_facts(result: ScanResult) -> list[str]:
+    """When the estate was read and who signed it, per source, for the header: an auditor
+    sees what the verdicts stand on (a scan of today may judge a snapshot of last month)."""
+    facts = []
+    for s in result.sources:
+        when = ", ".join(str(t) for t in s.get("collected_at") or []) or "time not recorded"
+        text = f"{_e(s.get('name', ''))}: collected {_e(when)}"
+        if s.get("type") == "snapshot":  # the signature as checked (scan --key) or not
+            said = [f for f in provenance(s) if not f.startswith("collected ")]
+            text += "; " + _e("; ".join(said) or "not signed")
+        facts.append(text)
+    if not facts:
+        return []
+    return [f'<p class="muted" id="estate-facts">Estate: {"; ".join(facts)}</p>']
 
 
 def _summary(result: ScanResult, timestamps: bool) -> list[str]:
@@ -368,20 +409,24 @@ def provenance(source: Mapping[str, Any]) -> list[str]:
                       "absent": "unsigned",
                       "invalid": f"signature by {key} INVALID"}.get(str(status),
                                                                      f"signature {status}"))
-    if source.get("collected_at"):
-        facts.append(f"collected {source['collected_at']}")
+    when = source.get("collected_at")
+    if when:  # one time, or the sorted times of the source's sections
+        facts.append("collected " + (", ".join(map(str, when)) if isinstance(when, list)
+                                     else str(when)))
     return facts
 
 
 def render(result: ScanResult, timestamps: bool = True,
-           checks: Mapping[str, Check] | None = None) -> str:
+           checks: Mapping[str, Check] | None = None, view: View | None = None) -> str:
     if checks is None:
         from scanner.registry import load_checks
 
         checks = load_checks()
     profile = result.profile
     title = f"{profile.get('title') or profile.get('name') or 'posture'}: claim report"
-    by_id = {f.id: f for f in result.findings}
+    view = view or View()
+    by_id = {f.id: f for f in result.findings if view.shows(f)}
+    names = {f.resource: f.resource_name for f in result.findings if f.resource_name}
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -394,6 +439,12 @@ def render(result: ScanResult, timestamps: bool = True,
            f"<h1>{_e(title)}</h1>"]
     if profile.get("source"):
         out.append(f'<p class="muted">Source: {_e(profile["source"])}</p>')
+    out += _estate_facts(result)
+    new_since = headline(result)
+    if new_since:
+        out.append(f'<p id="new-since"><strong>{_e(new_since)}</strong></p>')
+    if view.active:
+        out.append(f'<p class="muted" id="view-filter">{_e(view.describe())}</p>')
     out.append(f'<p class="muted">Profile <code>{_e(profile.get("name", ""))}</code>: the '
                "page's sentences, each verified, contradicted (with the resources that "
                "contradict it), unknown (what could not be read) or not verifiable (why).</p>")
@@ -414,20 +465,27 @@ def render(result: ScanResult, timestamps: bool = True,
             out.append(f'<li><a href="#section-{n}">{_e(name)}</a> '
                        f'<span class="meta">({_e(detail)})</span></li>')
         out.append("</ul></nav>")
+    out.append('<fieldset id="status-filter" hidden><legend>Show claims</legend>'
+               + "".join(f'<label><input type="checkbox" value="{st.value}" checked> '
+                         f"{_e(STATUS_LABEL[st])}</label>" for st in ClaimStatus
+                         if any(cr.status is st for cr in result.claims))
+               + "</fieldset>")
     out.append('<main id="claims">')
     for n, (name, items) in enumerate(sections):
         out.append(f'<section class="page-section" id="section-{n}"><h2>{_e(name)}</h2>')
         for i, cr in items:
-            out += _claim(i, cr, by_id)
+            out += _claim(i, cr, by_id, names)
         out.append("</section>")
     claimed = {c for cr in result.claims for c in cr.claim.checks}
-    unclaimed = [f for f in result.findings if f.status is Status.FAIL and f.check not in claimed]
+    unclaimed = [f for f in result.findings if f.status is Status.FAIL and f.check not in claimed
+                 and view.shows(f)]
     if unclaimed:
         out.append('<section id="other-failures"><h2>Other failures</h2><p class="meta">'
                    "Failures of checks that no claim of the page is bound to.</p>")
-        out += _finding_rows(unclaimed)
+        out += _finding_rows(unclaimed, names)
         out.append("</section>")
-    out += _frameworks(result, checks)
+    if not only_new(result):  # new findings alone say nothing about a control
+        out += _frameworks(result, checks)
     out.append("</main>")
     out.append(f"<footer>Generated by posture {_e(result.tool_version)} from "
                f"{len(result.findings)} findings. This file is self-contained: it loads "

@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from scanner.check import Check
 from scanner.display import visible
 from scanner.findings import Finding, Status
+from scanner.reports.changes import headline, only_new, quiet
 from scanner.reports.html import FRAMEWORKS, framework_summary, provenance
+from scanner.reports.view import View
 from scanner.result import ClaimStatus, ScanResult
 
 BADGE = {
@@ -84,12 +86,18 @@ def _source(text: str) -> str:
 
 
 def render(result: ScanResult, timestamps: bool = True,
-           checks: Mapping[str, Check] | None = None) -> str:
-    by_id: dict[str, Finding] = {f.id: f for f in result.findings}
+           checks: Mapping[str, Check] | None = None, view: View | None = None) -> str:
+    view = view or View()
+    by_id: dict[str, Finding] = {f.id: f for f in result.findings if view.shows(f)}
     profile = result.profile
     out = [f"# {md_text(str(profile.get('title') or profile.get('name')))}: claim report", ""]
     if profile.get("source"):
         out += [f"Source: {_source(str(profile['source']))}", ""]
+    new_since = headline(result)
+    if new_since:
+        out += [f"**{md_text(new_since)}**", ""]
+        if quiet(result):
+            return "\n".join(out)
     sources = ", ".join(
         md_text(str(s["name"])) + (f" (sha256 {md_text(str(s['digest'])[:12])}…)"
                                    if s.get("digest") else "")
@@ -102,6 +110,8 @@ def render(result: ScanResult, timestamps: bool = True,
     summary = result.summary()
     out += ["| status | claims |", "|---|---|"]
     out += [f"| {BADGE[ClaimStatus(k)]} | {v} |" for k, v in summary["claims"].items() if v]
+    if view.active:
+        out += ["", f"*{md_text(view.describe())}*"]
     if not summary["complete"]:
         out += ["", "> **Incomplete scan**: some scopes could not be read; claims that depend "
                 "on them are *unknown*."]
@@ -132,7 +142,7 @@ def render(result: ScanResult, timestamps: bool = True,
             if len(shown) > 50:
                 out.append(f"| … {len(shown) - 50} more | | | | |")
         out.append("")
-    unclaimed = [f for f in result.findings if f.status is Status.FAIL
+    unclaimed = [f for f in result.findings if f.status is Status.FAIL and view.shows(f)
                  and not any(f.check in c.claim.checks for c in result.claims)]
     if unclaimed:
         out += ["## Other failures", "", "| resource | check | finding |", "|---|---|---|"]
@@ -143,7 +153,8 @@ def render(result: ScanResult, timestamps: bool = True,
         from scanner.registry import load_checks
 
         checks = load_checks()
-    frameworks = framework_summary(result, checks)
+    # new findings alone say nothing about a control: no framework summary for --only-new
+    frameworks = {} if only_new(result) else framework_summary(result, checks)
     if frameworks:
         out += ["## Compliance frameworks", ""]
     for framework, rows in frameworks.items():

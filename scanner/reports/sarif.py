@@ -261,6 +261,7 @@ def render(result: ScanResult, timestamps: bool = True,
             "profile": dict(result.profile),
             "sources": result.sources,
             "summary": result.summary(),
+            "unassessed": result.unassessed(),
         },
     }
     if _SEMVER.match(result.tool_version):

@@ -1,0 +1,159 @@
+"""AWS Backup: which resources plans cover, how often, how long, where copies go; vaults."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from providers.aws.normalize.common import FOREVER_DAYS, region_of_arn
+from providers.aws.normalize.context import Build
+from scanner.model import Kind
+
+
+def cron_hours(expression: str | None) -> int | None:
+    """Hours between runs of an AWS Backup schedule: cron(...) or rate(...)."""
+    if not expression:
+        return None
+    expr = expression.strip()
+    m = re.match(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expr)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        return max(1, n // 60) if unit.startswith("minute") else n * (24 if unit.startswith(
+            "day") else 1)
+    m = re.match(r"cron\((.+)\)", expr)
+    if not m:
+        return None
+    fields = m.group(1).split()
+    if len(fields) < 5:
+        return None
+    _minute, hour, dom, _month, dow = fields[:5]
+    if dom not in ("*", "?"):
+        if dom.startswith(("*/", "1/")) and dom.split("/")[1].isdigit():
+            return 24 * int(dom.split("/")[1])
+        return 24 * 31 // max(1, len(dom.split(",")))
+    if dow not in ("*", "?"):
+        days = len(expand_dow(dow))
+        return 24 * 7 // max(1, days)
+    if hour == "*":
+        return 1
+    if "/" in hour:
+        step = hour.split("/")[1]
+        return int(step) if step.isdigit() else None
+    if "," in hour:
+        return 24 // len(hour.split(","))
+    return 24
+
+
+def expand_dow(dow: str) -> set[str]:
+    names = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
+    out: set[str] = set()
+    for part in dow.upper().split(","):
+        if "-" in part:
+            a, b = part.split("-", 1)
+            ia = names.index(a) if a in names else int(a) - 1
+            ib = names.index(b) if b in names else int(b) - 1
+            out.update(names[i % 7] for i in range(ia, ib + 1))
+        else:
+            out.add(part)
+    return out
+
+
+def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) -> bool:
+    resources = [str(r) for r in selection.get("Resources") or []]
+    if any(fnmatch.fnmatchcase(arn, p) for p in selection.get("NotResources") or []):
+        return False
+    by_arn = any(fnmatch.fnmatchcase(arn, p) for p in resources)
+    by_tag = any(str(t.get("ConditionType", "STRINGEQUALS")).upper() == "STRINGEQUALS"
+                 and labels.get(str(t.get("ConditionKey"))) == str(t.get("ConditionValue"))
+                 for t in selection.get("ListOfTags") or [])
+    if not (by_arn or by_tag):
+        return False
+    cond = selection.get("Conditions") or {}
+
+    def value(c: Mapping[str, Any]) -> str | None:
+        key = str(c.get("ConditionKey", "")).removeprefix("aws:ResourceTag/")
+        return labels.get(key)
+
+    return (all(value(c) == c.get("ConditionValue") for c in cond.get("StringEquals") or [])
+            and all(value(c) != c.get("ConditionValue")
+                    for c in cond.get("StringNotEquals") or [])
+            and all(fnmatch.fnmatchcase(value(c) or "", str(c.get("ConditionValue")))
+                    for c in cond.get("StringLike") or [])
+            and all(not fnmatch.fnmatchcase(value(c) or "", str(c.get("ConditionValue")))
+                    for c in cond.get("StringNotLike") or []))
+
+
+def backup_coverage(ctx: Build) -> None:
+    """AWS Backup plans and selections -> which resources are backed up, how often, how
+    long, and which regions hold copies."""
+    ctx.backup_known = all(n in ctx.attempted for n in (
+        "backup.list_backup_plans", "backup.get_backup_plan",
+        "backup.list_backup_selections", "backup.get_backup_selection"))
+    ctx.vault_copies = defaultdict(set)
+    plans: dict[tuple[str, str], dict[str, Any]] = {}
+    for region, env in ctx.regional("backup.get_backup_plan"):
+        resp = env.get("response") or {}
+        plans[(region, str(resp.get("BackupPlanId") or (env.get("request") or {}).get(
+            "BackupPlanId")))] = resp
+    ctx.selections = []
+    for region, env in ctx.regional("backup.get_backup_selection"):
+        resp = env.get("response") or {}
+        plan = plans.get((region, str(resp.get("BackupPlanId") or (
+            env.get("request") or {}).get("BackupPlanId"))))
+        if plan is not None:
+            ctx.selections.append((region, resp.get("BackupSelection") or {}, plan))
+    for (region, _), plan in plans.items():
+        for rule in (plan.get("BackupPlan") or {}).get("Rules") or []:
+            for copy in rule.get("CopyActions") or []:
+                dest = region_of_arn(str(copy.get("DestinationBackupVaultArn", "")))
+                if dest:
+                    ctx.vault_copies[(region, str(rule.get("TargetBackupVaultName")))].add(
+                        dest)
+
+
+def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str]
+              ) -> dict[str, Any] | None:
+    """Backup properties from AWS Backup for one resource (None: not covered)."""
+    freq: list[int] = []
+    keep: list[int] = []
+    copies: set[str] = set()
+    for sel_region, sel, plan in ctx.selections:
+        if sel_region != region or not selected(sel, arn, labels):
+            continue
+        for rule in (plan.get("BackupPlan") or {}).get("Rules") or []:
+            hours = cron_hours(rule.get("ScheduleExpression"))
+            if hours is None and rule.get("EnableContinuousBackup"):
+                hours = 1
+            if hours is not None:
+                freq.append(hours)
+            days = (rule.get("Lifecycle") or {}).get("DeleteAfterDays")
+            keep.append(int(days) if days is not None else FOREVER_DAYS)
+            for copy in rule.get("CopyActions") or []:
+                dest = region_of_arn(str(copy.get("DestinationBackupVaultArn", "")))
+                if dest and dest != region:
+                    copies.add(dest)
+    if not keep:
+        return None
+    return {
+        "backup_enabled": True,
+        "backup_frequency_hours": min(freq) if freq else None,
+        "backup_retention_days": max(keep),
+        "backup_redundancy": "geo" if copies else "zone",
+        "replica_regions": sorted(copies),
+    }
+
+
+def vaults(ctx: Build) -> None:
+    vault_tags = ctx.tags_of("backup.list_tags", "ResourceArn")
+    for region, v in ctx.regional("backup.list_backup_vaults"):
+        arn = str(v.get("BackupVaultArn") or ctx.arn(
+            "backup", region, f"backup-vault:{v.get('BackupVaultName')}"))
+        copies = sorted(ctx.vault_copies.get((region, str(v.get("BackupVaultName"))), set()))
+        ctx.add(Kind.BACKUP_VAULT, arn, "backup_vault", v, {
+            "encrypted": True, "encryption_evidence": "config",
+            "replica_regions": copies,
+            "backup_redundancy": "geo" if any(c != region for c in copies) else "zone",
+        }, region, str(v.get("BackupVaultName")), vault_tags.get(arn))

@@ -1,0 +1,137 @@
+"""Constants and small pure helpers every family module of the AWS normalizer shares."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+PROVIDER = "aws"
+DEFAULT_CERT_DOC = (
+    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-"
+    "supported-viewer-protocols-ciphers.html (the default *.cloudfront.net certificate "
+    "accepts TLSv1)")
+FOREVER_DAYS = 36500  # AWS Backup rule without DeleteAfterDays: kept until deleted
+PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
+         "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
+TLS = {"SSLv3": "0.3", "TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3"}
+CF_TLS = {"SSLv3": "0.3", "TLSv1": "1.0", "TLSv1_2016": "1.0", "TLSv1.1_2016": "1.1",
+          "TLSv1.2_2018": "1.2", "TLSv1.2_2019": "1.2", "TLSv1.2_2021": "1.2",
+          "TLSv1.2_2025": "1.2", "TLSv1.3_2025": "1.3"}
+LISTENER_PROTO = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls",
+                  "UDP": "tcp", "TCP_UDP": "tcp", "GENEVE": "tcp"}
+ZONES = {"eu": "EU", "us": "US", "apac": "APAC", "us-gov": "US", "jp": "JP", "au": "AU",
+         "ca": "CA"}
+ADMIN_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$")
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+
+def partition(region: str | None) -> str:
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def iso(value: Any) -> str | None:
+    t = parse_time(value)
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+
+
+def tags(obj: Mapping[str, Any], key: str = "Tags") -> dict[str, str]:
+    raw = obj.get(key) or obj.get("TagList") or obj.get("TagSet") or []
+    if isinstance(raw, Mapping):
+        return {str(k): str(v) for k, v in raw.items()}
+    return {str(t.get("Key")): str(t.get("Value", "")) for t in raw if isinstance(t, Mapping)}
+
+
+def host_cidr(ip: str) -> str:
+    return ip if "/" in ip else (f"{ip}/128" if ":" in ip else f"{ip}/32")
+
+
+def region_of_arn(arn: str) -> str | None:
+    parts = str(arn).split(":")
+    return parts[3] or None if len(parts) > 3 else None
+
+
+def listify(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def policy_document(doc: Any) -> dict[str, Any] | None:
+    if isinstance(doc, str):
+        try:
+            loaded = json.loads(urllib.parse.unquote(doc))
+        except ValueError:
+            return None
+        return loaded if isinstance(loaded, dict) else None
+    return dict(doc) if isinstance(doc, Mapping) else None
+
+
+def grants_admin(doc: Any) -> bool:
+    """An Allow of every action on every resource (`*` / `*:*` on `*`)."""
+    parsed = policy_document(doc)
+    if not parsed:
+        return False
+    for st in listify(parsed.get("Statement")):
+        if not isinstance(st, Mapping) or st.get("Effect") != "Allow":
+            continue
+        actions = {str(a) for a in listify(st.get("Action"))}
+        if actions & {"*", "*:*"} and "*" in {str(r) for r in listify(st.get("Resource"))}:
+            return True
+    return False
+
+
+
+def implicit(native_type: str, obj: Mapping[str, Any], account: str) -> str | None:
+    """Why a resource exists without a declaration of its own (the `implicit` property, read
+    by INV-01), or None: AWS creates a default VPC in every region with default subnets, and
+    a default security group and network ACL with every VPC (Terraform adopts them with
+    aws_default_*, it never creates them); AWS-managed KMS keys (alias/aws/...) appear when
+    a service first uses them; AWS Backup creates its `Default` vault; a volume whose
+    attachment is DeleteOnTermination was created by its instance's block device mapping
+    (aws_instance's root_block_device/ebs_block_device); an organization trail belongs to
+    the management account that manages it."""
+    if native_type == "vpc" and obj.get("IsDefault"):
+        return "the default VPC AWS creates in every region"
+    if native_type == "subnet" and obj.get("DefaultForAz"):
+        return "a default subnet AWS creates in the default VPC"
+    if native_type == "security_group" and obj.get("GroupName") == "default":
+        return f"the default security group AWS creates with VPC {obj.get('VpcId')}"
+    if native_type == "network_acl" and obj.get("IsDefault"):
+        return f"the default network ACL AWS creates with VPC {obj.get('VpcId')}"
+    if native_type == "kms_key" and obj.get("KeyManager") == "AWS":
+        return "an AWS-managed key: AWS creates it when a service first uses it"
+    if native_type == "backup_vault" and obj.get("BackupVaultName") in (
+            "Default", "aws/efs/automatic-backup-vault"):
+        return "a vault AWS Backup creates itself"
+    if native_type == "ebs_volume":
+        launched = [a.get("InstanceId") for a in obj.get("Attachments") or []
+                    if isinstance(a, Mapping) and a.get("DeleteOnTermination")]
+        if launched:
+            return (f"created with instance {launched[0]} by its block device mapping "
+                    "(deleted with it)")
+    if native_type == "cloudtrail_trail":
+        owner = str(obj.get("TrailARN") or "").split(":")
+        if len(owner) > 4 and owner[4] and owner[4] != account:
+            return f"an organization trail of account {owner[4]}, managed there"
+    return None
+

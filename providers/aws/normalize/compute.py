@@ -1,0 +1,199 @@
+"""Compute and block storage: EC2 instances, EBS volumes and snapshots, Lambda functions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from providers.aws.apis import FLAGGED
+from providers.aws.normalize.backup import backup_of
+from providers.aws.normalize.common import iso, partition, tags
+from providers.aws.normalize.context import Build
+from providers.aws.normalize.network import (
+    mark_groups,
+    nacl_arn,
+    nacl_layer,
+    route_layer,
+    sg_arn,
+    sg_layer,
+    subnet_unread,
+)
+from scanner.model import Kind, RelationType
+from scanner.rules import Action, LayerMode, Rule, RuleLayer, admitted
+
+
+def instances(ctx: Build) -> None:
+    images = {img["ImageId"]: img for _, img in ctx.regional("ec2.describe_images")}
+    images_read = {r for r in ctx.s.collections.get("ec2.describe_images", {})}
+    user_data = {(env.get("request") or {}).get("InstanceId"): env
+                 for _, env in ctx.regional("ec2.describe_instance_attribute")}
+    volumes_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _, vol in ctx.regional("ec2.describe_volumes"):
+        for att in vol.get("Attachments") or []:
+            volumes_of[str(att.get("InstanceId"))].append({**att, "_vol": vol})
+    volumes_known = "ec2.describe_volumes" in ctx.attempted
+    ctx.instance_by_ip = {}
+    for region, res in ctx.regional("ec2.describe_instances"):
+        for inst in res.get("Instances") or []:
+            state = (inst.get("State") or {}).get("Name")
+            if state in ("terminated", "shutting-down"):
+                ctx.skip(str(inst.get("InstanceId")), "ec2_instance", str(state),
+                         f"{state}: the instance is going or gone, nothing to judge")
+                continue
+            instance(ctx, region, inst, images, images_read, user_data, volumes_of,
+                          volumes_known)
+
+
+def interface_paths(paths: Mapping[tuple[RuleLayer, ...], list[str]]
+                    ) -> tuple[RuleLayer, ...]:
+    """The layers of an instance whose public addresses sit on interfaces with different
+    layers: one UNION layer admitting exactly what crosses some interface's own layers
+    (what each path admits, computed by scanner.rules.admitted), so that every address is
+    judged against its own interface, never against another interface's firewalls."""
+    if len(paths) == 1:
+        return next(iter(paths))
+    rules = tuple(Rule(Action.ALLOW, e.protocol, e.ports, e.sources, origin=" ".join(enis))
+                  for path, enis in paths.items() for e in admitted(path))
+    return (RuleLayer(
+        name="network interfaces (each public address behind its own interface's layers)",
+        mode=LayerMode.UNION, rules=rules, default=Action.DENY,
+        present=all(any(layer.present for layer in path) for path in paths),
+        origin=tuple(dict.fromkeys(o for path in paths for layer in path
+                                   for o in layer.origin))),)
+
+
+def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str, Any],
+             images_read: set[str], user_data: Mapping[Any, Any],
+             volumes_of: Mapping[str, list[dict[str, Any]]], volumes_known: bool) -> None:
+    iid = inst["InstanceId"]
+    rid = ctx.arn("ec2", region, f"instance/{iid}")
+    labels = tags(inst)
+    enis = sorted(inst.get("NetworkInterfaces") or [],
+                  key=lambda e: (e.get("Attachment") or {}).get("DeviceIndex", 0))
+    if not enis:  # hand-written or minimal objects: the instance-level fields
+        enis = [{"SubnetId": inst.get("SubnetId"), "Groups": inst.get("SecurityGroups"),
+                 "Association": {"PublicIp": inst["PublicIpAddress"]}
+                 if inst.get("PublicIpAddress") else None,
+                 "PrivateIpAddresses": [{"PrivateIpAddress": inst.get("PrivateIpAddress")}]
+                 if inst.get("PrivateIpAddress") else [], "Ipv6Addresses": []}]
+    public: list[str] = []
+    private: list[str] = []
+    # Every interface is kept; each public address is judged against its own interface's
+    # layers (its subnet's route table and network ACL, its security groups).
+    paths: dict[tuple[RuleLayer, ...], list[str]] = {}
+    layers: tuple[RuleLayer, ...] = ()
+    for eni in enis:
+        v4 = [a["PublicIp"] for a in [eni.get("Association") or {}] if a.get("PublicIp")]
+        for p in eni.get("PrivateIpAddresses") or []:
+            if p.get("PrivateIpAddress"):
+                private.append(p["PrivateIpAddress"])
+            pub = (p.get("Association") or {}).get("PublicIp")
+            if pub and pub not in v4:
+                v4.append(pub)
+        v6 = [a["Ipv6Address"] for a in eni.get("Ipv6Addresses") or []
+              if a.get("Ipv6Address")]
+        route, families = route_layer(ctx, eni.get("SubnetId"))
+        reachable = [ip for ip in v4 if 4 in families] + [ip for ip in v6 if 6 in families]
+        public.extend(ip for ip in reachable if ip not in public)
+        groups = [str(g["GroupId"]) for g in eni.get("Groups") or [] if g.get("GroupId")]
+        nacl = nacl_layer(ctx, eni.get("SubnetId"))
+        layers = (*(layer for layer in (route, nacl) if layer is not None),
+                  sg_layer(ctx, groups))
+        if reachable:
+            paths.setdefault(layers, []).append(str(eni.get("NetworkInterfaceId") or
+                                                    f"interface {len(paths)}"))
+        if v4 or v6:  # the layers this public address's verdicts rest on
+            mark_groups(ctx, rid, groups)
+            unread = subnet_unread(ctx, eni.get("SubnetId"), region)
+            if unread is not None:
+                ctx.mark(rid, ("ingress", "public_ips"), unread)
+        for g in eni.get("Groups") or []:
+            ctx.relate(rid, sg_arn(ctx, g["GroupId"]), RelationType.PROTECTED_BY,
+                       layer="security groups")
+        acl = ctx.nacl_of_subnet.get(str(eni.get("SubnetId")))
+        if acl is not None:
+            ctx.relate(rid, nacl_arn(ctx, acl), RelationType.PROTECTED_BY,
+                       layer="network ACL")
+        if eni.get("SubnetId"):
+            sn = ctx.subnets.get(str(eni["SubnetId"]), {})
+            ctx.relate(rid, str(sn.get("SubnetArn") or ctx.arn(
+                "ec2", region, f"subnet/{eni['SubnetId']}")), RelationType.ATTACHED_TO)
+    for ip in private:
+        ctx.instance_by_ip[f"{region}/{ip}"] = rid
+    props: dict[str, Any] = {
+        "public_ips": public,
+        "private_ips": list(dict.fromkeys(private)),
+        "ingress": interface_paths(paths) if paths else layers,
+        "ssh_key_only": None if str(inst.get("Platform", "")).lower() == "windows"
+        else bool(inst.get("KeyName")),
+    }
+    image = images.get(str(inst.get("ImageId")))
+    props["image"] = (image or {}).get("Name") or inst.get("ImageId")
+    if image is not None:
+        props["image_deprecated"] = iso(image.get("DeprecationTime"))
+    elif region in images_read and ctx.read_ok("ec2.describe_images", region):
+        pass  # the image is gone (deregistered or no longer shared): unknown
+    env = user_data.get(iid)
+    if env is not None:
+        props["plaintext_secrets"] = [f"UserData:{n}" for n in env.get("flagged") or []]
+    root = inst.get("RootDeviceName")
+    attached = volumes_of.get(iid, [])
+    if volumes_known or inst.get("BlockDeviceMappings"):
+        devices = [a.get("Device") for a in attached] or [
+            m.get("DeviceName") for m in inst.get("BlockDeviceMappings") or []]
+        props["stateful"] = any(d and d != root for d in devices)
+    backup = backup_of(ctx, rid, region, labels)
+    if backup is not None:
+        props.update(backup)
+    elif ctx.backup_known:
+        props.update({"backup_enabled": False, "backup_frequency_hours": None,
+                      "backup_retention_days": None})
+    ctx.add(Kind.COMPUTE, rid, "ec2_instance", inst, props, region,
+            labels.get("Name") or iid, labels)
+    ctx.covered_instances[rid] = backup is not None
+
+
+def volumes(ctx: Build) -> None:
+    for region, vol in ctx.regional("ec2.describe_volumes"):
+        vid = ctx.arn("ec2", region, f"volume/{vol['VolumeId']}")
+        labels = tags(vol)
+        props: dict[str, Any] = {
+            "encrypted": bool(vol.get("Encrypted")),
+            "encryption_evidence": "config",
+            "size_gb": vol.get("Size"),
+        }
+        backup = backup_of(ctx, vid, region, labels)
+        via_instance = any(ctx.covered_instances.get(ctx.arn(
+            "ec2", region, f"instance/{a.get('InstanceId')}"))
+            for a in vol.get("Attachments") or [])
+        if backup is not None or via_instance:
+            props["backup_enabled"] = True
+            props["replica_regions"] = (backup or {}).get("replica_regions", [])
+        elif ctx.backup_known:
+            props["backup_enabled"] = False
+        ctx.add(Kind.VOLUME, vid, "ebs_volume", vol, props, region,
+                labels.get("Name") or vol["VolumeId"], labels)
+        for att in vol.get("Attachments") or []:
+            if att.get("InstanceId"):
+                ctx.relate(vid, ctx.arn("ec2", region, f"instance/{att['InstanceId']}"),
+                           RelationType.ATTACHED_TO)
+        if vol.get("KmsKeyId"):
+            ctx.relate(vid, str(vol["KmsKeyId"]), RelationType.ENCRYPTED_WITH)
+    for region, snap in ctx.regional("ec2.describe_snapshots"):
+        sid = f"arn:{partition(region)}:ec2:{region}::snapshot/{snap['SnapshotId']}"
+        ctx.add(Kind.SNAPSHOT, sid, "ebs_snapshot", snap, {
+            "encrypted": bool(snap.get("Encrypted")), "encryption_evidence": "config"},
+            region, tags(snap).get("Name") or snap["SnapshotId"], tags(snap))
+        if snap.get("VolumeId"):
+            ctx.relate(ctx.arn("ec2", region, f"volume/{snap['VolumeId']}"), sid,
+                       RelationType.BACKED_UP_BY)
+
+
+def functions(ctx: Build) -> None:
+    function_tags = ctx.tags_of("lambda.list_tags", "Resource")
+    for region, fn in ctx.regional("lambda.list_functions"):
+        arn = str(fn.get("FunctionArn"))
+        ctx.add(Kind.APP_SERVICE, arn, "lambda_function", fn, {
+            "plaintext_secrets": list(fn.get(FLAGGED) or []),
+        }, region, str(fn.get("FunctionName")), function_tags.get(arn))

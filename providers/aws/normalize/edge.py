@@ -1,0 +1,83 @@
+"""Edge and certificates: CloudFront distributions, ACM and IAM server certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers.aws.normalize.common import CF_TLS, DEFAULT_CERT_DOC, iso
+from providers.aws.normalize.context import Build
+from scanner.model import Kind, RelationType
+
+
+def rate_based(statement: Any) -> bool:
+    if isinstance(statement, Mapping):
+        if "RateBasedStatement" in statement:
+            return True
+        return any(rate_based(v) for v in statement.values())
+    if isinstance(statement, list):
+        return any(rate_based(v) for v in statement)
+    return False
+
+
+def acl_rate_limited(acl: Mapping[str, Any]) -> bool:
+    return any(rate_based(rule.get("Statement")) for rule in acl.get("Rules") or [])
+
+
+def cdn(ctx: Build) -> None:
+    acls = {str((env.get("request") or {}).get("Name")) + "/" + str(
+        (env.get("request") or {}).get("Id")): env
+            for _, env in ctx.regional("wafv2.get_web_acl")}
+    for _, d in ctx.regional("cloudfront.list_distributions"):
+        arn = str(d.get("ARN") or f"arn:aws:cloudfront::{ctx.account}:distribution/"
+                  f"{d.get('Id')}")
+        vc = d.get("ViewerCertificate") or {}
+        props: dict[str, Any] = {"public_endpoint": bool(d.get("Enabled", True))}
+        if vc.get("CloudFrontDefaultCertificate"):
+            props["min_tls"] = "1.0"
+            props["min_tls_reference"] = DEFAULT_CERT_DOC
+        else:
+            props["min_tls"] = CF_TLS.get(str(vc.get("MinimumProtocolVersion")))
+        behaviours = [d.get("DefaultCacheBehavior") or {},
+                      *((d.get("CacheBehaviors") or {}).get("Items") or [])]
+        props["https_only"] = all(b.get("ViewerProtocolPolicy") in (
+            "https-only", "redirect-to-https") for b in behaviours)
+        acl_id = str(d.get("WebACLId") or "")
+        props["waf"] = bool(acl_id)
+        if not acl_id:
+            props["waf_rate_limit"] = False
+        elif acl_id.startswith("arn:"):
+            parts = acl_id.split("/")
+            env = acls.get(f"{parts[-2]}/{parts[-1]}") if len(parts) >= 4 else None
+            acl = ((env or {}).get("response") or {}).get("WebACL")
+            props["waf_rate_limit"] = acl_rate_limited(acl) if acl else None
+        else:
+            props["waf_rate_limit"] = None  # WAF Classic: not read
+        ctx.add(Kind.CDN, arn, "cloudfront_distribution", d, props, None,
+                str(d.get("DomainName") or d.get("Id")))
+        if vc.get("ACMCertificateArn"):
+            ctx.relate(arn, str(vc["ACMCertificateArn"]), RelationType.USES_CERTIFICATE)
+
+
+def certificates(ctx: Build) -> None:
+    described = {}
+    for _, env in ctx.regional("acm.describe_certificate"):
+        cert = (env.get("response") or {}).get("Certificate")
+        if cert:
+            described[str(cert.get("CertificateArn"))] = cert
+    for region, summary in ctx.regional("acm.list_certificates"):
+        arn = str(summary["CertificateArn"])
+        cert = {**summary, **described.get(arn, {})}
+        ctype = cert.get("Type")
+        managed = ctype == "AMAZON_ISSUED" or (
+            ctype == "PRIVATE" and cert.get("RenewalEligibility") == "ELIGIBLE")
+        domains = list(dict.fromkeys([d for d in [cert.get("DomainName"), *(
+            cert.get("SubjectAlternativeNames") or cert.get(
+                "SubjectAlternativeNameSummaries") or [])] if d]))
+        ctx.add(Kind.CERTIFICATE, arn, "acm_certificate", cert, {
+            "managed_renewal": bool(managed), "not_after": iso(cert.get("NotAfter")),
+            "domains": domains}, region, str(cert.get("DomainName") or arn))
+    for _, cert in ctx.regional("iam.list_server_certificates"):
+        ctx.add(Kind.CERTIFICATE, str(cert["Arn"]), "iam_server_certificate", cert, {
+            "managed_renewal": False, "not_after": iso(cert.get("Expiration")),
+            "domains": []}, None, str(cert.get("ServerCertificateName")))

@@ -1,0 +1,148 @@
+"""The account and its identities: root, IAM users and roles."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from providers.aws.normalize.common import ADMIN_POLICY, grants_admin, parse_time, tags
+from providers.aws.normalize.context import Build
+from scanner.model import Kind
+from scanner.snapshot import GLOBAL
+
+
+def account_resource(ctx: Build) -> None:
+    props: dict[str, Any] = {}
+    # The regions scanned (every enabled region unless --regions narrowed it): what
+    # threat detection and the like are judged against.
+    props["regions"] = sorted(ctx.s.locations)
+    if "guardduty.list_detectors" in ctx.attempted:
+        failed = any(e["collection"].startswith("guardduty.") for e in ctx.s.errors)
+        on = sorted({r for r, env in ctx.regional("guardduty.get_detector")
+                     if (env.get("response") or {}).get("Status") == "ENABLED"})
+        props["threat_detection_regions"] = None if failed else on
+    ctx.add(Kind.ACCOUNT, f"aws:{ctx.account}", "account", {"AccountId": ctx.account},
+            props, None, ctx.account)
+
+
+def identities(ctx: Build) -> None:
+    summary = next((s for _, s in ctx.regional("iam.get_account_summary")), None)
+    if summary is not None:
+        sm = summary.get("SummaryMap") or summary
+        ctx.add(Kind.IDENTITY, f"arn:aws:iam::{ctx.account}:root", "root", summary, {
+            "principal_type": "root", "console_access": True,
+            "mfa": bool(sm.get("AccountMFAEnabled")),
+        }, None, "root")
+    details = [d for _, d in ctx.regional("iam.get_account_authorization_details")]
+    if not details:
+        return
+    local: dict[str, Any] = {}
+    for d in details:
+        for p in d.get("Policies") or []:
+            doc = next((v.get("Document") for v in p.get("PolicyVersionList") or []
+                        if v.get("IsDefaultVersion")), None)
+            local[str(p.get("Arn"))] = doc
+    aws_docs: dict[str, Any] = {}
+    for _, env in ctx.regional("iam.get_policy_version"):
+        if "response" in env:
+            aws_docs[str((env.get("request") or {}).get("PolicyArn"))] = (
+                env["response"].get("PolicyVersion") or {}).get("Document")
+    docs_failed = not ctx.read_ok("iam.get_policy_version", GLOBAL)
+
+    def managed_admin(arns: Iterable[str]) -> bool | None:
+        unknown = False
+        for arn in arns:
+            if ADMIN_POLICY.match(arn):
+                return True
+            doc = local.get(arn, aws_docs.get(arn))
+            if doc is None:
+                unknown = unknown or (arn not in local and (
+                    docs_failed or ":iam::aws:policy/" not in arn))
+                continue
+            if grants_admin(doc):
+                return True
+        return None if unknown else False
+
+    groups: dict[str, dict[str, Any]] = {}
+    for d in details:
+        for g in d.get("GroupDetailList") or []:
+            groups[str(g.get("GroupName"))] = g
+    group_admin: dict[str, bool | None] = {}
+    for name, g in groups.items():
+        inline = any(grants_admin(p.get("PolicyDocument")) for p in
+                     g.get("GroupPolicyList") or [])
+        attached = managed_admin(str(p.get("PolicyArn")) for p in
+                                 g.get("AttachedManagedPolicies") or [])
+        group_admin[name] = True if inline or attached else attached
+    per_user = user_calls(ctx)
+    for d in details:
+        for u in d.get("UserDetailList") or []:
+            user(ctx, u, group_admin, managed_admin, per_user)
+        for r in d.get("RoleDetailList") or []:
+            inline = any(grants_admin(p.get("PolicyDocument"))
+                         for p in r.get("RolePolicyList") or [])
+            attached = managed_admin(str(p.get("PolicyArn"))
+                                     for p in r.get("AttachedManagedPolicies") or [])
+            ctx.add(Kind.IDENTITY, str(r["Arn"]), "iam_role", r, {
+                "principal_type": "role",
+                "admin_grant": True if inline or attached else attached,
+            }, None, str(r.get("RoleName")), tags(r))
+
+
+def user_calls(ctx: Build) -> dict[str, dict[str, Any]]:
+    per: dict[str, dict[str, Any]] = defaultdict(dict)
+    for name in ("iam.get_login_profile", "iam.list_mfa_devices", "iam.list_access_keys"):
+        for _, env in ctx.regional(name):
+            per[str((env.get("request") or {}).get("UserName"))][name] = env
+    last_used: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _, env in ctx.regional("iam.get_access_key_last_used"):
+        resp = env.get("response") or {}
+        last_used[str(resp.get("UserName"))].append(resp.get("AccessKeyLastUsed") or {})
+    for user_name, used in last_used.items():
+        per[user_name]["last_used"] = used
+    return per
+
+
+def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None],
+         managed_admin: Any, per_user: Mapping[str, dict[str, Any]]) -> None:
+    name = str(u.get("UserName"))
+    calls = per_user.get(name, {})
+    inline = any(grants_admin(p.get("PolicyDocument")) for p in u.get("UserPolicyList") or [])
+    attached = managed_admin(str(p.get("PolicyArn"))
+                             for p in u.get("AttachedManagedPolicies") or [])
+    via_groups = [group_admin.get(str(g)) for g in u.get("GroupList") or []]
+    if inline or attached or True in via_groups:
+        admin: bool | None = True
+    elif attached is None or None in via_groups:
+        admin = None
+    else:
+        admin = False
+    props: dict[str, Any] = {"principal_type": "user", "admin_grant": admin}
+    if "iam.get_login_profile" in calls:
+        props["console_access"] = "response" in calls["iam.get_login_profile"]
+    elif "iam.get_login_profile" in ctx.attempted:
+        props["console_access"] = None
+    if "iam.list_mfa_devices" in calls:
+        props["mfa"] = bool((calls["iam.list_mfa_devices"].get("response") or {}).get(
+            "MFADevices"))
+    elif "iam.list_mfa_devices" in ctx.attempted:
+        props["mfa"] = None
+    if "iam.list_access_keys" in calls:
+        keys = (calls["iam.list_access_keys"].get("response") or {}).get(
+            "AccessKeyMetadata") or []
+        used = calls.get("last_used", [])
+        creds = []
+        for i, key in enumerate(keys):
+            if key.get("Status") != "Active":
+                continue
+            created = parse_time(key.get("CreateDate"))
+            last = parse_time((used[i] if i < len(used) else {}).get("LastUsedDate"))
+            creds.append({
+                "id": f"access key {i + 1} of {name}"
+                      + (f" (created {created.date()})" if created else ""),
+                "age_days": (ctx.collected_at - created).days if created else None,
+                "last_used_days": (ctx.collected_at - last).days if last else None,
+            })
+        props["credentials"] = creds
+    ctx.add(Kind.IDENTITY, str(u["Arn"]), "iam_user", u, props, None, name, tags(u))

@@ -1,0 +1,187 @@
+"""Load balancers: ELBv2 load balancers, listeners and target groups."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from providers.aws.normalize.common import LISTENER_PROTO, TLS, tags
+from providers.aws.normalize.context import Build
+from providers.aws.normalize.edge import acl_rate_limited
+from providers.aws.normalize.network import mark_groups, sg_arn, sg_layer
+from scanner.model import Kind, RelationType, Unread
+from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
+
+
+def load_balancers(ctx: Build) -> None:
+    policies: dict[str, list[str]] = {}
+    for _, p in ctx.regional("elbv2.describe_ssl_policies"):
+        policies[str(p.get("Name"))] = [str(x.get("Name")) for x in
+                                        p.get("SslProtocols") or []] \
+            if p.get("SslProtocols") and isinstance(p["SslProtocols"][0], Mapping) \
+            else [str(x) for x in p.get("SslProtocols") or []]
+    eni_ips: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for _, eni in ctx.regional("ec2.describe_network_interfaces"):
+        desc = str(eni.get("Description") or "")
+        if not desc.startswith("ELB "):
+            continue
+        key = desc[4:]  # app/NAME/ID or net/NAME/ID
+        pub = (eni.get("Association") or {}).get("PublicIp")
+        if pub:
+            eni_ips[key][0].append(pub)
+        eni_ips[key][0].extend(a["Ipv6Address"] for a in eni.get("Ipv6Addresses") or []
+                               if a.get("Ipv6Address"))
+        if eni.get("PrivateIpAddress"):
+            eni_ips[key][1].append(eni["PrivateIpAddress"])
+    lb_tags: dict[str, dict[str, str]] = {}
+    for _, env in ctx.regional("elbv2.describe_tags"):
+        for d in (env.get("response") or {}).get("TagDescriptions") or []:
+            lb_tags[str(d.get("ResourceArn"))] = tags(d)
+    waf: dict[str, dict[str, Any]] = {}
+    for _, env in ctx.regional("wafv2.get_web_acl_for_resource"):
+        waf[str((env.get("request") or {}).get("ResourceArn"))] = env
+    listeners: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _, env in ctx.regional("elbv2.describe_listeners"):
+        for li in (env.get("response") or {}).get("Listeners") or []:
+            listeners[str(li.get("LoadBalancerArn"))].append(li)
+    rules: dict[str, list[dict[str, Any]]] = {}
+    for _, env in ctx.regional("elbv2.describe_rules"):
+        rules[str((env.get("request") or {}).get("ListenerArn"))] = list(
+            (env.get("response") or {}).get("Rules") or [])
+    groups = {str(g["TargetGroupArn"]): g for _, g in
+              ctx.regional("elbv2.describe_target_groups")}
+    health: dict[str, list[dict[str, Any]]] = {}
+    for _, env in ctx.regional("elbv2.describe_target_health"):
+        health[str((env.get("request") or {}).get("TargetGroupArn"))] = (
+            env.get("response") or {}).get("TargetHealthDescriptions") or []
+    for region, lb in ctx.regional("elbv2.describe_load_balancers"):
+        arn = str(lb["LoadBalancerArn"])
+        key = arn.split(":loadbalancer/")[-1]
+        public_ips, private_ips = eni_ips.get(key, ([], []))
+        public_ips = list(public_ips)
+        for az in lb.get("AvailabilityZones") or []:
+            for addr in az.get("LoadBalancerAddresses") or []:
+                for field in ("IpAddress", "IPv6Address"):
+                    if addr.get(field) and addr[field] not in public_ips:
+                        public_ips.append(addr[field])
+        internet = lb.get("Scheme") == "internet-facing"
+        if not internet:
+            private_ips = list(private_ips) + public_ips
+            public_ips = []
+        # internet-facing: reachable by its DNS name even where no address is visible
+        own = listeners.get(arn, [])
+        ports = sorted({int(li["Port"]) for li in own if li.get("Port")})
+        layers = [RuleLayer(name="load balancer listeners", mode=LayerMode.UNION, rules=tuple(
+            Rule(Action.ALLOW, "tcp", PortRange(p, p), origin=f"{arn}:{p}") for p in ports),
+            default=Action.DENY)]
+        if lb.get("SecurityGroups"):
+            layers.append(sg_layer(ctx, lb["SecurityGroups"]))
+        props: dict[str, Any] = {"public_ips": public_ips, "private_ips": private_ips,
+                                 "public_endpoint": internet, "ingress": tuple(layers),
+                                 "public_hostnames": [str(lb["DNSName"])]
+                                 if internet and lb.get("DNSName") else []}
+        if lb.get("Type") == "application":
+            waf_env = waf.get(arn)
+            if waf_env is not None:
+                acl = (waf_env.get("response") or {}).get("WebACL")
+                props["waf"] = bool(acl)
+                props["waf_rate_limit"] = bool(acl) and acl_rate_limited(acl or {})
+            elif ctx.read_ok("wafv2.get_web_acl_for_resource", region):
+                props["waf"] = None
+        else:
+            props["waf"] = False  # WAF attaches to ALBs, not NLBs/GWLBs
+            props["waf_rate_limit"] = False
+        labels = lb_tags.get(arn, {})
+        ctx.add(Kind.LOAD_BALANCER, arn, f"{lb.get('Type', 'elbv2')}_load_balancer", lb,
+                props, region, str(lb.get("LoadBalancerName")), labels)
+        mark_groups(ctx, arn, lb.get("SecurityGroups") or [])
+        for g in lb.get("SecurityGroups") or []:
+            ctx.relate(arn, sg_arn(ctx, g), RelationType.PROTECTED_BY,
+                       layer="security groups")
+        for li in own:
+            listener(ctx, region, arn, lb, li, policies, groups, rules)
+        for tg_arn, g in groups.items():
+            if arn not in (g.get("LoadBalancerArns") or []):
+                continue
+            for described in health.get(tg_arn, []):
+                target = target_id(ctx, region, g, described.get("Target") or {})
+                if target:
+                    ctx.relate(arn, target, RelationType.TARGETS, private=True,
+                               target_group=tg_arn)
+
+
+def target_id(ctx: Build, region: str, group: Mapping[str, Any], target: Mapping[str, Any]
+              ) -> str | None:
+    tid = str(target.get("Id") or "")
+    kind = group.get("TargetType", "instance")
+    if kind == "instance" and tid.startswith("i-"):
+        return ctx.arn("ec2", region, f"instance/{tid}")
+    if kind == "ip":
+        return ctx.instance_by_ip.get(f"{region}/{tid}")
+    if tid.startswith("arn:"):
+        return tid
+    return None
+
+
+def final_action(actions: Any) -> dict[str, Any]:
+    """The action that decides a rule (authenticate-* actions come before it, by Order)."""
+    ordered = sorted(actions or [], key=lambda a: a.get("Order", 0))
+    return next((a for a in ordered if a.get("Type") in ("forward", "redirect",
+                                                         "fixed-response")), {})
+
+
+def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
+                 ) -> int | None:
+    """The port a forward action sends to: its (first) target group's."""
+    if action.get("Type") != "forward":
+        return None
+    tg_arns = [action.get("TargetGroupArn")] + [
+        t.get("TargetGroupArn") for t in (action.get("ForwardConfig") or {}).get(
+            "TargetGroups") or []]
+    for tg in tg_arns:
+        if tg and groups.get(str(tg), {}).get("Port"):
+            return int(groups[str(tg)]["Port"])
+    return None
+
+
+def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
+             li: Mapping[str, Any], policies: Mapping[str, list[str]],
+             groups: Mapping[str, Mapping[str, Any]],
+             rules: Mapping[str, list[dict[str, Any]]]) -> None:
+    """A listener judged by every action it can take: its default actions and each of its
+    rules' (DescribeRules). A plaintext listener that redirects by default but forwards a
+    path in a rule serves plain HTTP (`redirects_to_https` false); a forwarding rule also
+    forwards to its targets (`target_port`: the default's, else the first forwarding
+    rule's by priority). Rules not read: `redirects_to_https` is unknown."""
+    protocol = LISTENER_PROTO.get(str(li.get("Protocol")), str(li.get("Protocol")).lower())
+    lid = str(li.get("ListenerArn") or ctx.stable_id(li))
+    final = final_action(li.get("DefaultActions"))
+    redirect = final.get("Type") == "redirect" and str(
+        (final.get("RedirectConfig") or {}).get("Protocol", "")).upper() == "HTTPS"
+    target_port = forward_port(final, groups)
+    own = [r for r in rules.get(lid, []) if not r.get("IsDefault")
+           and str(r.get("Priority")) != "default"]
+    own.sort(key=lambda r: int(r["Priority"]) if str(r.get("Priority")).isdigit() else 50001)
+    forwards = [a for r in own if (a := final_action(r.get("Actions"))).get("Type") == "forward"]
+    if forwards:
+        redirect = False
+        if target_port is None:
+            target_port = next((p for a in forwards if (p := forward_port(a, groups))), None)
+    props: dict[str, Any] = {"protocol": protocol, "port": li.get("Port"),
+                             "target_port": target_port, "redirects_to_https": redirect}
+    if redirect and lid not in rules:
+        ctx.mark(lid, ("redirects_to_https",), Unread(
+            f"rules of listener {lid} not read ("
+            f"{ctx.list_unread('elbv2.describe_rules', region) or 'no answer for it'}): "
+            "a rule may forward plain HTTP", opens=True, closes=False))
+    if protocol in ("https", "tls"):
+        protos = policies.get(str(li.get("SslPolicy")))
+        versions = sorted(TLS[p] for p in protos or [] if p in TLS)
+        props["min_tls"] = versions[0] if versions else None
+    ctx.add(Kind.LISTENER, lid, "elbv2_listener", li, props, region,
+            f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}")
+    ctx.relate(lid, lb_arn, RelationType.MEMBER_OF)
+    for cert in li.get("Certificates") or []:
+        if cert.get("CertificateArn"):
+            ctx.relate(lid, str(cert["CertificateArn"]), RelationType.USES_CERTIFICATE)

@@ -1,0 +1,116 @@
+"""Object storage: S3 buckets."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from providers.aws.apis import BY_NAME
+from providers.aws.normalize.common import listify, partition, policy_document, tags
+from providers.aws.normalize.context import Build
+from scanner.model import Kind, RelationType, Unread
+
+
+def denies_plain_http(policy: Any) -> bool:
+    doc = policy_document(policy)
+    if not doc:
+        return False
+    for st in listify(doc.get("Statement")):
+        if not isinstance(st, Mapping) or st.get("Effect") != "Deny":
+            continue
+        for op, cond in (st.get("Condition") or {}).items():
+            if str(op).lower() != "bool" or not isinstance(cond, Mapping):
+                continue
+            for key, val in cond.items():
+                if str(key).lower() == "aws:securetransport" and str(
+                        listify(val)[0]).lower() == "false":
+                    return True
+    return False
+
+
+PER_BUCKET = ("s3.get_bucket_location", "s3.get_bucket_encryption",
+              "s3.get_bucket_replication", "s3.get_public_access_block",
+              "s3.get_bucket_policy", "s3.get_bucket_tagging")
+
+
+def buckets(ctx: Build) -> None:
+    per: dict[str, dict[str, tuple[str, dict[str, Any]]]] = defaultdict(dict)
+    failed: dict[str, set[str]] = defaultdict(set)  # call -> buckets whose read failed
+    for e in ctx.s.errors:
+        if e.get("resource"):
+            failed[str(e["collection"])].add(str(e["resource"]))
+    for name in PER_BUCKET:
+        for where, env in ctx.regional(name):
+            bucket = str((env.get("request") or {}).get("Bucket"))
+            per[bucket][name] = (where, env)
+    from providers.aws.collect import s3_region
+
+    location: dict[str, str] = {}
+    for bucket, calls in per.items():
+        env = calls.get("s3.get_bucket_location", ("", {}))[1]
+        if "response" in env:
+            location[bucket] = s3_region(env["response"].get("LocationConstraint"))
+    for _, b in ctx.regional("s3.list_buckets"):
+        name = str(b["Name"])
+        calls = per.get(name, {})
+        region = location.get(name) or str(b.get("BucketRegion") or "") or None
+        arn = f"arn:{partition(region)}:s3:::{name}"
+        tag_env = calls.get("s3.get_bucket_tagging", ("", {}))[1]
+        labels = tags(tag_env.get("response") or {}, "TagSet")
+        props: dict[str, Any] = {}
+        enc = calls.get("s3.get_bucket_encryption")
+        if enc is not None:
+            rules = ((enc[1].get("response") or {}).get(
+                "ServerSideEncryptionConfiguration") or {}).get("Rules") or []
+            algos = [((r.get("ApplyServerSideEncryptionByDefault") or {}).get(
+                "SSEAlgorithm")) for r in rules]
+            props["encrypted"] = bool([a for a in algos if a])
+            props["encryption_evidence"] = "config"
+            for r in rules:
+                key = (r.get("ApplyServerSideEncryptionByDefault") or {}).get(
+                    "KMSMasterKeyID")
+                if key and str(key).startswith("arn:"):
+                    ctx.relate(arn, str(key), RelationType.ENCRYPTED_WITH)
+        elif "s3.get_bucket_encryption" in ctx.attempted:
+            props["encrypted"] = None
+            props["encryption_evidence"] = "config"
+        rep = calls.get("s3.get_bucket_replication")
+        if rep is not None:
+            dests: list[str] = []
+            rules = ((rep[1].get("response") or {}).get("ReplicationConfiguration")
+                     or {}).get("Rules") or []
+            for rule in rules:
+                if rule.get("Status") != "Enabled":
+                    continue
+                dest = str((rule.get("Destination") or {}).get("Bucket", ""))
+                dest_name = dest.split(":::")[-1]
+                dest_region = location.get(dest_name) or "unknown"
+                dests.append(dest_region)
+                ctx.relate(arn, f"arn:{partition(region)}:s3:::{dest_name}",
+                           RelationType.REPLICATES_TO, region=dest_region)
+            props["replica_regions"] = sorted(set(dests))
+            props["backup_redundancy"] = "geo" if any(
+                d != region for d in dests) else "zone"
+        elif "s3.get_bucket_replication" in ctx.attempted:
+            props["backup_redundancy"] = None  # not read for this bucket: unknown
+        # Every bucket answers on its public S3 endpoint (https:// and http://); whether a
+        # request is allowed is the bucket policy's and the access block's business. Plain
+        # HTTP is refused only by a policy denying aws:SecureTransport=false (AWS: "Enforce
+        # encryption of data in transit", S3 security best practices). No policy: accepted.
+        props["public_endpoint"] = True
+        pol = calls.get("s3.get_bucket_policy")
+        if pol is not None:
+            props["https_only"] = denies_plain_http((pol[1].get("response") or {}).get(
+                "Policy"))
+        elif "s3.get_bucket_policy" in ctx.attempted:
+            props["https_only"] = None  # the policy could not be read
+        # A per-bucket read with no answer and no error for this bucket (a snapshot that
+        # lacks it) leaves what it decides unknown, never "not configured".
+        for call in PER_BUCKET:
+            if call in ctx.attempted and call not in calls and name not in failed.get(call, ()):
+                api = BY_NAME[call]
+                ctx.mark(arn, sorted(api.affects.get(Kind.BUCKET, ())), Unread(
+                    f"{call} for bucket {name}: no answer recorded", opens=api.opens,
+                    closes=api.closes))
+        ctx.add(Kind.BUCKET, arn, "s3_bucket", b, props, region, name, labels)

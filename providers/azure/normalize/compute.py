@@ -1,0 +1,235 @@
+"""Virtual machines (exposure through their NICs, image deprecation, secrets in custom data)
+and managed disks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers.azure.apis import marketplace_image
+from providers.azure.normalize.backup import mark_backup_reads, protected_vms, vault_redundancy
+from providers.azure.normalize.balancers import NatPaths, nat_targets
+from providers.azure.normalize.common import DISK_DOC, _parent, _props, _ref, _tags, lid
+from providers.azure.normalize.context import Build
+from providers.azure.normalize.nsg import port_layer
+from providers.azure.normalize.paths import combine
+from providers.azure.normalize.web import _secret_value
+from scanner.model import Kind, RelationType, Unread
+from scanner.redact import REDACTED, is_secret_name
+from scanner.rules import RuleLayer
+
+IMAGES = "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions"
+
+
+def machines(b: Build) -> None:
+    nics = b.by_id["Microsoft.Network/networkInterfaces"]
+    protected = protected_vms(b)
+    nat = nat_targets(b)
+    os_disks: dict[str, str] = {}  # disk id -> the VM it was created with (INV-01)
+    for vm in b.items("Microsoft.Compute/virtualMachines"):
+        vm_id = lid(vm.get("id"))
+        p = _props(vm)
+        nic_ids = [_ref(n) for n in (p.get("networkProfile") or {}).get("networkInterfaces")
+                   or []]
+        public, private, layers, subnet_ids, ddos = _exposure(b, vm_id, nic_ids, nat)
+        storage = p.get("storageProfile") or {}
+        os_profile = p.get("osProfile") or {}
+        linux = os_profile.get("linuxConfiguration")
+        props: dict[str, Any] = {
+            "public_ips": public,
+            "private_ips": private,
+            "ingress": layers,
+            "image": _image(storage.get("imageReference")),
+            "stateful": bool(storage.get("dataDisks")),
+            "plaintext_secrets": _vm_secrets(vm),
+            "ddos_protection": ddos,
+        }
+        props.update(image_deprecation(b, vm))
+        if isinstance(linux, Mapping):
+            value = linux.get("disablePasswordAuthentication")
+            props["ssh_key_only"] = bool(value) if value is not None else False
+        if protected is not None:
+            item = protected.get(vm_id)
+            props["backup_enabled"] = item is not None
+            mark_backup_reads(b, vm_id, item is not None)
+            if item is not None:
+                props["backup_frequency_hours"], props["backup_retention_days"] = item
+                props["backup_redundancy"], props["replica_regions"] = vault_redundancy(b,
+                    b.protected_vault.get(vm_id, ""))
+        b.add(Kind.COMPUTE, vm, props, rid=vm_id)
+        for sid in subnet_ids:
+            b.relate(vm_id, sid, RelationType.ATTACHED_TO)
+        for nic_id in nic_ids:
+            nic = nics.get(nic_id)
+            if nic is not None:
+                nsg = _ref(_props(nic).get("networkSecurityGroup"))
+                if nsg:
+                    b.relate(vm_id, nsg, RelationType.PROTECTED_BY, layer="NIC NSG")
+        os_disk = _ref((storage.get("osDisk") or {}).get("managedDisk"))
+        if os_disk:
+            os_disks[os_disk] = str(vm.get("name") or vm_id.rsplit("/", 1)[-1])
+        for disk in [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]:
+            disk_id = _ref(disk.get("managedDisk"))
+            if disk_id:
+                b.relate(disk_id, vm_id, RelationType.ATTACHED_TO)
+    for disk in b.items("Microsoft.Compute/disks"):
+        p = _props(disk)
+        enc = lid((p.get("encryption") or {}).get("type"))
+        props = {
+            "encrypted": True,
+            "encryption_evidence": "provider" if enc in ("", "encryptionatrestwithplatformkey")
+            else "config",
+            "encryption_reference": DISK_DOC,
+            "size_gb": p.get("diskSizeGB"),
+        }
+        owner = os_disks.get(lid(disk.get("id")))
+        if owner is None and p.get("osType") and disk.get("managedBy"):
+            owner = str(disk["managedBy"]).rstrip("/").rsplit("/", 1)[-1]
+        if owner:  # created by its VM's os_disk block, deleted with the VM
+            props["implicit"] = f"the OS disk of VM {owner}"
+        did = b.add(Kind.VOLUME, disk, props)
+        des = _ref((p.get("encryption") or {}).get("diskEncryptionSetId"))
+        if des:
+            b.relate(did, des, RelationType.ENCRYPTED_WITH)
+
+
+
+def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
+              ) -> tuple[list[str], list[str], tuple[RuleLayer, ...], list[str], bool | None]:
+    """(public IPs, private IPs, ingress, subnet ids, DDoS protection) of a VM: every IP
+    configuration of every NIC, each public IP and each inbound NAT rule judged against its
+    own NIC's and subnet's NSGs (paths.combine). A NIC, public IP, NSG or subnet named but
+    not read marks what it could change as unknown, never as "no public IP" or "no NSG"."""
+    nics = b.by_id["Microsoft.Network/networkInterfaces"]
+    public: list[str] = []
+    nat_ips: list[str] = []
+    private: list[str] = []
+    paths: list[tuple[RuleLayer, ...]] = []
+    subnets: list[str] = []
+    public_subnets: list[str] = []
+    for nic_id in nic_ids:
+        nic = nics.get(nic_id)
+        if nic is None:
+            b.mark(vm_id, ("public_ips", "private_ips", "ingress"), Unread(
+                f"network interface {nic_id} is not in the network interfaces read",
+                "dangling", closes=False))
+            continue
+        for cfg in _props(nic).get("ipConfigurations") or []:
+            cp = _props(cfg)
+            cfg_id = lid(cfg.get("id"))
+            if cp.get("privateIPAddress"):
+                private.append(str(cp["privateIPAddress"]))
+            subnets.append(_ref(cp.get("subnet")))
+            for ref, collection in _fronting(cp):
+                if b.get(collection, ref) is None:
+                    # a load balancer or application gateway that forwards to this NIC was
+                    # not read: it could only add a path from the internet
+                    b.mark(vm_id, ("public_ips", "ingress"), Unread(
+                        f"{cfg_id} is a backend of {ref}, which is not in the "
+                        f"{collection.rsplit('/', 1)[-1]} read", "dangling", closes=False))
+            pip_id = _ref(cp.get("publicIPAddress"))
+            if pip_id:
+                addr, standard, raw = b.public_ip(pip_id)
+                if raw is None:
+                    b.mark(vm_id, ("public_ips", "ingress"), Unread(
+                        f"public IP {pip_id} of {cfg_id} is not in the public IPs read",
+                        "dangling", closes=False))
+                    _path(b, vm_id, nic, cfg, False)  # and what filters it, if read
+                elif addr:
+                    public.append(addr)
+                    paths.append(_path(b, vm_id, nic, cfg, standard))
+                    public_subnets.append(_ref(cp.get("subnet")))
+            for (_, standard), (ips, ports) in sorted(nat.get(cfg_id, {}).items()):
+                nat_ips.extend(ip for ip in ips if ip not in nat_ips)
+                paths.append((port_layer("inbound NAT rules", ports, vm_id),
+                              *_path(b, vm_id, nic, cfg, standard)))
+                public_subnets.append(_ref(cp.get("subnet")))
+    public.extend(ip for ip in nat_ips if ip not in public)
+    layers = combine(paths)
+    if not paths:  # no public path: the primary configuration's layers, for the record
+        first = next((nics[n] for n in nic_ids if n in nics), None)
+        cfg0 = next(iter(_props(first).get("ipConfigurations") or []), None) if first else None
+        if first is not None and cfg0 is not None:
+            layers = b.cfg_layers(first, cfg0, True)[0]
+            public_subnets.append(_ref(_props(cfg0).get("subnet")))
+    ddos_values = [b.ddos_of_subnet(s) for s in dict.fromkeys(public_subnets) if s]
+    ddos = (False if False in ddos_values else None if None in ddos_values or not ddos_values
+            else True)
+    return (public, private, layers, [s for s in dict.fromkeys(subnets) if s], ddos)
+
+
+def _fronting(cp: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(load balancer or application gateway id, its collection) of every backend pool and
+    inbound NAT rule an IP configuration names."""
+    out = []
+    for key, collection in (
+            ("loadBalancerBackendAddressPools", "Microsoft.Network/loadBalancers"),
+            ("loadBalancerInboundNatRules", "Microsoft.Network/loadBalancers"),
+            ("applicationGatewayBackendAddressPools", "Microsoft.Network/applicationGateways")):
+        for ref in cp.get(key) or []:
+            owner = _parent(_ref(ref))
+            if owner:
+                out.append((owner, collection))
+    return list(dict.fromkeys(out))
+
+
+def _path(b: Build, vm_id: str, nic: Mapping[str, Any], cfg: Mapping[str, Any],
+          standard: bool) -> tuple[RuleLayer, ...]:
+    layers, _, unknown = b.cfg_layers(nic, cfg, standard)
+    for prop, unread in unknown.items():
+        b.mark(vm_id, (prop,), unread)
+    return layers
+
+
+def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
+    """`image_deprecated` of a VM: when the vendor deprecated its Marketplace image
+    version (None: supported); no entry when not known (custom or gallery image, image
+    version not read)."""
+    image = marketplace_image(vm)
+    if image is None:
+        return {}
+    location, publisher, offer, sku, version = image
+    wanted = (f"/subscriptions/{b.account}/providers/microsoft.compute/locations/"
+              f"{location}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}/"
+              f"skus/{sku}/versions/{version}").lower()
+    found = b.get(IMAGES, wanted)
+    if found is None:
+        if b.errors_in(IMAGES, location):
+            # the image version GET failed (for this VM, or for another VM on the same
+            # image version: it is read once per version)
+            b.mark(lid(vm.get("id")), ("image_deprecated",), Unread(
+                f"image version {':'.join(image[1:])} in {location} was not read "
+                f"({IMAGES} failed)", "unknown"))
+        return {}
+    status = _props(found).get("imageDeprecationStatus") or {}
+    state = lid(status.get("imageState") or "active")
+    when = status.get("scheduledDeprecationTime")
+    if state == "active":
+        return {"image_deprecated": None}
+    if when:
+        return {"image_deprecated": str(when)}
+    # Deprecated without a date: deprecated by the time it was collected.
+    return {"image_deprecated": b.s.collected_at if state == "deprecated" else None}
+
+
+def _image(ref: Any) -> str | None:
+    if not isinstance(ref, Mapping):
+        return None
+    if ref.get("publisher"):
+        return ":".join(str(ref.get(k) or "") for k in ("publisher", "offer", "sku", "version"))
+    return lid(ref.get("id") or ref.get("sharedGalleryImageId")
+               or ref.get("communityGalleryImageId")) or None
+
+
+def _vm_secrets(vm: Mapping[str, Any]) -> list[str]:
+    p = _props(vm)
+    found = []
+    for path, holder, key in (("osProfile.customData", p.get("osProfile") or {}, "customData"),
+                              ("userData", p, "userData")):
+        value = holder.get(key)
+        if isinstance(value, str) and value and value != REDACTED and _secret_value(value):
+            found.append(path)
+    for key in _tags(vm):
+        if is_secret_name(key):
+            found.append(f"tags.{key}")
+    return found

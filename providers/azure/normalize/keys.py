@@ -1,0 +1,27 @@
+"""Key vaults and their keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from providers.azure.normalize.common import _parent, _props, lid
+from providers.azure.normalize.context import Build
+from scanner.model import Kind
+
+
+def key_vaults(b: Build) -> None:
+    for key in b.items("Microsoft.KeyVault/vaults/keys"):
+        policy = _props(key).get("rotationPolicy") or {}
+        rotates = any(lid((action.get("action") or {}).get("type")) == "rotate"
+                      for action in policy.get("lifetimeActions") or []
+                      if isinstance(action, Mapping))
+        b.add(Kind.KEY, key, {"customer_managed": True, "rotation_enabled": rotates},
+                 name=f"{_parent(lid(key.get('id'))).rsplit('/', 1)[-1]}/{key.get('name')}")
+    for vault in b.items("Microsoft.KeyVault/vaults"):
+        p = _props(vault)
+        soft = p.get("enableSoftDelete")
+        b.add(Kind.KEY_STORE, vault, {
+            "soft_delete": bool(soft) if soft is not None else None,
+            "purge_protection": bool(p.get("enablePurgeProtection")),
+            "public_endpoint": lid(p.get("publicNetworkAccess") or "enabled") != "disabled",
+        })

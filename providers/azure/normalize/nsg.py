@@ -1,0 +1,121 @@
+"""Network security groups as rule layers (scanner.rules): priorities, default rules,
+service tags seen from the internet, destinations that cover a NIC."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from providers.azure.normalize.common import (
+    _PROTO,
+    DEFAULT_RULES,
+    DEST_ANY,
+    INTERNET_TAGS,
+    _cidr,
+    _props,
+    _ref,
+    lid,
+)
+from scanner.rules import INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
+
+
+def _list(props: Mapping[str, Any], single: str, many: str) -> list[str]:
+    values = [str(v) for v in props.get(many) or []]
+    if props.get(single) not in (None, ""):
+        values.append(str(props[single]))
+    return values
+
+
+def _ports(props: Mapping[str, Any], protocol: str) -> list[PortRange]:
+    if protocol not in ("tcp", "udp", "*"):
+        return [PortRange(0, 65535)]
+    specs = _list(props, "destinationPortRange", "destinationPortRanges") or ["*"]
+    out = []
+    for spec in specs:
+        try:
+            out.append(PortRange.parse(spec))
+        except ValueError:
+            continue
+    return out
+
+
+def _sources(props: Mapping[str, Any]) -> tuple[str, ...]:
+    """The internet-visible sources of a rule (empty: never matches internet traffic)."""
+    out: list[str] = []
+    for prefix in _list(props, "sourceAddressPrefix", "sourceAddressPrefixes"):
+        key = prefix.strip().lower()
+        if key in INTERNET_TAGS or key.startswith("azurecloud."):
+            out.extend(INTERNET)
+        elif (cidr := _cidr(prefix)) is not None:
+            out.append(cidr)
+    return tuple(dict.fromkeys(out))
+
+
+def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[str]) -> bool:
+    dest_asgs = {_ref(a) for a in props.get("destinationApplicationSecurityGroups") or []}
+    if dest_asgs:
+        return bool(dest_asgs & asgs)
+    prefixes = _list(props, "destinationAddressPrefix", "destinationAddressPrefixes") or ["*"]
+    for prefix in prefixes:
+        key = prefix.strip().lower()
+        if key in DEST_ANY:
+            return True
+        net = _cidr(prefix)
+        if net is None:
+            continue  # Internet or another service tag as destination: not this NIC
+        network = ipaddress.ip_network(net)
+        for addr in addresses:
+            try:
+                if ipaddress.ip_address(addr) in network:
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] = (),
+              asgs: set[str] | None = None) -> RuleLayer:
+    """One NSG as an ORDERED layer of its inbound rules that can match internet traffic."""
+    nsg_id = lid(nsg.get("id"))
+    props = _props(nsg)
+    addresses = list(addresses)
+    defaults = props.get("defaultSecurityRules") or list(DEFAULT_RULES)
+    rules: list[Rule] = []
+    for raw in [*(props.get("securityRules") or []), *defaults]:
+        rp = _props(raw)
+        if lid(rp.get("direction")) != "inbound":
+            continue
+        sources = _sources(rp)
+        if not sources or not _dest_matches(rp, addresses, asgs or set()):
+            continue
+        protocol = _PROTO.get(lid(rp.get("protocol")), "other")
+        action = Action.ALLOW if lid(rp.get("access")) == "allow" else Action.DENY
+        for ports in _ports(rp, protocol):
+            rules.append(Rule(action, protocol, ports, sources, int(rp.get("priority") or 0),
+                              origin=f"{nsg_id}/securityrules/{lid(raw.get('name'))}"))
+    return RuleLayer(name, LayerMode.ORDERED, tuple(rules), Action.DENY, origin=(nsg_id,))
+
+
+def nsg_layers(subnet_nsg: Mapping[str, Any] | None, nic_nsg: Mapping[str, Any] | None,
+               standard_sku: bool, addresses: Iterable[str] = (),
+               asgs: set[str] | None = None) -> tuple[RuleLayer, ...]:
+    addresses = list(addresses)
+    layers = []
+    if subnet_nsg is not None:
+        layers.append(nsg_layer(subnet_nsg, "subnet NSG", addresses, asgs))
+    if nic_nsg is not None:
+        layers.append(nsg_layer(nic_nsg, "NIC NSG", addresses, asgs))
+    if layers:
+        return tuple(layers)
+    if standard_sku:
+        return (RuleLayer("no NSG (Standard public IP: closed by default)", LayerMode.UNION, (),
+                          Action.DENY, present=False),)
+    return (RuleLayer("no NSG (Basic public IP: open)", LayerMode.UNION, (), Action.ALLOW,
+                      present=False),)
+
+
+def port_layer(name: str, ports: Iterable[tuple[str, int]], origin: str) -> RuleLayer:
+    rules = tuple(Rule(Action.ALLOW, proto, PortRange(p, p), origin=f"{origin}:{p}")
+                  for proto, p in sorted(set(ports)))
+    return RuleLayer(name, LayerMode.UNION, rules, Action.DENY, origin=(origin,))

@@ -1,0 +1,47 @@
+"""Storage accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.azure.normalize.common import REDUNDANCY, _cidr, _loc, _pair, _props, _tls, lid
+from providers.azure.normalize.context import Build
+from scanner.model import Kind
+from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
+
+
+def storage(b: Build) -> None:
+    for acct in b.items("Microsoft.Storage/storageAccounts"):
+        p = _props(acct)
+        sku = lid((acct.get("sku") or {}).get("name")).split("_")[-1]
+        redundancy = REDUNDANCY.get(sku)
+        replicas: list[str] = []
+        if redundancy == "geo":
+            second = p.get("secondaryLocation") or _pair(_loc(acct))
+            replicas = ["".join(str(second).lower().split())] if second else []
+        services = (p.get("encryption") or {}).get("services") or {}
+        blob = services.get("blob") or {}
+        acls = p.get("networkAcls") or {}
+        public = lid(p.get("publicNetworkAccess")) != "disabled"
+        layer = None
+        if lid(acls.get("defaultAction")) == "deny":
+            rules = tuple(Rule(Action.ALLOW, "tcp", PortRange(443, 443),
+                               (c,), origin=lid(acct.get("id")))
+                          for r in acls.get("ipRules") or []
+                          if (c := _cidr(str(r.get("value") or r.get("iPAddressOrRange")
+                                             or ""))))
+            layer = RuleLayer("storage firewall", LayerMode.UNION, rules, Action.DENY,
+                              origin=(lid(acct.get("id")),))
+        props: dict[str, Any] = {
+            "encrypted": bool(blob.get("enabled", True)) if services or p.get("encryption")
+            else None,
+            "encryption_evidence": "config",
+            "min_tls": _tls(p.get("minimumTlsVersion")),
+            "https_only": p.get("supportsHttpsTrafficOnly"),
+            "public_endpoint": public,
+            "backup_redundancy": redundancy,
+            "replica_regions": replicas,
+        }
+        if layer is not None:
+            props["ingress"] = (layer,)
+        b.add(Kind.BUCKET, acct, props)

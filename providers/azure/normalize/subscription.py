@@ -1,0 +1,63 @@
+"""The subscription: Defender plans, activity-log diagnostic settings, role assignments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from providers.azure.apis import CONTRIBUTOR, OWNER
+from providers.azure.normalize.common import PRINCIPAL_TYPES, _loc, _props, lid
+from providers.azure.normalize.context import Build
+from scanner.model import Kind
+
+
+def build(b: Build) -> None:
+    sub = next(iter(b.items("Microsoft.Resources/subscriptions")), {})
+    threat: list[str] | None = None
+    if b.collected("Microsoft.Security/pricings"):
+        tiers = [lid(_props(pr).get("pricingTier")) for pr in
+                 b.items("Microsoft.Security/pricings")]
+        threat = ["global"] if "standard" in tiers else []
+    b.add(Kind.ACCOUNT, sub, {
+        "regions": list(b.s.locations),
+        "threat_detection_regions": threat,
+    }, rid=f"azure:{b.account}", name=str(sub.get("displayName") or b.account),
+        region=None, native_type="Microsoft.Resources/subscriptions")
+    workspaces = b.by_id["Microsoft.OperationalInsights/workspaces"]
+    storage = b.by_id["Microsoft.Storage/storageAccounts"]
+    for setting in b.items("Microsoft.Insights/diagnosticSettings"):
+        p = _props(setting)
+        logs = p.get("logs") or []
+        enabled = any(bool(entry.get("enabled")) for entry in logs)
+        ws = workspaces.get(lid(p.get("workspaceId")))
+        st = storage.get(lid(p.get("storageAccountId")))
+        region = _loc(ws) if ws else (_loc(st) if st else None)
+        retention = _props(ws).get("retentionInDays") if ws else None
+        b.add(Kind.LOG_TRAIL, setting, {
+            "multi_region": True,
+            "logging_enabled": enabled and bool(
+                p.get("workspaceId") or p.get("storageAccountId") or p.get("eventHubName")
+                or p.get("eventHubAuthorizationRuleId")),
+            "integrity_validation": None,
+            "retention_days": int(retention) if retention is not None else None,
+        }, region=region)
+    sub_scope = f"/subscriptions/{b.account}".lower()
+    grants: dict[str, dict[str, Any]] = {}
+    for ra in b.items("Microsoft.Authorization/roleAssignments"):
+        p = _props(ra)
+        principal = lid(p.get("principalId"))
+        if not principal:
+            continue
+        scope = lid(p.get("scope"))
+        role = lid(p.get("roleDefinitionId")).rsplit("/", 1)[-1]
+        at_sub = scope in (sub_scope, "/") or scope.startswith(
+            "/providers/microsoft.management/managementgroups/")
+        entry = grants.setdefault(principal, {"type": p.get("principalType"),
+                                              "admin": False, "raw": ra})
+        entry["admin"] = entry["admin"] or (at_sub and role in (OWNER, CONTRIBUTOR))
+    for principal, entry in sorted(grants.items()):
+        b.add(Kind.IDENTITY, entry["raw"], {
+            "principal_type": PRINCIPAL_TYPES.get(lid(entry["type"]), lid(entry["type"])
+                                                  or "unknown"),
+            "admin_grant": entry["admin"],
+        }, rid=f"azure:{b.account}/principal/{principal}", name=principal, region=None,
+            labels={}, native_type="Microsoft.Authorization/roleAssignments")

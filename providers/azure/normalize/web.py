@@ -1,0 +1,37 @@
+"""App Service web apps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from providers.azure.apis import SECRET_MARK, secret_in
+from providers.azure.normalize.common import _parent, _props, _tls, lid
+from providers.azure.normalize.context import Build
+from scanner.model import Kind
+
+
+def web_apps(b: Build) -> None:
+    configs = {_parent(lid(c.get("id"))): c for c in b.items("Microsoft.Web/sites/config")}
+    for site in b.items("Microsoft.Web/sites"):
+        sid = lid(site.get("id"))
+        p = _props(site)
+        cfg = _props(configs.get(sid, {})) or (p.get("siteConfig") or {})
+        if (unread := b.unread("Microsoft.Web/sites/config", sid, "its config/web")):
+            b.mark(sid, ("min_tls", "plaintext_secrets"), unread)
+        secrets = sorted({f"siteConfig.appSettings.{s.get('name')}"
+                          for s in cfg.get("appSettings") or []
+                          if isinstance(s, Mapping) and _secret_value(s.get("value"))})
+        hostnames = [str(h) for h in p.get("hostNames") or [p.get("defaultHostName")]
+                     if h and not str(h).lower().endswith(".scm.azurewebsites.net")]
+        b.add(Kind.APP_SERVICE, site, {
+            "https_only": p.get("httpsOnly"),
+            "public_hostnames": hostnames,
+            "min_tls": _tls(cfg.get("minTlsVersion")),
+            "public_endpoint": lid(p.get("publicNetworkAccess") or "enabled") != "disabled",
+            "plaintext_secrets": secrets,
+        }, rid=sid)
+
+
+def _secret_value(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and (value == SECRET_MARK or secret_in(value))
