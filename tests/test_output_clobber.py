@@ -71,7 +71,7 @@ def test_a_failed_write_leaves_the_previous_file_whole(tmp_path: Path,
     out = tmp_path / "report.json"
     out.write_text("previous report\n")
 
-    def broken(name: str, result: Any, stream: Any, *args: Any) -> None:
+    def broken(name: str, result: Any, stream: Any, *args: Any, **kwargs: Any) -> None:
         stream.write(b'{"half": ')
         raise OSError(28, "No space left on device")
 
