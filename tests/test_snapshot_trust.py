@@ -114,7 +114,7 @@ def test_claim_report_shows_signer_and_collection_time(tmp_path: Path) -> None:
     assert doc["sources"][0]["collected_at"] == ["2026-11-20T02:00:00Z"]
     assert "signed_by" not in doc["sources"][0]  # the header names only a verified signer
     unsigned = run("scan", str(SEED002), "--profile", "seed-002", "--format", "markdown")
-    assert "unsigned" in unsigned.stdout
+    assert "not signed" in unsigned.stdout
 
 
 def test_a_snapshot_recorded_from_a_snapshot_says_it_is_a_replay(tmp_path: Path) -> None:

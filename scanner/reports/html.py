@@ -406,7 +406,7 @@ def provenance(source: Mapping[str, Any]) -> list[str]:
         status, key = sig.get("status"), sig.get("key_id")
         facts.append({"valid": f"signed by {key} (verified)",
                       "not checked": f"signature by {key} NOT checked (no --key)",
-                      "absent": "unsigned",
+                      "absent": "not signed",
                       "invalid": f"signature by {key} INVALID"}.get(str(status),
                                                                      f"signature {status}"))
     when = source.get("collected_at")
