@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from checks.network import ADDRESS_PROPS, exposure_unknown
 from scanner.check import CheckContext, check
 from scanner.findings import EvidenceLevel, Finding, Status
+from scanner.instants import instant
 from scanner.model import Kind, RelationType, Resource
 from scanner.probe import VERSIONS, Endpoint, endpoints, tls_version_name, version_key
 
@@ -165,7 +166,10 @@ def certificates_renewed(ctx: CheckContext) -> Iterator[Finding]:
         if not_after is None:
             yield ctx.error(cert, "expiry not known", "unknown", evidence)
             continue
-        expiry = datetime.fromisoformat(str(not_after).replace("Z", "+00:00"))
+        expiry = instant(not_after)  # a date alone: the start of that day, UTC
+        if expiry is None:
+            yield ctx.error(cert, f"unreadable expiry {not_after!r}", "unknown", evidence)
+            continue
         left = expiry - ctx.as_of
         evidence["days_left"] = left.days
         if left <= timedelta(0):

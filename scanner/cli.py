@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from tabulate import tabulate
 
-from scanner import __version__, config, signing, snapshot
+from scanner import __version__, config, outputs, signing, snapshot
 from scanner import profile as profiles
 from scanner import result as result_format
 from scanner import suppressions as suppression_rules
@@ -154,19 +154,42 @@ class PostureGroup(click.Group):
 @click.option("-v", "--verbose", count=True, help="More logging on stderr (-v info, -vv debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file with defaults (default: ./posture.toml or [tool.posture] in "
-                   "./pyproject.toml). Command-line flags win.")
+              help="Config file with defaults, trusted: any option. Without it, "
+                   "./posture.toml or [tool.posture] in ./pyproject.toml is read for output "
+                   "options only (format, output, no-timestamps). Command-line flags win.")
+@click.option("--no-config", is_flag=True,
+              help="Read no config file (neither --config nor one in the current folder).")
 @click.pass_context
-def main(ctx: click.Context, verbose: int, quiet: bool, config_path: Path | None) -> None:
+def main(ctx: click.Context, verbose: int, quiet: bool, config_path: Path | None,
+         no_config: bool) -> None:
     """Check a published security page against the real cloud estate, claim by claim."""
     _setup_logging(verbose, quiet)
+    if no_config and config_path is not None:
+        _fail("give --config FILE or --no-config, not both")
+    if no_config or ctx.resilient_parsing:
+        return
     try:
         found = config.find(config_path)
         if found:
-            ctx.default_map = config.default_map(found[0], found[1], _option_keys())
-            log.info("defaults from %s", found[0])
+            ctx.default_map = _listed(config.default_map(found.path, found.table,
+                                                         _option_keys()))
+            if found.table and not quiet:  # which file set defaults: one line, every run
+                click.echo(f"posture: config {visible(str(found.path))}"
+                           + (" (found in the working directory: output options only)"
+                              if found.discovered else ""), err=True)
     except PostureError as exc:
         _fail(str(exc))
+
+
+def _listed(defaults: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A single config value for a repeatable option (`key = "a.pub"`) as a one-item list."""
+    for name, values in defaults.items():
+        command = main.commands.get(name)
+        for param in command.params if command else ():
+            if getattr(param, "multiple", False) and isinstance(values.get(param.name or ""),
+                                                                 str):
+                values[param.name or ""] = [values[param.name or ""]]
+    return defaults
 
 
 def _option_keys() -> dict[str, dict[str, str]]:
@@ -205,6 +228,10 @@ def _provider_options(f: F) -> F:
                      help="Base of the exponential backoff with full jitter (default 1).")(f)
     f = click.option("--timeout", type=_FiniteRange(1, 600), envvar="POSTURE_TIMEOUT",
                      help="Seconds before one API call times out (default 30).")(f)
+    f = click.option("--max-pages", "max_pages", type=click.IntRange(1, 10_000_000),
+                     envvar="POSTURE_MAX_PAGES",
+                     help="Pages one list call may follow before its collection is recorded "
+                          "as failed (default 100000; a server that never stops paging).")(f)
     f = click.option("--hetzner-token-file", type=click.Path(dir_okay=False),
                      help="File holding the Hetzner API token (default: $HCLOUD_TOKEN).")(f)
     f = click.option("--hetzner-project", metavar="NAME",
@@ -262,6 +289,8 @@ def _options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Provider options given on the command line, plus the progress line (on a terminal,
     unless --quiet)."""
     options = {k: v for k, v in kwargs.items() if v is not None and v != ()}
+    if "max_pages" in options:  # collectors without the options at hand read the variable
+        os.environ["POSTURE_MAX_PAGES"] = str(options["max_pages"])
     root = click.get_current_context().find_root()
     options["progress"] = Progress(enabled=None if not root.params.get("quiet") else False)
     return options
@@ -345,6 +374,19 @@ def _outputs(specs: list[FormatSpec], output: str | None) -> list[FormatSpec]:
     return specs
 
 
+def _refuse_clobber(specs: list[FormatSpec], inputs: list[tuple[str, Path]],
+                    record: Path | None = None, store: str | None = None) -> None:
+    """No output (report files, --record, a SQLite --store) may be an input or another
+    output: same file by device and inode, before anything is read or written."""
+    outs: list[tuple[str, Path]] = [(f"--format {name}:", path) for name, path in specs
+                                    if path is not None]
+    if record is not None:
+        outs.append(("--record", record))
+    if store and "://" not in store:
+        outs.append(("--store", Path(store)))
+    outputs.refuse_clobber(inputs, outs)
+
+
 def _history(store: str | None) -> HistoryStore:
     from scanner.history import HistoryStore  # SQLAlchemy: only when history is used
 
@@ -379,9 +421,13 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
                 sys.stdout.buffer.flush()
             except BrokenPipeError:
                 _stdout_closed()  # `posture scan ... | head`: the reader has what it wanted
+            except OSError as exc:  # /dev/full: one line, exit 2
+                _stdout_closed()  # the interpreter's last flush must not fail again
+                raise PostureError(f"cannot write the report to stdout: "
+                                   f"{exc.strerror or exc}") from None
             continue
-        try:
-            with path.open("wb") as out:
+        try:  # a temporary file renamed into place: a failed run leaves no truncated file
+            with outputs.atomic(path) as out:
                 write_report(name, result, out, timestamps, checks, view=view)
         except OSError as exc:
             raise PostureError(f"cannot write {path}: {exc.strerror}") from exc
@@ -426,6 +472,10 @@ def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
 @click.option("--no-save", is_flag=True, help="Do not save this scan in the store.")
 @click.option("--sign", type=click.Path(dir_okay=False, path_type=Path),
               help="With --record: sign the snapshot with this Ed25519 private key.")
+@click.option("--key", "trusted_keys", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Trusted Ed25519 public key (repeatable): every snapshot source must carry "
+                   "a valid signature by one of them, and no other file source is accepted.")
 @_view_options
 @_probe_options
 @_provider_options
@@ -436,10 +486,17 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          checks_dirs: tuple[Path, ...], record: Path | None, no_timestamps: bool,
          suppressions: Path | None, strict_suppressions: bool, store: str | None,
          since: str | None, only_new: bool,
-         no_save: bool, sign: Path | None, statuses: frozenset[Status] | None,
-         min_severity: str | None, **provider_opts: Any) -> None:
+         no_save: bool, sign: Path | None, trusted_keys: tuple[Path, ...],
+         statuses: frozenset[Status] | None, min_severity: str | None,
+         **provider_opts: Any) -> None:
     """Scan SOURCES (provider names for live scans, e.g. `hetzner`, or snapshot files)."""
     specs = _outputs(formats, output)
+    _refuse_clobber(specs, record=record, store=store, inputs=[
+        *(("source", Path(s)) for s in sources),
+        *((("--suppressions", suppressions),) if suppressions else ()),
+        ("--profile", Path(profile_name)),
+        *(("--iac", Path(f)) for f in provider_opts.get("iac") or ()),
+        *(("--key", k) for k in trusted_keys), *((("--sign", sign),) if sign else ())])
     if only_new and not since:
         raise click.UsageError("--only-new needs --since")
     if sign and not record:
@@ -454,7 +511,8 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         profile=profiles.load(profile_name),
         check_ids=_split_ids(check_list),
         checks_dirs=list(checks_dirs),
-        options=_options(provider_opts),
+        options={**_options(provider_opts),
+                 "trusted_keys": [signing.load_public(k) for k in trusted_keys]},
         record=record,
         sign=signing.load_private(sign) if sign else None,
     )
@@ -535,7 +593,7 @@ def _load_results(path: Path) -> ScanResult:
     if not path.exists():
         raise PostureError(f"{path}: no such results file")
     try:  # regular files only, size-limited, gzip decompressed within the same limit
-        raw = snapshot.read_bytes(path, what="results")
+        raw = snapshot.read_bytes(path, snapshot.results_limit(), what="results")
     except PostureError as exc:
         message = str(exc).replace("gzip data is truncated or corrupt", "not a valid gzip file")
         raise PostureError(message) from None
@@ -580,6 +638,7 @@ def report(results_file: Path, formats: list[FormatSpec], output: str | None,
            statuses: frozenset[Status] | None, min_severity: str | None) -> None:
     """Re-render saved results (`scan --format json`) in any format, without scanning."""
     specs = _outputs(formats, output)
+    _refuse_clobber(specs, inputs=[("RESULTS", results_file)])
     _emit(_load_results(results_file), specs, not no_timestamps, checks_dirs,
           _view(statuses, min_severity))
 
@@ -599,6 +658,10 @@ def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign:
            **provider_opts: Any) -> None:
     """Collect SOURCES and write a snapshot, without running checks."""
     from scanner.engine import gather
+
+    outputs.refuse_clobber(
+        [*(("source", Path(s)) for s in sources), *((("--sign", sign),) if sign else ()),
+         *(("--iac", Path(f)) for f in provider_opts.get("iac") or ())], [("-o", output)])
 
     providers = load_providers()
     registry = load_checks()
@@ -631,28 +694,48 @@ def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign:
 def verify(file: Path, key: Path | None, as_json: bool) -> None:
     """Check a snapshot's format, SHA-256 digest and (with --key) signature."""
     snap = snapshot.load(file)
-    signer = None
     if key is not None:
         signer = signing.verify(snap.digest, snap.signature, signing.load_public(key),
                                 str(file))
-    if as_json:
-        click.echo(json.dumps(snapshot.manifest(snap), indent=2, sort_keys=True))
-        return
-    # the snapshot's own texts (account, times, key id, version) are shown escaped
-    click.echo(f"{visible(str(file))}: OK, sha256 {snap.digest}")
-    if signer:
-        click.echo(f"  signature: valid, by {visible(str(signer))}")
-    elif snap.signature:
-        click.echo(f"  signature: by {visible(str(snap.signature.get('key_id')))}, NOT "
-                   "verified (give --key)")
+        sig = signing.SignatureStatus("valid", signer)
     else:
-        click.echo("  signature: none")
-    for s in snap.sections:
-        count = sum(len(objs) for regions in s.collections.values() for objs in regions.values())
-        click.echo(visible(
-            f"  {s.provider}:{s.account} collected {s.collected_at} by posture "
-            f"{s.tool_version}: {count} objects in {len(s.collections)} collections, "
-            f"{len(s.errors)} failed call(s), {len(set(s.redacted))} redacted field(s)"))
+        sig = signing.status(snap.digest, snap.signature)
+    if as_json:
+        click.echo(json.dumps(snapshot.manifest(snap, sig), indent=2, sort_keys=True))
+    else:
+        # "OK" only where nothing is left unchecked; the snapshot's own texts (account,
+        # times, key id, version) are shown escaped
+        claimed = visible(str(sig.key_id))
+        click.echo(f"{visible(str(file))}: " + {
+            "valid": f"OK, sha256 {snap.digest}",
+            "absent": f"OK, sha256 {snap.digest}",
+            "not checked": f"digest matches, sha256 {snap.digest}; signature NOT checked",
+            "invalid": f"digest matches, sha256 {snap.digest}; signature INVALID",
+        }[sig.status])
+        click.echo("  signature: " + {
+            "valid": f"valid, by {claimed}",
+            "absent": "none (anyone can write a snapshot and compute its digest)",
+            "not checked": f"claims {claimed}, NOT checked: give --key with the signer's "
+                           "public key to know who signed it",
+            "invalid": f"claims {claimed}, does NOT verify: modified after signing",
+        }[sig.status])
+        for s in snap.sections:
+            count = sum(len(objs) for regions in s.collections.values()
+                        for objs in regions.values())
+            click.echo(visible(
+                f"  {s.provider}:{s.account} collected {s.collected_at} by posture "
+                f"{s.tool_version}: {count} objects in {len(s.collections)} collections, "
+                f"{len(s.errors)} failed call(s), {len(set(s.redacted))} redacted field(s)"))
+            for hop in s.replayed_from:
+                hop_sig = hop.get("signature") or {}
+                click.echo(visible(
+                    f"    replayed from snapshot sha256 {hop.get('digest')}, signature "
+                    f"{hop_sig.get('status')}" + (f" ({hop_sig.get('key_id')})"
+                                                   if hop_sig.get("key_id") else "")
+                    + ": not a live collection"))
+    if sig.status == "invalid":
+        _fail(f"{file}: the signature does not verify: the snapshot was modified after it "
+              "was signed")
 
 
 @main.command()

@@ -1,14 +1,25 @@
 """Defaults from a config file: `posture.toml`, or `[tool.posture]` in `pyproject.toml`.
 
-Looked up in the current directory (or given with `posture --config FILE`). Keys are the
-long option names of `posture scan` with dashes or underscores (`profile`, `fail-on`,
+Given with `posture --config FILE` (trusted: any option), or discovered in the current
+directory (untrusted: output and display options only, see DISCOVERED_KEYS). Keys are the
+long option names of the commands with dashes or underscores (`profile`, `fail-on`,
 `format`, `store`, `suppressions`, `allow-partial`, `checks`, `checks-dir`, ...); a table per
 command is also accepted (`[scan]`, `[diff]`). Flags given on the command line always win
-(the values become click's defaults).
+(the values become click's defaults). `posture --no-config` reads none.
+
+Why discovery is restricted: a CI job that scans an untrusted checkout (a pull request's
+Terraform plan) runs posture in that checkout, so a `posture.toml` there is written by
+whoever wrote the pull request. Such a file could otherwise load code (`checks-dir`), turn
+the gate off (`fail-on = "none"`, `allow-partial`, `suppressions`, `checks`, `only-new`, a
+permissive `profile`), send the scan's credentials elsewhere (`azure-arm-endpoint`,
+`role-arn`, `hetzner-token-file`) or accept unsigned evidence (`key`). Those come only from
+flags or from a config file named explicitly. A discovered file that sets one is refused
+(exit 2, naming the key): ignoring it silently would change the gate its author expected.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +27,68 @@ from scanner import inputs
 from scanner.errors import PostureError
 
 COMMANDS = ("scan", "record", "diff", "report", "verify", "history")
+# What a discovered config file may set: how results are shown and where reports go.
+DISCOVERED_KEYS = frozenset({"format", "output", "no_timestamps", "json", "limit"})
+# Keys whose values are paths written to: a discovered file may only name files below its
+# folder (relative, no `..`), never e.g. ~/.bashrc.
+_OUTPUT_KEYS = frozenset({"format", "output"})
 
 
-def find(explicit: Path | None = None, cwd: Path | None = None
-         ) -> tuple[Path, dict[str, Any]] | None:
+@dataclass(frozen=True)
+class Found:
+    path: Path
+    table: dict[str, Any]
+    discovered: bool  # found in the working directory, not named with --config
+
+
+def find(explicit: Path | None = None, cwd: Path | None = None) -> Found | None:
     """The config file in effect and its posture table, or None."""
     if explicit is not None:
-        return explicit, _read(explicit, pyproject=explicit.name == "pyproject.toml")
+        return Found(explicit, _read(explicit, pyproject=explicit.name == "pyproject.toml"),
+                     discovered=False)
     folder = cwd or Path.cwd()
     own = folder / "posture.toml"
     if own.is_file():
-        return own, _read(own, pyproject=False)
+        return _discovered(own, _read(own, pyproject=False))
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file():
         table = _read(pyproject, pyproject=True)
         if table:
-            return pyproject, table
+            return _discovered(pyproject, table)
     return None
+
+
+def _discovered(path: Path, table: dict[str, Any]) -> Found:
+    """A discovered file's table, refused when it sets anything but output options."""
+    for where, values in [("", table), *((f"[{k}] ", v) for k, v in table.items()
+                                         if isinstance(v, dict))]:
+        for key, value in values.items():
+            if isinstance(value, dict) and not where:
+                continue
+            name = key.replace("-", "_")
+            if name not in DISCOVERED_KEYS:
+                raise PostureError(
+                    f"{path}: found in the working directory, so it may set output options "
+                    f"only ({', '.join(sorted(k.replace('_', '-') for k in DISCOVERED_KEYS))}"
+                    f"), not {where}{key!r}: give it with --config FILE to trust it, or "
+                    "--no-config to ignore it")
+            if name in _OUTPUT_KEYS:
+                _check_output_paths(path, where + key, value)
+    return Found(path, table, discovered=True)
+
+
+def _check_output_paths(path: Path, key: str, value: Any) -> None:
+    names: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        if not isinstance(item, str):
+            continue  # the option's own type check names it
+        names.append(item.partition(":")[2] if key.endswith("format") else item)
+    for name in names:
+        if name and (Path(name).is_absolute() or ".." in Path(name).parts
+                     or name.startswith("~")):
+            raise PostureError(
+                f"{path}: found in the working directory, so its {key} may only name files "
+                f"below that folder, not {name!r} (give it with --config FILE to trust it)")
 
 
 def _read(path: Path, pyproject: bool) -> dict[str, Any]:

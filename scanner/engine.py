@@ -111,6 +111,9 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
             log.warning("--probe-tls: %s is not a live source, its endpoints are not probed "
                         "(TLS-04 uses the probe results recorded in it, if any)", source)
         reader = _file_reader(path, providers)
+        if reader is not None and options.get("trusted_keys"):
+            raise PostureError(f"--key: {source} is not a snapshot and carries no signature; "
+                               "with --key every file source must be signed")
         if reader is not None:  # e.g. a Terraform plan: recognised by content
             got, about = reader.read_file(path, options)
             for s in got:
@@ -119,6 +122,8 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
             described.append(about)
             continue
         snap = snapshot.load(path)
+        signature = snapshot.check_signature(snap, options.get("trusted_keys") or (), source)
+        snapshot.mark_replayed(snap, signature)  # a snapshot recorded from it says so
         for s in snap.sections:
             claim_scope(s, source)
             if s.provider not in providers:
@@ -130,10 +135,11 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
         described.append({"type": "snapshot", "name": path.name, "digest": snap.digest,
                           "accounts": [f"{s.provider}:{s.account}" for s in snap.sections],
                           # for the reports' header: when the estate was read, who signed it
-                          # (the key id the file names; `posture verify --key` checks it)
+                          # (the signature's status: `valid` only against a --key given)
                           "collected_at": sorted({s.collected_at for s in snap.sections}),
-                          **({"signed_by": str(snap.signature.get("key_id", ""))}
-                             if snap.signature else {})})
+                          "signature": signature.to_json(),
+                          **({"signed_by": str(signature.key_id)}
+                             if signature.status == "valid" else {})})
     # --iac FILE: the declared inventory (INV-01), one section each, read as of the estate
     for iac in options.get("iac") or ():
         read_iac = getattr(providers.get("iac"), "read_file", None)
@@ -229,7 +235,10 @@ def run_checks(checks: Iterable[Check], graph: EstateGraph, profile: Profile,
         try:
             findings.extend(c.run(ctx))
         except Exception as exc:  # a broken check is an error finding, never a pass
-            log.exception("check %s failed", c.id)
+            # one line at default verbosity; the traceback only with -vv (debug)
+            log.error("check %s crashed: %s: %s (an error finding; -vv shows the traceback)",
+                      c.id, type(exc).__name__, exc)
+            log.debug("check %s traceback", c.id, exc_info=True)
             findings.append(Finding(
                 check=c.id, resource=f"posture:check/{c.id}", status=Status.ERROR,
                 severity=c.severity, message=f"the check crashed: {type(exc).__name__}: {exc}",

@@ -5,9 +5,16 @@ Rules applied by every collector before a raw object is kept:
   connection string, user data...) has its value replaced;
 - so has the value of a name/value pair whose name says so (`{"name": "DB_PASSWORD",
   "value": ...}`: app settings, container environments, tag lists);
-- a string value that *looks* like a credential (AWS access key, private key block, bearer
-  token or JWT, URL with a password, `password=...` assignments) is replaced wherever it
-  appears, and a mapping key that looks like one is replaced too (with its value).
+- a field whose name says so and holds its value in a wrapper (a Terraform configuration
+  expression `{"constant_value": ...}`, an AWS `{"Value": ...}`) or as a list of strings has
+  every string inside replaced (a `references` list of addresses stays: it names, it does
+  not hold); a record *about* a secret (`AccessKeyMetadata`: user, date, status) stays;
+- a string value that *looks* like a credential is replaced wherever it appears, and a
+  mapping key that looks like one is replaced too (with its value). What looks like one is
+  decided by the gitleaks ruleset (scanner/secret_formats.py: some 220 vendor token formats,
+  the generic `key = value` assignment, private key blocks, JWTs; maintained upstream and
+  shipped as data), plus the few forms below that are specific to cloud APIs (URL with a
+  password, Azure AccountKey=, bearer tokens, `password=...` assignments).
 The paths of what was removed (never the values) go into the snapshot's `redacted` list.
 
 `scrub` cleans free text the same way (an API's error message, which may quote what it was
@@ -17,15 +24,29 @@ sent, or the token it rejected), plus the credentials the scan itself holds.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
+
+from scanner import secret_formats
 
 REDACTED = "<redacted>"
 
 SECRET_NAME = re.compile(
-    r"(passw(or)?d|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|"
-    r"credential|connection[_-]?string|conn[_-]?str|user[_-]?data|custom[_-]?data|sas[_-]?key|"
-    r"client[_-]?secret|auth)",
+    r"(passw(or)?d|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|"
+    r"private[_-]?key|credential|connection[_-]?string|conn[_-]?str|user[_-]?data|"
+    r"custom[_-]?data|sas[_-]?key|client[_-]?secret|auth|"
+    # `db_pass`, `smtp-pass`, `pass`: "pass" as a word (not "passive", "bypass_cache")
+    r"(^|[_.\-\s])pass($|[_.\-\s])|"
+    # keys that are key material by their qualifier (not key_id, key_name, public_key)
+    r"(encryption|encrypt|master|signing|sign|shared|license|licence|hmac|storage|account|"
+    r"primary|secondary|session|secret|app|aes|jwt|cookie|webhook|deploy|recovery|"
+    r"service[_-]?account)[_-]?key($|[_.\-\s]|s$))",
     re.IGNORECASE,
+)
+# camelCase forms of the word rules above: dbPass, smtpPass, encryptionKey, masterKey
+_SECRET_CAMEL = re.compile(
+    r"[a-z0-9]Pass(word)?($|[A-Z0-9_])|(encryption|master|signing|shared|license|hmac|storage|"
+    r"account|primary|secondary|session|secret|aes|jwt|webhook|recovery)Key($|[A-Z0-9_]|s$)",
 )
 SECRET_VALUE = re.compile(
     r"(AKIA|ASIA)[0-9A-Z]{16}"
@@ -50,12 +71,23 @@ NOT_SECRET = frozenset({
 })
 
 
+@lru_cache(maxsize=1 << 14)
 def is_secret_name(name: str) -> bool:
-    return name.lower() not in NOT_SECRET and bool(SECRET_NAME.search(name))
+    return name.lower() not in NOT_SECRET and bool(
+        SECRET_NAME.search(name) or _SECRET_CAMEL.search(name))
 
 
 def looks_secret(value: str) -> bool:
-    return bool(SECRET_VALUE.search(value))
+    """Whether `value` holds a credential (short values, which repeat across an estate:
+    remembered)."""
+    return _looks_short(value) if len(value) <= 256 else _looks(value)
+
+
+def _looks(value: str) -> bool:
+    return bool(SECRET_VALUE.search(value)) or secret_formats.found(value)
+
+
+_looks_short = lru_cache(maxsize=1 << 16)(_looks)
 
 
 def secret_pair(obj: dict[str, Any]) -> tuple[str, str] | None:
@@ -73,7 +105,8 @@ def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
     replaced by <redacted>."""
     for secret in sorted((s for s in secrets if s and len(s) >= 8), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-    return SECRET_VALUE.sub(REDACTED, _PEM_BLOCK.sub(REDACTED, text))
+    return secret_formats.mask(SECRET_VALUE.sub(REDACTED, _PEM_BLOCK.sub(REDACTED, text)),
+                               REDACTED)
 
 
 def redact(obj: Any, path: str, removed: list[str], label_keys: tuple[str, ...] = ()) -> Any:
@@ -98,12 +131,45 @@ def redact(obj: Any, path: str, removed: list[str], label_keys: tuple[str, ...] 
             elif isinstance(value, str | bytes) and value and is_secret_name(str(key)):
                 out[key] = REDACTED
                 removed.append(sub)
+            elif _holds_values(value) and is_secret_name(str(key)):
+                out[key] = _redact_all(value, sub, removed)
             else:
                 out[key] = redact(value, sub, removed, label_keys)
         return out
     if isinstance(obj, list):
         return [redact(v, f"{path}[]", removed, label_keys) for v in obj]
     if isinstance(obj, str) and looks_secret(obj):
+        removed.append(path)
+        return REDACTED
+    return obj
+
+
+# Wrappers that hold a field's value itself: a Terraform configuration expression
+# ({"constant_value": ..., "references": [...]}), an AWS attribute ({"Value": ...}).
+_VALUE_WRAPPERS = frozenset({"constant_value", "references", "value", "Value"})
+
+
+def _holds_values(value: Any) -> bool:
+    """A structure that is the value of its field (a value wrapper, or a list of strings),
+    not a record about it: `AccessKeyMetadata` (user names, dates, status) under a name that
+    says access key stays readable."""
+    if isinstance(value, dict):
+        return bool(value) and set(value) <= _VALUE_WRAPPERS and set(value) != {"references"}
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(v, str | bytes) for v in value)
+    return False
+
+
+def _redact_all(obj: Any, path: str, removed: list[str]) -> Any:
+    """Every non-empty string inside `obj` (held under a secret's name) replaced; the path
+    of each recorded. A `references` list (Terraform: the addresses an expression names)
+    stays."""
+    if isinstance(obj, dict):
+        return {k: v if k == "references" else _redact_all(v, f"{path}.{k}", removed)
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_redact_all(v, f"{path}[]", removed) for v in obj]
+    if isinstance(obj, str | bytes) and obj and obj != REDACTED:  # not twice
         removed.append(path)
         return REDACTED
     return obj

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from scanner import inputs
 from scanner.errors import SnapshotError
 
 DOMAIN = b"posture-snapshot-v1\n"
@@ -50,9 +53,27 @@ def keygen(private_path: Path) -> tuple[Path, Path]:
     return private_path, public_path
 
 
-def load_private(path: Path) -> Ed25519PrivateKey:
+KEY_FILE_LIMIT = 64 * 1024  # a PEM key is a few hundred bytes
+
+
+def _key_bytes(path: Path) -> bytes:
+    """A key file through scanner.inputs: regular files only, size-limited (a FIFO or
+    /dev/zero named as a key is refused, not waited on or read without end)."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        return inputs.read_regular(path, KEY_FILE_LIMIT)
+    except FileNotFoundError:
+        raise SnapshotError(f"{path}: no such key file") from None
+    except inputs.TooLarge:
+        raise SnapshotError(f"{path}: larger than {KEY_FILE_LIMIT} bytes, not a key file"
+                            ) from None
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read key: {exc.strerror}") from None
+
+
+def load_private(path: Path) -> Ed25519PrivateKey:
+    data = _key_bytes(path)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
     except FileNotFoundError:
         raise SnapshotError(f"{path}: no such key file") from None
     except (ValueError, TypeError, OSError):
@@ -63,8 +84,9 @@ def load_private(path: Path) -> Ed25519PrivateKey:
 
 
 def load_public(path: Path) -> Ed25519PublicKey:
+    data = _key_bytes(path)
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
+        key = serialization.load_pem_public_key(data)
     except FileNotFoundError:
         raise SnapshotError(f"{path}: no such key file") from None
     except (ValueError, TypeError, OSError):
@@ -101,3 +123,65 @@ def verify(digest: str, signature: dict[str, Any] | None, key: Ed25519PublicKey,
         raise SnapshotError(f"{origin}: the signature does not verify: the snapshot was "
                             "modified or not signed by this key") from None
     return key_id(key)
+
+
+def verify_any(digest: str, signature: dict[str, Any] | None,
+               keys: Sequence[Ed25519PublicKey], origin: str) -> str:
+    """`verify` with the trusted key among `keys` that the signature names."""
+    if not signature:
+        raise SnapshotError(f"{origin}: the snapshot is not signed (--key needs a signature "
+                            "by a trusted key)")
+    named = next((k for k in keys if key_id(k) == signature.get("key_id")), None)
+    if named is None:
+        raise SnapshotError(f"{origin}: signed by {signature.get('key_id')}, not by the given "
+                            f"key {', '.join(key_id(k) for k in keys)}")
+    return verify(digest, signature, named, origin)
+
+
+@dataclass(frozen=True)
+class SignatureStatus:
+    """What is known of a snapshot's signature.
+
+    `valid`: verified with a trusted key (`--key`); `invalid`: does not verify (with the
+    trusted key, or even with the public key it carries: edited after signing);
+    `not checked`: it verifies with the public key it carries, which proves nothing about
+    who signed (anyone can sign with a key of their own and paste it): no trusted key was
+    given; `absent`: unsigned."""
+
+    status: str
+    key_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "key_id": self.key_id}
+
+
+def _verifies(key: Ed25519PublicKey, signature: dict[str, Any], digest: str) -> bool:
+    try:
+        key.verify(base64.b64decode(str(signature.get("value")), validate=True),
+                   DOMAIN + digest.encode())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def status(digest: str, signature: dict[str, Any] | None,
+           keys: Sequence[Ed25519PublicKey] = ()) -> SignatureStatus:
+    """The signature's status over `digest`, checked with the trusted `keys` if any."""
+    if not signature:
+        return SignatureStatus("absent")
+    claimed = signature.get("key_id")
+    claimed = claimed if isinstance(claimed, str) else None
+    if signature.get("algorithm") != "ed25519":
+        return SignatureStatus("invalid", claimed)
+    if keys:
+        named = next((k for k in keys if key_id(k) == claimed), None)
+        ok = named is not None and _verifies(named, signature, digest)
+        return SignatureStatus("valid" if ok else "invalid", claimed)
+    try:
+        carried = Ed25519PublicKey.from_public_bytes(
+            base64.b64decode(str(signature.get("public_key")), validate=True))
+    except ValueError:
+        return SignatureStatus("invalid", claimed)
+    if key_id(carried) != claimed or not _verifies(carried, signature, digest):
+        return SignatureStatus("invalid", claimed)
+    return SignatureStatus("not checked", claimed)

@@ -38,9 +38,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
-from scanner import __version__, fastjson, inputs, signing
+from scanner import __version__, fastjson, inputs, outputs, signing
 from scanner.errors import SnapshotError
 from scanner.model import CollectionError, ErrorReason
 
@@ -64,6 +67,10 @@ class Section:
     collections: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     redacted: list[str] = field(default_factory=list)
+    # Set when this section was read from a snapshot file rather than collected live: one
+    # entry per replay, newest first: {"digest": the source snapshot's sha256, "created_at",
+    # "signature": {"status", "key_id"}} (signing.SignatureStatus as the replay saw it).
+    replayed_from: list[dict[str, Any]] = field(default_factory=list)
 
     def items(self, collection: str) -> list[dict[str, Any]]:
         """All raw objects of a collection, every region, in recorded order."""
@@ -100,7 +107,7 @@ class Section:
         ]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "provider": self.provider,
             "account": self.account,
             "collected_at": self.collected_at,
@@ -110,6 +117,9 @@ class Section:
             "errors": self.errors,
             "redacted": sorted(set(self.redacted)),
         }
+        if self.replayed_from:  # absent for a live collection (older files: unchanged)
+            out["replayed_from"] = self.replayed_from
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Section:
@@ -122,6 +132,7 @@ class Section:
             collections=data["collections"],
             errors=list(data.get("errors", [])),
             redacted=list(data.get("redacted", [])),
+            replayed_from=list(data.get("replayed_from", [])),
         )
 
 
@@ -248,7 +259,7 @@ def write(snapshot: Snapshot, path: Path, key: Ed25519PrivateKey | None = None) 
     if path.name.endswith(".gz"):
         data = gzip.compress(data, mtime=0)
     try:
-        path.write_bytes(data)
+        outputs.write_atomic(path, data)
     except OSError as exc:
         raise SnapshotError(f"cannot write snapshot {path}: {exc.strerror}") from exc
     snapshot.digest = digest
@@ -365,6 +376,27 @@ def size_limit() -> int:
     return value
 
 
+RESULTS_LIMIT_ENV = "POSTURE_MAX_RESULTS_BYTES"
+RESULTS_FACTOR = 4  # a results file is about 1.2x the snapshot it judged (100k resources:
+# 233 MB snapshot, 283 MB results): four times the snapshot limit reads what scan writes
+
+
+def results_limit() -> int:
+    """The size limit of a results file (`posture report`, `posture diff`):
+    $POSTURE_MAX_RESULTS_BYTES, else four times the snapshot limit, so that `report` reads
+    every results file `scan` writes from a snapshot it accepted."""
+    raw = os.environ.get(RESULTS_LIMIT_ENV, "").strip()
+    if not raw:
+        return RESULTS_FACTOR * size_limit()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SnapshotError(f"{RESULTS_LIMIT_ENV}={raw!r}: give a positive number of bytes")
+    return value
+
+
 def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapshot") -> bytes:
     """Read a plain or gzip file, refusing more than `max_bytes` (default: `size_limit()`)
     either way: a larger file from its size, before reading it; gzip content by decompressing
@@ -380,7 +412,8 @@ def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapsho
     except inputs.TooLarge as exc:
         raise SnapshotError(
             f"{path}: {exc.size} bytes, larger than the {limit} byte limit (refused unread; "
-            f"raise it with {LIMIT_ENV})") from exc
+            f"raise it with {RESULTS_LIMIT_ENV if what == 'results' else LIMIT_ENV})"
+        ) from exc
     except OSError as exc:
         raise SnapshotError(f"{path}: cannot read: {exc.strerror}") from exc
     if data[:2] != b"\x1f\x8b":
@@ -393,9 +426,10 @@ def read_bytes(path: Path, max_bytes: int | None = None, *, what: str = "snapsho
                 while chunk := gz.read(1 << 20):
                     size += len(chunk)
                     if size > limit:
+                        env = RESULTS_LIMIT_ENV if what == "results" else LIMIT_ENV
                         raise SnapshotError(
                             f"{path}: decompresses to more than the {limit} byte limit "
-                            f"(gzip of {len(data)} bytes; raise it with {LIMIT_ENV})")
+                            f"(gzip of {len(data)} bytes; raise it with {env})")
                     if keep:
                         out.write(chunk)
     except (EOFError, OSError, zlib.error) as exc:
@@ -572,15 +606,46 @@ def _digest_or_refuse(doc: Mapping[str, Any], origin: str, finite: bool = False,
         raise SnapshotError(f"{origin}: JSON nested too deeply") from exc
 
 
-def manifest(snap: Snapshot) -> dict[str, Any]:
-    """What the snapshot holds: per section where and when it was collected, by which
-    version, how many objects per collection and region, which calls failed and which
-    fields were redacted (names only)."""
+def check_signature(snap: Snapshot, keys: list[Ed25519PublicKey] | tuple[()] = (),
+                    origin: str = "") -> signing.SignatureStatus:
+    """The snapshot's signature status for a scan: with trusted `keys` (`scan --key`) it must
+    be signed by one of them (SnapshotError otherwise: unsigned, another signer, edited);
+    without, a signature that does not verify even with the key it carries is refused (the
+    snapshot was edited after signing and re-sealed) and any other is `not checked`."""
+    origin = origin or snap.path
+    if keys:
+        signer = signing.verify_any(snap.digest, snap.signature, keys, origin)
+        return signing.SignatureStatus("valid", signer)
+    found = signing.status(snap.digest, snap.signature)
+    if found.status == "invalid":
+        raise SnapshotError(f"{origin}: the signature does not verify: the snapshot was "
+                            "modified after it was signed (give the signer's --key to check "
+                            "who signed it)")
+    return found
+
+
+def mark_replayed(snap: Snapshot, signature: signing.SignatureStatus) -> None:
+    """Record in each section that it was read from this snapshot file (so that a snapshot
+    written from it, even re-signed, says it is a replay and of what)."""
+    hop = {"digest": snap.digest, "created_at": snap.created_at,
+           "signature": signature.to_json()}
+    for section in snap.sections:
+        section.replayed_from = [hop, *section.replayed_from]
+
+
+def manifest(snap: Snapshot, signature: signing.SignatureStatus | None = None
+             ) -> dict[str, Any]:
+    """What the snapshot holds: its signature's status (`signing.status`, checked against
+    the public key it carries unless `signature` says more), per section where and when it
+    was collected (or of which snapshot it is a replay), by which version, how many objects
+    per collection and region, which calls failed and which fields were redacted (names
+    only)."""
+    sig = signature or signing.status(snap.digest, snap.signature)
     return {
         "digest": snap.digest,
         "created_at": snap.created_at,
         "tool_version": snap.tool_version,
-        "signed_by": (snap.signature or {}).get("key_id"),
+        "signature": sig.to_json(),
         "sections": [
             {
                 "provider": s.provider,
@@ -592,6 +657,7 @@ def manifest(snap: Snapshot) -> dict[str, Any]:
                                 for name, regions in sorted(s.collections.items())},
                 "failed_calls": s.errors,
                 "redacted_fields": sorted(set(s.redacted)),
+                "replayed_from": s.replayed_from,
             }
             for s in snap.sections
         ],

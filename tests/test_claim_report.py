@@ -415,7 +415,13 @@ def test_header_names_when_the_estate_was_collected_and_its_signer(
     context = chromium.new_context()
     other = context.new_page()
     other.goto(report.as_uri())
-    assert f"signed.json: collected 2026-11-20T02:00:00Z; signed by key {key_id}" in (
+    # issue 15: a signature posture did not check is never presented as the signer
+    assert (f"signed.json: collected 2026-11-20T02:00:00Z; signature by {key_id} NOT "
+            "checked") in other.locator("#estate-facts").inner_text()
+    verified = tmp_path / "verified.html"
+    run("scan", str(signed), "--key", f"{key}.pub", "--format", f"html:{verified}")
+    other.goto(verified.as_uri())
+    assert f"signed.json: collected 2026-11-20T02:00:00Z; signed by {key_id} (verified)" in (
         other.locator("#estate-facts").inner_text())
     context.close()
 

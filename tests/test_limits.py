@@ -180,9 +180,16 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> N
                    "POSTURE_MAX_SNAPSHOT_BYTES")
     print(f"\n2 GiB + 1 sparse file: refused in {seconds:.2f} s, peak RSS {rss:.0f} MiB")
     assert rss < 200 and seconds < 10, (rss, seconds)  # nothing of it was read
-    for args in (("scan", str(big)), ("report", str(big)), ("seal", str(big))):
+    for args in (("scan", str(big)), ("seal", str(big))):
         result = run(*args)  # in-process: refused from the size, so nothing is allocated
         assert_refused(result.exit_code, result.stderr, "larger than the 2147483648 byte limit")
+    # results files: four times the snapshot limit, so `report` reads what `scan` writes
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as fh:
+        fh.truncate(8 * GiB + 1)
+    result = run("report", str(huge))
+    assert_refused(result.exit_code, result.stderr, "larger than the 8589934592 byte limit")
+    assert "POSTURE_MAX_RESULTS_BYTES" in result.stderr
 
 
 def test_the_limit_is_configurable(tmp_path: Path) -> None:

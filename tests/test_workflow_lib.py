@@ -138,9 +138,9 @@ def test_bad_suppressions_name_the_entry_and_the_problem(
 def test_config_file_maps_to_command_defaults(tmp_path: Path) -> None:
     (tmp_path / "posture.toml").write_text('profile = "seed-002"\nfail-on = "high"\n'
                                            '[diff]\nfail-on = "critical"\n')
-    found = config.find(cwd=tmp_path)
-    assert found is not None
-    path, table = found
+    found = config.find(tmp_path / "posture.toml")
+    assert found is not None and not found.discovered
+    path, table = found.path, found.table
     known = {"scan": {"profile": "profile_name", "fail_on": "fail_on"},
              "diff": {"fail_on": "fail_on"}}
     assert config.default_map(path, table, known) == {
@@ -150,17 +150,17 @@ def test_config_file_maps_to_command_defaults(tmp_path: Path) -> None:
 
 def test_config_in_pyproject_tool_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname="x"\n[tool.posture]\n'
-                                             'profile = "default"\n')
+                                             'format = "json"\n')
     found = config.find(cwd=tmp_path)
-    assert found is not None and found[1] == {"profile": "default"}
+    assert found is not None and found.table == {"format": "json"} and found.discovered
 
 
 def test_config_with_unknown_option_is_refused(tmp_path: Path) -> None:
     (tmp_path / "posture.toml").write_text('profil = "x"\n')
-    found = config.find(cwd=tmp_path)
+    found = config.find(tmp_path / "posture.toml")
     assert found is not None
     with pytest.raises(PostureError, match="unknown option 'profil'"):
-        config.default_map(found[0], found[1], {"scan": {"profile": "profile_name"}})
+        config.default_map(found.path, found.table, {"scan": {"profile": "profile_name"}})
 
 
 def test_signature_verifies_and_detects_other_keys_and_edits(tmp_path: Path) -> None:

@@ -6,8 +6,6 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
-
 from scanner import snapshot
 from tests.helpers import SEED002, run
 
@@ -128,7 +126,9 @@ def test_a_forged_signature_over_a_re_sealed_snapshot_fails(tmp_path: Path) -> N
     doc["digest"]["value"] = snapshot.digest_of(doc)  # the digest alone is easy to redo
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(doc))
-    assert run("verify", str(forged)).exit_code == 0  # digest fine, signature not checked
+    # the digest is fine, but the signature does not verify even with the key it carries
+    nokey = run("verify", str(forged))
+    assert nokey.exit_code == 2 and "INVALID" in nokey.stdout and "OK" not in nokey.stdout
     result = run("verify", str(forged), "--key", str(key) + ".pub")
     assert result.exit_code == 2 and "does not verify" in result.stderr
 
@@ -148,24 +148,24 @@ def test_replaying_a_snapshot_twice_is_byte_identical_without_timestamps() -> No
         assert a == b, fmt
 
 
-def test_config_file_supplies_defaults_and_flags_win(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "posture.toml").write_text(
-        'profile = "seed-002"\nfail-on = "critical"\nformat = ["json"]\n')
-    monkeypatch.chdir(tmp_path)
-    result = run("scan", str(SEED002))
+def test_config_file_supplies_defaults_and_flags_win(tmp_path: Path) -> None:
+    cfg = tmp_path / "ci.toml"
+    cfg.write_text('profile = "seed-002"\nfail-on = "critical"\nformat = ["json"]\n')
+    result = run("--config", str(cfg), "scan", str(SEED002))
     doc = json.loads(result.stdout)
     assert doc["profile"]["name"] == "seed-002"
     assert result.exit_code == 1  # NET-01 on db-2 is critical
-    assert run("scan", str(SEED002), "--checks", "TLS-02").exit_code == 0  # high < critical
-    assert run("scan", str(SEED002), "--checks", "TLS-02", "--fail-on", "high").exit_code == 1
+    assert f"posture: config {cfg}" in result.stderr
+    assert run("--config", str(cfg), "scan", str(SEED002), "--checks", "TLS-02"
+               ).exit_code == 0  # high < critical
+    assert run("--config", str(cfg), "scan", str(SEED002), "--checks", "TLS-02",
+               "--fail-on", "high").exit_code == 1
 
 
-def test_bad_config_file_is_one_line_exit_2(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "posture.toml").write_text('profil = "seed-002"\n')
-    monkeypatch.chdir(tmp_path)
-    result = run("scan", str(SEED002))
+def test_bad_config_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    cfg = tmp_path / "ci.toml"
+    cfg.write_text('profil = "seed-002"\n')
+    result = run("--config", str(cfg), "scan", str(SEED002))
     assert result.exit_code == 2 and "unknown option 'profil'" in result.stderr
 
 

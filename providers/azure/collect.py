@@ -48,6 +48,7 @@ from azure.core.rest import HttpRequest
 from providers.azure.apis import BY_NAME, SECRET_MARK, SPECS, SUBSCRIPTIONS, Spec, secret_in
 from scanner import __version__, progress
 from scanner.model import ErrorReason
+from scanner.pages import PageGuard, PaginationError, max_pages
 from scanner.provider import ProviderError, ProviderUnreachable
 from scanner.redact import REDACTED, looks_secret, redact, scrub, secret_pair
 from scanner.snapshot import GLOBAL, Section, now
@@ -280,6 +281,8 @@ def classify(exc: BaseException) -> tuple[ErrorReason, str]:
         return ErrorReason.UNREACHABLE, "connection failed"
     if isinstance(exc, AzureError):
         return ErrorReason.UNREACHABLE, _one_line(f"{type(exc).__name__}: {exc.message}")
+    if isinstance(exc, PaginationError):
+        return ErrorReason.INVALID, _one_line(str(exc))
     if isinstance(exc, (ValueError, KeyError, TypeError)):
         return ErrorReason.INVALID, f"unexpected response: {type(exc).__name__}"
     return ErrorReason.BUG, type(exc).__name__
@@ -327,15 +330,22 @@ def _credentials() -> tuple[str, ...]:
 
 
 class _Pages:
-    """A raw_response_hook that keeps the JSON body of every successful response."""
+    """A raw_response_hook that keeps the JSON body of every successful response, and stops
+    a `nextLink` chain that repeats a link or exceeds the page cap (scanner.pages: the SDK's
+    pager follows `nextLink` for as long as the server sends one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "ARM list", limit: int | None = None) -> None:
         self.bodies: list[Any] = []
+        self.guard = PageGuard(what, limit or max_pages({}))
 
     def __call__(self, response: PipelineResponse) -> None:  # type: ignore[type-arg]
         http = response.http_response
         if 200 <= http.status_code < 300:
-            self.bodies.append(json.loads(http.text() or "null"))
+            body = json.loads(http.text() or "null")
+            self.bodies.append(body)
+            link = body.get("nextLink") if isinstance(body, dict) else None
+            if link:
+                self.guard.page(str(link))
 
 
 def run_call(spec: Spec, client: Any, parent: Mapping[str, Any], sub: str) -> list[dict[str, Any]]:
@@ -344,7 +354,9 @@ def run_call(spec: Spec, client: Any, parent: Mapping[str, Any], sub: str) -> li
         method, path = spec.call(client, parent, sub)
         out: list[dict[str, Any]] = []
         url: str | None = path
+        guard = PageGuard(f"{method} {path}", max_pages({}))
         while url:
+            guard.page(url)  # a nextLink already followed, or past the cap: stop
             response = client.send_request(HttpRequest(method, url))
             response.raise_for_status()
             body = response.json()

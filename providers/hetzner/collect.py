@@ -31,8 +31,9 @@ import requests
 from hcloud import APIException, Client
 
 from providers.hetzner.apis import PATHS
-from scanner import __version__, progress
+from scanner import __version__, inputs, progress
 from scanner.model import ErrorReason
+from scanner.pages import PageGuard, PaginationError, max_pages
 from scanner.provider import ProviderError, ProviderUnreachable
 from scanner.redact import redact, scrub
 from scanner.snapshot import GLOBAL, Section, now
@@ -47,15 +48,19 @@ _TRANSIENT_STATUS = {429, 500, 502, 503, 504}
 _TRANSIENT_CODES = {"service_error", "server_error", "unavailable", "maintenance", "timeout",
                     "bad_gateway", "rate_limit_exceeded", "conflict"}
 MAX_WAIT_SECONDS = 60.0  # the longest wait before one retry, whatever Retry-After says
+TOKEN_FILE_LIMIT = 64 * 1024  # an API token is 64 characters
 
 
 def token_from(options: Mapping[str, Any]) -> str:
     token_file = options.get("hetzner_token_file")
     if token_file:
         try:
-            token = Path(token_file).read_text(encoding="utf-8").strip()
+            # regular file, size-limited (a FIFO or /dev/zero is refused, never waited on)
+            token = inputs.read_text(Path(token_file), TOKEN_FILE_LIMIT).strip()
         except OSError as exc:
             raise ProviderError(f"--hetzner-token-file {token_file}: {exc.strerror}") from exc
+        except UnicodeDecodeError:
+            raise ProviderError(f"--hetzner-token-file {token_file}: not UTF-8 text") from None
     else:
         token = os.environ.get("HCLOUD_TOKEN", "").strip()
     if not token:
@@ -173,6 +178,8 @@ def classify(exc: Exception, secrets: tuple[str, ...] = ()) -> tuple[ErrorReason
         return ErrorReason.UNREACHABLE, "timed out"
     if isinstance(exc, requests.ConnectionError):
         return ErrorReason.UNREACHABLE, "connection failed"
+    if isinstance(exc, PaginationError):
+        return ErrorReason.INVALID, scrub(str(exc), secrets)
     if isinstance(exc, (ValueError, KeyError, TypeError)):
         return ErrorReason.INVALID, f"unexpected response: {type(exc).__name__}"
     return ErrorReason.BUG, f"{type(exc).__name__}"
@@ -215,7 +222,9 @@ def list_all(client: Client, path: str, params: Mapping[str, str | list[str]], k
     page: int | None = 1
     retries = int(options.get("max_retries", 5))
     base = float(options.get("retry_base_seconds", 1.0))
+    guard = PageGuard(f"GET {path}", max_pages(options))
     while page:
+        guard.page(page)
         query = {**params, "page": page, "per_page": PER_PAGE}
         attempt = 0
         while True:
@@ -236,9 +245,38 @@ def list_all(client: Client, path: str, params: Mapping[str, str | list[str]], k
             raise ValueError(f"{key} is not a list")
         items.extend(batch)
         pagination = (body.get("meta") or {}).get("pagination") or {}
-        next_page = pagination.get("next_page")
-        page = int(next_page) if next_page else None
+        page = _next_page(path, page, pagination, len(items))
     return items
+
+
+def _next_page(path: str, page: int, pagination: Mapping[str, Any], count: int) -> int | None:
+    """The page to read after `page`, from the response's `meta.pagination` (Hetzner API
+    reference, "Pagination": `page`, `per_page`, `previous_page`, `next_page`, `last_page`,
+    `total_entries`; `next_page` is null on the last page). A next page that does not
+    increase, or goes past `last_page`, or objects beyond `total_entries`, is a broken
+    pagination (PaginationError: the collection is recorded as failed, not complete)."""
+    next_page = pagination.get("next_page")
+    last_page = pagination.get("last_page")
+    total = pagination.get("total_entries")
+    if isinstance(total, int) and not isinstance(total, bool) and count > total:
+        raise PaginationError(f"GET {path}: {count} objects read, more than the "
+                              f"{total} the API announced (total_entries)")
+    if next_page is None:
+        return None
+    if isinstance(next_page, bool) or not isinstance(next_page, int | str):
+        raise PaginationError(f"GET {path}: next_page {next_page!r} is not a page number")
+    try:
+        number = int(next_page)
+    except ValueError:
+        raise PaginationError(f"GET {path}: next_page {next_page!r} is not a page number"
+                              ) from None
+    if number <= page:
+        raise PaginationError(f"GET {path}: page {page} points back to page {number} (a "
+                              "pagination loop); the list is incomplete")
+    if isinstance(last_page, int) and not isinstance(last_page, bool) and number > last_page:
+        raise PaginationError(f"GET {path}: next_page {number} is past last_page {last_page}; "
+                              "the list is incomplete")
+    return number
 
 
 def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> Section:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from providers.terraform.plan import PlanError, account_name
-from scanner import snapshot
+from scanner import inputs, snapshot
 from scanner.snapshot import GLOBAL, Section
 
 _EXPR = re.compile(r"\$\{")
@@ -46,8 +46,9 @@ def _load(files: list[Path]) -> list[tuple[Path, dict[str, Any]]]:
     out = []
     for file in files:
         try:
-            with file.open(encoding="utf-8") as fh:
-                out.append((file, hcl2.load(fh, serialization_options=options)))
+            # regular files only, size-limited (scanner.inputs: a FIFO named *.tf is refused)
+            text = inputs.read_text(file, inputs.TEXT_LIMIT)
+            out.append((file, hcl2.loads(text, serialization_options=options)))
         except (OSError, UnicodeDecodeError) as exc:
             raise PlanError(f"{file}: cannot read: {exc}") from exc
         except Exception as exc:  # the HCL parser's own errors: bad input, named

@@ -15,6 +15,8 @@ import os
 import re
 from pathlib import Path
 
+from scanner import inputs
+
 _HEADER = re.compile(r'^[ \t]*resource[ \t]+"([^"]+)"[ \t]+"([^"]+)"[ \t]*\{', re.MULTILINE)
 
 
@@ -52,7 +54,8 @@ def block_locations(root: Path, sources: dict[str, str]) -> dict[tuple[str, str]
             continue
         for file in files:
             try:
-                text = file.read_text(encoding="utf-8", errors="replace")
+                text = inputs.read_regular(file, inputs.TEXT_LIMIT).decode("utf-8",
+                                                                         errors="replace")
             except OSError:
                 continue
             for m in _HEADER.finditer(text):

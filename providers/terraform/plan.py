@@ -364,7 +364,10 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
             "values": values,
             "after_unknown": change.get("after_unknown") or {},
             "actions": actions,
-            "expressions": cfg.get("expressions") or {},
+            # the configuration's constants are raw data too (a db_password, a user_data):
+            # redacted like the values (scanner.redact; references stay)
+            "expressions": redact(cfg.get("expressions") or {}, f"{address}.expressions",
+                                  section.redacted),
         }
         where = locations.get((config_path(module_address), f"{rtype}.{res.get('name')}"))
         if where:

@@ -1,10 +1,10 @@
 """CSV: one row per finding, in (check, resource) order, a fixed column order (COLUMNS).
 
 RFC 4180: the csv module's quoting, CRLF line ends; UTF-8. `evidence` is compact JSON with
-sorted keys; `references` is `ISO27001 A.8.20; GDPR Art. 32(1)(b)`. A free-text cell (a
-resource name or a message: whoever names a cloud resource chooses it) that starts with
-`=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it
-as text instead of running it as a formula.
+sorted keys; `references` is `ISO27001 A.8.20; GDPR Art. 32(1)(b)`. Any cell (an account,
+a region, a resource name, a message: whoever names a cloud account or resource chooses
+most of them) that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
+leading `'`, so a spreadsheet shows it as text instead of running it as a formula.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ COLUMNS = (
     "reason", "references", "evidence",
 )
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_FREE_TEXT = {"resource", "resource_name", "message", "check_title"}
 
 
 def _safe(value: str) -> str:
@@ -53,7 +52,7 @@ def _row(f: Finding, check: Check | None) -> list[str]:
         "evidence": json.dumps(f.evidence, sort_keys=True, ensure_ascii=False,
                                separators=(",", ":")),
     }
-    return [_safe(row[c]) if c in _FREE_TEXT else row[c] for c in COLUMNS]
+    return [_safe(row[c]) for c in COLUMNS]  # every column: the class, not a list
 
 
 def render(result: ScanResult, timestamps: bool = True,

@@ -311,10 +311,9 @@ def _estate_facts(result: ScanResult) -> list[str]:
     for s in result.sources:
         when = ", ".join(str(t) for t in s.get("collected_at") or []) or "time not recorded"
         text = f"{_e(s.get('name', ''))}: collected {_e(when)}"
-        if s.get("type") == "snapshot":
-            signer = s.get("signed_by")
-            text += (f"; signed by key <code>{_e(signer)}</code> (check it with "
-                     "<code>posture verify --key</code>)" if signer else "; not signed")
+        if s.get("type") == "snapshot":  # the signature as checked (scan --key) or not
+            said = [f for f in provenance(s) if not f.startswith("collected ")]
+            text += "; " + _e("; ".join(said) or "not signed")
         facts.append(text)
     if not facts:
         return []
@@ -344,12 +343,13 @@ def _summary(result: ScanResult, timestamps: bool) -> list[str]:
                            for k, v in st.items()) + "</p>")
     out.append("<h3>Estate</h3>")
     out.append('<table id="sources"><thead><tr><th>source</th><th>type</th><th>accounts</th>'
-               "<th>SHA-256</th></tr></thead><tbody>")
+               "<th>SHA-256</th><th>signature and collection</th></tr></thead><tbody>")
     for s in result.sources:
         accounts = ", ".join(str(a) for a in s.get("accounts", []))
         digest = s.get("digest") or ""
         out.append(f"<tr><td>{_e(s.get('name', ''))}</td><td>{_e(s.get('type', ''))}</td>"
-                   f"<td>{_e(accounts)}</td><td><code>{_e(digest)}</code></td></tr>")
+                   f"<td>{_e(accounts)}</td><td><code>{_e(digest)}</code></td>"
+                   f"<td>{_e('; '.join(provenance(s)))}</td></tr>")
     out.append("</tbody></table>")
     facts = [f"posture {_e(result.tool_version)}",
              f"checks run: {_e(', '.join(result.checks))}"]
@@ -395,6 +395,25 @@ def _frameworks(result: ScanResult, checks: Mapping[str, Check]) -> list[str]:
         out.append("</tbody></table>")
     out.append("</section>")
     return out
+
+
+def provenance(source: Mapping[str, Any]) -> list[str]:
+    """Who signed a source and when it was collected, in words (empty for sources that say
+    neither, e.g. a live scan or a plan)."""
+    facts: list[str] = []
+    sig = source.get("signature")
+    if isinstance(sig, Mapping):
+        status, key = sig.get("status"), sig.get("key_id")
+        facts.append({"valid": f"signed by {key} (verified)",
+                      "not checked": f"signature by {key} NOT checked (no --key)",
+                      "absent": "not signed",
+                      "invalid": f"signature by {key} INVALID"}.get(str(status),
+                                                                     f"signature {status}"))
+    when = source.get("collected_at")
+    if when:  # one time, or the sorted times of the source's sections
+        facts.append("collected " + (", ".join(map(str, when)) if isinstance(when, list)
+                                     else str(when)))
+    return facts
 
 
 def render(result: ScanResult, timestamps: bool = True,

@@ -23,7 +23,7 @@ from scanner.check import Check
 from scanner.display import visible
 from scanner.findings import Finding, Status
 from scanner.reports.changes import headline, only_new, quiet
-from scanner.reports.html import FRAMEWORKS, framework_summary
+from scanner.reports.html import FRAMEWORKS, framework_summary, provenance
 from scanner.reports.view import View
 from scanner.result import ClaimStatus, ScanResult
 
@@ -101,6 +101,7 @@ def render(result: ScanResult, timestamps: bool = True,
     sources = ", ".join(
         md_text(str(s["name"])) + (f" (sha256 {md_text(str(s['digest'])[:12])}…)"
                                    if s.get("digest") else "")
+        + "".join(f"; {md_text(fact)}" for fact in provenance(s))
         for s in result.sources
     )
     out += [f"Estate: {sources}; {result.resource_count} resources; posture "

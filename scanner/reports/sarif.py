@@ -135,15 +135,25 @@ def _rule(check_id: str, check: Check | None, findings: list[Finding]) -> dict[s
 
 
 def _artifact_uri(resource: str) -> str:
-    """`hetzner:ohallo-prod/server/104` -> `hetzner/ohallo-prod/server/104` (a relative URI)."""
-    return quote(resource.replace(":", "/", 1), safe="/-._~")
+    """`hetzner:ohallo-prod/server/104` -> `hetzner/ohallo-prod/server/104` (a relative URI;
+    dot segments that an account or resource name brings are removed)."""
+    return quote(_without_dot_segments(resource.replace(":", "/", 1)), safe="/-._~")
+
+
+def _without_dot_segments(path: str) -> str:
+    """The path without `.`, `..` or empty segments (RFC 3986 section 5.2.4 would let `..`
+    climb out of the source root: a name chosen by whoever named the account); an absolute
+    path stays absolute."""
+    root = "/" if path.startswith("/") else ""
+    return root + "/".join(p for p in path.split("/") if p not in ("", ".", ".."))
 
 
 def _location(f: Finding) -> dict[str, Any]:
     physical: dict[str, Any]
     file = f.evidence.get("file")
     if isinstance(file, str) and file:
-        physical = {"artifactLocation": {"uri": quote(file, safe="/-._~:")}}
+        physical = {"artifactLocation": {"uri": quote(_without_dot_segments(file),
+                                                       safe="/-._~:")}}
         line = f.evidence.get("line")
         if isinstance(line, int) and not isinstance(line, bool) and line >= 1:
             physical["region"] = {"startLine": line}
