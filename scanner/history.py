@@ -210,26 +210,8 @@ class HistoryStore:
             return self._save(result)
 
     def _save(self, result: ScanResult) -> int:
-        doc = result.to_json(timestamps=True)
         with self.engine.begin() as conn:
-            inserted = conn.execute(sa.insert(scans).values(
-                started_at=result.started_at,
-                finished_at=result.finished_at,
-                tool_version=result.tool_version,
-                profile=str(result.profile.get("name", "")),
-                sources=json.dumps(result.sources, sort_keys=True),
-                summary=json.dumps(result.summary(), sort_keys=True),
-                result=json.dumps(doc, sort_keys=True),
-            )).inserted_primary_key
-            assert inserted is not None
-            scan_id = int(inserted[0])
-            rows = [{"scan_id": scan_id, "finding_id": f.id, "check_id": f.check,
-                     "resource": f.resource, "status": str(f.status),
-                     "severity": str(f.severity), "message": f.message}
-                    for f in result.findings]
-            if rows:
-                conn.execute(sa.insert(findings), rows)
-        return int(scan_id)
+            return insert_scan(conn, result)
 
     def scans(self, limit: int = 20) -> list[StoredScan]:
         with self._reading("listing scans: "):
