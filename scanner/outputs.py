@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -25,7 +26,19 @@ from scanner.errors import PostureError
 def atomic(path: Path) -> Iterator[BinaryIO]:
     """A binary file object whose content becomes `path` when the block ends without an
     exception (mode 0644 less the umask, like a file opened for writing); on an exception the
-    temporary file is removed and `path` is untouched."""
+    temporary file is removed and `path` is untouched.
+
+    A path that exists and is not a regular file (`-o /dev/null`, `/dev/stdout`, a FIFO a
+    pipeline reads) is written in place: renaming over it would replace the device or pipe
+    with a regular file (as root, `/dev/null` itself)."""
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:  # does not exist yet (or a dangling symlink): a new regular file
+        special = False
+    if special:
+        with path.open("wb") as direct:
+            yield direct
+        return
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -102,3 +102,24 @@ def test_report_reads_the_results_scan_wrote_from_an_accepted_snapshot(tmp_path:
     assert results.stat().st_size > SEED002.stat().st_size  # larger than the snapshot limit
     again = run("report", str(results), "--format", "json", env=limit)
     assert again.exit_code == 0, again.stderr
+
+
+def test_an_output_that_is_a_pipe_or_device_is_written_in_place_never_replaced(
+        tmp_path: Path) -> None:
+    """`-o /dev/null`, `/dev/stdout` or a FIFO a pipeline reads: the atomic rename would put a
+    regular file where the device or pipe was (as root, /dev/null itself). Tested with a FIFO
+    and a reader, so that a regression cannot break the machine's /dev/null."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run("scan", str(SEED002), "--format", "json", "-o", str(fifo))
+    reader.join(timeout=60)
+    assert result.exit_code == 1, result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the pipe
+    assert got and got[0].startswith(b"{")  # the reader got the report through it
+    assert [p.name for p in tmp_path.iterdir()] == ["report.fifo"]  # no temporary left
