@@ -475,7 +475,8 @@ def firewall_rules_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
         bad = [v for at in world for v in _world_admits(rules, at, mode, ranges)]
         if bad:
             ports = sorted({str(v["ports"]) for v in bad}, key=lambda p: int(p.split("-")[0]))
-            named = sorted({str(v["rule"]) for v in bad})
+            # rule names relative to the firewall in the message (the evidence keeps them whole)
+            named = sorted({str(v["rule"]).removeprefix(fw.id) for v in bad})
             yield ctx.fail(fw, f"rule(s) {', '.join(named[:5])}"
                                f"{f' and {len(named) - 5} more' if len(named) > 5 else ''} "
                                f"admit administrative port(s) {', '.join(ports)} from the "

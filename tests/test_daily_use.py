@@ -46,7 +46,7 @@ def test_baseline_exit_code_follows_fail_on(tmp_path: Path) -> None:
     result = run("scan", str(SEED002), "--since", "last", "--only-new", "--store", store,
                  "--fail-on", "none")
     assert result.exit_code == 0
-    assert result.stdout.startswith("34 new since an empty store")
+    assert result.stdout.startswith("36 new since an empty store")
 
 
 def test_an_unknown_scan_id_is_still_an_error_on_an_empty_store(tmp_path: Path) -> None:
