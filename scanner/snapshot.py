@@ -364,16 +364,7 @@ def _pretty(doc: dict[str, Any]) -> bytes:
 
 def size_limit() -> int:
     """The input size limit: $POSTURE_MAX_SNAPSHOT_BYTES (bytes), else MAX_BYTES (2 GiB)."""
-    raw = os.environ.get(LIMIT_ENV, "").strip()
-    if not raw:
-        return MAX_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise SnapshotError(f"{LIMIT_ENV}={raw!r}: give a positive number of bytes")
-    return value
+    return _bytes_from_env(LIMIT_ENV) or MAX_BYTES
 
 
 RESULTS_LIMIT_ENV = "POSTURE_MAX_RESULTS_BYTES"
@@ -385,15 +376,20 @@ def results_limit() -> int:
     """The size limit of a results file (`posture report`, `posture diff`):
     $POSTURE_MAX_RESULTS_BYTES, else four times the snapshot limit, so that `report` reads
     every results file `scan` writes from a snapshot it accepted."""
-    raw = os.environ.get(RESULTS_LIMIT_ENV, "").strip()
+    return _bytes_from_env(RESULTS_LIMIT_ENV) or RESULTS_FACTOR * size_limit()
+
+
+def _bytes_from_env(name: str) -> int | None:
+    """A positive number of bytes from the environment variable `name`; None when unset."""
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return RESULTS_FACTOR * size_limit()
+        return None
     try:
         value = int(raw)
     except ValueError:
         value = 0
     if value <= 0:
-        raise SnapshotError(f"{RESULTS_LIMIT_ENV}={raw!r}: give a positive number of bytes")
+        raise SnapshotError(f"{name}={raw!r}: give a positive number of bytes")
     return value
 
 

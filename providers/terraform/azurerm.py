@@ -514,20 +514,8 @@ class _Azure:
                 tls = None
             else:
                 tls = _tls(sorted(str(setting.v("value") or "").split(","))[0])
-            geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
             where = location(srv)
-            world.props.update({
-                "public_ips": [], "min_tls": tls,
-                "encrypted": True, "encryption_evidence": "provider",
-                "encryption_reference": FLEX_DOC,
-                "backup_enabled": True,
-                "backup_retention_days": int(srv.v("backup_retention_days", default=7)),
-                "backup_frequency_hours": 24,
-                "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
-                else ("geo" if geo else "local"),
-                "replica_regions": [p] if geo and (p := _pair(where)) else [],
-                "pitr_enabled": True,
-            })
+            world.props.update(_server_props(srv, tls, where))
             self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
                        region=where, labels=self.labels(srv),
                        deps=[*rules, *([setting] if setting else []),
@@ -556,20 +544,8 @@ class _Azure:
                     tls = "1.0"  # plaintext accepted: below any TLS floor (lowest the model has)
                 else:
                     tls = _tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
-                geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
                 where = location(srv)
-                world.props.update({
-                    "public_ips": [], "min_tls": tls,
-                    "encrypted": True, "encryption_evidence": "provider",
-                    "encryption_reference": FLEX_DOC,
-                    "backup_enabled": True,
-                    "backup_retention_days": int(srv.v("backup_retention_days", default=7)),
-                    "backup_frequency_hours": 24,
-                    "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
-                    else ("geo" if geo else "local"),
-                    "replica_regions": [p] if geo and (p := _pair(where)) else [],
-                    "pitr_enabled": True,
-                })
+                world.props.update(_server_props(srv, tls, where))
                 self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
                            region=where, labels=self.labels(srv), deps=rules)
 
@@ -615,3 +591,21 @@ def build(b: Builder) -> None:
     a.keys()
     a.public_ips()
 
+
+def _server_props(srv: Entry, tls: str | None, where: str | None) -> dict[str, Any]:
+    """What PostgreSQL and MySQL servers (flexible and single) share: no public IP, storage
+    encrypted by the service, daily backups kept `backup_retention_days` (7 by default),
+    geo-redundant backup to the region's pair when enabled, point-in-time restore."""
+    geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
+    return {
+        "public_ips": [], "min_tls": tls,
+        "encrypted": True, "encryption_evidence": "provider",
+        "encryption_reference": FLEX_DOC,
+        "backup_enabled": True,
+        "backup_retention_days": int(srv.v("backup_retention_days", default=7)),
+        "backup_frequency_hours": 24,
+        "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
+        else ("geo" if geo else "local"),
+        "replica_regions": [p] if geo and (p := _pair(where)) else [],
+        "pitr_enabled": True,
+    }

@@ -78,8 +78,9 @@ class Entry:
                 return default
         return node
 
-    def unknown(self, *path: Any) -> bool:
-        """Is the value at `path`, or anything in it, unknown until apply?"""
+    def _unknown_at(self, path: tuple[Any, ...]) -> Any:
+        """The after_unknown node at `path`: True where a whole value on the way is unknown,
+        None where the path leaves what after_unknown describes."""
         node: Any = self.unk
         for p in path:
             if node is True:
@@ -89,22 +90,16 @@ class Entry:
             elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
                 node = node[p]
             else:
-                return False
-        return _any_true(node)
+                return None
+        return node
+
+    def unknown(self, *path: Any) -> bool:
+        """Is the value at `path`, or anything in it, unknown until apply?"""
+        return _any_true(self._unknown_at(path))
 
     def wholly_unknown(self, *path: Any) -> bool:
         """Is the value at `path` unknown as a whole (not just something inside it)?"""
-        node: Any = self.unk
-        for p in path:
-            if node is True:
-                return True
-            if isinstance(node, Mapping):
-                node = node.get(p)
-            elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
-                node = node[p]
-            else:
-                return False
-        return node is True
+        return self._unknown_at(path) is True
 
     def rules_unknown(self, attr: str, separate: bool) -> bool:
         """Are the inline rules of a firewall (`ingress`, `security_rule`) unknown until
