@@ -76,6 +76,7 @@ class ArmServer:
         self.graph_page_size = graph_page_size
         self.graph_fault: str | None = None
         self.graph_denied: set[str] = set()
+        self.graph_requests: list[dict[str, Any]] = []  # the JSON body of every query
         self.data = {sub: {name: list(objs) for name, objs in cols.items()}
                      for sub, cols in sections.items()}
         self.token, self.wrong_token, self.page_size = token, wrong_token, page_size
@@ -130,6 +131,8 @@ class ArmServer:
 
     def graph(self, request: Mapping[str, Any]) -> tuple[int, Any]:
         """The answer to a Resource Graph query (the one shape posture sends)."""
+        with self.lock:
+            self.graph_requests.append(dict(request))
         text = request.get("query")
         subs = request.get("subscriptions")
         options = request.get("options") or {}
@@ -429,4 +432,19 @@ def sections_of(snapshot_path: Path) -> dict[str, dict[str, list[dict[str, Any]]
     for section in doc["sections"]:
         out[section["account"]] = {name: [o for objs in regions.values() for o in objs]
                                    for name, regions in section["collections"].items()}
+    return out
+
+
+def copies(sections: Mapping[str, Mapping[str, list[dict[str, Any]]]], count: int
+           ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """`count` copies of an estate, each in a subscription of its own (every occurrence of
+    the original subscription ids replaced by the copy's): many subscriptions to scan."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for n in range(count):
+        for sub, cols in sections.items():
+            new = f"{sub[:-12]}{n:04d}{sub[-8:]}"
+            text = json.dumps(cols)
+            for old in (sub, sub.lower(), sub.upper()):
+                text = text.replace(old, new)
+            out[new] = json.loads(text)
     return out
