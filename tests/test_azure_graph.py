@@ -71,9 +71,9 @@ def root_lists(arm: ArmServer) -> set[str]:
     out = set()
     for method, path in arm.requests:
         parts = path.split("?")[0].lower().split("/")
-        if method == "GET" and len(parts) == 6 and parts[3] == "providers":
-            if f"{parts[4]}/{parts[5]}" in served:
-                out.add(f"{parts[4]}/{parts[5]}")
+        if (method == "GET" and len(parts) == 6 and parts[3] == "providers"
+                and f"{parts[4]}/{parts[5]}" in served):
+            out.add(f"{parts[4]}/{parts[5]}")
     return out
 
 
@@ -193,7 +193,7 @@ def test_auto_takes_the_fast_path_above_three_subscriptions() -> None:
     with ArmServer(estate, token=TOKEN) as arm:
         _, four = scan(arm, "auto", "--checks", "NET-04")
         assert posts(arm)
-        _, three = scan(arm, "auto", "--checks", "NET-04", *(
+        scan(arm, "auto", "--checks", "NET-04", *(
             a for sub in sorted(estate)[:3] for a in ("--subscription", sub)))
         assert not posts(arm)
         _, off = scan(arm, "off", "--checks", "NET-04")
@@ -256,7 +256,7 @@ def test_permissions_are_read_with_wildcards_and_not_actions() -> None:
     assert graph.permitted(reader, "Microsoft.Sql/servers/read")
     no_sql = [{"actions": ["*/read"], "notActions": ["Microsoft.Sql/*"]}]
     assert not graph.permitted(no_sql, "microsoft.sql/servers/read")
-    assert graph.permitted(no_sql + [{"actions": ["Microsoft.Sql/servers/read"]}],
+    assert graph.permitted([*no_sql, {"actions": ["Microsoft.Sql/servers/read"]}],
                            "Microsoft.Sql/servers/read")
     assert not graph.permitted([{"actions": ["Microsoft.Web/*"]}], "Microsoft.Sql/servers/read")
     assert not graph.permitted([], "Microsoft.Sql/servers/read")
