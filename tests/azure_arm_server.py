@@ -74,6 +74,7 @@ class ArmServer:
                  page_size: int = 2, graph_page_size: int = 3) -> None:
         """`sections`: subscription id -> collection name -> raw objects."""
         self.graph_page_size = graph_page_size
+        self.latency = 0.0  # seconds added to every answer (a network round trip; benches)
         self.graph_fault: str | None = None
         self.graph_denied: set[str] = set()
         self.graph_requests: list[dict[str, Any]] = []  # the JSON body of every query
@@ -272,6 +273,7 @@ class ArmServer:
             do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _refuse
 
             def do_POST(self) -> None:
+                time.sleep(server.latency)
                 url = urlsplit(self.path)
                 if url.path.lower() != "/providers/microsoft.resourcegraph/resources":
                     return self._refuse()
@@ -355,6 +357,7 @@ class ArmServer:
                 return True
 
             def do_GET(self) -> None:
+                time.sleep(server.latency)
                 with server.lock:
                     server.requests.append(("GET", self.path))
                 url = urlsplit(self.path)
