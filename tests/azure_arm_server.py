@@ -66,6 +66,7 @@ class Fault:
     times: int | None  # None: always
     retry_after: int | None = None
     message: str | None = None  # the error body's message (default "injected CODE")
+    headers: Mapping[str, str] | None = None  # more headers of the answer
 
 
 class ArmServer:
@@ -107,8 +108,10 @@ class ArmServer:
         self._dir.cleanup()
 
     def fail(self, match: str, status: int, code: str, times: int | None = None,
-             retry_after: int | None = None, message: str | None = None) -> None:
-        self.faults.append(Fault(match.lower(), status, code, times, retry_after, message))
+             retry_after: int | None = None, message: str | None = None,
+             headers: Mapping[str, str] | None = None) -> None:
+        self.faults.append(Fault(match.lower(), status, code, times, retry_after, message,
+                                 headers))
 
     def inject_faults(self, plan: FaultPlan | None) -> None:
         """Fault mode: from now on, fault the requests ``plan`` picks (None: no more faults).
@@ -322,6 +325,7 @@ class ArmServer:
                                 fault.times -= 1
                             headers = ({"Retry-After": str(fault.retry_after)}
                                        if fault.retry_after is not None else {})
+                            headers.update(fault.headers or {})
                             self._send(fault.status, _error(
                                 fault.code, fault.message or f"injected {fault.code}"),
                                 headers)

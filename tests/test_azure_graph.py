@@ -164,6 +164,23 @@ def test_throttling_of_a_query_is_retried_after_retry_after(arm: ArmServer) -> N
     assert judged(again) == judged(off) and root_lists(arm)
 
 
+def test_throttling_without_retry_after_waits_for_the_graph_quota_to_reset(
+        arm: ArmServer) -> None:
+    """Resource Graph's 429 says when its quota resets (x-ms-user-quota-resets-after); the
+    query is retried then, as a GET would be, not abandoned to REST."""
+    import time
+
+    _, off = scan(arm, "off")
+    arm.fail(GRAPH, 429, "RateLimiting", times=1,
+             headers={"x-ms-user-quota-remaining": "0",
+                      "x-ms-user-quota-resets-after": "00:00:01"})
+    started = time.monotonic()
+    _, on = scan(arm, "on", "--retry-base-seconds", "0.01")
+    assert time.monotonic() - started >= 1.0
+    assert judged(on) == judged(off)
+    assert root_lists(arm) == set()
+
+
 def test_a_namespace_the_caller_may_not_read_is_an_error_not_an_empty_list(
         arm: ArmServer) -> None:
     """Resource Graph leaves out what the caller may not read; REST answers 403. The fast
@@ -260,3 +277,21 @@ def test_permissions_are_read_with_wildcards_and_not_actions() -> None:
                            "Microsoft.Sql/servers/read")
     assert not graph.permitted([{"actions": ["Microsoft.Web/*"]}], "Microsoft.Sql/servers/read")
     assert not graph.permitted([], "Microsoft.Sql/servers/read")
+
+
+@pytest.mark.parametrize(("header", "wait"), [
+    ("00:00:03", 3.0), ("00:01:30", 60.0), ("01:00:00", 60.0), ("3", None), ("x:y:z", None),
+    ("nan:00:00", None), ("-00:00:05", None), ("", None)])
+def test_the_graph_quota_reset_header_gives_the_wait(header: str, wait: float | None) -> None:
+    from azure.core.pipeline import PipelineContext, PipelineRequest, PipelineResponse
+    from azure.core.rest import HttpRequest
+
+    from providers.azure.collect import GraphRetryPolicy
+
+    class Answer:
+        headers = {"x-ms-user-quota-resets-after": header} if header else {}
+        status_code = 429
+
+    request = PipelineRequest(HttpRequest("POST", "https://x/"), PipelineContext(None))
+    response = PipelineResponse(request.http_request, Answer(), request.context)  # type: ignore[arg-type]
+    assert GraphRetryPolicy().get_retry_after(response) == wait

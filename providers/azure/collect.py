@@ -179,6 +179,33 @@ class CappedRetryPolicy(RetryPolicy[Any, Any]):
         return bool(super().increment(settings, response, error))
 
 
+_HHMMSS = re.compile(r"(\d{1,4}):(\d{1,2}):(\d{1,2}(?:\.\d{1,7})?)")
+
+
+class GraphRetryPolicy(CappedRetryPolicy):
+    """The retry policy of Resource Graph queries: a query is a POST that reads, so it is
+    retried as a GET is (azure-core retries a POST only on 500/503/504 or with Retry-After),
+    and a 429 without Retry-After waits what Resource Graph's `x-ms-user-quota-resets-after`
+    (hh:mm:ss) says: https://learn.microsoft.com/azure/governance/resource-graph/concepts/
+    guidance-for-throttled-requests#understand-throttling-headers."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._method_whitelist = self._method_whitelist | {"POST"}
+
+    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
+        asked = super().get_retry_after(response)
+        if asked is not None:
+            return asked
+        quota = response.http_response.headers.get("x-ms-user-quota-resets-after") or ""
+        match = _HHMMSS.fullmatch(quota.strip())
+        if match is None:
+            return None
+        hours, minutes, seconds = (float(g) for g in match.groups())
+        seconds += hours * 3600 + minutes * 60
+        return float(min(seconds, MAX_WAIT_SECONDS))
+
+
 def unreachable(exc: BaseException) -> str | None:
     """"connection refused" or "no such host" when `exc` (an azure-core error, whatever
     transport raised it) is a connection that could not be made at all, else None."""
@@ -713,7 +740,10 @@ class _Collector:
         from azure.mgmt.resourcegraph import ResourceGraphClient
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
-        client = ResourceGraphClient(self.credential, **self.kwargs, per_retry_policies=[
+        retries = {k: v for k, v in self.kwargs.items() if k.startswith("retry_")
+                   and k != "retry_policy"}
+        client = ResourceGraphClient(self.credential, **{
+            **self.kwargs, "retry_policy": GraphRetryPolicy(**retries)}, per_retry_policies=[
             ReadOnlyGuard(graph_endpoint=self.endpoint)])
         wanted = {s.lower() for s in subs}
         out: dict[str, dict[str, dict[str, dict[str, Any]]]] = defaultdict(
