@@ -34,11 +34,12 @@ the Hetzner test server): a seeded fraction of requests answers 429 ``TooManyReq
 ``Retry-After``, a 5xx (ARM JSON, or a gateway's HTML page), a response slower than the
 client's read timeout, or a dropped connection (no answer, closed or reset);
 ``fault_counts`` counts what was injected. ``requests`` logs every request, whatever its
-method.
+method (a Resource Graph query as ``path#digest of its body``: which page of which query).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import ssl
@@ -280,13 +281,15 @@ class ArmServer:
                 url = urlsplit(self.path)
                 if url.path.lower() != "/providers/microsoft.resourcegraph/resources":
                     return self._refuse()
-                with server.lock:
-                    server.requests.append(("POST", self.path))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                # a query's identity is its URL and its body (the page asked for)
+                call = f"{self.path}#{hashlib.sha256(body).hexdigest()[:16]}"
+                with server.lock:
+                    server.requests.append(("POST", call))
                 if not self._authorized(parse_qs(url.query)):
                     return None
-                fault = server.fault_state.take("POST", self.path)
+                fault = server.fault_state.take("POST", call)
                 if fault is not None and self._fault(*fault):
                     return None
                 if self._injected(url.path):

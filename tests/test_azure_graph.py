@@ -10,6 +10,7 @@ caller may not read, which Resource Graph would silently leave out), REST reads 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 
 from providers.azure import graph
 from scanner.pages import PaginationError
-from tests import azure_shapes
+from tests import azure_shapes, fault_harness
 from tests.azure_arm_server import ArmServer, copies, sections_of
 from tests.helpers import ROOT, run
 
@@ -62,7 +63,7 @@ def judged(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def posts(arm: ArmServer) -> list[str]:
-    return [p for m, p in arm.requests if m == "POST"]
+    return [p.split("#")[0] for m, p in arm.requests if m == "POST"]
 
 
 def root_lists(arm: ArmServer) -> set[str]:
@@ -295,3 +296,40 @@ def test_the_graph_quota_reset_header_gives_the_wait(header: str, wait: float | 
     request = PipelineRequest(HttpRequest("POST", "https://x/"), PipelineContext(None))
     response = PipelineResponse(request.http_request, Answer(), request.context)  # type: ignore[arg-type]
     assert GraphRetryPolicy().get_retry_after(response) == wait
+
+
+# --- under the fault harness (tests/fault_harness.py) ------------------------------------------
+
+
+def _graph_down(server: ArmServer, collection: str, how: str) -> None:
+    """The collection's REST list and every Resource Graph query stay down (503) or denied
+    (403): the fast path falls back to REST, which records the error."""
+    fault_harness.azure_down(server, collection, how)
+    fault_harness.azure_down(server, GRAPH, how)
+
+
+AZURE_GRAPH = dataclasses.replace(
+    fault_harness.AZURE, down=_graph_down,
+    args=(*fault_harness.AZURE.args, "--azure-resource-graph", "on"))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_transient_faults_on_queries_and_lists_leave_the_findings(seed: int) -> None:
+    """429s, 5xx, slow answers and dropped connections on Resource Graph queries (POSTs) are
+    retried like GETs: each fault costs one more call, the result is the clean scan's."""
+    o = fault_harness.transient(AZURE_GRAPH, seed, 0.3)
+    assert o.completed, o.stderr
+    assert o.identical and o.false_passes == [] and o.unexpected_errors == [], o.row()
+    assert o.retried == sum(o.faults.values()) == o.calls - o.clean_calls > 0, o.row()
+
+
+@pytest.mark.parametrize(("collection", "how"), [
+    ("Microsoft.Network/networkSecurityGroups", "down"), ("Microsoft.Sql/servers", "deny")])
+def test_a_collection_down_with_resource_graph_down_is_an_error_for_exactly_its_scope(
+        collection: str, how: str) -> None:
+    o = fault_harness.down(AZURE_GRAPH, collection, how, seed=3, rate=0.2)
+    assert o.completed, o.stderr
+    assert o.false_passes == [] and o.unexpected_errors == [], o.row()
+    assert o.changed_outside_scope == [], o.row()
+    assert o.exit_code == 3, o.row()
+    assert o.errors and o.missing_errors == [], o.row()
