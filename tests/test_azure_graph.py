@@ -333,3 +333,14 @@ def test_a_collection_down_with_resource_graph_down_is_an_error_for_exactly_its_
     assert o.changed_outside_scope == [], o.row()
     assert o.exit_code == 3, o.row()
     assert o.errors and o.missing_errors == [], o.row()
+
+
+def test_a_named_config_file_turns_the_fast_path_on(arm: ArmServer, tmp_path: Any) -> None:
+    config = tmp_path / "posture.toml"
+    config.write_text('[scan]\nazure-resource-graph = "on"\n')
+    result = run("--config", str(config), "scan", "azure", "--subscription", SUB0, "--checks",
+                 "NET-04", "--format", "json", env={
+                     "POSTURE_AZURE_ARM_ENDPOINT": arm.url, "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                     "REQUESTS_CA_BUNDLE": arm.ca_file})
+    assert result.exit_code == 1, result.stderr
+    assert posts(arm)

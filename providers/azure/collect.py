@@ -510,6 +510,10 @@ class _Collector:
         self.options = options
         self.endpoint, self.scope, authority = endpoint_of(options)
         subscriptions_of(options)
+        try:
+            graph.wanted_mode(options)
+        except ValueError as exc:
+            raise ProviderError(f"azure: {exc}") from None
         self.credential: TokenCredential = FirstTokenCredential(
             credential_of(options, authority), self.scope)
         self.kwargs = _client_kwargs(options, self.endpoint, self.scope)
