@@ -344,3 +344,16 @@ def test_a_named_config_file_turns_the_fast_path_on(arm: ArmServer, tmp_path: An
                      "REQUESTS_CA_BUNDLE": arm.ca_file})
     assert result.exit_code == 1, result.stderr
     assert posts(arm)
+
+
+def test_a_failed_query_falls_back_for_exactly_the_subscriptions_it_named(
+        arm: ArmServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(graph, "SUBSCRIPTIONS_PER_QUERY", 1)  # one query per subscription
+    _, off = scan(arm, "off")
+    arm.deny_graph(SUB1)
+    _, on = scan(arm, "on")
+    assert judged(on) == judged(off)
+    assert {tuple(b["subscriptions"]) for b in arm.graph_requests} == {(SUB0,), (SUB1,)}
+    lists = {p.split("/")[2] for m, p in arm.requests if m == "GET" and p.count("/") == 5
+             and "/providers/microsoft.compute/virtualmachines" in p.lower()}
+    assert lists == {SUB1}  # SUB0's lists came from Resource Graph
