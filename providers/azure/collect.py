@@ -10,6 +10,9 @@ Microsoft's published ARM examples and replays through the same normalizer.
 Read-only is enforced, not just intended: every client carries `ReadOnlyGuard`, a pipeline
 policy that refuses any method but GET before it reaches the network (azure-mgmt-core would
 otherwise POST `.../providers/<namespace>/register` when a namespace is not registered).
+The one exception is the Resource Graph client of the fast path (`--azure-resource-graph`,
+graph.py): its guard also lets through a POST to exactly
+`{endpoint}/providers/Microsoft.ResourceGraph/resources?api-version=...`, a query that reads.
 
 Failed calls are recorded with their scope (collection = ARM type, region = the parent's
 location or "global"), never raised; only a missing or rejected credential stops the scan
@@ -603,7 +606,7 @@ class _Collector:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture-azure") as pool:
             served: dict[str, dict[str, list[dict[str, Any]]]] = {}
             if graph.enabled(self.options, len(readable)):
-                served = self.graph(readable, [s.name for s in roots], pool)
+                served = self.read_graph(readable, [s.name for s in roots], pool)
             for future in [pool.submit(self.tree, sid, spec, sections[sid], found, None,
                                        served.get(sid, {}).get(spec.name))
                            for sid, spec in jobs]:
@@ -680,7 +683,7 @@ class _Collector:
                     done.add(key)
                 self.tree(sid, child, section, found, obj)
 
-    def graph(self, subs: list[str], names: list[str], pool: ThreadPoolExecutor
+    def read_graph(self, subs: list[str], names: list[str], pool: ThreadPoolExecutor
               ) -> dict[str, dict[str, list[dict[str, Any]]]]:
         """subscription -> collection -> objects, for the collections Resource Graph serves
         in the subscriptions where the caller may read them at subscription scope (graph.py).
