@@ -16,7 +16,9 @@ cell-by-cell evaluation at 1k rules 4.4 s, 2k 12 s, 4k 38 s, 8k 160 s.
 With `--code DIR`, DIR/scanner/rules.py (another checkout: the code before a change) is
 timed too, on the same rules, each run alternating between the two (old, then new), and the
 table gives both and their ratio: on a shared machine only a ratio measured in one run means
-something. The exit status still judges this checkout only.
+something. The exit status still judges this checkout only. `--pause-gc` pauses the
+garbage collector around each call, as `posture scan` does for the whole scan: the old
+code's time under the scan's conditions (scanner/rules.py now pauses it itself).
 
 The time is proportionate to the rules plus the result: the result lists, per port range,
 every source admitted there, so rules that open *every* port to thousands of distinct
@@ -27,6 +29,7 @@ the algorithm); the operators' three all-port rules here are the realistic share
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import random
 import statistics
@@ -87,11 +90,17 @@ def clear_caches(module: ModuleType) -> None:
             value.cache_clear()
 
 
-def timed(module: ModuleType, layers: tuple[Any, ...]) -> tuple[float, tuple[Any, ...]]:
+def timed(module: ModuleType, layers: tuple[Any, ...], pause_gc: bool = False
+          ) -> tuple[float, tuple[Any, ...]]:
     clear_caches(module)
-    start = time.process_time()  # CPU seconds: the machine may be shared
-    exposures = module.admitted(layers)
-    return time.process_time() - start, exposures
+    if pause_gc:
+        gc.disable()
+    try:
+        start = time.process_time()  # CPU seconds: the machine may be shared
+        exposures = module.admitted(layers)
+        return time.process_time() - start, exposures
+    finally:
+        gc.enable()
 
 
 def load(code: Path) -> ModuleType:
@@ -110,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--pause-gc", action="store_true", help="pause the garbage "
+                        "collector around each call, as `posture scan` does for the whole "
+                        "scan (scanner/rules.py pauses it itself since issue 15)")
     parser.add_argument("--code", type=Path, help="another checkout whose scanner/rules.py "
                         "to time too, interleaved (e.g. the code before a change)")
     args = parser.parse_args(argv)
@@ -122,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         old_times: list[float] = []
         for _ in range(args.runs):
             if old:
-                seconds, old_result = timed(old, old_shapes[name])
+                seconds, old_result = timed(old, old_shapes[name], args.pause_gc)
                 old_times.append(seconds)
-            seconds, result = timed(rules, layers)
+            seconds, result = timed(rules, layers, args.pause_gc)
             new_times.append(seconds)
             if old and [(e.protocol, str(e.ports), e.sources) for e in old_result] != [
                     (e.protocol, str(e.ports), e.sources) for e in result]:

@@ -15,8 +15,10 @@ and has a default action for traffic no rule matches. A layer with `present=Fals
 Azure Standard public IP: deny).
 
 `admitted()` computes, exactly, the set of (protocol, port range, source addresses) that
-crosses all layers: a sweep over the ports (boundaries sorted once) and, per port segment,
-interval arithmetic over the addresses of the rules that apply there (see `_admitted`).
+crosses all layers: per layer, a segment tree over the port segments (boundaries sorted
+once) in which each rule is applied once per node covering its ports, never once per
+segment (`_layer_pieces`); then the layers intersected port range by port range (see
+`_compute_admitted`). O(N log N) in the rules, plus the size of the result.
 Results are cached on the (hashable) layer tuple: servers sharing firewalls share the work.
 """
 
