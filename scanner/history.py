@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from platformdirs import user_data_path
 
 from scanner.errors import PostureError
+from scanner.reports import json_report
 from scanner.result import ScanResult
 
 metadata = sa.MetaData()
@@ -281,7 +282,7 @@ def insert_scan(conn: sa.Connection, result: ScanResult) -> int:
         profile=str(result.profile.get("name", "")),
         sources=json.dumps(result.sources, sort_keys=True),
         summary=json.dumps(result.summary(), sort_keys=True),
-        result=json.dumps(result.to_json(timestamps=True), sort_keys=True),
+        result=json_report.render(result, timestamps=True),  # results format 2
     )).inserted_primary_key
     assert inserted is not None
     scan_id = int(inserted[0])

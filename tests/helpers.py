@@ -24,6 +24,18 @@ def scan_json(*args: str) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def findings_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings of a results document as flat objects (format 1's shape): format 2's
+    rows resolved through its tables (docs/output-formats.md#json); anything else (format 1,
+    fleet JSON's `result`) as it is."""
+    if doc.get("version") != 2:
+        found: list[dict[str, Any]] = doc["findings"]
+        return found
+    from scanner.result_tables import decode
+
+    return [f.to_json() for f in decode(doc, "results")]
+
+
 def verdicts(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return {(f["check"], f["resource"], f["status"]) for f in doc["findings"]}
+    return {(f["check"], f["resource"], f["status"]) for f in findings_of(doc)}
 

@@ -24,7 +24,7 @@ from scanner.profile import Claim
 from scanner.registry import load_checks
 from scanner.reports import FORMATS, html, render
 from scanner.result import ClaimResult, ClaimStatus, ScanResult
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, findings_of, run
 
 AWS_SEED002 = ROOT / "fixtures" / "aws" / "seed002-aws.json"
 ESTATE = (str(SEED002), str(AWS_SEED002), "--profile", "seed-002")
@@ -137,10 +137,10 @@ def test_framework_summary_verdicts_follow_the_findings(
     assert rows["KRY-02"].checks == ("TLS-01", "TLS-02", "TLS-04")
     assert rows["KRY-02"].verdict == "contradicted"  # smtp-in accepts TLS 1.0
     assert rows["KRY-02"].counts["fail"] == sum(
-        1 for f in doc["findings"] if f["check"] in ("TLS-01", "TLS-02", "TLS-04")
+        1 for f in findings_of(doc) if f["check"] in ("TLS-01", "TLS-02", "TLS-04")
         and f["status"] == "fail")
     # TLS-04 did run (the profile binds it), but nothing was probed: skips, never passes
-    assert {f["status"] for f in doc["findings"] if f["check"] == "TLS-04"} == {"skip"}
+    assert {f["status"] for f in findings_of(doc) if f["check"] == "TLS-04"} == {"skip"}
     passing = ScanResult.from_json(doc)
     passing.findings = [replace(f, status=Status.PASS) if f.status is Status.FAIL else f
                         for f in passing.findings]
@@ -293,7 +293,7 @@ def test_expanding_a_claim_shows_its_evidence(page: Any) -> None:
     assert [rows.nth(i).get_attribute("data-finding-id") for i in range(rows.count())] \
         == claim["findings"]
     row = rows.first.inner_text()
-    finding = next(f for f in doc["findings"] if f["id"] == claim["findings"][0])
+    finding = next(f for f in findings_of(doc) if f["id"] == claim["findings"][0])
     for text in (finding["resource_name"], finding["check"], finding["message"],
                  finding["evidence_level"], "fail"):
         assert text in row
@@ -429,7 +429,7 @@ def test_header_names_when_the_estate_was_collected_and_its_signer(
 def test_every_exposure_finding_draws_its_path(page: Any) -> None:
     tab, doc, _, _ = page
     tab.locator("#expand-all").click()
-    db = next(f for f in doc["findings"] if f["check"] == "NET-01" and f["status"] == "fail")
+    db = next(f for f in findings_of(doc) if f["check"] == "NET-01" and f["status"] == "fail")
     row = tab.locator(f'tr.finding[data-finding-id="{db["id"]}"]').first
     svg = row.locator("svg.exposure")
     assert svg.count() == 1 and svg.is_visible()
@@ -437,7 +437,7 @@ def test_every_exposure_finding_draws_its_path(page: Any) -> None:
     assert texts[0] == "internet" and db["resource_name"] in texts
     assert any("tcp 5432 from 0.0.0.0/0" in t for t in texts)
     # through a load balancer: internet -> lb -> server, the listener on the first edge
-    forwarded = next(f for f in doc["findings"] if f["status"] == "fail" and any(
+    forwarded = next(f for f in findings_of(doc) if f["status"] == "fail" and any(
         r.get("via") for r in f["evidence"].get("reaches", []) + f["evidence"].get(
             "violations", [])))
     path = tab.locator(f'tr.finding[data-finding-id="{forwarded["id"]}"] svg.exposure '

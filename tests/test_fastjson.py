@@ -20,7 +20,7 @@ from scanner import fastjson, snapshot
 from scanner.findings import Finding, Severity, Status
 from scanner.reports import json_report
 from scanner.result import ScanResult
-from tests.helpers import SEED002, run, scan_json
+from tests.helpers import SEED002, findings_of, run, scan_json
 
 
 def exact(value: Any) -> bytes:
@@ -118,7 +118,7 @@ def test_streamed_json_report_equals_the_whole_document_encoded_at_once(count: i
     out = io.BytesIO()
     json_report.write(result, out, timestamps=False)
     assert out.getvalue() == fastjson.dumps_indented(result.to_json(timestamps=False))
-    assert len(json.loads(out.getvalue())["findings"]) == count
+    assert len(findings_of(json.loads(out.getvalue()))) == count
 
 
 def test_json_report_of_a_real_scan_is_the_whole_document_encoded_at_once(
@@ -126,7 +126,7 @@ def test_json_report_of_a_real_scan_is_the_whole_document_encoded_at_once(
     out = tmp_path / "r.json"
     run("scan", str(SEED002), "--format", "json", "-o", str(out), "--no-timestamps")
     doc = json.loads(out.read_bytes())
-    assert doc["findings"] and out.read_bytes() == fastjson.dumps_indented(doc)
+    assert findings_of(doc) and out.read_bytes() == fastjson.dumps_indented(doc)
 
 
 RAW_READING_CHECK = '''
@@ -145,7 +145,7 @@ def test_a_check_declaring_uses_raw_still_reads_the_raw_api_object(tmp_path: Pat
     (tmp_path / "raw.py").write_text(RAW_READING_CHECK)
     code, doc = scan_json(str(SEED002), "--checks-dir", str(tmp_path), "--checks", "LOCAL-RAW")
     assert code == 0
-    assert doc["findings"] and {f["evidence"]["status"] for f in doc["findings"]} <= {
+    assert findings_of(doc) and {f["evidence"]["status"] for f in findings_of(doc)} <= {
         "running", "off", "initializing", "starting", "stopping", "migrating", "rebuilding",
         "deleting", "unknown"}
 
@@ -156,7 +156,7 @@ def test_without_a_raw_reading_check_resources_release_their_raw_objects(tmp_pat
     (tmp_path / "raw.py").write_text(RAW_READING_CHECK.replace(", uses_raw=True", ""))
     code, doc = scan_json(str(SEED002), "--checks-dir", str(tmp_path), "--checks", "LOCAL-RAW")
     assert code == 3
-    assert [(f["status"], f["reason"]) for f in doc["findings"]] == [("error", "bug")]
+    assert [(f["status"], f["reason"]) for f in findings_of(doc)] == [("error", "bug")]
 
 
 checked_floats = st.floats(allow_nan=False, allow_infinity=False).filter(

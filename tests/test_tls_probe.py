@@ -26,7 +26,7 @@ from providers.azure import PROVIDER as AZURE
 from scanner import probe, snapshot
 from scanner.snapshot import Snapshot
 from tests.hcloud_server import HcloudServer
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, findings_of, run
 from tests.tls_servers import (
     LEGACY,
     MODERN,
@@ -101,7 +101,7 @@ def env(api: HcloudServer) -> dict[str, str]:
 
 
 def tls04(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f["resource"]: f for f in doc["findings"] if f["check"] == "TLS-04"}
+    return {f["resource"]: f for f in findings_of(doc) if f["check"] == "TLS-04"}
 
 
 def scan(*args: str, environ: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -165,7 +165,7 @@ def test_recorded_probe_replays_offline_to_identical_tls04_findings(
     assert code == 1
     before = servers.connections()
     _, replay = scan(str(snap), "--probe-tls")  # a snapshot is never probed, only replayed
-    assert replay["findings"] == live["findings"]
+    assert findings_of(replay) == findings_of(live)
     assert servers.connections() == before  # the replay connects to nothing
     assert run("verify", str(snap)).exit_code == 0
     # `record --probe-tls` writes the same kind of snapshot

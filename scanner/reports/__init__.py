@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from scanner.check import Check
-from scanner.reports import csv_report, html, json_report, junit, markdown, ocsf, sarif, table
+from scanner.reports import (csv_report, html, json_report, jsonl, junit, markdown, ocsf, sarif,
+                             table)
 from scanner.reports.view import View
 from scanner.result import ScanResult
 
@@ -32,6 +33,7 @@ DESCRIBING: dict[str, CatalogueRenderer] = {
 FORMATS: dict[str, Renderer] = {
     "table": table.render,
     "json": json_report.render,
+    "jsonl": jsonl.render,
     "markdown": markdown.render,
     "html": html.render,
     "sarif": sarif.render,

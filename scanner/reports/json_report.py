@@ -1,6 +1,9 @@
-"""JSON: the stable, documented shape (docs/output-formats.md). Keys sorted, findings in
-(check, resource) order, indented by two spaces: the same snapshot and profile give the
-same bytes."""
+"""JSON: the results file (docs/output-formats.md#json), format version 2. Keys sorted, two
+spaces of indent, except the five shared tables of `scanner.result_tables` (`check_fields`,
+`evidence`, `findings`, `resources`, `texts`), whose entries are compact JSON, one a line:
+a finding is one short row of indices, its resource, check fields, evidence and message each
+written once however many findings share them. Findings in (check, resource) order: the
+same snapshot and profile give the same bytes."""
 
 from __future__ import annotations
 
@@ -10,10 +13,8 @@ from typing import BinaryIO
 
 from scanner import fastjson
 from scanner.gcpause import gc_paused
-from scanner.result import ScanResult
-
-_BATCH = 4096  # findings encoded at a time
-_HEAD, _TAIL = len(b'{\n  "f": ['), len(b'\n  ]\n}\n')
+from scanner.result import RESULT_VERSION, ScanResult
+from scanner.result_tables import TABLES, Tables
 
 
 def render(result: ScanResult, timestamps: bool = True) -> str:
@@ -23,25 +24,30 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
 
 
 def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
-    """Write the report as UTF-8, the findings a batch at a time: the same bytes as
-    encoding `result.to_json()` whole, without a dict per finding and the whole text in
-    memory at once (hundreds of MB for a large estate)."""
+    """Write the report as UTF-8: the indented document around the tables, each table's
+    entries one a line (never the whole text in memory as one string)."""
     # Millions of objects and no cycles: the cyclic collector would only slow this down.
     with gc_paused():
+        tables = Tables()
+        tables.add(result.findings)
         doc = result.to_json(timestamps=timestamps, findings=False)
-        marker = f"posture-findings-{uuid.uuid4().hex}"  # stands in for the findings array
-        doc["findings"] = marker
-        head, tail = fastjson.dumps_indented(doc).split(b'"' + marker.encode() + b'"')
-        out.write(head)
-        findings = result.findings
-        if not findings:
-            out.write(b"[]")
-        for i in range(0, len(findings), _BATCH):
-            # encoded one level down, where they stand in the report: b'{\n  "f": [' +
-            # b'\n    {...},\n    {...}' + b'\n  ]\n}\n', the middle written as it is
-            batch = fastjson.dumps_indented({"f": [f.to_json() for f in findings[i:i + _BATCH]]})
-            out.write(b"[" if i == 0 else b",")
-            out.write(memoryview(batch)[_HEAD:-_TAIL])
-        if findings:
+        doc["version"] = RESULT_VERSION
+        del doc["findings"]
+        marker = f"posture-table-{uuid.uuid4().hex}-"  # stands in for each table
+        for name in TABLES:
+            doc[name] = marker + name
+        text = fastjson.dumps_indented(doc)
+        for name in TABLES:  # keys are sorted: the tables come in TABLES' order
+            head, text = text.split(b'"' + (marker + name).encode() + b'"', 1)
+            out.write(head)
+            rows: list[bytes] = getattr(tables, name)
+            if not rows:
+                out.write(b"[]")
+                continue
+            out.write(b"[\n")
+            for i in range(0, len(rows), 65536):
+                if i:
+                    out.write(b",\n")
+                out.write(b",\n".join(rows[i:i + 65536]))
             out.write(b"\n  ]")
-        out.write(tail)
+        out.write(text)
