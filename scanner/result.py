@@ -248,15 +248,19 @@ class ScanResult:
         """A results document of format 1 or 2 (format 2's tables checked row by row)."""
         _check_version(data, origin)
         try:
-            findings = [Finding.from_json(f) for f in data["findings"]] \
-                if data["version"] == FLAT_VERSION else result_tables.decode(data, origin)
+            claims = data["claims"]
+            if data["version"] == FLAT_VERSION:
+                findings = [Finding.from_json(f) for f in data["findings"]]
+            else:
+                findings = result_tables.decode(data, origin)
+                claims = result_tables.claims_by_id(claims, findings, origin)
             return cls(
                 tool_version=data["tool_version"],
                 profile=data["profile"],
                 sources=list(data["sources"]),
                 checks=list(data["checks"]),
                 findings=findings,
-                claims=[ClaimResult.from_json(c) for c in data["claims"]],
+                claims=[ClaimResult.from_json(c) for c in claims],
                 errors=list(data.get("errors", [])),
                 started_at=data.get("started_at", ""),
                 finished_at=data.get("finished_at", ""),
@@ -311,6 +315,10 @@ def validate(data: Any, origin: str) -> None:
     if version == RESULT_VERSION:  # the tables sampled; decode checks every row
         data = {k: v[:_SAMPLE] if k in result_tables.TABLES and isinstance(v, list) else v
                 for k, v in data.items()}
+        if isinstance(data.get("claims"), list):  # a claim may name a million findings
+            data["claims"] = [{**c, "findings": c["findings"][:_SAMPLE]}
+                              if isinstance(c, dict) and isinstance(c.get("findings"), list)
+                              else c for c in data["claims"]]
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(schema(version)).iter_errors(data))
     if error is not None:

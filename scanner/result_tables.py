@@ -180,3 +180,24 @@ def decode(doc: Mapping[str, Any], origin: str) -> list[Finding]:
         append(Finding(chk[0], res[0], _STATUSES[status], chk[1], message, evi, chk[2],
                        res[1], res[2], res[3], res[4], res[5], why))
     return out
+
+
+def claims_by_id(claims: Any, findings: Sequence[Finding], origin: str) -> Any:
+    """Format 2's claims as format 1 has them: each claim's `findings` entry that is an index
+    into the findings table (what the writer makes of every id that is a finding of the
+    report) becomes that finding's id; a string stays as it is."""
+    if not isinstance(claims, list):
+        return claims  # the caller's checks name it
+    out = []
+    for j, claim in enumerate(claims):
+        refs = claim.get("findings") if isinstance(claim, dict) else None
+        if isinstance(refs, list) and any(type(r) is not str for r in refs):
+            ids = []
+            for ref in refs:
+                if type(ref) is not str:
+                    ref = findings[_index(ref, len(findings), origin, f"claims/{j}/findings",
+                                          "findings")].id
+                ids.append(ref)
+            claim = {**claim, "findings": ids}
+        out.append(claim)
+    return out

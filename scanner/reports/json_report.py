@@ -8,13 +8,14 @@ same snapshot and profile give the same bytes."""
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from typing import BinaryIO
 
 from scanner import fastjson
 from scanner.gcpause import gc_paused
 from scanner.result import RESULT_VERSION, ScanResult
-from scanner.result_tables import TABLES, Tables
+from scanner.result_tables import TABLES, Tables, compact
 
 
 def render(result: ScanResult, timestamps: bool = True) -> str:
@@ -25,7 +26,8 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
 
 def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
     """Write the report as UTF-8: the indented document around the tables, each table's
-    entries one a line (never the whole text in memory as one string)."""
+    entries one a line, each claim's `findings` one line of indices into the findings table
+    (never the whole text in memory as one string)."""
     # Millions of objects and no cycles: the cyclic collector would only slow this down.
     with gc_paused():
         tables = Tables()
@@ -33,13 +35,27 @@ def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
         doc = result.to_json(timestamps=timestamps, findings=False)
         doc["version"] = RESULT_VERSION
         del doc["findings"]
-        marker = f"posture-table-{uuid.uuid4().hex}-"  # stands in for each table
+        # stands in for what is written apart: no string of the results can be it
+        marker = f"posture-table-{uuid.uuid4().hex}-"
+        marked = re.compile(b'"' + re.escape(marker.encode()) + rb'([a-z_0-9]+)"')
+        inline: dict[str, bytes] = {}
+        if any(c.findings for c in result.claims):
+            index = {f.id: i for i, f in enumerate(result.findings)}
+            for j, claim in enumerate(doc["claims"]):
+                # an id that is no finding of the report (--only-new) stays a string
+                inline[f"claim{j}"] = compact([index.get(i, i) for i in claim["findings"]])
+                claim["findings"] = f"{marker}claim{j}"
         for name in TABLES:
             doc[name] = marker + name
-        text = fastjson.dumps_indented(doc)
-        for name in TABLES:  # keys are sorted: the tables come in TABLES' order
-            head, text = text.split(b'"' + (marker + name).encode() + b'"', 1)
-            out.write(head)
+        pieces = marked.split(fastjson.dumps_indented(doc))
+        for k, piece in enumerate(pieces):
+            if k % 2 == 0:
+                out.write(piece)
+                continue
+            name = piece.decode()
+            if name in inline:
+                out.write(inline[name])
+                continue
             rows: list[bytes] = getattr(tables, name)
             if not rows:
                 out.write(b"[]")
@@ -50,4 +66,3 @@ def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
                     out.write(b",\n")
                 out.write(b",\n".join(rows[i:i + 65536]))
             out.write(b"\n  ]")
-        out.write(text)
