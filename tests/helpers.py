@@ -36,6 +36,19 @@ def findings_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [f.to_json() for f in decode(doc, "results")]
 
 
+def claims_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The claims of a results document with their `findings` as ids (format 2 names the
+    findings of the report by index into its findings table)."""
+    if doc.get("version") != 2:
+        found: list[dict[str, Any]] = doc["claims"]
+        return found
+    from scanner.result_tables import claims_by_id, decode
+
+    resolved: list[dict[str, Any]] = claims_by_id(doc["claims"], decode(doc, "results"),
+                                                  "results")
+    return resolved
+
+
 def verdicts(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {(f["check"], f["resource"], f["status"]) for f in findings_of(doc)}
 

@@ -24,7 +24,7 @@ from scanner.profile import Claim
 from scanner.registry import load_checks
 from scanner.reports import FORMATS, html, render
 from scanner.result import ClaimResult, ClaimStatus, ScanResult
-from tests.helpers import ROOT, SEED002, findings_of, run
+from tests.helpers import ROOT, SEED002, claims_of, findings_of, run
 
 AWS_SEED002 = ROOT / "fixtures" / "aws" / "seed002-aws.json"
 ESTATE = (str(SEED002), str(AWS_SEED002), "--profile", "seed-002")
@@ -268,19 +268,19 @@ def test_report_renders_with_the_json_summary(page: Any) -> None:
 def test_every_claim_is_present_with_its_quote_and_status(page: Any) -> None:
     tab, doc, _, _ = page
     claims = tab.locator("details.claim")
-    assert claims.count() == len(doc["claims"]) > 80
-    for i, claim in enumerate(doc["claims"]):
+    assert claims.count() == len(claims_of(doc)) > 80
+    for i, claim in enumerate(claims_of(doc)):
         node = claims.nth(i)
         assert node.get_attribute("data-claim-id") == claim["id"]
         assert node.get_attribute("data-status") == claim["status"]
         assert node.locator("q.quote").inner_text() == claim["quote"]
     sections = [s.inner_text() for s in tab.locator("section.page-section > h2").all()]
-    assert sections == list(dict.fromkeys(c["section"] for c in doc["claims"]))
+    assert sections == list(dict.fromkeys(c["section"] for c in claims_of(doc)))
 
 
 def test_expanding_a_claim_shows_its_evidence(page: Any) -> None:
     tab, doc, _, _ = page
-    claim = next(c for c in doc["claims"] if c["id"] == "db-no-public-ip")
+    claim = next(c for c in claims_of(doc) if c["id"] == "db-no-public-ip")
     assert claim["status"] == "contradicted"
     node = tab.locator('details.claim[data-claim-id="db-no-public-ip"]')
     body = node.locator(".body")
@@ -326,7 +326,7 @@ def test_printed_report_expands_every_claim_without_backgrounds(page: Any) -> No
 def test_expand_and_collapse_all_buttons(page: Any) -> None:
     tab, doc, _, _ = page
     tab.locator("#expand-all").click()
-    assert tab.locator("details.claim[open]").count() == len(doc["claims"])
+    assert tab.locator("details.claim[open]").count() == len(claims_of(doc))
     tab.locator("#collapse-all").click()
     assert tab.locator("details[open]").count() == 0
 
@@ -375,11 +375,11 @@ def test_hostile_text_stays_text_in_the_browser(chromium: Any, tmp_path: Path) -
 def test_contradicted_and_unknown_claims_are_open_the_rest_closed(page: Any) -> None:
     tab, doc, _, _ = page
     claims = tab.locator("details.claim")
-    for i, claim in enumerate(doc["claims"]):
+    for i, claim in enumerate(claims_of(doc)):
         is_open = claims.nth(i).get_attribute("open") is not None
         assert is_open == (claim["status"] in ("contradicted", "unknown")), claim["id"]
-    assert any(c["status"] == "verified" for c in doc["claims"]) or any(
-        c["status"] == "not_verifiable" for c in doc["claims"])
+    assert any(c["status"] == "verified" for c in claims_of(doc)) or any(
+        c["status"] == "not_verifiable" for c in claims_of(doc))
 
 
 def test_status_filter_hides_and_shows_claims_by_status(page: Any) -> None:
@@ -387,7 +387,7 @@ def test_status_filter_hides_and_shows_claims_by_status(page: Any) -> None:
     box = tab.locator("#status-filter")
     assert box.is_visible()
     labels = [i.get_attribute("value") for i in box.locator("input").all()]
-    assert set(labels) == {c["status"] for c in doc["claims"]}
+    assert set(labels) == {c["status"] for c in claims_of(doc)}
     contradicted = tab.locator('details.claim[data-status="contradicted"]')
     others = tab.locator('details.claim:not([data-status="contradicted"])')
     box.locator('input[value="contradicted"]').uncheck()

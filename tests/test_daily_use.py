@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, SEED002, findings_of, run
+from tests.helpers import ROOT, SEED002, claims_of, findings_of, run
 from tests.test_workflows_cli import next_day_snapshot
 
 # --- the nightly cron ------------------------------------------------------------------
@@ -83,7 +83,7 @@ def test_only_new_shows_only_new_findings_and_the_claims_they_decide(tmp_path: P
     doc = json.loads(run("scan", str(day2), "--since", "last", "--only-new", "--store", store,
                          "--no-save", "--format", "json").stdout)
     new_ids = {f["id"] for f in findings_of(doc)}
-    assert doc["claims"] and all(new_ids & set(c["findings"]) for c in doc["claims"])
+    assert claims_of(doc) and all(new_ids & set(c["findings"]) for c in claims_of(doc))
     md = run("scan", str(day2), "--since", "last", "--only-new", "--store", store,
              "--no-save", "--format", "markdown").stdout
     assert "**3 new since scan \\#1 of " in md and "app-1" in md

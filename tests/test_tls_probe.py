@@ -26,7 +26,7 @@ from providers.azure import PROVIDER as AZURE
 from scanner import probe, snapshot
 from scanner.snapshot import Snapshot
 from tests.hcloud_server import HcloudServer
-from tests.helpers import ROOT, SEED002, findings_of, run
+from tests.helpers import ROOT, SEED002, claims_of, findings_of, run
 from tests.tls_servers import (
     LEGACY,
     MODERN,
@@ -152,7 +152,7 @@ def test_without_probe_tls_nothing_is_contacted_and_every_endpoint_is_not_probed
     # the page's TLS sentence (seed-004) is then not verified: its TLS-04 part is unknown
     result = run("scan", "hetzner", "--profile", "seed-004", "--checks",
                  "TLS-01,TLS-02,TLS-04", "--format", "json", env=env(api))
-    claim = next(c for c in json.loads(result.stdout)["claims"] if c["id"] == "tls-12")
+    claim = next(c for c in claims_of(json.loads(result.stdout)) if c["id"] == "tls-12")
     assert claim["checks"] == ["TLS-01", "TLS-02", "TLS-04"]
     assert claim["status"] == "unknown"
     assert {f"TLS-04|{rid}" for rid in got} <= set(claim["findings"])
