@@ -23,6 +23,7 @@ never the seconds alone).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -87,10 +88,8 @@ def _scan(snapshot: Path) -> ScanResult:
     from scanner.cli import _load_results, main
 
     tmp = OUT / f"bench-report-{os.getpid()}.json"
-    try:
+    with contextlib.suppress(SystemExit):  # exit 1: the estate has violations
         main(["scan", str(snapshot), "--format", f"json:{tmp}"], standalone_mode=False)
-    except SystemExit:  # exit 1: the estate has violations
-        pass
     try:
         return _load_results(tmp)
     finally:

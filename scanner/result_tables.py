@@ -113,7 +113,7 @@ def _table(doc: Mapping[str, Any], name: str, origin: str) -> list[Any]:
 
 
 def _index(value: Any, size: int, origin: str, where: str, table: str) -> int:
-    if type(value) is not int:  # noqa: E721 -- bool is an int subclass and no index
+    if type(value) is not int:  # bool is an int subclass and no index
         raise _bad(origin, where, f"{table} index {value!r} is not an integer")
     if not 0 <= value < size:
         raise _bad(origin, where, f"{table} index {value} out of range ({size} entries)")
@@ -156,19 +156,11 @@ def decode(doc: Mapping[str, Any], origin: str) -> list[Finding]:
             raise _bad(origin, f"findings/{i}", "expected [resource, check_field, status, "
                        "message, evidence, reason]")
         r, c, status, m, e, reason = row
-        where = f"findings/{i}"
-        try:
-            res = resources[r] if type(r) is int and r >= 0 else None  # noqa: E721
-            chk = checks[c] if type(c) is int and c >= 0 else None  # noqa: E721
-            message = texts[m] if type(m) is int and m >= 0 else None  # noqa: E721
-            evi = evidence[e] if type(e) is int and e >= 0 else None  # noqa: E721
-            why = None if reason is None else \
-                texts[reason] if type(reason) is int and reason >= 0 else False  # noqa: E721
-        except IndexError:
-            res = chk = message = evi = None
-            why = False
-        if res is None or chk is None or message is None or evi is None or why is False \
-                or type(status) is not str or status not in _STATUSES:
+        if not (type(r) is int and 0 <= r < n_res and type(c) is int and 0 <= c < n_chk
+                and type(m) is int and 0 <= m < n_txt and type(e) is int and 0 <= e < n_evi
+                and (reason is None or (type(reason) is int and 0 <= reason < n_txt))
+                and type(status) is str and status in _STATUSES):
+            where = f"findings/{i}"
             _index(r, n_res, origin, where, "resources")
             _index(c, n_chk, origin, where, "check_fields")
             _index(m, n_txt, origin, where, "texts")
@@ -177,8 +169,10 @@ def decode(doc: Mapping[str, Any], origin: str) -> list[Finding]:
                 _index(reason, n_txt, origin, where, "texts")
             raise _bad(origin, where, f"status {status!r} is not one of "
                        f"{', '.join(_STATUSES)}")
-        append(Finding(chk[0], res[0], _STATUSES[status], chk[1], message, evi, chk[2],
-                       res[1], res[2], res[3], res[4], res[5], why))
+        res, chk = resources[r], checks[c]
+        append(Finding(chk[0], res[0], _STATUSES[status], chk[1], texts[m], evidence[e],
+                       chk[2], res[1], res[2], res[3], res[4], res[5],
+                       None if reason is None else texts[reason]))
     return out
 
 

@@ -36,6 +36,14 @@ def findings_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [f.to_json() for f in decode(doc, "results")]
 
 
+def as_format_1(doc: dict[str, Any]) -> dict[str, Any]:
+    """A results document in format 1 (flat findings), as posture wrote it before format 2."""
+    from scanner.result import ScanResult
+
+    flat: dict[str, Any] = ScanResult.from_json(doc).to_json(timestamps="started_at" in doc)
+    return json.loads(json.dumps(flat))  # type: ignore[no-any-return]
+
+
 def claims_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """The claims of a results document with their `findings` as ids (format 2 names the
     findings of the report by index into its findings table)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from providers.aws import PROVIDER
 from scanner import snapshot
 from scanner.model import PROPERTIES
-from tests.helpers import SEED002, findings_of, scan_json
+from tests.helpers import SEED002, claims_of, findings_of, scan_json
 
 AWS_SEED002 = Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "seed002-aws.json"
 CHECKS = ("NET-01,NET-02,NET-03,NET-04,TLS-01,TLS-02,TLS-03,TLS-04,ENC-01,RES-01,BAK-02,"
@@ -86,7 +86,7 @@ def test_hetzner_and_aws_snapshots_are_judged_as_one_estate() -> None:
     for claim in ("ssh-keys-only", "operator-audit-log", "subprocessor-aws", "daily-backups",
                   "data-classification", "vulnerability-procedures"):
         assert claims[claim] == "contradicted", claim
-    audit = next(c for c in doc["claims"] if c["id"] == "operator-audit-log")
+    audit = next(c for c in claims_of(doc) if c["id"] == "operator-audit-log")
     assert findings_of(audit) == ["LOG-01|aws:210987654322"]
     assert {f["evidence_level"] for f in findings_of(doc)
             if f["check"] in ("TLS-04", "INV-01")} == {"none"}

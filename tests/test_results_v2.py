@@ -36,7 +36,7 @@ ESTATES = [
 def _pdf_available() -> bool:
     try:
         import weasyprint  # noqa: F401
-    except Exception:  # noqa: BLE001 -- missing, or its native libraries are
+    except Exception:  # missing, or its native libraries are
         return False
     return True
 

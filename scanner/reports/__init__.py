@@ -13,8 +13,17 @@ from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from scanner.check import Check
-from scanner.reports import (csv_report, html, json_report, jsonl, junit, markdown, ocsf, sarif,
-                             table)
+from scanner.reports import (
+    csv_report,
+    html,
+    json_report,
+    jsonl,
+    junit,
+    markdown,
+    ocsf,
+    sarif,
+    table,
+)
 from scanner.reports.view import View
 from scanner.result import ScanResult
 
