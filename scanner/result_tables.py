@@ -37,6 +37,7 @@ CHECK_COLUMNS = ("check", "severity", "evidence_level")
 FINDING_COLUMNS = ("resource", "check_field", "status", "message", "evidence", "reason")
 
 _STATUSES = {s._value_: s for s in Status}
+_STATUS_BYTES = {s: s._value_.encode() for s in Status}  # plain words: no JSON escaping
 _SEVERITIES = {s._value_: s for s in Severity}
 _LEVELS = {level._value_: level for level in EvidenceLevel}
 
@@ -70,7 +71,7 @@ class Tables:
     def add(self, findings: Sequence[Finding]) -> None:
         resource_ids, check_ids = self._resource_ids, self._check_ids
         evidence_ids, text_ids = self._evidence_ids, self._text_ids
-        dumps = orjson.dumps
+        append = self.findings.append
         for f in findings:
             rkey = (f.resource, f.resource_name, f.resource_kind, f.provider, f.account,
                     f.region)
@@ -83,7 +84,8 @@ class Tables:
             if c is None:
                 c = check_ids[ckey] = len(self.check_fields)
                 self.check_fields.append(compact(list(ckey)))
-            blob = compact(dict(f.evidence))
+            evidence = f.evidence
+            blob = compact(evidence if type(evidence) is dict else dict(evidence))
             e = evidence_ids.get(blob)
             if e is None:
                 e = evidence_ids[blob] = len(self.evidence)
@@ -92,13 +94,14 @@ class Tables:
             if m is None:
                 m = text_ids[f.message] = len(self.texts)
                 self.texts.append(compact(f.message))
-            reason: int | None = None
-            if f.reason is not None:
-                reason = text_ids.get(f.reason)
-                if reason is None:
-                    reason = text_ids[f.reason] = len(self.texts)
-                    self.texts.append(compact(f.reason))
-            self.findings.append(dumps([r, c, f.status._value_, m, e, reason]))
+            if f.reason is None:
+                append(b'[%d,%d,"%s",%d,%d,null]' % (r, c, _STATUS_BYTES[f.status], m, e))
+                continue
+            reason = text_ids.get(f.reason)
+            if reason is None:
+                reason = text_ids[f.reason] = len(self.texts)
+                self.texts.append(compact(f.reason))
+            append(b'[%d,%d,"%s",%d,%d,%d]' % (r, c, _STATUS_BYTES[f.status], m, e, reason))
 
 
 def _bad(origin: str, where: str, what: str) -> PostureError:
