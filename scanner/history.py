@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from platformdirs import user_data_path
 
 from scanner.errors import PostureError
-from scanner.reports import json_report
 from scanner.result import ScanResult
 
 metadata = sa.MetaData()
@@ -275,6 +274,8 @@ def _summary(scan_id: int, text: str) -> dict[str, Any]:
 def insert_scan(conn: sa.Connection, result: ScanResult) -> int:
     """Insert one scan and its findings in the caller's transaction (the fleet store writes a
     unit's scan and the row that marks the unit done together: both or neither)."""
+    from scanner.reports import json_report  # the results file's writer: format 2
+
     inserted = conn.execute(sa.insert(scans).values(
         started_at=result.started_at,
         finished_at=result.finished_at,
