@@ -11,13 +11,16 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from providers.aws.apis import APIS, STS_CALLS
+from providers.aws.apis import APIS, STS_CALLS, needed_by
 from providers.aws.normalize import normalize as _normalize
-from scanner.model import Inventory
+from scanner.model import Inventory, Kind
 from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
+
+if TYPE_CHECKING:
+    from scanner.check import Check
 
 COLLECTIONS: dict[str, Collection] = {
     a.name: Collection(a.name, a.kinds, (a.action,), a.description, affects=a.affects,
@@ -47,6 +50,11 @@ def policy_actions(policy: Mapping[str, Any]) -> set[str]:
     return actions
 
 
+@cache
+def _needed(kinds: frozenset[Kind], reads: frozenset[str] | None) -> frozenset[str]:
+    return frozenset(needed_by(kinds, reads))
+
+
 class AwsProvider(Provider):
     name = "aws"
     collections = COLLECTIONS
@@ -60,6 +68,14 @@ class AwsProvider(Provider):
         from providers.aws import collect as _collect  # boto3: only for live scans
 
         return _collect.collect(options, only)
+
+    def collections_for_checks(self, checks: Iterable[Check]) -> set[str]:
+        """Every call of the checks' kinds, except the calls that only fill properties
+        (providers.aws.apis.PRODUCES) none of them reads."""
+        out: set[str] = set()
+        for c in checks:
+            out |= _needed(c.kinds, c.reads)
+        return out
 
     def normalize(self, section: Section) -> Inventory:
         return _normalize(section)
