@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from providers.aws.apis import APIS, STS_CALLS, needed_by
+from providers.aws.apis import APIS, STS_CALLS, closure, needed_by
 from providers.aws.normalize import normalize as _normalize
 from scanner.model import Inventory, Kind
 from scanner.provider import Collection, Provider
@@ -81,7 +81,8 @@ class AwsProvider(Provider):
         return _normalize(section)
 
     def permissions(self, collections: Iterable[str] | None = None) -> dict[str, Any]:
-        base = super().permissions(collections)
+        # a call made for each resource of a list needs the list call too
+        base = super().permissions(None if collections is None else closure(set(collections)))
         base["policy"] = {
             "Version": "2012-10-17",
             "Statement": [{

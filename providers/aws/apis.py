@@ -147,8 +147,9 @@ DIRECTION: dict[str, tuple[bool, bool]] = {
 # the tag calls and s3.get_bucket_location are needed by every check on their kinds.
 ALWAYS_READ = frozenset({"labels", "region"})
 TRAIL_RETENTION = {K.LOG_TRAIL: {"retention_days"}}
-BACKUP_COVERAGE = {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS, K.DATABASE: BACKUP_PROPS,
-                   K.BACKUP_VAULT: {"replica_regions", "backup_redundancy"}}
+BACKUP_SELECTED = {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS, K.DATABASE: BACKUP_PROPS}
+# a plan's copy actions also decide where its vaults' recovery points are copied
+BACKUP_COVERAGE = {**BACKUP_SELECTED, K.BACKUP_VAULT: {"replica_regions", "backup_redundancy"}}
 PRODUCES: dict[str, dict[Kind, set[str]]] = {
     "ec2.describe_instance_attribute": {K.COMPUTE: {"plaintext_secrets"}},
     "ec2.describe_images": {K.COMPUTE: {"image", "image_deprecated"}},
@@ -168,8 +169,8 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
     "backup.list_tags": {K.BACKUP_VAULT: {"labels"}},
     "backup.list_backup_plans": BACKUP_COVERAGE,
     "backup.get_backup_plan": BACKUP_COVERAGE,
-    "backup.list_backup_selections": BACKUP_COVERAGE,
-    "backup.get_backup_selection": BACKUP_COVERAGE,
+    "backup.list_backup_selections": BACKUP_SELECTED,
+    "backup.get_backup_selection": BACKUP_SELECTED,
     "lambda.list_tags": {K.APP_SERVICE: {"labels"}},
     "s3.get_bucket_encryption": {K.BUCKET: {"encrypted", "encryption_evidence"}},
     "s3.get_bucket_replication": {K.BUCKET: {"replica_regions", "backup_redundancy"}},
