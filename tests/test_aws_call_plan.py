@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import botocore.session  # type: ignore[import-untyped]
 import pytest
 from botocore import xform_name
 
-from providers.aws import PROVIDER
+from providers.aws import PROVIDER, calls_per_check
 from providers.aws.apis import AFFECTS, APIS, BY_NAME, PRODUCES, closure
 from scanner import profile as profiles
 from scanner import snapshot
@@ -268,3 +269,26 @@ def test_permissions_for_checks_are_the_plan() -> None:
         wanted = closure(PROVIDER.collections_for_checks([registry[check_id]]))
         assert set(doc["calls"]) == {BY_NAME[n].action for n in wanted}, check_id
     assert all(a.kinds for a in APIS) and Kind.BUCKET in BY_NAME["s3.list_buckets"].kinds
+
+
+START, END = "<!-- calls-per-check: start -->", "<!-- calls-per-check: end -->"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "aws.md"
+
+
+def calls_table() -> str:
+    rows = ["| check | IAM actions of the calls it makes (`posture permissions aws --checks ID`) |",
+            "|---|---|"]
+    for check_id, actions in calls_per_check(load_checks().values()):
+        rows.append(f"| {check_id} | {', '.join(f'`{a}`' for a in actions)} |")
+    return "\n".join(rows)
+
+
+def test_docs_list_the_calls_of_each_check_as_the_plan_makes_them() -> None:
+    """docs/aws.md's table is the plan (POSTURE_WRITE_DOCS=1 rewrites it)."""
+    text = DOC.read_text()
+    head, rest = text.split(START + "\n", 1)
+    _, tail = rest.split(END, 1)
+    wanted = f"{head}{START}\n{calls_table()}\n{END}{tail}"
+    if os.environ.get("POSTURE_WRITE_DOCS") == "1":
+        DOC.write_text(wanted)
+    assert text == wanted

@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from providers.aws.apis import APIS, STS_CALLS, closure, needed_by
+from providers.aws.apis import APIS, BY_NAME, STS_CALLS, closure, needed_by
 from providers.aws.normalize import normalize as _normalize
 from scanner.model import Inventory, Kind
 from scanner.provider import Collection, Provider
@@ -98,6 +98,13 @@ class AwsProvider(Provider):
             f"trust policy must let the caller call {STS_CALLS[1]}. posture calls only "
             "Describe*, List* and Get* operations.")
         return base
+
+
+def calls_per_check(checks: Iterable[Check]) -> list[tuple[str, list[str]]]:
+    """(check id, the IAM actions of every call its plan makes, parents included): the
+    table of docs/aws.md, "What posture calls, per check"."""
+    return [(c.id, sorted({BY_NAME[n].action for n in closure(set(_needed(c.kinds, c.reads)))}))
+            for c in sorted(checks, key=lambda c: c.id)]
 
 
 PROVIDER = AwsProvider()
