@@ -62,7 +62,8 @@ def build(url: str, instances: int, groups: int, keys: int, buckets: int, users:
             sgs.append(gid)
         for i in range(0, instances, 10):  # reservations of 10
             ec2.run_instances(ImageId=AMI, MinCount=10, MaxCount=10, InstanceType="t3.micro",
-                              SubnetId=subnets[i % 4], SecurityGroupIds=[sgs[i % groups]])
+                              SubnetId=subnets[(i // 10) % 4],
+                              SecurityGroupIds=[sgs[i % groups]])
         kms = client(url, "kms", region)
         for i in range(keys):
             kms.create_key(Description=f"bench-{i}")
