@@ -85,7 +85,7 @@ def operation(api_name: str) -> str:
     """The wire operation of a declared call (s3.get_bucket_policy: GetBucketPolicy)."""
     api = BY_NAME[api_name]
     model = botocore.session.get_session().get_service_model(api.service)
-    return next(op for op in model.operation_names if xform_name(op) == api.method)
+    return str(next(op for op in model.operation_names if xform_name(op) == api.method))
 
 
 def planned(*check_ids: str) -> set[str]:
