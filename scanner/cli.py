@@ -834,7 +834,7 @@ def _reads_by_provider(found: Check) -> list[str]:
         if found.id in provider.not_visible:
             lines.append(f"Not visible on {name}: {provider.not_visible[found.id]}")
             continue
-        needed = sorted(provider.collections_for(found.kinds))
+        needed = sorted(provider.collections_for_checks((found,)))
         if not needed:
             continue
         what = found.evidence.get(name)
@@ -920,7 +920,7 @@ def permissions(provider: str, check_list: str | None, fleet_discovery: bool = F
         unknown = sorted(set(ids) - set(registry))
         if unknown:
             raise PostureError(f"--checks: unknown check(s) {', '.join(unknown)}")
-        needed = p.collections_for({k for i in ids for k in registry[i].kinds})
+        needed = p.collections_for_checks([registry[i] for i in ids])
     else:
         needed = set(p.collections)
     click.echo(json.dumps(p.permissions(sorted(needed)), indent=2))

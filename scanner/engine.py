@@ -75,7 +75,6 @@ def select_checks(registry: Mapping[str, Check], profile: Profile,
 def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: list[Check],
            options: Mapping[str, Any]) -> tuple[list[Section], list[dict[str, Any]]]:
     """Collect live providers and read snapshot files into raw sections."""
-    kinds = {k for c in checks for k in c.kinds}
     probe_tls = bool(options.get("probe_tls")) and any(c.id in probe.JUDGED_BY for c in checks)
     if options.get("probe_tls") and not probe_tls:
         log.warning("--probe-tls: no check that judges TLS probes (%s) runs with this profile "
@@ -96,7 +95,7 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
     for source in sources:
         if source in providers:
             provider = providers[source]
-            only = provider.collections_for(kinds)
+            only = provider.collections_for_checks(checks)
             log.info("collecting %s live: %s", source, ", ".join(sorted(only)))
             got = provider.collect(options, only=only)
             if probe_tls:  # live endpoints only: TLS handshakes, recorded
@@ -328,7 +327,7 @@ def _blind_scopes(check: Check, sections: list[Section],
         provider = providers[section.provider]
         if check.id in provider.not_visible:
             continue
-        needed = provider.collections_for(check.kinds)
+        needed = provider.collections_for_checks((check,))
         if not needed:
             continue
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.model import Inventory, Kind, Relation, Resource
 from scanner.snapshot import Section
+
+if TYPE_CHECKING:
+    from scanner.check import Check
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,13 @@ class Provider(ABC):
     def collections_for(self, kinds: Iterable[Kind]) -> set[str]:
         wanted = set(kinds)
         return {name for name, c in self.collections.items() if c.kinds & wanted}
+
+    def collections_for_checks(self, checks: Iterable[Check]) -> set[str]:
+        """What `checks` need collected: a live scan collects exactly this, and the engine
+        fails closed on exactly this (a snapshot recorded for fewer checks lacks the rest).
+        By default every collection of the checks' kinds; a provider that knows which
+        properties each collection decides narrows it to what the checks read (AWS)."""
+        return self.collections_for({k for c in checks for k in c.kinds})
 
     def permissions(self, collections: Iterable[str] | None = None) -> dict[str, Any]:
         """The read-only permission set needed for `collections` (all by default)."""

@@ -275,7 +275,7 @@ def aws_reads(check_id: str) -> frozenset[str]:
     from providers.aws.apis import closure
 
     provider = load_providers()["aws"]
-    return frozenset(closure(provider.collections_for(load_checks()[check_id].kinds)))
+    return frozenset(closure(provider.collections_for_checks([load_checks()[check_id]])))
 
 
 AWS = Cloud(

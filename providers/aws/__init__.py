@@ -11,13 +11,16 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from providers.aws.apis import APIS, STS_CALLS
+from providers.aws.apis import APIS, BY_NAME, STS_CALLS, closure, needed_by
 from providers.aws.normalize import normalize as _normalize
-from scanner.model import Inventory
+from scanner.model import Inventory, Kind
 from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
+
+if TYPE_CHECKING:
+    from scanner.check import Check
 
 COLLECTIONS: dict[str, Collection] = {
     a.name: Collection(a.name, a.kinds, (a.action,), a.description, affects=a.affects,
@@ -47,6 +50,11 @@ def policy_actions(policy: Mapping[str, Any]) -> set[str]:
     return actions
 
 
+@cache
+def _needed(kinds: frozenset[Kind], reads: frozenset[str] | None) -> frozenset[str]:
+    return frozenset(needed_by(kinds, reads))
+
+
 class AwsProvider(Provider):
     name = "aws"
     collections = COLLECTIONS
@@ -61,11 +69,20 @@ class AwsProvider(Provider):
 
         return _collect.collect(options, only)
 
+    def collections_for_checks(self, checks: Iterable[Check]) -> set[str]:
+        """Every call of the checks' kinds, except the calls that only fill properties
+        (providers.aws.apis.PRODUCES) none of them reads."""
+        out: set[str] = set()
+        for c in checks:
+            out |= _needed(c.kinds, c.reads)
+        return out
+
     def normalize(self, section: Section) -> Inventory:
         return _normalize(section)
 
     def permissions(self, collections: Iterable[str] | None = None) -> dict[str, Any]:
-        base = super().permissions(collections)
+        # a call made for each resource of a list needs the list call too
+        base = super().permissions(None if collections is None else closure(set(collections)))
         base["policy"] = {
             "Version": "2012-10-17",
             "Statement": [{
@@ -81,6 +98,13 @@ class AwsProvider(Provider):
             f"trust policy must let the caller call {STS_CALLS[1]}. posture calls only "
             "Describe*, List* and Get* operations.")
         return base
+
+
+def calls_per_check(checks: Iterable[Check]) -> list[tuple[str, list[str]]]:
+    """(check id, the IAM actions of every call its plan makes, parents included): the
+    table of docs/aws.md, "What posture calls, per check"."""
+    return [(c.id, sorted({BY_NAME[n].action for n in closure(set(_needed(c.kinds, c.reads)))}))
+            for c in sorted(checks, key=lambda c: c.id)]
 
 
 PROVIDER = AwsProvider()

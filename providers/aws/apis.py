@@ -9,7 +9,7 @@ read per region or once per account ("global"). The shipped read-only policy
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -34,6 +34,10 @@ class Api:
     affects: Mapping[Kind, frozenset[str]] = field(default_factory=dict)
     opens: bool = True
     closes: bool = True
+    # The model properties its answer decides, per kind (PRODUCES); None: it lists
+    # resources or shapes more than named properties (relations, exposure paths), so every
+    # check on one of its kinds needs it. See `needed_by`.
+    produces: Mapping[Kind, frozenset[str]] | None = None
 
     @property
     def service(self) -> str:
@@ -46,8 +50,10 @@ class Api:
 
 def _a(name: str, action: str, kinds: set[Kind], description: str, scope: str = "regional",
        parent: str | None = None) -> Api:
+    made = PRODUCES.get(name)
     return Api(name, action, frozenset(kinds), scope, description, parent,
-               _affects(AFFECTS.get(name, {})), *DIRECTION.get(name, (True, True)))
+               _affects(AFFECTS.get(name, {})), *DIRECTION.get(name, (True, True)),
+               produces=None if made is None else _affects(made))
 
 
 def _affects(spec: Mapping[Kind, set[str]]) -> Mapping[Kind, frozenset[str]]:
@@ -131,6 +137,64 @@ DIRECTION: dict[str, tuple[bool, bool]] = {
     "elbv2.describe_target_health": ONLY_OPENS,
 }
 
+
+# What each call that only fills properties decides, per kind: a selected check needs it
+# only when it reads one of them on one of its kinds (`needed_by`). Each set is named in
+# the call's `affects` too (a test holds them together), so a snapshot recorded without it
+# makes `error` of the verdicts that read them. Calls not named here list resources or
+# decide relations and exposure paths: every check on one of their kinds needs them.
+# Labels decide roles and profile scopes, and the region is in every finding (ALWAYS_READ):
+# the tag calls and s3.get_bucket_location are needed by every check on their kinds.
+ALWAYS_READ = frozenset({"labels", "region"})
+TRAIL_RETENTION = {K.LOG_TRAIL: {"retention_days"}}
+BACKUP_SELECTED = {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS, K.DATABASE: BACKUP_PROPS}
+# a plan's copy actions also decide where its vaults' recovery points are copied
+BACKUP_COVERAGE = {**BACKUP_SELECTED, K.BACKUP_VAULT: {"replica_regions", "backup_redundancy"}}
+PRODUCES: dict[str, dict[Kind, set[str]]] = {
+    "ec2.describe_instance_attribute": {K.COMPUTE: {"plaintext_secrets"}},
+    "ec2.describe_images": {K.COMPUTE: {"image", "image_deprecated"}},
+    "rds.describe_db_instance_automated_backups": {
+        K.DATABASE: {"replica_regions", "backup_redundancy"}},
+    "elbv2.describe_tags": {K.LOAD_BALANCER: {"labels"}},
+    "elbv2.describe_ssl_policies": {K.LISTENER: {"min_tls"}},
+    "wafv2.get_web_acl_for_resource": {K.LOAD_BALANCER: {"waf", "waf_rate_limit"}},
+    "acm.describe_certificate": {K.CERTIFICATE: {"managed_renewal", "not_after", "domains"}},
+    # the key manager also decides `implicit` (an AWS-managed key, INV-01)
+    "kms.describe_key": {K.KEY: {"customer_managed", "rotation_enabled", "implicit"}},
+    "kms.get_key_rotation_status": {K.KEY: {"rotation_enabled"}},
+    "cloudtrail.get_trail_status": {K.LOG_TRAIL: {"logging_enabled"}},
+    "logs.describe_log_groups": TRAIL_RETENTION,
+    "guardduty.list_detectors": {K.ACCOUNT: {"threat_detection_regions"}},
+    "guardduty.get_detector": {K.ACCOUNT: {"threat_detection_regions"}},
+    "backup.list_tags": {K.BACKUP_VAULT: {"labels"}},
+    "backup.list_backup_plans": BACKUP_COVERAGE,
+    "backup.get_backup_plan": BACKUP_COVERAGE,
+    "backup.list_backup_selections": BACKUP_SELECTED,
+    "backup.get_backup_selection": BACKUP_SELECTED,
+    "lambda.list_tags": {K.APP_SERVICE: {"labels"}},
+    "s3.get_bucket_encryption": {K.BUCKET: {"encrypted", "encryption_evidence"}},
+    "s3.get_bucket_replication": {K.BUCKET: {"replica_regions", "backup_redundancy"}},
+    # read by no check: the access block is not what decides a verdict today
+    "s3.get_public_access_block": {},
+    "s3.get_bucket_policy": {K.BUCKET: {"https_only"}},
+    "s3.get_bucket_tagging": {K.BUCKET: {"labels"}},
+    # made only for the buckets trails write to (collect.AccountCollector.trail_buckets)
+    "s3.get_bucket_lifecycle_configuration": TRAIL_RETENTION,
+    "iam.list_policies": {K.IDENTITY: {"admin_grant"}},
+    "iam.get_policy_version": {K.IDENTITY: {"admin_grant"}},
+    "iam.get_login_profile": {K.IDENTITY: {"console_access"}},
+    "iam.list_mfa_devices": {K.IDENTITY: {"mfa"}},
+    "iam.list_access_keys": {K.IDENTITY: {"credentials"}},
+    "iam.get_access_key_last_used": {K.IDENTITY: {"credentials"}},
+    "wafv2.get_web_acl": {K.CDN: {"waf_rate_limit"}},
+}
+# A call that needs another's answer besides its parent's (collect() adds it to the plan).
+REQUIRES: dict[str, str] = {
+    # rotation is read only for customer-managed symmetric keys: describe_key tells which
+    "kms.get_key_rotation_status": "kms.describe_key",
+    # made only for the buckets trails write to
+    "s3.get_bucket_lifecycle_configuration": "cloudtrail.describe_trails",
+}
 
 NETWORKED = {K.COMPUTE, K.DATABASE, K.LOAD_BALANCER}
 
@@ -296,12 +360,31 @@ STS_CALLS = ("sts:GetCallerIdentity", "sts:AssumeRole")
 
 
 def closure(names: set[str]) -> set[str]:
-    """`names` plus every parent they need (a per-resource call needs its list call)."""
+    """`names` plus every parent they need (a per-resource call needs its list call) and
+    every call whose answer they are made from (REQUIRES)."""
     out = set(names)
     stack = list(names)
     while stack:
-        parent = BY_NAME[stack.pop()].parent
-        if parent and parent not in out:
-            out.add(parent)
-            stack.append(parent)
+        name = stack.pop()
+        for parent in (BY_NAME[name].parent, REQUIRES.get(name)):
+            if parent and parent not in out:
+                out.add(parent)
+                stack.append(parent)
+    return out
+
+
+def needed_by(kinds: Iterable[Kind], reads: Iterable[str] | None) -> set[str]:
+    """The calls whose answers a check judging `kinds` and reading `reads` (None: any
+    property) depends on: every call of its kinds, except those that only fill properties
+    (PRODUCES) it does not read there."""
+    wanted = frozenset(kinds)
+    props = None if reads is None else frozenset(reads) | ALWAYS_READ
+    out: set[str] = set()
+    for api in APIS:
+        common = api.kinds & wanted
+        if not common:
+            continue
+        if api.produces is None or props is None or any(
+                api.produces.get(k, frozenset()) & (props | {ANY_PROPERTY}) for k in common):
+            out.add(api.name)
     return out

@@ -102,6 +102,9 @@ _NOT_FOUND = {"NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException", "NotF
               "TrailNotFoundException", "BadRequestException"}
 _SECRET_ASSIGNMENT = re.compile(
     r"^\s*(?:export\s+|set\s+|ENV\s+)?[\"']?([A-Za-z_][A-Za-z0-9_.-]*)[\"']?\s*[=:]\s*(.*)$")
+# Calls made for every listed bucket when wanted (the lifecycle: for trail buckets only).
+PER_BUCKET = ("s3.get_bucket_encryption", "s3.get_bucket_replication",
+              "s3.get_public_access_block", "s3.get_bucket_policy", "s3.get_bucket_tagging")
 _REFERENCE = re.compile(r"^(arn:|\{\{resolve:|ssm:|/aws/reference/|\$\{|\$\(|secretsmanager:)")
 
 
@@ -329,6 +332,8 @@ class AccountCollector:
         self._results: dict[str, dict[str, list[tuple[str, Any]]]] = {}
         self._errors: dict[tuple[str, str, str, str, str | None], None] = {}
         self._removed: list[str] = []
+        self._buckets: dict[str, str | None] = {}  # listed bucket -> BucketRegion
+        self._located: dict[str, str] = {}  # bucket -> region GetBucketLocation answered
         for name in wanted:
             api = BY_NAME[name]
             for region in ([GLOBAL] if api.scope == "global" else regions):
@@ -761,6 +766,11 @@ class AccountCollector:
     def _after_s3_list_buckets(self, region: str, answer: dict[str, Any]) -> list[Task]:
         buckets = answer.get("Buckets", [])
         self.store("s3.list_buckets", GLOBAL, buckets)
+        with self._lock:
+            self._buckets.update((str(b["Name"]), str(b.get("BucketRegion") or "") or None)
+                                 for b in buckets if b.get("Name"))
+        if not any(self.want(name) for name in ("s3.get_bucket_location", *PER_BUCKET)):
+            return []
         return self._children(GLOBAL, [
             ("s3.get_bucket_location", partial(self._bucket, b["Name"])) for b in buckets])
 
@@ -771,16 +781,37 @@ class AccountCollector:
                                     bucket, store_region=GLOBAL)
             if loc is not None:
                 location = s3_region(loc.get("LocationConstraint"))
+                with self._lock:
+                    self._located[bucket] = location
         region = location or self.home
         where = location or GLOBAL
-        for name, params in (("s3.get_bucket_encryption", {"Bucket": bucket}),
-                             ("s3.get_bucket_replication", {"Bucket": bucket}),
-                             ("s3.get_public_access_block", {"Bucket": bucket}),
-                             ("s3.get_bucket_policy", {"Bucket": bucket}),
-                             ("s3.get_bucket_tagging", {"Bucket": bucket}),
-                             ("s3.get_bucket_lifecycle_configuration", {"Bucket": bucket})):
+        for name in PER_BUCKET:
             if self.want(name):
-                self.per_resource(name, region, params, bucket, store_region=where)
+                self.per_resource(name, region, {"Bucket": bucket}, bucket, store_region=where)
+
+    def trail_buckets(self) -> list[Task]:
+        """The lifecycle of the buckets the account's trails write to, and only of those
+        (how long a trail's logs are kept, LOG-02): run once every region's trails and the
+        bucket list are read. A trail's bucket this account does not list (an
+        organization's central log bucket) is not read: its retention stays unknown."""
+        name = "s3.get_bucket_lifecycle_configuration"
+        if not self.want(name) or self.session is None:
+            return []
+        with self._lock:
+            trails = [t for objs in self._results.get("cloudtrail.describe_trails", {}).values()
+                      for _, t in objs]
+            buckets = dict(self._buckets)
+            located = dict(self._located)
+        wanted = sorted({str(t.get("S3BucketName")) for t in trails
+                         if t.get("S3BucketName")} & set(buckets))
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        for bucket in wanted:
+            location = located.get(bucket)
+            # the call goes to the bucket's region (botocore follows S3's redirect if not)
+            region = location or buckets[bucket] or self.home
+            jobs.append((name, partial(self.per_resource, name, region, {"Bucket": bucket},
+                                       bucket, store_region=location or GLOBAL)))
+        return self._children(GLOBAL, jobs)
 
     def _after_iam_get_account_authorization_details(self, region: str, answer: dict[str, Any]
                                                      ) -> list[Task]:
@@ -985,6 +1016,8 @@ def collect(options: Mapping[str, Any], only: Iterable[str] | None = None,
             collector.store("ec2.describe_regions", GLOBAL, region_objs)
         tasks.extend(collector.tasks())
     run_tasks(tasks, workers)
+    # what needs answers from several regions first: the lifecycle of trail buckets
+    run_tasks([t for c in collectors for t in c.trail_buckets()], workers)
     return [c.finish() for c in collectors]
 
 
