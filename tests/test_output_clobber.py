@@ -94,12 +94,12 @@ def test_snapshot_written_through_a_rename(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_report_reads_the_results_scan_wrote_from_an_accepted_snapshot(tmp_path: Path) -> None:
-    """Issue 15 item 14: results run larger than the snapshot they judge; `report` must not
-    refuse what `scan` wrote from a snapshot within the snapshot limit."""
+    """Issue 15 item 14: `report` must not refuse what `scan` wrote from a snapshot within
+    the snapshot limit (results format 1 ran larger than the snapshot it judged; format 2
+    is 0.2-2.1x its size, bench/README.md, within the results limit of 4x)."""
     limit = {"POSTURE_MAX_SNAPSHOT_BYTES": str(SEED002.stat().st_size + 16)}
     results = tmp_path / "r.json"
     assert run("scan", str(SEED002), "--format", f"json:{results}", env=limit).exit_code == 1
-    assert results.stat().st_size > SEED002.stat().st_size  # larger than the snapshot limit
     again = run("report", str(results), "--format", "json", env=limit)
     assert again.exit_code == 0, again.stderr
 
