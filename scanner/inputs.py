@@ -47,11 +47,23 @@ def read_regular(path: Path, limit: int) -> bytes:
     except BaseException:
         os.close(fd)
         raise
+    # Read what fstat saw (plus one byte: the file may have grown since), then on in 16 MiB
+    # pieces up to the limit: never one buffer of `limit` bytes (a limit of 2**40 in the
+    # environment must not be an allocation of 1 TiB).
+    chunks: list[bytes] = []
+    total = 0
+    want = min(limit, info.st_size) + 1
     with fh:
-        data = fh.read(limit + 1)  # the file may have grown since fstat
-    if len(data) > limit:
-        raise TooLarge(path, len(data), limit)
-    return data
+        while total <= limit:
+            chunk = fh.read(min(want, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            want = 16 * 1024**2
+    if total > limit:
+        raise TooLarge(path, total, limit)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 TEXT_LIMIT = 16 * 1024**2  # profiles, suppressions, config: far above any real one

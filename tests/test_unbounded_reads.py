@@ -71,3 +71,28 @@ def test_a_fifo_named_tf_under_tf_dir_does_not_hang(tmp_path: Path) -> None:
     result = posture("scan", str(PLAN), "--tf-dir", str(folder), "--format", "json")
     assert result.returncode in (0, 1, 2), result.stderr  # no hang: file locations are
     assert "Traceback" not in result.stderr  # optional, the unreadable file is skipped
+
+
+def test_a_huge_size_limit_in_the_environment_is_not_an_allocation(tmp_path: Path) -> None:
+    """POSTURE_MAX_RESULTS_BYTES / POSTURE_MAX_SNAPSHOT_BYTES of 2**40: a limit, not a buffer
+    (the reader once asked for limit + 1 bytes at once: MemoryError, a traceback)."""
+    huge = {"POSTURE_MAX_RESULTS_BYTES": str(2**40), "POSTURE_MAX_SNAPSHOT_BYTES": str(2**40)}
+    results = tmp_path / "r.json"
+    scanned = posture("scan", str(SEED002), "--format", f"json:{results}", env=huge)
+    assert scanned.returncode == 1, scanned.stderr
+    again = posture("report", str(results), "--format", "sarif", env=huge)
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+
+
+def test_a_file_is_read_whole_and_a_file_over_the_limit_refused(tmp_path: Path) -> None:
+    from scanner.inputs import TooLarge, read_regular
+
+    path = tmp_path / "f"
+    for size in (0, 1, 4096, 3 * 1024**2 + 7):
+        data = os.urandom(size)
+        path.write_bytes(data)
+        assert read_regular(path, size) == data
+        assert read_regular(path, 2**40) == data
+        if size:
+            with pytest.raises(TooLarge):
+                read_regular(path, size - 1)
