@@ -21,6 +21,7 @@ more digits than Python converts): `_refused_unread` looks for both in the bytes
 from __future__ import annotations
 
 import codecs
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -114,6 +115,9 @@ def _decoder(shape: Any) -> msgspec.json.Decoder[Any]:
 # json.loads refuses integers of more digits than int() converts (4300 by default)
 _LONG = sys.get_int_max_str_digits() + 1 if sys.get_int_max_str_digits() else 0
 _DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_SAMPLES = 4  # a run of _LONG digits spans this many consecutive multiples of _STRIDE
+_STRIDE = max(1, _LONG // _SAMPLES)
+_LONG_RUN = re.compile(rb"[0-9]{%d}" % _LONG)
 _CHUNK = 1 << 24
 
 
@@ -129,9 +133,13 @@ def _refused_unread(data: bytes) -> bool:
                 decoder.decode(view[i:i + _CHUNK], final=i + _CHUNK >= len(data))
         except UnicodeDecodeError:
             return True
-    if _LONG:
-        run = b"0" * _LONG
-        for i in range(0, len(data), _CHUNK):  # chunks overlap by a run's length
-            if bytes(view[i:i + _CHUNK + _LONG]).translate(_DIGITS).find(run) >= 0:
+    if _LONG:  # look at every _STRIDE-th byte first, then around each _SAMPLES digits in a
+        # row found there
+        samples = data[::_STRIDE].translate(_DIGITS)
+        at = samples.find(b"0" * _SAMPLES)
+        while at >= 0:
+            start = at * _STRIDE
+            if _LONG_RUN.search(data, max(0, start - _LONG), start + _STRIDE + _LONG):
                 return True
+            at = samples.find(b"0" * _SAMPLES, at + 1)
     return False
