@@ -108,7 +108,7 @@ _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 def _decoder(shape: Any) -> msgspec.json.Decoder[Any]:
     decoder = _DECODERS.get(shape)
     if decoder is None:
-        decoder = _DECODERS[shape] = msgspec.json.Decoder(list[shape])  # type: ignore[valid-type]
+        decoder = _DECODERS[shape] = msgspec.json.Decoder(list[shape])
     return decoder
 
 

@@ -111,7 +111,7 @@ def test_a_scan_that_records_or_reads_raw_objects_decodes_them_whole(
 
 # --- hostile values ----------------------------------------------------------------------
 
-WRONG = (None, True, 0, 1.5, "", "x", [], {}, [None], {"": None}, 10**30)
+WRONG: tuple[Any, ...] = (None, True, 0, 1.5, "", "x", [], {}, [None], {"": None}, 10**30)
 
 
 def _paths(shape: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -147,7 +147,7 @@ def _set(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> bool:
     for key in path[:-1]:
         obj = obj.get(key)  # type: ignore[assignment]
         if isinstance(obj, list):
-            obj = obj[0] if obj else None  # type: ignore[assignment]
+            obj = obj[0] if obj else None
         if not isinstance(obj, dict):
             return False
     if value == "<missing>":
