@@ -22,30 +22,27 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from tabulate import tabulate
 
-from scanner import __version__, config, outputs, signing, snapshot
+from scanner import __version__, config, outputs
 from scanner import profile as profiles
-from scanner import result as result_format
-from scanner import suppressions as suppression_rules
 from scanner.check import Check
-from scanner.diff import Diff
-from scanner.diff import diff as diff_scans
 from scanner.display import SafeFormatter, one_line, visible
-from scanner.engine import ScanRequest, severity_names
-from scanner.engine import scan as run_scan
 from scanner.errors import PostureError
-from scanner.findings import Severity, Status
+from scanner.findings import Severity, Status, severity_names
 from scanner.progress import Progress
 from scanner.provider import ProviderError
 from scanner.registry import load_checks, load_providers
-from scanner.reports import DESCRIBING, NAMES
-from scanner.reports import write as write_report
-from scanner.reports.html import FRAMEWORKS, controls_by_framework, framework_key
-from scanner.reports.view import View, parse_statuses
-from scanner.result import ScanResult
-from scanner.snapshot import Snapshot
+from scanner.reports import DESCRIBING_NAMES, NAMES
 
 if TYPE_CHECKING:
+    from scanner.diff import Diff
     from scanner.history import HistoryStore
+    from scanner.reports.view import View
+    from scanner.result import ScanResult
+    from scanner.suppressions import Suppression
+
+# Start-up: what only some commands need (the engine, the renderers, snapshots and their
+# signatures, results files, suppressions, diffs) is imported by the command that needs it,
+# so `posture checks` stays light (bench/bench_startup.py, budget 0.3 s).
 
 log = logging.getLogger("posture")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -335,6 +332,8 @@ def _statuses(ctx: click.Context, param: click.Parameter, value: str | None
               ) -> frozenset[Status] | None:
     if value is None:
         return None
+    from scanner.reports.view import parse_statuses
+
     try:
         return parse_statuses(value)
     except ValueError as exc:
@@ -353,7 +352,16 @@ def _view_options(f: F) -> F:
     return f
 
 
+def write_report(*args: Any, **kwargs: Any) -> None:
+    """`scanner.reports.write`, imported when a report is written."""
+    from scanner.reports import write
+
+    write(*args, **kwargs)
+
+
 def _view(statuses: frozenset[Status] | None, min_severity: str | None) -> View:
+    from scanner.reports.view import View
+
     return View(statuses, Severity(min_severity) if min_severity else None)
 
 
@@ -406,7 +414,7 @@ def _terminal_width() -> int | None:
 def _emit(result: ScanResult, specs: list[FormatSpec], timestamps: bool,
           checks_dirs: tuple[Path, ...], view: View | None = None) -> None:
     """Write every format (files first, then the one for stdout)."""
-    checks = (load_checks(checks_dirs) if any(n in DESCRIBING or n == "pdf" for n, _ in specs)
+    checks = (load_checks(checks_dirs) if any(n in DESCRIBING_NAMES or n == "pdf" for n, _ in specs)
               else None)
     if any(n == "pdf" and p is None for n, p in specs) and _terminal_width() is not None:
         raise PostureError("--format pdf writes binary data: give it a file (--format "
@@ -490,6 +498,13 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
          statuses: frozenset[Status] | None, min_severity: str | None,
          **provider_opts: Any) -> None:
     """Scan SOURCES (provider names for live scans, e.g. `hetzner`, or snapshot files)."""
+    from scanner import signing
+    from scanner import suppressions as suppression_rules
+    from scanner.diff import diff as diff_scans
+    from scanner.engine import ScanRequest
+    from scanner.engine import scan as run_scan
+    from scanner.result import ScanResult
+
     specs = _outputs(formats, output)
     _refuse_clobber(specs, record=record, store=store, inputs=[
         *(("source", Path(s)) for s in sources),
@@ -591,7 +606,7 @@ def only_new_view(result: ScanResult, changes: Diff) -> None:
     result.changes = {**(result.changes or changes.to_json()), "only_new": True}
 
 
-def _report_suppressions(path: Path | None, rules: list[suppression_rules.Suppression],
+def _report_suppressions(path: Path | None, rules: list[Suppression],
                          result: ScanResult, checks_dirs: tuple[Path, ...], strict: bool
                          ) -> None:
     """One stderr line per expired suppression whose findings are back, and per suppression
@@ -602,6 +617,8 @@ def _report_suppressions(path: Path | None, rules: list[suppression_rules.Suppre
             f"posture: warning: the suppression of {entry['check']} on {entry['resource']} "
             f"expired {entry['expires']}: its {len(entry['findings'])} finding(s) count "
             "again"), err=True)
+    from scanner import suppressions as suppression_rules
+
     unused = suppression_rules.unused(rules, result.findings, result.checks,
                                       list(load_checks(checks_dirs)))
     for rule, why in unused:
@@ -614,6 +631,10 @@ def _report_suppressions(path: Path | None, rules: list[suppression_rules.Suppre
 def _load_results(path: Path) -> ScanResult:
     """A results file (the `json` format, plain or gzip) -> ScanResult; any problem is one
     PostureError naming the file."""
+    from scanner import result as result_format
+    from scanner import snapshot
+    from scanner.result import ScanResult
+
     if not path.exists():
         raise PostureError(f"{path}: no such results file")
     try:  # regular files only, size-limited, gzip decompressed within the same limit
@@ -681,7 +702,9 @@ def report(results_file: Path, formats: list[FormatSpec], output: str | None,
 def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign: Path | None,
            **provider_opts: Any) -> None:
     """Collect SOURCES and write a snapshot, without running checks."""
+    from scanner import signing, snapshot
     from scanner.engine import gather
+    from scanner.snapshot import Snapshot
 
     outputs.refuse_clobber(
         [*(("source", Path(s)) for s in sources), *((("--sign", sign),) if sign else ()),
@@ -717,6 +740,8 @@ def record(sources: tuple[str, ...], output: Path, check_list: str | None, sign:
 @friendly
 def verify(file: Path, key: Path | None, as_json: bool) -> None:
     """Check a snapshot's format, SHA-256 digest and (with --key) signature."""
+    from scanner import signing, snapshot
+
     snap = snapshot.load(file)
     if key is not None:
         signer = signing.verify(snap.digest, snap.signature, signing.load_public(key),
@@ -769,6 +794,8 @@ def verify(file: Path, key: Path | None, as_json: bool) -> None:
 @friendly
 def seal(file: Path, output: Path | None) -> None:
     """Validate a hand-written snapshot and write its digest."""
+    from scanner import snapshot
+
     digest = snapshot.seal(file, output or file)
     click.echo(f"sealed {output or file}: sha256 {digest}")
 
@@ -837,6 +864,8 @@ def _reads_by_provider(found: Check) -> list[str]:
 
 
 def _framework_listing(name: str, checks: list[Check], as_json: bool) -> None:
+    from scanner.reports.html import FRAMEWORKS, controls_by_framework, framework_key
+
     index = controls_by_framework(checks)  # plugins may cite other frameworks too
     key = framework_key(name) or next((k for k in index if k.lower() == name.lower()), None)
     if key is None or key not in index:
@@ -920,6 +949,8 @@ def permissions(provider: str, check_list: str | None, fleet_discovery: bool = F
 @friendly
 def keygen(private_key: Path) -> None:
     """Create an Ed25519 key pair for signing snapshots: PRIVATE_KEY and PRIVATE_KEY.pub."""
+    from scanner import signing
+
     priv, pub = signing.keygen(private_key)
     click.echo(f"wrote {priv} (keep it secret) and {pub} (give it to auditors): "
                f"{signing.key_id(signing.load_public(pub))}")
@@ -945,6 +976,8 @@ def _scan_source(ref: str, store: str | None) -> tuple[ScanResult, str]:
 @friendly
 def diff_command(before: str, after: str, store: str | None, fmt: str, fail_on: str) -> None:
     """What changed from BEFORE to AFTER (results files, or store scans: last, previous, ID)."""
+    from scanner.diff import diff as diff_scans
+
     old, old_label = _scan_source(before, store)
     new, new_label = _scan_source(after, store)
     changes = diff_scans(old, new, old_label, new_label)

@@ -38,6 +38,11 @@ _SEVERITY_RANK = {
 }
 
 
+def severity_names() -> list[str]:
+    """critical, high, medium, low, info: the --fail-on and --min-severity choices."""
+    return [s.value for s in Severity]
+
+
 class EvidenceLevel(StrEnum):
     CONFIG = "config"  # read from the provider's API
     PROBE = "probe"  # observed by connecting to the endpoint

@@ -36,16 +36,19 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
-
-from scanner import __version__, fastjson, inputs, outputs, signing
+from scanner import __version__, fastjson, inputs, outputs
 from scanner.errors import SnapshotError
 from scanner.model import CollectionError, ErrorReason
+
+if TYPE_CHECKING:  # signing (cryptography) is imported where a signature is made or read
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+    from scanner import signing
 
 FORMAT = "posture-snapshot"
 VERSION = 2  # the version written; every version in VERSIONS is read and verified
@@ -247,6 +250,8 @@ def schema() -> dict[str, Any]:
 def write(snapshot: Snapshot, path: Path, key: Ed25519PrivateKey | None = None) -> str:
     """Write a snapshot (gzip when the name ends in .gz), signed when a key is given;
     returns its digest."""
+    from scanner import signing
+
     snapshot.created_at = snapshot.created_at or now()
     doc = snapshot.document()
     body = _layout(doc)  # "{...}": the members covered by the digest
@@ -634,6 +639,8 @@ def check_signature(snap: Snapshot, keys: list[Ed25519PublicKey] | tuple[()] = (
     be signed by one of them (SnapshotError otherwise: unsigned, another signer, edited);
     without, a signature that does not verify even with the key it carries is refused (the
     snapshot was edited after signing and re-sealed) and any other is `not checked`."""
+    from scanner import signing
+
     origin = origin or snap.path
     if keys:
         signer = signing.verify_any(snap.digest, snap.signature, keys, origin)
@@ -662,6 +669,8 @@ def manifest(snap: Snapshot, signature: signing.SignatureStatus | None = None
     was collected (or of which snapshot it is a replay), by which version, how many objects
     per collection and region, which calls failed and which fields were redacted (names
     only)."""
+    from scanner import signing
+
     sig = signature or signing.status(snap.digest, snap.signature)
     return {
         "digest": snap.digest,

@@ -21,8 +21,8 @@ from scanner.cli import (
     friendly,
 )
 from scanner.display import visible
-from scanner.engine import severity_names
 from scanner.errors import PostureError
+from scanner.findings import severity_names
 
 FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): table, json and html show each "
                "account; every other format (sarif, junit, ocsf, ...) is the merged result. "

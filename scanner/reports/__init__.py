@@ -5,40 +5,55 @@
 markdown and html, which summarise by compliance framework) take the check
 catalogue as a third argument and load the registered checks when it is not given; `render`
 passes it along, so checks loaded with --checks-dir are described too.
+
+A format's module is imported when it is first used (`render`, `write`, `FORMATS`,
+`DESCRIBING`): the command line lists the names without paying for every renderer's
+imports at start-up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import BinaryIO
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from scanner.check import Check
-from scanner.reports import csv_report, html, json_report, junit, markdown, ocsf, sarif, table
-from scanner.reports.view import View
-from scanner.result import ScanResult
+if TYPE_CHECKING:
+    from scanner.check import Check
+    from scanner.reports.view import View
+    from scanner.result import ScanResult
 
-Renderer = Callable[[ScanResult, bool], str]
-CatalogueRenderer = Callable[[ScanResult, bool, Mapping[str, Check] | None], str]
+Renderer = Callable[["ScanResult", bool], str]
+CatalogueRenderer = Callable[["ScanResult", bool, "Mapping[str, Check] | None"], str]
 
-DESCRIBING: dict[str, CatalogueRenderer] = {
-    "sarif": sarif.render,
-    "junit": junit.render,
-    "ocsf": ocsf.render,
-    "csv": csv_report.render,
-    "markdown": markdown.render,
-    "html": html.render,
+# name -> module under scanner.reports whose `render` writes it
+MODULES: dict[str, str] = {
+    "table": "table",
+    "json": "json_report",
+    "markdown": "markdown",
+    "html": "html",
+    "sarif": "sarif",
+    "junit": "junit",
+    "ocsf": "ocsf",
+    "csv": "csv_report",
 }
+# the formats whose renderer takes the check catalogue
+DESCRIBING_NAMES = frozenset({"sarif", "junit", "ocsf", "csv", "markdown", "html"})
+# Formats that are bytes, not text: written by `write` only (`pdf` needs the extra).
+BINARY = ("pdf",)
+NAMES = tuple(sorted([*MODULES, *BINARY]))
 
-FORMATS: dict[str, Renderer] = {
-    "table": table.render,
-    "json": json_report.render,
-    "markdown": markdown.render,
-    "html": html.render,
-    "sarif": sarif.render,
-    "junit": junit.render,
-    "ocsf": ocsf.render,
-    "csv": csv_report.render,
-}
+
+def _module(name: str) -> Any:
+    return import_module(f"scanner.reports.{MODULES[name]}")
+
+
+def __getattr__(attr: str) -> Any:
+    """`FORMATS` and `DESCRIBING`: every renderer by name (imports them all)."""
+    if attr == "FORMATS":
+        return {name: _module(name).render for name in MODULES}
+    if attr == "DESCRIBING":
+        return {name: _module(name).render for name in MODULES if name in DESCRIBING_NAMES}
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 def render(name: str, result: ScanResult, timestamps: bool = True,
@@ -47,21 +62,14 @@ def render(name: str, result: ScanResult, timestamps: bool = True,
     """Render `result` in format `name`; `checks` describes the checks (default: registry);
     `width`: the terminal's columns for the table (None: full text); `view`: the findings
     the human reports (table, markdown, html) show."""
+    module = _module(name)
     if name == "table":
-        return table.render(result, timestamps, width, view)
-    if name == "markdown":
-        return markdown.render(result, timestamps, checks, view)
-    if name == "html":
-        return html.render(result, timestamps, checks, view)
-    describing = DESCRIBING.get(name)
-    if describing is not None:
-        return describing(result, timestamps, checks)
-    return FORMATS[name](result, timestamps)
-
-
-# Formats that are bytes, not text: written by `write` only (`pdf` needs the extra).
-BINARY = ("pdf",)
-NAMES = tuple(sorted([*FORMATS, *BINARY]))
+        return str(module.render(result, timestamps, width, view))
+    if name in ("markdown", "html"):
+        return str(module.render(result, timestamps, checks, view))
+    if name in DESCRIBING_NAMES:
+        return str(module.render(result, timestamps, checks))
+    return str(module.render(result, timestamps))
 
 
 def write(name: str, result: ScanResult, out: BinaryIO, timestamps: bool = True,
@@ -74,6 +82,8 @@ def write(name: str, result: ScanResult, out: BinaryIO, timestamps: bool = True,
 
         out.write(pdf.render(result, timestamps, checks, view))
     elif name == "json":
+        from scanner.reports import json_report
+
         json_report.write(result, out, timestamps)
     else:
         out.write(render(name, result, timestamps, checks, width=width, view=view).encode())
