@@ -527,8 +527,7 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         check_ids=_split_ids(check_list),
         checks_dirs=list(checks_dirs),
         options={**_options(provider_opts),
-                 "trusted_keys": [signing.load_public(k) for k in trusted_keys],
-                 "retain_working_set": _ends_process(history)},
+                 "trusted_keys": [signing.load_public(k) for k in trusted_keys]},
         record=record,
         sign=signing.load_private(sign) if sign else None,
     )
@@ -559,7 +558,7 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
             only_new_view(result, changes)
     _emit(result, specs, not no_timestamps, checks_dirs, _view(statuses, min_severity))
     code = result.exit_code(fail_on, allow_partial, fail_on_unassessed)
-    if request.options["retain_working_set"]:
+    if _ends_process(history):
         _exit_now(code)
     sys.exit(code)
 
@@ -573,8 +572,8 @@ def _ends_process(history: HistoryStore | None) -> bool:
 
 def _exit_now(code: int) -> None:
     """End the process once every output is flushed (report files are closed by now),
-    without freeing the scan's objects one by one: millions of them in a large scan (about
-    0.5 s at 100k resources, `bench/README.md`), memory the process gives back anyway."""
+    without freeing the result's objects one by one (millions of them in a large scan:
+    findings, evidence, messages), memory the process gives back anyway."""
     try:
         sys.stdout.flush()
         sys.stderr.flush()

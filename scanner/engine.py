@@ -602,11 +602,6 @@ def not_assessed(sections: Iterable[Section]) -> list[Finding]:
     ) for (provider, account, rtype, why), (text, ids) in sorted(groups.items())]
 
 
-# The working sets of scans whose process ends right after (option `retain_working_set`,
-# set by the CLI): kept alive so that they are never freed object by object.
-_RETAINED: list[Any] = []
-
-
 def scan(request: ScanRequest) -> ScanResult:
     with gc_paused():
         return _scan(request)
@@ -643,8 +638,6 @@ def _scan(request: ScanRequest) -> ScanResult:
     ran = {c.id for c in checks}
     claims = [evaluate_claim(claim, by_check, ran, graph.resources)
               for claim in request.profile.claims]
-    if request.options.get("retain_working_set"):
-        _RETAINED.append((sections, inventories, graph, findings))
     errors = [e for s in sections for e in
               ({"provider": s.provider, "account": s.account, **err} for err in s.errors)]
     return ScanResult(
