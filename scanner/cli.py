@@ -557,30 +557,7 @@ def scan(sources: tuple[str, ...], profile_name: str, formats: list[FormatSpec],
         if only_new:
             only_new_view(result, changes)
     _emit(result, specs, not no_timestamps, checks_dirs, _view(statuses, min_severity))
-    code = result.exit_code(fail_on, allow_partial, fail_on_unassessed)
-    if _ends_process(history):
-        _exit_now(code)
-    sys.exit(code)
-
-
-def _ends_process(history: HistoryStore | None) -> bool:
-    """Whether this scan is the `posture` command's whole process (its console script
-    called `main`: not a test's CliRunner, not an embedding program) with nothing to close
-    but its outputs (no history store): it may then end with `_exit_now`."""
-    return history is None and getattr(sys.modules.get("__main__"), "main", None) is main
-
-
-def _exit_now(code: int) -> None:
-    """End the process once every output is flushed (report files are closed by now),
-    without freeing the result's objects one by one (millions of them in a large scan:
-    findings, evidence, messages), memory the process gives back anyway."""
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        sys.exit(code)  # the usual way: click and the interpreter report what went wrong
-    logging.shutdown()
-    os._exit(code)
+    sys.exit(result.exit_code(fail_on, allow_partial, fail_on_unassessed))
 
 
 def _earlier_scan(history: HistoryStore, since: str, timestamps: bool
