@@ -1,15 +1,24 @@
 """Benchmark: exposure analysis of one firewall with many rules (target: 100k rules < 2 s).
 
-    python bench/bench_rules.py [--rules 100000] [--seed 7]
+    python bench/bench_rules.py [--rules 100000] [--seed 7] [--runs 1]
+    python bench/bench_rules.py --code /tmp/old-posture --runs 3   # old vs new, interleaved
 
 Builds one firewall whose rules each open one port or a small port range to a /32, a /24 or
 an IPv6 /64 (the shape of a firewall grown by automation: one rule per customer or per
 service), plus three rules that open every port to the operators' ranges, and times
 `scanner.rules.admitted()` on it as a Hetzner firewall (UNION layer), as an Azure NSG
 (ORDERED, priorities, some denies) and as both stacked
-(an NSG in front of a security group). Prints seconds per shape; exit 1 when one exceeds
-the target. Issue 15 measured the former cell-by-cell evaluation at 1k rules 4.4 s, 2k
-12 s, 4k 38 s, 8k 160 s.
+(an NSG in front of a security group). Prints CPU seconds per shape (median over --runs,
+every cache of scanner/rules.py emptied before each run, so the CIDRs are parsed and
+formatted each time); exit 1 when one exceeds the target. Issue 15 measured the former
+cell-by-cell evaluation at 1k rules 4.4 s, 2k 12 s, 4k 38 s, 8k 160 s.
+
+With `--code DIR`, DIR/scanner/rules.py (another checkout: the code before a change) is
+timed too, on the same rules, each run alternating between the two (old, then new), and the
+table gives both and their ratio: on a shared machine only a ratio measured in one run means
+something. The exit status still judges this checkout only. `--pause-gc` pauses the
+garbage collector around each call, as `posture scan` does for the whole scan: the old
+code's time under the scan's conditions (scanner/rules.py now pauses it itself).
 
 The time is proportionate to the rules plus the result: the result lists, per port range,
 every source admitted there, so rules that open *every* port to thousands of distinct
@@ -20,32 +29,37 @@ the algorithm); the operators' three all-port rules here are the realistic share
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib.util
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scanner import rules
-from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
 
 TARGET_SECONDS = 2.0
 
 
-def make_rules(n: int, seed: int, ordered: bool) -> tuple[Rule, ...]:
+def make_rules(n: int, seed: int, ordered: bool, module: ModuleType = rules) -> tuple[Any, ...]:
+    """The benchmark's firewall: n rules of `module` (scanner.rules, or another checkout's)."""
     rnd = random.Random(seed)
     out = []
     for i in range(n):
         shape = rnd.random()
         if i < 3:  # the operators' ranges: every port
-            ports = rules.ALL_PORTS
+            ports = module.ALL_PORTS
         elif shape < 0.8:
             port = rnd.randrange(1, 65536)
-            ports = PortRange(port, port)
+            ports = module.PortRange(port, port)
         else:
             lo = rnd.randrange(1, 65000)
-            ports = PortRange(lo, lo + rnd.randrange(1, 20))
+            ports = module.PortRange(lo, lo + rnd.randrange(1, 20))
         kind = rnd.random()
         if kind < 0.6:
             source = f"{rnd.randrange(1, 224)}.{rnd.randrange(256)}.{rnd.randrange(256)}." \
@@ -54,35 +68,87 @@ def make_rules(n: int, seed: int, ordered: bool) -> tuple[Rule, ...]:
             source = f"{rnd.randrange(1, 224)}.{rnd.randrange(256)}.{rnd.randrange(256)}.0/24"
         else:
             source = f"2001:db8:{rnd.randrange(65536):x}:{rnd.randrange(65536):x}::/64"
-        action = Action.DENY if ordered and rnd.random() < 0.2 else Action.ALLOW
-        out.append(Rule(action, rnd.choice(("tcp", "tcp", "udp", "*")), ports, (source,),
-                        priority=100 + i if ordered else 0, origin=f"fw#{i}"))
+        action = module.Action.DENY if ordered and rnd.random() < 0.2 else module.Action.ALLOW
+        out.append(module.Rule(action, rnd.choice(("tcp", "tcp", "udp", "*")), ports,
+                               (source,), priority=100 + i if ordered else 0,
+                               origin=f"fw#{i}"))
     return tuple(out)
 
 
-def timed(layers: tuple[RuleLayer, ...]) -> tuple[float, int]:
-    rules._admitted.cache_clear()
-    start = time.process_time()  # CPU seconds: the machine may be shared
-    exposures = rules.admitted(layers)
-    return time.process_time() - start, len(exposures)
+def shapes(n: int, seed: int, module: ModuleType) -> dict[str, tuple[Any, ...]]:
+    union = module.RuleLayer("hetzner firewall", module.LayerMode.UNION,
+                             make_rules(n, seed, ordered=False, module=module))
+    nsg = module.RuleLayer("azure nsg", module.LayerMode.ORDERED,
+                           make_rules(n, seed + 1, ordered=True, module=module))
+    return {"union (Hetzner firewall)": (union,), "ordered (Azure NSG)": (nsg,),
+            "ordered + union (NSG, then SG)": (nsg, union)}
 
 
-def main() -> int:
+def clear_caches(module: ModuleType) -> None:
+    for value in vars(module).values():
+        if callable(getattr(value, "cache_clear", None)):
+            value.cache_clear()
+
+
+def timed(module: ModuleType, layers: tuple[Any, ...], pause_gc: bool = False
+          ) -> tuple[float, tuple[Any, ...]]:
+    clear_caches(module)
+    if pause_gc:
+        gc.disable()
+    try:
+        start = time.process_time()  # CPU seconds: the machine may be shared
+        exposures = module.admitted(layers)
+        return time.process_time() - start, exposures
+    finally:
+        gc.enable()
+
+
+def load(code: Path) -> ModuleType:
+    path = code / "scanner" / "rules.py"
+    spec = importlib.util.spec_from_file_location("old_scanner_rules", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise SystemExit(f"bench_rules: no scanner/rules.py under {code}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rules", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    union = RuleLayer("hetzner firewall", LayerMode.UNION,
-                      make_rules(args.rules, args.seed, ordered=False))
-    nsg = RuleLayer("azure nsg", LayerMode.ORDERED,
-                    make_rules(args.rules, args.seed + 1, ordered=True))
-    shapes = {"union (Hetzner firewall)": (union,), "ordered (Azure NSG)": (nsg,),
-              "ordered + union (NSG, then SG)": (nsg, union)}
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--pause-gc", action="store_true", help="pause the garbage "
+                        "collector around each call, as `posture scan` does for the whole "
+                        "scan (scanner/rules.py pauses it itself since issue 15)")
+    parser.add_argument("--code", type=Path, help="another checkout whose scanner/rules.py "
+                        "to time too, interleaved (e.g. the code before a change)")
+    args = parser.parse_args(argv)
+    old = load(args.code) if args.code else None
+    new_shapes = shapes(args.rules, args.seed, rules)
+    old_shapes = shapes(args.rules, args.seed, old) if old else {}
     slow = False
-    for name, layers in shapes.items():
-        seconds, count = timed(layers)
-        slow |= seconds > TARGET_SECONDS
-        print(f"{args.rules} rules, {name}: {seconds:.2f} s CPU, {count} exposures")
+    for name, layers in new_shapes.items():
+        new_times: list[float] = []
+        old_times: list[float] = []
+        for _ in range(args.runs):
+            if old:
+                seconds, old_result = timed(old, old_shapes[name], args.pause_gc)
+                old_times.append(seconds)
+            seconds, result = timed(rules, layers, args.pause_gc)
+            new_times.append(seconds)
+            if old and [(e.protocol, str(e.ports), e.sources) for e in old_result] != [
+                    (e.protocol, str(e.ports), e.sources) for e in result]:
+                print(f"{name}: the two checkouts' results differ", file=sys.stderr)
+                return 2
+        new_s = statistics.median(new_times)
+        slow |= new_s > TARGET_SECONDS
+        line = f"{args.rules} rules, {name}: {new_s:.2f} s CPU, {len(result)} exposures"
+        if old:
+            old_s = statistics.median(old_times)
+            line += f"; {args.code}: {old_s:.2f} s, ratio {old_s / new_s:.1f}x"
+        print(line, flush=True)
     return 1 if slow else 0
 
 

@@ -241,6 +241,12 @@ def _provider_options(f: F) -> F:
     f = click.option("--azure-cloud", "azure_cloud",
                      type=click.Choice(["public", "china", "usgovernment"]),
                      help="Azure cloud (default public).")(f)
+    f = click.option("--azure-resource-graph", "azure_resource_graph",
+                     type=click.Choice(["auto", "on", "off"]),
+                     envvar="POSTURE_AZURE_RESOURCE_GRAPH",
+                     help="Read the collections Azure Resource Graph holds with one paged "
+                          "query over all subscriptions (auto: when more than 3 are "
+                          "scanned; docs/azure.md).")(f)
     f = click.option("--azure-arm-endpoint", "azure_arm_endpoint", metavar="URL",
                      envvar="POSTURE_AZURE_ARM_ENDPOINT",
                      help="Custom Azure Resource Manager endpoint (https://).")(f)

@@ -274,6 +274,8 @@ def _summary(scan_id: int, text: str) -> dict[str, Any]:
 def insert_scan(conn: sa.Connection, result: ScanResult) -> int:
     """Insert one scan and its findings in the caller's transaction (the fleet store writes a
     unit's scan and the row that marks the unit done together: both or neither)."""
+    from scanner.reports import json_report  # the results file's writer: format 2
+
     inserted = conn.execute(sa.insert(scans).values(
         started_at=result.started_at,
         finished_at=result.finished_at,
@@ -281,7 +283,7 @@ def insert_scan(conn: sa.Connection, result: ScanResult) -> int:
         profile=str(result.profile.get("name", "")),
         sources=json.dumps(result.sources, sort_keys=True),
         summary=json.dumps(result.summary(), sort_keys=True),
-        result=json.dumps(result.to_json(timestamps=True), sort_keys=True),
+        result=json_report.render(result, timestamps=True),  # results format 2
     )).inserted_primary_key
     assert inserted is not None
     scan_id = int(inserted[0])

@@ -11,13 +11,19 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import orjson
+
+from scanner import result_tables
 from scanner.errors import PostureError
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
 from scanner.model import Kind, Resource
 from scanner.profile import Claim, Profile, Scope, parse_scope
 
 RESULT_FORMAT = "posture-result"
-RESULT_VERSION = 1
+RESULT_VERSION = 2  # what `scan --format json` writes: findings as rows of shared tables
+FLAT_VERSION = 1  # findings as flat objects: `ScanResult.to_json`, older files, the history
+# store's earlier scans; `posture report` reads both
+VERSIONS = (FLAT_VERSION, RESULT_VERSION)
 
 
 class ClaimStatus(StrEnum):
@@ -214,11 +220,12 @@ class ScanResult:
         return 0
 
     def to_json(self, timestamps: bool = True, findings: bool = True) -> dict[str, Any]:
-        """The results document (`findings=False`: its findings list left empty, for a
-        writer that streams them)."""
+        """The results document in format 1, each finding a flat object (`findings=False`:
+        its findings list left empty, for a writer that writes them its own way). The `json`
+        report writes format 2 (scanner/reports/json_report.py)."""
         doc: dict[str, Any] = {
             "format": RESULT_FORMAT,
-            "version": RESULT_VERSION,
+            "version": FLAT_VERSION,
             "tool_version": self.tool_version,
             "profile": dict(self.profile),
             "sources": self.sources,
@@ -238,18 +245,22 @@ class ScanResult:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], origin: str = "results") -> ScanResult:
-        if not isinstance(data, Mapping) or data.get("format") != RESULT_FORMAT:
-            raise PostureError(f"{origin}: not a posture results file")
-        if data.get("version") != RESULT_VERSION:
-            raise PostureError(f"{origin}: results version {data.get('version')!r} not supported")
+        """A results document of format 1 or 2 (format 2's tables checked row by row)."""
+        _check_version(data, origin)
         try:
+            claims = data["claims"]
+            if data["version"] == FLAT_VERSION:
+                findings = [Finding.from_json(f) for f in data["findings"]]
+            else:
+                findings = result_tables.decode(data, origin)
+                claims = result_tables.claims_by_id(claims, findings, origin)
             return cls(
                 tool_version=data["tool_version"],
                 profile=data["profile"],
                 sources=list(data["sources"]),
                 checks=list(data["checks"]),
-                findings=[Finding.from_json(f) for f in data["findings"]],
-                claims=[ClaimResult.from_json(c) for c in data["claims"]],
+                findings=findings,
+                claims=[ClaimResult.from_json(c) for c in claims],
                 errors=list(data.get("errors", [])),
                 started_at=data.get("started_at", ""),
                 finished_at=data.get("finished_at", ""),
@@ -261,31 +272,55 @@ class ScanResult:
             raise PostureError(f"{origin}: malformed results file ({exc!r})") from exc
 
 
+def _check_version(data: Any, origin: str) -> None:
+    if not isinstance(data, Mapping) or data.get("format") != RESULT_FORMAT:
+        raise PostureError(f"{origin}: not a posture results file")
+    version = data.get("version")
+    if type(version) is not int or version not in VERSIONS:
+        raise PostureError(f"{origin}: results version {version!r} not supported "
+                           f"(this posture reads versions {FLAT_VERSION} and {RESULT_VERSION})")
+
+
+SCHEMAS = {FLAT_VERSION: "result.schema.json", RESULT_VERSION: "result-2.schema.json"}
+_SAMPLE = 64  # rows of each format 2 table the JSON Schema sees; `result_tables.decode`
+# checks every row itself (jsonschema over a million rows would take minutes)
+
+
 @cache
-def schema() -> dict[str, Any]:
-    text = resources.files("scanner").joinpath("schema/result.schema.json").read_text()
+def schema(version: int = FLAT_VERSION) -> dict[str, Any]:
+    text = resources.files("scanner").joinpath("schema", SCHEMAS[version]).read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 
 
 def validate(data: Any, origin: str) -> None:
-    """Refuse a results document that is not shaped as `to_json` writes it (a PostureError
-    naming where), before anything renders it: every format reads these fields."""
-    if not isinstance(data, Mapping) or data.get("format") != RESULT_FORMAT:
-        raise PostureError(f"{origin}: not a posture results file")
-    if data.get("version") != RESULT_VERSION:
-        raise PostureError(f"{origin}: results version {data.get('version')!r} not supported")
+    """Refuse a results document that is not shaped as the `json` report writes it, or as
+    format 1 was (a PostureError naming where), before anything renders it: every format
+    reads these fields."""
+    _check_version(data, origin)
     try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise PostureError(f"{origin}: a string holds an unpaired UTF-16 surrogate escape: "
-                           "not valid Unicode text") from None
-    except (ValueError, RecursionError):
-        raise PostureError(f"{origin}: nested too deeply, not a posture results file") from None
+        orjson.dumps(data)  # refuses lone surrogates, deep nesting, huge integers: then json
+    except (orjson.JSONEncodeError, TypeError):  # says which (a huge integer is valid)
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise PostureError(f"{origin}: a string holds an unpaired UTF-16 surrogate "
+                               "escape: not valid Unicode text") from None
+        except (ValueError, RecursionError):
+            raise PostureError(f"{origin}: nested too deeply, not a posture results file"
+                               ) from None
     import jsonschema  # here, not at start-up: only reading a results file needs it
 
+    version = data["version"]
+    if version == RESULT_VERSION:  # the tables sampled; decode checks every row
+        data = {k: v[:_SAMPLE] if k in result_tables.TABLES and isinstance(v, list) else v
+                for k, v in data.items()}
+        if isinstance(data.get("claims"), list):  # a claim may name a million findings
+            data["claims"] = [{**c, "findings": c["findings"][:_SAMPLE]}
+                              if isinstance(c, dict) and isinstance(c.get("findings"), list)
+                              else c for c in data["claims"]]
     error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema()).iter_errors(data))
+        jsonschema.Draft202012Validator(schema(version)).iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         message = error.message if len(error.message) <= 200 else error.message[:197] + "..."

@@ -8,11 +8,24 @@ over plain http), serving ARM JSON from snapshot-style collections:
   ``/resourcegroups``): the objects of that collection in that subscription;
 - a child list ``GET {parent id}/{child type}``: the objects of the collection named
   ``.../{child type}`` whose id lies under the parent (protected items under their vault);
-- ``GET {resource id}``: that object.
+- ``GET {resource id}``: that object;
+- ``GET /subscriptions/{id}/providers/Microsoft.Authorization/permissions``: ``*/read``,
+  minus ``{Namespace}/*`` for each namespace denied with :meth:`ArmServer.deny_namespace`;
+- ``POST /providers/Microsoft.ResourceGraph/resources`` (Azure Resource Graph): the one
+  query shape posture sends, ``Resources`` or ``ResourceContainers | where type in~ (...)
+  | project ... | order by id asc`` over the request's ``subscriptions`` (any other query
+  is a 400 ``BadRequest``, not a KQL engine), rows as Resource Graph gives them (type
+  lowercased, resourceGroup/subscriptionId/tenantId added, empty columns for fields the
+  object lacks), ``graph_page_size`` rows a page with an opaque ``$skipToken``. Like
+  Resource Graph, it silently leaves out what the caller may not read (a denied
+  namespace). :attr:`ArmServer.graph_fault` breaks its paging (``repeat-token``,
+  ``truncated``, ``short``); :meth:`ArmServer.deny_graph` answers 403 for a query naming
+  that subscription.
 Lists are paged ``page_size`` at a time with an absolute ``nextLink`` naming this server
 (``$skiptoken``). Errors are ARM's ``{"error": {"code", "message"}}``: 401 without
 ``Authorization: Bearer <token>`` (``InvalidAuthenticationTokenTenant`` for ``wrong_token``),
-404 ``ResourceNotFound``, 405 for any method but GET (logged), 400 without ``api-version``,
+404 ``ResourceNotFound``, 405 for any other POST and any method but GET and POST (logged),
+400 without ``api-version``,
 and what :meth:`ArmServer.fail` / :meth:`ArmServer.deny_namespace` inject (429 with
 ``Retry-After``, 403 ``AuthorizationFailed``, 5xx).
 
@@ -21,12 +34,14 @@ the Hetzner test server): a seeded fraction of requests answers 429 ``TooManyReq
 ``Retry-After``, a 5xx (ARM JSON, or a gateway's HTML page), a response slower than the
 client's read timeout, or a dropped connection (no answer, closed or reset);
 ``fault_counts`` counts what was injected. ``requests`` logs every request, whatever its
-method.
+method (a Resource Graph query as ``path#digest of its body``: which page of which query).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import ssl
 import tempfile
 import threading
@@ -52,13 +67,19 @@ class Fault:
     times: int | None  # None: always
     retry_after: int | None = None
     message: str | None = None  # the error body's message (default "injected CODE")
+    headers: Mapping[str, str] | None = None  # more headers of the answer
 
 
 class ArmServer:
     def __init__(self, sections: Mapping[str, Mapping[str, list[dict[str, Any]]]], *,
                  token: str, wrong_token: str = "token-for-another-tenant",
-                 page_size: int = 2) -> None:
+                 page_size: int = 2, graph_page_size: int = 3) -> None:
         """`sections`: subscription id -> collection name -> raw objects."""
+        self.graph_page_size = graph_page_size
+        self.latency = 0.0  # seconds added to every answer (a network round trip; benches)
+        self.graph_fault: str | None = None
+        self.graph_denied: set[str] = set()
+        self.graph_requests: list[dict[str, Any]] = []  # the JSON body of every query
         self.data = {sub: {name: list(objs) for name, objs in cols.items()}
                      for sub, cols in sections.items()}
         self.token, self.wrong_token, self.page_size = token, wrong_token, page_size
@@ -88,8 +109,10 @@ class ArmServer:
         self._dir.cleanup()
 
     def fail(self, match: str, status: int, code: str, times: int | None = None,
-             retry_after: int | None = None, message: str | None = None) -> None:
-        self.faults.append(Fault(match.lower(), status, code, times, retry_after, message))
+             retry_after: int | None = None, message: str | None = None,
+             headers: Mapping[str, str] | None = None) -> None:
+        self.faults.append(Fault(match.lower(), status, code, times, retry_after, message,
+                                 headers))
 
     def inject_faults(self, plan: FaultPlan | None) -> None:
         """Fault mode: from now on, fault the requests ``plan`` picks (None: no more faults).
@@ -104,6 +127,65 @@ class ArmServer:
     def deny_namespace(self, subscription: str, namespace: str) -> None:
         """The credential has no read permission on `namespace` in `subscription`."""
         self.denied.add((subscription.lower(), namespace.lower()))
+
+    def deny_graph(self, subscription: str) -> None:
+        """A Resource Graph query naming `subscription` answers 403 AuthorizationFailed."""
+        self.graph_denied.add(subscription.lower())
+
+    # --- Resource Graph --------------------------------------------------------------------
+
+    def graph(self, request: Mapping[str, Any]) -> tuple[int, Any]:
+        """The answer to a Resource Graph query (the one shape posture sends)."""
+        with self.lock:
+            self.graph_requests.append(dict(request))
+        text = request.get("query")
+        subs = request.get("subscriptions")
+        options = request.get("options") or {}
+        match = GRAPH_QUERY.fullmatch(text) if isinstance(text, str) else None
+        if match is None or not isinstance(subs, list) or not subs:
+            return 400, _error("BadRequest", "Please provide below info when asking for "
+                                             "support: this test server understands one query")
+        if options.get("resultFormat") != "objectArray":
+            return 400, _error("BadRequest", "resultFormat objectArray expected")
+        table, listed, columns = match.group(1), match.group(2), match.group(3)
+        types = {t.strip().strip("'\"").lower() for t in listed.split(",")}
+        columns_ = [c.strip() for c in columns.split(",")]
+        denied = [s for s in subs if str(s).lower() in self.graph_denied]
+        if denied:
+            return 403, _error("AuthorizationFailed", f"The client does not have authorization "
+                                                     f"to query subscription '{denied[0]}'.")
+        rows = []
+        for sub in subs:
+            found = next((k for k in self.data if k.lower() == str(sub).lower()), None)
+            if found is None:
+                continue
+            for name, objs in self.data[found].items():
+                rtype = GRAPH_TYPES.get(name.lower(), name.lower()) if table == (
+                    "ResourceContainers") else name.lower()
+                if table == "Resources" and name.lower() in NOT_IN_RESOURCES:
+                    continue
+                ns = name.split("/")[0].lower()
+                if rtype not in types or (found.lower(), ns) in self.denied:
+                    continue  # Resource Graph leaves out what the caller may not read
+                for obj in objs:
+                    rows.append({c: _column(obj, c, rtype, found) for c in columns_})
+        rows.sort(key=lambda r: str(r.get("id")))
+        token = options.get("$skipToken")
+        start = int(str(token).removeprefix("rg-")) if token else 0
+        top = min(int(options.get("$top") or 100), self.graph_page_size)
+        page = rows[start:start + top]
+        out: dict[str, Any] = {"totalRecords": len(rows), "count": len(page),
+                               "resultTruncated": "false", "data": page, "facets": []}
+        if start + top < len(rows):
+            out["$skipToken"] = f"rg-{start + top}"
+        if self.graph_fault == "repeat-token":
+            out["$skipToken"] = "rg-0" if start else f"rg-{top}"
+        elif self.graph_fault == "truncated" and "$skipToken" in out:
+            del out["$skipToken"]
+            out["resultTruncated"] = "true"
+        elif self.graph_fault == "short" and "$skipToken" in out:
+            del out["$skipToken"]
+        return 200, out
 
     # --- routing ---------------------------------------------------------------------------
 
@@ -129,6 +211,11 @@ class ArmServer:
                                                        "not be found.")
         if len(parts) == 3:
             return 200, next(s for s in self._subscriptions() if s["subscriptionId"] == sub)
+        if low.endswith("/providers/microsoft.authorization/permissions") and len(parts) == 6:
+            denied = sorted(ns for s, ns in self.denied if s == sub.lower())
+            return 200, {"list": [{"actions": ["*/read"],
+                                   "notActions": [f"{ns}/*" for ns in denied],
+                                   "dataActions": [], "notDataActions": []}]}
         if "providers" in parts:
             ns = parts[parts.index("providers") + 1]
             if (sub.lower(), ns) in self.denied:
@@ -187,7 +274,66 @@ class ArmServer:
                     self.rfile.read(length)
                 self._send(405, _error("MethodNotAllowed", "this server is read-only"))
 
-            do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _refuse
+            do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _refuse
+
+            def do_POST(self) -> None:
+                time.sleep(server.latency)
+                url = urlsplit(self.path)
+                if url.path.lower() != "/providers/microsoft.resourcegraph/resources":
+                    return self._refuse()
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                # a query's identity is its URL and its body (the page asked for)
+                call = f"{self.path}#{hashlib.sha256(body).hexdigest()[:16]}"
+                with server.lock:
+                    server.requests.append(("POST", call))
+                if not self._authorized(parse_qs(url.query)):
+                    return None
+                fault = server.fault_state.take("POST", call)
+                if fault is not None and self._fault(*fault):
+                    return None
+                if self._injected(url.path):
+                    return None
+                try:
+                    request = json.loads(body or b"null")
+                except ValueError:
+                    request = None
+                if not isinstance(request, dict):
+                    return self._send(400, _error("BadRequest", "a JSON object expected"))
+                return self._send(*server.graph(request))
+
+            def _authorized(self, query: Mapping[str, list[str]]) -> bool:
+                auth = self.headers.get("Authorization", "")
+                if auth == f"Bearer {server.wrong_token}":
+                    self._send(401, _error(
+                        "InvalidAuthenticationTokenTenant",
+                        "The access token is from the wrong issuer. It must match the tenant "
+                        "associated with this subscription."))
+                    return False
+                if auth != f"Bearer {server.token}":
+                    self._send(401, _error("AuthenticationFailed", "Authentication failed."))
+                    return False
+                if "api-version" not in query:
+                    self._send(400, _error("MissingApiVersionParameter",
+                                           "The api-version query parameter is required."))
+                    return False
+                return True
+
+            def _injected(self, path: str) -> bool:
+                """Answer with a fault of :meth:`ArmServer.fail`; True when one matched."""
+                with server.lock:
+                    for fault in server.faults:
+                        if fault.match in path.lower() and fault.times != 0:
+                            if fault.times is not None:
+                                fault.times -= 1
+                            headers = ({"Retry-After": str(fault.retry_after)}
+                                       if fault.retry_after is not None else {})
+                            headers.update(fault.headers or {})
+                            self._send(fault.status, _error(
+                                fault.code, fault.message or f"injected {fault.code}"),
+                                headers)
+                            return True
+                return False
 
             def _fault(self, kind: str, variant: int) -> bool:
                 """Answer with the fault; True when that was the whole answer."""
@@ -218,36 +364,18 @@ class ArmServer:
                 return True
 
             def do_GET(self) -> None:
+                time.sleep(server.latency)
                 with server.lock:
                     server.requests.append(("GET", self.path))
                 url = urlsplit(self.path)
                 query = parse_qs(url.query)
-                auth = self.headers.get("Authorization", "")
-                if auth == f"Bearer {server.wrong_token}":
-                    return self._send(401, _error(
-                        "InvalidAuthenticationTokenTenant",
-                        "The access token is from the wrong issuer. It must match the tenant "
-                        "associated with this subscription."))
-                if auth != f"Bearer {server.token}":
-                    return self._send(401, _error("AuthenticationFailed",
-                                                  "Authentication failed."))
-                if "api-version" not in query:
-                    return self._send(400, _error("MissingApiVersionParameter",
-                                                  "The api-version query parameter is "
-                                                  "required."))
+                if not self._authorized(query):
+                    return None
                 fault = server.fault_state.take("GET", self.path)
                 if fault is not None and self._fault(*fault):
                     return None
-                with server.lock:
-                    for fault in server.faults:
-                        if fault.match in url.path.lower() and fault.times != 0:
-                            if fault.times is not None:
-                                fault.times -= 1
-                            headers = ({"Retry-After": str(fault.retry_after)}
-                                       if fault.retry_after is not None else {})
-                            return self._send(fault.status, _error(
-                                fault.code, fault.message or f"injected {fault.code}"),
-                                headers)
+                if self._injected(url.path):
+                    return None
                 status, body = server.route(url.path)
                 if status != 200 or "list" not in body:
                     return self._send(status, body)
@@ -271,6 +399,38 @@ class _QuietHTTPServer(ThreadingHTTPServer):
         return  # no tracebacks on stderr (a client that hung up on a slow answer)
 
 
+# The query posture sends (providers/azure/graph.py): table, types, columns.
+GRAPH_QUERY = re.compile(r"(Resources|ResourceContainers) \| where type in~ \(([^()]*)\) "
+                         r"\| project ([A-Za-z, ]+) \| order by id asc")
+# Collections not in the Resources table (other tables: Resource Graph's `securityresources`,
+# `authorizationresources`; diagnostic settings in none).
+NOT_IN_RESOURCES = frozenset({
+    "microsoft.resources/subscriptions", "microsoft.resources/resourcegroups",
+    "microsoft.insights/diagnosticsettings", "microsoft.security/pricings",
+    "microsoft.authorization/roleassignments"})
+# ResourceContainers types of the collections kept there.
+GRAPH_TYPES = {"microsoft.resources/resourcegroups":
+               "microsoft.resources/subscriptions/resourcegroups"}
+# Columns Resource Graph fills with an empty string, not null, when the object lacks them.
+STRING_COLUMNS = frozenset({"kind", "managedBy", "location", "resourceGroup"})
+
+
+def _column(obj: Mapping[str, Any], column: str, rtype: str, sub: str) -> Any:
+    """One column of an object's row, as Resource Graph gives it."""
+    if column == "type":
+        return rtype
+    if column == "subscriptionId":
+        return sub
+    if column == "tenantId":
+        return "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    if column == "resourceGroup":
+        parts = str(obj.get("id", "")).split("/")
+        low = [p.lower() for p in parts]
+        return parts[low.index("resourcegroups") + 1].lower() if "resourcegroups" in low else ""
+    value = obj.get(column)
+    return ("" if column in STRING_COLUMNS else None) if value is None else value
+
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -282,4 +442,19 @@ def sections_of(snapshot_path: Path) -> dict[str, dict[str, list[dict[str, Any]]
     for section in doc["sections"]:
         out[section["account"]] = {name: [o for objs in regions.values() for o in objs]
                                    for name, regions in section["collections"].items()}
+    return out
+
+
+def copies(sections: Mapping[str, Mapping[str, list[dict[str, Any]]]], count: int
+           ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """`count` copies of an estate, each in a subscription of its own (every occurrence of
+    the original subscription ids replaced by the copy's): many subscriptions to scan."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for n in range(count):
+        for sub, cols in sections.items():
+            new = f"{sub[:-12]}{n:04d}{sub[-8:]}"
+            text = json.dumps(cols)
+            for old in (sub, sub.lower(), sub.upper()):
+                text = text.replace(old, new)
+            out[new] = json.loads(text)
     return out

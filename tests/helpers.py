@@ -24,6 +24,39 @@ def scan_json(*args: str) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def findings_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings of a results document as flat objects (format 1's shape): format 2's
+    rows resolved through its tables (docs/output-formats.md#json); anything else (format 1,
+    fleet JSON's `result`) as it is."""
+    if doc.get("version") != 2:
+        found: list[dict[str, Any]] = doc["findings"]
+        return found
+    from scanner.result_tables import decode
+
+    return [f.to_json() for f in decode(doc, "results")]
+
+
+def as_format_1(doc: dict[str, Any]) -> dict[str, Any]:
+    """A results document in format 1 (flat findings), as posture wrote it before format 2."""
+    from scanner.result import ScanResult
+
+    flat: dict[str, Any] = ScanResult.from_json(doc).to_json(timestamps="started_at" in doc)
+    return json.loads(json.dumps(flat))  # type: ignore[no-any-return]
+
+
+def claims_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The claims of a results document with their `findings` as ids (format 2 names the
+    findings of the report by index into its findings table)."""
+    if doc.get("version") != 2:
+        found: list[dict[str, Any]] = doc["claims"]
+        return found
+    from scanner.result_tables import claims_by_id, decode
+
+    resolved: list[dict[str, Any]] = claims_by_id(doc["claims"], decode(doc, "results"),
+                                                  "results")
+    return resolved
+
+
 def verdicts(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return {(f["check"], f["resource"], f["status"]) for f in doc["findings"]}
+    return {(f["check"], f["resource"], f["status"]) for f in findings_of(doc)}
 

@@ -21,7 +21,7 @@ from scanner import snapshot
 from scanner.model import PROPERTIES, Kind
 from tests import aws_estate
 from tests.aws_proxy import AwsProxy, Call, Fault, start_moto
-from tests.helpers import run
+from tests.helpers import findings_of, run
 
 ACCOUNT = "123456789012"
 REGIONS = "eu-central-1,eu-west-1"
@@ -81,7 +81,7 @@ def scan(profile: Path, *args: str) -> tuple[int, dict[str, Any], str]:
 
 
 def by_name(doc: dict[str, Any], status: str) -> set[tuple[str, str]]:
-    return {(f["check"], f["resource_name"]) for f in doc["findings"] if f["status"] == status}
+    return {(f["check"], f["resource_name"]) for f in findings_of(doc) if f["status"] == status}
 
 
 EXPECTED_FAILS = {
@@ -105,7 +105,7 @@ def test_live_scan_gives_exactly_the_expected_verdicts(aws: Any) -> None:
     _proxy, _ids, profile = aws
     code, doc, stderr = scan(profile, "--checks", EXISTING)
     assert code == 1, stderr
-    assert not [f for f in doc["findings"] if f["status"] == "error"], doc["errors"]
+    assert not [f for f in findings_of(doc) if f["status"] == "error"], doc["errors"]
     assert by_name(doc, "fail") == EXPECTED_FAILS
     passes = by_name(doc, "pass")
     for expected in [("NET-01", "db-private"), ("NET-02", "vpn-1"), ("NET-02", "web"),
@@ -120,13 +120,13 @@ def test_live_scan_gives_exactly_the_expected_verdicts(aws: Any) -> None:
         assert expected in passes, expected
     assert ("NET-03", "vpn-1") in by_name(doc, "skip")
     # every AWS resource judged is in this account
-    assert {f["account"] for f in doc["findings"]} == {ACCOUNT}
+    assert {f["account"] for f in findings_of(doc)} == {ACCOUNT}
 
 
 def test_nacl_deny_rule_is_evaluated_before_the_security_group(aws: Any) -> None:
     _proxy, _ids, profile = aws
     _, doc, _ = scan(profile, "--checks", "NET-02")
-    app2 = next(f for f in doc["findings"] if f["resource_name"] == "app-2")
+    app2 = next(f for f in findings_of(doc) if f["resource_name"] == "app-2")
     # the SG opens 22 and 3389; the subnet's network ACL denies 3389 (rule 100)
     assert {v["ports"] for v in app2["evidence"]["violations"]} == {"22"}
 
@@ -134,7 +134,7 @@ def test_nacl_deny_rule_is_evaluated_before_the_security_group(aws: Any) -> None
 def test_public_ip_without_internet_gateway_route_is_not_reachable(aws: Any) -> None:
     _proxy, _ids, profile = aws
     _, doc, _ = scan(profile, "--checks", "NET-03,NET-04")
-    hidden = [f for f in doc["findings"] if f["resource_name"] == "hidden-1"]
+    hidden = [f for f in findings_of(doc) if f["resource_name"] == "hidden-1"]
     assert [(f["check"], f["status"]) for f in hidden] == [("NET-03", "pass")]
     assert hidden[0]["evidence"]["public_ips"] == []
 
@@ -142,7 +142,7 @@ def test_public_ip_without_internet_gateway_route_is_not_reachable(aws: Any) -> 
 def test_load_balancer_forwards_to_its_targets(aws: Any) -> None:
     _proxy, _ids, profile = aws
     _, doc, _ = scan(profile, "--checks", "NET-02")
-    app1 = next(f for f in doc["findings"] if f["resource_name"] == "app-1")
+    app1 = next(f for f in findings_of(doc) if f["resource_name"] == "app-1")
     assert app1["status"] == "pass"  # reached on 8080 through the ALB: not an admin port
 
 
@@ -154,7 +154,7 @@ def test_record_then_replay_gives_identical_findings(aws: Any, tmp_path: Path) -
     replay = run("scan", str(snap), "--profile", str(profile), "--checks", EXISTING,
                  "--format", "json", "--no-timestamps")
     replayed = json.loads(replay.stdout)
-    assert replayed["findings"] == live["findings"]
+    assert findings_of(replayed) == findings_of(live)
     assert replayed["claims"] == live["claims"]
     assert run("verify", str(snap)).exit_code == 0
 
@@ -171,7 +171,7 @@ def test_pagination_follows_every_page(aws: Any, monkeypatch: pytest.MonkeyPatch
     assert code in (0, 1), stderr
     pages = [c for c in proxy.calls if c.action == "DescribeInstances"]
     assert len(pages) == 3
-    assert len([f for f in doc["findings"] if f["check"] == "NET-03"]) == 12
+    assert len([f for f in findings_of(doc) if f["check"] == "NET-03"]) == 12
 
 
 def test_access_denied_in_one_region_is_an_error_for_exactly_that_scope(aws: Any) -> None:
@@ -179,16 +179,16 @@ def test_access_denied_in_one_region_is_an_error_for_exactly_that_scope(aws: Any
     proxy.fail(lambda c: c.service == "rds" and c.region == "eu-west-1", "AccessDenied")
     code, doc, _ = scan(profile, "--checks", "NET-01")
     assert code == 1  # db-public's exposure in eu-central-1 is still a certain violation
-    errors = [f for f in doc["findings"] if f["status"] == "error"]
+    errors = [f for f in findings_of(doc) if f["status"] == "error"]
     assert errors and {f["region"] for f in errors} == {"eu-west-1"}
     assert {f["reason"] for f in errors} == {"denied"}
     assert f"aws:{ACCOUNT}/eu-west-1/rds.describe_db_instances" in {f["resource"]
                                                                     for f in errors}
-    status = {f["resource_name"]: f["status"] for f in doc["findings"]}
+    status = {f["resource_name"]: f["status"] for f in findings_of(doc)}
     assert status["db-public"] == "fail" and status["db-private"] == "pass"
     code, doc, _ = run_only(profile, "eu-west-1", "NET-01")
     assert code == 3
-    assert not [f for f in doc["findings"] if f["status"] == "pass"]
+    assert not [f for f in findings_of(doc) if f["status"] == "pass"]
 
 
 def run_only(profile: Path, regions: str, checks: str) -> tuple[int, dict[str, Any], str]:
@@ -204,7 +204,7 @@ def test_an_account_that_denies_everything_is_errors_and_exit_3(aws: Any) -> Non
     proxy.faults.insert(0, Fault(lambda c: c.service != "sts", "AccessDenied"))
     code, doc, stderr = scan(profile, "--checks", EXISTING)
     assert code == 3
-    assert doc["findings"] and {f["status"] for f in doc["findings"]} == {"error"}
+    assert findings_of(doc) and {f["status"] for f in findings_of(doc)} == {"error"}
     assert "Traceback" not in stderr
 
 
@@ -213,7 +213,7 @@ def test_throttling_is_retried_by_botocore_until_the_call_succeeds(aws: Any) -> 
     proxy.fail(lambda c: c.action == "DescribeSubnets" and c.region == "eu-central-1",
                "Throttling", status=400, times=2, message="Rate exceeded")
     _code, doc, _ = scan(profile, "--checks", "RES-01")
-    assert not [f for f in doc["findings"] if f["status"] == "error"]
+    assert not [f for f in findings_of(doc) if f["status"] == "error"]
     assert len([c for c in proxy.calls if c.action == "DescribeSubnets"
                 and c.region == "eu-central-1"]) == 3
 
@@ -226,7 +226,7 @@ def test_throttling_that_never_stops_is_a_throttled_error(aws: Any,
     proxy.fail(lambda c: c.action == "DescribeSecurityGroups" and c.region == "eu-west-1",
                "Throttling", status=400, message="Rate exceeded")
     _code, doc, _ = scan(profile, "--checks", "NET-04")
-    errors = [f for f in doc["findings"] if f["status"] == "error"]
+    errors = [f for f in findings_of(doc) if f["status"] == "error"]
     assert {(f["region"], f["reason"]) for f in errors} == {("eu-west-1", "throttled")}
 
 
@@ -365,13 +365,13 @@ def test_trail_retention_is_the_longest_lived_copy_of_its_logs(aws: Any) -> None
     _proxy, _ids, profile = aws
     _, doc, stderr = scan(profile, "--checks", "LOG-02")
     assert not doc["errors"], stderr
-    [trail] = [f for f in doc["findings"] if f["check"] == "LOG-02"]
+    [trail] = [f for f in findings_of(doc) if f["check"] == "LOG-02"]
     # bucket lifecycle: 90 days; CloudWatch Logs group: 400 days
     assert (trail["resource_name"], trail["status"], trail["evidence"]) == (
         "org-audit", "pass", {"retention_days": 400, "required_days": 365})
     _, doc, _ = scan(profile, "--checks", "LOG-02", "--profile",
                         str(_short_retention(profile, 500)))
-    [trail] = [f for f in doc["findings"] if f["check"] == "LOG-02"]
+    [trail] = [f for f in findings_of(doc) if f["check"] == "LOG-02"]
     assert trail["status"] == "fail" and trail["message"] == "kept 400 days, fewer than 500"
 
 
@@ -386,8 +386,8 @@ def test_function_and_vault_tags_are_read_for_classification_labels(aws: Any) ->
     _proxy, _ids, profile = aws
     _, doc, stderr = scan(profile, "--checks", "INV-02")
     assert not doc["errors"], stderr
-    got = {(f["resource_name"], f["status"]) for f in doc["findings"]
+    got = {(f["resource_name"], f["status"]) for f in findings_of(doc)
            if f["resource_name"] in ("mailer", "posture-vault")}
     assert got == {("mailer", "pass"), ("posture-vault", "fail")}
-    vault = next(f for f in doc["findings"] if f["resource_name"] == "posture-vault")
+    vault = next(f for f in findings_of(doc) if f["resource_name"] == "posture-vault")
     assert vault["evidence"] == {"missing": ["owner", "environment"]}

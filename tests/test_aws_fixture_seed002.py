@@ -8,7 +8,7 @@ from pathlib import Path
 from providers.aws import PROVIDER
 from scanner import snapshot
 from scanner.model import PROPERTIES
-from tests.helpers import SEED002, scan_json
+from tests.helpers import SEED002, claims_of, findings_of, scan_json
 
 AWS_SEED002 = Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "seed002-aws.json"
 CHECKS = ("NET-01,NET-02,NET-03,NET-04,TLS-01,TLS-02,TLS-03,TLS-04,ENC-01,RES-01,BAK-02,"
@@ -72,23 +72,23 @@ def test_hetzner_and_aws_snapshots_are_judged_as_one_estate() -> None:
     code, doc = scan_json(str(SEED002), str(AWS_SEED002), "--profile", "seed-002",
                           "--checks", CHECKS)
     assert code == 1
-    aws = [f for f in doc["findings"] if f["provider"] == "aws"]
+    aws = [f for f in findings_of(doc) if f["provider"] == "aws"]
     got = {(f["check"], f["resource_name"], f["status"]) for f in aws}
     assert {(c, n) for c, n, s in got if s == "fail"} == EXPECTED_FAILS
     assert {(c, n) for c, n, s in got if s == "skip"} == EXPECTED_SKIPS
     assert {(c, n) for c, n, s in got if s == "pass"} == EXPECTED_PASSES
-    assert not [f for f in doc["findings"] if f["status"] == "error"]
+    assert not [f for f in findings_of(doc) if f["status"] == "error"]
     # the Hetzner part is judged in the same scan
-    assert {f["provider"] for f in doc["findings"]} == {"aws", "hetzner"}
+    assert {f["provider"] for f in findings_of(doc)} == {"aws", "hetzner"}
     claims = {c["id"]: c["status"] for c in doc["claims"]}
     assert claims["aes-256-at-rest"] == "contradicted"
     # the newly bound claims: each contradicted here beside compliant resources
     for claim in ("ssh-keys-only", "operator-audit-log", "subprocessor-aws", "daily-backups",
                   "data-classification", "vulnerability-procedures"):
         assert claims[claim] == "contradicted", claim
-    audit = next(c for c in doc["claims"] if c["id"] == "operator-audit-log")
-    assert audit["findings"] == ["LOG-01|aws:210987654322"]
-    assert {f["evidence_level"] for f in doc["findings"]
+    audit = next(c for c in claims_of(doc) if c["id"] == "operator-audit-log")
+    assert findings_of(audit) == ["LOG-01|aws:210987654322"]
+    assert {f["evidence_level"] for f in findings_of(doc)
             if f["check"] in ("TLS-04", "INV-01")} == {"none"}
     for claim in ("iac", "inventory-in-sync"):
         assert claims[claim] == "not_verifiable", claim

@@ -22,6 +22,7 @@ from providers.aws.apis import APIS
 from scanner import snapshot
 from scanner.engine import NOT_ASSESSED
 from scanner.model import Resource
+from tests.helpers import findings_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOTS = [ROOT / "fixtures" / "aws" / "seed002-aws.json",
@@ -157,6 +158,6 @@ def test_recorded_shapes_that_used_to_vanish_are_counted(tmp_path: Path) -> None
     path = tmp_path / "s.json"
     snapshot.write(snapshot.Snapshot(sections=[s]), path)
     result = run("scan", str(path), "--checks", "NET-03", "--format", "json", "--no-timestamps")
-    named = [f for f in json.loads(result.stdout)["findings"]
+    named = [f for f in findings_of(json.loads(result.stdout))
              if f["check"] == "NOT-ASSESSED"]
     assert [f["evidence"]["ids"] for f in named] == [[skip["id"]]]

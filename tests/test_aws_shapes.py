@@ -22,7 +22,7 @@ from providers.aws import PROVIDER
 from scanner import snapshot
 from tests import aws_estate
 from tests.aws_proxy import AwsProxy, Call, Fault, start_moto
-from tests.helpers import run
+from tests.helpers import findings_of, run
 from tests.test_aws_collector import env
 
 REGION = aws_estate.REGION
@@ -146,7 +146,7 @@ def scan(profile: Path, checks: str, *args: str) -> dict[str, Any]:
 
 
 def status(doc: dict[str, Any], check: str, name: str) -> str:
-    found = [f["status"] for f in doc["findings"]
+    found = [f["status"] for f in findings_of(doc)
              if f["check"] == check and f["resource_name"] == name]
     assert len(found) == 1, (check, name, found)
     return str(found[0])
@@ -177,7 +177,7 @@ def test_every_interface_and_public_address_is_kept(aws: Any, tmp_path: Path) ->
 def test_security_group_rule_with_an_aws_managed_prefix_list_is_resolved(aws: Any) -> None:
     _proxy, _ids, profile = aws
     doc = scan(profile, "NET-02")
-    finding = next(f for f in doc["findings"] if f["check"] == "NET-02"
+    finding = next(f for f in findings_of(doc) if f["check"] == "NET-02"
                    and f["resource_name"] == "pl-1")
     # the S3 prefix list's public ranges reach SSH: outside the operator ranges
     assert finding["status"] == "fail"
@@ -252,7 +252,7 @@ def test_bedrock_not_offered_in_a_region_leaves_bucket_residency_alone(aws: Any)
     doc = scan(profile, "RES-01")
     assert status(doc, "RES-01", "plain-bucket") == "pass"
     assert status(doc, "RES-01", "multi-1") == "pass"
-    assert any(f["status"] == "error" and "bedrock" in f["resource"] for f in doc["findings"])
+    assert any(f["status"] == "error" and "bedrock" in f["resource"] for f in findings_of(doc))
 
 
 def test_unread_route_tables_turn_only_fails_into_errors(aws: Any, tmp_path: Path) -> None:

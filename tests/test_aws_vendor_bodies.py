@@ -13,7 +13,7 @@ from providers.aws import PROVIDER
 from scanner import snapshot
 from scanner.model import Inventory, Kind, RelationType
 from scanner.snapshot import GLOBAL, Section, Snapshot
-from tests.helpers import run
+from tests.helpers import findings_of, run
 
 DATA = Path(__file__).parent / "data" / "aws"
 ACCOUNT = "123456789012"
@@ -43,7 +43,7 @@ def findings(s: Section, tmp_path: Path, checks: str) -> list[dict[str, Any]]:
     snapshot.write(Snapshot(sections=[s]), path)
     result = run("scan", str(path), "--checks", checks, "--format", "json", "--no-timestamps")
     assert result.exit_code in (0, 1, 3), result.stderr
-    found: list[dict[str, Any]] = json.loads(result.stdout)["findings"]
+    found: list[dict[str, Any]] = findings_of(json.loads(result.stdout))
     return found
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from scanner import snapshot
 from tests.azure_arm_server import ArmServer, sections_of
-from tests.helpers import ROOT, run, verdicts
+from tests.helpers import ROOT, findings_of, run, verdicts
 
 SEED000 = ROOT / "fixtures" / "azure" / "seed000-azure.json"
 SEED001 = ROOT / "fixtures" / "azure" / "seed001-azure.json"
@@ -60,7 +60,7 @@ def test_record_then_replay_gives_identical_findings(arm: ArmServer, tmp_path: P
     code, doc, _ = live(arm, "--profile", "seed-001", "--record", str(snap))
     assert code == 1
     again = replay(snap, "--profile", "seed-001")
-    assert again["findings"] == doc["findings"]
+    assert findings_of(again) == findings_of(doc)
     assert again["claims"] == doc["claims"]
     loaded = snapshot.load(snap)
     assert sorted(s.account for s in loaded.sections) == sorted([SUB0, SUB1])
@@ -74,7 +74,7 @@ def test_only_get_requests_and_next_links_are_followed(arm: ArmServer) -> None:
         f"/subscriptions/{SUB0}/providers/microsoft.compute/virtualmachines")]
     assert len(vm_pages) == 2  # 4 VMs, 2 per page: the server's own absolute nextLink
     assert any("$skiptoken=2" in p for p in vm_pages)
-    vms = {f["resource"] for f in doc["findings"] if "/virtualmachines/" in f["resource"]}
+    vms = {f["resource"] for f in findings_of(doc) if "/virtualmachines/" in f["resource"]}
     assert len(vms) == 4  # vm-app-1, vm-jump, vm-batch, vm-worker
 
 
@@ -106,10 +106,10 @@ def test_throttling_that_persists_is_a_throttled_error(arm: ArmServer) -> None:
         ("Microsoft.Network/networkSecurityGroups", "throttled")]
     # Every VM that names an NSG cannot pass; one whose NIC and subnet name none was
     # decided by its public IP's SKU alone (vm-worker: Standard, closed), which was read.
-    passed = [f for f in doc["findings"] if f["status"] == "pass"]
+    passed = [f for f in findings_of(doc) if f["status"] == "pass"]
     assert [f["resource"].rsplit("/", 1)[-1] for f in passed] == ["vm-worker"]
     assert passed[0]["evidence"]["layers"] == ["no NSG (Standard public IP: closed by default)"]
-    assert any(f["status"] == "error" for f in doc["findings"])
+    assert any(f["status"] == "error" for f in findings_of(doc))
     assert code in (1, 3)
 
 
@@ -125,8 +125,8 @@ def test_a_denied_provider_namespace_is_an_error_for_exactly_that_scope(arm: Arm
         "Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies",
         "Microsoft.Sql/servers/databases/replicationLinks")}
     assert {e["region"] for e in doc["errors"]} == {"global"}
-    sub1 = [f for f in doc["findings"] if f["account"] == SUB1]
-    sub0 = [f for f in doc["findings"] if f["account"] == SUB0]
+    sub1 = [f for f in findings_of(doc) if f["account"] == SUB1]
+    sub0 = [f for f in findings_of(doc) if f["account"] == SUB0]
     # the unread scope has its own error finding; what was read in sub 1 stands as in a
     # clean scan (SQL servers hold no property of the other resources)
     assert [f for f in sub1 if f["status"] == "error"]
@@ -163,7 +163,7 @@ def test_unknown_subscription_is_an_error_never_a_pass(arm: ArmServer) -> None:
     code, doc, _ = live(arm, "--subscription", "00000000-0000-0000-0000-00000000dead",
                         "--checks", "RES-01")
     assert code == 3
-    assert {f["status"] for f in doc["findings"]} == {"error"}
+    assert {f["status"] for f in findings_of(doc)} == {"error"}
     assert {e["reason"] for e in doc["errors"]} == {"not_found"}
 
 
@@ -207,7 +207,7 @@ def test_a_key_that_cannot_be_read_leaves_rotation_unknown_never_passed(arm: Arm
     code, doc, _ = live(arm, "--subscription", SUB0, "--checks", "ENC-03")
     assert [(e["collection"], e["region"], e["reason"]) for e in doc["errors"]] == [
         ("Microsoft.KeyVault/vaults/keys", "westeurope", "denied")]
-    enc03 = [f for f in doc["findings"] if f["check"] == "ENC-03"]
+    enc03 = [f for f in findings_of(doc) if f["check"] == "ENC-03"]
     # the vault's keys are not judged (the scope's error finding says so); the vault's own
     # soft delete and purge protection were read and stand
     assert enc03 and not [f for f in enc03 if f["status"] == "pass" and "/keys/" in f["resource"]]

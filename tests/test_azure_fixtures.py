@@ -10,7 +10,7 @@ from providers.azure.normalize import nsg_layers
 from scanner import snapshot
 from scanner.model import PROPERTIES, Kind
 from scanner.rules import admitted, decide
-from tests.helpers import ROOT, scan_json
+from tests.helpers import ROOT, findings_of, scan_json
 
 SEED000 = ROOT / "fixtures" / "azure" / "seed000-azure.json"
 SEED001 = ROOT / "fixtures" / "azure" / "seed001-azure.json"
@@ -60,7 +60,7 @@ FAILS_001 = {
 
 
 def fails(doc: dict[str, object]) -> set[tuple[str, str]]:
-    return {(f["check"], f["resource"]) for f in doc["findings"]  # type: ignore[attr-defined]
+    return {(f["check"], f["resource"]) for f in findings_of(doc)  # type: ignore[attr-defined]
             if f["status"] == "fail"}
 
 
@@ -68,7 +68,7 @@ def test_seed000_fails_exactly_the_documented_violations() -> None:
     code, doc = scan_json(str(SEED000), "--profile", "seed-000")
     assert code == 1
     assert fails(doc) == FAILS_000
-    assert not [f for f in doc["findings"] if f["status"] == "error"]
+    assert not [f for f in findings_of(doc) if f["status"] == "error"]
     status = {c["id"]: c["status"] for c in doc["claims"]}
     assert status["openai-eu"] == "contradicted"
     assert status["geo-backups"] == "contradicted"
@@ -85,7 +85,7 @@ def test_seed000_network_findings_under_the_full_catalogue() -> None:
     _, doc = scan_json(str(SEED000), "--checks", "NET-01,NET-02,NET-03,NET-04,IAM-03,ENC-03")
     got = fails(doc)
     assert got == FAILS_000_DEFAULT
-    passes = {(f["check"], f["resource"]) for f in doc["findings"] if f["status"] == "pass"}
+    passes = {(f["check"], f["resource"]) for f in findings_of(doc) if f["status"] == "pass"}
     app1 = S0 + "rg-prod/providers/microsoft.compute/virtualmachines/vm-app-1"
     assert ("NET-03", app1) in passes and ("NET-02", app1) in passes
     # vm-worker: a Standard public IP without any NSG is closed by Azure (see docs/azure.md)
@@ -96,17 +96,17 @@ def test_seed000_network_findings_under_the_full_catalogue() -> None:
 def test_key_vault_key_rotates_only_with_a_rotate_action_in_its_rotation_policy() -> None:
     _, doc = scan_json(str(SEED000), "--checks", "ENC-03")
     keys = {f["resource"].rsplit("/", 1)[-1]: (f["status"], f["evidence"])
-            for f in doc["findings"] if "/keys/" in f["resource"]}
+            for f in findings_of(doc) if "/keys/" in f["resource"]}
     assert keys == {"cmk-storage": ("pass", {"rotation_enabled": True}),
                     "cmk-sandbox": ("fail", {"rotation_enabled": False})}
 
 
 def test_vm_on_a_deprecated_marketplace_image_version_fails_vul01() -> None:
     _, doc = scan_json(str(SEED000), "--checks", "VUL-01")
-    got = {f["resource"].rsplit("/", 1)[-1]: f["status"] for f in doc["findings"]}
+    got = {f["resource"].rsplit("/", 1)[-1]: f["status"] for f in findings_of(doc)}
     assert got == {"vm-app-1": "pass", "vm-jump": "pass", "vm-worker": "pass",
                    "vm-batch": "fail"}
-    batch = next(f for f in doc["findings"] if f["resource"].endswith("vm-batch"))
+    batch = next(f for f in findings_of(doc) if f["resource"].endswith("vm-batch"))
     assert batch["evidence"] == {"image": "Canonical:UbuntuServer:18.04-LTS:latest",
                                  "deprecated": "2025-06-30T00:00:00+00:00"}
     assert batch["evidence_level"] == "config"
@@ -114,14 +114,14 @@ def test_vm_on_a_deprecated_marketplace_image_version_fails_vul01() -> None:
 
 def test_image_scheduled_for_deprecation_later_is_still_supported() -> None:
     _, doc = scan_json(str(SEED001), "--checks", "VUL-01")
-    web = next(f for f in doc["findings"] if f["resource"].endswith("vm-web"))
+    web = next(f for f in findings_of(doc) if f["resource"].endswith("vm-web"))
     assert web["status"] == "pass"
     assert web["message"].endswith("supported until 2027-01-12")
 
 
 def test_ddos_plan_is_judged_only_on_vnets_with_public_endpoints() -> None:
     _, doc = scan_json(str(SEED000), "--checks", "NET-06")
-    vnets = {f["resource"].rsplit("/", 1)[-1]: f["status"] for f in doc["findings"]
+    vnets = {f["resource"].rsplit("/", 1)[-1]: f["status"] for f in findings_of(doc)
              if "/virtualnetworks/" in f["resource"]}
     # vnet-private holds nothing with a public IP (and has no plan): not judged
     assert vnets == {"vnet-prod": "pass", "vnet-batch": "fail", "vnet-worker": "fail"}
@@ -135,14 +135,14 @@ def test_seed001_uk_profile_fails_the_westeurope_grs_account() -> None:
     assert status["backups-in-uk"] == "contradicted"
     assert status["uk-residency"] == "contradicted"
     assert status["gdpr-rights"] == "not_verifiable"
-    grs_uk = next(f for f in doc["findings"] if f["check"] == "RES-02"
+    grs_uk = next(f for f in findings_of(doc) if f["check"] == "RES-02"
                   and f["resource"].endswith("stchattybackups"))
     assert grs_uk["status"] == "pass"
 
 
 def test_the_eu_profile_passes_a_westeurope_grs_account() -> None:
     _, doc = scan_json(str(SEED001), "--profile", "seed-000", "--checks", "RES-02")
-    grs_eu = next(f for f in doc["findings"] if f["resource"].endswith("stchattyarchive"))
+    grs_eu = next(f for f in findings_of(doc) if f["resource"].endswith("stchattyarchive"))
     assert grs_eu["status"] == "pass"
 
 

@@ -67,3 +67,14 @@ def test_a_scan_imports_only_the_clients_of_the_selected_checks(
 def test_a_full_scan_imports_the_clients_its_checks_read_through(arm: ArmServer) -> None:
     loaded = mgmt_packages(arm, "--profile", "default")
     assert {"resource", "network", "storage", "sql"} <= loaded
+
+
+def test_with_resource_graph_the_clients_of_served_lists_are_not_imported(
+        arm: ArmServer) -> None:
+    """The lists Resource Graph answers need no client of their own: only the per-resource
+    children (SQL firewall rules and databases, PostgreSQL configurations, protected items,
+    deployments, web app config, VM image versions) are read with their clients."""
+    loaded = mgmt_packages(arm, "--checks", "RES-01", "--azure-resource-graph", "on")
+    assert {"resourcegraph", "sql", "web"} <= loaded
+    assert not loaded & {"network", "storage", "keyvault", "recoveryservices",
+                         "mysqlflexibleservers"}

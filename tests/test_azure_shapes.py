@@ -19,7 +19,7 @@ from scanner.engine import build_graph
 from scanner.model import PROPERTIES, Inventory, Resource
 from tests.azure_arm_server import ArmServer
 from tests.azure_shapes import NET, RG, estate, example, renamed
-from tests.helpers import run
+from tests.helpers import findings_of, run
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-shapes-token"
 VMS = f"{RG}/Microsoft.Compute/virtualMachines".lower()
@@ -51,7 +51,7 @@ def scan(arm: ArmServer, tmp_path: Path, *args: str
 
 
 def status(doc: dict[str, Any], check: str, resource: str) -> str:
-    found = [f["status"] for f in doc["findings"]
+    found = [f["status"] for f in findings_of(doc)
              if f["check"] == check and f["resource"] == resource.lower()]
     assert len(found) == 1, (check, resource, found)
     return found[0]

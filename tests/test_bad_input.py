@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SEED002, run
+from tests.helpers import SEED002, findings_of, run
 
 
 def assert_clean_exit_2(result: object, *needles: str) -> None:
@@ -208,5 +208,5 @@ def test_lower_case_jurisdictions_mean_the_same_as_upper_case(tmp_path: Path) ->
                     '[[claims]]\nquote="EU"\nchecks=["res-01"]\n')
     result = run("scan", str(SEED002), "--profile", str(path), "--format", "json")
     doc = json.loads(result.stdout)
-    assert [f["resource_name"] for f in doc["findings"] if f["status"] == "fail"] == [
+    assert [f["resource_name"] for f in findings_of(doc) if f["status"] == "fail"] == [
         "staging-worker"]

@@ -14,7 +14,7 @@ import pytest
 
 from scanner import snapshot
 from scanner.instants import instant
-from tests.helpers import ROOT, SEED002
+from tests.helpers import ROOT, SEED002, findings_of
 
 
 def posture(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +38,7 @@ def test_date_only_certificate_expiry_is_judged_not_crashed(tmp_path: Path) -> N
     snap = with_expiry(tmp_path, "2027-01-01")
     result = posture("scan", str(snap), "--checks", "TLS-03", "--format", "json")
     assert "Traceback" not in result.stderr and result.stderr == ""
-    findings = [f for f in json.loads(result.stdout)["findings"] if f["check"] == "TLS-03"]
+    findings = [f for f in findings_of(json.loads(result.stdout)) if f["check"] == "TLS-03"]
     assert findings and all(f["status"] in ("pass", "fail") for f in findings)
     assert not any("crashed" in f["message"] for f in findings)
 
@@ -46,7 +46,7 @@ def test_date_only_certificate_expiry_is_judged_not_crashed(tmp_path: Path) -> N
 def test_unreadable_expiry_is_an_error_finding_not_a_crash(tmp_path: Path) -> None:
     snap = with_expiry(tmp_path, "next tuesday")
     result = posture("scan", str(snap), "--checks", "TLS-03", "--format", "json")
-    findings = [f for f in json.loads(result.stdout)["findings"] if f["check"] == "TLS-03"
+    findings = [f for f in findings_of(json.loads(result.stdout)) if f["check"] == "TLS-03"
                 and f["status"] == "error"]
     assert findings and all("unreadable expiry" in f["message"] for f in findings)
 
@@ -83,7 +83,7 @@ def test_a_crashing_check_is_one_line_and_a_traceback_only_with_vv(tmp_path: Pat
     lines = quiet.stderr.strip().splitlines()
     assert len(lines) == 1 and "LOCAL-99" in lines[0] and "boom" in lines[0], quiet.stderr
     doc = json.loads(quiet.stdout)
-    assert [f["status"] for f in doc["findings"] if f["check"] == "LOCAL-99"] == ["error"]
+    assert [f["status"] for f in findings_of(doc) if f["check"] == "LOCAL-99"] == ["error"]
     loud = posture("-vv", "scan", str(SEED002), "--checks-dir", str(folder), "--checks",
                    "LOCAL-99", "--format", "json")
     assert "Traceback" in loud.stderr

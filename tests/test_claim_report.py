@@ -24,7 +24,7 @@ from scanner.profile import Claim
 from scanner.registry import load_checks
 from scanner.reports import FORMATS, html, render
 from scanner.result import ClaimResult, ClaimStatus, ScanResult
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, claims_of, findings_of, run
 
 AWS_SEED002 = ROOT / "fixtures" / "aws" / "seed002-aws.json"
 ESTATE = (str(SEED002), str(AWS_SEED002), "--profile", "seed-002")
@@ -137,10 +137,10 @@ def test_framework_summary_verdicts_follow_the_findings(
     assert rows["KRY-02"].checks == ("TLS-01", "TLS-02", "TLS-04")
     assert rows["KRY-02"].verdict == "contradicted"  # smtp-in accepts TLS 1.0
     assert rows["KRY-02"].counts["fail"] == sum(
-        1 for f in doc["findings"] if f["check"] in ("TLS-01", "TLS-02", "TLS-04")
+        1 for f in findings_of(doc) if f["check"] in ("TLS-01", "TLS-02", "TLS-04")
         and f["status"] == "fail")
     # TLS-04 did run (the profile binds it), but nothing was probed: skips, never passes
-    assert {f["status"] for f in doc["findings"] if f["check"] == "TLS-04"} == {"skip"}
+    assert {f["status"] for f in findings_of(doc) if f["check"] == "TLS-04"} == {"skip"}
     passing = ScanResult.from_json(doc)
     passing.findings = [replace(f, status=Status.PASS) if f.status is Status.FAIL else f
                         for f in passing.findings]
@@ -268,19 +268,19 @@ def test_report_renders_with_the_json_summary(page: Any) -> None:
 def test_every_claim_is_present_with_its_quote_and_status(page: Any) -> None:
     tab, doc, _, _ = page
     claims = tab.locator("details.claim")
-    assert claims.count() == len(doc["claims"]) > 80
-    for i, claim in enumerate(doc["claims"]):
+    assert claims.count() == len(claims_of(doc)) > 80
+    for i, claim in enumerate(claims_of(doc)):
         node = claims.nth(i)
         assert node.get_attribute("data-claim-id") == claim["id"]
         assert node.get_attribute("data-status") == claim["status"]
         assert node.locator("q.quote").inner_text() == claim["quote"]
     sections = [s.inner_text() for s in tab.locator("section.page-section > h2").all()]
-    assert sections == list(dict.fromkeys(c["section"] for c in doc["claims"]))
+    assert sections == list(dict.fromkeys(c["section"] for c in claims_of(doc)))
 
 
 def test_expanding_a_claim_shows_its_evidence(page: Any) -> None:
     tab, doc, _, _ = page
-    claim = next(c for c in doc["claims"] if c["id"] == "db-no-public-ip")
+    claim = next(c for c in claims_of(doc) if c["id"] == "db-no-public-ip")
     assert claim["status"] == "contradicted"
     node = tab.locator('details.claim[data-claim-id="db-no-public-ip"]')
     body = node.locator(".body")
@@ -293,7 +293,7 @@ def test_expanding_a_claim_shows_its_evidence(page: Any) -> None:
     assert [rows.nth(i).get_attribute("data-finding-id") for i in range(rows.count())] \
         == claim["findings"]
     row = rows.first.inner_text()
-    finding = next(f for f in doc["findings"] if f["id"] == claim["findings"][0])
+    finding = next(f for f in findings_of(doc) if f["id"] == claim["findings"][0])
     for text in (finding["resource_name"], finding["check"], finding["message"],
                  finding["evidence_level"], "fail"):
         assert text in row
@@ -326,7 +326,7 @@ def test_printed_report_expands_every_claim_without_backgrounds(page: Any) -> No
 def test_expand_and_collapse_all_buttons(page: Any) -> None:
     tab, doc, _, _ = page
     tab.locator("#expand-all").click()
-    assert tab.locator("details.claim[open]").count() == len(doc["claims"])
+    assert tab.locator("details.claim[open]").count() == len(claims_of(doc))
     tab.locator("#collapse-all").click()
     assert tab.locator("details[open]").count() == 0
 
@@ -375,11 +375,11 @@ def test_hostile_text_stays_text_in_the_browser(chromium: Any, tmp_path: Path) -
 def test_contradicted_and_unknown_claims_are_open_the_rest_closed(page: Any) -> None:
     tab, doc, _, _ = page
     claims = tab.locator("details.claim")
-    for i, claim in enumerate(doc["claims"]):
+    for i, claim in enumerate(claims_of(doc)):
         is_open = claims.nth(i).get_attribute("open") is not None
         assert is_open == (claim["status"] in ("contradicted", "unknown")), claim["id"]
-    assert any(c["status"] == "verified" for c in doc["claims"]) or any(
-        c["status"] == "not_verifiable" for c in doc["claims"])
+    assert any(c["status"] == "verified" for c in claims_of(doc)) or any(
+        c["status"] == "not_verifiable" for c in claims_of(doc))
 
 
 def test_status_filter_hides_and_shows_claims_by_status(page: Any) -> None:
@@ -387,7 +387,7 @@ def test_status_filter_hides_and_shows_claims_by_status(page: Any) -> None:
     box = tab.locator("#status-filter")
     assert box.is_visible()
     labels = [i.get_attribute("value") for i in box.locator("input").all()]
-    assert set(labels) == {c["status"] for c in doc["claims"]}
+    assert set(labels) == {c["status"] for c in claims_of(doc)}
     contradicted = tab.locator('details.claim[data-status="contradicted"]')
     others = tab.locator('details.claim:not([data-status="contradicted"])')
     box.locator('input[value="contradicted"]').uncheck()
@@ -429,7 +429,7 @@ def test_header_names_when_the_estate_was_collected_and_its_signer(
 def test_every_exposure_finding_draws_its_path(page: Any) -> None:
     tab, doc, _, _ = page
     tab.locator("#expand-all").click()
-    db = next(f for f in doc["findings"] if f["check"] == "NET-01" and f["status"] == "fail")
+    db = next(f for f in findings_of(doc) if f["check"] == "NET-01" and f["status"] == "fail")
     row = tab.locator(f'tr.finding[data-finding-id="{db["id"]}"]').first
     svg = row.locator("svg.exposure")
     assert svg.count() == 1 and svg.is_visible()
@@ -437,7 +437,7 @@ def test_every_exposure_finding_draws_its_path(page: Any) -> None:
     assert texts[0] == "internet" and db["resource_name"] in texts
     assert any("tcp 5432 from 0.0.0.0/0" in t for t in texts)
     # through a load balancer: internet -> lb -> server, the listener on the first edge
-    forwarded = next(f for f in doc["findings"] if f["status"] == "fail" and any(
+    forwarded = next(f for f in findings_of(doc) if f["status"] == "fail" and any(
         r.get("via") for r in f["evidence"].get("reaches", []) + f["evidence"].get(
             "violations", [])))
     path = tab.locator(f'tr.finding[data-finding-id="{forwarded["id"]}"] svg.exposure '

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, run
+from tests.helpers import ROOT, findings_of, run
 
 AWS = ROOT / "fixtures" / "aws" / "seed002-aws.json"
 
@@ -37,7 +37,7 @@ def test_an_unscoped_backup_claim_fails_on_every_bucket(tmp_path: Path) -> None:
     page = profile(tmp_path, '[[claims]]\nid = "geo"\nquote = "Backups are geo-redundant."\n'
                              'checks = ["BAK-01"]\n')
     code, doc = scan(str(AWS), "--profile", str(page))
-    failed = {f["resource_name"] for f in doc["findings"] if f["status"] == "fail"}
+    failed = {f["resource_name"] for f in findings_of(doc) if f["status"] == "fail"}
     assert failed >= BUCKETS_FAILING_BAK01 and code == 1
     assert "out_of_scope" not in claim(doc, "geo")["counts"]
 
@@ -47,7 +47,7 @@ def test_a_claim_scoped_to_backup_stores_and_databases_judges_only_those(tmp_pat
                              'checks = ["BAK-01"]\n'
                              'scope = { kinds = ["backup_vault", "database"] }\n')
     code, doc = scan(str(AWS), "--profile", str(page))
-    by_name = {f["resource_name"]: f for f in doc["findings"] if f["check"] == "BAK-01"}
+    by_name = {f["resource_name"]: f for f in findings_of(doc) if f["check"] == "BAK-01"}
     for name in BUCKETS_FAILING_BAK01 | {"mail-worker-1"}:
         f = by_name[name]
         assert (f["status"], f["reason"]) == ("skip", "out_of_scope")
@@ -76,7 +76,7 @@ def test_a_label_scope_and_the_profile_wide_default(tmp_path: Path) -> None:
     assert "out_of_scope" not in everything["counts"]
     assert everything["status"] == "contradicted" and everything["counts"]["fail"] == 6
     # one claim speaks of everything, so no BAK-01 finding is turned into a skip
-    assert not [f for f in doc["findings"] if f.get("reason") == "out_of_scope"]
+    assert not [f for f in findings_of(doc) if f.get("reason") == "out_of_scope"]
     # the untagged-confidential bucket, the vault, the instance and the database are out
     assert geo["counts"]["out_of_scope"] == 4
     assert geo["counts"]["fail"] == 2 and geo["counts"]["pass"] == 1

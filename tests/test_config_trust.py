@@ -13,7 +13,7 @@ import pytest
 
 from scanner import config
 from scanner.errors import PostureError
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, findings_of, run
 
 EVIL_CHECK = '''
 from pathlib import Path
@@ -75,7 +75,7 @@ def test_discovered_config_sets_output_options_and_says_so(
     monkeypatch.chdir(checkout)
     result = run("scan", str(SEED002))
     assert result.exit_code == 1  # the default gate
-    assert json.loads(result.stdout)["findings"]
+    assert findings_of(json.loads(result.stdout))
     assert (checkout / "out" / "posture.sarif").stat().st_size > 0
     lines = [line for line in result.stderr.splitlines() if "config" in line]
     assert len(lines) == 1 and lines[0].startswith("posture: config ")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, claims_of, findings_of, run
 from tests.test_workflows_cli import next_day_snapshot
 
 # --- the nightly cron ------------------------------------------------------------------
@@ -27,7 +27,7 @@ def test_first_since_last_on_an_empty_store_is_the_baseline(tmp_path: Path) -> N
     first = run("scan", str(SEED002), "--since", "last", "--store", store, "--format", "json")
     assert first.exit_code == 1  # --fail-on low as usual: the estate has failures
     doc = json.loads(first.stdout)
-    problems = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
+    problems = [f for f in findings_of(doc) if f["status"] in ("fail", "error")]
     assert doc["changes"]["counts"]["new"] == len(problems) > 0
     assert doc["changes"]["before"] == "an empty store"
     assert [line for line in first.stderr.splitlines() if line] == [
@@ -82,8 +82,8 @@ def test_only_new_shows_only_new_findings_and_the_claims_they_decide(tmp_path: P
     assert "0 passed" not in table.stdout  # no whole-scan counts beside the new ones
     doc = json.loads(run("scan", str(day2), "--since", "last", "--only-new", "--store", store,
                          "--no-save", "--format", "json").stdout)
-    new_ids = {f["id"] for f in doc["findings"]}
-    assert doc["claims"] and all(new_ids & set(c["findings"]) for c in doc["claims"])
+    new_ids = {f["id"] for f in findings_of(doc)}
+    assert claims_of(doc) and all(new_ids & set(c["findings"]) for c in claims_of(doc))
     md = run("scan", str(day2), "--since", "last", "--only-new", "--store", store,
              "--no-save", "--format", "markdown").stdout
     assert "**3 new since scan \\#1 of " in md and "app-1" in md

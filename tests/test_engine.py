@@ -12,7 +12,7 @@ from scanner.model import PROPERTIES, Kind
 from scanner.profile import Claim
 from scanner.registry import load_checks, load_providers
 from scanner.result import ClaimStatus, evaluate_claim
-from tests.helpers import SEED002, run, scan_json
+from tests.helpers import SEED002, findings_of, run, scan_json
 
 CRASHING_CHECK = '''
 from scanner.check import check
@@ -53,16 +53,16 @@ def test_local_checks_dir_is_loaded_like_a_plugin(tmp_path: Path) -> None:
     (tmp_path / "owner.py").write_text(OWNER_CHECK)
     code, doc = scan_json(str(SEED002), "--checks-dir", str(tmp_path), "--checks", "LOCAL-02")
     assert code == 1
-    assert {f["status"] for f in doc["findings"]} == {"fail"}
-    assert len(doc["findings"]) == 6
+    assert {f["status"] for f in findings_of(doc)} == {"fail"}
+    assert len(findings_of(doc)) == 6
 
 
 def test_a_crashing_check_yields_an_error_never_its_passes(tmp_path: Path) -> None:
     (tmp_path / "crash.py").write_text(CRASHING_CHECK)
     code, doc = scan_json(str(SEED002), "--checks-dir", str(tmp_path), "--checks", "LOCAL-01")
     assert code == 3
-    assert [(f["status"], f["reason"]) for f in doc["findings"]] == [("error", "bug")]
-    assert "boom" in doc["findings"][0]["message"]
+    assert [(f["status"], f["reason"]) for f in findings_of(doc)] == [("error", "bug")]
+    assert "boom" in findings_of(doc)[0]["message"]
 
 
 def test_a_check_file_that_does_not_import_is_a_clear_error(tmp_path: Path) -> None:
@@ -81,11 +81,11 @@ def test_a_collection_missing_from_the_snapshot_makes_its_checks_error(tmp_path:
     code, result = scan_json(str(path), "--checks", "NET-04,RES-01")
     assert code == 1  # RES-01's certain violation outranks NET-04's blindness
     assert scan_json(str(path), "--checks", "NET-04")[0] == 3
-    net04 = [f for f in result["findings"] if f["check"] == "NET-04"]
+    net04 = [f for f in findings_of(result) if f["check"] == "NET-04"]
     assert net04 and all(f["status"] == "error" for f in net04)
     assert any(f["reason"] == "not_collected" for f in net04)
     # RES-01 does not read firewalls: it still judges every resource.
-    res01 = [f for f in result["findings"] if f["check"] == "RES-01"]
+    res01 = [f for f in findings_of(result) if f["check"] == "RES-01"]
     assert {f["status"] for f in res01} == {"pass", "fail"}
 
 
@@ -181,8 +181,8 @@ def test_several_sources_make_one_estate(tmp_path: Path) -> None:
     _, one = scan_json(str(SEED002), "--checks", "RES-01")
     code, both = scan_json(str(SEED002), str(other), "--checks", "RES-01")
     assert code == 1
-    assert len(both["findings"]) == 2 * len(one["findings"])
-    assert {f["account"] for f in both["findings"]} == {"ohallo-prod", "ohallo-staging"}
+    assert len(findings_of(both)) == 2 * len(findings_of(one))
+    assert {f["account"] for f in findings_of(both)} == {"ohallo-prod", "ohallo-staging"}
     assert [s["name"] for s in both["sources"]] == ["seed002-hetzner.json", "staging.json"]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, SEED002, run, scan_json, verdicts
+from tests.helpers import ROOT, SEED002, claims_of, findings_of, run, scan_json, verdicts
 
 P = "hetzner:ohallo-prod/"
 
@@ -91,13 +91,13 @@ def test_seed002_snapshot_gives_exactly_the_documented_findings() -> None:
     assert {(c, r) for c, r, s in got if s == "fail"} == EXPECTED_FAILS
     assert {(c, r) for c, r, s in got if s == "pass"} == EXPECTED_PASSES
     assert {(c, r) for c, r, s in got if s == "skip"} == EXPECTED_SKIPS
-    assert not [f for f in doc["findings"] if f["status"] == "error"]
+    assert not [f for f in findings_of(doc) if f["status"] == "error"]
     assert code == 1
 
 
 def test_attested_encryption_is_reported_as_attested_and_provider_fact_as_provider() -> None:
     _, doc = scan_json(str(SEED002), "--profile", "seed-002", "--checks", "ENC-01")
-    levels = {f["resource"]: (f["status"], f["evidence_level"]) for f in doc["findings"]}
+    levels = {f["resource"]: (f["status"], f["evidence_level"]) for f in findings_of(doc)}
     assert levels[P + "volume/401"] == ("pass", "attested")
     assert levels[P + "volume/402"] == ("fail", "provider")
 
@@ -105,14 +105,14 @@ def test_attested_encryption_is_reported_as_attested_and_provider_fact_as_provid
 def test_database_reached_through_no_path_passes_even_with_open_firewall_rule() -> None:
     # db-1 gets fw-db (5432 from anywhere) by label selector, but has no public interface.
     _, doc = scan_json(str(SEED002), "--profile", "seed-002", "--checks", "NET-01")
-    db1 = next(f for f in doc["findings"] if f["resource"] == P + "server/103")
+    db1 = next(f for f in findings_of(doc) if f["resource"] == P + "server/103")
     assert db1["status"] == "pass"
     assert db1["evidence"]["public_ips"] == []
 
 
 def test_ssh_forwarded_by_load_balancer_is_an_admin_port_exposure_via_the_lb() -> None:
     _, doc = scan_json(str(SEED002), "--profile", "seed-002", "--checks", "NET-02")
-    app2 = next(f for f in doc["findings"] if f["resource"] == P + "server/102")
+    app2 = next(f for f in findings_of(doc) if f["resource"] == P + "server/102")
     via_lb = [v for v in app2["evidence"]["violations"] if v["via"] == P + "load_balancer/302"]
     assert len(via_lb) == 1
     assert via_lb[0]["ports"] == "22" and via_lb[0]["protocol"] == "tcp"
@@ -159,9 +159,9 @@ OUT_OF_SCOPE_HERE = {"subprocessor-aws"}
 
 def claim_report(doc: dict[str, Any]) -> dict[str, tuple[str, set[str]]]:
     """Each claim bound to checks: its status and the findings that decided it."""
-    report = {c["id"]: (c["status"], set(c["findings"])) for c in doc["claims"] if c["checks"]}
+    report = {c["id"]: (c["status"], set(c["findings"])) for c in claims_of(doc) if c["checks"]}
     assert sum(len(f) for _, f in report.values()) == sum(
-        len(c["findings"]) for c in doc["claims"] if c["checks"])  # no finding listed twice
+        len(c["findings"]) for c in claims_of(doc) if c["checks"])  # no finding listed twice
     return report
 
 
@@ -172,11 +172,11 @@ def test_seed002_claims_are_judged_claim_by_claim() -> None:
                  for cid, check in NOT_VERIFIABLE_HERE.items()}
     expected |= {cid: ("unknown", set()) for cid in OUT_OF_SCOPE_HERE}
     assert claim_report(doc) == expected
-    unbound = [c for c in doc["claims"] if not c["checks"]]
+    unbound = [c for c in claims_of(doc) if not c["checks"]]
     assert len(unbound) == 67 and {c["status"] for c in unbound} == {"not_verifiable"}
     assert doc["summary"]["claims"] == {"verified": 0, "contradicted": 17, "unknown": 1,
                                         "not_verifiable": 71, "not_assessed": 0}
-    iac = next(c for c in doc["claims"] if c["id"] == "iac")
+    iac = next(c for c in claims_of(doc) if c["id"] == "iac")
     assert iac["reason"].startswith("not verifiable: no infrastructure-as-code to compare with")
     assert iac["evidence_levels"] == ["none"]
 
@@ -200,10 +200,10 @@ def test_with_the_terraform_state_the_iac_claims_are_contradicted_by_exactly_the
     expected |= {cid: ("unknown", set()) for cid in OUT_OF_SCOPE_HERE}
     expected |= {"iac": ("contradicted", DRIFT), "inventory-in-sync": ("contradicted", DRIFT)}
     assert claim_report(doc) == expected
-    inv01 = [f for f in doc["findings"] if f["check"] == "INV-01"]
+    inv01 = [f for f in findings_of(doc) if f["check"] == "INV-01"]
     assert {f["id"] for f in inv01 if f["status"] == "fail"} == DRIFT
     assert Counter(f["status"] for f in inv01) == {"pass": 21, "fail": 5, "skip": 9}
-    assert not [f for f in doc["findings"] if f["status"] == "error"]
+    assert not [f for f in findings_of(doc) if f["status"] == "error"]
     assert doc["summary"]["by_status"]["fail"] == 20 + 5
     assert doc["summary"]["claims"] == {"verified": 0, "contradicted": 19, "unknown": 1,
                                         "not_verifiable": 69, "not_assessed": 0}
@@ -252,11 +252,11 @@ def test_recorded_tls_probes_are_part_of_the_tls_claim(tmp_path: Path) -> None:
     code, doc = scan_json(str(probed_snapshot(tmp_path, ("TLSv1.2", "TLSv1.3"))),
                           "--profile", "seed-002")
     tls04 = {f["resource"]: (f["status"], f["evidence_level"])
-             for f in doc["findings"] if f["check"] == "TLS-04"}
+             for f in findings_of(doc) if f["check"] == "TLS-04"}
     assert tls04 == {P + "load_balancer/301/service/443": ("pass", "probe"),
                      P + "load_balancer/302/service/443": ("pass", "probe"),
                      P + "load_balancer/302/service/2222": ("skip", "probe")}
-    claim = next(c for c in doc["claims"] if c["id"] == "tls-12")
+    claim = next(c for c in claims_of(doc) if c["id"] == "tls-12")
     assert (claim["status"], set(claim["findings"])) == ("contradicted", tls)
     # TLS-01: 2 passes, 1 skip; TLS-02: 3 passes, 1 fail, 1 skip; TLS-03: 1 pass, 1 fail;
     # TLS-04: 2 passes, 1 skip
@@ -266,15 +266,15 @@ def test_recorded_tls_probes_are_part_of_the_tls_claim(tmp_path: Path) -> None:
     # a handshake shows what the configuration does not: lb-admin also accepts TLS 1.0
     _, doc = scan_json(str(probed_snapshot(tmp_path, ("TLSv1.0", "TLSv1.2", "TLSv1.3"))),
                        "--profile", "seed-002")
-    claim = next(c for c in doc["claims"] if c["id"] == "tls-12")
+    claim = next(c for c in claims_of(doc) if c["id"] == "tls-12")
     assert (claim["status"], set(claim["findings"])) == (
         "contradicted", tls | {f"TLS-04|{P}load_balancer/302/service/443"})
 
 
 def test_only_selected_checks_run_and_claims_of_other_checks_are_not_assessed() -> None:
     _, doc = scan_json(str(SEED002), "--profile", "seed-002", "--checks", "TLS-01")
-    assert {f["check"] for f in doc["findings"]} == {"TLS-01"}
-    status = {c["id"]: c["status"] for c in doc["claims"]}
+    assert {f["check"] for f in findings_of(doc)} == {"TLS-01"}
+    status = {c["id"]: c["status"] for c in claims_of(doc)}
     assert status["db-no-public-ip"] == "not_assessed"
 
 
@@ -298,7 +298,7 @@ def test_same_snapshot_and_profile_give_byte_identical_json_and_markdown() -> No
 def test_markdown_claim_report_quotes_every_claim_of_the_profile() -> None:
     out = run("scan", str(SEED002), "--profile", "seed-002", "--format", "markdown").stdout
     _, doc = scan_json(str(SEED002), "--profile", "seed-002")
-    for claim in doc["claims"]:
+    for claim in claims_of(doc):
         assert claim["quote"] in out
     assert "db-2" in out and "contradicted" in out
 

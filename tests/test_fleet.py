@@ -15,7 +15,7 @@ import pytest
 from tests import fleet_estate
 from tests.aws_proxy import start_moto
 from tests.fleet_estate import AWS_ENV, PROFILE, AwsOrg, OrgProxy
-from tests.helpers import SEED002, run
+from tests.helpers import SEED002, findings_of, run
 
 HCLOUD_A = "hcloud-token-project-a-0123456789abcdef0123456789abcdef0123456789"
 HCLOUD_B = "hcloud-token-project-b-0123456789abcdef0123456789abcdef0123456789"
@@ -127,7 +127,7 @@ def test_pool_scans_each_account_through_its_role_and_rolls_up_claims(
     assert set(views) == {f"aws:{prod_a}", f"aws:{sandbox}"}
     assert all(v["status"] == "ok" for v in views.values())
     # each account's own bucket, read with its own assumed credentials
-    buckets = {f["account"]: f["resource_name"] for f in doc["result"]["findings"]
+    buckets = {f["account"]: f["resource_name"] for f in findings_of(doc["result"])
                if f["check"] == "RES-01"}
     assert buckets == {prod_a: "data-prod-a", sandbox: "data-sandbox-a"}
     assert doc["claims"][0]["status"] == "verified"
@@ -165,7 +165,7 @@ def test_an_account_whose_role_cannot_be_assumed_is_error_and_the_others_complet
     assert failed["status"] == "error" and "AccessDenied" in failed["message"]
     assert failed["attempts"] == 1  # a refusal is final: not retried
     assert doc["claims"][0]["status"] == "unknown"  # never verified with an account unread
-    errors = [f for f in doc["result"]["findings"] if f["account"] == prod_b]
+    errors = [f for f in findings_of(doc["result"]) if f["account"] == prod_b]
     assert [(f["check"], f["status"]) for f in errors] == [("RES-01", "error")]
     assert "cannot assume role" in stderr
 
@@ -250,7 +250,7 @@ def test_fleet_history_diff_and_only_new_since_the_last_run(tmp_path: Path) -> N
                                   network_zone="us-east")
         data["servers"].append(server)
         _, second, _ = fleet_scan(path, env, "--since", "last", "--only-new")
-    new = [(f["check"], f["resource_name"]) for f in second["result"]["findings"]]
+    new = [(f["check"], f["resource_name"]) for f in findings_of(second["result"])]
     assert ("RES-01", "new-in-ashburn") in new
     assert all(name == "new-in-ashburn" for _, name in new), new
     assert second["result"]["changes"]["new"]
@@ -305,7 +305,7 @@ def test_azure_discovery_every_subscription_or_a_management_group(arm: Any,
     views = accounts(doc)
     assert set(views) == {f"azure:{SUB_0}", f"azure:{SUB_2}"}, stderr
     assert all(v["status"] == "ok" for v in views.values())
-    assert {f["account"] for f in doc["result"]["findings"]
+    assert {f["account"] for f in findings_of(doc["result"])
             if f["status"] in ("pass", "fail")} == {SUB_0}
     assert any("descendants" in p for _, p in arm.requests)
     path = fleet_file(tmp_path, '[[azure]]\nmanagement_group = "mg-none"\n')

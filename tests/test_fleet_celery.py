@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from tests import fleet_estate
 from tests.aws_proxy import start_moto
 from tests.fleet_estate import AWS_ENV, PROFILE
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, findings_of, run
 
 PG = os.environ.get("POSTURE_TEST_POSTGRES_URL", "")
 REDIS = shutil.which("redis-server")
@@ -185,7 +185,7 @@ def test_two_workers_scan_the_units_with_the_same_verdicts_as_the_pool(
     pool = json.loads(local.stdout)
 
     def verdicts(d: dict[str, Any]) -> set[tuple[str, str, str]]:
-        return {(f["check"], f["resource"], f["status"]) for f in d["result"]["findings"]}
+        return {(f["check"], f["resource"], f["status"]) for f in findings_of(d["result"])}
 
     assert verdicts(doc) == verdicts(pool) and verdicts(doc)
     assert doc["claims"] == pool["claims"]

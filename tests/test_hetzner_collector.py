@@ -17,7 +17,7 @@ import pytest
 
 from scanner import snapshot
 from tests.hcloud_server import HcloudServer
-from tests.helpers import SEED002, run, verdicts
+from tests.helpers import SEED002, findings_of, run, verdicts
 
 TOKEN = "hcloud-test-token-0123456789abcdef0123456789abcdef0123456789abcd"
 
@@ -60,7 +60,7 @@ def test_record_then_replay_gives_identical_results(api: HcloudServer, tmp_path:
     replay = run("scan", str(snap), "--profile", "seed-002", "--format", "json",
                  "--no-timestamps")
     replayed = json.loads(replay.stdout)
-    assert replayed["findings"] == live["findings"]
+    assert findings_of(replayed) == findings_of(live)
     assert replayed["claims"] == live["claims"]
     assert run("verify", str(snap)).exit_code == 0
 
@@ -71,7 +71,7 @@ def test_collector_makes_only_get_requests_and_follows_pagination(api: HcloudSer
     api.data["servers"] = [dict(base, id=1000 + i, name=f"app-{i}") for i in range(120)]
     code, doc = live_scan(api, "--checks", "RES-01")
     assert code == 0
-    servers = {f["resource"] for f in doc["findings"] if "/server/" in f["resource"]}
+    servers = {f["resource"] for f in findings_of(doc) if "/server/" in f["resource"]}
     assert len(servers) == 120
     methods = {method for method, _ in api.requests}
     assert methods == {"GET"}
@@ -117,17 +117,17 @@ def test_denied_collection_is_an_error_for_its_scope_and_exit_3(api: HcloudServe
     api.fail("volumes", 403, "forbidden")
     code, doc = live_scan(api, "--checks", "ENC-01,NET-01")
     assert code == 1  # db-2's public IP is a certain violation: it outranks the errors
-    statuses = {(f["check"], f["resource"]): f for f in doc["findings"]}
+    statuses = {(f["check"], f["resource"]): f for f in findings_of(doc)}
     scope = statuses[("ENC-01", "hetzner:ohallo-prod/global/volumes")]
     assert scope["status"] == "error" and scope["reason"] == "denied"
     # ENC-01 reads volumes: none of its verdicts may pass on what was left.
-    assert not [f for f in doc["findings"] if f["check"] == "ENC-01" and f["status"] == "pass"]
+    assert not [f for f in findings_of(doc) if f["check"] == "ENC-01" and f["status"] == "pass"]
     # NET-01 does not read volumes: it still judges.
     assert statuses[("NET-01", "hetzner:ohallo-prod/server/104")]["status"] == "fail"
     # Hetzner server disks are unencrypted whatever the volume list holds: those ENC-01
     # fails were read completely and stand (fail closed, precisely), so still exit 1
     code, doc = live_scan(api, "--checks", "ENC-01")
-    servers = [f for f in doc["findings"] if f["resource_kind"] == "compute"]
+    servers = [f for f in findings_of(doc) if f["resource_kind"] == "compute"]
     assert servers and {f["status"] for f in servers} == {"fail"}
     assert code == 1
 
@@ -158,8 +158,8 @@ def test_a_service_that_stays_down_is_an_error_never_a_pass(api: HcloudServer) -
                  env={**env(api), "POSTURE_RETRY_BASE_SECONDS": "0.01"})
     doc = json.loads(result.stdout)
     assert result.exit_code in (1, 3)
-    assert not [f for f in doc["findings"] if f["status"] == "pass"]
-    assert any(f["reason"] == "unreachable" for f in doc["findings"])
+    assert not [f for f in findings_of(doc) if f["status"] == "pass"]
+    assert any(f["reason"] == "unreachable" for f in findings_of(doc))
 
 
 def test_unreachable_endpoint_is_one_line_exit_3_not_a_report_of_errors(tmp_path: Path

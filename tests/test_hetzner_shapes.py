@@ -20,7 +20,7 @@ from scanner.graph import EstateGraph
 from scanner.model import Inventory, Kind, Resource
 from scanner.rules import Exposure
 from tests.hcloud_server import FIREWALL_ID, HcloudServer, example_estate
-from tests.helpers import ROOT, run
+from tests.helpers import ROOT, findings_of, run
 
 TOKEN = "hcloud-test-token-0123456789abcdef0123456789abcdef0123456789abcd"
 P = "hetzner:shapes/"
@@ -91,7 +91,7 @@ def verdict(api: HcloudServer, data: dict[str, list[dict[str, Any]]], check: str
     api.data.update(copy.deepcopy(data))
     out = run("scan", "hetzner", "--checks", check, "--format", "json", "--no-timestamps")
     doc = json.loads(out.stdout)
-    [found] = [f["status"] for f in doc["findings"] if f["resource"] == rid]
+    [found] = [f["status"] for f in findings_of(doc) if f["resource"] == rid]
     return str(found)
 
 

@@ -35,7 +35,7 @@ from scanner.progress import Progress
 from scanner.reports.markdown import md_code, md_text
 from scanner.snapshot import Snapshot
 from tests.hcloud_server import HcloudServer
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, findings_of, run
 
 HOSTILE = [
     "\x1b[31mred\x1b[0m", "over\rwrite", "back\x08space", "two\nlines", "evil\u202egnp.exe",
@@ -90,7 +90,7 @@ def test_the_table_report_shows_control_characters_in_names_as_visible_escapes(
 def test_the_table_report_keeps_one_row_per_finding_whatever_the_names(tmp_path: Path) -> None:
     path = hostile_snapshot(tmp_path)
     text = report(path, "table")
-    shown = [f for f in results(path)["findings"] if f["status"] in ("fail", "error")]
+    shown = [f for f in findings_of(results(path)) if f["status"] in ("fail", "error")]
     rows = [line for line in text.splitlines() if line.startswith(("FAIL ", "ERROR "))]
     assert len(rows) == len(shown)
     assert [r for r in rows if "two\\nlines" in r]
@@ -107,8 +107,8 @@ def test_table_cells_are_shown_as_named_not_parsed_as_numbers(tmp_path: Path) ->
     path = tmp_path / "numbers.json"
     snapshot.write(Snapshot(sections=snap.sections), path)
     result = run("scan", str(path), "--checks", "ENC-01", "--format", "table")
-    failing = [f["resource_name"] for f in json.loads(run(
-        "scan", str(path), "--checks", "ENC-01", "--format", "json").stdout)["findings"]
+    failing = [f["resource_name"] for f in findings_of(json.loads(run(
+        "scan", str(path), "--checks", "ENC-01", "--format", "json").stdout))
         if f["status"] == "fail"]
     assert len(failing) >= 3
     rows = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
@@ -191,7 +191,7 @@ def test_markdown_table_rows_keep_their_cells_whatever_the_names(tmp_path: Path)
     path = hostile_snapshot(tmp_path)
     text = report(path, "markdown")
     expected = {(visible(f["resource_name"]), f["check"], visible(f["message"]))
-                for f in results(path)["findings"]}
+                for f in findings_of(results(path))}
     names = {name for name, _, _ in expected}
     width = 0
     rows = 0

@@ -18,7 +18,7 @@ from scanner.graph import EstateGraph
 from scanner.model import Declaration, Inventory, Kind, Resource
 from scanner.profile import Parameters
 from scanner.registry import load_checks
-from tests.helpers import ROOT, SEED002, run, scan_json
+from tests.helpers import ROOT, SEED002, findings_of, run, scan_json
 
 TF = ROOT / "fixtures" / "terraform"
 STATE = TF / "seed002-hetzner.tfstate"
@@ -31,7 +31,7 @@ SRC = "fixtures/terraform/seed002-hetzner.tfstate"
 
 def inv01(*args: str) -> tuple[int, dict[str, Any], dict[str, dict[str, Any]]]:
     code, doc = scan_json(*args, "--checks", "INV-01")
-    return code, doc, {f["resource"]: f for f in doc["findings"]}
+    return code, doc, {f["resource"]: f for f in findings_of(doc)}
 
 
 def statuses(found: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -117,7 +117,7 @@ def test_recorded_with_iac_the_snapshot_replays_the_same_findings_without_secret
     recorded = tmp_path / "estate.json"
     _, first, _ = inv01(relative(SEED002), "--iac", SRC, "--record", str(recorded))
     _, again, _ = inv01(str(recorded))
-    assert again["findings"] == first["findings"]
+    assert findings_of(again) == findings_of(first)
     snap = snapshot.load(recorded)
     [section] = [s for s in snap.sections if s.provider == "iac"]
     assert section.account == SRC

@@ -16,13 +16,13 @@ import pytest
 from tests.aws_proxy import start_moto
 from tests.azure_arm_server import ArmServer, sections_of
 from tests.hcloud_server import HcloudServer, example_estate
-from tests.helpers import ROOT, run
+from tests.helpers import ROOT, findings_of, run
 
 OFFICE = "198.51.100.0/24"
 
 
 def findings(doc: dict[str, Any], check: str = "NET-07") -> dict[str, dict[str, Any]]:
-    return {f["resource_name"]: f for f in doc["findings"] if f["check"] == check}
+    return {f["resource_name"]: f for f in findings_of(doc) if f["check"] == check}
 
 
 def scan(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -180,7 +180,7 @@ def test_azure_nsg_with_source_internet_and_a_port_range_covering_ssh() -> None:
 def test_terraform_plans_judge_the_firewalls_they_create(plan: str, failing: set[str],
                                                           passing: set[str]) -> None:
     doc = scan(str(ROOT / "fixtures" / "terraform" / plan))
-    status = {f["resource"].split("/", 1)[1]: f["status"] for f in doc["findings"]
+    status = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(doc)
               if f["check"] == "NET-07" and f["resource_kind"] == "firewall"}
     assert {a for a, s in status.items() if s == "fail"} >= failing
     assert {a for a, s in status.items() if s == "pass"} >= passing

@@ -18,7 +18,7 @@ import pytest
 from scanner import profile as profiles
 from scanner import snapshot
 from scanner.registry import load_checks
-from tests.helpers import ROOT, scan_json
+from tests.helpers import ROOT, claims_of, findings_of, scan_json
 
 FIX = ROOT / "fixtures"
 ESTATES: dict[str, tuple[Path, ...]] = {
@@ -113,12 +113,12 @@ def _scan(name: str) -> dict[str, Any]:
 def test_seed_profile_is_judged_claim_by_claim_on_its_estate(name: str) -> None:
     profile = profiles.load(name)
     doc = _scan(name)
-    assert [c["id"] for c in doc["claims"]] == [c.id for c in profile.claims]  # every claim
+    assert [c["id"] for c in claims_of(doc)] == [c.id for c in profile.claims]  # every claim
     expected = {c.id: "not_verifiable" for c in profile.claims if not c.verifiable}
     assert not set(expected) & set(BOUND[name])
     expected |= BOUND[name]
-    assert {c["id"]: c["status"] for c in doc["claims"]} == expected
-    for claim in doc["claims"]:
+    assert {c["id"]: c["status"] for c in claims_of(doc)} == expected
+    for claim in claims_of(doc):
         assert claim["reason"], claim["id"]  # every status says why
         if claim["status"] == "contradicted":
             assert claim["findings"], claim["id"]
@@ -128,13 +128,13 @@ def test_seed_profile_is_judged_claim_by_claim_on_its_estate(name: str) -> None:
 def test_generic_estates_contradict_each_claim_with_the_documented_resources(
         name: str) -> None:
     doc = _scan(name)
-    by_id = {f["id"]: f for f in doc["findings"]}
+    by_id = {f["id"]: f for f in findings_of(doc)}
     got = {c["id"]: {(by_id[i]["check"], by_id[i]["resource_name"]) for i in c["findings"]}
-           for c in doc["claims"] if c["status"] == "contradicted"}
+           for c in claims_of(doc) if c["status"] == "contradicted"}
     assert got == CONTRADICTED_BY[name]
     # deliberate contradictions sit beside compliant resources of the same checks
     checks = {check for pairs in CONTRADICTED_BY[name].values() for check, _ in pairs}
-    passed = {f["check"] for f in doc["findings"] if f["status"] == "pass"}
+    passed = {f["check"] for f in findings_of(doc) if f["status"] == "pass"}
     # (but an estate has one production network and one activity-log destination)
     assert checks - passed <= {"NET-05", "LOG-02"}
 
@@ -154,19 +154,19 @@ SEED002_NEWLY_BOUND: dict[str, set[tuple[str, str]]] = {
 
 def test_seed002_newly_bound_claims_are_contradicted_by_the_documented_resources() -> None:
     doc = _scan("seed-002")
-    by_id = {f["id"]: f for f in doc["findings"]}
+    by_id = {f["id"]: f for f in findings_of(doc)}
     got = {c["id"]: {(by_id[i]["check"], by_id[i]["resource_name"]) for i in c["findings"]}
-           for c in doc["claims"] if c["id"] in SEED002_NEWLY_BOUND}
+           for c in claims_of(doc) if c["id"] in SEED002_NEWLY_BOUND}
     assert got == SEED002_NEWLY_BOUND
     # each beside compliant resources of the same check
     checks = {check for pairs in SEED002_NEWLY_BOUND.values() for check, _ in pairs}
-    assert checks <= {f["check"] for f in doc["findings"] if f["status"] == "pass"}
+    assert checks <= {f["check"] for f in findings_of(doc) if f["status"] == "pass"}
 
 
 def test_seed001_hosting_sentence_is_contradicted_only_by_the_westeurope_account() -> None:
     doc = _scan("seed-001")
-    by_id = {f["id"]: f for f in doc["findings"]}
-    claim = next(c for c in doc["claims"] if c["id"] == "hosted-in-uk")
+    by_id = {f["id"]: f for f in findings_of(doc)}
+    claim = next(c for c in claims_of(doc) if c["id"] == "hosted-in-uk")
     assert [(by_id[i]["check"], by_id[i]["resource_name"]) for i in claim["findings"]] == [
         ("RES-01", "stchattyarchive")]
     assert claim["counts"] == {"fail": 1, "pass": 10}
@@ -174,13 +174,13 @@ def test_seed001_hosting_sentence_is_contradicted_only_by_the_westeurope_account
 
 def test_multi_cloud_claims_say_what_one_provider_cannot_show() -> None:
     doc = _scan("seed-004")
-    claims = {c["id"]: c for c in doc["claims"]}
+    claims = {c["id"]: c for c in claims_of(doc)}
     audit = claims["audit-logs"]
     assert audit["status"] == "unknown"
     assert "1 resource(s) comply, 1 cannot be verified" in audit["reason"]
-    assert audit["findings"] == ["LOG-01|hetzner:contoso-dev"]
+    assert findings_of(audit) == ["LOG-01|hetzner:contoso-dev"]
     assert "Entra ID" in claims["mfa-admins"]["reason"]
-    attested = {f["resource_name"]: f["evidence_level"] for f in doc["findings"]
+    attested = {f["resource_name"]: f["evidence_level"] for f in findings_of(doc)
                 if f["check"] == "ENC-01" and f["provider"] == "hetzner"}
     assert attested == {"dev-1": "attested", "dev-db": "attested", "dev-db-data": "attested",
                         "ci-runner": "provider", "ci-cache": "provider"}
@@ -267,6 +267,6 @@ def test_starter_profile_scans_a_bundled_estate(tmp_path: Path) -> None:
     target = tmp_path / "starter.toml"
     profiles.init(target)
     _, doc = scan_json(str(ESTATES["seed-002"][0]), "--profile", str(target))
-    statuses = {c["id"]: c["status"] for c in doc["claims"]}
+    statuses = {c["id"]: c["status"] for c in claims_of(doc)}
     assert statuses == {"eu-residency": "contradicted", "background-checks": "not_verifiable"}
     assert json.dumps(doc)  # plain JSON results

@@ -1,11 +1,14 @@
-"""The collectors only read: the local API servers see GET and nothing else.
+"""The collectors only read: the local API servers see GET (and, on Azure, Resource Graph
+queries) and nothing else.
 
 A full `posture record` of every collection (no --checks) against the Hetzner API server and
 the ARM server; their request logs hold every request whatever its method (the servers
-refuse and log POST, PUT, PATCH, DELETE, HEAD and OPTIONS). No documented read-only POST is
-used on either cloud: Hetzner is read with GET list calls only, Azure with GET only (no
-Resource Graph query, no `listKeys`, which is a POST and returns secrets). On Azure a
-`ReadOnlyGuard` pipeline policy refuses any other method before it leaves the process: the
+refuse and log POST, PUT, PATCH, DELETE, HEAD and OPTIONS). Hetzner is read with GET list
+calls only, Azure with GET only (no `listKeys`, which is a POST and returns secrets), but for
+one documented read-only POST: an Azure Resource Graph query (`--azure-resource-graph`),
+`POST {endpoint}/providers/Microsoft.ResourceGraph/resources?api-version=...` and nothing
+else. On Azure a `ReadOnlyGuard` pipeline policy refuses any other method before it leaves
+the process (the Resource Graph client's guard lets exactly that query URL through): the
 case that needs it is a subscription where a resource provider is not registered, where
 azure-mgmt-core would POST `.../providers/<namespace>/register`.
 
@@ -25,9 +28,14 @@ from urllib.parse import urlsplit
 
 import botocore  # type: ignore[import-untyped]
 import botocore.session  # type: ignore[import-untyped]
+import pytest
+from azure.core.pipeline import PipelineContext, PipelineRequest
+from azure.core.rest import HttpRequest
 
 from providers.aws.apis import APIS
 from providers.azure.apis import SPECS
+from providers.azure.collect import ReadOnlyGuard, ReadOnlyViolation
+from providers.azure.graph import GRAPH_API, GRAPH_PATH
 from providers.hetzner.apis import PATHS
 from tests import aws_estate
 from tests.aws_proxy import AwsProxy, protocol_of, start_moto
@@ -102,6 +110,89 @@ def test_an_unregistered_namespace_is_not_registered_by_a_post(tmp_path: Path) -
                    if e["collection"] == "Microsoft.KeyVault/vaults")
     assert "refused POST" in message and message.endswith("/Microsoft.KeyVault/register)")
     assert result.exit_code == 3
+
+
+def test_a_full_azure_collection_with_resource_graph_posts_only_graph_queries(
+        tmp_path: Path) -> None:
+    seeds = ROOT / "fixtures" / "azure"
+    data = {**sections_of(seeds / "seed000-azure.json"),
+            **sections_of(seeds / "seed001-azure.json")}
+    with ArmServer(data, token=AZURE_TOKEN) as arm:
+        out = tmp_path / "s.json"
+        result = run("record", "azure", "--azure-resource-graph", "on", "-o", str(out),
+                     env=azure_env(arm))
+        assert result.exit_code == 0, result.stderr
+        requests = list(arm.requests)
+    assert {method for method, _ in requests} == {"GET", "POST"}
+    posts = {path.split("#")[0] for method, path in requests if method == "POST"}
+    assert posts == {f"{GRAPH_PATH}?api-version={GRAPH_API}"}
+    snap = json.loads(out.read_text())
+    for section in snap["sections"]:
+        assert section["errors"] == []
+        assert {s.name for s in SPECS} <= set(section["collections"]), section["account"]
+
+
+GRAPH_URL = f"https://management.azure.com{GRAPH_PATH}?api-version={GRAPH_API}"
+
+
+@pytest.mark.parametrize(("method", "url"), [
+    ("POST", "https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/"
+             "Microsoft.Storage/storageAccounts/a/listKeys?api-version=2023-01-01"),
+    ("POST", "https://management.azure.com/subscriptions/s/providers/Microsoft.ResourceGraph/"
+             "register?api-version=2021-04-01"),
+    ("POST", f"https://management.azure.com{GRAPH_PATH}History?api-version={GRAPH_API}"),
+    ("POST", f"https://management.azure.com{GRAPH_PATH}/x?api-version={GRAPH_API}"),
+    ("POST", f"https://management.azure.com{GRAPH_PATH}/../../subscriptions/s/providers/"
+             f"Microsoft.KeyVault/register?api-version={GRAPH_API}"),
+    ("POST", f"https://management.azure.com{GRAPH_PATH.lower()}?api-version={GRAPH_API}"),
+    ("POST", f"https://management.azure.com{GRAPH_PATH}"),
+    ("POST", f"{GRAPH_URL}&$expand=x"),
+    ("POST", f"{GRAPH_URL}&api-version=2022-10-01"),
+    ("POST", f"https://management.azure.com.evil.example{GRAPH_PATH}?api-version={GRAPH_API}"),
+    ("POST", f"http://management.azure.com{GRAPH_PATH}?api-version={GRAPH_API}"),
+    ("PUT", GRAPH_URL),
+    ("PATCH", GRAPH_URL),
+    ("DELETE", GRAPH_URL),
+])
+def test_the_guard_refuses_every_write_and_every_other_post(method: str, url: str) -> None:
+    with pytest.raises(ReadOnlyViolation):
+        guarded(ReadOnlyGuard(graph_endpoint="https://management.azure.com"), method, url)
+
+
+def test_the_guard_lets_through_exactly_a_resource_graph_query() -> None:
+    graph_guard = ReadOnlyGuard(graph_endpoint="https://management.azure.com")
+    assert guarded(graph_guard, "POST", GRAPH_URL) == "sent"
+    assert guarded(graph_guard, "GET", "https://management.azure.com/subscriptions") == "sent"
+    with pytest.raises(ReadOnlyViolation):  # the other clients' guard: GET only
+        guarded(ReadOnlyGuard(), "POST", GRAPH_URL)
+
+
+def guarded(guard: ReadOnlyGuard, method: str, url: str) -> object:
+    class Sent:
+        def send(self, request: object) -> str:
+            return "sent"
+
+    guard.next = Sent()  # type: ignore[assignment]
+    return guard.send(PipelineRequest(HttpRequest(method, url), PipelineContext(None)))
+
+
+def test_a_graph_query_answered_409_registers_no_namespace(tmp_path: Path) -> None:
+    """azure-mgmt-core's registration policy would POST `.../Microsoft.ResourceGraph/register`
+    on a 409 MissingSubscriptionRegistration; the query's subscriptions are read with REST."""
+    with ArmServer(sections_of(ROOT / "fixtures" / "azure" / "seed000-azure.json"),
+                   token=AZURE_TOKEN) as arm:
+        arm.fail("/providers/microsoft.resourcegraph/resources", 409,
+                 "MissingSubscriptionRegistration",
+                 message="The subscription is not registered to use namespace "
+                         "'Microsoft.ResourceGraph'.")
+        result = run("scan", "azure", "--subscription", SUB0, "--checks", "NET-04",
+                     "--azure-resource-graph", "on", "--format", "json", "--no-timestamps",
+                     env=azure_env(arm))
+        requests = list(arm.requests)
+    assert {path.split("#")[0] for method, path in requests if method != "GET"} == {
+        f"{GRAPH_PATH}?api-version={GRAPH_API}"}
+    assert json.loads(result.stdout)["errors"] == []
+    assert any("/providers/microsoft.compute/virtualmachines" in p.lower() for _, p in requests)
 
 
 def test_a_full_aws_collection_makes_only_describe_list_get_calls(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ from scanner.findings import EvidenceLevel, Finding, Severity, Status
 from scanner.reports import FORMATS, render
 from scanner.reports.csv_report import COLUMNS
 from scanner.result import ScanResult
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, as_format_1, run
 from tests.test_fixture_seed002 import EXPECTED_FAILS
 
 SCHEMA = json.loads((ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json").read_text())
@@ -92,7 +92,7 @@ def with_error_and_suppression(tmp_path: Path) -> Path:
     """The seed 002 results with NET-04 on server/106 turned into an error (firewalls could
     not be read), ENC-01 on volume/403 suppressed, RES-01 on server/106 given a file/line (as
     a Terraform plan finding will have), and the failed call recorded."""
-    doc = seed_json(tmp_path)
+    doc = as_format_1(seed_json(tmp_path))  # flat findings, edited in place
     for f in doc["findings"]:
         if f["id"] == "NET-04|" + P + "server/106":
             f.update(status="error", reason="denied", message="could not tell (firewalls "
@@ -227,7 +227,7 @@ def test_sarif_timestamps_only_without_no_timestamps(tmp_path: Path) -> None:
 
 
 def test_sarif_of_a_check_that_is_not_installed_still_renders(tmp_path: Path) -> None:
-    doc = seed_json(tmp_path)
+    doc = as_format_1(seed_json(tmp_path))  # flat findings, one added
     plugin = dict(doc["findings"][0], check="ACME-7", id="ACME-7|" + P + "server/101",
                   resource=P + "server/101", status="fail", severity="critical")
     doc["findings"].append(plugin)

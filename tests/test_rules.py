@@ -20,6 +20,7 @@ and every port 0..41 plus the top of the range (generated port ranges end at 0..
 from __future__ import annotations
 
 import functools
+import gc
 import ipaddress
 import itertools
 from collections.abc import Callable, Iterable, Sequence
@@ -342,6 +343,85 @@ def test_ordered_layer_with_tied_priorities_matches_reference(
 @given(layer_stacks, st.sampled_from(PACKETS))
 def test_decide_matches_reference(layers: tuple[RuleLayer, ...], packet: Packet) -> None:
     assert decide(layers, *packet) == Reference(layers).admits(*packet)
+
+
+@st.composite
+def big_layers(draw: st.DrawFn) -> RuleLayer:
+    """A present layer with many rules: the port axis cut into many segments, so that rules
+    sit at several levels of the segment tree `admitted()` builds, several to a node."""
+    pool = draw(st.sampled_from((rules, dense_rules)))
+    return RuleLayer(
+        name="big",
+        mode=draw(st.sampled_from(LayerMode)),
+        rules=tuple(draw(st.lists(pool, min_size=8, max_size=40))),
+        default=draw(st.sampled_from(Action)),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(big_layers(), layers_()), min_size=1, max_size=2).map(tuple), queries)
+def test_admitted_matches_reference_with_many_rules_per_layer(
+    layers: tuple[RuleLayer, ...], query: tuple[str, ...]
+) -> None:
+    got = packets_in(admitted(layers, query))
+    want = Reference(layers).admitted_packets(query)
+    assert got == want, _diff(got, want)
+
+
+def test_admitted_leaves_the_garbage_collector_as_it_found_it() -> None:
+    """admitted() pauses the cyclic collector while it works and restores it, also when a
+    rule's CIDR is refused."""
+    layer = RuleLayer("fw", LayerMode.UNION, (Rule(Action.ALLOW, "tcp", PortRange(22, 22),
+                                                    ("198.51.100.0/24",)),))
+    bad = RuleLayer("fw", LayerMode.UNION, (Rule(Action.ALLOW, "tcp", PortRange(22, 22),
+                                                  ("198.51.100.0/33",)),))
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        admitted([layer], ("0.0.0.0/1",))
+        assert gc.isenabled()
+        with pytest.raises(ValueError):
+            admitted([bad])
+        assert gc.isenabled()
+        gc.disable()
+        admitted([layer], ("0.0.0.0/2",))
+        assert not gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+
+
+@st.composite
+def ipv6_texts(draw: st.DrawFn) -> str:
+    """IPv6 CIDR text as people and APIs write it, and near misses."""
+    address = draw(st.ip_addresses(v=6))
+    text = draw(st.sampled_from((address.compressed, address.exploded,
+                                 address.compressed.upper(), str(address))))
+    mutation = draw(st.sampled_from(("", "drop", "double", "extra", "group")))
+    if mutation and len(text) > 2:
+        k = draw(st.integers(0, len(text) - 1))
+        text = {"drop": text[:k] + text[k + 1:], "double": text[:k] + "::" + text[k:],
+                "extra": text[:k] + ":" + text[k:], "group": text[:k] + "12345" + text[k:],
+                }[mutation]
+    prefix = draw(st.one_of(st.none(), st.integers(0, 130).map(str),
+                            st.sampled_from(("064", "", "-1", "1a"))))
+    return text if prefix is None else f"{text}/{prefix}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(ipv6_texts())
+def test_ipv6_cidrs_are_read_exactly_as_ipaddress_reads_them(text: str) -> None:
+    """The fast IPv6 reading (inet_pton) accepts and refuses what ipaddress does, with the
+    same network."""
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        with pytest.raises(ValueError):
+            subtract([text], [])
+        return
+    assert subtract([text], []) == [str(net)]
+    assert decide([_union(Rule(Action.ALLOW, "tcp", ALL_PORTS, (text,)))], "tcp", 1,
+                  str(net.network_address))
 
 
 # --- 2. canonical form ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from providers.terraform import PROVIDER, context
 from providers.terraform.normalize import normalize
 from scanner.model import Inventory, Kind
 from scanner.snapshot import Section
-from tests.helpers import ROOT, scan_json
+from tests.helpers import ROOT, findings_of, scan_json
 
 TF = ROOT / "fixtures" / "terraform"
 BUNDLED = sorted([*TF.glob("*.plan.json"), *TF.glob("*.state.json"),
@@ -159,7 +159,7 @@ def test_a_sql_server_without_databases_is_judged_as_the_database_endpoint(
     _, doc = scan_json(str(state(tmp_path, "lonely-sql", SQL_SERVER, SQL_OPEN_RULE)),
                        "--checks", "NET-01")
     found = {(f["check"], f["resource"].split("/", 1)[1], f["status"])
-             for f in doc["findings"] if f["check"] != "NOT-ASSESSED"}
+             for f in findings_of(doc) if f["check"] != "NOT-ASSESSED"}
     # a server-level rule 0.0.0.0-255.255.255.255 lets every address connect to the server
     assert ("NET-01", "azurerm_mssql_server.lonely", "fail") in found
 
@@ -167,14 +167,14 @@ def test_a_sql_server_without_databases_is_judged_as_the_database_endpoint(
 def test_a_security_group_rule_of_a_group_not_in_the_plan_is_judged_as_a_firewall(
         tmp_path: Path) -> None:
     _, doc = scan_json(str(state(tmp_path, "sg-rule", SG_RULE_ELSEWHERE)), "--checks", "NET-07")
-    assert [(f["check"], f["status"]) for f in doc["findings"]
+    assert [(f["check"], f["status"]) for f in findings_of(doc)
             if f["resource"].endswith("/aws_security_group_rule.ssh")] == [("NET-07", "fail")]
 
 
 def test_an_nsg_rule_of_an_nsg_not_in_the_plan_is_judged_as_a_firewall(tmp_path: Path) -> None:
     _, doc = scan_json(str(state(tmp_path, "nsg-rule", NSG_RULE_ELSEWHERE)),
                        "--checks", "NET-07")
-    assert [(f["check"], f["status"]) for f in doc["findings"]
+    assert [(f["check"], f["status"]) for f in findings_of(doc)
             if f["resource"].endswith("/azurerm_network_security_rule.rdp")] == \
         [("NET-07", "fail")]
 
@@ -183,7 +183,7 @@ def test_instances_whose_owner_is_not_in_the_plan_are_named_in_not_assessed_find
         tmp_path: Path) -> None:
     _, doc = scan_json(str(state(tmp_path, "orphans", *SYNTHETIC["orphans"])),
                           "--checks", "NET-02")
-    named = {i for f in doc["findings"] if f["check"] == "NOT-ASSESSED"
+    named = {i for f in findings_of(doc) if f["check"] == "NOT-ASSESSED"
              and f["evidence"]["reason"] == "no_owner" for i in f["evidence"]["ids"]}
     assert named == {"hcloud_load_balancer_target.web", "hcloud_load_balancer_target.ghost",
                      "aws_volume_attachment.data", "azurerm_mssql_firewall_rule.stray"}
@@ -218,11 +218,11 @@ def test_a_server_behind_a_load_balancer_not_in_the_plan_is_never_judged_unreach
                           "--checks", "NET-02")
 
     def net02(doc: dict[str, Any]) -> list[str]:
-        return [f["status"] for f in doc["findings"]
+        return [f["status"] for f in findings_of(doc)
                 if f["check"] == "NET-02" and f["resource"].endswith("/hcloud_server.app")]
 
     assert net02(alone) != ["error"]  # without the target: no public address, decided
     # the load balancer outside the plan may publish it: unknown, not "not reachable"
     assert net02(behind) == ["error"]
     assert any("load balancer 777 is not in the plan" in f["message"]
-               for f in behind["findings"] if f["check"] == "NET-02")
+               for f in findings_of(behind) if f["check"] == "NET-02")

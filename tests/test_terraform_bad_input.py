@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, run, scan_json
+from tests.helpers import ROOT, findings_of, run, scan_json
 
 GATE = ROOT / "fixtures" / "terraform" / "hcloud-gate.plan.json"
 
@@ -102,7 +102,7 @@ def test_plan_of_an_uncovered_provider_lists_its_resources_as_not_assessed(
                                  "change": {"actions": ["create"], "after_unknown": {}}}]}
     code, result = scan_json(str(write(tmp_path, doc)), "--checks", "NET-01")
     assert code == 0
-    [finding] = [f for f in result["findings"] if f["check"] == "NOT-ASSESSED"]
+    [finding] = [f for f in findings_of(result) if f["check"] == "NOT-ASSESSED"]
     assert finding["status"] == "skip" and finding["evidence_level"] == "none"
     assert finding["message"] == ("1 google_sql_database_instance resource(s) not assessed: "
                                   "posture does not cover provider google")
@@ -118,7 +118,7 @@ def test_an_incomplete_plan_is_an_incomplete_scan(tmp_path: Path) -> None:
                              "--fail-on", "none")
     assert code == 3
     assert any(f["status"] == "error" and f["reason"] == "invalid"
-               for f in result["findings"])
+               for f in findings_of(result))
     assert "incomplete" in result["errors"][0]["message"]
 
 

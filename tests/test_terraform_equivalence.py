@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.helpers import ROOT, SEED002, scan_json
+from tests.helpers import ROOT, SEED002, findings_of, scan_json
 
 PLAN = ROOT / "fixtures" / "terraform" / "hcloud-seed002.plan.json"
 # What the plan does not hold (primary IPs, backup images) or states per account (skips of
@@ -17,7 +17,7 @@ ONLY_LIVE_KINDS = {"public_ip", "snapshot", "account"}
 def verdicts(doc: dict[str, Any]) -> dict[tuple[str, str, str], tuple[str, str]]:
     return {(f["check"], f["resource_kind"], f["resource_name"]): (f["status"],
                                                                     f["evidence_level"])
-            for f in doc["findings"] if f["resource_kind"] not in ONLY_LIVE_KINDS}
+            for f in findings_of(doc) if f["resource_kind"] not in ONLY_LIVE_KINDS}
 
 
 def test_live_snapshot_and_plan_of_the_same_estate_give_the_same_verdicts() -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.helpers import ROOT, run, scan_json
+from tests.helpers import ROOT, findings_of, run, scan_json
 
 TF_AWS = ROOT / "fixtures" / "terraform" / "tf-aws"
 
 
 def verdicts(doc: dict[str, object]) -> dict[tuple[str, str], str]:
     return {(f["check"], f["resource"].split("/", 1)[1]): f["status"]  # type: ignore[index]
-            for f in doc["findings"]  # type: ignore[attr-defined]
+            for f in findings_of(doc)  # type: ignore[attr-defined]
             if not str(f["resource"]).startswith("terraform:")}  # type: ignore[index]
 
 
@@ -32,7 +32,7 @@ def test_a_folder_of_tf_files_is_judged_like_its_plan() -> None:
 
     assert instances(tf) == instances(plan_root)
     assert len(instances(tf)) == 10
-    skipped = [f for f in from_tf["findings"] if f["check"] == "NOT-ASSESSED"]
+    skipped = [f for f in findings_of(from_tf) if f["check"] == "NOT-ASSESSED"]
     assert [f["evidence"]["ids"] for f in skipped] == [["module.dr", "module.net"]]
     assert from_tf["sources"][0]["type"] == "terraform-configuration"
     assert code == 1

@@ -14,7 +14,7 @@ import pytest
 from providers.terraform import PROVIDER, plan
 from scanner import snapshot
 from scanner.model import PROPERTIES
-from tests.helpers import ROOT, run, scan_json
+from tests.helpers import ROOT, findings_of, run, scan_json
 
 TF = ROOT / "fixtures" / "terraform"
 GATE = TF / "hcloud-gate.plan.json"
@@ -36,7 +36,7 @@ def address(f: dict[str, Any]) -> str:
 
 def triples(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
     """(check, terraform address or resource id, status) of every finding."""
-    return {(f["check"], address(f), f["status"]) for f in doc["findings"]}
+    return {(f["check"], address(f), f["status"]) for f in findings_of(doc)}
 
 
 def scan_plan(path: Path, *args: str) -> tuple[int, dict[str, Any]]:
@@ -174,7 +174,7 @@ def test_plan_gives_exactly_the_documented_findings(path: Path,
 
 def test_the_database_the_plan_puts_on_the_internet_fails_and_stops_the_deploy() -> None:
     code, doc = scan_json(str(GATE), "--checks", "NET-01", "--fail-on", "critical")
-    db = next(f for f in doc["findings"] if f["check"] == "NET-01")
+    db = next(f for f in findings_of(doc) if f["check"] == "NET-01")
     assert db["status"] == "fail" and db["provider"] == "hetzner"
     assert db["evidence"]["public_ips"] == ["ipv4 of hcloud_server.db (known after apply)"]
     assert code == 1
@@ -182,13 +182,13 @@ def test_the_database_the_plan_puts_on_the_internet_fails_and_stops_the_deploy()
 
 def test_a_verdict_resting_on_an_unknown_value_is_error_unknown_until_apply() -> None:
     _, doc = scan_json(str(GATE), "--checks", "NET-02")
-    db = next(f for f in doc["findings"] if address(f) == "hcloud_server.db")
+    db = next(f for f in findings_of(doc) if address(f) == "hcloud_server.db")
     assert db["status"] == "error" and db["reason"] == "unknown"
     assert db["message"].startswith("unknown until apply (ingress)")
     assert db["evidence"]["verdict_most_exposed"] == "fail"
     assert db["evidence"]["verdict_least_exposed"] == "pass"
     # the public address of the bastion is known to exist only after apply
-    bastion = next(f for f in doc["findings"]
+    bastion = next(f for f in findings_of(doc)
                    if address(f) == "hcloud_server.bastion")
     assert bastion["status"] == "error"
     assert bastion["evidence"]["unknown_until_apply"] == ["public_ips"]
@@ -199,7 +199,7 @@ def test_unknown_values_never_pass(tmp_path: Path) -> None:
     with it unknown, nothing about the database's admin ports passes."""
     doc = json.loads(GATE.read_text())
     _, result = scan_json(str(GATE), "--checks", "NET-02", "--profile", "seed-002")
-    before = {address(f): f["status"] for f in result["findings"]}
+    before = {address(f): f["status"] for f in findings_of(result)}
     assert before["hcloud_server.db"] == "error"
     for rc in doc["resource_changes"]:
         if rc["address"] == "hcloud_firewall.db":
@@ -211,29 +211,29 @@ def test_unknown_values_never_pass(tmp_path: Path) -> None:
     known = tmp_path / "known.json"
     known.write_text(json.dumps(doc))
     _, result = scan_json(str(known), "--checks", "NET-02", "--profile", "seed-002")
-    after = {address(f): f["status"] for f in result["findings"]}
+    after = {address(f): f["status"] for f in findings_of(result)}
     assert after["hcloud_server.db"] == "pass"
 
 
 def test_module_instances_keep_their_full_addresses_and_aliases_their_regions() -> None:
     _, doc = scan_json(str(AWS), "--checks", "RES-01")
-    regions = {address(f): f["region"] for f in doc["findings"]
+    regions = {address(f): f["region"] for f in findings_of(doc)
                if f["check"] == "RES-01"}
     assert regions['module.net["prod"].aws_db_instance.db'] == "eu-central-1"
     assert regions['module.net["staging"].aws_db_instance.db'] == "eu-central-1"
     assert regions["module.dr.aws_db_instance.db"] == "us-east-1"  # providers = aws.us
     assert regions["aws_s3_bucket.logs"] == "us-east-1"  # provider = aws.us, var.us_region
-    ids = {f["resource"] for f in doc["findings"]}
+    ids = {f["resource"] for f in findings_of(doc)}
     assert 'aws:aws-modules/module.net["staging"].aws_db_instance.db' in ids
 
 
 def test_deleted_and_uncovered_resources_are_listed_not_judged() -> None:
     _, doc = scan_json(str(AWS), "--checks", "NET-03")
-    skipped = {f["resource"]: f for f in doc["findings"] if f["check"] == "NOT-ASSESSED"}
+    skipped = {f["resource"]: f for f in findings_of(doc) if f["check"] == "NOT-ASSESSED"}
     deleted = skipped["terraform:aws-modules/not_assessed/aws_instance/deleted"]
     assert deleted["evidence"]["ids"] == ["aws_instance.legacy"]
     assert deleted["evidence_level"] == "none" and deleted["status"] == "skip"
-    assert not any("legacy" in f["resource"] for f in doc["findings"]
+    assert not any("legacy" in f["resource"] for f in findings_of(doc)
                    if f["check"] != "NOT-ASSESSED")
     random = skipped["terraform:aws-modules/not_assessed/random_password/provider_not_covered"]
     assert "posture does not cover provider random" in random["message"]
@@ -249,17 +249,17 @@ def test_changed_only_judges_what_the_plan_changes_and_what_depends_on_it(
     changed.write_text(json.dumps(doc))
     _, everything = scan_json(str(changed), "--profile", "seed-002")
     _, only = scan_json(str(changed), "--profile", "seed-002", "--changed-only")
-    judged = {address(f) for f in only["findings"] if f["resource_kind"] != "account"}
+    judged = {address(f) for f in findings_of(only) if f["resource_kind"] != "account"}
     # fw-db reaches db-1 and db-2 by label selector: their verdicts depend on the change;
     # the changed firewall itself is judged by its rules (NET-07)
     assert judged == {"hcloud_firewall.db", "hcloud_server.db_1", "hcloud_server.db_2"}
     # what a plan cannot show (LOG-01, VUL-01 of the page) is stated once for the plan, and
     # so is INV-01 (a plan is the declared side: it is compared with a live estate, --iac)
-    assert {(f["check"], f["resource"], f["status"]) for f in only["findings"]
+    assert {(f["check"], f["resource"], f["status"]) for f in findings_of(only)
             if f["resource_kind"] == "account"} == {
         ("LOG-01", "terraform:plan", "skip"), ("VUL-01", "terraform:plan", "skip"),
         ("INV-01", "terraform:plan", "skip")}
-    assert len(everything["findings"]) > len(only["findings"])
+    assert len(findings_of(everything)) > len(findings_of(only))
     assert only["sources"][0]["changed_only"] is True
 
 
@@ -306,7 +306,7 @@ def test_state_files_are_read_too(tmp_path: Path) -> None:
                 if c != "NOT-ASSESSED" and not a.startswith("terraform:")}
 
     def account_skips(doc: dict[str, Any]) -> set[tuple[str, str]]:
-        return {(f["check"], f["status"]) for f in doc["findings"]
+        return {(f["check"], f["status"]) for f in findings_of(doc)
                 if str(f["resource"]).startswith("terraform:")}
 
     assert resources(from_state) == resources(from_plan)

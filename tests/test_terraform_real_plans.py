@@ -16,7 +16,7 @@ import pytest
 from fixtures.terraform.build_plans import const, plan, ref, res
 from providers.terraform import PROVIDER
 from scanner.model import Kind, Resource
-from tests.helpers import ROOT, run, scan_json
+from tests.helpers import ROOT, findings_of, run, scan_json
 
 DATA = ROOT / "tests" / "data" / "plans"
 TERRAGOAT = DATA / "checkov-terragoat-0.1.plan.json"  # Terraform 0.12.23, format 0.1
@@ -28,13 +28,13 @@ STAMP = "2026-12-06T12:00:00Z"
 
 def verdicts(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
     return {(f["check"], str(f["resource"]).split("/", 1)[-1]): f["status"]
-            for f in doc["findings"]}
+            for f in findings_of(doc)}
 
 
 def finding(doc: dict[str, Any], check: str, address: str) -> dict[str, Any]:
-    hits = [f for f in doc["findings"] if f["check"] == check
+    hits = [f for f in findings_of(doc) if f["check"] == check
             and str(f["resource"]).endswith("/" + address)]
-    assert len(hits) == 1, (check, address, [f["resource"] for f in doc["findings"]])
+    assert len(hits) == 1, (check, address, [f["resource"] for f in findings_of(doc)])
     return hits[0]
 
 
@@ -317,7 +317,7 @@ def test_fail_on_unassessed_refuses_a_plan_it_cannot_judge(tmp_path: Path) -> No
 
 def test_types_without_security_properties_are_mapped_not_unassessed() -> None:
     _, doc = scan_json(str(TERRAGOAT), "--checks", "NET-02")
-    unassessed = {f["evidence"]["type"] for f in doc["findings"] if f["check"] == "NOT-ASSESSED"}
+    unassessed = {f["evidence"]["type"] for f in findings_of(doc) if f["check"] == "NOT-ASSESSED"}
     assert unassessed == {"aws_eks_cluster"}  # routes, the gateway, the ELB: mapped
     got = inventory(TERRAGOAT)
     elb = got["aws_elb.weblb"]
@@ -417,7 +417,7 @@ def test_a_scale_set_is_judged_not_passed_unassessed(tmp_path: Path) -> None:
     got = verdicts(out)
     assert got[("NET-02", "azurerm_linux_virtual_machine_scale_set.web")] == "fail"
     assert got[("IAM-03", "azurerm_linux_virtual_machine_scale_set.web")] == "pass"
-    assert not [f for f in out["findings"] if f["check"] == "NOT-ASSESSED"]
+    assert not [f for f in findings_of(out) if f["check"] == "NOT-ASSESSED"]
     _, out = scan_json(str(write(tmp_path, scale_set(False), "priv.json")), "--checks",
                        "NET-02")
     assert verdicts(out).get(("NET-02", "azurerm_linux_virtual_machine_scale_set.web")) != "fail"

@@ -26,7 +26,7 @@ from providers.azure import PROVIDER as AZURE
 from scanner import probe, snapshot
 from scanner.snapshot import Snapshot
 from tests.hcloud_server import HcloudServer
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, claims_of, findings_of, run
 from tests.tls_servers import (
     LEGACY,
     MODERN,
@@ -101,7 +101,7 @@ def env(api: HcloudServer) -> dict[str, str]:
 
 
 def tls04(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f["resource"]: f for f in doc["findings"] if f["check"] == "TLS-04"}
+    return {f["resource"]: f for f in findings_of(doc) if f["check"] == "TLS-04"}
 
 
 def scan(*args: str, environ: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -152,7 +152,7 @@ def test_without_probe_tls_nothing_is_contacted_and_every_endpoint_is_not_probed
     # the page's TLS sentence (seed-004) is then not verified: its TLS-04 part is unknown
     result = run("scan", "hetzner", "--profile", "seed-004", "--checks",
                  "TLS-01,TLS-02,TLS-04", "--format", "json", env=env(api))
-    claim = next(c for c in json.loads(result.stdout)["claims"] if c["id"] == "tls-12")
+    claim = next(c for c in claims_of(json.loads(result.stdout)) if c["id"] == "tls-12")
     assert claim["checks"] == ["TLS-01", "TLS-02", "TLS-04"]
     assert claim["status"] == "unknown"
     assert {f"TLS-04|{rid}" for rid in got} <= set(claim["findings"])
@@ -165,7 +165,7 @@ def test_recorded_probe_replays_offline_to_identical_tls04_findings(
     assert code == 1
     before = servers.connections()
     _, replay = scan(str(snap), "--probe-tls")  # a snapshot is never probed, only replayed
-    assert replay["findings"] == live["findings"]
+    assert findings_of(replay) == findings_of(live)
     assert servers.connections() == before  # the replay connects to nothing
     assert run("verify", str(snap)).exit_code == 0
     # `record --probe-tls` writes the same kind of snapshot

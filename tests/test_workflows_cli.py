@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from scanner import snapshot
-from tests.helpers import SEED002, run
+from tests.helpers import SEED002, findings_of, run
 
 P = "hetzner:ohallo-prod/"
 
@@ -50,13 +50,13 @@ def test_since_last_only_new_reports_and_gates_on_new_findings(tmp_path: Path) -
     same = run("scan", str(SEED002), "--since", "last", "--only-new", "--store", store,
                "--format", "json")
     assert same.exit_code == 0  # nothing new: a quiet night
-    assert json.loads(same.stdout)["findings"] == []
+    assert findings_of(json.loads(same.stdout)) == []
     day2 = next_day_snapshot(tmp_path)
     changed = run("scan", str(day2), "--since", "last", "--only-new", "--store", store,
                   "--format", "json")
     assert changed.exit_code == 1
     doc = json.loads(changed.stdout)
-    assert {f["resource"] for f in doc["findings"]} == {P + "server/101"}
+    assert {f["resource"] for f in findings_of(doc)} == {P + "server/101"}
     assert doc["changes"]["counts"]["resolved"] == 2
 
 
@@ -74,7 +74,7 @@ def suppress_all(path: Path, expires: date) -> Path:
     entries = [f'[[suppress]]\ncheck = "{f["check"]}"\nresource = "{f["resource"]}"\n'
                f'reason = "accepted for the test"\nowner = "sec@example.com"\n'
                f'expires = {expires.isoformat()}\n'
-               for f in doc["findings"] if f["status"] == "fail"]
+               for f in findings_of(doc) if f["status"] == "fail"]
     path.write_text("\n".join(entries))
     return path
 

@@ -149,7 +149,10 @@ class AzureProvider(Provider):
         base["role_definition"] = role_definition()
         base["note"] = (
             "The built-in Reader role at subscription scope is enough: posture makes only GET "
-            "requests (a pipeline policy refuses any other method), never calls a listKeys action "
+            "requests (a pipeline policy refuses any other method), but for Azure Resource Graph "
+            "queries with --azure-resource-graph (POST /providers/Microsoft.ResourceGraph/"
+            "resources, a read; with a GET of the caller's own permissions per subscription "
+            "first), never calls a listKeys action "
             "and never reads app settings or connection strings (of Key Vault keys only their "
             "metadata and rotation policy). The custom role below is the same, narrowed to "
             "the read actions posture uses; replace <subscription-id> in AssignableScopes."

@@ -10,6 +10,9 @@ Microsoft's published ARM examples and replays through the same normalizer.
 Read-only is enforced, not just intended: every client carries `ReadOnlyGuard`, a pipeline
 policy that refuses any method but GET before it reaches the network (azure-mgmt-core would
 otherwise POST `.../providers/<namespace>/register` when a namespace is not registered).
+The one exception is the Resource Graph client of the fast path (`--azure-resource-graph`,
+graph.py): its guard also lets through a POST to exactly
+`{endpoint}/providers/Microsoft.ResourceGraph/resources?api-version=...`, a query that reads.
 
 Failed calls are recorded with their scope (collection = ARM type, region = the parent's
 location or "global"), never raised; only a missing or rejected credential stops the scan
@@ -45,6 +48,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 
+from providers.azure import graph
 from providers.azure.apis import BY_NAME, SECRET_MARK, SPECS, SUBSCRIPTIONS, Spec, secret_in
 from scanner import __version__, progress
 from scanner.model import ErrorReason
@@ -68,10 +72,19 @@ class ReadOnlyViolation(AzureError):
 
 
 class ReadOnlyGuard(HTTPPolicy):  # type: ignore[type-arg]
-    """Refuse every method but GET (the scanner must never change an estate)."""
+    """Refuse every method but GET (the scanner must never change an estate). The Resource
+    Graph client's guard also lets through exactly one POST that reads: a query to
+    `{endpoint}/providers/Microsoft.ResourceGraph/resources?api-version=...` (graph.py)."""
+
+    def __init__(self, graph_endpoint: str | None = None) -> None:
+        super().__init__()
+        self.graph_endpoint = graph_endpoint
 
     def send(self, request: PipelineRequest) -> PipelineResponse:  # type: ignore[type-arg]
         method = request.http_request.method.upper()
+        if method == "POST" and self.graph_endpoint is not None and graph.is_query_url(
+                request.http_request.url, self.graph_endpoint):
+            return self.next.send(request)
         if method != "GET":
             raise ReadOnlyViolation(
                 f"posture is read-only: refused {method} {request.http_request.url.split('?')[0]}"
@@ -167,6 +180,33 @@ class CappedRetryPolicy(RetryPolicy[Any, Any]):
             super().increment(settings, response, error)
             return False
         return bool(super().increment(settings, response, error))
+
+
+_HHMMSS = re.compile(r"(\d{1,4}):(\d{1,2}):(\d{1,2}(?:\.\d{1,7})?)")
+
+
+class GraphRetryPolicy(CappedRetryPolicy):
+    """The retry policy of Resource Graph queries: a query is a POST that reads, so it is
+    retried as a GET is (azure-core retries a POST only on 500/503/504 or with Retry-After),
+    and a 429 without Retry-After waits what Resource Graph's `x-ms-user-quota-resets-after`
+    (hh:mm:ss) says: https://learn.microsoft.com/azure/governance/resource-graph/concepts/
+    guidance-for-throttled-requests#understand-throttling-headers."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._method_whitelist = self._method_whitelist | {"POST"}
+
+    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
+        asked = super().get_retry_after(response)
+        if asked is not None:
+            return asked
+        quota = response.http_response.headers.get("x-ms-user-quota-resets-after") or ""
+        match = _HHMMSS.fullmatch(quota.strip())
+        if match is None:
+            return None
+        hours, minutes, seconds = (float(g) for g in match.groups())
+        seconds += hours * 3600 + minutes * 60
+        return float(min(seconds, MAX_WAIT_SECONDS))
 
 
 def unreachable(exc: BaseException) -> str | None:
@@ -281,7 +321,7 @@ def classify(exc: BaseException) -> tuple[ErrorReason, str]:
         return ErrorReason.UNREACHABLE, "connection failed"
     if isinstance(exc, AzureError):
         return ErrorReason.UNREACHABLE, _one_line(f"{type(exc).__name__}: {exc.message}")
-    if isinstance(exc, PaginationError):
+    if isinstance(exc, PaginationError | graph.GraphIncomplete):
         return ErrorReason.INVALID, _one_line(str(exc))
     if isinstance(exc, (ValueError, KeyError, TypeError)):
         return ErrorReason.INVALID, f"unexpected response: {type(exc).__name__}"
@@ -473,6 +513,10 @@ class _Collector:
         self.options = options
         self.endpoint, self.scope, authority = endpoint_of(options)
         subscriptions_of(options)
+        try:
+            graph.wanted_mode(options)
+        except ValueError as exc:
+            raise ProviderError(f"azure: {exc}") from None
         self.credential: TokenCredential = FirstTokenCredential(
             credential_of(options, authority), self.scope)
         self.kwargs = _client_kwargs(options, self.endpoint, self.scope)
@@ -544,6 +588,7 @@ class _Collector:
             lambda: defaultdict(list))
         roots = [s for s in SPECS if s.parent is None and s.name in self.wanted]
         jobs: list[tuple[str, Spec]] = []
+        readable: list[str] = []
         for sub in subs:
             sid = str(sub["subscriptionId"])
             section = sections[sid]
@@ -556,9 +601,14 @@ class _Collector:
                         section.fail(spec.name, GLOBAL, ErrorReason(err[0]), str(err[1]))
                 continue
             jobs.extend((sid, spec) for spec in roots)
+            readable.append(sid)
         workers = max(1, int(self.options.get("azure_concurrency", 8)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="posture-azure") as pool:
-            for future in [pool.submit(self.tree, sid, spec, sections[sid], found)
+            served: dict[str, dict[str, list[dict[str, Any]]]] = {}
+            if graph.enabled(self.options, len(readable)):
+                served = self.read_graph(readable, [s.name for s in roots], pool)
+            for future in [pool.submit(self.tree, sid, spec, sections[sid], found, None,
+                                       served.get(sid, {}).get(spec.name))
                            for sid, spec in jobs]:
                 future.result()
         for (sid, name), regions in sorted(found.items()):
@@ -573,13 +623,18 @@ class _Collector:
 
     def tree(self, sid: str, spec: Spec, section: Section,
              found: dict[tuple[str, str], dict[str, list[dict[str, Any]]]],
-             parent: Mapping[str, Any] | None = None) -> None:
-        """Collect one collection (for one parent), then its wanted children."""
+             parent: Mapping[str, Any] | None = None,
+             read: list[dict[str, Any]] | None = None) -> None:
+        """Collect one collection (for one parent), then its wanted children. `read`: the
+        collection's objects as Resource Graph answered them (no call is made)."""
         region = _region(parent) if parent is not None else GLOBAL
         progress.report(self.options, "azure", sid, spec.name)
         try:
-            client = self.client(spec.client, sid)
-            objects = run_call(spec, client, parent or {}, sid)
+            if read is not None:
+                objects = read
+            else:
+                client = self.client(spec.client, sid)
+                objects = run_call(spec, client, parent or {}, sid)
         except ClientAuthenticationError as exc:
             if exc.status_code is None:
                 raise ProviderError(f"azure: no usable credential ({_auth_hint(exc)})") from None
@@ -627,6 +682,107 @@ class _Collector:
                         continue
                     done.add(key)
                 self.tree(sid, child, section, found, obj)
+
+    def read_graph(self, subs: list[str], names: list[str], pool: ThreadPoolExecutor
+              ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """subscription -> collection -> objects, for the collections Resource Graph serves
+        in the subscriptions where the caller may read them at subscription scope (graph.py).
+        A subscription or collection left out is read with REST: a failed permission read
+        or a failed query (denied, throttled after the retries, truncated, a paging loop)
+        falls back to REST for exactly the subscriptions it concerned."""
+        names = [n for n in names if n in graph.SERVED]
+        if not names:
+            return {}
+        allowed: dict[str, set[str]] = {}
+        for sid, perms in zip(subs, pool.map(self._permissions, subs), strict=True):
+            ok = {n for n in names if perms is not None
+                  and graph.permitted(perms, graph.READ_ACTION[n])}
+            if ok:
+                allowed[sid] = ok
+        out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        ready = [s for s in subs if s in allowed]
+        for start in range(0, len(ready), graph.SUBSCRIPTIONS_PER_QUERY):
+            chunk = ready[start:start + graph.SUBSCRIPTIONS_PER_QUERY]
+            wanted = sorted(set().union(*(allowed[s] for s in chunk)))
+            try:
+                rows = self._graph_rows(chunk, wanted)
+            except ProviderError:
+                raise
+            except ClientAuthenticationError as exc:
+                if exc.status_code is None:
+                    raise ProviderError(f"azure: no usable credential ({_auth_hint(exc)})"
+                                        ) from None
+                self._graph_failed(chunk, exc)
+                continue
+            except Exception as exc:
+                self._graph_failed(chunk, exc)
+                continue
+            for sid in chunk:
+                mine = rows.get(sid.lower(), {})
+                out[sid] = {n: list(mine.get(n, {}).values()) for n in allowed[sid]}
+        return out
+
+    def _permissions(self, sid: str) -> list[dict[str, Any]] | None:
+        """The caller's permissions at subscription scope, None when they cannot be read."""
+        spec = Spec("Microsoft.Authorization/permissions", "raw",
+                    lambda c, p, s: ("GET", f"/subscriptions/{s}/providers/Microsoft."
+                                            "Authorization/permissions?api-version="
+                                            f"{graph.PERMISSIONS_API}"))
+        try:
+            return run_call(spec, self.client("raw", sid), {}, sid)
+        except ClientAuthenticationError as exc:
+            if exc.status_code is None:
+                raise ProviderError(f"azure: no usable credential ({_auth_hint(exc)})") from None
+            reason, message = classify(exc)
+        except Exception as exc:
+            reason, message = classify(exc)
+        log.warning("azure %s: permissions not read (%s, %s): Resource Graph not used for it",
+                    sid, message, reason)
+        return None
+
+    def _graph_rows(self, subs: list[str], names: list[str]
+                    ) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+        """subscription (lowercase) -> collection -> object by lowercase id, of one query per
+        table over `subs`."""
+        from azure.mgmt.resourcegraph import ResourceGraphClient
+        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+        retries = {k: v for k, v in self.kwargs.items() if k.startswith("retry_")
+                   and k != "retry_policy"}
+        client = ResourceGraphClient(self.credential, **{
+            **self.kwargs, "retry_policy": GraphRetryPolicy(**retries)}, per_retry_policies=[
+            ReadOnlyGuard(graph_endpoint=self.endpoint)])
+        wanted = {s.lower() for s in subs}
+        out: dict[str, dict[str, dict[str, dict[str, Any]]]] = defaultdict(
+            lambda: defaultdict(dict))
+        for table, types in graph.tables(names).items():
+            text = graph.query(table, types)
+
+            def send(token: str | None, text: str = text) -> Any:
+                hook = _Pages("Resource Graph query")
+                client.resources(QueryRequest(
+                    subscriptions=subs, query=text, options=QueryRequestOptions(
+                        skip_token=token, top=graph.PAGE_ROWS, result_format="objectArray")),
+                    api_version=graph.GRAPH_API, raw_response_hook=hook)
+                return hook.bodies[-1] if hook.bodies else None
+
+            progress.report(self.options, "azure", f"{len(subs)} subscriptions",
+                            f"Resource Graph {table}")
+            rows = graph.read_rows(send, f"Resource Graph {table}", max_pages(self.options))
+            for row in rows:
+                name = types.get(str(row.get("type", "")).lower())
+                sid = graph.subscription_of(row)
+                if name is None or sid not in wanted:
+                    continue  # not asked for: nothing is concluded from it
+                out[sid][name][str(row["id"]).lower()] = graph.as_arm(row, name)
+            log.info("azure Resource Graph %s: %d rows over %d subscriptions", table,
+                     len(rows), len(subs))
+        return out
+
+    def _graph_failed(self, subs: list[str], exc: BaseException) -> None:
+        reason, message = classify(exc)
+        log.warning("azure Resource Graph query failed (%s, %s): reading %d subscription(s) "
+                    "with REST", message, reason, len(subs))
 
     def _wants(self, name: str) -> bool:
         return name in self.wanted

@@ -29,6 +29,7 @@ CatalogueRenderer = Callable[["ScanResult", bool, "Mapping[str, Check] | None"],
 MODULES: dict[str, str] = {
     "table": "table",
     "json": "json_report",
+    "jsonl": "jsonl",
     "markdown": "markdown",
     "html": "html",
     "sarif": "sarif",

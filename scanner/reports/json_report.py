@@ -1,19 +1,21 @@
-"""JSON: the stable, documented shape (docs/output-formats.md). Keys sorted, findings in
-(check, resource) order, indented by two spaces: the same snapshot and profile give the
-same bytes."""
+"""JSON: the results file (docs/output-formats.md#json), format version 2. Keys sorted, two
+spaces of indent, except the five shared tables of `scanner.result_tables` (`check_fields`,
+`evidence`, `findings`, `resources`, `texts`), whose entries are compact JSON, one a line:
+a finding is one short row of indices, its resource, check fields, evidence and message each
+written once however many findings share them. Findings in (check, resource) order: the
+same snapshot and profile give the same bytes."""
 
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from typing import BinaryIO
 
 from scanner import fastjson
 from scanner.gcpause import gc_paused
-from scanner.result import ScanResult
-
-_BATCH = 4096  # findings encoded at a time
-_HEAD, _TAIL = len(b'{\n  "f": ['), len(b'\n  ]\n}\n')
+from scanner.result import RESULT_VERSION, ScanResult
+from scanner.result_tables import TABLES, Tables, compact
 
 
 def render(result: ScanResult, timestamps: bool = True) -> str:
@@ -23,25 +25,44 @@ def render(result: ScanResult, timestamps: bool = True) -> str:
 
 
 def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
-    """Write the report as UTF-8, the findings a batch at a time: the same bytes as
-    encoding `result.to_json()` whole, without a dict per finding and the whole text in
-    memory at once (hundreds of MB for a large estate)."""
+    """Write the report as UTF-8: the indented document around the tables, each table's
+    entries one a line, each claim's `findings` one line of indices into the findings table
+    (never the whole text in memory as one string)."""
     # Millions of objects and no cycles: the cyclic collector would only slow this down.
     with gc_paused():
+        tables = Tables()
+        tables.add(result.findings)
         doc = result.to_json(timestamps=timestamps, findings=False)
-        marker = f"posture-findings-{uuid.uuid4().hex}"  # stands in for the findings array
-        doc["findings"] = marker
-        head, tail = fastjson.dumps_indented(doc).split(b'"' + marker.encode() + b'"')
-        out.write(head)
-        findings = result.findings
-        if not findings:
-            out.write(b"[]")
-        for i in range(0, len(findings), _BATCH):
-            # encoded one level down, where they stand in the report: b'{\n  "f": [' +
-            # b'\n    {...},\n    {...}' + b'\n  ]\n}\n', the middle written as it is
-            batch = fastjson.dumps_indented({"f": [f.to_json() for f in findings[i:i + _BATCH]]})
-            out.write(b"[" if i == 0 else b",")
-            out.write(memoryview(batch)[_HEAD:-_TAIL])
-        if findings:
+        doc["version"] = RESULT_VERSION
+        del doc["findings"]
+        # stands in for what is written apart: no string of the results can be it
+        marker = f"posture-table-{uuid.uuid4().hex}-"
+        marked = re.compile(b'"' + re.escape(marker.encode()) + rb'([a-z_0-9]+)"')
+        inline: dict[str, bytes] = {}
+        if any(c.findings for c in result.claims):
+            index = {f.id: i for i, f in enumerate(result.findings)}
+            for j, claim in enumerate(doc["claims"]):
+                # an id that is no finding of the report (--only-new) stays a string
+                inline[f"claim{j}"] = compact([index.get(i, i) for i in claim["findings"]])
+                claim["findings"] = f"{marker}claim{j}"
+        for name in TABLES:
+            doc[name] = marker + name
+        pieces = marked.split(fastjson.dumps_indented(doc))
+        for k, piece in enumerate(pieces):
+            if k % 2 == 0:
+                out.write(piece)
+                continue
+            name = piece.decode()
+            if name in inline:
+                out.write(inline[name])
+                continue
+            rows: list[bytes] = getattr(tables, name)
+            if not rows:
+                out.write(b"[]")
+                continue
+            out.write(b"[\n")
+            for i in range(0, len(rows), 65536):
+                if i:
+                    out.write(b",\n")
+                out.write(b",\n".join(rows[i:i + 65536]))
             out.write(b"\n  ]")
-        out.write(tail)
