@@ -9,7 +9,7 @@ and the scope itself gets an `error` finding, so nothing passes on missing data.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,8 +73,13 @@ def select_checks(registry: Mapping[str, Check], profile: Profile,
 
 
 def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: list[Check],
-           options: Mapping[str, Any]) -> tuple[list[Section], list[dict[str, Any]]]:
-    """Collect live providers and read snapshot files into raw sections."""
+           options: Mapping[str, Any], *, partial: bool = False
+           ) -> tuple[list[Section], list[dict[str, Any]]]:
+    """Collect live providers and read snapshot files into raw sections.
+
+    `partial`: the raw objects are only normalized (no check reads them, nothing records
+    them): a snapshot's are decoded with only the fields its providers' normalizers read
+    (`Provider.raw_fields`)."""
     probe_tls = bool(options.get("probe_tls")) and any(c.id in probe.JUDGED_BY for c in checks)
     if options.get("probe_tls") and not probe_tls:
         log.warning("--probe-tls: no check that judges TLS probes (%s) runs with this profile "
@@ -127,7 +132,7 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
             sections.extend(got)
             described.append(about)
             continue
-        snap = snapshot.load(path)
+        snap = snapshot.load(path, fields=_raw_fields(providers) if partial else None)
         signature = snapshot.check_signature(snap, options.get("trusted_keys") or (), source)
         snapshot.mark_replayed(snap, signature)  # a snapshot recorded from it says so
         for s in snap.sections:
@@ -159,6 +164,13 @@ def gather(sources: Iterable[str], providers: Mapping[str, Provider], checks: li
         sections.extend(got)
         described.append(about)
     return sections, described
+
+
+def _raw_fields(providers: Mapping[str, Provider]) -> Callable[[str], Mapping[str, Any]]:
+    def fields(name: str) -> Mapping[str, Any]:
+        provider = providers.get(name)
+        return provider.raw_fields if provider is not None else {}
+    return fields
 
 
 def _file_reader(path: Path, providers: Mapping[str, Provider]) -> Any:
@@ -599,12 +611,13 @@ def _scan(request: ScanRequest) -> ScanResult:
     registry = load_checks(request.checks_dirs)
     providers = load_providers()
     checks = select_checks(registry, request.profile, request.check_ids)
-    sections, described = gather(request.sources, providers, checks, request.options)
+    keep_raw = any(c.uses_raw for c in checks)
+    sections, described = gather(request.sources, providers, checks, request.options,
+                                 partial=not keep_raw and request.record is None)
     if request.record is not None:
         digest = snapshot.write(Snapshot(sections=sections), request.record, key=request.sign)
         log.info("recorded snapshot %s (sha256 %s)", request.record, digest)
-    inventories = normalize(sections, providers, request.profile,
-                            keep_raw=any(c.uses_raw for c in checks))
+    inventories = normalize(sections, providers, request.profile, keep_raw=keep_raw)
     graph = build_graph(inventories)
     hidden = {(c.id, name) for c in checks for name, p in providers.items()
               if c.id in p.not_visible}

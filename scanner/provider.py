@@ -73,6 +73,9 @@ class Provider(ABC):
     # Controls no API of this provider can show: check id -> why. The engine reports them as
     # `skip` with evidence level `none` for every account of the provider, never as passed.
     not_visible: Mapping[str, str] = {}
+    # Collection -> msgspec type of one raw object holding only the fields `normalize` reads
+    # (scanner/snapshot_fields.py); a collection not listed is decoded whole.
+    raw_fields: Mapping[str, Any] = {}
 
     @abstractmethod
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None

@@ -30,7 +30,7 @@ import json
 import math
 import os
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -565,12 +565,21 @@ def _skeleton_section(section: Any) -> Any:
     return {**section, "collections": cols}
 
 
-def load(path: Path, verify_digest: bool = True) -> Snapshot:
-    """Read, validate and verify a snapshot. Every problem is a `SnapshotError` naming it."""
+def load(path: Path, verify_digest: bool = True,
+         fields: Callable[[str], Mapping[str, Any]] | None = None) -> Snapshot:
+    """Read, validate and verify a snapshot. Every problem is a `SnapshotError` naming it.
+
+    `fields` (provider name -> collection -> msgspec type of one raw object): a version 2
+    file's raw objects are decoded with only the fields those types list, for a scan that
+    keeps no raw object (scanner/snapshot_fields.py); anything else is decoded whole."""
     origin = str(path)
     data = read_bytes(path)
-    doc, finite, floats_checked = _parse_fast(data, origin)
-    validate(doc, origin)
+    doc = _parse_fields(data, origin, fields) if fields is not None else None
+    if doc is None:
+        doc, finite, floats_checked = _parse_fast(data, origin)
+        validate(doc, origin)
+    else:
+        finite = floats_checked = True  # version 2: the digest is over the bytes
     recorded = doc["digest"]["value"]
     if doc["version"] == 1:
         del data  # version 1 hashes the parsed values; the bytes are no longer needed
@@ -592,6 +601,23 @@ def load(path: Path, verify_digest: bool = True) -> Snapshot:
         path=origin,
         signature=doc.get("signature"),
     )
+
+
+def _parse_fields(data: bytes, origin: str, fields: Callable[[str], Mapping[str, Any]]
+                  ) -> dict[str, Any] | None:
+    """The version 2 document with only the listed raw fields, validated; None where the
+    whole decoder must read the file (it does not fit exactly, or it is not valid: the whole
+    decoder's path then gives the message, as for any file)."""
+    from scanner import snapshot_fields  # msgspec: here, not at start-up
+
+    doc = snapshot_fields.decode(data, fields)
+    if doc is None:
+        return None
+    try:
+        validate(doc, origin)
+    except SnapshotError:
+        return None
+    return doc
 
 
 def _digest_or_refuse(doc: Mapping[str, Any], origin: str, finite: bool = False,

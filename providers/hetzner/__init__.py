@@ -7,6 +7,7 @@ from typing import Any
 
 from providers.hetzner.apis import PATHS
 from providers.hetzner.normalize import normalize as _normalize
+from providers.hetzner.raw_fields import RAW_FIELDS
 from scanner.model import ANY_PROPERTY, Inventory, Kind
 from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
@@ -78,6 +79,7 @@ COLLECTIONS = {
 class HetznerProvider(Provider):
     name = "hetzner"
     collections = COLLECTIONS
+    raw_fields = RAW_FIELDS
     not_visible: Mapping[str, str] = {
         "ENC-03": "Hetzner Cloud has no key management service",
         "LOG-01": "Hetzner Cloud has no audit log API for control-plane changes",
