@@ -29,7 +29,7 @@ from scanner.model import Kind
 from scanner.registry import load_checks
 from tests import aws_estate
 from tests.aws_proxy import AwsProxy, start_moto
-from tests.helpers import run
+from tests.helpers import findings_of, run
 from tests.test_aws_collector import ACCOUNT, PROFILE, env
 
 REGIONS = "eu-central-1,eu-west-1"
@@ -95,12 +95,12 @@ def planned(*check_ids: str) -> set[str]:
     return {operation(n) for n in names}
 
 
-def findings_of(doc: dict[str, Any], check_id: str) -> list[str]:
+def check_findings(doc: dict[str, Any], check_id: str) -> list[str]:
     """The check's findings, without what depends on when the scan ran (a certificate's
     days left counts from the collection time)."""
     return sorted(json.dumps({**f, "evidence": {k: v for k, v in f["evidence"].items()
                                                 if k not in ("as_of", "days_left")}},
-                             sort_keys=True) for f in doc["findings"] if f["check"] == check_id)
+                             sort_keys=True) for f in findings_of(doc) if f["check"] == check_id)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_one_check_calls_only_what_it_reads_and_judges_as_a_full_scan(
     doc = scan(profile, check_id)
     made = {op for op, _ in calls(aws)}
     assert made <= planned(check_id), sorted(made - planned(check_id))
-    assert findings_of(doc, check_id) == findings_of(full, check_id)
+    assert check_findings(doc, check_id) == check_findings(full, check_id)
     lifecycle = [path for op, path in calls(aws) if op == "GetBucketLifecycleConfiguration"]
     assert all(TRAIL_BUCKET in path for path in lifecycle), lifecycle
 
@@ -132,7 +132,7 @@ def test_trail_retention_reads_the_lifecycle_of_the_trail_bucket_only(
     s3 = [(op, path) for op, path in calls(aws) if op in PER_BUCKET_S3]
     assert [op for op, _ in s3] == ["GetBucketLifecycleConfiguration"]
     assert TRAIL_BUCKET in s3[0][1]
-    [trail] = [f for f in doc["findings"] if f["check"] == "LOG-02"]
+    [trail] = [f for f in findings_of(doc) if f["check"] == "LOG-02"]
     assert (trail["resource_name"], trail["status"]) == ("org-audit", "pass")
 
 
@@ -182,7 +182,7 @@ def test_default_profile_skips_what_no_check_reads(
     lifecycle = [path for op, path in made if op == "GetBucketLifecycleConfiguration"]
     assert len(lifecycle) == 1 and TRAIL_BUCKET in lifecycle[0]
     for check_id in default:
-        assert findings_of(doc, check_id) == findings_of(full, check_id), check_id
+        assert check_findings(doc, check_id) == check_findings(full, check_id), check_id
 
 
 # --- a snapshot recorded for fewer checks -------------------------------------------------
@@ -205,7 +205,7 @@ def test_snapshot_without_the_lifecycle_makes_trail_retention_an_error(
     snap = tmp_path / "log01.json.gz"
     record(profile, "LOG-01", snap)
     doc = replay(snap, profile, "LOG-02")
-    statuses = {f["resource"]: (f["status"], f.get("reason")) for f in doc["findings"]}
+    statuses = {f["resource"]: (f["status"], f.get("reason")) for f in findings_of(doc)}
     assert not [s for s, _ in statuses.values() if s == "pass"]
     assert (f"aws:{ACCOUNT}/global/s3.get_bucket_lifecycle_configuration"
             in statuses)
@@ -222,14 +222,14 @@ def test_lifecycle_read_for_trail_buckets_only_leaves_other_buckets_unknown(
     lifecycle = [env["request"]["Bucket"] for objs in section.collections[
         "s3.get_bucket_lifecycle_configuration"].values() for env in objs]
     assert lifecycle == [TRAIL_BUCKET]
-    assert replay(snap, profile, "LOG-02")["findings"][0]["status"] == "pass"
+    assert findings_of(replay(snap, profile, "LOG-02"))[0]["status"] == "pass"
     for objs in section.collections["cloudtrail.describe_trails"].values():
         for trail in objs:
             trail["S3BucketName"] = "posture-data-eu"  # listed, its lifecycle not read
     other = tmp_path / "edited.json.gz"
     snapshot.write(snapshot.Snapshot(sections=[section]), other)
     doc = replay(other, profile, "LOG-02")
-    [trail] = [f for f in doc["findings"] if f["check"] == "LOG-02"]
+    [trail] = [f for f in findings_of(doc) if f["check"] == "LOG-02"]
     assert trail["status"] == "error"
 
 
@@ -239,10 +239,10 @@ def test_snapshot_for_encryption_judges_no_bucket_on_the_unread_https_policy(
     record(profile, "ENC-01", snap)
     doc = replay(snap, profile, "TLS-02")
     # no bucket is judged on a policy that was not read: the unread scope is the error
-    assert not [f for f in doc["findings"] if f["resource_kind"] == "bucket"
+    assert not [f for f in findings_of(doc) if f["resource_kind"] == "bucket"
                 and f["status"] != "error"]
     assert f"aws:{ACCOUNT}/global/s3.get_bucket_policy" in {
-        f["resource"] for f in doc["findings"]}
+        f["resource"] for f in findings_of(doc)}
 
 
 # --- the declarations ---------------------------------------------------------------------
