@@ -234,7 +234,8 @@ def measure(size: int, args: argparse.Namespace, posture: list[str],
         proxy = AwsProxy(moto, url).start()
         try:
             env = scanner_env(proxy, work)
-            run_posture(posture, proxy, env, work)  # warm-up: moto's lazy set-up
+            if not args.no_warmup:
+                run_posture(posture, proxy, env, work)  # moto's lazy set-up, not measured
             proxy.latency = args.latency_ms / 1000
             posture_runs: list[dict[str, Any]] = []
             prowler_runs: list[dict[str, Any]] = []
@@ -302,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prowler-spec", default="prowler>=5,<6",
                         help="what pip installs into a new Prowler venv")
     parser.add_argument("--no-prowler", action="store_true", help="posture's half only")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="no unmeasured posture run first (smoke tests)")
     parser.add_argument("--out", type=Path, default=OUT / "prowler.json")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]

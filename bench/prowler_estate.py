@@ -75,7 +75,7 @@ BASE = Mix(instances=470, groups=60, volumes=60, snapshots=20, keys=40, buckets=
 
 def _scaled(f: float) -> Mix:
     def n(v: int, least: int = 1) -> int:
-        return max(least, int(math.floor(v * f + 0.5)))
+        return max(least, math.floor(v * f + 0.5))
 
     return Mix(instances=n(BASE.instances), groups=n(BASE.groups, 6), volumes=n(BASE.volumes),
                snapshots=n(BASE.snapshots), keys=n(BASE.keys), buckets=n(BASE.buckets),
@@ -84,7 +84,8 @@ def _scaled(f: float) -> Mix:
 
 
 def mix_for(size: int) -> Mix:
-    """The mix whose size is nearest `size` (at least one of everything, six security groups: 79 resources)."""
+    """The mix whose size is nearest `size` (at least one of everything and six security
+    groups: 79 resources)."""
     lo, hi = 0.0, max(1.0, 2 * size / BASE.expected())
     for _ in range(40):  # the largest scale whose mix is not larger than `size`
         mid = (lo + hi) / 2

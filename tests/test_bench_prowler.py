@@ -28,12 +28,12 @@ def test_estate_mix_scales_to_the_requested_size() -> None:
 def test_posture_half_scans_the_emulated_account_through_the_counting_proxy(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "prowler.json"
-    assert bench_prowler.main(["--no-prowler", "--sizes", "40", "--latency-ms", "1",
-                               "--rounds", "0", "--out", str(out)]) == 0
+    assert bench_prowler.main(["--no-prowler", "--sizes", "80", "--latency-ms", "1",
+                               "--rounds", "0", "--no-warmup", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
     (row,) = doc["rows"]
     (run,) = doc["runs"][0]["posture"]
-    assert row["resources"] == doc["runs"][0]["created"] >= 40
+    assert row["resources"] == doc["runs"][0]["created"] >= 79
     assert run["resources"] > 0 and run["by_status"]["fail"] > 0
     assert run["by_status"]["error"] == 0
     assert row["posture_calls"] == run["calls"] == sum(run["operations"].values()) > 0
