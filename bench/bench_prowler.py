@@ -58,8 +58,8 @@ REGIONS = prowler_estate.REGIONS
 # posture's controls with an AWS equivalent in Prowler -> the Prowler checks that judge the
 # same thing (resource and property). posture runs these controls (`--checks`), Prowler these
 # checks (`--checks`). Left out: controls Prowler has no check for (RES-01/02/03 residency,
-# NET-05 segmentation by environment tag, INV-01/02, IAM-03 SSH keys, BAK-01/03, TLS-04
-# probe) and Prowler checks of things posture does not judge.
+# NET-05 segmentation by environment tag, INV-01/02, IAM-03 SSH keys, BAK-01/03, LOG-02
+# retention, TLS-04 probe) and Prowler checks of things posture does not judge.
 CHECKS: dict[str, tuple[str, ...]] = {
     # databases not reachable from the internet
     "NET-01": ("rds_instance_no_public_access",),
@@ -90,7 +90,7 @@ CHECKS: dict[str, tuple[str, ...]] = {
     "ENC-01": ("ec2_ebs_volume_encryption", "rds_instance_storage_encrypted",
                "s3_bucket_default_encryption"),
     # snapshots encrypted
-    "ENC-02": ("ec2_ebs_snapshots_encrypted",),
+    "ENC-02": ("ec2_ebs_snapshots_encrypted", "rds_snapshots_encrypted"),
     # customer-managed keys rotated
     "ENC-03": ("kms_cmk_rotation_enabled",),
     # backups of stateful resources
@@ -107,7 +107,9 @@ CHECKS: dict[str, tuple[str, ...]] = {
     # no dormant or unrotated credentials
     "IAM-04": ("iam_rotate_access_key_90_days", "iam_user_accesskey_unused"),
     # no plaintext secrets in resource configuration
-    "SEC-01": ("ec2_instance_secrets_user_data",),
+    "SEC-01": ("ec2_instance_secrets_user_data", "awslambda_function_no_secrets_in_variables"),
+    # no machine on a deprecated image
+    "VUL-01": ("ec2_instance_with_outdated_ami",),
 }
 
 
@@ -135,7 +137,9 @@ def operations(calls: list[Call]) -> Counter[str]:
     out: Counter[str] = Counter()
     for c in calls:
         op = c.operation
-        if " " in op:
+        if " " in op and c.action and " " not in c.action:  # JSON protocol: X-Amz-Target
+            op = c.action
+        elif " " in op:
             method, _, path = op.partition(" ")
             op = f"{method} /{path.strip('/').split('/')[0]}"
         out[f"{c.service}:{op}"] += 1
@@ -263,12 +267,12 @@ def row(m: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "resources": m["created"], "posture_resources": m["posture"][0]["resources"],
         "posture_wall": walls, "posture_wall_median": p_wall,
-        "posture_calls": statistics.median(r["calls"] for r in m["posture"])}
+        "posture_calls": statistics.median_low(r["calls"] for r in m["posture"])}
     if m["prowler"]:
         pw = statistics.median(r["wall_seconds"] for r in m["prowler"])
         out.update(prowler_wall=[r["wall_seconds"] for r in m["prowler"]],
                    prowler_wall_median=pw, ratio=round(pw / p_wall, 1),
-                   prowler_calls=statistics.median(r["calls"] for r in m["prowler"]))
+                   prowler_calls=statistics.median_low(r["calls"] for r in m["prowler"]))
         out["calls_ratio"] = round(out["posture_calls"] / out["prowler_calls"], 2)
     return out
 
