@@ -173,10 +173,14 @@ def ensure_prowler(venv: Path, spec: str) -> tuple[Path, str]:
     and its version."""
     exe = venv / "bin" / "prowler"
     if not exe.exists():
-        if not (venv / "bin" / "python").exists():
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", spec],
-                       check=True)
+        try:
+            if not (venv / "bin" / "python").exists():
+                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", spec],
+                           check=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise SystemExit(f"cannot install {spec} into {venv}: {exc} (--no-prowler runs "
+                             "posture's half only)") from None
     version = subprocess.run(
         [str(venv / "bin" / "python"), "-c",
          "import importlib.metadata as m; print(m.version('prowler'))"],
