@@ -1,0 +1,46 @@
+"""The posture half of bench/bench_prowler.py at a tiny size (no Prowler install here: the
+Prowler half needs PyPI and minutes; run the script itself for it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import bench_prowler, prowler_estate
+from scanner.registry import load_checks
+
+
+def test_every_mapped_control_is_a_posture_check_and_every_prowler_id_is_distinct() -> None:
+    known = set(load_checks())
+    assert set(bench_prowler.CHECKS) <= known
+    ids = [p for ps in bench_prowler.CHECKS.values() for p in ps]
+    assert len(ids) == len(set(ids)) == len(bench_prowler.prowler_checks())
+
+
+def test_estate_mix_scales_to_the_requested_size() -> None:
+    for size in (87, 4000, 10000):
+        got = prowler_estate.mix_for(size).expected()
+        assert abs(got - size) / size < 0.1, (size, got)
+
+
+def test_posture_half_scans_the_emulated_account_through_the_counting_proxy(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "prowler.json"
+    assert bench_prowler.main(["--no-prowler", "--sizes", "80", "--latency-ms", "1",
+                               "--rounds", "0", "--no-warmup", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    (row,) = doc["rows"]
+    (run,) = doc["runs"][0]["posture"]
+    assert row["resources"] == doc["runs"][0]["created"] >= 79
+    assert run["resources"] > 0 and run["by_status"]["fail"] > 0
+    assert run["by_status"]["error"] == 0
+    assert row["posture_calls"] == run["calls"] == sum(run["operations"].values()) > 0
+    # the calls are named by operation, across the services the controls read
+    assert run["operations"]["ec2:DescribeInstances"] >= 3  # once per region at least
+    assert any(op.startswith("s3:GetBucket") for op in run["operations"])
+    printed = capsys.readouterr().out
+    assert "| account | posture wall |" in printed
+    assert f"| {row['resources']:,} resources |" in printed
+    assert doc["prowler_version"] is None and "prowler_calls" not in row
