@@ -435,3 +435,63 @@ def test_a_sample_of_mutants_in_a_child_process_exits_cleanly(tmp_path: Path) ->
 
 def outcome_of(args: tuple[str, ...], label: str) -> Outcome:
     return outcome(args, label)
+
+
+# --- regressions: each shape the fuzzing found, named ----------------------------------------
+
+SERVERS = ("sections", 0, "collections", "servers", "global")
+FIREWALLS = ("sections", 0, "collections", "firewalls", "global")
+
+
+def minimal_mutant(tmp: Path, path: tuple[Any, ...], value: Any, version: int = 2) -> Path:
+    from tests.fuzz_mutations import delete_at, set_at
+    doc = json.loads(MINIMAL.read_text())
+    doc = delete_at(doc, path) if value is DELETE else set_at(doc, path, value)
+    out = tmp / "mutant.json"
+    out.write_bytes(sealed_text(doc, version))
+    return out
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ((*SERVERS, 0, "public_net"), []),  # a list where the object is: read as no addresses
+    ((*SERVERS, 0, "public_net"), 0),
+    ((*SERVERS, 0, "public_net", "ipv4"), "203.0.113.10"),  # an address without its object
+    ((*SERVERS, 0, "public_net", "firewalls"), {}),
+    ((*SERVERS, 1, "backup_window"), 0),  # a number where "22-02" or null is: backups on?
+    ((*SERVERS, 1, "backup_window"), []),
+    ((*SERVERS, 0, "private_net"), {"ip": "10.0.0.2"}),
+])
+def test_a_hetzner_field_of_another_type_is_one_line_and_exit_2(
+        tmp_path: Path, path: tuple[Any, ...], value: Any) -> None:
+    result = outcome(("scan", str(minimal_mutant(tmp_path, path, value)), "--format", "json"),
+                     f"{path} = {value!r}")
+    assert result.code == 2, result.stdout[:500]
+    assert "not shaped as the hetzner API returns it" in result.stderr
+
+
+@pytest.mark.parametrize("value", [None, DELETE])
+def test_hetzner_firewall_rules_null_or_missing_never_close_an_open_server(
+        tmp_path: Path, value: Any) -> None:
+    """The API always lists a firewall's rules: null or missing was read as no rules (a
+    firewall that denies everything), turning web-1's NET-02/NET-03 fails into passes."""
+    path = minimal_mutant(tmp_path, (*FIREWALLS, 0, "rules"), value)
+    before = statuses(outcome(("scan", str(MINIMAL), *SCAN[1:]), "minimal").stdout)
+    after = statuses(outcome(("scan", str(path), *SCAN[1:]), "rules null").stdout)
+    assert before[("NET-02", "hetzner:acme-demo/server/1")] == "fail"
+    assert not unsafe_flips(before, after)
+
+
+def test_a_config_command_key_that_is_not_a_table_is_one_line(tmp_path: Path) -> None:
+    """`scan = true` (a key named after a command, not a [scan] table) crashed with a
+    TypeError; `tool = 1` in a pyproject.toml too."""
+    cfg = tmp_path / "posture.toml"
+    cfg.write_text("scan = true\n")
+    result = outcome(("--config", str(cfg), "scan", str(MINIMAL)), "scan = true")
+    assert result.code == 2 and "'scan' must be a table" in result.stderr
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("tool = 1\n")
+    result = outcome(("--config", str(pyproject), "scan", str(MINIMAL)), "tool = 1")
+    assert result.code in (0, 1, 2)
