@@ -1,8 +1,11 @@
 """A long mutation-fuzzing run that keeps going after a failure and groups what it found.
 
-    python -m tests.fuzz_explore [N] [KIND...]    (KIND: snapshot plan results; default all)
+    python -m tests.fuzz_explore [N] [KIND...]
+    (KIND: snapshot plan results semantic; default the first three)
 
-N mutants per kind and base (default 300), every mutation class, fixed seeds. Each failing
+N mutants per kind and base (default 300), every mutation class, fixed seeds; `semantic`:
+every key path of every snapshot where a port, address, id or selector is, each given one
+hostile value of its own type (rotating; N is ignored). Each failing
 mutant is printed once per distinct symptom (the last lines of the traceback or the stderr),
 with the mutation that caused it; the exit status is the number of distinct symptoms (0: none).
 """
@@ -21,10 +24,16 @@ from pathlib import Path
 
 from tests.fuzz_mutations import (
     BadOutcome,
+    Mutant,
+    collect_ids,
     dumps,
+    get_at,
     mutants,
     outcome,
     sealed_text,
+    semantic_paths,
+    semantic_values,
+    set_at,
     statuses,
     trimmed,
     unsafe_flips,
@@ -61,11 +70,12 @@ def main() -> int:
     total = 0
     start = time.time()
     bases: list[tuple[str, object, int]] = []
-    if "snapshot" in kinds:
+    if "snapshot" in kinds or "semantic" in kinds:
         snaps = [MINIMAL, *sorted(p for p in (ROOT / "fixtures").rglob("*.json")
                                   if b"posture-snapshot" in p.read_bytes()[:2000])]
-        bases += [(f"snapshot:{p.name}", trimmed(load(p)), v)  # type: ignore[arg-type]
-                  for p in snaps for v in (1, 2)]
+        kind = "snapshot" if "snapshot" in kinds else "semantic"
+        bases += [(f"{kind}:{p.name}", trimmed(load(p), 1), v)  # type: ignore[arg-type]
+                  for p in snaps for v in ((1, 2) if kind == "snapshot" else (1,))]
     if "plan" in kinds:
         plans = [*(ROOT / "fixtures" / "terraform").glob("*.json"),
                  *(ROOT / "tests" / "data" / "plans").glob("*.json")]
@@ -76,7 +86,7 @@ def main() -> int:
     for name, base, version in bases:
         kind = name.split(":")[0]
         path = tmp / "m.json"
-        if kind == "snapshot":
+        if kind in ("snapshot", "semantic"):
             path.write_bytes(sealed_text(base, version))
         else:
             path.write_bytes(dumps(base).encode())
@@ -84,10 +94,12 @@ def main() -> int:
         before = statuses(outcome((verb, str(path), "--format", "json", "--no-timestamps"),
                                   name).stdout)
         rng = random.Random(f"{name}-{version}")
-        for i, mutant in zip(range(n), mutants(base, rng, heavy=i_heavy(rng)), strict=False):
+        stream = semantic_stream(base) if kind == "semantic" else mutants(
+            base, rng, heavy=i_heavy(rng))
+        for i, mutant in zip(range(n if kind != "semantic" else 10**9), stream, strict=False):
             del i
             total += 1
-            if kind == "snapshot":
+            if kind in ("snapshot", "semantic"):
                 path.write_bytes(sealed_text(mutant.doc, version))
             else:
                 path.write_bytes(dumps(mutant.doc).encode("utf-8", "surrogatepass"))
@@ -96,7 +108,7 @@ def main() -> int:
             try:
                 res = outcome((verb, str(path), "--format", fmt, "--no-timestamps"), label,
                               terminal_text=fmt == "table")
-                if fmt == "json" and res.code != 2 and mutant.kind == "type":
+                if fmt == "json" and res.code != 2 and mutant.kind == "type":  # unreadable
                     flips = unsafe_flips(before, statuses(res.stdout))
                     if flips:
                         raise BadOutcome(f"{label}: fail -> pass for {flips}")
@@ -110,6 +122,17 @@ def main() -> int:
     for key, cases in sorted(found.items(), key=lambda kv: -len(kv[1])):
         print(f"\n=== {len(cases)}x {key}\n{cases[0]}")
     return min(len(found), 100)
+
+
+def semantic_stream(base: object) -> list[Mutant]:
+    ids = collect_ids(base)
+    out = []
+    for i, path in enumerate(p for p in semantic_paths(base) if len(p) > 5):
+        values = semantic_values(base, path, get_at(base, path), ids)
+        value = values[i % len(values)]
+        out.append(Mutant(set_at(base, path, value), f"{path} = {str(value)[:40]!r}",
+                          "semantic", path))
+    return out
 
 
 def i_heavy(rng: random.Random) -> bool:

@@ -51,7 +51,7 @@ class Dup:
     pairs: tuple[tuple[str, Any], ...]
 
 
-def dumps(value: Any, indent: bool = True) -> str:
+def dumps(value: Any) -> str:
     """JSON text of `value` with `Raw` and `Dup` spliced in; NaN/Infinity as json writes
     them (the tokens Python's json reads and strict JSON does not)."""
     parts: list[str] = []
@@ -280,7 +280,7 @@ def mutants(doc: Any, rng: random.Random, paths: list[KeyPath] | None = None,
         elif op == "delete":
             yield Mutant(delete_at(doc, path), f"del {path}", "delete", path)
         elif op == "dup" and isinstance(path[-1], str):
-            new = rng.choice(wrong_types(value) + [value])
+            new = rng.choice([*wrong_types(value), value])
             yield Mutant(duplicate_key_at(doc, path, new), f"dup key {path} = {new!r}",
                          "dup", path)
         elif op == "huge":
