@@ -117,6 +117,8 @@ def main() -> int:
                 if "fail -> pass" in str(exc) or "raw terminal" in str(exc) \
                         or "took" in str(exc).split("\n")[0]:
                     key = str(exc).split("\n")[0].split(": ")[-1][:100] + " " + key[:60]
+                if key not in found:  # as soon as seen: a long run may be cut short
+                    print(f"--- new symptom: {key}\n{str(exc)[:1500]}", flush=True)
                 found[key].append(str(exc)[:4000])
     print(f"{total} mutants in {time.time() - start:.0f}s; {len(found)} distinct symptoms")
     for key, cases in sorted(found.items(), key=lambda kv: -len(kv[1])):
