@@ -490,3 +490,56 @@ def test_a_config_command_key_that_is_not_a_table_is_one_line(tmp_path: Path) ->
     pyproject.write_text("tool = 1\n")
     result = outcome(("--config", str(pyproject), "scan", str(MINIMAL)), "tool = 1")
     assert result.code in (0, 1, 2)
+
+
+def fixture_mutant(tmp: Path, fixture: str, path: tuple[Any, ...], value: Any) -> Path:
+    from tests.fuzz_mutations import set_at
+    doc = json.loads((ROOT / "fixtures" / fixture).read_text())
+    out = tmp / "mutant.json"
+    out.write_bytes(sealed_text(set_at(doc, path, value), 1))
+    return out
+
+
+def nsg_rules_path() -> tuple[Any, ...]:
+    doc = json.loads((ROOT / "fixtures" / "azure" / "seed000-azure.json").read_text())
+    nsgs = doc["sections"][0]["collections"]["Microsoft.Network/networkSecurityGroups"]
+    for region, objs in nsgs.items():
+        for i, nsg in enumerate(objs):
+            if nsg["properties"].get("securityRules"):
+                return ("sections", 0, "collections", "Microsoft.Network/networkSecurityGroups",
+                        region, i, "properties", "securityRules")
+    raise AssertionError("no NSG with rules in seed 000")
+
+
+@pytest.mark.parametrize("value", [{}, 0, "", False])
+def test_an_azure_nsg_whose_security_rules_are_not_an_array_is_refused_not_emptied(
+        tmp_path: Path, value: Any) -> None:
+    """`securityRules: {}` (or 0, "", false) was read as no rules: vm-jump's NET-02/NET-03
+    fails became passes. Now exit 2, named."""
+    path = fixture_mutant(tmp_path, "azure/seed000-azure.json", nsg_rules_path(), value)
+    result = outcome(("scan", str(path), *SCAN[1:]), f"securityRules = {value!r}")
+    assert result.code == 2 and "securityRules: expected an array" in result.stderr
+
+
+def test_an_azure_allow_rule_with_an_unreadable_port_range_is_read_as_every_port() -> None:
+    from providers.azure.normalize.nsg import _ports
+    from scanner.rules import PortRange
+    props = {"destinationPortRange": "443-22"}  # reversed: PortRange.parse refuses it
+    assert _ports(props, "tcp", allow=True) == [PortRange(0, 65535)]
+    assert _ports(props, "tcp", allow=False) == []
+
+
+@pytest.mark.parametrize(("key", "value"), [("CidrBlock", 0), ("CidrBlock", []),
+                                            ("Egress", "x"), ("Protocol", 0),
+                                            ("RuleAction", [])])
+def test_an_aws_network_acl_entry_of_another_type_is_refused_not_dropped(
+        tmp_path: Path, key: str, value: Any) -> None:
+    """An allow-all NACL entry whose CidrBlock, Egress, Protocol or RuleAction had another
+    type was dropped (or read as egress/deny): NET-07's fail on acl-...0001 became a pass."""
+    entry = ("sections", 0, "collections", "ec2.describe_network_acls", "eu-central-1", 0,
+             "Entries", 0)
+    doc = json.loads((ROOT / "fixtures" / "aws" / "seed002-aws.json").read_text())
+    assert get_at(doc, entry)["RuleAction"] == "allow"
+    path = fixture_mutant(tmp_path, "aws/seed002-aws.json", (*entry, key), value)
+    result = outcome(("scan", str(path), *SCAN[1:]), f"{key} = {value!r}")
+    assert result.code == 2 and f"network ACL entry {key}" in result.stderr
