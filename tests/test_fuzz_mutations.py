@@ -543,3 +543,18 @@ def test_an_aws_network_acl_entry_of_another_type_is_refused_not_dropped(
     path = fixture_mutant(tmp_path, "aws/seed002-aws.json", (*entry, key), value)
     result = outcome(("scan", str(path), *SCAN[1:]), f"{key} = {value!r}")
     assert result.code == 2 and f"network ACL entry {key}" in result.stderr
+
+
+@pytest.mark.parametrize(("leaf", "value"), [(True, False), (True, 0), (True, []),
+                                             (False, []), (False, "GeoRedundant")])
+def test_an_azure_vault_redundancy_of_another_type_is_refused_not_read_as_unset(
+        tmp_path: Path, leaf: bool, value: Any) -> None:
+    """`standardTierStorageRedundancy: false` was read as unset: rsv-chatty-uk's RES-02 fail
+    (geo-redundant backups leave the region) became a pass."""
+    path: tuple[Any, ...] = ("sections", 0, "collections", "Microsoft.RecoveryServices/vaults",
+                             "uksouth", 0, "properties", "redundancySettings")
+    if leaf:
+        path = (*path, "standardTierStorageRedundancy")
+    mutant = fixture_mutant(tmp_path, "azure/seed001-azure.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"{path[-1]} = {value!r}")
+    assert result.code == 2 and "redundancySettings" in result.stderr
