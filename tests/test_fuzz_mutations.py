@@ -558,3 +558,31 @@ def test_an_azure_vault_redundancy_of_another_type_is_refused_not_read_as_unset(
     mutant = fixture_mutant(tmp_path, "azure/seed001-azure.json", path, value)
     result = outcome(("scan", str(mutant), *SCAN[1:]), f"{path[-1]} = {value!r}")
     assert result.code == 2 and "redundancySettings" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+def test_a_lone_surrogate_in_a_v2_snapshot_reaches_every_format_escaped(
+        tmp_path: Path, fmt: str) -> None:
+    """Version 2 digests the bytes, so `"\\ud800"` in a name passes the digest and reached
+    the reports, where UTF-8 encoding crashed ("internal error: UnicodeEncodeError")."""
+    path = minimal_mutant(tmp_path, (*SERVERS, 0, "public_net", "ipv4", "ip"),
+                          "203.0.113.10\ud800", version=2)
+    result = outcome(("scan", str(path), "--format", fmt, "--no-timestamps"), fmt,
+                     ok=(0, 1))
+    if fmt == "json":
+        assert "\ud800" in json.dumps(json.loads(result.stdout), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("value", [[], 0, "x"])
+def test_an_azure_properties_member_of_another_type_is_refused_not_emptied(
+        tmp_path: Path, value: Any) -> None:
+    """`properties: []` on a VM was read as no properties (no network interfaces): vm-batch's
+    NET-03 fail became a pass; a role assignment's or image version's the same class."""
+    doc = json.loads((ROOT / "fixtures" / "azure" / "seed000-azure.json").read_text())
+    vms = doc["sections"][0]["collections"]["Microsoft.Compute/virtualMachines"]
+    region = next(r for r, objs in vms.items() if objs)
+    path = ("sections", 0, "collections", "Microsoft.Compute/virtualMachines", region, 0,
+            "properties")
+    mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"properties = {value!r}")
+    assert result.code == 2 and "properties: expected an object" in result.stderr
