@@ -586,3 +586,21 @@ def test_an_azure_properties_member_of_another_type_is_refused_not_emptied(
     mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, value)
     result = outcome(("scan", str(mutant), *SCAN[1:]), f"properties = {value!r}")
     assert result.code == 2 and "properties: expected an object" in result.stderr
+
+
+@pytest.mark.parametrize(("member", "value"), [("GroupList", {}), ("GroupList", 0),
+                                               ("AttachedManagedPolicies", {})])
+def test_an_aws_iam_list_of_another_type_is_refused_not_emptied(
+        tmp_path: Path, member: str, value: Any) -> None:
+    """`GroupList: {}` (or a group's AttachedManagedPolicies) was read as empty: ops-alice's
+    admin group vanished and IAM-02 failed -> passed."""
+    doc = json.loads((ROOT / "fixtures" / "generic" / "seed003" / "seed003-aws.json")
+                     .read_text())
+    regions = doc["sections"][0]["collections"]["iam.get_account_authorization_details"]
+    region = next(r for r, objs in regions.items() if objs)
+    details = "UserDetailList" if member == "GroupList" else "GroupDetailList"
+    path = ("sections", 0, "collections", "iam.get_account_authorization_details", region, 0,
+            details, 0, member)
+    mutant = fixture_mutant(tmp_path, "generic/seed003/seed003-aws.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"{member} = {value!r}")
+    assert result.code == 2 and "expected an array" in result.stderr
