@@ -94,7 +94,8 @@ def _check_output_paths(path: Path, key: str, value: Any) -> None:
 def _read(path: Path, pyproject: bool) -> dict[str, Any]:
     data = inputs.read_toml(path, f"--config {path}: no such file")
     if pyproject:
-        table = data.get("tool", {}).get("posture", {})
+        tool = data.get("tool", {})
+        table = tool.get("posture", {}) if isinstance(tool, dict) else None
         if not isinstance(table, dict):
             raise PostureError(f"{path}: [tool.posture] must be a table")
         return table
@@ -112,6 +113,9 @@ def default_map(path: Path, table: dict[str, Any], known: dict[str, dict[str, st
     for command in COMMANDS:
         if command not in known:
             continue
+        if not isinstance(table.get(command, {}), dict):  # `scan = true`: not a table
+            raise PostureError(f"{path}: {command!r} must be a table ([{command}]), not "
+                               f"{type(table[command]).__name__}")
         values = {**{k: v for k, v in flat.items()}, **table.get(command, {})}
         mapped: dict[str, Any] = {}
         for key, value in values.items():

@@ -23,8 +23,26 @@ never executed.
 from __future__ import annotations
 
 import logging
+import re
 
 from scanner.redact import scrub
+
+# What a JSON or XML encoder leaves raw that still drives or misleads a terminal showing the
+# file (`cat report.sarif`): DEL, the C1 controls (U+009B is a one-byte CSI), zero-width and
+# bidi marks, embeddings, overrides and isolates, the line and paragraph separators, the BOM.
+_INVISIBLE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def json_visible(text: str) -> str:
+    """Encoded JSON text with those characters as `\\uXXXX` escapes: the same JSON values
+    (they can only be inside strings), nothing raw for a terminal to act on."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def xml_visible(text: str) -> str:
+    """Serialized XML with those characters as character references (`&#x9b;`): the same
+    document (they can only be in text and attribute values), nothing raw."""
+    return _INVISIBLE.sub(lambda m: f"&#x{ord(m.group()):x};", text)
 
 
 def _escape(ch: str) -> str:

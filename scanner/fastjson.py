@@ -64,4 +64,5 @@ def dumps_indented(value: Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     except (orjson.JSONEncodeError, TypeError):
         text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-        return text.encode() + b"\n"
+        # lone surrogates (only inside strings) as their JSON escape `\\ud800`: same value
+        return text.encode("utf-8", "backslashreplace") + b"\n"

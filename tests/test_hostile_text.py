@@ -251,6 +251,32 @@ def test_the_html_report_shows_bidi_and_control_characters_as_escapes(tmp_path: 
     assert "<img src=x" not in text
 
 
+@pytest.mark.parametrize("fmt", ["csv", "sarif", "junit", "ocsf"])
+def test_file_formats_carry_no_raw_control_or_bidi_character_and_keep_the_names(
+        tmp_path: Path, fmt: str) -> None:
+    """CSV, SARIF, JUnit and OCSF end up on terminals too (`cat report.csv`, a CI log): CSV
+    wrote ESC, BEL, BS and CR raw, and the JSON and XML formats the C1 CSI (U+009B), the bidi
+    override and the line separator, which their encoders leave as they are. The CSV cells
+    show them as visible escapes; JSON and XML as escapes of their own (the same values)."""
+    import csv as csv_module
+    import xml.etree.ElementTree as ET
+
+    path = hostile_snapshot(tmp_path)
+    text = report(path, fmt)
+    assert CONTROL.findall(text.replace("\r\n", "").replace("\n", "")) == [], fmt
+    if fmt == "csv":
+        names = {row["resource_name"] for row in csv_module.DictReader(StringIO(text))}
+        assert any("\\x1b[31mred" in n for n in names)
+        assert any("evil\\u202egnp.exe" in n for n in names)
+    elif fmt == "junit":
+        ET.fromstring(text)
+        assert "evil\u202egnp.exe" in text.replace("&#x202e;", "\u202e")
+    else:
+        docs = [json.loads(text)] if fmt == "sarif" else json.loads(text)
+        assert "evil\u202egnp.exe" in json.dumps(docs, ensure_ascii=False)
+        assert "csi\x9b2J" in json.dumps(docs, ensure_ascii=False)
+
+
 def test_diff_shows_one_visible_line_per_changed_finding(tmp_path: Path) -> None:
     path = hostile_snapshot(tmp_path)
     before = tmp_path / "before.json"

@@ -421,10 +421,12 @@ def test_any_text_gives_well_formed_output(name: str, message: str, key: str,
     case = ET.fromstring(render("junit", result, False, checks).encode()).find(".//testcase")
     assert case is not None and case.find("failure") is not None
     row = next(csv.DictReader(io.StringIO(render("csv", result, False, checks))))
-    # cells that a spreadsheet would run as a formula get a leading quote, nothing else does
+    # cells that a spreadsheet would run as a formula get a leading quote, and control
+    # characters are visible escapes (a terminal showing the file obeys none); nothing else
+    from scanner.display import visible
     from scanner.reports.csv_report import _safe
-    assert row["resource_name"] == _safe(name)
-    assert row["message"] == _safe(message)
+    assert row["resource_name"] == _safe(visible(name))
+    assert row["message"] == _safe(visible(message))
     assert json.loads(render("ocsf", result, False, checks))[0]["status_detail"] == message
 
 

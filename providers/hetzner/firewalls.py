@@ -49,9 +49,7 @@ def firewall_rules(fw: Mapping[str, Any], fw_id: str) -> FirewallRules:
     rules: list[Rule] = []
     doubts: list[str] = []
     raw_rules = fw.get("rules")
-    if raw_rules is None:
-        raw_rules = []
-    if not isinstance(raw_rules, list):
+    if not isinstance(raw_rules, list):  # missing or null too: the API always lists them
         doubts.append(f"{fw_id}: rules is not a list: read as allowing everything")
         raw_rules = [None]
     for i, raw in enumerate(raw_rules):

@@ -40,6 +40,26 @@ LB_TLS_DOC = "https://docs.hetzner.com/cloud/load-balancers/faq/ (TLS 1.2 and TL
 NO_FIREWALL = RuleLayer("hetzner firewall", LayerMode.UNION, (), Action.ALLOW, present=False)
 
 
+def _obj(value: Any) -> Mapping[str, Any]:
+    """An object the API documents (or null): anything else is a raw value of the wrong
+    type, refused (exit 2, named) rather than read as absent, which could turn a fail into
+    a pass (`public_net: []` would read as a server without public addresses)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object or null, got {type(value).__name__}")
+    return value
+
+
+def _arr(value: Any) -> list[Any]:
+    """An array the API documents (or null): anything else is refused, as `_obj`."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"expected an array or null, got {type(value).__name__}")
+    return value
+
+
 def _id(account: str, kind: str, native: Any) -> str:
     return f"hetzner:{account}/{kind}/{native}"
 
@@ -55,7 +75,7 @@ def _location(obj: Mapping[str, Any]) -> str | None:
 
 
 def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
-    labels = obj.get("labels") or {}
+    labels = _obj(obj.get("labels"))
     return {str(k): str(v) for k, v in labels.items()}
 
 
@@ -146,7 +166,7 @@ class _Builder:
                     for r in parsed.rules
                 ],
             }, unknown=unknown)
-            for target in fw.get("applied_to") or []:
+            for target in _arr(fw.get("applied_to")):
                 if not isinstance(target, Mapping):
                     unresolved.append((fw["id"], "an applied_to entry is not an object"))
                     continue
@@ -158,11 +178,11 @@ class _Builder:
                 if kind != "label_selector":
                     unresolved.append((fw["id"], f"applied_to type {target.get('type')!r}"))
                     continue
-                for res in target.get("applied_to_resources") or []:
+                for res in _arr(target.get("applied_to_resources")):
                     srv = res.get("server") if isinstance(res, Mapping) else None
                     if enum(res.get("type")) == "server" and isinstance(srv, Mapping):
                         mark(srv["id"], fw["id"], res.get("status"), "label selector")
-                selector = (target.get("label_selector") or {}).get("selector")
+                selector = _obj(target.get("label_selector")).get("selector")
                 terms = parse_selector(selector)
                 if terms is None:
                     unresolved.append((fw["id"], f"label selector {selector!r} is empty or "
@@ -174,7 +194,7 @@ class _Builder:
                 for sid in index.matching(terms):
                     mark(sid, fw["id"], None, "label selector")
         for srv in servers:
-            for ref in (srv.get("public_net") or {}).get("firewalls") or []:
+            for ref in _arr(_obj(srv.get("public_net")).get("firewalls")):
                 if not isinstance(ref, Mapping):
                     continue
                 if ref.get("id") in fws:
@@ -236,14 +256,18 @@ class _Builder:
             if vol.get("server") is not None:
                 volumes_of[vol["server"]].append(vol["id"])
         for srv, labels in zip(servers, server_labels, strict=True):
-            pn = srv.get("public_net") or {}
-            public = [ip["ip"] for ip in (pn.get("ipv4"), pn.get("ipv6"))
-                      if isinstance(ip, Mapping) and ip.get("ip")]
+            pn = _obj(srv.get("public_net"))
+            public = [ip["ip"] for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
+                      if ip.get("ip")]
             public += floating.get(srv["id"], [])
-            image = srv.get("image") or {}
+            image = _obj(srv.get("image"))
+            window = srv.get("backup_window")
+            if window is not None and not isinstance(window, str):  # "22-02" or null
+                raise TypeError(f"backup_window: expected a string or null, got "
+                                f"{type(window).__name__}")
             sid = self.add(Kind.COMPUTE, "server", srv["id"], srv, {
                 "public_ips": public,
-                "private_ips": [p["ip"] for p in srv.get("private_net") or [] if p.get("ip")],
+                "private_ips": [p["ip"] for p in _arr(srv.get("private_net")) if p.get("ip")],
                 "ingress": (layers[srv["id"]][0],),
                 "backup_enabled": srv.get("backup_window") is not None,
                 "backup_frequency_hours": 24 if srv.get("backup_window") else None,
@@ -255,7 +279,7 @@ class _Builder:
                 "encryption_evidence": "provider",
                 "encryption_reference": NOT_ENCRYPTED_DOC,
             }, region=_location(srv), labels=labels, unknown=layers[srv["id"]][1])
-            for net in srv.get("private_net") or []:
+            for net in _arr(srv.get("private_net")):
                 self.relate(sid, self.rid("network", net.get("network")), RelationType.ATTACHED_TO)
 
     # --- load balancers ------------------------------------------------------------------
@@ -263,18 +287,18 @@ class _Builder:
     def load_balancers(self) -> None:
         servers = {srv["id"] for srv in self.s.items("servers")}
         for lb in self.s.items("load_balancers"):
-            pn = lb.get("public_net") or {}
+            pn = _obj(lb.get("public_net"))
             public = []
             if pn.get("enabled", True):
-                public = [ip["ip"] for ip in (pn.get("ipv4"), pn.get("ipv6"))
-                          if isinstance(ip, Mapping) and ip.get("ip")]
+                public = [ip["ip"] for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
+                          if ip.get("ip")]
             listeners: list[tuple[int, dict[str, Any]]] = []
-            for svc in lb.get("services") or []:
+            for svc in _arr(lb.get("services")):
                 listeners.append((int(svc["listen_port"]), svc))
             ports = sorted({p for p, _ in listeners} | {
                 80 for _, svc in listeners
                 if enum(svc.get("protocol")) == "https"
-                and (svc.get("http") or {}).get("redirect_http")
+                and _obj(svc.get("http")).get("redirect_http")
             })
             ingress = RuleLayer(
                 name="load balancer services", mode=LayerMode.UNION,
@@ -289,7 +313,7 @@ class _Builder:
                 + " not in the servers read", reason="dangling")} if missing else {}
             lb_id = self.add(Kind.LOAD_BALANCER, "load_balancer", lb["id"], lb, {
                 "public_ips": public,
-                "private_ips": [p["ip"] for p in lb.get("private_net") or [] if p.get("ip")],
+                "private_ips": [p["ip"] for p in _arr(lb.get("private_net")) if p.get("ip")],
                 "ingress": (ingress,),
             }, region=_location(lb), unknown=unknown)
             for port, svc in listeners:
@@ -299,7 +323,7 @@ class _Builder:
     def listener(self, lb_id: str, lb: Mapping[str, Any], port: int,
                  svc: Mapping[str, Any]) -> None:
         protocol = enum(svc.get("protocol"))
-        http = svc.get("http") or {}
+        http = _obj(svc.get("http"))
         props: dict[str, Any] = {
             "protocol": protocol,
             "port": port,
@@ -313,7 +337,7 @@ class _Builder:
                        region=_location(lb), name=f"{lb.get('name')}:{port}/{protocol}",
                        rid=f"{lb_id}/service/{port}")
         self.relate(lid, lb_id, RelationType.MEMBER_OF)
-        for cert in http.get("certificates") or []:
+        for cert in _arr(http.get("certificates")):
             self.relate(lid, self.rid("certificate", cert), RelationType.USES_CERTIFICATE)
         if protocol == "https" and http.get("redirect_http"):
             rid = self.add(Kind.LISTENER, "load_balancer_service", f"{lb['id']}/80", {
@@ -331,24 +355,24 @@ class _Builder:
         """The server ids a load balancer targets, directly or through a label selector
         (the API lists the servers a selector resolved to in the target's `targets`)."""
         out = []
-        for target in lb.get("targets") or []:
+        for target in _arr(lb.get("targets")):
             kind = enum(target.get("type"))
             if kind == "server" and target.get("server"):
                 out.append(target["server"]["id"])
             elif kind == "label_selector":
-                out.extend(sub["server"]["id"] for sub in target.get("targets") or []
+                out.extend(sub["server"]["id"] for sub in _arr(target.get("targets"))
                            if sub.get("server"))
         return out
 
     def targets(self, lb_id: str, lb: Mapping[str, Any]) -> None:
-        for target in lb.get("targets") or []:
+        for target in _arr(lb.get("targets")):
             private = bool(target.get("use_private_ip"))
             kind = enum(target.get("type"))
             if kind == "server" and target.get("server"):
                 self.relate(lb_id, self.rid("server", target["server"]["id"]),
                             RelationType.TARGETS, private=private)
             elif kind == "label_selector":
-                for sub in target.get("targets") or []:
+                for sub in _arr(target.get("targets")):
                     if sub.get("server"):
                         self.relate(lb_id, self.rid("server", sub["server"]["id"]),
                                     RelationType.TARGETS,
@@ -361,7 +385,7 @@ class _Builder:
             self.add(Kind.CERTIFICATE, "certificate", cert["id"], cert, {
                 "managed_renewal": enum(cert.get("type")) == "managed",
                 "not_after": cert.get("not_valid_after"),
-                "domains": list(cert.get("domain_names") or []),
+                "domains": list(_arr(cert.get("domain_names"))),
             })
         for vol in self.s.items("volumes"):
             vid = self.add(Kind.VOLUME, "volume", vol["id"], vol, {
@@ -375,10 +399,10 @@ class _Builder:
         for net in self.s.items("networks"):
             nid = self.add(Kind.NETWORK, "network", net["id"], net, {
                 "cidr": net.get("ip_range"),
-                "network_zone": next((s.get("network_zone") for s in net.get("subnets") or []),
+                "network_zone": next((s.get("network_zone") for s in _arr(net.get("subnets"))),
                                      None),
             })
-            for sub in net.get("subnets") or []:
+            for sub in _arr(net.get("subnets")):
                 sid = self.add(Kind.SUBNET, "subnet", f"{net['id']}/{sub.get('ip_range')}", sub, {
                     "cidr": sub.get("ip_range"), "network_zone": sub.get("network_zone"),
                 }, name=f"{net.get('name')}/{sub.get('ip_range')}")
@@ -410,7 +434,7 @@ class _Builder:
                 "encrypted": None,
                 "encryption_evidence": "none",
             }, name=str(img.get("description") or img.get("name") or img["id"]))
-            if (img.get("created_from") or {}).get("id") is not None:
+            if _obj(img.get("created_from")).get("id") is not None:
                 self.relate(self.rid("server", img["created_from"]["id"]), iid,
                             RelationType.BACKED_UP_BY)
 

@@ -87,4 +87,7 @@ def write(name: str, result: ScanResult, out: BinaryIO, timestamps: bool = True,
 
         json_report.write(result, out, timestamps)
     else:
-        out.write(render(name, result, timestamps, checks, width=width, view=view).encode())
+        # a lone surrogate (a v2 snapshot's "\\ud800" in a name) as its escape `\\ud800`:
+        # the JSON escape in SARIF/OCSF, a visible one elsewhere; never an encoding crash
+        text = render(name, result, timestamps, checks, width=width, view=view)
+        out.write(text.encode("utf-8", "backslashreplace"))

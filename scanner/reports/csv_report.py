@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 
 from scanner.check import Check
+from scanner.display import visible
 from scanner.findings import Finding
 from scanner.registry import load_checks
 from scanner.reports.sarif import reference_tags
@@ -52,7 +53,9 @@ def _row(f: Finding, check: Check | None) -> list[str]:
         "evidence": json.dumps(f.evidence, sort_keys=True, ensure_ascii=False,
                                separators=(",", ":")),
     }
-    return [_safe(row[c]) for c in COLUMNS]  # every column: the class, not a list
+    # every column: the class, not a list; no control character reaches a terminal that
+    # shows the file (`cat`): visible escapes, as the table report shows them
+    return [_safe(visible(row[c])) for c in COLUMNS]
 
 
 def render(result: ScanResult, timestamps: bool = True,

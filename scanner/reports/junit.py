@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scanner.check import Check
+from scanner.display import xml_visible
 from scanner.findings import Finding, Status
 from scanner.registry import load_checks
 from scanner.result import ScanResult
@@ -103,4 +104,4 @@ def render(result: ScanResult, timestamps: bool = True,
             _case(suite, f, check)
     ET.indent(root)
     data: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
-    return data.decode("utf-8") + "\n"
+    return xml_visible(data.decode("utf-8")) + "\n"

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.check import Check
+from scanner.display import json_visible
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
 from scanner.registry import load_checks
 from scanner.reports.sarif import control_uri
@@ -152,5 +153,6 @@ def render(result: ScanResult, timestamps: bool = True,
               for f in result.findings]
     if not events:
         return "[]\n"
-    lines = [json.dumps(e, sort_keys=True, ensure_ascii=False) for e in events]
+    lines = [json_visible(json.dumps(e, sort_keys=True, ensure_ascii=False))
+             for e in events]
     return "[\n" + ",\n".join(lines) + "\n]\n"

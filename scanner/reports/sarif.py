@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from scanner.check import Check
+from scanner.display import json_visible
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
 from scanner.registry import load_checks
 from scanner.result import ScanResult
@@ -267,4 +268,5 @@ def render(result: ScanResult, timestamps: bool = True,
     if _SEMVER.match(result.tool_version):
         run["tool"]["driver"]["semanticVersion"] = result.tool_version
     doc = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
+    return json_visible(text) + "\n"

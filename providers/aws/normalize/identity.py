@@ -12,6 +12,15 @@ from scanner.model import Kind
 from scanner.snapshot import GLOBAL
 
 
+def _arr(value: Any) -> list[Any]:
+    """An array the IAM API documents (or null): another type is refused (exit 2, named),
+    never read as empty (`GroupList: {}` hid an admin group: IAM-02 fail -> pass)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"expected an array, got {type(value).__name__}")
+    return value
+
 def account_resource(ctx: Build) -> None:
     props: dict[str, Any] = {}
     # The regions scanned (every enabled region unless --regions narrowed it): what
@@ -71,9 +80,9 @@ def identities(ctx: Build) -> None:
     group_admin: dict[str, bool | None] = {}
     for name, g in groups.items():
         inline = any(grants_admin(p.get("PolicyDocument")) for p in
-                     g.get("GroupPolicyList") or [])
+                     _arr(g.get("GroupPolicyList")))
         attached = managed_admin(str(p.get("PolicyArn")) for p in
-                                 g.get("AttachedManagedPolicies") or [])
+                                 _arr(g.get("AttachedManagedPolicies")))
         group_admin[name] = True if inline or attached else attached
     per_user = user_calls(ctx)
     for d in details:
@@ -81,9 +90,9 @@ def identities(ctx: Build) -> None:
             user(ctx, u, group_admin, managed_admin, per_user)
         for r in d.get("RoleDetailList") or []:
             inline = any(grants_admin(p.get("PolicyDocument"))
-                         for p in r.get("RolePolicyList") or [])
+                         for p in _arr(r.get("RolePolicyList")))
             attached = managed_admin(str(p.get("PolicyArn"))
-                                     for p in r.get("AttachedManagedPolicies") or [])
+                                     for p in _arr(r.get("AttachedManagedPolicies")))
             ctx.add(Kind.IDENTITY, str(r["Arn"]), "iam_role", r, {
                 "principal_type": "role",
                 "admin_grant": True if inline or attached else attached,
@@ -108,10 +117,10 @@ def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None
          managed_admin: Any, per_user: Mapping[str, dict[str, Any]]) -> None:
     name = str(u.get("UserName"))
     calls = per_user.get(name, {})
-    inline = any(grants_admin(p.get("PolicyDocument")) for p in u.get("UserPolicyList") or [])
+    inline = any(grants_admin(p.get("PolicyDocument")) for p in _arr(u.get("UserPolicyList")))
     attached = managed_admin(str(p.get("PolicyArn"))
-                             for p in u.get("AttachedManagedPolicies") or [])
-    via_groups = [group_admin.get(str(g)) for g in u.get("GroupList") or []]
+                             for p in _arr(u.get("AttachedManagedPolicies")))
+    via_groups = [group_admin.get(str(g)) for g in _arr(u.get("GroupList"))]
     if inline or attached or True in via_groups:
         admin: bool | None = True
     elif attached is None or None in via_groups:

@@ -157,7 +157,18 @@ def nacl_arn(ctx: Build, acl: Mapping[str, Any]) -> str:
 def nacl_rules(ctx: Build, acl: Mapping[str, Any]) -> tuple[Rule, ...]:
     origin = nacl_arn(ctx, acl)
     rules = []
-    for e in acl.get("Entries") or []:
+    entries = acl.get("Entries")
+    if entries is not None and not isinstance(entries, list):
+        raise TypeError(f"Entries: expected an array, got {type(entries).__name__}")
+    for e in entries or []:
+        # EC2 API NetworkAclEntry: Egress boolean, Protocol/RuleAction/CidrBlock strings.
+        # Another type is refused (exit 2, named): read as absent it dropped an allow entry
+        # (`CidrBlock: 0`, `RuleAction: []`, `Egress: "x"`), turning a fail into a pass.
+        for key, kind in (("Egress", bool), ("Protocol", str), ("RuleAction", str),
+                          ("CidrBlock", str), ("Ipv6CidrBlock", str)):
+            if e.get(key) is not None and not isinstance(e[key], kind):
+                raise TypeError(f"network ACL entry {key}: expected {kind.__name__}, got "
+                                f"{type(e[key]).__name__}")
         if e.get("Egress"):
             continue
         protocol = PROTO.get(str(e.get("Protocol")).lower(), "other")

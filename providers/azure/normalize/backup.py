@@ -72,7 +72,16 @@ def backup_vaults(b: Build) -> None:
 
 def _vault_redundancy(vault: Mapping[str, Any]) -> tuple[str | None, list[str]]:
     p = _props(vault)
-    setting = (p.get("redundancySettings") or {}).get("standardTierStorageRedundancy")
+    settings = p.get("redundancySettings")
+    if settings is None:
+        settings = {}
+    # another type than the API documents is refused, never read as unset (which passes)
+    if not isinstance(settings, Mapping):
+        raise TypeError(f"redundancySettings: expected an object, got {type(settings).__name__}")
+    setting = settings.get("standardTierStorageRedundancy")
+    if setting is not None and not isinstance(setting, str):
+        raise TypeError("redundancySettings.standardTierStorageRedundancy: expected a string, "
+                        f"got {type(setting).__name__}")
     red = REDUNDANCY.get(lid(setting)) if setting else None
     replicas = [pr] if red == "geo" and (pr := _pair(_loc(vault))) else []
     return red, replicas

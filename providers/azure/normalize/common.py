@@ -69,7 +69,11 @@ def lid(value: Any) -> str:
 
 def _props(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     p = obj.get("properties")
-    return p if isinstance(p, Mapping) else {}
+    if p is None:
+        return {}
+    if not isinstance(p, Mapping):  # `properties: []` read as empty turned fails into passes
+        raise TypeError(f"properties: expected an object, got {type(p).__name__}")
+    return p
 
 
 def _ref(value: Any) -> str:

@@ -20,14 +20,27 @@ from providers.azure.normalize.common import (
 from scanner.rules import INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
 
 
+def _arr(value: Any, name: str) -> list[Any]:
+    """An array the ARM API documents (or null/missing): another type is refused (exit 2,
+    named), never read as empty, which would drop an NSG's rules and turn a fail into a
+    pass (`securityRules: {}`)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{name}: expected an array or null, got {type(value).__name__}")
+    return value
+
+
 def _list(props: Mapping[str, Any], single: str, many: str) -> list[str]:
-    values = [str(v) for v in props.get(many) or []]
+    values = [str(v) for v in _arr(props.get(many), many)]
     if props.get(single) not in (None, ""):
         values.append(str(props[single]))
     return values
 
 
-def _ports(props: Mapping[str, Any], protocol: str) -> list[PortRange]:
+def _ports(props: Mapping[str, Any], protocol: str, allow: bool = True) -> list[PortRange]:
+    """The rule's port ranges; one that cannot be read ("443-22", "-1") is read widest for
+    an allow rule (every port: a fail may be wrong, never a pass) and left out of a deny."""
     if protocol not in ("tcp", "udp", "*"):
         return [PortRange(0, 65535)]
     specs = _list(props, "destinationPortRange", "destinationPortRanges") or ["*"]
@@ -36,7 +49,8 @@ def _ports(props: Mapping[str, Any], protocol: str) -> list[PortRange]:
         try:
             out.append(PortRange.parse(spec))
         except ValueError:
-            continue
+            if allow:
+                out.append(PortRange(0, 65535))
     return out
 
 
@@ -53,7 +67,8 @@ def _sources(props: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[str]) -> bool:
-    dest_asgs = {_ref(a) for a in props.get("destinationApplicationSecurityGroups") or []}
+    dest_asgs = {_ref(a) for a in _arr(props.get("destinationApplicationSecurityGroups"),
+                                       "destinationApplicationSecurityGroups")}
     if dest_asgs:
         return bool(dest_asgs & asgs)
     prefixes = _list(props, "destinationAddressPrefix", "destinationAddressPrefixes") or ["*"]
@@ -80,9 +95,10 @@ def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] = (),
     nsg_id = lid(nsg.get("id"))
     props = _props(nsg)
     addresses = list(addresses)
-    defaults = props.get("defaultSecurityRules") or list(DEFAULT_RULES)
+    defaults = _arr(props.get("defaultSecurityRules"), "defaultSecurityRules") or list(
+        DEFAULT_RULES)
     rules: list[Rule] = []
-    for raw in [*(props.get("securityRules") or []), *defaults]:
+    for raw in [*_arr(props.get("securityRules"), "securityRules"), *defaults]:
         rp = _props(raw)
         if lid(rp.get("direction")) != "inbound":
             continue
@@ -91,7 +107,7 @@ def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] = (),
             continue
         protocol = _PROTO.get(lid(rp.get("protocol")), "other")
         action = Action.ALLOW if lid(rp.get("access")) == "allow" else Action.DENY
-        for ports in _ports(rp, protocol):
+        for ports in _ports(rp, protocol, action is Action.ALLOW):
             rules.append(Rule(action, protocol, ports, sources, int(rp.get("priority") or 0),
                               origin=f"{nsg_id}/securityrules/{lid(raw.get('name'))}"))
     return RuleLayer(name, LayerMode.ORDERED, tuple(rules), Action.DENY, origin=(nsg_id,))

@@ -48,6 +48,9 @@ def build(b: Build) -> None:
         if not principal:
             continue
         scope = lid(p.get("scope"))
+        if not isinstance(p.get("roleDefinitionId"), str | None):  # read as no role: a pass
+            raise TypeError("roleDefinitionId: expected a string, got "
+                            f"{type(p.get('roleDefinitionId')).__name__}")
         role = lid(p.get("roleDefinitionId")).rsplit("/", 1)[-1]
         at_sub = scope in (sub_scope, "/") or scope.startswith(
             "/providers/microsoft.management/managementgroups/")

@@ -1,0 +1,606 @@
+"""Structure-aware mutation fuzzing of every bundled input, through the real CLI.
+
+Mutants (tests/fuzz_mutations.py) of the bundled snapshots (versions 1 and 2, re-sealed so the
+mutation reaches the normalizers), Terraform plans and states, results files, config files,
+profiles, suppressions files, key files, history stores and `*.tf` folders are run through the
+real `posture` command in-process; a sample also in a child process. Each run must exit 0, 1,
+2 or 3; exit 2 is exactly one `posture: ` line on stderr; no traceback; a time bound. And the
+verdicts must stay safe: a field given a value of another type (unreadable) never turns a
+finding that failed on the original into a pass.
+
+Hypothesis runs derandomized with a bounded example count (the CI budget). Set
+POSTURE_FUZZ_EXAMPLES=N (e.g. 5000) for a longer exploration: N examples per test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.fuzz_mutations import (
+    HOSTILE_TEXT,
+    Mutant,
+    dumps,
+    get_at,
+    key_paths,
+    mutants,
+    outcome,
+    sealed_text,
+    semantic_paths,
+    statuses,
+    trimmed,
+    unsafe_flips,
+)
+from tests.helpers import ROOT, SEED002, run
+
+EXAMPLES = int(os.environ.get("POSTURE_FUZZ_EXAMPLES", "0") or 0)
+TRIED: Counter[str] = Counter()
+
+SNAPSHOTS = sorted(p for p in (ROOT / "fixtures").rglob("*.json")
+                   if b'"posture-snapshot"' in p.read_bytes()[:4096]
+                   or json.loads(p.read_bytes()).get("format") == "posture-snapshot")
+MINIMAL = ROOT / "docs" / "examples" / "snapshots" / "minimal-hetzner.json"
+PLANS = sorted([*(ROOT / "fixtures" / "terraform").glob("*.json"),
+                *(ROOT / "tests" / "data" / "plans").glob("*.json")])
+
+
+def budget(default: int) -> Any:
+    return settings(max_examples=EXAMPLES or default, derandomize=True, database=None,
+                    deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quiet() -> Iterator[None]:
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
+    print(f"\nmutants tried: {sum(TRIED.values())} {dict(sorted(TRIED.items()))}")
+
+
+def read_json(path: Path) -> Any:
+    data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return json.loads(data.decode("utf-16"))
+    return json.loads(data)
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+
+@cache
+def snapshot_bases() -> tuple[dict[str, Any], ...]:
+    return tuple(trimmed(read_json(p)) for p in [MINIMAL, *SNAPSHOTS])
+
+
+@cache
+def snapshot_paths(b: int, semantic: bool) -> list[Any]:
+    base = snapshot_bases()[b]
+    raw = [p for p in key_paths(base) if len(p) > 5 and p[2] == "collections"]
+    if semantic:
+        return [p for p in semantic_paths(base) if p in set(raw)] or raw
+    return raw
+
+
+SCAN = ("scan", "--format", "json", "--no-timestamps")
+
+
+@cache
+def base_statuses(tmp: Path, b: int, version: int) -> dict[tuple[str, str], str]:
+    path = tmp / f"base-{b}-v{version}.json"
+    path.write_bytes(sealed_text(snapshot_bases()[b], version))
+    result = outcome((SCAN[0], str(path), *SCAN[1:]), f"base {b} v{version}", ok=(0, 1, 3))
+    assert result.code != 2, result.stderr
+    return statuses(result.stdout)
+
+
+def check_snapshot_mutant(tmp: Path, b: int, mutant: Mutant, version: int, fmt: str) -> None:
+    path = tmp / f"m-v{version}.json"
+    path.write_bytes(sealed_text(mutant.doc, version))
+    label = f"snapshot base {b} v{version}: {mutant.label}"
+    TRIED[f"snapshot-{mutant.kind}"] += 1
+    if fmt == "verify":
+        outcome(("verify", str(path)), label)
+        return
+    args = ("scan", str(path), "--format", fmt, "--no-timestamps")
+    result = outcome(args, label, terminal_text=fmt == "table")
+    if fmt == "json" and result.code != 2 and mutant.kind == "type":
+        flips = unsafe_flips(base_statuses(tmp, b, version), statuses(result.stdout))
+        assert not flips, f"{label}: fail -> pass for {flips}"
+
+
+@budget(30)
+@given(data=st.data())
+def test_snapshot_mutants_fail_cleanly_and_never_turn_a_fail_into_a_pass(
+        tmp_path_factory: pytest.TempPathFactory, data: Any) -> None:
+    tmp = tmp_path_factory.getbasetemp()
+    b = data.draw(st.integers(0, len(snapshot_bases()) - 1), label="base")
+    semantic = data.draw(st.booleans(), label="semantic")
+    seed = data.draw(st.integers(0, 2**32), label="seed")
+    mutant = next(mutants(snapshot_bases()[b], random.Random(seed), snapshot_paths(b, semantic),
+                          heavy=data.draw(st.integers(0, 9), label="heavy") == 0))
+    version = data.draw(st.sampled_from([1, 2]), label="version")
+    fmt = data.draw(st.sampled_from(["json", "json", "json", "table", "verify"]), label="fmt")
+    check_snapshot_mutant(tmp, b, mutant, version, fmt)
+
+
+# --- Terraform plans and states --------------------------------------------------------------
+
+
+@cache
+def plan_bases() -> tuple[Any, ...]:
+    return tuple(read_json(p) for p in PLANS)
+
+
+@cache
+def plan_paths(b: int, semantic: bool) -> list[Any]:
+    base = plan_bases()[b]
+    paths = key_paths(base)
+    return (semantic_paths(base) or paths) if semantic else paths
+
+
+@cache
+def plan_statuses(tmp: Path, b: int) -> dict[tuple[str, str], str]:
+    path = tmp / f"plan-base-{b}.json"
+    path.write_text(json.dumps(plan_bases()[b]))
+    result = outcome(("scan", str(path), *SCAN[1:]), f"plan base {b}", ok=(0, 1, 3))
+    return statuses(result.stdout)
+
+
+@budget(30)
+@given(data=st.data())
+def test_plan_mutants_fail_cleanly_and_never_turn_a_fail_into_a_pass(
+        tmp_path_factory: pytest.TempPathFactory, data: Any) -> None:
+    tmp = tmp_path_factory.getbasetemp()
+    b = data.draw(st.integers(0, len(plan_bases()) - 1), label="base")
+    semantic = data.draw(st.booleans(), label="semantic")
+    seed = data.draw(st.integers(0, 2**32), label="seed")
+    mutant = next(mutants(plan_bases()[b], random.Random(seed), plan_paths(b, semantic),
+                          heavy=data.draw(st.integers(0, 9), label="heavy") == 0))
+    fmt = data.draw(st.sampled_from(["json", "json", "table"]), label="fmt")
+    path = tmp / "plan-m.json"
+    path.write_bytes(dumps(mutant.doc).encode("utf-8", "surrogatepass"))
+    label = f"plan {PLANS[b].name}: {mutant.label}"
+    TRIED[f"plan-{mutant.kind}"] += 1
+    result = outcome(("scan", str(path), "--format", fmt, "--no-timestamps"), label,
+                     terminal_text=fmt == "table")
+    if fmt == "json" and result.code != 2 and mutant.kind == "type":
+        flips = unsafe_flips(plan_statuses(tmp, b), statuses(result.stdout))
+        assert not flips, f"{label}: fail -> pass for {flips}"
+
+
+# --- results files ---------------------------------------------------------------------------
+
+
+@cache
+def results_base(tmp: Path) -> Any:
+    result = run("scan", str(MINIMAL), "--format", "json")
+    return json.loads(result.stdout)
+
+
+REPORT_FORMATS = ("table", "json", "markdown", "html", "csv", "sarif", "junit", "ocsf")
+
+
+@budget(20)
+@given(data=st.data())
+def test_results_mutants_fail_cleanly(tmp_path_factory: pytest.TempPathFactory,
+                                      data: Any) -> None:
+    tmp = tmp_path_factory.getbasetemp()
+    base = results_base(tmp)
+    seed = data.draw(st.integers(0, 2**32), label="seed")
+    mutant = next(mutants(base, random.Random(seed),
+                          heavy=data.draw(st.integers(0, 9), label="heavy") == 0))
+    fmt = data.draw(st.sampled_from(REPORT_FORMATS), label="fmt")
+    path = tmp / "results-m.json"
+    path.write_bytes(dumps(mutant.doc).encode("utf-8", "surrogatepass"))
+    TRIED[f"results-{mutant.kind}"] += 1
+    outcome(("report", str(path), "--format", fmt, "--no-timestamps"),
+            f"results: {mutant.label} ({fmt})", terminal_text=fmt == "table")
+
+
+# --- TOML: config, profiles, suppressions ----------------------------------------------------
+
+
+def toml_str(s: str) -> str:
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\\ufffd")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v).replace("inf", "inf").replace("nan", "nan")
+    if isinstance(v, str):
+        return toml_str(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v if x is not None) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{toml_str(str(k))} = {toml_value(x)}"
+                               for k, x in v.items() if x is not None) + "}"
+    return toml_str(str(v))
+
+
+def toml_doc(doc: dict[str, Any]) -> str:
+    return "".join(f"{toml_str(str(k))} = {toml_value(v)}\n" for k, v in doc.items()
+                   if v is not None)
+
+
+TOML_VALUES = (True, 0, -1, 2**63, 10**30, 1.5, float("nan"), float("inf"), "", "x",
+               *HOSTILE_TEXT[:2], *HOSTILE_TEXT[4:], [], {}, [1], ["x"], {"a": 1},
+               "10.0.0.0/33", "-1", "none", "../../etc/passwd", "/dev/zero")
+
+
+CONFIG_BASE = {
+    "format": "json", "no-timestamps": True,
+    "scan": {"profile": "seed-002", "fail-on": "high", "checks": "NET-01,NET-02",
+             "allow-partial": False, "limit": 5},
+    "report": {"format": "table"},
+}
+
+
+@budget(20)
+@given(data=st.data())
+def test_config_mutants_fail_cleanly_and_never_weaken_the_gate_by_discovery(
+        tmp_path_factory: pytest.TempPathFactory, data: Any) -> None:
+    tmp = tmp_path_factory.getbasetemp() / "config"
+    tmp.mkdir(exist_ok=True)
+    paths = key_paths(CONFIG_BASE)
+    path = data.draw(st.sampled_from(paths), label="path")
+    import copy
+    doc: Any = copy.deepcopy(CONFIG_BASE)
+    if data.draw(st.booleans(), label="delete"):
+        del get_at(doc, path[:-1])[path[-1]]
+    else:
+        get_at(doc, path[:-1])[path[-1]] = data.draw(st.sampled_from(TOML_VALUES), label="v")
+    text = toml_doc(doc)
+    cfg = tmp / "posture.toml"
+    cfg.write_text(text, encoding="utf-8")
+    TRIED["config"] += 1
+    outcome(("--config", str(cfg), "scan", str(SEED002), "--no-timestamps"),
+            f"config {path}: {text[:300]!r}", terminal_text=True)
+
+
+# --- key files, stores, tf folders -----------------------------------------------------------
+
+
+def byte_mutants(data: bytes, rng: random.Random) -> bytes:
+    buf = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        i = rng.randrange(max(1, len(buf)))
+        op = rng.randrange(6)
+        if op == 0 and buf:
+            buf[i] ^= 1 << rng.randrange(8)
+        elif op == 1:
+            del buf[i:]
+        elif op == 2:
+            buf[i:i] = rng.choice((b"\x00", b"\x1b[2J", b"\xff\xfe", b"\n" * 3, b"A" * 5000,
+                                   b"{", b'"', b"${", b"}}}", b"\\", b"\xed\xa0\x80"))
+        elif op == 3:
+            del buf[i:i + rng.randint(1, 40)]
+        elif op == 4:
+            buf[i:i] = rng.randbytes(rng.randint(1, 16))
+        else:
+            buf[i:i] = buf[i:i + rng.randint(1, 200)]
+    return bytes(buf)
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("keys")
+    result = run("keygen", str(tmp / "k"))
+    assert result.exit_code == 0, result.stderr
+    key = next(p for p in tmp.iterdir() if not p.name.endswith(".pub"))
+    snap = tmp / "s.json"
+    result = run("scan", str(MINIMAL), "--record", str(snap), "--sign", str(key),
+                 "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    return snap, key
+
+
+@budget(15)
+@given(seed=st.integers(0, 2**32))
+def test_key_file_mutants_fail_cleanly_and_never_verify(
+        tmp_path_factory: pytest.TempPathFactory, signed: tuple[Path, Path], seed: int) -> None:
+    snap, key = signed
+    rng = random.Random(seed)
+    tmp = tmp_path_factory.getbasetemp()
+    which = rng.choice((key, Path(str(key) + ".pub")))
+    original = which.read_bytes()
+    mutated = byte_mutants(original, rng)
+    path = tmp / ("k.pub" if which.name.endswith(".pub") else "k")
+    path.write_bytes(mutated)
+    TRIED["key"] += 1
+    if path.name.endswith(".pub"):
+        result = outcome(("verify", str(snap), "--key", str(path)), f"pub key seed {seed}")
+        if result.code == 0 and mutated.strip() != original.strip():
+            # a changed public key may only verify if it still names the same key
+            assert "valid" in result.stdout, result.stdout
+    else:
+        outcome(("scan", str(MINIMAL), "--record", str(tmp / "r.json"), "--sign", str(path),
+                 "--format", "json"), f"private key seed {seed}")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("store")
+    db = tmp / "h.db"
+    for src in (MINIMAL, MINIMAL):
+        result = run("scan", str(src), "--store", str(db), "--format", "json")
+        assert result.exit_code in (0, 1), result.stderr
+    return db
+
+
+@budget(8)
+@given(seed=st.integers(0, 2**32))
+def test_store_mutants_fail_cleanly(tmp_path_factory: pytest.TempPathFactory, store: Path,
+                                    seed: int) -> None:
+    rng = random.Random(seed)
+    tmp = tmp_path_factory.getbasetemp()
+    db = tmp / f"m{seed}.db"
+    if rng.random() < 0.5:
+        db.write_bytes(byte_mutants(store.read_bytes(), rng))
+    else:  # a structurally valid database with hostile cell values
+        db.write_bytes(store.read_bytes())
+        with contextlib.closing(sqlite3.connect(db)) as con:
+            tables = [r[0] for r in con.execute(
+                "select name from sqlite_master where type='table'")]
+            table = rng.choice(tables)
+            cols = [r[1] for r in con.execute(f"pragma table_info({table})")]
+            col = rng.choice(cols)
+            value = rng.choice((None, -1, 2**62, 1.5, "", "x", "{", "[]", '{"a":1}',
+                                "\x1b[2J", "null", "1e400", "NaN", b"\xff\xfe", "[" * 10000))
+            with contextlib.suppress(sqlite3.Error):  # a column that refuses the type
+                con.execute(f"update {table} set {col} = ?", (value,))
+                con.commit()
+    TRIED["store"] += 1
+    for args in (("history", "--store", str(db)), ("diff", "--store", str(db)),
+                 ("scan", str(MINIMAL), "--store", str(db), "--format", "json")):
+        outcome(args, f"store seed {seed} {args[0]}", terminal_text=args[0] == "history")
+
+
+TF_DIR = ROOT / "fixtures" / "terraform" / "tf-aws"
+TF_PLAN = ROOT / "fixtures" / "terraform" / "aws-modules.plan.json"
+
+
+@budget(10)
+@given(seed=st.integers(0, 2**32))
+def test_tf_dir_mutants_fail_cleanly(tmp_path_factory: pytest.TempPathFactory,
+                                     seed: int) -> None:
+    import shutil
+    rng = random.Random(seed)
+    tmp = tmp_path_factory.getbasetemp() / f"tf-{seed}"
+    shutil.copytree(TF_DIR, tmp)
+    files = sorted(tmp.rglob("*.tf"))
+    victim = rng.choice(files)
+    victim.write_bytes(byte_mutants(victim.read_bytes(), rng))
+    TRIED["tf-dir"] += 1
+    try:
+        outcome(("scan", str(TF_PLAN), "--tf-dir", str(tmp), "--format",
+                 rng.choice(("json", "sarif")), "--no-timestamps"), f"tf-dir seed {seed}")
+    finally:
+        shutil.rmtree(tmp)
+
+
+# --- a sample in a child process (real stdio, real exit status) -------------------------------
+
+
+def test_a_sample_of_mutants_in_a_child_process_exits_cleanly(tmp_path: Path) -> None:
+    rng = random.Random("child")
+    cases: list[tuple[Path, str]] = []
+    for i, mutant in zip(range(2), mutants(snapshot_bases()[0], rng, snapshot_paths(0, False),
+                                           heavy=False), strict=False):
+        path = tmp_path / f"c{i}.json"
+        path.write_bytes(sealed_text(mutant.doc, 1 + i % 2))
+        cases.append((path, mutant.label))
+    for path, label in cases:
+        done = subprocess.run([sys.executable, "-m", "scanner.cli", "scan", str(path),
+                               "--format", "table"], capture_output=True, text=True,
+                              timeout=60, cwd=tmp_path,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+        assert done.returncode in (0, 1, 2, 3), (label, done.stderr)
+        assert "Traceback" not in done.stderr + done.stdout, (label, done.stderr)
+        if done.returncode == 2:
+            assert len(done.stderr.strip().splitlines()) == 1, (label, done.stderr)
+
+
+# --- regressions: each shape the fuzzing found, named ----------------------------------------
+
+SERVERS = ("sections", 0, "collections", "servers", "global")
+FIREWALLS = ("sections", 0, "collections", "firewalls", "global")
+
+
+def minimal_mutant(tmp: Path, path: tuple[Any, ...], value: Any, version: int = 2) -> Path:
+    from tests.fuzz_mutations import delete_at, set_at
+    doc = json.loads(MINIMAL.read_text())
+    doc = delete_at(doc, path) if value is DELETE else set_at(doc, path, value)
+    out = tmp / "mutant.json"
+    out.write_bytes(sealed_text(doc, version))
+    return out
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ((*SERVERS, 0, "public_net"), []),  # a list where the object is: read as no addresses
+    ((*SERVERS, 0, "public_net"), 0),
+    ((*SERVERS, 0, "public_net", "ipv4"), "203.0.113.10"),  # an address without its object
+    ((*SERVERS, 0, "public_net", "firewalls"), {}),
+    ((*SERVERS, 1, "backup_window"), 0),  # a number where "22-02" or null is: backups on?
+    ((*SERVERS, 1, "backup_window"), []),
+    ((*SERVERS, 0, "private_net"), {"ip": "10.0.0.2"}),
+])
+def test_a_hetzner_field_of_another_type_is_one_line_and_exit_2(
+        tmp_path: Path, path: tuple[Any, ...], value: Any) -> None:
+    result = outcome(("scan", str(minimal_mutant(tmp_path, path, value)), "--format", "json"),
+                     f"{path} = {value!r}")
+    assert result.code == 2, result.stdout[:500]
+    assert "not shaped as the hetzner API returns it" in result.stderr
+
+
+@pytest.mark.parametrize("value", [None, DELETE])
+def test_hetzner_firewall_rules_null_or_missing_never_close_an_open_server(
+        tmp_path: Path, value: Any) -> None:
+    """The API always lists a firewall's rules: null or missing was read as no rules (a
+    firewall that denies everything), turning web-1's NET-02/NET-03 fails into passes."""
+    path = minimal_mutant(tmp_path, (*FIREWALLS, 0, "rules"), value)
+    before = statuses(outcome(("scan", str(MINIMAL), *SCAN[1:]), "minimal").stdout)
+    after = statuses(outcome(("scan", str(path), *SCAN[1:]), "rules null").stdout)
+    assert before[("NET-02", "hetzner:acme-demo/server/1")] == "fail"
+    assert not unsafe_flips(before, after)
+
+
+def test_a_config_command_key_that_is_not_a_table_is_one_line(tmp_path: Path) -> None:
+    """`scan = true` (a key named after a command, not a [scan] table) crashed with a
+    TypeError; `tool = 1` in a pyproject.toml too."""
+    cfg = tmp_path / "posture.toml"
+    cfg.write_text("scan = true\n")
+    result = outcome(("--config", str(cfg), "scan", str(MINIMAL)), "scan = true")
+    assert result.code == 2 and "'scan' must be a table" in result.stderr
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("tool = 1\n")
+    result = outcome(("--config", str(pyproject), "scan", str(MINIMAL)), "tool = 1")
+    assert result.code in (0, 1, 2)
+
+
+def fixture_mutant(tmp: Path, fixture: str, path: tuple[Any, ...], value: Any) -> Path:
+    from tests.fuzz_mutations import set_at
+    doc = json.loads((ROOT / "fixtures" / fixture).read_text())
+    out = tmp / "mutant.json"
+    out.write_bytes(sealed_text(set_at(doc, path, value), 1))
+    return out
+
+
+def nsg_rules_path() -> tuple[Any, ...]:
+    doc = json.loads((ROOT / "fixtures" / "azure" / "seed000-azure.json").read_text())
+    nsgs = doc["sections"][0]["collections"]["Microsoft.Network/networkSecurityGroups"]
+    for region, objs in nsgs.items():
+        for i, nsg in enumerate(objs):
+            if nsg["properties"].get("securityRules"):
+                return ("sections", 0, "collections", "Microsoft.Network/networkSecurityGroups",
+                        region, i, "properties", "securityRules")
+    raise AssertionError("no NSG with rules in seed 000")
+
+
+@pytest.mark.parametrize("value", [{}, 0, "", False])
+def test_an_azure_nsg_whose_security_rules_are_not_an_array_is_refused_not_emptied(
+        tmp_path: Path, value: Any) -> None:
+    """`securityRules: {}` (or 0, "", false) was read as no rules: vm-jump's NET-02/NET-03
+    fails became passes. Now exit 2, named."""
+    path = fixture_mutant(tmp_path, "azure/seed000-azure.json", nsg_rules_path(), value)
+    result = outcome(("scan", str(path), *SCAN[1:]), f"securityRules = {value!r}")
+    assert result.code == 2 and "securityRules: expected an array" in result.stderr
+
+
+def test_an_azure_allow_rule_with_an_unreadable_port_range_is_read_as_every_port() -> None:
+    from providers.azure.normalize.nsg import _ports
+    from scanner.rules import PortRange
+    props = {"destinationPortRange": "443-22"}  # reversed: PortRange.parse refuses it
+    assert _ports(props, "tcp", allow=True) == [PortRange(0, 65535)]
+    assert _ports(props, "tcp", allow=False) == []
+
+
+@pytest.mark.parametrize(("key", "value"), [("CidrBlock", 0), ("CidrBlock", []),
+                                            ("Egress", "x"), ("Protocol", 0),
+                                            ("RuleAction", [])])
+def test_an_aws_network_acl_entry_of_another_type_is_refused_not_dropped(
+        tmp_path: Path, key: str, value: Any) -> None:
+    """An allow-all NACL entry whose CidrBlock, Egress, Protocol or RuleAction had another
+    type was dropped (or read as egress/deny): NET-07's fail on acl-...0001 became a pass."""
+    entry = ("sections", 0, "collections", "ec2.describe_network_acls", "eu-central-1", 0,
+             "Entries", 0)
+    doc = json.loads((ROOT / "fixtures" / "aws" / "seed002-aws.json").read_text())
+    assert get_at(doc, entry)["RuleAction"] == "allow"
+    path = fixture_mutant(tmp_path, "aws/seed002-aws.json", (*entry, key), value)
+    result = outcome(("scan", str(path), *SCAN[1:]), f"{key} = {value!r}")
+    assert result.code == 2 and f"network ACL entry {key}" in result.stderr
+
+
+@pytest.mark.parametrize(("leaf", "value"), [(True, False), (True, 0), (True, []),
+                                             (False, []), (False, "GeoRedundant")])
+def test_an_azure_vault_redundancy_of_another_type_is_refused_not_read_as_unset(
+        tmp_path: Path, leaf: bool, value: Any) -> None:
+    """`standardTierStorageRedundancy: false` was read as unset: rsv-chatty-uk's RES-02 fail
+    (geo-redundant backups leave the region) became a pass."""
+    path: tuple[Any, ...] = ("sections", 0, "collections", "Microsoft.RecoveryServices/vaults",
+                             "uksouth", 0, "properties", "redundancySettings")
+    if leaf:
+        path = (*path, "standardTierStorageRedundancy")
+    mutant = fixture_mutant(tmp_path, "azure/seed001-azure.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"{path[-1]} = {value!r}")
+    assert result.code == 2 and "redundancySettings" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", REPORT_FORMATS)
+def test_a_lone_surrogate_in_a_v2_snapshot_reaches_every_format_escaped(
+        tmp_path: Path, fmt: str) -> None:
+    """Version 2 digests the bytes, so `"\\ud800"` in a name passes the digest and reached
+    the reports, where UTF-8 encoding crashed ("internal error: UnicodeEncodeError")."""
+    path = minimal_mutant(tmp_path, (*SERVERS, 0, "public_net", "ipv4", "ip"),
+                          "203.0.113.10\ud800", version=2)
+    result = outcome(("scan", str(path), "--format", fmt, "--no-timestamps"), fmt,
+                     ok=(0, 1))
+    if fmt == "json":
+        assert "\ud800" in json.dumps(json.loads(result.stdout), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("value", [[], 0, "x"])
+def test_an_azure_properties_member_of_another_type_is_refused_not_emptied(
+        tmp_path: Path, value: Any) -> None:
+    """`properties: []` on a VM was read as no properties (no network interfaces): vm-batch's
+    NET-03 fail became a pass; a role assignment's or image version's the same class."""
+    doc = json.loads((ROOT / "fixtures" / "azure" / "seed000-azure.json").read_text())
+    vms = doc["sections"][0]["collections"]["Microsoft.Compute/virtualMachines"]
+    region = next(r for r, objs in vms.items() if objs)
+    path = ("sections", 0, "collections", "Microsoft.Compute/virtualMachines", region, 0,
+            "properties")
+    mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"properties = {value!r}")
+    assert result.code == 2 and "properties: expected an object" in result.stderr
+
+
+@pytest.mark.parametrize(("member", "value"), [("GroupList", {}), ("GroupList", 0),
+                                               ("AttachedManagedPolicies", {})])
+def test_an_aws_iam_list_of_another_type_is_refused_not_emptied(
+        tmp_path: Path, member: str, value: Any) -> None:
+    """`GroupList: {}` (or a group's AttachedManagedPolicies) was read as empty: ops-alice's
+    admin group vanished and IAM-02 failed -> passed."""
+    doc = json.loads((ROOT / "fixtures" / "generic" / "seed003" / "seed003-aws.json")
+                     .read_text())
+    regions = doc["sections"][0]["collections"]["iam.get_account_authorization_details"]
+    region = next(r for r, objs in regions.items() if objs)
+    details = "UserDetailList" if member == "GroupList" else "GroupDetailList"
+    path = ("sections", 0, "collections", "iam.get_account_authorization_details", region, 0,
+            details, 0, member)
+    mutant = fixture_mutant(tmp_path, "generic/seed003/seed003-aws.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"{member} = {value!r}")
+    assert result.code == 2 and "expected an array" in result.stderr
