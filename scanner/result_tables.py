@@ -48,8 +48,10 @@ def compact(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
+        # lone surrogates (only inside strings: orjson refuses them) as their JSON escape
+        # `\ud800`, the same value (scanner/fastjson.py does the same for the indented form)
         return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False).encode()
+                          ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 @dataclass

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import run
+from tests.helpers import findings_of, run
 
 KeyPath = tuple[Any, ...]
 
@@ -423,7 +423,7 @@ def outcome(args: tuple[str, ...], label: str, ok: tuple[int, ...] = (0, 1, 2, 3
 
 def statuses(report_json: str) -> dict[tuple[str, str], str]:
     doc = json.loads(report_json)
-    return {(f["check"], f["resource"]): f["status"] for f in doc["findings"]}
+    return {(f["check"], f["resource"]): f["status"] for f in findings_of(doc)}
 
 
 def unsafe_flips(before: dict[tuple[str, str], str],
