@@ -152,10 +152,37 @@ _IPV4_CIDR = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12
 _IPV6_CIDR = re.compile(r"([0-9A-Fa-f:]{2,39})(?:/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?")
 
 
+_PREFIX_BITS = {str(bits): bits for bits in range(33)}
+
+
+def _ipv4(cidr: str) -> tuple[int, int, bool] | None:
+    """The common case: an IPv4 address in dotted decimal exactly as inet_ntoa writes it
+    (four octets, no leading zeros: what _IPV4_CIDR accepts) and an optional prefix length:
+    (first address, end, whether `cidr` is the block's canonical name). None for any other
+    text, which takes the long way."""
+    address, slash, prefix = cidr.partition("/")
+    bits = _PREFIX_BITS.get(prefix) if slash else 32
+    if bits is None:
+        return None
+    try:
+        packed = socket.inet_aton(address)
+    except (OSError, ValueError):
+        return None
+    if socket.inet_ntoa(packed) != address:
+        return None
+    size = 1 << (32 - bits)
+    value = int.from_bytes(packed, "big")
+    start = value - value % size
+    return start, start + size, bool(slash) and value == start
+
+
 def _parse_cidr(cidr: str) -> tuple[int, int, int]:
     """(family, first address, end) of a CIDR, host bits ignored (strict=False). Plain IPv4
     CIDRs are parsed here (ipaddress takes ~50 us each, and a firewall may hold 100k);
     everything else by ipaddress, which also refuses what is not a CIDR."""
+    fast = _ipv4(cidr)
+    if fast is not None:
+        return 4, fast[0], fast[1]
     m = _IPV4_CIDR.fullmatch(cidr)
     if m:
         a, b, c, d, prefix = m.groups()
@@ -184,7 +211,16 @@ _interval = lru_cache(maxsize=1 << 18)(_parse_cidr)
 
 @lru_cache(maxsize=1 << 18)
 def _cidr_flat(cidr: str) -> tuple[int, int]:
-    """One CIDR as a flat address set (see `_compute_admitted`)."""
+    """One CIDR as a flat address set (see `_compute_admitted`). An IPv4 CIDR written as
+    `_cidrs_of` would write it is remembered as the name of its block."""
+    fast = _ipv4(cidr)
+    if fast is not None:
+        lo, hi, canonical = fast
+        if canonical:
+            if len(_interval_names) >= 1 << 18:  # bounded, as the lru caches are
+                _interval_names.clear()
+            _interval_names[lo, hi] = (cidr,)
+        return lo, hi
     version, lo, hi = _parse_cidr(cidr)
     return (lo, hi) if version == 4 else (lo + _V6, hi + _V6)
 
@@ -357,6 +393,8 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
     allows = [[rule.action is Action.ALLOW for rule in in_order]
               + [layer.default is Action.ALLOW] for layer, in_order in zip(layers, ordered,
                                                                            strict=True)]
+    if len(layers) > 1 or query != _UNIVERSE:
+        ranked = _within_reach(layers, ranked, query)
     formatted: dict[tuple[int, ...], tuple[str, ...]] = {}
     result: list[Exposure] = []
     for protocol in PROTOCOLS:
@@ -385,6 +423,69 @@ _Entry = tuple[int, Rule, _Flat]
 _T = TypeVar("_T")
 
 
+def _within_reach(layers: tuple[RuleLayer, ...], ranked: list[list[_Entry]], query: _Flat
+                  ) -> list[list[_Entry]]:
+    """The rules that can matter to the result: those whose sources meet `reach`, the query
+    intersected with every layer's reach (for a layer whose default denies, the union of its
+    allow rules' sources: it admits nothing else; any protocol and port, a superset).
+
+    The result lies inside `reach` (it is inside every layer's admitted set and the query).
+    A rule decides only packets from its own sources, so a rule whose sources all lie outside
+    `reach` changes its layer's decisions only outside `reach`: without it, every layer
+    admits the same addresses within `reach`, and no more outside it than its own reach, so
+    the intersection is unchanged. Stacked layers whose rules have little in common (an NSG
+    in front of a security group) then each keep only the few rules the others let through.
+    """
+    reach = query
+    for layer, entries in zip(layers, ranked, strict=True):
+        if layer.default is Action.ALLOW:
+            continue
+        flats = [flat for _, rule, flat in entries if rule.action is Action.ALLOW]
+        # most rules have one interval: their flat set is the (lo, hi) pair itself
+        pairs = [flat for flat in flats if len(flat) == 2]
+        for flat in flats:
+            if len(flat) > 2:
+                pairs += zip(flat[::2], flat[1::2], strict=True)
+        pairs.sort()
+        merged: list[int] = []
+        for lo, hi in pairs:
+            if merged and lo <= merged[-1]:
+                if hi > merged[-1]:
+                    merged[-1] = hi
+            else:
+                merged += (lo, hi)
+        reach = _meet(reach, tuple(merged))
+    if reach == _UNIVERSE:
+        return ranked
+    if not reach:  # a layer that denies by default admits nothing: neither does the stack
+        return [[] for _ in ranked]
+    last = reach[-1]
+    kept: list[list[_Entry]] = []
+    for entries in ranked:
+        keep: list[_Entry] = []
+        for entry in entries:
+            flat = entry[2]
+            if len(flat) == 2:  # inline _meets for one interval
+                i = bisect_right(reach, flat[0])
+                if i & 1 or (flat[0] < last and reach[i] < flat[1]):
+                    keep.append(entry)
+            elif _meets(flat, reach):
+                keep.append(entry)
+        kept.append(keep)
+    return kept
+
+
+def _meets(flat: _Flat, reach: _Flat) -> bool:
+    """Do two flat address sets share an address? (`flat` is short: a rule's sources)"""
+    for k in range(0, len(flat), 2):
+        i = bisect_right(reach, flat[k])
+        # odd: flat[k] lies inside an interval of `reach`; else the next one starts before
+        # flat[k]'s interval ends
+        if i & 1 or (i < len(reach) and reach[i] < flat[k + 1]):
+            return True
+    return False
+
+
 def _flat(intervals: Iterable[tuple[int, int, int]]) -> _Flat:
     """(family, lo, hi) intervals -> a merged flat address set."""
     out: list[int] = []
@@ -405,15 +506,29 @@ def _sources_flat(sources: tuple[str, ...]) -> _Flat:
 
 
 def _flat_cidrs(flat: _Flat) -> tuple[str, ...]:
-    # map() over the C-level cache: no Python frame per interval once it is formatted
-    return tuple(chain.from_iterable(map(_flat_interval_cidrs, flat[::2], flat[1::2])))
+    # map() over the dict's C-level lookup: no Python frame per interval once it is named
+    return tuple(chain.from_iterable(map(_interval_names.__getitem__,
+                                         zip(flat[::2], flat[1::2], strict=True))))
 
 
-@lru_cache(maxsize=1 << 18)
-def _flat_interval_cidrs(lo: int, hi: int) -> tuple[str, ...]:
-    if lo >= _V6:
-        return _cidrs_of(6, lo - _V6, hi - _V6)
-    return _cidrs_of(4, lo, hi)
+class _IntervalNames(dict[tuple[int, int], tuple[str, ...]]):
+    """(lo, hi) of a flat set -> the CIDRs naming it, worked out on first use; a rule's own
+    canonical IPv4 CIDR is entered as it is parsed (most results repeat rules' sources).
+    `cache_clear` as the lru caches have it (the benchmark empties every cache)."""
+
+    def __missing__(self, key: tuple[int, int]) -> tuple[str, ...]:
+        lo, hi = key
+        if len(self) >= 1 << 18:  # bounded, as the lru caches are
+            self.clear()
+        value = self[key] = (_cidrs_of(6, lo - _V6, hi - _V6) if lo >= _V6
+                             else _cidrs_of(4, lo, hi))
+        return value
+
+    def cache_clear(self) -> None:
+        self.clear()
+
+
+_interval_names = _IntervalNames()
 
 
 def _splice(have: _Flat, lo: int, hi: int, inner: Sequence[int]) -> _Flat:
