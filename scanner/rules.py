@@ -624,19 +624,18 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
         rules = [e for e in rules if e[1].action is Action.ALLOW]
     if not rules:
         return [(0, MAX_PORT, _UNIVERSE if default else ())]
+    ranges = [entry[1].ports for entry in rules]
     if ported:
-        cuts = {0, MAX_PORT + 1}
-        for _, rule, _ in rules:
-            cuts.add(rule.ports.lo)
-            cuts.add(rule.ports.hi + 1)
+        cuts = {ports.lo for ports in ranges}
+        cuts.update([ports.hi + 1 for ports in ranges])
+        cuts.update((0, MAX_PORT + 1))
         bounds = sorted(cuts)
     else:
         bounds = [0, MAX_PORT + 1]
     n = len(bounds) - 1
-    leaf = {b: k + n for k, b in enumerate(bounds)}
+    leaf = dict(zip(bounds, range(n, 2 * n + 1), strict=True))
     own: dict[int, list[_Entry]] = {}
-    for entry in rules:
-        ports = entry[1].ports
+    for entry, ports in zip(rules, ranges, strict=True):
         lo, hi = (leaf[ports.lo], leaf[ports.hi + 1]) if ported else (n, n + 1)
         if lo + 1 == hi:  # one segment: its leaf
             own.setdefault(lo, []).append(entry)
@@ -685,12 +684,13 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
                                              e != last or k + 2 < len(flat))
                 sets[node], paints[node] = have, paint
     out: list[_Piece] = []
-    for k in range(n):
-        flat = sets[n + k]
-        if out and (out[-1][2] is flat or out[-1][2] == flat):
-            out[-1] = (out[-1][0], bounds[k + 1] - 1, flat)
+    last: _Flat | None = None
+    for start, stop, flat in zip(bounds, bounds[1:], sets[n:], strict=False):
+        if flat is last or flat == last:
+            out[-1] = (out[-1][0], stop - 1, flat)
         else:
-            out.append((bounds[k], bounds[k + 1] - 1, flat))
+            out.append((start, stop - 1, flat))
+            last = flat
     return out
 
 
