@@ -684,13 +684,13 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
                                              e != last or k + 2 < len(flat))
                 sets[node], paints[node] = have, paint
     out: list[_Piece] = []
-    last: _Flat | None = None
+    previous: _Flat | None = None
     for start, stop, flat in zip(bounds, bounds[1:], sets[n:], strict=False):
-        if flat is last or flat == last:
+        if flat is previous or flat == previous:
             out[-1] = (out[-1][0], stop - 1, flat)
         else:
             out.append((start, stop - 1, flat))
-            last = flat
+            previous = flat
     return out
 
 
