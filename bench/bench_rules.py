@@ -86,7 +86,7 @@ def shapes(n: int, seed: int, module: ModuleType) -> dict[str, tuple[Any, ...]]:
 
 def clear_caches(module: ModuleType) -> None:
     for value in vars(module).values():
-        if not isinstance(value, type) and callable(getattr(value, "cache_clear", None)):
+        if callable(getattr(value, "cache_clear", None)):
             value.cache_clear()
 
 

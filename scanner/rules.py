@@ -152,37 +152,10 @@ _IPV4_CIDR = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12
 _IPV6_CIDR = re.compile(r"([0-9A-Fa-f:]{2,39})(?:/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?")
 
 
-_PREFIX_BITS = {str(bits): bits for bits in range(33)}
-
-
-def _ipv4(cidr: str) -> tuple[int, int, bool] | None:
-    """The common case: an IPv4 address in dotted decimal exactly as inet_ntoa writes it
-    (four octets, no leading zeros: what _IPV4_CIDR accepts) and an optional prefix length:
-    (first address, end, whether `cidr` is the block's canonical name). None for any other
-    text, which takes the long way."""
-    address, slash, prefix = cidr.partition("/")
-    bits = _PREFIX_BITS.get(prefix) if slash else 32
-    if bits is None:
-        return None
-    try:
-        packed = socket.inet_aton(address)
-    except (OSError, ValueError):
-        return None
-    if socket.inet_ntoa(packed) != address:
-        return None
-    size = 1 << (32 - bits)
-    value = int.from_bytes(packed, "big")
-    start = value - value % size
-    return start, start + size, bool(slash) and value == start
-
-
 def _parse_cidr(cidr: str) -> tuple[int, int, int]:
     """(family, first address, end) of a CIDR, host bits ignored (strict=False). Plain IPv4
     CIDRs are parsed here (ipaddress takes ~50 us each, and a firewall may hold 100k);
     everything else by ipaddress, which also refuses what is not a CIDR."""
-    fast = _ipv4(cidr)
-    if fast is not None:
-        return 4, fast[0], fast[1]
     m = _IPV4_CIDR.fullmatch(cidr)
     if m:
         a, b, c, d, prefix = m.groups()
@@ -211,16 +184,7 @@ _interval = lru_cache(maxsize=1 << 18)(_parse_cidr)
 
 @lru_cache(maxsize=1 << 18)
 def _cidr_flat(cidr: str) -> tuple[int, int]:
-    """One CIDR as a flat address set (see `_compute_admitted`). An IPv4 CIDR written as
-    `_cidrs_of` would write it is remembered as the name of its block."""
-    fast = _ipv4(cidr)
-    if fast is not None:
-        lo, hi, canonical = fast
-        if canonical:
-            if len(_interval_names) >= 1 << 18:  # bounded, as the lru caches are
-                _interval_names.clear()
-            _interval_names[lo, hi] = (cidr,)
-        return lo, hi
+    """One CIDR as a flat address set (see `_compute_admitted`)."""
     version, lo, hi = _parse_cidr(cidr)
     return (lo, hi) if version == 4 else (lo + _V6, hi + _V6)
 
@@ -506,29 +470,15 @@ def _sources_flat(sources: tuple[str, ...]) -> _Flat:
 
 
 def _flat_cidrs(flat: _Flat) -> tuple[str, ...]:
-    # map() over the dict's C-level lookup: no Python frame per interval once it is named
-    return tuple(chain.from_iterable(map(_interval_names.__getitem__,
-                                         zip(flat[::2], flat[1::2], strict=True))))
+    # map() over the C-level cache: no Python frame per interval once it is formatted
+    return tuple(chain.from_iterable(map(_flat_interval_cidrs, flat[::2], flat[1::2])))
 
 
-class _IntervalNames(dict[tuple[int, int], tuple[str, ...]]):
-    """(lo, hi) of a flat set -> the CIDRs naming it, worked out on first use; a rule's own
-    canonical IPv4 CIDR is entered as it is parsed (most results repeat rules' sources).
-    `cache_clear` as the lru caches have it (the benchmark empties every cache)."""
-
-    def __missing__(self, key: tuple[int, int]) -> tuple[str, ...]:
-        lo, hi = key
-        if len(self) >= 1 << 18:  # bounded, as the lru caches are
-            self.clear()
-        value = self[key] = (_cidrs_of(6, lo - _V6, hi - _V6) if lo >= _V6
-                             else _cidrs_of(4, lo, hi))
-        return value
-
-    def cache_clear(self) -> None:
-        self.clear()
-
-
-_interval_names = _IntervalNames()
+@lru_cache(maxsize=1 << 18)
+def _flat_interval_cidrs(lo: int, hi: int) -> tuple[str, ...]:
+    if lo >= _V6:
+        return _cidrs_of(6, lo - _V6, hi - _V6)
+    return _cidrs_of(4, lo, hi)
 
 
 def _splice(have: _Flat, lo: int, hi: int, inner: Sequence[int]) -> _Flat:

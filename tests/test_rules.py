@@ -820,10 +820,9 @@ def ipv4_texts(draw: st.DrawFn) -> str:
 @settings(max_examples=500, deadline=None)
 @given(ipv4_texts())
 def test_ipv4_cidrs_are_read_and_named_exactly_as_ipaddress_does(text: str) -> None:
-    """The fast IPv4 reading (inet_aton, checked by writing the address back) accepts and
-    refuses what ipaddress does, with the same network, and an exposure names the network
-    as ipaddress does whether or not the rule wrote it that way (a rule's own canonical
-    text is remembered as the block's name)."""
+    """The IPv4 reading (a regex, not ipaddress) accepts and refuses what ipaddress does,
+    with the same network, and an exposure names the network as ipaddress does whether or
+    not the rule wrote it that way."""
     layer = _union(Rule(Action.ALLOW, "tcp", ALL_PORTS, (text,)))
     try:
         net = ipaddress.ip_network(text, strict=False)
