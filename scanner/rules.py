@@ -357,6 +357,8 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
     allows = [[rule.action is Action.ALLOW for rule in in_order]
               + [layer.default is Action.ALLOW] for layer, in_order in zip(layers, ordered,
                                                                            strict=True)]
+    if len(layers) > 1 or query != _UNIVERSE:
+        ranked = _within_reach(layers, ranked, query)
     formatted: dict[tuple[int, ...], tuple[str, ...]] = {}
     result: list[Exposure] = []
     for protocol in PROTOCOLS:
@@ -383,6 +385,69 @@ _Flat = tuple[int, ...]
 _Piece = tuple[int, int, _Flat]  # first port, last port, addresses
 _Entry = tuple[int, Rule, _Flat]
 _T = TypeVar("_T")
+
+
+def _within_reach(layers: tuple[RuleLayer, ...], ranked: list[list[_Entry]], query: _Flat
+                  ) -> list[list[_Entry]]:
+    """The rules that can matter to the result: those whose sources meet `reach`, the query
+    intersected with every layer's reach (for a layer whose default denies, the union of its
+    allow rules' sources: it admits nothing else; any protocol and port, a superset).
+
+    The result lies inside `reach` (it is inside every layer's admitted set and the query).
+    A rule decides only packets from its own sources, so a rule whose sources all lie outside
+    `reach` changes its layer's decisions only outside `reach`: without it, every layer
+    admits the same addresses within `reach`, and no more outside it than its own reach, so
+    the intersection is unchanged. Stacked layers whose rules have little in common (an NSG
+    in front of a security group) then each keep only the few rules the others let through.
+    """
+    reach = query
+    for layer, entries in zip(layers, ranked, strict=True):
+        if layer.default is Action.ALLOW:
+            continue
+        flats = [flat for _, rule, flat in entries if rule.action is Action.ALLOW]
+        # most rules have one interval: their flat set is the (lo, hi) pair itself
+        pairs = [flat for flat in flats if len(flat) == 2]
+        for flat in flats:
+            if len(flat) > 2:
+                pairs += zip(flat[::2], flat[1::2], strict=True)
+        pairs.sort()
+        merged: list[int] = []
+        for lo, hi in pairs:
+            if merged and lo <= merged[-1]:
+                if hi > merged[-1]:
+                    merged[-1] = hi
+            else:
+                merged += (lo, hi)
+        reach = _meet(reach, tuple(merged))
+    if reach == _UNIVERSE:
+        return ranked
+    if not reach:  # a layer that denies by default admits nothing: neither does the stack
+        return [[] for _ in ranked]
+    last = reach[-1]
+    kept: list[list[_Entry]] = []
+    for entries in ranked:
+        keep: list[_Entry] = []
+        for entry in entries:
+            flat = entry[2]
+            if len(flat) == 2:  # inline _meets for one interval
+                i = bisect_right(reach, flat[0])
+                if i & 1 or (flat[0] < last and reach[i] < flat[1]):
+                    keep.append(entry)
+            elif _meets(flat, reach):
+                keep.append(entry)
+        kept.append(keep)
+    return kept
+
+
+def _meets(flat: _Flat, reach: _Flat) -> bool:
+    """Do two flat address sets share an address? (`flat` is short: a rule's sources)"""
+    for k in range(0, len(flat), 2):
+        i = bisect_right(reach, flat[k])
+        # odd: flat[k] lies inside an interval of `reach`; else the next one starts before
+        # flat[k]'s interval ends
+        if i & 1 or (i < len(reach) and reach[i] < flat[k + 1]):
+            return True
+    return False
 
 
 def _flat(intervals: Iterable[tuple[int, int, int]]) -> _Flat:
@@ -509,19 +574,18 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
         rules = [e for e in rules if e[1].action is Action.ALLOW]
     if not rules:
         return [(0, MAX_PORT, _UNIVERSE if default else ())]
+    ranges = [entry[1].ports for entry in rules]
     if ported:
-        cuts = {0, MAX_PORT + 1}
-        for _, rule, _ in rules:
-            cuts.add(rule.ports.lo)
-            cuts.add(rule.ports.hi + 1)
+        cuts = {ports.lo for ports in ranges}
+        cuts.update([ports.hi + 1 for ports in ranges])
+        cuts.update((0, MAX_PORT + 1))
         bounds = sorted(cuts)
     else:
         bounds = [0, MAX_PORT + 1]
     n = len(bounds) - 1
-    leaf = {b: k + n for k, b in enumerate(bounds)}
+    leaf = dict(zip(bounds, range(n, 2 * n + 1), strict=True))
     own: dict[int, list[_Entry]] = {}
-    for entry in rules:
-        ports = entry[1].ports
+    for entry, ports in zip(rules, ranges, strict=True):
         lo, hi = (leaf[ports.lo], leaf[ports.hi + 1]) if ported else (n, n + 1)
         if lo + 1 == hi:  # one segment: its leaf
             own.setdefault(lo, []).append(entry)
@@ -570,12 +634,13 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
                                              e != last or k + 2 < len(flat))
                 sets[node], paints[node] = have, paint
     out: list[_Piece] = []
-    for k in range(n):
-        flat = sets[n + k]
-        if out and (out[-1][2] is flat or out[-1][2] == flat):
-            out[-1] = (out[-1][0], bounds[k + 1] - 1, flat)
+    previous: _Flat | None = None
+    for start, stop, flat in zip(bounds, bounds[1:], sets[n:], strict=False):
+        if flat is previous or flat == previous:
+            out[-1] = (out[-1][0], stop - 1, flat)
         else:
-            out.append((bounds[k], bounds[k + 1] - 1, flat))
+            out.append((start, stop - 1, flat))
+            previous = flat
     return out
 
 

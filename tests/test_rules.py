@@ -802,3 +802,35 @@ def test_union_layer_ignores_deny_rules() -> None:
 def test_rule_with_unknown_protocol_is_rejected() -> None:
     with pytest.raises(ValueError):
         Rule(Action.ALLOW, "sctp")
+
+
+@st.composite
+def ipv4_texts(draw: st.DrawFn) -> str:
+    """IPv4 CIDR text as people and APIs write it, and near misses (leading zeros, three
+    parts, hex, spaces, host bits set, prefixes with leading zeros or out of range)."""
+    address = draw(st.ip_addresses(v=4))
+    text = draw(st.sampled_from((str(address), ".".join(f"{b:03d}" for b in address.packed),
+                                 ".".join(str(b) for b in address.packed[:3]),
+                                 hex(int(address)), f" {address}", f"{address} ")))
+    prefix = draw(st.one_of(st.none(), st.integers(0, 34).map(str),
+                            st.sampled_from(("032", "08", "", "-1", "1a", " 8"))))
+    return text if prefix is None else f"{text}/{prefix}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(ipv4_texts())
+def test_ipv4_cidrs_are_read_and_named_exactly_as_ipaddress_does(text: str) -> None:
+    """The IPv4 reading (a regex, not ipaddress) accepts and refuses what ipaddress does,
+    with the same network, and an exposure names the network as ipaddress does whether or
+    not the rule wrote it that way."""
+    layer = _union(Rule(Action.ALLOW, "tcp", ALL_PORTS, (text,)))
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        with pytest.raises(ValueError):
+            subtract([text], [])
+        with pytest.raises(ValueError):
+            admitted([layer])
+        return
+    assert subtract([text], []) == [str(net)]
+    assert admitted([layer]) == (Exposure("tcp", ALL_PORTS, (str(net),)),)

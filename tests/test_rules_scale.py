@@ -7,6 +7,8 @@ import importlib.util
 import ipaddress
 import time
 
+import pytest
+
 from scanner import rules
 from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer, sources_for
 from tests.helpers import ROOT
@@ -53,3 +55,25 @@ def test_many_sources_on_one_port_and_one_source_on_many_ports() -> None:
     exposures = rules.admitted([RuleLayer("fw", LayerMode.UNION, many_ports)])
     assert [(e.protocol, str(e.ports), e.sources) for e in exposures] == [
         ("tcp", "1-20000", ("203.0.113.7/32",))]
+
+
+def test_stacked_layers_evaluate_only_the_rules_the_other_layers_can_let_through(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An NSG in front of a security group with nothing in common: the segment trees see
+    only the rules whose sources meet every layer's reach, not 2 x 5,000 (the result is
+    the same: empty)."""
+    nsg = RuleLayer("nsg", LayerMode.ORDERED, make_rules(5_000, 8, ordered=True))
+    sg = RuleLayer("sg", LayerMode.UNION, tuple(
+        Rule(Action.ALLOW, "tcp", PortRange(p, p), (f"198.18.{p % 256}.0/24",))
+        for p in range(1, 5_001)))
+    seen: list[int] = []
+    layer_pieces = rules._layer_pieces
+
+    def counting(layer: RuleLayer, applying: list[object], *args: object) -> object:
+        seen.append(len(applying))
+        return layer_pieces(layer, applying, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rules, "_layer_pieces", counting)
+    rules._admitted.cache_clear()
+    assert rules.admitted((nsg, sg)) == ()
+    assert sum(seen) < 100
