@@ -604,3 +604,53 @@ def test_an_aws_iam_list_of_another_type_is_refused_not_emptied(
     mutant = fixture_mutant(tmp_path, "generic/seed003/seed003-aws.json", path, value)
     result = outcome(("scan", str(mutant), *SCAN[1:]), f"{member} = {value!r}")
     assert result.code == 2 and "expected an array" in result.stderr
+
+
+AZURE_VM = ("sections", 0, "collections", "Microsoft.Compute/virtualMachines", "northeurope", 0,
+            "properties")
+AZURE_NIC = ("sections", 0, "collections", "Microsoft.Network/networkInterfaces",
+             "northeurope", 0, "properties")
+AZURE_IMAGE = ("sections", 0, "collections",
+               "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions",
+               "northeurope", 0, "properties", "imageDeprecationStatus")
+AZURE_WRONG_TYPES = [  # (path under seed 000, value, the field the refusal names)
+    ((*AZURE_VM, "networkProfile"), [], "networkProfile: expected an object"),
+    ((*AZURE_VM, "networkProfile", "networkInterfaces"), {}, "networkInterfaces: expected an"),
+    ((*AZURE_VM, "networkProfile", "networkInterfaces"), 0, "networkInterfaces: expected an"),
+    ((*AZURE_NIC, "ipConfigurations"), {}, "ipConfigurations: expected an array"),
+    ((*AZURE_NIC, "ipConfigurations", 0, "properties", "publicIPAddress"), 0,
+     "publicIPAddress: expected an object"),
+    ((*AZURE_NIC, "ipConfigurations", 0, "properties", "publicIPAddress", "id"), [],
+     "publicIPAddress.id: expected a string"),
+    (("sections", 0, "collections", "Microsoft.Network/publicIPAddresses", "northeurope", 0,
+      "properties", "ipAddress"), 0, "ipAddress: expected a string"),
+    (("sections", 0, "collections", "Microsoft.Authorization/roleAssignments", "global", 0,
+      "properties", "scope"), [], "scope: expected a string"),
+    (AZURE_IMAGE, [], "imageDeprecationStatus: expected an object"),
+    ((*AZURE_IMAGE, "imageState"), 0, "imageState: expected a string"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "named"), AZURE_WRONG_TYPES,
+                         ids=[f"{p[-1]}={v!r}" for p, v, _ in AZURE_WRONG_TYPES])
+def test_an_azure_array_object_or_string_of_another_type_is_refused_not_read_as_empty(
+        tmp_path: Path, path: tuple[Any, ...], value: Any, named: str) -> None:
+    """The `x.get(...) or []` / `or {}` / `lid(x.get(...))` class: a VM's `networkProfile: []`,
+    its `networkInterfaces: {}`, a NIC's `ipConfigurations: {}`, `publicIPAddress: 0`, an
+    address's `ipAddress: 0` were read as no public address (vm-batch's NET-03 fail ->
+    pass); a role assignment's `scope: []` as no scope (IAM-02), an image's
+    `imageDeprecationStatus: []` / `imageState: 0` as active (VUL-01). Now exit 2, named."""
+    doc = json.loads((ROOT / "fixtures" / "azure" / "seed000-azure.json").read_text())
+    get_at(doc, path)  # the path exists in the fixture
+    mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"{path[-1]} = {value!r}")
+    assert result.code == 2 and named in result.stderr
+
+
+@pytest.mark.parametrize("path", [p for p, _, _ in AZURE_WRONG_TYPES[::3]],
+                         ids=[p[-1] for p, _, _ in AZURE_WRONG_TYPES[::3]])
+def test_an_azure_array_object_or_string_that_is_null_keeps_its_meaning(
+        tmp_path: Path, path: tuple[Any, ...]) -> None:
+    """Null (ARM omits or nulls optional members) is still read as absent, never refused."""
+    mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, None)
+    outcome(("scan", str(mutant), *SCAN[1:]), f"{path[-1]} = null", ok=(0, 1))
