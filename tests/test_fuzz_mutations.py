@@ -654,3 +654,44 @@ def test_an_azure_array_object_or_string_that_is_null_keeps_its_meaning(
     """Null (ARM omits or nulls optional members) is still read as absent, never refused."""
     mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, None)
     outcome(("scan", str(mutant), *SCAN[1:]), f"{path[-1]} = null", ok=(0, 1))
+
+
+AWS_COLLECTIONS = ("sections", 0, "collections")
+AWS_WRONG_TYPES = [  # (path under seed 002's eu-central-1, value, the field the refusal names)
+    (("lambda.list_functions", 0, "PostureFlaggedFields"), {}, "PostureFlaggedFields"),
+    (("ec2.describe_security_groups", 2, "IpPermissions"), {}, "IpPermissions"),
+    (("ec2.describe_security_groups", 2, "IpPermissions", 0, "IpRanges"), 0, "IpRanges"),
+    (("ec2.describe_instances", 0, "Instances"), {}, "Instances"),
+    (("s3.get_bucket_encryption", 0, "response", "ServerSideEncryptionConfiguration"), [],
+     "ServerSideEncryptionConfiguration"),
+    (("s3.get_bucket_encryption", 0, "response", "ServerSideEncryptionConfiguration",
+      "Rules"), {}, "Rules"),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "named"), AWS_WRONG_TYPES,
+                         ids=[f"{w[-1]}={v!r}" for w, v, _ in AWS_WRONG_TYPES])
+def test_an_aws_array_or_structure_of_another_type_is_refused_not_read_as_empty(
+        tmp_path: Path, where: tuple[Any, ...], value: Any, named: str) -> None:
+    """The `x.get(...) or []` / `or {}` class in the AWS normalizer: a function's
+    `PostureFlaggedFields: {}` was read as no secrets (SEC-01 fail -> pass), a security
+    group's `IpPermissions: {}` (or a permission's `IpRanges: 0`) as no open port, a
+    reservation's `Instances: {}` as no instance, a bucket's encryption configuration of
+    another type as no rule. Now exit 2, naming the field."""
+    path = (*AWS_COLLECTIONS, where[0], "eu-central-1", *where[1:])
+    doc = json.loads((ROOT / "fixtures" / "aws" / "seed002-aws.json").read_text())
+    get_at(doc, path)  # the path exists in the fixture
+    mutant = fixture_mutant(tmp_path, "aws/seed002-aws.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"{where[-1]} = {value!r}")
+    assert result.code == 2 and f"{named}: expected an" in result.stderr
+
+
+@pytest.mark.parametrize("where", [w for w, _, _ in AWS_WRONG_TYPES],
+                         ids=[w[-1] for w, _, _ in AWS_WRONG_TYPES])
+def test_an_aws_array_or_structure_that_is_null_keeps_its_meaning(
+        tmp_path: Path, where: tuple[Any, ...]) -> None:
+    """Null (botocore leaves out, some bodies null, an optional member) is still read as
+    absent, never refused."""
+    path = (*AWS_COLLECTIONS, where[0], "eu-central-1", *where[1:])
+    mutant = fixture_mutant(tmp_path, "aws/seed002-aws.json", path, None)
+    outcome(("scan", str(mutant), *SCAN[1:]), f"{where[-1]} = null", ok=(0, 1))
