@@ -695,3 +695,29 @@ def test_an_aws_array_or_structure_that_is_null_keeps_its_meaning(
     path = (*AWS_COLLECTIONS, where[0], "eu-central-1", *where[1:])
     mutant = fixture_mutant(tmp_path, "aws/seed002-aws.json", path, None)
     outcome(("scan", str(mutant), *SCAN[1:]), f"{where[-1]} = null", ok=(0, 1))
+
+
+@pytest.mark.parametrize("value", [0, []])
+def test_a_hetzner_public_address_that_is_not_a_string_is_refused_not_dropped(
+        tmp_path: Path, value: Any) -> None:
+    """`public_net.ipv4.ip: 0` (or []) was read as no address: web-1's NET-02 fail became a
+    pass. Now exit 2, named."""
+    path = minimal_mutant(tmp_path, (*SERVERS, 0, "public_net", "ipv4", "ip"), value)
+    result = outcome(("scan", str(path), *SCAN[1:]), f"ipv4.ip = {value!r}")
+    assert result.code == 2 and "public_net.ip: expected a string" in result.stderr
+
+
+@pytest.mark.parametrize("value", [0, "0"])
+def test_a_hetzner_firewall_port_zero_is_read_as_every_port_not_as_port_zero(
+        tmp_path: Path, value: Any) -> None:
+    """Hetzner ports are 1-65535: a rule's `port: 0` was read as port 0 alone, which closed
+    the port 22 that rule opens (web-1's NET-02 fail -> pass). Now, as any port that is not
+    one, it is read as every port with a doubt."""
+    doc = json.loads(MINIMAL.read_text())
+    path = (*FIREWALLS, 0, "rules", 1, "port")
+    assert get_at(doc, path) == "22"
+    before = statuses(outcome(("scan", str(MINIMAL), *SCAN[1:]), "minimal").stdout)
+    after = statuses(outcome(("scan", str(minimal_mutant(tmp_path, path, value)), *SCAN[1:]),
+                             f"port = {value!r}", ok=(0, 1)).stdout)
+    assert before[("NET-02", "hetzner:acme-demo/server/1")] == "fail"
+    assert not unsafe_flips(before, after)
