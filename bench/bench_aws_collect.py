@@ -42,6 +42,7 @@ from providers.aws import collect as aws  # noqa: E402
 from providers.aws.normalize import normalize  # noqa: E402
 from tests.aws_estate import AMI, client  # noqa: E402
 from tests.aws_proxy import AwsProxy, start_moto  # noqa: E402
+from tests.helpers import findings_of  # noqa: E402  (results format 1 or 2)
 
 REGIONS = ("eu-central-1", "eu-west-1", "eu-north-1")
 
@@ -115,7 +116,7 @@ def cli_scan(src: Path, args: tuple[str, ...], proxy: AwsProxy, out: Path) -> di
     doc = json.loads(out.read_text())
     findings = sorted(json.dumps({**f, "evidence": {k: v for k, v in f["evidence"].items()
                                                     if k not in VOLATILE}}, sort_keys=True)
-                      for f in doc["findings"])
+                      for f in findings_of(doc))
     return {"exit": code, "wall_seconds": round(wall, 2), "api_calls": sum(ops.values()),
             "by_operation": dict(sorted(ops.items())), "findings": len(findings),
             "_findings": findings}

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.azure_arm_server import ArmServer, copies, sections_of  # noqa: E402
+from tests.helpers import claims_of, findings_of  # noqa: E402  (results format 1 or 2)
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.bench-token"
 SEEDS = (ROOT / "fixtures" / "azure" / "seed000-azure.json",
@@ -43,8 +44,8 @@ SEEDS = (ROOT / "fixtures" / "azure" / "seed000-azure.json",
 def judged(doc: dict[str, Any]) -> Any:
     findings = [{k: ({e: x for e, x in v.items() if e != "as_of"} if k == "evidence"
                      and isinstance(v, dict) else v) for k, v in f.items()}
-                for f in doc["findings"]]
-    return findings, doc["claims"], doc["errors"]
+                for f in findings_of(doc)]
+    return findings, claims_of(doc), doc["errors"]
 
 
 def one_run(arm: ArmServer, mode: str, out: Path) -> dict[str, Any]:

@@ -42,12 +42,12 @@ from scanner import progress
 from scanner.graph import EstateGraph
 from scanner.model import Inventory, Kind, RelationType, Resource
 from scanner.redact import scrub
-from scanner.snapshot import GLOBAL, Section, now
 
 if TYPE_CHECKING:
     from sslyze.scanner.models import ServerScanRequest, ServerScanResult
 
     from scanner.provider import Provider
+    from scanner.snapshot import Section
 
 log = logging.getLogger("posture.probe")
 
@@ -136,6 +136,8 @@ def probe_sections(sections: Iterable[Section], provider: Provider,
                    options: Mapping[str, Any]) -> None:
     """Probe the public TLS endpoints of freshly collected sections; add each section's
     results as its `tls_probes` collection (an empty one when it has no endpoint)."""
+    from scanner.snapshot import GLOBAL  # snapshots: imported by a live scan only
+
     timeout = int(options.get("probe_timeout") or DEFAULT_TIMEOUT)
     concurrency = int(options.get("probe_concurrency") or DEFAULT_CONCURRENCY)
     for section in sections:
@@ -165,6 +167,8 @@ def probe(found: list[Endpoint], timeout: int = DEFAULT_TIMEOUT,
     ClientHello (`_first_hello`), then, if the endpoint answered it, sslyze's full sequence.
     An endpoint that accepts TCP and then never answers costs one timeout, and a slow one
     never holds the others' results; `seconds` is each endpoint's own time."""
+    from scanner.snapshot import now
+
     if not found:
         return []
     started_at = now()

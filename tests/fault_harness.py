@@ -42,7 +42,7 @@ from tests import aws_estate
 from tests.aws_proxy import AwsProxy, Call, signing_name, start_moto
 from tests.azure_arm_server import ArmServer, sections_of
 from tests.hcloud_server import FaultPlan, HcloudServer
-from tests.helpers import ROOT, SEED002, run
+from tests.helpers import ROOT, SEED002, claims_of, findings_of, run
 
 # Small retry base and timeouts keep a faulty scan fast; 3 retries > FaultPlan.per_request.
 RETRY_ENV = {"POSTURE_RETRY_BASE_SECONDS": "0.01", "POSTURE_MAX_RETRIES": "3"}
@@ -325,16 +325,23 @@ def live_scan(cloud: Cloud, server: Any, *extra: str) -> Scan:
                 server.fault_counts, seconds)
 
 
+def flat(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The findings of a results document (format 1 or 2) as flat objects; none when the
+    scan wrote no report."""
+    return findings_of(doc) if doc.get("findings") is not None else []
+
+
 def verdicts(doc: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    return {f["id"]: (f["status"], f["message"]) for f in doc.get("findings", [])}
+    return {f["id"]: (f["status"], f["message"]) for f in flat(doc)}
 
 
 def comparable(doc: dict[str, Any]) -> dict[str, Any]:
     """Findings, claims and errors of a result, without the evidence's `as_of` (the time a
     live scan collected: it differs between two live scans by design)."""
     findings = [{**f, "evidence": {k: v for k, v in (f.get("evidence") or {}).items()
-                                   if k != "as_of"}} for f in doc.get("findings", [])]
-    return {"findings": findings, "claims": doc.get("claims"), "errors": doc.get("errors")}
+                                   if k != "as_of"}} for f in flat(doc)]
+    return {"findings": findings, "claims": claims_of(doc) if doc else None,
+            "errors": doc.get("errors")}
 
 
 @functools.cache
@@ -354,7 +361,7 @@ def false_passes(cloud: Cloud, doc: dict[str, Any], unreadable: set[str],
     "Fail closed"): such a pass is false only when it was not a pass with every read made
     (`clean`, the verdicts of the scan without the outage)."""
     out = []
-    for f in doc.get("findings", []):
+    for f in flat(doc):
         if f["status"] != "pass" or f.get("account") != cloud.account or (
                 regions is not None and f.get("region") not in regions):
             continue
@@ -448,7 +455,7 @@ def down(cloud: Cloud, collection: str, how: str, seed: int = 0, rate: float = 0
     missing = sorted(c for c in failed & read_by(cloud, clean.doc)
                      if (c, reason) not in got_errors)
     region_of = {f["id"]: f.get("region") for d in (clean.doc, faulty.doc)
-                 for f in d.get("findings", [])}
+                 for f in flat(d)}
 
     def in_scope(finding_id: str) -> bool:
         """The finding's check reads what went down, in a region the outage covers."""

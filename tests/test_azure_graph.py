@@ -21,7 +21,7 @@ from providers.azure import graph
 from scanner.pages import PaginationError
 from tests import azure_shapes, fault_harness
 from tests.azure_arm_server import ArmServer, copies, sections_of
-from tests.helpers import ROOT, run
+from tests.helpers import ROOT, claims_of, findings_of, run
 
 SEED000 = ROOT / "fixtures" / "azure" / "seed000-azure.json"
 SEED001 = ROOT / "fixtures" / "azure" / "seed001-azure.json"
@@ -58,8 +58,8 @@ def judged(doc: Mapping[str, Any]) -> dict[str, Any]:
     claims and errors."""
     findings = [{k: ({e: x for e, x in v.items() if e != "as_of"} if k == "evidence"
                      and isinstance(v, dict) else v) for k, v in f.items()}
-                for f in doc["findings"]]
-    return {"findings": findings, "claims": doc["claims"], "errors": doc["errors"]}
+                for f in findings_of(dict(doc))]
+    return {"findings": findings, "claims": claims_of(dict(doc)), "errors": doc["errors"]}
 
 
 def posts(arm: ArmServer) -> list[str]:
@@ -141,7 +141,7 @@ def test_an_incomplete_graph_answer_and_a_failing_rest_list_are_an_error_for_tha
     code, doc = scan(arm, "on", "--subscription", SUB0, "--checks", "NET-04")
     assert [(e["collection"], e["reason"]) for e in doc["errors"]] == [
         ("Microsoft.Network/networkSecurityGroups", "denied")]
-    passed = [f["resource"].rsplit("/", 1)[-1] for f in doc["findings"] if f["status"] == "pass"]
+    passed = [f["resource"].rsplit("/", 1)[-1] for f in findings_of(doc) if f["status"] == "pass"]
     assert passed == ["vm-worker"]  # decided by its Standard public IP alone, as over REST
     assert code in (1, 3)
 
@@ -216,7 +216,7 @@ def test_auto_takes_the_fast_path_above_three_subscriptions() -> None:
         assert not posts(arm)
         _, off = scan(arm, "off", "--checks", "NET-04")
     assert judged(four) == judged(off)
-    assert len({f["account"] for f in four["findings"]}) == 4
+    assert len({f["account"] for f in findings_of(four)}) == 4
 
 
 def test_checks_that_read_no_served_collection_send_no_query(arm: ArmServer) -> None:

@@ -22,6 +22,7 @@ NOT_AT_START = (
     "scanner.reports.ocsf", "scanner.reports.markdown", "scanner.reports.table",
     "cryptography", "jsonschema", "sqlalchemy", "boto3", "botocore", "azure", "hcloud",
     "networkx", "weasyprint", "celery", "redis", "jinja2", "xml.etree.ElementTree",
+    "scanner.snapshot", "msgspec", "orjson",
 )
 
 PROGRAM = """
