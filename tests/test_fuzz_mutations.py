@@ -628,6 +628,8 @@ AZURE_WRONG_TYPES = [  # (path under seed 000, value, the field the refusal name
       "properties", "scope"), [], "scope: expected a string"),
     (AZURE_IMAGE, [], "imageDeprecationStatus: expected an object"),
     ((*AZURE_IMAGE, "imageState"), 0, "imageState: expected a string"),
+    (("sections", 0, "collections", "Microsoft.Storage/storageAccounts", "eastus", 0, "sku",
+      "name"), [], "sku.name: expected a string"),
 ]
 
 
@@ -639,7 +641,8 @@ def test_an_azure_array_object_or_string_of_another_type_is_refused_not_read_as_
     its `networkInterfaces: {}`, a NIC's `ipConfigurations: {}`, `publicIPAddress: 0`, an
     address's `ipAddress: 0` were read as no public address (vm-batch's NET-03 fail ->
     pass); a role assignment's `scope: []` as no scope (IAM-02), an image's
-    `imageDeprecationStatus: []` / `imageState: 0` as active (VUL-01). Now exit 2, named."""
+    `imageDeprecationStatus: []` / `imageState: 0` as active (VUL-01), a storage account's
+    `sku.name: []` as no redundancy (RES-02). Now exit 2, named."""
     doc = json.loads((ROOT / "fixtures" / "azure" / "seed000-azure.json").read_text())
     get_at(doc, path)  # the path exists in the fixture
     mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, value)

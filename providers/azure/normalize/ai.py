@@ -8,6 +8,7 @@ from providers.azure.normalize.common import (
     _obj,
     _parent,
     _props,
+    _str,
     _tags,
     lid,
 )
@@ -21,7 +22,7 @@ def model_deployments(b: Build) -> None:
     for dep in b.items("Microsoft.CognitiveServices/accounts/deployments"):
         account = accounts.get(_parent(lid(dep.get("id"))), {})
         region = _loc(account)
-        scope = DEPLOYMENT_SCOPE.get(lid(_obj(dep.get("sku"), "sku").get("name")))
+        scope = DEPLOYMENT_SCOPE.get(lid(_str(_obj(dep.get("sku"), "sku").get("name"), "sku.name")))
         zone = None
         if scope == "data_zone" and region and (found := regions.find_region("azure",
                                                                                region)):

@@ -151,7 +151,7 @@ class Build:
         pip = self.get("Microsoft.Network/publicIPAddresses", pip_id)
         if pip is None:
             return None, True, None
-        sku = lid(_obj(pip.get("sku"), "sku").get("name") or "basic")
+        sku = lid(_str(_obj(pip.get("sku"), "sku").get("name"), "sku.name") or "basic")
         addr = _str(_props(pip).get("ipAddress"), "ipAddress")
         return (str(addr) if addr else None), sku == "standard", pip
 

@@ -12,6 +12,7 @@ from providers.azure.normalize.common import (
     _obj,
     _pair,
     _props,
+    _str,
     _tls,
     lid,
 )
@@ -23,7 +24,7 @@ from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
 def storage(b: Build) -> None:
     for acct in b.items("Microsoft.Storage/storageAccounts"):
         p = _props(acct)
-        sku = lid(_obj(acct.get("sku"), "sku").get("name")).split("_")[-1]
+        sku = lid(_str(_obj(acct.get("sku"), "sku").get("name"), "sku.name")).split("_")[-1]
         redundancy = REDUNDANCY.get(sku)
         replicas: list[str] = []
         if redundancy == "geo":
