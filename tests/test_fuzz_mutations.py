@@ -630,6 +630,8 @@ AZURE_WRONG_TYPES = [  # (path under seed 000, value, the field the refusal name
     ((*AZURE_IMAGE, "imageState"), 0, "imageState: expected a string"),
     (("sections", 0, "collections", "Microsoft.Storage/storageAccounts", "eastus", 0, "sku",
       "name"), [], "sku.name: expected a string"),
+    (("sections", 0, "collections", "Microsoft.Storage/storageAccounts", "eastus", 0,
+      "location"), 0, "location: expected a string"),
 ]
 
 

@@ -113,7 +113,7 @@ def _ref(value: Any, name: str = "reference") -> str:
 
 
 def _loc(obj: Mapping[str, Any]) -> str | None:
-    loc = obj.get("location")
+    loc = _str(obj.get("location"), "location")  # 0 read as no region: RES-02 fail -> pass
     return "".join(str(loc).lower().split()) if loc else None
 
 
