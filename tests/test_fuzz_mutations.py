@@ -604,3 +604,125 @@ def test_an_aws_iam_list_of_another_type_is_refused_not_emptied(
     mutant = fixture_mutant(tmp_path, "generic/seed003/seed003-aws.json", path, value)
     result = outcome(("scan", str(mutant), *SCAN[1:]), f"{member} = {value!r}")
     assert result.code == 2 and "expected an array" in result.stderr
+
+
+AZURE_VM = ("sections", 0, "collections", "Microsoft.Compute/virtualMachines", "northeurope", 0,
+            "properties")
+AZURE_NIC = ("sections", 0, "collections", "Microsoft.Network/networkInterfaces",
+             "northeurope", 0, "properties")
+AZURE_IMAGE = ("sections", 0, "collections",
+               "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions",
+               "northeurope", 0, "properties", "imageDeprecationStatus")
+AZURE_WRONG_TYPES = [  # (path under seed 000, value, the field the refusal names)
+    ((*AZURE_VM, "networkProfile"), [], "networkProfile: expected an object"),
+    ((*AZURE_VM, "networkProfile", "networkInterfaces"), {}, "networkInterfaces: expected an"),
+    ((*AZURE_VM, "networkProfile", "networkInterfaces"), 0, "networkInterfaces: expected an"),
+    ((*AZURE_NIC, "ipConfigurations"), {}, "ipConfigurations: expected an array"),
+    ((*AZURE_NIC, "ipConfigurations", 0, "properties", "publicIPAddress"), 0,
+     "publicIPAddress: expected an object"),
+    ((*AZURE_NIC, "ipConfigurations", 0, "properties", "publicIPAddress", "id"), [],
+     "publicIPAddress.id: expected a string"),
+    (("sections", 0, "collections", "Microsoft.Network/publicIPAddresses", "northeurope", 0,
+      "properties", "ipAddress"), 0, "ipAddress: expected a string"),
+    (("sections", 0, "collections", "Microsoft.Authorization/roleAssignments", "global", 0,
+      "properties", "scope"), [], "scope: expected a string"),
+    (AZURE_IMAGE, [], "imageDeprecationStatus: expected an object"),
+    ((*AZURE_IMAGE, "imageState"), 0, "imageState: expected a string"),
+    (("sections", 0, "collections", "Microsoft.Storage/storageAccounts", "eastus", 0, "sku",
+      "name"), [], "sku.name: expected a string"),
+    (("sections", 0, "collections", "Microsoft.Storage/storageAccounts", "eastus", 0,
+      "location"), 0, "location: expected a string"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "named"), AZURE_WRONG_TYPES,
+                         ids=[f"{p[-1]}={v!r}" for p, v, _ in AZURE_WRONG_TYPES])
+def test_an_azure_array_object_or_string_of_another_type_is_refused_not_read_as_empty(
+        tmp_path: Path, path: tuple[Any, ...], value: Any, named: str) -> None:
+    """The `x.get(...) or []` / `or {}` / `lid(x.get(...))` class: a VM's `networkProfile: []`,
+    its `networkInterfaces: {}`, a NIC's `ipConfigurations: {}`, `publicIPAddress: 0`, an
+    address's `ipAddress: 0` were read as no public address (vm-batch's NET-03 fail ->
+    pass); a role assignment's `scope: []` as no scope (IAM-02), an image's
+    `imageDeprecationStatus: []` / `imageState: 0` as active (VUL-01), a storage account's
+    `sku.name: []` as no redundancy (RES-02). Now exit 2, named."""
+    doc = json.loads((ROOT / "fixtures" / "azure" / "seed000-azure.json").read_text())
+    get_at(doc, path)  # the path exists in the fixture
+    mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"{path[-1]} = {value!r}")
+    assert result.code == 2 and named in result.stderr
+
+
+@pytest.mark.parametrize("path", [p for p, _, _ in AZURE_WRONG_TYPES[::3]],
+                         ids=[p[-1] for p, _, _ in AZURE_WRONG_TYPES[::3]])
+def test_an_azure_array_object_or_string_that_is_null_keeps_its_meaning(
+        tmp_path: Path, path: tuple[Any, ...]) -> None:
+    """Null (ARM omits or nulls optional members) is still read as absent, never refused."""
+    mutant = fixture_mutant(tmp_path, "azure/seed000-azure.json", path, None)
+    outcome(("scan", str(mutant), *SCAN[1:]), f"{path[-1]} = null", ok=(0, 1))
+
+
+AWS_COLLECTIONS = ("sections", 0, "collections")
+AWS_WRONG_TYPES = [  # (path under seed 002's eu-central-1, value, the field the refusal names)
+    (("lambda.list_functions", 0, "PostureFlaggedFields"), {}, "PostureFlaggedFields"),
+    (("ec2.describe_security_groups", 2, "IpPermissions"), {}, "IpPermissions"),
+    (("ec2.describe_security_groups", 2, "IpPermissions", 0, "IpRanges"), 0, "IpRanges"),
+    (("ec2.describe_instances", 0, "Instances"), {}, "Instances"),
+    (("s3.get_bucket_encryption", 0, "response", "ServerSideEncryptionConfiguration"), [],
+     "ServerSideEncryptionConfiguration"),
+    (("s3.get_bucket_encryption", 0, "response", "ServerSideEncryptionConfiguration",
+      "Rules"), {}, "Rules"),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "named"), AWS_WRONG_TYPES,
+                         ids=[f"{w[-1]}={v!r}" for w, v, _ in AWS_WRONG_TYPES])
+def test_an_aws_array_or_structure_of_another_type_is_refused_not_read_as_empty(
+        tmp_path: Path, where: tuple[Any, ...], value: Any, named: str) -> None:
+    """The `x.get(...) or []` / `or {}` class in the AWS normalizer: a function's
+    `PostureFlaggedFields: {}` was read as no secrets (SEC-01 fail -> pass), a security
+    group's `IpPermissions: {}` (or a permission's `IpRanges: 0`) as no open port, a
+    reservation's `Instances: {}` as no instance, a bucket's encryption configuration of
+    another type as no rule. Now exit 2, naming the field."""
+    path = (*AWS_COLLECTIONS, where[0], "eu-central-1", *where[1:])
+    doc = json.loads((ROOT / "fixtures" / "aws" / "seed002-aws.json").read_text())
+    get_at(doc, path)  # the path exists in the fixture
+    mutant = fixture_mutant(tmp_path, "aws/seed002-aws.json", path, value)
+    result = outcome(("scan", str(mutant), *SCAN[1:]), f"{where[-1]} = {value!r}")
+    assert result.code == 2 and f"{named}: expected an" in result.stderr
+
+
+@pytest.mark.parametrize("where", [w for w, _, _ in AWS_WRONG_TYPES],
+                         ids=[w[-1] for w, _, _ in AWS_WRONG_TYPES])
+def test_an_aws_array_or_structure_that_is_null_keeps_its_meaning(
+        tmp_path: Path, where: tuple[Any, ...]) -> None:
+    """Null (botocore leaves out, some bodies null, an optional member) is still read as
+    absent, never refused."""
+    path = (*AWS_COLLECTIONS, where[0], "eu-central-1", *where[1:])
+    mutant = fixture_mutant(tmp_path, "aws/seed002-aws.json", path, None)
+    outcome(("scan", str(mutant), *SCAN[1:]), f"{where[-1]} = null", ok=(0, 1))
+
+
+@pytest.mark.parametrize("value", [0, []])
+def test_a_hetzner_public_address_that_is_not_a_string_is_refused_not_dropped(
+        tmp_path: Path, value: Any) -> None:
+    """`public_net.ipv4.ip: 0` (or []) was read as no address: web-1's NET-02 fail became a
+    pass. Now exit 2, named."""
+    path = minimal_mutant(tmp_path, (*SERVERS, 0, "public_net", "ipv4", "ip"), value)
+    result = outcome(("scan", str(path), *SCAN[1:]), f"ipv4.ip = {value!r}")
+    assert result.code == 2 and "public_net.ip: expected a string" in result.stderr
+
+
+@pytest.mark.parametrize("value", [0, "0"])
+def test_a_hetzner_firewall_port_zero_is_read_as_every_port_not_as_port_zero(
+        tmp_path: Path, value: Any) -> None:
+    """Hetzner ports are 1-65535: a rule's `port: 0` was read as port 0 alone, which closed
+    the port 22 that rule opens (web-1's NET-02 fail -> pass). Now, as any port that is not
+    one, it is read as every port with a doubt."""
+    doc = json.loads(MINIMAL.read_text())
+    path = (*FIREWALLS, 0, "rules", 1, "port")
+    assert get_at(doc, path) == "22"
+    before = statuses(outcome(("scan", str(MINIMAL), *SCAN[1:]), "minimal").stdout)
+    after = statuses(outcome(("scan", str(minimal_mutant(tmp_path, path, value)), *SCAN[1:]),
+                             f"port = {value!r}", ok=(0, 1)).stdout)
+    assert before[("NET-02", "hetzner:acme-demo/server/1")] == "fail"
+    assert not unsafe_flips(before, after)

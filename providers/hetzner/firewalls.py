@@ -89,7 +89,10 @@ def _ports(value: Any, origin: str, doubts: list[str]) -> PortRange:
     try:
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise ValueError(value)
-        return PortRange.parse(value)
+        found = PortRange.parse(value)
+        if found.hi < 1:  # the API's ports are 1-65535: port 0 read as itself hid port 22
+            raise ValueError(value)
+        return found
     except ValueError:
         doubts.append(f"{origin}: port {value!r} is not a port or range: read as every port")
         return ALL_PORTS

@@ -60,6 +60,14 @@ def _arr(value: Any) -> list[Any]:
     return value
 
 
+def _str(value: Any, name: str) -> str | None:
+    """A string the API documents (or null): another type is refused, as `_obj`
+    (`ipv4.ip: 0` read as no address turned a NET-02 fail into a pass)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{name}: expected a string or null, got {type(value).__name__}")
+
+
 def _id(account: str, kind: str, native: Any) -> str:
     return f"hetzner:{account}/{kind}/{native}"
 
@@ -257,8 +265,8 @@ class _Builder:
                 volumes_of[vol["server"]].append(vol["id"])
         for srv, labels in zip(servers, server_labels, strict=True):
             pn = _obj(srv.get("public_net"))
-            public = [ip["ip"] for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
-                      if ip.get("ip")]
+            public = [str(ip["ip"]) for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
+                      if _str(ip.get("ip"), "public_net.ip")]
             public += floating.get(srv["id"], [])
             image = _obj(srv.get("image"))
             window = srv.get("backup_window")
@@ -290,8 +298,8 @@ class _Builder:
             pn = _obj(lb.get("public_net"))
             public = []
             if pn.get("enabled", True):
-                public = [ip["ip"] for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
-                          if ip.get("ip")]
+                public = [str(ip["ip"]) for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
+                          if _str(ip.get("ip"), "public_net.ip")]
             listeners: list[tuple[int, dict[str, Any]]] = []
             for svc in _arr(lb.get("services")):
                 listeners.append((int(svc["listen_port"]), svc))

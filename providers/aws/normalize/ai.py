@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize.common import ZONES, region_of_arn
+from providers.aws.normalize.common import ZONES, _arr, region_of_arn
 from providers.aws.normalize.context import Build
 from scanner.model import Kind
 
@@ -20,7 +20,7 @@ def inference_scope(profile: Mapping[str, Any]) -> tuple[str, str | None]:
         return "global", None
     if prefix in ZONES and profile.get("type") != "APPLICATION":
         return "data_zone", ZONES[prefix]
-    model_regions = sorted({r for m in profile.get("models") or []
+    model_regions = sorted({r for m in _arr(profile.get("models"), "models")
                             if (r := region_of_arn(str(m.get("modelArn", ""))))})
     if len(model_regions) <= 1:
         return "regional", None

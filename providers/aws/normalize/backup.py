@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize.common import FOREVER_DAYS, region_of_arn
+from providers.aws.normalize.common import FOREVER_DAYS, _arr, _obj, region_of_arn
 from providers.aws.normalize.context import Build
 from scanner.model import Kind
 
@@ -62,28 +62,30 @@ def expand_dow(dow: str) -> set[str]:
 
 
 def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) -> bool:
-    resources = [str(r) for r in selection.get("Resources") or []]
-    if any(fnmatch.fnmatchcase(arn, p) for p in selection.get("NotResources") or []):
+    resources = [str(r) for r in _arr(selection.get("Resources"), "Resources")]
+    if any(fnmatch.fnmatchcase(arn, p) for p in _arr(selection.get("NotResources"),
+                                                     "NotResources")):
         return False
     by_arn = any(fnmatch.fnmatchcase(arn, p) for p in resources)
     by_tag = any(str(t.get("ConditionType", "STRINGEQUALS")).upper() == "STRINGEQUALS"
                  and labels.get(str(t.get("ConditionKey"))) == str(t.get("ConditionValue"))
-                 for t in selection.get("ListOfTags") or [])
+                 for t in _arr(selection.get("ListOfTags"), "ListOfTags"))
     if not (by_arn or by_tag):
         return False
-    cond = selection.get("Conditions") or {}
+    cond = _obj(selection.get("Conditions"), "Conditions")
 
     def value(c: Mapping[str, Any]) -> str | None:
         key = str(c.get("ConditionKey", "")).removeprefix("aws:ResourceTag/")
         return labels.get(key)
 
-    return (all(value(c) == c.get("ConditionValue") for c in cond.get("StringEquals") or [])
+    return (all(value(c) == c.get("ConditionValue") for c in _arr(cond.get("StringEquals"),
+                                                                  "StringEquals"))
             and all(value(c) != c.get("ConditionValue")
-                    for c in cond.get("StringNotEquals") or [])
+                    for c in _arr(cond.get("StringNotEquals"), "StringNotEquals"))
             and all(fnmatch.fnmatchcase(value(c) or "", str(c.get("ConditionValue")))
-                    for c in cond.get("StringLike") or [])
+                    for c in _arr(cond.get("StringLike"), "StringLike"))
             and all(not fnmatch.fnmatchcase(value(c) or "", str(c.get("ConditionValue")))
-                    for c in cond.get("StringNotLike") or []))
+                    for c in _arr(cond.get("StringNotLike"), "StringNotLike")))
 
 
 def backup_coverage(ctx: Build) -> None:
@@ -93,21 +95,22 @@ def backup_coverage(ctx: Build) -> None:
         "backup.list_backup_plans", "backup.get_backup_plan",
         "backup.list_backup_selections", "backup.get_backup_selection"))
     ctx.vault_copies = defaultdict(set)
-    plans: dict[tuple[str, str], dict[str, Any]] = {}
+    plans: dict[tuple[str, str], Mapping[str, Any]] = {}
     for region, env in ctx.regional("backup.get_backup_plan"):
-        resp = env.get("response") or {}
-        plans[(region, str(resp.get("BackupPlanId") or (env.get("request") or {}).get(
+        resp = _obj(env.get("response"), "response")
+        plans[(region, str(resp.get("BackupPlanId") or _obj(env.get("request"), "request").get(
             "BackupPlanId")))] = resp
     ctx.selections = []
     for region, env in ctx.regional("backup.get_backup_selection"):
-        resp = env.get("response") or {}
+        resp = _obj(env.get("response"), "response")
         plan = plans.get((region, str(resp.get("BackupPlanId") or (
-            env.get("request") or {}).get("BackupPlanId"))))
+            _obj(env.get("request"), "request")).get("BackupPlanId"))))
         if plan is not None:
-            ctx.selections.append((region, resp.get("BackupSelection") or {}, plan))
+            ctx.selections.append((region, _obj(resp.get("BackupSelection"), "BackupSelection"),
+                                   plan))
     for (region, _), plan in plans.items():
-        for rule in (plan.get("BackupPlan") or {}).get("Rules") or []:
-            for copy in rule.get("CopyActions") or []:
+        for rule in _arr(_obj(plan.get("BackupPlan"), "BackupPlan").get("Rules"), "Rules"):
+            for copy in _arr(rule.get("CopyActions"), "CopyActions"):
                 dest = region_of_arn(str(copy.get("DestinationBackupVaultArn", "")))
                 if dest:
                     ctx.vault_copies[(region, str(rule.get("TargetBackupVaultName")))].add(
@@ -123,15 +126,15 @@ def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str
     for sel_region, sel, plan in ctx.selections:
         if sel_region != region or not selected(sel, arn, labels):
             continue
-        for rule in (plan.get("BackupPlan") or {}).get("Rules") or []:
+        for rule in _arr(_obj(plan.get("BackupPlan"), "BackupPlan").get("Rules"), "Rules"):
             hours = cron_hours(rule.get("ScheduleExpression"))
             if hours is None and rule.get("EnableContinuousBackup"):
                 hours = 1
             if hours is not None:
                 freq.append(hours)
-            days = (rule.get("Lifecycle") or {}).get("DeleteAfterDays")
+            days = _obj(rule.get("Lifecycle"), "Lifecycle").get("DeleteAfterDays")
             keep.append(int(days) if days is not None else FOREVER_DAYS)
-            for copy in rule.get("CopyActions") or []:
+            for copy in _arr(rule.get("CopyActions"), "CopyActions"):
                 dest = region_of_arn(str(copy.get("DestinationBackupVaultArn", "")))
                 if dest and dest != region:
                     copies.add(dest)

@@ -54,6 +54,27 @@ def iso(value: Any) -> str | None:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
 
 
+def _arr(value: Any, name: str) -> list[Any]:
+    """An array the AWS API documents (or null/missing, read as empty): another type is
+    refused (exit 2, named), never read as empty (`GroupList: {}` hid an admin group:
+    IAM-02 fail -> pass; `IpPermissions: {}` an open security group)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{name}: expected an array or null, got {type(value).__name__}")
+    return value
+
+
+def _obj(value: Any, name: str) -> Mapping[str, Any]:
+    """An object (structure) the AWS API documents (or null/missing, read as empty): another
+    type is refused as `_arr`."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name}: expected an object or null, got {type(value).__name__}")
+    return value
+
+
 def tags(obj: Mapping[str, Any], key: str = "Tags") -> dict[str, str]:
     raw = obj.get(key) or obj.get("TagList") or obj.get("TagSet") or []
     if isinstance(raw, Mapping):
@@ -124,7 +145,7 @@ def implicit(native_type: str, obj: Mapping[str, Any], account: str) -> str | No
             "Default", "aws/efs/automatic-backup-vault"):
         return "a vault AWS Backup creates itself"
     if native_type == "ebs_volume":
-        launched = [a.get("InstanceId") for a in obj.get("Attachments") or []
+        launched = [a.get("InstanceId") for a in _arr(obj.get("Attachments"), "Attachments")
                     if isinstance(a, Mapping) and a.get("DeleteOnTermination")]
         if launched:
             return (f"created with instance {launched[0]} by its block device mapping "

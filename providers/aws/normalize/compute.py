@@ -8,7 +8,7 @@ from typing import Any
 
 from providers.aws.apis import FLAGGED
 from providers.aws.normalize.backup import backup_of
-from providers.aws.normalize.common import iso, partition, tags
+from providers.aws.normalize.common import _arr, _obj, iso, partition, tags
 from providers.aws.normalize.context import Build
 from providers.aws.normalize.network import (
     mark_groups,
@@ -26,17 +26,17 @@ from scanner.rules import Action, LayerMode, Rule, RuleLayer, admitted
 def instances(ctx: Build) -> None:
     images = {img["ImageId"]: img for _, img in ctx.regional("ec2.describe_images")}
     images_read = {r for r in ctx.s.collections.get("ec2.describe_images", {})}
-    user_data = {(env.get("request") or {}).get("InstanceId"): env
+    user_data = {_obj(env.get("request"), "request").get("InstanceId"): env
                  for _, env in ctx.regional("ec2.describe_instance_attribute")}
     volumes_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for _, vol in ctx.regional("ec2.describe_volumes"):
-        for att in vol.get("Attachments") or []:
+        for att in _arr(vol.get("Attachments"), "Attachments"):
             volumes_of[str(att.get("InstanceId"))].append({**att, "_vol": vol})
     volumes_known = "ec2.describe_volumes" in ctx.attempted
     ctx.instance_by_ip = {}
     for region, res in ctx.regional("ec2.describe_instances"):
-        for inst in res.get("Instances") or []:
-            state = (inst.get("State") or {}).get("Name")
+        for inst in _arr(res.get("Instances"), "Instances"):
+            state = _obj(inst.get("State"), "State").get("Name")
             if state in ("terminated", "shutting-down"):
                 ctx.skip(str(inst.get("InstanceId")), "ec2_instance", str(state),
                          f"{state}: the instance is going or gone, nothing to judge")
@@ -69,8 +69,8 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
     iid = inst["InstanceId"]
     rid = ctx.arn("ec2", region, f"instance/{iid}")
     labels = tags(inst)
-    enis = sorted(inst.get("NetworkInterfaces") or [],
-                  key=lambda e: (e.get("Attachment") or {}).get("DeviceIndex", 0))
+    enis = sorted(_arr(inst.get("NetworkInterfaces"), "NetworkInterfaces"),
+                  key=lambda e: _obj(e.get("Attachment"), "Attachment").get("DeviceIndex", 0))
     if not enis:  # hand-written or minimal objects: the instance-level fields
         enis = [{"SubnetId": inst.get("SubnetId"), "Groups": inst.get("SecurityGroups"),
                  "Association": {"PublicIp": inst["PublicIpAddress"]}
@@ -84,19 +84,20 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
     paths: dict[tuple[RuleLayer, ...], list[str]] = {}
     layers: tuple[RuleLayer, ...] = ()
     for eni in enis:
-        v4 = [a["PublicIp"] for a in [eni.get("Association") or {}] if a.get("PublicIp")]
-        for p in eni.get("PrivateIpAddresses") or []:
+        v4 = [a["PublicIp"] for a in [_obj(eni.get("Association"),
+                                           "Association")] if a.get("PublicIp")]
+        for p in _arr(eni.get("PrivateIpAddresses"), "PrivateIpAddresses"):
             if p.get("PrivateIpAddress"):
                 private.append(p["PrivateIpAddress"])
-            pub = (p.get("Association") or {}).get("PublicIp")
+            pub = _obj(p.get("Association"), "Association").get("PublicIp")
             if pub and pub not in v4:
                 v4.append(pub)
-        v6 = [a["Ipv6Address"] for a in eni.get("Ipv6Addresses") or []
+        v6 = [a["Ipv6Address"] for a in _arr(eni.get("Ipv6Addresses"), "Ipv6Addresses")
               if a.get("Ipv6Address")]
         route, families = route_layer(ctx, eni.get("SubnetId"))
         reachable = [ip for ip in v4 if 4 in families] + [ip for ip in v6 if 6 in families]
         public.extend(ip for ip in reachable if ip not in public)
-        groups = [str(g["GroupId"]) for g in eni.get("Groups") or [] if g.get("GroupId")]
+        groups = [str(g["GroupId"]) for g in _arr(eni.get("Groups"), "Groups") if g.get("GroupId")]
         nacl = nacl_layer(ctx, eni.get("SubnetId"))
         layers = (*(layer for layer in (route, nacl) if layer is not None),
                   sg_layer(ctx, groups))
@@ -108,7 +109,7 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
             unread = subnet_unread(ctx, eni.get("SubnetId"), region)
             if unread is not None:
                 ctx.mark(rid, ("ingress", "public_ips"), unread)
-        for g in eni.get("Groups") or []:
+        for g in _arr(eni.get("Groups"), "Groups"):
             ctx.relate(rid, sg_arn(ctx, g["GroupId"]), RelationType.PROTECTED_BY,
                        layer="security groups")
         acl = ctx.nacl_of_subnet.get(str(eni.get("SubnetId")))
@@ -136,12 +137,13 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
         pass  # the image is gone (deregistered or no longer shared): unknown
     env = user_data.get(iid)
     if env is not None:
-        props["plaintext_secrets"] = [f"UserData:{n}" for n in env.get("flagged") or []]
+        props["plaintext_secrets"] = [f"UserData:{n}" for n in _arr(env.get("flagged"), "flagged")]
     root = inst.get("RootDeviceName")
     attached = volumes_of.get(iid, [])
     if volumes_known or inst.get("BlockDeviceMappings"):
         devices = [a.get("Device") for a in attached] or [
-            m.get("DeviceName") for m in inst.get("BlockDeviceMappings") or []]
+            m.get("DeviceName") for m in _arr(inst.get("BlockDeviceMappings"),
+                                              "BlockDeviceMappings")]
         props["stateful"] = any(d and d != root for d in devices)
     backup = backup_of(ctx, rid, region, labels)
     if backup is not None:
@@ -166,7 +168,7 @@ def volumes(ctx: Build) -> None:
         backup = backup_of(ctx, vid, region, labels)
         via_instance = any(ctx.covered_instances.get(ctx.arn(
             "ec2", region, f"instance/{a.get('InstanceId')}"))
-            for a in vol.get("Attachments") or [])
+            for a in _arr(vol.get("Attachments"), "Attachments"))
         if backup is not None or via_instance:
             props["backup_enabled"] = True
             props["replica_regions"] = (backup or {}).get("replica_regions", [])
@@ -174,7 +176,7 @@ def volumes(ctx: Build) -> None:
             props["backup_enabled"] = False
         ctx.add(Kind.VOLUME, vid, "ebs_volume", vol, props, region,
                 labels.get("Name") or vol["VolumeId"], labels)
-        for att in vol.get("Attachments") or []:
+        for att in _arr(vol.get("Attachments"), "Attachments"):
             if att.get("InstanceId"):
                 ctx.relate(vid, ctx.arn("ec2", region, f"instance/{att['InstanceId']}"),
                            RelationType.ATTACHED_TO)
@@ -195,5 +197,5 @@ def functions(ctx: Build) -> None:
     for region, fn in ctx.regional("lambda.list_functions"):
         arn = str(fn.get("FunctionArn"))
         ctx.add(Kind.APP_SERVICE, arn, "lambda_function", fn, {
-            "plaintext_secrets": list(fn.get(FLAGGED) or []),
+            "plaintext_secrets": list(_arr(fn.get(FLAGGED), FLAGGED)),
         }, region, str(fn.get("FunctionName")), function_tags.get(arn))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.aws.normalize.common import PROVIDER, implicit, parse_time, partition
+from providers.aws.normalize.common import PROVIDER, _obj, implicit, parse_time, partition
 from scanner.model import Kind, Relation, RelationType, Resource, Unread
 from scanner.rules import RuleLayer
 from scanner.snapshot import GLOBAL, Section
@@ -60,7 +60,7 @@ class Build:
     backup_known: bool = False
     vault_copies: defaultdict[tuple[str, str], set[str]] = field(
         default_factory=lambda: defaultdict(set))
-    selections: list[tuple[str, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    selections: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = field(default_factory=list)
     # --- compute (compute.instances) ---------------------------------------------------
     instance_by_ip: dict[str, str] = field(default_factory=dict)
     covered_instances: dict[str, bool] = field(default_factory=dict)
@@ -155,7 +155,7 @@ class Build:
         """Tags by resource ARN from a per-resource `list_tags` envelope ({"Tags": {k: v}})."""
         out: dict[str, dict[str, str]] = {}
         for _, env in self.regional(name):
-            arn = str((env.get("request") or {}).get(key))
+            arn = str(_obj(env.get("request"), "request").get(key))
             out[arn] = {str(k): str(v) for k, v in
-                        ((env.get("response") or {}).get("Tags") or {}).items()}
+                        (_obj(_obj(env.get("response"), "response").get("Tags"), "Tags")).items()}
         return out

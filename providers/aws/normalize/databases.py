@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.aws.normalize.backup import backup_of
-from providers.aws.normalize.common import listify, parse_time, region_of_arn, tags
+from providers.aws.normalize.common import _arr, _obj, listify, parse_time, region_of_arn, tags
 from providers.aws.normalize.context import Build
 from providers.aws.normalize.network import mark_groups, routed, sg_arn, sg_layer, subnet_unread
 from scanner.model import Kind, RelationType, Unread
@@ -27,7 +27,7 @@ def databases(ctx: Build) -> None:
         arn = str(db.get("DBInstanceArn") or ctx.arn("rds", region, f"db:{name}"))
         labels = tags(db, "TagList")
         subnets = [s["SubnetIdentifier"] for s in
-                   (db.get("DBSubnetGroup") or {}).get("Subnets") or []
+                   _arr(_obj(db.get("DBSubnetGroup"), "DBSubnetGroup").get("Subnets"), "Subnets")
                    if s.get("SubnetIdentifier")]
         on_route = routed(ctx, subnets) if subnets else None
         public = bool(db.get("PubliclyAccessible")) and on_route is not False
@@ -44,13 +44,14 @@ def databases(ctx: Build) -> None:
                 members_unread[key] = unread
         replicas = {rr for r in listify(db.get("ReadReplicaDBInstanceIdentifiers"))
                     if (rr := region_of_arn(str(r))) and rr != region}
-        copies: set[str] = {c for r in db.get("DBInstanceAutomatedBackupsReplications") or []
+        copies: set[str] = {c for r in _arr(db.get("DBInstanceAutomatedBackupsReplications"),
+                                            "DBInstanceAutomatedBackupsReplications")
                             if (c := region_of_arn(str(r.get("DBInstanceAutomatedBackupsArn",
                                                              ""))))}
         copies |= automated.get(arn, set())
         props = db_props(ctx, region, db, arn, labels, public, copies | replicas,
                               int(db.get("BackupRetentionPeriod") or 0), bool(copies))
-        props["ingress"] = db_ingress(ctx, db, (db.get("Endpoint") or {}).get("Port"))
+        props["ingress"] = db_ingress(ctx, db, _obj(db.get("Endpoint"), "Endpoint").get("Port"))
         ctx.add(Kind.DATABASE, arn, "rds_instance", db, props, region, name, labels)
         db_relations(ctx, arn, db)
     for region, cl in ctx.regional("rds.describe_db_clusters"):
@@ -127,7 +128,7 @@ def db_props(ctx: Build, region: str, db: Mapping[str, Any], arn: str, labels: M
 
 def db_groups(db: Mapping[str, Any]) -> list[str]:
     """Every active security group of the database (all of them, not the first)."""
-    return [g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups") or []
+    return [g["VpcSecurityGroupId"] for g in _arr(db.get("VpcSecurityGroups"), "VpcSecurityGroups")
             if g.get("VpcSecurityGroupId") and g.get("Status", "active") == "active"]
 
 
@@ -144,7 +145,7 @@ def db_ingress(ctx: Build, db: Mapping[str, Any], port: Any) -> tuple[RuleLayer,
 
 
 def db_relations(ctx: Build, arn: str, db: Mapping[str, Any]) -> None:
-    for g in db.get("VpcSecurityGroups") or []:
+    for g in _arr(db.get("VpcSecurityGroups"), "VpcSecurityGroups"):
         if g.get("VpcSecurityGroupId"):
             ctx.relate(arn, sg_arn(ctx, g["VpcSecurityGroupId"]),
                        RelationType.PROTECTED_BY, layer="security groups")

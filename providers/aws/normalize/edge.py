@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize.common import CF_TLS, DEFAULT_CERT_DOC, iso
+from providers.aws.normalize.common import CF_TLS, DEFAULT_CERT_DOC, _arr, _obj, iso
 from providers.aws.normalize.context import Build
 from scanner.model import Kind, RelationType
 
@@ -21,25 +21,26 @@ def rate_based(statement: Any) -> bool:
 
 
 def acl_rate_limited(acl: Mapping[str, Any]) -> bool:
-    return any(rate_based(rule.get("Statement")) for rule in acl.get("Rules") or [])
+    return any(rate_based(rule.get("Statement")) for rule in _arr(acl.get("Rules"), "Rules"))
 
 
 def cdn(ctx: Build) -> None:
-    acls = {str((env.get("request") or {}).get("Name")) + "/" + str(
-        (env.get("request") or {}).get("Id")): env
+    acls = {str(_obj(env.get("request"), "request").get("Name")) + "/" + str(
+        _obj(env.get("request"), "request").get("Id")): env
             for _, env in ctx.regional("wafv2.get_web_acl")}
     for _, d in ctx.regional("cloudfront.list_distributions"):
         arn = str(d.get("ARN") or f"arn:aws:cloudfront::{ctx.account}:distribution/"
                   f"{d.get('Id')}")
-        vc = d.get("ViewerCertificate") or {}
+        vc = _obj(d.get("ViewerCertificate"), "ViewerCertificate")
         props: dict[str, Any] = {"public_endpoint": bool(d.get("Enabled", True))}
         if vc.get("CloudFrontDefaultCertificate"):
             props["min_tls"] = "1.0"
             props["min_tls_reference"] = DEFAULT_CERT_DOC
         else:
             props["min_tls"] = CF_TLS.get(str(vc.get("MinimumProtocolVersion")))
-        behaviours = [d.get("DefaultCacheBehavior") or {},
-                      *((d.get("CacheBehaviors") or {}).get("Items") or [])]
+        behaviours = [_obj(d.get("DefaultCacheBehavior"), "DefaultCacheBehavior"),
+                      *(_arr(_obj(d.get("CacheBehaviors"), "CacheBehaviors").get("Items"),
+                             "Items"))]
         props["https_only"] = all(b.get("ViewerProtocolPolicy") in (
             "https-only", "redirect-to-https") for b in behaviours)
         acl_id = str(d.get("WebACLId") or "")
@@ -49,7 +50,7 @@ def cdn(ctx: Build) -> None:
         elif acl_id.startswith("arn:"):
             parts = acl_id.split("/")
             env = acls.get(f"{parts[-2]}/{parts[-1]}") if len(parts) >= 4 else None
-            acl = ((env or {}).get("response") or {}).get("WebACL")
+            acl = _obj(_obj(env, "web ACL").get("response"), "response").get("WebACL")
             props["waf_rate_limit"] = acl_rate_limited(acl) if acl else None
         else:
             props["waf_rate_limit"] = None  # WAF Classic: not read
@@ -62,7 +63,7 @@ def cdn(ctx: Build) -> None:
 def certificates(ctx: Build) -> None:
     described = {}
     for _, env in ctx.regional("acm.describe_certificate"):
-        cert = (env.get("response") or {}).get("Certificate")
+        cert = _obj(env.get("response"), "response").get("Certificate")
         if cert:
             described[str(cert.get("CertificateArn"))] = cert
     for region, summary in ctx.regional("acm.list_certificates"):
@@ -71,9 +72,9 @@ def certificates(ctx: Build) -> None:
         ctype = cert.get("Type")
         managed = ctype == "AMAZON_ISSUED" or (
             ctype == "PRIVATE" and cert.get("RenewalEligibility") == "ELIGIBLE")
-        domains = list(dict.fromkeys([d for d in [cert.get("DomainName"), *(
-            cert.get("SubjectAlternativeNames") or cert.get(
-                "SubjectAlternativeNameSummaries") or [])] if d]))
+        sans = _arr(cert.get("SubjectAlternativeNames"), "SubjectAlternativeNames") or _arr(
+            cert.get("SubjectAlternativeNameSummaries"), "SubjectAlternativeNameSummaries")
+        domains = list(dict.fromkeys([d for d in [cert.get("DomainName"), *sans] if d]))
         ctx.add(Kind.CERTIFICATE, arn, "acm_certificate", cert, {
             "managed_renewal": bool(managed), "not_after": iso(cert.get("NotAfter")),
             "domains": domains}, region, str(cert.get("DomainName") or arn))

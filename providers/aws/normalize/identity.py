@@ -6,20 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from providers.aws.normalize.common import ADMIN_POLICY, grants_admin, parse_time, tags
+from providers.aws.normalize.common import ADMIN_POLICY, _arr, _obj, grants_admin, parse_time, tags
 from providers.aws.normalize.context import Build
 from scanner.model import Kind
 from scanner.snapshot import GLOBAL
 
-
-def _arr(value: Any) -> list[Any]:
-    """An array the IAM API documents (or null): another type is refused (exit 2, named),
-    never read as empty (`GroupList: {}` hid an admin group: IAM-02 fail -> pass)."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TypeError(f"expected an array, got {type(value).__name__}")
-    return value
 
 def account_resource(ctx: Build) -> None:
     props: dict[str, Any] = {}
@@ -29,7 +20,7 @@ def account_resource(ctx: Build) -> None:
     if "guardduty.list_detectors" in ctx.attempted:
         failed = any(e["collection"].startswith("guardduty.") for e in ctx.s.errors)
         on = sorted({r for r, env in ctx.regional("guardduty.get_detector")
-                     if (env.get("response") or {}).get("Status") == "ENABLED"})
+                     if _obj(env.get("response"), "response").get("Status") == "ENABLED"})
         props["threat_detection_regions"] = None if failed else on
     ctx.add(Kind.ACCOUNT, f"aws:{ctx.account}", "account", {"AccountId": ctx.account},
             props, None, ctx.account)
@@ -48,15 +39,17 @@ def identities(ctx: Build) -> None:
         return
     local: dict[str, Any] = {}
     for d in details:
-        for p in d.get("Policies") or []:
-            doc = next((v.get("Document") for v in p.get("PolicyVersionList") or []
+        for p in _arr(d.get("Policies"), "Policies"):
+            doc = next((v.get("Document") for v in _arr(p.get("PolicyVersionList"),
+                                                        "PolicyVersionList")
                         if v.get("IsDefaultVersion")), None)
             local[str(p.get("Arn"))] = doc
     aws_docs: dict[str, Any] = {}
     for _, env in ctx.regional("iam.get_policy_version"):
         if "response" in env:
-            aws_docs[str((env.get("request") or {}).get("PolicyArn"))] = (
-                env["response"].get("PolicyVersion") or {}).get("Document")
+            aws_docs[str(_obj(env.get("request"), "request").get("PolicyArn"))] = _obj(
+                _obj(env["response"], "response").get("PolicyVersion"), "PolicyVersion").get(
+                "Document")
     docs_failed = not ctx.read_ok("iam.get_policy_version", GLOBAL)
 
     def managed_admin(arns: Iterable[str]) -> bool | None:
@@ -75,24 +68,25 @@ def identities(ctx: Build) -> None:
 
     groups: dict[str, dict[str, Any]] = {}
     for d in details:
-        for g in d.get("GroupDetailList") or []:
+        for g in _arr(d.get("GroupDetailList"), "GroupDetailList"):
             groups[str(g.get("GroupName"))] = g
     group_admin: dict[str, bool | None] = {}
     for name, g in groups.items():
         inline = any(grants_admin(p.get("PolicyDocument")) for p in
-                     _arr(g.get("GroupPolicyList")))
+                     _arr(g.get("GroupPolicyList"), "GroupPolicyList"))
         attached = managed_admin(str(p.get("PolicyArn")) for p in
-                                 _arr(g.get("AttachedManagedPolicies")))
+                                 _arr(g.get("AttachedManagedPolicies"), "AttachedManagedPolicies"))
         group_admin[name] = True if inline or attached else attached
     per_user = user_calls(ctx)
     for d in details:
-        for u in d.get("UserDetailList") or []:
+        for u in _arr(d.get("UserDetailList"), "UserDetailList"):
             user(ctx, u, group_admin, managed_admin, per_user)
-        for r in d.get("RoleDetailList") or []:
+        for r in _arr(d.get("RoleDetailList"), "RoleDetailList"):
             inline = any(grants_admin(p.get("PolicyDocument"))
-                         for p in _arr(r.get("RolePolicyList")))
+                         for p in _arr(r.get("RolePolicyList"), "RolePolicyList"))
             attached = managed_admin(str(p.get("PolicyArn"))
-                                     for p in _arr(r.get("AttachedManagedPolicies")))
+                                     for p in _arr(r.get("AttachedManagedPolicies"),
+                                                   "AttachedManagedPolicies"))
             ctx.add(Kind.IDENTITY, str(r["Arn"]), "iam_role", r, {
                 "principal_type": "role",
                 "admin_grant": True if inline or attached else attached,
@@ -103,11 +97,12 @@ def user_calls(ctx: Build) -> dict[str, dict[str, Any]]:
     per: dict[str, dict[str, Any]] = defaultdict(dict)
     for name in ("iam.get_login_profile", "iam.list_mfa_devices", "iam.list_access_keys"):
         for _, env in ctx.regional(name):
-            per[str((env.get("request") or {}).get("UserName"))][name] = env
-    last_used: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            per[str(_obj(env.get("request"), "request").get("UserName"))][name] = env
+    last_used: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for _, env in ctx.regional("iam.get_access_key_last_used"):
-        resp = env.get("response") or {}
-        last_used[str(resp.get("UserName"))].append(resp.get("AccessKeyLastUsed") or {})
+        resp = _obj(env.get("response"), "response")
+        last_used[str(resp.get("UserName"))].append(_obj(resp.get("AccessKeyLastUsed"),
+                                                         "AccessKeyLastUsed"))
     for user_name, used in last_used.items():
         per[user_name]["last_used"] = used
     return per
@@ -117,10 +112,12 @@ def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None
          managed_admin: Any, per_user: Mapping[str, dict[str, Any]]) -> None:
     name = str(u.get("UserName"))
     calls = per_user.get(name, {})
-    inline = any(grants_admin(p.get("PolicyDocument")) for p in _arr(u.get("UserPolicyList")))
+    inline = any(grants_admin(p.get("PolicyDocument")) for p in _arr(u.get("UserPolicyList"),
+                                                                     "UserPolicyList"))
     attached = managed_admin(str(p.get("PolicyArn"))
-                             for p in _arr(u.get("AttachedManagedPolicies")))
-    via_groups = [group_admin.get(str(g)) for g in _arr(u.get("GroupList"))]
+                             for p in _arr(u.get("AttachedManagedPolicies"),
+                                           "AttachedManagedPolicies"))
+    via_groups = [group_admin.get(str(g)) for g in _arr(u.get("GroupList"), "GroupList")]
     if inline or attached or True in via_groups:
         admin: bool | None = True
     elif attached is None or None in via_groups:
@@ -133,13 +130,13 @@ def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None
     elif "iam.get_login_profile" in ctx.attempted:
         props["console_access"] = None
     if "iam.list_mfa_devices" in calls:
-        props["mfa"] = bool((calls["iam.list_mfa_devices"].get("response") or {}).get(
-            "MFADevices"))
+        props["mfa"] = bool(_arr(_obj(calls["iam.list_mfa_devices"].get("response"),
+                                     "response").get("MFADevices"), "MFADevices"))
     elif "iam.list_mfa_devices" in ctx.attempted:
         props["mfa"] = None
     if "iam.list_access_keys" in calls:
-        keys = (calls["iam.list_access_keys"].get("response") or {}).get(
-            "AccessKeyMetadata") or []
+        keys = _arr(_obj(calls["iam.list_access_keys"].get("response"), "response").get(
+            "AccessKeyMetadata"), "AccessKeyMetadata")
         used = calls.get("last_used", [])
         creds = []
         for i, key in enumerate(keys):

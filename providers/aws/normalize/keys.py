@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from providers.aws.normalize.common import _obj
 from providers.aws.normalize.context import Build
 from scanner.model import Kind
 
@@ -12,13 +13,13 @@ from scanner.model import Kind
 def keys(ctx: Build) -> None:
     described = {}
     for _, env in ctx.regional("kms.describe_key"):
-        meta = (env.get("response") or {}).get("KeyMetadata")
+        meta = _obj(env.get("response"), "response").get("KeyMetadata")
         if meta:
             described[str(meta.get("KeyId"))] = meta
     rotation = {}
     for _, env in ctx.regional("kms.get_key_rotation_status"):
         if "response" in env:
-            rotation[str((env.get("request") or {}).get("KeyId"))] = env["response"].get(
+            rotation[str(_obj(env.get("request"), "request").get("KeyId"))] = env["response"].get(
                 "KeyRotationEnabled")
     aliases: dict[str, list[str]] = defaultdict(list)
     for _, a in ctx.regional("kms.list_aliases"):

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize.common import LISTENER_PROTO, TLS, tags
+from providers.aws.normalize.common import LISTENER_PROTO, TLS, _arr, _obj, tags
 from providers.aws.normalize.context import Build
 from providers.aws.normalize.edge import acl_rate_limited
 from providers.aws.normalize.network import mark_groups, sg_arn, sg_layer
@@ -18,50 +18,53 @@ def load_balancers(ctx: Build) -> None:
     policies: dict[str, list[str]] = {}
     for _, p in ctx.regional("elbv2.describe_ssl_policies"):
         policies[str(p.get("Name"))] = [str(x.get("Name")) for x in
-                                        p.get("SslProtocols") or []] \
+                                        _arr(p.get("SslProtocols"), "SslProtocols")] \
             if p.get("SslProtocols") and isinstance(p["SslProtocols"][0], Mapping) \
-            else [str(x) for x in p.get("SslProtocols") or []]
+            else [str(x) for x in _arr(p.get("SslProtocols"), "SslProtocols")]
     eni_ips: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     for _, eni in ctx.regional("ec2.describe_network_interfaces"):
         desc = str(eni.get("Description") or "")
         if not desc.startswith("ELB "):
             continue
         key = desc[4:]  # app/NAME/ID or net/NAME/ID
-        pub = (eni.get("Association") or {}).get("PublicIp")
+        pub = _obj(eni.get("Association"), "Association").get("PublicIp")
         if pub:
             eni_ips[key][0].append(pub)
-        eni_ips[key][0].extend(a["Ipv6Address"] for a in eni.get("Ipv6Addresses") or []
+        eni_ips[key][0].extend(a["Ipv6Address"] for a in _arr(eni.get("Ipv6Addresses"),
+                                                              "Ipv6Addresses")
                                if a.get("Ipv6Address"))
         if eni.get("PrivateIpAddress"):
             eni_ips[key][1].append(eni["PrivateIpAddress"])
     lb_tags: dict[str, dict[str, str]] = {}
     for _, env in ctx.regional("elbv2.describe_tags"):
-        for d in (env.get("response") or {}).get("TagDescriptions") or []:
+        for d in _arr(_obj(env.get("response"), "response").get("TagDescriptions"),
+                      "TagDescriptions"):
             lb_tags[str(d.get("ResourceArn"))] = tags(d)
     waf: dict[str, dict[str, Any]] = {}
     for _, env in ctx.regional("wafv2.get_web_acl_for_resource"):
-        waf[str((env.get("request") or {}).get("ResourceArn"))] = env
+        waf[str(_obj(env.get("request"), "request").get("ResourceArn"))] = env
     listeners: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for _, env in ctx.regional("elbv2.describe_listeners"):
-        for li in (env.get("response") or {}).get("Listeners") or []:
+        for li in _arr(_obj(env.get("response"), "response").get("Listeners"), "Listeners"):
             listeners[str(li.get("LoadBalancerArn"))].append(li)
     rules: dict[str, list[dict[str, Any]]] = {}
     for _, env in ctx.regional("elbv2.describe_rules"):
-        rules[str((env.get("request") or {}).get("ListenerArn"))] = list(
-            (env.get("response") or {}).get("Rules") or [])
+        rules[str(_obj(env.get("request"), "request").get("ListenerArn"))] = list(
+            _arr(_obj(env.get("response"), "response").get("Rules"), "Rules"))
     groups = {str(g["TargetGroupArn"]): g for _, g in
               ctx.regional("elbv2.describe_target_groups")}
     health: dict[str, list[dict[str, Any]]] = {}
     for _, env in ctx.regional("elbv2.describe_target_health"):
-        health[str((env.get("request") or {}).get("TargetGroupArn"))] = (
-            env.get("response") or {}).get("TargetHealthDescriptions") or []
+        health[str(_obj(env.get("request"), "request").get("TargetGroupArn"))] = _arr(
+            _obj(env.get("response"), "response").get("TargetHealthDescriptions"),
+            "TargetHealthDescriptions")
     for region, lb in ctx.regional("elbv2.describe_load_balancers"):
         arn = str(lb["LoadBalancerArn"])
         key = arn.split(":loadbalancer/")[-1]
         public_ips, private_ips = eni_ips.get(key, ([], []))
         public_ips = list(public_ips)
-        for az in lb.get("AvailabilityZones") or []:
-            for addr in az.get("LoadBalancerAddresses") or []:
+        for az in _arr(lb.get("AvailabilityZones"), "AvailabilityZones"):
+            for addr in _arr(az.get("LoadBalancerAddresses"), "LoadBalancerAddresses"):
                 for field in ("IpAddress", "IPv6Address"):
                     if addr.get(field) and addr[field] not in public_ips:
                         public_ips.append(addr[field])
@@ -84,7 +87,7 @@ def load_balancers(ctx: Build) -> None:
         if lb.get("Type") == "application":
             waf_env = waf.get(arn)
             if waf_env is not None:
-                acl = (waf_env.get("response") or {}).get("WebACL")
+                acl = _obj(waf_env.get("response"), "response").get("WebACL")
                 props["waf"] = bool(acl)
                 props["waf_rate_limit"] = bool(acl) and acl_rate_limited(acl or {})
             elif ctx.read_ok("wafv2.get_web_acl_for_resource", region):
@@ -95,17 +98,17 @@ def load_balancers(ctx: Build) -> None:
         labels = lb_tags.get(arn, {})
         ctx.add(Kind.LOAD_BALANCER, arn, f"{lb.get('Type', 'elbv2')}_load_balancer", lb,
                 props, region, str(lb.get("LoadBalancerName")), labels)
-        mark_groups(ctx, arn, lb.get("SecurityGroups") or [])
-        for g in lb.get("SecurityGroups") or []:
+        mark_groups(ctx, arn, _arr(lb.get("SecurityGroups"), "SecurityGroups"))
+        for g in _arr(lb.get("SecurityGroups"), "SecurityGroups"):
             ctx.relate(arn, sg_arn(ctx, g), RelationType.PROTECTED_BY,
                        layer="security groups")
         for li in own:
             listener(ctx, region, arn, lb, li, policies, groups, rules)
         for tg_arn, g in groups.items():
-            if arn not in (g.get("LoadBalancerArns") or []):
+            if arn not in _arr(g.get("LoadBalancerArns"), "LoadBalancerArns"):
                 continue
             for described in health.get(tg_arn, []):
-                target = target_id(ctx, region, g, described.get("Target") or {})
+                target = target_id(ctx, region, g, _obj(described.get("Target"), "Target"))
                 if target:
                     ctx.relate(arn, target, RelationType.TARGETS, private=True,
                                target_group=tg_arn)
@@ -137,8 +140,9 @@ def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, An
     if action.get("Type") != "forward":
         return None
     tg_arns = [action.get("TargetGroupArn")] + [
-        t.get("TargetGroupArn") for t in (action.get("ForwardConfig") or {}).get(
-            "TargetGroups") or []]
+        t.get("TargetGroupArn") for t in _arr(_obj(action.get("ForwardConfig"),
+                                                  "ForwardConfig").get("TargetGroups"),
+                                             "TargetGroups")]
     for tg in tg_arns:
         if tg and groups.get(str(tg), {}).get("Port"):
             return int(groups[str(tg)]["Port"])
@@ -158,7 +162,7 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
     lid = str(li.get("ListenerArn") or ctx.stable_id(li))
     final = final_action(li.get("DefaultActions"))
     redirect = final.get("Type") == "redirect" and str(
-        (final.get("RedirectConfig") or {}).get("Protocol", "")).upper() == "HTTPS"
+        _obj(final.get("RedirectConfig"), "RedirectConfig").get("Protocol", "")).upper() == "HTTPS"
     target_port = forward_port(final, groups)
     own = [r for r in rules.get(lid, []) if not r.get("IsDefault")
            and str(r.get("Priority")) != "default"]
@@ -182,6 +186,6 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
     ctx.add(Kind.LISTENER, lid, "elbv2_listener", li, props, region,
             f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}")
     ctx.relate(lid, lb_arn, RelationType.MEMBER_OF)
-    for cert in li.get("Certificates") or []:
+    for cert in _arr(li.get("Certificates"), "Certificates"):
         if cert.get("CertificateArn"):
             ctx.relate(lid, str(cert["CertificateArn"]), RelationType.USES_CERTIFICATE)

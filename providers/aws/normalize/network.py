@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from providers.aws.normalize.common import PROTO, host_cidr, listify, tags
+from providers.aws.normalize.common import PROTO, _arr, _obj, host_cidr, listify, tags
 from providers.aws.normalize.context import Build
 from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, Action, LayerMode, PortRange, Rule, RuleLayer
@@ -24,7 +24,7 @@ def network(ctx: Build) -> None:
     ctx.route_of_subnet = {}
     main: dict[str, dict[str, Any]] = {}
     for _, rt in ctx.regional("ec2.describe_route_tables"):
-        for assoc in rt.get("Associations") or []:
+        for assoc in _arr(rt.get("Associations"), "Associations"):
             if assoc.get("Main"):
                 main[str(rt.get("VpcId"))] = rt
             elif assoc.get("SubnetId"):
@@ -35,9 +35,10 @@ def network(ctx: Build) -> None:
     ctx.routes_known = "ec2.describe_route_tables" in ctx.attempted
     ctx.prefix_entries = {}
     for _, env in ctx.regional("ec2.get_managed_prefix_list_entries"):
-        pl = (env.get("request") or {}).get("PrefixListId")
+        pl = _obj(env.get("request"), "request").get("PrefixListId")
         ctx.prefix_entries[str(pl)] = [
-            str(e["Cidr"]) for e in (env.get("response") or {}).get("Entries") or []
+            str(e["Cidr"]) for e in _arr(_obj(env.get("response"), "response").get("Entries"),
+                                         "Entries")
             if e.get("Cidr")]
     ctx.sgs = {}
     ctx.sg_region = {}
@@ -48,22 +49,24 @@ def network(ctx: Build) -> None:
     ctx.nacl_region = {}
     for region, acl in ctx.regional("ec2.describe_network_acls"):
         ctx.nacl_region[acl["NetworkAclId"]] = region
-        for assoc in acl.get("Associations") or []:
+        for assoc in _arr(acl.get("Associations"), "Associations"):
             if assoc.get("SubnetId"):
                 ctx.nacl_of_subnet[assoc["SubnetId"]] = acl
     # private addresses of every interface in a security group (SG references)
     ctx.sg_members = defaultdict(set)
     for _, eni in ctx.regional("ec2.describe_network_interfaces"):
-        ips = [p["PrivateIpAddress"] for p in eni.get("PrivateIpAddresses") or []
+        ips = [p["PrivateIpAddress"] for p in _arr(eni.get("PrivateIpAddresses"),
+                                                   "PrivateIpAddresses")
                if p.get("PrivateIpAddress")] or listify(eni.get("PrivateIpAddress"))
-        for g in eni.get("Groups") or []:
+        for g in _arr(eni.get("Groups"), "Groups"):
             ctx.sg_members[g["GroupId"]].update(ips)
     for _, res in ctx.regional("ec2.describe_instances"):
-        for inst in res.get("Instances") or []:
-            for eni in inst.get("NetworkInterfaces") or []:
-                ips = [p["PrivateIpAddress"] for p in eni.get("PrivateIpAddresses") or []
+        for inst in _arr(res.get("Instances"), "Instances"):
+            for eni in _arr(inst.get("NetworkInterfaces"), "NetworkInterfaces"):
+                ips = [p["PrivateIpAddress"] for p in _arr(eni.get("PrivateIpAddresses"),
+                                                           "PrivateIpAddresses")
                        if p.get("PrivateIpAddress")]
-                for g in eni.get("Groups") or []:
+                for g in _arr(eni.get("Groups"), "Groups"):
                     ctx.sg_members[g["GroupId"]].update(ips)
     ctx.sg_layer_cache = {}
     ctx.route_layer_cache = {}
@@ -83,27 +86,27 @@ def sg_rules(ctx: Build, gid: str) -> tuple[Rule, ...]:
         return ()
     origin = sg_arn(ctx, gid)
     rules: list[Rule] = []
-    for i, perm in enumerate(sg.get("IpPermissions") or []):
+    for i, perm in enumerate(_arr(sg.get("IpPermissions"), "IpPermissions")):
         protocol = PROTO.get(str(perm.get("IpProtocol")).lower(), "other")
         ports = ALL_PORTS
         lo, hi = perm.get("FromPort"), perm.get("ToPort")
         if protocol in ("tcp", "udp") and lo is not None and int(lo) >= 0:
             ports = PortRange(int(lo), int(hi if hi is not None and int(hi) >= 0 else lo))
-        sources: list[str] = [str(r["CidrIp"]) for r in perm.get("IpRanges") or []
+        sources: list[str] = [str(r["CidrIp"]) for r in _arr(perm.get("IpRanges"), "IpRanges")
                               if r.get("CidrIp")]
-        sources += [str(r["CidrIpv6"]) for r in perm.get("Ipv6Ranges") or []
+        sources += [str(r["CidrIpv6"]) for r in _arr(perm.get("Ipv6Ranges"), "Ipv6Ranges")
                     if r.get("CidrIpv6")]
         # Every prefix list, customer- or AWS-managed (com.amazonaws.global.cloudfront.
         # origin-facing...): GetManagedPrefixListEntries reads both. One that was not read
         # leaves the rule's sources unknown; the rule stays with what was read.
         unresolved = []
-        for pl in perm.get("PrefixListIds") or []:
+        for pl in _arr(perm.get("PrefixListIds"), "PrefixListIds"):
             entries = ctx.prefix_entries.get(str(pl.get("PrefixListId")))
             if entries is None:
                 unresolved.append(str(pl.get("PrefixListId")))
             else:
                 sources += entries
-        for pair in perm.get("UserIdGroupPairs") or []:
+        for pair in _arr(perm.get("UserIdGroupPairs"), "UserIdGroupPairs"):
             sources += [host_cidr(ip) for ip in sorted(ctx.sg_members.get(
                 str(pair.get("GroupId")), ()))]
         if unresolved:
@@ -173,7 +176,7 @@ def nacl_rules(ctx: Build, acl: Mapping[str, Any]) -> tuple[Rule, ...]:
             continue
         protocol = PROTO.get(str(e.get("Protocol")).lower(), "other")
         ports = ALL_PORTS
-        pr = e.get("PortRange") or {}
+        pr = _obj(e.get("PortRange"), "PortRange")
         if protocol in ("tcp", "udp") and pr.get("From") is not None:
             ports = PortRange(int(pr["From"]), int(pr.get("To", pr["From"])))
         source = e.get("CidrBlock") or e.get("Ipv6CidrBlock")
@@ -209,7 +212,7 @@ def route_layer(ctx: Build, subnet_id: str | None) -> tuple[RuleLayer | None, se
     rt_id = str(rt.get("RouteTableId"))
     origin = ctx.arn("ec2", ctx.subnet_region.get(str(subnet_id)),
                      f"route-table/{rt_id}", str(rt.get("OwnerId") or ctx.account))
-    for route in rt.get("Routes") or []:
+    for route in _arr(rt.get("Routes"), "Routes"):
         if route.get("State") == "blackhole":
             continue
         dests = [d for d in (route.get("DestinationCidrBlock"),
@@ -307,9 +310,10 @@ def networks(ctx: Build) -> None:
                                   str(sn.get("OwnerId") or ctx.account)),
                    RelationType.MEMBER_OF)
     for region, pc in ctx.regional("ec2.describe_vpc_peering_connections"):
-        if (pc.get("Status") or {}).get("Code") != "active":
+        if _obj(pc.get("Status"), "Status").get("Code") != "active":
             continue
-        a, b = pc.get("RequesterVpcInfo") or {}, pc.get("AccepterVpcInfo") or {}
+        a, b = _obj(pc.get("RequesterVpcInfo"), "RequesterVpcInfo"), _obj(pc.get("AccepterVpcInfo"),
+                                                                          "AccepterVpcInfo")
         src = ctx.arn("ec2", a.get("Region") or region, f"vpc/{a.get('VpcId')}",
                       str(a.get("OwnerId") or ctx.account))
         dst = ctx.arn("ec2", b.get("Region") or region, f"vpc/{b.get('VpcId')}",

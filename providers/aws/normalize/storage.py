@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.aws.apis import BY_NAME
-from providers.aws.normalize.common import listify, partition, policy_document, tags
+from providers.aws.normalize.common import _arr, _obj, listify, partition, policy_document, tags
 from providers.aws.normalize.context import Build
 from scanner.model import Kind, RelationType, Unread
 
@@ -19,7 +19,7 @@ def denies_plain_http(policy: Any) -> bool:
     for st in listify(doc.get("Statement")):
         if not isinstance(st, Mapping) or st.get("Effect") != "Deny":
             continue
-        for op, cond in (st.get("Condition") or {}).items():
+        for op, cond in _obj(st.get("Condition"), "Condition").items():
             if str(op).lower() != "bool" or not isinstance(cond, Mapping):
                 continue
             for key, val in cond.items():
@@ -42,7 +42,7 @@ def buckets(ctx: Build) -> None:
             failed[str(e["collection"])].add(str(e["resource"]))
     for name in PER_BUCKET:
         for where, env in ctx.regional(name):
-            bucket = str((env.get("request") or {}).get("Bucket"))
+            bucket = str(_obj(env.get("request"), "request").get("Bucket"))
             per[bucket][name] = (where, env)
     from providers.aws.collect import s3_region
 
@@ -57,19 +57,20 @@ def buckets(ctx: Build) -> None:
         region = location.get(name) or str(b.get("BucketRegion") or "") or None
         arn = f"arn:{partition(region)}:s3:::{name}"
         tag_env = calls.get("s3.get_bucket_tagging", ("", {}))[1]
-        labels = tags(tag_env.get("response") or {}, "TagSet")
+        labels = tags(_obj(tag_env.get("response"), "response"), "TagSet")
         props: dict[str, Any] = {}
         enc = calls.get("s3.get_bucket_encryption")
         if enc is not None:
-            rules = ((enc[1].get("response") or {}).get(
-                "ServerSideEncryptionConfiguration") or {}).get("Rules") or []
-            algos = [((r.get("ApplyServerSideEncryptionByDefault") or {}).get(
-                "SSEAlgorithm")) for r in rules]
+            config = _obj(_obj(enc[1].get("response"), "response").get(
+                "ServerSideEncryptionConfiguration"), "ServerSideEncryptionConfiguration")
+            rules = _arr(config.get("Rules"), "Rules")
+            algos = [_obj(r.get("ApplyServerSideEncryptionByDefault"),
+                          "ApplyServerSideEncryptionByDefault").get("SSEAlgorithm") for r in rules]
             props["encrypted"] = bool([a for a in algos if a])
             props["encryption_evidence"] = "config"
             for r in rules:
-                key = (r.get("ApplyServerSideEncryptionByDefault") or {}).get(
-                    "KMSMasterKeyID")
+                key = _obj(r.get("ApplyServerSideEncryptionByDefault"),
+                           "ApplyServerSideEncryptionByDefault").get("KMSMasterKeyID")
                 if key and str(key).startswith("arn:"):
                     ctx.relate(arn, str(key), RelationType.ENCRYPTED_WITH)
         elif "s3.get_bucket_encryption" in ctx.attempted:
@@ -78,12 +79,12 @@ def buckets(ctx: Build) -> None:
         rep = calls.get("s3.get_bucket_replication")
         if rep is not None:
             dests: list[str] = []
-            rules = ((rep[1].get("response") or {}).get("ReplicationConfiguration")
-                     or {}).get("Rules") or []
+            rules = _arr(_obj(_obj(rep[1].get("response"), "response").get(
+                "ReplicationConfiguration"), "ReplicationConfiguration").get("Rules"), "Rules")
             for rule in rules:
                 if rule.get("Status") != "Enabled":
                     continue
-                dest = str((rule.get("Destination") or {}).get("Bucket", ""))
+                dest = str(_obj(rule.get("Destination"), "Destination").get("Bucket", ""))
                 dest_name = dest.split(":::")[-1]
                 dest_region = location.get(dest_name) or "unknown"
                 dests.append(dest_region)
@@ -101,7 +102,7 @@ def buckets(ctx: Build) -> None:
         props["public_endpoint"] = True
         pol = calls.get("s3.get_bucket_policy")
         if pol is not None:
-            props["https_only"] = denies_plain_http((pol[1].get("response") or {}).get(
+            props["https_only"] = denies_plain_http(_obj(pol[1].get("response"), "response").get(
                 "Policy"))
         elif "s3.get_bucket_policy" in ctx.attempted:
             props["https_only"] = None  # the policy could not be read

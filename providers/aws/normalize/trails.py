@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from providers.aws.normalize.common import _arr, _obj
 from providers.aws.normalize.context import Build
 from scanner.model import Kind
 
@@ -13,7 +14,7 @@ def trails(ctx: Build) -> None:
     status = {}
     for _, env in ctx.regional("cloudtrail.get_trail_status"):
         if "response" in env:
-            status[str((env.get("request") or {}).get("Name"))] = env["response"]
+            status[str(_obj(env.get("request"), "request").get("Name"))] = env["response"]
     for region, t in ctx.regional("cloudtrail.describe_trails"):
         arn = str(t.get("TrailARN") or ctx.arn("cloudtrail", region, f"trail/{t['Name']}"))
         st = status.get(arn) or status.get(str(t.get("Name")))
@@ -49,7 +50,7 @@ def trail_retention(ctx: Build, trail: Mapping[str, Any]) -> int | None:
 def bucket_retention(ctx: Build, trail: Mapping[str, Any]) -> int | None:
     bucket = str(trail.get("S3BucketName") or "")
     envs = [e for _, e in ctx.regional("s3.get_bucket_lifecycle_configuration")
-            if (e.get("request") or {}).get("Bucket") == bucket]
+            if _obj(e.get("request"), "request").get("Bucket") == bucket]
     if not bucket or not envs:
         return None
     env = envs[0]
@@ -58,15 +59,15 @@ def bucket_retention(ctx: Build, trail: Mapping[str, Any]) -> int | None:
     prefix = str(trail.get("S3KeyPrefix") or "").strip("/")
     logs = f"{prefix}/AWSLogs/" if prefix else "AWSLogs/"
     days: list[int] = []
-    for rule in (env.get("response") or {}).get("Rules") or []:
+    for rule in _arr(_obj(env.get("response"), "response").get("Rules"), "Rules"):
         if str(rule.get("Status")) != "Enabled":
             continue
-        flt = rule.get("Filter") or {}
-        rule_prefix = str(flt.get("Prefix") or (flt.get("And") or {}).get("Prefix")
+        flt = _obj(rule.get("Filter"), "Filter")
+        rule_prefix = str(flt.get("Prefix") or _obj(flt.get("And"), "And").get("Prefix")
                           or rule.get("Prefix") or "")
         if not (logs.startswith(rule_prefix) or rule_prefix.startswith(logs)):
             continue  # the rule applies to other objects of the bucket
-        expiration = rule.get("Expiration") or {}
+        expiration = _obj(rule.get("Expiration"), "Expiration")
         if expiration.get("Date"):
             return None
         if expiration.get("Days") is not None:

@@ -89,6 +89,7 @@ from providers.azure.normalize.common import (
     FLEX_DOC,
     PROVIDER,
     REDUNDANCY,
+    _arr,
     _pair,
     _props,
     _range_cidrs,
@@ -158,15 +159,15 @@ def skipped_objects(b: Build) -> None:
         if lid(nic.get("id")) not in owners:
             b.skip(nic, "no_vm", "network interface of no VM read (a private endpoint's, a "
                                  "scale set's or a detached NIC): not judged")
-    used = {_ref(_props(gw).get("firewallPolicy"))
+    used = {_ref(_props(gw).get("firewallPolicy"), "firewallPolicy")
             for gw in b.items("Microsoft.Network/applicationGateways")}
-    used |= {_ref(_props(h).get("firewallPolicy"))
+    used |= {_ref(_props(h).get("firewallPolicy"), "firewallPolicy")
              for gw in b.items("Microsoft.Network/applicationGateways")
-             for h in _props(gw).get("httpListeners") or []}
-    used |= {_ref(_props(pr).get("firewallPolicy"))
+             for h in _arr(_props(gw).get("httpListeners"), "httpListeners")}
+    used |= {_ref(_props(pr).get("firewallPolicy"), "firewallPolicy")
              for gw in b.items("Microsoft.Network/applicationGateways")
-             for m in _props(gw).get("urlPathMaps") or []
-             for pr in _props(m).get("pathRules") or []}
+             for m in _arr(_props(gw).get("urlPathMaps"), "urlPathMaps")
+             for pr in _arr(_props(m).get("pathRules"), "pathRules")}
     for policy in b.items(WAF_POLICIES):
         if lid(policy.get("id")) not in used:
             b.skip(policy, "unused", "WAF policy associated with no application gateway read")

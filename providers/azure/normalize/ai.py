@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from providers.azure.normalize.common import DEPLOYMENT_SCOPE, _loc, _parent, _props, _tags, lid
+from providers.azure.normalize.common import (
+    DEPLOYMENT_SCOPE,
+    _loc,
+    _obj,
+    _parent,
+    _props,
+    _str,
+    _tags,
+    lid,
+)
 from providers.azure.normalize.context import Build
 from scanner import regions
 from scanner.model import Kind
@@ -13,7 +22,7 @@ def model_deployments(b: Build) -> None:
     for dep in b.items("Microsoft.CognitiveServices/accounts/deployments"):
         account = accounts.get(_parent(lid(dep.get("id"))), {})
         region = _loc(account)
-        scope = DEPLOYMENT_SCOPE.get(lid((dep.get("sku") or {}).get("name")))
+        scope = DEPLOYMENT_SCOPE.get(lid(_str(_obj(dep.get("sku"), "sku").get("name"), "sku.name")))
         zone = None
         if scope == "data_zone" and region and (found := regions.find_region("azure",
                                                                                region)):

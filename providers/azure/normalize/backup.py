@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.azure.normalize.common import REDUNDANCY, VAULT_DOC, _loc, _pair, _props, lid
+from providers.azure.normalize.common import REDUNDANCY, VAULT_DOC, _loc, _obj, _pair, _props, lid
 from providers.azure.normalize.context import Build
 from scanner.model import Kind, Unread
 
@@ -91,13 +91,14 @@ def _policy_schedule(policy: Mapping[str, Any] | None) -> tuple[int | None, int 
     if policy is None:
         return None, None
     p = _props(policy)
-    schedule = p.get("schedulePolicy") or {}
+    schedule = _obj(p.get("schedulePolicy"), "schedulePolicy")
     freq = lid(schedule.get("scheduleRunFrequency"))
     hours = {"daily": 24, "weekly": 168}.get(freq)
     if freq == "hourly":
-        hours = int((schedule.get("hourlySchedule") or {}).get("interval") or 24)
-    daily = (p.get("retentionPolicy") or {}).get("dailySchedule") or {}
-    duration = daily.get("retentionDuration") or {}
+        hours = int(_obj(schedule.get("hourlySchedule"), "hourlySchedule").get("interval") or 24)
+    daily = _obj(_obj(p.get("retentionPolicy"), "retentionPolicy").get("dailySchedule"),
+                 "dailySchedule")
+    duration = _obj(daily.get("retentionDuration"), "retentionDuration")
     days = int(duration["count"]) if lid(duration.get("durationType")) == "days" and \
         duration.get("count") is not None else None
     return hours, days

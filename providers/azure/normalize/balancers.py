@@ -13,7 +13,9 @@ from providers.azure.normalize.common import (
     _PROTO,
     APPGW_POLICIES,
     APPGW_TLS_DOC,
+    _arr,
     _loc,
+    _obj,
     _props,
     _ref,
     _tls,
@@ -30,9 +32,10 @@ NatPaths = dict[tuple[str, bool], tuple[list[str], list[tuple[str, int]]]]
 
 def _lb_sku_standard(b: Build, lb: Mapping[str, Any], frontend_id: str) -> bool:
     """Closed by default? The load balancer's SKU and its frontend public IP's (paths)."""
-    fe = next((f for f in _props(lb).get("frontendIPConfigurations") or []
+    fe = next((f for f in _arr(_props(lb).get("frontendIPConfigurations"),
+                               "frontendIPConfigurations")
                if lid(f.get("id")) == frontend_id), None)
-    pip_id = _ref(_props(fe or {}).get("publicIPAddress"))
+    pip_id = _ref(_props(fe or {}).get("publicIPAddress"), "publicIPAddress")
     _, standard, raw = b.public_ip(pip_id) if pip_id else (None, True, None)
     return lb_standard(lb, standard if raw is not None else None)
 
@@ -47,15 +50,16 @@ def nat_targets(b: Build) -> dict[str, NatPaths]:
     for lb in b.items("Microsoft.Network/loadBalancers"):
         lb_id = lid(lb.get("id"))
         frontends = b.lb_frontends(lb)
-        for rule in _props(lb).get("inboundNatRules") or []:
+        for rule in _arr(_props(lb).get("inboundNatRules"), "inboundNatRules"):
             rp = _props(rule)
-            fe_id = _ref(rp.get("frontendIPConfiguration"))
+            fe_id = _ref(rp.get("frontendIPConfiguration"), "frontendIPConfiguration")
             ip = frontends.get(fe_id)
             if not ip or rp.get("backendPort") is None:
                 continue
-            cfgs = {_ref(rp.get("backendIPConfiguration"))} | referenced.get(lid(rule.get("id")),
+            cfgs = {_ref(rp.get("backendIPConfiguration"),
+                         "backendIPConfiguration")} | referenced.get(lid(rule.get("id")),
                                                                              set())
-            pool = _ref(rp.get("backendAddressPool"))
+            pool = _ref(rp.get("backendAddressPool"), "backendAddressPool")
             if pool:
                 cfgs |= b.pool_members(lb, pool)
             standard = _lb_sku_standard(b, lb, fe_id)
@@ -81,9 +85,9 @@ def load_balancers(b: Build) -> None:
         p = _props(lb)
         frontends = b.lb_frontends(lb)
         rules = []
-        for rule in p.get("loadBalancingRules") or []:
+        for rule in _arr(p.get("loadBalancingRules"), "loadBalancingRules"):
             rp = _props(rule)
-            if _ref(rp.get("frontendIPConfiguration")) not in frontends:
+            if _ref(rp.get("frontendIPConfiguration"), "frontendIPConfiguration") not in frontends:
                 continue
             proto = _PROTO.get(lid(rp.get("protocol")), "tcp")
             if rp.get("frontendPort") in (None, 0):
@@ -91,20 +95,22 @@ def load_balancers(b: Build) -> None:
             rules.append((rule, proto, int(rp["frontendPort"]),
                           int(rp.get("backendPort") or rp["frontendPort"])))
         ddos = False
-        for fe in p.get("frontendIPConfigurations") or []:
-            pip_id = _ref(_props(fe).get("publicIPAddress"))
+        for fe in _arr(p.get("frontendIPConfigurations"), "frontendIPConfigurations"):
+            pip_id = _ref(_props(fe).get("publicIPAddress"), "publicIPAddress")
             pip = b.public_ip(pip_id)[2] if pip_id else {}
             if pip is None:
                 b.mark(lb_id, ("public_ips", "public_hostnames"), Unread(
                     f"public IP {pip_id} of frontend {lid(fe.get('id'))} is not in the public "
                     "IPs read", "dangling", closes=False))
-            mode = (_props(pip or {}).get("ddosSettings") or {}).get("protectionMode")
+            mode = _obj(_props(pip or {}).get("ddosSettings"), "ddosSettings").get("protectionMode")
             ddos = ddos or lid(mode) == "enabled"
         lid_ = b.add(Kind.LOAD_BALANCER, lb, {
             "public_ips": sorted(set(frontends.values())),
-            "public_hostnames": b.public_fqdns(p.get("frontendIPConfigurations") or []),
+            "public_hostnames": b.public_fqdns(_arr(p.get("frontendIPConfigurations"),
+                                                    "frontendIPConfigurations")),
             "private_ips": [str(_props(fe)["privateIPAddress"])
-                            for fe in p.get("frontendIPConfigurations") or []
+                            for fe in _arr(p.get("frontendIPConfigurations"),
+                                           "frontendIPConfigurations")
                             if _props(fe).get("privateIPAddress")],
             "ingress": (port_layer("load balancer rules",
                                    [(pr, fp) for _, pr, fp, _ in rules
@@ -120,9 +126,11 @@ def load_balancers(b: Build) -> None:
                 "port": fport, "target_port": bport, "redirects_to_https": False,
             }, name=f"{lb.get('name')}:{fport}/{proto}", region=_loc(lb), labels={})
             b.relate(listener, lid_, RelationType.MEMBER_OF)
-            standard = _lb_sku_standard(b, lb, _ref(_props(rule).get("frontendIPConfiguration")))
-            pool_ids = [_ref(x) for x in (_props(rule).get("backendAddressPools") or [])]
-            pool_ids.append(_ref(_props(rule).get("backendAddressPool")))
+            standard = _lb_sku_standard(b, lb, _ref(_props(rule).get("frontendIPConfiguration"),
+                                                    "frontendIPConfiguration"))
+            pool_ids = [_ref(x) for x in _arr(_props(rule).get("backendAddressPools"),
+                                              "backendAddressPools")]
+            pool_ids.append(_ref(_props(rule).get("backendAddressPool"), "backendAddressPool"))
             for pool_id in filter(None, pool_ids):
                 for cfg_id in sorted(b.pool_members(lb, pool_id)):
                     found = b.cfgs().get(cfg_id)
@@ -156,7 +164,7 @@ def app_gateways(b: Build) -> None:
     private_owner: dict[str, str] = {}
     for nic_id, vm in nic_vm.items():
         nic = b.get("Microsoft.Network/networkInterfaces", nic_id)
-        for cfg in _props(nic or {}).get("ipConfigurations") or []:
+        for cfg in _arr(_props(nic or {}).get("ipConfigurations"), "ipConfigurations"):
             if _props(cfg).get("privateIPAddress"):
                 private_owner[str(_props(cfg)["privateIPAddress"])] = vm
     policies = b.by_id["Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies"]
@@ -164,8 +172,8 @@ def app_gateways(b: Build) -> None:
         gw_id = lid(gw.get("id"))
         p = _props(gw)
         public = []
-        for fe in p.get("frontendIPConfigurations") or []:
-            pip_id = _ref(_props(fe).get("publicIPAddress"))
+        for fe in _arr(p.get("frontendIPConfigurations"), "frontendIPConfigurations"):
+            pip_id = _ref(_props(fe).get("publicIPAddress"), "publicIPAddress")
             addr, _, raw = b.public_ip(pip_id)
             if addr:
                 public.append(addr)
@@ -174,20 +182,24 @@ def app_gateways(b: Build) -> None:
                     f"public IP {pip_id} of frontend {lid(fe.get('id'))} is not in the public "
                     "IPs read", "dangling", closes=False))
         ports = {lid(fp.get("id")): int(_props(fp).get("port") or 0)
-                 for fp in p.get("frontendPorts") or []}
-        settings = {lid(s.get("id")): s for s in p.get("backendHttpSettingsCollection") or []}
-        redirects = {lid(r.get("id")): r for r in p.get("redirectConfigurations") or []}
-        listeners = {lid(h.get("id")): h for h in p.get("httpListeners") or []}
-        profiles = {lid(s.get("id")): s for s in p.get("sslProfiles") or []}
-        path_maps = {lid(m.get("id")): m for m in p.get("urlPathMaps") or []}
-        pools = {lid(x.get("id")): x for x in p.get("backendAddressPools") or []}
+                 for fp in _arr(p.get("frontendPorts"), "frontendPorts")}
+        settings = {lid(s.get("id")): s for s in _arr(p.get("backendHttpSettingsCollection"),
+                                                      "backendHttpSettingsCollection")}
+        redirects = {lid(r.get("id")): r for r in _arr(p.get("redirectConfigurations"),
+                                                       "redirectConfigurations")}
+        listeners = {lid(h.get("id")): h for h in _arr(p.get("httpListeners"), "httpListeners")}
+        profiles = {lid(s.get("id")): s for s in _arr(p.get("sslProfiles"), "sslProfiles")}
+        path_maps = {lid(m.get("id")): m for m in _arr(p.get("urlPathMaps"), "urlPathMaps")}
+        pools = {lid(x.get("id")): x for x in _arr(p.get("backendAddressPools"),
+                                                   "backendAddressPools")}
         base_tls = _appgw_min_tls(p.get("sslPolicy"))
         subnet_nsg = None
         subnet_id = ""
-        for cfg in p.get("gatewayIPConfigurations") or []:
-            subnet_id = _ref(_props(cfg).get("subnet"))
+        for cfg in _arr(p.get("gatewayIPConfigurations"), "gatewayIPConfigurations"):
+            subnet_id = _ref(_props(cfg).get("subnet"), "subnet")
             sub = b.subnets().get(subnet_id)
-            nsg_id = _ref(_props(sub).get("networkSecurityGroup")) if sub else ""
+            nsg_id = _ref(_props(sub).get("networkSecurityGroup"),
+                          "networkSecurityGroup") if sub else ""
             if subnet_id and sub is None:
                 b.mark(gw_id, ("ingress",), Unread(
                     f"subnet {subnet_id} of the gateway is not in the virtual networks read",
@@ -202,15 +214,17 @@ def app_gateways(b: Build) -> None:
         waf, rate_limit = _waf(b, gw, policies)
         layers: list[RuleLayer] = [port_layer(
             "application gateway listeners",
-            [("tcp", ports.get(_ref(_props(h).get("frontendPort")), 0))
+            [("tcp", ports.get(_ref(_props(h).get("frontendPort"), "frontendPort"), 0))
              for h in listeners.values()], gw_id)]
         if subnet_nsg is not None:
             layers.append(nsg_layer(subnet_nsg, "subnet NSG", ()))
         b.add(Kind.LOAD_BALANCER, gw, {
             "public_ips": public,
-            "public_hostnames": b.public_fqdns(p.get("frontendIPConfigurations") or []),
+            "public_hostnames": b.public_fqdns(_arr(p.get("frontendIPConfigurations"),
+                                                    "frontendIPConfigurations")),
             "private_ips": [str(_props(fe)["privateIPAddress"])
-                            for fe in p.get("frontendIPConfigurations") or []
+                            for fe in _arr(p.get("frontendIPConfigurations"),
+                                           "frontendIPConfigurations")
                             if _props(fe).get("privateIPAddress")],
             "ingress": tuple(layers),
             "waf": waf,
@@ -219,14 +233,14 @@ def app_gateways(b: Build) -> None:
         }, rid=gw_id)
         certs = appgw_certificates(b, gw)
         targets: set[str] = set()
-        for rule in p.get("requestRoutingRules") or []:
+        for rule in _arr(p.get("requestRoutingRules"), "requestRoutingRules"):
             rp = _props(rule)
-            listener = listeners.get(_ref(rp.get("httpListener")))
+            listener = listeners.get(_ref(rp.get("httpListener"), "httpListener"))
             if listener is None:
                 continue
             hp = _props(listener)
             protocol = lid(hp.get("protocol")) or "http"
-            port = ports.get(_ref(hp.get("frontendPort")))
+            port = ports.get(_ref(hp.get("frontendPort"), "frontendPort"))
             routes = _routes(rp, path_maps)
             setting = next((settings[s] for _, s, _ in routes if s in settings), None)
             # A plaintext listener only redirects when every route of its rule (a path
@@ -240,7 +254,7 @@ def app_gateways(b: Build) -> None:
                 "redirects_to_https": redirects_https and protocol == "http",
             }
             if protocol == "https":
-                profile = profiles.get(_ref(hp.get("sslProfile")))
+                profile = profiles.get(_ref(hp.get("sslProfile"), "sslProfile"))
                 tls = (_appgw_min_tls(_props(profile).get("sslPolicy"))
                        if profile is not None else base_tls)
                 props["min_tls"] = tls[0]
@@ -252,7 +266,7 @@ def app_gateways(b: Build) -> None:
                                    name=f"{gw.get('name')}/{listener.get('name')}",
                                    region=_loc(gw), labels={})
             b.relate(listener_id, gw_id, RelationType.MEMBER_OF)
-            cert = _ref(hp.get("sslCertificate"))
+            cert = _ref(hp.get("sslCertificate"), "sslCertificate")
             if cert in certs:
                 b.relate(listener_id, cert, RelationType.USES_CERTIFICATE)
             # A path map forwarding to backends on other ports: one listener per port, so
@@ -281,7 +295,7 @@ def app_gateways(b: Build) -> None:
                         b.mark(gw_id, ("ingress",), Unread(
                             f"backend pool {pool_id} names {cfg_id}, which is not in the "
                             "network interfaces read", "dangling", closes=False))
-                for addr in _props(pool).get("backendAddresses") or []:
+                for addr in _arr(_props(pool).get("backendAddresses"), "backendAddresses"):
                     ip = addr.get("ipAddress") if isinstance(addr, Mapping) else addr
                     owner = private_owner.get(str(ip))
                     if owner:
@@ -298,16 +312,18 @@ def _routes(rule: Mapping[str, Any], path_maps: Mapping[str, Mapping[str, Any]]
     """Where a request routing rule sends traffic: a basic rule's pool, settings or
     redirect; a path-based rule's (`urlPathMap`) default and every path rule's."""
     def route(x: Mapping[str, Any]) -> Route:
-        return (_ref(x.get("backendAddressPool")), _ref(x.get("backendHttpSettings")),
-                _ref(x.get("redirectConfiguration")))
+        return (_ref(x.get("backendAddressPool"), "backendAddressPool"),
+                _ref(x.get("backendHttpSettings"), "backendHttpSettings"),
+                _ref(x.get("redirectConfiguration"), "redirectConfiguration"))
 
-    path_map = path_maps.get(_ref(rule.get("urlPathMap")))
+    path_map = path_maps.get(_ref(rule.get("urlPathMap"), "urlPathMap"))
     if path_map is None:
         return [route(rule)]
     mp = _props(path_map)
-    out = [(_ref(mp.get("defaultBackendAddressPool")), _ref(mp.get("defaultBackendHttpSettings")),
-            _ref(mp.get("defaultRedirectConfiguration")))]
-    out.extend(route(_props(pr)) for pr in mp.get("pathRules") or [])
+    out = [(_ref(mp.get("defaultBackendAddressPool"), "defaultBackendAddressPool"),
+            _ref(mp.get("defaultBackendHttpSettings"), "defaultBackendHttpSettings"),
+            _ref(mp.get("defaultRedirectConfiguration"), "defaultRedirectConfiguration"))]
+    out.extend(route(_props(pr)) for pr in _arr(mp.get("pathRules"), "pathRules"))
     return [r for r in out if any(r)]
 
 
@@ -315,7 +331,7 @@ def _redirects_to_https(redirect: Mapping[str, Any] | None,
                         listeners: Mapping[str, Mapping[str, Any]]) -> bool:
     if redirect is None:
         return False
-    target = listeners.get(_ref(_props(redirect).get("targetListener")))
+    target = listeners.get(_ref(_props(redirect).get("targetListener"), "targetListener"))
     to_https = target is not None and lid(_props(target).get("protocol")) == "https"
     url = str(_props(redirect).get("targetUrl") or "")
     return to_https or url.lower().startswith("https://")
@@ -333,11 +349,16 @@ def _waf(b: Build, gw: Mapping[str, Any], policies: Mapping[str, Mapping[str, An
     leaves `waf` unknown."""
     gw_id = lid(gw.get("id"))
     p = _props(gw)
-    waf_cfg = p.get("webApplicationFirewallConfiguration") or {}
-    policy_id = _ref(p.get("firewallPolicy"))
-    scoped = [_ref(_props(h).get("firewallPolicy")) for h in p.get("httpListeners") or []]
-    scoped += [_ref(_props(pr).get("firewallPolicy")) for m in p.get("urlPathMaps") or []
-               for pr in _props(m).get("pathRules") or []]
+    waf_cfg = _obj(p.get("webApplicationFirewallConfiguration"),
+                   "webApplicationFirewallConfiguration")
+    policy_id = _ref(p.get("firewallPolicy"), "firewallPolicy")
+    scoped = [_ref(_props(h).get("firewallPolicy"),
+                   "firewallPolicy") for h in _arr(p.get("httpListeners"),
+                                                                  "httpListeners")]
+    scoped += [_ref(_props(pr).get("firewallPolicy"),
+                    "firewallPolicy") for m in _arr(p.get("urlPathMaps"),
+                                                                    "urlPathMaps")
+               for pr in _arr(_props(m).get("pathRules"), "pathRules")]
     if policy_id:
         protects = True
     else:
@@ -353,14 +374,14 @@ def _waf(b: Build, gw: Mapping[str, Any], policies: Mapping[str, Mapping[str, An
                 f"WAF policy {pid} is not in the WAF policies read", "dangling"))
             protects, rate_limit = False, None
             continue
-        settings = _props(policy).get("policySettings") or {}
+        settings = _obj(_props(policy).get("policySettings"), "policySettings")
         # policySettings.state defaults to Enabled, mode to Detection (the API's defaults)
         protects = protects and lid(settings.get("state") or "enabled") != "disabled" and \
             lid(settings.get("mode") or "detection") == "prevention"
         if pid == policy_id and rate_limit is not None:
             rate_limit = any(lid(_props(r).get("ruleType") or r.get("ruleType"))
                              == "ratelimitrule"
-                             for r in (_props(policy).get("customRules") or []))
+                             for r in _arr(_props(policy).get("customRules"), "customRules"))
     if not policy_id and not protects:
         rate_limit = False
     return protects, rate_limit
@@ -368,7 +389,7 @@ def _waf(b: Build, gw: Mapping[str, Any], policies: Mapping[str, Mapping[str, An
 
 def appgw_certificates(b: Build, gw: Mapping[str, Any]) -> set[str]:
     out = set()
-    for cert in _props(gw).get("sslCertificates") or []:
+    for cert in _arr(_props(gw).get("sslCertificates"), "sslCertificates"):
         cp = _props(cert)
         secret = str(cp.get("keyVaultSecretId") or "")
         parts = secret.rstrip("/").split("/")

@@ -76,12 +76,44 @@ def _props(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return p
 
 
-def _ref(value: Any) -> str:
-    return lid(value.get("id")) if isinstance(value, Mapping) else ""
+def _arr(value: Any, name: str) -> list[Any]:
+    """An array the ARM API documents (or null/missing, read as empty): another type is
+    refused (exit 2, named), never read as empty, which would drop an NSG's rules, a VM's
+    NICs or an address's configurations and turn a fail into a pass (`securityRules: {}`,
+    `networkInterfaces: 0`)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"{name}: expected an array or null, got {type(value).__name__}")
+    return value
+
+
+def _obj(value: Any, name: str) -> Mapping[str, Any]:
+    """An object the ARM API documents (or null/missing, read as empty): another type is
+    refused as `_arr` (`networkProfile: []` hid a VM's public address: NET-03 fail -> pass)."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name}: expected an object or null, got {type(value).__name__}")
+    return value
+
+
+def _str(value: Any, name: str) -> str | None:
+    """A string the ARM API documents (or null/missing): another type is refused as `_arr`
+    (`ipAddress: 0` read as no address, `scope: []` as no scope, turned fails into passes)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{name}: expected a string or null, got {type(value).__name__}")
+
+
+def _ref(value: Any, name: str = "reference") -> str:
+    """The lower-cased id of an ARM SubResource (`{"id": ...}`, or null/missing: "");
+    another type, or an id that is not a string, is refused as `_arr`."""
+    return lid(_str(_obj(value, name).get("id"), f"{name}.id"))
 
 
 def _loc(obj: Mapping[str, Any]) -> str | None:
-    loc = obj.get("location")
+    loc = _str(obj.get("location"), "location")  # 0 read as no region: RES-02 fail -> pass
     return "".join(str(loc).lower().split()) if loc else None
 
 
@@ -93,7 +125,7 @@ def _pair(location: str | None) -> str | None:
 
 
 def _tags(obj: Mapping[str, Any]) -> dict[str, str]:
-    tags = obj.get("tags") or {}
+    tags = _obj(obj.get("tags"), "tags")
     return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else {}
 
 

@@ -9,7 +9,17 @@ from typing import Any
 from providers.azure.apis import marketplace_image
 from providers.azure.normalize.backup import mark_backup_reads, protected_vms, vault_redundancy
 from providers.azure.normalize.balancers import NatPaths, nat_targets
-from providers.azure.normalize.common import DISK_DOC, _parent, _props, _ref, _tags, lid
+from providers.azure.normalize.common import (
+    DISK_DOC,
+    _arr,
+    _obj,
+    _parent,
+    _props,
+    _ref,
+    _str,
+    _tags,
+    lid,
+)
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.nsg import port_layer
 from providers.azure.normalize.paths import combine
@@ -29,11 +39,11 @@ def machines(b: Build) -> None:
     for vm in b.items("Microsoft.Compute/virtualMachines"):
         vm_id = lid(vm.get("id"))
         p = _props(vm)
-        nic_ids = [_ref(n) for n in (p.get("networkProfile") or {}).get("networkInterfaces")
-                   or []]
+        network = _obj(p.get("networkProfile"), "networkProfile")
+        nic_ids = [_ref(n) for n in _arr(network.get("networkInterfaces"), "networkInterfaces")]
         public, private, layers, subnet_ids, ddos = _exposure(b, vm_id, nic_ids, nat)
-        storage = p.get("storageProfile") or {}
-        os_profile = p.get("osProfile") or {}
+        storage = _obj(p.get("storageProfile"), "storageProfile")
+        os_profile = _obj(p.get("osProfile"), "osProfile")
         linux = os_profile.get("linuxConfiguration")
         props: dict[str, Any] = {
             "public_ips": public,
@@ -62,19 +72,20 @@ def machines(b: Build) -> None:
         for nic_id in nic_ids:
             nic = nics.get(nic_id)
             if nic is not None:
-                nsg = _ref(_props(nic).get("networkSecurityGroup"))
+                nsg = _ref(_props(nic).get("networkSecurityGroup"), "networkSecurityGroup")
                 if nsg:
                     b.relate(vm_id, nsg, RelationType.PROTECTED_BY, layer="NIC NSG")
-        os_disk = _ref((storage.get("osDisk") or {}).get("managedDisk"))
+        os_disk = _ref(_obj(storage.get("osDisk"), "osDisk").get("managedDisk"), "managedDisk")
         if os_disk:
             os_disks[os_disk] = str(vm.get("name") or vm_id.rsplit("/", 1)[-1])
-        for disk in [storage.get("osDisk") or {}, *(storage.get("dataDisks") or [])]:
-            disk_id = _ref(disk.get("managedDisk"))
+        for disk in [_obj(storage.get("osDisk"), "osDisk"), *_arr(storage.get("dataDisks"),
+                                                                  "dataDisks")]:
+            disk_id = _ref(disk.get("managedDisk"), "managedDisk")
             if disk_id:
                 b.relate(disk_id, vm_id, RelationType.ATTACHED_TO)
     for disk in b.items("Microsoft.Compute/disks"):
         p = _props(disk)
-        enc = lid((p.get("encryption") or {}).get("type"))
+        enc = lid(_obj(p.get("encryption"), "encryption").get("type"))
         props = {
             "encrypted": True,
             "encryption_evidence": "provider" if enc in ("", "encryptionatrestwithplatformkey")
@@ -88,7 +99,8 @@ def machines(b: Build) -> None:
         if owner:  # created by its VM's os_disk block, deleted with the VM
             props["implicit"] = f"the OS disk of VM {owner}"
         did = b.add(Kind.VOLUME, disk, props)
-        des = _ref((p.get("encryption") or {}).get("diskEncryptionSetId"))
+        des = _ref(_obj(p.get("encryption"), "encryption").get("diskEncryptionSetId"),
+                   "diskEncryptionSetId")
         if des:
             b.relate(did, des, RelationType.ENCRYPTED_WITH)
 
@@ -114,12 +126,12 @@ def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
                 f"network interface {nic_id} is not in the network interfaces read",
                 "dangling", closes=False))
             continue
-        for cfg in _props(nic).get("ipConfigurations") or []:
+        for cfg in _arr(_props(nic).get("ipConfigurations"), "ipConfigurations"):
             cp = _props(cfg)
             cfg_id = lid(cfg.get("id"))
             if cp.get("privateIPAddress"):
                 private.append(str(cp["privateIPAddress"]))
-            subnets.append(_ref(cp.get("subnet")))
+            subnets.append(_ref(cp.get("subnet"), "subnet"))
             for ref, collection in _fronting(cp):
                 if b.get(collection, ref) is None:
                     # a load balancer or application gateway that forwards to this NIC was
@@ -127,7 +139,7 @@ def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
                     b.mark(vm_id, ("public_ips", "ingress"), Unread(
                         f"{cfg_id} is a backend of {ref}, which is not in the "
                         f"{collection.rsplit('/', 1)[-1]} read", "dangling", closes=False))
-            pip_id = _ref(cp.get("publicIPAddress"))
+            pip_id = _ref(cp.get("publicIPAddress"), "publicIPAddress")
             if pip_id:
                 addr, standard, raw = b.public_ip(pip_id)
                 if raw is None:
@@ -138,20 +150,21 @@ def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
                 elif addr:
                     public.append(addr)
                     paths.append(_path(b, vm_id, nic, cfg, standard))
-                    public_subnets.append(_ref(cp.get("subnet")))
+                    public_subnets.append(_ref(cp.get("subnet"), "subnet"))
             for (_, standard), (ips, ports) in sorted(nat.get(cfg_id, {}).items()):
                 nat_ips.extend(ip for ip in ips if ip not in nat_ips)
                 paths.append((port_layer("inbound NAT rules", ports, vm_id),
                               *_path(b, vm_id, nic, cfg, standard)))
-                public_subnets.append(_ref(cp.get("subnet")))
+                public_subnets.append(_ref(cp.get("subnet"), "subnet"))
     public.extend(ip for ip in nat_ips if ip not in public)
     layers = combine(paths)
     if not paths:  # no public path: the primary configuration's layers, for the record
         first = next((nics[n] for n in nic_ids if n in nics), None)
-        cfg0 = next(iter(_props(first).get("ipConfigurations") or []), None) if first else None
+        cfg0 = next(iter(_arr(_props(first).get("ipConfigurations"), "ipConfigurations")),
+                    None) if first else None
         if first is not None and cfg0 is not None:
             layers = b.cfg_layers(first, cfg0, True)[0]
-            public_subnets.append(_ref(_props(cfg0).get("subnet")))
+            public_subnets.append(_ref(_props(cfg0).get("subnet"), "subnet"))
     ddos_values = [b.ddos_of_subnet(s) for s in dict.fromkeys(public_subnets) if s]
     ddos = (False if False in ddos_values else None if None in ddos_values or not ddos_values
             else True)
@@ -166,7 +179,7 @@ def _fronting(cp: Mapping[str, Any]) -> list[tuple[str, str]]:
             ("loadBalancerBackendAddressPools", "Microsoft.Network/loadBalancers"),
             ("loadBalancerInboundNatRules", "Microsoft.Network/loadBalancers"),
             ("applicationGatewayBackendAddressPools", "Microsoft.Network/applicationGateways")):
-        for ref in cp.get(key) or []:
+        for ref in _arr(cp.get(key), key):
             owner = _parent(_ref(ref))
             if owner:
                 out.append((owner, collection))
@@ -201,8 +214,8 @@ def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
                 f"image version {':'.join(image[1:])} in {location} was not read "
                 f"({IMAGES} failed)", "unknown"))
         return {}
-    status = _props(found).get("imageDeprecationStatus") or {}
-    state = lid(status.get("imageState") or "active")
+    status = _obj(_props(found).get("imageDeprecationStatus"), "imageDeprecationStatus")
+    state = lid(_str(status.get("imageState"), "imageState") or "active")
     when = status.get("scheduledDeprecationTime")
     if state == "active":
         return {"image_deprecated": None}
@@ -224,7 +237,8 @@ def _image(ref: Any) -> str | None:
 def _vm_secrets(vm: Mapping[str, Any]) -> list[str]:
     p = _props(vm)
     found = []
-    for path, holder, key in (("osProfile.customData", p.get("osProfile") or {}, "customData"),
+    for path, holder, key in (("osProfile.customData", _obj(p.get("osProfile"), "osProfile"),
+                               "customData"),
                               ("userData", p, "userData")):
         value = holder.get(key)
         if isinstance(value, str) and value and value != REDACTED and _secret_value(value):

@@ -9,7 +9,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from providers.azure.normalize.common import PROVIDER, _loc, _parent, _props, _ref, _tags, lid
+from providers.azure.normalize.common import (
+    PROVIDER,
+    _arr,
+    _loc,
+    _obj,
+    _parent,
+    _props,
+    _ref,
+    _str,
+    _tags,
+    lid,
+)
 from providers.azure.normalize.nsg import nsg_layers
 from scanner.model import Kind, Relation, RelationType, Resource, Unread
 from scanner.rules import RuleLayer
@@ -70,7 +81,7 @@ class Build:
         if self._subnets is None:
             self._subnets = {}
             for vnet in self.items("Microsoft.Network/virtualNetworks"):
-                for sub in _props(vnet).get("subnets") or []:
+                for sub in _arr(_props(vnet).get("subnets"), "subnets"):
                     self._subnets[lid(sub.get("id"))] = sub
         return self._subnets
 
@@ -127,7 +138,8 @@ class Build:
 
     def vnet_ddos(self, vnet: Mapping[str, Any]) -> bool:
         p = _props(vnet)
-        return bool(p.get("enableDdosProtection")) and bool(_ref(p.get("ddosProtectionPlan")))
+        return bool(p.get("enableDdosProtection")) and bool(_ref(p.get("ddosProtectionPlan"),
+                                                                 "ddosProtectionPlan"))
 
     def ddos_of_subnet(self, subnet_id: str) -> bool | None:
         vnet = self.get("Microsoft.Network/virtualNetworks", _parent(subnet_id))
@@ -139,8 +151,8 @@ class Build:
         pip = self.get("Microsoft.Network/publicIPAddresses", pip_id)
         if pip is None:
             return None, True, None
-        sku = lid((pip.get("sku") or {}).get("name") or "basic")
-        addr = _props(pip).get("ipAddress")
+        sku = lid(_str(_obj(pip.get("sku"), "sku").get("name"), "sku.name") or "basic")
+        addr = _str(_props(pip).get("ipAddress"), "ipAddress")
         return (str(addr) if addr else None), sku == "standard", pip
 
     def public_fqdns(self, frontends: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -148,8 +160,9 @@ class Build:
         configurations, in order, without duplicates."""
         names: list[str] = []
         for fe in frontends:
-            pip = self.public_ip(_ref(_props(fe).get("publicIPAddress")))[2] or {}
-            fqdn = (_props(pip).get("dnsSettings") or {}).get("fqdn")
+            pip = self.public_ip(_ref(_props(fe).get("publicIPAddress"),
+                                      "publicIPAddress"))[2] or {}
+            fqdn = _obj(_props(pip).get("dnsSettings"), "dnsSettings").get("fqdn")
             if fqdn and str(fqdn) not in names:
                 names.append(str(fqdn))
         return names
@@ -164,18 +177,20 @@ class Build:
         p, cp = _props(nic), _props(cfg)
         nic_id = lid(nic.get("id"))
         addresses = [str(cp["privateIPAddress"])] if cp.get("privateIPAddress") else []
-        asgs = {_ref(a) for a in cp.get("applicationSecurityGroups") or []}
-        subnet_id = _ref(cp.get("subnet"))
+        asgs = {_ref(a) for a in _arr(cp.get("applicationSecurityGroups"),
+                                      "applicationSecurityGroups")}
+        subnet_id = _ref(cp.get("subnet"), "subnet")
         unknown: dict[str, Unread] = {}
         sub = self.subnets().get(subnet_id)
-        nic_nsg_id = _ref(p.get("networkSecurityGroup"))
+        nic_nsg_id = _ref(p.get("networkSecurityGroup"), "networkSecurityGroup")
         if subnet_id and sub is None:
             # Its NSG is unknown: with a NIC NSG it could only close the path, without one
             # it could open (Standard) or close (Basic) it.
             unknown["ingress"] = Unread(
                 f"subnet {subnet_id} of NIC {nic_id} is not in the virtual networks read",
                 "dangling", opens=not nic_nsg_id, closes=True)
-        subnet_nsg_id = _ref(_props(sub).get("networkSecurityGroup")) if sub else ""
+        subnet_nsg_id = _ref(_props(sub).get("networkSecurityGroup"),
+                             "networkSecurityGroup") if sub else ""
         nsgs = "Microsoft.Network/networkSecurityGroups"
         subnet_nsg = self.get(nsgs, subnet_nsg_id) if subnet_nsg_id else None
         nic_nsg = self.get(nsgs, nic_nsg_id) if nic_nsg_id else None
@@ -198,7 +213,7 @@ class Build:
         if self._cfgs is None:
             self._cfgs = {}
             for nic in self.items("Microsoft.Network/networkInterfaces"):
-                for cfg in _props(nic).get("ipConfigurations") or []:
+                for cfg in _arr(_props(nic).get("ipConfigurations"), "ipConfigurations"):
                     self._cfgs[lid(cfg.get("id"))] = (nic, cfg)
         return self._cfgs
 
@@ -211,22 +226,25 @@ class Build:
         by private IP address in the member's virtual network). An IP-based member no NIC
         read holds is returned as "ip:<address>" (the caller names it unknown)."""
         out: set[str] = set()
-        for pool in _props(lb).get("backendAddressPools") or []:
+        for pool in _arr(_props(lb).get("backendAddressPools"), "backendAddressPools"):
             if lid(pool.get("id")) != pool_id:
                 continue
             pp = _props(pool)
-            out |= {_ref(c) for c in pp.get("backendIPConfigurations") or []}
-            for member in pp.get("loadBalancerBackendAddresses") or []:
+            out |= {_ref(c) for c in _arr(pp.get("backendIPConfigurations"),
+                                          "backendIPConfigurations")}
+            for member in _arr(pp.get("loadBalancerBackendAddresses"),
+                               "loadBalancerBackendAddresses"):
                 mp = _props(member) if isinstance(member, Mapping) else {}
-                cfg_ref = _ref(mp.get("networkInterfaceIPConfiguration"))
+                cfg_ref = _ref(mp.get("networkInterfaceIPConfiguration"),
+                               "networkInterfaceIPConfiguration")
                 if cfg_ref:
                     out.add(cfg_ref)
                 elif mp.get("ipAddress"):
                     found = self.cfg_by_address(str(mp["ipAddress"]),
-                                                _ref(mp.get("virtualNetwork")))
+                                                _ref(mp.get("virtualNetwork"), "virtualNetwork"))
                     out.add(found or f"ip:{mp['ipAddress']}")
         for cfg_id, (_, cfg) in self.cfgs().items():
-            if pool_id in {_ref(x) for x in _props(cfg).get(nic_key) or []}:
+            if pool_id in {_ref(x) for x in _arr(_props(cfg).get(nic_key), nic_key)}:
                 out.add(cfg_id)
         return out - {""}
 
@@ -236,7 +254,7 @@ class Build:
             cp = _props(cfg)
             if str(cp.get("privateIPAddress") or "").split("/")[0] != address:
                 continue
-            if vnet_id and not _ref(cp.get("subnet")).startswith(vnet_id + "/"):
+            if vnet_id and not _ref(cp.get("subnet"), "subnet").startswith(vnet_id + "/"):
                 continue
             return cfg_id
         return None
@@ -245,25 +263,27 @@ class Build:
         """Inbound NAT rule id -> the IP configurations that name it."""
         out: dict[str, set[str]] = defaultdict(set)
         for cfg_id, (_, cfg) in self.cfgs().items():
-            for rule in _props(cfg).get("loadBalancerInboundNatRules") or []:
+            for rule in _arr(_props(cfg).get("loadBalancerInboundNatRules"),
+                             "loadBalancerInboundNatRules"):
                 out[_ref(rule)].add(cfg_id)
         return out
 
     def nic_owners(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for vm in self.items("Microsoft.Compute/virtualMachines"):
-            for n in (_props(vm).get("networkProfile") or {}).get("networkInterfaces") or []:
+            network = _obj(_props(vm).get("networkProfile"), "networkProfile")
+            for n in _arr(network.get("networkInterfaces"), "networkInterfaces"):
                 out[_ref(n)] = lid(vm.get("id"))
         for nic in self.items("Microsoft.Network/networkInterfaces"):
-            owner = _ref(_props(nic).get("virtualMachine"))
+            owner = _ref(_props(nic).get("virtualMachine"), "virtualMachine")
             if owner:
                 out.setdefault(lid(nic.get("id")), owner)
         return out
 
     def lb_frontends(self, lb: Mapping[str, Any]) -> dict[str, str]:
         out = {}
-        for fe in _props(lb).get("frontendIPConfigurations") or []:
-            addr, _, _ = self.public_ip(_ref(_props(fe).get("publicIPAddress")))
+        for fe in _arr(_props(lb).get("frontendIPConfigurations"), "frontendIPConfigurations"):
+            addr, _, _ = self.public_ip(_ref(_props(fe).get("publicIPAddress"), "publicIPAddress"))
             if addr:
                 out[lid(fe.get("id"))] = addr
         return out

@@ -9,6 +9,7 @@ from providers.azure.normalize.common import (
     FLEX_DOC,
     REDUNDANCY,
     _loc,
+    _obj,
     _pair,
     _parent,
     _props,
@@ -140,8 +141,8 @@ def flexible(b: Build, kind: str, servers: str, rules: str, configs: str, tls_pa
     for srv in b.items(servers):
         sid = lid(srv.get("id"))
         p = _props(srv)
-        network = p.get("network") or {}
-        backup = p.get("backup") or {}
+        network = _obj(p.get("network"), "network")
+        backup = _obj(p.get("backup"), "backup")
         delegated = bool(network.get("delegatedSubnetResourceId"))
         access = lid(network.get("publicNetworkAccess") or ("disabled" if delegated
                                                               else "enabled"))

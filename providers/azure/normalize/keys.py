@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from providers.azure.normalize.common import _parent, _props, lid
+from providers.azure.normalize.common import _arr, _obj, _parent, _props, lid
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
 
 
 def key_vaults(b: Build) -> None:
     for key in b.items("Microsoft.KeyVault/vaults/keys"):
-        policy = _props(key).get("rotationPolicy") or {}
-        rotates = any(lid((action.get("action") or {}).get("type")) == "rotate"
-                      for action in policy.get("lifetimeActions") or []
+        policy = _obj(_props(key).get("rotationPolicy"), "rotationPolicy")
+        rotates = any(lid(_obj(action.get("action"), "action").get("type")) == "rotate"
+                      for action in _arr(policy.get("lifetimeActions"), "lifetimeActions")
                       if isinstance(action, Mapping))
         b.add(Kind.KEY, key, {"customer_managed": True, "rotation_enabled": rotates},
                  name=f"{_parent(lid(key.get('id'))).rsplit('/', 1)[-1]}/{key.get('name')}")

@@ -12,23 +12,13 @@ from providers.azure.normalize.common import (
     DEFAULT_RULES,
     DEST_ANY,
     INTERNET_TAGS,
+    _arr,
     _cidr,
     _props,
     _ref,
     lid,
 )
 from scanner.rules import INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
-
-
-def _arr(value: Any, name: str) -> list[Any]:
-    """An array the ARM API documents (or null/missing): another type is refused (exit 2,
-    named), never read as empty, which would drop an NSG's rules and turn a fail into a
-    pass (`securityRules: {}`)."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TypeError(f"{name}: expected an array or null, got {type(value).__name__}")
-    return value
 
 
 def _list(props: Mapping[str, Any], single: str, many: str) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from providers.azure.normalize.common import lid
+from providers.azure.normalize.common import _obj, _str, lid
 from scanner.rules import Action, LayerMode, Rule, RuleLayer, admitted
 
 UNION_NAME = "public paths of every NIC, each through its own NSGs"
@@ -28,7 +28,7 @@ def lb_standard(lb: Mapping[str, Any], frontend_pip_standard: bool | None) -> bo
     """Is a load balancer path closed by default (Standard SKU)? The load balancer's `sku`
     (absent: Basic, the API default) and its frontend public IP's SKU must both be
     Standard."""
-    sku = lid((lb.get("sku") or {}).get("name") or "basic")
+    sku = lid(_str(_obj(lb.get("sku"), "sku").get("name"), "sku.name") or "basic")
     return sku == "standard" and frontend_pip_standard is not False
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.azure.normalize.common import REDUNDANCY, _cidr, _loc, _pair, _props, _tls, lid
+from providers.azure.normalize.common import (
+    REDUNDANCY,
+    _arr,
+    _cidr,
+    _loc,
+    _obj,
+    _pair,
+    _props,
+    _str,
+    _tls,
+    lid,
+)
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
 from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
@@ -13,21 +24,21 @@ from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
 def storage(b: Build) -> None:
     for acct in b.items("Microsoft.Storage/storageAccounts"):
         p = _props(acct)
-        sku = lid((acct.get("sku") or {}).get("name")).split("_")[-1]
+        sku = lid(_str(_obj(acct.get("sku"), "sku").get("name"), "sku.name")).split("_")[-1]
         redundancy = REDUNDANCY.get(sku)
         replicas: list[str] = []
         if redundancy == "geo":
             second = p.get("secondaryLocation") or _pair(_loc(acct))
             replicas = ["".join(str(second).lower().split())] if second else []
-        services = (p.get("encryption") or {}).get("services") or {}
-        blob = services.get("blob") or {}
-        acls = p.get("networkAcls") or {}
+        services = _obj(_obj(p.get("encryption"), "encryption").get("services"), "services")
+        blob = _obj(services.get("blob"), "blob")
+        acls = _obj(p.get("networkAcls"), "networkAcls")
         public = lid(p.get("publicNetworkAccess")) != "disabled"
         layer = None
         if lid(acls.get("defaultAction")) == "deny":
             rules = tuple(Rule(Action.ALLOW, "tcp", PortRange(443, 443),
                                (c,), origin=lid(acct.get("id")))
-                          for r in acls.get("ipRules") or []
+                          for r in _arr(acls.get("ipRules"), "ipRules")
                           if (c := _cidr(str(r.get("value") or r.get("iPAddressOrRange")
                                              or ""))))
             layer = RuleLayer("storage firewall", LayerMode.UNION, rules, Action.DENY,

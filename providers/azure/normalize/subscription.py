@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers.azure.apis import CONTRIBUTOR, OWNER
-from providers.azure.normalize.common import PRINCIPAL_TYPES, _loc, _props, lid
+from providers.azure.normalize.common import PRINCIPAL_TYPES, _arr, _loc, _props, _str, lid
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
 
@@ -26,7 +26,7 @@ def build(b: Build) -> None:
     storage = b.by_id["Microsoft.Storage/storageAccounts"]
     for setting in b.items("Microsoft.Insights/diagnosticSettings"):
         p = _props(setting)
-        logs = p.get("logs") or []
+        logs = _arr(p.get("logs"), "logs")
         enabled = any(bool(entry.get("enabled")) for entry in logs)
         ws = workspaces.get(lid(p.get("workspaceId")))
         st = storage.get(lid(p.get("storageAccountId")))
@@ -44,14 +44,12 @@ def build(b: Build) -> None:
     grants: dict[str, dict[str, Any]] = {}
     for ra in b.items("Microsoft.Authorization/roleAssignments"):
         p = _props(ra)
-        principal = lid(p.get("principalId"))
+        principal = lid(_str(p.get("principalId"), "principalId"))
         if not principal:
             continue
-        scope = lid(p.get("scope"))
-        if not isinstance(p.get("roleDefinitionId"), str | None):  # read as no role: a pass
-            raise TypeError("roleDefinitionId: expected a string, got "
-                            f"{type(p.get('roleDefinitionId')).__name__}")
-        role = lid(p.get("roleDefinitionId")).rsplit("/", 1)[-1]
+        # read as no scope / no role, another type turned IAM-02's fail into a pass
+        scope = lid(_str(p.get("scope"), "scope"))
+        role = lid(_str(p.get("roleDefinitionId"), "roleDefinitionId")).rsplit("/", 1)[-1]
         at_sub = scope in (sub_scope, "/") or scope.startswith(
             "/providers/microsoft.management/managementgroups/")
         entry = grants.setdefault(principal, {"type": p.get("principalType"),

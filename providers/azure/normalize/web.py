@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.azure.apis import SECRET_MARK, secret_in
-from providers.azure.normalize.common import _parent, _props, _tls, lid
+from providers.azure.normalize.common import _arr, _obj, _parent, _props, _tls, lid
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
 
@@ -16,11 +16,11 @@ def web_apps(b: Build) -> None:
     for site in b.items("Microsoft.Web/sites"):
         sid = lid(site.get("id"))
         p = _props(site)
-        cfg = _props(configs.get(sid, {})) or (p.get("siteConfig") or {})
+        cfg = _props(configs.get(sid, {})) or (_obj(p.get("siteConfig"), "siteConfig"))
         if (unread := b.unread("Microsoft.Web/sites/config", sid, "its config/web")):
             b.mark(sid, ("min_tls", "plaintext_secrets"), unread)
         secrets = sorted({f"siteConfig.appSettings.{s.get('name')}"
-                          for s in cfg.get("appSettings") or []
+                          for s in _arr(cfg.get("appSettings"), "appSettings")
                           if isinstance(s, Mapping) and _secret_value(s.get("value"))})
         hostnames = [str(h) for h in p.get("hostNames") or [p.get("defaultHostName")]
                      if h and not str(h).lower().endswith(".scm.azurewebsites.net")]
