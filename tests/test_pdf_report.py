@@ -96,5 +96,5 @@ def test_without_weasyprint_pdf_is_one_line_naming_what_to_install(
 
 def test_pdf_is_a_known_format_and_pdf2_is_not() -> None:
     bad = run("scan", str(SEED002), "--format", "pdf2")
-    assert bad.exit_code == 2 and "choose from csv, html, json, jsonl, junit, markdown, ocsf, pdf," \
-        in bad.stderr
+    assert bad.exit_code == 2
+    assert "choose from csv, html, json, jsonl, junit, markdown, ocsf, pdf," in bad.stderr
