@@ -26,7 +26,12 @@ def test_estate_mix_scales_to_the_requested_size() -> None:
 
 
 def test_posture_half_scans_the_emulated_account_through_the_counting_proxy(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the bench turns moto's built-in images off for its estate (os.environ): restored after
+    # this test, or every later moto server of the process (tests/aws_estate.py runs an
+    # instance of one of those images) would start without them
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     out = tmp_path / "prowler.json"
     assert bench_prowler.main(["--no-prowler", "--sizes", "80", "--latency-ms", "1",
                                "--rounds", "0", "--no-warmup", "--out", str(out)]) == 0
