@@ -20,14 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from scanner import __version__, probe, snapshot
 from scanner.check import Check, CheckContext
 from scanner.errors import PostureError
-from scanner.findings import (  # noqa: F401 (severity_names: re-exported)
-    ORDER,
-    EvidenceLevel,
-    Finding,
-    Severity,
-    Status,
-    severity_names,
-)
+from scanner.findings import ORDER, EvidenceLevel, Finding, Severity, Status
 from scanner.gcpause import gc_paused
 from scanner.graph import EstateGraph
 from scanner.model import ANY_PROPERTY, Inventory, Kind, RelationType, Resource

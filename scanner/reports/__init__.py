@@ -13,7 +13,7 @@ imports at start-up.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from scanner.check import Check
     from scanner.reports.view import View
     from scanner.result import ScanResult
-
-Renderer = Callable[["ScanResult", bool], str]
-CatalogueRenderer = Callable[["ScanResult", bool, "Mapping[str, Check] | None"], str]
 
 # name -> module under scanner.reports whose `render` writes it
 MODULES: dict[str, str] = {
