@@ -48,7 +48,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 
-from providers.azure import graph
+from providers.azure import graph, plan
 from providers.azure.apis import BY_NAME, SECRET_MARK, SPECS, SUBSCRIPTIONS, Spec, secret_in
 from scanner import __version__, progress
 from scanner.model import ErrorReason
@@ -509,7 +509,8 @@ def _scrub_vm(vm: dict[str, Any]) -> None:
 
 
 class _Collector:
-    def __init__(self, options: Mapping[str, Any], wanted: set[str]) -> None:
+    def __init__(self, options: Mapping[str, Any], wanted: set[str],
+                 only: Iterable[str] | None = None) -> None:
         self.options = options
         self.endpoint, self.scope, authority = endpoint_of(options)
         subscriptions_of(options)
@@ -521,6 +522,11 @@ class _Collector:
             credential_of(options, authority), self.scope)
         self.kwargs = _client_kwargs(options, self.endpoint, self.scope)
         self.wanted = wanted
+        # parents read only for their children that the resource list names: the children
+        # are read for the list's objects of that type instead (providers/azure/plan.py)
+        self.from_list = {n for n in wanted & set(plan.STAND_INS) if n not in (only or ())
+                          and plan.LISTED in wanted} if only is not None else set()
+        self.wanted -= self.from_list
         self.lock = threading.Lock()
         self._clients: dict[tuple[str, str, int], Any] = {}
 
@@ -660,6 +666,8 @@ class _Collector:
                     found[sid, spec.name].setdefault(r, [])
                 for child_name in self._descendants(spec.name):
                     found[sid, child_name].setdefault(GLOBAL, [])
+        if spec.name == plan.LISTED:  # only the resources a plan may take from it
+            objects = [o for o in objects if str(o.get("type", "")).lower() in plan.BY_TYPE]
         kept = []
         for obj in objects:
             if spec.name == "Microsoft.Compute/virtualMachines":
@@ -670,10 +678,14 @@ class _Collector:
                 found[sid, spec.name][_region(obj, region)].append(obj)
         log.info("azure %s %s: %d objects", sid, spec.name, len(kept))
         for child in SPECS:
-            if child.parent != spec.name or not self._wants(child.name):
+            from_list = spec.name == plan.LISTED and child.parent in self.from_list
+            if not (child.parent == spec.name or from_list) or not self._wants(child.name):
                 continue
             done: set[Any] = set()
             for obj in kept:
+                if spec.name == plan.LISTED and str(obj.get("type", "")).lower() != str(
+                        child.parent).lower():
+                    continue  # the resource list's objects of the child's parent type
                 if child.when is not None and not child.when(obj):
                     continue
                 if child.once_per is not None:
@@ -789,8 +801,9 @@ class _Collector:
 
     def _descendants(self, name: str) -> list[str]:
         out = []
+        parents = {name} | (self.from_list if name == plan.LISTED else set())
         for spec in SPECS:
-            if spec.parent == name and spec.name in self.wanted:
+            if spec.parent in parents and spec.name in self.wanted:
                 out.append(spec.name)
                 out.extend(self._descendants(spec.name))
         return out
@@ -824,4 +837,5 @@ def wanted_with_parents(only: Iterable[str] | None) -> set[str]:
 
 
 def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> list[Section]:
-    return _Collector(options, wanted_with_parents(only)).collect()
+    only = None if only is None else set(only)
+    return _Collector(options, wanted_with_parents(only), only).collect()
