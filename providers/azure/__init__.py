@@ -182,3 +182,14 @@ class AzureProvider(Provider):
 
 
 PROVIDER = AzureProvider()
+
+
+def calls_per_check(checks: Iterable[Check]) -> list[tuple[str, list[str]]]:
+    """(check id, the calls a scan for that check alone makes, parents included): the
+    table of docs/azure.md, "What posture calls, per check"."""
+    parents = {s.name: s.parent for s in _apis.SPECS}
+    out = []
+    for c in sorted(checks, key=lambda c: c.id):
+        read = _plan.made(PROVIDER.collections_for_checks((c,)), parents)[0]
+        out.append((c.id, sorted({call for n in read for call in COLLECTIONS[n].calls})))
+    return out

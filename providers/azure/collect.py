@@ -510,7 +510,7 @@ def _scrub_vm(vm: dict[str, Any]) -> None:
 
 class _Collector:
     def __init__(self, options: Mapping[str, Any], wanted: set[str],
-                 only: Iterable[str] | None = None) -> None:
+                 from_list: set[str] | None = None) -> None:
         self.options = options
         self.endpoint, self.scope, authority = endpoint_of(options)
         subscriptions_of(options)
@@ -524,9 +524,7 @@ class _Collector:
         self.wanted = wanted
         # parents read only for their children that the resource list names: the children
         # are read for the list's objects of that type instead (providers/azure/plan.py)
-        self.from_list = {n for n in wanted & set(plan.STAND_INS) if n not in (only or ())
-                          and plan.LISTED in wanted} if only is not None else set()
-        self.wanted -= self.from_list
+        self.from_list = from_list or set()
         self.lock = threading.Lock()
         self._clients: dict[tuple[str, str, int], Any] = {}
 
@@ -827,15 +825,13 @@ def _auth_hint(exc: ClientAuthenticationError) -> str:
 
 
 def wanted_with_parents(only: Iterable[str] | None) -> set[str]:
-    names = set(BY_NAME) if only is None else {n for n in only if n in BY_NAME}
-    for name in list(names):
-        parent = BY_NAME[name].parent
-        while parent:
-            names.add(parent)
-            parent = BY_NAME[parent].parent
-    return names
+    """Every collection a scan for `only` reads (all: None), with the parents its children
+    are read for (but those the resource list gives: plan.made)."""
+    return plan.made(set(BY_NAME) if only is None else {n for n in only if n in BY_NAME},
+                     {s.name: s.parent for s in SPECS})[0]
 
 
 def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> list[Section]:
-    only = None if only is None else set(only)
-    return _Collector(options, wanted_with_parents(only), only).collect()
+    names = set(BY_NAME) if only is None else {n for n in only if n in BY_NAME}
+    wanted, from_list = plan.made(names, {s.name: s.parent for s in SPECS})
+    return _Collector(options, wanted, from_list).collect()

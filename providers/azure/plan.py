@@ -106,6 +106,21 @@ def plan(checks: Iterable[Check], full: Mapping[str, set[str]]) -> set[str]:
     return out
 
 
+def made(only: Iterable[str], parents: Mapping[str, str | None]) -> tuple[set[str], set[str]]:
+    """(the collections a live scan for `only` reads, with the parents its children are
+    read for; the parents whose objects the resource list gives instead). `parents`:
+    collection -> its parent collection."""
+    only = set(only)
+    wanted = set(only)
+    for name in list(wanted):
+        parent = parents.get(name)
+        while parent:
+            wanted.add(parent)
+            parent = parents.get(parent)
+    from_list = {n for n in wanted - only if n in STAND_INS} if LISTED in only else set()
+    return wanted - from_list, from_list
+
+
 def needed_in(check: Check, full: set[str], attempted: set[str]) -> set[str]:
     """What `check` needs of a section that attempted `attempted` (see the module doc)."""
     if LISTED in attempted and listed_suffices(check):
