@@ -70,6 +70,7 @@ def test_res01_live_reads_the_resource_list_and_judges_as_from_the_full_lists(
     arm.requests.clear()
     snap = tmp_path / "res01.json"
     live = scan("azure", "--checks", "RES-01", "--record", str(snap), arm=arm)
+    assert {m for m, _ in arm.requests} == {"GET"}
     paths = {p.split("?")[0].lower() for _, p in arm.requests}
     assert any(p.endswith("/resources") for p in paths)
     assert not [p for p in paths if "/providers/microsoft.compute/" in p
