@@ -4,6 +4,8 @@
     python bench/bench_azure_cpu.py --baseline /work/main    # and another one, interleaved
     python bench/bench_azure_cpu.py --importtime             # + the heaviest imports
 
+Children run with compiled bytecode (PYTHONDONTWRITEBYTECODE unset, a bytecode cache of the
+bench's own, written by one warm-up run per checkout), as an installed posture runs.
 The estate is the bundled fixture seed000 (one subscription, a dozen resources), served by
 tests/azure_arm_server.py over HTTPS on loopback in this process; the real CLI (`posture scan
 azure ... --format json`) runs as a child process and its CPU (user + sys, from
@@ -38,10 +40,14 @@ CASES = {"RES-01": ["--checks", "RES-01"], "default": ["--profile", "default"]}
 TARGET_CPU = 2.0  # issue 19 item 2: a small scan under 2 s of posture's own CPU
 
 
-def run(checkout: Path, arm: ArmServer, args: list[str], out: Path,
+def run(checkout: Path, arm: ArmServer, args: list[str], out: Path, cache: Path,
         importtime: bool = False) -> dict[str, Any]:
     env = {**os.environ, "POSTURE_AZURE_ARM_ENDPOINT": arm.url, "PYTHONPATH": str(checkout),
-           "POSTURE_AZURE_ACCESS_TOKEN": TOKEN, "REQUESTS_CA_BUNDLE": arm.ca_file}
+           "POSTURE_AZURE_ACCESS_TOKEN": TOKEN, "REQUESTS_CA_BUNDLE": arm.ca_file,
+           # compiled bytecode, as an installed posture has it (a first run writes it, to a
+           # cache of the bench's own: nothing is written into the checkouts)
+           "PYTHONPYCACHEPREFIX": str(cache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     arm.requests.clear()
     cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "scanner.cli",
            "scan", "azure", *args, "--format", "json", "--no-timestamps", "-o", str(out)]
@@ -103,14 +109,19 @@ def main() -> None:
     rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
     with ArmServer(sections_of(SEED), token=TOKEN) as arm, \
             tempfile.TemporaryDirectory() as tmp:
+        caches = {label: Path(tmp) / f"pycache-{label}" for label, _ in checkouts}
+        for label, checkout in checkouts:  # warm-up: writes the bytecode caches
+            run(checkout, arm, CASES["default"], Path(tmp) / "warm.json", caches[label])
         for n in range(args.repeat):
             for case, cargs in CASES.items():
                 for label, checkout in reversed(checkouts):
-                    got = run(checkout, arm, cargs, Path(tmp) / f"{label}-{case}-{n}.json")
+                    got = run(checkout, arm, cargs, Path(tmp) / f"{label}-{case}-{n}.json",
+                              caches[label])
                     rows.setdefault((case, label), []).append(got)
         if args.importtime:
             for case, cargs in CASES.items():
-                got = run(ROOT, arm, cargs, Path(tmp) / "imports.json", importtime=True)
+                got = run(ROOT, arm, cargs, Path(tmp) / "imports.json", caches["this"],
+                          importtime=True)
                 print(f"heaviest imports, {case} (cumulative ms):")
                 for us, name in heaviest_imports(got["stderr"]):
                     print(f"  {us / 1000:8.1f}  {name}")
