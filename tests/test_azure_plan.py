@@ -25,6 +25,7 @@ from tests.helpers import ROOT, findings_of, run
 
 SEED000 = ROOT / "fixtures" / "azure" / "seed000-azure.json"
 SEED001 = ROOT / "fixtures" / "azure" / "seed001-azure.json"
+SUB0 = "0b1f6471-1bf0-4dda-aec3-000000000000"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-test-token"
 CHECKS = load_checks()
 RES01_READS = {LISTED, "Microsoft.CognitiveServices/accounts/deployments",
@@ -87,6 +88,19 @@ def test_res01_live_reads_the_resource_list_and_judges_as_from_the_full_lists(
     judged = [f for f in findings_of(replayed) if f["check"] in other_checks.split(",")]
     assert judged and not [f for f in judged if f["status"] in ("pass", "fail")]
     assert any("was not collected" in f["message"] for f in judged)
+
+
+def test_a_resource_list_that_cannot_be_read_leaves_res01_without_a_verdict() -> None:
+    with ArmServer(sections_of(SEED000), token=TOKEN) as arm:
+        arm.fail(f"/subscriptions/{SUB0}/resources", 403, "AuthorizationFailed")
+        doc = scan("azure", "--checks", "RES-01", arm=arm)
+    res01 = [f for f in findings_of(doc) if f["check"] == "RES-01"]
+    data = [f for f in res01 if "/providers/microsoft.storage/" in f["resource"]
+            or "/providers/microsoft.compute/" in f["resource"]]
+    assert not data  # nothing listed: no resource judged, and none passed
+    assert not [f for f in res01 if f["status"] == "pass" and f["region"]
+                and "/diagnosticsettings/" not in f["resource"].lower()]
+    assert any(LISTED in f["resource"] and f["status"] == "error" for f in res01)
 
 
 START, END = "<!-- calls-per-check: start -->", "<!-- calls-per-check: end -->"
