@@ -82,18 +82,17 @@ def _judged(doc: dict[str, Any]) -> Any:
 
 
 def heaviest_imports(stderr: str, top: int = 12) -> list[tuple[int, str]]:
-    """(cumulative microseconds, package) of the top-level packages imported, heaviest
-    first, from `python -X importtime`'s report."""
-    out: dict[str, int] = {}
+    """(cumulative microseconds, module) of the imports made at the top of the import tree
+    (not on behalf of another module being imported), heaviest first, from `python -X
+    importtime`'s report."""
+    out: list[tuple[int, str]] = []
     for line in stderr.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
+        if not line.startswith("import time:") or line.count("|") != 2:
             continue
-        _, cumulative, name = (p.strip() for p in line.removeprefix("import time:").split("|"))
-        if not cumulative.isdigit() or name.startswith(" "):
-            continue
-        if name == name.lstrip():  # top level of the import tree
-            out[name] = out.get(name, 0) + int(cumulative)
-    return sorted(((us, n) for n, us in out.items()), reverse=True)[:top]
+        _, cumulative, name = line.removeprefix("import time:").split("|")
+        if cumulative.strip().isdigit() and not name.startswith("  "):  # top level
+            out.append((int(cumulative), name.strip()))
+    return sorted(out, reverse=True)[:top]
 
 
 def main() -> None:

@@ -51,9 +51,11 @@ class Build:
         self.listed_ids: dict[str, Mapping[str, Any]] = {}
         attempted = section.attempted()
         for obj in section.items(LISTED):
-            name = BY_TYPE.get(str(obj.get("type", "")).lower())
-            if name is not None and name not in attempted and obj.get("id"):
-                self.listed[name].append(obj)
+            if not isinstance(obj, dict):
+                continue
+            list_name = BY_TYPE.get(str(obj.get("type", "")).lower())
+            if list_name is not None and list_name not in attempted and obj.get("id"):
+                self.listed[list_name].append(obj)
                 self.listed_ids[lid(obj["id"])] = obj
         self.protected_vault: dict[str, str] = {}  # VM id -> the vault protecting it
         self.unknown: dict[str, dict[str, Unread]] = defaultdict(dict)
