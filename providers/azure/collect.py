@@ -827,11 +827,17 @@ def _auth_hint(exc: ClientAuthenticationError) -> str:
 def wanted_with_parents(only: Iterable[str] | None) -> set[str]:
     """Every collection a scan for `only` reads (all: None), with the parents its children
     are read for (but those the resource list gives: plan.made)."""
-    return plan.made(set(BY_NAME) if only is None else {n for n in only if n in BY_NAME},
-                     {s.name: s.parent for s in SPECS})[0]
+    return plan.made(_names(only), {s.name: s.parent for s in SPECS})[0]
+
+
+def _names(only: Iterable[str] | None) -> set[str]:
+    """The collections asked for; everything (None): every list, read in full (the
+    resource list is only for plans that read nothing else of its resources)."""
+    if only is None:
+        return set(BY_NAME) - {plan.LISTED}
+    return {n for n in only if n in BY_NAME}
 
 
 def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> list[Section]:
-    names = set(BY_NAME) if only is None else {n for n in only if n in BY_NAME}
-    wanted, from_list = plan.made(names, {s.name: s.parent for s in SPECS})
+    wanted, from_list = plan.made(_names(only), {s.name: s.parent for s in SPECS})
     return _Collector(options, wanted, from_list).collect()
