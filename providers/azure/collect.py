@@ -128,10 +128,18 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
 }
 
 
+# One import of an SDK package at a time: worker threads importing the same azure-mgmt
+# package at once can see it half initialised (an AttributeError on the client or its models;
+# seen under load as "Microsoft.KeyVault/vaults/keys: AttributeError (bug)").
+_IMPORTING = threading.Lock()
+
+
 def client_class(key: str) -> Callable[..., Any]:
-    """The SDK client class for a key of CLIENT_CLASSES, imported on first use."""
+    """The SDK client class for a key of CLIENT_CLASSES, imported on first use (whole, before
+    any other thread uses it)."""
     module, name = CLIENT_CLASSES[key]
-    cls: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    with _IMPORTING:
+        cls: Callable[..., Any] = getattr(importlib.import_module(module), name)
     return cls
 
 
@@ -532,7 +540,7 @@ class _Collector:
         """One SDK client per (client, subscription, worker thread): the clients' pipelines
         and transports are not shared between threads."""
         ident = (key, sub, threading.get_ident())
-        cls = client_class(key)  # outside the lock: a first import takes a while
+        cls = client_class(key)  # outside self.lock: a first import takes a while
         with self.lock:
             if ident not in self._clients:
                 self._clients[ident] = cls(self.credential, sub, **self.kwargs,
