@@ -130,16 +130,94 @@ class RuleLayer:
         return self.rules
 
 
-@dataclass(frozen=True, slots=True, order=True)
 class Exposure:
-    """Traffic that crosses every layer: a protocol, a port range and the sources admitted."""
+    """Traffic that crosses every layer: a protocol, a port range and the sources admitted.
 
-    protocol: str
-    ports: PortRange
-    sources: tuple[str, ...]
+    A value (hashable, ordered and compared as the tuple (protocol, ports, sources), read-only
+    attributes). `admitted()` returns ~one per port range of a large firewall (100k rules:
+    ~100k of them), so those it makes keep their addresses as a flat integer set and their
+    ports as two integers: `ports` and `sources` (CIDR strings) are built when first read,
+    which most of them never are (a check reads the few on the ports it judges)."""
+
+    __slots__ = ("_protocol", "_lo", "_hi", "_ports", "_flat", "_sources")
+    _protocol: str
+    _lo: int
+    _hi: int
+    _ports: PortRange | None
+    _flat: tuple[int, ...] | None
+    _sources: tuple[str, ...] | None
+
+    def __init__(self, protocol: str, ports: PortRange, sources: tuple[str, ...]) -> None:
+        self._protocol = protocol
+        self._lo, self._hi, self._ports = ports.lo, ports.hi, ports
+        self._flat, self._sources = None, tuple(sources)
+
+    @property
+    def protocol(self) -> str:
+        return self._protocol
+
+    @property
+    def ports(self) -> PortRange:
+        ports = self._ports
+        if ports is None:
+            ports = self._ports = PortRange(self._lo, self._hi)
+        return ports
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        sources = self._sources
+        if sources is None:
+            assert self._flat is not None
+            sources = self._sources = _flat_cidrs(self._flat)
+        return sources
+
+    def _key(self) -> tuple[str, int, int, tuple[str, ...]]:
+        return self._protocol, self._lo, self._hi, self.sources
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Exposure):
+            return NotImplemented
+        if self._flat is not None and other._flat is not None:  # both canonical: compare sets
+            return (self._protocol, self._lo, self._hi, self._flat) == (
+                other._protocol, other._lo, other._hi, other._flat)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __lt__(self, other: Exposure) -> bool:
+        return self._key() < other._key()
+
+    def __le__(self, other: Exposure) -> bool:
+        return self._key() <= other._key()
+
+    def __gt__(self, other: Exposure) -> bool:
+        return self._key() > other._key()
+
+    def __ge__(self, other: Exposure) -> bool:
+        return self._key() >= other._key()
+
+    def __repr__(self) -> str:
+        return (f"Exposure(protocol={self._protocol!r}, ports={self.ports!r}, "
+                f"sources={self.sources!r})")
+
+    def __reduce__(self) -> tuple[type[Exposure], tuple[str, PortRange, tuple[str, ...]]]:
+        return Exposure, (self._protocol, self.ports, self.sources)
 
     def to_json(self) -> dict[str, object]:
-        return {"protocol": self.protocol, "ports": str(self.ports), "sources": list(self.sources)}
+        return {"protocol": self._protocol, "ports": str(self.ports),
+                "sources": list(self.sources)}
+
+
+_new_object = object.__new__
+
+
+def _exposure(protocol: str, lo: int, hi: int, flat: tuple[int, ...]) -> Exposure:
+    """An exposure of `admitted()`: `flat` is a canonical flat address set (`_compute_admitted`),
+    formatted as CIDRs only when read."""
+    e = _new_object(Exposure)
+    e._protocol, e._lo, e._hi, e._ports, e._flat, e._sources = protocol, lo, hi, None, flat, None
+    return e
 
 
 # --- address sets as sorted, merged integer intervals [lo, hi) per family -----------------
@@ -359,7 +437,6 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
                                                                            strict=True)]
     if len(layers) > 1 or query != _UNIVERSE:
         ranked = _within_reach(layers, ranked, query)
-    formatted: dict[tuple[int, ...], tuple[str, ...]] = {}
     result: list[Exposure] = []
     for protocol in PROTOCOLS:
         ported = protocol in PORTED
@@ -370,12 +447,7 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
             pieces = _meet_pieces(pieces, _layer_pieces(layer, applying, allow, ported))
             if len(pieces) == 1 and not pieces[0][2]:
                 break
-        for lo, hi, flat in pieces:
-            if flat:
-                cidrs = formatted.get(flat)
-                if cidrs is None:
-                    cidrs = formatted[flat] = _flat_cidrs(flat)
-                result.append(Exposure(protocol, PortRange(lo, hi), cidrs))
+        result += [_exposure(protocol, lo, hi, flat) for lo, hi, flat in pieces if flat]
     return tuple(result)
 
 
@@ -469,6 +541,7 @@ def _sources_flat(sources: tuple[str, ...]) -> _Flat:
     return _flat(map(_interval, sources))
 
 
+@lru_cache(maxsize=1 << 16)
 def _flat_cidrs(flat: _Flat) -> tuple[str, ...]:
     # map() over the C-level cache: no Python frame per interval once it is formatted
     return tuple(chain.from_iterable(map(_flat_interval_cidrs, flat[::2], flat[1::2])))
@@ -734,9 +807,13 @@ def sources_for(exposures: Iterable[Exposure], protocol: str, port: int | None) 
     """The sources admitted for one protocol and port."""
     out: list[str] = []
     for e in exposures:
-        if e.protocol == protocol and (port is None or port in e.ports):
+        if e.protocol == protocol and (port is None or e._lo <= port <= e._hi):
             out.extend(e.sources)
     return out
+
+
+_V4_ALL = (0, 1 << 32)  # 0.0.0.0/0 as an interval of a flat address set
+_V6_ALL = (_V6, _V6 + (1 << 128))  # ::/0
 
 
 def wide_open(exposures: Iterable[Exposure]) -> bool:
@@ -745,7 +822,15 @@ def wide_open(exposures: Iterable[Exposure]) -> bool:
     for e in exposures:
         if e.protocol != "tcp":
             continue
+        flat = e._flat
+        if flat is not None:  # canonical: "0.0.0.0/0" in its sources is its first interval
+            # [0, 2**32), "::/0" its last [2**33, 2**33 + 2**128) (IPv4 sorts first)
+            if flat[:2] == _V4_ALL:
+                covered["0.0.0.0/0"].append((e._lo, e._hi + 1))
+            if flat[-2:] == _V6_ALL:
+                covered["::/0"].append((e._lo, e._hi + 1))
+            continue
         for src in ("0.0.0.0/0", "::/0"):
             if src in e.sources:
-                covered[src].append((e.ports.lo, e.ports.hi + 1))
+                covered[src].append((e._lo, e._hi + 1))
     return any(_merge(iv) == [(0, MAX_PORT + 1)] for iv in covered.values())
