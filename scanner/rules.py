@@ -139,7 +139,7 @@ class Exposure:
     ports as two integers: `ports` and `sources` (CIDR strings) are built when first read,
     which most of them never are (a check reads the few on the ports it judges)."""
 
-    __slots__ = ("_protocol", "_lo", "_hi", "_ports", "_flat", "_sources")
+    __slots__ = ("_flat", "_hi", "_lo", "_ports", "_protocol", "_sources")
     _protocol: str
     _lo: int
     _hi: int
@@ -230,10 +230,40 @@ _IPV4_CIDR = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12
 _IPV6_CIDR = re.compile(r"([0-9A-Fa-f:]{2,39})(?:/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?")
 
 
+# Host bits per IPv4 prefix, keyed by the prefix exactly as ipaddress writes it ("24", not
+# "024"): a prefix written otherwise takes the general path.
+_V4_HOST_BITS = {str(length): 32 - length for length in range(33)}
+_aton, _ntoa = socket.inet_aton, socket.inet_ntoa
+
+
+def _v4_fast(cidr: str) -> tuple[int, int, bool] | None:
+    """(first address, end, already canonical) of an IPv4 CIDR written as ipaddress writes one
+    (dotted quad without leading zeros, prefix in decimal), else None. `inet_aton` reads the
+    address in C; it also takes forms ipaddress refuses or reads otherwise ("1.2.3", "010.0.0.1"
+    in octal, trailing text after a space), so only an address that `inet_ntoa` writes back
+    unchanged is taken: exactly the canonical dotted quads, read the same by both."""
+    addr, slash, prefix = cidr.partition("/")
+    host = _V4_HOST_BITS.get(prefix) if slash else 0
+    if host is None:
+        return None
+    try:
+        packed = _aton(addr)
+    except (OSError, ValueError):  # not an address; NUL or non-ASCII text
+        return None
+    if _ntoa(packed) != addr:
+        return None
+    value = int.from_bytes(packed, "big")
+    start = value >> host << host
+    return start, start + (1 << host), bool(slash) and start == value
+
+
 def _parse_cidr(cidr: str) -> tuple[int, int, int]:
     """(family, first address, end) of a CIDR, host bits ignored (strict=False). Plain IPv4
     CIDRs are parsed here (ipaddress takes ~50 us each, and a firewall may hold 100k);
     everything else by ipaddress, which also refuses what is not a CIDR."""
+    fast = _v4_fast(cidr)
+    if fast is not None:
+        return 4, fast[0], fast[1]
     m = _IPV4_CIDR.fullmatch(cidr)
     if m:
         a, b, c, d, prefix = m.groups()
@@ -255,6 +285,36 @@ def _parse_cidr(cidr: str) -> tuple[int, int, int]:
     net = ipaddress.ip_network(cidr, strict=False)
     start = int(net.network_address)
     return net.version, start, start + net.num_addresses
+
+
+def canonical_cidr(text: str) -> str:
+    """`str(ipaddress.ip_network(text, strict=False))`, and the same ValueError for what it
+    refuses: the network in its canonical form (host bits cleared, prefix written out, IPv6
+    compressed as RFC 5952 says). Normalizers name every rule source with it; a firewall may
+    hold 100k, and ipaddress takes ~20-50 us for each. Plain IPv4 CIDRs are read and, when
+    they already are canonical (most are), returned as they are; IPv6 networks outside the
+    ranges with embedded IPv4 (the first 80 bits zero) are formatted by `inet_ntop`, which
+    writes RFC 5952 text as ipaddress does; everything else goes to ipaddress."""
+    fast = _v4_fast(text)
+    if fast is not None:
+        start, end, canonical = fast
+        if canonical:
+            return text
+        return f"{_ntoa(start.to_bytes(4, 'big'))}/{33 - (end - start).bit_length()}"
+    m = _IPV6_CIDR.fullmatch(text)
+    if m:
+        try:
+            packed = socket.inet_pton(socket.AF_INET6, m[1])
+        except OSError:
+            pass
+        else:
+            length = int(m[2]) if m[2] is not None else 128
+            host = 128 - length
+            start = int.from_bytes(packed, "big") >> host << host
+            if start >> 48:  # not ::/80 (where ipaddress and inet_ntop write IPv4 forms)
+                packed = start.to_bytes(16, "big")
+                return f"{socket.inet_ntop(socket.AF_INET6, packed)}/{length}"
+    return str(ipaddress.ip_network(text, strict=False))
 
 
 _interval = lru_cache(maxsize=1 << 18)(_parse_cidr)

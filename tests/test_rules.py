@@ -41,6 +41,7 @@ from scanner.rules import (
     Rule,
     RuleLayer,
     admitted,
+    canonical_cidr,
     decide,
     sources_for,
     subtract,
@@ -418,8 +419,11 @@ def test_ipv6_cidrs_are_read_exactly_as_ipaddress_reads_them(text: str) -> None:
     except ValueError:
         with pytest.raises(ValueError):
             subtract([text], [])
+        with pytest.raises(ValueError):
+            canonical_cidr(text)
         return
     assert subtract([text], []) == [str(net)]
+    assert canonical_cidr(text) == str(net)
     assert decide([_union(Rule(Action.ALLOW, "tcp", ALL_PORTS, (text,)))], "tcp", 1,
                   str(net.network_address))
 
@@ -811,7 +815,8 @@ def ipv4_texts(draw: st.DrawFn) -> str:
     address = draw(st.ip_addresses(v=4))
     text = draw(st.sampled_from((str(address), ".".join(f"{b:03d}" for b in address.packed),
                                  ".".join(str(b) for b in address.packed[:3]),
-                                 hex(int(address)), f" {address}", f"{address} ")))
+                                 hex(int(address)), f" {address}", f"{address} ",
+                                 f"{address} x", f"{address}\x00", f"{address}.1")))
     prefix = draw(st.one_of(st.none(), st.integers(0, 34).map(str),
                             st.sampled_from(("032", "08", "", "-1", "1a", " 8"))))
     return text if prefix is None else f"{text}/{prefix}"
@@ -831,6 +836,27 @@ def test_ipv4_cidrs_are_read_and_named_exactly_as_ipaddress_does(text: str) -> N
             subtract([text], [])
         with pytest.raises(ValueError):
             admitted([layer])
+        with pytest.raises(ValueError):
+            canonical_cidr(text)
         return
     assert subtract([text], []) == [str(net)]
+    assert canonical_cidr(text) == str(net)
     assert admitted([layer]) == (Exposure("tcp", ALL_PORTS, (str(net),)),)
+
+
+@pytest.mark.parametrize("text", [
+    "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:0/96", "::/96", "::1:0:0:0/80", "0:0:0:0:1::/80",
+    "::1:0:0:0:0/128", "0:0:0:1::/64", "1::", "1:0:0:1:0:0:0:1", "1:0:1:0:0:1:0:0",
+    "2001:DB8::0:1/127", "2001:db8:0000:0:0:0:0:1", "fe80::1%eth0", "::ffff:1.2.3.4/120",
+])
+def test_canonical_cidr_names_ipv6_near_embedded_ipv4_as_ipaddress_does(text: str) -> None:
+    """IPv6 networks whose first 80 bits are zero (IPv4-mapped and -compatible: inet_ntop
+    and ipaddress write them differently) and zero runs of equal length (RFC 5952: the first
+    is compressed)."""
+    try:
+        want = str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        with pytest.raises(ValueError):
+            canonical_cidr(text)
+        return
+    assert canonical_cidr(text) == want
