@@ -717,26 +717,31 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
         bounds = [0, MAX_PORT + 1]
     n = len(bounds) - 1
     leaf = dict(zip(bounds, range(n, 2 * n + 1), strict=True))
+    # the rules of internal nodes, and of leaves (most rules: one segment, one leaf), each
+    # list in decision order
     own: dict[int, list[_Entry]] = {}
+    at_leaf: dict[int, list[_Entry]] = {}
     for entry, ports in zip(rules, ranges, strict=True):
         lo, hi = (leaf[ports.lo], leaf[ports.hi + 1]) if ported else (n, n + 1)
         if lo + 1 == hi:  # one segment: its leaf
-            own.setdefault(lo, []).append(entry)
+            at_leaf.setdefault(lo, []).append(entry)
             continue
+        holders = at_leaf  # the first nodes covering the range may be leaves, not the others
         while lo < hi:
             if lo & 1:
-                own.setdefault(lo, []).append(entry)
+                holders.setdefault(lo, []).append(entry)
                 lo += 1
             if hi & 1:
                 hi -= 1
-                own.setdefault(hi, []).append(entry)
+                holders.setdefault(hi, []).append(entry)
             lo >>= 1
             hi >>= 1
+            holders = own
     size = 2 * n
     sets: list[_Flat] = [()] * size
-    # Nodes level by level (a node's parent is node >> 1): the children of a level copy their
-    # parents' state (one slice assignment), then the nodes with rules of their own apply
-    # them.
+    # Internal nodes level by level (a node's parent is node >> 1): the children of a level
+    # copy their parents' state (one slice assignment), then the nodes with rules of their
+    # own apply them; the leaves last, each from its parent's final state.
     levels: dict[int, list[int]] = {}
     for node in own:
         levels.setdefault(node.bit_length(), []).append(node)
@@ -749,6 +754,22 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
                     for k in range(0, len(flat), 2):
                         have = _add(have, flat[k], flat[k + 1])
                 sets[node] = have
+        for node, entries in at_leaf.items():
+            have = sets[node]
+            for _, _, flat in entries:
+                if len(flat) == 2:  # `_add` inline: most leaves add one interval
+                    lo, hi = flat
+                    i = bisect_left(have, lo)
+                    j = bisect_right(have, hi, i)
+                    if i & 1:
+                        have = have[:i] + have[j:] if j & 1 else (*have[:i], hi, *have[j:])
+                    else:
+                        have = ((*have[:i], lo, *have[j:]) if j & 1
+                                else (*have[:i], lo, hi, *have[j:]))
+                else:
+                    for k in range(0, len(flat), 2):
+                        have = _add(have, flat[k], flat[k + 1])
+            sets[node] = have
     else:
         unpainted = len(allow) - 1  # the rank of "no rule": the default decides
         sets[0] = _UNIVERSE if default else ()
@@ -758,14 +779,32 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
             _inherit(paints, level, size)
             for node in levels.get(level, ()):
                 have, paint = sets[node], paints[node]
-                entries = own[node]
-                # a leaf's paint after its last rule is never read
-                last = len(entries) - 1 if node >= n else -1
-                for e, (rank, _, flat) in enumerate(entries):
+                for rank, _, flat in own[node]:
                     for k in range(0, len(flat), 2):
                         have, paint = _paint(have, paint, flat[k], flat[k + 1], rank, allow,
-                                             e != last or k + 2 < len(flat))
+                                             True)
                 sets[node], paints[node] = have, paint
+        for node, entries in at_leaf.items():
+            have = sets[node]
+            if len(entries) == 1 and len(entries[0][2]) == 2:
+                # one rule, one interval (most leaves): `_paint` inline, without the paint
+                # (a leaf's paint after its last rule is never read)
+                rank, _, (lo, hi) = entries[0]
+                bounds_, ranks = paints[node]
+                i = bisect_right(bounds_, lo) - 1  # the cell holding lo
+                if hi <= bounds_[i + 1]:  # inside it
+                    value = ranks[i]
+                    if value > rank and allow[value] is not allow[rank]:
+                        have = _add(have, lo, hi) if allow[rank] else _splice(have, lo, hi, ())
+                    sets[node] = have
+                    continue
+            paint = paints[node]
+            last = len(entries) - 1
+            for e, (rank, _, flat) in enumerate(entries):
+                for k in range(0, len(flat), 2):
+                    have, paint = _paint(have, paint, flat[k], flat[k + 1], rank, allow,
+                                         e != last or k + 2 < len(flat))
+            sets[node] = have
     out: list[_Piece] = []
     previous: _Flat | None = None
     for start, stop, flat in zip(bounds, bounds[1:], sets[n:], strict=False):
