@@ -323,6 +323,18 @@ _interval = lru_cache(maxsize=1 << 18)(_parse_cidr)
 @lru_cache(maxsize=1 << 18)
 def _cidr_flat(cidr: str) -> tuple[int, int]:
     """One CIDR as a flat address set (see `_compute_admitted`)."""
+    # `_v4_fast` inline: a large firewall's rules are mostly plain IPv4 CIDRs
+    addr, slash, prefix = cidr.partition("/")
+    host = _V4_HOST_BITS.get(prefix) if slash else 0
+    if host is not None:
+        try:
+            packed = _aton(addr)
+        except (OSError, ValueError):
+            pass
+        else:
+            if _ntoa(packed) == addr:
+                start = int.from_bytes(packed, "big") >> host << host
+                return start, start + (1 << host)
     version, lo, hi = _parse_cidr(cidr)
     return (lo, hi) if version == 4 else (lo + _V6, hi + _V6)
 
@@ -497,13 +509,24 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
                                                                            strict=True)]
     if len(layers) > 1 or query != _UNIVERSE:
         ranked = _within_reach(layers, ranked, query)
+    # per layer, its rules by protocol (`*` apart), each list in decision order
+    by_protocol: list[dict[str, list[_Entry]]] = []
+    for entries in ranked:
+        buckets: dict[str, list[_Entry]] = {p: [] for p in (*PROTOCOLS, "*")}
+        for entry in entries:
+            buckets[entry[1].protocol].append(entry)
+        by_protocol.append(buckets)
     result: list[Exposure] = []
     for protocol in PROTOCOLS:
         ported = protocol in PORTED
         pieces: list[_Piece] = [(0, MAX_PORT, query)]
-        for layer, entries, allow in zip(layers, ranked, allows, strict=True):
-            applying = [e for e in entries if e[1].protocol in ("*", protocol)
-                        and (ported or e[1].ports == ALL_PORTS)]
+        for layer, buckets, allow in zip(layers, by_protocol, allows, strict=True):
+            # the rules of this protocol and those of any, in decision order (ranks are
+            # distinct: merging the two sorted runs never compares the rules)
+            mine, every = buckets[protocol], buckets["*"]
+            applying = sorted(mine + every) if mine and every else mine or every
+            if not ported:  # port-less protocols: only rules that do not narrow ports
+                applying = [e for e in applying if e[1].ports == ALL_PORTS]
             pieces = _meet_pieces(pieces, _layer_pieces(layer, applying, allow, ported))
             if len(pieces) == 1 and not pieces[0][2]:
                 break
