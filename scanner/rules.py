@@ -818,7 +818,19 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
                 if hi <= bounds_[i + 1]:  # inside it
                     value = ranks[i]
                     if value > rank and allow[value] is not allow[rank]:
-                        have = _add(have, lo, hi) if allow[rank] else _splice(have, lo, hi, ())
+                        # the cell was decided one way throughout: [lo, hi) now the other
+                        a = bisect_left(have, lo)  # odd: lo inside (or at the end of) one
+                        b = bisect_right(have, hi, a)  # odd: hi inside (or at the start of) one
+                        if allow[rank]:  # `_add` inline
+                            if a & 1:
+                                have = have[:a] + have[b:] if b & 1 else (*have[:a], hi,
+                                                                          *have[b:])
+                            else:
+                                have = ((*have[:a], lo, *have[b:]) if b & 1
+                                        else (*have[:a], lo, hi, *have[b:]))
+                        else:  # `_splice(have, lo, hi, ())` inline: [lo, hi) taken out
+                            have = ((*have[:a], lo) if a & 1 else have[:a]) + (
+                                (hi, *have[b:]) if b & 1 else have[b:])
                     sets[node] = have
                     continue
             paint = paints[node]
