@@ -1,0 +1,453 @@
+"""Raw objects with a field of the wrong type: one object's bad field never refuses the scan.
+
+A normalizer reads the raw API objects as the API documents them, and refuses a value of
+another type rather than reading it as absent (its typed accessors raise `TypeError`, and a
+stray type raises one of `MALFORMED` anywhere else). Refusing the whole scan for one field
+would blank every verdict it could not change (DESIGN.md, "Fail closed, precisely"), so the
+engine normalizes each section through `normalize_isolated`:
+
+1. The normalizer runs. When it raises one of `MALFORMED`, the raw object it was reading is
+   found from the failure itself: the innermost frame of the traceback that holds a value of
+   the section's raw data (by identity) names the top-level object (one item of a collection
+   in one region) and the field path inside it.
+2. That field is taken out of the object (the object stays, with every other field) and the
+   normalizer runs again; an object that fails again without a field to take out, or that is
+   not an object at all, is taken out of its collection.
+3. What was taken out is then accounted for, never dropped in silence:
+   - every resource built from a repaired object gets `Resource.unknown[ANY_PROPERTY]`
+     (`reason="malformed"`, naming the field path and the type found), so every verdict on
+     it is `error`, and the resources it feeds get the properties it feeds unknown: what is
+     protected by it (`ingress`), what it targets (load balancer -> targets), what it is a
+     member of or attached to (a listener's load balancer, a public IP's or volume's
+     machine), and every resource whose rule layers name it (`RuleLayer.origin`,
+     `Rule.origin`: a network ACL, a route table, an NSG feeding another resource's
+     ingress);
+   - an object taken out (no identity, not an object, or no resource built from it: a
+     route table, a network ACL, a backup selection that only feeds others) is recorded as a
+     failed read of its collection in its region (reason `invalid`, the message naming the
+     object, the field and the type found): the engine's fail-closed rule then turns into
+     `error` exactly what that collection could have changed there
+     (`Collection.affects`, opens/closes), and names the scope in its own `error` finding.
+4. Each malformed object is one warning line (the traceback only at debug level, -vv).
+
+What cannot be attributed to one raw object (the section's structure itself) stays bad input:
+the caller refuses it (exit 2), as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from scanner.model import (
+    ANY_PROPERTY,
+    Inventory,
+    Kind,
+    Relation,
+    RelationType,
+    Resource,
+    Unread,
+)
+from scanner.snapshot import Section
+
+log = logging.getLogger("posture")
+
+# What a raw value of the wrong type (a list where a port belongs, an infinite number, JSON
+# nested a thousand deep) raises in a normalizer or in the graph built from its resources.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError,
+             RecursionError)
+
+REASON = "malformed"  # Unread.reason of what a malformed field feeds
+LIMIT = 200  # repairs per section before it is refused as a whole (exit 2)
+SKIP = frozenset({"not_assessed"})  # section collections the engine itself writes
+# Keys that name a raw object, in the order they are tried (Hetzner/Azure `id`, AWS ids).
+ID_KEYS = ("id", "Id", "ARN", "Arn", "arn", "address", "name", "Name")
+
+Where = tuple[str, str, int]  # collection, region, index in its list
+Path = tuple[Any, ...]
+
+
+@dataclass
+class Malformed:
+    """One raw object that held a value of the wrong type, and what was done about it."""
+
+    collection: str
+    region: str
+    obj: Any
+    name: str
+    fields: list[str] = field(default_factory=list)  # "path (type found)"
+    dropped: bool = False
+    exc: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.collection} {self.name} ({self.region})"
+
+    def why(self) -> str:
+        what = ", ".join(self.fields) if self.fields else f"the object ({self.exc})"
+        return (f"{self.label}: {what} not of the type the API documents; not read")
+
+
+def object_name(obj: Any, index: int) -> str:
+    """How an object is named in a finding: its id, or its place in the list."""
+    if isinstance(obj, Mapping):
+        for key in ID_KEYS:
+            value = obj.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and value != "":
+                return str(value)[:200]
+        for key, value in obj.items():
+            if isinstance(key, str) and key.endswith(("Id", "Arn", "Name")) and \
+                    isinstance(value, str) and value:
+                return value[:200]
+    return f"#{index} (a {_type(obj)})"
+
+
+def _type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+def _path_text(path: Path) -> str:
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+class _Index:
+    """The section's raw data by identity: id(value) -> where its top-level object is and
+    the path to the value inside it (containers and top-level items; built on a failure
+    only, and rebuilt after each repair)."""
+
+    def __init__(self, section: Section) -> None:
+        self.section = section
+        self.owner: dict[int, tuple[Where, Path]] = {}
+        for name, regions in section.collections.items():
+            if name in SKIP or not isinstance(regions, dict):
+                continue
+            for region, objs in regions.items():
+                if not isinstance(objs, list):
+                    continue
+                for i, obj in enumerate(objs):
+                    where = (name, region, i)
+                    self.owner[id(obj)] = (where, ())
+                    stack: list[tuple[Any, Path]] = [(obj, ())]
+                    while stack:
+                        value, path = stack.pop()
+                        if isinstance(value, dict):
+                            self.owner[id(value)] = (where, path)
+                            stack.extend((v, (*path, k)) for k, v in value.items())
+                        elif isinstance(value, list):
+                            self.owner[id(value)] = (where, path)
+                            stack.extend((v, (*path, k)) for k, v in enumerate(value))
+
+    def top(self, where: Where) -> Any:
+        name, region, i = where
+        return self.section.collections[name][region][i]
+
+    def at(self, where: Where, path: Path) -> Any:
+        value = self.top(where)
+        for key in path:
+            value = value[key]
+        return value
+
+
+def _frames(exc: BaseException) -> list[types.FrameType]:
+    """The traceback's frames, innermost first."""
+    out = []
+    tb = exc.__traceback__
+    while tb is not None:
+        out.append(tb.tb_frame)
+        tb = tb.tb_next
+    return out[::-1]
+
+
+def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
+    """The top-level raw object the failure was reading and the field path inside it: the
+    deepest raw value held by the innermost frame that holds one, narrowed to the field of
+    it that a frame holds (by identity; preferring a key the message names)."""
+    frames = _frames(exc)
+    for n, frame in enumerate(frames):
+        found = [index.owner[id(v)] for v in frame.f_locals.values()
+                 if (isinstance(v, dict | list) or frame is frames[0]) and
+                 id(v) in index.owner]
+        if not found:
+            continue
+        where, path = max(found, key=lambda wp: len(wp[1]))
+        container = index.at(where, path)
+        if isinstance(container, dict):
+            text = str(exc)
+            held = {id(v) for f in frames[:n + 1] for v in f.f_locals.values()}
+            keys = [k for k, v in container.items() if id(v) in held]
+            named = [k for k in keys if isinstance(k, str) and repr(k)[1:-1] in text]
+            if named or keys:
+                return where, (*path, (named or keys)[0])
+        return where, path
+    return None
+
+
+@dataclass
+class Outcome:
+    """What `normalize_isolated` produced: the inventory and the objects it repaired."""
+
+    inventory: Inventory
+    malformed: list[Malformed]
+
+
+def normalize_isolated(section: Section, normalize: Callable[[Section], Inventory]
+                       ) -> Outcome:
+    """`normalize(section)`, with each raw object holding a value of the wrong type repaired
+    or taken out and accounted for (the module's docstring). Raises the normalizer's own
+    exception when it cannot be attributed to one raw object (the section's structure)."""
+    records: dict[int, Malformed] = {}  # id(top-level object) -> its record
+    for _ in range(LIMIT):
+        try:
+            inv = normalize(section)
+        except MALFORMED as exc:
+            index = _Index(section)
+            found = culprit(exc, index)
+            if found is None:
+                raise
+            _repair(section, index, found, exc, records)
+            continue
+        unbuilt = _unbuilt(inv, records)
+        if unbuilt:  # it only fed others: account for it as a failed read of its list
+            for rec in unbuilt:
+                _drop(section, rec)
+            continue
+        return Outcome(_mark(inv, records), list(records.values()))
+    raise RecursionError(f"more than {LIMIT} raw objects not shaped as the API returns them")
+
+
+def _repair(section: Section, index: _Index, found: tuple[Where, Path], exc: BaseException,
+            records: dict[int, Malformed]) -> None:
+    (name, region, i), path = found
+    obj = index.top((name, region, i))
+    rec = records.get(id(obj))
+    if rec is None:
+        rec = records[id(obj)] = Malformed(name, region, obj, object_name(obj, i),
+                                           exc=f"{type(exc).__name__}: {str(exc)[:200]}")
+        log.debug("malformed raw object %s", rec.label, exc_info=exc)
+    if not path or not isinstance(obj, dict) or rec.dropped or len(rec.fields) >= 20:
+        _drop(section, rec)
+        return
+    holder = index.at((name, region, i), path[:-1])
+    value = holder[path[-1]]
+    rec.fields.append(f"{_path_text(path)} ({_type(value)})")
+    if isinstance(holder, dict):
+        del holder[path[-1]]
+    else:
+        holder.pop(path[-1])
+
+
+def _drop(section: Section, rec: Malformed) -> None:
+    """Take the object out of its list; its list in that region counts as not fully read."""
+    if rec.dropped:
+        return
+    rec.dropped = True
+    log.warning("%s account %r: %s: its list in %s counts as not fully read",
+                section.provider, section.account, rec.why(), rec.region)
+    objs = section.collections[rec.collection][rec.region]
+    section.collections[rec.collection][rec.region] = [o for o in objs if o is not rec.obj]
+    section.fail(rec.collection, rec.region, "invalid", rec.why(),
+                 resource=parent_of(rec.collection, rec.obj))
+
+
+def parent_of(collection: str, obj: Any) -> str | None:
+    """The resource a per-resource read was made for, as its error names it (so that only
+    that resource's verdicts are touched): an AWS envelope's request parameter, an Azure
+    child resource's parent in its ARM id; None: a list of resources of their own."""
+    if not isinstance(obj, Mapping):
+        return None
+    request = obj.get("request")
+    if "response" in obj and isinstance(request, Mapping):
+        for value in request.values():
+            if isinstance(value, str) and value:
+                return value
+        return None
+    rid = obj.get("id")
+    if collection.count("/") >= 2 and isinstance(rid, str) and rid.count("/") >= 10:
+        return rid.rsplit("/", 2)[0]  # .../servers/a/databases/b -> .../servers/a
+    return None
+
+
+def _built_from(inv: Inventory, records: dict[int, Malformed]) -> dict[int, list[Resource]]:
+    """Resources built from each repaired object (their raw is it or a value inside it)."""
+    inside: dict[int, int] = {}
+    for key, rec in records.items():
+        if rec.dropped:
+            continue
+        stack: list[Any] = [rec.obj]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, dict):
+                inside[id(value)] = key
+                stack.extend(value.values())
+            elif isinstance(value, list):
+                inside[id(value)] = key
+                stack.extend(value)
+    out: dict[int, list[Resource]] = {}
+    for r in inv.resources:
+        key = inside.get(id(r.raw))
+        if key is not None:
+            out.setdefault(key, []).append(r)
+    return out
+
+
+def _unbuilt(inv: Inventory, records: dict[int, Malformed]) -> list[Malformed]:
+    built = _built_from(inv, records)
+    return [rec for key, rec in records.items() if not rec.dropped and key not in built]
+
+
+# What a resource of a kind feeds in a resource it is attached to or a member of.
+ATTACHED_FEEDS: Mapping[Kind, frozenset[str]] = {
+    Kind.PUBLIC_IP: frozenset({"public_ips", "ingress", "public_endpoint", "public_hostnames"}),
+    Kind.VOLUME: frozenset({"stateful", "encrypted", "backup_enabled"}),
+    Kind.FIREWALL: frozenset({"ingress"}),
+    Kind.LISTENER: frozenset({"ingress"}),
+    Kind.SUBNET: frozenset({"ingress", "public_ips"}),
+}
+EXPOSURE = frozenset({"ingress", "public_ips", "public_endpoint"})
+
+
+def _feeds(r: Relation, tainted: Mapping[str, Resource]) -> Iterable[tuple[str, frozenset[str]]]:
+    """(resource id, properties) that relation `r` makes depend on a tainted resource."""
+    src, dst = tainted.get(r.source), tainted.get(r.target)
+    if dst is not None and r.type is RelationType.PROTECTED_BY:
+        yield r.source, frozenset({"ingress"})
+    if src is not None and r.type is RelationType.TARGETS:
+        yield r.target, EXPOSURE
+    if src is not None and r.type in (RelationType.ATTACHED_TO, RelationType.MEMBER_OF):
+        props = ATTACHED_FEEDS.get(src.kind)
+        if props:
+            yield r.target, props
+    if dst is not None and r.type in (RelationType.REPLICATES_TO, RelationType.BACKED_UP_BY):
+        yield r.source, frozenset({"replica_regions", "backup_redundancy", "backup_enabled",
+                                   "backup_frequency_hours", "backup_retention_days"})
+    if dst is not None and r.type is RelationType.ENCRYPTED_WITH:
+        yield r.source, frozenset({"encrypted", "encryption_evidence"})
+    if dst is not None and r.type is RelationType.ATTACHED_TO and dst.kind is Kind.PUBLIC_IP:
+        yield r.source, EXPOSURE
+
+
+def _origins(r: Resource) -> set[str]:
+    """Every id the resource's rule layers name (the layer's and each rule's origin)."""
+    out: set[str] = set()
+    for layer in r.properties.get("ingress") or ():
+        for o in getattr(layer, "origin", ()) or ():
+            out.add(str(o))
+        for rule in getattr(layer, "rules", ()) or ():
+            o = getattr(rule, "origin", "")
+            if o:
+                out.add(str(o).split("#", 1)[0])
+    return out
+
+
+def _mark(inv: Inventory, records: dict[int, Malformed]) -> Inventory:
+    whys: dict[str, str] = {}
+    for key, resources in _built_from(inv, records).items():
+        rec = records[key]
+        log.warning("%s account %r: %s: its verdicts are errors", inv.provider, inv.account,
+                    rec.why())
+        for r in resources:
+            whys[r.id] = rec.why()
+    return taint(inv, whys)
+
+
+def taint(inv: Inventory, whys: Mapping[str, str]) -> Inventory:
+    """Every verdict on the resources `whys` names is `error` (`unknown[ANY_PROPERTY]`),
+    and so are the properties of other resources they feed (`_feeds`, rule origins)."""
+    if not whys:
+        return inv
+    tainted = {r.id: r for r in inv.resources if r.id in whys}
+    marks: dict[str, dict[str, Unread]] = {
+        rid: {ANY_PROPERTY: Unread(why, reason=REASON)} for rid, why in whys.items()}
+
+    def feed(rid: str, props: Iterable[str], source: str) -> None:
+        if rid in tainted:
+            return
+        for prop in props:
+            marks.setdefault(rid, {}).setdefault(prop, Unread(whys[source], reason=REASON))
+
+    for rel in inv.relations:
+        for rid, props in _feeds(rel, tainted):
+            feed(rid, props, rel.source if rel.source in tainted else rel.target)
+    names = {}
+    for rid, r in tainted.items():
+        names[rid] = rid
+        names[r.native_id] = rid
+        names[r.native_id.lower()] = rid
+    for r in inv.resources:
+        if r.id in tainted or "ingress" not in r.properties:
+            continue
+        for origin in _origins(r):
+            source = names.get(origin) or names.get(origin.lower())
+            if source is not None:
+                feed(r.id, ("ingress",), source)
+                break
+    resources = tuple(replace(r, unknown={**r.unknown, **marks[r.id]}) if r.id in marks else r
+                      for r in inv.resources)
+    return replace(inv, resources=resources)
+
+
+def unjudged(checks: Iterable[Any], resources: Mapping[str, Resource],
+             findings: Iterable[Any]) -> list[Any]:
+    """An `error` finding for each check that could judge a resource built from a
+    malformed object (its kinds) but gave no verdict on it: what it would have said rests
+    on the field that could not be read."""
+    from scanner.findings import EvidenceLevel, Finding, Status
+    hit = [r for r in resources.values()
+           if (u := r.unknown.get(ANY_PROPERTY)) is not None and u.reason == REASON]
+    if not hit:
+        return []
+    have = {(f.check, f.resource) for f in findings}
+    out = []
+    for c in checks:
+        for r in hit:
+            if r.kind in c.kinds and (c.id, r.id) not in have:
+                out.append(Finding(
+                    check=c.id, resource=r.id, status=Status.ERROR, severity=c.severity,
+                    message=f"could not tell: {r.unknown[ANY_PROPERTY].why}",
+                    resource_name=r.name, resource_kind=str(r.kind), provider=r.provider,
+                    account=r.account, region=r.region, reason=REASON,
+                    evidence_level=EvidenceLevel.NONE))
+    return out
+
+
+def graph_isolated(inventories: list[Inventory], build: Callable[[list[Inventory]], Any]
+                   ) -> tuple[Any, list[Inventory]]:
+    """`build(inventories)` (the estate graph), a resource whose properties it cannot use
+    (a value a normalizer passed on of the wrong type) replaced by itself without its
+    properties and with every verdict on it `error` (`unknown[ANY_PROPERTY]`), what it
+    feeds marked as for a malformed raw object. Raises when the failure names no resource."""
+    for _ in range(LIMIT):
+        try:
+            return build(inventories), inventories
+        except MALFORMED as exc:
+            by_id = {id(r): (n, r) for n, inv in enumerate(inventories) for r in inv.resources}
+            hit = next(((by_id[id(v)]) for f in _frames(exc) for v in f.f_locals.values()
+                        if isinstance(v, Resource) and id(v) in by_id), None)
+            if hit is None:
+                raise
+            n, bad = hit
+            why = (f"{bad.id}: a property is not of the type the model documents "
+                   f"({type(exc).__name__}: {str(exc)[:200]}); not read")
+            log.warning("%s account %r: %s: its verdicts are errors", bad.provider,
+                        bad.account, why)
+            log.debug("graph of a malformed resource", exc_info=exc)
+            inv = inventories[n]
+            fed = taint(inv, {bad.id: why})  # what it feeds, read before its properties go
+            stand_in = replace(bad, properties={}, unknown={
+                ANY_PROPERTY: Unread(why, reason=REASON)})
+            fed = replace(fed, resources=tuple(stand_in if r.id == bad.id else r
+                                               for r in fed.resources))
+            inventories = [*inventories[:n], fed, *inventories[n + 1:]]
+    raise RecursionError(f"more than {LIMIT} resources of the wrong shape")
