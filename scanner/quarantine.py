@@ -105,6 +105,25 @@ def object_name(obj: Any, index: int) -> str:
     return f"#{index} (a {_type(obj)})"
 
 
+def _name_on(obj: Any, path: Path, index: int) -> str:
+    """The name of the innermost object on `path` that has one (a reservation's instance),
+    else the top-level object's."""
+    names = []
+    value = obj
+    for key in path:
+        if not isinstance(value, dict | list):
+            break
+        try:
+            value = value[key]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(value, Mapping):
+            name = object_name(value, -1)
+            if not name.startswith("#"):
+                names.append(name)
+    return names[-1] if names else object_name(obj, index)
+
+
 def _type(value: Any) -> str:
     if value is None:
         return "null"
@@ -171,26 +190,46 @@ def _frames(exc: BaseException) -> list[types.FrameType]:
 
 
 def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
-    """The top-level raw object the failure was reading and the field path inside it: the
-    deepest raw value held by the innermost frame that holds one, narrowed to the field of
-    it that a frame holds (by identity; preferring a key the message names)."""
+    """The top-level raw object the failure was reading and the field path inside it.
+
+    The failing frame (innermost) holds the bad value, or the object it was reading from;
+    the frames around it may still hold values of other objects (a loop variable of an
+    earlier loop), so the choice goes, first match wins:
+    1. a field of a raw object held by any frame (innermost first) whose value the failing
+       frame holds and whose key the message names (`NetworkInterfaces: expected an
+       array` with the string in hand);
+    2. a raw value the failing frame holds whose key the message names, or 3. whose value
+       the failing frame holds (a `{}` where an array belongs), the deepest first;
+    4. a field of a raw object held by any frame whose value the failing frame holds;
+    5. the deepest raw value a frame holds, innermost frame first."""
     frames = _frames(exc)
-    for n, frame in enumerate(frames):
-        found = [index.owner[id(v)] for v in frame.f_locals.values()
-                 if (isinstance(v, dict | list) or frame is frames[0]) and
-                 id(v) in index.owner]
-        if not found:
-            continue
-        where, path = max(found, key=lambda wp: len(wp[1]))
-        container = index.at(where, path)
-        if isinstance(container, dict):
-            text = str(exc)
-            held = {id(v) for f in frames[:n + 1] for v in f.f_locals.values()}
-            keys = [k for k, v in container.items() if id(v) in held]
-            named = [k for k in keys if isinstance(k, str) and repr(k)[1:-1] in text]
-            if named or keys:
-                return where, (*path, (named or keys)[0])
-        return where, path
+    if not frames:
+        return None
+    text = str(exc)
+
+    def named(key: Any) -> bool:
+        return isinstance(key, str) and bool(key) and key in text
+
+    held = {id(v): v for v in frames[0].f_locals.values()}
+    raw_in = [[(index.owner[id(v)], v) for v in f.f_locals.values()
+               if isinstance(v, dict | list) and id(v) in index.owner] for f in frames]
+    fields: list[tuple[bool, Where, Path]] = []  # (named?, where, path) of held fields
+    for found in raw_in:
+        for (where, path), value in found:
+            if isinstance(value, dict):
+                fields.extend((named(k), where, (*path, k)) for k, v in value.items()
+                              if id(v) in held and v is not value)
+    direct = sorted(raw_in[0], key=lambda wp: -len(wp[0][1]))
+    for n, pick in enumerate((
+            next(((w, p) for nm, w, p in fields if nm), None),
+            next(((w, p) for (w, p), _ in direct if p and named(p[-1])), None),
+            next(((w, p) for (w, p), _ in direct if p), None),
+            next(((w, p) for _, w, p in fields), None))):
+        if pick is not None:
+            return pick
+    for found in raw_in:
+        if found:
+            return max((wp for wp, _ in found), key=lambda wp: len(wp[1]))
     return None
 
 
@@ -233,7 +272,7 @@ def _repair(section: Section, index: _Index, found: tuple[Where, Path], exc: Bas
     obj = index.top((name, region, i))
     rec = records.get(id(obj))
     if rec is None:
-        rec = records[id(obj)] = Malformed(name, region, obj, object_name(obj, i),
+        rec = records[id(obj)] = Malformed(name, region, obj, _name_on(obj, path, i),
                                            exc=f"{type(exc).__name__}: {str(exc)[:200]}")
         log.debug("malformed raw object %s", rec.label, exc_info=exc)
     if not path or not isinstance(obj, dict) or rec.dropped or len(rec.fields) >= 20:
@@ -408,11 +447,13 @@ def unjudged(checks: Iterable[Any], resources: Mapping[str, Resource],
            if (u := r.unknown.get(ANY_PROPERTY)) is not None and u.reason == REASON]
     if not hit:
         return []
+    findings = list(findings)
     have = {(f.check, f.resource) for f in findings}
+    judged = {(f.check, f.resource_kind) for f in findings}  # what each check judges here
     out = []
     for c in checks:
         for r in hit:
-            if r.kind in c.kinds and (c.id, r.id) not in have:
+            if (c.id, str(r.kind)) in judged and (c.id, r.id) not in have:
                 out.append(Finding(
                     check=c.id, resource=r.id, status=Status.ERROR, severity=c.severity,
                     message=f"could not tell: {r.unknown[ANY_PROPERTY].why}",
