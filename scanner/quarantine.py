@@ -37,6 +37,7 @@ the caller refuses it (exit 2), as before.
 from __future__ import annotations
 
 import logging
+import re
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -87,8 +88,10 @@ class Malformed:
         return f"{self.collection} {self.name} ({self.region})"
 
     def why(self) -> str:
-        what = ", ".join(self.fields) if self.fields else f"the object ({self.exc})"
-        return (f"{self.label}: {what} not of the type the API documents; not read")
+        if self.fields:
+            return (f"{self.label}: {', '.join(self.fields)} not of the type the API "
+                    "documents, not read")
+        return f"{self.label}: not shaped as the API returns it ({self.exc}), not read"
 
 
 def object_name(obj: Any, index: int) -> str:
@@ -197,7 +200,8 @@ def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
     earlier loop), so the choice goes, first match wins:
     1. a field of a raw object held by any frame (innermost first) whose value the failing
        frame holds and whose key the message names (`NetworkInterfaces: expected an
-       array` with the string in hand);
+       array` with the string in hand), or else a field the message names of a raw object
+       the failing frame holds;
     2. a raw value the failing frame holds whose key the message names, or 3. whose value
        the failing frame holds (a `{}` where an array belongs), the deepest first;
     4. a field of a raw object held by any frame whose value the failing frame holds;
@@ -207,8 +211,9 @@ def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
         return None
     text = str(exc)
 
-    def named(key: Any) -> bool:
-        return isinstance(key, str) and bool(key) and key in text
+    def named(key: Any) -> bool:  # the key as a word of the message
+        return isinstance(key, str) and bool(key) and re.search(
+            rf"(?<![\w]){re.escape(key)}(?![\w])", text) is not None
 
     held = {id(v): v for v in frames[0].f_locals.values()}
     raw_in = [[(index.owner[id(v)], v) for v in f.f_locals.values()
@@ -220,11 +225,14 @@ def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
                 fields.extend((named(k), where, (*path, k)) for k, v in value.items()
                               if id(v) in held and v is not value)
     direct = sorted(raw_in[0], key=lambda wp: -len(wp[0][1]))
-    for n, pick in enumerate((
+    keyed = [(w, (*p, k)) for (w, p), v in direct if isinstance(v, dict)
+             for k in v if named(k)]  # a field the message names, of a value in hand
+    for pick in (
             next(((w, p) for nm, w, p in fields if nm), None),
+            next(iter(keyed), None),
             next(((w, p) for (w, p), _ in direct if p and named(p[-1])), None),
             next(((w, p) for (w, p), _ in direct if p), None),
-            next(((w, p) for _, w, p in fields), None))):
+            next(((w, p) for _, w, p in fields), None)):
         if pick is not None:
             return pick
     for found in raw_in:
@@ -432,6 +440,22 @@ def taint(inv: Inventory, whys: Mapping[str, str]) -> Inventory:
             if source is not None:
                 feed(r.id, ("ingress",), source)
                 break
+    # what a resource whose exposure is unknown forwards to (a load balancer or gateway
+    # behind a malformed NSG, and its targets) is unknown as well
+    why_of = {rid: next(iter(m.values())).why for rid, m in marks.items()}
+    targets = [(rel.source, rel.target) for rel in inv.relations
+               if rel.type is RelationType.TARGETS]
+    changed = True
+    while changed:
+        changed = False
+        for src, dst in targets:
+            if dst in tainted or not (EXPOSURE & set(marks.get(src, ()))):
+                continue
+            have = marks.setdefault(dst, {})
+            for prop in EXPOSURE - set(have):
+                have[prop] = Unread(why_of[src], reason=REASON)
+                why_of.setdefault(dst, why_of[src])
+                changed = True
     resources = tuple(replace(r, unknown={**r.unknown, **marks[r.id]}) if r.id in marks else r
                       for r in inv.resources)
     return replace(inv, resources=resources)
@@ -439,12 +463,14 @@ def taint(inv: Inventory, whys: Mapping[str, str]) -> Inventory:
 
 def unjudged(checks: Iterable[Any], resources: Mapping[str, Resource],
              findings: Iterable[Any]) -> list[Any]:
-    """An `error` finding for each check that could judge a resource built from a
-    malformed object (its kinds) but gave no verdict on it: what it would have said rests
-    on the field that could not be read."""
+    """An `error` finding for each check that judges resources of a kind here (it gave a
+    verdict on one) but gave none on a resource of that kind with a property it reads
+    unknown for a malformed object (built from it, or fed by it): whether it would have
+    judged it rests on what could not be read."""
     from scanner.findings import EvidenceLevel, Finding, Status
-    hit = [r for r in resources.values()
-           if (u := r.unknown.get(ANY_PROPERTY)) is not None and u.reason == REASON]
+    hit = {r.id: (r, {p for p, u in r.unknown.items() if u.reason == REASON})
+           for r in resources.values()}
+    hit = {rid: rp for rid, rp in hit.items() if rp[1]}
     if not hit:
         return []
     findings = list(findings)
@@ -452,11 +478,17 @@ def unjudged(checks: Iterable[Any], resources: Mapping[str, Resource],
     judged = {(f.check, f.resource_kind) for f in findings}  # what each check judges here
     out = []
     for c in checks:
-        for r in hit:
-            if (c.id, str(r.kind)) in judged and (c.id, r.id) not in have:
+        for r, props in hit.values():
+            if (c.id, str(r.kind)) not in judged or (c.id, r.id) in have:
+                continue
+            read = [p for p in sorted(props) if p == ANY_PROPERTY or c.reads is None
+                    or p in c.reads]
+            if read:
+                u = r.unknown[read[0]]
+                label = "" if read[0] == ANY_PROPERTY else f"{read[0]}: "
                 out.append(Finding(
                     check=c.id, resource=r.id, status=Status.ERROR, severity=c.severity,
-                    message=f"could not tell: {r.unknown[ANY_PROPERTY].why}",
+                    message=f"could not tell ({label}{u.why})",
                     resource_name=r.name, resource_kind=str(r.kind), provider=r.provider,
                     account=r.account, region=r.region, reason=REASON,
                     evidence_level=EvidenceLevel.NONE))

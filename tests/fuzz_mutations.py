@@ -16,7 +16,7 @@ of its bytes) so the mutation reaches the normalizers and checks, not only the d
 `outcome(...)` runs the real CLI in-process and checks: exit in {0, 1, 2, 3}; exit 2 is one
 `posture: ` line on stderr; no traceback anywhere; a time bound. `unsafe_flips(...)` compares
 per-finding statuses: a mutation that makes a field unreadable (another type) must not turn a
-`fail` into a `pass`.
+`fail` (or an `error`) into a `pass`.
 """
 
 from __future__ import annotations
@@ -428,8 +428,8 @@ def statuses(report_json: str) -> dict[tuple[str, str], str]:
 
 def unsafe_flips(before: dict[tuple[str, str], str],
                  after: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
-    """Findings that were `fail` and are `pass` now."""
-    return [k for k, s in before.items() if s == "fail" and after.get(k) == "pass"]
+    """Findings that were `fail` or `error` and are `pass` now."""
+    return [k for k, s in before.items() if s in ("fail", "error") and after.get(k) == "pass"]
 
 
 def finite(x: float) -> bool:
