@@ -80,6 +80,7 @@ class Malformed:
     obj: Any
     name: str
     fields: list[str] = field(default_factory=list)  # "path (type found)"
+    removed: list[Any] = field(default_factory=list)  # the values taken out
     dropped: bool = False
     exc: str = ""
 
@@ -105,7 +106,8 @@ def object_name(obj: Any, index: int) -> str:
             if isinstance(key, str) and key.endswith(("Id", "Arn", "Name")) and \
                     isinstance(value, str) and value:
                 return value[:200]
-    return f"#{index} (a {_type(obj)})"
+    kind = _type(obj)
+    return f"#{index} ({'an' if kind[0] in 'aeiou' else 'a'} {kind})"
 
 
 def _name_on(obj: Any, path: Path, index: int) -> str:
@@ -289,6 +291,7 @@ def _repair(section: Section, index: _Index, found: tuple[Where, Path], exc: Bas
     holder = index.at((name, region, i), path[:-1])
     value = holder[path[-1]]
     rec.fields.append(f"{_path_text(path)} ({_type(value)})")
+    rec.removed.append(value)
     if isinstance(holder, dict):
         del holder[path[-1]]
     else:
@@ -400,13 +403,43 @@ def _origins(r: Resource) -> set[str]:
 
 def _mark(inv: Inventory, records: dict[int, Malformed]) -> Inventory:
     whys: dict[str, str] = {}
-    for key, resources in _built_from(inv, records).items():
+    built = _built_from(inv, records)
+    for key, resources in built.items():
         rec = records[key]
         log.warning("%s account %r: %s: its verdicts are errors", inv.provider, inv.account,
                     rec.why())
         for r in resources:
             whys[r.id] = rec.why()
+    # what the unread values named (a listener's certificate, a target server) may have
+    # been used, targeted or attached by it: their verdicts rest on it too
+    by_name: dict[str, list[Resource]] = {}
+    for r in inv.resources:
+        native = r.native_id.lower()
+        for key in {native, native.rsplit("/", 1)[-1], native.rsplit(":", 1)[-1]}:
+            by_name.setdefault(key, []).append(r)
+    for key in built:
+        rec = records[key]
+        for token in _tokens(rec.removed):
+            for r in by_name.get(token, ()):
+                whys.setdefault(r.id, f"{rec.why()} (it names {r.name or r.id})")
     return taint(inv, whys)
+
+
+def _tokens(values: Iterable[Any]) -> set[str]:
+    """The ids a value may name: strings of three characters or more, integers >= 100."""
+    out: set[str] = set()
+    stack = list(values)
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str) and len(v) >= 3:
+            out.add(v.lower().strip("/"))
+        elif isinstance(v, int) and not isinstance(v, bool) and v >= 100:
+            out.add(str(v))
+    return out
 
 
 def taint(inv: Inventory, whys: Mapping[str, str]) -> Inventory:

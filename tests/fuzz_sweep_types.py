@@ -93,8 +93,10 @@ def main() -> None:
                 after = statuses(result.stdout)
                 flips = unsafe(before, after)
                 name = object_name(get_at(base, key_path[:6]), 0).lower()
-                others = [k for k, v in before.items()
-                          if after.get(k) != v and name not in k[1].lower()]
+                # another resource's verdict that changed other than to `error` (what a
+                # malformed object feeds is `error`: fail closed)
+                others = [k for k, v in before.items() if after.get(k) not in (v, "error")
+                          and name not in k[1].lower()]
                 if others:
                     count["collateral"] += 1
                     print("OTHERS", f.name, key_path[3], key_path[6:], repr(value),
@@ -105,7 +107,7 @@ def main() -> None:
                           flips[:3], flush=True)
     print(f"SUMMARY mutations={count['mutations']} traceback={count['crash']} "
           f"refused_exit2={count['refused']} pass_from_fail_or_error={count['flip']} "
-          f"changed_a_verdict_of_another_resource={count['collateral']}",
+          f"another_resource_verdict_changed_not_to_error={count['collateral']}",
           flush=True)
 
 
