@@ -272,6 +272,8 @@ def normalize_isolated(section: Section, normalize: Callable[[Section], Inventor
             for rec in unbuilt:
                 _drop(section, rec)
             continue
+        if _widen_orphans(section, inv, records):
+            continue
         return Outcome(_mark(inv, records), list(records.values()))
     raise RecursionError(f"more than {LIMIT} raw objects not shaped as the API returns them")
 
@@ -309,6 +311,29 @@ def _drop(section: Section, rec: Malformed) -> None:
     section.collections[rec.collection][rec.region] = [o for o in objs if o is not rec.obj]
     section.fail(rec.collection, rec.region, "invalid", rec.why(),
                  resource=parent_of(rec.collection, rec.obj))
+
+
+def _widen_orphans(section: Section, inv: Inventory, records: dict[int, Malformed]) -> bool:
+    """A per-resource read taken out whose parent is no resource (a backup plan, read for
+    the selections that cover machines) counts as a failed read of its whole list in its
+    region: what it decides for other resources is not attributable to one. True: the
+    section's errors changed (normalize again)."""
+    natives = set()
+    for r in inv.resources:
+        native = r.native_id.lower()
+        natives |= {native, native.rsplit("/", 1)[-1], native.rsplit(":", 1)[-1],
+                    r.name.lower()}
+    changed = False
+    for rec in records.values():
+        if not rec.dropped:
+            continue
+        for err in section.errors:
+            parent = err.get("resource")
+            if err.get("message") == rec.why() and parent and \
+                    str(parent).lower().strip("/") not in natives:
+                del err["resource"]
+                changed = True
+    return changed
 
 
 def parent_of(collection: str, obj: Any) -> str | None:
