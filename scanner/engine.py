@@ -222,7 +222,8 @@ def build_graph(inventories: list[Inventory]) -> EstateGraph:
     normalizer passed on) is judged `error`, not the whole scan (scanner/quarantine.py);
     what names no resource is bad input (exit 2, named), not a crash."""
     try:
-        return quarantine.graph_isolated(inventories, EstateGraph)[0]
+        graph: EstateGraph = quarantine.graph_isolated(inventories, EstateGraph)[0]
+        return graph
     except MALFORMED as exc:
         log.debug("graph of malformed input", exc_info=True)
         raise PostureError(

@@ -45,6 +45,7 @@ from typing import Any
 
 from scanner.model import (
     ANY_PROPERTY,
+    ErrorReason,
     Inventory,
     Kind,
     Relation,
@@ -136,7 +137,13 @@ def _type(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
 
 
 def _path_text(path: Path) -> str:
@@ -309,7 +316,7 @@ def _drop(section: Section, rec: Malformed) -> None:
                 section.provider, section.account, rec.why(), rec.region)
     objs = section.collections[rec.collection][rec.region]
     section.collections[rec.collection][rec.region] = [o for o in objs if o is not rec.obj]
-    section.fail(rec.collection, rec.region, "invalid", rec.why(),
+    section.fail(rec.collection, rec.region, ErrorReason.INVALID, rec.why(),
                  resource=parent_of(rec.collection, rec.obj))
 
 
@@ -371,9 +378,9 @@ def _built_from(inv: Inventory, records: dict[int, Malformed]) -> dict[int, list
                 stack.extend(value)
     out: dict[int, list[Resource]] = {}
     for r in inv.resources:
-        key = inside.get(id(r.raw))
-        if key is not None:
-            out.setdefault(key, []).append(r)
+        owner = inside.get(id(r.raw))
+        if owner is not None:
+            out.setdefault(owner, []).append(r)
     return out
 
 
@@ -440,8 +447,8 @@ def _mark(inv: Inventory, records: dict[int, Malformed]) -> Inventory:
     by_name: dict[str, list[Resource]] = {}
     for r in inv.resources:
         native = r.native_id.lower()
-        for key in {native, native.rsplit("/", 1)[-1], native.rsplit(":", 1)[-1]}:
-            by_name.setdefault(key, []).append(r)
+        for name in {native, native.rsplit("/", 1)[-1], native.rsplit(":", 1)[-1]}:
+            by_name.setdefault(name, []).append(r)
     for key in built:
         rec = records[key]
         for token in _tokens(rec.removed):
