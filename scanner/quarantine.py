@@ -36,6 +36,7 @@ the caller refuses it (exit 2), as before.
 
 from __future__ import annotations
 
+import linecache
 import logging
 import re
 import types
@@ -191,62 +192,122 @@ class _Index:
         return value
 
 
-def _frames(exc: BaseException) -> list[types.FrameType]:
-    """The traceback's frames, innermost first."""
+@dataclass(frozen=True)
+class _Frame:
+    """One traceback entry: the locals the failing expression names (by the source text of
+    the instruction that failed), so that a loop variable left over from an earlier loop
+    of the same function is never taken for the object being read."""
+
+    used: dict[str, Any]
+    all: dict[str, Any]
+    text: str  # the failing instruction's source text
+
+
+def _frames(exc: BaseException) -> list[_Frame]:
+    """The traceback's entries, innermost first."""
     out = []
     tb = exc.__traceback__
     while tb is not None:
-        out.append(tb.tb_frame)
+        frame = tb.tb_frame
+        text = _source(frame.f_code, tb.tb_lasti, tb.tb_lineno)
+        names = set(re.findall(r"[A-Za-z_]\w*", text)) if text else set(frame.f_locals)
+        local = dict(frame.f_locals)
+        out.append(_Frame({k: v for k, v in local.items() if k in names}, local, text))
         tb = tb.tb_next
     return out[::-1]
+
+
+def _source(code: types.CodeType, lasti: int, lineno: int) -> str:
+    """The source text of the instruction at `lasti` (Python 3.11 positions), or its line."""
+    try:
+        positions = list(code.co_positions())
+        start, end, col, end_col = positions[lasti // 2]
+    except (IndexError, ValueError):
+        start = end = col = end_col = None
+    filename = code.co_filename
+    if start is None or end is None:
+        return linecache.getline(filename, lineno)
+    lines = [linecache.getline(filename, n) for n in range(start, end + 1)]
+    if not any(lines):
+        return ""
+    if col is not None and end_col is not None:
+        if len(lines) == 1:
+            return lines[0][col:end_col]
+        lines[0], lines[-1] = lines[0][col:], lines[-1][:end_col]
+    return "".join(lines)
+
+
+# Words of Python's own messages that are also field names ("unhashable type: 'list'").
+_WORDS = frozenset({"type", "list", "dict", "str", "int", "float", "object", "array",
+                    "string", "null", "none", "value", "key", "index", "range", "format"})
 
 
 def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
     """The top-level raw object the failure was reading and the field path inside it.
 
-    The failing frame (innermost) holds the bad value, or the object it was reading from;
-    the frames around it may still hold values of other objects (a loop variable of an
-    earlier loop), so the choice goes, first match wins:
-    1. a field of a raw object held by any frame (innermost first) whose value the failing
-       frame holds and whose key the message names (`NetworkInterfaces: expected an
-       array` with the string in hand), or else a field the message names of a raw object
-       the failing frame holds;
-    2. a raw value the failing frame holds whose key the message names, or 3. whose value
-       the failing frame holds (a `{}` where an array belongs), the deepest first;
-    4. a field of a raw object held by any frame whose value the failing frame holds;
-    5. the deepest raw value a frame holds, innermost frame first."""
+    Only the locals the failing expression of each frame names count (`_Frame.used`),
+    innermost frame first; in the first frame that names a raw value (by identity: the
+    section's raw data indexed), the first match wins:
+    1. a field the message names (`NetworkInterfaces: expected an array`) of a raw object
+       that frame names;
+    2. a field the failing expression names as a literal (`pip["assignee_id"] in ids`);
+    3. a field of such an object whose value a frame inside it holds (the `0` that
+       `backup_window` was, handed to the check that refused it);
+    4. the deepest raw value it names (a `{}` handed to `_arr`, a rule being read)."""
     frames = _frames(exc)
-    if not frames:
-        return None
     text = str(exc)
 
-    def named(key: Any) -> bool:  # the key as a word of the message
-        return isinstance(key, str) and bool(key) and re.search(
-            rf"(?<![\w]){re.escape(key)}(?![\w])", text) is not None
+    def named(key: Any) -> bool:  # the key as a word of the message, not as English
+        if not isinstance(key, str) or not key or re.search(
+                rf"(?<![\w]){re.escape(key)}(?![\w])", text) is None:
+            return False
+        return key.lower() not in _WORDS or text.startswith(f"{key}:") or \
+            f"'{key}'" == text
 
-    held = {id(v): v for v in frames[0].f_locals.values()}
-    raw_in = [[(index.owner[id(v)], v) for v in f.f_locals.values()
-               if isinstance(v, dict | list) and id(v) in index.owner] for f in frames]
-    fields: list[tuple[bool, Where, Path]] = []  # (named?, where, path) of held fields
-    for found in raw_in:
+    def quoted(key: Any, source: str) -> bool:  # a literal subscript or .get() key
+        return isinstance(key, str) and bool(key) and (
+            f'"{key}"' in source or f"'{key}'" in source)
+
+    def raw(values: Iterable[Any]) -> list[tuple[tuple[Where, Path], Any]]:
+        return [(index.owner[id(v)], v) for v in values
+                if isinstance(v, dict | list) and id(v) in index.owner]
+
+    for n, frame in enumerate(frames):
+        found = raw(frame.used.values())
+        if not found:
+            # the statement names no raw object (`raise TypeError(f"backup_window: ...
+            # {window}")`): a field of one the frame holds, named by the message and
+            # held by the statement, is still certain
+            used = {id(v) for f in frames[:n + 1] for v in f.used.values()}
+            for (where, path), value in raw(frame.all.values()):
+                if isinstance(value, dict):
+                    for k, v in value.items():
+                        if named(k) and id(v) in used:
+                            return where, (*path, k)
+            continue
+        found.sort(key=lambda wv: -len(wv[0][1]))  # deepest first
         for (where, path), value in found:
             if isinstance(value, dict):
-                fields.extend((named(k), where, (*path, k)) for k, v in value.items()
-                              if id(v) in held and v is not value)
-    direct = sorted(raw_in[0], key=lambda wp: -len(wp[0][1]))
-    keyed = [(w, (*p, k)) for (w, p), v in direct if isinstance(v, dict)
-             for k in v if named(k)]  # a field the message names, of a value in hand
-    for pick in (
-            next(((w, p) for nm, w, p in fields if nm), None),
-            next(iter(keyed), None),
-            next(((w, p) for (w, p), _ in direct if p and named(p[-1])), None),
-            next(((w, p) for (w, p), _ in direct if p), None),
-            next(((w, p) for _, w, p in fields), None)):
-        if pick is not None:
-            return pick
-    for found in raw_in:
+                for k in value:
+                    if named(k):
+                        return where, (*path, k)
+        for (where, path), value in found:
+            if isinstance(value, dict):
+                for k in value:
+                    if quoted(k, frame.text):
+                        return where, (*path, k)
+        held = {id(v) for f in frames[:n + 1] for v in f.used.values()
+                if not isinstance(v, bool | type(None))}
+        for (where, path), value in found:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    if id(v) in held and not isinstance(v, bool | type(None)):
+                        return where, (*path, k)
+        return found[0][0]
+    for frame in frames:  # last resort: the deepest raw value the failing frame holds
+        found = sorted(raw(frame.all.values()), key=lambda wv: -len(wv[0][1]))
         if found:
-            return max((wp for wp, _ in found), key=lambda wp: len(wp[1]))
+            return found[0][0]
     return None
 
 
@@ -571,7 +632,7 @@ def graph_isolated(inventories: list[Inventory], build: Callable[[list[Inventory
             return build(inventories), inventories
         except MALFORMED as exc:
             by_id = {id(r): (n, r) for n, inv in enumerate(inventories) for r in inv.resources}
-            hit = next(((by_id[id(v)]) for f in _frames(exc) for v in f.f_locals.values()
+            hit = next(((by_id[id(v)]) for f in _frames(exc) for v in f.all.values()
                         if isinstance(v, Resource) and id(v) in by_id), None)
             if hit is None:
                 raise
