@@ -335,6 +335,8 @@ def normalize_isolated(section: Section, normalize: Callable[[Section], Inventor
                 raise
             _repair(section, index, found, exc, records)
             continue
+        if not records:  # the usual case: every object read as the API documents it
+            return Outcome(inv, [])
         unbuilt = _unbuilt(inv, records)
         if unbuilt:  # it only fed others: account for it as a failed read of its list
             for rec in unbuilt:
