@@ -42,6 +42,7 @@ import re
 import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from scanner.model import (
@@ -237,6 +238,28 @@ def _source(code: types.CodeType, lasti: int, lineno: int) -> str:
     return "".join(lines)
 
 
+def _find_key(value: Any, path: Path, test: Callable[[Any], bool], depth: int = 3
+              ) -> Path | None:
+    """The path of the first key passing `test` in `value` or the objects inside it (up to
+    `depth` levels: `_props(pip).get("ipAddress")` names the object, the message the field
+    of its `properties`), shallowest first."""
+    level: list[tuple[Any, Path]] = [(value, path)]
+    for _ in range(depth):
+        nested: list[tuple[Any, Path]] = []
+        for v, p in level:
+            if isinstance(v, dict):
+                for k, child in v.items():
+                    if test(k):
+                        return (*p, k)
+                    if isinstance(child, dict | list):
+                        nested.append((child, (*p, k)))
+            elif isinstance(v, list):
+                nested.extend((child, (*p, i)) for i, child in enumerate(v)
+                              if isinstance(child, dict | list))
+        level = nested
+    return None
+
+
 # Words of Python's own messages that are also field names ("unhashable type: 'list'").
 _WORDS = frozenset({"type", "list", "dict", "str", "int", "float", "object", "array",
                     "string", "null", "none", "value", "key", "index", "range", "format"})
@@ -286,16 +309,11 @@ def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
                             return where, (*path, k)
             continue
         found.sort(key=lambda wv: -len(wv[0][1]))  # deepest first
-        for (where, path), value in found:
-            if isinstance(value, dict):
-                for k in value:
-                    if named(k):
-                        return where, (*path, k)
-        for (where, path), value in found:
-            if isinstance(value, dict):
-                for k in value:
-                    if quoted(k, frame.text):
-                        return where, (*path, k)
+        for test in (named, partial(quoted, source=frame.text)):
+            for (where, path), value in found:
+                hit = _find_key(value, path, test)
+                if hit is not None:
+                    return where, hit
         held = {id(v) for f in frames[:n + 1] for v in f.used.values()
                 if not isinstance(v, bool | type(None))}
         for (where, path), value in found:
