@@ -47,6 +47,7 @@ from typing import Any
 
 from scanner.model import (
     ANY_PROPERTY,
+    PROPERTIES,
     ErrorReason,
     Inventory,
     Kind,
@@ -362,7 +363,7 @@ def normalize_isolated(section: Section, normalize: Callable[[Section], Inventor
             continue
         if _widen_orphans(section, inv, records):
             continue
-        return Outcome(_mark(inv, records), list(records.values()))
+        return Outcome(_mark(inv, records, section), list(records.values()))
     raise RecursionError(f"more than {LIMIT} raw objects not shaped as the API returns them")
 
 
@@ -514,7 +515,56 @@ def _origins(r: Resource) -> set[str]:
     return out
 
 
-def _mark(inv: Inventory, records: dict[int, Malformed]) -> Inventory:
+def _strings(value: Any) -> set[str]:
+    """Every string inside a raw value, lower-cased (ids compared as ARM ids are)."""
+    out: set[str] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str) and len(v) >= 3:
+            out.add(v.lower().strip("/"))
+    return out
+
+
+def _referrers(inv: Inventory, section: Section, tainted: Iterable[Resource]
+               ) -> dict[str, str]:
+    """Resources whose raw object names a tainted resource, directly or through a raw
+    object that is no resource of its own (an Azure VM -> its NIC -> the public IP whose
+    properties could not be read): resource id -> the tainted resource's id."""
+    ids = {}
+    for t in tainted:
+        for key in (t.id.lower(), t.native_id.lower().strip("/")):
+            ids[key] = t.id
+    if not ids:
+        return {}
+    built = {id(r.raw) for r in inv.resources}
+    for name, regions in section.collections.items():  # one hop through the others
+        if name in SKIP:
+            continue
+        for objs in regions.values():
+            for obj in objs:
+                if id(obj) in built or not isinstance(obj, Mapping):
+                    continue
+                hit = next((ids[x] for x in _strings(obj) if x in ids), None)
+                own = obj.get("id")
+                if hit is not None and isinstance(own, str) and own:
+                    ids.setdefault(own.lower().strip("/"), hit)
+    out = {}
+    exposed = PROPERTIES["ingress"].kinds  # what has an exposure to take from it
+    for r in inv.resources:
+        if r.kind in exposed and r.id not in ids.values():
+            hit = next((ids[x] for x in _strings(r.raw) if x in ids), None)
+            if hit is not None and hit != r.id:
+                out[r.id] = hit
+    return out
+
+
+def _mark(inv: Inventory, records: dict[int, Malformed], section: Section | None = None
+          ) -> Inventory:
     whys: dict[str, str] = {}
     built = _built_from(inv, records)
     for key, resources in built.items():
@@ -535,7 +585,24 @@ def _mark(inv: Inventory, records: dict[int, Malformed]) -> Inventory:
         for token in _tokens(rec.removed):
             for r in by_name.get(token, ()):
                 whys.setdefault(r.id, f"{rec.why()} (it names {r.name or r.id})")
-    return taint(inv, whys)
+    out = taint(inv, whys)
+    if section is None:
+        return out
+    # what names a tainted resource in its own raw data (directly or through a raw object
+    # of no resource of its own) may take its exposure from it
+    tainted = [r for r in out.resources if r.id in whys]
+    refs = _referrers(out, section, tainted)
+    if not refs:
+        return out
+    resources = []
+    for r in out.resources:
+        source = refs.get(r.id)
+        if source is not None:
+            add = {p: Unread(whys[source], reason=REASON) for p in EXPOSURE
+                   if p not in r.unknown}
+            r = replace(r, unknown={**r.unknown, **add}) if add else r
+        resources.append(r)
+    return replace(out, resources=tuple(resources))
 
 
 def _tokens(values: Iterable[Any]) -> set[str]:
