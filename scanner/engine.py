@@ -189,7 +189,9 @@ def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
     assign_roles = classifier(profile.parameters)
     for section in sections:
         try:  # a malformed raw object: errors for what it feeds, not the whole scan
-            got = quarantine.normalize_isolated(section, providers[section.provider].normalize)
+            provider = providers[section.provider]
+            got = quarantine.normalize_isolated(section, provider.normalize,
+                                                getattr(provider, "collections", None))
             inv = probe.attach(got.inventory, section)
             resources = tuple(map(assign_roles, inv.resources))
             if not keep_raw:

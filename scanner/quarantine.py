@@ -338,8 +338,8 @@ class Outcome:
     malformed: list[Malformed]
 
 
-def normalize_isolated(section: Section, normalize: Callable[[Section], Inventory]
-                       ) -> Outcome:
+def normalize_isolated(section: Section, normalize: Callable[[Section], Inventory],
+                       collections: Mapping[str, Any] | None = None) -> Outcome:
     """`normalize(section)`, with each raw object holding a value of the wrong type repaired
     or taken out and accounted for (the module's docstring). Raises the normalizer's own
     exception when it cannot be attributed to one raw object (the section's structure)."""
@@ -363,6 +363,7 @@ def normalize_isolated(section: Section, normalize: Callable[[Section], Inventor
             continue
         if _widen_orphans(section, inv, records):
             continue
+        inv = _mark_parents(inv, section, records, collections or {})
         return Outcome(_mark(inv, records, section), list(records.values()))
     raise RecursionError(f"more than {LIMIT} raw objects not shaped as the API returns them")
 
@@ -423,6 +424,41 @@ def _widen_orphans(section: Section, inv: Inventory, records: dict[int, Malforme
                 del err["resource"]
                 changed = True
     return changed
+
+
+def _mark_parents(inv: Inventory, section: Section, records: dict[int, Malformed],
+                  collections: Mapping[str, Any]) -> Inventory:
+    """A per-resource read taken out (a SQL server's firewall rule, a bucket's policy)
+    leaves what its collection decides of its parent unknown (`Collection.affects` for
+    the parent's kind: every property when it declares none), so that a verdict it could
+    move is `error`, not gone (a check judges a resource whose exposure is unknown)."""
+    parents = {}
+    for rec in records.values():
+        if not rec.dropped:
+            continue
+        for err in section.errors:
+            if err.get("message") == rec.why() and err.get("resource"):
+                parents[str(err["resource"]).lower().strip("/")] = rec
+    if not parents:
+        return inv
+    resources = []
+    for r in inv.resources:
+        native = r.native_id.lower()
+        hit = next((parents[k] for k in (native, native.rsplit("/", 1)[-1],
+                                         native.rsplit(":", 1)[-1], r.name.lower())
+                    if k in parents), None)
+        if hit is not None:
+            rec = hit
+            col = collections.get(rec.collection)
+            affects = getattr(col, "affects", None)
+            props = {ANY_PROPERTY} if affects is None else set(affects.get(r.kind, ()))
+            why = Unread(rec.why(), reason=REASON, opens=getattr(col, "opens", True),
+                         closes=getattr(col, "closes", True))
+            add = {p: why for p in props if p not in r.unknown}
+            if add:
+                r = replace(r, unknown={**r.unknown, **add})
+        resources.append(r)
+    return replace(inv, resources=tuple(resources))
 
 
 def parent_of(collection: str, obj: Any) -> str | None:

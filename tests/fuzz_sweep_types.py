@@ -7,7 +7,7 @@ found, and a summary line at the end.
     python -m tests.fuzz_sweep_types [FIXTURE-NAME-SUBSTRING...]
 
 POSTURE_SWEEP_STRIDE=N runs every Nth mutation only (a sample across every fixture: the
-whole sweep is about 8,700 scans).
+whole sweep is about 8,700 scans), from POSTURE_SWEEP_OFFSET (default 0).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from tests.fuzz_mutations import (
 from tests.helpers import ROOT
 
 STRIDE = max(1, int(os.environ.get("POSTURE_SWEEP_STRIDE", "1") or 1))
+OFFSET = int(os.environ.get("POSTURE_SWEEP_OFFSET", "0") or 0)
 
 
 def object_name(obj: Any, index: int) -> str:
@@ -85,7 +86,7 @@ def main() -> None:
                 continue
             for value in candidates(get_at(base, key_path)):
                 seen += 1
-                if seen % STRIDE:
+                if (seen - OFFSET) % STRIDE:
                     continue
                 count["mutations"] += 1
                 path.write_bytes(sealed_text(set_at(base, key_path, value), 1))
