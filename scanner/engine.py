@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scanner import __version__, probe, snapshot
+from scanner import __version__, probe, quarantine, snapshot
 from scanner.check import Check, CheckContext
 from scanner.errors import PostureError
 from scanner.findings import ORDER, EvidenceLevel, Finding, Severity, Status
@@ -188,8 +188,11 @@ def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
     inventories = []
     assign_roles = classifier(profile.parameters)
     for section in sections:
-        try:
-            inv = probe.attach(providers[section.provider].normalize(section), section)
+        try:  # a malformed raw object: errors for what it feeds, not the whole scan
+            provider = providers[section.provider]
+            got = quarantine.normalize_isolated(section, provider.normalize,
+                                                getattr(provider, "collections", None))
+            inv = probe.attach(got.inventory, section)
             resources = tuple(map(assign_roles, inv.resources))
             if not keep_raw:
                 _release_raw(section)
@@ -213,17 +216,16 @@ def _release_raw(section: Section) -> None:
                     obj.clear()
 
 
-# What a raw value of the wrong type (a list where a port belongs, an infinite number, JSON
-# nested a thousand deep) raises in a normalizer or in the graph built from its resources.
-MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError,
-             RecursionError)
+MALFORMED = quarantine.MALFORMED  # what a raw value of the wrong type raises
 
 
 def build_graph(inventories: list[Inventory]) -> EstateGraph:
-    """The estate graph; a wrong-typed value that a normalizer passed on is bad input (exit
-    2, named), not a crash."""
+    """The estate graph; a resource whose properties it cannot use (a wrong-typed value a
+    normalizer passed on) is judged `error`, not the whole scan (scanner/quarantine.py);
+    what names no resource is bad input (exit 2, named), not a crash."""
     try:
-        return EstateGraph(inventories)
+        graph: EstateGraph = quarantine.graph_isolated(inventories, EstateGraph)[0]
+        return graph
     except MALFORMED as exc:
         log.debug("graph of malformed input", exc_info=True)
         raise PostureError(
@@ -622,6 +624,7 @@ def _scan(request: ScanRequest) -> ScanResult:
     findings = [f for f in iac_findings(findings, graph)
                 if (f.check, f.provider) not in hidden]  # the provider cannot show it
     findings = fail_closed(findings, checks, sections, providers, graph)
+    findings.extend(quarantine.unjudged(checks, graph.resources, findings))
     findings.extend(not_visible(checks, sections, providers))
     findings.extend(not_assessed(sections))
     findings = apply_scopes(findings, request.profile, graph.resources)

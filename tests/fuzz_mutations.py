@@ -16,7 +16,7 @@ of its bytes) so the mutation reaches the normalizers and checks, not only the d
 `outcome(...)` runs the real CLI in-process and checks: exit in {0, 1, 2, 3}; exit 2 is one
 `posture: ` line on stderr; no traceback anywhere; a time bound. `unsafe_flips(...)` compares
 per-finding statuses: a mutation that makes a field unreadable (another type) must not turn a
-`fail` into a `pass`.
+`fail` (or an `error`) into a `pass`.
 """
 
 from __future__ import annotations
@@ -164,7 +164,8 @@ def json_type(value: Any) -> str:
         return "bool"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "other")
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names.get(type(value), "other")
 
 
 def wrong_types(original: Any) -> list[Any]:
@@ -428,8 +429,8 @@ def statuses(report_json: str) -> dict[tuple[str, str], str]:
 
 def unsafe_flips(before: dict[tuple[str, str], str],
                  after: dict[tuple[str, str], str]) -> list[tuple[str, str]]:
-    """Findings that were `fail` and are `pass` now."""
-    return [k for k, s in before.items() if s == "fail" and after.get(k) == "pass"]
+    """Findings that were `fail` or `error` and are `pass` now."""
+    return [k for k, s in before.items() if s in ("fail", "error") and after.get(k) == "pass"]
 
 
 def finite(x: float) -> bool:

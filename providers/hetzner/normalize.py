@@ -42,8 +42,9 @@ NO_FIREWALL = RuleLayer("hetzner firewall", LayerMode.UNION, (), Action.ALLOW, p
 
 def _obj(value: Any) -> Mapping[str, Any]:
     """An object the API documents (or null): anything else is a raw value of the wrong
-    type, refused (exit 2, named) rather than read as absent, which could turn a fail into
-    a pass (`public_net: []` would read as a server without public addresses)."""
+    type, refused (TypeError, named; scanner/quarantine.py) rather than read as absent,
+    which could turn a fail into a pass (`public_net: []` would read as a server without
+    public addresses)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):

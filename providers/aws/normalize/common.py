@@ -56,8 +56,9 @@ def iso(value: Any) -> str | None:
 
 def _arr(value: Any, name: str) -> list[Any]:
     """An array the AWS API documents (or null/missing, read as empty): another type is
-    refused (exit 2, named), never read as empty (`GroupList: {}` hid an admin group:
-    IAM-02 fail -> pass; `IpPermissions: {}` an open security group)."""
+    refused (TypeError, named; the engine makes `error` of that object's verdicts and of
+    what it feeds, scanner/quarantine.py), never read as empty (`GroupList: {}` hid an
+    admin group: IAM-02 fail -> pass; `IpPermissions: {}` an open security group)."""
     if value is None:
         return []
     if not isinstance(value, list):

@@ -127,9 +127,19 @@ def db_props(ctx: Build, region: str, db: Mapping[str, Any], arn: str, labels: M
 
 
 def db_groups(db: Mapping[str, Any]) -> list[str]:
-    """Every active security group of the database (all of them, not the first)."""
-    return [g["VpcSecurityGroupId"] for g in _arr(db.get("VpcSecurityGroups"), "VpcSecurityGroups")
-            if g.get("VpcSecurityGroupId") and g.get("Status", "active") == "active"]
+    """Every active security group of the database (all of them, not the first). A group
+    id or status of another type is refused, not read as "no group" (which closed the
+    database's exposure: NET-01 error -> pass)."""
+    out = []
+    for g in _arr(db.get("VpcSecurityGroups"), "VpcSecurityGroups"):
+        gid, status = _obj(g, "VpcSecurityGroups[]").get("VpcSecurityGroupId"), \
+            g.get("Status", "active")
+        for name, value in (("VpcSecurityGroupId", gid), ("Status", status)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{name}: expected a string, got {type(value).__name__}")
+        if gid and status == "active":
+            out.append(gid)
+    return out
 
 
 def db_ingress(ctx: Build, db: Mapping[str, Any], port: Any) -> tuple[RuleLayer, ...]:

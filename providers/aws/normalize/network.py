@@ -165,7 +165,7 @@ def nacl_rules(ctx: Build, acl: Mapping[str, Any]) -> tuple[Rule, ...]:
         raise TypeError(f"Entries: expected an array, got {type(entries).__name__}")
     for e in entries or []:
         # EC2 API NetworkAclEntry: Egress boolean, Protocol/RuleAction/CidrBlock strings.
-        # Another type is refused (exit 2, named): read as absent it dropped an allow entry
+        # Another type is refused (TypeError, named): read as absent it dropped an allow entry
         # (`CidrBlock: 0`, `RuleAction: []`, `Egress: "x"`), turning a fail into a pass.
         for key, kind in (("Egress", bool), ("Protocol", str), ("RuleAction", str),
                           ("CidrBlock", str), ("Ipv6CidrBlock", str)):

@@ -102,8 +102,11 @@ def buckets(ctx: Build) -> None:
         props["public_endpoint"] = True
         pol = calls.get("s3.get_bucket_policy")
         if pol is not None:
-            props["https_only"] = denies_plain_http(_obj(pol[1].get("response"), "response").get(
-                "Policy"))
+            policy = _obj(pol[1].get("response"), "response").get("Policy")
+            if policy is not None and policy_document(policy) is None:  # not read as none
+                raise TypeError(f"Policy: expected a JSON policy document, got "
+                                f"{type(policy).__name__}")
+            props["https_only"] = denies_plain_http(policy)
         elif "s3.get_bucket_policy" in ctx.attempted:
             props["https_only"] = None  # the policy could not be read
         # A per-bucket read with no answer and no error for this bucket (a snapshot that

@@ -78,9 +78,10 @@ def _props(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _arr(value: Any, name: str) -> list[Any]:
     """An array the ARM API documents (or null/missing, read as empty): another type is
-    refused (exit 2, named), never read as empty, which would drop an NSG's rules, a VM's
-    NICs or an address's configurations and turn a fail into a pass (`securityRules: {}`,
-    `networkInterfaces: 0`)."""
+    refused (TypeError, named; the engine makes `error` of that object's verdicts and of
+    what it feeds, scanner/quarantine.py), never read as empty, which would drop an NSG's
+    rules, a VM's NICs or an address's configurations and turn a fail into a pass
+    (`securityRules: {}`, `networkInterfaces: 0`)."""
     if value is None:
         return []
     if not isinstance(value, list):

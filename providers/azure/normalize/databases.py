@@ -14,6 +14,7 @@ from providers.azure.normalize.common import (
     _parent,
     _props,
     _range_cidrs,
+    _str,
     _tls,
     lid,
 )
@@ -28,8 +29,10 @@ def db_layer(b: Build, rules_collection: str, server_id: str, port: int) -> Rule
         if _parent(lid(rule.get("id"))) != server_id:
             continue
         rp = _props(rule)
-        sources = _range_cidrs(str(rp.get("startIpAddress") or ""),
-                               str(rp.get("endIpAddress") or ""))
+        # an address of another type is refused, not read as no rule (an allow-all rule
+        # dropped: NET-02 fail gone); the engine makes the server's verdicts `error`
+        sources = _range_cidrs(_str(rp.get("startIpAddress"), "startIpAddress") or "",
+                               _str(rp.get("endIpAddress"), "endIpAddress") or "")
         if sources:
             rules.append(Rule(Action.ALLOW, "tcp", PortRange(port, port), sources,
                               origin=lid(rule.get("id"))))

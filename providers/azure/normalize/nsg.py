@@ -22,10 +22,19 @@ from scanner.rules import INTERNET, Action, LayerMode, PortRange, Rule, RuleLaye
 
 
 def _list(props: Mapping[str, Any], single: str, many: str) -> list[str]:
-    values = [str(v) for v in _arr(props.get(many), many)]
+    """A rule's `single` string and `many` strings (ARM: string, array of strings); another
+    type is not read as text (`destinationPortRange: 5`): TypeError, named, and the engine
+    makes the NSG's verdicts and what it feeds `error` (scanner/quarantine.py)."""
+    values = [_str(v, many) for v in _arr(props.get(many), many)]
     if props.get(single) not in (None, ""):
-        values.append(str(props[single]))
+        values.append(_str(props[single], single))
     return values
+
+
+def _str(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected a string, got {type(value).__name__}")
+    return value
 
 
 def _ports(props: Mapping[str, Any], protocol: str, allow: bool = True) -> list[PortRange]:
