@@ -74,6 +74,9 @@ class Tables:
         resource_ids, check_ids = self._resource_ids, self._check_ids
         evidence_ids, text_ids = self._evidence_ids, self._text_ids
         append = self.findings.append
+        # evidence objects findings share (check.SharedParts) encoded once: id -> (the
+        # object, kept alive so that its id is not reused during this call, its index)
+        seen: dict[int, tuple[Any, int]] = {}
         for f in findings:
             rkey = (f.resource, f.resource_name, f.resource_kind, f.provider, f.account,
                     f.region)
@@ -87,11 +90,16 @@ class Tables:
                 c = check_ids[ckey] = len(self.check_fields)
                 self.check_fields.append(compact(list(ckey)))
             evidence = f.evidence
-            blob = compact(evidence if type(evidence) is dict else dict(evidence))
-            e = evidence_ids.get(blob)
-            if e is None:
-                e = evidence_ids[blob] = len(self.evidence)
-                self.evidence.append(blob)
+            known = seen.get(id(evidence))
+            if known is not None and known[0] is evidence:
+                e = known[1]
+            else:
+                blob = compact(evidence if type(evidence) is dict else dict(evidence))
+                e = evidence_ids.get(blob)
+                if e is None:
+                    e = evidence_ids[blob] = len(self.evidence)
+                    self.evidence.append(blob)
+                seen[id(evidence)] = (evidence, e)
             m = text_ids.get(f.message)
             if m is None:
                 m = text_ids[f.message] = len(self.texts)
