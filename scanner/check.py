@@ -124,7 +124,7 @@ class SharedParts:
     once (`result_tables.Tables.add`). Findings are values (nothing changes one in place), so
     sharing is invisible; evidence that orjson cannot encode is kept as its own copy."""
 
-    __slots__ = ("texts", "evidence")
+    __slots__ = ("evidence", "texts")
 
     def __init__(self) -> None:
         self.texts: dict[str, str] = {}

@@ -10,12 +10,15 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from operator import attrgetter
 from typing import BinaryIO
 
 from scanner import fastjson
 from scanner.gcpause import gc_paused
 from scanner.result import RESULT_VERSION, ScanResult
 from scanner.result_tables import TABLES, Tables, compact
+
+_CHECK_RESOURCE = attrgetter("check", "resource")
 
 
 def render(result: ScanResult, timestamps: bool = True) -> str:
@@ -40,7 +43,10 @@ def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
         marked = re.compile(b'"' + re.escape(marker.encode()) + rb'([a-z_0-9]+)"')
         inline: dict[str, bytes] = {}
         if any(c.findings for c in result.claims):
-            index = {f.id: i for i, f in enumerate(result.findings)}
+            # each finding's `Finding.id` ("check|resource"), built without a property
+            # call per finding
+            index = {f"{c}|{r}": i for i, (c, r) in enumerate(map(_CHECK_RESOURCE,
+                                                                    result.findings))}
             for j, claim in enumerate(doc["claims"]):
                 # an id that is no finding of the report (--only-new) stays a string
                 inline[f"claim{j}"] = compact([index.get(i, i) for i in claim["findings"]])
