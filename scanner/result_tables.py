@@ -67,7 +67,8 @@ class Tables:
     findings: list[bytes] = field(default_factory=list)
     _resource_ids: dict[tuple[str, str, str, str, str, str | None], int] = \
         field(default_factory=dict)
-    _check_ids: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # (check, Severity, EvidenceLevel): the members are strings, written as their values
+    _check_ids: dict[tuple[str, Severity, EvidenceLevel], int] = field(default_factory=dict)
     _evidence_ids: dict[bytes, int] = field(default_factory=dict)
     _text_ids: dict[str, int] = field(default_factory=dict)
 
@@ -84,8 +85,7 @@ class Tables:
                                                                                 findings)]
         self.resources.extend(compact(list(k)) for k in list(resource_ids)[new_from:])
         new_from = len(check_ids)
-        c_of = [check_ids.setdefault((c, s._value_, e._value_), len(check_ids))
-                for c, s, e in map(_CHECK_KEY, findings)]
+        c_of = [check_ids.setdefault(k, len(check_ids)) for k in map(_CHECK_KEY, findings)]
         self.check_fields.extend(compact(list(k)) for k in list(check_ids)[new_from:])
         # evidence: each distinct object (findings share them: check.SharedParts) encoded
         # once, in order of first use; equal encodings share one entry
@@ -120,10 +120,10 @@ class Tables:
                 x_of.append(None if x is None else text_ids.setdefault(x, len(text_ids)))
         texts.extend(compact(t) for t in list(text_ids)[new_from:])
         statuses = map(_STATUS_BYTES.__getitem__, map(_STATUS, findings))
-        self.findings.extend(
+        self.findings.extend([
             b'[%d,%d,"%s",%d,%d,null]' % (r, c, st, m, e) if x is None
             else b'[%d,%d,"%s",%d,%d,%d]' % (r, c, st, m, e, x)
-            for r, c, st, m, e, x in zip(r_of, c_of, statuses, m_of, e_of, x_of, strict=True))
+            for r, c, st, m, e, x in zip(r_of, c_of, statuses, m_of, e_of, x_of, strict=True)])
 
 
 _RESOURCE_KEY = attrgetter(*RESOURCE_COLUMNS)
