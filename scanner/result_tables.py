@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from operator import attrgetter
 from typing import Any
 
@@ -76,17 +77,21 @@ class Tables:
         """Append `findings` (in order) as rows, adding what they name to the tables in the
         order of first use. Column by column (`attrgetter` maps, `setdefault` in
         comprehensions): the per-finding work stays in C, which matters at millions of
-        findings; the rows are the same as one finding at a time would give."""
-        findings = list(findings)
+        findings; the rows are the same as one finding at a time would give. In chunks, so
+        that the columns of a chunk are all that is held besides the tables."""
+        for i in range(0, len(findings), _CHUNK):
+            self._add(findings[i:i + _CHUNK])
+
+    def _add(self, findings: Sequence[Finding]) -> None:
         # resources and check fields: (values) -> index, assigned in order of first use
         resource_ids, check_ids = self._resource_ids, self._check_ids
         new_from = len(resource_ids)
         r_of = [resource_ids.setdefault(k, len(resource_ids)) for k in map(_RESOURCE_KEY,
                                                                                 findings)]
-        self.resources.extend(compact(list(k)) for k in list(resource_ids)[new_from:])
+        self.resources.extend(compact(list(k)) for k in _added(resource_ids, new_from))
         new_from = len(check_ids)
         c_of = [check_ids.setdefault(k, len(check_ids)) for k in map(_CHECK_KEY, findings)]
-        self.check_fields.extend(compact(list(k)) for k in list(check_ids)[new_from:])
+        self.check_fields.extend(compact(list(k)) for k in _added(check_ids, new_from))
         # evidence: each distinct object (findings share them: check.SharedParts) encoded
         # once, in order of first use; equal encodings share one entry
         evidences = list(map(_EVIDENCE, findings))
@@ -118,12 +123,21 @@ class Tables:
             for m, x in zip(map(_MESSAGE, findings), reasons, strict=True):
                 m_of.append(text_ids.setdefault(m, len(text_ids)))
                 x_of.append(None if x is None else text_ids.setdefault(x, len(text_ids)))
-        texts.extend(compact(t) for t in list(text_ids)[new_from:])
+        texts.extend(compact(t) for t in _added(text_ids, new_from))
         statuses = map(_STATUS_BYTES.__getitem__, map(_STATUS, findings))
         self.findings.extend([
             b'[%d,%d,"%s",%d,%d,null]' % (r, c, st, m, e) if x is None
             else b'[%d,%d,"%s",%d,%d,%d]' % (r, c, st, m, e, x)
             for r, c, st, m, e, x in zip(r_of, c_of, statuses, m_of, e_of, x_of, strict=True)])
+
+
+_CHUNK = 65536
+
+
+def _added(ids: dict[Any, int], before: int) -> list[Any]:
+    """The keys added to `ids` since it held `before` (from its end: a chunk's new keys
+    without walking the whole table)."""
+    return list(islice(reversed(ids), len(ids) - before))[::-1]
 
 
 _RESOURCE_KEY = attrgetter(*RESOURCE_COLUMNS)
