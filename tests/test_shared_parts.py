@@ -9,6 +9,9 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
+from scanner import result_tables
 from scanner.check import CheckContext, SharedParts, check
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
 from scanner.graph import EstateGraph
@@ -100,7 +103,10 @@ def _one_at_a_time(findings: list[Finding]) -> dict[str, list[bytes]]:
     return out
 
 
-def test_tables_are_those_of_one_finding_at_a_time_in_first_use_order() -> None:
+@pytest.mark.parametrize("chunk", [65536, 2])
+def test_tables_are_those_of_one_finding_at_a_time_in_first_use_order(
+        monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(result_tables, "_CHUNK", chunk)
     shared = {"a": [1, 2]}
     nan = {"x": float("nan")}
     findings = [
