@@ -139,8 +139,8 @@ class SharedParts:
         except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate, a set
             return dict(evidence)
         got = self.evidence.get(key)
-        if got is None:
-            got = self.evidence[key] = dict(evidence)
+        if got is None:  # the key kept as a copy of its own size (result_tables.compact)
+            got = self.evidence[bytes(memoryview(key))] = dict(evidence)
         elif got != evidence:  # NaN (never equal to itself) or equal text, other types
             return dict(evidence)
         return got
