@@ -119,7 +119,7 @@ class SharedParts:
     evidence objects (100k resources: 402k findings, 477 messages, 10k evidence objects), and
     each finding held its own copy: most of the memory of a 1M-resource scan. Findings of
     one scan share equal parts instead: an evidence object is shared when its compact JSON
-    (orjson, keys sorted) and its Python value are both equal (so `1` and `1.0`, a tuple and
+    (orjson, keys in their order) and its Python value are both equal (so `1` and `1.0`, a tuple and
     a list, NaN and null never merge), and the results writer encodes each shared evidence
     once (`result_tables.Tables.add`). Findings are values (nothing changes one in place), so
     sharing is invisible; evidence that orjson cannot encode is kept as its own copy."""
@@ -135,7 +135,8 @@ class SharedParts:
 
     def of(self, evidence: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            key = orjson.dumps(evidence, option=orjson.OPT_SORT_KEYS)
+            key = orjson.dumps(evidence)  # keys in their order: the order other formats
+            # show them in is kept (and no sort per finding)
         except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate, a set
             return dict(evidence)
         got = self.evidence.get(key)

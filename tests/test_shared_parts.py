@@ -40,7 +40,7 @@ def test_equal_messages_and_evidence_are_one_object_across_checks_of_a_scan() ->
     shared = SharedParts()
     one, two = _ctx(shared), _ctx(shared)
     a = one.fail(_res(1), "port " + str(22) + " open", {"ports": [22], "why": "open"})
-    b = two.fail(_res(2), "port 22 open", {"why": "open", "ports": [22]})
+    b = two.fail(_res(2), "port 22 open", {"ports": [22], "why": "open"})
     assert a.message == b.message and a.message is b.message
     assert a.evidence == b.evidence and a.evidence is b.evidence
     assert one.passed(_res(3), "ok").evidence is two.passed(_res(4), "ok").evidence
@@ -145,3 +145,11 @@ def test_table_entries_hold_about_their_own_size_of_memory() -> None:
     grown = rss() - before
     assert len(kept) == 20_000
     assert grown < 20 * 2**20, f"{grown / 2**20:.0f} MiB for 20,000 entries"
+
+
+def test_evidence_with_its_keys_in_another_order_keeps_its_order() -> None:
+    """Other formats show evidence in its own order: equal dicts in another key order are
+    not merged."""
+    ctx = _ctx(SharedParts())
+    ctx.fail(_res(1), "m", {"a": 1, "b": 2})
+    assert list(ctx.fail(_res(2), "m", {"b": 2, "a": 1}).evidence) == ["b", "a"]
