@@ -13,6 +13,13 @@ every cache of scanner/rules.py emptied before each run, so the CIDRs are parsed
 formatted each time); exit 1 when one exceeds the target. Issue 15 measured the former
 cell-by-cell evaluation at 1k rules 4.4 s, 2k 12 s, 4k 38 s, 8k 160 s.
 
+With `--scan`, the same 100k rules (as Hetzner writes them: "any" for the operators' all-port
+rules, tcp for `*`) are put into the firewall of one server with a public IP in the bundled
+Hetzner estate (fixtures/hetzner/seed002-hetzner.json, re-sealed into a temporary
+directory), and `posture scan SNAPSHOT --format json --no-timestamps -o /dev/null` is timed
+as a child process (wall and CPU seconds; with `--code DIR`, DIR's scan too, alternating):
+the whole path, reading the rules from JSON and the normalizer included.
+
 With `--code DIR`, DIR/scanner/rules.py (another checkout: the code before a change) is
 timed too, on the same rules, each run alternating between the two (old, then new), and the
 table gives both and their ratio: on a shared machine only a ratio measured in one run means
@@ -31,9 +38,14 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import json
+import os
 import random
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -103,6 +115,71 @@ def timed(module: ModuleType, layers: tuple[Any, ...], pause_gc: bool = False
         gc.enable()
 
 
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "fixtures" / "hetzner" / "seed002-hetzner.json"
+
+
+def hetzner_snapshot(n: int, seed: int, out: Path) -> Path:
+    """The bundled Hetzner estate with `n` bench rules in the firewall of server 102 (public
+    IPv4 203.0.113.12), sealed by `posture seal`."""
+    doc = json.loads(FIXTURE.read_text())
+    raw_rules = []
+    for rule in make_rules(n, seed, ordered=False):
+        ports = rule.ports
+        raw_rules.append({
+            "description": None, "destination_ips": [], "direction": "in",
+            "port": "any" if ports == rules.ALL_PORTS else str(ports),
+            "protocol": "tcp" if rule.protocol == "*" else rule.protocol,
+            "source_ips": list(rule.sources)})
+    firewalls = doc["sections"][0]["collections"]["firewalls"]["global"]
+    (web,) = [fw for fw in firewalls if fw["id"] == 201]  # applied to server 102
+    web["rules"] = raw_rules
+    path = out / f"hetzner-{n}-rules.json"
+    path.write_text(json.dumps(doc))
+    subprocess.run([sys.executable, "-m", "scanner.cli", "seal", str(path)], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
+    return path
+
+
+def timed_scan(code: Path, snap: Path) -> tuple[float, float, int]:
+    """(wall, CPU seconds, exit status) of `posture scan` run from the checkout `code`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "scanner.cli", "scan", str(snap), "--format", "json",
+         "--no-timestamps", "-o", os.devnull], cwd=code,
+        env={**os.environ, "PYTHONPATH": str(code)}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"bench_rules: scan from {code} failed: {done.stderr.strip()}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), \
+        done.returncode
+
+
+def bench_scan(n: int, seed: int, runs: int, old: Path | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
+        snap = hetzner_snapshot(n, seed, Path(tmp))
+        new_times: list[tuple[float, float]] = []
+        old_times: list[tuple[float, float]] = []
+        for _ in range(runs):
+            if old:
+                wall, cpu, status = timed_scan(old, snap)
+                old_times.append((wall, cpu))
+            wall, cpu, status = timed_scan(ROOT, snap)
+            new_times.append((wall, cpu))
+        line = (f"posture scan, {n} rules in one Hetzner firewall (exit {status}): "
+                f"{statistics.median(w for w, _ in new_times):.2f} s wall, "
+                f"{statistics.median(c for _, c in new_times):.2f} s CPU")
+        if old:
+            old_cpu = statistics.median(c for _, c in old_times)
+            new_cpu = statistics.median(c for _, c in new_times)
+            line += (f"; {old}: {statistics.median(w for w, _ in old_times):.2f} s wall, "
+                     f"{old_cpu:.2f} s CPU, ratio {old_cpu / new_cpu:.1f}x")
+        print(line, flush=True)
+
+
 def load(code: Path) -> ModuleType:
     path = code / "scanner" / "rules.py"
     spec = importlib.util.spec_from_file_location("old_scanner_rules", path)
@@ -124,7 +201,13 @@ def main(argv: list[str] | None = None) -> int:
                         "scan (scanner/rules.py pauses it itself since issue 15)")
     parser.add_argument("--code", type=Path, help="another checkout whose scanner/rules.py "
                         "to time too, interleaved (e.g. the code before a change)")
+    parser.add_argument("--scan", action="store_true", help="time `posture scan` of the "
+                        "bundled Hetzner estate with the rules in one server's firewall "
+                        "instead of admitted() alone")
     args = parser.parse_args(argv)
+    if args.scan:
+        bench_scan(args.rules, args.seed, args.runs, args.code)
+        return 0
     old = load(args.code) if args.code else None
     new_shapes = shapes(args.rules, args.seed, rules)
     old_shapes = shapes(args.rules, args.seed, old) if old else {}

@@ -19,6 +19,7 @@ from scanner.rules import (
     Rule,
     RuleLayer,
     admitted,
+    canonical_cidr,
     subtract,
     wide_open,
 )
@@ -119,8 +120,9 @@ def _violations(ctx: CheckContext, reaches: list[Reach], ranges: list[tuple[int,
         for e in reach.exposures:
             if e.protocol not in ("tcp", "udp"):
                 continue
+            ports = e.ports
             for lo, hi in ranges:
-                if e.ports.hi < lo or e.ports.lo > hi:
+                if ports.hi < lo or ports.lo > hi:
                     continue
                 outside = subtract(e.sources, ctx.params.operator_cidrs)
                 if outside:
@@ -371,11 +373,11 @@ def _rule_sources(raw: object) -> tuple[tuple[str, ...], bool]:
             world = True
             continue
         try:
-            net = ipaddress.ip_network(text, strict=False)
+            cidr = canonical_cidr(text)  # = str(ipaddress.ip_network(text, strict=False))
         except ValueError:
             continue  # a service tag or name that is not the internet
-        out.append(str(net))
-        world = world or net.prefixlen == 0
+        out.append(cidr)
+        world = world or cidr.endswith("/0")
     return tuple(dict.fromkeys(out)), world
 
 

@@ -334,7 +334,7 @@ def _blind_scopes(check: Check, sections: list[Section],
         provider = providers[section.provider]
         if check.id in provider.not_visible:
             continue
-        needed = provider.collections_for_checks((check,))
+        needed = provider.needed_in(check, section)
         if not needed:
             continue
 

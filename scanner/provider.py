@@ -97,6 +97,12 @@ class Provider(ABC):
         properties each collection decides narrows it to what the checks read (AWS)."""
         return self.collections_for({k for c in checks for k in c.kinds})
 
+    def needed_in(self, check: Check, section: Section) -> set[str]:
+        """What `check` needs of a recorded section (the engine fails closed on exactly
+        this): by default what a live scan for it collects; a provider with more than one
+        way to read a kind narrows it to the way the section was read (Azure)."""
+        return self.collections_for_checks((check,))
+
     def permissions(self, collections: Iterable[str] | None = None) -> dict[str, Any]:
         """The read-only permission set needed for `collections` (all by default)."""
         names = sorted(collections if collections is not None else self.collections)

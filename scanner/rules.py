@@ -130,16 +130,94 @@ class RuleLayer:
         return self.rules
 
 
-@dataclass(frozen=True, slots=True, order=True)
 class Exposure:
-    """Traffic that crosses every layer: a protocol, a port range and the sources admitted."""
+    """Traffic that crosses every layer: a protocol, a port range and the sources admitted.
 
-    protocol: str
-    ports: PortRange
-    sources: tuple[str, ...]
+    A value (hashable, ordered and compared as the tuple (protocol, ports, sources), read-only
+    attributes). `admitted()` returns ~one per port range of a large firewall (100k rules:
+    ~100k of them), so those it makes keep their addresses as a flat integer set and their
+    ports as two integers: `ports` and `sources` (CIDR strings) are built when first read,
+    which most of them never are (a check reads the few on the ports it judges)."""
+
+    __slots__ = ("_flat", "_hi", "_lo", "_ports", "_protocol", "_sources")
+    _protocol: str
+    _lo: int
+    _hi: int
+    _ports: PortRange | None
+    _flat: tuple[int, ...] | None
+    _sources: tuple[str, ...] | None
+
+    def __init__(self, protocol: str, ports: PortRange, sources: tuple[str, ...]) -> None:
+        self._protocol = protocol
+        self._lo, self._hi, self._ports = ports.lo, ports.hi, ports
+        self._flat, self._sources = None, tuple(sources)
+
+    @property
+    def protocol(self) -> str:
+        return self._protocol
+
+    @property
+    def ports(self) -> PortRange:
+        ports = self._ports
+        if ports is None:
+            ports = self._ports = PortRange(self._lo, self._hi)
+        return ports
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        sources = self._sources
+        if sources is None:
+            assert self._flat is not None
+            sources = self._sources = _flat_cidrs(self._flat)
+        return sources
+
+    def _key(self) -> tuple[str, int, int, tuple[str, ...]]:
+        return self._protocol, self._lo, self._hi, self.sources
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Exposure):
+            return NotImplemented
+        if self._flat is not None and other._flat is not None:  # both canonical: compare sets
+            return (self._protocol, self._lo, self._hi, self._flat) == (
+                other._protocol, other._lo, other._hi, other._flat)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __lt__(self, other: Exposure) -> bool:
+        return self._key() < other._key()
+
+    def __le__(self, other: Exposure) -> bool:
+        return self._key() <= other._key()
+
+    def __gt__(self, other: Exposure) -> bool:
+        return self._key() > other._key()
+
+    def __ge__(self, other: Exposure) -> bool:
+        return self._key() >= other._key()
+
+    def __repr__(self) -> str:
+        return (f"Exposure(protocol={self._protocol!r}, ports={self.ports!r}, "
+                f"sources={self.sources!r})")
+
+    def __reduce__(self) -> tuple[type[Exposure], tuple[str, PortRange, tuple[str, ...]]]:
+        return Exposure, (self._protocol, self.ports, self.sources)
 
     def to_json(self) -> dict[str, object]:
-        return {"protocol": self.protocol, "ports": str(self.ports), "sources": list(self.sources)}
+        return {"protocol": self._protocol, "ports": str(self.ports),
+                "sources": list(self.sources)}
+
+
+_new_object = object.__new__
+
+
+def _exposure(protocol: str, lo: int, hi: int, flat: tuple[int, ...]) -> Exposure:
+    """An exposure of `admitted()`: `flat` is a canonical flat address set (`_compute_admitted`),
+    formatted as CIDRs only when read."""
+    e = _new_object(Exposure)
+    e._protocol, e._lo, e._hi, e._ports, e._flat, e._sources = protocol, lo, hi, None, flat, None
+    return e
 
 
 # --- address sets as sorted, merged integer intervals [lo, hi) per family -----------------
@@ -152,10 +230,40 @@ _IPV4_CIDR = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12
 _IPV6_CIDR = re.compile(r"([0-9A-Fa-f:]{2,39})(?:/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?")
 
 
+# Host bits per IPv4 prefix, keyed by the prefix exactly as ipaddress writes it ("24", not
+# "024"): a prefix written otherwise takes the general path.
+_V4_HOST_BITS = {str(length): 32 - length for length in range(33)}
+_aton, _ntoa = socket.inet_aton, socket.inet_ntoa
+
+
+def _v4_fast(cidr: str) -> tuple[int, int, bool] | None:
+    """(first address, end, already canonical) of an IPv4 CIDR written as ipaddress writes one
+    (dotted quad without leading zeros, prefix in decimal), else None. `inet_aton` reads the
+    address in C; it also takes forms ipaddress refuses or reads otherwise ("1.2.3", "010.0.0.1"
+    in octal, trailing text after a space), so only an address that `inet_ntoa` writes back
+    unchanged is taken: exactly the canonical dotted quads, read the same by both."""
+    addr, slash, prefix = cidr.partition("/")
+    host = _V4_HOST_BITS.get(prefix) if slash else 0
+    if host is None:
+        return None
+    try:
+        packed = _aton(addr)
+    except (OSError, ValueError):  # not an address; NUL or non-ASCII text
+        return None
+    if _ntoa(packed) != addr:
+        return None
+    value = int.from_bytes(packed, "big")
+    start = value >> host << host
+    return start, start + (1 << host), bool(slash) and start == value
+
+
 def _parse_cidr(cidr: str) -> tuple[int, int, int]:
     """(family, first address, end) of a CIDR, host bits ignored (strict=False). Plain IPv4
     CIDRs are parsed here (ipaddress takes ~50 us each, and a firewall may hold 100k);
     everything else by ipaddress, which also refuses what is not a CIDR."""
+    fast = _v4_fast(cidr)
+    if fast is not None:
+        return 4, fast[0], fast[1]
     m = _IPV4_CIDR.fullmatch(cidr)
     if m:
         a, b, c, d, prefix = m.groups()
@@ -179,12 +287,54 @@ def _parse_cidr(cidr: str) -> tuple[int, int, int]:
     return net.version, start, start + net.num_addresses
 
 
+def canonical_cidr(text: str) -> str:
+    """`str(ipaddress.ip_network(text, strict=False))`, and the same ValueError for what it
+    refuses: the network in its canonical form (host bits cleared, prefix written out, IPv6
+    compressed as RFC 5952 says). Normalizers name every rule source with it; a firewall may
+    hold 100k, and ipaddress takes ~20-50 us for each. Plain IPv4 CIDRs are read and, when
+    they already are canonical (most are), returned as they are; IPv6 networks outside the
+    ranges with embedded IPv4 (the first 80 bits zero) are formatted by `inet_ntop`, which
+    writes RFC 5952 text as ipaddress does; everything else goes to ipaddress."""
+    fast = _v4_fast(text)
+    if fast is not None:
+        start, end, canonical = fast
+        if canonical:
+            return text
+        return f"{_ntoa(start.to_bytes(4, 'big'))}/{33 - (end - start).bit_length()}"
+    m = _IPV6_CIDR.fullmatch(text)
+    if m:
+        try:
+            packed = socket.inet_pton(socket.AF_INET6, m[1])
+        except OSError:
+            pass
+        else:
+            length = int(m[2]) if m[2] is not None else 128
+            host = 128 - length
+            start = int.from_bytes(packed, "big") >> host << host
+            if start >> 48:  # not ::/80 (where ipaddress and inet_ntop write IPv4 forms)
+                packed = start.to_bytes(16, "big")
+                return f"{socket.inet_ntop(socket.AF_INET6, packed)}/{length}"
+    return str(ipaddress.ip_network(text, strict=False))
+
+
 _interval = lru_cache(maxsize=1 << 18)(_parse_cidr)
 
 
 @lru_cache(maxsize=1 << 18)
 def _cidr_flat(cidr: str) -> tuple[int, int]:
     """One CIDR as a flat address set (see `_compute_admitted`)."""
+    # `_v4_fast` inline: a large firewall's rules are mostly plain IPv4 CIDRs
+    addr, slash, prefix = cidr.partition("/")
+    host = _V4_HOST_BITS.get(prefix) if slash else 0
+    if host is not None:
+        try:
+            packed = _aton(addr)
+        except (OSError, ValueError):
+            pass
+        else:
+            if _ntoa(packed) == addr:
+                start = int.from_bytes(packed, "big") >> host << host
+                return start, start + (1 << host)
     version, lo, hi = _parse_cidr(cidr)
     return (lo, hi) if version == 4 else (lo + _V6, hi + _V6)
 
@@ -359,23 +509,28 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
                                                                            strict=True)]
     if len(layers) > 1 or query != _UNIVERSE:
         ranked = _within_reach(layers, ranked, query)
-    formatted: dict[tuple[int, ...], tuple[str, ...]] = {}
+    # per layer, its rules by protocol (`*` apart), each list in decision order
+    by_protocol: list[dict[str, list[_Entry]]] = []
+    for entries in ranked:
+        buckets: dict[str, list[_Entry]] = {p: [] for p in (*PROTOCOLS, "*")}
+        for entry in entries:
+            buckets[entry[1].protocol].append(entry)
+        by_protocol.append(buckets)
     result: list[Exposure] = []
     for protocol in PROTOCOLS:
         ported = protocol in PORTED
         pieces: list[_Piece] = [(0, MAX_PORT, query)]
-        for layer, entries, allow in zip(layers, ranked, allows, strict=True):
-            applying = [e for e in entries if e[1].protocol in ("*", protocol)
-                        and (ported or e[1].ports == ALL_PORTS)]
+        for layer, buckets, allow in zip(layers, by_protocol, allows, strict=True):
+            # the rules of this protocol and those of any, in decision order (ranks are
+            # distinct: merging the two sorted runs never compares the rules)
+            mine, every = buckets[protocol], buckets["*"]
+            applying = sorted(mine + every) if mine and every else mine or every
+            if not ported:  # port-less protocols: only rules that do not narrow ports
+                applying = [e for e in applying if e[1].ports == ALL_PORTS]
             pieces = _meet_pieces(pieces, _layer_pieces(layer, applying, allow, ported))
             if len(pieces) == 1 and not pieces[0][2]:
                 break
-        for lo, hi, flat in pieces:
-            if flat:
-                cidrs = formatted.get(flat)
-                if cidrs is None:
-                    cidrs = formatted[flat] = _flat_cidrs(flat)
-                result.append(Exposure(protocol, PortRange(lo, hi), cidrs))
+        result += [_exposure(protocol, lo, hi, flat) for lo, hi, flat in pieces if flat]
     return tuple(result)
 
 
@@ -469,6 +624,7 @@ def _sources_flat(sources: tuple[str, ...]) -> _Flat:
     return _flat(map(_interval, sources))
 
 
+@lru_cache(maxsize=1 << 16)
 def _flat_cidrs(flat: _Flat) -> tuple[str, ...]:
     # map() over the C-level cache: no Python frame per interval once it is formatted
     return tuple(chain.from_iterable(map(_flat_interval_cidrs, flat[::2], flat[1::2])))
@@ -584,26 +740,31 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
         bounds = [0, MAX_PORT + 1]
     n = len(bounds) - 1
     leaf = dict(zip(bounds, range(n, 2 * n + 1), strict=True))
+    # the rules of internal nodes, and of leaves (most rules: one segment, one leaf), each
+    # list in decision order
     own: dict[int, list[_Entry]] = {}
+    at_leaf: dict[int, list[_Entry]] = {}
     for entry, ports in zip(rules, ranges, strict=True):
         lo, hi = (leaf[ports.lo], leaf[ports.hi + 1]) if ported else (n, n + 1)
         if lo + 1 == hi:  # one segment: its leaf
-            own.setdefault(lo, []).append(entry)
+            at_leaf.setdefault(lo, []).append(entry)
             continue
+        holders = at_leaf  # the first nodes covering the range may be leaves, not the others
         while lo < hi:
             if lo & 1:
-                own.setdefault(lo, []).append(entry)
+                holders.setdefault(lo, []).append(entry)
                 lo += 1
             if hi & 1:
                 hi -= 1
-                own.setdefault(hi, []).append(entry)
+                holders.setdefault(hi, []).append(entry)
             lo >>= 1
             hi >>= 1
+            holders = own
     size = 2 * n
     sets: list[_Flat] = [()] * size
-    # Nodes level by level (a node's parent is node >> 1): the children of a level copy their
-    # parents' state (one slice assignment), then the nodes with rules of their own apply
-    # them.
+    # Internal nodes level by level (a node's parent is node >> 1): the children of a level
+    # copy their parents' state (one slice assignment), then the nodes with rules of their
+    # own apply them; the leaves last, each from its parent's final state.
     levels: dict[int, list[int]] = {}
     for node in own:
         levels.setdefault(node.bit_length(), []).append(node)
@@ -616,6 +777,22 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
                     for k in range(0, len(flat), 2):
                         have = _add(have, flat[k], flat[k + 1])
                 sets[node] = have
+        for node, entries in at_leaf.items():
+            have = sets[node]
+            for _, _, flat in entries:
+                if len(flat) == 2:  # `_add` inline: most leaves add one interval
+                    lo, hi = flat
+                    i = bisect_left(have, lo)
+                    j = bisect_right(have, hi, i)
+                    if i & 1:
+                        have = have[:i] + have[j:] if j & 1 else (*have[:i], hi, *have[j:])
+                    else:
+                        have = ((*have[:i], lo, *have[j:]) if j & 1
+                                else (*have[:i], lo, hi, *have[j:]))
+                else:
+                    for k in range(0, len(flat), 2):
+                        have = _add(have, flat[k], flat[k + 1])
+            sets[node] = have
     else:
         unpainted = len(allow) - 1  # the rank of "no rule": the default decides
         sets[0] = _UNIVERSE if default else ()
@@ -625,14 +802,44 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
             _inherit(paints, level, size)
             for node in levels.get(level, ()):
                 have, paint = sets[node], paints[node]
-                entries = own[node]
-                # a leaf's paint after its last rule is never read
-                last = len(entries) - 1 if node >= n else -1
-                for e, (rank, _, flat) in enumerate(entries):
+                for rank, _, flat in own[node]:
                     for k in range(0, len(flat), 2):
                         have, paint = _paint(have, paint, flat[k], flat[k + 1], rank, allow,
-                                             e != last or k + 2 < len(flat))
+                                             True)
                 sets[node], paints[node] = have, paint
+        for node, entries in at_leaf.items():
+            have = sets[node]
+            if len(entries) == 1 and len(entries[0][2]) == 2:
+                # one rule, one interval (most leaves): `_paint` inline, without the paint
+                # (a leaf's paint after its last rule is never read)
+                rank, _, (lo, hi) = entries[0]
+                bounds_, ranks = paints[node]
+                i = bisect_right(bounds_, lo) - 1  # the cell holding lo
+                if hi <= bounds_[i + 1]:  # inside it
+                    value = ranks[i]
+                    if value > rank and allow[value] is not allow[rank]:
+                        # the cell was decided one way throughout: [lo, hi) now the other
+                        a = bisect_left(have, lo)  # odd: lo inside (or at the end of) one
+                        b = bisect_right(have, hi, a)  # odd: hi inside (or at the start of) one
+                        if allow[rank]:  # `_add` inline
+                            if a & 1:
+                                have = have[:a] + have[b:] if b & 1 else (*have[:a], hi,
+                                                                          *have[b:])
+                            else:
+                                have = ((*have[:a], lo, *have[b:]) if b & 1
+                                        else (*have[:a], lo, hi, *have[b:]))
+                        else:  # `_splice(have, lo, hi, ())` inline: [lo, hi) taken out
+                            have = ((*have[:a], lo) if a & 1 else have[:a]) + (
+                                (hi, *have[b:]) if b & 1 else have[b:])
+                    sets[node] = have
+                    continue
+            paint = paints[node]
+            last = len(entries) - 1
+            for e, (rank, _, flat) in enumerate(entries):
+                for k in range(0, len(flat), 2):
+                    have, paint = _paint(have, paint, flat[k], flat[k + 1], rank, allow,
+                                         e != last or k + 2 < len(flat))
+            sets[node] = have
     out: list[_Piece] = []
     previous: _Flat | None = None
     for start, stop, flat in zip(bounds, bounds[1:], sets[n:], strict=False):
@@ -734,9 +941,13 @@ def sources_for(exposures: Iterable[Exposure], protocol: str, port: int | None) 
     """The sources admitted for one protocol and port."""
     out: list[str] = []
     for e in exposures:
-        if e.protocol == protocol and (port is None or port in e.ports):
+        if e.protocol == protocol and (port is None or e._lo <= port <= e._hi):
             out.extend(e.sources)
     return out
+
+
+_V4_ALL = (0, 1 << 32)  # 0.0.0.0/0 as an interval of a flat address set
+_V6_ALL = (_V6, _V6 + (1 << 128))  # ::/0
 
 
 def wide_open(exposures: Iterable[Exposure]) -> bool:
@@ -745,7 +956,15 @@ def wide_open(exposures: Iterable[Exposure]) -> bool:
     for e in exposures:
         if e.protocol != "tcp":
             continue
+        flat = e._flat
+        if flat is not None:  # canonical: "0.0.0.0/0" in its sources is its first interval
+            # [0, 2**32), "::/0" its last [2**33, 2**33 + 2**128) (IPv4 sorts first)
+            if flat[:2] == _V4_ALL:
+                covered["0.0.0.0/0"].append((e._lo, e._hi + 1))
+            if flat[-2:] == _V6_ALL:
+                covered["::/0"].append((e._lo, e._hi + 1))
+            continue
         for src in ("0.0.0.0/0", "::/0"):
             if src in e.sources:
-                covered[src].append((e.ports.lo, e.ports.hi + 1))
+                covered[src].append((e._lo, e._hi + 1))
     return any(_merge(iv) == [(0, MAX_PORT + 1)] for iv in covered.values())

@@ -229,6 +229,8 @@ class ArmServer:
                 if str(obj.get("id", "")).lower() == low:
                     return 200, obj
         last, parent = parts[-1], "/".join(parts[:-1])
+        if low == f"/subscriptions/{sub.lower()}/resources":
+            return 200, {"list": listed(self.data[sub])}
         if low == f"/subscriptions/{sub.lower()}/resourcegroups":
             return 200, {"list": cols.get("Microsoft.Resources/resourceGroups", [])}
         sub_level = len(parts) == 6 and parts[3] == "providers"
@@ -429,6 +431,28 @@ def _column(obj: Mapping[str, Any], column: str, rtype: str, sub: str) -> Any:
         return parts[low.index("resourcegroups") + 1].lower() if "resourcegroups" in low else ""
     value = obj.get(column)
     return ("" if column in STRING_COLUMNS else None) if value is None else value
+
+
+# What Resource Manager's resource list (GET /subscriptions/{id}/resources) answers of each
+# resource: GenericResourceExpanded, no `properties` (https://learn.microsoft.com/rest/api/
+# resources/resources/list-by-subscription).
+GENERIC_FIELDS = ("id", "name", "type", "location", "kind", "sku", "plan", "managedBy", "tags",
+                  "identity", "extendedLocation")
+
+
+def listed(cols: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The resource list of a subscription's data: every tracked resource (one with a
+    location: top-level resources and the nested ones ARM tracks, such as SQL databases),
+    not the proxy resources (firewall rules, configurations, deployments, keys...)."""
+    out = []
+    for objs in cols.values():
+        for obj in objs:
+            rtype = str(obj.get("type") or "")
+            nested = rtype.count("/") > 1 and rtype.lower() != "microsoft.sql/servers/databases"
+            if obj.get("location") and rtype and not nested and "/resourcegroups/" in str(
+                    obj.get("id", "")).lower():
+                out.append({k: obj[k] for k in GENERIC_FIELDS if k in obj})
+    return sorted(out, key=lambda o: str(o["id"]).lower())
 
 
 def _error(code: str, message: str) -> dict[str, Any]:

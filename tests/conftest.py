@@ -1,10 +1,18 @@
-"""Test-session hooks: skipped tests say why at the end of every run, whatever the flags."""
+"""Test-session hooks: skipped tests say why at the end of every run, whatever the flags; the
+posture processes the tests start keep their bytecode."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import pytest
+
+# The suite starts posture in child processes hundreds of times. Where the environment sets
+# PYTHONDONTWRITEBYTECODE (the CI machine's does), every child compiled each posture module
+# from source again: ~0.5 s of CPU per scan. The children may keep their bytecode cache
+# (__pycache__/, ignored by git); the tests' own process is unaffected.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -67,7 +67,7 @@ def test_record_then_replay_gives_identical_findings(arm: ArmServer, tmp_path: P
 
 
 def test_only_get_requests_and_next_links_are_followed(arm: ArmServer) -> None:
-    code, doc, _ = live(arm, "--subscription", SUB0, "--checks", "RES-01")
+    code, doc, _ = live(arm, "--subscription", SUB0, "--checks", "IAM-03")
     assert code == 1
     assert {m for m, _ in arm.requests} == {"GET"}
     vm_pages = [p for _, p in arm.requests if p.lower().startswith(

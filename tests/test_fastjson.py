@@ -51,7 +51,7 @@ json_values = st.recursive(
     max_leaves=30)
 
 
-@settings(max_examples=1500)
+@settings(max_examples=500)
 @given(json_values)
 def test_canonical_bytes_equal_json_dumps_for_any_parsed_value(value: Any) -> None:
     assert outcome(lambda v: fastjson.canonical_bytes(v, finite=True), value) == \
@@ -82,7 +82,7 @@ def snapshot_document(objects: list[Any]) -> dict[str, Any]:
                 "volumes": {"fsn1": objects[len(objects) // 2:]}}}]}
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(st.lists(st.dictionaries(st.text(), json_values, max_size=4), max_size=1200))
 def test_snapshot_digest_fast_path_equals_the_documented_canonical_form(
         objects: list[dict[str, Any]]) -> None:
@@ -174,7 +174,7 @@ checked_values = st.recursive(
     max_leaves=30)
 
 
-@settings(max_examples=1500)
+@settings(max_examples=500)
 @given(checked_values)
 def test_canonical_bytes_without_the_number_search_equal_json_when_floats_are_checked(
         value: Any) -> None:

@@ -41,6 +41,7 @@ from scanner.rules import (
     Rule,
     RuleLayer,
     admitted,
+    canonical_cidr,
     decide,
     sources_for,
     subtract,
@@ -418,8 +419,11 @@ def test_ipv6_cidrs_are_read_exactly_as_ipaddress_reads_them(text: str) -> None:
     except ValueError:
         with pytest.raises(ValueError):
             subtract([text], [])
+        with pytest.raises(ValueError):
+            canonical_cidr(text)
         return
     assert subtract([text], []) == [str(net)]
+    assert canonical_cidr(text) == str(net)
     assert decide([_union(Rule(Action.ALLOW, "tcp", ALL_PORTS, (text,)))], "tcp", 1,
                   str(net.network_address))
 
@@ -811,7 +815,8 @@ def ipv4_texts(draw: st.DrawFn) -> str:
     address = draw(st.ip_addresses(v=4))
     text = draw(st.sampled_from((str(address), ".".join(f"{b:03d}" for b in address.packed),
                                  ".".join(str(b) for b in address.packed[:3]),
-                                 hex(int(address)), f" {address}", f"{address} ")))
+                                 hex(int(address)), f" {address}", f"{address} ",
+                                 f"{address} x", f"{address}\x00", f"{address}.1")))
     prefix = draw(st.one_of(st.none(), st.integers(0, 34).map(str),
                             st.sampled_from(("032", "08", "", "-1", "1a", " 8"))))
     return text if prefix is None else f"{text}/{prefix}"
@@ -831,6 +836,130 @@ def test_ipv4_cidrs_are_read_and_named_exactly_as_ipaddress_does(text: str) -> N
             subtract([text], [])
         with pytest.raises(ValueError):
             admitted([layer])
+        with pytest.raises(ValueError):
+            canonical_cidr(text)
         return
     assert subtract([text], []) == [str(net)]
+    assert canonical_cidr(text) == str(net)
     assert admitted([layer]) == (Exposure("tcp", ALL_PORTS, (str(net),)),)
+
+
+@pytest.mark.parametrize("text", [
+    "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:0/96", "::/96", "::1:0:0:0/80", "0:0:0:0:1::/80",
+    "::1:0:0:0:0/128", "0:0:0:1::/64", "1::", "1:0:0:1:0:0:0:1", "1:0:1:0:0:1:0:0",
+    "2001:DB8::0:1/127", "2001:db8:0000:0:0:0:0:1", "fe80::1%eth0", "::ffff:1.2.3.4/120",
+])
+def test_canonical_cidr_names_ipv6_near_embedded_ipv4_as_ipaddress_does(text: str) -> None:
+    """IPv6 networks whose first 80 bits are zero (IPv4-mapped and -compatible: inet_ntop
+    and ipaddress write them differently) and zero runs of equal length (RFC 5952: the first
+    is compressed)."""
+    try:
+        want = str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        with pytest.raises(ValueError):
+            canonical_cidr(text)
+        return
+    assert canonical_cidr(text) == want
+
+
+# --- 5. the bench's shape, small: one-port rules under a few all-port ones ---------------
+
+# Most rules of a large firewall open one port (or a few) to one CIDR: each sits on one leaf
+# of admitted()'s segment tree, where it is added (UNION) or painted (ORDERED, allow or
+# deny) inline; a few rules opening every port sit at the root. Small N, exhaustive check.
+one_port_rules = rule_strategy(
+    ("tcp", "udp", "*", "tcp"),
+    st.one_of(st.integers(0, 40).map(lambda p: PortRange(p, p)),
+              st.integers(0, 38).map(lambda p: PortRange(p, p + 2))),
+    st.one_of(v4_cidr(), v6_cidr()),
+).map(lambda r: replace(r, sources=r.sources[:1] or ("10.0.0.0/28",)))
+wide_rules = rule_strategy(("*", "tcp", "icmp"), st.just(ALL_PORTS),
+                           st.sampled_from(V4_EXTRA + V6_EXTRA + ("10.0.0.16/28",)))
+
+
+@st.composite
+def leafy_layers(draw: st.DrawFn, mode: LayerMode) -> RuleLayer:
+    layer_rules = draw(st.lists(wide_rules, max_size=3)) + draw(
+        st.lists(one_port_rules, min_size=5, max_size=30))
+    if mode is LayerMode.ORDERED:  # the wide rules first, as operators number them
+        layer_rules = [replace(r, priority=i) for i, r in enumerate(layer_rules)]
+    else:
+        layer_rules = [replace(r, action=Action.ALLOW) for r in layer_rules]
+    return RuleLayer(f"leafy-{mode}", mode, tuple(layer_rules),
+                     draw(st.sampled_from(Action)) if mode is LayerMode.ORDERED
+                     else Action.DENY)
+
+
+leafy_stacks = st.one_of(
+    leafy_layers(LayerMode.UNION).map(lambda layer: (layer,)),
+    leafy_layers(LayerMode.ORDERED).map(lambda layer: (layer,)),
+    st.tuples(leafy_layers(LayerMode.ORDERED), leafy_layers(LayerMode.UNION)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(leafy_stacks, queries)
+def test_one_port_rules_under_all_port_rules_match_reference(
+    layers: tuple[RuleLayer, ...], query: tuple[str, ...]
+) -> None:
+    """Union, ordered (allow and deny, first match) and stacked layers of mostly one-port
+    rules, IPv4 and IPv6, tcp/udp/any: exactly the reference's packets."""
+    got = packets_in(admitted(layers, query))
+    want = Reference(layers).admitted_packets(query)
+    assert got == want, _diff(got, want)
+
+
+def _as_written(e: Exposure) -> Exposure:
+    """The same exposure built from its strings, as a caller builds one."""
+    return Exposure(e.protocol, PortRange(e.ports.lo, e.ports.hi), tuple(e.sources))
+
+
+@settings(max_examples=100, deadline=None)
+@given(layer_stacks, queries)
+def test_exposures_of_admitted_are_values_like_those_built_from_strings(
+    layers: tuple[RuleLayer, ...], query: tuple[str, ...]
+) -> None:
+    """admitted() keeps ports and addresses as integers until read: its exposures compare,
+    hash, order, print and serialise as exposures built from their strings, and wide_open
+    (which reads the integer form) judges them as it judges the strings."""
+    found = admitted(layers, query)
+    written = tuple(_as_written(e) for e in admitted(layers, query))
+    assert found == written and hash(found) == hash(written)
+    assert sorted(found) == sorted(written)
+    assert sorted(found, reverse=True) == sorted(written, reverse=True)
+    assert [repr(e) for e in found] == [repr(e) for e in written]
+    assert [e.to_json() for e in found] == [e.to_json() for e in written]
+    assert wide_open(found) == wide_open(written)
+    for protocol in ALL_PROTOCOLS:
+        for port in (0, 22, 40, MAX_PORT, None):
+            assert sources_for(found, protocol, port) == sources_for(written, protocol, port)
+
+
+def test_lazy_exposure_is_read_only_and_pickles() -> None:
+    import pickle
+
+    layer = _union(Rule(Action.ALLOW, "tcp", PortRange(22, 22), ("10.0.0.0/8",)))
+    (e,) = admitted([layer])
+    with pytest.raises(AttributeError):
+        e.sources = ()  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(e)) == e == Exposure("tcp", PortRange(22, 22),
+                                                          ("10.0.0.0/8",))
+
+
+@pytest.mark.parametrize(("rules_", "want"), [
+    ((Rule(Action.ALLOW, "tcp", ALL_PORTS, ("0.0.0.0/0",)),), True),
+    ((Rule(Action.ALLOW, "tcp", ALL_PORTS, ("::/0",)),), True),
+    ((Rule(Action.ALLOW, "*", PortRange(0, 100), INTERNET),
+      Rule(Action.ALLOW, "tcp", PortRange(101, MAX_PORT), ("::/1", "10.0.0.0/8"))), False),
+    ((Rule(Action.ALLOW, "*", PortRange(0, 100), INTERNET),
+      Rule(Action.ALLOW, "tcp", PortRange(101, MAX_PORT), ("::/1", "10.0.0.0/8")),
+      Rule(Action.ALLOW, "tcp", PortRange(50, MAX_PORT), ("::/0",))), True),
+    ((Rule(Action.ALLOW, "tcp", ALL_PORTS, ("0.0.0.0/1", "128.0.0.0/1")),), True),
+    ((Rule(Action.ALLOW, "tcp", ALL_PORTS, ("0.0.0.0/1", "::/1")),), False),
+])
+def test_wide_open_reads_the_whole_internet_from_admitted_exposures(
+    rules_: tuple[Rule, ...], want: bool
+) -> None:
+    exposures = admitted([RuleLayer("fw", LayerMode.UNION, rules_)])
+    assert wide_open(exposures) is want
+    assert wide_open([_as_written(e) for e in exposures]) is want

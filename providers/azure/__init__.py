@@ -6,19 +6,27 @@ import json
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.azure import apis as _apis
+from providers.azure import plan as _plan
 from providers.azure.normalize import normalize as _normalize
 from scanner.model import ANY_PROPERTY, Inventory, Kind
 from scanner.provider import Collection, Provider
 from scanner.snapshot import Section
+
+if TYPE_CHECKING:
+    from scanner.check import Check
 
 K = Kind
 # What each collection feeds: the engine collects only what the selected checks read, and
 # a failed collection turns exactly the verdicts on these kinds (in its scope) into errors.
 KINDS: dict[str, tuple[set[Kind], str]] = {
     "Microsoft.Resources/resourceGroups": ({K.ACCOUNT}, "resource groups"),
+    _plan.LISTED: (
+        set().union(*_plan.STAND_INS.values()),
+        "every tracked resource's location and tags (no properties): the resources of checks "
+        "that read only where resources are"),
     "Microsoft.Network/virtualNetworks": (
         {K.NETWORK, K.SUBNET, K.FIREWALL},
         "virtual networks: subnets (and their NSGs), DDoS protection plan, peerings"),
@@ -102,6 +110,7 @@ AFFECTS: dict[str, tuple[Mapping[Kind, frozenset[str]], bool, bool]] = {
     "Microsoft.Network/networkInterfaces": (
         {K.NETWORK: frozenset({"ddos_protection"})}, True, False),
     # the activity log's destination decides the log trail's region and retention
+    _plan.LISTED: ({K.LOG_TRAIL: frozenset({ANY_PROPERTY})}, True, True),
     "Microsoft.Storage/storageAccounts": ({K.LOG_TRAIL: frozenset({ANY_PROPERTY})}, True, True),
     "Microsoft.OperationalInsights/workspaces": (
         {K.LOG_TRAIL: frozenset({ANY_PROPERTY})}, True, True),
@@ -140,6 +149,18 @@ class AzureProvider(Provider):
 
         return _collect.collect(options, only)
 
+    def collections_for_checks(self, checks: Iterable[Check]) -> set[str]:
+        """Every collection of the checks' kinds, but for a check that reads only where
+        resources are: the resource list (providers/azure/plan.py)."""
+        checks = list(checks)
+        return _plan.plan(checks, {c.id: self._full(c) for c in checks})
+
+    def needed_in(self, check: Check, section: Section) -> set[str]:
+        return _plan.needed_in(check, self._full(check), section.attempted())
+
+    def _full(self, check: Check) -> set[str]:
+        return self.collections_for(check.kinds) - {_plan.LISTED}
+
     def normalize(self, section: Section) -> Inventory:
         return _normalize(section)
 
@@ -161,3 +182,14 @@ class AzureProvider(Provider):
 
 
 PROVIDER = AzureProvider()
+
+
+def calls_per_check(checks: Iterable[Check]) -> list[tuple[str, list[str]]]:
+    """(check id, the calls a scan for that check alone makes, parents included): the
+    table of docs/azure.md, "What posture calls, per check"."""
+    parents = {s.name: s.parent for s in _apis.SPECS}
+    out = []
+    for c in sorted(checks, key=lambda c: c.id):
+        read = _plan.made(PROVIDER.collections_for_checks((c,)), parents)[0]
+        out.append((c.id, sorted({call for n in read for call in COLLECTIONS[n].calls})))
+    return out

@@ -17,6 +17,7 @@ SECRET_MARK = "<redacted: secret-looking value found>"
 SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
 DIAG_API = "2021-05-01-preview"
 WORKSPACE_API = "2023-09-01"
+COGNITIVE_API = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1's
 # Built-in role definition ids are the same GUIDs in every tenant.
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
@@ -96,6 +97,10 @@ P = "/subscriptions/{sub}"
 SPECS: tuple[Spec, ...] = (
     Spec("Microsoft.Resources/resourceGroups", "resource", lambda c, p, s: c.resource_groups.list(),
          calls=(f"GET {P}/resourcegroups",)),
+    # every tracked resource, without properties: serves checks that read only where
+    # resources are (providers/azure/plan.py)
+    Spec("Microsoft.Resources/resources", "resource", lambda c, p, s: c.resources.list(),
+         calls=(f"GET {P}/resources",)),
     Spec("Microsoft.Network/virtualNetworks", "network",
          lambda c, p, s: c.virtual_networks.list_all(),
          calls=(f"GET {P}/providers/Microsoft.Network/virtualNetworks",)),
@@ -211,8 +216,11 @@ SPECS: tuple[Spec, ...] = (
          calls=(f"GET {P}/providers/Microsoft.Authorization/roleAssignments",)),
     Spec("Microsoft.CognitiveServices/accounts", "cognitive", lambda c, p, s: c.accounts.list(),
          calls=(f"GET {P}/providers/Microsoft.CognitiveServices/accounts",)),
-    Spec("Microsoft.CognitiveServices/accounts/deployments", "cognitive",
-         lambda c, p, s: c.deployments.list(_rg(p), _name(p)),
+    # read on the resources client's pipeline (the REST call of the cognitive services
+    # client's deployments.list): a scan that takes the accounts from the resource list
+    # imports no other SDK (providers/azure/plan.py)
+    Spec("Microsoft.CognitiveServices/accounts/deployments", "raw",
+         lambda c, p, s: ("GET", f"{p['id']}/deployments?api-version={COGNITIVE_API}"),
          parent="Microsoft.CognitiveServices/accounts",
          when=lambda p: str(p.get("kind", "")).lower() in ("openai", "aiservices"),
          calls=("GET .../Microsoft.CognitiveServices/accounts/{account}/deployments",)),

@@ -48,7 +48,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 
-from providers.azure import graph
+from providers.azure import graph, plan
 from providers.azure.apis import BY_NAME, SECRET_MARK, SPECS, SUBSCRIPTIONS, Spec, secret_in
 from scanner import __version__, progress
 from scanner.model import ErrorReason
@@ -128,10 +128,18 @@ CLIENT_CLASSES: dict[str, tuple[str, str]] = {
 }
 
 
+# One import of an SDK package at a time: worker threads importing the same azure-mgmt
+# package at once can see it half initialised (an AttributeError on the client or its models;
+# seen under load as "Microsoft.KeyVault/vaults/keys: AttributeError (bug)").
+_IMPORTING = threading.Lock()
+
+
 def client_class(key: str) -> Callable[..., Any]:
-    """The SDK client class for a key of CLIENT_CLASSES, imported on first use."""
+    """The SDK client class for a key of CLIENT_CLASSES, imported on first use (whole, before
+    any other thread uses it)."""
     module, name = CLIENT_CLASSES[key]
-    cls: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    with _IMPORTING:
+        cls: Callable[..., Any] = getattr(importlib.import_module(module), name)
     return cls
 
 
@@ -509,7 +517,8 @@ def _scrub_vm(vm: dict[str, Any]) -> None:
 
 
 class _Collector:
-    def __init__(self, options: Mapping[str, Any], wanted: set[str]) -> None:
+    def __init__(self, options: Mapping[str, Any], wanted: set[str],
+                 from_list: set[str] | None = None) -> None:
         self.options = options
         self.endpoint, self.scope, authority = endpoint_of(options)
         subscriptions_of(options)
@@ -521,6 +530,9 @@ class _Collector:
             credential_of(options, authority), self.scope)
         self.kwargs = _client_kwargs(options, self.endpoint, self.scope)
         self.wanted = wanted
+        # parents read only for their children that the resource list names: the children
+        # are read for the list's objects of that type instead (providers/azure/plan.py)
+        self.from_list = from_list or set()
         self.lock = threading.Lock()
         self._clients: dict[tuple[str, str, int], Any] = {}
 
@@ -528,7 +540,7 @@ class _Collector:
         """One SDK client per (client, subscription, worker thread): the clients' pipelines
         and transports are not shared between threads."""
         ident = (key, sub, threading.get_ident())
-        cls = client_class(key)  # outside the lock: a first import takes a while
+        cls = client_class(key)  # outside self.lock: a first import takes a while
         with self.lock:
             if ident not in self._clients:
                 self._clients[ident] = cls(self.credential, sub, **self.kwargs,
@@ -660,6 +672,8 @@ class _Collector:
                     found[sid, spec.name].setdefault(r, [])
                 for child_name in self._descendants(spec.name):
                     found[sid, child_name].setdefault(GLOBAL, [])
+        if spec.name == plan.LISTED:  # only the resources a plan may take from it
+            objects = [o for o in objects if str(o.get("type", "")).lower() in plan.BY_TYPE]
         kept = []
         for obj in objects:
             if spec.name == "Microsoft.Compute/virtualMachines":
@@ -670,10 +684,14 @@ class _Collector:
                 found[sid, spec.name][_region(obj, region)].append(obj)
         log.info("azure %s %s: %d objects", sid, spec.name, len(kept))
         for child in SPECS:
-            if child.parent != spec.name or not self._wants(child.name):
+            from_list = spec.name == plan.LISTED and child.parent in self.from_list
+            if not (child.parent == spec.name or from_list) or not self._wants(child.name):
                 continue
             done: set[Any] = set()
             for obj in kept:
+                if spec.name == plan.LISTED and str(obj.get("type", "")).lower() != str(
+                        child.parent).lower():
+                    continue  # the resource list's objects of the child's parent type
                 if child.when is not None and not child.when(obj):
                     continue
                 if child.once_per is not None:
@@ -789,8 +807,9 @@ class _Collector:
 
     def _descendants(self, name: str) -> list[str]:
         out = []
+        parents = {name} | (self.from_list if name == plan.LISTED else set())
         for spec in SPECS:
-            if spec.parent == name and spec.name in self.wanted:
+            if spec.parent in parents and spec.name in self.wanted:
                 out.append(spec.name)
                 out.extend(self._descendants(spec.name))
         return out
@@ -814,14 +833,19 @@ def _auth_hint(exc: ClientAuthenticationError) -> str:
 
 
 def wanted_with_parents(only: Iterable[str] | None) -> set[str]:
-    names = set(BY_NAME) if only is None else {n for n in only if n in BY_NAME}
-    for name in list(names):
-        parent = BY_NAME[name].parent
-        while parent:
-            names.add(parent)
-            parent = BY_NAME[parent].parent
-    return names
+    """Every collection a scan for `only` reads (all: None), with the parents its children
+    are read for (but those the resource list gives: plan.made)."""
+    return plan.made(_names(only), {s.name: s.parent for s in SPECS})[0]
+
+
+def _names(only: Iterable[str] | None) -> set[str]:
+    """The collections asked for; everything (None): every list, read in full (the
+    resource list is only for plans that read nothing else of its resources)."""
+    if only is None:
+        return set(BY_NAME) - {plan.LISTED}
+    return {n for n in only if n in BY_NAME}
 
 
 def collect(options: Mapping[str, Any], only: Iterable[str] | None = None) -> list[Section]:
-    return _Collector(options, wanted_with_parents(only)).collect()
+    wanted, from_list = plan.made(_names(only), {s.name: s.parent for s in SPECS})
+    return _Collector(options, wanted, from_list).collect()

@@ -20,14 +20,13 @@ hcloud-openapi.json, schema `rule`) unless said otherwise:
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.rules import ALL_PORTS, INTERNET, Action, PortRange, Rule
+from scanner.rules import ALL_PORTS, INTERNET, Action, PortRange, Rule, canonical_cidr
 
 _PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "other", "gre": "other"}
 
@@ -111,7 +110,7 @@ def _sources(raw: Mapping[str, Any], origin: str, doubts: list[str]) -> tuple[st
     out: list[str] = []
     for src in value:
         try:
-            out.append(str(ipaddress.ip_network(str(src).strip(), strict=False)))
+            out.append(canonical_cidr(str(src).strip()))  # = str(ip_network(...))
         except ValueError:
             doubts.append(f"{origin}: source {src!r} is not a CIDR block: read as the whole "
                           "internet")

@@ -18,9 +18,9 @@ from scanner.model import Kind
 
 
 def model_deployments(b: Build) -> None:
-    accounts = b.by_id["Microsoft.CognitiveServices/accounts"]
     for dep in b.items("Microsoft.CognitiveServices/accounts/deployments"):
-        account = accounts.get(_parent(lid(dep.get("id"))), {})
+        account = b.located("Microsoft.CognitiveServices/accounts",
+                            _parent(lid(dep.get("id")))) or {}
         region = _loc(account)
         scope = DEPLOYMENT_SCOPE.get(lid(_str(_obj(dep.get("sku"), "sku").get("name"), "sku.name")))
         zone = None

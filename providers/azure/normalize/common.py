@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scanner import regions
-from scanner.rules import INTERNET
+from scanner.rules import INTERNET, canonical_cidr
 
 PROVIDER = "azure"
 DISK_DOC = ("https://learn.microsoft.com/azure/virtual-machines/disk-encryption (managed disks "
@@ -139,7 +139,7 @@ def _parent(rid: str, levels: int = 2) -> str:
 
 def _cidr(prefix: str) -> str | None:
     try:
-        return str(ipaddress.ip_network(prefix.strip(), strict=False))
+        return canonical_cidr(prefix.strip())  # = str(ipaddress.ip_network(...))
     except ValueError:
         return None
 

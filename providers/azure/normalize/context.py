@@ -22,7 +22,8 @@ from providers.azure.normalize.common import (
     lid,
 )
 from providers.azure.normalize.nsg import nsg_layers
-from scanner.model import Kind, Relation, RelationType, Resource, Unread
+from providers.azure.plan import BY_TYPE, LISTED
+from scanner.model import PROPERTIES, Kind, Relation, RelationType, Resource, Unread
 from scanner.rules import RuleLayer
 from scanner.snapshot import GLOBAL, Section
 
@@ -42,6 +43,20 @@ class Build:
                     if obj.get("id"):
                         self.by_id[name][lid(obj["id"])] = obj
                         self.objects[lid(obj["id"])] = obj
+        # Stand-ins: the resource list's objects of a list not read in full (plan.py):
+        # iterated with that list's objects (`items`), found by id only for where they are
+        # (`located`); every resource built from one, or under one (a model deployment of
+        # an account), has all its properties unknown (`marked`).
+        self.listed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.listed_ids: dict[str, Mapping[str, Any]] = {}
+        attempted = section.attempted()
+        for obj in section.items(LISTED):
+            if not isinstance(obj, dict):
+                continue
+            list_name = BY_TYPE.get(str(obj.get("type", "")).lower())
+            if list_name is not None and list_name not in attempted and obj.get("id"):
+                self.listed[list_name].append(obj)
+                self.listed_ids[lid(obj["id"])] = obj
         self.protected_vault: dict[str, str] = {}  # VM id -> the vault protecting it
         self.unknown: dict[str, dict[str, Unread]] = defaultdict(dict)
         self.skipped: list[dict[str, str]] = []  # objects read but not judged, and why
@@ -49,7 +64,12 @@ class Build:
         self._cfgs: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None
 
     def items(self, name: str) -> list[dict[str, Any]]:
-        return self.s.items(name)
+        listed = self.listed.get(name)
+        return self.s.items(name) + listed if listed else self.s.items(name)
+
+    def located(self, name: str, rid: str) -> Mapping[str, Any] | None:
+        """The object `rid` of list `name`, or its stand-in: for its name and location."""
+        return self.by_id[name].get(rid) or self.listed_ids.get(rid)
 
     def get(self, name: str, rid: str) -> Mapping[str, Any] | None:
         return self.by_id[name].get(rid)
@@ -98,6 +118,13 @@ class Build:
 
     def marked(self) -> list[Resource]:
         """The resources built, each with the `unknown` properties marked for it."""
+        if self.listed_ids:
+            for r in self.resources:
+                stand_in = next((a for a in _ancestors(r.id) if a in self.listed_ids), None)
+                if stand_in is not None:
+                    self.mark(r.id, PROPERTIES, Unread(
+                        f"only Resource Manager's resource list was read for {stand_in} "
+                        "(its location and tags, no properties)", "not_collected"))
         return [replace(r, unknown={**r.unknown, **self.unknown[r.id]})
                 if self.unknown.get(r.id) else r for r in self.resources]
 
@@ -296,3 +323,10 @@ def _merge(old: Unread | None, new: Unread) -> Unread:
     why = old.why if new.why in old.why else f"{old.why}; {new.why}"
     return Unread(why, old.reason if old.reason == new.reason else "unknown",
                   opens=old.opens or new.opens, closes=old.closes or new.closes)
+
+
+def _ancestors(rid: str) -> list[str]:
+    """An ARM id and the ids of the resources it is nested in (`.../accounts/a/deployments/
+    d` -> itself, `.../accounts/a`)."""
+    parts = rid.split("/")
+    return ["/".join(parts[:n]) for n in range(len(parts), 8, -2)]

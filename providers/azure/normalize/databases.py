@@ -53,7 +53,6 @@ def sql(b: Build) -> None:
         partner = _props(link).get("partnerLocation")
         if partner:
             links[_parent(lid(link.get("id")))].append("".join(str(partner).lower().split()))
-    servers = b.by_id[SQL]
     listed = {_parent(lid(db.get("id"))) for db in b.items(SQL_DBS)}  # master included
     with_databases: set[str] = set()
     for db in b.items(SQL_DBS):
@@ -62,7 +61,7 @@ def sql(b: Build) -> None:
             continue
         server_id = _parent(db_id)
         with_databases.add(server_id)
-        server = servers.get(server_id, {})
+        server = b.located(SQL, server_id) or {}
         sp, p = _props(server), _props(db)
         public = lid(sp.get("publicNetworkAccess") or "enabled") != "disabled"
         red = REDUNDANCY.get(lid(p.get("currentBackupStorageRedundancy")

@@ -23,13 +23,12 @@ def build(b: Build) -> None:
     }, rid=f"azure:{b.account}", name=str(sub.get("displayName") or b.account),
         region=None, native_type="Microsoft.Resources/subscriptions")
     workspaces = b.by_id["Microsoft.OperationalInsights/workspaces"]
-    storage = b.by_id["Microsoft.Storage/storageAccounts"]
     for setting in b.items("Microsoft.Insights/diagnosticSettings"):
         p = _props(setting)
         logs = _arr(p.get("logs"), "logs")
         enabled = any(bool(entry.get("enabled")) for entry in logs)
         ws = workspaces.get(lid(p.get("workspaceId")))
-        st = storage.get(lid(p.get("storageAccountId")))
+        st = b.located("Microsoft.Storage/storageAccounts", lid(p.get("storageAccountId")))
         region = _loc(ws) if ws else (_loc(st) if st else None)
         retention = _props(ws).get("retentionInDays") if ws else None
         b.add(Kind.LOG_TRAIL, setting, {
