@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -31,15 +32,23 @@ from scanner.reports import write as write_report  # noqa: E402
 from scanner.result import ScanResult, evaluate_claim, group_by_check  # noqa: E402
 
 
-def phases(path: Path, profile_name: str, whole: bool = False) -> dict[str, float]:
+def phases(path: Path, profile_name: str, whole: bool = False, cpu: bool = False,
+           rss: bool = False) -> dict[str, float]:
     times: dict[str, float] = {}
-    last = time.perf_counter()
+    peaks: dict[str, float] = {}
+    current: dict[str, float] = {}
+    clock = time.process_time if cpu else time.perf_counter
+    last = clock()
 
     def mark(name: str) -> None:
         nonlocal last
-        now = time.perf_counter()
+        now = clock()
         times[name] = now - last
-        last = now
+        if rss:  # the process's peak so far (ru_maxrss: KiB on Linux) and its RSS now
+            peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            with open("/proc/self/statm") as statm:
+                current[name] = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        last = clock()
 
     profile = load_profile(profile_name)
     providers = load_providers()
@@ -88,6 +97,9 @@ def phases(path: Path, profile_name: str, whole: bool = False) -> dict[str, floa
         write_report("json", result, out, True, None)
     mark("report")
     times["findings"] = len(findings)
+    if rss:
+        print("peak RSS MiB after:", " ".join(f"{k}={v:.0f}" for k, v in peaks.items()))
+        print("RSS MiB after:", " ".join(f"{k}={v:.0f}" for k, v in current.items()))
     return times
 
 
@@ -99,10 +111,16 @@ def main() -> int:
     ap.add_argument("--whole", action="store_true",
                     help="decode every raw field (as before issue 19 item 4), not only those "
                          "the normalizers read")
+    ap.add_argument("--rss", action="store_true",
+                    help="also print the peak RSS (MiB) reached by the end of each phase, and the "
+                         "RSS then (Linux)")
+    ap.add_argument("--cpu", action="store_true",
+                    help="CPU seconds of this process (time.process_time), not wall time: "
+                         "the figure a shared machine disturbs least")
     args = ap.parse_args()
     for _ in range(args.runs):
         with gc_paused():
-            got = phases(args.snapshot, args.profile, args.whole)
+            got = phases(args.snapshot, args.profile, args.whole, args.cpu, args.rss)
         count = int(got.pop("findings"))
         print(" ".join(f"{k}={v:.2f}" for k, v in got.items()),
               f"total={sum(got.values()):.2f}", f"findings={count}")

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
 from scanner.model import Kind, Resource
 
@@ -107,6 +109,44 @@ def check(
     return wrap
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
+class SharedParts:
+    """One object for each distinct message and evidence of a scan's findings.
+
+    A large scan makes millions of findings from a few thousand distinct messages and
+    evidence objects (100k resources: 402k findings, 477 messages, 10k evidence objects), and
+    each finding held its own copy: most of the memory of a 1M-resource scan. Findings of
+    one scan share equal parts instead: an evidence object is shared when its compact JSON
+    (orjson, keys in their order) and its Python value are both equal (so `1` and `1.0`, a tuple and
+    a list, NaN and null never merge), and the results writer encodes each shared evidence
+    once (`result_tables.Tables.add`). Findings are values (nothing changes one in place), so
+    sharing is invisible; evidence that orjson cannot encode is kept as its own copy."""
+
+    __slots__ = ("evidence", "texts")
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.evidence: dict[bytes, dict[str, Any]] = {}
+
+    def text(self, value: str) -> str:
+        return self.texts.setdefault(value, value)
+
+    def of(self, evidence: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            key = orjson.dumps(evidence)  # keys in their order: the order other formats
+            # show them in is kept (and no sort per finding)
+        except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate, a set
+            return dict(evidence)
+        got = self.evidence.get(key)
+        if got is None:  # the key kept as a copy of its own size (result_tables.compact)
+            got = self.evidence[bytes(memoryview(key))] = dict(evidence)
+        elif got != evidence:  # NaN (never equal to itself) or equal text, other types
+            return dict(evidence)
+        return got
+
+
 @dataclass
 class CheckContext:
     """What a running check sees, plus helpers that fill in the finding's boilerplate."""
@@ -115,6 +155,8 @@ class CheckContext:
     graph: EstateGraph
     params: Parameters
     as_of: datetime  # when the estate was collected: time-based verdicts use this, not now()
+    # the scan's distinct messages and evidence (the engine passes one to every check)
+    shared: SharedParts = field(default_factory=SharedParts)
 
     def finding(
         self,
@@ -127,8 +169,10 @@ class CheckContext:
     ) -> Finding:
         # positional, and the kind's `_value_` (not the `value` property): this runs once
         # per finding, hundreds of thousands of times in a large scan
-        return Finding(self.check.id, resource.id, status, self.check.severity, message,
-                       {} if evidence is None else dict(evidence), level, resource.name,
+        shared = self.shared
+        return Finding(self.check.id, resource.id, status, self.check.severity,
+                       shared.text(message),
+                       shared.of(_EMPTY if evidence is None else evidence), level, resource.name,
                        resource.kind._value_, resource.provider, resource.account,
                        resource.region, reason)
 

@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from scanner import __version__, probe, quarantine, snapshot
-from scanner.check import Check, CheckContext
+from scanner.check import Check, CheckContext, SharedParts
 from scanner.errors import PostureError
 from scanner.findings import ORDER, EvidenceLevel, Finding, Severity, Status
 from scanner.gcpause import gc_paused
@@ -243,8 +243,10 @@ def as_of(sections: Iterable[Section]) -> datetime:
 def run_checks(checks: Iterable[Check], graph: EstateGraph, profile: Profile,
                when: datetime) -> list[Finding]:
     findings: list[Finding] = []
+    shared = SharedParts()  # one object per distinct message and evidence
     for c in checks:
-        ctx = CheckContext(check=c, graph=graph, params=profile.parameters, as_of=when)
+        ctx = CheckContext(check=c, graph=graph, params=profile.parameters, as_of=when,
+                           shared=shared)
         try:
             findings.extend(c.run(ctx))
         except Exception as exc:  # a broken check is an error finding, never a pass

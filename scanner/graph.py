@@ -9,6 +9,7 @@ time linear in resources + relations (firewall evaluation is cached per distinct
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -57,21 +58,23 @@ class EstateGraph:
         # the sources given (each an inventory's account) and their declarations (INV-01).
         self.iac_sources: list[str] = []
         self.declarations: list[Declaration] = []
+        resources, by_kind = self.resources, self._by_kind  # local names: once per resource
         for inv in inventories:
             for r in inv.resources:
-                self.resources[r.id] = r
-                self._by_kind[r.kind].append(r)
+                resources[r.id] = r
+                by_kind[r.kind].append(r)
             relations.extend(inv.relations)
             if inv.declarations is not None:
                 self.iac_sources.append(inv.account)
                 self.declarations.extend(inv.declarations)
         self.dangling: list[Relation] = []
+        out, into, dangling = self._out, self._in, self.dangling
         for rel in relations:
-            if rel.source in self.resources and rel.target in self.resources:
-                self._out[rel.source].append(rel)
-                self._in[rel.target].append(rel)
+            if rel.source in resources and rel.target in resources:
+                out[rel.source].append(rel)
+                into[rel.target].append(rel)
             else:
-                self.dangling.append(rel)
+                dangling.append(rel)
         self._analyze_exposure()
 
     @property
@@ -179,6 +182,12 @@ class EstateGraph:
                                           listener=listener.id))
 
 
+# A dotted-quad IPv4 address as ipaddress accepts it (four decimal octets 0-255, no leading
+# zeros, ASCII digits only): ip_network(text, strict=False) is that address's /32, IPv4.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def _families(addresses: Iterable[str]) -> tuple[str, ...] | None:
     """The internet sources that can reach these public addresses: an IPv4 packet never
     arrives at an IPv6 address, so a resource with only IPv6 addresses is reached from `::/0`
@@ -186,8 +195,12 @@ def _families(addresses: Iterable[str]) -> tuple[str, ...] | None:
     not an IP address or network (a placeholder for one not known yet)."""
     found: set[str] = set()
     for value in addresses:
+        text = str(value).strip()
+        if _IPV4.fullmatch(text):  # what ip_network reads as an IPv4 address (most of them)
+            found.add("0.0.0.0/0")
+            continue
         try:
-            version = ipaddress.ip_network(str(value).strip(), strict=False).version
+            version = ipaddress.ip_network(text, strict=False).version
         except ValueError:
             return None
         found.add("0.0.0.0/0" if version == 4 else "::/0")

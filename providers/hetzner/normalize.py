@@ -47,7 +47,8 @@ def _obj(value: Any) -> Mapping[str, Any]:
     public addresses)."""
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # exact type first: an
+        # abc isinstance costs a call per object of a large snapshot
         raise TypeError(f"expected an object or null, got {type(value).__name__}")
     return value
 
@@ -75,7 +76,7 @@ def _id(account: str, kind: str, native: Any) -> str:
 
 def _location(obj: Mapping[str, Any]) -> str | None:
     loc = obj.get("location") or obj.get("home_location")
-    if isinstance(loc, Mapping):
+    if type(loc) is dict or isinstance(loc, Mapping):
         return str(loc.get("name")) if loc.get("name") else None
     dc = obj.get("datacenter")  # older API shape
     if isinstance(dc, Mapping) and isinstance(dc.get("location"), Mapping):
@@ -85,7 +86,10 @@ def _location(obj: Mapping[str, Any]) -> str | None:
 
 def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     labels = _obj(obj.get("labels"))
-    return {str(k): str(v) for k, v in labels.items()}
+    for k, v in labels.items():
+        if type(k) is not str or type(v) is not str:
+            return {str(k): str(v) for k, v in labels.items()}
+    return dict(labels)  # the usual case: strings already, copied without str() calls
 
 
 class _Builder:

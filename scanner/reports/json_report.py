@@ -10,12 +10,16 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from typing import BinaryIO
+from operator import attrgetter
+from typing import Any, BinaryIO
 
 from scanner import fastjson
 from scanner.gcpause import gc_paused
 from scanner.result import RESULT_VERSION, ScanResult
 from scanner.result_tables import TABLES, Tables, compact
+
+_CHECK_RESOURCE = attrgetter("check", "resource")
+_CHECK = attrgetter("check")
 
 
 def render(result: ScanResult, timestamps: bool = True) -> str:
@@ -40,10 +44,20 @@ def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
         marked = re.compile(b'"' + re.escape(marker.encode()) + rb'([a-z_0-9]+)"')
         inline: dict[str, bytes] = {}
         if any(c.findings for c in result.claims):
-            index = {f.id: i for i, f in enumerate(result.findings)}
+            # a finding's id is "check|resource" (`Finding.id`): the index is keyed by the
+            # pair (built in C, no property call per finding) and a claim's id is split at
+            # its first "|", which finds the same finding while no check id holds a "|"
+            index: dict[Any, int] = dict(zip(map(_CHECK_RESOURCE, result.findings),
+                                             range(len(result.findings)), strict=True))
+            split = not any("|" in c for c in set(map(_CHECK, result.findings)))
+            if not split:
+                index = {f.id: i for i, f in enumerate(result.findings)}
             for j, claim in enumerate(doc["claims"]):
                 # an id that is no finding of the report (--only-new) stays a string
-                inline[f"claim{j}"] = compact([index.get(i, i) for i in claim["findings"]])
+                refs = claim["findings"]
+                inline[f"claim{j}"] = compact(
+                    [index.get(tuple(i.split("|", 1)), i) for i in refs] if split
+                    else [index.get(i, i) for i in refs])
                 claim["findings"] = f"{marker}claim{j}"
         for name in TABLES:
             doc[name] = marker + name
