@@ -67,6 +67,11 @@ MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError, Overfl
 
 REASON = "malformed"  # Unread.reason of what a malformed field feeds
 LIMIT = 200  # repairs per section before it is refused as a whole (exit 2)
+# Each repair normalizes the section again and indexes its raw values anew: in a large
+# section that is seconds a repair, so repairs are bounded by the work they cost too (the
+# raw containers indexed, summed over the repairs): a 100k-object snapshot gets a few
+# repairs, not 200 normalizations (an attacker's snapshot must not buy an hour of CPU).
+WORK_LIMIT = 6_000_000
 SKIP = frozenset({"not_assessed"})  # section collections the engine itself writes
 # Keys that name a raw object, in the order they are tried (Hetzner/Azure `id`, AWS ids).
 ID_KEYS = ("id", "Id", "ARN", "Arn", "arn", "address", "name", "Name")
@@ -344,11 +349,18 @@ def normalize_isolated(section: Section, normalize: Callable[[Section], Inventor
     or taken out and accounted for (the module's docstring). Raises the normalizer's own
     exception when it cannot be attributed to one raw object (the section's structure)."""
     records: dict[int, Malformed] = {}  # id(top-level object) -> its record
+    work = 0
     for _ in range(LIMIT):
         try:
             inv = normalize(section)
         except MALFORMED as exc:
             index = _Index(section)
+            work += len(index.owner)
+            if work > WORK_LIMIT and records:
+                raise RecursionError(
+                    f"{len(records) + 1} raw objects not shaped as the API returns them in a "
+                    f"section of {len(index.owner):,} raw values: more than posture repairs "
+                    "one by one in a section this large") from exc
             found = culprit(exc, index)
             if found is None:
                 raise

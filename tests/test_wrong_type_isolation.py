@@ -186,3 +186,24 @@ def test_a_resource_the_graph_cannot_use_is_an_error_of_that_resource_not_of_the
     assert ANY_PROPERTY in graph.resources[bad.id].unknown
     assert len(graph.resources) == len(engine.build_graph([normalize(
         snapshot.load(ROOT / "fixtures" / HETZNER).sections[0])]).resources)
+
+
+def test_repairs_are_bounded_by_their_work_and_past_it_the_input_is_refused_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each repair normalizes the section again: many malformed objects in a large section
+    would buy an attacker hours of CPU, so past a work budget (raw values indexed, summed over
+    the repairs) the section is refused as a whole, one line and exit 2, as before."""
+    from scanner import quarantine
+    doc = fixture(HETZNER)
+    servers = doc["sections"][0]["collections"]["servers"]["global"]
+    for server in servers[:3]:
+        server["public_net"] = []
+    out = tmp_path / "three.json"
+    out.write_bytes(sealed_text(doc, 1))
+    repaired = run("scan", str(out), *SCAN)
+    assert repaired.exit_code in (1, 3), repaired.stderr  # within the budget: judged
+    monkeypatch.setattr(quarantine, "WORK_LIMIT", 1)  # the first repair spends it all
+    refused = run("scan", str(out), *SCAN)
+    assert refused.exit_code == 2
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "more than posture repairs one by one" in lines[0], lines
