@@ -262,7 +262,8 @@ def run_prowler(exe: Path, proxy: AwsProxy, env: dict[str, str], work: Path
     errors = sum(1 for line in (done.stdout + done.stderr).splitlines() if "ERROR" in line)
     shutil.rmtree(out, ignore_errors=True)
     return {"wall_seconds": round(wall, 2), "calls": len(calls), "exit": done.returncode,
-            **cpu.fields(), "findings": len(findings), "by_status": dict(status), "error_lines": errors,
+            **cpu.fields(), "findings": len(findings), "by_status": dict(status),
+            "error_lines": errors,
             "resources": len({f.get("resources", [{}])[0].get("uid") for f in findings}),
             "operations": dict(operations(calls).most_common())}
 
