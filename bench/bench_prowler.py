@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -146,14 +147,50 @@ def operations(calls: list[Call]) -> Counter[str]:
     return out
 
 
+class CpuSplit:
+    """Where a scanner run's time went: the wall time around the child process, the CPU of
+    the child (user + sys of the scanner and anything it started), and the CPU of this
+    process in the meantime, which is the emulator's: moto's server threads and the proxy's
+    handler threads (the proxy's share counted by the proxy itself, on its threads' clocks).
+    On a machine with fewer free cores than busy threads these add up to more than the
+    wall time only when they overlap."""
+
+    def __init__(self, proxy: AwsProxy) -> None:
+        self.proxy = proxy
+        self.wall = self.child = self.server = self.proxy_cpu = 0.0
+
+    def __enter__(self) -> CpuSplit:
+        self._children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._self = resource.getrusage(resource.RUSAGE_SELF)
+        self._proxy = self.proxy.cpu_seconds
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        self.child = (children.ru_utime + children.ru_stime
+                      - self._children.ru_utime - self._children.ru_stime)
+        self.server = own.ru_utime + own.ru_stime - self._self.ru_utime - self._self.ru_stime
+        self.proxy_cpu = self.proxy.cpu_seconds - self._proxy
+
+    def fields(self) -> dict[str, float]:
+        return {"cpu_seconds": round(self.child, 2),
+                "emulator_cpu_seconds": round(self.server, 2),
+                "moto_cpu_seconds": round(max(0.0, self.server - self.proxy_cpu), 2),
+                "proxy_cpu_seconds": round(self.proxy_cpu, 2)}
+
+
 def run_posture(posture: list[str], proxy: AwsProxy, env: dict[str, str], work: Path
                 ) -> dict[str, Any]:
     proxy.calls.clear()
     cmd = [*posture, "scan", "aws", "--regions", ",".join(REGIONS), "--profile", "default",
            "--checks", ",".join(CHECKS), "--format", "json", "--no-timestamps"]
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    with CpuSplit(proxy) as cpu:
+        done = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
+                              check=False)
+    wall = cpu.wall
     calls = list(proxy.calls)
     if done.returncode not in (0, 1, 3) or not done.stdout:
         raise SystemExit(f"posture failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
@@ -161,7 +198,7 @@ def run_posture(posture: list[str], proxy: AwsProxy, env: dict[str, str], work: 
     summary = doc["summary"]
     return {"wall_seconds": round(wall, 2), "calls": len(calls), "exit": done.returncode,
             "resources": summary["resources"], "by_status": summary["by_status"],
-            "operations": dict(operations(calls).most_common())}
+            **cpu.fields(), "operations": dict(operations(calls).most_common())}
 
 
 def prowler_checks() -> list[str]:
@@ -209,9 +246,10 @@ def run_prowler(exe: Path, proxy: AwsProxy, env: dict[str, str], work: Path
     cmd = [str(exe), "aws", "--checks", *prowler_checks(), "-f", *REGIONS,
            "--output-formats", "json-ocsf", "-o", str(out), "-F", "bench", "--no-banner",
            "--ignore-exit-code-3"]
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
+    with CpuSplit(proxy) as cpu:
+        done = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
+                              check=False)
+    wall = cpu.wall
     calls = list(proxy.calls)
     findings: list[dict[str, Any]] = []
     for path in out.glob("*.ocsf.json"):
@@ -224,13 +262,15 @@ def run_prowler(exe: Path, proxy: AwsProxy, env: dict[str, str], work: Path
     errors = sum(1 for line in (done.stdout + done.stderr).splitlines() if "ERROR" in line)
     shutil.rmtree(out, ignore_errors=True)
     return {"wall_seconds": round(wall, 2), "calls": len(calls), "exit": done.returncode,
-            "findings": len(findings), "by_status": dict(status), "error_lines": errors,
+            **cpu.fields(), "findings": len(findings), "by_status": dict(status),
+            "error_lines": errors,
             "resources": len({f.get("resources", [{}])[0].get("uid") for f in findings}),
             "operations": dict(operations(calls).most_common())}
 
 
 def measure(size: int, args: argparse.Namespace, posture: list[str],
-            prowler: Path | None, work: Path) -> dict[str, Any]:
+            prowler: Path | None, work: Path, baseline: list[str] | None = None
+            ) -> dict[str, Any]:
     prowler_estate.no_default_images()
     moto, url = start_moto()
     try:
@@ -246,22 +286,30 @@ def measure(size: int, args: argparse.Namespace, posture: list[str],
                 run_posture(posture, proxy, env, work)  # moto's lazy set-up, not measured
             proxy.latency = args.latency_ms / 1000
             posture_runs: list[dict[str, Any]] = []
+            baseline_runs: list[dict[str, Any]] = []
             prowler_runs: list[dict[str, Any]] = []
             for i in range(args.rounds + 1):
+                if baseline:
+                    baseline_runs.append(run_posture(baseline, proxy, env, work))
+                    print(f"[{size}] baseline {_cpu_line(baseline_runs[-1])}", flush=True)
                 posture_runs.append(run_posture(posture, proxy, env, work))
-                print(f"[{size}] posture {posture_runs[-1]['wall_seconds']} s, "
-                      f"{posture_runs[-1]['calls']} calls", flush=True)
+                print(f"[{size}] posture {_cpu_line(posture_runs[-1])}", flush=True)
                 if prowler is not None and i < args.rounds:
                     prowler_runs.append(run_prowler(prowler, proxy, env, work))
-                    print(f"[{size}] Prowler {prowler_runs[-1]['wall_seconds']} s, "
-                          f"{prowler_runs[-1]['calls']} calls", flush=True)
+                    print(f"[{size}] Prowler {_cpu_line(prowler_runs[-1])}", flush=True)
         finally:
             proxy.stop()
     finally:
         moto.stop()
     return {"size": size, "created": sum(made.values()), "by_kind": dict(made),
             "mix": vars(mix), "build_seconds": round(built, 1),
-            "posture": posture_runs, "prowler": prowler_runs}
+            "posture": posture_runs, "prowler": prowler_runs, "baseline": baseline_runs}
+
+
+def _cpu_line(run: dict[str, Any]) -> str:
+    return (f"{run['wall_seconds']} s wall, {run['calls']} calls; CPU: own "
+            f"{run['cpu_seconds']} s, moto {run['moto_cpu_seconds']} s, proxy "
+            f"{run['proxy_cpu_seconds']} s")
 
 
 def row(m: dict[str, Any]) -> dict[str, Any]:
@@ -307,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Prowler runs per size (posture runs one more, interleaved)")
     parser.add_argument("--posture", default="",
                         help="posture executable (default: this interpreter's scanner.cli)")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="TREE",
+                        help="a checkout of another posture (e.g. main), run before each "
+                        "posture run with this interpreter and PYTHONPATH=TREE")
     parser.add_argument("--prowler-venv", type=Path, default=Path("/tmp/prowler-venv"))
     parser.add_argument("--prowler-spec", default="prowler>=5,<6",
                         help="what pip installs into a new Prowler venv")
@@ -324,7 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_prowler:
         prowler, version = ensure_prowler(args.prowler_venv, args.prowler_spec)
         verify_checks(prowler, {**os.environ, "HOME": str(work)})
-    results = [measure(size, args, posture, prowler, work) for size in sizes]
+    baseline = None
+    if args.baseline is not None:
+        tree = args.baseline.resolve()
+        baseline = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tree)!r}); "
+                    "from scanner.cli import main; main()"]
+    results = [measure(size, args, posture, prowler, work, baseline) for size in sizes]
     rows = [row(m) for m in results]
     load = os.getloadavg()
     print(f"\nposture controls: {','.join(CHECKS)}; Prowler {version or '(not run)'}: "

@@ -178,6 +178,9 @@ class AwsProxy:
     latency: float = 0.0  # seconds added to every request (the benchmark's network RTT)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, call identity)
     fault_state: FaultState = field(default_factory=FaultState)
+    # CPU seconds the proxy's own handler threads spent (not moto's, which answers in its
+    # own threads of the same process): the benchmark tells the two apart with it
+    cpu_seconds: float = 0.0
     _server: ThreadingHTTPServer | None = None
 
     def fail(self, match: Callable[[Call], bool], code: str, status: int = 403,
@@ -229,6 +232,17 @@ class AwsProxy:
                 return
 
             def _handle(self) -> None:
+                # this thread's CPU: the proxy's work, its client to moto included (moto
+                # answers in threads of its own; sleeping counts nothing)
+                started = time.thread_time()
+                try:
+                    self._answer()
+                finally:
+                    spent = time.thread_time() - started
+                    with proxy.lock:
+                        proxy.cpu_seconds += spent
+
+            def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 call = proxy.describe(self.command, self.path, dict(self.headers), body)
