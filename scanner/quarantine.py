@@ -565,17 +565,7 @@ def _origins(r: Resource) -> set[str]:
 
 def _strings(value: Any) -> set[str]:
     """Every string inside a raw value, lower-cased (ids compared as ARM ids are)."""
-    out: set[str] = set()
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, dict):
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-        elif isinstance(v, str) and len(v) >= 3:
-            out.add(v.lower().strip("/"))
-    return out
+    return _tokens((value,), numbers=False)
 
 
 def _referrers(inv: Inventory, section: Section, tainted: Iterable[Resource]
@@ -653,8 +643,9 @@ def _mark(inv: Inventory, records: dict[int, Malformed], section: Section | None
     return replace(out, resources=tuple(resources))
 
 
-def _tokens(values: Iterable[Any]) -> set[str]:
-    """The ids a value may name: strings of three characters or more, integers >= 100."""
+def _tokens(values: Iterable[Any], numbers: bool = True) -> set[str]:
+    """The ids a value may name: strings of three characters or more (lower-cased), and
+    integers >= 100 unless `numbers` is false."""
     out: set[str] = set()
     stack = list(values)
     while stack:
@@ -665,7 +656,7 @@ def _tokens(values: Iterable[Any]) -> set[str]:
             stack.extend(v)
         elif isinstance(v, str) and len(v) >= 3:
             out.add(v.lower().strip("/"))
-        elif isinstance(v, int) and not isinstance(v, bool) and v >= 100:
+        elif numbers and isinstance(v, int) and not isinstance(v, bool) and v >= 100:
             out.add(str(v))
     return out
 

@@ -60,3 +60,19 @@ def claims_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def verdicts(doc: dict[str, Any]) -> set[tuple[str, str, str]]:
     return {(f["check"], f["resource"], f["status"]) for f in findings_of(doc)}
 
+
+
+CALLS_START, CALLS_END = "<!-- calls-per-check: start -->", "<!-- calls-per-check: end -->"
+
+
+def assert_doc_table(doc: Path, table: str) -> None:
+    """The generated table between the calls-per-check markers of `doc` is `table`
+    (POSTURE_WRITE_DOCS=1 rewrites it)."""
+    import os
+    text = doc.read_text()
+    head, rest = text.split(CALLS_START + "\n", 1)
+    _, tail = rest.split(CALLS_END, 1)
+    wanted = f"{head}{CALLS_START}\n{table}\n{CALLS_END}{tail}"
+    if os.environ.get("POSTURE_WRITE_DOCS") == "1":
+        doc.write_text(wanted)
+    assert text == wanted

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from scanner.model import Kind
 from scanner.registry import load_checks
 from tests import aws_estate
 from tests.aws_proxy import AwsProxy, start_moto
-from tests.helpers import findings_of, run
+from tests.helpers import assert_doc_table, findings_of, run
 from tests.test_aws_collector import ACCOUNT, PROFILE, env
 
 REGIONS = "eu-central-1,eu-west-1"
@@ -271,7 +270,6 @@ def test_permissions_for_checks_are_the_plan() -> None:
     assert all(a.kinds for a in APIS) and Kind.BUCKET in BY_NAME["s3.list_buckets"].kinds
 
 
-START, END = "<!-- calls-per-check: start -->", "<!-- calls-per-check: end -->"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "aws.md"
 
 
@@ -285,10 +283,4 @@ def calls_table() -> str:
 
 def test_docs_list_the_calls_of_each_check_as_the_plan_makes_them() -> None:
     """docs/aws.md's table is the plan (POSTURE_WRITE_DOCS=1 rewrites it)."""
-    text = DOC.read_text()
-    head, rest = text.split(START + "\n", 1)
-    _, tail = rest.split(END, 1)
-    wanted = f"{head}{START}\n{calls_table()}\n{END}{tail}"
-    if os.environ.get("POSTURE_WRITE_DOCS") == "1":
-        DOC.write_text(wanted)
-    assert text == wanted
+    assert_doc_table(DOC, calls_table())

@@ -9,7 +9,6 @@ docs/azure.md's per-check table is the plan.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from providers.azure.plan import LISTED
 from scanner import snapshot
 from scanner.registry import load_checks
 from tests.azure_arm_server import ArmServer, sections_of
-from tests.helpers import ROOT, findings_of, run
+from tests.helpers import ROOT, assert_doc_table, findings_of, run
 
 SEED000 = ROOT / "fixtures" / "azure" / "seed000-azure.json"
 SEED001 = ROOT / "fixtures" / "azure" / "seed001-azure.json"
@@ -103,7 +102,6 @@ def test_a_resource_list_that_cannot_be_read_leaves_res01_without_a_verdict() ->
     assert any(LISTED in f["resource"] and f["status"] == "error" for f in res01)
 
 
-START, END = "<!-- calls-per-check: start -->", "<!-- calls-per-check: end -->"
 DOC = ROOT / "docs" / "azure.md"
 
 
@@ -116,10 +114,4 @@ def calls_table() -> str:
 
 def test_docs_list_the_calls_of_each_check_as_the_plan_makes_them() -> None:
     """docs/azure.md's table is the plan (POSTURE_WRITE_DOCS=1 rewrites it)."""
-    text = DOC.read_text()
-    head, rest = text.split(START + "\n", 1)
-    _, tail = rest.split(END, 1)
-    wanted = f"{head}{START}\n{calls_table()}\n{END}{tail}"
-    if os.environ.get("POSTURE_WRITE_DOCS") == "1":
-        DOC.write_text(wanted)
-    assert text == wanted
+    assert_doc_table(DOC, calls_table())
