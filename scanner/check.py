@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
 from scanner.model import Kind, Resource
 
@@ -124,9 +122,13 @@ class SharedParts:
     once (`result_tables.Tables.add`). Findings are values (nothing changes one in place), so
     sharing is invisible; evidence that orjson cannot encode is kept as its own copy."""
 
-    __slots__ = ("evidence", "texts")
+    __slots__ = ("_dumps", "_refused", "evidence", "texts")
 
     def __init__(self) -> None:
+        import orjson  # here: listing the checks (start-up) imports this module, not orjson
+
+        self._dumps = orjson.dumps
+        self._refused = (orjson.JSONEncodeError, TypeError)
         self.texts: dict[str, str] = {}
         self.evidence: dict[bytes, dict[str, Any]] = {}
 
@@ -135,9 +137,9 @@ class SharedParts:
 
     def of(self, evidence: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            key = orjson.dumps(evidence)  # keys in their order: the order other formats
+            key = self._dumps(evidence)  # keys in their order: the order other formats
             # show them in is kept (and no sort per finding)
-        except (orjson.JSONEncodeError, TypeError):  # e.g. a lone surrogate, a set
+        except self._refused:  # e.g. a lone surrogate, a set
             return dict(evidence)
         got = self.evidence.get(key)
         if got is None:  # the key kept as a copy of its own size (result_tables.compact)
