@@ -277,6 +277,8 @@ def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
     Only the locals the failing expression of each frame names count (`_Frame.used`),
     innermost frame first; in the first frame that names a raw value (by identity: the
     section's raw data indexed), the first match wins:
+    0. for a KeyError, the deepest raw object named that lacks the key (taken out whole
+       when it is the top-level object);
     1. a field the message names (`NetworkInterfaces: expected an array`) of a raw object
        that frame names;
     2. a field the failing expression names as a literal (`pip["assignee_id"] in ids`);
@@ -315,6 +317,12 @@ def culprit(exc: BaseException, index: _Index) -> tuple[Where, Path] | None:
                             return where, (*path, k)
             continue
         found.sort(key=lambda wv: -len(wv[0][1]))  # deepest first
+        if isinstance(exc, KeyError) and exc.args:  # a key the object lacks: the object
+            # that lacks it is the culprit (not a nested field that happens to bear the name:
+            # a server without `id` is not repaired by taking out `image.id`)
+            for (where, path), value in found:
+                if isinstance(value, dict) and exc.args[0] not in value:
+                    return where, path
         for test in (named, partial(quoted, source=frame.text)):
             for (where, path), value in found:
                 hit = _find_key(value, path, test)

@@ -207,3 +207,22 @@ def test_repairs_are_bounded_by_their_work_and_past_it_the_input_is_refused_in_o
     assert refused.exit_code == 2
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "more than posture repairs one by one" in lines[0], lines
+
+
+def test_an_object_missing_its_id_is_taken_out_whole_and_no_other_field_is_blamed(
+        tmp_path: Path) -> None:
+    """KeyError 'id': the server lacking it is the culprit, not the nested objects that do
+    hold an `id` (image, location, server type, its addresses): those are of the type the
+    API documents, and a message naming them would be false (and would differ between the
+    partial and the full snapshot decoder)."""
+    doc = fixture(HETZNER)
+    server = doc["sections"][0]["collections"]["servers"]["global"][0]
+    del server["id"]
+    out = tmp_path / "no-id.json"
+    out.write_bytes(sealed_text(doc, 1))
+    result = run("scan", str(out), *SCAN)
+    assert result.exit_code in (1, 3), result.stderr
+    errors = json.loads(result.stdout)["errors"]
+    named = [e["message"] for e in errors if server["name"] in e["message"]]
+    assert named and all("KeyError: 'id'" in m for m in named), errors
+    assert not any(".id" in e["message"] for e in errors), errors
