@@ -28,6 +28,7 @@ from typing import Any
 from providers.hetzner.firewalls import LabelIndex, enum, firewall_rules, parse_selector
 from scanner.model import Inventory, Kind, Relation, RelationType, Resource, Unread
 from scanner.provider import inventory
+from scanner.raw_types import array, mapping, string
 from scanner.rules import Action, LayerMode, PortRange, Rule, RuleLayer
 from scanner.snapshot import Section
 
@@ -40,34 +41,9 @@ LB_TLS_DOC = "https://docs.hetzner.com/cloud/load-balancers/faq/ (TLS 1.2 and TL
 NO_FIREWALL = RuleLayer("hetzner firewall", LayerMode.UNION, (), Action.ALLOW, present=False)
 
 
-def _obj(value: Any) -> Mapping[str, Any]:
-    """An object the API documents (or null): anything else is a raw value of the wrong
-    type, refused (TypeError, named; scanner/quarantine.py) rather than read as absent,
-    which could turn a fail into a pass (`public_net: []` would read as a server without
-    public addresses)."""
-    if value is None:
-        return {}
-    if type(value) is not dict and not isinstance(value, Mapping):  # exact type first: an
-        # abc isinstance costs a call per object of a large snapshot
-        raise TypeError(f"expected an object or null, got {type(value).__name__}")
-    return value
-
-
-def _arr(value: Any) -> list[Any]:
-    """An array the API documents (or null): anything else is refused, as `_obj`."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TypeError(f"expected an array or null, got {type(value).__name__}")
-    return value
-
-
-def _str(value: Any, name: str) -> str | None:
-    """A string the API documents (or null): another type is refused, as `_obj`
-    (`ipv4.ip: 0` read as no address turned a NET-02 fail into a pass)."""
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"{name}: expected a string or null, got {type(value).__name__}")
+_obj = mapping  # the typed readers shared by every provider (scanner/raw_types.py)
+_arr = array
+_str = string
 
 
 def _id(account: str, kind: str, native: Any) -> str:

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from scanner.raw_types import array, mapping
+
 PROVIDER = "aws"
 DEFAULT_CERT_DOC = (
     "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-"
@@ -54,26 +56,8 @@ def iso(value: Any) -> str | None:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
 
 
-def _arr(value: Any, name: str) -> list[Any]:
-    """An array the AWS API documents (or null/missing, read as empty): another type is
-    refused (TypeError, named; the engine makes `error` of that object's verdicts and of
-    what it feeds, scanner/quarantine.py), never read as empty (`GroupList: {}` hid an
-    admin group: IAM-02 fail -> pass; `IpPermissions: {}` an open security group)."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TypeError(f"{name}: expected an array or null, got {type(value).__name__}")
-    return value
-
-
-def _obj(value: Any, name: str) -> Mapping[str, Any]:
-    """An object (structure) the AWS API documents (or null/missing, read as empty): another
-    type is refused as `_arr`."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected an object or null, got {type(value).__name__}")
-    return value
+_arr = array  # the typed readers shared by every provider (scanner/raw_types.py)
+_obj = mapping
 
 
 def tags(obj: Mapping[str, Any], key: str = "Tags") -> dict[str, str]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scanner import regions
+from scanner.raw_types import array, mapping, string
 from scanner.rules import INTERNET, canonical_cidr
 
 PROVIDER = "azure"
@@ -76,35 +77,9 @@ def _props(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return p
 
 
-def _arr(value: Any, name: str) -> list[Any]:
-    """An array the ARM API documents (or null/missing, read as empty): another type is
-    refused (TypeError, named; the engine makes `error` of that object's verdicts and of
-    what it feeds, scanner/quarantine.py), never read as empty, which would drop an NSG's
-    rules, a VM's NICs or an address's configurations and turn a fail into a pass
-    (`securityRules: {}`, `networkInterfaces: 0`)."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise TypeError(f"{name}: expected an array or null, got {type(value).__name__}")
-    return value
-
-
-def _obj(value: Any, name: str) -> Mapping[str, Any]:
-    """An object the ARM API documents (or null/missing, read as empty): another type is
-    refused as `_arr` (`networkProfile: []` hid a VM's public address: NET-03 fail -> pass)."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{name}: expected an object or null, got {type(value).__name__}")
-    return value
-
-
-def _str(value: Any, name: str) -> str | None:
-    """A string the ARM API documents (or null/missing): another type is refused as `_arr`
-    (`ipAddress: 0` read as no address, `scope: []` as no scope, turned fails into passes)."""
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"{name}: expected a string or null, got {type(value).__name__}")
+_arr = array  # the typed readers shared by every provider (scanner/raw_types.py)
+_obj = mapping
+_str = string
 
 
 def _ref(value: Any, name: str = "reference") -> str:
