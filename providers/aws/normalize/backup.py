@@ -61,22 +61,34 @@ def expand_dow(dow: str) -> set[str]:
     return out
 
 
+def tag_value(labels: Mapping[str, str], key: Any) -> str | None:
+    """The resource's value of the tag a selection condition names (with or without the
+    `aws:ResourceTag/` prefix; the prefix is matched case-insensitively, as IAM condition
+    key names are)."""
+    name = str(key or "")
+    if name.lower().startswith("aws:resourcetag/"):
+        name = name[len("aws:resourcetag/"):]
+    return labels.get(name)
+
+
 def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) -> bool:
     resources = [str(r) for r in _arr(selection.get("Resources"), "Resources")]
     if any(fnmatch.fnmatchcase(arn, p) for p in _arr(selection.get("NotResources"),
                                                      "NotResources")):
         return False
     by_arn = any(fnmatch.fnmatchcase(arn, p) for p in resources)
+    # ListOfTags keys come bare ("backup") or as the condition key AWS Backup's API reference
+    # gives for them ("aws:ResourceTag/CreatedByCryo", BackupSelection.ListOfTags): both name
+    # the tag key after the prefix.
     by_tag = any(str(t.get("ConditionType", "STRINGEQUALS")).upper() == "STRINGEQUALS"
-                 and labels.get(str(t.get("ConditionKey"))) == str(t.get("ConditionValue"))
+                 and tag_value(labels, t.get("ConditionKey")) == str(t.get("ConditionValue"))
                  for t in _arr(selection.get("ListOfTags"), "ListOfTags"))
     if not (by_arn or by_tag):
         return False
     cond = _obj(selection.get("Conditions"), "Conditions")
 
     def value(c: Mapping[str, Any]) -> str | None:
-        key = str(c.get("ConditionKey", "")).removeprefix("aws:ResourceTag/")
-        return labels.get(key)
+        return tag_value(labels, c.get("ConditionKey"))
 
     return (all(value(c) == c.get("ConditionValue") for c in _arr(cond.get("StringEquals"),
                                                                   "StringEquals"))

@@ -42,6 +42,23 @@ def partition(region: str | None) -> str:
 
 
 def parse_time(value: Any) -> datetime | None:
+    """A timestamp as AWS gives it: ISO 8601 (the query and REST protocols, and what the
+    collector records) or epoch seconds, the wire format of the JSON protocols (botocore
+    service models: `timestampFormat` unixTimestamp) that the AWS CLI prints as given
+    (aws-cli awscli/examples/acm/describe-certificate.rst: "NotAfter": 1478433600.0)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, Mapping) and value.get("__class__") == "datetime":
+        # Cloud Custodian's placebo recordings (tests/data/placebo/**) keep botocore's
+        # datetimes as {"__class__": "datetime", "year": ..., "microsecond": ...}, in UTC.
+        try:
+            return datetime(*(int(value.get(k, 0)) for k in (
+                "year", "month", "day", "hour", "minute", "second", "microsecond")), tzinfo=UTC)
+        except (TypeError, ValueError):
+            return None
     if not value:
         return None
     try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from providers.aws.normalize.common import ADMIN_POLICY, _arr, _obj, grants_admin, parse_time, tags
 from providers.aws.normalize.context import Build
-from scanner.model import Kind
+from scanner.model import Kind, Unread
 from scanner.snapshot import GLOBAL
 
 
@@ -143,7 +143,15 @@ def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None
             if key.get("Status") != "Active":
                 continue
             created = parse_time(key.get("CreateDate"))
-            last = parse_time((used[i] if i < len(used) else {}).get("LastUsedDate"))
+            last_raw = (used[i] if i < len(used) else {}).get("LastUsedDate")
+            last = parse_time(last_raw)
+            if created is None or (last_raw and last is None):
+                # An active key whose age (or last use) could not be read is not a fresh one
+                # (ListAccessKeys always gives CreateDate: IAM API Reference, AccessKeyMetadata).
+                ctx.mark(str(u["Arn"]), ("credentials",), Unread(
+                    f"access key {i + 1} of {name}: unreadable CreateDate "
+                    f"{key.get('CreateDate')!r} or LastUsedDate {last_raw!r}", opens=True,
+                    closes=False))
             creds.append({
                 "id": f"access key {i + 1} of {name}"
                       + (f" (created {created.date()})" if created else ""),

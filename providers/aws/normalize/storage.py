@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -12,21 +13,85 @@ from providers.aws.normalize.context import Build
 from scanner.model import Kind, RelationType, Unread
 
 
-def denies_plain_http(policy: Any) -> bool:
+# What a request for an object over plain HTTP is: the object reads and writes a deny must
+# cover for the bucket to serve no plaintext (TLS-02).
+PLAIN_HTTP_ACTIONS = ("s3:GetObject", "s3:PutObject")
+
+
+def _matches(patterns: Any, value: str) -> bool:
+    """An IAM policy element (a string or a list) matching `value`. IAM: "You can use
+    wildcards (* or ?)"; action names are case-insensitive (IAM User Guide, "IAM JSON policy
+    elements: Action"), and so are the ARNs' service parts compared here."""
+    return any(fnmatch.fnmatchcase(value.lower(), str(p).lower()) for p in listify(patterns))
+
+
+def _covers(st: Mapping[str, Any], element: str, value: str) -> bool:
+    """Does the statement's `element` (Action/Resource) or its Not- form apply to `value`?"""
+    if element in st:
+        return _matches(st[element], value)
+    if f"Not{element}" in st:
+        return not _matches(st[f"Not{element}"], value)
+    return False
+
+
+def _everyone(st: Mapping[str, Any]) -> bool:
+    """Principal `*` or {"AWS": "*"} (IAM User Guide, "AWS JSON policy elements: Principal",
+    anonymous users: the two are equivalent); a deny naming some principals, or excepting
+    some (NotPrincipal), leaves every other caller free to use plain HTTP."""
+    if "NotPrincipal" in st:
+        return False
+    principal = st.get("Principal")
+    if principal == "*":
+        return True
+    return isinstance(principal, Mapping) and "*" in [str(p) for p in listify(
+        principal.get("AWS"))]
+
+
+def _denies_insecure(st: Mapping[str, Any]) -> bool:
+    """A condition true for every plain-HTTP request: `Bool` (or `BoolIfExists`: the key is
+    always present, IAM global condition keys, aws:SecureTransport) on aws:SecureTransport
+    with `false` among its values (several values of one key are ORed: IAM User Guide,
+    "Creating a condition with multiple keys or values"). Operator and key names are
+    case-insensitive; the value is a string or a JSON boolean."""
+    for op, cond in _obj(st.get("Condition"), "Condition").items():
+        if str(op).lower() not in ("bool", "boolifexists") or not isinstance(cond, Mapping):
+            continue
+        for key, val in cond.items():
+            if str(key).lower() == "aws:securetransport" and any(
+                    str(v).lower() == "false" for v in listify(val)):
+                return True
+    return False
+
+
+def denies_plain_http(policy: Any, bucket: str | None = None) -> bool:
+    """Does the bucket policy refuse plain HTTP to everyone, for reading and writing the
+    bucket's objects? The form AWS documents ("Restrict access to only HTTPS requests",
+    Amazon S3 User Guide, bucket policy examples; AWS Config rule s3-bucket-ssl-requests-
+    only): Effect Deny, Principal "*", Action "s3:*", Resource the bucket and `bucket/*`,
+    Condition {"Bool": {"aws:SecureTransport": "false"}}. A deny scoped to some principals,
+    to some actions (s3:PutObject only still serves GetObject in plain HTTP) or to
+    resources that are not the objects refuses nothing to the others. Every statement
+    counts, each value of a condition key too. `bucket` None (a plan's policy whose bucket
+    name is not known): any object resource (`.../*`) counts."""
     doc = policy_document(policy)
     if not doc:
         return False
+    objects = f"arn:aws:s3:::{bucket}/any-object-key" if bucket else None
+    needed = set(PLAIN_HTTP_ACTIONS)
     for st in listify(doc.get("Statement")):
-        if not isinstance(st, Mapping) or st.get("Effect") != "Deny":
+        if not isinstance(st, Mapping) or st.get("Effect") != "Deny" or not _everyone(st) \
+                or not _denies_insecure(st):
             continue
-        for op, cond in _obj(st.get("Condition"), "Condition").items():
-            if str(op).lower() != "bool" or not isinstance(cond, Mapping):
-                continue
-            for key, val in cond.items():
-                if str(key).lower() == "aws:securetransport" and str(
-                        listify(val)[0]).lower() == "false":
-                    return True
-    return False
+        if objects is not None:
+            # any partition: arn:aws, arn:aws-cn, arn:aws-us-gov name the same bucket
+            on_objects = any(_covers(st, "Resource", objects.replace("arn:aws:", f"arn:{p}:"))
+                             for p in ("aws", "aws-cn", "aws-us-gov"))
+        else:
+            on_objects = any(str(r) == "*" or str(r).endswith("/*")
+                             for r in listify(st.get("Resource")))
+        if on_objects:
+            needed -= {a for a in needed if _covers(st, "Action", a)}
+    return not needed
 
 
 PER_BUCKET = ("s3.get_bucket_location", "s3.get_bucket_encryption",
@@ -106,7 +171,7 @@ def buckets(ctx: Build) -> None:
             if policy is not None and policy_document(policy) is None:  # not read as none
                 raise TypeError(f"Policy: expected a JSON policy document, got "
                                 f"{type(policy).__name__}")
-            props["https_only"] = denies_plain_http(policy)
+            props["https_only"] = denies_plain_http(policy, name)
         elif "s3.get_bucket_policy" in ctx.attempted:
             props["https_only"] = None  # the policy could not be read
         # A per-bucket read with no answer and no error for this bucket (a snapshot that

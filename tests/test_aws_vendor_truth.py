@@ -1,0 +1,164 @@
+"""Verdicts on AWS data in the shapes AWS documents: bucket policies as the S3 User Guide
+writes them (and the ways real ones differ: a deny for some principals or some actions,
+BoolIfExists), timestamps as the JSON protocols send them (epoch seconds, as the AWS CLI
+prints them), AWS Backup tag conditions with the `aws:ResourceTag/` key. Sources:
+tests/data/aws/README.md."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.aws.normalize.storage import denies_plain_http
+from scanner.model import Kind
+from scanner.snapshot import GLOBAL
+from tests.test_aws_vendor_bodies import ACCOUNT, body, findings, normalize, section
+
+DOCS = body("aws-docs-examples.json")
+BUCKET = "amzn-s3-demo-bucket"
+
+
+def https_policy(**change: Any) -> str:
+    """The S3 User Guide's "Restrict access to only HTTPS requests" policy, one statement
+    element changed (None: removed), as GetBucketPolicy returns it (a JSON string)."""
+    doc = copy.deepcopy(DOCS["s3-user-guide.RestrictToTLSRequestsOnly"])
+    st = doc["Statement"][0]
+    for key, value in change.items():
+        if value is None:
+            st.pop(key, None)
+        else:
+            st[key] = value
+    return json.dumps(doc)
+
+
+POLICIES = {
+    # name: (policy, https_only)
+    "as-documented": (https_policy(), True),
+    "principal-aws-star-action-star": (https_policy(Principal={"AWS": "*"}, Action="*"), True),
+    "bool-if-exists": (https_policy(Condition={"BoolIfExists": {
+        "aws:SecureTransport": "false"}}), True),
+    "value-as-list": (https_policy(Condition={"Bool": {"aws:SecureTransport": ["false"]}}),
+                      True),
+    "one-role-only": (https_policy(Principal={
+        "AWS": "arn:aws:iam::111122223333:role/uploader"}), False),
+    "all-but-one-role": (https_policy(Principal=None, NotPrincipal={
+        "AWS": "arn:aws:iam::111122223333:role/legacy"}), False),
+    "writes-only": (https_policy(Action="s3:PutObject"), False),
+    "bucket-not-objects": (https_policy(Resource=f"arn:aws:s3:::{BUCKET}"), False),
+    "another-bucket's-objects": (https_policy(Resource=[
+        f"arn:aws:s3:::{BUCKET}", "arn:aws:s3:::amzn-s3-demo-bucket1/*"]), False),
+    "empty-values": (https_policy(Condition={"Bool": {"aws:SecureTransport": []}}), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_bucket_policy_refuses_plain_http_only_to_everyone_for_objects(name: str) -> None:
+    policy, expected = POLICIES[name]
+    assert denies_plain_http(policy, BUCKET) is expected
+
+
+def test_s3_user_guide_policy_variants_decide_tls02_for_each_bucket(tmp_path: Path) -> None:
+    names = ["as-documented", "bool-if-exists", "one-role-only", "writes-only"]
+    s = section({
+        "s3.list_buckets": [{"Name": f"{BUCKET}-{n}"} for n in names],
+        "s3.get_bucket_policy": [
+            {"request": {"Bucket": f"{BUCKET}-{n}"},
+             "response": {"Policy": POLICIES[n][0].replace(BUCKET, f"{BUCKET}-{n}")}}
+            for n in names],
+    }, {"s3.list_buckets": GLOBAL, "s3.get_bucket_policy": GLOBAL})
+    verdicts = {f["resource_name"]: f["status"] for f in findings(s, tmp_path, "TLS-02")
+                if f["resource_kind"] == "bucket"}
+    assert verdicts == {f"{BUCKET}-as-documented": "pass", f"{BUCKET}-bool-if-exists": "pass",
+                        f"{BUCKET}-one-role-only": "fail", f"{BUCKET}-writes-only": "fail"}
+
+
+def acm_behind_https_listener() -> dict[str, list[dict[str, Any]]]:
+    """botocore's internet-facing ALB with its HTTPS CreateListener example, the listener's
+    certificate the ACM certificate of aws-cli's describe-certificate example."""
+    ex = body("botocore-examples.json")
+    lb = ex["elbv2.DescribeLoadBalancers"]["LoadBalancers"][0]
+    cert = DOCS["aws-cli.acm.describe-certificate"]["Certificate"]
+    listener = copy.deepcopy(DOCS["elbv2.CreateListener"]["Listeners"][0])
+    listener["Certificates"] = [{"CertificateArn": cert["CertificateArn"]}]
+    return {
+        "elbv2.describe_load_balancers": [lb],
+        "elbv2.describe_listeners": [{"request": {"LoadBalancerArn": lb["LoadBalancerArn"]},
+                                      "response": {"Listeners": [listener]}}],
+        "acm.list_certificates": [{"CertificateArn": cert["CertificateArn"],
+                                   "DomainName": cert["DomainName"]}],
+        "acm.describe_certificate": [{"request": {"CertificateArn": cert["CertificateArn"]},
+                                      "response": {"Certificate": cert}}],
+    }
+
+
+def test_acm_expiry_in_epoch_seconds_is_read_and_the_expired_certificate_fails(
+        tmp_path: Path) -> None:
+    s = section(acm_behind_https_listener())
+    cert = next(r for r in normalize(s).resources if r.kind is Kind.CERTIFICATE)
+    assert cert.prop("not_after") == "2016-11-06T12:00:00Z"  # 1478433600.0
+    assert cert.prop("managed_renewal") is False  # no Type in the example: not AMAZON_ISSUED
+    tls03 = [f for f in findings(s, tmp_path, "TLS-03") if f["resource_kind"] == "certificate"]
+    assert [f["status"] for f in tls03] == ["fail"]
+    assert "expired on 2016-11-06" in tls03[0]["message"]
+
+
+def test_access_key_whose_age_cannot_be_read_is_not_fresh(tmp_path: Path) -> None:
+    keys = {"AccessKeyMetadata": [{"AccessKeyId": "AKIA111111111EXAMPLE",
+                                   "CreateDate": "yesterday", "Status": "Active",
+                                   "UserName": "Alice"}]}  # botocore's ListAccessKeys, date garbled
+    user = {"UserName": "Alice", "UserId": "AIDAEXAMPLE",
+            "Arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "GroupList": [],
+            "AttachedManagedPolicies": [], "UserPolicyList": []}
+    s = section({
+        "iam.get_account_authorization_details": [{"UserDetailList": [user]}],
+        "iam.list_access_keys": [{"request": {"UserName": "Alice"}, "response": keys}],
+    }, {"iam.get_account_authorization_details": GLOBAL, "iam.list_access_keys": GLOBAL})
+    alice = next(r for r in normalize(s).resources if r.name == "Alice")
+    assert alice.unknown["credentials"].opens
+    assert {f["status"] for f in findings(s, tmp_path, "IAM-04")
+            if f["resource_name"] == "Alice"} == {"error"}
+
+
+def backup_section(list_of_tags: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """botocore's DescribeVolumes volume, attached to an instance whose root device is
+    another one (so the instance holds data: BAK-02 judges it), both tagged for the
+    selection."""
+    vol = copy.deepcopy(DOCS["ec2.DescribeVolumes"]["Volumes"][0])
+    vol["Tags"] = [{"Key": "CreatedByCryo", "Value": "true"}]
+    instance = {"InstanceId": vol["Attachments"][0]["InstanceId"], "State": {"Name": "running"},
+                "RootDeviceName": "/dev/xvda", "KeyName": "ops", "Tags": vol["Tags"]}
+    plan_id = "plan-1"
+    return {
+        "ec2.describe_volumes": [vol],
+        "ec2.describe_instances": [{"Instances": [instance]}],
+        "backup.list_backup_plans": [{"BackupPlanId": plan_id, "BackupPlanName": "daily"}],
+        "backup.get_backup_plan": [{"request": {"BackupPlanId": plan_id}, "response": {
+            "BackupPlanId": plan_id, "BackupPlan": {"BackupPlanName": "daily", "Rules": [{
+                "RuleName": "daily", "TargetBackupVaultName": "Default",
+                "ScheduleExpression": "cron(0 5 ? * * *)",
+                "Lifecycle": {"DeleteAfterDays": 35}}]}}}],
+        "backup.list_backup_selections": [{"SelectionId": "sel-1", "BackupPlanId": plan_id}],
+        "backup.get_backup_selection": [{"request": {"BackupPlanId": plan_id,
+                                                     "SelectionId": "sel-1"}, "response": {
+            "BackupPlanId": plan_id, "SelectionId": "sel-1", "BackupSelection": {
+                "SelectionName": "cryo", "IamRoleArn":
+                    f"arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole",
+                "Resources": [], "ListOfTags": list_of_tags}}}],
+    }
+
+
+@pytest.mark.parametrize("key", ["aws:ResourceTag/CreatedByCryo", "CreatedByCryo"])
+def test_backup_list_of_tags_with_or_without_the_resource_tag_prefix_selects_the_volume(
+        key: str, tmp_path: Path) -> None:
+    tags = copy.deepcopy(DOCS["backup-api.BackupSelection.ListOfTags"])
+    tags[0]["ConditionKey"] = key
+    s = section(backup_section(tags))
+    vol = next(r for r in normalize(s).resources if r.kind is Kind.VOLUME)
+    assert vol.prop("backup_enabled") is True
+    assert {f["status"] for f in findings(s, tmp_path, "BAK-02")
+            if f["resource_kind"] == "compute"} == {"pass"}
+
