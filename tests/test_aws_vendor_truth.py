@@ -162,3 +162,66 @@ def test_backup_list_of_tags_with_or_without_the_resource_tag_prefix_selects_the
     assert {f["status"] for f in findings(s, tmp_path, "BAK-02")
             if f["resource_kind"] == "compute"} == {"pass"}
 
+
+
+def kms_section(metadata: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    meta = metadata["KeyMetadata"]
+    return {"kms.list_keys": [{"KeyId": meta["KeyId"], "KeyArn": meta["Arn"]}],
+            "kms.describe_key": [{"request": {"KeyId": meta["KeyId"]}, "response": metadata}],
+            "kms.get_key_rotation_status": []}
+
+
+@pytest.mark.parametrize("case", ["hmac", "pending-deletion"])
+def test_kms_key_that_cannot_rotate_fails_enc03_instead_of_erroring(case: str,
+                                                                    tmp_path: Path) -> None:
+    """botocore's HMAC key (CustomerMasterKeySpec only: automatic rotation is for symmetric
+    encryption keys alone) and its symmetric key pending deletion ("its key rotation status
+    is false"): neither rotates, and the collector rightly does not ask."""
+    keys = DOCS["kms.DescribeKey"]
+    metadata = copy.deepcopy(keys["hmac" if case == "hmac" else "symmetric"])
+    if case == "pending-deletion":
+        metadata["KeyMetadata"]["KeyState"] = "PendingDeletion"
+    s = section(kms_section(metadata))
+    key = next(r for r in normalize(s).resources if r.kind is Kind.KEY)
+    assert key.prop("rotation_enabled") is False
+    assert [f["status"] for f in findings(s, tmp_path, "ENC-03")
+            if f["resource_kind"] == "key"] == ["fail"]
+
+
+def test_instance_whose_ami_is_no_longer_returned_is_an_error_of_vul01(tmp_path: Path) -> None:
+    """DescribeImages (botocore's example answer) does not return the AMI an instance was
+    launched from once it is deregistered: its deprecation is unknown, never left out."""
+    images = DOCS["ec2.DescribeImages"]["Images"]
+    s = section({
+        "ec2.describe_instances": [{"Instances": [
+            {"InstanceId": "i-0aaa", "ImageId": images[0]["ImageId"], "KeyName": "ops",
+             "State": {"Name": "running"}},
+            {"InstanceId": "i-0bbb", "ImageId": "ami-0deregistered", "KeyName": "ops",
+             "State": {"Name": "running"}}]}],
+        "ec2.describe_images": images})
+    verdicts = {f["resource_name"]: f["status"] for f in findings(s, tmp_path, "VUL-01")
+                if f["resource_kind"] == "compute"}
+    assert verdicts == {"i-0aaa": "pass", "i-0bbb": "error"}
+
+
+@pytest.mark.parametrize(("protocol", "tls01", "tls02"), [
+    ("QUIC", "pass", "pass"), ("TCP_QUIC", "skip", "skip"), ("SCTP", "skip", "skip")])
+def test_nlb_listener_protocols_added_to_the_enum_are_not_read_as_encrypted(
+        protocol: str, tls01: str, tls02: str, tmp_path: Path) -> None:
+    """ELBv2 ProtocolEnum gained QUIC and TCP_QUIC (botocore elbv2 model): QUIC is TLS 1.3
+    by definition (RFC 9001); TCP_QUIC also passes plain TCP; a protocol AWS adds later
+    (here a made-up SCTP) is opaque, never an encrypted listener."""
+    ex = body("botocore-examples.json")
+    lb = {**ex["elbv2.DescribeLoadBalancers"]["LoadBalancers"][0], "Type": "network"}
+    listener = {**DOCS["elbv2.CreateListener"]["Listeners"][0], "Protocol": protocol,
+                "Port": 443}
+    listener.pop("SslPolicy")
+    listener.pop("Certificates")
+    s = section({
+        "elbv2.describe_load_balancers": [lb],
+        "elbv2.describe_listeners": [{"request": {"LoadBalancerArn": lb["LoadBalancerArn"]},
+                                      "response": {"Listeners": [listener]}}],
+        "ec2.describe_network_interfaces": [], "elbv2.describe_ssl_policies": []})
+    got = {f["check"]: f["status"] for f in findings(s, tmp_path, "TLS-01,TLS-02")
+           if f["resource_kind"] == "listener"}
+    assert got == {"TLS-01": tls01, "TLS-02": tls02}

@@ -23,8 +23,17 @@ TLS = {"SSLv3": "0.3", "TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv
 CF_TLS = {"SSLv3": "0.3", "TLSv1": "1.0", "TLSv1_2016": "1.0", "TLSv1.1_2016": "1.1",
           "TLSv1.2_2018": "1.2", "TLSv1.2_2019": "1.2", "TLSv1.2_2021": "1.2",
           "TLSv1.2_2025": "1.2", "TLSv1.3_2025": "1.3"}
+# ELBv2 ProtocolEnum (botocore elbv2 service model): HTTP, HTTPS, TCP, TLS, UDP, TCP_UDP,
+# GENEVE, QUIC, TCP_QUIC. QUIC is always encrypted with TLS 1.3 or later (RFC 9001, 4.2:
+# "Clients MUST NOT offer TLS versions older than 1.3"): a `tls` listener whose range the
+# RFC states (QUIC_TLS). A TCP_QUIC listener also passes plain TCP through. A protocol not
+# listed here (one AWS adds later) is read as an opaque pass-through ("tcp": whether it is
+# encrypted is not visible), never as an encrypted listener.
 LISTENER_PROTO = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls",
-                  "UDP": "tcp", "TCP_UDP": "tcp", "GENEVE": "tcp"}
+                  "UDP": "tcp", "TCP_UDP": "tcp", "GENEVE": "tcp", "QUIC": "tls",
+                  "TCP_QUIC": "tcp"}
+QUIC_TLS = ("1.3", "https://www.rfc-editor.org/rfc/rfc9001#section-4.2 (QUIC uses TLS 1.3 "
+            "or later)")
 ZONES = {"eu": "EU", "us": "US", "apac": "APAC", "us-gov": "US", "jp": "JP", "au": "AU",
          "ca": "CA"}
 ADMIN_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$")

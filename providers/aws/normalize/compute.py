@@ -19,7 +19,7 @@ from providers.aws.normalize.network import (
     sg_layer,
     subnet_unread,
 )
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import Action, LayerMode, Rule, RuleLayer, admitted
 
 
@@ -132,9 +132,20 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
     image = images.get(str(inst.get("ImageId")))
     props["image"] = (image or {}).get("Name") or inst.get("ImageId")
     if image is not None:
-        props["image_deprecated"] = iso(image.get("DeprecationTime"))
-    elif region in images_read and ctx.read_ok("ec2.describe_images", region):
-        pass  # the image is gone (deregistered or no longer shared): unknown
+        # An unreadable DeprecationTime stays as given (VUL-01: "unreadable", an error),
+        # never None ("supported").
+        when = image.get("DeprecationTime")
+        props["image_deprecated"] = iso(when) or (str(when) if when else None)
+    elif region in images_read and ctx.read_ok("ec2.describe_images", region) \
+            and inst.get("ImageId"):
+        # Asked for and not returned: the AMI was deregistered (DescribeImages: "Recently
+        # deregistered images appear in the returned results for a short interval and then
+        # return empty results") or is no longer shared; whether its vendor deprecated it
+        # is not known: an error of VUL-01, not a machine left out.
+        props["image_deprecated"] = None
+        ctx.mark(rid, ("image_deprecated",), Unread(
+            f"image {inst.get('ImageId')} was not returned by DescribeImages (deregistered "
+            "or no longer shared)", opens=True, closes=False))
     env = user_data.get(iid)
     if env is not None:
         props["plaintext_secrets"] = [f"UserData:{n}" for n in _arr(env.get("flagged"), "flagged")]

@@ -33,13 +33,21 @@ def keys(ctx: Build) -> None:
         props: dict[str, Any] = {}
         if meta:
             props["customer_managed"] = meta.get("KeyManager") == "CUSTOMER"
-            symmetric = meta.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+            # KeySpec replaced CustomerMasterKeySpec (deprecated) in 2021: older answers
+            # carry only the latter (KMS API Reference, KeyMetadata).
+            symmetric = (meta.get("KeySpec") or meta.get("CustomerMasterKeySpec")
+                         or "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
             if meta.get("KeyManager") == "AWS":
                 props["rotation_enabled"] = True  # AWS rotates AWS-managed keys yearly
             elif kid in rotation:
                 props["rotation_enabled"] = bool(rotation[kid])
             elif not symmetric or meta.get("Origin", "AWS_KMS") != "AWS_KMS":
                 props["rotation_enabled"] = False  # automatic rotation is not available
+            elif meta.get("KeyState") in ("PendingDeletion", "PendingReplicaDeletion"):
+                # KMS API Reference, GetKeyRotationStatus: "While a KMS key is pending
+                # deletion, its key rotation status is false and KMS does not rotate the key
+                # material" (the collector does not ask for it).
+                props["rotation_enabled"] = False
         names = sorted(aliases.get(kid, []))
         ctx.add(Kind.KEY, arn, "kms_key", {**key, **meta}, props, region,
                 names[0] if names else kid)

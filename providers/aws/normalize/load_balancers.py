@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize.common import LISTENER_PROTO, TLS, _arr, _obj, tags
+from providers.aws.normalize.common import LISTENER_PROTO, QUIC_TLS, TLS, _arr, _obj, tags
 from providers.aws.normalize.context import Build
 from providers.aws.normalize.edge import acl_rate_limited
 from providers.aws.normalize.network import mark_groups, sg_arn, sg_layer
@@ -158,7 +158,7 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
     path in a rule serves plain HTTP (`redirects_to_https` false); a forwarding rule also
     forwards to its targets (`target_port`: the default's, else the first forwarding
     rule's by priority). Rules not read: `redirects_to_https` is unknown."""
-    protocol = LISTENER_PROTO.get(str(li.get("Protocol")), str(li.get("Protocol")).lower())
+    protocol = LISTENER_PROTO.get(str(li.get("Protocol")).upper(), "tcp")
     lid = str(li.get("ListenerArn") or ctx.stable_id(li))
     final = final_action(li.get("DefaultActions"))
     redirect = final.get("Type") == "redirect" and str(
@@ -179,7 +179,9 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
             f"rules of listener {lid} not read ("
             f"{ctx.list_unread('elbv2.describe_rules', region) or 'no answer for it'}): "
             "a rule may forward plain HTTP", opens=True, closes=False))
-    if protocol in ("https", "tls"):
+    if str(li.get("Protocol")).upper() == "QUIC":
+        props["min_tls"], props["min_tls_reference"] = QUIC_TLS
+    elif protocol in ("https", "tls"):
         protos = policies.get(str(li.get("SslPolicy")))
         versions = sorted(TLS[p] for p in protos or [] if p in TLS)
         props["min_tls"] = versions[0] if versions else None
