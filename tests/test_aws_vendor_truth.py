@@ -225,3 +225,43 @@ def test_nlb_listener_protocols_added_to_the_enum_are_not_read_as_encrypted(
     got = {f["check"]: f["status"] for f in findings(s, tmp_path, "TLS-01,TLS-02")
            if f["resource_kind"] == "listener"}
     assert got == {"TLS-01": tls01, "TLS-02": tls02}
+
+
+@pytest.mark.parametrize("answered", [True, False])
+def test_rds_instance_answered_without_publicly_accessible_is_not_private(answered: bool
+                                                                          ) -> None:
+    """Cloud Custodian's recorded DB instance (PubliclyAccessible false) is private; the
+    same answer without the key (a hand-written or truncated body) says nothing: its
+    exposure is unknown in the opening direction, never "not public"."""
+    db = copy.deepcopy(body("custodian-rds-tags.json")["rds.DescribeDBInstances_1.json"][
+        "DBInstances"][0])
+    if not answered:
+        del db["PubliclyAccessible"]
+    inv = normalize(section({"rds.describe_db_instances": [db]}))
+    rds = next(r for r in inv.resources if r.kind is Kind.DATABASE)
+    assert rds.prop("public_endpoint") is False
+    unknown = rds.unknown.get("public_endpoint")
+    assert (unknown is not None and unknown.opens) is not answered
+
+
+@pytest.mark.parametrize(("tagged", "verdict"), [(False, "fail"), (True, "pass")])
+def test_lifecycle_rule_filtered_by_tag_does_not_expire_untagged_trail_logs(
+        tagged: bool, verdict: str, tmp_path: Path) -> None:
+    """aws-cli's Trail2 writes under my-prefix/AWSLogs/ of my-bucket; botocore's lifecycle
+    rule there, set to expire after 30 days, either for the logs' prefix or (S3 User Guide
+    filter) only for objects tagged key1=value1, which CloudTrail's log files never are."""
+    trail = DOCS["cloudtrail.DescribeTrails"]["trailList"][1]
+    rule = copy.deepcopy(DOCS["s3.PutBucketLifecycleConfiguration"]["Rules"][0])
+    rule["Expiration"] = {"Days": 30}
+    rule["Filter"] = (DOCS["s3-user-guide.lifecycle-tag-filter"] if tagged
+                      else {"Prefix": "my-prefix/AWSLogs/"})
+    s = section({
+        "cloudtrail.describe_trails": [trail],
+        "s3.get_bucket_lifecycle_configuration": [
+            {"request": {"Bucket": trail["S3BucketName"]}, "response": {"Rules": [rule]}}],
+        "logs.describe_log_groups": [],
+    }, {"s3.get_bucket_lifecycle_configuration": GLOBAL})
+    log = next(r for r in normalize(s).resources if r.kind is Kind.LOG_TRAIL)
+    assert log.prop("retention_days") == (0 if tagged else 30)
+    assert [f["status"] for f in findings(s, tmp_path, "LOG-02")
+            if f["resource_kind"] == "log_trail"] == [verdict]

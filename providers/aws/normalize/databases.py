@@ -31,6 +31,16 @@ def databases(ctx: Build) -> None:
                    if s.get("SubnetIdentifier")]
         on_route = routed(ctx, subnets) if subnets else None
         public = bool(db.get("PubliclyAccessible")) and on_route is not False
+        if db.get("PubliclyAccessible") is None and on_route is not False:
+            # DescribeDBInstances always answers PubliclyAccessible (RDS API Reference,
+            # DBInstance); its default at creation depends on the VPC (CreateDBInstance: "If
+            # the default VPC in the target Region has an internet gateway attached to it,
+            # the DB instance is public"). An answer without it says nothing either way.
+            absent = Unread(f"DB instance {name}: PubliclyAccessible not in the answer",
+                            opens=True, closes=False)
+            ctx.mark(arn, ("public_endpoint", "ingress"), absent)
+            if db.get("DBClusterIdentifier"):  # the cluster is public when a member is
+                members_unread.setdefault(f"{region}/{db['DBClusterIdentifier']}", absent)
         # Publicly accessible, routing unknown: judged public; the routes could close it.
         unread = next((u for s in subnets if (u := subnet_unread(ctx, s, region))), None) \
             if public and on_route is None and subnets else None

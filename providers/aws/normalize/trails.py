@@ -63,6 +63,10 @@ def bucket_retention(ctx: Build, trail: Mapping[str, Any]) -> int | None:
         if str(rule.get("Status")) != "Enabled":
             continue
         flt = _obj(rule.get("Filter"), "Filter")
+        if flt.get("Tag") or _arr(_obj(flt.get("And"), "And").get("Tags"), "Tags"):
+            # A tag filter selects only objects carrying that tag (S3 User Guide, lifecycle
+            # configuration elements, Filter); CloudTrail writes its log files untagged.
+            continue
         rule_prefix = str(flt.get("Prefix") or _obj(flt.get("And"), "And").get("Prefix")
                           or rule.get("Prefix") or "")
         if not (logs.startswith(rule_prefix) or rule_prefix.startswith(logs)):
