@@ -81,7 +81,7 @@ def acm_behind_https_listener() -> dict[str, list[dict[str, Any]]]:
     certificate the ACM certificate of aws-cli's describe-certificate example."""
     ex = body("botocore-examples.json")
     lb = ex["elbv2.DescribeLoadBalancers"]["LoadBalancers"][0]
-    cert = DOCS["aws-cli.acm.describe-certificate"]["Certificate"]
+    cert = copy.deepcopy(DOCS["aws-cli.acm.describe-certificate"]["Certificate"])
     listener = copy.deepcopy(DOCS["elbv2.CreateListener"]["Listeners"][0])
     listener["Certificates"] = [{"CertificateArn": cert["CertificateArn"]}]
     return {
@@ -265,3 +265,37 @@ def test_lifecycle_rule_filtered_by_tag_does_not_expire_untagged_trail_logs(
     assert log.prop("retention_days") == (0 if tagged else 30)
     assert [f["status"] for f in findings(s, tmp_path, "LOG-02")
             if f["resource_kind"] == "log_trail"] == [verdict]
+
+
+@pytest.mark.parametrize(("action", "limited"), [("Block", True), ("Count", False)])
+def test_rate_based_rule_that_only_counts_is_not_rate_limiting(action: str,
+                                                               limited: bool) -> None:
+    """aws-cli's web ACL with its rule's statement the WAF guide's rate-based statement:
+    with Action Count, WAF only counts the requests over the limit."""
+    ex = body("botocore-examples.json")
+    lb = ex["elbv2.DescribeLoadBalancers"]["LoadBalancers"][0]
+    answer = copy.deepcopy(DOCS["aws-cli.wafv2.get-web-acl-for-resource"])
+    rule = answer["WebACL"]["Rules"][0]
+    rule["Statement"], rule["Action"] = DOCS["waf-guide.rate-based-statement"], {action: {}}
+    inv = normalize(section({
+        "elbv2.describe_load_balancers": [lb],
+        "wafv2.get_web_acl_for_resource": [{"request": {"ResourceArn": lb["LoadBalancerArn"]},
+                                            "response": answer}]}))
+    alb = next(r for r in inv.resources if r.kind is Kind.LOAD_BALANCER)
+    assert (alb.prop("waf"), alb.prop("waf_rate_limit")) == (True, limited)
+
+
+@pytest.mark.parametrize(("eligibility", "verdict"), [("ELIGIBLE", "pass"),
+                                                      ("INELIGIBLE", "fail")])
+def test_amazon_issued_certificate_acm_will_not_renew_is_not_managed(
+        eligibility: str, verdict: str, tmp_path: Path) -> None:
+    """aws-cli's describe-certificate answer as ACM gives it today (Type AMAZON_ISSUED,
+    RenewalEligibility) and valid until 2030: ACM renews only an ELIGIBLE certificate."""
+    collections = acm_behind_https_listener()
+    cert = collections["acm.describe_certificate"][0]["response"]["Certificate"]
+    cert.update({"Type": "AMAZON_ISSUED", "RenewalEligibility": eligibility,
+                 "NotAfter": 1893456000.0})
+    s = section(collections)
+    tls03 = [f["status"] for f in findings(s, tmp_path, "TLS-03")
+             if f["resource_kind"] == "certificate"]
+    assert tls03 == [verdict]

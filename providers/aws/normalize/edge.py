@@ -21,7 +21,13 @@ def rate_based(statement: Any) -> bool:
 
 
 def acl_rate_limited(acl: Mapping[str, Any]) -> bool:
-    return any(rate_based(rule.get("Statement")) for rule in _arr(acl.get("Rules"), "Rules"))
+    """A rate-based rule that acts on the requests over the limit. A rule whose action is
+    Count only counts them (AWS WAF Developer Guide, rule action: "Count - AWS WAF counts
+    the request but doesn't determine whether to allow it or block it"), and so does a rule
+    group reference overridden to Count (OverrideAction Count)."""
+    return any(rate_based(rule.get("Statement")) for rule in _arr(acl.get("Rules"), "Rules")
+               if "Count" not in _obj(rule.get("Action"), "Action")
+               and "Count" not in _obj(rule.get("OverrideAction"), "OverrideAction"))
 
 
 def cdn(ctx: Build) -> None:
@@ -70,8 +76,11 @@ def certificates(ctx: Build) -> None:
         arn = str(summary["CertificateArn"])
         cert = {**summary, **described.get(arn, {})}
         ctype = cert.get("Type")
-        managed = ctype == "AMAZON_ISSUED" or (
-            ctype == "PRIVATE" and cert.get("RenewalEligibility") == "ELIGIBLE")
+        # ACM renews what it issued unless it says it will not: RenewalEligibility
+        # INELIGIBLE (ACM User Guide, managed renewal: only eligible certificates are
+        # renewed); a private certificate only when ELIGIBLE.
+        managed = (ctype == "AMAZON_ISSUED" and cert.get("RenewalEligibility") != "INELIGIBLE"
+                   ) or (ctype == "PRIVATE" and cert.get("RenewalEligibility") == "ELIGIBLE")
         sans = _arr(cert.get("SubjectAlternativeNames"), "SubjectAlternativeNames") or _arr(
             cert.get("SubjectAlternativeNameSummaries"), "SubjectAlternativeNameSummaries")
         domains = list(dict.fromkeys([d for d in [cert.get("DomainName"), *sans] if d]))
