@@ -299,3 +299,34 @@ def test_amazon_issued_certificate_acm_will_not_renew_is_not_managed(
     tls03 = [f["status"] for f in findings(s, tmp_path, "TLS-03")
              if f["resource_kind"] == "certificate"]
     assert tls03 == [verdict]
+
+
+def test_resources_in_the_european_sovereign_cloud_carry_its_partition(tmp_path: Path
+                                                                       ) -> None:
+    """eusc-de-east-1 is in partition aws-eusc (botocore partitions.json): an AWS Backup
+    selection naming arn:aws-eusc:ec2:*:*:instance/* covers the instance, whose ARN must be
+    built in that partition too (it was arn:aws:..., so BAK-02 failed)."""
+    eusc = "eusc-de-east-1"
+    collections = backup_section([])
+    selection = collections["backup.get_backup_selection"][0]["response"]["BackupSelection"]
+    selection["Resources"] = ["arn:aws-eusc:ec2:*:*:instance/*"]
+    s = section(collections, dict.fromkeys(collections, eusc))
+    s.locations = [eusc]
+    inst = next(r for r in normalize(s).resources if r.kind is Kind.COMPUTE)
+    assert inst.id == f"arn:aws-eusc:ec2:{eusc}:{ACCOUNT}:instance/i-1234567890abcdef0"
+    assert [f["status"] for f in findings(s, tmp_path, "BAK-02")
+            if f["resource_kind"] == "compute"] == ["pass"]
+
+
+def test_timestamps_in_every_shape_vendors_record_them() -> None:
+    """ISO 8601 (query protocols), epoch seconds (JSON protocols, botocore's KMS example
+    CreationDate), placebo's datetime object (Cloud Custodian's RDS recording)."""
+    from providers.aws.normalize.common import iso
+
+    kms = DOCS["kms.DescribeKey"]["hmac"]["KeyMetadata"]["CreationDate"]
+    placebo = body("custodian-rds-tags.json")["rds.DescribeDBInstances_1.json"][
+        "DBInstances"][0]["InstanceCreateTime"]
+    assert iso("2016-12-01T22:19:58Z") == "2016-12-01T22:19:58Z"
+    assert iso(kms) == "2019-08-18T20:32:42Z"
+    assert iso(placebo) == "2017-09-15T14:57:51Z"
+    assert iso(True) is None and iso({"__class__": "datetime", "year": "x"}) is None

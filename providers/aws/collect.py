@@ -75,8 +75,14 @@ log = logging.getLogger("posture.aws")
 
 PROVIDER = "aws"
 DEFAULT_WORKERS = 8
-HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
-ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}):role/[\w+=,.@/-]+$")
+# The region of each partition's global endpoints (botocore data/endpoints.json: IAM's
+# `credentialScope` region in each partition; aws-iso-e and aws-eusc have one region).
+HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1",
+               "aws-iso": "us-iso-east-1", "aws-iso-b": "us-isob-east-1",
+               "aws-iso-e": "eu-isoe-west-1", "aws-iso-f": "us-isof-south-1",
+               "aws-eusc": "eusc-de-east-1"}
+ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov|-iso|-iso-[bef]|-eusc)?:iam::(\d{12}):role/"
+                      r"[\w+=,.@/-]+$")
 
 # Error codes that state a fact about the resource rather than a failed read.
 ABSENT: dict[str, frozenset[str]] = {
@@ -323,11 +329,9 @@ def requested_regions(options: Mapping[str, Any]) -> list[str] | None:
 
 
 def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
+    from providers.aws.normalize.common import partition
+
+    return partition(region)
 
 
 def _config(options: Mapping[str, Any], workers: int) -> Config:

@@ -42,11 +42,22 @@ ADMIN_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AdministratorAccess$
 # --- small helpers -----------------------------------------------------------------------
 
 
+# Region name prefix -> ARN partition, most specific first (botocore data/partitions.json,
+# `regionRegex` of each partition: aws-cn ^cn-, aws-us-gov ^us-gov-, aws-iso ^us-iso-,
+# aws-iso-b ^us-isob-, aws-iso-e ^eu-isoe-, aws-iso-f ^us-isof-, aws-eusc ^eusc-(de)-, the
+# AWS European Sovereign Cloud). Every other region is in `aws`.
+PARTITIONS = (("us-isob-", "aws-iso-b"), ("us-isof-", "aws-iso-f"), ("us-iso-", "aws-iso"),
+              ("eu-isoe-", "aws-iso-e"), ("us-gov-", "aws-us-gov"), ("cn-", "aws-cn"),
+              ("eusc-", "aws-eusc"))
+
+
 def partition(region: str | None) -> str:
-    if region and region.startswith("cn-"):
-        return "aws-cn"
-    if region and region.startswith("us-gov-"):
-        return "aws-us-gov"
+    """The ARN partition of a region: resources AWS names in another partition than `aws`
+    carry it in their ARNs (arn:aws-eusc:ec2:eusc-de-east-1:...), and ARNs built here must
+    be the same strings (AWS Backup selections, Terraform state ARNs match them)."""
+    for prefix, name in PARTITIONS:
+        if region and region.startswith(prefix):
+            return name
     return "aws"
 
 
@@ -64,8 +75,9 @@ def parse_time(value: Any) -> datetime | None:
         # Cloud Custodian's placebo recordings (tests/data/placebo/**) keep botocore's
         # datetimes as {"__class__": "datetime", "year": ..., "microsecond": ...}, in UTC.
         try:
-            return datetime(*(int(value.get(k, 0)) for k in (
-                "year", "month", "day", "hour", "minute", "second", "microsecond")), tzinfo=UTC)
+            year, month, day, hour, minute, second, micro = (int(value.get(k, 0)) for k in (
+                "year", "month", "day", "hour", "minute", "second", "microsecond"))
+            return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
         except (TypeError, ValueError):
             return None
     if not value:

@@ -118,6 +118,11 @@ class Build:
             out.append(replace(r, unknown={**r.unknown, **marks}) if marks else r)
         return out
 
+    @property
+    def partition(self) -> str:
+        """The partition of the regions scanned (global resources: IAM, CloudFront)."""
+        return partition(next(iter(self.s.locations), None))
+
     def arn(self, service: str, region: str | None, resource: str, account: str | None = None
             ) -> str:
         acct = self.account if account is None else account

@@ -35,7 +35,7 @@ def cdn(ctx: Build) -> None:
         _obj(env.get("request"), "request").get("Id")): env
             for _, env in ctx.regional("wafv2.get_web_acl")}
     for _, d in ctx.regional("cloudfront.list_distributions"):
-        arn = str(d.get("ARN") or f"arn:aws:cloudfront::{ctx.account}:distribution/"
+        arn = str(d.get("ARN") or f"arn:{ctx.partition}:cloudfront::{ctx.account}:distribution/"
                   f"{d.get('Id')}")
         vc = _obj(d.get("ViewerCertificate"), "ViewerCertificate")
         props: dict[str, Any] = {"public_endpoint": bool(d.get("Enabled", True))}

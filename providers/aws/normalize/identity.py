@@ -30,7 +30,7 @@ def identities(ctx: Build) -> None:
     summary = next((s for _, s in ctx.regional("iam.get_account_summary")), None)
     if summary is not None:
         sm = summary.get("SummaryMap") or summary
-        ctx.add(Kind.IDENTITY, f"arn:aws:iam::{ctx.account}:root", "root", summary, {
+        ctx.add(Kind.IDENTITY, f"arn:{ctx.partition}:iam::{ctx.account}:root", "root", summary, {
             "principal_type": "root", "console_access": True,
             "mfa": bool(sm.get("AccountMFAEnabled")),
         }, None, "root")

@@ -8,10 +8,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.aws.apis import BY_NAME
-from providers.aws.normalize.common import _arr, _obj, listify, partition, policy_document, tags
+from providers.aws.normalize.common import (
+    PARTITIONS,
+    _arr,
+    _obj,
+    listify,
+    partition,
+    policy_document,
+    tags,
+)
 from providers.aws.normalize.context import Build
 from scanner.model import Kind, RelationType, Unread
-
 
 # What a request for an object over plain HTTP is: the object reads and writes a deny must
 # cover for the bucket to serve no plaintext (TLS-02).
@@ -85,7 +92,7 @@ def denies_plain_http(policy: Any, bucket: str | None = None) -> bool:
         if objects is not None:
             # any partition: arn:aws, arn:aws-cn, arn:aws-us-gov name the same bucket
             on_objects = any(_covers(st, "Resource", objects.replace("arn:aws:", f"arn:{p}:"))
-                             for p in ("aws", "aws-cn", "aws-us-gov"))
+                             for p in ("aws", *(name for _, name in PARTITIONS)))
         else:
             on_objects = any(str(r) == "*" or str(r).endswith("/*")
                              for r in listify(st.get("Resource")))
