@@ -16,7 +16,7 @@ import pytest
 from providers.aws.normalize.storage import denies_plain_http
 from scanner.model import Kind
 from scanner.snapshot import GLOBAL
-from tests.test_aws_vendor_bodies import ACCOUNT, body, findings, normalize, section
+from tests.test_aws_vendor_bodies import ACCOUNT, REGION, body, findings, normalize, section
 
 DOCS = body("aws-docs-examples.json")
 BUCKET = "amzn-s3-demo-bucket"
@@ -330,3 +330,20 @@ def test_timestamps_in_every_shape_vendors_record_them() -> None:
     assert iso(kms) == "2019-08-18T20:32:42Z"
     assert iso(placebo) == "2017-09-15T14:57:51Z"
     assert iso(True) is None and iso({"__class__": "datetime", "year": "x"}) is None
+
+
+def test_listener_rules_answered_in_two_pages_are_all_read(tmp_path: Path) -> None:
+    """Cloud Custodian's DescribeRules answer split as DescribeRules pages it (PageSize 1):
+    the /api/* forward on page one, the default redirect on page two. The last page alone
+    read the listener as redirect-only (TLS-02 pass)."""
+    from tests.test_aws_vendor_bodies import alb_rules
+
+    s = alb_rules()
+    env = s.collections["elbv2.describe_rules"][REGION][0]
+    first, default = env["response"]["Rules"]
+    s.collections["elbv2.describe_rules"][REGION] = [
+        {"request": env["request"], "response": {"Rules": [first], "NextMarker": "2"}},
+        {"request": env["request"], "response": {"Rules": [default]}}]
+    tls02 = [f["status"] for f in findings(s, tmp_path, "TLS-02")
+             if f["resource_kind"] == "listener"]
+    assert tls02 == ["fail"]

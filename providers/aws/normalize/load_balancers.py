@@ -47,17 +47,19 @@ def load_balancers(ctx: Build) -> None:
     for _, env in ctx.regional("elbv2.describe_listeners"):
         for li in _arr(_obj(env.get("response"), "response").get("Listeners"), "Listeners"):
             listeners[str(li.get("LoadBalancerArn"))].append(li)
+    # Every answer for a listener counts (a snapshot may hold DescribeRules' pages, and
+    # DescribeTargetHealth's, as separate answers): never the last page only.
     rules: dict[str, list[dict[str, Any]]] = {}
     for _, env in ctx.regional("elbv2.describe_rules"):
-        rules[str(_obj(env.get("request"), "request").get("ListenerArn"))] = list(
+        rules.setdefault(str(_obj(env.get("request"), "request").get("ListenerArn")), []).extend(
             _arr(_obj(env.get("response"), "response").get("Rules"), "Rules"))
     groups = {str(g["TargetGroupArn"]): g for _, g in
               ctx.regional("elbv2.describe_target_groups")}
     health: dict[str, list[dict[str, Any]]] = {}
     for _, env in ctx.regional("elbv2.describe_target_health"):
-        health[str(_obj(env.get("request"), "request").get("TargetGroupArn"))] = _arr(
-            _obj(env.get("response"), "response").get("TargetHealthDescriptions"),
-            "TargetHealthDescriptions")
+        health.setdefault(str(_obj(env.get("request"), "request").get("TargetGroupArn")),
+                          []).extend(_arr(_obj(env.get("response"), "response").get(
+                              "TargetHealthDescriptions"), "TargetHealthDescriptions"))
     for region, lb in ctx.regional("elbv2.describe_load_balancers"):
         arn = str(lb["LoadBalancerArn"])
         key = arn.split(":loadbalancer/")[-1]
