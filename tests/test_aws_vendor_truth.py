@@ -347,3 +347,21 @@ def test_listener_rules_answered_in_two_pages_are_all_read(tmp_path: Path) -> No
     tls02 = [f["status"] for f in findings(s, tmp_path, "TLS-02")
              if f["resource_kind"] == "listener"]
     assert tls02 == ["fail"]
+
+
+def test_prefix_list_entries_answered_in_two_pages_are_all_sources() -> None:
+    """Cloud Custodian's group whose port-80 rule names pl-63a5400b, the list's entries in
+    two GetManagedPrefixListEntries pages (the API's Entries/NextToken shape): the first
+    page's 0.0.0.0/0 is a source of the rule too, not only the last page's."""
+    groups = body("custodian-sg-prefix-list.json")["ec2.DescribeSecurityGroups_1.json"][
+        "SecurityGroups"]
+    pages = [{"Entries": [{"Cidr": "0.0.0.0/0", "Description": "anyone"}], "NextToken": "2"},
+             {"Entries": [{"Cidr": "10.0.0.0/8", "Description": "office"}]}]
+    inv = normalize(section({
+        "ec2.describe_security_groups": groups,
+        "ec2.describe_managed_prefix_lists": [{"PrefixListId": "pl-63a5400b"}],
+        "ec2.get_managed_prefix_list_entries": [
+            {"request": {"PrefixListId": "pl-63a5400b"}, "response": p} for p in pages]}))
+    group = next(r for r in inv.resources if r.kind is Kind.FIREWALL)
+    rule = next(r for r in group.prop("firewall_rules") if r["ports"] == "80")
+    assert set(rule["sources"]) == {"192.168.0.1/31", "0.0.0.0/0", "10.0.0.0/8"}

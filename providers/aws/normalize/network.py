@@ -35,11 +35,12 @@ def network(ctx: Build) -> None:
     ctx.routes_known = "ec2.describe_route_tables" in ctx.attempted
     ctx.prefix_entries = {}
     for _, env in ctx.regional("ec2.get_managed_prefix_list_entries"):
+        # every answer for a prefix list counts (its pages, if recorded one by one)
         pl = _obj(env.get("request"), "request").get("PrefixListId")
-        ctx.prefix_entries[str(pl)] = [
+        ctx.prefix_entries.setdefault(str(pl), []).extend([
             str(e["Cidr"]) for e in _arr(_obj(env.get("response"), "response").get("Entries"),
                                          "Entries")
-            if e.get("Cidr")]
+            if e.get("Cidr")])
     ctx.sgs = {}
     ctx.sg_region = {}
     for region, sg in ctx.regional("ec2.describe_security_groups"):
