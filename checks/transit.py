@@ -143,7 +143,7 @@ def no_plaintext(ctx: CheckContext) -> Iterator[Finding]:
            "port", "managed_renewal", "not_after", "domains"),
     title="Certificates on public endpoints are auto-renewed and not near expiry",
     severity="medium",
-    kinds={Kind.CERTIFICATE, Kind.LISTENER, Kind.LOAD_BALANCER},
+    kinds={Kind.CERTIFICATE, Kind.LISTENER, Kind.LOAD_BALANCER, Kind.CDN},
     rationale="Expired certificates break the service or teach users to click through "
               "warnings; manual renewal is how they expire.",
     remediation="Use provider-managed certificates (Hetzner managed certificate, ACM, Key Vault "
@@ -155,6 +155,10 @@ def no_plaintext(ctx: CheckContext) -> Iterator[Finding]:
 def certificates_renewed(ctx: CheckContext) -> Iterator[Finding]:
     in_use = {cert.id for listener, _ in external_listeners(ctx)
               for cert in ctx.graph.related(listener.id, RelationType.USES_CERTIFICATE)}
+    # a CDN presents its certificate to every viewer (CloudFront ViewerCertificate
+    # ACMCertificateArn/IAMCertificateId): that certificate is on a public endpoint too
+    in_use |= {cert.id for cdn in ctx.graph.of_kind(Kind.CDN) if cdn.prop("public_endpoint")
+               for cert in ctx.graph.related(cdn.id, RelationType.USES_CERTIFICATE)}
     horizon = timedelta(days=ctx.params.certificate_min_days)
     for cert in ctx.graph.of_kind(Kind.CERTIFICATE):
         if cert.id not in in_use:

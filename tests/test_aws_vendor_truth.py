@@ -285,12 +285,12 @@ def test_rate_based_rule_that_only_counts_is_not_rate_limiting(action: str,
     assert (alb.prop("waf"), alb.prop("waf_rate_limit")) == (True, limited)
 
 
-@pytest.mark.parametrize(("eligibility", "verdict"), [("ELIGIBLE", "pass"),
-                                                      ("INELIGIBLE", "fail")])
-def test_amazon_issued_certificate_acm_will_not_renew_is_not_managed(
-        eligibility: str, verdict: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("eligibility", ["ELIGIBLE", "INELIGIBLE"])
+def test_amazon_issued_certificate_is_managed_whatever_its_renewal_eligibility(
+        eligibility: str, tmp_path: Path) -> None:
     """aws-cli's describe-certificate answer as ACM gives it today (Type AMAZON_ISSUED,
-    RenewalEligibility) and valid until 2030: ACM renews only an ELIGIBLE certificate."""
+    RenewalEligibility, which concerns the RenewCertificate command for exported private
+    certificates only) and valid until 2030: ACM renews it (managed renewal)."""
     collections = acm_behind_https_listener()
     cert = collections["acm.describe_certificate"][0]["response"]["Certificate"]
     cert.update({"Type": "AMAZON_ISSUED", "RenewalEligibility": eligibility,
@@ -298,7 +298,7 @@ def test_amazon_issued_certificate_acm_will_not_renew_is_not_managed(
     s = section(collections)
     tls03 = [f["status"] for f in findings(s, tmp_path, "TLS-03")
              if f["resource_kind"] == "certificate"]
-    assert tls03 == [verdict]
+    assert tls03 == ["pass"]
 
 
 def test_resources_in_the_european_sovereign_cloud_carry_its_partition(tmp_path: Path
@@ -365,3 +365,24 @@ def test_prefix_list_entries_answered_in_two_pages_are_all_sources() -> None:
     group = next(r for r in inv.resources if r.kind is Kind.FIREWALL)
     rule = next(r for r in group.prop("firewall_rules") if r["ports"] == "80")
     assert set(rule["sources"]) == {"192.168.0.1/31", "0.0.0.0/0", "10.0.0.0/8"}
+
+
+def test_certificate_a_cloudfront_distribution_serves_is_judged_by_tls03(tmp_path: Path
+                                                                         ) -> None:
+    """aws-cli's distribution, serving aws-cli's expired ACM certificate (us-east-1, where
+    CloudFront takes its certificates from): a certificate on a public endpoint, not one
+    "used by no public listener"."""
+    cert = copy.deepcopy(DOCS["aws-cli.acm.describe-certificate"]["Certificate"])
+    dist = copy.deepcopy(DOCS["aws-cli.cloudfront.list-distributions"])
+    dist["ViewerCertificate"] = {"ACMCertificateArn": cert["CertificateArn"],
+                                 "SSLSupportMethod": "sni-only",
+                                 "MinimumProtocolVersion": "TLSv1.2_2021"}
+    s = section({
+        "cloudfront.list_distributions": [dist],
+        "acm.list_certificates": [{"CertificateArn": cert["CertificateArn"],
+                                   "DomainName": cert["DomainName"]}],
+        "acm.describe_certificate": [{"request": {"CertificateArn": cert["CertificateArn"]},
+                                      "response": {"Certificate": cert}}],
+    }, {"cloudfront.list_distributions": GLOBAL})
+    tls03 = [f for f in findings(s, tmp_path, "TLS-03") if f["resource_kind"] == "certificate"]
+    assert [f["status"] for f in tls03] == ["fail"]

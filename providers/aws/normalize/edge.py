@@ -34,6 +34,8 @@ def cdn(ctx: Build) -> None:
     acls = {str(_obj(env.get("request"), "request").get("Name")) + "/" + str(
         _obj(env.get("request"), "request").get("Id")): env
             for _, env in ctx.regional("wafv2.get_web_acl")}
+    iam_certs = {str(c.get("ServerCertificateId")): str(c.get("Arn"))
+                 for _, c in ctx.regional("iam.list_server_certificates")}
     for _, d in ctx.regional("cloudfront.list_distributions"):
         arn = str(d.get("ARN") or f"arn:{ctx.partition}:cloudfront::{ctx.account}:distribution/"
                   f"{d.get('Id')}")
@@ -64,6 +66,10 @@ def cdn(ctx: Build) -> None:
                 str(d.get("DomainName") or d.get("Id")))
         if vc.get("ACMCertificateArn"):
             ctx.relate(arn, str(vc["ACMCertificateArn"]), RelationType.USES_CERTIFICATE)
+        elif vc.get("IAMCertificateId"):  # an uploaded certificate, named by its id
+            cert_arn = iam_certs.get(str(vc["IAMCertificateId"]))
+            if cert_arn:
+                ctx.relate(arn, cert_arn, RelationType.USES_CERTIFICATE)
 
 
 def certificates(ctx: Build) -> None:
@@ -76,11 +82,12 @@ def certificates(ctx: Build) -> None:
         arn = str(summary["CertificateArn"])
         cert = {**summary, **described.get(arn, {})}
         ctype = cert.get("Type")
-        # ACM renews what it issued unless it says it will not: RenewalEligibility
-        # INELIGIBLE (ACM User Guide, managed renewal: only eligible certificates are
-        # renewed); a private certificate only when ELIGIBLE.
-        managed = (ctype == "AMAZON_ISSUED" and cert.get("RenewalEligibility") != "INELIGIBLE"
-                   ) or (ctype == "PRIVATE" and cert.get("RenewalEligibility") == "ELIGIBLE")
+        # ACM renews what it issued (managed renewal: RenewalSummary "exists only when the
+        # certificate type is AMAZON_ISSUED"). RenewalEligibility is about the
+        # RenewCertificate command ("only exported private certificates can be renewed"
+        # with it: ACM API Reference, CertificateDetail), not about managed renewal.
+        managed = ctype == "AMAZON_ISSUED" or (
+            ctype == "PRIVATE" and cert.get("RenewalEligibility") == "ELIGIBLE")
         sans = _arr(cert.get("SubjectAlternativeNames"), "SubjectAlternativeNames") or _arr(
             cert.get("SubjectAlternativeNameSummaries"), "SubjectAlternativeNameSummaries")
         domains = list(dict.fromkeys([d for d in [cert.get("DomainName"), *sans] if d]))
