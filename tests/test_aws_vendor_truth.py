@@ -386,3 +386,19 @@ def test_certificate_a_cloudfront_distribution_serves_is_judged_by_tls03(tmp_pat
     }, {"cloudfront.list_distributions": GLOBAL})
     tls03 = [f for f in findings(s, tmp_path, "TLS-03") if f["resource_kind"] == "certificate"]
     assert [f["status"] for f in tls03] == ["fail"]
+
+
+def test_allow_everything_but_one_resource_is_an_admin_grant() -> None:
+    """AdministratorAccess's statement (Action *, Resource *) and the same with the IAM
+    User Guide's NotResource element instead: all actions on every resource but one bucket
+    is still a wildcard admin grant."""
+    from providers.aws.normalize.common import grants_admin
+
+    admin = {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    but_one = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "*",
+        "NotResource": ["arn:aws:s3:::HRBucket/Payroll", "arn:aws:s3:::HRBucket/Payroll/*"]}]}
+    narrow = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::HRBucket/*"}]}
+    assert grants_admin(admin) and grants_admin(but_one) and not grants_admin(narrow)

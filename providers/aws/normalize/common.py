@@ -139,7 +139,12 @@ def grants_admin(doc: Any) -> bool:
         if not isinstance(st, Mapping) or st.get("Effect") != "Allow":
             continue
         actions = {str(a) for a in listify(st.get("Action"))}
-        if actions & {"*", "*:*"} and "*" in {str(r) for r in listify(st.get("Resource"))}:
+        resources = {str(r) for r in listify(st.get("Resource"))}
+        # NotResource: every resource but those listed (IAM User Guide, "IAM JSON policy
+        # elements: NotResource"): all actions on all but one bucket is still `*:*`.
+        excepted = {str(r) for r in listify(st.get("NotResource"))}
+        if actions & {"*", "*:*"} and ("*" in resources
+                                       or ("NotResource" in st and "*" not in excepted)):
             return True
     return False
 
