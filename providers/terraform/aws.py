@@ -146,6 +146,8 @@ class _Aws:
             out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#ingress"))
         for i, rule in enumerate(inline if isinstance(inline, list) else []):
             if not isinstance(rule, dict):
+                if sg.wholly_unknown("ingress", i):  # one rule known only after apply
+                    out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#{i}"))
                 continue
             out.extend(self._perm(sg, ("ingress", i), rule, f"{origin}#{i}",
                                   cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
@@ -310,6 +312,9 @@ class _Aws:
             for i, rule in enumerate(acl.v("ingress") or []):
                 if isinstance(rule, dict):
                     drafts.extend(self._acl_rule(acl, ("ingress", i), rule, f"{origin}#{i}",
+                                                 "action", "rule_no"))
+                elif acl.wholly_unknown("ingress", i):  # an entry known only after apply
+                    drafts.extend(self._acl_rule(acl, ("ingress", i), {}, f"{origin}#{i}",
                                                  "action", "rule_no"))
             own = acl_rules.get(acl.address, [])
             for r in own:

@@ -147,7 +147,9 @@ class _Azure:
             (nsg, ("security_rule", i), r) for i, r in enumerate(nsg.v("security_rule") or [])
             if isinstance(r, Mapping)]
         sources += [(r, (), r.values) for r in self.rules.get(nsg.address, [])]
-        if nsg.rules_unknown("security_rule", bool(self.rules.get(nsg.address))):
+        if nsg.rules_unknown("security_rule", bool(self.rules.get(nsg.address))) or any(
+                nsg.wholly_unknown("security_rule", i) and not isinstance(r, Mapping)
+                for i, r in enumerate(nsg.v("security_rule") or [])):
             most.append(_arm_rule({"access": "Allow", "direction": "Inbound"},
                                   {"source_address_prefix", "destination_port_range",
                                    "priority", "protocol"}, True))

@@ -21,6 +21,7 @@ from typing import Any
 from providers.terraform.context import TYPES as CONTEXT_TYPES
 from providers.terraform.plan import resource_refs
 from scanner.model import Kind, Relation, RelationType, Resource, Unread
+from scanner.redact import REDACTED
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
 
 CHANGING = frozenset({"create", "update"})
@@ -52,8 +53,9 @@ class Entry:
         self.address = str(raw["address"])
         self.type = str(raw["type"])
         self.module = str(raw.get("module_address") or "")
-        self.values: Mapping[str, Any] = raw.get("values") or {}
-        self.unk: Any = raw.get("after_unknown") or {}
+        self.values: Mapping[str, Any]
+        self.values, self.unk = hidden_as_unknown(raw.get("values") or {},
+                                                  raw.get("after_unknown") or {})
         self.expr: Mapping[str, Any] = raw.get("expressions") or {}
         self.actions = [str(a) for a in raw.get("actions") or []]
         self.region: str | None = raw.get("region")
@@ -142,6 +144,79 @@ class Entry:
             if isinstance(c, str) and c:
                 return c
         return self.address
+
+
+LABEL_KEYS = frozenset({"tags", "tags_all", "labels"})
+
+
+def hidden_as_unknown(values: Mapping[str, Any], unknown: Any) -> tuple[Mapping[str, Any], Any]:
+    """(values, after_unknown) with every value posture may not read taken as unknown until
+    apply: a value Terraform marks sensitive (`after_sensitive` / `sensitive_values`, replaced
+    by the marker at read time, providers.terraform.plan.redact_sensitive) or one that looks
+    like a secret (scanner.redact). Terraform writes a sensitive value's real content in the
+    plan and only marks it ("after_sensitive ... true where a value is sensitive":
+    https://developer.hashicorp.com/terraform/internals/json-format#change-representation);
+    posture never keeps it, so its verdict cannot rest on it: a sensitive `cidr_blocks`, an
+    `ingress` block, a `storage_encrypted` from a sensitive variable is unknown, as if
+    `after_unknown` said so (the value dropped from an object and null in a list, as
+    Terraform writes unknowns), and judged in two worlds or as `error`, never as the text of
+    the marker. Tags and labels keep the marker (names chosen by the user, read as text)."""
+    if not _holds_marker(values):
+        return values, unknown
+    out: dict[str, Any] = {}
+    unk: Any = dict(unknown) if isinstance(unknown, Mapping) else unknown
+    for key, value in values.items():
+        if key in LABEL_KEYS or not _holds_marker(value):
+            out[key] = value
+            continue
+        sub = unk.get(key) if isinstance(unk, Mapping) else unk
+        v, u = _hide(value, sub)
+        if v is not None:
+            out[key] = v
+        if isinstance(unk, Mapping):
+            unk[key] = u
+    return out, unk
+
+
+def _holds_marker(node: Any) -> bool:
+    if node == REDACTED:
+        return True
+    if isinstance(node, Mapping):
+        return any(_holds_marker(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_holds_marker(v) for v in node)
+    return False
+
+
+def _hide(value: Any, unknown: Any) -> tuple[Any, Any]:
+    """One value and its after_unknown node, the marker taken as unknown (see
+    hidden_as_unknown)."""
+    if unknown is True:
+        return (None if value == REDACTED else value), True
+    if value == REDACTED:
+        return None, True
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        unk: dict[str, Any] = dict(unknown) if isinstance(unknown, Mapping) else {}
+        for k, v in value.items():
+            if not _holds_marker(v):
+                out[k] = v
+                continue
+            nv, nu = _hide(v, unk.get(k))
+            if nv is not None:
+                out[k] = nv
+            unk[k] = nu
+        return out, unk
+    if isinstance(value, list):
+        old = list(unknown) if isinstance(unknown, list) else []
+        items: list[Any] = []
+        marks: list[Any] = []
+        for i, v in enumerate(value):
+            nv, nu = _hide(v, old[i] if i < len(old) else False)
+            items.append(nv)
+            marks.append(nu)
+        return items, marks
+    return value, unknown
 
 
 def _any_true(node: Any) -> bool:

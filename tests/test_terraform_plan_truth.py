@@ -1,0 +1,66 @@
+"""Real plan files as `terraform show -json` writes them, read truthfully: what Terraform's
+JSON output format documents (https://developer.hashicorp.com/terraform/internals/json-format)
+and what its writer (internal/command/jsonplan/plan.go) really emits, where it decides a
+verdict. Unknown or sensitive values never read as a pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fixtures.terraform.build_plans import const, plan, ref, res
+from tests.helpers import findings_of, scan_json
+
+AWS = {"aws": {"name": "aws", "expressions": {"region": const("eu-central-1")}}}
+STAMP = "2026-12-06T12:00:00Z"
+
+
+def verdicts(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {(f["check"], str(f["resource"]).split("/", 1)[-1]): f["status"]
+            for f in findings_of(doc)}
+
+
+def write(tmp_path: Path, doc: dict[str, Any], name: str = "plan.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _db(**values: Any) -> dict[str, Any]:
+    return {"identifier": "orders", "engine": "postgres", "port": 5432,
+            "backup_retention_period": 7, "vpc_security_group_ids": [],
+            "kms_key_id": "", **values}
+
+
+def _deposed(rc: dict[str, Any], key: str) -> dict[str, Any]:
+    """The entry Terraform writes for a deposed object of the same address (an earlier
+    create_before_destroy replacement that failed half-way): sorted right after the current
+    instance's (jsonplan sorts by address, then by deposed key, "" first), action delete,
+    `after` null, `after_unknown` {}, `after_sensitive` false."""
+    return {**{k: v for k, v in rc.items() if k != "change"}, "deposed": key,
+            "change": {"actions": ["delete"], "before": rc["change"]["after"], "after": None,
+                       "after_unknown": {}, "before_sensitive": {},
+                       "after_sensitive": False}}
+
+
+def test_a_deposed_object_does_not_hide_the_current_instances_unknowns(tmp_path: Path) -> None:
+    rs = [
+        res("aws_db_instance.orders", _db(storage_encrypted=True),
+            actions=("create", "delete"), unknown={"publicly_accessible": True, "id": True},
+            expressions={"publicly_accessible": ref("var.public")}),
+        res("aws_security_group.ssh", {"name": "ssh", "ingress": [
+            {"protocol": "tcp", "from_port": 22, "to_port": 22, "ipv6_cidr_blocks": [],
+             "prefix_list_ids": [], "security_groups": [], "self": False}]},
+            unknown={"ingress": [{"cidr_blocks": True}], "id": True},
+            expressions={"ingress": {"references": ["var.office"]}}),
+    ]
+    doc = plan(rs, provider_config=AWS, timestamp=STAMP)
+    changes = doc["resource_changes"]
+    doc["resource_changes"] = [c for rc in changes for c in (rc, _deposed(rc, "7e1c2a9f"))]
+    code, out = scan_json(str(write(tmp_path, doc)), "--checks", "NET-01,NET-07")
+    got = verdicts(out)
+    # before: the deposed entry replaced the current one: no unknowns, both "pass"
+    assert got[("NET-01", "aws_db_instance.orders")] == "error"
+    assert got[("NET-07", "aws_security_group.ssh")] == "error"
+    assert code == 3
