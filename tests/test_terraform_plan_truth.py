@@ -64,3 +64,63 @@ def test_a_deposed_object_does_not_hide_the_current_instances_unknowns(tmp_path:
     assert got[("NET-01", "aws_db_instance.orders")] == "error"
     assert got[("NET-07", "aws_security_group.ssh")] == "error"
     assert code == 3
+
+
+def test_sensitive_values_are_unknown_never_the_markers_text(tmp_path: Path) -> None:
+    """A value derived from a `sensitive = true` variable is written in the plan and marked
+    in `after_sensitive` (Terraform 0.14+); posture redacts it, and must then not judge the
+    marker: a redacted CIDR list is no source, a redacted `storage_encrypted` is no truth."""
+    office = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"],
+              "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
+              "self": False, "description": ""}
+    rs = [
+        res("aws_security_group.office", {"name": "office", "ingress": [office]},
+            unknown={"id": True}, sensitive={"ingress": [{"cidr_blocks": True}]},
+            expressions={"ingress": {"references": ["var.office_cidrs"]}}),
+        res("aws_db_instance.ledger", _db(storage_encrypted=False, publicly_accessible=False),
+            unknown={"id": True}, sensitive={"storage_encrypted": True}),
+        res("hcloud_firewall.admin", {"name": "admin", "labels": {}, "apply_to": [],
+                                      "rule": [{"direction": "in", "protocol": "tcp",
+                                                "port": "22", "source_ips": ["0.0.0.0/0"],
+                                                "destination_ips": [], "description": ""}]},
+            unknown={"id": True}, sensitive={"rule": True}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config={
+        **AWS, "hcloud": {"name": "hcloud", "expressions": {}}}, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-07,ENC-01")
+    got = verdicts(out)
+    # before: "pass", "pass" (the marker is truthy), "pass" (no rule read)
+    assert got[("NET-07", "aws_security_group.office")] == "error"
+    assert got[("ENC-01", "aws_db_instance.ledger")] == "error"
+    assert got[("NET-07", "hcloud_firewall.admin")] == "error"
+    assert code == 3
+
+
+def test_rule_blocks_known_only_after_apply_may_open_anything(tmp_path: Path) -> None:
+    """`dynamic "rule"` / `dynamic "ingress"` over a value known after apply: Terraform writes
+    the whole block set, or one element of it, as `true` in after_unknown and leaves it out
+    of the planned values."""
+    rs = [
+        res("hcloud_firewall.dyn", {"name": "dyn", "labels": {}, "apply_to": []},
+            unknown={"id": True, "rule": True},
+            expressions={"name": const("dyn")}),
+        res("hcloud_firewall.one", {"name": "one", "labels": {}, "apply_to": [], "rule": [
+            {"direction": "in", "protocol": "icmp", "source_ips": ["10.0.0.0/8"],
+             "destination_ips": [], "description": ""}, None]},
+            unknown={"id": True, "rule": [False, True]}),
+        res("aws_security_group.one", {"name": "one", "ingress": [None]},
+            unknown={"id": True, "ingress": [True]}),
+        res("azurerm_network_security_group.one", {
+            "name": "one", "location": "westeurope", "resource_group_name": "rg",
+            "security_rule": [None]}, unknown={"id": True, "security_rule": [True]}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config={
+        **AWS, "hcloud": {"name": "hcloud", "expressions": {}},
+        "azurerm": {"name": "azurerm", "expressions": {}}}, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-07")
+    got = {k[1]: v for k, v in verdicts(out).items() if k[0] == "NET-07"}
+    # before: every one "pass" (no rule read)
+    assert got == {"hcloud_firewall.dyn": "error", "hcloud_firewall.one": "error",
+                   "aws_security_group.one": "error",
+                   "azurerm_network_security_group.one": "error"}
+    assert code == 3

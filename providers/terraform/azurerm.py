@@ -165,25 +165,34 @@ class _Azure:
 
     def firewalls(self) -> None:
         for nsg in self.ix.of_type("azurerm_network_security_group"):
-            most, _ = self.arm_nsg(nsg)
-            layer = nsg_layers(most, None, True, ["0.0.0.0"])[0]
-            self.b.add(nsg, Kind.FIREWALL, CLOUD, {"firewall_rules": [
+            # both worlds, as for every other firewall (docs/terraform.md, "Rules without
+            # machines"): a rule known only after apply makes NET-07 `error` unless the
+            # verdict is the same whatever it turns out to be
+            world = World()
+            most_rules, least_rules = ([
                 {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources),
-                 "action": str(r.action), "priority": r.priority} for r in layer.rules]},
-                name=nsg.name(nsg.v("name")), region=location(nsg), labels=self.labels(nsg),
-                deps=self.rules.get(nsg.address, []))
+                 "action": str(r.action), "priority": r.priority}
+                for r in nsg_layers(arm, None, True, ["0.0.0.0"])[0].rules]
+                for arm in self.arm_nsg(nsg))
+            world.set("firewall_rules", most_rules, least_rules)
+            self.b.add(nsg, Kind.FIREWALL, CLOUD, world,
+                       name=nsg.name(nsg.v("name")), region=location(nsg),
+                       labels=self.labels(nsg), deps=self.rules.get(nsg.address, []))
         for r in self.loose:
             # A rule added to an NSG the plan does not hold (an existing NSG named by its
             # name): judged as a firewall of its own (with the NSG's default rules), so that
             # what it admits is a finding (NET-07); the NSG's subnets and NICs are judged live.
-            widest, _ = _rule_worlds(r, (), r.values)
-            arm = {"id": self.rid(r), "properties": {"securityRules": [widest] if widest else []}}
-            layer = nsg_layers(arm, None, True, ["0.0.0.0"])[0]
-            nsg_name = r.v("network_security_group_name") or "a network security group"
-            self.b.add(r, Kind.FIREWALL, CLOUD, {"firewall_rules": [
+            loose = World()
+            most_rules, least_rules = ([
                 {"protocol": x.protocol, "ports": str(x.ports), "sources": list(x.sources),
-                 "action": str(x.action), "priority": x.priority} for x in layer.rules]},
-                name=f"{r.address} (rule of {nsg_name} not in the plan)", region=None)
+                 "action": str(x.action), "priority": x.priority}
+                for x in nsg_layers({"id": self.rid(r), "properties": {
+                    "securityRules": [arm] if arm else []}}, None, True, ["0.0.0.0"])[0].rules]
+                for arm in _rule_worlds(r, (), r.values))
+            loose.set("firewall_rules", most_rules, least_rules)
+            nsg_name = r.v("network_security_group_name") or "a network security group"
+            self.b.add(r, Kind.FIREWALL, CLOUD, loose,
+                       name=f"{r.address} (rule of {nsg_name} not in the plan)", region=None)
 
     # --- machines ---------------------------------------------------------------------------
 
