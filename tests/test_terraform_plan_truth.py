@@ -124,3 +124,56 @@ def test_rule_blocks_known_only_after_apply_may_open_anything(tmp_path: Path) ->
                    "aws_security_group.one": "error",
                    "azurerm_network_security_group.one": "error"}
     assert code == 3
+
+
+def _v3_bucket(name: str, replication: Any) -> dict[str, Any]:
+    """An aws_s3_bucket as AWS provider 3.x plans it: encryption, replication and policy
+    inline (split into separate resources in provider 4)."""
+    return {"bucket": name, "acl": "private", "force_destroy": False, "policy": None,
+            "server_side_encryption_configuration": [], "replication_configuration":
+            replication, "versioning": [{"enabled": True, "mfa_delete": False}],
+            "tags": None}
+
+
+def test_a_v3_buckets_inline_replication_is_read(tmp_path: Path) -> None:
+    rule = {"id": "dr", "priority": 0, "prefix": "", "status": "Enabled", "filter": [],
+            "source_selection_criteria": [], "delete_marker_replication_status": "",
+            "destination": [{"bucket": "arn:aws:s3:::orders-dr", "storage_class": "STANDARD",
+                             "account_id": "", "replica_kms_key_id": "",
+                             "access_control_translation": [], "metrics": [],
+                             "replication_time": []}]}
+    rs = [
+        res("aws_s3_bucket.orders", _v3_bucket("orders", [{"role": "arn:aws:iam::1:role/r",
+                                                           "rules": [rule]}]),
+            unknown={"id": True, "arn": True}),
+        res("aws_s3_bucket.orders_dr", {**_v3_bucket("orders-dr", []),
+                                        "arn": "arn:aws:s3:::orders-dr"},
+            unknown={"id": True}, provider_key="aws.us"),
+        # the destination only known after apply: may be anywhere, in the same region too
+        res("aws_s3_bucket.logs", _v3_bucket("logs", [{"role": "arn:aws:iam::1:role/r",
+                                                       "rules": [None]}]),
+            unknown={"id": True, "arn": True,
+                     "replication_configuration": [{"rules": [True]}]}),
+        # provider 4+: a separate resource replicating to a bucket outside the plan (its
+        # region is not in the plan: a copy, but perhaps in the same region)
+        res("aws_s3_bucket.media", {"bucket": "media"}, unknown={"id": True, "arn": True}),
+        res("aws_s3_bucket_replication_configuration.media", {
+            "bucket": "media", "role": "arn:aws:iam::1:role/r", "rule": [{
+                "id": "all", "status": "Enabled", "destination": [{
+                    "bucket": "arn:aws:s3:::media-copy", "storage_class": "STANDARD"}]}]},
+            unknown={"id": True}, expressions={"bucket": ref("aws_s3_bucket.media.id")}),
+    ]
+    doc = plan(rs, provider_config={**AWS, "aws.us": {
+        "name": "aws", "alias": "us", "expressions": {"region": const("us-east-1")}}},
+        timestamp=STAMP)
+    doc["format_version"], doc["terraform_version"] = "0.2", "1.0.11"
+    code, out = scan_json(str(write(tmp_path, doc)), "--checks", "RES-02,BAK-01")
+    got = verdicts(out)
+    # before: RES-02 "pass" ("no copies outside its own region") for both
+    assert got[("RES-02", "aws_s3_bucket.orders")] == "fail"  # copies in us-east-1
+    assert got[("RES-02", "aws_s3_bucket.logs")] == "error"
+    assert got[("BAK-01", "aws_s3_bucket.orders")] == "pass"
+    assert got[("BAK-01", "aws_s3_bucket.logs")] == "error"  # before: "fail" (zone)
+    assert got[("RES-02", "aws_s3_bucket.media")] == "error"
+    assert got[("BAK-01", "aws_s3_bucket.media")] == "error"  # before: "pass" (geo)
+    assert code == 1

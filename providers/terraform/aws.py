@@ -696,11 +696,34 @@ class _Aws:
             rep = parts.get("aws_s3_bucket_replication_configuration")
             dests: list[str] = []
             region = regions.get(bucket.address)
-            if rep is not None:
-                for i, rule in enumerate(rep.v("rule") or []):
-                    if not isinstance(rule, dict) or rule.get("status") != "Enabled":
+            # Replication rules: the separate resource (AWS provider v4+: `rule`), else the
+            # bucket's own `replication_configuration` block (provider v3, deprecated in v4
+            # and v5: `rules`), which plans of older configurations still hold
+            # (registry.terraform.io/providers/hashicorp/aws/3.76.1/docs/resources/s3_bucket
+            # #replication_configuration; upgrade guide v4: "S3 Bucket Refactor"). A rule
+            # list, a rule or its status known only after apply may replicate anywhere.
+            source: Entry | None = rep
+            path: tuple[Any, ...] = ("rule",)
+            if rep is None and (bucket.v("replication_configuration") or bucket.unknown(
+                    "replication_configuration")) and not bucket.computed(
+                    "replication_configuration"):
+                source, path = bucket, ("replication_configuration", 0, "rules")
+                if bucket.wholly_unknown("replication_configuration") or \
+                        bucket.wholly_unknown("replication_configuration", 0):
+                    dests.append("unknown")
+            if source is not None:
+                if source.wholly_unknown(*path):
+                    dests.append("unknown")
+                for i, rule in enumerate(source.v(*path) or []):
+                    if not isinstance(rule, dict):
+                        if source.wholly_unknown(*path, i):
+                            dests.append("unknown")
                         continue
-                    targets, _ = self.ix.targets(rep, ("rule", i, "destination", 0, "bucket"),
+                    if rule.get("status") != "Enabled" and not source.unknown(*path, i,
+                                                                              "status"):
+                        continue
+                    targets, _ = self.ix.targets(source, (*path, i, "destination", 0,
+                                                          "bucket"),
                                                  ["aws_s3_bucket"], id_attr="arn")
                     for dest in targets:
                         dests.append(regions.get(dest.address) or "unknown")
@@ -710,7 +733,15 @@ class _Aws:
                     if not targets:
                         dests.append("unknown")
             props["replica_regions"] = sorted(set(dests))
-            props["backup_redundancy"] = "geo" if any(d != region for d in dests) else "zone"
+            # a copy in a region known to differ is geo-redundant; a copy whose region (or
+            # the bucket's) is unknown may be in the same region: not known, never "geo"
+            known = [d for d in dests if d != "unknown"]
+            if region and any(d != region for d in known):
+                props["backup_redundancy"] = "geo"
+            elif dests and (not region or len(known) < len(dests)):
+                props["backup_redundancy"] = None
+            else:
+                props["backup_redundancy"] = "zone"
             pol = parts.get("aws_s3_bucket_policy")
             if pol is not None:
                 props["https_only"] = None if pol.unknown("policy") else denies_plain_http(
