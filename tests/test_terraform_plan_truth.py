@@ -177,3 +177,62 @@ def test_a_v3_buckets_inline_replication_is_read(tmp_path: Path) -> None:
     assert got[("RES-02", "aws_s3_bucket.media")] == "error"
     assert got[("BAK-01", "aws_s3_bucket.media")] == "error"  # before: "pass" (geo)
     assert code == 1
+
+
+def _nsg(name: str, port: str) -> dict[str, Any]:
+    return {"name": name, "location": "westeurope", "resource_group_name": "rg", "tags": {},
+            "security_rule": [{
+                "name": f"in-{port}", "priority": 100, "direction": "Inbound",
+                "access": "Allow", "protocol": "Tcp", "source_port_range": "*",
+                "destination_port_range": port, "source_address_prefix": "Internet",
+                "destination_address_prefix": "*", "source_address_prefixes": [],
+                "destination_address_prefixes": [], "destination_port_ranges": [],
+                "source_port_ranges": [], "description": ""}]}
+
+
+def test_every_nic_of_a_vm_with_a_public_ip_is_an_entry_path(tmp_path: Path) -> None:
+    """A VM with two NICs, each with a Standard public IP: the first NIC's NSG admits only
+    443, the second's 22 from the internet. SSH is reachable (as the live path judges every
+    IP configuration: providers/azure/normalize/compute.py)."""
+    rs: list[dict[str, Any]] = [
+        res("azurerm_network_security_group.web", _nsg("nsg-web", "443"), unknown={"id": True}),
+        res("azurerm_network_security_group.mgmt", _nsg("nsg-mgmt", "22"),
+            unknown={"id": True})]
+    for nic in ("web", "mgmt"):
+        rs += [
+            res(f"azurerm_public_ip.{nic}", {"name": f"pip-{nic}", "location": "westeurope",
+                                             "resource_group_name": "rg", "sku": "Standard",
+                                             "allocation_method": "Static", "tags": {}},
+                unknown={"id": True, "ip_address": True}),
+            res(f"azurerm_network_interface.{nic}", {
+                "name": f"nic-{nic}", "location": "westeurope", "resource_group_name": "rg",
+                "ip_configuration": [{"name": "ipconfig", "primary": True,
+                                      "private_ip_address_allocation": "Dynamic"}]},
+                unknown={"id": True, "ip_configuration": [{
+                    "subnet_id": True, "public_ip_address_id": True,
+                    "private_ip_address": True}]},
+                expressions={"ip_configuration": [{"public_ip_address_id": ref(
+                    f"azurerm_public_ip.{nic}.id")}]}),
+            res(f"azurerm_network_interface_security_group_association.{nic}", {},
+                unknown={"id": True, "network_interface_id": True,
+                         "network_security_group_id": True},
+                expressions={"network_interface_id": ref(f"azurerm_network_interface.{nic}.id"),
+                             "network_security_group_id": ref(
+                                 f"azurerm_network_security_group.{nic}.id")}),
+        ]
+    rs.append(res("azurerm_linux_virtual_machine.app", {
+        "name": "vm-app", "location": "westeurope", "resource_group_name": "rg",
+        "size": "Standard_B2s", "admin_username": "azureuser",
+        "disable_password_authentication": True, "tags": {},
+        "source_image_reference": [{"publisher": "Canonical", "offer": "ubuntu-24_04-lts",
+                                    "sku": "server", "version": "latest"}],
+        "os_disk": [{"caching": "ReadWrite", "storage_account_type": "Premium_LRS"}]},
+        unknown={"id": True, "network_interface_ids": True},
+        expressions={"network_interface_ids": ref("azurerm_network_interface.web.id",
+                                                  "azurerm_network_interface.mgmt.id")}))
+    path = write(tmp_path, plan(rs, provider_config={
+        "azurerm": {"name": "azurerm", "expressions": {}}}, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-02")
+    # before: "pass" (only the first NIC's NSG was read)
+    assert verdicts(out)[("NET-02", "azurerm_linux_virtual_machine.app")] == "fail"
+    assert code == 1

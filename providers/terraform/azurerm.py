@@ -30,6 +30,7 @@ from providers.azure.normalize import (
     _tls,
     nsg_layers,
 )
+from providers.azure.normalize.paths import combine
 from providers.terraform.core import UNKNOWN_IP, Builder, Draft, Entry, World, labels_of
 from scanner.model import Kind, RelationType
 from scanner.rules import Action, LayerMode, PortRange, RuleLayer
@@ -215,7 +216,13 @@ class _Azure:
             public: list[str] = []
             public_least: list[str] = []
             private: list[str] = []
-            chosen: tuple[Entry, bool, int] | None = None
+            # every IP configuration with a public IP is an entry path, judged against its
+            # own NIC's and subnet's NSGs, as the live path does (providers/azure/normalize/
+            # compute.py `_exposure`): "each NIC ... can be associated with a public IP"
+            # (https://learn.microsoft.com/azure/virtual-network/ip-services/
+            # virtual-network-network-interface-addresses), so a second NIC whose NSG
+            # admits 22 exposes the VM whatever the first NIC's NSG says
+            entries: list[tuple[Entry, bool, int, bool]] = []  # nic, standard, cfg, certain
             deps: list[Entry] = [*nics]
             for nic in nics:
                 for i, cfg in enumerate(nic.v("ip_configuration") or []):
@@ -234,19 +241,18 @@ class _Azure:
                             UNKNOWN_IP.format(what=f"address of {pip.address}")
                         public.append(text)
                         public_least.append(text)
-                        if chosen is None:
-                            chosen = (nic, str(pip.v("sku", default="Standard")).lower()
-                                      == "standard", i)
+                        entries.append((nic, str(pip.v("sku", default="Standard")).lower()
+                                        == "standard", i, True))
                     if pip_unknown and not pips:
                         public.append(UNKNOWN_IP.format(what=f"public IP of {nic.address}"))
-                        if chosen is None:
-                            chosen = (nic, False, i)
-            if chosen is None and nics:
-                chosen = (nics[0], True, 0)
+                        entries.append((nic, False, i, False))
+            if not entries and nics:  # no public path: the first configuration's layers
+                entries.append((nics[0], True, 0, True))
             most_layers: tuple[RuleLayer, ...] = ()
             least_layers: tuple[RuleLayer, ...] = ()
-            if chosen is not None:
-                nic, standard, i = chosen
+            most_paths: list[tuple[RuleLayer, ...]] = []
+            least_paths: list[tuple[RuleLayer, ...]] = []
+            for nic, standard, i, certain in dict.fromkeys(entries):
                 subs = self.ix.targets(nic, ("ip_configuration", i, "subnet_id"),
                                        ["azurerm_subnet"])[0]
                 s_nsgs = [n for sub in subs for _, n in subnet_nsg.get(sub.address, [])]
@@ -257,10 +263,17 @@ class _Azure:
                 deps += [r for n in [*s_nsgs, *n_nsgs] for r in self.rules.get(n.address, [])]
                 s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
                 n_w = self.arm_nsg(n_nsgs[0]) if n_nsgs else None
-                most_layers = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
-                                         standard, private)
-                least_layers = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
-                                          standard, private)
+                most_paths.append(nsg_layers(s_w[0] if s_w else None,
+                                             n_w[0] if n_w else None, standard, private))
+                # the least exposed world has only the public IPs known to exist
+                least_paths.append((certain, nsg_layers(s_w[1] if s_w else None,
+                                                        n_w[1] if n_w else None, standard,
+                                                        private)))
+            if most_paths:
+                most_layers = combine(most_paths)
+                least_layers = combine([p for c, p in least_paths if c]
+                                       or [least_paths[0][1]])
+            deps = list(dict.fromkeys(deps))
             if nic_unknown:
                 most_layers = (RuleLayer("network interface not in the plan", LayerMode.UNION,
                                          (), Action.ALLOW, present=False),)
