@@ -236,3 +236,52 @@ def test_every_nic_of_a_vm_with_a_public_ip_is_an_entry_path(tmp_path: Path) -> 
     # before: "pass" (only the first NIC's NSG was read)
     assert verdicts(out)[("NET-02", "azurerm_linux_virtual_machine.app")] == "fail"
     assert code == 1
+
+
+def test_azure_arguments_known_only_after_apply_are_not_their_defaults(tmp_path: Path) -> None:
+    """A default applies where an argument is not set, never where it is set to a value
+    known only after apply (a variable from another module's output, a `try()` over a
+    resource attribute): then retention, backup storage and geo-redundancy are unknown."""
+    rs = [
+        res("azurerm_mssql_server.main", {
+            "name": "sql-acme", "location": "westeurope", "resource_group_name": "rg",
+            "version": "12.0", "minimum_tls_version": "1.2", "administrator_login": "sa",
+            "public_network_access_enabled": False, "tags": {}},
+            unknown={"id": True, "fully_qualified_domain_name": True}),
+        res("azurerm_mssql_database.app", {"name": "app", "tags": {},
+                                           "transparent_data_encryption_enabled": True},
+            unknown={"id": True, "server_id": True, "storage_account_type": True,
+                     "short_term_retention_policy": True},
+            expressions={"server_id": ref("azurerm_mssql_server.main.id"),
+                         "storage_account_type": ref("var.backup_storage"),
+                         "short_term_retention_policy": [{"retention_days": ref(
+                             "module.policy.retention_days")}]}),
+        res("azurerm_postgresql_flexible_server.pg", {
+            "name": "pg-acme", "location": "westeurope", "resource_group_name": "rg",
+            "version": "16", "sku_name": "GP_Standard_D2s_v3", "delegated_subnet_id": None,
+            "public_network_access_enabled": False, "tags": {}},
+            unknown={"id": True, "fqdn": True, "backup_retention_days": True,
+                     "geo_redundant_backup_enabled": True},
+            expressions={"backup_retention_days": ref("var.retention"),
+                         "geo_redundant_backup_enabled": ref("var.geo")}),
+        res("azurerm_storage_account.data", {
+            "name": "acmedata", "resource_group_name": "rg", "location": "West Europe",
+            "account_tier": "Standard", "min_tls_version": "TLS1_2",
+            "https_traffic_only_enabled": True, "public_network_access_enabled": False,
+            "tags": {}},
+            unknown={"id": True, "account_replication_type": True},
+            expressions={"account_replication_type": ref("var.replication")}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config={
+        "azurerm": {"name": "azurerm", "expressions": {}}}, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "BAK-01,BAK-02,RES-02")
+    got = verdicts(out)
+    # before: BAK-01 "pass" (Geo by default) and BAK-02 "pass" (7 days by default) for the
+    # database, BAK-02 "pass" for the server, RES-02 "pass" ("no copies") for all three
+    assert got[("BAK-01", "azurerm_mssql_database.app")] == "error"
+    assert got[("BAK-02", "azurerm_mssql_database.app")] == "error"
+    assert got[("BAK-02", "azurerm_postgresql_flexible_server.pg")] == "error"
+    for address in ("azurerm_mssql_database.app", "azurerm_postgresql_flexible_server.pg",
+                    "azurerm_storage_account.data"):
+        assert got[("RES-02", address)] == "error", address
+    assert code == 3

@@ -403,7 +403,9 @@ class _Azure:
                 "https_only": None if acct.unknown("https_traffic_only_enabled") or
                 acct.unknown("enable_https_traffic_only") else bool(https),
                 "backup_redundancy": redundancy,
-                "replica_regions": [pair] if pair else [],
+                # replication known only after apply: a copy may be anywhere (RES-02 error)
+                "replica_regions": [pair] if pair else ["unknown"] if acct.unknown(
+                    "account_replication_type") else [],
             })
             world.set("public_endpoint", bool(public) or acct.unknown(
                 "public_network_access_enabled"), bool(public) and not acct.unknown(
@@ -486,15 +488,26 @@ class _Azure:
                 storage = str(db.v("storage_account_type", default="Geo")).lower() \
                     if db is not srv else "geo"
                 red = REDUNDANCY.get(storage)
+                # the defaults (7 days, Geo) hold only where the argument is not set; one
+                # known only after apply is unknown (azurerm docs, mssql_database:
+                # `short_term_retention_policy.retention_days`, `storage_account_type`)
+                if db is not srv and db.unknown("short_term_retention_policy"):
+                    retention = None
+                if db is not srv and db.unknown("storage_account_type"):
+                    red = None
                 where = location(srv)
                 world.props.update({
                     "public_ips": [], "min_tls": tls,
                     "encrypted": None if db.unknown("transparent_data_encryption_enabled")
                     else bool(tde),
                     "encryption_evidence": "config",
-                    "backup_enabled": True, "backup_retention_days": int(retention),
+                    # retention unknown: BAK-02 cannot tell (checks/backup.py reads None
+                    # `backup_enabled` as not known; a None retention would read as 0 days)
+                    "backup_enabled": None if retention is None else True,
+                    "backup_retention_days": None if retention is None else int(retention),
                     "backup_frequency_hours": 24, "backup_redundancy": red,
-                    "replica_regions": [p] if red == "geo" and (p := _pair(where)) else [],
+                    "replica_regions": [p] if red == "geo" and (p := _pair(where)) else
+                    ["unknown"] if db is not srv and db.unknown("storage_account_type") else [],
                     "pitr_enabled": True,
                 })
                 name = f"{srv.v('name') or srv.address}/{db.v('name')}" if db is not srv \
@@ -625,11 +638,14 @@ def _server_props(srv: Entry, tls: str | None, where: str | None) -> dict[str, A
         "public_ips": [], "min_tls": tls,
         "encrypted": True, "encryption_evidence": "provider",
         "encryption_reference": FLEX_DOC,
-        "backup_enabled": True,
-        "backup_retention_days": int(srv.v("backup_retention_days", default=7)),
+        "backup_enabled": None if srv.unknown("backup_retention_days") else True,
+        # 7 days when not set; known only after apply: unknown, not the default
+        "backup_retention_days": None if srv.unknown("backup_retention_days")
+        else int(srv.v("backup_retention_days", default=7)),
         "backup_frequency_hours": 24,
         "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
         else ("geo" if geo else "local"),
-        "replica_regions": [p] if geo and (p := _pair(where)) else [],
+        "replica_regions": [p] if geo and (p := _pair(where)) else ["unknown"] if srv.unknown(
+            "geo_redundant_backup_enabled") else [],
         "pitr_enabled": True,
     }
