@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fixtures.terraform.build_plans import const, plan, ref, res
-from tests.helpers import findings_of, scan_json
+from tests.helpers import SEED002, findings_of, scan_json
 
 AWS = {"aws": {"name": "aws", "expressions": {"region": const("eu-central-1")}}}
 STAMP = "2026-12-06T12:00:00Z"
@@ -285,3 +285,36 @@ def test_azure_arguments_known_only_after_apply_are_not_their_defaults(tmp_path:
                     "azurerm_storage_account.data"):
         assert got[("RES-02", address)] == "error", address
     assert code == 3
+
+
+def test_iac_a_deposed_object_does_not_replace_the_current_instance(tmp_path: Path) -> None:
+    """--iac with a plan whose state holds a deposed object of hcloud_server.app (a failed
+    create_before_destroy): prior_state lists it after the current instance with
+    `deposed_key`, resource_changes after the current change with `deposed`. The live
+    server/101 is managed (the current instance), not "unmanaged"."""
+    def server(sid: str) -> dict[str, Any]:
+        return {"address": "hcloud_server.app", "mode": "managed", "type": "hcloud_server",
+                "name": "app", "provider_name": "registry.terraform.io/hetznercloud/hcloud",
+                "values": {"id": sid, "name": "app-1", "location": "fsn1"},
+                "sensitive_values": {}}
+    current, old = server("101"), {**server("999"), "deposed_key": "00000001"}
+    keys = ("address", "mode", "type", "name", "provider_name")
+    doc = {
+        "format_version": "1.2", "terraform_version": "1.9.8", "complete": True,
+        "errored": False,
+        "prior_state": {"format_version": "1.0", "values": {"root_module": {
+            "resources": [current, old]}}},
+        "planned_values": {"root_module": {"resources": [current]}},
+        "resource_changes": [
+            {**{k: current[k] for k in keys}, "change": {
+                "actions": ["no-op"], "before": current["values"],
+                "after": current["values"], "after_unknown": {}}},
+            {**{k: current[k] for k in keys}, "deposed": "00000001", "change": {
+                "actions": ["delete"], "before": old["values"], "after": None,
+                "after_unknown": {}}}]}
+    path = write(tmp_path, doc)
+    code, out = scan_json(str(SEED002), "--iac", str(path), "--checks", "INV-01")
+    found = {f["resource"]: f for f in findings_of(out)}
+    # before: server/101 "fail" (unmanaged: the deposed object's id 999 replaced its own)
+    assert found["hetzner:ohallo-prod/server/101"]["status"] == "pass"
+    assert not any("999" in rid for rid in found)
