@@ -313,7 +313,7 @@ def test_iac_a_deposed_object_does_not_replace_the_current_instance(tmp_path: Pa
                 "actions": ["delete"], "before": old["values"], "after": None,
                 "after_unknown": {}}}]}
     path = write(tmp_path, doc)
-    code, out = scan_json(str(SEED002), "--iac", str(path), "--checks", "INV-01")
+    _, out = scan_json(str(SEED002), "--iac", str(path), "--checks", "INV-01")
     found = {f["resource"]: f for f in findings_of(out)}
     # before: server/101 "fail" (unmanaged: the deposed object's id 999 replaced its own)
     assert found["hetzner:ohallo-prod/server/101"]["status"] == "pass"

@@ -251,7 +251,7 @@ class _Azure:
             most_layers: tuple[RuleLayer, ...] = ()
             least_layers: tuple[RuleLayer, ...] = ()
             most_paths: list[tuple[RuleLayer, ...]] = []
-            least_paths: list[tuple[RuleLayer, ...]] = []
+            least_paths: list[tuple[bool, tuple[RuleLayer, ...]]] = []
             for nic, standard, i, certain in dict.fromkeys(entries):
                 subs = self.ix.targets(nic, ("ip_configuration", i, "subnet_id"),
                                        ["azurerm_subnet"])[0]

@@ -169,11 +169,11 @@ def hidden_as_unknown(values: Mapping[str, Any], unknown: Any) -> tuple[Mapping[
         if key in LABEL_KEYS or not _holds_marker(value):
             out[key] = value
             continue
-        sub = unk.get(key) if isinstance(unk, Mapping) else unk
+        sub = unk.get(key) if isinstance(unk, dict) else unk
         v, u = _hide(value, sub)
         if v is not None:
             out[key] = v
-        if isinstance(unk, Mapping):
+        if isinstance(unk, dict):
             unk[key] = u
     return out, unk
 
