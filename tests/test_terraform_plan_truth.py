@@ -318,3 +318,20 @@ def test_iac_a_deposed_object_does_not_replace_the_current_instance(tmp_path: Pa
     # before: server/101 "fail" (unmanaged: the deposed object's id 999 replaced its own)
     assert found["hetzner:ohallo-prod/server/101"]["status"] == "pass"
     assert not any("999" in rid for rid in found)
+
+
+def test_an_aws_region_argument_known_only_after_apply_is_not_the_providers(
+        tmp_path: Path) -> None:
+    """AWS provider 6: a resource's own `region` overrides its provider configuration's; set
+    to a value known only after apply (here another module's output), the resource's
+    region is not known, never the provider's eu-central-1."""
+    rs = [res("aws_ebs_volume.data", {"availability_zone": None, "size": 20,
+                                      "encrypted": True, "tags": None},
+              unknown={"id": True, "arn": True, "region": True, "availability_zone": True},
+              expressions={"region": ref("module.dr.region"), "size": const(20),
+                           "encrypted": const(True)})]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "RES-01")
+    # before: "pass" (in eu-central-1, the provider's region)
+    assert verdicts(out)[("RES-01", "aws_ebs_volume.data")] == "error"
+    assert code == 3

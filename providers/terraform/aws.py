@@ -358,6 +358,11 @@ class _Aws:
         own = e.v("region")
         if own and not e.unknown("region"):
             return str(own)
+        if e.unknown("region") and "region" in e.expr:
+            # AWS provider 6: `region` set to a value known only after apply overrides the
+            # provider configuration's (registry.terraform.io/providers/hashicorp/aws/latest/
+            # docs/guides/enhanced-region-support): where is not known, never the provider's
+            return None
         return e.region
 
     def labels(self, e: Entry) -> dict[str, str]:
