@@ -335,3 +335,37 @@ def test_an_aws_region_argument_known_only_after_apply_is_not_the_providers(
     # before: "pass" (in eu-central-1, the provider's region)
     assert verdicts(out)[("RES-01", "aws_ebs_volume.data")] == "error"
     assert code == 3
+
+
+def test_every_nic_of_a_scale_set_with_public_ips_is_an_entry_path(tmp_path: Path) -> None:
+    """A scale set whose primary NIC (NSG: 443) and second NIC (NSG: 22 from the internet)
+    both give instances a public IP (azurerm docs, linux_virtual_machine_scale_set:
+    `network_interface` blocks, each with `network_security_group_id` and
+    `ip_configuration.public_ip_address`)."""
+    def nic(name: str, primary: bool) -> dict[str, Any]:
+        return {"name": name, "primary": primary, "network_security_group_id": None,
+                "ip_configuration": [{"name": "ipconfig", "primary": True, "subnet_id": None,
+                                      "public_ip_address": [{"name": f"pip-{name}"}]}]}
+    rs = [
+        res("azurerm_network_security_group.web", _nsg("nsg-web", "443"), unknown={"id": True}),
+        res("azurerm_network_security_group.mgmt", _nsg("nsg-mgmt", "22"),
+            unknown={"id": True}),
+        res("azurerm_linux_virtual_machine_scale_set.app", {
+            "name": "vmss-app", "location": "westeurope", "resource_group_name": "rg",
+            "disable_password_authentication": True, "tags": {},
+            "network_interface": [nic("web", True), nic("mgmt", False)]},
+            unknown={"id": True, "network_interface": [
+                {"network_security_group_id": True, "ip_configuration": [{"subnet_id": True}]},
+                {"network_security_group_id": True,
+                 "ip_configuration": [{"subnet_id": True}]}]},
+            expressions={"network_interface": [
+                {"network_security_group_id": ref("azurerm_network_security_group.web.id")},
+                {"network_security_group_id": ref(
+                    "azurerm_network_security_group.mgmt.id")}]}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config={
+        "azurerm": {"name": "azurerm", "expressions": {}}}, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-02")
+    # before: "pass" (only the primary NIC's NSG was read)
+    assert verdicts(out)[("NET-02", "azurerm_linux_virtual_machine_scale_set.app")] == "fail"
+    assert code == 1

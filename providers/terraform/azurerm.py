@@ -337,6 +337,9 @@ class _Azure:
                 most_layers = (RuleLayer("network interfaces unknown until apply",
                                          LayerMode.UNION, (), Action.ALLOW, present=False),)
             chosen = next((i for i, n in enumerate(nics) if n.get("primary")), 0)
+            # every IP configuration with an instance public IP is an entry path with its
+            # own NIC's NSG and subnet (as for a VM: every NIC, not the primary one only)
+            paths: list[tuple[int, int, bool]] = []  # nic, ip configuration, certain
             for i, nic in enumerate(nics):
                 for j, cfg in enumerate(nic.get("ip_configuration") or []):
                     if not isinstance(cfg, Mapping):
@@ -348,26 +351,37 @@ class _Azure:
                         public.append(text)
                         if pips:
                             public_least.append(text)
+                        paths.append((i, j, bool(pips)))
             if nics and not most_layers:
-                i = min(chosen, len(nics) - 1)
-                nsgs, nsg_unknown = self.ix.targets(
-                    ss, (block, i, "network_security_group_id"),
-                    ["azurerm_network_security_group"])
-                subs = self.ix.targets(ss, (block, i, "ip_configuration", 0, "subnet_id"),
-                                       ["azurerm_subnet"])[0][:1]
-                s_nsgs = [n for sub in subs for n in subnet_nsg.get(sub.address, [])]
-                deps += [*nsgs, *subs, *s_nsgs]
-                deps += [r for n in [*nsgs, *s_nsgs] for r in self.rules.get(n.address, [])]
-                s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
-                n_w = self.arm_nsg(nsgs[0]) if nsgs else None
-                most_layers = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
-                                         True, [])
-                least_layers = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
-                                          True, [])
-                if nsg_unknown:
-                    most_layers = (RuleLayer("network security group not in the plan",
-                                             LayerMode.UNION, (), Action.ALLOW,
-                                             present=False),)
+                if not paths:  # no public path: the primary NIC's layers, for the record
+                    paths = [(min(chosen, len(nics) - 1), 0, True)]
+                most_paths: list[tuple[RuleLayer, ...]] = []
+                least_paths: list[tuple[RuleLayer, ...]] = []
+                for i, j, certain in paths:
+                    nsgs, nsg_unknown = self.ix.targets(
+                        ss, (block, i, "network_security_group_id"),
+                        ["azurerm_network_security_group"])
+                    subs = self.ix.targets(ss, (block, i, "ip_configuration", j, "subnet_id"),
+                                           ["azurerm_subnet"])[0][:1]
+                    s_nsgs = [n for sub in subs for n in subnet_nsg.get(sub.address, [])]
+                    deps += [*nsgs, *subs, *s_nsgs]
+                    deps += [r for n in [*nsgs, *s_nsgs] for r in self.rules.get(n.address, [])]
+                    s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
+                    n_w = self.arm_nsg(nsgs[0]) if nsgs else None
+                    least = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
+                                       True, [])
+                    most = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
+                                      True, [])
+                    if nsg_unknown:
+                        most = (RuleLayer("network security group not in the plan",
+                                          LayerMode.UNION, (), Action.ALLOW, present=False),)
+                    most_paths.append(most)
+                    if certain or len(paths) == 1:
+                        least_paths.append(least)
+                most_layers = combine(most_paths)
+                # no public IP known to exist: the least exposed world has no path at all
+                least_layers = combine(least_paths or [nsg_layers(None, None, True, [])])
+                deps = list(dict.fromkeys(deps))
             world.set("public_ips", public, public_least)
             world.set("ingress", most_layers, least_layers)
             world.props["private_ips"] = []
