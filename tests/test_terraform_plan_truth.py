@@ -369,3 +369,32 @@ def test_every_nic_of_a_scale_set_with_public_ips_is_an_entry_path(tmp_path: Pat
     # before: "pass" (only the primary NIC's NSG was read)
     assert verdicts(out)[("NET-02", "azurerm_linux_virtual_machine_scale_set.app")] == "fail"
     assert code == 1
+
+
+def test_a_listener_protocol_known_only_after_apply_is_not_a_guess(tmp_path: Path) -> None:
+    """A Classic ELB listener's required `lb_protocol`, or an ALB listener's `protocol`, set
+    from a value known only after apply: plain HTTP at worst, HTTPS at best (TLS-02 error),
+    never "TCP pass-through" (skip) or a certain plain-HTTP fail."""
+    rs = [
+        res("aws_elb.legacy", {"name": "legacy", "internal": False, "listener": [
+            {"lb_port": 80, "instance_port": 8080, "instance_protocol": "http",
+             "ssl_certificate_id": ""}], "subnets": ["subnet-1"], "security_groups": []},
+            unknown={"id": True, "arn": True, "listener": [{"lb_protocol": True}]},
+            expressions={"listener": [{"lb_protocol": ref("module.edge.protocol")}]}),
+        res("aws_lb.web", {"name": "web", "internal": False, "load_balancer_type": "application",
+                           "security_groups": [], "subnets": ["subnet-1"]},
+            unknown={"id": True, "arn": True}),
+        res("aws_lb_listener.web", {"port": 80, "default_action": [
+            {"type": "fixed-response", "order": 1, "fixed_response": [
+                {"content_type": "text/plain", "message_body": "ok", "status_code": "200"}]}]},
+            unknown={"id": True, "arn": True, "load_balancer_arn": True, "protocol": True},
+            expressions={"load_balancer_arn": ref("aws_lb.web.arn"),
+                         "protocol": ref("module.edge.protocol")}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "TLS-02")
+    got = verdicts(out)
+    # before: "skip" (TCP pass-through) and "fail" (plain HTTP)
+    assert got[("TLS-02", "aws_elb.legacy/listener/0")] == "error"
+    assert got[("TLS-02", "aws_lb_listener.web")] == "error"
+    assert code == 3

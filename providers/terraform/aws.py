@@ -852,6 +852,11 @@ class _Aws:
         if protocol in ("https", "tls"):
             world.props["min_tls"] = None if li.unknown("ssl_policy") else ssl_policy_min_tls(
                 li.v("ssl_policy"))
+        if li.unknown("protocol") and "protocol" in li.expr:
+            # set to a value known only after apply: plain HTTP at worst, HTTPS (its TLS
+            # policy not known) at best, as for an hcloud service (TLS-02 says error)
+            world.set("protocol", "http", "https")
+            world.set("redirects_to_https", False, redirect)
         lid = self.b.add(li, Kind.LISTENER, CLOUD, world,
                          name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
                          region=self.region(li) or self.region(lb), deps=[lb])
@@ -1014,6 +1019,8 @@ class _Aws:
                     "target_port": li.get("instance_port"), "redirects_to_https": False})
                 if protocol in ("https", "tls"):
                     lw.props["min_tls"] = None  # its policy is a separate resource
+                if lb.unknown("listener", i, "lb_protocol"):  # `lb_protocol` is required:
+                    lw.set("protocol", "http", "https")  # unknown only when set so
                 lid = self.b.add(lb, Kind.LISTENER, CLOUD, lw,
                                  name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
                                  region=self.region(lb), suffix=f"/listener/{i}")
