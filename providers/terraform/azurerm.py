@@ -70,6 +70,11 @@ _WIDE = {"source_address_prefix": "*", "destination_port_range": "*", "priority"
          "protocol": "*"}
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Two ARM names (known strings) equal, case-insensitively."""
+    return isinstance(a, str) and isinstance(b, str) and a.lower() == b.lower()
+
+
 def location(e: Entry) -> str | None:
     loc = e.v("location")
     if not loc or e.unknown("location"):
@@ -126,8 +131,11 @@ class _Azure:
             hits, _ = self.ix.resolve(r, r.refs("network_security_group_name"),
                                       ["azurerm_network_security_group"])
             if not hits:
-                hits = [n for n in nsgs if n.v("name") == r.v("network_security_group_name")
-                        and n.v("resource_group_name") == r.v("resource_group_name")]
+                # by name in its resource group; ARM names and resource group names are
+                # case-insensitive (https://learn.microsoft.com/azure/azure-resource-manager/
+                # management/resource-name-rules: "Resource names are case-insensitive")
+                hits = [n for n in nsgs if _same(n.v("name"), r.v("network_security_group_name"))
+                        and _same(n.v("resource_group_name"), r.v("resource_group_name"))]
             for nsg in hits:
                 self.rules[nsg.address].append(r)
             if not hits:

@@ -255,6 +255,11 @@ class Index:
             native = e.v("id")
             if native is not None:
                 self.by_id[(e.type, str(native))] = e
+                # an ARM id is case-insensitive ("resource names are case-insensitive":
+                # learn.microsoft.com/azure/azure-resource-manager/management/
+                # resource-name-rules); a configuration may spell it otherwise than ARM
+                if str(native).startswith("/"):
+                    self.by_id.setdefault((e.type, str(native).lower()), e)
             for extra in ("arn", "name", "identifier", "cluster_identifier", "bucket"):
                 if e.v(extra) is not None:
                     self.by_id.setdefault((f"{e.type}#{extra}", str(e.v(extra))), e)
@@ -299,6 +304,8 @@ class Index:
             for t in types:
                 key = (t, str(item)) if id_attr == "id" else (f"{t}#{id_attr}", str(item))
                 hit = self.by_id.get(key)
+                if hit is None and id_attr == "id" and str(item).startswith("/"):
+                    hit = self.by_id.get((t, str(item).lower()))
                 if hit:
                     break
             if hit is None:
