@@ -445,3 +445,43 @@ def test_azure_names_and_ids_match_whatever_their_case(tmp_path: Path) -> None:
     assert got[("NET-07", "azurerm_network_security_group.web")] == "fail"
     assert got[("NET-02", "azurerm_linux_virtual_machine.app")] == "fail"
     assert code == 1
+
+
+def test_an_instances_elastic_ip_association_and_ipv6_addresses_are_public(
+        tmp_path: Path) -> None:
+    """An instance launched without a public IPv4 address gets one from an
+    aws_eip_association, and an IPv6 address (ipv6_address_count) is public too."""
+    ssh = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"],
+           "ipv6_cidr_blocks": ["::/0"], "prefix_list_ids": [], "security_groups": [],
+           "self": False, "description": ""}
+
+    def instance(address: str, **values: Any) -> dict[str, Any]:
+        return res(address, {"ami": "ami-0abc", "instance_type": "t3.micro",
+                             "associate_public_ip_address": False, "key_name": "ops",
+                             "vpc_security_group_ids": [None], **values},
+                   unknown={"id": True, "arn": True, "public_ip": True, "private_ip": True,
+                            "vpc_security_group_ids": [True], "ipv6_addresses": True},
+                   expressions={"vpc_security_group_ids": ref("aws_security_group.ssh.id"),
+                                "associate_public_ip_address": const(False),
+                                **({"ipv6_address_count": const(1)}
+                                   if "ipv6_address_count" in values else {})})
+    rs = [
+        res("aws_security_group.ssh", {"name": "ssh", "ingress": [ssh]}, unknown={"id": True}),
+        instance("aws_instance.bastion"),
+        res("aws_eip.bastion", {"domain": "vpc"},
+            unknown={"id": True, "public_ip": True, "allocation_id": True}),
+        res("aws_eip_association.bastion", {}, unknown={
+            "id": True, "instance_id": True, "allocation_id": True},
+            expressions={"instance_id": ref("aws_instance.bastion.id"),
+                         "allocation_id": ref("aws_eip.bastion.id")}),
+        instance("aws_instance.v6", ipv6_address_count=1),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-02")
+    got = verdicts(out)
+    # before: no NET-02 finding for either (not reachable: "no public IP"), exit 0, the
+    # association NOT-ASSESSED and the elastic IP "no owner"
+    assert got[("NET-02", "aws_instance.bastion")] == "fail"
+    assert got[("NET-02", "aws_instance.v6")] == "fail"
+    assert not [f for f in findings_of(out) if f["check"] == "NOT-ASSESSED"]
+    assert code == 1

@@ -58,6 +58,7 @@ TYPES = frozenset({
     "aws_docdb_cluster_instance", "aws_ebs_snapshot", "aws_db_snapshot",
     "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot", "aws_autoscaling_group",
     "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
+    "aws_eip_association",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -393,6 +394,13 @@ class _Aws:
         for eip in self.ix.of_type("aws_eip"):
             for inst in self.ix.targets(eip, "instance", ["aws_instance"])[0]:
                 eips[inst.address].append(eip)
+        # aws_eip_association (`instance_id` with `allocation_id` or `public_ip`) gives the
+        # instance the elastic IP as well (AWS provider docs, aws_eip_association); an
+        # association whose address is not in the plan still gives it a public address
+        assoc: dict[str, list[Entry]] = defaultdict(list)
+        for a in self.ix.of_type("aws_eip_association"):
+            for inst in self.ix.targets(a, "instance_id", ["aws_instance"])[0]:
+                assoc[inst.address].append(a)
         attached: dict[str, list[Entry]] = defaultdict(list)
         for att in self.ix.of_type("aws_volume_attachment"):
             for inst in self.ix.targets(att, "instance_id", ["aws_instance"])[0]:
@@ -409,8 +417,17 @@ class _Aws:
             extra = [str(e.v("public_ip")) if e.v("public_ip") and not e.unknown("public_ip")
                      else UNKNOWN_IP.format(what=f"elastic IP {e.address}")
                      for e in eips.get(inst.address, [])]
-            most_ips = ([text] if public or unsure else []) + extra
-            least_ips = ([text] if public and not unsure else []) + extra
+            for a in assoc.get(inst.address, []):
+                found = self.ix.targets(a, "allocation_id", ["aws_eip"])[0]
+                eip = found[0] if found else a
+                addr = eip.v("public_ip")
+                text_a = str(addr) if addr and not eip.unknown("public_ip") else \
+                    UNKNOWN_IP.format(what=f"elastic IP of {a.address}")
+                if text_a not in extra:
+                    extra.append(text_a)
+            v6_most, v6_least = self.public_v6(inst)
+            most_ips = ([text] if public or unsure else []) + extra + v6_most
+            least_ips = ([text] if public and not unsure else []) + extra + v6_least
             world.set("public_ips", most_ips, least_ips)
             private = inst.v("private_ip")
             world.props["private_ips"] = [str(private)] if private and not inst.unknown(
@@ -426,6 +443,9 @@ class _Aws:
                        name=self.labels(inst).get("Name") or inst.address,
                        region=self.region(inst), labels=self.labels(inst),
                        deps=[*deps, *subnet_deps, *eips.get(inst.address, []),
+                             *assoc.get(inst.address, []),
+                             *(e for a in assoc.get(inst.address, [])
+                               for e in self.ix.targets(a, "allocation_id", ["aws_eip"])[0]),
                              *attached.get(inst.address, [])])
             for sn in self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]:
                 self.b.relate(rid, self.rid(sn), RelationType.ATTACHED_TO)
@@ -570,6 +590,31 @@ class _Aws:
             public, unsure = self.subnet_public[subnets[0].address]
             return public, unsure, subnets[:1]
         return False, True, []
+
+    def public_v6(self, inst: Entry) -> tuple[list[str], list[str]]:
+        """(most, least exposed) IPv6 addresses of an instance. Every IPv6 address in a VPC
+        is globally unique and public (https://docs.aws.amazon.com/vpc/latest/userguide/
+        vpc-ip-addressing.html: "IPv6 addresses are globally unique ... public"): read as
+        routed, like a public IPv4 address. `ipv6_address_count` / `ipv6_addresses`, else
+        the planned subnet's `assign_ipv6_address_on_creation`."""
+        text = UNKNOWN_IP.format(what=f"IPv6 of {inst.address}")
+        count, addrs = inst.v("ipv6_address_count"), inst.v("ipv6_addresses")
+        for attr, value in (("ipv6_addresses", addrs), ("ipv6_address_count", count)):
+            if attr in inst.expr and inst.unknown(attr):
+                return [text], []  # set to a value known only after apply
+            if value and not inst.unknown(attr):
+                known = [str(a) for a in value] if isinstance(value, list) else [text]
+                return known, known
+        if "ipv6_addresses" in inst.expr or "ipv6_address_count" in inst.expr:
+            return [], []  # set to none
+        subnets = self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
+        if subnets:
+            sn = subnets[0]
+            if sn.unknown("assign_ipv6_address_on_creation"):
+                return [text], []
+            if sn.v("assign_ipv6_address_on_creation"):
+                return [text], [text]
+        return [], []
 
     def volumes(self) -> None:
         attached: dict[str, list[Entry]] = defaultdict(list)
