@@ -485,3 +485,29 @@ def test_an_instances_elastic_ip_association_and_ipv6_addresses_are_public(
     assert got[("NET-02", "aws_instance.v6")] == "fail"
     assert not [f for f in findings_of(out) if f["check"] == "NOT-ASSESSED"]
     assert code == 1
+
+
+def test_a_reference_to_one_for_each_instance_is_that_instance_only(tmp_path: Path) -> None:
+    """`vpc_security_group_ids = [aws_security_group.web["https"].id]`: Terraform 1.x lists
+    the references `aws_security_group.web["https"].id`, `aws_security_group.web["https"]`
+    and then `aws_security_group.web` (the resource without the key): the instance uses the
+    "https" group only, not the "ssh" one."""
+    def group(key: str, port: int) -> dict[str, Any]:
+        return res(f'aws_security_group.web["{key}"]', {"name": f"web-{key}", "ingress": [{
+            "protocol": "tcp", "from_port": port, "to_port": port,
+            "cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+            "security_groups": [], "self": False, "description": ""}]},
+            unknown={"id": True}, index=key)
+    web = 'aws_security_group.web["https"]'
+    rs = [group("https", 443), group("ssh", 22),
+          res("aws_instance.app", {"ami": "ami-0abc", "instance_type": "t3.micro",
+                                   "associate_public_ip_address": True, "key_name": "ops",
+                                   "vpc_security_group_ids": [None]},
+              unknown={"id": True, "public_ip": True, "vpc_security_group_ids": [True]},
+              expressions={"vpc_security_group_ids": {"references": [
+                  f"{web}.id", web, "aws_security_group.web"]}})]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-02")
+    # before: "fail" (port 22 of the "ssh" group, which the instance does not use)
+    assert verdicts(out)[("NET-02", "aws_instance.app")] == "pass"
+    assert code == 0

@@ -267,15 +267,30 @@ def resource_refs(expression: Any) -> list[str]:
     out: list[str] = []
     if not isinstance(expression, Mapping):
         return out
+    previous = ""
     for ref in expression.get("references") or []:
         ref = str(ref)
         if ref.startswith(_NOT_RESOURCE):
+            previous = ref
             continue
         m = _REF.match(ref)
         if m:
+            # Terraform follows a reference to one instance (`aws_security_group.web["a"]`)
+            # with its resource without the key (`aws_security_group.web`): "Include the
+            # resource, without the key" (internal/command/jsonconfig/expression.go,
+            # Terraform 1.x). That echo names no other instance: a bare reference that
+            # comes right after its keyed form is not one to every instance (a splat or a
+            # bare use elsewhere in the expression still is).
+            keyed = _REF.match(previous)
+            if not m.group("index") and keyed and keyed.group("index") and \
+                    keyed.group("base") == m.group("base") and \
+                    previous == keyed.group("base") + keyed.group("index"):
+                previous = ref
+                continue
             addr = m.group("base") + (m.group("index") or "")
             if addr not in out:
                 out.append(addr)
+        previous = ref
     return out
 
 
