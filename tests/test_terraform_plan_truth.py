@@ -476,9 +476,27 @@ def test_an_instances_elastic_ip_association_and_ipv6_addresses_are_public(
                          "allocation_id": ref("aws_eip.bastion.id")}),
         instance("aws_instance.v6", ipv6_address_count=1),
     ]
+    rs += [
+        res("aws_subnet.private", {"cidr_block": "10.0.2.0/24",
+                                   "map_public_ip_on_launch": False}, unknown={"id": True}),
+        res("aws_launch_template.v6", {
+            "name": "v6", "image_id": "ami-1", "key_name": "ops",
+            "network_interfaces": [{"device_index": 0, "associate_public_ip_address": "false",
+                                    "ipv6_address_count": 1, "ipv6_addresses": [],
+                                    "security_groups": [None]}]},
+            unknown={"id": True, "network_interfaces": [{"security_groups": [True]}]},
+            expressions={"network_interfaces": [{"security_groups": ref(
+                "aws_security_group.ssh.id")}]}),
+        res("aws_autoscaling_group.v6", {"name": "v6", "max_size": 3, "min_size": 1,
+                                         "launch_template": [{"version": "$Latest"}]},
+            unknown={"launch_template": [{"id": True}], "vpc_zone_identifier": True},
+            expressions={"launch_template": [{"id": ref("aws_launch_template.v6.id")}],
+                         "vpc_zone_identifier": ref("aws_subnet.private.id")}),
+    ]
     path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
     code, out = scan_json(str(path), "--checks", "NET-02")
     got = verdicts(out)
+    assert got[("NET-02", "aws_autoscaling_group.v6")] == "fail"  # before: no finding
     # before: no NET-02 finding for either (not reachable: "no public IP"), exit 0, the
     # association NOT-ASSESSED and the elastic IP "no owner"
     assert got[("NET-02", "aws_instance.bastion")] == "fail"

@@ -551,8 +551,21 @@ class _Aws:
                 public = all(p and not u for p, u in states)
                 unsure = not public and any(p or u for p, u in states)
             text = UNKNOWN_IP.format(what=f"public IPv4 of the instances of {asg.address}")
-            world.set("public_ips", [text] if public or unsure else [],
-                      [text] if public and not unsure else [])
+            v6_most: list[str] = []
+            v6_least: list[str] = []
+            if lt.type == "aws_launch_template":  # IPv6 addresses are public (public_v6)
+                v6 = UNKNOWN_IP.format(what=f"IPv6 of the instances of {asg.address}")
+                for i, n in enumerate(lt.v("network_interfaces") or []):
+                    if not isinstance(n, Mapping):
+                        continue
+                    if n.get("ipv6_address_count") or n.get("ipv6_addresses"):
+                        v6_most, v6_least = [v6], [v6]
+                        break
+                    if lt.unknown("network_interfaces", i, "ipv6_address_count") or \
+                            lt.unknown("network_interfaces", i, "ipv6_addresses"):
+                        v6_most = [v6]
+            world.set("public_ips", ([text] if public or unsure else []) + v6_most,
+                      ([text] if public and not unsure else []) + v6_least)
             world.props["private_ips"] = []
             key = lt.v("key_name") or lt.refs("key_name")
             world.props["ssh_key_only"] = bool(key) if not lt.unknown("key_name") or \
