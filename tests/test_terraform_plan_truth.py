@@ -529,3 +529,38 @@ def test_a_reference_to_one_for_each_instance_is_that_instance_only(tmp_path: Pa
     # before: "fail" (port 22 of the "ssh" group, which the instance does not use)
     assert verdicts(out)[("NET-02", "aws_instance.app")] == "pass"
     assert code == 0
+
+
+def test_rds_copies_in_other_regions_are_read(tmp_path: Path) -> None:
+    """A DB instance's automated backups replicated to us-east-1
+    (aws_db_instance_automated_backups_replication under a us-east-1 provider) and another
+    instance's cross-region read replica (`replicate_source_db` = its ARN): copies outside
+    the EU, as the live path reads DBInstanceAutomatedBackupsReplications and read
+    replicas."""
+    arn = "arn:aws:rds:eu-central-1:111122223333:db:ledger"
+    rs = [
+        res("aws_db_instance.orders", _db(storage_encrypted=True),
+            unknown={"id": True, "arn": True}),
+        res("aws_db_instance_automated_backups_replication.orders", {
+            "retention_period": 7, "kms_key_id": None},
+            unknown={"id": True, "source_db_instance_arn": True},
+            expressions={"source_db_instance_arn": ref("aws_db_instance.orders.arn")},
+            provider_key="aws.us"),
+        res("aws_db_instance.ledger", _db(identifier="ledger", arn=arn,
+                                          storage_encrypted=True), actions=("no-op",)),
+        res("aws_db_instance.ledger_us", _db(identifier="ledger-us", replicate_source_db=arn,
+                                             storage_encrypted=True, backup_retention_period=0),
+            unknown={"id": True, "arn": True}, provider_key="aws.us"),
+    ]
+    doc = plan(rs, provider_config={**AWS, "aws.us": {
+        "name": "aws", "alias": "us", "expressions": {"region": const("us-east-1")}}},
+        timestamp=STAMP)
+    code, out = scan_json(str(write(tmp_path, doc)), "--checks", "RES-02,BAK-01")
+    got = verdicts(out)
+    # before: RES-02 "pass" ("no copies outside its own region") for both, BAK-01 "fail"
+    # (zone-redundant only) for orders, the replication NOT-ASSESSED
+    assert got[("RES-02", "aws_db_instance.orders")] == "fail"
+    assert got[("RES-02", "aws_db_instance.ledger")] == "fail"
+    assert got[("BAK-01", "aws_db_instance.orders")] == "pass"
+    assert not [f for f in findings_of(out) if f["check"] == "NOT-ASSESSED"]
+    assert code == 1

@@ -58,7 +58,7 @@ TYPES = frozenset({
     "aws_docdb_cluster_instance", "aws_ebs_snapshot", "aws_db_snapshot",
     "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot", "aws_autoscaling_group",
     "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
-    "aws_eip_association",
+    "aws_eip_association", "aws_db_instance_automated_backups_replication",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -693,13 +693,40 @@ class _Aws:
                 for cl in self.ix.targets(m, "cluster_identifier", [ctype],
                                           id_attr="cluster_identifier")[0]:
                     members[cl.address].append(m)
+        # Copies of a DB instance in other regions, as the live path reads them
+        # (providers/aws/normalize/databases.py): cross-region automated backups
+        # (aws_db_instance_automated_backups_replication: `source_db_instance_arn`, in the
+        # region of its own provider configuration; AWS: "Replicating automated backups to
+        # another AWS Region") and read replicas (`replicate_source_db`).
+        copies: dict[str, list[tuple[Entry, str, bool]]] = defaultdict(list)
+        for rep in self.ix.of_type("aws_db_instance_automated_backups_replication"):
+            for src in self.ix.targets(rep, "source_db_instance_arn", ["aws_db_instance"],
+                                       id_attr="arn")[0]:
+                copies[src.address].append((rep, self.region(rep) or "unknown", True))
+        for rr in self.ix.of_type("aws_db_instance"):
+            if not (rr.v("replicate_source_db") or rr.unknown("replicate_source_db")):
+                continue
+            found = self.ix.targets(rr, "replicate_source_db", ["aws_db_instance"],
+                                    id_attr="arn")[0] or self.ix.targets(
+                rr, "replicate_source_db", ["aws_db_instance"], id_attr="identifier")[0]
+            for src in found:
+                copies[src.address].append((rr, self.region(rr) or "unknown", False))
         for db in self.ix.of_type("aws_db_instance"):
             world, deps = self.db_world(db, bool(db.v("publicly_accessible", default=False)),
                                         db.unknown("publicly_accessible"),
                                         "backup_retention_period", None)
+            here = self.region(db)
+            away = sorted({r for _, r, _ in copies.get(db.address, []) if r != here})
+            if away:
+                world.props["replica_regions"] = away
+                if any(backup and r not in ("unknown", here)
+                       for _, r, backup in copies.get(db.address, [])) and \
+                        world.props.get("backup_enabled"):
+                    world.props["backup_redundancy"] = "geo"
             self.b.add(db, Kind.DATABASE, CLOUD, world,
-                       name=db.name(db.v("identifier"), db.v("name")), region=self.region(db),
-                       labels=self.labels(db), deps=deps)
+                       name=db.name(db.v("identifier"), db.v("name")), region=here,
+                       labels=self.labels(db),
+                       deps=[*deps, *(e for e, _, _ in copies.get(db.address, []))])
         for cl in self.ix.of_type(*CLUSTERS):
             own = members.get(cl.address, [])
             public = any(m.v("publicly_accessible") for m in own)
