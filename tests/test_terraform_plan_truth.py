@@ -564,3 +564,50 @@ def test_rds_copies_in_other_regions_are_read(tmp_path: Path) -> None:
     assert got[("BAK-01", "aws_db_instance.orders")] == "pass"
     assert not [f for f in findings_of(out) if f["check"] == "NOT-ASSESSED"]
     assert code == 1
+
+
+def test_a_vm_behind_a_load_balancer_the_plan_does_not_map_is_not_unreachable(
+        tmp_path: Path) -> None:
+    """A VM without a public IP whose NIC is in an azurerm_lb backend pool
+    (azurerm_network_interface_backend_address_pool_association): the load balancer may
+    forward 22 from the internet. Not "no path from the internet" (the live path marks a
+    VM fronted by a load balancer it did not read the same way)."""
+    rs = [
+        res("azurerm_network_security_group.app", _nsg("nsg-app", "22"), unknown={"id": True}),
+        res("azurerm_network_interface.app", {
+            "name": "nic-app", "location": "westeurope", "resource_group_name": "rg",
+            "ip_configuration": [{"name": "ipconfig", "private_ip_address_allocation":
+                                  "Dynamic", "public_ip_address_id": None}]},
+            unknown={"id": True, "ip_configuration": [{"subnet_id": True,
+                                                       "private_ip_address": True}]}),
+        res("azurerm_network_interface_security_group_association.app", {},
+            unknown={"id": True, "network_interface_id": True,
+                     "network_security_group_id": True},
+            expressions={"network_interface_id": ref("azurerm_network_interface.app.id"),
+                         "network_security_group_id": ref(
+                             "azurerm_network_security_group.app.id")}),
+        res("azurerm_lb.front", {"name": "lb-front", "location": "westeurope", "sku": "Standard",
+                                 "resource_group_name": "rg"}, unknown={"id": True}),
+        res("azurerm_lb_backend_address_pool.app", {"name": "app"},
+            unknown={"id": True, "loadbalancer_id": True},
+            expressions={"loadbalancer_id": ref("azurerm_lb.front.id")}),
+        res("azurerm_network_interface_backend_address_pool_association.app", {
+            "ip_configuration_name": "ipconfig"},
+            unknown={"id": True, "network_interface_id": True,
+                     "backend_address_pool_id": True},
+            expressions={"network_interface_id": ref("azurerm_network_interface.app.id"),
+                         "backend_address_pool_id": ref(
+                             "azurerm_lb_backend_address_pool.app.id")}),
+        res("azurerm_linux_virtual_machine.app", {
+            "name": "vm-app", "location": "westeurope", "resource_group_name": "rg",
+            "disable_password_authentication": True, "tags": {},
+            "os_disk": [{"caching": "ReadWrite", "storage_account_type": "Premium_LRS"}]},
+            unknown={"id": True, "network_interface_ids": True},
+            expressions={"network_interface_ids": ref("azurerm_network_interface.app.id")}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config={
+        "azurerm": {"name": "azurerm", "expressions": {}}}, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-02")
+    # before: no NET-02 finding (judged unreachable), exit 0
+    assert verdicts(out)[("NET-02", "azurerm_linux_virtual_machine.app")] == "error"
+    assert code == 3

@@ -32,10 +32,23 @@ from providers.azure.normalize import (
 )
 from providers.azure.normalize.paths import combine
 from providers.terraform.core import UNKNOWN_IP, Builder, Draft, Entry, World, labels_of
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import Action, LayerMode, PortRange, RuleLayer
 
 CLOUD = "azure"
+# A NIC in a load balancer's backend pool or NAT rule, or an application gateway's pool, is
+# reached through that front end (azurerm docs, network_interface_*_association); load
+# balancers and application gateways are not mapped from plans, so what reaches the VM
+# through them is not known: its public IPs and ingress are unknown (opening only), as the
+# live path marks a VM fronted by one it did not read (providers/azure/normalize/compute.py)
+FRONTED = ("azurerm_network_interface_backend_address_pool_association",
+           "azurerm_network_interface_nat_rule_association",
+           "azurerm_network_interface_application_gateway_backend_address_pool_association")
+# the same, named in a NIC's ip_configuration (azurerm 1.x) or a scale set's
+FRONT_END_KEYS = ("load_balancer_backend_address_pools_ids", "load_balancer_inbound_nat_rules_ids",
+                  "application_gateway_backend_address_pool_id",
+                  "load_balancer_backend_address_pool_ids",
+                  "application_gateway_backend_address_pool_ids")
 TYPES = frozenset({
     "azurerm_storage_account", "azurerm_network_security_group",
     "azurerm_network_security_rule", "azurerm_network_interface",
@@ -51,7 +64,7 @@ TYPES = frozenset({
     "azurerm_postgresql_server", "azurerm_postgresql_firewall_rule", "azurerm_mysql_server",
     "azurerm_mysql_firewall_rule", "azurerm_key_vault_key",
     "azurerm_linux_virtual_machine_scale_set", "azurerm_windows_virtual_machine_scale_set",
-    "azurerm_virtual_machine_scale_set",
+    "azurerm_virtual_machine_scale_set", *FRONTED,
 })
 SCALE_SETS = ("azurerm_linux_virtual_machine_scale_set",
               "azurerm_windows_virtual_machine_scale_set", "azurerm_virtual_machine_scale_set")
@@ -217,9 +230,18 @@ class _Azure:
             for sub in self.ix.targets(a, "subnet_id", ["azurerm_subnet"])[0]:
                 subnet_nsg[sub.address].extend((a, n) for n in self.ix.targets(
                     a, "network_security_group_id", ["azurerm_network_security_group"])[0])
+        fronted: dict[str, list[Entry]] = defaultdict(list)  # NIC address -> associations
+        for a in self.ix.of_type(*FRONTED):
+            for nic in self.ix.targets(a, "network_interface_id",
+                                       ["azurerm_network_interface"])[0]:
+                fronted[nic.address].append(a)
         for vm in self.ix.of_type(*VM_TYPES):
             nics, nic_unknown = self.ix.targets(vm, "network_interface_ids",
                                                 ["azurerm_network_interface"])
+            fronts = [a for nic in nics for a in fronted.get(nic.address, [])]
+            fronts_legacy = [nic for nic in nics for i, cfg in enumerate(
+                nic.v("ip_configuration") or []) if isinstance(cfg, Mapping) and any(
+                cfg.get(k) or nic.unknown("ip_configuration", i, k) for k in FRONT_END_KEYS)]
             world = World()
             public: list[str] = []
             public_least: list[str] = []
@@ -309,7 +331,15 @@ class _Azure:
                         "disable_password_authentication"))
             # Windows: no SSH (IAM-03 does not apply), as on the live path
             vid = self.b.add(vm, Kind.COMPUTE, CLOUD, world, name=vm.name(vm.v("name")),
-                             region=location(vm), labels=self.labels(vm), deps=deps)
+                             region=location(vm), labels=self.labels(vm),
+                             deps=[*deps, *fronts])
+            whys = [f"{a.address}: a load balancer or application gateway reaches its "
+                    "network interface (not mapped from plans)" for a in fronts] + [
+                f"{n.address}: in a load balancer or application gateway pool (not mapped "
+                "from plans)" for n in fronts_legacy]
+            if whys:
+                self.b.mark(vid, ("public_ips", "ingress"), Unread(
+                    whys[0], "dangling", opens=True, closes=False))
             disk = self.b.add(vm, Kind.VOLUME, CLOUD, {
                 "encrypted": True, "encryption_evidence": "provider",
                 "encryption_reference": DISK_DOC,
@@ -402,8 +432,15 @@ class _Azure:
                 world.props["ssh_key_only"] = None if ss.unknown(
                     "disable_password_authentication") else bool(
                     ss.v("disable_password_authentication", default=True))
-            self.b.add(ss, Kind.COMPUTE, CLOUD, world, name=ss.name(ss.v("name")),
-                       region=location(ss), labels=self.labels(ss), deps=deps)
+            sid = self.b.add(ss, Kind.COMPUTE, CLOUD, world, name=ss.name(ss.v("name")),
+                             region=location(ss), labels=self.labels(ss), deps=deps)
+            if any(cfg.get(k) or ss.unknown(block, i, "ip_configuration", j, k)
+                   for i, nic in enumerate(nics)
+                   for j, cfg in enumerate(nic.get("ip_configuration") or [])
+                   if isinstance(cfg, Mapping) for k in FRONT_END_KEYS):
+                self.b.mark(sid, ("public_ips", "ingress"), Unread(
+                    f"{ss.address}: instances in a load balancer or application gateway pool "
+                    "(not mapped from plans)", "dangling", opens=True, closes=False))
 
     # --- storage ----------------------------------------------------------------------------
 
