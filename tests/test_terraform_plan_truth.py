@@ -611,3 +611,51 @@ def test_a_vm_behind_a_load_balancer_the_plan_does_not_map_is_not_unreachable(
     # before: no NET-02 finding (judged unreachable), exit 0
     assert verdicts(out)[("NET-02", "azurerm_linux_virtual_machine.app")] == "error"
     assert code == 3
+
+
+def test_what_a_load_balancer_forwards_reaches_its_targets(tmp_path: Path) -> None:
+    """An NLB listener on 22 whose default action forwards with a weighted `forward` block
+    (no `target_group_arn`) to the bastion's target group: SSH reaches the bastion. And an
+    instance registered in a target group no planned listener forwards to (its load
+    balancer is outside the plan) is not "unreachable"."""
+    sg = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"],
+          "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
+          "self": False, "description": ""}
+
+    def instance(name: str) -> dict[str, Any]:
+        return res(f"aws_instance.{name}", {
+            "ami": "ami-0abc", "instance_type": "t3.micro", "key_name": "ops",
+            "associate_public_ip_address": False, "vpc_security_group_ids": [None]},
+            unknown={"id": True, "private_ip": True, "vpc_security_group_ids": [True]},
+            expressions={"vpc_security_group_ids": ref("aws_security_group.ssh.id"),
+                         "associate_public_ip_address": const(False)})
+
+    def group(name: str) -> list[dict[str, Any]]:
+        return [res(f"aws_lb_target_group.{name}", {"name": name, "port": 22,
+                                                    "protocol": "TCP"},
+                    unknown={"id": True, "arn": True}),
+                res(f"aws_lb_target_group_attachment.{name}", {"port": 22},
+                    unknown={"id": True, "target_group_arn": True, "target_id": True},
+                    expressions={"target_group_arn": ref(f"aws_lb_target_group.{name}.arn"),
+                                 "target_id": ref(f"aws_instance.{name}.id")})]
+    rs = [
+        res("aws_security_group.ssh", {"name": "ssh", "ingress": [sg]}, unknown={"id": True}),
+        instance("bastion"), instance("legacy"), *group("bastion"), *group("legacy"),
+        res("aws_lb.edge", {"name": "edge", "internal": False, "load_balancer_type": "network",
+                            "subnets": ["subnet-1"]}, unknown={"id": True, "arn": True}),
+        res("aws_lb_listener.ssh", {"port": 22, "protocol": "TCP", "default_action": [{
+            "type": "forward", "order": 1, "target_group_arn": None, "forward": [{
+                "target_group": [{"arn": None, "weight": 1}], "stickiness": []}]}]},
+            unknown={"id": True, "arn": True, "load_balancer_arn": True, "default_action": [{
+                "forward": [{"target_group": [{"arn": True}]}]}]},
+            expressions={"load_balancer_arn": ref("aws_lb.edge.arn"),
+                         "default_action": [{"forward": [{"target_group": [{"arn": ref(
+                             "aws_lb_target_group.bastion.arn")}]}]}]}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-02")
+    got = verdicts(out)
+    # before: no NET-02 finding for either (neither reachable; the NLB itself fails)
+    assert got[("NET-02", "aws_instance.bastion")] == "fail"
+    assert got[("NET-02", "aws_instance.legacy")] == "error"
+    assert code == 1

@@ -38,7 +38,7 @@ from providers.terraform.core import (
     port_range,
     union_layer,
 )
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
 CLOUD = "aws"
@@ -849,6 +849,12 @@ class _Aws:
                                       id_attr="arn")[0]:
                 listeners[lb.address].append(li)
         groups = self.ix.of_type("aws_lb_target_group")
+        rules: dict[str, list[Entry]] = defaultdict(list)  # listener address -> its rules
+        for r in self.ix.of_type("aws_lb_listener_rule", "aws_alb_listener_rule"):
+            for li in self.ix.targets(r, "listener_arn", ["aws_lb_listener", "aws_alb_listener"],
+                                      id_attr="arn")[0]:
+                rules[li.address].append(r)
+        reached: set[str] = set()  # target groups a planned listener forwards to
         attachments: dict[str, list[Entry]] = defaultdict(list)
         for att in self.ix.of_type("aws_lb_target_group_attachment"):
             for tg in self.ix.targets(att, "target_group_arn", ["aws_lb_target_group"],
@@ -900,15 +906,48 @@ class _Aws:
                        native_type=lb.type)
             for li in own:
                 self.listener(lb, lb_id, li, groups)
+            forwarded = {tg.address for li in own for tg in self.forwarded(li, rules)}
+            reached |= forwarded
             for tg in groups:
-                if not any(tg in self.ix.targets(li, ("default_action", i, "target_group_arn"),
-                                                 ["aws_lb_target_group"], id_attr="arn")[0]
-                           for li in own for i in range(len(li.v("default_action") or []))):
+                if tg.address not in forwarded:
                     continue
                 for att in attachments.get(tg.address, []):
                     for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]:
                         self.b.relate(lb_id, self.rid(inst), RelationType.TARGETS,
                                       private=True, target_group=self.rid(tg))
+        # An instance registered in a target group that no planned load balancer forwards
+        # to (its load balancer or listener is outside the plan): what reaches it through
+        # that load balancer is not visible here; never "not reachable" (as for hcloud)
+        for tg in groups:
+            if tg.address in reached:
+                continue
+            for att in attachments.get(tg.address, []):
+                for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]:
+                    self.b.mark(self.rid(inst), ("public_ips", "ingress"), Unread(
+                        f"{att.address}: target group {tg.address} is forwarded to by no "
+                        "load balancer listener in the plan", "dangling", opens=True,
+                        closes=False))
+
+    def forwarded(self, li: Entry, rules: Mapping[str, list[Entry]]) -> list[Entry]:
+        """The target groups a listener forwards to: its default actions' and its listener
+        rules' (aws_lb_listener_rule), by `target_group_arn` or a weighted `forward` block's
+        `target_group.arn` (AWS provider docs, lb_listener: default_action.forward)."""
+        out: list[Entry] = []
+        for e, block in ((li, "default_action"), *((r, "action")
+                                                    for r in rules.get(li.address, []))):
+            for i, action in enumerate(e.v(block) or []):
+                if not isinstance(action, Mapping):
+                    continue
+                paths: list[tuple[Any, ...]] = [(block, i, "target_group_arn")]
+                for j, fwd in enumerate(action.get("forward") or []):
+                    for k, _ in enumerate((fwd or {}).get("target_group") or []):
+                        paths.append((block, i, "forward", j, "target_group", k, "arn"))
+                for path in paths:
+                    for tg in self.ix.targets(e, path, ["aws_lb_target_group"],
+                                              id_attr="arn")[0]:
+                        if tg not in out:
+                            out.append(tg)
+        return out
 
     def listener(self, lb: Entry, lb_id: str, li: Entry, groups: list[Entry]) -> None:
         lb_type = str(lb.v("load_balancer_type", default="application"))
@@ -922,9 +961,14 @@ class _Aws:
             ((final.get("redirect") or [{}])[0] or {}).get("protocol", "")).upper() == "HTTPS"
         target_port = None
         if final.get("type") == "forward":
-            i = actions.index(final)
-            for tg in self.ix.targets(li, ("default_action", i, "target_group_arn"),
-                                      ["aws_lb_target_group"], id_attr="arn")[0]:
+            # by the index in the planned list (`actions` is sorted by `order`)
+            i = next(j for j, a in enumerate(li.v("default_action") or []) if a is final)
+            paths: list[tuple[Any, ...]] = [("default_action", i, "target_group_arn")]
+            for j, fwd in enumerate(final.get("forward") or []):  # weighted forward
+                for k, _ in enumerate((fwd or {}).get("target_group") or []):
+                    paths.append(("default_action", i, "forward", j, "target_group", k, "arn"))
+            for tg in (t for path in paths for t in self.ix.targets(
+                    li, path, ["aws_lb_target_group"], id_attr="arn")[0]):
                 if tg.v("port") is not None:
                     target_port = int(tg.v("port"))
                     break
