@@ -615,9 +615,9 @@ def test_a_vm_behind_a_load_balancer_the_plan_does_not_map_is_not_unreachable(
 
 def test_what_a_load_balancer_forwards_reaches_its_targets(tmp_path: Path) -> None:
     """An NLB listener on 22 whose default action forwards with a weighted `forward` block
-    (no `target_group_arn`) to the bastion's target group: SSH reaches the bastion. And an
+    (no `target_group_arn`) to the bastion's target group: SSH reaches the bastion. An
     instance registered in a target group no planned listener forwards to (its load
-    balancer is outside the plan) is not "unreachable"."""
+    balancer is outside the plan), or only a listener rule does, is not "unreachable"."""
     sg = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"],
           "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
           "self": False, "description": ""}
@@ -641,6 +641,14 @@ def test_what_a_load_balancer_forwards_reaches_its_targets(tmp_path: Path) -> No
     rs = [
         res("aws_security_group.ssh", {"name": "ssh", "ingress": [sg]}, unknown={"id": True}),
         instance("bastion"), instance("legacy"), *group("bastion"), *group("legacy"),
+        instance("ruled"), *group("ruled"),
+        res("aws_lb_listener_rule.ruled", {"priority": 10, "action": [
+            {"type": "forward", "order": 1, "target_group_arn": None}]},
+            unknown={"id": True, "arn": True, "listener_arn": True,
+                     "action": [{"target_group_arn": True}]},
+            expressions={"listener_arn": ref("aws_lb_listener.ssh.arn"),
+                         "action": [{"target_group_arn": ref(
+                             "aws_lb_target_group.ruled.arn")}]}),
         res("aws_lb.edge", {"name": "edge", "internal": False, "load_balancer_type": "network",
                             "subnets": ["subnet-1"]}, unknown={"id": True, "arn": True}),
         res("aws_lb_listener.ssh", {"port": 22, "protocol": "TCP", "default_action": [{
@@ -658,4 +666,5 @@ def test_what_a_load_balancer_forwards_reaches_its_targets(tmp_path: Path) -> No
     # before: no NET-02 finding for either (neither reachable; the NLB itself fails)
     assert got[("NET-02", "aws_instance.bastion")] == "fail"
     assert got[("NET-02", "aws_instance.legacy")] == "error"
+    assert got[("NET-02", "aws_instance.ruled")] == "error"  # a listener rule's group
     assert code == 1

@@ -906,7 +906,9 @@ class _Aws:
                        native_type=lb.type)
             for li in own:
                 self.listener(lb, lb_id, li, groups)
-            forwarded = {tg.address for li in own for tg in self.forwarded(li, rules)}
+            # the default actions' groups: a listener has one target port in the model, so
+            # what listener rules forward (each rule its own group and port) is left unknown
+            forwarded = {tg.address for li in own for tg in self.forwarded(li, {})}
             reached |= forwarded
             for tg in groups:
                 if tg.address not in forwarded:
@@ -923,10 +925,13 @@ class _Aws:
                 continue
             for att in attachments.get(tg.address, []):
                 for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]:
+                    via_rule = any(tg in self.forwarded(self.ix.by_address[a], rules)
+                                   for a in rules)
                     self.b.mark(self.rid(inst), ("public_ips", "ingress"), Unread(
-                        f"{att.address}: target group {tg.address} is forwarded to by no "
-                        "load balancer listener in the plan", "dangling", opens=True,
-                        closes=False))
+                        f"{att.address}: target group {tg.address} is forwarded to "
+                        + ("by a listener rule (its port not judged)" if via_rule else
+                           "by no load balancer listener in the plan"), "dangling",
+                        opens=True, closes=False))
 
     def forwarded(self, li: Entry, rules: Mapping[str, list[Entry]]) -> list[Entry]:
         """The target groups a listener forwards to: its default actions' and its listener
