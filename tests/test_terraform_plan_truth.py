@@ -668,3 +668,59 @@ def test_what_a_load_balancer_forwards_reaches_its_targets(tmp_path: Path) -> No
     assert got[("NET-02", "aws_instance.legacy")] == "error"
     assert got[("NET-02", "aws_instance.ruled")] == "error"  # a listener rule's group
     assert code == 1
+
+
+def test_an_autoscaling_groups_target_groups_are_load_balancer_paths(tmp_path: Path) -> None:
+    """An autoscaling group registers its instances in the target groups of
+    `target_group_arns` (or an aws_autoscaling_attachment's `lb_target_group_arn`): an NLB
+    forwarding 22 to one reaches the instances; one no planned listener forwards to leaves
+    what reaches them unknown."""
+    ssh = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"],
+           "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
+           "self": False, "description": ""}
+
+    def asg(name: str, **extra: Any) -> list[dict[str, Any]]:
+        return [
+            res(f"aws_launch_template.{name}", {"name": name, "image_id": "ami-1",
+                                                "key_name": "ops",
+                                                "vpc_security_group_ids": [None]},
+                unknown={"id": True, "vpc_security_group_ids": [True]},
+                expressions={"vpc_security_group_ids": ref("aws_security_group.ssh.id")}),
+            res(f"aws_autoscaling_group.{name}", {
+                "name": name, "max_size": 2, "min_size": 1,
+                "launch_template": [{"version": "$Latest"}],
+                **({"target_group_arns": [None]} if extra else {})},
+                unknown={"launch_template": [{"id": True}], "vpc_zone_identifier": True,
+                         **({"target_group_arns": [True]} if extra else {})},
+                expressions={"launch_template": [{"id": ref(f"aws_launch_template.{name}.id")}],
+                             "vpc_zone_identifier": ref("aws_subnet.private.id"), **extra}),
+            res(f"aws_lb_target_group.{name}", {"name": name, "port": 22, "protocol": "TCP"},
+                unknown={"id": True, "arn": True})]
+    rs = [
+        res("aws_security_group.ssh", {"name": "ssh", "ingress": [ssh]}, unknown={"id": True}),
+        res("aws_subnet.private", {"cidr_block": "10.0.2.0/24",
+                                   "map_public_ip_on_launch": False}, unknown={"id": True}),
+        *asg("bastion", target_group_arns=ref("aws_lb_target_group.bastion.arn")),
+        *asg("workers"),
+        res("aws_autoscaling_attachment.workers", {},
+            unknown={"id": True, "autoscaling_group_name": True, "lb_target_group_arn": True},
+            expressions={"autoscaling_group_name": ref("aws_autoscaling_group.workers.id"),
+                         "lb_target_group_arn": ref("aws_lb_target_group.workers.arn")}),
+        res("aws_lb.edge", {"name": "edge", "internal": False, "load_balancer_type": "network",
+                            "subnets": ["subnet-1"]}, unknown={"id": True, "arn": True}),
+        res("aws_lb_listener.ssh", {"port": 22, "protocol": "TCP", "default_action": [{
+            "type": "forward", "order": 1, "target_group_arn": None}]},
+            unknown={"id": True, "arn": True, "load_balancer_arn": True,
+                     "default_action": [{"target_group_arn": True}]},
+            expressions={"load_balancer_arn": ref("aws_lb.edge.arn"),
+                         "default_action": [{"target_group_arn": ref(
+                             "aws_lb_target_group.bastion.arn")}]}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    code, out = scan_json(str(path), "--checks", "NET-02")
+    got = verdicts(out)
+    # before: no NET-02 finding for either group (no public IP: unreachable)
+    assert got[("NET-02", "aws_autoscaling_group.bastion")] == "fail"
+    assert got[("NET-02", "aws_autoscaling_group.workers")] == "error"
+    assert not [f for f in findings_of(out) if f["check"] == "NOT-ASSESSED"]
+    assert code == 1

@@ -59,6 +59,7 @@ TYPES = frozenset({
     "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot", "aws_autoscaling_group",
     "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
     "aws_eip_association", "aws_db_instance_automated_backups_replication",
+    "aws_autoscaling_attachment",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -860,6 +861,21 @@ class _Aws:
             for tg in self.ix.targets(att, "target_group_arn", ["aws_lb_target_group"],
                                       id_attr="arn")[0]:
                 attachments[tg.address].append(att)
+        # autoscaling groups register their instances in target groups too: the group's
+        # `target_group_arns`, or an aws_autoscaling_attachment's `lb_target_group_arn`
+        # (AWS provider docs, autoscaling_group / autoscaling_attachment)
+        asg_groups: dict[str, list[tuple[Entry, Entry]]] = defaultdict(list)  # tg -> (asg, via)
+        for asg in self.ix.of_type("aws_autoscaling_group"):
+            for tg in self.ix.targets(asg, "target_group_arns", ["aws_lb_target_group"],
+                                      id_attr="arn")[0]:
+                asg_groups[tg.address].append((asg, asg))
+        for att in self.ix.of_type("aws_autoscaling_attachment"):
+            for asg in self.ix.targets(att, "autoscaling_group_name", ["aws_autoscaling_group"],
+                                       id_attr="name")[0] + self.ix.targets(
+                    att, "autoscaling_group_name", ["aws_autoscaling_group"])[0]:
+                for tg in self.ix.targets(att, "lb_target_group_arn", ["aws_lb_target_group"],
+                                          id_attr="arn")[0]:
+                    asg_groups[tg.address].append((asg, att))
         waf: dict[str, Entry] = {}
         for a in self.ix.of_type("aws_wafv2_web_acl_association"):
             for lb in self.ix.targets(a, "resource_arn", ["aws_lb", "aws_alb"],
@@ -917,21 +933,36 @@ class _Aws:
                     for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]:
                         self.b.relate(lb_id, self.rid(inst), RelationType.TARGETS,
                                       private=True, target_group=self.rid(tg))
+                for asg, via in asg_groups.get(tg.address, []):
+                    self.b.relate(lb_id, self.rid(asg), RelationType.TARGETS,
+                                  private=True, target_group=self.rid(tg))
+                    self.b.also_read(self.rid(asg), via, tg)
         # An instance registered in a target group that no planned load balancer forwards
         # to (its load balancer or listener is outside the plan): what reaches it through
         # that load balancer is not visible here; never "not reachable" (as for hcloud)
         for tg in groups:
             if tg.address in reached:
                 continue
-            for att in attachments.get(tg.address, []):
-                for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]:
-                    via_rule = any(tg in self.forwarded(self.ix.by_address[a], rules)
-                                   for a in rules)
-                    self.b.mark(self.rid(inst), ("public_ips", "ingress"), Unread(
-                        f"{att.address}: target group {tg.address} is forwarded to "
-                        + ("by a listener rule (its port not judged)" if via_rule else
-                           "by no load balancer listener in the plan"), "dangling",
-                        opens=True, closes=False))
+            via_rule = any(tg in self.forwarded(self.ix.by_address[a], rules) for a in rules)
+            members = [(inst.address, att) for att in attachments.get(tg.address, [])
+                       for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]]
+            members += [(asg.address, via) for asg, via in asg_groups.get(tg.address, [])]
+            for address, via in members:
+                if via.type in ("aws_autoscaling_attachment", "aws_autoscaling_group"):
+                    self.b.also_read(self.rid(self.ix.by_address[address]), via, tg)
+                self.b.mark(self.rid(self.ix.by_address[address]), ("public_ips", "ingress"),
+                            Unread(f"{via.address}: target group {tg.address} is forwarded "
+                                   "to " + ("by a listener rule (its port not judged)"
+                                            if via_rule else
+                                            "by no load balancer listener in the plan"),
+                                   "dangling", opens=True, closes=False))
+        # a target group outside the plan (a known ARN) is a load balancer path not seen
+        for asg in self.ix.of_type("aws_autoscaling_group"):
+            if self.ix.targets(asg, "target_group_arns", ["aws_lb_target_group"],
+                               id_attr="arn")[1]:
+                self.b.mark(self.rid(asg), ("public_ips", "ingress"), Unread(
+                    f"{asg.address}: a target group of its is not in the plan", "dangling",
+                    opens=True, closes=False))
 
     def forwarded(self, li: Entry, rules: Mapping[str, list[Entry]]) -> list[Entry]:
         """The target groups a listener forwards to: its default actions' and its listener

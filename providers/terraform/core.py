@@ -466,6 +466,11 @@ class Builder:
         self.deps[rid].update(d.address for d in deps)
         return rid
 
+    def also_read(self, rid: str, *entries: Entry) -> None:
+        """Instances resource `rid` reads besides those given to `add` (its parts)."""
+        self.read[rid].update(e.address for e in entries)
+        self.deps[rid].update(e.address for e in entries)
+
     def relate(self, source: str, target: str, rtype: RelationType, **attrs: Any) -> None:
         self.relations.append(Relation(source, target, rtype, attrs))
         if rtype is RelationType.TARGETS:  # what reaches a target depends on its forwarder
