@@ -38,7 +38,7 @@ from providers.terraform.core import (
     port_range,
     union_layer,
 )
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
 CLOUD = "aws"
@@ -58,6 +58,8 @@ TYPES = frozenset({
     "aws_docdb_cluster_instance", "aws_ebs_snapshot", "aws_db_snapshot",
     "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot", "aws_autoscaling_group",
     "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
+    "aws_eip_association", "aws_db_instance_automated_backups_replication",
+    "aws_autoscaling_attachment",
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
@@ -146,6 +148,8 @@ class _Aws:
             out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#ingress"))
         for i, rule in enumerate(inline if isinstance(inline, list) else []):
             if not isinstance(rule, dict):
+                if sg.wholly_unknown("ingress", i):  # one rule known only after apply
+                    out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#{i}"))
                 continue
             out.extend(self._perm(sg, ("ingress", i), rule, f"{origin}#{i}",
                                   cidr_keys=("cidr_blocks", "ipv6_cidr_blocks"),
@@ -311,6 +315,9 @@ class _Aws:
                 if isinstance(rule, dict):
                     drafts.extend(self._acl_rule(acl, ("ingress", i), rule, f"{origin}#{i}",
                                                  "action", "rule_no"))
+                elif acl.wholly_unknown("ingress", i):  # an entry known only after apply
+                    drafts.extend(self._acl_rule(acl, ("ingress", i), {}, f"{origin}#{i}",
+                                                 "action", "rule_no"))
             own = acl_rules.get(acl.address, [])
             for r in own:
                 drafts.extend(self._acl_rule(r, (), r.values, self.rid(r), "rule_action",
@@ -353,6 +360,11 @@ class _Aws:
         own = e.v("region")
         if own and not e.unknown("region"):
             return str(own)
+        if e.unknown("region") and "region" in e.expr:
+            # AWS provider 6: `region` set to a value known only after apply overrides the
+            # provider configuration's (registry.terraform.io/providers/hashicorp/aws/latest/
+            # docs/guides/enhanced-region-support): where is not known, never the provider's
+            return None
         return e.region
 
     def labels(self, e: Entry) -> dict[str, str]:
@@ -383,6 +395,13 @@ class _Aws:
         for eip in self.ix.of_type("aws_eip"):
             for inst in self.ix.targets(eip, "instance", ["aws_instance"])[0]:
                 eips[inst.address].append(eip)
+        # aws_eip_association (`instance_id` with `allocation_id` or `public_ip`) gives the
+        # instance the elastic IP as well (AWS provider docs, aws_eip_association); an
+        # association whose address is not in the plan still gives it a public address
+        assoc: dict[str, list[Entry]] = defaultdict(list)
+        for a in self.ix.of_type("aws_eip_association"):
+            for inst in self.ix.targets(a, "instance_id", ["aws_instance"])[0]:
+                assoc[inst.address].append(a)
         attached: dict[str, list[Entry]] = defaultdict(list)
         for att in self.ix.of_type("aws_volume_attachment"):
             for inst in self.ix.targets(att, "instance_id", ["aws_instance"])[0]:
@@ -399,8 +418,17 @@ class _Aws:
             extra = [str(e.v("public_ip")) if e.v("public_ip") and not e.unknown("public_ip")
                      else UNKNOWN_IP.format(what=f"elastic IP {e.address}")
                      for e in eips.get(inst.address, [])]
-            most_ips = ([text] if public or unsure else []) + extra
-            least_ips = ([text] if public and not unsure else []) + extra
+            for a in assoc.get(inst.address, []):
+                found = self.ix.targets(a, "allocation_id", ["aws_eip"])[0]
+                eip = found[0] if found else a
+                addr = eip.v("public_ip")
+                text_a = str(addr) if addr and not eip.unknown("public_ip") else \
+                    UNKNOWN_IP.format(what=f"elastic IP of {a.address}")
+                if text_a not in extra:
+                    extra.append(text_a)
+            v6_most, v6_least = self.public_v6(inst)
+            most_ips = ([text] if public or unsure else []) + extra + v6_most
+            least_ips = ([text] if public and not unsure else []) + extra + v6_least
             world.set("public_ips", most_ips, least_ips)
             private = inst.v("private_ip")
             world.props["private_ips"] = [str(private)] if private and not inst.unknown(
@@ -416,6 +444,9 @@ class _Aws:
                        name=self.labels(inst).get("Name") or inst.address,
                        region=self.region(inst), labels=self.labels(inst),
                        deps=[*deps, *subnet_deps, *eips.get(inst.address, []),
+                             *assoc.get(inst.address, []),
+                             *(e for a in assoc.get(inst.address, [])
+                               for e in self.ix.targets(a, "allocation_id", ["aws_eip"])[0]),
                              *attached.get(inst.address, [])])
             for sn in self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]:
                 self.b.relate(rid, self.rid(sn), RelationType.ATTACHED_TO)
@@ -521,8 +552,21 @@ class _Aws:
                 public = all(p and not u for p, u in states)
                 unsure = not public and any(p or u for p, u in states)
             text = UNKNOWN_IP.format(what=f"public IPv4 of the instances of {asg.address}")
-            world.set("public_ips", [text] if public or unsure else [],
-                      [text] if public and not unsure else [])
+            v6_most: list[str] = []
+            v6_least: list[str] = []
+            if lt.type == "aws_launch_template":  # IPv6 addresses are public (public_v6)
+                v6 = UNKNOWN_IP.format(what=f"IPv6 of the instances of {asg.address}")
+                for i, n in enumerate(lt.v("network_interfaces") or []):
+                    if not isinstance(n, Mapping):
+                        continue
+                    if n.get("ipv6_address_count") or n.get("ipv6_addresses"):
+                        v6_most, v6_least = [v6], [v6]
+                        break
+                    if lt.unknown("network_interfaces", i, "ipv6_address_count") or \
+                            lt.unknown("network_interfaces", i, "ipv6_addresses"):
+                        v6_most = [v6]
+            world.set("public_ips", ([text] if public or unsure else []) + v6_most,
+                      ([text] if public and not unsure else []) + v6_least)
             world.props["private_ips"] = []
             key = lt.v("key_name") or lt.refs("key_name")
             world.props["ssh_key_only"] = bool(key) if not lt.unknown("key_name") or \
@@ -560,6 +604,31 @@ class _Aws:
             public, unsure = self.subnet_public[subnets[0].address]
             return public, unsure, subnets[:1]
         return False, True, []
+
+    def public_v6(self, inst: Entry) -> tuple[list[str], list[str]]:
+        """(most, least exposed) IPv6 addresses of an instance. Every IPv6 address in a VPC
+        is globally unique and public (https://docs.aws.amazon.com/vpc/latest/userguide/
+        vpc-ip-addressing.html: "IPv6 addresses are globally unique ... public"): read as
+        routed, like a public IPv4 address. `ipv6_address_count` / `ipv6_addresses`, else
+        the planned subnet's `assign_ipv6_address_on_creation`."""
+        text = UNKNOWN_IP.format(what=f"IPv6 of {inst.address}")
+        count, addrs = inst.v("ipv6_address_count"), inst.v("ipv6_addresses")
+        for attr, value in (("ipv6_addresses", addrs), ("ipv6_address_count", count)):
+            if attr in inst.expr and inst.unknown(attr):
+                return [text], []  # set to a value known only after apply
+            if value and not inst.unknown(attr):
+                known = [str(a) for a in value] if isinstance(value, list) else [text]
+                return known, known
+        if "ipv6_addresses" in inst.expr or "ipv6_address_count" in inst.expr:
+            return [], []  # set to none
+        subnets = self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
+        if subnets:
+            sn = subnets[0]
+            if sn.unknown("assign_ipv6_address_on_creation"):
+                return [text], []
+            if sn.v("assign_ipv6_address_on_creation"):
+                return [text], [text]
+        return [], []
 
     def volumes(self) -> None:
         attached: dict[str, list[Entry]] = defaultdict(list)
@@ -625,13 +694,40 @@ class _Aws:
                 for cl in self.ix.targets(m, "cluster_identifier", [ctype],
                                           id_attr="cluster_identifier")[0]:
                     members[cl.address].append(m)
+        # Copies of a DB instance in other regions, as the live path reads them
+        # (providers/aws/normalize/databases.py): cross-region automated backups
+        # (aws_db_instance_automated_backups_replication: `source_db_instance_arn`, in the
+        # region of its own provider configuration; AWS: "Replicating automated backups to
+        # another AWS Region") and read replicas (`replicate_source_db`).
+        copies: dict[str, list[tuple[Entry, str, bool]]] = defaultdict(list)
+        for rep in self.ix.of_type("aws_db_instance_automated_backups_replication"):
+            for src in self.ix.targets(rep, "source_db_instance_arn", ["aws_db_instance"],
+                                       id_attr="arn")[0]:
+                copies[src.address].append((rep, self.region(rep) or "unknown", True))
+        for rr in self.ix.of_type("aws_db_instance"):
+            if not (rr.v("replicate_source_db") or rr.unknown("replicate_source_db")):
+                continue
+            found = self.ix.targets(rr, "replicate_source_db", ["aws_db_instance"],
+                                    id_attr="arn")[0] or self.ix.targets(
+                rr, "replicate_source_db", ["aws_db_instance"], id_attr="identifier")[0]
+            for src in found:
+                copies[src.address].append((rr, self.region(rr) or "unknown", False))
         for db in self.ix.of_type("aws_db_instance"):
             world, deps = self.db_world(db, bool(db.v("publicly_accessible", default=False)),
                                         db.unknown("publicly_accessible"),
                                         "backup_retention_period", None)
+            here = self.region(db)
+            away = sorted({r for _, r, _ in copies.get(db.address, []) if r != here})
+            if away:
+                world.props["replica_regions"] = away
+                if any(backup and r not in ("unknown", here)
+                       for _, r, backup in copies.get(db.address, [])) and \
+                        world.props.get("backup_enabled"):
+                    world.props["backup_redundancy"] = "geo"
             self.b.add(db, Kind.DATABASE, CLOUD, world,
-                       name=db.name(db.v("identifier"), db.v("name")), region=self.region(db),
-                       labels=self.labels(db), deps=deps)
+                       name=db.name(db.v("identifier"), db.v("name")), region=here,
+                       labels=self.labels(db),
+                       deps=[*deps, *(e for e, _, _ in copies.get(db.address, []))])
         for cl in self.ix.of_type(*CLUSTERS):
             own = members.get(cl.address, [])
             public = any(m.v("publicly_accessible") for m in own)
@@ -691,11 +787,34 @@ class _Aws:
             rep = parts.get("aws_s3_bucket_replication_configuration")
             dests: list[str] = []
             region = regions.get(bucket.address)
-            if rep is not None:
-                for i, rule in enumerate(rep.v("rule") or []):
-                    if not isinstance(rule, dict) or rule.get("status") != "Enabled":
+            # Replication rules: the separate resource (AWS provider v4+: `rule`), else the
+            # bucket's own `replication_configuration` block (provider v3, deprecated in v4
+            # and v5: `rules`), which plans of older configurations still hold
+            # (registry.terraform.io/providers/hashicorp/aws/3.76.1/docs/resources/s3_bucket
+            # #replication_configuration; upgrade guide v4: "S3 Bucket Refactor"). A rule
+            # list, a rule or its status known only after apply may replicate anywhere.
+            source: Entry | None = rep
+            path: tuple[Any, ...] = ("rule",)
+            if rep is None and (bucket.v("replication_configuration") or bucket.unknown(
+                    "replication_configuration")) and not bucket.computed(
+                    "replication_configuration"):
+                source, path = bucket, ("replication_configuration", 0, "rules")
+                if bucket.wholly_unknown("replication_configuration") or \
+                        bucket.wholly_unknown("replication_configuration", 0):
+                    dests.append("unknown")
+            if source is not None:
+                if source.wholly_unknown(*path):
+                    dests.append("unknown")
+                for i, rule in enumerate(source.v(*path) or []):
+                    if not isinstance(rule, dict):
+                        if source.wholly_unknown(*path, i):
+                            dests.append("unknown")
                         continue
-                    targets, _ = self.ix.targets(rep, ("rule", i, "destination", 0, "bucket"),
+                    if rule.get("status") != "Enabled" and not source.unknown(*path, i,
+                                                                              "status"):
+                        continue
+                    targets, _ = self.ix.targets(source, (*path, i, "destination", 0,
+                                                          "bucket"),
                                                  ["aws_s3_bucket"], id_attr="arn")
                     for dest in targets:
                         dests.append(regions.get(dest.address) or "unknown")
@@ -705,7 +824,15 @@ class _Aws:
                     if not targets:
                         dests.append("unknown")
             props["replica_regions"] = sorted(set(dests))
-            props["backup_redundancy"] = "geo" if any(d != region for d in dests) else "zone"
+            # a copy in a region known to differ is geo-redundant; a copy whose region (or
+            # the bucket's) is unknown may be in the same region: not known, never "geo"
+            known = [d for d in dests if d != "unknown"]
+            if region and any(d != region for d in known):
+                props["backup_redundancy"] = "geo"
+            elif dests and (not region or len(known) < len(dests)):
+                props["backup_redundancy"] = None
+            else:
+                props["backup_redundancy"] = "zone"
             pol = parts.get("aws_s3_bucket_policy")
             if pol is not None:
                 props["https_only"] = None if pol.unknown("policy") else denies_plain_http(
@@ -723,11 +850,32 @@ class _Aws:
                                       id_attr="arn")[0]:
                 listeners[lb.address].append(li)
         groups = self.ix.of_type("aws_lb_target_group")
+        rules: dict[str, list[Entry]] = defaultdict(list)  # listener address -> its rules
+        for r in self.ix.of_type("aws_lb_listener_rule", "aws_alb_listener_rule"):
+            for li in self.ix.targets(r, "listener_arn", ["aws_lb_listener", "aws_alb_listener"],
+                                      id_attr="arn")[0]:
+                rules[li.address].append(r)
+        reached: set[str] = set()  # target groups a planned listener forwards to
         attachments: dict[str, list[Entry]] = defaultdict(list)
         for att in self.ix.of_type("aws_lb_target_group_attachment"):
             for tg in self.ix.targets(att, "target_group_arn", ["aws_lb_target_group"],
                                       id_attr="arn")[0]:
                 attachments[tg.address].append(att)
+        # autoscaling groups register their instances in target groups too: the group's
+        # `target_group_arns`, or an aws_autoscaling_attachment's `lb_target_group_arn`
+        # (AWS provider docs, autoscaling_group / autoscaling_attachment)
+        asg_groups: dict[str, list[tuple[Entry, Entry]]] = defaultdict(list)  # tg -> (asg, via)
+        for asg in self.ix.of_type("aws_autoscaling_group"):
+            for tg in self.ix.targets(asg, "target_group_arns", ["aws_lb_target_group"],
+                                      id_attr="arn")[0]:
+                asg_groups[tg.address].append((asg, asg))
+        for att in self.ix.of_type("aws_autoscaling_attachment"):
+            for asg in self.ix.targets(att, "autoscaling_group_name", ["aws_autoscaling_group"],
+                                       id_attr="name")[0] + self.ix.targets(
+                    att, "autoscaling_group_name", ["aws_autoscaling_group"])[0]:
+                for tg in self.ix.targets(att, "lb_target_group_arn", ["aws_lb_target_group"],
+                                          id_attr="arn")[0]:
+                    asg_groups[tg.address].append((asg, att))
         waf: dict[str, Entry] = {}
         for a in self.ix.of_type("aws_wafv2_web_acl_association"):
             for lb in self.ix.targets(a, "resource_arn", ["aws_lb", "aws_alb"],
@@ -774,15 +922,68 @@ class _Aws:
                        native_type=lb.type)
             for li in own:
                 self.listener(lb, lb_id, li, groups)
+            # the default actions' groups: a listener has one target port in the model, so
+            # what listener rules forward (each rule its own group and port) is left unknown
+            forwarded = {tg.address for li in own for tg in self.forwarded(li, {})}
+            reached |= forwarded
             for tg in groups:
-                if not any(tg in self.ix.targets(li, ("default_action", i, "target_group_arn"),
-                                                 ["aws_lb_target_group"], id_attr="arn")[0]
-                           for li in own for i in range(len(li.v("default_action") or []))):
+                if tg.address not in forwarded:
                     continue
                 for att in attachments.get(tg.address, []):
                     for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]:
                         self.b.relate(lb_id, self.rid(inst), RelationType.TARGETS,
                                       private=True, target_group=self.rid(tg))
+                for asg, via in asg_groups.get(tg.address, []):
+                    self.b.relate(lb_id, self.rid(asg), RelationType.TARGETS,
+                                  private=True, target_group=self.rid(tg))
+                    self.b.also_read(self.rid(asg), via, tg)
+        # An instance registered in a target group that no planned load balancer forwards
+        # to (its load balancer or listener is outside the plan): what reaches it through
+        # that load balancer is not visible here; never "not reachable" (as for hcloud)
+        for tg in groups:
+            if tg.address in reached:
+                continue
+            via_rule = any(tg in self.forwarded(self.ix.by_address[a], rules) for a in rules)
+            members = [(inst.address, att) for att in attachments.get(tg.address, [])
+                       for inst in self.ix.targets(att, "target_id", ["aws_instance"])[0]]
+            members += [(asg.address, via) for asg, via in asg_groups.get(tg.address, [])]
+            for address, via in members:
+                if via.type in ("aws_autoscaling_attachment", "aws_autoscaling_group"):
+                    self.b.also_read(self.rid(self.ix.by_address[address]), via, tg)
+                self.b.mark(self.rid(self.ix.by_address[address]), ("public_ips", "ingress"),
+                            Unread(f"{via.address}: target group {tg.address} is forwarded "
+                                   "to " + ("by a listener rule (its port not judged)"
+                                            if via_rule else
+                                            "by no load balancer listener in the plan"),
+                                   "dangling", opens=True, closes=False))
+        # a target group outside the plan (a known ARN) is a load balancer path not seen
+        for asg in self.ix.of_type("aws_autoscaling_group"):
+            if self.ix.targets(asg, "target_group_arns", ["aws_lb_target_group"],
+                               id_attr="arn")[1]:
+                self.b.mark(self.rid(asg), ("public_ips", "ingress"), Unread(
+                    f"{asg.address}: a target group of its is not in the plan", "dangling",
+                    opens=True, closes=False))
+
+    def forwarded(self, li: Entry, rules: Mapping[str, list[Entry]]) -> list[Entry]:
+        """The target groups a listener forwards to: its default actions' and its listener
+        rules' (aws_lb_listener_rule), by `target_group_arn` or a weighted `forward` block's
+        `target_group.arn` (AWS provider docs, lb_listener: default_action.forward)."""
+        out: list[Entry] = []
+        for e, block in ((li, "default_action"), *((r, "action")
+                                                    for r in rules.get(li.address, []))):
+            for i, action in enumerate(e.v(block) or []):
+                if not isinstance(action, Mapping):
+                    continue
+                paths: list[tuple[Any, ...]] = [(block, i, "target_group_arn")]
+                for j, fwd in enumerate(action.get("forward") or []):
+                    for k, _ in enumerate((fwd or {}).get("target_group") or []):
+                        paths.append((block, i, "forward", j, "target_group", k, "arn"))
+                for path in paths:
+                    for tg in self.ix.targets(e, path, ["aws_lb_target_group"],
+                                              id_attr="arn")[0]:
+                        if tg not in out:
+                            out.append(tg)
+        return out
 
     def listener(self, lb: Entry, lb_id: str, li: Entry, groups: list[Entry]) -> None:
         lb_type = str(lb.v("load_balancer_type", default="application"))
@@ -796,9 +997,14 @@ class _Aws:
             ((final.get("redirect") or [{}])[0] or {}).get("protocol", "")).upper() == "HTTPS"
         target_port = None
         if final.get("type") == "forward":
-            i = actions.index(final)
-            for tg in self.ix.targets(li, ("default_action", i, "target_group_arn"),
-                                      ["aws_lb_target_group"], id_attr="arn")[0]:
+            # by the index in the planned list (`actions` is sorted by `order`)
+            i = next(j for j, a in enumerate(li.v("default_action") or []) if a is final)
+            paths: list[tuple[Any, ...]] = [("default_action", i, "target_group_arn")]
+            for j, fwd in enumerate(final.get("forward") or []):  # weighted forward
+                for k, _ in enumerate((fwd or {}).get("target_group") or []):
+                    paths.append(("default_action", i, "forward", j, "target_group", k, "arn"))
+            for tg in (t for path in paths for t in self.ix.targets(
+                    li, path, ["aws_lb_target_group"], id_attr="arn")[0]):
                 if tg.v("port") is not None:
                     target_port = int(tg.v("port"))
                     break
@@ -811,6 +1017,11 @@ class _Aws:
         if protocol in ("https", "tls"):
             world.props["min_tls"] = None if li.unknown("ssl_policy") else ssl_policy_min_tls(
                 li.v("ssl_policy"))
+        if li.unknown("protocol") and "protocol" in li.expr:
+            # set to a value known only after apply: plain HTTP at worst, HTTPS (its TLS
+            # policy not known) at best, as for an hcloud service (TLS-02 says error)
+            world.set("protocol", "http", "https")
+            world.set("redirects_to_https", False, redirect)
         lid = self.b.add(li, Kind.LISTENER, CLOUD, world,
                          name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
                          region=self.region(li) or self.region(lb), deps=[lb])
@@ -973,6 +1184,8 @@ class _Aws:
                     "target_port": li.get("instance_port"), "redirects_to_https": False})
                 if protocol in ("https", "tls"):
                     lw.props["min_tls"] = None  # its policy is a separate resource
+                if lb.unknown("listener", i, "lb_protocol"):  # `lb_protocol` is required:
+                    lw.set("protocol", "http", "https")  # unknown only when set so
                 lid = self.b.add(lb, Kind.LISTENER, CLOUD, lw,
                                  name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
                                  region=self.region(lb), suffix=f"/listener/{i}")

@@ -30,11 +30,25 @@ from providers.azure.normalize import (
     _tls,
     nsg_layers,
 )
+from providers.azure.normalize.paths import combine
 from providers.terraform.core import UNKNOWN_IP, Builder, Draft, Entry, World, labels_of
-from scanner.model import Kind, RelationType
+from scanner.model import Kind, RelationType, Unread
 from scanner.rules import Action, LayerMode, PortRange, RuleLayer
 
 CLOUD = "azure"
+# A NIC in a load balancer's backend pool or NAT rule, or an application gateway's pool, is
+# reached through that front end (azurerm docs, network_interface_*_association); load
+# balancers and application gateways are not mapped from plans, so what reaches the VM
+# through them is not known: its public IPs and ingress are unknown (opening only), as the
+# live path marks a VM fronted by one it did not read (providers/azure/normalize/compute.py)
+FRONTED = ("azurerm_network_interface_backend_address_pool_association",
+           "azurerm_network_interface_nat_rule_association",
+           "azurerm_network_interface_application_gateway_backend_address_pool_association")
+# the same, named in a NIC's ip_configuration (azurerm 1.x) or a scale set's
+FRONT_END_KEYS = ("load_balancer_backend_address_pools_ids", "load_balancer_inbound_nat_rules_ids",
+                  "application_gateway_backend_address_pool_id",
+                  "load_balancer_backend_address_pool_ids",
+                  "application_gateway_backend_address_pool_ids")
 TYPES = frozenset({
     "azurerm_storage_account", "azurerm_network_security_group",
     "azurerm_network_security_rule", "azurerm_network_interface",
@@ -50,7 +64,7 @@ TYPES = frozenset({
     "azurerm_postgresql_server", "azurerm_postgresql_firewall_rule", "azurerm_mysql_server",
     "azurerm_mysql_firewall_rule", "azurerm_key_vault_key",
     "azurerm_linux_virtual_machine_scale_set", "azurerm_windows_virtual_machine_scale_set",
-    "azurerm_virtual_machine_scale_set",
+    "azurerm_virtual_machine_scale_set", *FRONTED,
 })
 SCALE_SETS = ("azurerm_linux_virtual_machine_scale_set",
               "azurerm_windows_virtual_machine_scale_set", "azurerm_virtual_machine_scale_set")
@@ -67,6 +81,11 @@ _ARM = {"name": "name", "priority": "priority", "direction": "direction", "acces
         "destination_port_ranges": "destinationPortRanges"}
 _WIDE = {"source_address_prefix": "*", "destination_port_range": "*", "priority": 100,
          "protocol": "*"}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two ARM names (known strings) equal, case-insensitively."""
+    return isinstance(a, str) and isinstance(b, str) and a.lower() == b.lower()
 
 
 def location(e: Entry) -> str | None:
@@ -125,8 +144,11 @@ class _Azure:
             hits, _ = self.ix.resolve(r, r.refs("network_security_group_name"),
                                       ["azurerm_network_security_group"])
             if not hits:
-                hits = [n for n in nsgs if n.v("name") == r.v("network_security_group_name")
-                        and n.v("resource_group_name") == r.v("resource_group_name")]
+                # by name in its resource group; ARM names and resource group names are
+                # case-insensitive (https://learn.microsoft.com/azure/azure-resource-manager/
+                # management/resource-name-rules: "Resource names are case-insensitive")
+                hits = [n for n in nsgs if _same(n.v("name"), r.v("network_security_group_name"))
+                        and _same(n.v("resource_group_name"), r.v("resource_group_name"))]
             for nsg in hits:
                 self.rules[nsg.address].append(r)
             if not hits:
@@ -147,7 +169,9 @@ class _Azure:
             (nsg, ("security_rule", i), r) for i, r in enumerate(nsg.v("security_rule") or [])
             if isinstance(r, Mapping)]
         sources += [(r, (), r.values) for r in self.rules.get(nsg.address, [])]
-        if nsg.rules_unknown("security_rule", bool(self.rules.get(nsg.address))):
+        if nsg.rules_unknown("security_rule", bool(self.rules.get(nsg.address))) or any(
+                nsg.wholly_unknown("security_rule", i) and not isinstance(r, Mapping)
+                for i, r in enumerate(nsg.v("security_rule") or [])):
             most.append(_arm_rule({"access": "Allow", "direction": "Inbound"},
                                   {"source_address_prefix", "destination_port_range",
                                    "priority", "protocol"}, True))
@@ -163,25 +187,34 @@ class _Azure:
 
     def firewalls(self) -> None:
         for nsg in self.ix.of_type("azurerm_network_security_group"):
-            most, _ = self.arm_nsg(nsg)
-            layer = nsg_layers(most, None, True, ["0.0.0.0"])[0]
-            self.b.add(nsg, Kind.FIREWALL, CLOUD, {"firewall_rules": [
+            # both worlds, as for every other firewall (docs/terraform.md, "Rules without
+            # machines"): a rule known only after apply makes NET-07 `error` unless the
+            # verdict is the same whatever it turns out to be
+            world = World()
+            most_rules, least_rules = ([
                 {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources),
-                 "action": str(r.action), "priority": r.priority} for r in layer.rules]},
-                name=nsg.name(nsg.v("name")), region=location(nsg), labels=self.labels(nsg),
-                deps=self.rules.get(nsg.address, []))
+                 "action": str(r.action), "priority": r.priority}
+                for r in nsg_layers(arm, None, True, ["0.0.0.0"])[0].rules]
+                for arm in self.arm_nsg(nsg))
+            world.set("firewall_rules", most_rules, least_rules)
+            self.b.add(nsg, Kind.FIREWALL, CLOUD, world,
+                       name=nsg.name(nsg.v("name")), region=location(nsg),
+                       labels=self.labels(nsg), deps=self.rules.get(nsg.address, []))
         for r in self.loose:
             # A rule added to an NSG the plan does not hold (an existing NSG named by its
             # name): judged as a firewall of its own (with the NSG's default rules), so that
             # what it admits is a finding (NET-07); the NSG's subnets and NICs are judged live.
-            widest, _ = _rule_worlds(r, (), r.values)
-            arm = {"id": self.rid(r), "properties": {"securityRules": [widest] if widest else []}}
-            layer = nsg_layers(arm, None, True, ["0.0.0.0"])[0]
-            nsg_name = r.v("network_security_group_name") or "a network security group"
-            self.b.add(r, Kind.FIREWALL, CLOUD, {"firewall_rules": [
+            loose = World()
+            most_rules, least_rules = ([
                 {"protocol": x.protocol, "ports": str(x.ports), "sources": list(x.sources),
-                 "action": str(x.action), "priority": x.priority} for x in layer.rules]},
-                name=f"{r.address} (rule of {nsg_name} not in the plan)", region=None)
+                 "action": str(x.action), "priority": x.priority}
+                for x in nsg_layers({"id": self.rid(r), "properties": {
+                    "securityRules": [arm] if arm else []}}, None, True, ["0.0.0.0"])[0].rules]
+                for arm in _rule_worlds(r, (), r.values))
+            loose.set("firewall_rules", most_rules, least_rules)
+            nsg_name = r.v("network_security_group_name") or "a network security group"
+            self.b.add(r, Kind.FIREWALL, CLOUD, loose,
+                       name=f"{r.address} (rule of {nsg_name} not in the plan)", region=None)
 
     # --- machines ---------------------------------------------------------------------------
 
@@ -197,14 +230,29 @@ class _Azure:
             for sub in self.ix.targets(a, "subnet_id", ["azurerm_subnet"])[0]:
                 subnet_nsg[sub.address].extend((a, n) for n in self.ix.targets(
                     a, "network_security_group_id", ["azurerm_network_security_group"])[0])
+        fronted: dict[str, list[Entry]] = defaultdict(list)  # NIC address -> associations
+        for a in self.ix.of_type(*FRONTED):
+            for nic in self.ix.targets(a, "network_interface_id",
+                                       ["azurerm_network_interface"])[0]:
+                fronted[nic.address].append(a)
         for vm in self.ix.of_type(*VM_TYPES):
             nics, nic_unknown = self.ix.targets(vm, "network_interface_ids",
                                                 ["azurerm_network_interface"])
+            fronts = [a for nic in nics for a in fronted.get(nic.address, [])]
+            fronts_legacy = [nic for nic in nics for i, cfg in enumerate(
+                nic.v("ip_configuration") or []) if isinstance(cfg, Mapping) and any(
+                cfg.get(k) or nic.unknown("ip_configuration", i, k) for k in FRONT_END_KEYS)]
             world = World()
             public: list[str] = []
             public_least: list[str] = []
             private: list[str] = []
-            chosen: tuple[Entry, bool, int] | None = None
+            # every IP configuration with a public IP is an entry path, judged against its
+            # own NIC's and subnet's NSGs, as the live path does (providers/azure/normalize/
+            # compute.py `_exposure`): "each NIC ... can be associated with a public IP"
+            # (https://learn.microsoft.com/azure/virtual-network/ip-services/
+            # virtual-network-network-interface-addresses), so a second NIC whose NSG
+            # admits 22 exposes the VM whatever the first NIC's NSG says
+            entries: list[tuple[Entry, bool, int, bool]] = []  # nic, standard, cfg, certain
             deps: list[Entry] = [*nics]
             for nic in nics:
                 for i, cfg in enumerate(nic.v("ip_configuration") or []):
@@ -223,19 +271,18 @@ class _Azure:
                             UNKNOWN_IP.format(what=f"address of {pip.address}")
                         public.append(text)
                         public_least.append(text)
-                        if chosen is None:
-                            chosen = (nic, str(pip.v("sku", default="Standard")).lower()
-                                      == "standard", i)
+                        entries.append((nic, str(pip.v("sku", default="Standard")).lower()
+                                        == "standard", i, True))
                     if pip_unknown and not pips:
                         public.append(UNKNOWN_IP.format(what=f"public IP of {nic.address}"))
-                        if chosen is None:
-                            chosen = (nic, False, i)
-            if chosen is None and nics:
-                chosen = (nics[0], True, 0)
+                        entries.append((nic, False, i, False))
+            if not entries and nics:  # no public path: the first configuration's layers
+                entries.append((nics[0], True, 0, True))
             most_layers: tuple[RuleLayer, ...] = ()
             least_layers: tuple[RuleLayer, ...] = ()
-            if chosen is not None:
-                nic, standard, i = chosen
+            most_paths: list[tuple[RuleLayer, ...]] = []
+            least_paths: list[tuple[bool, tuple[RuleLayer, ...]]] = []
+            for nic, standard, i, certain in dict.fromkeys(entries):
                 subs = self.ix.targets(nic, ("ip_configuration", i, "subnet_id"),
                                        ["azurerm_subnet"])[0]
                 s_nsgs = [n for sub in subs for _, n in subnet_nsg.get(sub.address, [])]
@@ -246,10 +293,17 @@ class _Azure:
                 deps += [r for n in [*s_nsgs, *n_nsgs] for r in self.rules.get(n.address, [])]
                 s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
                 n_w = self.arm_nsg(n_nsgs[0]) if n_nsgs else None
-                most_layers = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
-                                         standard, private)
-                least_layers = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
-                                          standard, private)
+                most_paths.append(nsg_layers(s_w[0] if s_w else None,
+                                             n_w[0] if n_w else None, standard, private))
+                # the least exposed world has only the public IPs known to exist
+                least_paths.append((certain, nsg_layers(s_w[1] if s_w else None,
+                                                        n_w[1] if n_w else None, standard,
+                                                        private)))
+            if most_paths:
+                most_layers = combine(most_paths)
+                least_layers = combine([p for c, p in least_paths if c]
+                                       or [least_paths[0][1]])
+            deps = list(dict.fromkeys(deps))
             if nic_unknown:
                 most_layers = (RuleLayer("network interface not in the plan", LayerMode.UNION,
                                          (), Action.ALLOW, present=False),)
@@ -277,7 +331,15 @@ class _Azure:
                         "disable_password_authentication"))
             # Windows: no SSH (IAM-03 does not apply), as on the live path
             vid = self.b.add(vm, Kind.COMPUTE, CLOUD, world, name=vm.name(vm.v("name")),
-                             region=location(vm), labels=self.labels(vm), deps=deps)
+                             region=location(vm), labels=self.labels(vm),
+                             deps=[*deps, *fronts])
+            whys = [f"{a.address}: a load balancer or application gateway reaches its "
+                    "network interface (not mapped from plans)" for a in fronts] + [
+                f"{n.address}: in a load balancer or application gateway pool (not mapped "
+                "from plans)" for n in fronts_legacy]
+            if whys:
+                self.b.mark(vid, ("public_ips", "ingress"), Unread(
+                    whys[0], "dangling", opens=True, closes=False))
             disk = self.b.add(vm, Kind.VOLUME, CLOUD, {
                 "encrypted": True, "encryption_evidence": "provider",
                 "encryption_reference": DISK_DOC,
@@ -313,6 +375,9 @@ class _Azure:
                 most_layers = (RuleLayer("network interfaces unknown until apply",
                                          LayerMode.UNION, (), Action.ALLOW, present=False),)
             chosen = next((i for i, n in enumerate(nics) if n.get("primary")), 0)
+            # every IP configuration with an instance public IP is an entry path with its
+            # own NIC's NSG and subnet (as for a VM: every NIC, not the primary one only)
+            paths: list[tuple[int, int, bool]] = []  # nic, ip configuration, certain
             for i, nic in enumerate(nics):
                 for j, cfg in enumerate(nic.get("ip_configuration") or []):
                     if not isinstance(cfg, Mapping):
@@ -324,26 +389,37 @@ class _Azure:
                         public.append(text)
                         if pips:
                             public_least.append(text)
+                        paths.append((i, j, bool(pips)))
             if nics and not most_layers:
-                i = min(chosen, len(nics) - 1)
-                nsgs, nsg_unknown = self.ix.targets(
-                    ss, (block, i, "network_security_group_id"),
-                    ["azurerm_network_security_group"])
-                subs = self.ix.targets(ss, (block, i, "ip_configuration", 0, "subnet_id"),
-                                       ["azurerm_subnet"])[0][:1]
-                s_nsgs = [n for sub in subs for n in subnet_nsg.get(sub.address, [])]
-                deps += [*nsgs, *subs, *s_nsgs]
-                deps += [r for n in [*nsgs, *s_nsgs] for r in self.rules.get(n.address, [])]
-                s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
-                n_w = self.arm_nsg(nsgs[0]) if nsgs else None
-                most_layers = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
-                                         True, [])
-                least_layers = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
-                                          True, [])
-                if nsg_unknown:
-                    most_layers = (RuleLayer("network security group not in the plan",
-                                             LayerMode.UNION, (), Action.ALLOW,
-                                             present=False),)
+                if not paths:  # no public path: the primary NIC's layers, for the record
+                    paths = [(min(chosen, len(nics) - 1), 0, True)]
+                most_paths: list[tuple[RuleLayer, ...]] = []
+                least_paths: list[tuple[RuleLayer, ...]] = []
+                for i, j, certain in paths:
+                    nsgs, nsg_unknown = self.ix.targets(
+                        ss, (block, i, "network_security_group_id"),
+                        ["azurerm_network_security_group"])
+                    subs = self.ix.targets(ss, (block, i, "ip_configuration", j, "subnet_id"),
+                                           ["azurerm_subnet"])[0][:1]
+                    s_nsgs = [n for sub in subs for n in subnet_nsg.get(sub.address, [])]
+                    deps += [*nsgs, *subs, *s_nsgs]
+                    deps += [r for n in [*nsgs, *s_nsgs] for r in self.rules.get(n.address, [])]
+                    s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
+                    n_w = self.arm_nsg(nsgs[0]) if nsgs else None
+                    least = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
+                                       True, [])
+                    most = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
+                                      True, [])
+                    if nsg_unknown:
+                        most = (RuleLayer("network security group not in the plan",
+                                          LayerMode.UNION, (), Action.ALLOW, present=False),)
+                    most_paths.append(most)
+                    if certain or len(paths) == 1:
+                        least_paths.append(least)
+                most_layers = combine(most_paths)
+                # no public IP known to exist: the least exposed world has no path at all
+                least_layers = combine(least_paths or [nsg_layers(None, None, True, [])])
+                deps = list(dict.fromkeys(deps))
             world.set("public_ips", public, public_least)
             world.set("ingress", most_layers, least_layers)
             world.props["private_ips"] = []
@@ -356,8 +432,15 @@ class _Azure:
                 world.props["ssh_key_only"] = None if ss.unknown(
                     "disable_password_authentication") else bool(
                     ss.v("disable_password_authentication", default=True))
-            self.b.add(ss, Kind.COMPUTE, CLOUD, world, name=ss.name(ss.v("name")),
-                       region=location(ss), labels=self.labels(ss), deps=deps)
+            sid = self.b.add(ss, Kind.COMPUTE, CLOUD, world, name=ss.name(ss.v("name")),
+                             region=location(ss), labels=self.labels(ss), deps=deps)
+            if any(cfg.get(k) or ss.unknown(block, i, "ip_configuration", j, k)
+                   for i, nic in enumerate(nics)
+                   for j, cfg in enumerate(nic.get("ip_configuration") or [])
+                   if isinstance(cfg, Mapping) for k in FRONT_END_KEYS):
+                self.b.mark(sid, ("public_ips", "ingress"), Unread(
+                    f"{ss.address}: instances in a load balancer or application gateway pool "
+                    "(not mapped from plans)", "dangling", opens=True, closes=False))
 
     # --- storage ----------------------------------------------------------------------------
 
@@ -379,7 +462,9 @@ class _Azure:
                 "https_only": None if acct.unknown("https_traffic_only_enabled") or
                 acct.unknown("enable_https_traffic_only") else bool(https),
                 "backup_redundancy": redundancy,
-                "replica_regions": [pair] if pair else [],
+                # replication known only after apply: a copy may be anywhere (RES-02 error)
+                "replica_regions": [pair] if pair else ["unknown"] if acct.unknown(
+                    "account_replication_type") else [],
             })
             world.set("public_endpoint", bool(public) or acct.unknown(
                 "public_network_access_enabled"), bool(public) and not acct.unknown(
@@ -462,15 +547,26 @@ class _Azure:
                 storage = str(db.v("storage_account_type", default="Geo")).lower() \
                     if db is not srv else "geo"
                 red = REDUNDANCY.get(storage)
+                # the defaults (7 days, Geo) hold only where the argument is not set; one
+                # known only after apply is unknown (azurerm docs, mssql_database:
+                # `short_term_retention_policy.retention_days`, `storage_account_type`)
+                if db is not srv and db.unknown("short_term_retention_policy"):
+                    retention = None
+                if db is not srv and db.unknown("storage_account_type"):
+                    red = None
                 where = location(srv)
                 world.props.update({
                     "public_ips": [], "min_tls": tls,
                     "encrypted": None if db.unknown("transparent_data_encryption_enabled")
                     else bool(tde),
                     "encryption_evidence": "config",
-                    "backup_enabled": True, "backup_retention_days": int(retention),
+                    # retention unknown: BAK-02 cannot tell (checks/backup.py reads None
+                    # `backup_enabled` as not known; a None retention would read as 0 days)
+                    "backup_enabled": None if retention is None else True,
+                    "backup_retention_days": None if retention is None else int(retention),
                     "backup_frequency_hours": 24, "backup_redundancy": red,
-                    "replica_regions": [p] if red == "geo" and (p := _pair(where)) else [],
+                    "replica_regions": [p] if red == "geo" and (p := _pair(where)) else
+                    ["unknown"] if db is not srv and db.unknown("storage_account_type") else [],
                     "pitr_enabled": True,
                 })
                 name = f"{srv.v('name') or srv.address}/{db.v('name')}" if db is not srv \
@@ -601,11 +697,14 @@ def _server_props(srv: Entry, tls: str | None, where: str | None) -> dict[str, A
         "public_ips": [], "min_tls": tls,
         "encrypted": True, "encryption_evidence": "provider",
         "encryption_reference": FLEX_DOC,
-        "backup_enabled": True,
-        "backup_retention_days": int(srv.v("backup_retention_days", default=7)),
+        "backup_enabled": None if srv.unknown("backup_retention_days") else True,
+        # 7 days when not set; known only after apply: unknown, not the default
+        "backup_retention_days": None if srv.unknown("backup_retention_days")
+        else int(srv.v("backup_retention_days", default=7)),
         "backup_frequency_hours": 24,
         "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
         else ("geo" if geo else "local"),
-        "replica_regions": [p] if geo and (p := _pair(where)) else [],
+        "replica_regions": [p] if geo and (p := _pair(where)) else ["unknown"] if srv.unknown(
+            "geo_redundant_backup_enabled") else [],
         "pitr_enabled": True,
     }

@@ -21,6 +21,7 @@ from typing import Any
 from providers.terraform.context import TYPES as CONTEXT_TYPES
 from providers.terraform.plan import resource_refs
 from scanner.model import Kind, Relation, RelationType, Resource, Unread
+from scanner.redact import REDACTED
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
 
 CHANGING = frozenset({"create", "update"})
@@ -52,8 +53,9 @@ class Entry:
         self.address = str(raw["address"])
         self.type = str(raw["type"])
         self.module = str(raw.get("module_address") or "")
-        self.values: Mapping[str, Any] = raw.get("values") or {}
-        self.unk: Any = raw.get("after_unknown") or {}
+        self.values: Mapping[str, Any]
+        self.values, self.unk = hidden_as_unknown(raw.get("values") or {},
+                                                  raw.get("after_unknown") or {})
         self.expr: Mapping[str, Any] = raw.get("expressions") or {}
         self.actions = [str(a) for a in raw.get("actions") or []]
         self.region: str | None = raw.get("region")
@@ -144,6 +146,79 @@ class Entry:
         return self.address
 
 
+LABEL_KEYS = frozenset({"tags", "tags_all", "labels"})
+
+
+def hidden_as_unknown(values: Mapping[str, Any], unknown: Any) -> tuple[Mapping[str, Any], Any]:
+    """(values, after_unknown) with every value posture may not read taken as unknown until
+    apply: a value Terraform marks sensitive (`after_sensitive` / `sensitive_values`, replaced
+    by the marker at read time, providers.terraform.plan.redact_sensitive) or one that looks
+    like a secret (scanner.redact). Terraform writes a sensitive value's real content in the
+    plan and only marks it ("after_sensitive ... true where a value is sensitive":
+    https://developer.hashicorp.com/terraform/internals/json-format#change-representation);
+    posture never keeps it, so its verdict cannot rest on it: a sensitive `cidr_blocks`, an
+    `ingress` block, a `storage_encrypted` from a sensitive variable is unknown, as if
+    `after_unknown` said so (the value dropped from an object and null in a list, as
+    Terraform writes unknowns), and judged in two worlds or as `error`, never as the text of
+    the marker. Tags and labels keep the marker (names chosen by the user, read as text)."""
+    if not _holds_marker(values):
+        return values, unknown
+    out: dict[str, Any] = {}
+    unk: Any = dict(unknown) if isinstance(unknown, Mapping) else unknown
+    for key, value in values.items():
+        if key in LABEL_KEYS or not _holds_marker(value):
+            out[key] = value
+            continue
+        sub = unk.get(key) if isinstance(unk, dict) else unk
+        v, u = _hide(value, sub)
+        if v is not None:
+            out[key] = v
+        if isinstance(unk, dict):
+            unk[key] = u
+    return out, unk
+
+
+def _holds_marker(node: Any) -> bool:
+    if node == REDACTED:
+        return True
+    if isinstance(node, Mapping):
+        return any(_holds_marker(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_holds_marker(v) for v in node)
+    return False
+
+
+def _hide(value: Any, unknown: Any) -> tuple[Any, Any]:
+    """One value and its after_unknown node, the marker taken as unknown (see
+    hidden_as_unknown)."""
+    if unknown is True:
+        return (None if value == REDACTED else value), True
+    if value == REDACTED:
+        return None, True
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        unk: dict[str, Any] = dict(unknown) if isinstance(unknown, Mapping) else {}
+        for k, v in value.items():
+            if not _holds_marker(v):
+                out[k] = v
+                continue
+            nv, nu = _hide(v, unk.get(k))
+            if nv is not None:
+                out[k] = nv
+            unk[k] = nu
+        return out, unk
+    if isinstance(value, list):
+        old = list(unknown) if isinstance(unknown, list) else []
+        items: list[Any] = []
+        marks: list[Any] = []
+        for i, v in enumerate(value):
+            nv, nu = _hide(v, old[i] if i < len(old) else False)
+            items.append(nv)
+            marks.append(nu)
+        return items, marks
+    return value, unknown
+
+
 def _any_true(node: Any) -> bool:
     if node is True:
         return True
@@ -180,6 +255,11 @@ class Index:
             native = e.v("id")
             if native is not None:
                 self.by_id[(e.type, str(native))] = e
+                # an ARM id is case-insensitive ("resource names are case-insensitive":
+                # learn.microsoft.com/azure/azure-resource-manager/management/
+                # resource-name-rules); a configuration may spell it otherwise than ARM
+                if str(native).startswith("/"):
+                    self.by_id.setdefault((e.type, str(native).lower()), e)
             for extra in ("arn", "name", "identifier", "cluster_identifier", "bucket"):
                 if e.v(extra) is not None:
                     self.by_id.setdefault((f"{e.type}#{extra}", str(e.v(extra))), e)
@@ -224,6 +304,8 @@ class Index:
             for t in types:
                 key = (t, str(item)) if id_attr == "id" else (f"{t}#{id_attr}", str(item))
                 hit = self.by_id.get(key)
+                if hit is None and id_attr == "id" and str(item).startswith("/"):
+                    hit = self.by_id.get((t, str(item).lower()))
                 if hit:
                     break
             if hit is None:
@@ -383,6 +465,11 @@ class Builder:
         self.deps[rid].add(e.address)
         self.deps[rid].update(d.address for d in deps)
         return rid
+
+    def also_read(self, rid: str, *entries: Entry) -> None:
+        """Instances resource `rid` reads besides those given to `add` (its parts)."""
+        self.read[rid].update(e.address for e in entries)
+        self.deps[rid].update(e.address for e in entries)
 
     def relate(self, source: str, target: str, rtype: RelationType, **attrs: Any) -> None:
         self.relations.append(Relation(source, target, rtype, attrs))

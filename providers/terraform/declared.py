@@ -204,18 +204,24 @@ def _show_json(doc: dict[str, Any], origin: str
         values = doc.get("values") or {}
         out = [_object(str(r["address"]), str(r["type"]), str(r.get("provider_name") or ""),
                        r.get("values") or {}, _sensitive_keys(r.get("sensitive_values")), [])
-               for r in _module_resources((values or {}).get("root_module"))]
+               for r in _module_resources((values or {}).get("root_module"))
+               if not r.get("deposed_key")]
         return "terraform-show-state", out, about
     # A plan: what its prior state holds (ids Terraform manages now), then what it creates.
+    # Deposed objects (`deposed` in resource_changes, `deposed_key` in prior_state) share the
+    # current instance's address and are written after it (jsonplan/jsonstate sort by
+    # address, then deposed key): as in a state file, they are not declarations, and they
+    # must not replace the current instance's id or actions.
     changes: dict[str, Mapping[str, Any]] = {}
     for rc in doc.get("resource_changes") or []:
         if isinstance(rc, Mapping) and rc.get("mode", "managed") == "managed" and rc.get(
-                "address") and rc.get("type"):
+                "address") and rc.get("type") and not rc.get("deposed"):
             changes[str(rc["address"])] = rc
     prior = {str(r["address"]): r for r in _module_resources(
-        ((doc.get("prior_state") or {}).get("values") or {}).get("root_module"))}
+        ((doc.get("prior_state") or {}).get("values") or {}).get("root_module"))
+        if not r.get("deposed_key")}
     planned = {str(r["address"]): r for r in _module_resources(
-        (doc.get("planned_values") or {}).get("root_module"))}
+        (doc.get("planned_values") or {}).get("root_module")) if not r.get("deposed_key")}
     out = []
     for address in sorted(set(prior) | set(planned) | set(changes)):
         rc = changes.get(address, {})

@@ -57,8 +57,18 @@ def _location(e: Entry) -> str | None:
 def _drafts(b: Builder, fw: Entry) -> list[Draft]:
     origin = b.rid(CLOUD, fw)
     out = []
+    # `rule` is an optional, non-computed block set (hcloud provider docs, hcloud_firewall):
+    # it is unknown in a plan only when the configuration makes it so (a `dynamic "rule"`
+    # over a value known after apply), and Terraform then writes the whole set, or one of
+    # its elements, as `true` in after_unknown and leaves it out of the planned values
+    # (https://developer.hashicorp.com/terraform/internals/json-format: "after_unknown").
+    # Such rules may open anything: an unknown allow rule, never "no rules".
+    if fw.wholly_unknown("rule"):
+        out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#rule"))
     for i, rule in enumerate(fw.v("rule") or []):
         if not isinstance(rule, dict):
+            if fw.wholly_unknown("rule", i):
+                out.append(Draft(Action.ALLOW, None, None, None, 0, f"{origin}#{i}"))
             continue
         if rule.get("direction") != "in" and not fw.unknown("rule", i, "direction"):
             continue

@@ -267,15 +267,30 @@ def resource_refs(expression: Any) -> list[str]:
     out: list[str] = []
     if not isinstance(expression, Mapping):
         return out
+    previous = ""
     for ref in expression.get("references") or []:
         ref = str(ref)
         if ref.startswith(_NOT_RESOURCE):
+            previous = ref
             continue
         m = _REF.match(ref)
         if m:
+            # Terraform follows a reference to one instance (`aws_security_group.web["a"]`)
+            # with its resource without the key (`aws_security_group.web`): "Include the
+            # resource, without the key" (internal/command/jsonconfig/expression.go,
+            # Terraform 1.x). That echo names no other instance: a bare reference that
+            # comes right after its keyed form is not one to every instance (a splat or a
+            # bare use elsewhere in the expression still is).
+            keyed = _REF.match(previous)
+            if not m.group("index") and keyed and keyed.group("index") and \
+                    keyed.group("base") == m.group("base") and \
+                    previous == keyed.group("base") + keyed.group("index"):
+                previous = ref
+                continue
             addr = m.group("base") + (m.group("index") or "")
             if addr not in out:
                 out.append(addr)
+        previous = ref
     return out
 
 
@@ -305,9 +320,21 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
     else:
         root = (doc.get("values") or {}).get("root_module")
     changes: dict[str, Mapping[str, Any]] = {}
+    deposed: list[Mapping[str, Any]] = []
     for rc in doc.get("resource_changes") or []:
         if isinstance(rc, Mapping) and rc.get("mode", "managed") == "managed" and rc.get(
                 "address"):
+            if rc.get("deposed"):
+                # A deposed object (left by a create_before_destroy replacement that failed
+                # half-way) shares its address with the current instance, and Terraform
+                # writes it right after that instance's change (jsonplan sorts by address,
+                # then deposed key, "" first). It is never in planned_values: its change (a
+                # delete, `after_unknown` {}) must not stand for the current instance's, or
+                # that instance's unknowns would read as known. Format:
+                # https://developer.hashicorp.com/terraform/internals/json-format
+                # ("deposed": "the deposed key ... identifies a deposed object").
+                deposed.append(rc)
+                continue
             changes[str(rc["address"])] = rc
     config, sources = _config_index(doc.get("configuration"))
     tf_dir = options.get("tf_dir")
@@ -321,6 +348,12 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
     provider_cache: dict[str, tuple[str | None, str | None, str]] = {}
     for res in _module_resources(root):
         if res.get("mode", "managed") != "managed":
+            continue
+        if res.get("deposed_key"):
+            # a state's deposed object (`deposed_key`, same address as the current
+            # instance): destroyed on the next apply, never the instance itself
+            deposed.append({"address": res.get("address"), "type": res.get("type"),
+                            "deposed": res["deposed_key"]})
             continue
         address = str(res.get("address"))
         seen.add(address)
@@ -384,6 +417,10 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
                              "reason": "forgotten" if gone else "deleted",
                              "message": "the plan removes it from the state (not judged)"
                              if gone else "the plan deletes it (not judged)"})
+    for rc in deposed:
+        not_assessed.append({"id": f"{rc.get('address')} (deposed {rc.get('deposed')})",
+                             "type": str(rc.get("type")), "reason": "deleted",
+                             "message": "the plan deletes it (not judged)"})
     section.add("resources", GLOBAL, entries)
     section.add("not_assessed", GLOBAL, sorted(not_assessed, key=lambda o: o["id"]))
     section.add("plan", GLOBAL, [{
