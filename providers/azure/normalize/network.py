@@ -68,7 +68,7 @@ def networks(b: Build) -> None:
             if nsg_ref:
                 b.relate(sid, nsg_ref, RelationType.PROTECTED_BY, layer="subnet NSG")
     for nsg in b.items("Microsoft.Network/networkSecurityGroups"):
-        layer = nsg_layer(nsg, "NSG", ("0.0.0.0",))
+        layer = nsg_layer(nsg, "NSG", None)  # every rule, whatever it names as destination
         b.add(Kind.FIREWALL, nsg, {"firewall_rules": [
             {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources),
              "action": str(r.action), "priority": r.priority}

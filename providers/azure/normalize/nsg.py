@@ -88,12 +88,32 @@ def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[
     return False
 
 
-def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] = (),
+def _dest_any_address(props: Mapping[str, Any]) -> bool:
+    """Can the rule's destination be an address behind the NSG at all? Every destination
+    a VM, subnet or ASG can have (`*`, `VirtualNetwork`, an address or prefix, an
+    application security group); not a service tag naming addresses outside the virtual
+    network (`Internet`, `Storage`, ...)."""
+    if _arr(props.get("destinationApplicationSecurityGroups"),
+            "destinationApplicationSecurityGroups"):
+        return True
+    prefixes = _list(props, "destinationAddressPrefix", "destinationAddressPrefixes") or ["*"]
+    return any(p.strip().lower() in DEST_ANY or _cidr(p) is not None for p in prefixes)
+
+
+def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] | None = (),
               asgs: set[str] | None = None) -> RuleLayer:
-    """One NSG as an ORDERED layer of its inbound rules that can match internet traffic."""
+    """One NSG as an ORDERED layer of its inbound rules that can match internet traffic
+    to `addresses` (the private addresses of one NIC configuration, members of `asgs`).
+    `addresses` None: the NSG's rules themselves (NET-07), whatever machine they name. A
+    rule's destination is "any, an individual IP address, CIDR block (example 10.0.0.0/24,
+    for example), service tag, or application security group"
+    (https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview
+    #security-rules): a rule admitting RDP from the internet to 10.0.0.0/24 or to an
+    application security group is such a rule, whichever NIC it reaches today."""
     nsg_id = lid(nsg.get("id"))
     props = _props(nsg)
-    addresses = list(addresses)
+    anywhere = addresses is None
+    addresses = list(addresses or ())
     defaults = _arr(props.get("defaultSecurityRules"), "defaultSecurityRules") or list(
         DEFAULT_RULES)
     rules: list[Rule] = []
@@ -102,10 +122,15 @@ def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] = (),
         if lid(rp.get("direction")) != "inbound":
             continue
         sources = _sources(rp)
-        if not sources or not _dest_matches(rp, addresses, asgs or set()):
+        if not sources:
+            continue
+        action = Action.ALLOW if lid(rp.get("access")) == "allow" else Action.DENY
+        # the rules themselves: an allow rule counts whatever address it names, a deny
+        # rule only when it covers every address (it cannot shadow an allow to others)
+        if not (_dest_any_address(rp) if anywhere and action is Action.ALLOW
+                else _dest_matches(rp, addresses, asgs or set())):
             continue
         protocol = _PROTO.get(lid(rp.get("protocol")), "other")
-        action = Action.ALLOW if lid(rp.get("access")) == "allow" else Action.DENY
         for ports in _ports(rp, protocol, action is Action.ALLOW):
             rules.append(Rule(action, protocol, ports, sources, int(rp.get("priority") or 0),
                               origin=f"{nsg_id}/securityrules/{lid(raw.get('name'))}"))
@@ -113,9 +138,11 @@ def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] = (),
 
 
 def nsg_layers(subnet_nsg: Mapping[str, Any] | None, nic_nsg: Mapping[str, Any] | None,
-               standard_sku: bool, addresses: Iterable[str] = (),
+               standard_sku: bool, addresses: Iterable[str] | None = (),
                asgs: set[str] | None = None) -> tuple[RuleLayer, ...]:
-    addresses = list(addresses)
+    """The layers traffic to `addresses` crosses (None: the NSGs' rules themselves, as
+    nsg_layer reads them for NET-07)."""
+    addresses = None if addresses is None else list(addresses)
     layers = []
     if subnet_nsg is not None:
         layers.append(nsg_layer(subnet_nsg, "subnet NSG", addresses, asgs))

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from providers.azure.apis import CONTRIBUTOR, OWNER
 from providers.azure.normalize.common import PRINCIPAL_TYPES, _arr, _loc, _props, _str, lid
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
+
+
+def exports_administrative(logs: list[Any]) -> bool:
+    """Does a subscription diagnostic setting export the activity log's control-plane
+    record? That is its `Administrative` category: "every create, update, delete, and
+    action operation performed through Resource Manager"
+    (https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema
+    #categories); a setting exporting only Security, ServiceHealth, Alert, Policy, ...
+    records no control-plane change. Entries name a `category` or a `categoryGroup`
+    (`allLogs`: every category; `audit`: the audit logs, https://learn.microsoft.com/azure/
+    azure-monitor/essentials/diagnostic-settings#category-groups), both case-insensitive
+    enum strings; `enabled` must be true."""
+    return any(isinstance(entry, Mapping) and entry.get("enabled") is True
+               and (lid(entry.get("category")) == "administrative"
+                    or lid(entry.get("categoryGroup")) in ("alllogs", "audit"))
+               for entry in logs)
 
 
 def build(b: Build) -> None:
@@ -25,8 +42,7 @@ def build(b: Build) -> None:
     workspaces = b.by_id["Microsoft.OperationalInsights/workspaces"]
     for setting in b.items("Microsoft.Insights/diagnosticSettings"):
         p = _props(setting)
-        logs = _arr(p.get("logs"), "logs")
-        enabled = any(bool(entry.get("enabled")) for entry in logs)
+        enabled = exports_administrative(_arr(p.get("logs"), "logs"))
         ws = workspaces.get(lid(p.get("workspaceId")))
         st = b.located("Microsoft.Storage/storageAccounts", lid(p.get("storageAccountId")))
         region = _loc(ws) if ws else (_loc(st) if st else None)

@@ -1,0 +1,216 @@
+"""Verdicts on Azure data in the shapes Microsoft documents: ARM example bodies of
+Azure/azure-rest-api-specs (tests/data/azure, MIT; see its README) served by the local HTTPS
+ARM server to the real azure-mgmt clients, each changed only by the explicit edits below to
+the shape a real estate has (an NSG rule naming a subnet prefix as destination, the
+activity-log categories a setting exports, a NAT rule for both transport protocols).
+
+One live scan of one estate serves every test (module fixture), so the file stays quick."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.azure import PROVIDER
+from scanner import snapshot
+from scanner.model import Resource
+from tests.azure_arm_server import ArmServer
+from tests.azure_shapes import NET, RG, SUB, example, nic, public_ip, renamed, vm, vnet
+from tests.helpers import findings_of, run
+
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-truth-token"
+NSGS = f"{NET}/networkSecurityGroups".lower()
+CHECKS = "NET-02,NET-07,LOG-01,ENC-01,ENC-03"
+
+
+def nsg(name: str, **rule: Any) -> dict[str, Any]:
+    """Microsoft's NetworkSecurityGroupGet example (rule1: any protocol, port 80, from `*`
+    to `*`, priority 130) as `name`, rule1's properties updated with `rule`."""
+    body = renamed(example("NetworkSecurityGroupGet.json"), "testnsg", name)
+    body["location"] = "westeurope"
+    body["properties"]["securityRules"][0]["properties"].update(rule)
+    return body
+
+
+def rdp_allow(name: str, **destination: Any) -> dict[str, Any]:
+    """rule1 made Microsoft's documented "RDPAllow" rule (Tcp 3389 from `*`), to `destination`
+    (https://learn.microsoft.com/azure/azure-resource-manager/templates/ "networkSecurity-
+    GroupsSettings" parameter file: destinationAddressPrefix "10.0.0.0/24")."""
+    body = nsg(name, protocol="Tcp", destinationPortRange="3389")
+    props = body["properties"]["securityRules"][0]["properties"]
+    props.pop("destinationAddressPrefix")
+    props.update(destination)
+    return body
+
+
+def shadowed_rdp() -> dict[str, Any]:
+    """RDP from `*` to `*` at 130, after a deny of RDP to one address only (priority 100):
+    the allow rule still admits RDP from the internet to every other address."""
+    body = rdp_allow("nsg-rdp-after-narrow-deny", destinationAddressPrefix="*")
+    deny = json.loads(json.dumps(body["properties"]["securityRules"][0]))
+    deny["name"] = "deny-one"
+    deny["id"] = deny["id"].replace("/rule1", "/deny-one")
+    deny["properties"].update(access="Deny", priority=100, destinationAddressPrefix="10.0.0.5")
+    body["properties"]["securityRules"].insert(0, deny)
+    return body
+
+
+def nat_all_lb(target_nic: str) -> dict[str, Any]:
+    """A Basic load balancer whose inbound NAT rule is Microsoft's InboundNatRuleGet example
+    (3390 -> 3389) with protocol "All" (TCP and UDP, the TransportProtocol enum)."""
+    lb_id = f"{NET}/loadBalancers/lb-all"
+    rule = renamed(example("InboundNatRuleGet.json"), "/resourceGroups/testrg/",
+                   "/resourceGroups/rg1/")
+    rule = renamed(rule, "loadBalancers/lb1/", "loadBalancers/lb-all/")
+    rule["properties"]["protocol"] = "All"
+    rule["properties"]["backendIPConfiguration"] = {
+        "id": f"{NET}/networkInterfaces/{target_nic}/ipConfigurations/ipconfig1"}
+    return {"id": lb_id, "name": "lb-all", "type": "Microsoft.Network/loadBalancers",
+            "location": "westeurope", "properties": {
+                "frontendIPConfigurations": [{
+                    "id": f"{lb_id}/frontendIPConfigurations/ip1", "name": "ip1",
+                    "properties": {"publicIPAddress": {"id": f"{NET}/publicIPAddresses/allpip"}}}],
+                "backendAddressPools": [], "loadBalancingRules": [],
+                "inboundNatRules": [rule]}}
+
+
+def diagnostic_setting(name: str, logs: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Microsoft's subscription diagnostic setting example (`allLogs`, enabled) as `name`,
+    its `logs` replaced by `logs` when given."""
+    body = renamed(example("SubscriptionDiagnosticSettingGet.json"),
+                   "fb9f25f9-5785-4510-a38f-a62f188eb9f8", SUB)
+    body = renamed(body, "diagnosticSettings/ds4", f"diagnosticSettings/{name}")
+    body["name"] = name
+    if logs is not None:
+        body["properties"]["logs"] = logs
+    return body
+
+
+def key_vault() -> dict[str, Any]:
+    """Microsoft's getVault example (no `enableSoftDelete`) with purge protection on."""
+    body = renamed(example("KeyVaultGet.json"), "00000000-0000-0000-0000-000000000000", SUB)
+    body["location"] = "westeurope"
+    body["properties"]["enablePurgeProtection"] = True
+    return body
+
+
+def storage_account() -> dict[str, Any]:
+    """Microsoft's StorageAccountGetProperties example without its `encryption` object."""
+    body = renamed(example("StorageAccountGetProperties.json"), "{subscription-id}", SUB)
+    body["location"] = "westeurope"
+    body["properties"].pop("encryption")
+    body["properties"].pop("primaryLocation")
+    body["properties"]["secondaryLocation"] = "northeurope"
+    return body
+
+
+def estate(logs: list[dict[str, Any]] | None) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    return {SUB: {
+        "Microsoft.Network/virtualNetworks": [vnet()],
+        "Microsoft.Network/networkSecurityGroups": [
+            rdp_allow("nsg-rdp-to-prefix", destinationAddressPrefix="10.0.0.0/24"),
+            rdp_allow("nsg-rdp-to-asg", destinationApplicationSecurityGroups=[
+                {"id": f"{NET}/applicationSecurityGroups/jumphosts"}]),
+            shadowed_rdp(),
+            rdp_allow("nsg-rdp-to-storage-tag", destinationAddressPrefix="Storage"),
+            nsg("nsg-udp-rdp", protocol="Udp", destinationPortRange="3389"),
+            nsg("nsg-web")],
+        "Microsoft.Network/publicIPAddresses": [public_ip("allpip", "20.0.0.9", None)],
+        "Microsoft.Network/networkInterfaces": [nic("nic-udp", nsg="nsg-udp-rdp")],
+        "Microsoft.Network/loadBalancers": [nat_all_lb("nic-udp")],
+        "Microsoft.Compute/virtualMachines": [vm("vm-udp", "nic-udp")],
+        "Microsoft.Insights/diagnosticSettings": [diagnostic_setting("activity", logs)],
+        "Microsoft.KeyVault/vaults": [key_vault()],
+        "Microsoft.KeyVault/vaults/keys": [],
+        "Microsoft.Storage/storageAccounts": [storage_account()],
+    }}
+
+
+def scan(tmp_path: Path, logs: list[dict[str, Any]] | None
+         ) -> tuple[dict[str, Any], dict[str, Resource]]:
+    with ArmServer(estate(logs), token=TOKEN) as arm:
+        snap = tmp_path / "estate.json"
+        result = run("scan", "azure", "--format", "json", "--no-timestamps", "--record",
+                     str(snap), "--checks", CHECKS,
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file,
+                          "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+    assert result.exit_code in (0, 1), result.stdout + result.stderr
+    inv = PROVIDER.normalize(snapshot.load(snap).sections[0])
+    return json.loads(result.stdout), {r.id: r for r in inv.resources}
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[tuple[dict[str, Any], dict[str, Resource]]]:
+    yield scan(tmp_path_factory.mktemp("truth"), None)
+
+
+def status(doc: dict[str, Any], check: str, resource: str) -> str:
+    found = [f["status"] for f in findings_of(doc)
+             if f["check"] == check and f["resource"] == resource.lower()]
+    assert len(found) == 1, (check, resource, found)
+    return found[0]
+
+
+def test_an_nsg_rule_admitting_rdp_from_the_internet_fails_whatever_address_it_names(
+        scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
+    """NET-07 judges the rule itself: RDP from `*` to a subnet prefix or to an application
+    security group is such a rule (it was dropped: the rule's destination was matched
+    against 0.0.0.0, a pass); so is an allow after a deny of one address only. A rule to
+    the `Storage` service tag names no machine behind the NSG; Microsoft's own example
+    admits port 80 only."""
+    doc, _ = scanned
+    assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-to-prefix") == "fail"
+    assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-to-asg") == "fail"
+    assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-after-narrow-deny") == "fail"
+    assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-to-storage-tag") == "pass"
+    assert status(doc, "NET-07", f"{NSGS}/nsg-web") == "pass"
+
+
+def test_an_inbound_nat_rule_for_all_protocols_forwards_udp(
+        scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
+    """Protocol "All" forwarded TCP only: the NIC's NSG admits RDP over UDP from anywhere,
+    so UDP 3389 answers the internet through the NAT rule (it was a NET-02 pass)."""
+    doc, res = scanned
+    vm_id = f"{RG}/Microsoft.Compute/virtualMachines/vm-udp".lower()
+    assert res[vm_id].prop("public_ips") == ["20.0.0.9"]
+    assert status(doc, "NET-02", vm_id) == "fail"
+
+
+def test_a_vault_without_enable_soft_delete_has_soft_delete_on(
+        scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
+    """Microsoft's getVault example has no `enableSoftDelete`: on by default (it was
+    unknown: an ENC-03 error on a vault with purge protection)."""
+    doc, res = scanned
+    vault = ("/subscriptions/subid/resourcegroups/sample-resource-group/providers/"
+             "microsoft.keyvault/vaults/sample-vault")
+    assert res[vault].prop("soft_delete") is True
+    assert status(doc, "ENC-03", vault) == "pass"
+
+
+def test_a_storage_account_without_an_encryption_object_is_encrypted_by_the_provider(
+        scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
+    doc, res = scanned
+    account = ("/subscriptions/subid/resourcegroups/res9407/providers/microsoft.storage/"
+               "storageaccounts/sto8596")
+    assert res[account].prop("encryption_evidence") == "provider"
+    assert status(doc, "ENC-01", account) == "pass"
+
+
+def test_the_audit_log_needs_the_administrative_category(
+        scanned: tuple[dict[str, Any], dict[str, Resource]], tmp_path: Path) -> None:
+    """Microsoft's example exports `allLogs`: an audit log. A setting exporting Security
+    and ServiceHealth, with Administrative disabled, records no control-plane change (it
+    was a LOG-01 pass: any enabled category counted)."""
+    doc, _ = scanned
+    assert status(doc, "LOG-01", f"azure:{SUB}") == "pass"
+    doc, _ = scan(tmp_path, [{"category": "Administrative", "enabled": False},
+                             {"category": "Security", "enabled": True},
+                             {"category": "ServiceHealth", "enabled": True}])
+    assert status(doc, "LOG-01", f"azure:{SUB}") == "fail"
