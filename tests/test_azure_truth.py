@@ -20,7 +20,7 @@ from scanner import snapshot
 from scanner.model import Resource
 from tests.azure_arm_server import ArmServer
 from tests.azure_shapes import NET, RG, SUB, example, nic, public_ip, renamed, vm, vnet
-from tests.helpers import findings_of, run
+from tests.helpers import ROOT, findings_of, run
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-truth-token"
 NSGS = f"{NET}/networkSecurityGroups".lower()
@@ -214,3 +214,22 @@ def test_the_audit_log_needs_the_administrative_category(
                              {"category": "Security", "enabled": True},
                              {"category": "ServiceHealth", "enabled": True}])
     assert status(doc, "LOG-01", f"azure:{SUB}") == "fail"
+
+
+def test_a_planned_nsg_rule_to_a_subnet_prefix_is_judged_as_the_live_one(tmp_path: Path
+                                                                          ) -> None:
+    """The Terraform reading shares the NSG semantics: the bundled plan's RDP rule from `*`,
+    pointed at 10.0.0.0/24 instead of `*`, still fails NET-07 (it was a pass)."""
+    plan = json.loads((ROOT / "fixtures" / "terraform" / "azure.plan.json").read_text())
+    values = [rc["change"]["after"] for rc in plan["resource_changes"]]
+    values += [r["values"] for r in plan["planned_values"]["root_module"]["resources"]]
+    for after in values:
+        if after.get("name") == "nsg-vm":
+            after["security_rule"][0]["destination_address_prefix"] = "10.0.0.0/24"
+    path = tmp_path / "azure.plan.json"
+    path.write_text(json.dumps(plan))
+    result = run("scan", str(path), "--checks", "NET-07", "--format", "json",
+                 "--no-timestamps")
+    found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
+        json.loads(result.stdout)) if f["check"] == "NET-07"}
+    assert found["azurerm_network_security_group.vm"] == "fail"

@@ -164,7 +164,7 @@ class _Azure:
     def firewalls(self) -> None:
         for nsg in self.ix.of_type("azurerm_network_security_group"):
             most, _ = self.arm_nsg(nsg)
-            layer = nsg_layers(most, None, True, ["0.0.0.0"])[0]
+            layer = nsg_layers(most, None, True, None)[0]  # the rules, whatever they name
             self.b.add(nsg, Kind.FIREWALL, CLOUD, {"firewall_rules": [
                 {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources),
                  "action": str(r.action), "priority": r.priority} for r in layer.rules]},
@@ -176,7 +176,7 @@ class _Azure:
             # what it admits is a finding (NET-07); the NSG's subnets and NICs are judged live.
             widest, _ = _rule_worlds(r, (), r.values)
             arm = {"id": self.rid(r), "properties": {"securityRules": [widest] if widest else []}}
-            layer = nsg_layers(arm, None, True, ["0.0.0.0"])[0]
+            layer = nsg_layers(arm, None, True, None)[0]
             nsg_name = r.v("network_security_group_name") or "a network security group"
             self.b.add(r, Kind.FIREWALL, CLOUD, {"firewall_rules": [
                 {"protocol": x.protocol, "ports": str(x.ports), "sources": list(x.sources),
