@@ -24,7 +24,7 @@ from tests.helpers import ROOT, findings_of, run
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-truth-token"
 NSGS = f"{NET}/networkSecurityGroups".lower()
-CHECKS = "NET-02,NET-07,LOG-01,ENC-01,ENC-03"
+CHECKS = "NET-02,NET-07,LOG-01,LOG-03,ENC-01,ENC-03"
 
 
 def nsg(name: str, **rule: Any) -> dict[str, Any]:
@@ -108,8 +108,22 @@ def storage_account() -> dict[str, Any]:
     return body
 
 
-def estate(logs: list[dict[str, Any]] | None) -> dict[str, dict[str, list[dict[str, Any]]]]:
+def pricings(posture_only: bool) -> list[dict[str, Any]]:
+    """Microsoft's ListPricings example (workload protection plans and Defender CSPM on
+    Standard); `posture_only`: every plan but CloudPosture (Defender CSPM) made Free."""
+    plans: list[dict[str, Any]] = example("ListPricings.json")["value"]
+    plans = [renamed(p, p["id"].split("/")[2], SUB) for p in plans]
+    if posture_only:
+        for plan in plans:
+            if plan["name"] != "CloudPosture":
+                plan["properties"]["pricingTier"] = "Free"
+    return plans
+
+
+def estate(logs: list[dict[str, Any]] | None, posture_only: bool = False
+           ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {
+        "Microsoft.Security/pricings": pricings(posture_only),
         "Microsoft.Network/virtualNetworks": [vnet()],
         "Microsoft.Network/networkSecurityGroups": [
             rdp_allow("nsg-rdp-to-prefix", destinationAddressPrefix="10.0.0.0/24"),
@@ -130,9 +144,11 @@ def estate(logs: list[dict[str, Any]] | None) -> dict[str, dict[str, list[dict[s
     }}
 
 
-def scan(tmp_path: Path, logs: list[dict[str, Any]] | None
+def scan(tmp_path: Path, logs: list[dict[str, Any]] | None, posture_only: bool = False
          ) -> tuple[dict[str, Any], dict[str, Resource]]:
-    with ArmServer(estate(logs), token=TOKEN) as arm:
+    # one page: Microsoft.Security/pricings is not pageable (PricingList has no nextLink),
+    # so the server must answer it whole, as ARM does
+    with ArmServer(estate(logs, posture_only), token=TOKEN, page_size=100) as arm:
         snap = tmp_path / "estate.json"
         result = run("scan", "azure", "--format", "json", "--no-timestamps", "--record",
                      str(snap), "--checks", CHECKS,
@@ -149,6 +165,17 @@ def scan(tmp_path: Path, logs: list[dict[str, Any]] | None
 def scanned(tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[tuple[dict[str, Any], dict[str, Resource]]]:
     yield scan(tmp_path_factory.mktemp("truth"), None)
+
+
+@pytest.fixture(scope="module")
+def narrowed(tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[tuple[dict[str, Any], dict[str, Resource]]]:
+    """The estate with the activity-log setting exporting Security and ServiceHealth only
+    (Administrative disabled) and Defender CSPM the only Standard plan."""
+    yield scan(tmp_path_factory.mktemp("narrowed"),
+               [{"category": "Administrative", "enabled": False},
+                {"category": "Security", "enabled": True},
+                {"category": "ServiceHealth", "enabled": True}], posture_only=True)
 
 
 def status(doc: dict[str, Any], check: str, resource: str) -> str:
@@ -204,16 +231,23 @@ def test_a_storage_account_without_an_encryption_object_is_encrypted_by_the_prov
 
 
 def test_the_audit_log_needs_the_administrative_category(
-        scanned: tuple[dict[str, Any], dict[str, Resource]], tmp_path: Path) -> None:
+        scanned: tuple[dict[str, Any], dict[str, Resource]],
+        narrowed: tuple[dict[str, Any], dict[str, Resource]]) -> None:
     """Microsoft's example exports `allLogs`: an audit log. A setting exporting Security
     and ServiceHealth, with Administrative disabled, records no control-plane change (it
     was a LOG-01 pass: any enabled category counted)."""
-    doc, _ = scanned
-    assert status(doc, "LOG-01", f"azure:{SUB}") == "pass"
-    doc, _ = scan(tmp_path, [{"category": "Administrative", "enabled": False},
-                             {"category": "Security", "enabled": True},
-                             {"category": "ServiceHealth", "enabled": True}])
-    assert status(doc, "LOG-01", f"azure:{SUB}") == "fail"
+    assert status(scanned[0], "LOG-01", f"azure:{SUB}") == "pass"
+    assert status(narrowed[0], "LOG-01", f"azure:{SUB}") == "fail"
+
+
+def test_defender_cspm_alone_is_no_threat_detection(
+        scanned: tuple[dict[str, Any], dict[str, Resource]],
+        narrowed: tuple[dict[str, Any], dict[str, Resource]]) -> None:
+    """Microsoft's plan list (Servers P2, Storage, SQL, Key Vault, ... on Standard) detects
+    threats; with only CloudPosture (Defender CSPM, posture management) on Standard it does
+    not (it was a LOG-03 pass: any Standard plan counted)."""
+    assert status(scanned[0], "LOG-03", f"azure:{SUB}") == "pass"
+    assert status(narrowed[0], "LOG-03", f"azure:{SUB}") == "fail"
 
 
 def test_a_planned_nsg_rule_to_a_subnet_prefix_is_judged_as_the_live_one(tmp_path: Path

@@ -59,7 +59,9 @@ What Azure means, written down once here so no check needs an Azure branch:
   default; soft delete can no longer be turned off).
 - Audit log (LOG-01): a subscription diagnostic setting records control-plane changes only
   when it exports the activity log's `Administrative` category (or the `allLogs`/`audit`
-  category group), enabled, to a destination.
+  category group), enabled, to a destination. Threat detection (LOG-03): a Defender for
+  Cloud plan on the Standard tier other than Defender CSPM (`CloudPosture`: posture
+  management, no security alerts).
 - Geo-redundancy: a GRS/RA-GRS/GZRS/RA-GZRS copy lives in the primary region's pair
   (storage's `secondaryLocation` when present, else scanner.regions' pair), and so do geo
   backups of SQL databases, flexible servers and GRS vaults; SQL geo-replicas add the

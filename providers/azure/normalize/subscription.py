@@ -10,6 +10,22 @@ from providers.azure.normalize.common import PRINCIPAL_TYPES, _arr, _loc, _props
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
 
+# Defender for Cloud plans that detect no threats: Defender CSPM ("CloudPosture") is
+# cloud security posture management (attack paths, the security explorer, agentless
+# scanning, https://learn.microsoft.com/azure/defender-for-cloud/concept-cloud-security-
+# posture-management); security alerts come from the workload protection plans (Servers,
+# Storage, SQL, Containers, Key Vault, Resource Manager, App Service, ...,
+# https://learn.microsoft.com/azure/defender-for-cloud/alerts-overview).
+POSTURE_ONLY_PLANS = frozenset({"cloudposture"})
+
+
+def detects_threats(pricing: Mapping[str, Any]) -> bool:
+    """Is this Defender for Cloud plan (a Microsoft.Security/pricings object) a threat
+    detection plan on the Standard tier (case-insensitive enum: Free, Standard)?"""
+    return (lid(_props(pricing).get("pricingTier")) == "standard"
+            and lid(pricing.get("name") or str(pricing.get("id") or "").rsplit("/", 1)[-1])
+            not in POSTURE_ONLY_PLANS)
+
 
 def exports_administrative(logs: list[Any]) -> bool:
     """Does a subscription diagnostic setting export the activity log's control-plane
@@ -31,9 +47,8 @@ def build(b: Build) -> None:
     sub = next(iter(b.items("Microsoft.Resources/subscriptions")), {})
     threat: list[str] | None = None
     if b.collected("Microsoft.Security/pricings"):
-        tiers = [lid(_props(pr).get("pricingTier")) for pr in
-                 b.items("Microsoft.Security/pricings")]
-        threat = ["global"] if "standard" in tiers else []
+        threat = ["global"] if any(detects_threats(pr) for pr in
+                                   b.items("Microsoft.Security/pricings")) else []
     b.add(Kind.ACCOUNT, sub, {
         "regions": list(b.s.locations),
         "threat_detection_regions": threat,
