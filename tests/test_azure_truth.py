@@ -18,7 +18,7 @@ import pytest
 from providers.azure import PROVIDER
 from scanner import snapshot
 from scanner.model import Resource
-from tests.azure_arm_server import ArmServer
+from tests.azure_arm_server import ArmServer, sections_of
 from tests.azure_shapes import NET, RG, SUB, example, nic, public_ip, renamed, vm, vnet
 from tests.helpers import ROOT, findings_of, run
 
@@ -267,3 +267,25 @@ def test_a_planned_nsg_rule_to_a_subnet_prefix_is_judged_as_the_live_one(tmp_pat
     found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
         json.loads(result.stdout)) if f["check"] == "NET-07"}
     assert found["azurerm_network_security_group.vm"] == "fail"
+
+
+def test_a_vm_whose_backups_are_suspended_is_not_backed_up(tmp_path: Path) -> None:
+    """The bundled seed-000 estate (protected items in the Recovery Services shape), vm-app-1's
+    item in state BackupsSuspended ("stop backup with retain data as per policy"; the
+    ProtectedItemState enum): no daily backup any more (it was a BAK-02 pass: only
+    ProtectionStopped counted as unprotected)."""
+    sections = sections_of(ROOT / "fixtures" / "azure" / "seed000-azure.json")
+    sub = next(iter(sections))
+    items = sections[sub]["Microsoft.RecoveryServices/vaults/backupProtectedItems"]
+    vm_id = next(i["properties"]["sourceResourceId"] for i in items
+                 if i["properties"]["friendlyName"] == "vm-app-1")
+    for item in items:
+        if item["properties"]["sourceResourceId"] == vm_id:
+            item["properties"]["protectionState"] = "BackupsSuspended"
+    with ArmServer(sections, token=TOKEN) as arm:
+        result = run("scan", "azure", "--subscription", sub, "--checks", "BAK-02",
+                     "--format", "json", "--no-timestamps",
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file})
+    assert status(json.loads(result.stdout), "BAK-02", vm_id) == "fail"
