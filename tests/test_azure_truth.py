@@ -179,7 +179,7 @@ def narrowed(tmp_path_factory: pytest.TempPathFactory
 
 
 def status(doc: dict[str, Any], check: str, resource: str) -> str:
-    found = [f["status"] for f in findings_of(doc)
+    found: list[str] = [f["status"] for f in findings_of(doc)
              if f["check"] == check and f["resource"] == resource.lower()]
     assert len(found) == 1, (check, resource, found)
     return found[0]
@@ -289,3 +289,19 @@ def test_a_vm_whose_backups_are_suspended_is_not_backed_up(tmp_path: Path) -> No
                           "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
                           "REQUESTS_CA_BUNDLE": arm.ca_file})
     assert status(json.loads(result.stdout), "BAK-02", vm_id) == "fail"
+
+
+def test_a_setting_sending_the_activity_log_to_a_partner_solution_is_logging() -> None:
+    """`marketplacePartnerId` is a diagnostic-setting destination like a workspace, a storage
+    account or an event hub (it was read as no destination: logging off)."""
+    from scanner.snapshot import Section
+
+    setting = diagnostic_setting("partner", None)
+    for key in ("storageAccountId", "workspaceId", "eventHubAuthorizationRuleId"):
+        setting["properties"].pop(key)
+    setting["properties"]["marketplacePartnerId"] = (
+        f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Datadog/monitors/dd1")
+    section = Section(provider="azure", account=SUB, collected_at="2026-12-06T00:00:00Z")
+    section.add("Microsoft.Insights/diagnosticSettings", "global", [setting])
+    (trail,) = [r for r in PROVIDER.normalize(section).resources if r.kind.value == "log_trail"]
+    assert trail.prop("logging_enabled") is True

@@ -66,7 +66,7 @@ def build(b: Build) -> None:
             "multi_region": True,
             "logging_enabled": enabled and bool(
                 p.get("workspaceId") or p.get("storageAccountId") or p.get("eventHubName")
-                or p.get("eventHubAuthorizationRuleId")),
+                or p.get("eventHubAuthorizationRuleId") or p.get("marketplacePartnerId")),
             "integrity_validation": None,
             "retention_days": int(retention) if retention is not None else None,
         }, region=region)
