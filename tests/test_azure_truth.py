@@ -305,3 +305,42 @@ def test_a_setting_sending_the_activity_log_to_a_partner_solution_is_logging() -
     section.add("Microsoft.Insights/diagnosticSettings", "global", [setting])
     (trail,) = [r for r in PROVIDER.normalize(section).resources if r.kind.value == "log_trail"]
     assert trail.prop("logging_enabled") is True
+
+
+def test_a_gateway_subnet_nsg_rule_naming_the_subnet_admits_the_gateways_traffic(
+        tmp_path: Path) -> None:
+    """Microsoft's application gateway example in appgwsubnet (172.20.3.0/24), whose NSG
+    admits ports 80 and 443 from the internet to that subnet prefix (its instances' addresses):
+    the gateway answers the internet and reaches its backend (the rule was dropped, as if
+    it named no address of the gateway: no path, NET-03/NET-02 passes on the backends)."""
+    from scanner.engine import build_graph
+    from tests.azure_shapes import app_gateway
+
+    net = vnet()
+    net["properties"]["subnets"][1]["properties"]["networkSecurityGroup"] = {
+        "id": f"{NET}/networkSecurityGroups/nsg-appgw"}
+    gw_nsg = nsg("nsg-appgw", protocol="Tcp", destinationPortRange="",
+                 destinationPortRanges=["80", "443"], sourceAddressPrefix="Internet",
+                 destinationAddressPrefix="172.20.3.0/24")
+    sections = {SUB: {
+        "Microsoft.Network/virtualNetworks": [net],
+        "Microsoft.Network/networkSecurityGroups": [gw_nsg, nsg("nsg")],
+        "Microsoft.Network/publicIPAddresses": [public_ip("appgwpip", "20.0.0.4", "Standard")],
+        "Microsoft.Network/networkInterfaces": [nic("nic4", private="172.20.2.7")],
+        "Microsoft.Network/loadBalancers": [],
+        "Microsoft.Network/applicationGateways": [app_gateway("nic4", None)],
+        "Microsoft.Compute/virtualMachines": [vm("vm-web", "nic4")],
+    }}
+    with ArmServer(sections, token=TOKEN, page_size=100) as arm:
+        snap = tmp_path / "gw.json"
+        result = run("scan", "azure", "--checks", "NET-02", "--format", "json",
+                     "--no-timestamps", "--record", str(snap),
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file})
+    assert result.exit_code in (0, 1), result.stdout + result.stderr
+    graph = build_graph([PROVIDER.normalize(snapshot.load(snap).sections[0])])
+    gw = f"{NET}/applicationGateways/appgw".lower()
+    assert any(r.target == gw for r in graph.reaches(gw))
+    backend = f"{RG}/Microsoft.Compute/virtualMachines/vm-web".lower()
+    assert gw in {r.via for r in graph.reaches(backend)}

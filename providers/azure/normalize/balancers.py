@@ -195,9 +195,22 @@ def app_gateways(b: Build) -> None:
         base_tls = _appgw_min_tls(p.get("sslPolicy"))
         subnet_nsg = None
         subnet_id = ""
+        # The gateway's instances answer from addresses of its subnet (one private IP per
+        # instance, https://learn.microsoft.com/azure/application-gateway/configuration-
+        # infrastructure#size-of-the-subnet): the subnet NSG's rules naming that subnet (or
+        # any address in it) or a private frontend IP filter its traffic.
+        gw_addresses: list[str] = [str(_props(fe)["privateIPAddress"]) for fe in
+                                   _arr(p.get("frontendIPConfigurations"),
+                                        "frontendIPConfigurations")
+                                   if _props(fe).get("privateIPAddress")]
         for cfg in _arr(p.get("gatewayIPConfigurations"), "gatewayIPConfigurations"):
             subnet_id = _ref(_props(cfg).get("subnet"), "subnet")
             sub = b.subnets().get(subnet_id)
+            if sub is not None:
+                sp = _props(sub)
+                gw_addresses += [str(x) for x in [sp.get("addressPrefix"),
+                                                  *_arr(sp.get("addressPrefixes"),
+                                                        "addressPrefixes")] if x]
             nsg_id = _ref(_props(sub).get("networkSecurityGroup"),
                           "networkSecurityGroup") if sub else ""
             if subnet_id and sub is None:
@@ -217,7 +230,7 @@ def app_gateways(b: Build) -> None:
             [("tcp", ports.get(_ref(_props(h).get("frontendPort"), "frontendPort"), 0))
              for h in listeners.values()], gw_id)]
         if subnet_nsg is not None:
-            layers.append(nsg_layer(subnet_nsg, "subnet NSG", ()))
+            layers.append(nsg_layer(subnet_nsg, "subnet NSG", gw_addresses))
         b.add(Kind.LOAD_BALANCER, gw, {
             "public_ips": public,
             "public_hostnames": b.public_fqdns(_arr(p.get("frontendIPConfigurations"),

@@ -65,7 +65,13 @@ def _sources(props: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[str]) -> bool:
+def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[str],
+                  allow: bool = True) -> bool:
+    """Does the rule's destination cover traffic to `addresses` (private addresses, or
+    address ranges such as an application gateway's subnet, whose instances answer from
+    any address in it)? An allow rule matches when it names any of those addresses, a deny
+    rule only when it covers one of them whole: read widest, a fail may be wrong, never a
+    pass."""
     dest_asgs = {_ref(a) for a in _arr(props.get("destinationApplicationSecurityGroups"),
                                        "destinationApplicationSecurityGroups")}
     if dest_asgs:
@@ -81,10 +87,13 @@ def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[
         network = ipaddress.ip_network(net)
         for addr in addresses:
             try:
-                if ipaddress.ip_address(addr) in network:
-                    return True
+                target = ipaddress.ip_network(addr.strip(), strict=False)
             except ValueError:
                 continue
+            if target.version != network.version:
+                continue
+            if network.overlaps(target) if allow else target.subnet_of(network):  # type: ignore[arg-type]
+                return True
     return False
 
 
@@ -128,7 +137,7 @@ def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] | None
         # the rules themselves: an allow rule counts whatever address it names, a deny
         # rule only when it covers every address (it cannot shadow an allow to others)
         if not (_dest_any_address(rp) if anywhere and action is Action.ALLOW
-                else _dest_matches(rp, addresses, asgs or set())):
+                else _dest_matches(rp, addresses, asgs or set(), action is Action.ALLOW)):
             continue
         protocol = _PROTO.get(lid(rp.get("protocol")), "other")
         for ports in _ports(rp, protocol, action is Action.ALLOW):
