@@ -59,6 +59,17 @@ def shadowed_rdp() -> dict[str, Any]:
     return body
 
 
+def source_port_deny() -> dict[str, Any]:
+    """RDP from `*` to `*` at 130, after a deny of RDP from source port 53 only (priority
+    100): every other client's connection to 3389 is admitted."""
+    body = shadowed_rdp()
+    body = renamed(body, "nsg-rdp-after-narrow-deny", "nsg-rdp-after-source-port-deny")
+    body["name"] = "nsg-rdp-after-source-port-deny"
+    deny = body["properties"]["securityRules"][0]["properties"]
+    deny.update(destinationAddressPrefix="*", sourcePortRange="53")
+    return body
+
+
 def nat_all_lb(target_nic: str) -> dict[str, Any]:
     """A Basic load balancer whose inbound NAT rule is Microsoft's InboundNatRuleGet example
     (3390 -> 3389) with protocol "All" (TCP and UDP, the TransportProtocol enum)."""
@@ -130,6 +141,7 @@ def estate(logs: list[dict[str, Any]] | None, posture_only: bool = False
             rdp_allow("nsg-rdp-to-asg", destinationApplicationSecurityGroups=[
                 {"id": f"{NET}/applicationSecurityGroups/jumphosts"}]),
             shadowed_rdp(),
+            source_port_deny(),
             rdp_allow("nsg-rdp-to-storage-tag", destinationAddressPrefix="Storage"),
             nsg("nsg-udp-rdp", protocol="Udp", destinationPortRange="3389"),
             nsg("nsg-web")],
@@ -189,13 +201,15 @@ def test_an_nsg_rule_admitting_rdp_from_the_internet_fails_whatever_address_it_n
         scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
     """NET-07 judges the rule itself: RDP from `*` to a subnet prefix or to an application
     security group is such a rule (it was dropped: the rule's destination was matched
-    against 0.0.0.0, a pass); so is an allow after a deny of one address only. A rule to
+    against 0.0.0.0, a pass); so is an allow after a deny of one address only or of one
+    source port only (a deny read as covering every client, a pass). A rule to
     the `Storage` service tag names no machine behind the NSG; Microsoft's own example
     admits port 80 only."""
     doc, _ = scanned
     assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-to-prefix") == "fail"
     assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-to-asg") == "fail"
     assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-after-narrow-deny") == "fail"
+    assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-after-source-port-deny") == "fail"
     assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-to-storage-tag") == "pass"
     assert status(doc, "NET-07", f"{NSGS}/nsg-web") == "pass"
 

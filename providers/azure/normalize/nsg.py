@@ -65,6 +65,21 @@ def _sources(props: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _every_source_port(props: Mapping[str, Any]) -> bool:
+    """Does the rule match every source port? A rule is matched on "source and destination
+    port" too (https://learn.microsoft.com/azure/virtual-network/network-security-groups-
+    overview#security-rules); clients pick their source ports, so a deny rule limited to some
+    source ports (`sourcePortRange` "53", `sourcePortRanges`) leaves the destination port open
+    to every other connection. Unreadable ranges count as not every port."""
+    for spec in _list(props, "sourcePortRange", "sourcePortRanges") or ["*"]:
+        try:
+            if PortRange.parse(spec) == PortRange(0, 65535):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[str],
                   allow: bool = True) -> bool:
     """Does the rule's destination cover traffic to `addresses` (private addresses, or
@@ -134,6 +149,8 @@ def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] | None
         if not sources:
             continue
         action = Action.ALLOW if lid(rp.get("access")) == "allow" else Action.DENY
+        if action is Action.DENY and not _every_source_port(rp):
+            continue  # denies only some clients' connections: never read as closing a port
         # the rules themselves: an allow rule counts whatever address it names, a deny
         # rule only when it covers every address (it cannot shadow an allow to others)
         if not (_dest_any_address(rp) if anywhere and action is Action.ALLOW
