@@ -24,7 +24,7 @@ from tests.helpers import ROOT, findings_of, run
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-truth-token"
 NSGS = f"{NET}/networkSecurityGroups".lower()
-CHECKS = "NET-02,NET-07,LOG-01,LOG-03,ENC-01,ENC-03"
+CHECKS = "NET-02,NET-06,NET-07,LOG-01,LOG-03,ENC-01,ENC-03"
 
 
 def nsg(name: str, **rule: Any) -> dict[str, Any]:
@@ -119,6 +119,31 @@ def storage_account() -> dict[str, Any]:
     return body
 
 
+VNET2 = f"{NET}/virtualNetworks/rg1-vnet2"
+
+
+def ip_protected_estate() -> dict[str, list[dict[str, Any]]]:
+    """A second VNet whose one VM answers on Microsoft's PublicIpAddressGet example, which
+    has DDoS IP Protection on (`ddosSettings.protectionMode` Enabled)."""
+    net = {"id": VNET2, "name": "rg1-vnet2", "type": "Microsoft.Network/virtualNetworks",
+           "location": "westeurope", "properties": {
+               "addressSpace": {"addressPrefixes": ["172.21.0.0/16"]},
+               "subnets": [{"id": f"{VNET2}/subnets/default", "name": "default",
+                            "properties": {"addressPrefix": "172.21.0.0/24"}}]}}
+    pip = renamed(example("PublicIpAddressGet.json"), "testDNS-ip", "ddos-ip")
+    pip["location"] = "westeurope"
+    pip["properties"]["ipAddress"] = "20.0.0.10"
+    pip["properties"].pop("ipConfiguration")
+    card = nic("nic-ipddos", public="ddos-ip", nsg="nsg-web", private="172.21.0.4")
+    card["properties"]["ipConfigurations"][0]["properties"]["subnet"] = {
+        "id": f"{VNET2}/subnets/default"}
+    card["properties"]["ipConfigurations"] = card["properties"]["ipConfigurations"][:1]
+    return {"Microsoft.Network/virtualNetworks": [net],
+            "Microsoft.Network/publicIPAddresses": [pip],
+            "Microsoft.Network/networkInterfaces": [card],
+            "Microsoft.Compute/virtualMachines": [vm("vm-ipddos", "nic-ipddos")]}
+
+
 def pricings(posture_only: bool) -> list[dict[str, Any]]:
     """Microsoft's ListPricings example (workload protection plans and Defender CSPM on
     Standard); `posture_only`: every plan but CloudPosture (Defender CSPM) made Free."""
@@ -133,7 +158,15 @@ def pricings(posture_only: bool) -> list[dict[str, Any]]:
 
 def estate(logs: list[dict[str, Any]] | None, posture_only: bool = False
            ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    return {SUB: {
+    cols = base_estate(logs, posture_only)
+    for name, objs in ip_protected_estate().items():
+        cols[name] = cols[name] + objs
+    return {SUB: cols}
+
+
+def base_estate(logs: list[dict[str, Any]] | None, posture_only: bool
+                ) -> dict[str, list[dict[str, Any]]]:
+    return {
         "Microsoft.Security/pricings": pricings(posture_only),
         "Microsoft.Network/virtualNetworks": [vnet()],
         "Microsoft.Network/networkSecurityGroups": [
@@ -153,7 +186,7 @@ def estate(logs: list[dict[str, Any]] | None, posture_only: bool = False
         "Microsoft.KeyVault/vaults": [key_vault()],
         "Microsoft.KeyVault/vaults/keys": [],
         "Microsoft.Storage/storageAccounts": [storage_account()],
-    }}
+    }
 
 
 def scan(tmp_path: Path, logs: list[dict[str, Any]] | None, posture_only: bool = False
@@ -222,6 +255,17 @@ def test_an_inbound_nat_rule_for_all_protocols_forwards_udp(
     vm_id = f"{RG}/Microsoft.Compute/virtualMachines/vm-udp".lower()
     assert res[vm_id].prop("public_ips") == ["20.0.0.9"]
     assert status(doc, "NET-02", vm_id) == "fail"
+
+
+def test_ddos_protection_of_a_vnet_counts_ip_protection_and_nat_targets(
+        scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
+    """rg1-vnet2's only public IP (Microsoft's PublicIpAddressGet example) has DDoS IP
+    Protection: protected (it was a NET-06 fail: only a VNet plan counted). rg1-vnet's VM
+    answers through an inbound NAT rule of a public load balancer: a public entry point,
+    judged (it was not judged at all), and its frontend IP has no protection."""
+    doc, _ = scanned
+    assert status(doc, "NET-06", VNET2) == "pass"
+    assert status(doc, "NET-06", f"{NET}/virtualNetworks/rg1-vnet") == "fail"
 
 
 def test_a_vault_without_enable_soft_delete_has_soft_delete_on(

@@ -76,9 +76,11 @@ What Azure means, written down once here so no check needs an Azure branch:
   action.
 - DDoS (NET-06): a VNet is a public entry point, judged for a DDoS protection plan, only when
   a resource in one of its subnets answers on a public IP: a NIC with a public IP
-  configuration, an application gateway with a public frontend, or a backend of a public
-  load balancer. A VNet with none has `ddos_protection` unset (not judged), as AWS and
-  Hetzner networks.
+  configuration, an application gateway with a public frontend, or a backend or inbound
+  NAT rule target of a public load balancer. It is protected by a DDoS protection plan on
+  the VNet, or by DDoS IP Protection (`ddosSettings.protectionMode` Enabled) on every
+  public IP those resources answer on. A VNet with none has `ddos_protection` unset (not
+  judged), as AWS and Hetzner networks.
 """
 
 from __future__ import annotations
