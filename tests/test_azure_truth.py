@@ -175,6 +175,9 @@ def base_estate(logs: list[dict[str, Any]] | None, posture_only: bool
                 {"id": f"{NET}/applicationSecurityGroups/jumphosts"}]),
             shadowed_rdp(),
             source_port_deny(),
+            rdp_allow("nsg-rdp-from-two-halves", destinationAddressPrefix="*",
+                      sourceAddressPrefix="", sourceAddressPrefixes=["0.0.0.0/1",
+                                                                     "128.0.0.0/1"]),
             rdp_allow("nsg-rdp-to-storage-tag", destinationAddressPrefix="Storage"),
             nsg("nsg-udp-rdp", protocol="Udp", destinationPortRange="3389"),
             nsg("nsg-web")],
@@ -235,7 +238,8 @@ def test_an_nsg_rule_admitting_rdp_from_the_internet_fails_whatever_address_it_n
     """NET-07 judges the rule itself: RDP from `*` to a subnet prefix or to an application
     security group is such a rule (it was dropped: the rule's destination was matched
     against 0.0.0.0, a pass); so is an allow after a deny of one address only or of one
-    source port only (a deny read as covering every client, a pass). A rule to
+    source port only (a deny read as covering every client, a pass); so is a rule whose
+    plural sources 0.0.0.0/1 and 128.0.0.0/1 are the whole internet. A rule to
     the `Storage` service tag names no machine behind the NSG; Microsoft's own example
     admits port 80 only."""
     doc, _ = scanned
@@ -243,6 +247,7 @@ def test_an_nsg_rule_admitting_rdp_from_the_internet_fails_whatever_address_it_n
     assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-to-asg") == "fail"
     assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-after-narrow-deny") == "fail"
     assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-after-source-port-deny") == "fail"
+    assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-from-two-halves") == "fail"
     assert status(doc, "NET-07", f"{NSGS}/nsg-rdp-to-storage-tag") == "pass"
     assert status(doc, "NET-07", f"{NSGS}/nsg-web") == "pass"
 

@@ -62,7 +62,26 @@ def _sources(props: Mapping[str, Any]) -> tuple[str, ...]:
             out.extend(INTERNET)
         elif (cidr := _cidr(prefix)) is not None:
             out.append(cidr)
-    return tuple(dict.fromkeys(out))
+    return _whole_families(tuple(dict.fromkeys(out)))
+
+
+def _whole_families(sources: tuple[str, ...]) -> tuple[str, ...]:
+    """Sources whose union is a whole address family (`sourceAddressPrefixes`
+    ["0.0.0.0/1", "128.0.0.0/1"]) are that family's /0: the rule admits the whole internet
+    as `*` does (NET-07 looks for /0 sources). Anything else is kept as written."""
+    if len(sources) < 2:
+        return sources
+    out = list(sources)
+    v4 = [n for n in map(ipaddress.ip_network, sources) if isinstance(n, ipaddress.IPv4Network)]
+    v6 = [n for n in map(ipaddress.ip_network, sources) if isinstance(n, ipaddress.IPv6Network)]
+    for whole, covered in (("0.0.0.0/0", len(v4) > 1 and [str(n) for n in
+                                                           ipaddress.collapse_addresses(v4)]),
+                           ("::/0", len(v6) > 1 and [str(n) for n in
+                                                     ipaddress.collapse_addresses(v6)])):
+        if covered == [whole]:
+            version = ipaddress.ip_network(whole).version
+            out = [s for s in out if ipaddress.ip_network(s).version != version] + [whole]
+    return tuple(out)
 
 
 def _every_source_port(props: Mapping[str, Any]) -> bool:
