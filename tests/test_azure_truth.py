@@ -407,3 +407,34 @@ def test_a_gateway_subnet_nsg_rule_naming_the_subnet_admits_the_gateways_traffic
     assert any(r.target == gw for r in graph.reaches(gw))
     backend = f"{RG}/Microsoft.Compute/virtualMachines/vm-web".lower()
     assert gw in {r.via for r in graph.reaches(backend)}
+
+
+def test_a_rule_to_the_subnet_admits_a_planned_vm_whose_private_ip_is_not_known_yet(
+        tmp_path: Path) -> None:
+    """The bundled plan's NIC with a Dynamic private IP (known after apply) and its NSG's
+    RDP rule from `*` pointed at the subnet 10.1.0.0/24: the VM may be at any address of
+    it, so the rule admits RDP to it (it was dropped, as naming no address of the NIC:
+    a NET-02 pass)."""
+    plan = json.loads((ROOT / "fixtures" / "terraform" / "azure.plan.json").read_text())
+    for rc in plan["resource_changes"]:
+        if rc["type"] == "azurerm_network_interface":
+            cfg = rc["change"]["after"]["ip_configuration"][0]
+            cfg.pop("private_ip_address")
+            cfg["private_ip_address_allocation"] = "Dynamic"
+            rc["change"]["after_unknown"]["ip_configuration"][0]["private_ip_address"] = True
+    for r in plan["planned_values"]["root_module"]["resources"]:
+        if r["type"] == "azurerm_network_interface":
+            r["values"]["ip_configuration"][0].pop("private_ip_address")
+            r["values"]["ip_configuration"][0]["private_ip_address_allocation"] = "Dynamic"
+    values = [rc["change"]["after"] for rc in plan["resource_changes"]]
+    values += [r["values"] for r in plan["planned_values"]["root_module"]["resources"]]
+    for after in values:
+        if after.get("name") == "nsg-vm":
+            after["security_rule"][0]["destination_address_prefix"] = "10.1.0.0/24"
+    path = tmp_path / "azure.plan.json"
+    path.write_text(json.dumps(plan))
+    result = run("scan", str(path), "--checks", "NET-02", "--format", "json",
+                 "--no-timestamps")
+    found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
+        json.loads(result.stdout)) if f["check"] == "NET-02"}
+    assert found["azurerm_linux_virtual_machine.app"] == "fail"

@@ -99,7 +99,7 @@ def _every_source_port(props: Mapping[str, Any]) -> bool:
     return False
 
 
-def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[str],
+def _dest_matches(props: Mapping[str, Any], addresses: list[str], asgs: set[str],
                   allow: bool = True) -> bool:
     """Does the rule's destination cover traffic to `addresses` (private addresses, or
     address ranges such as an application gateway's subnet, whose instances answer from
@@ -118,6 +118,12 @@ def _dest_matches(props: Mapping[str, Any], addresses: Iterable[str], asgs: set[
         net = _cidr(prefix)
         if net is None:
             continue  # Internet or another service tag as destination: not this NIC
+        if not addresses:
+            # the NIC's address is not known (a plan's dynamic private IP): an allow rule
+            # naming any address may be naming it, a deny rule cannot be counted on
+            if allow:
+                return True
+            continue
         network = ipaddress.ip_network(net)
         for addr in addresses:
             try:
