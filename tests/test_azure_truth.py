@@ -438,3 +438,24 @@ def test_a_rule_to_the_subnet_admits_a_planned_vm_whose_private_ip_is_not_known_
     found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
         json.loads(result.stdout)) if f["check"] == "NET-02"}
     assert found["azurerm_linux_virtual_machine.app"] == "fail"
+
+
+def test_a_planned_deny_rule_for_one_source_port_closes_nothing(tmp_path: Path) -> None:
+    """The bundled plan's NSG with a deny of RDP from source port 53 only (priority 90)
+    before its RDP allow: every other client still connects (the plan's source ports were
+    not read, the deny closed RDP: a NET-07 pass)."""
+    plan = json.loads((ROOT / "fixtures" / "terraform" / "azure.plan.json").read_text())
+    values = [rc["change"]["after"] for rc in plan["resource_changes"]]
+    values += [r["values"] for r in plan["planned_values"]["root_module"]["resources"]]
+    for after in values:
+        if after.get("name") == "nsg-vm":
+            rules = after["security_rule"]
+            rules.insert(0, {**rules[0], "name": "deny-dns-clients", "access": "Deny",
+                             "priority": 90, "source_port_range": "53"})
+    path = tmp_path / "azure.plan.json"
+    path.write_text(json.dumps(plan))
+    result = run("scan", str(path), "--checks", "NET-07", "--format", "json",
+                 "--no-timestamps")
+    found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
+        json.loads(result.stdout)) if f["check"] == "NET-07"}
+    assert found["azurerm_network_security_group.vm"] == "fail"

@@ -64,7 +64,8 @@ _ARM = {"name": "name", "priority": "priority", "direction": "direction", "acces
         "destination_address_prefix": "destinationAddressPrefix",
         "destination_address_prefixes": "destinationAddressPrefixes",
         "destination_port_range": "destinationPortRange",
-        "destination_port_ranges": "destinationPortRanges"}
+        "destination_port_ranges": "destinationPortRanges",
+        "source_port_range": "sourcePortRange", "source_port_ranges": "sourcePortRanges"}
 _WIDE = {"source_address_prefix": "*", "destination_port_range": "*", "priority": 100,
          "protocol": "*"}
 
