@@ -24,7 +24,7 @@ from tests.helpers import ROOT, findings_of, run
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-truth-token"
 NSGS = f"{NET}/networkSecurityGroups".lower()
-CHECKS = "NET-02,NET-06,NET-07,LOG-01,LOG-03,ENC-01,ENC-03"
+CHECKS = "NET-02,NET-06,NET-07,LOG-01,LOG-03,ENC-01,ENC-03,TLS-01"
 
 
 def nsg(name: str, **rule: Any) -> dict[str, Any]:
@@ -164,6 +164,15 @@ def estate(logs: list[dict[str, Any]] | None, posture_only: bool = False
     return {SUB: cols}
 
 
+def sql_server() -> list[dict[str, Any]]:
+    """Microsoft's ServerGet example (public network access on) with minimalTlsVersion
+    "None", the API's value for no minimum, and its system database."""
+    server = example("ServerGet.json")
+    server["location"] = "westeurope"
+    server["properties"]["minimalTlsVersion"] = "None"
+    return [server]
+
+
 def base_estate(logs: list[dict[str, Any]] | None, posture_only: bool
                 ) -> dict[str, list[dict[str, Any]]]:
     return {
@@ -189,6 +198,12 @@ def base_estate(logs: list[dict[str, Any]] | None, posture_only: bool
         "Microsoft.KeyVault/vaults": [key_vault()],
         "Microsoft.KeyVault/vaults/keys": [],
         "Microsoft.Storage/storageAccounts": [storage_account()],
+        "Microsoft.Sql/servers": sql_server(),
+        "Microsoft.Sql/servers/firewallRules": [],
+        "Microsoft.Sql/servers/databases": [{
+            "id": f"{sql_server()[0]['id']}/databases/master", "name": "master",
+            "type": "Microsoft.Sql/servers/databases", "location": "westeurope",
+            "properties": {"status": "Online"}}],
     }
 
 
@@ -271,6 +286,17 @@ def test_ddos_protection_of_a_vnet_counts_ip_protection_and_nat_targets(
     doc, _ = scanned
     assert status(doc, "NET-06", VNET2) == "pass"
     assert status(doc, "NET-06", f"{NET}/virtualNetworks/rg1-vnet") == "fail"
+
+
+def test_a_sql_server_without_a_minimum_tls_version_accepts_tls_1_0(
+        scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
+    """minimalTlsVersion "None" is no minimum: any TLS version, even unencrypted connections
+    (it was not a TLS name: the minimum unknown, a TLS-01 error)."""
+    doc, res = scanned
+    server = ("/subscriptions/subid/resourcegroups/sqlcrudtest-7398/providers/microsoft.sql/"
+              "servers/sqlcrudtest-4645")
+    assert res[server].prop("min_tls") == "1.0"
+    assert status(doc, "TLS-01", server) == "fail"
 
 
 def test_a_vault_without_enable_soft_delete_has_soft_delete_on(
