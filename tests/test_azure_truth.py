@@ -485,3 +485,31 @@ def test_a_planned_deny_rule_for_one_source_port_closes_nothing(tmp_path: Path) 
     found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
         json.loads(result.stdout)) if f["check"] == "NET-07"}
     assert found["azurerm_network_security_group.vm"] == "fail"
+
+
+@pytest.mark.parametrize("collection,index,field,check", [
+    ("Microsoft.Compute/virtualMachines", 1, ("osProfile", "linuxConfiguration",
+                                              "disablePasswordAuthentication"), "IAM-03"),
+    ("Microsoft.KeyVault/vaults", 1, ("enablePurgeProtection",), "ENC-03"),
+])
+def test_a_boolean_written_as_a_string_is_refused_not_read_as_true(
+        tmp_path: Path, collection: str, index: int, field: tuple[str, ...], check: str
+        ) -> None:
+    """`"false"` where the API documents a boolean (vm-jump's password login, the sandbox
+    vault's purge protection): bool("false") is True, so the fail became a pass; now the
+    object's verdicts are `error` (scanner/quarantine.py), never pass."""
+    from tests.fuzz_mutations import sealed_text, set_at
+
+    name = ROOT / "fixtures" / "azure" / "seed000-azure.json"
+    doc = json.loads(name.read_text())
+    objs = doc["sections"][0]["collections"][collection]["westeurope"]
+    target = objs[index]["id"].lower()
+    path = ("sections", 0, "collections", collection, "westeurope", index, "properties",
+            *field)
+    out = tmp_path / "seed000-azure.json"
+    out.write_bytes(sealed_text(set_at(doc, path, "false"), 1))
+    result = run("scan", str(out), "--checks", check, "--format", "json", "--no-timestamps")
+    assert "Traceback" not in result.stdout + result.stderr
+    found = [f["status"] for f in findings_of(json.loads(result.stdout))
+             if f["check"] == check and f["resource"] == target]
+    assert found and set(found) == {"error"}, found

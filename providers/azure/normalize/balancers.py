@@ -14,6 +14,7 @@ from providers.azure.normalize.common import (
     APPGW_POLICIES,
     APPGW_TLS_DOC,
     _arr,
+    _flag,
     _loc,
     _obj,
     _props,
@@ -375,7 +376,7 @@ def _waf(b: Build, gw: Mapping[str, Any], policies: Mapping[str, Mapping[str, An
     if policy_id:
         protects = True
     else:
-        protects = (bool(waf_cfg.get("enabled"))
+        protects = (_flag(waf_cfg.get("enabled"), "webApplicationFirewallConfiguration.enabled")
                     and lid(waf_cfg.get("firewallMode")) == "prevention")
     rate_limit: bool | None = False
     for pid in dict.fromkeys([policy_id, *scoped]):

@@ -89,6 +89,16 @@ _obj = mapping
 _str = string
 
 
+def _flag(value: Any, name: str, default: bool = False) -> bool:
+    """A documented boolean (absent: `default`); another type ("false", 0) is refused as
+    `_arr` refuses, never read by its truthiness (bool("false") is True: a pass)."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a boolean, got {type(value).__name__}")
+    return value
+
+
 def _ref(value: Any, name: str = "reference") -> str:
     """The lower-cased id of an ARM SubResource (`{"id": ...}`, or null/missing: "");
     another type, or an id that is not a string, is refused as `_arr`."""

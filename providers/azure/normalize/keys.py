@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from providers.azure.normalize.common import _arr, _obj, _parent, _props, lid
+from providers.azure.normalize.common import _arr, _flag, _obj, _parent, _props, lid
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
-
-
-def _flag(value: Any, name: str) -> bool:
-    """A documented boolean; another type ("false") is refused, never read as true."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected a boolean, got {type(value).__name__}")
-    return value
 
 
 def key_vaults(b: Build) -> None:
@@ -35,7 +27,7 @@ def key_vaults(b: Build) -> None:
         # Microsoft's own getVault example omits it. An explicit false is read as written.
         soft = p.get("enableSoftDelete")
         b.add(Kind.KEY_STORE, vault, {
-            "soft_delete": True if soft is None else _flag(soft, "enableSoftDelete"),
-            "purge_protection": bool(p.get("enablePurgeProtection")),
+            "soft_delete": _flag(soft, "enableSoftDelete", default=True),
+            "purge_protection": _flag(p.get("enablePurgeProtection"), "enablePurgeProtection"),
             "public_endpoint": lid(p.get("publicNetworkAccess") or "enabled") != "disabled",
         })

@@ -9,6 +9,7 @@ from providers.azure.normalize.common import (
     STORAGE_DOC,
     _arr,
     _cidr,
+    _flag,
     _loc,
     _obj,
     _pair,
@@ -49,7 +50,8 @@ def storage(b: Build) -> None:
             # A response without `encryption` is still encrypted: "Azure Storage encryption
             # is enabled for all storage accounts ... and cannot be disabled" (AES-256,
             # STORAGE_DOC); read as the provider's guarantee, never as unknown.
-            "encrypted": bool(blob.get("enabled", True)) if stated else True,
+            "encrypted": _flag(blob.get("enabled"), "encryption.services.blob.enabled",
+                               default=True) if stated else True,
             "encryption_evidence": "config" if stated else "provider",
             "min_tls": _tls(p.get("minimumTlsVersion")),
             "https_only": p.get("supportsHttpsTrafficOnly"),
