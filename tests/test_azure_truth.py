@@ -491,12 +491,14 @@ def test_a_planned_deny_rule_for_one_source_port_closes_nothing(tmp_path: Path) 
     ("Microsoft.Compute/virtualMachines", 1, ("osProfile", "linuxConfiguration",
                                               "disablePasswordAuthentication"), "IAM-03"),
     ("Microsoft.KeyVault/vaults", 1, ("enablePurgeProtection",), "ENC-03"),
+    ("Microsoft.Storage/storageAccounts", 1, ("supportsHttpsTrafficOnly",), "TLS-02"),
 ])
 def test_a_boolean_written_as_a_string_is_refused_not_read_as_true(
         tmp_path: Path, collection: str, index: int, field: tuple[str, ...], check: str
         ) -> None:
     """`"false"` where the API documents a boolean (vm-jump's password login, the sandbox
-    vault's purge protection): bool("false") is True, so the fail became a pass; now the
+    vault's purge protection, stsallytmp's HTTPS-only): read by its truthiness it is true,
+    so the fail became a pass; now the
     object's verdicts are `error` (scanner/quarantine.py), never pass."""
     from tests.fuzz_mutations import sealed_text, set_at
 

@@ -54,7 +54,8 @@ def storage(b: Build) -> None:
                                default=True) if stated else True,
             "encryption_evidence": "config" if stated else "provider",
             "min_tls": _tls(p.get("minimumTlsVersion")),
-            "https_only": p.get("supportsHttpsTrafficOnly"),
+            "https_only": None if p.get("supportsHttpsTrafficOnly") is None else _flag(
+                p["supportsHttpsTrafficOnly"], "supportsHttpsTrafficOnly"),
             "public_endpoint": public,
             "backup_redundancy": redundancy,
             "replica_regions": replicas,
