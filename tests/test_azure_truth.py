@@ -487,18 +487,23 @@ def test_a_planned_deny_rule_for_one_source_port_closes_nothing(tmp_path: Path) 
     assert found["azurerm_network_security_group.vm"] == "fail"
 
 
-@pytest.mark.parametrize("collection,index,field,check", [
+@pytest.mark.parametrize("collection,index,field,value,check", [
     ("Microsoft.Compute/virtualMachines", 1, ("osProfile", "linuxConfiguration",
-                                              "disablePasswordAuthentication"), "IAM-03"),
-    ("Microsoft.KeyVault/vaults", 1, ("enablePurgeProtection",), "ENC-03"),
-    ("Microsoft.Storage/storageAccounts", 1, ("supportsHttpsTrafficOnly",), "TLS-02"),
+                                              "disablePasswordAuthentication"), "false",
+     "IAM-03"),
+    ("Microsoft.KeyVault/vaults", 1, ("enablePurgeProtection",), "false", "ENC-03"),
+    ("Microsoft.Storage/storageAccounts", 1, ("supportsHttpsTrafficOnly",), "false",
+     "TLS-02"),
+    ("Microsoft.Network/networkSecurityGroups", 2,
+     ("securityRules", 0, "properties", "access"), ["Allow"], "NET-07"),
 ])
 def test_a_boolean_written_as_a_string_is_refused_not_read_as_true(
-        tmp_path: Path, collection: str, index: int, field: tuple[str, ...], check: str
-        ) -> None:
+        tmp_path: Path, collection: str, index: int, field: tuple[Any, ...], value: Any,
+        check: str) -> None:
     """`"false"` where the API documents a boolean (vm-jump's password login, the sandbox
     vault's purge protection, stsallytmp's HTTPS-only): read by its truthiness it is true,
-    so the fail became a pass; now the
+    so the fail became a pass; nsg-jump's SSH rule's access as a list read as text was
+    "not Allow", a deny. Now the
     object's verdicts are `error` (scanner/quarantine.py), never pass."""
     from tests.fuzz_mutations import sealed_text, set_at
 
@@ -509,7 +514,7 @@ def test_a_boolean_written_as_a_string_is_refused_not_read_as_true(
     path = ("sections", 0, "collections", collection, "westeurope", index, "properties",
             *field)
     out = tmp_path / "seed000-azure.json"
-    out.write_bytes(sealed_text(set_at(doc, path, "false"), 1))
+    out.write_bytes(sealed_text(set_at(doc, path, value), 1))
     result = run("scan", str(out), "--checks", check, "--format", "json", "--no-timestamps")
     assert "Traceback" not in result.stdout + result.stderr
     found = [f["status"] for f in findings_of(json.loads(result.stdout))

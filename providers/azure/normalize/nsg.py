@@ -31,6 +31,12 @@ def _list(props: Mapping[str, Any], single: str, many: str) -> list[str]:
     return values
 
 
+def _enum(props: Mapping[str, Any], name: str) -> str | None:
+    """A rule's enum string (access, direction, protocol), None when absent."""
+    value = props.get(name)
+    return None if value is None else _str(value, name)
+
+
 def _str(value: Any, name: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name}: expected a string, got {type(value).__name__}")
@@ -168,12 +174,14 @@ def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] | None
     rules: list[Rule] = []
     for raw in [*_arr(props.get("securityRules"), "securityRules"), *defaults]:
         rp = _props(raw)
-        if lid(rp.get("direction")) != "inbound":
+        # enum strings of another type are refused (a list read as text was "not allow":
+        # a deny that closed ports; "not inbound": an allow rule dropped)
+        if lid(_enum(rp, "direction")) != "inbound":
             continue
         sources = _sources(rp)
         if not sources:
             continue
-        action = Action.ALLOW if lid(rp.get("access")) == "allow" else Action.DENY
+        action = Action.ALLOW if lid(_enum(rp, "access")) == "allow" else Action.DENY
         if action is Action.DENY and not _every_source_port(rp):
             continue  # denies only some clients' connections: never read as closing a port
         # the rules themselves: an allow rule counts whatever address it names, a deny
@@ -181,7 +189,7 @@ def nsg_layer(nsg: Mapping[str, Any], name: str, addresses: Iterable[str] | None
         if not (_dest_any_address(rp) if anywhere and action is Action.ALLOW
                 else _dest_matches(rp, addresses, asgs or set(), action is Action.ALLOW)):
             continue
-        protocol = _PROTO.get(lid(rp.get("protocol")), "other")
+        protocol = _PROTO.get(lid(_enum(rp, "protocol")), "other")
         for ports in _ports(rp, protocol, action is Action.ALLOW):
             rules.append(Rule(action, protocol, ports, sources, int(rp.get("priority") or 0),
                               origin=f"{nsg_id}/securityrules/{lid(raw.get('name'))}"))
