@@ -78,7 +78,8 @@ _ARM = {"name": "name", "priority": "priority", "direction": "direction", "acces
         "destination_address_prefix": "destinationAddressPrefix",
         "destination_address_prefixes": "destinationAddressPrefixes",
         "destination_port_range": "destinationPortRange",
-        "destination_port_ranges": "destinationPortRanges"}
+        "destination_port_ranges": "destinationPortRanges",
+        "source_port_range": "sourcePortRange", "source_port_ranges": "sourcePortRanges"}
 _WIDE = {"source_address_prefix": "*", "destination_port_range": "*", "priority": 100,
          "protocol": "*"}
 
@@ -194,7 +195,7 @@ class _Azure:
             most_rules, least_rules = ([
                 {"protocol": r.protocol, "ports": str(r.ports), "sources": list(r.sources),
                  "action": str(r.action), "priority": r.priority}
-                for r in nsg_layers(arm, None, True, ["0.0.0.0"])[0].rules]
+                for r in nsg_layers(arm, None, True, None)[0].rules]
                 for arm in self.arm_nsg(nsg))
             world.set("firewall_rules", most_rules, least_rules)
             self.b.add(nsg, Kind.FIREWALL, CLOUD, world,
@@ -209,7 +210,7 @@ class _Azure:
                 {"protocol": x.protocol, "ports": str(x.ports), "sources": list(x.sources),
                  "action": str(x.action), "priority": x.priority}
                 for x in nsg_layers({"id": self.rid(r), "properties": {
-                    "securityRules": [arm] if arm else []}}, None, True, ["0.0.0.0"])[0].rules]
+                    "securityRules": [arm] if arm else []}}, None, True, None)[0].rules]
                 for arm in _rule_worlds(r, (), r.values))
             loose.set("firewall_rules", most_rules, least_rules)
             nsg_name = r.v("network_security_group_name") or "a network security group"

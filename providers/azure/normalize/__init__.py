@@ -18,7 +18,11 @@ What Azure means, written down once here so no check needs an Azure branch:
   `VirtualNetwork`, `AzureLoadBalancer` and every other service tag (Microsoft's own
   services) are not the internet, so a rule naming only them never matches internet traffic.
   Application security groups as sources are not the internet either. A rule whose
-  destination (prefixes or application security groups) does not cover the NIC is dropped.
+  destination (prefixes or application security groups) does not cover the NIC is dropped
+  from that NIC's path. An NSG as a firewall resource (NET-07, the rules themselves) keeps
+  every allow rule whose destination can be an address behind it (`*`, `VirtualNetwork`,
+  an address or prefix, an application security group), and a deny rule only when it
+  covers every destination.
 - No NSG at all: a Standard-SKU public IP is closed ("secure by default": a layer with
   present=False and default deny); a Basic-SKU one is open (present=False, default allow).
   With one NSG (subnet or NIC) that NSG decides alone.
@@ -50,7 +54,14 @@ What Azure means, written down once here so no check needs an Azure branch:
   address: it is treated as the internet.
 - Encryption: managed disks, PostgreSQL/MySQL flexible servers and Recovery Services vaults
   are always encrypted at rest by the platform (evidence `provider`, with the document);
-  storage accounts from their encryption settings; SQL databases from TDE state.
+  storage accounts from their encryption settings (without any: always on, `provider`);
+  SQL databases from TDE state. Key vaults: `enableSoftDelete` absent is on (the API's
+  default; soft delete can no longer be turned off).
+- Audit log (LOG-01): a subscription diagnostic setting records control-plane changes only
+  when it exports the activity log's `Administrative` category (or the `allLogs`/`audit`
+  category group), enabled, to a destination. Threat detection (LOG-03): a Defender for
+  Cloud plan on the Standard tier other than Defender CSPM (`CloudPosture`: posture
+  management, no security alerts).
 - Geo-redundancy: a GRS/RA-GRS/GZRS/RA-GZRS copy lives in the primary region's pair
   (storage's `secondaryLocation` when present, else scanner.regions' pair), and so do geo
   backups of SQL databases, flexible servers and GRS vaults; SQL geo-replicas add the
@@ -65,9 +76,11 @@ What Azure means, written down once here so no check needs an Azure branch:
   action.
 - DDoS (NET-06): a VNet is a public entry point, judged for a DDoS protection plan, only when
   a resource in one of its subnets answers on a public IP: a NIC with a public IP
-  configuration, an application gateway with a public frontend, or a backend of a public
-  load balancer. A VNet with none has `ddos_protection` unset (not judged), as AWS and
-  Hetzner networks.
+  configuration, an application gateway with a public frontend, or a backend or inbound
+  NAT rule target of a public load balancer. It is protected by a DDoS protection plan on
+  the VNet, or by DDoS IP Protection (`ddosSettings.protectionMode` Enabled) on every
+  public IP those resources answer on. A VNet with none has `ddos_protection` unset (not
+  judged), as AWS and Hetzner networks.
 """
 
 from __future__ import annotations

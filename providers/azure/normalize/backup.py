@@ -11,6 +11,15 @@ from scanner.model import Kind, Unread
 
 ITEMS = "Microsoft.RecoveryServices/vaults/backupProtectedItems"
 POLICIES = "Microsoft.RecoveryServices/vaults/backupPolicies"
+# Protected item states in which no scheduled backup runs (ProtectedItemState, a
+# case-insensitive enum): "ProtectionStopped: protection was disabled", "BackupsSuspended:
+# stop backup with retain data as per policy", and ProtectionPaused
+# (https://learn.microsoft.com/dotnet/api/microsoft.azure.commands.recoveryservices.backup.
+# cmdlets.models.itemprotectionstate; the REST enum in azure-rest-api-specs
+# recoveryservicesbackup bms.json: Invalid, IRPending, Protected, ProtectionError,
+# ProtectionStopped, ProtectionPaused, BackupsSuspended). Their recovery points remain,
+# but the VM is no longer backed up daily.
+NOT_BACKING_UP = frozenset({"protectionstopped", "protectionpaused", "backupssuspended"})
 BACKUP_PROPS = ("backup_enabled", "backup_frequency_hours", "backup_retention_days",
                 "backup_redundancy", "replica_regions")
 
@@ -43,7 +52,7 @@ def protected_vms(b: Build) -> dict[str, tuple[int | None, int | None]] | None:
     for item in b.items(name):
         p = _props(item)
         source = lid(p.get("sourceResourceId") or p.get("virtualMachineId"))
-        if not source or lid(p.get("protectionState")) in ("protectionstopped",):
+        if not source or lid(p.get("protectionState")) in NOT_BACKING_UP:
             continue
         policy = policies.get(lid(p.get("policyId")))
         out[source] = _policy_schedule(policy)

@@ -14,6 +14,7 @@ from providers.azure.normalize.common import (
     APPGW_POLICIES,
     APPGW_TLS_DOC,
     _arr,
+    _flag,
     _loc,
     _obj,
     _props,
@@ -195,9 +196,22 @@ def app_gateways(b: Build) -> None:
         base_tls = _appgw_min_tls(p.get("sslPolicy"))
         subnet_nsg = None
         subnet_id = ""
+        # The gateway's instances answer from addresses of its subnet (one private IP per
+        # instance, https://learn.microsoft.com/azure/application-gateway/configuration-
+        # infrastructure#size-of-the-subnet): the subnet NSG's rules naming that subnet (or
+        # any address in it) or a private frontend IP filter its traffic.
+        gw_addresses: list[str] = [str(_props(fe)["privateIPAddress"]) for fe in
+                                   _arr(p.get("frontendIPConfigurations"),
+                                        "frontendIPConfigurations")
+                                   if _props(fe).get("privateIPAddress")]
         for cfg in _arr(p.get("gatewayIPConfigurations"), "gatewayIPConfigurations"):
             subnet_id = _ref(_props(cfg).get("subnet"), "subnet")
             sub = b.subnets().get(subnet_id)
+            if sub is not None:
+                sp = _props(sub)
+                gw_addresses += [str(x) for x in [sp.get("addressPrefix"),
+                                                  *_arr(sp.get("addressPrefixes"),
+                                                        "addressPrefixes")] if x]
             nsg_id = _ref(_props(sub).get("networkSecurityGroup"),
                           "networkSecurityGroup") if sub else ""
             if subnet_id and sub is None:
@@ -217,7 +231,7 @@ def app_gateways(b: Build) -> None:
             [("tcp", ports.get(_ref(_props(h).get("frontendPort"), "frontendPort"), 0))
              for h in listeners.values()], gw_id)]
         if subnet_nsg is not None:
-            layers.append(nsg_layer(subnet_nsg, "subnet NSG", ()))
+            layers.append(nsg_layer(subnet_nsg, "subnet NSG", gw_addresses))
         b.add(Kind.LOAD_BALANCER, gw, {
             "public_ips": public,
             "public_hostnames": b.public_fqdns(_arr(p.get("frontendIPConfigurations"),
@@ -362,7 +376,7 @@ def _waf(b: Build, gw: Mapping[str, Any], policies: Mapping[str, Mapping[str, An
     if policy_id:
         protects = True
     else:
-        protects = (bool(waf_cfg.get("enabled"))
+        protects = (_flag(waf_cfg.get("enabled"), "webApplicationFirewallConfiguration.enabled")
                     and lid(waf_cfg.get("firewallMode")) == "prevention")
     rate_limit: bool | None = False
     for pid in dict.fromkeys([policy_id, *scoped]):

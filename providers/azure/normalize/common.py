@@ -16,13 +16,20 @@ DISK_DOC = ("https://learn.microsoft.com/azure/virtual-machines/disk-encryption 
 FLEX_DOC = ("https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-security "
             "and .../mysql/flexible-server/concepts-security (data, backups and temporary "
             "files are always encrypted at rest with AES-256)")
+STORAGE_DOC = ("https://learn.microsoft.com/azure/storage/common/storage-service-encryption "
+               "(data in Azure Storage is encrypted with 256-bit AES; encryption is enabled "
+               "for all storage accounts and cannot be disabled)")
 VAULT_DOC = ("https://learn.microsoft.com/azure/backup/backup-encryption (backup data in "
              "Recovery Services vaults is always encrypted with AES-256)")
 APPGW_TLS_DOC = ("https://learn.microsoft.com/azure/application-gateway/"
                  "application-gateway-ssl-policy-overview (predefined policy protocol ranges)")
 INTERNET_TAGS = frozenset({"*", "any", "internet", "0.0.0.0/0", "::/0", "azurecloud"})
 DEST_ANY = frozenset({"*", "any", "virtualnetwork"})
-_PROTO = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "other", "ah": "other", "*": "*"}
+# NSG rule protocols (Tcp, Udp, Icmp, Esp, Ah, *) and load balancer / inbound NAT rule
+# transport protocols (Udp, Tcp, All: "All" is both TCP and UDP, the NSG's "*",
+# https://learn.microsoft.com/rest/api/load-balancer/load-balancers/get#transportprotocol)
+_PROTO = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "other", "ah": "other", "*": "*",
+          "all": "*"}
 DEFAULT_RULES = (
     {"name": "AllowVnetInBound", "properties": {
         "priority": 65000, "access": "Allow", "direction": "Inbound", "protocol": "*",
@@ -80,6 +87,16 @@ def _props(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 _arr = array  # the typed readers shared by every provider (scanner/raw_types.py)
 _obj = mapping
 _str = string
+
+
+def _flag(value: Any, name: str, default: bool = False) -> bool:
+    """A documented boolean (absent: `default`); another type ("false", 0) is refused as
+    `_arr` refuses, never read by its truthiness (bool("false") is True: a pass)."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}: expected a boolean, got {type(value).__name__}")
+    return value
 
 
 def _ref(value: Any, name: str = "reference") -> str:

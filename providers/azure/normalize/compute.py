@@ -12,6 +12,7 @@ from providers.azure.normalize.balancers import NatPaths, nat_targets
 from providers.azure.normalize.common import (
     DISK_DOC,
     _arr,
+    _flag,
     _obj,
     _parent,
     _props,
@@ -57,7 +58,7 @@ def machines(b: Build) -> None:
         props.update(image_deprecation(b, vm))
         if isinstance(linux, Mapping):
             value = linux.get("disablePasswordAuthentication")
-            props["ssh_key_only"] = bool(value) if value is not None else False
+            props["ssh_key_only"] = _flag(value, "disablePasswordAuthentication")
         if protected is not None:
             item = protected.get(vm_id)
             props["backup_enabled"] = item is not None

@@ -12,6 +12,7 @@ from typing import Any
 from providers.azure.normalize.common import (
     PROVIDER,
     _arr,
+    _flag,
     _loc,
     _obj,
     _parent,
@@ -165,8 +166,8 @@ class Build:
 
     def vnet_ddos(self, vnet: Mapping[str, Any]) -> bool:
         p = _props(vnet)
-        return bool(p.get("enableDdosProtection")) and bool(_ref(p.get("ddosProtectionPlan"),
-                                                                 "ddosProtectionPlan"))
+        return _flag(p.get("enableDdosProtection"), "enableDdosProtection") and bool(
+            _ref(p.get("ddosProtectionPlan"), "ddosProtectionPlan"))
 
     def ddos_of_subnet(self, subnet_id: str) -> bool | None:
         vnet = self.get("Microsoft.Network/virtualNetworks", _parent(subnet_id))

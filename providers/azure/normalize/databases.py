@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from providers.azure.normalize.common import (
     DB_PORTS,
@@ -79,7 +81,7 @@ def sql(b: Build) -> None:
             "public_endpoint": public,
             "ingress": (db_layer(b, SQL_RULES, server_id, 1433),),
             "public_ips": [],
-            "min_tls": _tls(sp.get("minimalTlsVersion")) if sp else None,
+            "min_tls": sql_min_tls(sp) if sp else None,
             "encrypted": (state == "enabled") if t else None,
             "encryption_evidence": "config",
             "backup_enabled": True,
@@ -113,7 +115,7 @@ def sql(b: Build) -> None:
             "public_endpoint": lid(sp.get("publicNetworkAccess") or "enabled") != "disabled",
             "ingress": (db_layer(b, SQL_RULES, server_id, 1433),),
             "public_ips": [],
-            "min_tls": _tls(sp.get("minimalTlsVersion")),
+            "min_tls": sql_min_tls(sp),
             "backup_enabled": True,
             "backup_retention_days": 7,
             "backup_frequency_hours": 24,
@@ -128,6 +130,20 @@ def sql(b: Build) -> None:
                             closes=False)
         if unread is not None:
             b.mark(server_id, (ANY_PROPERTY,), unread)
+
+
+def sql_min_tls(server_props: Mapping[str, Any]) -> str | None:
+    """The lowest TLS version a SQL server accepts. `minimalTlsVersion` "None" (also "0")
+    enforces no minimum: the server accepts "any TLS protocol version and unencrypted
+    connections" (https://techcommunity.microsoft.com/t5/azure-sql-blog/azure-sql-is-
+    deprecating-the-no-minimum-tls-mintls-none/ba-p/4508933; "the default for the minimal
+    TLS version is to allow all versions", https://learn.microsoft.com/azure/azure-sql/
+    database/connectivity-settings#minimal-tls-version): read as TLS 1.0, never unknown.
+    Absent stays unknown (its default depends on when the server was created)."""
+    value = server_props.get("minimalTlsVersion")
+    if isinstance(value, str) and value.strip().lower() in ("none", "0"):
+        return "1.0"
+    return _tls(value)
 
 
 def _mark_server_reads(b: Build, rid: str, server_id: str) -> None:

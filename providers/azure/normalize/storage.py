@@ -6,8 +6,10 @@ from typing import Any
 
 from providers.azure.normalize.common import (
     REDUNDANCY,
+    STORAGE_DOC,
     _arr,
     _cidr,
+    _flag,
     _loc,
     _obj,
     _pair,
@@ -43,16 +45,23 @@ def storage(b: Build) -> None:
                                              or ""))))
             layer = RuleLayer("storage firewall", LayerMode.UNION, rules, Action.DENY,
                               origin=(lid(acct.get("id")),))
+        stated = bool(services or p.get("encryption"))
         props: dict[str, Any] = {
-            "encrypted": bool(blob.get("enabled", True)) if services or p.get("encryption")
-            else None,
-            "encryption_evidence": "config",
+            # A response without `encryption` is still encrypted: "Azure Storage encryption
+            # is enabled for all storage accounts ... and cannot be disabled" (AES-256,
+            # STORAGE_DOC); read as the provider's guarantee, never as unknown.
+            "encrypted": _flag(blob.get("enabled"), "encryption.services.blob.enabled",
+                               default=True) if stated else True,
+            "encryption_evidence": "config" if stated else "provider",
             "min_tls": _tls(p.get("minimumTlsVersion")),
-            "https_only": p.get("supportsHttpsTrafficOnly"),
+            "https_only": None if p.get("supportsHttpsTrafficOnly") is None else _flag(
+                p["supportsHttpsTrafficOnly"], "supportsHttpsTrafficOnly"),
             "public_endpoint": public,
             "backup_redundancy": redundancy,
             "replica_regions": replicas,
         }
+        if not stated:
+            props["encryption_reference"] = STORAGE_DOC
         if layer is not None:
             props["ingress"] = (layer,)
         b.add(Kind.BUCKET, acct, props)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from providers.azure.apis import CONTRIBUTOR, OWNER
@@ -9,14 +10,45 @@ from providers.azure.normalize.common import PRINCIPAL_TYPES, _arr, _loc, _props
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
 
+# Defender for Cloud plans that detect no threats: Defender CSPM ("CloudPosture") is
+# cloud security posture management (attack paths, the security explorer, agentless
+# scanning, https://learn.microsoft.com/azure/defender-for-cloud/concept-cloud-security-
+# posture-management); security alerts come from the workload protection plans (Servers,
+# Storage, SQL, Containers, Key Vault, Resource Manager, App Service, ...,
+# https://learn.microsoft.com/azure/defender-for-cloud/alerts-overview).
+POSTURE_ONLY_PLANS = frozenset({"cloudposture"})
+
+
+def detects_threats(pricing: Mapping[str, Any]) -> bool:
+    """Is this Defender for Cloud plan (a Microsoft.Security/pricings object) a threat
+    detection plan on the Standard tier (case-insensitive enum: Free, Standard)?"""
+    return (lid(_props(pricing).get("pricingTier")) == "standard"
+            and lid(pricing.get("name") or str(pricing.get("id") or "").rsplit("/", 1)[-1])
+            not in POSTURE_ONLY_PLANS)
+
+
+def exports_administrative(logs: list[Any]) -> bool:
+    """Does a subscription diagnostic setting export the activity log's control-plane
+    record? That is its `Administrative` category: "every create, update, delete, and
+    action operation performed through Resource Manager"
+    (https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema
+    #categories); a setting exporting only Security, ServiceHealth, Alert, Policy, ...
+    records no control-plane change. Entries name a `category` or a `categoryGroup`
+    (`allLogs`: every category; `audit`: the audit logs, https://learn.microsoft.com/azure/
+    azure-monitor/essentials/diagnostic-settings#category-groups), both case-insensitive
+    enum strings; `enabled` must be true."""
+    return any(isinstance(entry, Mapping) and entry.get("enabled") is True
+               and (lid(entry.get("category")) == "administrative"
+                    or lid(entry.get("categoryGroup")) in ("alllogs", "audit"))
+               for entry in logs)
+
 
 def build(b: Build) -> None:
     sub = next(iter(b.items("Microsoft.Resources/subscriptions")), {})
     threat: list[str] | None = None
     if b.collected("Microsoft.Security/pricings"):
-        tiers = [lid(_props(pr).get("pricingTier")) for pr in
-                 b.items("Microsoft.Security/pricings")]
-        threat = ["global"] if "standard" in tiers else []
+        threat = ["global"] if any(detects_threats(pr) for pr in
+                                   b.items("Microsoft.Security/pricings")) else []
     b.add(Kind.ACCOUNT, sub, {
         "regions": list(b.s.locations),
         "threat_detection_regions": threat,
@@ -25,8 +57,7 @@ def build(b: Build) -> None:
     workspaces = b.by_id["Microsoft.OperationalInsights/workspaces"]
     for setting in b.items("Microsoft.Insights/diagnosticSettings"):
         p = _props(setting)
-        logs = _arr(p.get("logs"), "logs")
-        enabled = any(bool(entry.get("enabled")) for entry in logs)
+        enabled = exports_administrative(_arr(p.get("logs"), "logs"))
         ws = workspaces.get(lid(p.get("workspaceId")))
         st = b.located("Microsoft.Storage/storageAccounts", lid(p.get("storageAccountId")))
         region = _loc(ws) if ws else (_loc(st) if st else None)
@@ -35,7 +66,7 @@ def build(b: Build) -> None:
             "multi_region": True,
             "logging_enabled": enabled and bool(
                 p.get("workspaceId") or p.get("storageAccountId") or p.get("eventHubName")
-                or p.get("eventHubAuthorizationRuleId")),
+                or p.get("eventHubAuthorizationRuleId") or p.get("marketplacePartnerId")),
             "integrity_validation": None,
             "retention_days": int(retention) if retention is not None else None,
         }, region=region)

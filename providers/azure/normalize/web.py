@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.azure.apis import SECRET_MARK, secret_in
-from providers.azure.normalize.common import _arr, _obj, _parent, _props, _tls, lid
+from providers.azure.normalize.common import _arr, _flag, _obj, _parent, _props, _tls, lid
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
 
@@ -25,7 +25,8 @@ def web_apps(b: Build) -> None:
         hostnames = [str(h) for h in p.get("hostNames") or [p.get("defaultHostName")]
                      if h and not str(h).lower().endswith(".scm.azurewebsites.net")]
         b.add(Kind.APP_SERVICE, site, {
-            "https_only": p.get("httpsOnly"),
+            "https_only": None if p.get("httpsOnly") is None else _flag(p["httpsOnly"],
+                                                                          "httpsOnly"),
             "public_hostnames": hostnames,
             "min_tls": _tls(cfg.get("minTlsVersion")),
             "public_endpoint": lid(p.get("publicNetworkAccess") or "enabled") != "disabled",
