@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from itertools import chain, compress, repeat
-from operator import add, and_, attrgetter, gt, itemgetter, ne, or_
+from operator import add, attrgetter, itemgetter
 from typing import TypeVar
 
 PROTOCOLS: tuple[str, ...] = ("tcp", "udp", "icmp", "other")
@@ -587,12 +587,6 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
 _V6 = 1 << 33  # where IPv6 address 0 sits in the flat address space
 # An entry's rule; a rule's first and last port, and both: read in C (`map` over 100k)
 _RULE = itemgetter(1)
-_FLAT = itemgetter(2)
-_ACTION = attrgetter("action")
-_IS_ALLOW = Action.ALLOW.__eq__
-# a flat set's first and last boundary, starts and ends
-_FIRST, _LAST = itemgetter(0), itemgetter(-1)
-_STARTS, _ENDS = itemgetter(slice(None, None, 2)), itemgetter(slice(1, None, 2))
 _FIRST_PORT = attrgetter("ports.lo")
 _LAST_PORT = attrgetter("ports.hi")
 _PORT_SPAN = attrgetter("ports.lo", "ports.hi")
@@ -621,53 +615,39 @@ def _within_reach(layers: tuple[RuleLayer, ...], ranked: list[list[_Entry]], que
     for layer, entries in zip(layers, ranked, strict=True):
         if layer.default is Action.ALLOW:
             continue
-        # (map() and compress() run in C: a layer may hold 100k rules)
-        allowed = list(compress(map(_FLAT, entries),
-                                map(_IS_ALLOW, map(_ACTION, map(_RULE, entries)))))
-        reach = _meet(reach, _union(sorted(chain.from_iterable(map(_STARTS, allowed))),
-                                    sorted(chain.from_iterable(map(_ENDS, allowed)))))
+        flats = [flat for _, rule, flat in entries if rule.action is Action.ALLOW]
+        # most rules have one interval: their flat set is the (lo, hi) pair itself
+        pairs = [flat for flat in flats if len(flat) == 2]
+        for flat in flats:
+            if len(flat) > 2:
+                pairs += zip(flat[::2], flat[1::2], strict=True)
+        pairs.sort()
+        merged: list[int] = []
+        for lo, hi in pairs:
+            if merged and lo <= merged[-1]:
+                if hi > merged[-1]:
+                    merged[-1] = hi
+            else:
+                merged += (lo, hi)
+        reach = _meet(reach, tuple(merged))
     if reach == _UNIVERSE:
         return ranked
     if not reach:  # a layer that denies by default admits nothing: neither does the stack
         return [[] for _ in ranked]
+    last = reach[-1]
     kept: list[list[_Entry]] = []
     for entries in ranked:
-        # A rule's sources [lo, hi) (or their hull, when there are several intervals) meet
-        # `reach` when lo lies inside one of its intervals (an odd number of its
-        # boundaries are <= lo), or when one of its boundaries lies in (lo, hi).
-        flats = list(map(_FLAT, entries))
-        after_lo = list(map(bisect_right, repeat(reach), map(_FIRST, flats)))
-        before_hi = map(bisect_left, repeat(reach), map(_LAST, flats))
-        hull_meets = map(or_, map(and_, after_lo, repeat(1)), map(ne, after_lo, before_hi))
-        kept.append([entry for entry in compress(entries, hull_meets)
-                     if len(entry[2]) == 2 or _meets(entry[2], reach)])
+        keep: list[_Entry] = []
+        for entry in entries:
+            flat = entry[2]
+            if len(flat) == 2:  # inline _meets for one interval
+                i = bisect_right(reach, flat[0])
+                if i & 1 or (flat[0] < last and reach[i] < flat[1]):
+                    keep.append(entry)
+            elif _meets(flat, reach):
+                keep.append(entry)
+        kept.append(keep)
     return kept
-
-
-def _union(starts: list[int], ends: list[int]) -> _Flat:
-    """The union of intervals [lo, hi), given all their starts sorted and all their ends
-    sorted (apart), as a flat set. The i-th smallest end closes an interval of the union
-    exactly when the (i+1)-th smallest start comes after it (at most i intervals have
-    started by then, and i+1 have ended); the union's starts are the first start and those
-    that follow such an end. Runs in C (sorting, map, compress), for 100k intervals."""
-    if not starts:
-        return ()
-    gaps = list(map(gt, starts[1:], ends[:-1]))
-    out = [0] * (2 * (gaps.count(True) + 1))
-    out[::2] = [starts[0], *compress(starts[1:], gaps)]
-    out[1::2] = [*compress(ends[:-1], gaps), ends[-1]]
-    return tuple(out)
-
-
-def _meet_large(a: _Flat, b: _Flat) -> _Flat:
-    """`_meet` of two large flat sets, in C: the complement of the union of their
-    complements (`_union`), all within [low, high), which holds both. A complement's starts
-    are `low` and the set's ends, its ends the set's starts and `high`; each list sorted
-    already, so sorting two of them together only merges two runs."""
-    low, high = -1, max(a[-1], b[-1]) + 1
-    union = _union(sorted([low, *a[1::2], low, *b[1::2]]),
-                   sorted([*a[::2], high, *b[::2], high]))
-    return union[1:-1]  # (low, ..., high): its complement
 
 
 def _meets(flat: _Flat, reach: _Flat) -> bool:
@@ -739,8 +719,6 @@ def _meet(a: _Flat, b: _Flat) -> _Flat:
         return a
     if a == _UNIVERSE:
         return b
-    if len(a) + len(b) > 64:
-        return _meet_large(a, b)
     out: list[int] = []
     i = j = 0
     na, nb = len(a), len(b)

@@ -968,13 +968,12 @@ def test_wide_open_reads_the_whole_internet_from_admitted_exposures(
     assert wide_open([_as_written(e) for e in exposures]) is want
 
 
-# --- 6. the batched painting and the C-level set operations (issue 15 item 4) -----------
+# --- 8. painting a node's rules at once; stacked layers of many hosts (issue 15 item 4) --
 
 # An ORDERED layer paints all the rules of a segment-tree node at once when their sources
 # are disjoint (`_paint_node`, `_paint_leaf`), else one after another; stacked layers keep
-# only the rules within every layer's reach, the reach computed in C (`_union`,
-# `_meet_large` for sets of more than 32 intervals). Rules here open one port or a few,
-# under wide ones, with several sources each (IPv4 and IPv6, disjoint or nested), allow and
+# only the rules within every layer's reach (`_within_reach`). Rules here open one port or
+# a few, under wide ones, with several sources each (IPv4 and IPv6, disjoint or nested), allow and
 # deny at any priority: every path of those functions, checked against the reference.
 host_v4 = st.integers(0, 63).map(lambda i: f"10.0.0.{i}/32")
 host_v6 = st.integers(0, 63).map(lambda i: f"{ipaddress.IPv6Address(V6_BASE + i)}/128")
@@ -1018,7 +1017,7 @@ def test_stacked_layers_of_many_scattered_hosts_match_reference(
     layers: tuple[RuleLayer, RuleLayer], query: tuple[str, ...]
 ) -> None:
     """Two layers of 40-90 rules, mostly single hosts: each layer's reach has tens of
-    intervals, intersected in C (`_meet_large`) before the rules outside it are dropped."""
+    intervals, intersected before the rules outside it are dropped (`_within_reach`)."""
     got = packets_in(admitted(layers, query))
     want = Reference(layers).admitted_packets(query)
     assert got == want, _diff(got, want)
@@ -1042,31 +1041,6 @@ def test_stacked_layers_with_alternating_hosts_keep_exactly_the_common_ones() ->
                                    + [str(ipaddress.ip_network(f"2001:db8::{i:x}/128"))
                                       for i in range(0, 64, 6)])
     assert packets_in(got) == Reference((nsg, sg)).admitted_packets(INTERNET)
-
-
-small_flats = st.lists(st.integers(0, 80), max_size=16, unique=True).map(
-    lambda xs: tuple(sorted(xs)[:len(xs) // 2 * 2]))
-
-
-def _addresses(flat: tuple[int, ...]) -> set[int]:
-    return {a for lo, hi in zip(flat[::2], flat[1::2], strict=True) for a in range(lo, hi)}
-
-
-@settings(max_examples=300, deadline=None)
-@given(small_flats.filter(bool), small_flats.filter(bool),
-       st.lists(st.tuples(st.integers(0, 80), st.integers(1, 9)), min_size=1, max_size=12))
-def test_the_c_level_set_operations_are_set_intersection_and_union(
-    a: tuple[int, ...], b: tuple[int, ...], intervals: list[tuple[int, int]]
-) -> None:
-    """`_meet_large` (the intersection of two flat address sets) and `_union` (intervals
-    given as their starts and ends sorted apart) against Python sets, canonical output."""
-    got = rules_module._meet_large(a, b)
-    assert _addresses(got) == _addresses(a) & _addresses(b)
-    assert got == rules_module._meet(a, b)  # the linear merge's canonical form
-    union = rules_module._union(sorted(lo for lo, _ in intervals),
-                                sorted(lo + n for lo, n in intervals))
-    assert _addresses(union) == {a for lo, n in intervals for a in range(lo, lo + n)}
-    assert all(x < y for x, y in itertools.pairwise(union))  # sorted, nothing touching
 
 
 def _ranks(paint: tuple[list[int], list[int]], top: int) -> list[int]:
