@@ -928,13 +928,6 @@ def _add(have: _Flat, lo: int, hi: int) -> _Flat:
     return (*have[:i], lo, *have[j:]) if j & 1 else (*have[:i], lo, hi, *have[j:])
 
 
-def _remove(have: _Flat, lo: int, hi: int) -> _Flat:
-    """`have` without [lo, hi)."""
-    a = bisect_left(have, lo)  # odd: lo inside (or at the end of) an interval of `have`
-    b = bisect_right(have, hi, a)  # odd: hi inside (or at the start of) one
-    return ((*have[:a], lo) if a & 1 else have[:a]) + ((hi, *have[b:]) if b & 1 else have[b:])
-
-
 _Paint = tuple[list[int], list[int]]
 
 
