@@ -29,11 +29,13 @@ import ipaddress
 import re
 import socket
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, compress, repeat
+from operator import add, attrgetter, itemgetter
 from typing import TypeVar
 
 PROTOCOLS: tuple[str, ...] = ("tcp", "udp", "icmp", "other")
@@ -234,6 +236,10 @@ _IPV6_CIDR = re.compile(r"([0-9A-Fa-f:]{2,39})(?:/(12[0-8]|1[01][0-9]|[1-9]?[0-9
 # "024"): a prefix written otherwise takes the general path.
 _V4_HOST_BITS = {str(length): 32 - length for length in range(33)}
 _aton, _ntoa = socket.inet_aton, socket.inet_ntoa
+# The same for IPv6 prefixes (as _IPV6_CIDR reads them: decimal, no leading zero), and the
+# characters of an IPv6 address without embedded IPv4 or zone.
+_V6_HOST_BITS = {str(length): 128 - length for length in range(129)}
+_HEX_COLON = "0123456789abcdefABCDEF:"
 
 
 def _v4_fast(cidr: str) -> tuple[int, int, bool] | None:
@@ -337,6 +343,51 @@ def _cidr_flat(cidr: str) -> tuple[int, int]:
                 return start, start + (1 << host)
     version, lo, hi = _parse_cidr(cidr)
     return (lo, hi) if version == 4 else (lo + _V6, hi + _V6)
+
+
+def _ranked(in_order: Sequence[Rule]) -> list[_Entry]:
+    """(rank in decision order, rule, its sources as a flat set) per rule; rules without
+    sources match nothing and are left out.
+
+    Most rules of a large firewall have one plain IPv4 CIDR: `_cidr_flat`'s fast path is
+    inlined here, without its cache (a firewall's 100k distinct sources would only fill it;
+    the whole result is cached by `_admitted`)."""
+    out: list[_Entry] = []
+    append = out.append
+    host_bits, aton, ntoa, from_bytes = _V4_HOST_BITS, _aton, _ntoa, int.from_bytes
+    v6_host_bits, pton, AF_INET6 = _V6_HOST_BITS, socket.inet_pton, socket.AF_INET6
+    for rank, rule in enumerate(in_order):
+        sources = rule.sources
+        if len(sources) == 1:
+            cidr = sources[0]
+            addr, slash, prefix = cidr.partition("/")
+            if ":" not in addr:
+                host = host_bits.get(prefix) if slash else 0
+                if host is not None:
+                    try:
+                        packed = aton(addr)
+                    except (OSError, ValueError):
+                        pass  # not an address (or NUL, non-ASCII): `_cidr_flat` says why
+                    else:
+                        if ntoa(packed) == addr:
+                            start = from_bytes(packed, "big") >> host << host
+                            append((rank, rule, (start, start + (1 << host))))
+                            continue
+            elif not addr.rstrip(_HEX_COLON):  # IPv6 in hex and colons (see _IPV6_CIDR)
+                host = v6_host_bits.get(prefix) if slash else 0
+                if host is not None:
+                    try:
+                        packed = pton(AF_INET6, addr)
+                    except OSError:
+                        pass
+                    else:
+                        start = (from_bytes(packed, "big") >> host << host) + _V6
+                        append((rank, rule, (start, start + (1 << host))))
+                        continue
+            append((rank, rule, _cidr_flat(cidr)))
+        elif sources:
+            append((rank, rule, _sources_flat(sources)))
+    return out
 
 
 def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -497,9 +548,7 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
     # per layer: (rank in decision order, rule, its sources as a flat set); rules without
     # sources match nothing and are left out
     ordered = [layer.ordered_rules() for layer in layers]
-    ranked = [[(rank, rule, flat) for rank, rule in enumerate(in_order)
-               if (flat := _cidr_flat(rule.sources[0]) if len(rule.sources) == 1
-                   else _sources_flat(rule.sources))] for in_order in ordered]
+    ranked = [_ranked(in_order) for in_order in ordered]
     query = _sources_flat(sources)
     if not query:
         return ()
@@ -526,7 +575,8 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
             mine, every = buckets[protocol], buckets["*"]
             applying = sorted(mine + every) if mine and every else mine or every
             if not ported:  # port-less protocols: only rules that do not narrow ports
-                applying = [e for e in applying if e[1].ports == ALL_PORTS]
+                applying = list(compress(applying, map(
+                    _ALL_PORTS_SPAN.__eq__, map(_PORT_SPAN, map(_RULE, applying)))))
             pieces = _meet_pieces(pieces, _layer_pieces(layer, applying, allow, ported))
             if len(pieces) == 1 and not pieces[0][2]:
                 break
@@ -535,6 +585,12 @@ def _compute_admitted(layers: tuple[RuleLayer, ...], sources: tuple[str, ...]
 
 
 _V6 = 1 << 33  # where IPv6 address 0 sits in the flat address space
+# An entry's rule; a rule's first and last port, and both: read in C (`map` over 100k)
+_RULE = itemgetter(1)
+_FIRST_PORT = attrgetter("ports.lo")
+_LAST_PORT = attrgetter("ports.hi")
+_PORT_SPAN = attrgetter("ports.lo", "ports.hi")
+_ALL_PORTS_SPAN = (0, MAX_PORT)
 _UNIVERSE: tuple[int, ...] = (0, 1 << 32, _V6, _V6 + (1 << 128))
 _Flat = tuple[int, ...]
 _Piece = tuple[int, int, _Flat]  # first port, last port, addresses
@@ -730,33 +786,41 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
         rules = [e for e in rules if e[1].action is Action.ALLOW]
     if not rules:
         return [(0, MAX_PORT, _UNIVERSE if default else ())]
-    ranges = [entry[1].ports for entry in rules]
     if ported:
-        cuts = {ports.lo for ports in ranges}
-        cuts.update([ports.hi + 1 for ports in ranges])
+        # every rule's first port and the port after its last (map() runs in C: a large
+        # firewall has 100k rules)
+        in_layer = list(map(_RULE, rules))
+        firsts = list(map(_FIRST_PORT, in_layer))
+        ends = list(map(add, map(_LAST_PORT, in_layer), repeat(1)))
+        cuts = set(firsts)
+        cuts.update(ends)
         cuts.update((0, MAX_PORT + 1))
         bounds = sorted(cuts)
     else:
         bounds = [0, MAX_PORT + 1]
     n = len(bounds) - 1
-    leaf = dict(zip(bounds, range(n, 2 * n + 1), strict=True))
     # the rules of internal nodes, and of leaves (most rules: one segment, one leaf), each
     # list in decision order
-    own: dict[int, list[_Entry]] = {}
-    at_leaf: dict[int, list[_Entry]] = {}
-    for entry, ports in zip(rules, ranges, strict=True):
-        lo, hi = (leaf[ports.lo], leaf[ports.hi + 1]) if ported else (n, n + 1)
+    own: defaultdict[int, list[_Entry]] = defaultdict(list)
+    at_leaf: defaultdict[int, list[_Entry]] = defaultdict(list)
+    if ported:
+        leaf = dict(zip(bounds, range(n, 2 * n + 1), strict=True)).__getitem__
+        spans: Iterable[tuple[_Entry, int, int]] = zip(
+            rules, map(leaf, firsts), map(leaf, ends), strict=True)
+    else:
+        spans = zip(rules, repeat(n), repeat(n + 1), strict=False)
+    for entry, lo, hi in spans:
         if lo + 1 == hi:  # one segment: its leaf
-            at_leaf.setdefault(lo, []).append(entry)
+            at_leaf[lo].append(entry)
             continue
         holders = at_leaf  # the first nodes covering the range may be leaves, not the others
         while lo < hi:
             if lo & 1:
-                holders.setdefault(lo, []).append(entry)
+                holders[lo].append(entry)
                 lo += 1
             if hi & 1:
                 hi -= 1
-                holders.setdefault(hi, []).append(entry)
+                holders[hi].append(entry)
             lo >>= 1
             hi >>= 1
             holders = own
@@ -801,12 +865,8 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
             _inherit(sets, level, size)
             _inherit(paints, level, size)
             for node in levels.get(level, ()):
-                have, paint = sets[node], paints[node]
-                for rank, _, flat in own[node]:
-                    for k in range(0, len(flat), 2):
-                        have, paint = _paint(have, paint, flat[k], flat[k + 1], rank, allow,
-                                             True)
-                sets[node], paints[node] = have, paint
+                sets[node], paints[node] = _paint_node(sets[node], paints[node], own[node],
+                                                       allow)
         for node, entries in at_leaf.items():
             have = sets[node]
             if len(entries) == 1 and len(entries[0][2]) == 2:
@@ -833,13 +893,7 @@ def _layer_pieces(layer: RuleLayer, rules: list[_Entry], allow: list[bool], port
                                 (hi, *have[b:]) if b & 1 else have[b:])
                     sets[node] = have
                     continue
-            paint = paints[node]
-            last = len(entries) - 1
-            for e, (rank, _, flat) in enumerate(entries):
-                for k in range(0, len(flat), 2):
-                    have, paint = _paint(have, paint, flat[k], flat[k + 1], rank, allow,
-                                         e != last or k + 2 < len(flat))
-            sets[node] = have
+            sets[node] = _paint_leaf(have, paints[node], entries, allow)
     out: list[_Piece] = []
     previous: _Flat | None = None
     for start, stop, flat in zip(bounds, bounds[1:], sets[n:], strict=False):
@@ -872,6 +926,138 @@ def _add(have: _Flat, lo: int, hi: int) -> _Flat:
     if i & 1:
         return have[:i] + have[j:] if j & 1 else (*have[:i], hi, *have[j:])
     return (*have[:i], lo, *have[j:]) if j & 1 else (*have[:i], lo, hi, *have[j:])
+
+
+_Paint = tuple[list[int], list[int]]
+
+
+def _items(entries: list[_Entry]) -> list[tuple[int, int, int]] | None:
+    """The (lo, hi, rank) intervals of rules' sources, sorted, when no two of them overlap
+    (else None)."""
+    items: list[tuple[int, int, int]] = []
+    for rank, _, flat in entries:
+        if len(flat) == 2:
+            items.append((flat[0], flat[1], rank))
+        else:
+            items += [(flat[k], flat[k + 1], rank) for k in range(0, len(flat), 2)]
+    if len(items) > 1:
+        items.sort()
+        end = -1
+        for lo, hi, _ in items:
+            if lo < end:  # overlapping sources: the order of the rules matters
+                return None
+            end = hi
+    return items
+
+
+def _xor(have: _Flat, toggles: list[int]) -> _Flat:
+    """The symmetric difference of two flat sets, `toggles` given as sorted boundaries that
+    may touch ([a, b) then [b, c)). An address is in a flat set when an odd number of its
+    boundaries are <= it: the boundaries of both, sorted, with equal ones cancelling in
+    pairs, are the difference's."""
+    merged = sorted(have + tuple(toggles))
+    if len(set(merged)) == len(merged):
+        return tuple(merged)
+    out: list[int] = []
+    for x in merged:
+        if out and out[-1] == x:
+            out.pop()
+        else:
+            out.append(x)
+    return tuple(out)
+
+
+def _paint_leaf(have: _Flat, paint: _Paint, entries: list[_Entry], allow: list[bool]
+                ) -> _Flat:
+    """The admitted set of a leaf of an ORDERED layer: `have` and `paint` are its parent's,
+    `entries` its own rules in decision order.
+
+    When the leaf's rules have disjoint sources (the common case: one rule per customer
+    address on this port), each address is covered by one of them at most, so each rule
+    decides the cells of the parent's paint whose rank is later than its own, against the
+    parent's paint alone, and no paint is built. `have` is uniform over a cell of the paint
+    (the cell's rank decides it), so where a rule decides otherwise the whole overlap flips:
+    the flips are applied at once (`_xor`). Otherwise the rules are painted one after
+    another (`_paint`)."""
+    items = _items(entries)
+    if items is None:
+        last = len(entries) - 1
+        for e, (rank, _, flat) in enumerate(entries):
+            for k in range(0, len(flat), 2):
+                have, paint = _paint(have, paint, flat[k], flat[k + 1], rank, allow,
+                                     e != last or k + 2 < len(flat))
+        return have
+    bounds, ranks = paint
+    toggles: list[int] = []
+    for lo, hi, rank in items:
+        i = bisect_right(bounds, lo) - 1  # the cell holding lo
+        allows = allow[rank]
+        if hi <= bounds[i + 1]:  # inside it (the common case)
+            value = ranks[i]
+            if value > rank and allow[value] is not allows:
+                toggles += (lo, hi)
+            continue
+        for m in range(i, bisect_left(bounds, hi, i)):  # the cells meeting [lo, hi)
+            value = ranks[m]
+            if value > rank and allow[value] is not allows:  # this rule decides there
+                start, stop = bounds[m], bounds[m + 1]
+                toggles += (lo if lo > start else start, hi if hi < stop else stop)
+    return _xor(have, toggles) if toggles else have
+
+
+def _paint_node(have: _Flat, paint: _Paint, entries: list[_Entry], allow: list[bool]
+                ) -> tuple[_Flat, _Paint]:
+    """`_paint_leaf` for an internal node of the segment tree: its children read its paint,
+    so the new paint is built too, in one pass over the parent's cells (the rules' sources
+    disjoint; else one rule after another, `_paint`)."""
+    if len(entries) == 1 and len(entries[0][2]) == 2:  # one rule, one interval (most)
+        rank, _, (lo, hi) = entries[0]
+        return _paint(have, paint, lo, hi, rank, allow, True)
+    items = _items(entries)
+    if items is None:
+        for rank, _, flat in entries:
+            for k in range(0, len(flat), 2):
+                have, paint = _paint(have, paint, flat[k], flat[k + 1], rank, allow, True)
+        return have, paint
+    bounds, ranks = paint
+    new_bounds: list[int] = []  # the start of each new cell
+    new_ranks: list[int] = []
+    toggles: list[int] = []
+    pos, cell = bounds[0], 0  # the new paint covers [bounds[0], pos); `cell` holds pos
+    for lo, hi, rank in items:
+        i = bisect_right(bounds, lo) - 1  # the cell holding lo
+        if pos < lo:  # [pos, lo) as it was
+            new_bounds.append(pos)
+            new_ranks.append(ranks[cell])
+            new_bounds += bounds[cell + 1:i + 1]
+            new_ranks += ranks[cell + 1:i + 1]
+        allows = allow[rank]
+        for m in range(i, bisect_left(bounds, hi, i)):  # the cells meeting [lo, hi)
+            value = ranks[m]
+            start = bounds[m]
+            if start < lo:
+                start = lo
+            if value > rank:  # this rule decides there
+                if allow[value] is not allows:
+                    stop = bounds[m + 1]
+                    toggles += (start, hi if hi < stop else stop)
+                value = rank
+            if new_bounds and new_bounds[-1] == start:  # [lo, ...) after an empty [pos, lo)
+                new_ranks[-1] = value
+            elif new_ranks and new_ranks[-1] == value:
+                continue  # the same rank as the cell before: one cell
+            else:
+                new_bounds.append(start)
+                new_ranks.append(value)
+        pos, cell = hi, bisect_right(bounds, hi) - 1
+    end = bounds[-1]
+    if pos < end:
+        new_bounds.append(pos)
+        new_ranks.append(ranks[cell])
+        new_bounds += bounds[cell + 1:-1]
+        new_ranks += ranks[cell + 1:]
+    new_bounds.append(end)
+    return (_xor(have, toggles) if toggles else have), (new_bounds, new_ranks)
 
 
 def _paint(have: _Flat, paint: tuple[list[int], list[int]], lo: int, hi: int, rank: int,

@@ -19,6 +19,7 @@ and every port 0..41 plus the top of the range (generated port ranges end at 0..
 
 from __future__ import annotations
 
+import bisect
 import functools
 import gc
 import ipaddress
@@ -30,6 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scanner import rules as rules_module
 from scanner.rules import (
     ALL_PORTS,
     INTERNET,
@@ -79,6 +81,7 @@ V6_ADDRESSES = tuple(
 )
 ADDRESSES = V4_ADDRESSES + V6_ADDRESSES
 PORTS = (*range(42), MAX_PORT - 1, MAX_PORT)
+_UNIVERSE_FLAT = rules_module._UNIVERSE
 LOCAL = ("10.0.0.0/26", "2001:db8::/120")
 
 Packet = tuple[str, int | None, str]
@@ -963,3 +966,111 @@ def test_wide_open_reads_the_whole_internet_from_admitted_exposures(
     exposures = admitted([RuleLayer("fw", LayerMode.UNION, rules_)])
     assert wide_open(exposures) is want
     assert wide_open([_as_written(e) for e in exposures]) is want
+
+
+# --- 8. painting a node's rules at once; stacked layers of many hosts (issue 15 item 4) --
+
+# An ORDERED layer paints all the rules of a segment-tree node at once when their sources
+# are disjoint (`_paint_node`, `_paint_leaf`), else one after another; stacked layers keep
+# only the rules within every layer's reach (`_within_reach`). Rules here open one port or
+# a few, under wide ones, with several sources each (IPv4 and IPv6, disjoint or nested), allow and
+# deny at any priority: every path of those functions, checked against the reference.
+host_v4 = st.integers(0, 63).map(lambda i: f"10.0.0.{i}/32")
+host_v6 = st.integers(0, 63).map(lambda i: f"{ipaddress.IPv6Address(V6_BASE + i)}/128")
+scattered_rules = rule_strategy(
+    ("tcp", "udp", "*"),
+    st.one_of(st.integers(0, 40).map(lambda p: PortRange(p, p)),
+              st.integers(0, 37).map(lambda p: PortRange(p, p + 3))),
+    st.one_of(host_v4, host_v6, v4_cidr(), v6_cidr()),
+).map(lambda r: replace(r, sources=r.sources or ("10.0.0.5/32",)))
+
+
+@st.composite
+def scattered_layers(draw: st.DrawFn, mode: LayerMode, many: bool = False) -> RuleLayer:
+    layer_rules = draw(st.lists(wide_rules, max_size=3)) + draw(
+        st.lists(scattered_rules, min_size=40 if many else 5, max_size=90 if many else 30))
+    if mode is LayerMode.UNION:
+        layer_rules = [replace(r, action=Action.ALLOW) for r in layer_rules]
+    else:  # any priority: wide rules may come after narrow ones
+        layer_rules = [replace(r, priority=draw(st.integers(0, 20))) for r in layer_rules]
+    return RuleLayer(f"scattered-{mode}", mode, tuple(layer_rules), draw(st.sampled_from(Action)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(LayerMode).flatmap(scattered_layers), queries)
+def test_rules_with_several_disjoint_or_nested_sources_per_port_match_reference(
+    layer: RuleLayer, query: tuple[str, ...]
+) -> None:
+    """Several rules on one port range, their sources disjoint (painted at once) or
+    overlapping (one after another), one or several CIDRs each, allow and deny in any
+    priority order, IPv4 and IPv6: exactly the reference's packets."""
+    got = packets_in(admitted([layer], query))
+    want = Reference([layer]).admitted_packets(query)
+    assert got == want, _diff(got, want)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.tuples(st.sampled_from(LayerMode).flatmap(lambda m: scattered_layers(m, True)),
+                 st.sampled_from(LayerMode).flatmap(lambda m: scattered_layers(m, True))),
+       queries)
+def test_stacked_layers_of_many_scattered_hosts_match_reference(
+    layers: tuple[RuleLayer, RuleLayer], query: tuple[str, ...]
+) -> None:
+    """Two layers of 40-90 rules, mostly single hosts: each layer's reach has tens of
+    intervals, intersected before the rules outside it are dropped (`_within_reach`)."""
+    got = packets_in(admitted(layers, query))
+    want = Reference(layers).admitted_packets(query)
+    assert got == want, _diff(got, want)
+
+
+def test_stacked_layers_with_alternating_hosts_keep_exactly_the_common_ones() -> None:
+    """Every other host of 10.0.0.0/26 and of 2001:db8::/122 in one layer (64 intervals),
+    every third in the other: the reach is their intersection (every sixth), and so is what
+    crosses both, on the one port both open."""
+    def hosts(step: int, ports: PortRange) -> tuple[Rule, ...]:  # one rule per host
+        return tuple(Rule(Action.ALLOW, "tcp", ports, (source,)) for i in range(0, 64, step)
+                     for source in (f"10.0.0.{i}/32", f"2001:db8::{i:x}/128"))
+
+    evens, thirds = hosts(2, PortRange(22, 22)), hosts(3, PortRange(20, 25))
+    nsg = RuleLayer("nsg", LayerMode.ORDERED,
+                    (*evens, Rule(Action.DENY, "*", ALL_PORTS, INTERNET, priority=1)))
+    sg = RuleLayer("sg", LayerMode.UNION, thirds)
+    got = admitted((nsg, sg))
+    assert [(e.protocol, str(e.ports)) for e in got] == [("tcp", "22")]
+    assert got[0].sources == tuple([f"10.0.0.{i}/32" for i in range(0, 64, 6)]
+                                   + [str(ipaddress.ip_network(f"2001:db8::{i:x}/128"))
+                                      for i in range(0, 64, 6)])
+    assert packets_in(got) == Reference((nsg, sg)).admitted_packets(INTERNET)
+
+
+def _ranks(paint: tuple[list[int], list[int]], top: int) -> list[int]:
+    bounds, ranks = paint
+    return [ranks[bisect.bisect_right(bounds, a) - 1] for a in range(top)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 12)), max_size=8),
+       st.lists(st.tuples(st.integers(0, 60), st.integers(1, 12)), min_size=1, max_size=5),
+       st.lists(st.booleans(), min_size=15, max_size=15), st.data())
+def test_painting_a_nodes_rules_at_once_equals_painting_them_one_by_one(
+    parent: list[tuple[int, int]], own: list[tuple[int, int]], allow: list[bool],
+    data: st.DataObject
+) -> None:
+    """`_paint_node` / `_paint_leaf` (all of a node's rules at once; disjoint sources in one
+    pass) give the admitted set and, per address, the deciding rank that `_paint` gives
+    rule by rule, whatever the ranks of the parent's rules and the node's."""
+    ranks = data.draw(st.permutations(range(14)))
+    have: tuple[int, ...] = _UNIVERSE_FLAT if allow[14] else ()
+    paint: tuple[list[int], list[int]] = ([0, _UNIVERSE_FLAT[-1]], [14])  # 14: the default
+    for (lo, n), rank in zip(parent, ranks, strict=False):  # the parent's state
+        have, paint = rules_module._paint(have, paint, lo, lo + n, rank, allow, True)
+    entries = [(rank, None, (lo, lo + n)) for (lo, n), rank in
+               zip(own, ranks[len(parent):], strict=False)]
+    want_have, want_paint = have, paint
+    for rank, _, (lo, hi) in entries:
+        want_have, want_paint = rules_module._paint(want_have, want_paint, lo, hi, rank,
+                                                    allow, True)
+    got_have, got_paint = rules_module._paint_node(have, paint, entries, allow)  # type: ignore[arg-type]
+    assert got_have == want_have
+    assert _ranks(got_paint, 80) == _ranks(want_paint, 80)
+    assert rules_module._paint_leaf(have, paint, entries, allow) == want_have  # type: ignore[arg-type]
