@@ -225,11 +225,11 @@ class _Builder:
             # Doubtful rules of a firewall in force are read widest: a fail may be wrong.
             # A firewall that may be (or soon be) in force could add allow rules to those in
             # force (a pass may be wrong) or, with none in force, close the open server.
-            why = maybe.get(sid)
-            doubts = known[0] + why if why else known[0]
+            unsure = maybe.get(sid)
+            doubts = known[0] + unsure if unsure else known[0]
             if doubts:
                 unknown["ingress"] = Unread(
-                    "; ".join(doubts), opens=bool(key) and bool(why),
+                    "; ".join(doubts), opens=bool(key) and bool(unsure),
                     closes=not key or known[1])
             if not key:
                 per_server[sid] = NO_FIREWALL, unknown
