@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from typing import Any
 
 import orjson
@@ -169,6 +170,7 @@ def apply_scopes(findings: list[Finding], profile: Profile,
 
 
 _STATUS = attrgetter("status")
+_SEVERITY = attrgetter("severity")
 
 
 @dataclass
@@ -189,8 +191,9 @@ class ScanResult:
     def summary(self) -> dict[str, Any]:
         # counted in C (by member, then named): this runs over every finding of a scan
         status = {str(k): n for k, n in Counter(map(_STATUS, self.findings)).items()}
-        failed = {str(k): n for k, n in Counter(
-            f.severity for f in self.findings if f.status is Status.FAIL).items()}
+        failed = {str(k): n for k, n in Counter(compress(
+            map(_SEVERITY, self.findings),
+            map(is_, map(_STATUS, self.findings), repeat(Status.FAIL)))).items()}
         claims = Counter(str(c.status) for c in self.claims)
         return {
             "resources": self.resource_count,

@@ -89,7 +89,9 @@ class Tables:
         # resources and check fields: (values) -> index, assigned in order of first use
         resource_ids, check_ids = self._resource_ids, self._check_ids
         new_from = len(resource_ids)
-        r_of = _indices(resource_ids, list(map(_RESOURCE_KEY, findings)))
+        # (most resources are new to a chunk: one setdefault each, no _indices)
+        r_of = [resource_ids.setdefault(k, len(resource_ids)) for k in map(_RESOURCE_KEY,
+                                                                                findings)]
         self.resources.extend(compact(list(k)) for k in _added(resource_ids, new_from))
         new_from = len(check_ids)
         c_of = _indices(check_ids, list(map(_CHECK_KEY, findings)))
@@ -140,7 +142,7 @@ _CHUNK = 65536
 def _indices(ids: dict[Any, int], keys: list[Any]) -> list[int]:
     """Each key's index in `ids`, a key not in it yet added with the next index, in order of
     first use: `[ids.setdefault(k, len(ids)) for k in keys]`, with the per-key work in C
-    (a Python step only per distinct key)."""
+    (a Python step only per distinct key: for columns of few distinct values)."""
     for k in dict.fromkeys(keys):
         if k not in ids:
             ids[k] = len(ids)
