@@ -115,7 +115,8 @@ def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set
     if out_of_scope:
         counts["out_of_scope"] = out_of_scope
     judged = by_status.get(Status.PASS, []) + by_status.get(Status.FAIL, [])
-    levels = tuple(sorted({str(f.evidence_level) for f in judged}))
+    levels = tuple(sorted({str(level) for level in set(map(_LEVEL, judged))}))  # str() per
+    # distinct level, not per finding
     fails = [f.id for f in by_status.get(Status.FAIL, ())]
     errors = [f.id for f in by_status.get(Status.ERROR, ())]
     passes = by_status.get(Status.PASS, [])
@@ -171,6 +172,7 @@ def apply_scopes(findings: list[Finding], profile: Profile,
 
 _STATUS = attrgetter("status")
 _SEVERITY = attrgetter("severity")
+_LEVEL = attrgetter("evidence_level")
 
 
 @dataclass
