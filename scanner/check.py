@@ -170,10 +170,10 @@ class CheckContext:
         reason: str | None = None,
     ) -> Finding:
         # positional, and the kind's `_value_` (not the `value` property): this runs once
-        # per finding, hundreds of thousands of times in a large scan
-        shared = self.shared
-        return Finding(self.check.id, resource.id, status, self.check.severity,
-                       shared.text(message),
+        # per finding, hundreds of thousands of times in a large scan (`shared.text` inlined)
+        shared, check = self.shared, self.check
+        return Finding(check.id, resource.id, status, check.severity,
+                       shared.texts.setdefault(message, message),
                        shared.of(_EMPTY if evidence is None else evidence), level, resource.name,
                        resource.kind._value_, resource.provider, resource.account,
                        resource.region, reason)

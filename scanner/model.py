@@ -339,13 +339,19 @@ class Unread:
 ANY_PROPERTY = "*"  # an `unknown` key: nothing about the resource can be trusted
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Resource:
     """One resource of an estate, in provider-neutral terms.
 
     `id` is globally unique and stable across scans (provider, account, type, native id).
     `scope` names the collection scope it came from (provider, account, region) so that a
     failed collection can turn exactly the affected findings into errors.
+
+    A value: nothing changes a resource once made; `dataclasses.replace` makes the changed
+    copy (roles, fail closed). Not `frozen=True` only because a frozen dataclass's `__init__`
+    sets each field through `object.__setattr__` (2.3 us against 0.45 us for its 12 fields),
+    and a large scan makes one or two per raw object (as `Finding`). Never hashable either
+    way: its `labels` and `properties` are dicts.
     """
 
     id: str
@@ -381,9 +387,11 @@ class Resource:
         return self.id.removeprefix(f"{self.provider}:{self.account}/")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Relation:
-    """A typed edge between two resources; `attrs` carries edge details (ports, layer...)."""
+    """A typed edge between two resources; `attrs` carries edge details (ports, layer...).
+
+    A value, not `frozen=True` for the same reason as `Resource` (several per server)."""
 
     source: str
     target: str

@@ -191,9 +191,25 @@ def classifier(params: Parameters) -> Callable[[Resource], Resource]:
                     roles.add(role)
         if not roles or roles <= resource.roles:
             return resource
-        return replace(resource, roles=resource.roles | roles)
+        return _with_roles(resource, resource.roles | roles)
 
     return assign
+
+
+# the order `_with_roles` passes a Resource's fields in (checked: a field added or moved
+# makes it fall back to `dataclasses.replace`)
+_BY_POSITION = tuple(f.name for f in fields(Resource)) == (
+    "id", "kind", "provider", "account", "name", "region", "labels", "properties", "raw",
+    "roles", "native_type", "unknown")
+
+
+def _with_roles(r: Resource, roles: frozenset[str]) -> Resource:
+    """`replace(r, roles=roles)`; by position where it can: `dataclasses.replace` costs 2.5x
+    a direct construction, and most servers of a large scan get roles."""
+    if _BY_POSITION:
+        return Resource(r.id, r.kind, r.provider, r.account, r.name, r.region, r.labels,
+                        r.properties, r.raw, roles, r.native_type, r.unknown)
+    return replace(r, roles=roles)
 
 
 # --- loading -----------------------------------------------------------------------------

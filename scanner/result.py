@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from typing import Any
 
 import orjson
@@ -114,7 +115,8 @@ def evaluate_claim(claim: Claim, by_check: Mapping[str, list[Finding]], ran: set
     if out_of_scope:
         counts["out_of_scope"] = out_of_scope
     judged = by_status.get(Status.PASS, []) + by_status.get(Status.FAIL, [])
-    levels = tuple(sorted({str(f.evidence_level) for f in judged}))
+    levels = tuple(sorted({str(level) for level in set(map(_LEVEL, judged))}))  # str() per
+    # distinct level, not per finding
     fails = [f.id for f in by_status.get(Status.FAIL, ())]
     errors = [f.id for f in by_status.get(Status.ERROR, ())]
     passes = by_status.get(Status.PASS, [])
@@ -169,6 +171,8 @@ def apply_scopes(findings: list[Finding], profile: Profile,
 
 
 _STATUS = attrgetter("status")
+_SEVERITY = attrgetter("severity")
+_LEVEL = attrgetter("evidence_level")
 
 
 @dataclass
@@ -189,8 +193,9 @@ class ScanResult:
     def summary(self) -> dict[str, Any]:
         # counted in C (by member, then named): this runs over every finding of a scan
         status = {str(k): n for k, n in Counter(map(_STATUS, self.findings)).items()}
-        failed = {str(k): n for k, n in Counter(
-            f.severity for f in self.findings if f.status is Status.FAIL).items()}
+        failed = {str(k): n for k, n in Counter(compress(
+            map(_SEVERITY, self.findings),
+            map(is_, map(_STATUS, self.findings), repeat(Status.FAIL)))).items()}
         claims = Counter(str(c.status) for c in self.claims)
         return {
             "resources": self.resource_count,

@@ -60,6 +60,9 @@ def _location(obj: Mapping[str, Any]) -> str | None:
     return None
 
 
+_NO_ROLES: frozenset[str] = frozenset()
+
+
 def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     labels = _obj(obj.get("labels"))
     for k, v in labels.items():
@@ -76,24 +79,27 @@ class _Builder:
         self.relations: list[Relation] = []
 
     def rid(self, kind: str, native: Any) -> str:
-        return _id(self.account, kind, native)
+        return f"hetzner:{self.account}/{kind}/{native}"  # _id, inlined: once per resource
 
     def add(self, kind: Kind, native_type: str, native: Any, obj: Mapping[str, Any],
             properties: Mapping[str, Any], region: str | None = None, name: str | None = None,
             rid: str | None = None, labels: dict[str, str] | None = None,
             unknown: Mapping[str, Unread] | None = None) -> str:
+        # positional (the fields' order: id, kind, provider, account, name, region, labels,
+        # properties, raw, roles, native_type, unknown): once per resource of a large scan
         resource = Resource(
-            id=rid or self.rid(native_type, native),
-            kind=kind,
-            provider=PROVIDER,
-            account=self.account,
-            name=name if name is not None else str(obj.get("name") or native),
-            region=region,
-            labels=_labels(obj) if labels is None else labels,
-            properties=properties,
-            raw=obj,
-            native_type=native_type,
-            unknown=dict(unknown or {}),
+            rid or f"hetzner:{self.account}/{native_type}/{native}",
+            kind,
+            PROVIDER,
+            self.account,
+            name if name is not None else str(obj.get("name") or native),
+            region,
+            _labels(obj) if labels is None else labels,
+            properties,
+            obj,
+            _NO_ROLES,
+            native_type,
+            dict(unknown) if unknown else {},
         )
         self.resources.append(resource)
         return resource.id
@@ -131,10 +137,12 @@ class _Builder:
         server_ids = {srv["id"] for srv in servers}
 
         def mark(sid: Any, fw_id: Any, status: Any, where: str) -> None:
-            pending = enum(status) not in ("", "applied")
-            state[sid][fw_id] = state[sid].get(fw_id, False) or pending
+            said = enum(status)
+            pending = said not in ("", "applied")
+            of = state[sid]
+            of[fw_id] = of.get(fw_id, False) or pending
             if pending:
-                maybe[sid].append(f"{self.rid('firewall', fw_id)} is {enum(status)} on it "
+                maybe[sid].append(f"{self.rid('firewall', fw_id)} is {said} on it "
                                   f"({where}): not in force yet, left out")
 
         for fw in fws.values():
@@ -198,21 +206,33 @@ class _Builder:
                     maybe[sid].append(f"{self.rid('firewall', fw_id)} may apply to it: {why}")
         # one layer per distinct set of firewalls in force (servers of a service share theirs)
         layers: dict[frozenset[Any], RuleLayer] = {}
+        # per distinct set in force: the doubts of its firewalls' rules (in firewall order)
+        # and whether any firewall in it has doubtful rules (servers of a service share a set)
+        set_doubts: dict[frozenset[Any], tuple[list[str], bool]] = {}
         per_server: dict[Any, tuple[RuleLayer, dict[str, Unread]]] = {}
+        no_state: dict[Any, bool] = {}
+        relations = self.relations
         for srv in servers:
-            key = frozenset(f for f, pending in state.get(srv["id"], {}).items() if not pending)
+            sid = srv["id"]
+            key = frozenset([f for f, pending in state.get(sid, no_state).items()
+                             if not pending])
+            known = set_doubts.get(key)
+            if known is None:
+                known = set_doubts[key] = (
+                    [d for f in sorted(key, key=str) for d in doubts_of.get(f, ())],
+                    any(f in doubts_of for f in key))
             unknown = {}
             # Doubtful rules of a firewall in force are read widest: a fail may be wrong.
             # A firewall that may be (or soon be) in force could add allow rules to those in
             # force (a pass may be wrong) or, with none in force, close the open server.
-            doubts = [d for f in sorted(key, key=str) for d in doubts_of.get(f, ())]
-            doubts += maybe.get(srv["id"], [])
+            unsure = maybe.get(sid)
+            doubts = known[0] + unsure if unsure else known[0]
             if doubts:
                 unknown["ingress"] = Unread(
-                    "; ".join(doubts), opens=bool(key) and bool(maybe.get(srv["id"])),
-                    closes=not key or any(f in doubts_of for f in key))
+                    "; ".join(doubts), opens=bool(key) and bool(unsure),
+                    closes=not key or known[1])
             if not key:
-                per_server[srv["id"]] = NO_FIREWALL, unknown
+                per_server[sid] = NO_FIREWALL, unknown
                 continue
             layer = layers.get(key)
             if layer is None:
@@ -224,10 +244,11 @@ class _Builder:
                     default=Action.DENY,
                     origin=tuple(self.rid("firewall", f) for f in ordered),
                 )
-            per_server[srv["id"]] = layer, unknown
-            server = self.rid("server", srv["id"])
-            for fw_id in layer.origin:
-                self.relate(server, fw_id, RelationType.PROTECTED_BY, layer="hetzner firewalls")
+            per_server[sid] = layer, unknown
+            server = self.rid("server", sid)
+            relations.extend([Relation(server, fw_id, RelationType.PROTECTED_BY,
+                                       {"layer": "hetzner firewalls"})
+                              for fw_id in layer.origin])
         return per_server
 
     # --- servers -------------------------------------------------------------------------
@@ -244,32 +265,40 @@ class _Builder:
         for vol in self.s.items("volumes"):
             if vol.get("server") is not None:
                 volumes_of[vol["server"]].append(vol["id"])
+        prefix = f"hetzner:{self.account}/network/"  # self.rid("network", ...)
+        attached, relations = RelationType.ATTACHED_TO, self.relations
         for srv, labels in zip(servers, server_labels, strict=True):
+            native = srv["id"]
             pn = _obj(srv.get("public_net"))
             public = [str(ip["ip"]) for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
                       if _str(ip.get("ip"), "public_net.ip")]
-            public += floating.get(srv["id"], [])
+            more = floating.get(native)
+            if more:
+                public += more
             image = _obj(srv.get("image"))
             window = srv.get("backup_window")
             if window is not None and not isinstance(window, str):  # "22-02" or null
                 raise TypeError(f"backup_window: expected a string or null, got "
                                 f"{type(window).__name__}")
-            sid = self.add(Kind.COMPUTE, "server", srv["id"], srv, {
+            private_net = _arr(srv.get("private_net"))
+            layer, unknown = layers[native]
+            sid = self.add(Kind.COMPUTE, "server", native, srv, {
                 "public_ips": public,
-                "private_ips": [p["ip"] for p in _arr(srv.get("private_net")) if p.get("ip")],
-                "ingress": (layers[srv["id"]][0],),
-                "backup_enabled": srv.get("backup_window") is not None,
-                "backup_frequency_hours": 24 if srv.get("backup_window") else None,
-                "backup_retention_days": 7 if srv.get("backup_window") else None,
+                "private_ips": [p["ip"] for p in private_net if p.get("ip")],
+                "ingress": (layer,),
+                "backup_enabled": window is not None,
+                "backup_frequency_hours": 24 if window else None,
+                "backup_retention_days": 7 if window else None,
                 "image": image.get("name") or image.get("description"),
                 "image_deprecated": image.get("deprecated"),
-                "stateful": bool(volumes_of.get(srv["id"])),
+                "stateful": bool(volumes_of.get(native)),
                 "encrypted": False,
                 "encryption_evidence": "provider",
                 "encryption_reference": NOT_ENCRYPTED_DOC,
-            }, region=_location(srv), labels=labels, unknown=layers[srv["id"]][1])
-            for net in _arr(srv.get("private_net")):
-                self.relate(sid, self.rid("network", net.get("network")), RelationType.ATTACHED_TO)
+            }, region=_location(srv), labels=labels, unknown=unknown)
+            if private_net:
+                relations.extend([Relation(sid, f"{prefix}{net.get('network')}", attached, {})
+                                  for net in private_net])
 
     # --- load balancers ------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Any, BinaryIO
 
 from scanner import fastjson
@@ -20,6 +20,7 @@ from scanner.result_tables import TABLES, Tables, compact
 
 _CHECK_RESOURCE = attrgetter("check", "resource")
 _CHECK = attrgetter("check")
+_SPLIT = methodcaller("split", "|", 1)
 
 
 def render(result: ScanResult, timestamps: bool = True) -> str:
@@ -55,9 +56,9 @@ def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
             for j, claim in enumerate(doc["claims"]):
                 # an id that is no finding of the report (--only-new) stays a string
                 refs = claim["findings"]
-                inline[f"claim{j}"] = compact(
-                    [index.get(tuple(i.split("|", 1)), i) for i in refs] if split
-                    else [index.get(i, i) for i in refs])
+                inline[f"claim{j}"] = compact(  # index.get(key, id) per id, in C
+                    list(map(index.get, map(tuple, map(_SPLIT, refs)), refs)) if split
+                    else list(map(index.get, refs, refs)))
                 claim["findings"] = f"{marker}claim{j}"
         for name in TABLES:
             doc[name] = marker + name
