@@ -113,6 +113,13 @@ def _capped(items: list[str], limit: int = 10) -> list[str]:
     return items[:limit] + ([f"... {len(items) - limit} more"] if len(items) > limit else [])
 
 
+def _port_order(ports: str) -> tuple[int, ...]:
+    """"2375" before "2375-2376" before "2376": by first port, then last (by the first port
+    alone, the two ranges that start alike tied, and their order followed set iteration,
+    which changes from run to run)."""
+    return tuple(int(p) for p in ports.split("-"))
+
+
 def _violations(ctx: CheckContext, reaches: list[Reach], ranges: list[tuple[int, int]]
                 ) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
@@ -162,8 +169,7 @@ def admin_ports_restricted(ctx: CheckContext) -> Iterator[Finding]:
             continue
         bad = _violations(ctx, reaches, ranges)
         if bad:
-            ports = sorted({str(v["ports"]) for v in bad},
-                           key=lambda p: int(p.split("-")[0]))
+            ports = sorted({str(v["ports"]) for v in bad}, key=_port_order)
             yield ctx.fail(r, f"administrative port(s) {', '.join(ports)} reachable from "
                               "outside the operator ranges", {"violations": bad})
         else:
@@ -476,7 +482,7 @@ def firewall_rules_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
         rules, world, mode = _rules_of(fw)
         bad = [v for at in world for v in _world_admits(rules, at, mode, ranges)]
         if bad:
-            ports = sorted({str(v["ports"]) for v in bad}, key=lambda p: int(p.split("-")[0]))
+            ports = sorted({str(v["ports"]) for v in bad}, key=_port_order)
             # rule names relative to the firewall in the message (the evidence keeps them whole)
             named = sorted({str(v["rule"]).removeprefix(fw.id) for v in bad})
             yield ctx.fail(fw, f"rule(s) {', '.join(named[:5])}"
