@@ -765,6 +765,11 @@ class _Aws:
                     by_bucket[bucket.address][t] = e
                     read[bucket.address].append(e)
         regions = {e.address: self.region(e) for e in self.ix.of_type("aws_s3_bucket")}
+        # planned bucket policies whose bucket is known only after apply and matches no
+        # planned bucket: any bucket of the plan may be theirs
+        matched = {e.address for es in read.values() for e in es}
+        stray = any(e.unknown("bucket") and e.address not in matched
+                    for e in self.ix.of_type("aws_s3_bucket_policy"))
         for bucket in self.ix.of_type("aws_s3_bucket"):
             parts = by_bucket.get(bucket.address, {})
             props: dict[str, Any] = {}
@@ -833,13 +838,41 @@ class _Aws:
                 props["backup_redundancy"] = None
             else:
                 props["backup_redundancy"] = "zone"
-            pol = parts.get("aws_s3_bucket_policy")
-            if pol is not None:
-                props["https_only"] = None if pol.unknown("policy") else denies_plain_http(
-                    pol.v("policy"))
+            # Every bucket answers on its public S3 endpoint, plain HTTP included, unless
+            # its policy denies aws:SecureTransport=false (as the live path reads it:
+            # providers/aws/normalize/storage.py)
+            props["public_endpoint"] = True
+            props["https_only"] = self.bucket_https_only(bucket, parts.get(
+                "aws_s3_bucket_policy"), stray)
             self.b.add(bucket, Kind.BUCKET, CLOUD, props,
                        name=bucket.name(bucket.v("bucket")), region=region,
                        labels=self.labels(bucket), deps=read.get(bucket.address, []))
+
+    @staticmethod
+    def bucket_https_only(bucket: Entry, pol: Entry | None, stray: bool) -> bool | None:
+        """Does the bucket refuse plain HTTP (TLS-02), as the live path reads its policy?
+        - a planned aws_s3_bucket_policy naming it: its `policy` (known after apply: None);
+        - else the bucket's own `policy`: the inline argument (AWS provider 3.x; deprecated
+          in 4.x and 5.x), or, not configured, the policy Terraform read when refreshing an
+          existing bucket: one managed outside the plan (another configuration, the
+          console), which is what the live scan would read today;
+        - no policy at all (a new bucket's `policy` is computed: S3 creates buckets without
+          one; an existing bucket whose refreshed `policy` is empty): plain HTTP is accepted,
+          as live ("Enforce encryption of data in transit", S3 security best practices);
+        - not known: a `policy` set by the configuration to a value known after apply, an
+          existing bucket's policy unknown, or a planned bucket policy whose bucket is known
+          only after apply and matches no planned bucket (it may be this one's): None."""
+        name = None if bucket.unknown("bucket") else bucket.v("bucket")
+        if pol is not None:
+            return None if pol.unknown("policy") else denies_plain_http(pol.v("policy"), name)
+        if bucket.unknown("policy"):
+            # known after apply: set by the block (its expression), or an existing bucket's
+            # (a state has no unknowns); a bucket the plan creates without one has none
+            if "create" not in bucket.actions or "policy" in bucket.expr:
+                return None
+        elif bucket.v("policy"):
+            return denies_plain_http(bucket.v("policy"), name)
+        return None if stray else False
 
     # --- load balancers -----------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""Plan verdicts agree with the live reading where the plan holds the answer: a bucket
+without a planned policy accepts plain HTTP (TLS-02), Azure's "no minimum TLS" settings
+admit TLS 1.0 (TLS-01), an NSG rule whose source ports are known only after apply is read
+in its most exposed world (NET-07)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fixtures.terraform.build_plans import const, plan, ref, res
+from tests.helpers import findings_of, scan_json
+
+AWS = {"aws": {"name": "aws", "expressions": {"region": const("eu-central-1")}}}
+AZURERM = {"azurerm": {"name": "azurerm", "expressions": {}}}
+STAMP = "2026-12-06T12:00:00Z"
+
+
+def verdicts(path: Path, checks: str) -> dict[tuple[str, str], str]:
+    _, doc = scan_json(str(path), "--checks", checks)
+    return {(f["check"], str(f["resource"]).split("/", 1)[-1]): f["status"]
+            for f in findings_of(doc)}
+
+
+def write(tmp_path: Path, doc: dict[str, Any], name: str = "plan.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _https_only_policy(bucket: str) -> str:
+    """The policy AWS documents ("Restrict access to only HTTPS requests")."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "HttpsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+
+
+def _bucket(address: str, name: str, *, actions: tuple[str, ...] = ("create",),
+            **values: Any) -> dict[str, Any]:
+    new = actions != ("no-op",)
+    return res(address, {"bucket": name, "force_destroy": False, "tags": {}, **values},
+               actions=actions, unknown={"id": True, "arn": True, "policy": True}
+               if new and "policy" not in values else {"id": True, "arn": True} if new
+               else {})
+
+
+def test_a_bucket_without_a_policy_accepts_plain_http_as_live(tmp_path: Path) -> None:
+    """The live scan fails a bucket whose policy does not deny aws:SecureTransport=false
+    (none at all included); the plan judged no bucket for TLS-02 (no public endpoint),
+    whatever its policy."""
+    rs = [
+        _bucket("aws_s3_bucket.bare", "acme-bare"),
+        _bucket("aws_s3_bucket.guarded", "acme-guarded"),
+        res("aws_s3_bucket_policy.guarded", {"bucket": "acme-guarded",
+                                             "policy": _https_only_policy("acme-guarded")},
+            unknown={"id": True},
+            expressions={"bucket": ref("aws_s3_bucket.guarded.id")}),
+        # a deny on another bucket's objects refuses nothing here (the live reading)
+        _bucket("aws_s3_bucket.misaimed", "acme-misaimed"),
+        res("aws_s3_bucket_policy.misaimed", {"bucket": "acme-misaimed",
+                                              "policy": _https_only_policy("acme-other")},
+            unknown={"id": True},
+            expressions={"bucket": ref("aws_s3_bucket.misaimed.id")}),
+        # existing buckets: the policy Terraform refreshed, managed outside the plan
+        _bucket("aws_s3_bucket.old_guarded", "acme-old-guarded", actions=("no-op",),
+                id="acme-old-guarded", arn="arn:aws:s3:::acme-old-guarded",
+                policy=_https_only_policy("acme-old-guarded")),
+        _bucket("aws_s3_bucket.old_bare", "acme-old-bare", actions=("no-op",),
+                id="acme-old-bare", arn="arn:aws:s3:::acme-old-bare", policy=""),
+        # a policy set in the configuration to a value known only after apply
+        res("aws_s3_bucket.later", {"bucket": "acme-later", "force_destroy": False,
+                                    "tags": {}},
+            unknown={"id": True, "arn": True, "policy": True},
+            expressions={"policy": ref("data.aws_iam_policy_document.later.json")}),
+    ]
+    got = verdicts(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)), "TLS-02")
+    assert got[("TLS-02", "aws_s3_bucket.bare")] == "fail"  # before: no finding
+    assert got[("TLS-02", "aws_s3_bucket.guarded")] == "pass"  # before: no finding
+    assert got[("TLS-02", "aws_s3_bucket.misaimed")] == "fail"
+    assert got[("TLS-02", "aws_s3_bucket.old_guarded")] == "pass"
+    assert got[("TLS-02", "aws_s3_bucket.old_bare")] == "fail"
+    assert got[("TLS-02", "aws_s3_bucket.later")] == "error"
+
+
+def test_a_bucket_policy_whose_bucket_is_unknown_may_be_any_buckets(tmp_path: Path) -> None:
+    """A planned aws_s3_bucket_policy whose `bucket` is known only after apply and matches
+    no planned bucket (a module output, a data source) may be the policy of any bucket in
+    the plan: not a fail, not a pass."""
+    rs = [
+        _bucket("aws_s3_bucket.bare", "acme-bare"),
+        res("aws_s3_bucket_policy.somewhere", {"policy": _https_only_policy("acme-bare")},
+            unknown={"id": True, "bucket": True},
+            expressions={"bucket": ref("data.aws_s3_bucket.somewhere.id")}),
+    ]
+    got = verdicts(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)), "TLS-02")
+    assert got[("TLS-02", "aws_s3_bucket.bare")] == "error"
