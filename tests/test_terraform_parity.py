@@ -96,3 +96,33 @@ def test_a_bucket_policy_whose_bucket_is_unknown_may_be_any_buckets(tmp_path: Pa
     ]
     got = verdicts(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)), "TLS-02")
     assert got[("TLS-02", "aws_s3_bucket.bare")] == "error"
+
+
+def test_azure_no_minimum_tls_admits_tls_1_0_as_live(tmp_path: Path) -> None:
+    """mssql `minimum_tls_version = "Disabled"` is ARM's minimalTlsVersion "None", which the
+    live path reads as TLS 1.0 admitted (TLS-01 fail); the single servers'
+    `TLSEnforcementDisabled` enforces no minimum either. The plan read both as "not known"
+    (TLS-01 error)."""
+    rs = [
+        res("azurerm_mssql_server.open", {
+            "name": "sql-open", "location": "westeurope", "resource_group_name": "rg",
+            "version": "12.0", "minimum_tls_version": "Disabled", "administrator_login": "sa",
+            "public_network_access_enabled": True, "tags": {}},
+            unknown={"id": True, "fully_qualified_domain_name": True}),
+        res("azurerm_postgresql_server.legacy", {
+            "name": "pg-legacy", "location": "westeurope", "resource_group_name": "rg",
+            "version": "11", "sku_name": "GP_Gen5_2", "ssl_enforcement_enabled": True,
+            "ssl_minimal_tls_version_enforced": "TLSEnforcementDisabled",
+            "public_network_access_enabled": True, "tags": {}},
+            unknown={"id": True, "fqdn": True}),
+        res("azurerm_mssql_server.strict", {
+            "name": "sql-strict", "location": "westeurope", "resource_group_name": "rg",
+            "version": "12.0", "minimum_tls_version": "1.2", "administrator_login": "sa",
+            "public_network_access_enabled": True, "tags": {}},
+            unknown={"id": True, "fully_qualified_domain_name": True}),
+    ]
+    got = verdicts(write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP)),
+                   "TLS-01")
+    assert got[("TLS-01", "azurerm_mssql_server.open")] == "fail"  # before: error
+    assert got[("TLS-01", "azurerm_postgresql_server.legacy")] == "fail"  # before: error
+    assert got[("TLS-01", "azurerm_mssql_server.strict")] == "pass"

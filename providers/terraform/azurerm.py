@@ -84,6 +84,22 @@ _WIDE = {"source_address_prefix": "*", "destination_port_range": "*", "priority"
          "protocol": "*"}
 
 
+# azurerm's words for "no minimum TLS version": mssql `minimum_tls_version = "Disabled"`
+# (ARM minimalTlsVersion "None", which Azure SQL reads as "any TLS protocol version and
+# unencrypted connections", providers/azure/normalize/databases.py sql_min_tls; azurerm
+# docs: "Valid values are: 1.0, 1.1, 1.2 and Disabled"), the single servers'
+# `ssl_minimal_tls_version_enforced = "TLSEnforcementDisabled"` (no minimum enforced), and
+# ARM's own "None" / "0": TLS 1.0 admitted, below any floor, never "not known".
+NO_MINIMUM_TLS = frozenset({"disabled", "none", "0", "tlsenforcementdisabled"})
+
+
+def _min_tls(value: Any) -> str | None:
+    """A TLS version argument -> the lowest TLS version accepted ("no minimum": 1.0)."""
+    if isinstance(value, str) and value.strip().lower() in NO_MINIMUM_TLS:
+        return "1.0"
+    return _tls(value)
+
+
 def _same(a: Any, b: Any) -> bool:
     """Two ARM names (known strings) equal, case-insensitively."""
     return isinstance(a, str) and isinstance(b, str) and a.lower() == b.lower()
@@ -459,7 +475,7 @@ class _Azure:
             world.props.update({
                 "encrypted": True, "encryption_evidence": "provider",
                 "encryption_reference": STORAGE_DOC,
-                "min_tls": None if acct.unknown("min_tls_version") else _tls(tls),
+                "min_tls": None if acct.unknown("min_tls_version") else _min_tls(tls),
                 "https_only": None if acct.unknown("https_traffic_only_enabled") or
                 acct.unknown("enable_https_traffic_only") else bool(https),
                 "backup_redundancy": redundancy,
@@ -535,7 +551,7 @@ class _Azure:
             # the deprecated azurerm_sql_server has no default: absent, the server accepts
             # what Azure allows (its "None" minimal TLS version): not known from the plan
             tls = None if srv.unknown("minimum_tls_version") or (
-                legacy and not srv.v("minimum_tls_version")) else _tls(
+                legacy and not srv.v("minimum_tls_version")) else _min_tls(
                 srv.v("minimum_tls_version", default="1.2"))
             for db in dbs.get(srv.address) or [srv]:
                 world = World()
@@ -610,7 +626,7 @@ class _Azure:
             elif setting.unknown("value"):
                 tls = None
             else:
-                tls = _tls(sorted(str(setting.v("value") or "").split(","))[0])
+                tls = _min_tls(sorted(str(setting.v("value") or "").split(","))[0])
             where = location(srv)
             world.props.update(_server_props(srv, tls, where))
             self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
@@ -640,7 +656,7 @@ class _Azure:
                 elif not srv.v("ssl_enforcement_enabled", default=True):
                     tls = "1.0"  # plaintext accepted: below any TLS floor (lowest the model has)
                 else:
-                    tls = _tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
+                    tls = _min_tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
                 where = location(srv)
                 world.props.update(_server_props(srv, tls, where))
                 self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
