@@ -126,3 +126,62 @@ def test_azure_no_minimum_tls_admits_tls_1_0_as_live(tmp_path: Path) -> None:
     assert got[("TLS-01", "azurerm_mssql_server.open")] == "fail"  # before: error
     assert got[("TLS-01", "azurerm_postgresql_server.legacy")] == "fail"  # before: error
     assert got[("TLS-01", "azurerm_mssql_server.strict")] == "pass"
+
+
+def _rule(name: str, priority: int, access: str, source: str,
+          source_port: str | None = "*") -> dict[str, Any]:
+    return {"name": name, "priority": priority, "direction": "Inbound", "access": access,
+            "protocol": "Tcp", "source_port_range": source_port,
+            "destination_port_range": "22", "source_address_prefix": source,
+            "destination_address_prefix": "*", "source_address_prefixes": [],
+            "destination_address_prefixes": [], "destination_port_ranges": [],
+            "source_port_ranges": [], "description": ""}
+
+
+def test_a_deny_whose_source_ports_are_unknown_is_read_in_both_worlds(tmp_path: Path) -> None:
+    """A deny rule limited to some source ports closes nothing (the live reading,
+    providers/azure/normalize/nsg.py _every_source_port); one whose `source_port_range` is
+    known only after apply may be such a rule (most exposed: SSH open) or a deny on every
+    port (least: closed): NET-07 error, never pass. Inline and separate rules alike.
+    (A guard: main already widens it; see the report.)"""
+    base = {"location": "westeurope", "resource_group_name": "rg", "tags": {}}
+    rs = [
+        res("azurerm_network_security_group.inline", {**base, "name": "nsg-inline",
+                                                       "security_rule": [
+            _rule("deny-ssh", 100, "Deny", "*", None), _rule("ssh", 200, "Allow", "Internet")]},
+            unknown={"id": True, "security_rule": [{"source_port_range": True}, {}]}),
+        res("azurerm_network_security_group.split", {**base, "name": "nsg-split",
+                                                      "security_rule": []},
+            unknown={"id": True}),
+        res("azurerm_network_security_rule.deny", {
+            **_rule("deny-ssh", 100, "Deny", "*", None), "resource_group_name": "rg",
+            "network_security_group_name": "nsg-split"},
+            unknown={"id": True, "source_port_range": True},
+            expressions={"network_security_group_name": ref(
+                "azurerm_network_security_group.split.name"),
+                "source_port_range": ref("var.client_ports")}),
+        res("azurerm_network_security_rule.ssh", {
+            **_rule("ssh", 200, "Allow", "Internet"), "resource_group_name": "rg",
+            "network_security_group_name": "nsg-split"},
+            unknown={"id": True},
+            expressions={"network_security_group_name": ref(
+                "azurerm_network_security_group.split.name")}),
+    ]
+    got = verdicts(write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP)),
+                   "NET-07")
+    assert got[("NET-07", "azurerm_network_security_group.inline")] == "error"
+    assert got[("NET-07", "azurerm_network_security_group.split")] == "error"
+
+
+def test_defender_cspm_alone_is_never_threat_detection_in_a_plan(tmp_path: Path) -> None:
+    """Defender CSPM (`CloudPosture`) detects no threats (the live reading,
+    providers/azure/normalize/subscription.py). A plan holds no subscription: LOG-03 is
+    judged live and the pricing is named NOT-ASSESSED, never a pass. (A guard: see the
+    report.)"""
+    rs = [res("azurerm_security_center_subscription_pricing.cspm",
+              {"tier": "Standard", "resource_type": "CloudPosture"}, unknown={"id": True})]
+    got = verdicts(write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP)),
+                   "LOG-03")
+    assert [s for (check, _), s in got.items() if check == "LOG-03"] == ["skip"]
+    assert ("NOT-ASSESSED", "not_assessed/azurerm_security_center_subscription_pricing/"
+            "type_not_covered") in got

@@ -124,6 +124,9 @@ AWS_EXPECTED = {
     ("TLS-01", "aws_lb_listener.https", "fail"),
     ("TLS-02", "aws_lb_listener.http", "pass"),
     ("TLS-02", "aws_lb_listener.https", "pass"),
+    # no bucket policy planned: plain HTTP accepted, as the live scan reads a bucket
+    ("TLS-02", "aws_s3_bucket.logs", "fail"),
+    ("TLS-02", "aws_s3_bucket.replica", "fail"),
 }
 
 AZURE_EXPECTED = {
