@@ -142,8 +142,7 @@ def test_a_deny_whose_source_ports_are_unknown_is_read_in_both_worlds(tmp_path: 
     """A deny rule limited to some source ports closes nothing (the live reading,
     providers/azure/normalize/nsg.py _every_source_port); one whose `source_port_range` is
     known only after apply may be such a rule (most exposed: SSH open) or a deny on every
-    port (least: closed): NET-07 error, never pass. Inline and separate rules alike.
-    (A guard: main already widens it; see the report.)"""
+    port (least: closed): NET-07 error, never pass. Inline and separate rules alike."""
     base = {"location": "westeurope", "resource_group_name": "rg", "tags": {}}
     rs = [
         res("azurerm_network_security_group.inline", {**base, "name": "nsg-inline",
@@ -171,6 +170,35 @@ def test_a_deny_whose_source_ports_are_unknown_is_read_in_both_worlds(tmp_path: 
                    "NET-07")
     assert got[("NET-07", "azurerm_network_security_group.inline")] == "error"
     assert got[("NET-07", "azurerm_network_security_group.split")] == "error"
+
+
+def test_an_allow_whose_source_ports_are_unknown_admits_in_both_worlds(tmp_path: Path
+                                                                         ) -> None:
+    """Clients pick their source ports: an allow rule admits from the internet whatever
+    source ports it names (the live reading counts them only on deny rules). One whose
+    `source_port_range` is known only after apply was dropped from the least exposed world:
+    NET-07 error where the live scan fails SSH open to the internet."""
+    base = {"location": "westeurope", "resource_group_name": "rg", "tags": {}}
+    rs = [
+        res("azurerm_network_security_group.inline", {**base, "name": "nsg-inline",
+                                                       "security_rule": [
+            _rule("ssh", 200, "Allow", "Internet", None)]},
+            unknown={"id": True, "security_rule": [{"source_port_range": True}]}),
+        res("azurerm_network_security_group.split", {**base, "name": "nsg-split",
+                                                      "security_rule": []},
+            unknown={"id": True}),
+        res("azurerm_network_security_rule.ssh", {
+            **_rule("ssh", 200, "Allow", "Internet", None), "resource_group_name": "rg",
+            "network_security_group_name": "nsg-split"},
+            unknown={"id": True, "source_port_range": True},
+            expressions={"network_security_group_name": ref(
+                "azurerm_network_security_group.split.name"),
+                "source_port_range": ref("var.client_ports")}),
+    ]
+    got = verdicts(write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP)),
+                   "NET-07")
+    assert got[("NET-07", "azurerm_network_security_group.inline")] == "fail"  # was error
+    assert got[("NET-07", "azurerm_network_security_group.split")] == "fail"  # was error
 
 
 def test_defender_cspm_alone_is_never_threat_detection_in_a_plan(tmp_path: Path) -> None:

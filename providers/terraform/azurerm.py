@@ -80,6 +80,7 @@ _ARM = {"name": "name", "priority": "priority", "direction": "direction", "acces
         "destination_port_range": "destinationPortRange",
         "destination_port_ranges": "destinationPortRanges",
         "source_port_range": "sourcePortRange", "source_port_ranges": "sourcePortRanges"}
+SOURCE_PORTS = frozenset({"source_port_range", "source_port_ranges"})
 _WIDE = {"source_address_prefix": "*", "destination_port_range": "*", "priority": 100,
          "protocol": "*"}
 
@@ -147,7 +148,12 @@ def _rule_worlds(e: Entry, path: tuple[Any, ...], rule: Mapping[str, Any]
         deny = _arm_rule({**rule, "access": "Deny"}, unknown - {"access"}, True)
         return allow, deny
     widened = _arm_rule(rule, unknown, True)
-    return (widened, None) if access.lower() == "allow" else (None, widened)
+    if access.lower() == "allow":
+        # clients pick their source ports: an allow rule admits whatever source ports it
+        # names (providers/azure/normalize/nsg.py reads them only on deny rules), so source
+        # ports known only after apply leave it in both worlds
+        return widened, (widened if unknown <= SOURCE_PORTS else None)
+    return None, widened
 
 
 class _Azure:
