@@ -213,3 +213,25 @@ def test_defender_cspm_alone_is_never_threat_detection_in_a_plan(tmp_path: Path)
     assert [s for (check, _), s in got.items() if check == "LOG-03"] == ["skip"]
     assert ("NOT-ASSESSED", "not_assessed/azurerm_security_center_subscription_pricing/"
             "type_not_covered") in got
+
+
+def test_plain_configuration_buckets_and_unexpanded_modules(tmp_path: Path) -> None:
+    """Plain .tf: a bucket with no policy fails TLS-02 as live; once a module call is
+    present (not expanded: it may attach a policy to the root's bucket), error."""
+    (tmp_path / "main.tf").write_text('''
+provider "aws" {
+  region = "eu-central-1"
+}
+
+resource "aws_s3_bucket" "data" {
+  bucket = "acme-data"
+}
+''')
+    assert verdicts(tmp_path, "TLS-02")[("TLS-02", "aws_s3_bucket.data")] == "fail"
+    (tmp_path / "policies.tf").write_text('''
+module "policies" {
+  source = "./modules/policies"
+  bucket = aws_s3_bucket.data.id
+}
+''')
+    assert verdicts(tmp_path, "TLS-02")[("TLS-02", "aws_s3_bucket.data")] == "error"

@@ -766,10 +766,11 @@ class _Aws:
                     read[bucket.address].append(e)
         regions = {e.address: self.region(e) for e in self.ix.of_type("aws_s3_bucket")}
         # planned bucket policies whose bucket is known only after apply and matches no
-        # planned bucket: any bucket of the plan may be theirs
+        # planned bucket, or module calls of plain configuration not expanded: any bucket
+        # of the plan may have a policy there
         matched = {e.address for es in read.values() for e in es}
-        stray = any(e.unknown("bucket") and e.address not in matched
-                    for e in self.ix.of_type("aws_s3_bucket_policy"))
+        stray = self.b.unexpanded or any(e.unknown("bucket") and e.address not in matched
+                                         for e in self.ix.of_type("aws_s3_bucket_policy"))
         for bucket in self.ix.of_type("aws_s3_bucket"):
             parts = by_bucket.get(bucket.address, {})
             props: dict[str, Any] = {}
@@ -861,7 +862,8 @@ class _Aws:
           as live ("Enforce encryption of data in transit", S3 security best practices);
         - not known: a `policy` set by the configuration to a value known after apply, an
           existing bucket's policy unknown, or a planned bucket policy whose bucket is known
-          only after apply and matches no planned bucket (it may be this one's): None."""
+          only after apply and matches no planned bucket, or a module call of plain
+          configuration that was not expanded (either may hold this one's): None."""
         name = None if bucket.unknown("bucket") else bucket.v("bucket")
         if pol is not None:
             return None if pol.unknown("policy") else denies_plain_http(pol.v("policy"), name)

@@ -435,6 +435,9 @@ class Builder:
         self.iac_of: dict[str, dict[str, Any]] = {}
         self.skipped: dict[str, dict[str, Any]] = {}  # address -> not_assessed object
         self.unknown: dict[str, dict[str, Unread]] = defaultdict(dict)  # rid -> prop -> why
+        # plain configuration whose module calls were not expanded: what they hold (a
+        # bucket policy naming a root bucket...) is not seen
+        self.unexpanded = False
 
     def rid(self, cloud: str, e: Entry | str, suffix: str = "") -> str:
         address = e.address if isinstance(e, Entry) else e

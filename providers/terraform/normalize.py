@@ -42,6 +42,8 @@ def normalize(section: Section) -> Inventory:
     meta = next(iter(section.items("plan")), {})
     entries = [Entry(raw) for raw in section.items("resources") if raw.get("type") in MAPPED]
     b = Builder(section.account, Index(entries), bool(meta.get("changed_only")))
+    b.unexpanded = any(o.get("reason") == "module_not_expanded"
+                       for o in section.items(NOT_ASSESSED))
     hcloud.build(b)
     aws.build(b)
     azurerm.build(b)
