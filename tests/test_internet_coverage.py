@@ -1,0 +1,74 @@
+""""Open to the internet" is decided by address coverage, not by spelling: sources that
+together cover an address family (`0.0.0.0/1` + `128.0.0.0/1`, `::/1` + `8000::/1`, pieces in
+one rule or spread over several allow rules) are the whole IPv4 / IPv6 internet, exactly as
+`0.0.0.0/0` / `::/0` are. Over the real hcloud client against the local Hetzner API.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.hcloud_server import HcloudServer, example_estate
+from tests.helpers import findings_of, run
+
+HTOKEN = "hcloud-test-token-0123456789abcdef0123456789abcdef0123456789abcd"
+
+
+def _firewall(fw_id: int, name: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"applied_to": [], "created": "2025-03-10T09:10:00Z", "id": fw_id, "labels": {},
+            "name": name,
+            "rules": [{"description": None, "destination_ips": [], "direction": "in",
+                       "protocol": "tcp", **r} for r in rules]}
+
+
+def _net07(firewalls: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    data = example_estate()
+    data["firewalls"] += firewalls
+    with HcloudServer(data, token=HTOKEN) as api:
+        result = run("scan", "hetzner", "--checks", "NET-07", "--format", "json",
+                     "--no-timestamps",
+                     env={"HCLOUD_ENDPOINT": api.url, "HCLOUD_TOKEN": HTOKEN,
+                          "POSTURE_HETZNER_PROJECT": "cover"})
+    doc = json.loads(result.stdout)
+    return {f["resource_name"]: f for f in findings_of(doc) if f["check"] == "NET-07"}
+
+
+def test_net07_sources_covering_a_family_in_halves_or_pieces_are_the_whole_internet() -> None:
+    got = _net07([
+        _firewall(61, "v4-halves", [{"port": "22", "source_ips": ["0.0.0.0/1", "128.0.0.0/1"]}]),
+        _firewall(62, "v6-halves", [{"port": "3389", "source_ips": ["::/1", "8000::/1"]}]),
+        _firewall(63, "v4-quarters", [{"port": "5432", "source_ips": [
+            "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/3"]}]),
+        _firewall(64, "v4-one-half", [{"port": "22", "source_ips": ["0.0.0.0/1"]}]),
+        _firewall(65, "v4-gap", [{"port": "22", "source_ips": [
+            "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/3"]}]),
+    ])
+    assert got["v4-halves"]["status"] == "fail"
+    assert got["v4-halves"]["evidence"]["violations"] == [
+        {"rule": "hetzner:cover/firewall/61#0", "protocol": "tcp", "ports": "22",
+         "sources": ["0.0.0.0/0"]}]
+    assert got["v6-halves"]["status"] == "fail"
+    assert got["v6-halves"]["evidence"]["violations"][0]["sources"] == ["::/0"]
+    assert got["v4-quarters"]["status"] == "fail"
+    assert "5432" in got["v4-quarters"]["message"]
+    assert got["v4-one-half"]["status"] == "pass"  # half the internet is not all of it
+    assert got["v4-gap"]["status"] == "pass"  # 224.0.0.0/3 is missing
+
+
+def test_net07_allow_rules_that_together_cover_the_internet_on_an_admin_port_fail() -> None:
+    got = _net07([
+        _firewall(71, "split-rules", [
+            {"port": "22", "source_ips": ["0.0.0.0/1"]},
+            {"port": "20-23", "source_ips": ["128.0.0.0/1"]},
+            {"port": "443", "source_ips": ["0.0.0.0/0", "::/0"]}]),
+        _firewall(72, "split-ports", [  # halves on different ports: no port open to all
+            {"port": "22", "source_ips": ["0.0.0.0/1"]},
+            {"port": "3389", "source_ips": ["128.0.0.0/1"]}]),
+    ])
+    assert got["split-rules"]["status"] == "fail"
+    violations = got["split-rules"]["evidence"]["violations"]
+    assert {v["rule"] for v in violations} == {"hetzner:cover/firewall/71#0",
+                                               "hetzner:cover/firewall/71#1"}
+    assert {(v["ports"], tuple(v["sources"])) for v in violations} == {("22", ("0.0.0.0/0",))}
+    assert got["split-ports"]["status"] == "pass"
