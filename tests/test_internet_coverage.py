@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from scanner.rules import Exposure, PortRange, wide_open
 from tests.hcloud_server import HcloudServer, example_estate
 from tests.helpers import findings_of, run
 
@@ -72,3 +73,16 @@ def test_net07_allow_rules_that_together_cover_the_internet_on_an_admin_port_fai
                                                "hetzner:cover/firewall/71#1"}
     assert {(v["ports"], tuple(v["sources"])) for v in violations} == {("22", ("0.0.0.0/0",))}
     assert got["split-ports"]["status"] == "pass"
+
+
+def test_wide_open_reads_exposures_built_from_cidrs_by_coverage() -> None:
+    """An exposure built from CIDR strings (as unpickling rebuilds one, `Exposure.__reduce__`)
+    whose sources cover a family on every TCP port is wide open, as one from `admitted()` is."""
+    every = PortRange(0, 65535)
+    assert wide_open([Exposure("tcp", every, ("0.0.0.0/1", "128.0.0.0/1"))])
+    assert wide_open([Exposure("tcp", every, ("198.51.100.0/24", "::/1", "8000::/1"))])
+    assert wide_open([Exposure("tcp", PortRange(0, 1023), ("0.0.0.0/1", "128.0.0.0/1")),
+                      Exposure("tcp", PortRange(1024, 65535), ("0.0.0.0/0",))])
+    assert not wide_open([Exposure("tcp", every, ("0.0.0.0/1",))])
+    assert not wide_open([Exposure("udp", every, ("0.0.0.0/1", "128.0.0.0/1"))])
+    assert not wide_open([Exposure("tcp", every, ())])
