@@ -86,3 +86,42 @@ def test_wide_open_reads_exposures_built_from_cidrs_by_coverage() -> None:
     assert not wide_open([Exposure("tcp", every, ("0.0.0.0/1",))])
     assert not wide_open([Exposure("udp", every, ("0.0.0.0/1", "128.0.0.0/1"))])
     assert not wide_open([Exposure("tcp", every, ())])
+
+
+def test_net07_nacl_entries_that_together_cover_the_internet_in_rule_order() -> None:
+    """AWS network ACL entries (ordered, first match wins) through moto: two allow entries
+    for SSH from the two IPv4 halves admit everyone; a deny for a quarter numbered between
+    them leaves a hole, and the firewall does not admit SSH from the whole internet."""
+    import boto3
+
+    from tests.aws_proxy import start_moto
+
+    server, url = start_moto()
+    try:
+        ec2 = boto3.client("ec2", region_name="eu-central-1", endpoint_url=url,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+        for name, entries in (
+                ("acl-halves", [(100, "allow", "0.0.0.0/1"), (110, "allow", "128.0.0.0/1")]),
+                ("acl-hole", [(100, "allow", "0.0.0.0/1"), (105, "deny", "128.0.0.0/2"),
+                              (110, "allow", "128.0.0.0/1")])):
+            acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+            ec2.create_tags(Resources=[acl], Tags=[{"Key": "Name", "Value": name}])
+            for number, action, cidr in entries:
+                ec2.create_network_acl_entry(
+                    NetworkAclId=acl, RuleNumber=number, Protocol="6", RuleAction=action,
+                    Egress=False, CidrBlock=cidr, PortRange={"From": 22, "To": 22})
+        env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-central-1",
+               "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
+               "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+        result = run("scan", "aws", "--regions", "eu-central-1", "--checks", "NET-07",
+                     "--format", "json", "--no-timestamps", env=env)
+    finally:
+        server.stop()
+    got = {f["resource_name"]: f for f in findings_of(json.loads(result.stdout))
+           if f["check"] == "NET-07"}
+    assert got["acl-halves"]["status"] == "fail"
+    assert {(v["ports"], tuple(v["sources"])) for v in
+            got["acl-halves"]["evidence"]["violations"]} == {("22", ("0.0.0.0/0",))}
+    assert got["acl-hole"]["status"] == "pass"
