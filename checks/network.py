@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from scanner.check import CheckContext, check
 from scanner.findings import Finding
@@ -20,6 +19,7 @@ from scanner.rules import (
     RuleLayer,
     admitted,
     canonical_cidr,
+    cidr_set,
     subtract,
     wide_open,
 )
@@ -367,24 +367,34 @@ def waf_and_ddos(ctx: CheckContext) -> Iterator[Finding]:
 _INTERNET_TOKENS = {"*", "any", "internet"}  # Azure's words for every address
 
 
+_FAMILY_SPACE = ((4, "0.0.0.0/0", [(0, 1 << 32)]), (6, "::/0", [(0, 1 << 128)]))
+
+
+def _whole_families(cidrs: Iterable[str]) -> tuple[str, ...]:
+    """The address families (as their /0, IPv4 first) every address of which `cidrs`
+    together cover: the internet is a matter of coverage, not of spelling -- `0.0.0.0/1` +
+    `128.0.0.0/1`, `::/1` + `8000::/1` or any pieces summing to the space are the whole
+    IPv4 / IPv6 internet as `0.0.0.0/0` / `::/0` are."""
+    covered = cidr_set(cidrs)
+    return tuple(whole for version, whole, space in _FAMILY_SPACE if covered[version] == space)
+
+
 def _rule_sources(raw: object) -> tuple[tuple[str, ...], bool]:
     """A `firewall_rules` entry's sources as CIDRs (`*`, `Internet`, `Any` = the whole
-    internet), and whether any of them is the whole internet of a family."""
+    internet), and whether together they cover the whole internet of a family."""
     out: list[str] = []
-    world = False
     for src in raw if isinstance(raw, list) else [raw]:
         text = str(src).strip()
         if text.lower() in _INTERNET_TOKENS:
             out.extend(INTERNET)
-            world = True
             continue
         try:
             cidr = canonical_cidr(text)  # = str(ipaddress.ip_network(text, strict=False))
         except ValueError:
             continue  # a service tag or name that is not the internet
         out.append(cidr)
-        world = world or cidr.endswith("/0")
-    return tuple(dict.fromkeys(out)), world
+    sources = tuple(dict.fromkeys(out))
+    return sources, bool(_whole_families(sources))
 
 
 def _rule_ports(raw: object) -> PortRange:
@@ -432,8 +442,7 @@ def _world_admits(rules: list[Rule], at: int, mode: LayerMode,
     before.sort(key=lambda r: r.priority)
     layer = RuleLayer("firewall rules", LayerMode.ORDERED, (*before, rule), Action.DENY)
     found: list[dict[str, object]] = []
-    for e in admitted((layer,), tuple(s for s in rule.sources
-                                      if ipaddress.ip_network(s).prefixlen == 0)):
+    for e in admitted((layer,), _whole_families(rule.sources)):
         if e.protocol not in ("tcp", "udp"):
             continue
         for lo, hi in ranges:
@@ -443,6 +452,56 @@ def _world_admits(rules: list[Rule], at: int, mode: LayerMode,
                               "ports": str(PortRange(a, b)),
                               "sources": _capped(list(e.sources))})
     return found
+
+
+def _together_admit(rules: list[Rule], world: list[int], mode: LayerMode,
+                    ranges: list[tuple[int, int]], flagged: list[dict[str, object]]
+                    ) -> list[dict[str, object]]:
+    """Admin ports that no one rule opens to the whole internet but several allow rules do
+    together (22 from `0.0.0.0/1` in one rule and from `128.0.0.0/1` in another): the
+    firewall as a whole, read with rules.py semantics, admits every address of a family.
+    Ports already reported by one rule (`flagged`) are not repeated; each allow rule that
+    admits the port from some address is named, with the family's /0 as the sources."""
+    pieces = [r for i, r in enumerate(rules) if r.action is Action.ALLOW and i not in world
+              and r.protocol in ("tcp", "udp", "*")]
+    if not _whole_families(c for r in pieces for c in r.sources):
+        return []  # the allow rules' sources together do not cover a family (the usual case)
+    done: dict[str, list[tuple[int, int]]] = {"tcp": [], "udp": []}
+    for v in flagged:
+        ports = PortRange.parse(str(v["ports"]))
+        done[str(v["protocol"])].append((ports.lo, ports.hi))
+    layer = RuleLayer("firewall rules", mode, tuple(rules), Action.DENY)
+    found: list[dict[str, object]] = []
+    for e in admitted((layer,)):
+        whole = [s for s in e.sources if s in INTERNET]  # canonical: a covered family is its /0
+        if e.protocol not in ("tcp", "udp") or not whole:
+            continue
+        for lo, hi in ranges:
+            a, b = max(lo, e.ports.lo), min(hi, e.ports.hi)
+            for x, y in _uncovered(a, b, done[e.protocol]):
+                for rule in pieces:
+                    if rule.protocol in (e.protocol, "*") and rule.ports.lo <= y \
+                            and x <= rule.ports.hi:
+                        found.append({"rule": rule.origin, "protocol": e.protocol,
+                                      "ports": str(PortRange(x, y)), "sources": whole,
+                                      "together": True})
+    return found
+
+
+def _uncovered(a: int, b: int, done: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of the port range [a, b] outside every range of `done`."""
+    out: list[tuple[int, int]] = []
+    if a > b:
+        return out
+    for lo, hi in sorted(done):
+        if hi < a or lo > b:
+            continue
+        if lo > a:
+            out.append((a, lo - 1))
+        a = max(a, hi + 1)
+    if a <= b:
+        out.append((a, b))
+    return out
 
 
 @check(
@@ -481,6 +540,7 @@ def firewall_rules_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
             continue
         rules, world, mode = _rules_of(fw)
         bad = [v for at in world for v in _world_admits(rules, at, mode, ranges)]
+        bad += _together_admit(rules, world, mode, ranges, bad)
         if bad:
             ports = sorted({str(v["ports"]) for v in bad}, key=_port_order)
             # rule names relative to the firewall in the message (the evidence keeps them whole)

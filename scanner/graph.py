@@ -163,23 +163,48 @@ class EstateGraph:
             port, target_port = listener.prop("port"), listener.prop("target_port")
             if port is None or target_port is None or listener.prop("redirects_to_https"):
                 continue
-            sources = tuple(sources_for(lb_exposures, "tcp", port))
-            if not sources:
-                continue
-            for rel in targets:
-                target = self.resources[rel.target]
-                if rel.attrs.get("private"):
-                    admitted_sources = sources
-                else:
-                    # The target sees the load balancer's public address as the source.
-                    from_lb = self._admit(tuple(target.prop("ingress", ())),
-                                          tuple(_as_cidr(ip) for ip in lb.prop("public_ips", [])))
-                    admitted_sources = sources if sources_for(from_lb, "tcp", target_port) else ()
-                if admitted_sources:
-                    exposure = Exposure("tcp", PortRange(target_port, target_port),
-                                        admitted_sources)
-                    self._add_reach(Reach(target.id, (exposure,), via=lb.id,
-                                          listener=listener.id))
+            for transport in _transports(listener):
+                self._forward_on(lb, lb_exposures, targets, listener, transport, port,
+                                 target_port)
+
+    def _forward_on(self, lb: Resource, lb_exposures: tuple[Exposure, ...],
+                    targets: list[Relation], listener: Resource, transport: str, port: int,
+                    target_port: int) -> None:
+        """One transport protocol of a listener: the sources the load balancer admits on
+        `port` over `transport` arrive at each target on `target_port` over the same one."""
+        sources = tuple(sources_for(lb_exposures, transport, port))
+        if not sources:
+            return
+        for rel in targets:
+            target = self.resources[rel.target]
+            if rel.attrs.get("private"):
+                admitted_sources = sources
+            else:
+                # The target sees the load balancer's public address as the source.
+                from_lb = self._admit(tuple(target.prop("ingress", ())),
+                                      tuple(_as_cidr(ip) for ip in lb.prop("public_ips", [])))
+                admitted_sources = sources if sources_for(from_lb, transport, target_port) \
+                    else ()
+            if admitted_sources:
+                exposure = Exposure(transport, PortRange(target_port, target_port),
+                                    admitted_sources)
+                self._add_reach(Reach(target.id, (exposure,), via=lb.id,
+                                      listener=listener.id))
+
+
+def _transports(listener: Resource) -> tuple[str, ...]:
+    """The transport protocols a listener carries to its targets: its `transport` when the
+    provider set one (an AWS NLB `UDP` / `QUIC` listener: udp; `TCP_UDP` / `TCP_QUIC`: both,
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-listeners.html;
+    an Azure load-balancing rule of protocol `Udp`: udp, `All`: both,
+    https://learn.microsoft.com/rest/api/load-balancer/load-balancers/create-or-update#transportprotocol),
+    else udp for a listener whose protocol is `udp` and tcp for every other (HTTP, HTTPS,
+    TLS and TCP listeners run over TCP). A UDP listener forwards UDP only: forwarding it as
+    TCP reported a TCP path that does not exist and missed the UDP one."""
+    given = listener.prop("transport")
+    if isinstance(given, list | tuple) and given:
+        return tuple(t for t in ("tcp", "udp") if t in given)
+    return ("udp",) if listener.prop("protocol") == "udp" else ("tcp",)
 
 
 # A dotted-quad IPv4 address as ipaddress accepts it (four decimal octets 0-255, no leading

@@ -111,6 +111,10 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "str", (Kind.LISTENER,), "Listener protocol: http, https, tcp or tls."
         ),
         "port": PropertySpec("int", (Kind.LISTENER,), "Port the listener accepts on."),
+        "transport": PropertySpec(
+            "list[str]", (Kind.LISTENER,), "Transport protocols the listener forwards (tcp, "
+            "udp); absent: udp for a `udp` listener, else tcp."
+        ),
         "target_port": PropertySpec("int", (Kind.LISTENER,), "Port traffic is forwarded to."),
         "redirects_to_https": PropertySpec(
             "bool", (Kind.LISTENER,), "A plaintext listener that only redirects to HTTPS."

@@ -1142,15 +1142,13 @@ def wide_open(exposures: Iterable[Exposure]) -> bool:
     for e in exposures:
         if e.protocol != "tcp":
             continue
-        flat = e._flat
-        if flat is not None:  # canonical: "0.0.0.0/0" in its sources is its first interval
-            # [0, 2**32), "::/0" its last [2**33, 2**33 + 2**128) (IPv4 sorts first)
-            if flat[:2] == _V4_ALL:
-                covered["0.0.0.0/0"].append((e._lo, e._hi + 1))
-            if flat[-2:] == _V6_ALL:
-                covered["::/0"].append((e._lo, e._hi + 1))
-            continue
-        for src in ("0.0.0.0/0", "::/0"):
-            if src in e.sources:
-                covered[src].append((e._lo, e._hi + 1))
+        # canonical (merged): a whole family, however its sources spell it (0.0.0.0/0, or
+        # 0.0.0.0/1 + 128.0.0.0/1 in an exposure built from CIDRs), is its first interval
+        # [0, 2**32) for IPv4, its last [2**33, 2**33 + 2**128) for IPv6 (IPv4 sorts first)
+        flat = e._flat if e._flat is not None else _sources_flat(e.sources) if e.sources \
+            else ()
+        if flat[:2] == _V4_ALL:
+            covered["0.0.0.0/0"].append((e._lo, e._hi + 1))
+        if flat[-2:] == _V6_ALL:
+            covered["::/0"].append((e._lo, e._hi + 1))
     return any(_merge(iv) == [(0, MAX_PORT + 1)] for iv in covered.values())

@@ -32,6 +32,13 @@ CF_TLS = {"SSLv3": "0.3", "TLSv1": "1.0", "TLSv1_2016": "1.0", "TLSv1.1_2016": "
 LISTENER_PROTO = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls",
                   "UDP": "tcp", "TCP_UDP": "tcp", "GENEVE": "tcp", "QUIC": "tls",
                   "TCP_QUIC": "tcp"}
+# The transport protocols of the listeners that do not carry TCP alone (the listener's
+# `transport`; the others carry TCP): UDP and QUIC (RFC 9000, over UDP) listeners forward
+# UDP, TCP_UDP and TCP_QUIC both ("To support both TCP and UDP on the same port, create a
+# TCP_UDP listener", https://docs.aws.amazon.com/elasticloadbalancing/latest/network/
+# load-balancer-listeners.html).
+LISTENER_TRANSPORT = {"UDP": ["udp"], "QUIC": ["udp"], "TCP_UDP": ["tcp", "udp"],
+                      "TCP_QUIC": ["tcp", "udp"]}
 QUIC_TLS = ("1.3", "https://www.rfc-editor.org/rfc/rfc9001#section-4.2 (QUIC uses TLS 1.3 "
             "or later)")
 ZONES = {"eu": "EU", "us": "US", "apac": "APAC", "us-gov": "US", "jp": "JP", "au": "AU",

@@ -6,7 +6,15 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize.common import LISTENER_PROTO, QUIC_TLS, TLS, _arr, _obj, tags
+from providers.aws.normalize.common import (
+    LISTENER_PROTO,
+    LISTENER_TRANSPORT,
+    QUIC_TLS,
+    TLS,
+    _arr,
+    _obj,
+    tags,
+)
 from providers.aws.normalize.context import Build
 from providers.aws.normalize.edge import acl_rate_limited
 from providers.aws.normalize.network import mark_groups, sg_arn, sg_layer
@@ -76,9 +84,12 @@ def load_balancers(ctx: Build) -> None:
             public_ips = []
         # internet-facing: reachable by its DNS name even where no address is visible
         own = listeners.get(arn, [])
-        ports = sorted({int(li["Port"]) for li in own if li.get("Port")})
+        # each listener's port over the transport(s) it carries (a UDP listener: UDP only)
+        ports = sorted({(t, int(li["Port"])) for li in own if li.get("Port")
+                        for t in LISTENER_TRANSPORT.get(str(li.get("Protocol")).upper(),
+                                                        ["tcp"])})
         layers = [RuleLayer(name="load balancer listeners", mode=LayerMode.UNION, rules=tuple(
-            Rule(Action.ALLOW, "tcp", PortRange(p, p), origin=f"{arn}:{p}") for p in ports),
+            Rule(Action.ALLOW, t, PortRange(p, p), origin=f"{arn}:{p}") for t, p in ports),
             default=Action.DENY)]
         if lb.get("SecurityGroups"):
             layers.append(sg_layer(ctx, lb["SecurityGroups"]))
@@ -181,6 +192,8 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
             f"rules of listener {lid} not read ("
             f"{ctx.list_unread('elbv2.describe_rules', region) or 'no answer for it'}): "
             "a rule may forward plain HTTP", opens=True, closes=False))
+    if str(li.get("Protocol")).upper() in LISTENER_TRANSPORT:
+        props["transport"] = LISTENER_TRANSPORT[str(li.get("Protocol")).upper()]
     if str(li.get("Protocol")).upper() == "QUIC":
         props["min_tls"], props["min_tls_reference"] = QUIC_TLS
     elif protocol in ("https", "tls"):

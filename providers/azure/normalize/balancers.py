@@ -122,10 +122,14 @@ def load_balancers(b: Build) -> None:
         }, rid=lb_id)
         targets: set[str] = set()
         for rule, proto, fport, bport in rules:
-            listener = b.add(Kind.LISTENER, rule, {
+            props: dict[str, Any] = {
                 "protocol": "tcp" if proto in ("tcp", "*") else proto,
                 "port": fport, "target_port": bport, "redirects_to_https": False,
-            }, name=f"{lb.get('name')}:{fport}/{proto}", region=_loc(lb), labels={})
+            }
+            if proto == "*":  # TransportProtocol `All`: TCP and UDP both forwarded
+                props["transport"] = ["tcp", "udp"]
+            listener = b.add(Kind.LISTENER, rule, props,
+                             name=f"{lb.get('name')}:{fport}/{proto}", region=_loc(lb), labels={})
             b.relate(listener, lid_, RelationType.MEMBER_OF)
             standard = _lb_sku_standard(b, lb, _ref(_props(rule).get("frontendIPConfiguration"),
                                                     "frontendIPConfiguration"))
