@@ -13,6 +13,18 @@ from scanner.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 SEED002 = ROOT / "fixtures" / "hetzner" / "seed002-hetzner.json"
 
+# Plans built in tests (fixtures/terraform/build_plans.py): the AWS provider configuration
+# and the timestamp they share
+PLAN_AWS = {"aws": {"name": "aws", "expressions": {"region": {"constant_value": "eu-central-1"}}}}
+PLAN_STAMP = "2026-12-06T12:00:00Z"
+
+
+def write_plan(tmp_path: Path, doc: dict[str, Any], name: str = "plan.json") -> Path:
+    """`doc` written as a plan file in `tmp_path`."""
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return path
+
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
     """The real `posture` command, in-process; exceptions are not swallowed by the runner."""

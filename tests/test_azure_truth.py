@@ -248,6 +248,22 @@ def status(doc: dict[str, Any], check: str, resource: str) -> str:
     return found[0]
 
 
+
+def planned_values(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every planned value object of the plan (its changes' `after` and `planned_values`), so
+    that an edit reads the same in both."""
+    values = [rc["change"]["after"] for rc in plan["resource_changes"]]
+    return values + [r["values"] for r in plan["planned_values"]["root_module"]["resources"]]
+
+
+def plan_statuses(tmp_path: Path, plan: dict[str, Any], check: str) -> dict[str, str]:
+    """`check`'s verdict per resource address in a scan of `plan`."""
+    path = tmp_path / "azure.plan.json"
+    path.write_text(json.dumps(plan))
+    result = run("scan", str(path), "--checks", check, "--format", "json", "--no-timestamps")
+    return {f["resource"].split("/", 1)[1]: f["status"]
+            for f in findings_of(json.loads(result.stdout)) if f["check"] == check}
+
 def test_an_nsg_rule_admitting_rdp_from_the_internet_fails_whatever_address_it_names(
         scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
     """NET-07 judges the rule itself: RDP from `*` to a subnet prefix or to an application
@@ -344,17 +360,10 @@ def test_a_planned_nsg_rule_to_a_subnet_prefix_is_judged_as_the_live_one(tmp_pat
     """The Terraform reading shares the NSG semantics: the bundled plan's RDP rule from `*`,
     pointed at 10.0.0.0/24 instead of `*`, still fails NET-07 (it was a pass)."""
     plan = json.loads((ROOT / "fixtures" / "terraform" / "azure.plan.json").read_text())
-    values = [rc["change"]["after"] for rc in plan["resource_changes"]]
-    values += [r["values"] for r in plan["planned_values"]["root_module"]["resources"]]
-    for after in values:
+    for after in planned_values(plan):
         if after.get("name") == "nsg-vm":
             after["security_rule"][0]["destination_address_prefix"] = "10.0.0.0/24"
-    path = tmp_path / "azure.plan.json"
-    path.write_text(json.dumps(plan))
-    result = run("scan", str(path), "--checks", "NET-07", "--format", "json",
-                 "--no-timestamps")
-    found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
-        json.loads(result.stdout)) if f["check"] == "NET-07"}
+    found = plan_statuses(tmp_path, plan, "NET-07")
     assert found["azurerm_network_security_group.vm"] == "fail"
 
 
@@ -452,17 +461,10 @@ def test_a_rule_to_the_subnet_admits_a_planned_vm_whose_private_ip_is_not_known_
         if r["type"] == "azurerm_network_interface":
             r["values"]["ip_configuration"][0].pop("private_ip_address")
             r["values"]["ip_configuration"][0]["private_ip_address_allocation"] = "Dynamic"
-    values = [rc["change"]["after"] for rc in plan["resource_changes"]]
-    values += [r["values"] for r in plan["planned_values"]["root_module"]["resources"]]
-    for after in values:
+    for after in planned_values(plan):
         if after.get("name") == "nsg-vm":
             after["security_rule"][0]["destination_address_prefix"] = "10.1.0.0/24"
-    path = tmp_path / "azure.plan.json"
-    path.write_text(json.dumps(plan))
-    result = run("scan", str(path), "--checks", "NET-02", "--format", "json",
-                 "--no-timestamps")
-    found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
-        json.loads(result.stdout)) if f["check"] == "NET-02"}
+    found = plan_statuses(tmp_path, plan, "NET-02")
     assert found["azurerm_linux_virtual_machine.app"] == "fail"
 
 
@@ -471,19 +473,12 @@ def test_a_planned_deny_rule_for_one_source_port_closes_nothing(tmp_path: Path) 
     before its RDP allow: every other client still connects (the plan's source ports were
     not read, the deny closed RDP: a NET-07 pass)."""
     plan = json.loads((ROOT / "fixtures" / "terraform" / "azure.plan.json").read_text())
-    values = [rc["change"]["after"] for rc in plan["resource_changes"]]
-    values += [r["values"] for r in plan["planned_values"]["root_module"]["resources"]]
-    for after in values:
+    for after in planned_values(plan):
         if after.get("name") == "nsg-vm":
             rules = after["security_rule"]
             rules.insert(0, {**rules[0], "name": "deny-dns-clients", "access": "Deny",
                              "priority": 90, "source_port_range": "53"})
-    path = tmp_path / "azure.plan.json"
-    path.write_text(json.dumps(plan))
-    result = run("scan", str(path), "--checks", "NET-07", "--format", "json",
-                 "--no-timestamps")
-    found = {f["resource"].split("/", 1)[1]: f["status"] for f in findings_of(
-        json.loads(result.stdout)) if f["check"] == "NET-07"}
+    found = plan_statuses(tmp_path, plan, "NET-07")
     assert found["azurerm_network_security_group.vm"] == "fail"
 
 

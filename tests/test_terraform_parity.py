@@ -9,24 +9,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fixtures.terraform.build_plans import const, plan, ref, res
+from fixtures.terraform.build_plans import plan, ref, res
+from tests.helpers import PLAN_AWS as AWS
+from tests.helpers import PLAN_STAMP as STAMP
 from tests.helpers import findings_of, scan_json
+from tests.helpers import write_plan as write
 
-AWS = {"aws": {"name": "aws", "expressions": {"region": const("eu-central-1")}}}
 AZURERM = {"azurerm": {"name": "azurerm", "expressions": {}}}
-STAMP = "2026-12-06T12:00:00Z"
 
 
 def verdicts(path: Path, checks: str) -> dict[tuple[str, str], str]:
     _, doc = scan_json(str(path), "--checks", checks)
     return {(f["check"], str(f["resource"]).split("/", 1)[-1]): f["status"]
             for f in findings_of(doc)}
-
-
-def write(tmp_path: Path, doc: dict[str, Any], name: str = "plan.json") -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps(doc))
-    return path
 
 
 def _https_only_policy(bucket: str) -> str:

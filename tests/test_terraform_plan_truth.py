@@ -5,26 +5,19 @@ verdict. Unknown or sensitive values never read as a pass."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from fixtures.terraform.build_plans import const, plan, ref, res
+from tests.helpers import PLAN_AWS as AWS
+from tests.helpers import PLAN_STAMP as STAMP
 from tests.helpers import SEED002, findings_of, scan_json
-
-AWS = {"aws": {"name": "aws", "expressions": {"region": const("eu-central-1")}}}
-STAMP = "2026-12-06T12:00:00Z"
+from tests.helpers import write_plan as write
 
 
 def verdicts(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
     return {(f["check"], str(f["resource"]).split("/", 1)[-1]): f["status"]
             for f in findings_of(doc)}
-
-
-def write(tmp_path: Path, doc: dict[str, Any], name: str = "plan.json") -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps(doc))
-    return path
 
 
 def _db(**values: Any) -> dict[str, Any]:
