@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fixtures.terraform.build_plans import const, plan, ref, res
 from tests.helpers import PLAN_AWS as AWS
 from tests.helpers import PLAN_STAMP as STAMP
@@ -717,3 +719,49 @@ def test_an_autoscaling_groups_target_groups_are_load_balancer_paths(tmp_path: P
     assert got[("NET-02", "aws_autoscaling_group.workers")] == "error"
     assert not [f for f in findings_of(out) if f["check"] == "NOT-ASSESSED"]
     assert code == 1
+
+
+@pytest.mark.parametrize("listener, carried", [
+    ("UDP", {"udp"}),  # before: {"tcp"}, a TCP path that does not exist, the UDP one missed
+    ("TCP_UDP", {"tcp", "udp"}),  # TCP and UDP on one port; before: {"tcp"}
+    ("QUIC", {"udp"}),  # QUIC runs over UDP (RFC 9000); before: {"tcp"}
+    ("TCP", {"tcp"}),
+])
+def test_an_nlb_listener_admits_and_forwards_the_transport_it_carries(
+        tmp_path: Path, listener: str, carried: set[str]) -> None:
+    """An internet-facing NLB listener on 3389 (RDP runs over TCP and UDP) forwarding to an
+    instance open to anything: the listener carries UDP for `UDP` and `QUIC`, both for
+    `TCP_UDP`, TCP for `TCP` (the live reading's LISTENER_TRANSPORT, from the AWS NLB
+    listener docs), both at the load balancer and at its target."""
+    rule = {"protocol": "-1", "from_port": 0, "to_port": 0,
+            "cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+            "security_groups": [], "self": False, "description": ""}
+    rs = [
+        res("aws_security_group.any", {"name": "any", "ingress": [rule]}, unknown={"id": True}),
+        res("aws_instance.desk", {
+            "ami": "ami-0abc", "instance_type": "t3.micro", "key_name": "ops",
+            "associate_public_ip_address": False, "vpc_security_group_ids": [None]},
+            unknown={"id": True, "private_ip": True, "vpc_security_group_ids": [True]},
+            expressions={"vpc_security_group_ids": ref("aws_security_group.any.id"),
+                         "associate_public_ip_address": const(False)}),
+        res("aws_lb_target_group.desk", {"name": "desk", "port": 3389, "protocol": listener},
+            unknown={"id": True, "arn": True}),
+        res("aws_lb_target_group_attachment.desk", {"port": 3389},
+            unknown={"id": True, "target_group_arn": True, "target_id": True},
+            expressions={"target_group_arn": ref("aws_lb_target_group.desk.arn"),
+                         "target_id": ref("aws_instance.desk.id")}),
+        res("aws_lb.edge", {"name": "edge", "internal": False, "load_balancer_type": "network",
+                            "subnets": ["subnet-1"]}, unknown={"id": True, "arn": True}),
+        res("aws_lb_listener.rdp", {"port": 3389, "protocol": listener, "default_action": [{
+            "type": "forward", "order": 1, "target_group_arn": None}]},
+            unknown={"id": True, "arn": True, "load_balancer_arn": True,
+                     "default_action": [{"target_group_arn": True}]},
+            expressions={"load_balancer_arn": ref("aws_lb.edge.arn"),
+                         "default_action": [{"target_group_arn": ref(
+                             "aws_lb_target_group.desk.arn")}]}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    _, out = scan_json(str(path), "--checks", "NET-02")
+    protocols = {str(f["resource_name"]): {v["protocol"] for v in f["evidence"]["violations"]}
+                 for f in findings_of(out) if f["check"] == "NET-02" and f["status"] == "fail"}
+    assert protocols == {"aws_instance.desk": carried, "edge": carried}

@@ -25,7 +25,14 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from providers.aws.normalize.common import CF_TLS, DEFAULT_CERT_DOC, TLS
+from providers.aws.normalize.common import (
+    CF_TLS,
+    DEFAULT_CERT_DOC,
+    LISTENER_PROTO,
+    LISTENER_TRANSPORT,
+    QUIC_TLS,
+    TLS,
+)
 from providers.aws.normalize.storage import denies_plain_http
 from providers.terraform.core import (
     UNKNOWN_IP,
@@ -63,9 +70,9 @@ TYPES = frozenset({
 })
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
-_LISTENER = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls", "SSL": "tls",
-             "UDP": "tcp",
-             "TCP_UDP": "tcp", "GENEVE": "tcp"}
+# listener protocols as the live reading names them (QUIC is TLS 1.3, TCP_QUIC an opaque
+# pass-through), and a Classic ELB's SSL listener; what each carries: LISTENER_TRANSPORT
+_LISTENER = {**LISTENER_PROTO, "SSL": "tls"}
 DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
             "aurora-mysql": 3306, "aurora": 3306, "oracle": 1521, "sqlserver": 1433,
             "db2": 50000, "neptune": 8182, "docdb": 27017}
@@ -111,6 +118,14 @@ def ssl_policy_min_tls(policy: Any) -> str | None:
         return TLS["TLSv1"]
     return None
 
+
+
+def _transports(li: Entry) -> list[str]:
+    """The transport protocols an aws_lb_listener carries (LISTENER_TRANSPORT: UDP and QUIC
+    listeners UDP, TCP_UDP and TCP_QUIC both, https://docs.aws.amazon.com/elasticloadbalancing/
+    latest/network/load-balancer-listeners.html); TCP for every other, and for a protocol known
+    only after apply (the listener's protocol is then judged in both worlds by TLS-02)."""
+    return list(LISTENER_TRANSPORT.get(str(li.v("protocol") or "").upper(), ["tcp"]))
 
 class _Aws:
     def __init__(self, b: Builder) -> None:
@@ -927,9 +942,12 @@ class _Aws:
             drafts = []
             for li in own:
                 port = li.v("port")
-                drafts.append(Draft(Action.ALLOW, "tcp", PortRange(int(port), int(port))
-                                    if port is not None and not li.unknown("port") else None,
-                                    INTERNET, 0, f"{lb_id}:{port if port else '?'}"))
+                # each listener's port over the transport(s) it carries, as live (an NLB
+                # UDP listener admits UDP only, TCP_UDP both)
+                for transport in _transports(li):
+                    drafts.append(Draft(Action.ALLOW, transport, PortRange(int(port), int(port))
+                                        if port is not None and not li.unknown("port") else None,
+                                        INTERNET, 0, f"{lb_id}:{port if port else '?'}"))
             ports_most, ports_least = union_layer("load balancer listeners", drafts, ())
             layers_most: list[RuleLayer] = [ports_most]
             layers_least: list[RuleLayer] = [ports_least]
@@ -1049,9 +1067,13 @@ class _Aws:
                             "port": int(port) if port is not None and not li.unknown(
                                 "port") else None,
                             "target_port": target_port, "redirects_to_https": redirect})
-        if protocol in ("https", "tls"):
+        if str(raw_proto).upper() == "QUIC":  # TLS 1.3 whatever the policy, as live
+            world.props["min_tls"], world.props["min_tls_reference"] = QUIC_TLS
+        elif protocol in ("https", "tls"):
             world.props["min_tls"] = None if li.unknown("ssl_policy") else ssl_policy_min_tls(
                 li.v("ssl_policy"))
+        if str(raw_proto).upper() in LISTENER_TRANSPORT:
+            world.props["transport"] = list(LISTENER_TRANSPORT[str(raw_proto).upper()])
         if li.unknown("protocol") and "protocol" in li.expr:
             # set to a value known only after apply: plain HTTP at worst, HTTPS (its TLS
             # policy not known) at best, as for an hcloud service (TLS-02 says error)
