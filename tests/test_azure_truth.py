@@ -515,3 +515,26 @@ def test_a_boolean_written_as_a_string_is_refused_not_read_as_true(
     found = [f["status"] for f in findings_of(json.loads(result.stdout))
              if f["check"] == check and f["resource"] == target]
     assert found and set(found) == {"error"}, found
+
+
+@pytest.mark.parametrize("state, expected", [("Connected", "fail"), ("Disconnected", "pass"),
+                                             ("Initiated", "pass"), ("connected", "fail")])
+def test_only_a_connected_peering_joins_production_to_another_environment(
+        state: str, expected: str) -> None:
+    """The bundled seed-004 estate peers vnet-prod with vnet-staging (both sides Connected):
+    NET-05 fails. A peering Initiated on one side only, or Disconnected (its other side
+    deleted), carries no traffic (VirtualNetworkPeeringState): it was counted all the same, a
+    false fail; an `active` VPC peering is the AWS counterpart."""
+    sections = sections_of(ROOT / "fixtures" / "generic" / "seed004" / "seed004-azure.json")
+    sub = next(iter(sections))
+    vnets = sections[sub]["Microsoft.Network/virtualNetworks"]
+    for peering in (p for v in vnets for p in v["properties"]["virtualNetworkPeerings"]):
+        peering["properties"]["peeringState"] = state
+    prod = next(v["id"] for v in vnets if v["name"] == "vnet-prod")
+    with ArmServer(sections, token=TOKEN) as arm:
+        result = run("scan", "azure", "--subscription", sub, "--checks", "NET-05",
+                     "--format", "json", "--no-timestamps",
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file})
+    assert status(json.loads(result.stdout), "NET-05", prod) == expected

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.azure.normalize.common import _arr, _loc, _obj, _parent, _props, _ref, lid
+from providers.azure.normalize.common import _arr, _loc, _obj, _parent, _props, _ref, _str, lid
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.nsg import nsg_layer
 from scanner.model import Kind, RelationType
@@ -97,7 +97,13 @@ def networks(b: Build) -> None:
         nid = b.add(Kind.NETWORK, vnet, props)
         for peering in _arr(p.get("virtualNetworkPeerings"), "virtualNetworkPeerings"):
             remote = _ref(_props(peering).get("remoteVirtualNetwork"), "remoteVirtualNetwork")
-            if remote:
+            state = _str(_props(peering).get("peeringState"), "peeringState")
+            # traffic flows over a peering only once it is Connected: Initiated (one side
+            # only) and Disconnected (the other side deleted) carry none (VirtualNetworkPeering
+            # State, https://learn.microsoft.com/rest/api/virtualnetwork/virtual-network-
+            # peerings/get, and "Peering status" in the virtual network peering docs), as only
+            # an `active` VPC peering counts on AWS; no state given: counted (never a pass)
+            if remote and (state is None or state.lower() == "connected"):
                 b.relate(nid, remote, RelationType.PEERED_WITH)
         for sub in _arr(p.get("subnets"), "subnets"):
             sp = _props(sub)
