@@ -435,9 +435,15 @@ def _world_admits(rules: list[Rule], at: int, mode: LayerMode,
                   ranges: list[tuple[int, int]]) -> list[dict[str, object]]:
     """What `rules[at]` (an allow rule from the whole internet) itself admits on the admin
     ranges, with rules.py semantics: in an ORDERED layer only what no rule before it (lower
-    priority number; equal numbers in the order given, as RuleLayer sorts) has decided."""
+    priority number; equal numbers in the order given, as RuleLayer sorts) has decided. The
+    rules before it count as denies: an earlier allow decides its cells too (first match), and
+    what it admits is its own finding, not this rule's (an HTTPS rule after an SSH rule was
+    named for port 22). Only the rules that share a cell with it on the admin ranges can
+    decide one of its cells; the others are left out (a large NSG: not every rule per rule)."""
     rule = rules[at]
-    before = ([r for i, r in enumerate(rules) if (r.priority, i) < (rule.priority, at)]
+    before = ([Rule(Action.DENY, r.protocol, r.ports, r.sources, r.priority, r.origin)
+               for i, r in enumerate(rules)
+               if (r.priority, i) < (rule.priority, at) and _share_cells(r, rule, ranges)]
               if mode is LayerMode.ORDERED else [])
     before.sort(key=lambda r: r.priority)
     layer = RuleLayer("firewall rules", LayerMode.ORDERED, (*before, rule), Action.DENY)
@@ -452,6 +458,56 @@ def _world_admits(rules: list[Rule], at: int, mode: LayerMode,
                               "ports": str(PortRange(a, b)),
                               "sources": _capped(list(e.sources))})
     return found
+
+
+def _share_cells(r: Rule, rule: Rule, ranges: list[tuple[int, int]]) -> bool:
+    """Whether `r` covers some TCP/UDP port of `rule`'s on an admin range."""
+    if not (r.protocol == rule.protocol or "*" in (r.protocol, rule.protocol)):
+        return False
+    lo, hi = max(r.ports.lo, rule.ports.lo), min(r.ports.hi, rule.ports.hi)
+    return any(max(lo, a) <= min(hi, b) for a, b in ranges)
+
+
+def _deciding_world_rules(rules: list[Rule], world: list[int], mode: LayerMode,
+                          ranges: list[tuple[int, int]]) -> list[int]:
+    """The world rules that may decide a cell on the admin ranges: in an ORDERED layer, a
+    rule whose admin ports earlier rules from the whole of its families have all decided
+    admits nothing (a firewall of 10,000 `*` rules on port 22: the first one decides, and
+    the others need no evaluation each against all before them). UNION: every one."""
+    if mode is not LayerMode.ORDERED:
+        return world
+    is_world = set(world)
+    decided: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    out: list[int] = []
+    for i in sorted(range(len(rules)), key=lambda k: (rules[k].priority, k)):
+        r = rules[i]
+        protocols = ("tcp", "udp") if r.protocol == "*" else (r.protocol,)
+        families = _whole_families(r.sources)
+        cells = [(max(a, r.ports.lo), min(b, r.ports.hi)) for a, b in ranges
+                 if max(a, r.ports.lo) <= min(b, r.ports.hi)]
+        if i in is_world and not all(_within(cells, decided.get((p, f), []))
+                                     for p in protocols for f in families):
+            out.append(i)
+        for p in protocols:
+            for f in families:
+                decided[(p, f)] = _merged([*decided.get((p, f), []), *cells])
+    return sorted(out)
+
+
+def _within(cells: list[tuple[int, int]], merged: list[tuple[int, int]]) -> bool:
+    """Every interval of `cells` inside one of the `merged` (sorted, disjoint) intervals."""
+    return all(any(a <= lo and hi <= b for a, b in merged) for lo, hi in cells)
+
+
+def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted disjoint intervals covering exactly the given ones (adjacent ones joined)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(intervals):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 def _together_admit(rules: list[Rule], world: list[int], mode: LayerMode,
@@ -539,7 +595,8 @@ def firewall_rules_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
         if not fw.has_prop("firewall_rules"):
             continue
         rules, world, mode = _rules_of(fw)
-        bad = [v for at in world for v in _world_admits(rules, at, mode, ranges)]
+        bad = [v for at in _deciding_world_rules(rules, world, mode, ranges)
+               for v in _world_admits(rules, at, mode, ranges)]
         bad += _together_admit(rules, world, mode, ranges, bad)
         if bad:
             ports = sorted({str(v["ports"]) for v in bad}, key=_port_order)
