@@ -34,6 +34,18 @@ def test_a_rule_after_an_ssh_rule_is_not_named_for_ssh() -> None:
     assert [(v["rule"], v["ports"]) for v in found(rules)] == [("fw#ssh", "22")]
 
 
+def test_an_operator_allow_before_a_deny_does_not_fail_a_later_rule_from_anywhere() -> None:
+    """SSH allowed from the operators' range, then denied from anywhere, then allowed from
+    anywhere (an NSG's layered rules): the last rule decides nothing, so nothing admits SSH
+    from the whole internet. The old evaluation let the earlier allow's 10.1.2.0/24 through
+    as if the last rule admitted it: NET-07 failed a firewall that is closed (a false
+    fail; 3,003 rules of this kind on the bundled NSG named 1,347 rules)."""
+    rules = [Rule(Action.ALLOW, "tcp", PortRange(22, 22), ("10.1.2.0/24",), 100, "fw#ops"),
+             Rule(Action.DENY, "tcp", PortRange(22, 22), ANY, 110, "fw#deny"),
+             Rule(Action.ALLOW, "tcp", PortRange(22, 22), ANY, 120, "fw#late")]
+    assert found(rules) == []
+
+
 def test_a_rule_is_named_for_the_cells_only_it_decides() -> None:
     """A deny of 10.0.0.0/8 on TCP 22 first, then TCP from `*` on 20-25: that rule admits 22
     from everything but 10.0.0.0/8; a rule of every protocol from `*` on 22 after both
