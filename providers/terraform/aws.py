@@ -32,6 +32,7 @@ from providers.aws.normalize.common import (
     LISTENER_TRANSPORT,
     QUIC_TLS,
     TLS,
+    listener_transports,
 )
 from providers.aws.normalize.storage import denies_plain_http
 from providers.terraform.core import (
@@ -125,7 +126,7 @@ def _transports(li: Entry) -> list[str]:
     listeners UDP, TCP_UDP and TCP_QUIC both, https://docs.aws.amazon.com/elasticloadbalancing/
     latest/network/load-balancer-listeners.html); TCP for every other, and for a protocol known
     only after apply (the listener's protocol is then judged in both worlds by TLS-02)."""
-    return list(LISTENER_TRANSPORT.get(str(li.v("protocol") or "").upper(), ["tcp"]))
+    return listener_transports(li.v("protocol"))
 
 class _Aws:
     def __init__(self, b: Builder) -> None:

@@ -39,6 +39,12 @@ LISTENER_PROTO = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "TLS": "tls",
 # load-balancer-listeners.html).
 LISTENER_TRANSPORT = {"UDP": ["udp"], "QUIC": ["udp"], "TCP_UDP": ["tcp", "udp"],
                       "TCP_QUIC": ["tcp", "udp"]}
+
+
+def listener_transports(protocol: object) -> list[str]:
+    """The transport protocols a listener of this protocol carries: LISTENER_TRANSPORT's,
+    TCP for every other (and for a protocol not given)."""
+    return list(LISTENER_TRANSPORT.get(str(protocol).upper(), ["tcp"]))
 QUIC_TLS = ("1.3", "https://www.rfc-editor.org/rfc/rfc9001#section-4.2 (QUIC uses TLS 1.3 "
             "or later)")
 ZONES = {"eu": "EU", "us": "US", "apac": "APAC", "us-gov": "US", "jp": "JP", "au": "AU",

@@ -13,6 +13,7 @@ from providers.aws.normalize.common import (
     TLS,
     _arr,
     _obj,
+    listener_transports,
     tags,
 )
 from providers.aws.normalize.context import Build
@@ -86,8 +87,7 @@ def load_balancers(ctx: Build) -> None:
         own = listeners.get(arn, [])
         # each listener's port over the transport(s) it carries (a UDP listener: UDP only)
         ports = sorted({(t, int(li["Port"])) for li in own if li.get("Port")
-                        for t in LISTENER_TRANSPORT.get(str(li.get("Protocol")).upper(),
-                                                        ["tcp"])})
+                        for t in listener_transports(li.get("Protocol"))})
         layers = [RuleLayer(name="load balancer listeners", mode=LayerMode.UNION, rules=tuple(
             Rule(Action.ALLOW, t, PortRange(p, p), origin=f"{arn}:{p}") for t, p in ports),
             default=Action.DENY)]
