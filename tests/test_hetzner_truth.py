@@ -208,3 +208,37 @@ def test_a_label_selector_target_without_its_resolved_servers_is_resolved_not_dr
     lb["targets"][0]["targets"] = [{"server": {"id": 42}, "type": "server",
                                     "use_private_ip": True, "health_status": []}]
     assert verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]["status"] == "pass"
+
+
+# --- a list without its pagination is not complete -----------------------------------------
+
+
+class _NoMetaServer(HcloudServer):
+    """Answers the servers list without `meta` (a proxy that rewrites bodies, a broken
+    gateway): the first page read as the whole list."""
+
+    def _list(self, collection: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        body = super()._list(collection, query)
+        if collection == "servers":
+            del body["meta"]
+        return body
+
+
+def test_a_list_page_without_meta_pagination_fails_the_collection(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every list response has meta.pagination.next_page (OpenAPI ListMeta, Pagination:
+    # required). Without it, 50 of 60 servers read as the whole estate; the ten unread ones
+    # vanished from every verdict.
+    data = example_estate()
+    for n in range(60):
+        data["servers"].append({**copy.deepcopy(server(data, 43)), "id": 1000 + n,
+                                "name": f"db-{n + 2}"})
+    with _NoMetaServer(data, token=TOKEN) as api:
+        monkeypatch.setenv("HCLOUD_ENDPOINT", api.url)
+        monkeypatch.setenv("HCLOUD_TOKEN", TOKEN)
+        out = run("scan", "hetzner", "--checks", "BAK-02", "--format", "json",
+                  "--no-timestamps")
+    assert out.exit_code == 3, out.stderr
+    found = findings_of(json.loads(out.stdout))
+    scope = [f for f in found if f["status"] == "error" and "servers" in f["message"]]
+    assert scope and "meta.pagination" in scope[0]["message"]
