@@ -242,3 +242,28 @@ def test_a_list_page_without_meta_pagination_fails_the_collection(
     found = findings_of(json.loads(out.stdout))
     scope = [f for f in found if f["status"] == "error" and "servers" in f["message"]]
     assert scope and "meta.pagination" in scope[0]["message"]
+
+
+# --- what a service's protocol or a server's public_net does not say -----------------------
+
+
+def test_a_service_protocol_the_api_does_not_document_is_not_read_as_tls(
+        hcloud: HcloudServer) -> None:
+    # load_balancer_service.protocol is http | https | tcp: an unknown one passed TLS-02
+    # as "a <PROTOCOL> listener" though it may serve plaintext.
+    data = example_estate()
+    data["load_balancers"][0]["services"][0]["protocol"] = "h2c"
+    data["load_balancers"][0]["services"][0]["http"]["redirect_http"] = False
+    found = verdicts(hcloud, data, "TLS-02")[LB + "/service/443"]
+    assert found["status"] == "error", found["message"]
+    assert "'h2c'" in found["message"]
+
+
+def test_a_server_without_public_net_is_not_read_as_private(hcloud: HcloudServer) -> None:
+    # server.public_net is required; a server object without it (a trimmed or hand-written
+    # record) passed NET-01 as "no public IP".
+    data = example_estate()
+    del server(data, 43)["public_net"]
+    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
+    assert found["status"] == "error", found["message"]
+    assert "public_net is missing" in found["message"]

@@ -75,6 +75,7 @@ def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
 # own snapshots and backups (schema image: `deprecated` is when "the Image is considered to
 # be deprecated"; Hetzner deprecates its system and app images, never a customer's copy).
 _OWN_IMAGES = frozenset({"snapshot", "backup"})
+_LB_PROTOCOLS = frozenset({"http", "https", "tcp"})
 
 
 def _image_doubt(image: Mapping[str, Any], raw: Any) -> Unread | None:
@@ -299,13 +300,20 @@ class _Builder:
         attached, relations = RelationType.ATTACHED_TO, self.relations
         for srv, labels in zip(servers, server_labels, strict=True):
             native = srv["id"]
-            pn = _obj(srv.get("public_net"))
+            raw_pn = srv.get("public_net")
+            pn = _obj(raw_pn)
             public = [str(ip["ip"]) for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
                       if _str(ip.get("ip"), "public_net.ip")]
             more = floating.get(native)
             if more:
                 public += more
             layer, unknown = layers[native]
+            if not isinstance(raw_pn, Mapping):
+                # schema server: public_net is required (ipv4/ipv6 null when disabled); a
+                # server without it has addresses that were not read, not none
+                unknown = {**unknown, "public_ips": Unread(
+                    "the server's public_net is missing: its public addresses were not read",
+                    opens=True, closes=False)}
             image = _obj(srv.get("image"))
             doubt = _image_doubt(image, srv.get("image"))
             if doubt is not None:
@@ -384,9 +392,15 @@ class _Builder:
         if protocol == "https":
             props["min_tls"] = "1.2"
             props["min_tls_reference"] = LB_TLS_DOC
+        # schema load_balancer_service.protocol: http | https | tcp. Another value (or none)
+        # is not known to be plaintext, TLS or a pass-through: TLS-01/TLS-02 cannot judge it
+        # (it read as "a <PROTOCOL> listener", a TLS-02 pass).
+        unknown = {} if protocol in _LB_PROTOCOLS else {"protocol": Unread(
+            f"service protocol {svc.get('protocol')!r} is not one the API documents "
+            "(http, https, tcp)")}
         lid = self.add(Kind.LISTENER, "load_balancer_service", f"{lb['id']}/{port}", svc, props,
                        region=_location(lb), name=f"{lb.get('name')}:{port}/{protocol}",
-                       rid=f"{lb_id}/service/{port}")
+                       rid=f"{lb_id}/service/{port}", unknown=unknown)
         self.relate(lid, lb_id, RelationType.MEMBER_OF)
         for cert in _arr(http.get("certificates")):
             self.relate(lid, self.rid("certificate", cert), RelationType.USES_CERTIFICATE)
