@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from fixtures.terraform.build_plans import plan, ref, res
-from tests.hcloud_server import FIREWALL_ID, HcloudServer, example_estate
+from tests.hcloud_server import HcloudServer, example_estate
 from tests.helpers import PLAN_STAMP as STAMP
 from tests.helpers import findings_of, run, scan_json
 from tests.helpers import write_plan as write
