@@ -138,6 +138,10 @@ class _Builder:
         """Each server's firewall layer (shared for identical firewall sets) and what about
         it is not known.
 
+        A label selector applies a firewall to the servers the API lists in the entry's
+        `applied_to_resources`; only an entry without that list (a hand-written snapshot) is
+        resolved here against the servers' labels.
+
         A firewall filters a server once the `apply_firewall` action has finished (OpenAPI,
         POST /firewalls/{id}/actions/apply_to_resources: "A Firewall is applied to a resource
         once the related Action with command `apply_firewall` successfully finished"); until
