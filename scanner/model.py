@@ -131,6 +131,11 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         "managed_renewal": PropertySpec(
             "bool", (Kind.CERTIFICATE,), "The provider renews the certificate automatically."
         ),
+        "renewal_status": PropertySpec(
+            "str | None", (Kind.CERTIFICATE,), "State of the provider's automatic renewal where "
+            "the API gives one (Hetzner managed certificates: scheduled, pending, failed, "
+            "unavailable); `failed`: the last renewal did not succeed."
+        ),
         "not_after": PropertySpec(
             "str | None", (Kind.CERTIFICATE,), "Expiry, ISO 8601 UTC."
         ),
