@@ -288,6 +288,10 @@ def test_bundled_seed002_without_the_collection_errors_the_pass_and_keeps_the_fa
     ([{"ExcludeManagementEventSources": ["kms.amazonaws.com"]}, {"ReadWriteType": "All"}],
      None, True),
     ([], [], True),
+    # answers of the wrong shape: unknown
+    ([{"ReadWriteType": ["All"]}], None, None),
+    (None, [{"FieldSelectors": "eventCategory=Management"}], None),
+    ("All", None, None),
 ])
 def test_selector_reading(basic: Any, advanced: Any, recorded: bool | None) -> None:
     assert management_writes(basic, advanced).recorded is recorded
@@ -340,6 +344,9 @@ def _tf_field(field: str, **ops: list[str]) -> dict[str, Any]:
         _tf_field("resources.type", equals=["AWS::S3::Object"])]}]}, None, False),
     # known only after apply: unknown, never a pass
     ({"event_selector": [_tf_selector("All")]}, {"event_selector": True}, None),
+    ({"event_selector": "All"}, None, None),
+    ({"advanced_event_selector": [{"name": "x", "field_selector": "Management"}]}, None,
+     None),
     ({"advanced_event_selector": [{"name": "w", "field_selector": [
         _tf_field("eventCategory", equals=["Management"])]}]},
      {"advanced_event_selector": [{"field_selector": [{"equals": True}]}]}, None),

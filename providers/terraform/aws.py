@@ -1136,20 +1136,23 @@ class _Aws:
         known only after apply: unknown, never a pass."""
         if t.unknown("event_selector") or t.unknown("advanced_event_selector"):
             return ManagementWrites(None, "event selectors known only after apply")
+        blocks, adv_blocks = t.v("event_selector", default=[]), \
+            t.v("advanced_event_selector", default=[])
+        if not isinstance(blocks, list) or not isinstance(adv_blocks, list):
+            return ManagementWrites(None, "event selectors not understood")
+        # values as planned (a wrong type is refused by management_writes: unknown)
         basic = [{
             "ReadWriteType": s.get("read_write_type") or "All",
             "IncludeManagementEvents": True if s.get("include_management_events") is None
             else s.get("include_management_events"),
-            "ExcludeManagementEventSources": list(
-                s.get("exclude_management_event_sources") or [])}
-            for s in t.v("event_selector", default=[]) if isinstance(s, Mapping)]
+            "ExcludeManagementEventSources": s.get("exclude_management_event_sources") or []}
+            if isinstance(s, Mapping) else s for s in blocks]
         advanced = [{"FieldSelectors": [
-            {"Field": f.get("field"), **{op: list(f[attr]) for op, attr in TF_OPERATORS
-                                         if f.get(attr)}}
-            for f in s.get("field_selector") or [] if isinstance(f, Mapping)]}
-            for s in t.v("advanced_event_selector", default=[]) if isinstance(s, Mapping)]
+            {"Field": f.get("field"), **{op: f[attr] for op, attr in TF_OPERATORS
+                                         if f.get(attr)}} if isinstance(f, Mapping) else f
+            for f in (s.get("field_selector") or [])]} if isinstance(s, Mapping) else s
+            for s in adv_blocks]
         return management_writes(basic or None, advanced or None)
-
 
     def file_systems(self) -> None:
         """aws_efs_file_system -> volume: `encrypted`; not set, the API's default applies

@@ -218,7 +218,7 @@ def _basic_covers(sel: Mapping[str, Any]) -> frozenset[str] | None:
     includes; None: it includes none."""
     rw = sel.get("ReadWriteType", "All")
     include = sel.get("IncludeManagementEvents", True)
-    if rw not in READ_WRITE_TYPES or not isinstance(include, bool):
+    if not isinstance(rw, str) or rw not in READ_WRITE_TYPES or not isinstance(include, bool):
         raise Unreadable(f"ReadWriteType {rw!r}, IncludeManagementEvents {include!r}")
     if not include or rw == "ReadOnly":
         return None
