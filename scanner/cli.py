@@ -991,6 +991,8 @@ def graph_command(sources: tuple[str, ...], fmt: str, output: Path | None,
     if live:
         raise PostureError(f"graph reads snapshot files, not live sources ({live[0]}): "
                            f"`posture record {live[0]} -o estate.json.gz` first")
+    if output is not None:  # never over a snapshot it reads (same file: device and inode)
+        outputs.refuse_clobber([("SNAPSHOT", Path(s)) for s in sources], [("-o", output)])
     profile = profiles.load(profile_name)
     sections, described = gather(sources, providers, list(load_checks().values()), {})
     estate = build_graph(normalize(sections, providers, profile))
@@ -998,8 +1000,8 @@ def graph_command(sources: tuple[str, ...], fmt: str, output: Path | None,
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
+    try:  # a temporary file renamed into place: a planted symlink is replaced, not followed
+        outputs.write_atomic(output, text.encode("utf-8"))
     except OSError as exc:
         raise PostureError(f"cannot write {output}: {exc.strerror}") from exc
 
