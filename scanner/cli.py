@@ -638,7 +638,10 @@ def _load_results(path: Path) -> ScanResult:
         raise PostureError(f"{path}: not valid JSON ({exc})") from None
     try:
         result_format.validate(data, str(path))
-        return ScanResult.from_json(data, origin=str(path))
+        loaded = ScanResult.from_json(data, origin=str(path))
+        if data["version"] != result_format.FLAT_VERSION:  # format 1 spells out everything
+            result_format.refuse_amplification(loaded, len(raw), str(path))
+        return loaded
     except PostureError:
         raise
     except Exception as exc:  # a shape from_json did not expect: still bad input, not a bug
