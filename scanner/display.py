@@ -33,16 +33,31 @@ from scanner.redact import scrub
 _INVISIBLE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
+# XML text content also carries a carriage return raw (an XML writer escapes it in attribute
+# values only), which returns a terminal's cursor to the start of the line
+_XML_INVISIBLE = re.compile("[\r\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
 def json_visible(text: str) -> str:
     """Encoded JSON text with those characters as `\\uXXXX` escapes: the same JSON values
     (they can only be inside strings), nothing raw for a terminal to act on."""
     return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def json_visible_bytes(data: bytes) -> bytes:
+    """`json_visible` of UTF-8 encoded JSON; `data` itself when it holds none of those
+    characters (every one of them but DEL is beyond ASCII: two fast looks)."""
+    if data.isascii() and b"\x7f" not in data:
+        return data
+    return json_visible(data.decode("utf-8")).encode("utf-8")
+
+
 def xml_visible(text: str) -> str:
-    """Serialized XML with those characters as character references (`&#x9b;`): the same
-    document (they can only be in text and attribute values), nothing raw."""
-    return _INVISIBLE.sub(lambda m: f"&#x{ord(m.group()):x};", text)
+    """Serialized XML with those characters and the carriage return as character references
+    (`&#x9b;`, `&#xd;`): the same document (they can only be in text and attribute values;
+    a parser reads `&#xd;` as the carriage return it is, where it turns a raw one into a new
+    line), nothing raw."""
+    return _XML_INVISIBLE.sub(lambda m: f"&#x{ord(m.group()):x};", text)
 
 
 def _escape(ch: str) -> str:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
+
+import pytest
 
 from tests.helpers import SEED002, run
 
@@ -78,3 +81,91 @@ def test_the_amplification_bound_follows_an_explicit_results_limit(tmp_path: Pat
     scanned = tmp_path / "scan.json"
     assert run("report", str(scanned), "--format", f"csv:{out}").exit_code == 0
     assert out.read_text().startswith("finding_id,check,")
+
+
+RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+HOSTILE = "over\rwrite csi\x9b2J evil\u202egnp.exe line\u2028sep del\x7f"
+
+
+def _hostile_results(tmp_path: Path) -> Path:
+    """A real scan's results with every message and resource name hostile: a results file
+    from elsewhere is as untrusted as a snapshot."""
+    out = tmp_path / "scan.json"
+    assert run("scan", str(SEED002), "--format", f"json:{out}").exit_code == 1
+    doc = json.loads(out.read_text())
+    doc["texts"] = [f"{t} {HOSTILE}" for t in doc["texts"]]
+    for row in doc["resources"]:
+        row[1] = f"{row[1]} {HOSTILE}"
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_junit_carries_no_raw_carriage_return_from_a_message(tmp_path: Path) -> None:
+    """ElementTree escapes a carriage return in attribute values only: in a failure's text
+    (the message) it was written raw, and `cat report.xml` overwrote the line with what
+    followed it. Now `&#xd;`, which an XML parser reads back as the carriage return."""
+    import xml.etree.ElementTree as ET
+
+    path = _hostile_results(tmp_path)
+    out = tmp_path / "report.xml"
+    assert run("report", str(path), "--format", f"junit:{out}").exit_code == 0
+    data = out.read_bytes().decode("utf-8")
+    assert RAW.findall(data.replace("\n", "")) == []
+    texts = [el.text or "" for el in ET.fromstring(data).iter("failure")]
+    assert texts and all(HOSTILE in t for t in texts)
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_reports_carry_no_raw_c1_or_bidi_character_and_keep_the_values(
+        tmp_path: Path, fmt: str) -> None:
+    """The JSON encoders leave the C1 CSI (U+009B), DEL, bidi overrides and the line
+    separator raw: `posture report --format json` on a terminal (its default output)
+    printed them. Now JSON escapes of the same values, as SARIF and OCSF write them."""
+    path = _hostile_results(tmp_path)
+    result = run("report", str(path), "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert RAW.findall(result.stdout.replace("\n", "")) == [], fmt
+    docs = ([json.loads(result.stdout)] if fmt == "json"
+            else [json.loads(line) for line in result.stdout.splitlines()])
+    messages = docs[0]["texts"] if fmt == "json" else [d["message"] for d in docs]
+    assert messages and all(m.endswith(HOSTILE) for m in messages)  # the same values
+    if fmt == "json":  # read back, the report is the same results
+        again = tmp_path / "again.json"
+        again.write_text(result.stdout)
+        assert run("report", str(again), "--format", "json").stdout == result.stdout
+
+
+@pytest.mark.parametrize("key", ['format = ["json:out/keep"]', 'output = "out/keep"'])
+def test_a_discovered_config_cannot_write_outside_its_folder_through_a_symlinked_folder(
+        tmp_path: Path, key: str) -> None:
+    """A pull request's checkout holds `out -> ../victim` (or `-> /home/ci/.ssh`) and a
+    posture.toml naming `out/keep`: no `..`, not absolute, and the report overwrote a file
+    outside the checkout. Refused, exit 2, the file untouched."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("precious")
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    os.symlink("../victim", checkout / "out")
+    (checkout / "posture.toml").write_text(key + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "scanner.cli", "scan", str(SEED002)], cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=300, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "may only name files below that folder" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (victim / "keep").read_text() == "precious"
+    (checkout / "posture.toml").write_text(key.replace("out/", "sub/") + "\n")
+    (checkout / "sub").mkdir()  # a real folder below it: written as before
+    assert subprocess.run(
+        [sys.executable, "-m", "scanner.cli", "scan", str(SEED002)], cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+        timeout=300, check=False).returncode == 1
+    assert (checkout / "sub" / "keep").stat().st_size > 0
