@@ -169,3 +169,25 @@ def test_a_discovered_config_cannot_write_outside_its_folder_through_a_symlinked
         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
         timeout=300, check=False).returncode == 1
     assert (checkout / "sub" / "keep").stat().st_size > 0
+
+
+def test_results_with_deeply_nested_evidence_are_refused_before_the_reports_indent_it(
+        tmp_path: Path) -> None:
+    """Evidence 900 levels deep is 6 kB of `{"k":` but 1.6 MB indented (the HTML report's
+    evidence JSON, SARIF, the PDF): 85 findings of a 270 kB file made an 82 MB HTML report,
+    and the PDF did not finish in minutes. The amplification bound counts evidence as it is
+    indented."""
+    out = tmp_path / "scan.json"
+    assert run("scan", str(SEED002), "--format", f"json:{out}").exit_code == 1
+    doc = json.loads(out.read_text())
+    deep: object = "x"
+    for _ in range(900):
+        deep = {"k": deep}
+    doc["evidence"] = [{**e, "deep": deep} for e in doc["evidence"]]
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(doc))
+    report = tmp_path / "report.html"
+    result = run("report", str(path), "--format", f"html:{report}")
+    assert result.exit_code == 2, result.stderr
+    assert "refused as an amplification" in result.stderr
+    assert not report.exists()
