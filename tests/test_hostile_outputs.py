@@ -191,3 +191,27 @@ def test_results_with_deeply_nested_evidence_are_refused_before_the_reports_inde
     assert result.exit_code == 2, result.stderr
     assert "refused as an amplification" in result.stderr
     assert not report.exists()
+
+
+def test_an_output_linked_to_stdout_redirected_to_a_file_is_written_through_the_link(
+        tmp_path: Path) -> None:
+    """`-o /dev/stdout > report.json`: /dev/stdout is a link to /proc/self/fd/1, the regular
+    file the shell opened. The report was renamed over the link (as root: over /dev/stdout
+    itself, for every process after it) and report.json stayed empty. A link of our own to
+    /proc/self/fd/1 stands for /dev/stdout here (the system's must not be touched)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    link = tmp_path / "stdout"
+    os.symlink("/proc/self/fd/1", link)
+    redirected = tmp_path / "report.json"
+    with redirected.open("wb") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "scanner.cli", "scan", str(SEED002), "--format", "json",
+             "-o", str(link)], stdout=out, stderr=subprocess.PIPE, timeout=300, check=False,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1, done.stderr
+    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
+    assert json.loads(redirected.read_text())["format"] == "posture-result"
