@@ -38,6 +38,17 @@ _INVISIBLE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff
 _XML_INVISIBLE = re.compile("[\r\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
+# What XML 1.0 cannot carry at all, not even as a character reference: the C0 controls but
+# tab, new line and carriage return, lone surrogates, U+FFFE and U+FFFF
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_chars(text: str) -> str:
+    """`text` with every character XML 1.0 cannot carry replaced by U+FFFD: a document that
+    holds one raw is not well-formed, and no XML reader opens it."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def json_visible(text: str) -> str:
     """Encoded JSON text with those characters as `\\uXXXX` escapes: the same JSON values
     (they can only be inside strings), nothing raw for a terminal to act on."""

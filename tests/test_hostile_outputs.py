@@ -215,3 +215,29 @@ def test_an_output_linked_to_stdout_redirected_to_a_file_is_written_through_the_
     assert done.returncode == 1, done.stderr
     assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
     assert json.loads(redirected.read_text())["format"] == "posture-result"
+
+
+def test_graph_files_stay_well_formed_and_inert_whatever_the_names(tmp_path: Path) -> None:
+    """A server named with a backspace made `graph --format graphml` a file no XML reader
+    opens (XML 1.0 cannot carry U+0008), and the JSON graph carried the C1 CSI and the bidi
+    override raw to the terminal it prints on by default."""
+    import xml.etree.ElementTree as ET
+
+    from scanner import snapshot
+    from scanner.snapshot import Snapshot
+
+    snap = snapshot.load(SEED002)
+    for server in snap.sections[0].collections["servers"]["global"]:
+        server["name"] = f"back\x08space csi\x9b2J evil\u202egnp over\rwrite {server['id']}"
+    path = tmp_path / "hostile.json"
+    snapshot.write(Snapshot(sections=snap.sections), path)
+    graphml = run("graph", str(path), "--format", "graphml")
+    assert graphml.exit_code == 0, graphml.stderr
+    names = [d.text or "" for d in ET.fromstring(graphml.stdout).iter(
+        "{http://graphml.graphdrawing.org/xmlns}data") if "space csi" in (d.text or "")]
+    assert names and all("back\ufffdspace csi\x9b2J evil\u202egnp over" in n for n in names)
+    assert RAW.findall(graphml.stdout.replace("\n", "")) == []
+    as_json = run("graph", str(path), "--format", "json")
+    assert RAW.findall(as_json.stdout.replace("\n", "")) == []
+    assert any(n.get("name", "").startswith("back\x08space csi\x9b2J evil\u202egnp")
+               for n in json.loads(as_json.stdout)["nodes"])
