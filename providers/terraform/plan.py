@@ -124,6 +124,8 @@ def load_document(path: Path) -> tuple[dict[str, Any], bytes]:
                         f"column {exc.colno})") from exc
     except RecursionError as exc:
         raise PlanError(f"{origin}: JSON nested too deeply") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise PlanError(f"{origin}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise PlanError(f"{origin}: not a Terraform plan or state (top level is not an object)")
     check_document(doc, origin)
