@@ -266,6 +266,7 @@ class ScanResult:
             else:
                 findings = result_tables.decode(data, origin)
                 claims = result_tables.claims_by_id(claims, findings, origin)
+            _check_counts(findings, origin)
             return cls(
                 tool_version=data["tool_version"],
                 profile=data["profile"],
@@ -282,6 +283,19 @@ class ScanResult:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PostureError(f"{origin}: malformed results file ({exc!r})") from exc
+
+
+def _check_counts(findings: list[Finding], origin: str) -> None:
+    """A NOT-ASSESSED finding's `count` (how many objects posture could not judge, summed by
+    `unassessed` into every report's summary) must be a whole number: a results file is
+    untrusted, and "abc" or Infinity there was an internal error in every format."""
+    for i, f in enumerate(findings):
+        if f.check == "NOT-ASSESSED":
+            count = f.evidence.get("count")
+            if count is not None and (type(count) is not int or count < 0):
+                raise PostureError(f"{origin}: malformed results file at findings/{i} "
+                                   f"(NOT-ASSESSED on {f.resource}): its evidence count "
+                                   f"{count!r} is not a whole number")
 
 
 def _check_version(data: Any, origin: str) -> None:

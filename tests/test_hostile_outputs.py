@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -241,3 +242,51 @@ def test_graph_files_stay_well_formed_and_inert_whatever_the_names(tmp_path: Pat
     assert RAW.findall(as_json.stdout.replace("\n", "")) == []
     assert any(n.get("name", "").startswith("back\x08space csi\x9b2J evil\u202egnp")
                for n in json.loads(as_json.stdout)["nodes"])
+
+
+def _scan_results(tmp_path: Path, source: Path = SEED002, *args: str) -> dict[str, Any]:
+    out = tmp_path / "scan.json"
+    assert run("scan", str(source), *args, "--format", f"json:{out}").exit_code in (0, 1, 3)
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("evidence", [
+    {"reaches": [{"exposures": [{"sources": 5}]}]},
+    {"reaches": [{"exposures": [{"sources": {"a": 1}}]}]},
+    {"reaches": 5},
+    {"violations": [{"ports": "22", "sources": 7}]},
+])
+def test_exposure_evidence_of_another_shape_does_not_break_the_html_report(
+        tmp_path: Path, evidence: dict[str, Any]) -> None:
+    """The HTML report draws a finding's exposure paths from its evidence; in a results file
+    of elsewhere `sources` a number or `reaches` not a list was an internal error
+    (TypeError). The picture leaves them out; the evidence JSON shows them as they are."""
+    doc = _scan_results(tmp_path)
+    doc["evidence"] = [evidence for _ in doc["evidence"]]
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    out = tmp_path / "report.html"
+    result = run("report", str(path), "--format", f"html:{out}")
+    assert result.exit_code == 0, result.stderr
+    assert "evidence JSON" in out.read_text()
+
+
+@pytest.mark.parametrize("count", ["abc", [1], 1e400, {"a": 1}, -3])
+def test_a_not_assessed_count_that_is_no_whole_number_is_one_line(
+        tmp_path: Path, count: object) -> None:
+    """Every report sums the NOT-ASSESSED counts (`unassessed`): "abc", a list or Infinity
+    there was an internal error (ValueError, TypeError, OverflowError)."""
+    from tests.helpers import ROOT
+
+    doc = _scan_results(tmp_path, ROOT / "fixtures" / "terraform" / "aws-modules.plan.json",
+                        "--profile", "default")
+    check = [c[0] for c in doc["check_fields"]].index("NOT-ASSESSED")
+    row = next(f for f in doc["findings"] if f[1] == check
+               and doc["evidence"][f[4]].get("reason") == "provider_not_covered")
+    doc["evidence"][row[4]] = {**doc["evidence"][row[4]], "count": count}
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    for fmt in ("table", "json"):
+        result = run("report", str(path), "--format", fmt)
+        assert result.exit_code == 2, result.stderr
+        assert "is not a whole number" in result.stderr and "internal" not in result.stderr
