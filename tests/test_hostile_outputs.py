@@ -290,3 +290,22 @@ def test_a_not_assessed_count_that_is_no_whole_number_is_one_line(
         result = run("report", str(path), "--format", fmt)
         assert result.exit_code == 2, result.stderr
         assert "is not a whole number" in result.stderr and "internal" not in result.stderr
+
+
+@pytest.mark.parametrize("file", ["javascript:alert(1)", "https://evil.example/x.tf",
+                                  "file:///etc/passwd"])
+def test_a_sarif_artifact_uri_from_a_results_file_never_carries_a_scheme(
+        tmp_path: Path, file: str) -> None:
+    """A finding's `file` evidence (a Terraform block's file, with --tf-dir) becomes its SARIF
+    artifact URI. From a results file of elsewhere it can be anything: `javascript:...` was
+    written as it is (":" was left unencoded), an absolute URI with a scheme for a viewer to
+    open. Now every ":" is percent-encoded: a relative reference, whatever the file."""
+    doc = _scan_results(tmp_path)
+    doc["evidence"] = [{**e, "file": file, "line": 3} for e in doc["evidence"]]
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc))
+    result = run("report", str(path), "--format", "sarif")
+    assert result.exit_code == 0, result.stderr
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads(result.stdout)["runs"][0]["results"] for loc in r["locations"]}
+    assert uris and not any(":" in u for u in uris), uris
