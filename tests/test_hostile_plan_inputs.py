@@ -52,3 +52,25 @@ def test_a_module_manifest_linked_to_dev_zero_is_not_read(tmp_path: Path) -> Non
                for r in json.loads(done.stdout)["runs"][0]["results"]
                for loc in r.get("locations", [])]
     assert any(uri.endswith("main.tf") for uri in located)
+
+
+def test_a_plan_value_nested_deeper_than_redaction_walks_is_one_line(tmp_path: Path) -> None:
+    """A configuration constant 700 levels deep under a secret's name (`user_data`) parses,
+    but redaction walks it two frames a level: RecursionError, an internal error on every
+    `scan` of the plan. Now refused in one line naming the plan, exit 2; a value 300 levels
+    deep is still read and judged."""
+    doc = json.loads(PLAN.read_text())
+    for depth, code in ((700, 2), (300, 1)):
+        deep: object = "x"
+        for _ in range(depth):
+            deep = {"k": deep}
+        plan = json.loads(json.dumps(doc))
+        resource = plan["configuration"]["root_module"]["resources"][0]
+        resource.setdefault("expressions", {})["user_data"] = {"constant_value": deep}
+        path = tmp_path / f"deep{depth}.json"
+        path.write_text(json.dumps(plan))
+        result = run("scan", str(path))
+        assert result.exit_code == code, result.stderr
+        if code == 2:
+            assert result.stderr == (f"posture: {path}: a value is nested too deeply to redact "
+                                     "(hundreds of levels), not a plan Terraform writes\n")

@@ -305,6 +305,10 @@ def read(path: Path, options: Mapping[str, Any], mapped: frozenset[str],
     except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise PlanError(f"{path}: not shaped as Terraform writes a plan or state "
                         f"({type(exc).__name__}: {exc})") from exc
+    except RecursionError:  # a value nested deeper than redaction (scanner.redact) walks:
+        # no plan Terraform writes holds one; refused, never recorded or judged unredacted
+        raise PlanError(f"{path}: a value is nested too deeply to redact (hundreds of "
+                        "levels), not a plan Terraform writes") from None
 
 
 def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, Any],
