@@ -55,10 +55,16 @@ def json_visible(text: str) -> str:
     return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+# The same characters as UTF-8 bytes: DEL; C1 U+0080-U+009F; U+200B-U+200F, U+2028-U+202E;
+# U+2066-U+2069; U+FEFF
+_INVISIBLE_UTF8 = re.compile(
+    rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\x8b-\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf")
+
+
 def json_visible_bytes(data: bytes) -> bytes:
     """`json_visible` of UTF-8 encoded JSON; `data` itself when it holds none of those
-    characters (every one of them but DEL is beyond ASCII: two fast looks)."""
-    if data.isascii() and b"\x7f" not in data:
+    characters (ASCII without DEL, the common case, is one fast look)."""
+    if (data.isascii() and b"\x7f" not in data) or not _INVISIBLE_UTF8.search(data):
         return data
     return json_visible(data.decode("utf-8")).encode("utf-8")
 
