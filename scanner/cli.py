@@ -638,7 +638,10 @@ def _load_results(path: Path) -> ScanResult:
         raise PostureError(f"{path}: not valid JSON ({exc})") from None
     try:
         result_format.validate(data, str(path))
-        return ScanResult.from_json(data, origin=str(path))
+        loaded = ScanResult.from_json(data, origin=str(path))
+        if data["version"] != result_format.FLAT_VERSION:  # format 1 spells out everything
+            result_format.refuse_amplification(loaded, len(raw), str(path))
+        return loaded
     except PostureError:
         raise
     except Exception as exc:  # a shape from_json did not expect: still bad input, not a bug
@@ -991,6 +994,8 @@ def graph_command(sources: tuple[str, ...], fmt: str, output: Path | None,
     if live:
         raise PostureError(f"graph reads snapshot files, not live sources ({live[0]}): "
                            f"`posture record {live[0]} -o estate.json.gz` first")
+    if output is not None:  # never over a snapshot it reads (same file: device and inode)
+        outputs.refuse_clobber([("SNAPSHOT", Path(s)) for s in sources], [("-o", output)])
     profile = profiles.load(profile_name)
     sections, described = gather(sources, providers, list(load_checks().values()), {})
     estate = build_graph(normalize(sections, providers, profile))
@@ -998,8 +1003,8 @@ def graph_command(sources: tuple[str, ...], fmt: str, output: Path | None,
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
+    try:  # a temporary file renamed into place: a planted symlink is replaced, not followed
+        outputs.write_atomic(output, text.encode("utf-8"))
     except OSError as exc:
         raise PostureError(f"cannot write {output}: {exc.strerror}") from exc
 

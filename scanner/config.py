@@ -85,10 +85,23 @@ def _check_output_paths(path: Path, key: str, value: Any) -> None:
         names.append(item.partition(":")[2] if key.endswith("format") else item)
     for name in names:
         if name and (Path(name).is_absolute() or ".." in Path(name).parts
-                     or name.startswith("~")):
+                     or name.startswith("~") or not _below(path.parent, Path(name))):
             raise PostureError(
                 f"{path}: found in the working directory, so its {key} may only name files "
                 f"below that folder, not {name!r} (give it with --config FILE to trust it)")
+
+
+def _below(folder: Path, name: Path) -> bool:
+    """Whether the folder `name` is written in is `folder` or below it once symbolic links
+    are followed: the checkout that holds the config can also hold `out -> /home/ci/.ssh`,
+    and `out/authorized_keys` names no `..`. (The file itself may be a link: outputs are
+    renamed into place, which replaces a link rather than writing through it.)"""
+    try:
+        root = folder.resolve()
+        parent = (folder / name).parent.resolve()
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL byte: not below
+        return False
+    return parent == root or root in parent.parents
 
 
 def _read(path: Path, pyproject: bool) -> dict[str, Any]:

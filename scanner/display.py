@@ -33,16 +33,48 @@ from scanner.redact import scrub
 _INVISIBLE = re.compile("[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 
+# XML text content also carries a carriage return raw (an XML writer escapes it in attribute
+# values only), which returns a terminal's cursor to the start of the line
+_XML_INVISIBLE = re.compile("[\r\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+# What XML 1.0 cannot carry at all, not even as a character reference: the C0 controls but
+# tab, new line and carriage return, lone surrogates, U+FFFE and U+FFFF
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_chars(text: str) -> str:
+    """`text` with every character XML 1.0 cannot carry replaced by U+FFFD: a document that
+    holds one raw is not well-formed, and no XML reader opens it."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def json_visible(text: str) -> str:
     """Encoded JSON text with those characters as `\\uXXXX` escapes: the same JSON values
     (they can only be inside strings), nothing raw for a terminal to act on."""
     return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+# The same characters as UTF-8 bytes: DEL; C1 U+0080-U+009F; U+200B-U+200F, U+2028-U+202E;
+# U+2066-U+2069; U+FEFF
+_INVISIBLE_UTF8 = re.compile(
+    rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\x8b-\x8f\xa8-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf")
+
+
+def json_visible_bytes(data: bytes) -> bytes:
+    """`json_visible` of UTF-8 encoded JSON; `data` itself when it holds none of those
+    characters (ASCII without DEL, the common case, is one fast look)."""
+    if (data.isascii() and b"\x7f" not in data) or not _INVISIBLE_UTF8.search(data):
+        return data
+    return json_visible(data.decode("utf-8")).encode("utf-8")
+
+
 def xml_visible(text: str) -> str:
-    """Serialized XML with those characters as character references (`&#x9b;`): the same
-    document (they can only be in text and attribute values), nothing raw."""
-    return _INVISIBLE.sub(lambda m: f"&#x{ord(m.group()):x};", text)
+    """Serialized XML with those characters and the carriage return as character references
+    (`&#x9b;`, `&#xd;`): the same document (they can only be in text and attribute values;
+    a parser reads `&#xd;` as the carriage return it is, where it turns a raw one into a new
+    line), nothing raw."""
+    return _XML_INVISIBLE.sub(lambda m: f"&#x{ord(m.group()):x};", text)
 
 
 def _escape(ch: str) -> str:

@@ -6,8 +6,10 @@ roles, labels and the model properties that are plain values; edges are the rela
 between resources (attached_to, member_of, targets, ...) and the `reaches` edges of the
 exposure analysis, from `internet` to every resource traffic from the internet arrives at,
 each with its exposures (protocol, ports, source ranges) and the load balancer and listener
-it comes through. Every text is the estate's: GraphML and JSON escape it as XML and JSON do;
-DOT gets it quoted with `"` and `\\` escaped and control characters shown as escapes.
+it comes through. Every text is the estate's: GraphML and JSON escape it as XML and JSON do
+(what XML 1.0 cannot carry as U+FFFD; carriage returns, C1 controls and bidi overrides as
+escapes, scanner.display); DOT gets it quoted with `"` and `\\` escaped and control
+characters shown as escapes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.display import visible
+from scanner.display import json_visible, visible, xml_chars, xml_visible
 from scanner.graph import INTERNET, EstateGraph, Reach
 from scanner.model import Kind, Resource
 
@@ -84,7 +86,7 @@ def to_json(graph: EstateGraph, sources: list[dict[str, Any]]) -> str:
            "nodes": nodes(graph),
            "edges": [{"source": e.source, "target": e.target, "type": e.type, **e.attrs}
                      for e in edges(graph)]}
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 def _label(e: Edge, graph: EstateGraph) -> str:
@@ -107,16 +109,24 @@ def to_graphml(graph: EstateGraph) -> str:
 
     out = nx.MultiDiGraph()
     for n in nodes(graph):
-        out.add_node(n["id"], **{k: v if isinstance(v, str | int | float | bool)
-                                 else json.dumps(v, sort_keys=True)
-                                 for k, v in n.items() if k != "id" and v is not None})
+        out.add_node(xml_chars(n["id"]), **{k: _graphml_value(v) for k, v in n.items()
+                                            if k != "id" and v is not None})
     for e in edges(graph):
-        attrs: dict[str, Any] = {"type": e.type, "label": _label(e, graph)}
-        attrs.update({k: v if isinstance(v, str | int | float | bool)
-                      else json.dumps(v, sort_keys=True)
-                      for k, v in e.attrs.items() if v is not None})
-        out.add_edge(e.source, e.target, **attrs)
-    return "\n".join(nx.generate_graphml(out, prettyprint=True)) + "\n"
+        attrs: dict[str, Any] = {"type": e.type, "label": xml_chars(_label(e, graph))}
+        attrs.update({k: _graphml_value(v) for k, v in e.attrs.items() if v is not None})
+        out.add_edge(xml_chars(e.source), xml_chars(e.target), **attrs)
+    # raw carriage returns, C1 controls and bidi overrides as character references
+    return xml_visible("\n".join(nx.generate_graphml(out, prettyprint=True))) + "\n"
+
+
+def _graphml_value(value: Any) -> Any:
+    """A scalar as it is (a string without what XML cannot carry: a backspace in a name
+    made the file unreadable), anything else as JSON text (ASCII: escaped)."""
+    if isinstance(value, str):
+        return xml_chars(value)
+    if isinstance(value, int | float | bool):
+        return value
+    return json.dumps(value, sort_keys=True)
 
 
 def _esc(text: Any) -> str:

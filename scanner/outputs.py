@@ -30,9 +30,10 @@ def atomic(path: Path) -> Iterator[BinaryIO]:
 
     A path that exists and is not a regular file (`-o /dev/null`, `/dev/stdout`, a FIFO a
     pipeline reads) is written in place: renaming over it would replace the device or pipe
-    with a regular file (as root, `/dev/null` itself)."""
+    with a regular file (as root, `/dev/null` itself); so is one that names a file descriptor
+    (`/dev/stdout` redirected to a file, `_names_a_descriptor`)."""
     try:
-        special = not stat.S_ISREG(os.stat(path).st_mode)
+        special = not stat.S_ISREG(os.stat(path).st_mode) or _names_a_descriptor(path)
     except OSError:  # does not exist yet (or a dangling symlink): a new regular file
         special = False
     if special:
@@ -54,6 +55,26 @@ def atomic(path: Path) -> Iterator[BinaryIO]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_DESCRIPTORS = ("/proc/", "/dev/fd/")  # and /dev/stdout, /dev/stderr (links into them)
+
+
+def _names_a_descriptor(path: Path) -> bool:
+    """Whether `path` names an open file descriptor: /dev/stdout, /dev/stderr, a path in
+    /proc or /dev/fd, or a symbolic link (through links) to one. `/dev/stdout` is a link to
+    `/proc/self/fd/1`, which is the regular file a shell redirected stdout to (`-o
+    /dev/stdout > report.json`): renaming over it would replace the link (as root,
+    /dev/stdout itself) and leave the redirected file empty; such a path is written in
+    place."""
+    name = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on links followed
+        if name.startswith(_DESCRIPTORS) or name in ("/dev/stdout", "/dev/stderr"):
+            return True
+        if not os.path.islink(name):
+            return False
+        name = os.path.abspath(os.path.join(os.path.dirname(name), os.readlink(name)))
+    return False
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from itertools import compress, repeat
+from itertools import chain, compress, repeat
 from operator import attrgetter, is_
 from typing import Any
 
@@ -18,6 +18,7 @@ import orjson
 from scanner import result_tables
 from scanner.errors import PostureError
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
+from scanner.gcpause import gc_paused
 from scanner.model import Kind, Resource
 from scanner.profile import Claim, Profile, Scope, parse_scope
 
@@ -265,6 +266,7 @@ class ScanResult:
             else:
                 findings = result_tables.decode(data, origin)
                 claims = result_tables.claims_by_id(claims, findings, origin)
+            _check_counts(findings, origin)
             return cls(
                 tool_version=data["tool_version"],
                 profile=data["profile"],
@@ -283,6 +285,19 @@ class ScanResult:
             raise PostureError(f"{origin}: malformed results file ({exc!r})") from exc
 
 
+def _check_counts(findings: list[Finding], origin: str) -> None:
+    """A NOT-ASSESSED finding's `count` (how many objects posture could not judge, summed by
+    `unassessed` into every report's summary) must be a whole number: a results file is
+    untrusted, and "abc" or Infinity there was an internal error in every format."""
+    for i, f in enumerate(findings):
+        if f.check == "NOT-ASSESSED":
+            count = f.evidence.get("count")
+            if count is not None and (type(count) is not int or count < 0):
+                raise PostureError(f"{origin}: malformed results file at findings/{i} "
+                                   f"(NOT-ASSESSED on {f.resource}): its evidence count "
+                                   f"{count!r} is not a whole number")
+
+
 def _check_version(data: Any, origin: str) -> None:
     if not isinstance(data, Mapping) or data.get("format") != RESULT_FORMAT:
         raise PostureError(f"{origin}: not a posture results file")
@@ -290,6 +305,81 @@ def _check_version(data: Any, origin: str) -> None:
     if type(version) is not int or version not in VERSIONS:
         raise PostureError(f"{origin}: results version {version!r} not supported "
                            f"(this posture reads versions {FLAT_VERSION} and {RESULT_VERSION})")
+
+
+EXPANSION_FACTOR = 64  # a format 2 file's findings spelled out (format 1's size) may be
+# this many times the file: posture's writer shares up to ~19x (1M minimal servers: 800 MB
+# against 14.8 GB in format 1, bench/README.md), so this leaves room to spare
+EXPANSION_FLOOR = 64 * 1024**2  # and always this much (small files of large evidence)
+
+
+_SPELLED = attrgetter("check", "resource", "resource_name", "resource_kind", "provider",
+                      "account", "message")
+_OPTIONAL = attrgetter("region", "reason")
+
+
+def _indented_size(evidence: Any) -> int:
+    """The size of `evidence` as the HTML report (and SARIF, OCSF) write it, indented by two
+    spaces a level: its size grows with the square of its depth (900 levels of `{"k":` are
+    6 kB compact, 1.6 MB indented)."""
+    try:
+        return len(orjson.dumps(evidence, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    except (orjson.JSONEncodeError, TypeError):  # deeper than orjson goes, lone surrogates,
+        pass  # integers beyond 64 bits: json's compact form (its C encoder: json's indenting
+        # one is pure Python, 0.5 s for a 1.6 MB object), plus the indentation, counted
+    size = len(json.dumps(evidence, separators=(",", ":"), default=str))
+    stack: list[tuple[Any, int]] = [(evidence, 0)]
+    while stack:  # a new line and two spaces a level before each item and closing bracket
+        value, depth = stack.pop()
+        items = list(value.values()) if isinstance(value, Mapping) else \
+            value if isinstance(value, list) else None
+        if items:
+            size += len(items) * (2 * depth + 3) + 2 * depth + 1
+            if isinstance(value, Mapping):
+                size += len(items)  # ": " after each key
+            stack.extend((item, depth + 1) for item in items)
+    return size
+
+
+def spelled_out_size(findings: Iterable[Finding]) -> int:
+    """About the size of `findings` with each one's evidence (indented, as the HTML report
+    shows it), texts, resource and check fields written out in full: what every report but
+    `json` and `table` writes, and holds in memory several times over. Each distinct
+    evidence object (format 2's findings share them) is encoded once."""
+    findings = list(findings)
+    evidences = list(map(attrgetter("evidence"), findings))
+    ids = list(map(id, evidences))
+    sizes = {i: _indented_size(ev) for i, ev in dict(zip(ids, evidences, strict=True)).items()}
+    total = sum(map(sizes.__getitem__, ids))
+    del evidences, ids
+    # strings: the texts and table entries findings share are the same objects
+    total += sum(map(len, chain.from_iterable(map(_SPELLED, findings))))
+    total += sum(map(len, filter(None, chain.from_iterable(map(_OPTIONAL, findings)))))
+    return total
+
+
+def refuse_amplification(result: ScanResult, file_size: int, origin: str) -> None:
+    """A format 2 file is rows of indices into shared tables: a few hundred kilobytes whose
+    findings all name one large evidence object (or text, or resource name) spell out to
+    gigabytes in every report that writes each finding in full (CSV, SARIF, JUnit, OCSF,
+    JSON Lines), and several times that in memory. Refused (PostureError) when its findings
+    spell out to more than EXPANSION_FACTOR times the file (at least EXPANSION_FLOOR), or,
+    when $POSTURE_MAX_RESULTS_BYTES is set, to more than that."""
+    from scanner import snapshot
+
+    explicit = snapshot.results_limit_from_env()
+    limit = explicit or max(EXPANSION_FLOOR, EXPANSION_FACTOR * file_size)
+    with gc_paused():  # millions of short-lived tuples, no cycles
+        size = spelled_out_size(result.findings)
+    if size > limit:
+        why = ("POSTURE_MAX_RESULTS_BYTES" if explicit else
+               f"{EXPANSION_FACTOR} times the file's {file_size} bytes, at least "
+               f"{EXPANSION_FLOOR}")
+        raise PostureError(
+            f"{origin}: its {len(result.findings)} findings spell out to {size} bytes "
+            f"(evidence and texts shared by index, written out in full by the reports), "
+            f"more than the limit of {limit} bytes ({why}): refused as an amplification "
+            "(raise it with POSTURE_MAX_RESULTS_BYTES)")
 
 
 SCHEMAS = {FLAT_VERSION: "result.schema.json", RESULT_VERSION: "result-2.schema.json"}

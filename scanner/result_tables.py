@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from scanner.display import json_visible_bytes
 from scanner.errors import PostureError
 from scanner.findings import EvidenceLevel, Finding, Severity, Status
 
@@ -46,17 +47,21 @@ _LEVELS = {level._value_: level for level in EvidenceLevel}
 
 def compact(value: Any) -> bytes:
     """`value` as compact UTF-8 JSON, keys sorted: what orjson writes (NaN and Infinity as
-    null, as the format 1 writer did), json where orjson refuses (integers beyond 64 bits)."""
+    null, as the format 1 writer did), json where orjson refuses (integers beyond 64 bits);
+    the characters a terminal acts on that JSON leaves raw (the C1 CSI, bidi overrides, the
+    line separator) as `\\uXXXX` escapes (`display.json_visible`), the same values."""
     try:
         # copied to a bytes object of its own size: what orjson returns keeps about 4 KiB
         # of memory alive however short it is (100k table entries: 393 MiB against 13 MiB;
         # most of the memory a 1M-resource scan added while writing its report)
-        return bytes(memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+        return json_visible_bytes(
+            bytes(memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))))
     except (orjson.JSONEncodeError, TypeError):
         # lone surrogates (only inside strings: orjson refuses them) as their JSON escape
         # `\ud800`, the same value (scanner/fastjson.py does the same for the indented form)
-        return json.dumps(value, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False).encode("utf-8", "backslashreplace")
+        return json_visible_bytes(json.dumps(value, sort_keys=True, separators=(",", ":"),
+                                             ensure_ascii=False).encode("utf-8",
+                                                                        "backslashreplace"))
 
 
 @dataclass

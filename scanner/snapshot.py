@@ -386,6 +386,11 @@ def results_limit() -> int:
     return _bytes_from_env(RESULTS_LIMIT_ENV) or RESULTS_FACTOR * size_limit()
 
 
+def results_limit_from_env() -> int | None:
+    """$POSTURE_MAX_RESULTS_BYTES when it is set (a positive number of bytes), else None."""
+    return _bytes_from_env(RESULTS_LIMIT_ENV)
+
+
 def _bytes_from_env(name: str) -> int | None:
     """A positive number of bytes from the environment variable `name`; None when unset."""
     raw = os.environ.get(name, "").strip()

@@ -24,15 +24,15 @@ def _module_dirs(root: Path, sources: dict[str, str]) -> dict[str, Path]:
     dirs: dict[str, Path] = {"": root}
     recorded: dict[str, Path] = {}
     manifest = root / ".terraform" / "modules" / "modules.json"
-    try:
-        doc = json.loads(manifest.read_text(encoding="utf-8"))
+    try:  # through inputs: the checkout may hold a link to /dev/zero or a FIFO at that name
+        doc = json.loads(inputs.read_regular(manifest, inputs.TEXT_LIMIT).decode("utf-8"))
         for m in doc.get("Modules") or []:
             key = str(m.get("Key") or "")
             if key:
                 path = ".".join(f"module.{part}" for part in key.split("."))
                 recorded[path] = root / str(m.get("Dir") or "")
-    except (OSError, ValueError, AttributeError):
-        pass
+    except (OSError, ValueError, AttributeError, RecursionError):
+        pass  # no usable manifest: the module sources in the configuration are read instead
     for path in sorted(sources, key=lambda p: p.count(".")):
         if not path:
             continue

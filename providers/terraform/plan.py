@@ -124,6 +124,8 @@ def load_document(path: Path) -> tuple[dict[str, Any], bytes]:
                         f"column {exc.colno})") from exc
     except RecursionError as exc:
         raise PlanError(f"{origin}: JSON nested too deeply") from exc
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise PlanError(f"{origin}: not valid JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise PlanError(f"{origin}: not a Terraform plan or state (top level is not an object)")
     check_document(doc, origin)
@@ -303,6 +305,10 @@ def read(path: Path, options: Mapping[str, Any], mapped: frozenset[str],
     except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise PlanError(f"{path}: not shaped as Terraform writes a plan or state "
                         f"({type(exc).__name__}: {exc})") from exc
+    except RecursionError:  # a value nested deeper than redaction (scanner.redact) walks:
+        # no plan Terraform writes holds one; refused, never recorded or judged unredacted
+        raise PlanError(f"{path}: a value is nested too deeply to redact (hundreds of "
+                        "levels), not a plan Terraform writes") from None
 
 
 def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, Any],

@@ -28,10 +28,17 @@ def _t(text: Any, limit: int = 40) -> str:
     return escape(value, quote=True)
 
 
+def _listed(value: Any) -> list[Any]:
+    """A list the evidence holds, or no items: a results file is untrusted, and `reaches`,
+    `exposures`, `sources` of another type (a number, an object) must not break the report
+    (the evidence JSON below the picture shows them as they are)."""
+    return value if isinstance(value, list) else []
+
+
 def _label(items: list[Mapping[str, Any]]) -> str:
     parts = []
     for e in items:
-        sources = e.get("sources") or []
+        sources = _listed(e.get("sources"))
         shown = ", ".join(str(s) for s in sources[:2]) + (" …" if len(sources) > 2 else "")
         parts.append(f"{e.get('protocol', '?')} {e.get('ports', '?')} from {shown}")
     return "; ".join(parts)
@@ -40,11 +47,11 @@ def _label(items: list[Mapping[str, Any]]) -> str:
 def paths(evidence: Mapping[str, Any]) -> list[tuple[str | None, str | None, str]]:
     """(load balancer id or None, listener id or None, edge label) per path in `evidence`."""
     out: list[tuple[str | None, str | None, str]] = []
-    for reach in evidence.get("reaches") or []:
+    for reach in _listed(evidence.get("reaches")):
         if isinstance(reach, Mapping):
-            exposures = [e for e in reach.get("exposures") or [] if isinstance(e, Mapping)]
+            exposures = [e for e in _listed(reach.get("exposures")) if isinstance(e, Mapping)]
             out.append((reach.get("via"), reach.get("listener"), _label(exposures)))
-    for v in evidence.get("violations") or []:
+    for v in _listed(evidence.get("violations")):
         if isinstance(v, Mapping) and "ports" in v:
             out.append((v.get("via"), None, _label([v])))
     return out

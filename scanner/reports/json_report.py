@@ -14,6 +14,7 @@ from operator import attrgetter, methodcaller
 from typing import Any, BinaryIO
 
 from scanner import fastjson
+from scanner.display import json_visible_bytes
 from scanner.gcpause import gc_paused
 from scanner.result import RESULT_VERSION, ScanResult
 from scanner.result_tables import TABLES, Tables, compact
@@ -62,7 +63,7 @@ def write(result: ScanResult, out: BinaryIO, timestamps: bool = True) -> None:
                 claim["findings"] = f"{marker}claim{j}"
         for name in TABLES:
             doc[name] = marker + name
-        pieces = marked.split(fastjson.dumps_indented(doc))
+        pieces = marked.split(json_visible_bytes(fastjson.dumps_indented(doc)))
         for k, piece in enumerate(pieces):
             if k % 2 == 0:
                 out.write(piece)

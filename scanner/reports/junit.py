@@ -10,22 +10,19 @@ Jenkins and the like (docs/output-formats.md#junit).
 from __future__ import annotations
 
 import json
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
 from scanner.check import Check
-from scanner.display import xml_visible
+from scanner.display import xml_chars, xml_visible
 from scanner.findings import Finding, Status
 from scanner.registry import load_checks
 from scanner.result import ScanResult
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
 
 def _x(text: Any) -> str:
-    return _NOT_XML.sub("\ufffd", str(text))
+    return xml_chars(str(text))
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

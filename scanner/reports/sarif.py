@@ -153,8 +153,11 @@ def _location(f: Finding) -> dict[str, Any]:
     physical: dict[str, Any]
     file = f.evidence.get("file")
     if isinstance(file, str) and file:
+        # ":" percent-encoded too: a relative reference whose first segment holds one is
+        # read as a scheme (RFC 3986 section 4.2), and a results file of elsewhere can name
+        # `javascript:alert(1)` as a finding's file
         physical = {"artifactLocation": {"uri": quote(_without_dot_segments(file),
-                                                       safe="/-._~:")}}
+                                                       safe="/-._~")}}
         line = f.evidence.get("line")
         if isinstance(line, int) and not isinstance(line, bool) and line >= 1:
             physical["region"] = {"startLine": line}
