@@ -119,3 +119,22 @@ def test_setup_terraforms_wrapper_log_is_refused_with_the_way_out(tmp_path: Path
     assert len(lines) == 1 and "setup-terraform" in lines[0] and \
         "terraform_wrapper: false" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_a_deferred_change_is_named_not_dropped(tmp_path: Path) -> None:
+    # Terraform 1.8+ `-allow-deferral`: what it cannot plan yet is only in deferred_changes
+    # (internal/command/jsonplan/resource.go, DeferredResourceChange), the plan incomplete
+    doc = modules_plan()
+    doc.update(format_version="1.2", terraform_version="1.9.0", complete=False)
+    moved = next(rc for rc in doc["resource_changes"] if rc["address"] == MODULE_VM)
+    doc["resource_changes"].remove(moved)
+    doc["planned_values"]["root_module"]["child_modules"] = [
+        m for m in doc["planned_values"]["root_module"]["child_modules"]
+        if m["address"] != "module.instances"]
+    doc["deferred_changes"] = [{"reason": "provider_config_unknown",
+                                "resource_change": moved}]
+    _, out = scan_json(str(write(tmp_path, doc)))
+    hits = [f for f in findings_of(out) if f["check"] == "NOT-ASSESSED"
+            and MODULE_VM in f["evidence"]["ids"]]
+    assert len(hits) == 1 and hits[0]["evidence"]["reason"] == "deferred"
+    assert out["summary"]["unassessed"] >= 1

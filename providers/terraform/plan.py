@@ -473,6 +473,21 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
                              "reason": "forgotten" if gone else "deleted",
                              "message": "the plan removes it from the state (not judged)"
                              if gone else "the plan deletes it (not judged)"})
+    for deferred in doc.get("deferred_changes") or []:
+        # Terraform 1.8+ with -allow-deferral: changes it cannot plan yet (an unknown count,
+        # provider configuration...) are neither in planned_values nor in resource_changes
+        # but here, `{"reason": ..., "resource_change": {...}}` (internal/command/jsonplan/
+        # resource.go, DeferredResourceChange); the plan is incomplete (complete=false) and
+        # each of them is named, never dropped
+        rc = deferred.get("resource_change") if isinstance(deferred, Mapping) else None
+        if not isinstance(rc, Mapping) or rc.get("mode", "managed") != "managed" or \
+                not rc.get("address") or str(rc["address"]) in seen:
+            continue
+        seen.add(str(rc["address"]))
+        not_assessed.append({"id": str(rc["address"]), "type": str(rc.get("type")),
+                             "reason": "deferred",
+                             "message": "the plan defers it to a later plan "
+                             f"({deferred.get('reason') or 'no reason given'}): not judged"})
     for rc in deposed:
         not_assessed.append({"id": f"{rc.get('address')} (deposed {rc.get('deposed')})",
                              "type": str(rc.get("type")), "reason": "deleted",
