@@ -138,3 +138,14 @@ def test_a_deferred_change_is_named_not_dropped(tmp_path: Path) -> None:
             and MODULE_VM in f["evidence"]["ids"]]
     assert len(hits) == 1 and hits[0]["evidence"]["reason"] == "deferred"
     assert out["summary"]["unassessed"] >= 1
+
+
+def test_an_empty_state_is_refused_as_empty_not_as_something_else(tmp_path: Path) -> None:
+    # what `terraform show -json` writes with no state (Terraform's
+    # internal/command/testdata/show-json-state/empty/output.json)
+    path = tmp_path / "state.json"
+    path.write_text('{\n    "format_version": "1.0"\n}')
+    result = run("scan", str(path), "--format", "json")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "empty Terraform state" in lines[0]

@@ -163,6 +163,12 @@ def check_document(doc: Mapping[str, Any], origin: str) -> None:
             "Terraform 0.12 and later and OpenTofu)")
     if not any(k in doc for k in _TF_KEYS):
         hint = ""
+        if set(doc) <= {"format_version", "terraform_version"}:
+            # `terraform show -json` where there is no state writes only its format version
+            # (internal/command/testdata/show-json-state/empty, no-state)
+            raise PlanError(f"{origin}: an empty Terraform state (no resources, no plan): "
+                            "nothing to judge; give posture the output of "
+                            "`terraform show -json PLANFILE`")
         if "provider_schemas" in doc:
             hint = " (it looks like `terraform providers schema -json` output)"
         elif "valid" in doc and "diagnostics" in doc:
