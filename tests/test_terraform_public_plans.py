@@ -149,3 +149,17 @@ def test_an_empty_state_is_refused_as_empty_not_as_something_else(tmp_path: Path
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "empty Terraform state" in lines[0]
+
+
+def test_a_change_without_planned_or_after_values_is_unknown_never_pass(tmp_path: Path) -> None:
+    doc = modules_plan()
+    db = next(rc for rc in doc["resource_changes"] if rc["address"] == NESTED_DB)
+    db["change"]["after"] = None  # nothing planned to read, and no planned_values either
+    doc["planned_values"]["root_module"]["child_modules"] = [
+        m for m in doc["planned_values"]["root_module"]["child_modules"]
+        if m["address"] != "module.db"]
+    _, out = scan_json(str(write(tmp_path, doc)))
+    got = {check: status for (check, addr), status in verdicts(out).items()
+           if addr == NESTED_DB}
+    assert got["ENC-01"] == "error" and got["NET-01"] != "pass"
+    assert "pass" not in {got[c] for c in ("BAK-02", "BAK-03") if c in got}

@@ -540,11 +540,12 @@ def _unplanned(changes: Mapping[str, Mapping[str, Any]], root: Any
             continue
         after = change.get("after")
         known = isinstance(after, Mapping)
+        values: dict[str, Any] = dict(after) if isinstance(after, Mapping) else {}
         yield {"address": address, "mode": "managed", "type": rc.get("type"),
                "name": rc.get("name"), "index": rc.get("index"),
                "provider_name": rc.get("provider_name"),
                "module_address": str(rc.get("module_address") or ""),
-               "values": dict(after) if known else {},
+               "values": values,
                **({} if known else {"unknown_values": True})}
 
 
