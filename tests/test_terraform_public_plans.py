@@ -163,3 +163,20 @@ def test_a_change_without_planned_or_after_values_is_unknown_never_pass(tmp_path
            if addr == NESTED_DB}
     assert got["ENC-01"] == "error" and got["NET-01"] != "pass"
     assert "pass" not in {got[c] for c in ("BAK-02", "BAK-03") if c in got}
+
+
+def test_hcp_terraforms_redacted_plan_is_refused_with_the_way_out(tmp_path: Path) -> None:
+    # the shape of HCP Terraform's `json-output-redacted` (plan_format_version, changes only)
+    path = tmp_path / "plan-redacted.json"
+    path.write_text(json.dumps({
+        "plan_format_version": "1.1", "resource_drift": [], "relevant_attributes": [],
+        "output_changes": {}, "provider_format_version": "1.0", "provider_schemas": {},
+        "resource_changes": [{"address": "aws_instance.web", "mode": "managed",
+                              "type": "aws_instance", "name": "web",
+                              "provider_name": "registry.terraform.io/hashicorp/aws",
+                              "change": {"actions": ["create"], "before": None,
+                                         "after": {}, "after_unknown": {"id": True}}}]}))
+    result = run("scan", str(path), "--format", "json")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "HCP Terraform's redacted plan" in lines[0]

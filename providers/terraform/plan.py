@@ -148,6 +148,12 @@ def check_document(doc: Mapping[str, Any], origin: str) -> None:
     if version is None:
         hint = (" (it looks like `terraform version -json` output)"
                 if "provider_selections" in doc or "platform" in doc else "")
+        if "plan_format_version" in doc:
+            # HCP Terraform's redacted JSON plan (the run's `json-output-redacted`: changes
+            # without planned values, configuration or sensitive values)
+            hint = (" (it is HCP Terraform's redacted plan, plan_format_version "
+                    f"{doc['plan_format_version']!r}: download the run's unredacted JSON "
+                    "plan, or `terraform show -json` the saved plan)")
         if "lineage" in doc and "resources" in doc:
             hint = (" (it is a state file: to compare it with the live estate give it with "
                     "--iac; to judge it, `terraform show -json` it)")
