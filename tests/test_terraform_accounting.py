@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from providers.terraform import PROVIDER, context
+from providers.terraform import PROVIDER, context, plan
 from providers.terraform.normalize import normalize
 from scanner.model import Inventory, Kind
 from scanner.snapshot import Section
@@ -106,6 +106,17 @@ def ledger(section: Section) -> Ledger:
                   {a for a, t in entries.items() if t in context.TYPES}, skipped, inv)
 
 
+def changed_instances(path: Path) -> set[str]:
+    """The managed instances a plan's resource_changes create, update, replace or keep."""
+    if path.is_dir():
+        return set()
+    doc = json.loads(plan.decode(path.read_bytes()))
+    return {str(rc["address"]) for rc in doc.get("resource_changes") or []
+            if rc.get("mode", "managed") == "managed" and not rc.get("deposed")
+            and not set((rc.get("change") or {}).get("actions") or ["delete"]) <= {
+                "delete", "forget"}}
+
+
 def sections_of(path: Path) -> list[Section]:
     sections, _ = PROVIDER.read_file(path, {})
     return sections
@@ -116,8 +127,13 @@ def test_every_instance_of_a_bundled_plan_is_a_resource_a_part_context_or_not_as
         path: Path) -> None:
     for section in sections_of(path):
         book = ledger(section)
-        assert book.entries, path  # the plan holds mapped instances: the count means something
+        # the plan holds instances: the count means something
+        assert book.entries or book.skipped, path
         assert not book.unaccounted, f"{path.name}: vanished without a finding"
+        # counted from the document too: an instance its resource_changes create, update or
+        # keep is accounted for even where its planned_values leave it out
+        accounted = book.own | book.parts | book.context | book.skipped
+        assert not changed_instances(path) - accounted, f"{path.name}: changes vanished"
         # the four outcomes exclude each other: a part has no resource of its own
         assert not book.parts & book.own
         assert not book.skipped & (book.own | book.parts)

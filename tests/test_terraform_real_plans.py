@@ -383,7 +383,7 @@ def test_the_coverage_benchmark_prints_the_mapped_share(capsys: pytest.CaptureFi
         sys.path.remove(str(ROOT / "bench"))
     assert bench_plan_coverage.main([str(DATA)]) == 0
     out = capsys.readouterr().out
-    assert "files: 2 recognised, 0 refused" in out
+    assert f"files: {len(list(DATA.glob('*.json')))} recognised, 0 refused" in out
     assert "mapped share, aws/azurerm/hcloud instances:" in out
 
 

@@ -54,6 +54,10 @@ SNIFF_BYTES = 64 * 1024
 _KEY = re.compile(r'"(format_version|terraform_version|planned_values|resource_changes|'
                   r'prior_state|provider_config|root_module|after_unknown|applyable|'
                   r'resource_drift|relevant_attributes|output_changes)"\s*:')
+# hashicorp/setup-terraform's wrapper (`terraform_wrapper`, on by default) prints this line
+# before the command's output and GitHub Actions `::debug::`/`::set-output` lines after it
+# (hashicorp/setup-terraform issue 20; until its #367 fix, setup-terraform v3)
+_WRAPPER = "[command]"
 _SNAPSHOT = re.compile(r'"format"\s*:\s*"posture-snapshot"')
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 _TF_KEYS = ("terraform_version", "planned_values", "resource_changes", "values",
@@ -99,6 +103,8 @@ def sniff(path: Path) -> bool:
     if codec.startswith("utf-16"):
         body = body[:len(body) - len(body) % 2]
     text = body.decode(codec, errors="replace")
+    if text.lstrip().startswith(_WRAPPER):
+        return bool(_KEY.search(text))  # load_document names the problem
     if not text.lstrip().startswith("{") or _SNAPSHOT.search(text):
         return False
     return bool(_KEY.search(text))
@@ -115,7 +121,14 @@ def load_document(path: Path) -> tuple[dict[str, Any], bytes]:
     origin = str(path)
     data = snapshot.read_bytes(path)
     try:
-        doc = json.loads(decode(data))
+        text = decode(data)
+        if text.lstrip().startswith(_WRAPPER):
+            raise PlanError(
+                f"{origin}: not a plan but the log of hashicorp/setup-terraform's wrapper "
+                "(a `[command]` line, then the JSON, then `::debug::` lines): set "
+                "`terraform_wrapper: false` on the setup-terraform step, or run "
+                "`terraform-bin show -json`, and give posture that output")
+        doc = json.loads(text)
     except UnicodeDecodeError as exc:
         raise PlanError(f"{origin}: not UTF-8 text (nor UTF-16 with a BOM; {exc.reason} at byte "
                         f"{exc.start})") from exc
@@ -137,6 +150,12 @@ def check_document(doc: Mapping[str, Any], origin: str) -> None:
     if version is None:
         hint = (" (it looks like `terraform version -json` output)"
                 if "provider_selections" in doc or "platform" in doc else "")
+        if "plan_format_version" in doc:
+            # HCP Terraform's redacted JSON plan (the run's `json-output-redacted`: changes
+            # without planned values, configuration or sensitive values)
+            hint = (" (it is HCP Terraform's redacted plan, plan_format_version "
+                    f"{doc['plan_format_version']!r}: download the run's unredacted JSON "
+                    "plan, or `terraform show -json` the saved plan)")
         if "lineage" in doc and "resources" in doc:
             hint = (" (it is a state file: to compare it with the live estate give it with "
                     "--iac; to judge it, `terraform show -json` it)")
@@ -152,6 +171,12 @@ def check_document(doc: Mapping[str, Any], origin: str) -> None:
             "Terraform 0.12 and later and OpenTofu)")
     if not any(k in doc for k in _TF_KEYS):
         hint = ""
+        if set(doc) <= {"format_version", "terraform_version"}:
+            # `terraform show -json` where there is no state writes only its format version
+            # (internal/command/testdata/show-json-state/empty, no-state)
+            raise PlanError(f"{origin}: an empty Terraform state (no resources, no plan): "
+                            "nothing to judge; give posture the output of "
+                            "`terraform show -json PLANFILE`")
         if "provider_schemas" in doc:
             hint = " (it looks like `terraform providers schema -json` output)"
         elif "valid" in doc and "diagnostics" in doc:
@@ -230,22 +255,63 @@ def _expression_value(expr: Any, variables: Mapping[str, Any]) -> Any:
     return None
 
 
-def _provider_region(doc: Mapping[str, Any], key: str) -> tuple[str | None, str | None, str]:
+def _provider_region(doc: Mapping[str, Any], key: str, module_path: str = ""
+                     ) -> tuple[str | None, str | None, str]:
     """(region, alias, version constraint) of a provider configuration key (`aws`,
-    `aws.eu`, `module.net:aws`)."""
+    `aws.eu`, `module.net:aws`) used by a resource of the module at `module_path`."""
     configs = ((doc.get("configuration") or {}).get("provider_config") or {})
     variables = doc.get("variables") or {}
     pc = configs.get(key)
     if not isinstance(pc, Mapping) and ":" in key:
-        pc = configs.get(key.rsplit(":", 1)[1])  # passed from the root
+        prefix, name = key.rsplit(":", 1)
+        if module_path and not prefix.startswith("module."):
+            return _legacy_provider_region(configs, variables, module_path, name)
+        pc = configs.get(name)  # passed from the root
     if not isinstance(pc, Mapping):
         return None, None, ""
+    return _provider_config_region(pc, variables)
+
+
+def _provider_config_region(pc: Mapping[str, Any], variables: Mapping[str, Any]
+                            ) -> tuple[str | None, str | None, str]:
     root = not pc.get("module_address")
     region = _expression_value((pc.get("expressions") or {}).get("region"),
                                variables if root else {})
     return (str(region) if isinstance(region, str) and region else None,
             str(pc["alias"]) if pc.get("alias") else None,
             str(pc.get("version_constraint") or ""))
+
+
+def _legacy_provider_region(configs: Mapping[str, Any], variables: Mapping[str, Any],
+                            module_path: str, name: str) -> tuple[str | None, str | None, str]:
+    """The provider configuration a resource of a module uses, in a plan Terraform 0.12 to
+    1.1 wrote: there a resource's `provider_config_key` names only the module call's last
+    name (`db:aws` for `module.app.module.db`), while `provider_config` is keyed by the
+    module's full path (`module.app.module.db:aws`); Terraform 1.2 keys both by the full
+    path and points an inheriting module's resources at the configuration they use
+    (internal/command/jsonconfig/config.go: `marshalModule(c, schemas, mc.Name)` before,
+    `c.Path.String()` and `normalizeModuleProviderKeys` since). A module without its own
+    `provider` block inherits its parent's default configuration, unless the call passes it
+    another (`providers = {...}`, not written in these formats): wherever the parent holds an
+    aliased configuration of the provider that the call might pass, the region is not known
+    (None: RES-01 says error), never the parent's default."""
+    local, _, alias = name.partition(".")
+    path = module_path
+    while True:
+        pc = configs.get(f"{path}:{name}" if path else name)
+        if isinstance(pc, Mapping) and (pc.get("expressions") or not path):
+            return _provider_config_region(pc, variables)
+        if alias or not path:
+            # an aliased configuration a module does not define itself is passed to it
+            # (which one is not written); the root without a block: the environment's
+            return None, alias or None, ""
+        parent = path.rsplit(".module.", 1)[0] if ".module." in path else ""
+        aliased = [k for k in configs
+                   if (k.rsplit(":", 1)[0] if ":" in k else "") == parent
+                   and k.rsplit(":", 1)[-1].startswith(local + ".")]
+        if aliased:
+            return None, None, ""
+        path = parent
 
 
 def redact_sensitive(values: Any, sensitive: Any, path: str, removed: list[str]) -> Any:
@@ -352,7 +418,7 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
     regions: set[str] = set()
     seen: set[str] = set()
     provider_cache: dict[str, tuple[str | None, str | None, str]] = {}
-    for res in _module_resources(root):
+    for res in [*_module_resources(root), *_unplanned(changes, root)]:
         if res.get("mode", "managed") != "managed":
             continue
         if res.get("deposed_key"):
@@ -380,9 +446,10 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
             continue
         cfg = config.get((config_path(module_address), f"{rtype}.{res.get('name')}"), {})
         key = str(cfg.get("provider_config_key") or provider_name.rsplit("/", 1)[-1])
-        if key not in provider_cache:
-            provider_cache[key] = _provider_region(doc, key)
-        region, alias, constraint = provider_cache[key]
+        cache_key = f"{config_path(module_address)}|{key}"
+        if cache_key not in provider_cache:
+            provider_cache[cache_key] = _provider_region(doc, key, config_path(module_address))
+        region, alias, constraint = provider_cache[cache_key]
         removed: list[str] = []
         values = redact_sensitive(res.get("values") or {},
                                   change.get("after_sensitive", res.get("sensitive_values")),
@@ -401,7 +468,8 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
             "provider_version_constraint": constraint,
             "region": region,
             "values": values,
-            "after_unknown": change.get("after_unknown") or {},
+            "after_unknown": True if res.get("unknown_values") else
+            (change.get("after_unknown") or {}),
             "actions": actions,
             # the configuration's constants are raw data too (a db_password, a user_data):
             # redacted like the values (scanner.redact; references stay)
@@ -423,6 +491,21 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
                              "reason": "forgotten" if gone else "deleted",
                              "message": "the plan removes it from the state (not judged)"
                              if gone else "the plan deletes it (not judged)"})
+    for deferred in doc.get("deferred_changes") or []:
+        # Terraform 1.8+ with -allow-deferral: changes it cannot plan yet (an unknown count,
+        # provider configuration...) are neither in planned_values nor in resource_changes
+        # but here, `{"reason": ..., "resource_change": {...}}` (internal/command/jsonplan/
+        # resource.go, DeferredResourceChange); the plan is incomplete (complete=false) and
+        # each of them is named, never dropped
+        rc = deferred.get("resource_change") if isinstance(deferred, Mapping) else None
+        if not isinstance(rc, Mapping) or rc.get("mode", "managed") != "managed" or \
+                not rc.get("address") or str(rc["address"]) in seen:
+            continue
+        seen.add(str(rc["address"]))
+        not_assessed.append({"id": str(rc["address"]), "type": str(rc.get("type")),
+                             "reason": "deferred",
+                             "message": "the plan defers it to a later plan "
+                             f"({deferred.get('reason') or 'no reason given'}): not judged"})
     for rc in deposed:
         not_assessed.append({"id": f"{rc.get('address')} (deposed {rc.get('deposed')})",
                              "type": str(rc.get("type")), "reason": "deleted",
@@ -453,6 +536,29 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
     if options.get("changed_only"):
         described["changed_only"] = True
     return [section], described
+
+
+def _unplanned(changes: Mapping[str, Mapping[str, Any]], root: Any
+               ) -> Iterator[dict[str, Any]]:
+    """The instances a plan changes or keeps (`resource_changes`) that its `planned_values`
+    do not hold (a plan cut down by hand or by a filter): read from the change's `after`,
+    the same planned values, so that nothing vanishes (an `after` that is not an object
+    reads as wholly unknown: every attribute error, never pass)."""
+    planned = {str(r.get("address")) for r in _module_resources(root)}
+    for address, rc in changes.items():
+        change = rc.get("change") or {}
+        actions = [str(a) for a in change.get("actions") or []]
+        if address in planned or not actions or set(actions) <= {"delete", "forget"}:
+            continue
+        after = change.get("after")
+        known = isinstance(after, Mapping)
+        values: dict[str, Any] = dict(after) if isinstance(after, Mapping) else {}
+        yield {"address": address, "mode": "managed", "type": rc.get("type"),
+               "name": rc.get("name"), "index": rc.get("index"),
+               "provider_name": rc.get("provider_name"),
+               "module_address": str(rc.get("module_address") or ""),
+               "values": values,
+               **({} if known else {"unknown_values": True})}
 
 
 def _timestamp(doc: Mapping[str, Any]) -> str:
