@@ -601,7 +601,10 @@ def firewall_rules_admin_ports(ctx: CheckContext) -> Iterator[Finding]:
         if bad:
             ports = sorted({str(v["ports"]) for v in bad}, key=_port_order)
             # rule names relative to the firewall in the message (the evidence keeps them whole)
-            named = sorted({str(v["rule"]).removeprefix(fw.id) for v in bad})
+            # (a rule that is a resource of its own, a plan's aws_security_group_rule whose
+            # group is not in the plan, is the firewall itself: named by its name)
+            named = sorted({str(v["rule"]).removeprefix(fw.id) or fw.name or str(v["rule"])
+                            for v in bad})
             yield ctx.fail(fw, f"rule(s) {', '.join(named[:5])}"
                                f"{f' and {len(named) - 5} more' if len(named) > 5 else ''} "
                                f"admit administrative port(s) {', '.join(ports)} from the "

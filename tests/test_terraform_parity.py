@@ -230,3 +230,21 @@ module "policies" {
 }
 ''')
     assert verdicts(tmp_path, "TLS-02")[("TLS-02", "aws_s3_bucket.data")] == "error"
+
+
+def test_a_rule_resource_whose_group_is_not_in_the_plan_is_named_in_the_net07_message(
+        tmp_path: Path) -> None:
+    """An aws_security_group_rule for a group made elsewhere is a firewall of its own; its
+    NET-07 message named its rules relative to itself, which left "rule(s)  admit" (as in
+    terraform-compliance's public issue-190 plan)."""
+    rule = res("aws_security_group_rule.elb_ingress_ssh", {
+        "type": "ingress", "protocol": "tcp", "from_port": 22, "to_port": 22,
+        "cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": None, "prefix_list_ids": None,
+        "security_group_id": "sg-0123456789abcdef0", "self": False,
+        "source_security_group_id": None}, unknown={"id": True})
+    path = write(tmp_path, plan([rule], provider_config=AWS, timestamp=STAMP))
+    _, doc = scan_json(str(path), "--checks", "NET-07")
+    [finding] = [f for f in findings_of(doc) if f["check"] == "NET-07"]
+    assert finding["status"] == "fail"
+    assert finding["message"].startswith("rule(s) aws_security_group_rule.elb_ingress_ssh ")
+    assert "admit administrative port(s) 22 from the whole internet" in finding["message"]
