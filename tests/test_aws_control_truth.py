@@ -68,3 +68,81 @@ def test_wildcard_admin_grants_as_the_iam_user_guide_writes_them(
 def test_policy_document_that_cannot_be_read_is_an_iam02_error_not_a_pass(
         tmp_path: Path, document: Any) -> None:
     assert iam02(tmp_path, document) == "error"
+
+
+# --- AWS Backup: which resources a selection picks, which schedule counts -------------------
+
+def backup_estate(rules: list[dict[str, Any]], selection: dict[str, Any] | None = None,
+                  rds: dict[str, Any] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """tests/test_aws_vendor_truth.backup_section's instance and volume (tagged
+    CreatedByCryo=true) under a plan of `rules`, selected by `selection`; with `rds`, also
+    Cloud Custodian's recorded RDS instance (tags and retention changed)."""
+    from tests.test_aws_vendor_truth import backup_section
+
+    estate = backup_section([{"ConditionType": "STRINGEQUALS", "ConditionKey": "CreatedByCryo",
+                              "ConditionValue": "true"}])
+    plan = estate["backup.get_backup_plan"][0]["response"]["BackupPlan"]
+    plan["Rules"] = rules
+    if selection is not None:
+        sel = estate["backup.get_backup_selection"][0]["response"]["BackupSelection"]
+        sel.update({"ListOfTags": [], **selection})
+    if rds is not None:
+        from tests.test_aws_vendor_bodies import body
+        db = dict(body("custodian-rds-tags.json")["rds.DescribeDBInstances_1.json"][
+            "DBInstances"][0])
+        db.update(rds)
+        estate["rds.describe_db_instances"] = [db]
+    return estate
+
+
+def rule(name: str, schedule: str, days: int) -> dict[str, Any]:
+    return {"RuleName": name, "TargetBackupVaultName": "Default",
+            "ScheduleExpression": schedule, "Lifecycle": {"DeleteAfterDays": days}}
+
+
+HOURLY_1_DAY = rule("hourly", "cron(0 * ? * * *)", 1)
+MONTHLY_YEAR = rule("monthly", "cron(0 5 1 * ? *)", 365)
+DAILY_35 = rule("daily", "cron(0 5 ? * * *)", 35)
+
+
+@pytest.mark.parametrize("rules,status", [
+    ([HOURLY_1_DAY, MONTHLY_YEAR], "fail"),  # no daily backup is kept 7 days
+    ([HOURLY_1_DAY, DAILY_35], "pass"),
+    ([MONTHLY_YEAR], "fail"),
+    ([rule("odd", "every full moon", 35)], "error"),  # a schedule not understood
+])
+def test_frequency_and_retention_of_bak02_come_from_one_backup_rule(
+        tmp_path: Path, rules: list[dict[str, Any]], status: str) -> None:
+    s = section(backup_estate(rules))
+    assert {f["status"] for f in findings(s, tmp_path, "BAK-02")
+            if f["resource_kind"] == "compute"} == {status}
+
+
+def test_rds_retention_of_one_day_is_not_lengthened_by_a_monthly_backup_plan(
+        tmp_path: Path) -> None:
+    """RDS automated backups kept 1 day and an AWS Backup plan keeping monthly backups a year
+    do not make daily backups kept 7 days."""
+    s = section(backup_estate([MONTHLY_YEAR], {"Resources": ["arn:aws:rds:*:*:db:*"]},
+                              rds={"BackupRetentionPeriod": 1}))
+    assert {f["status"] for f in findings(s, tmp_path, "BAK-02")
+            if f["resource_kind"] == "database"} == {"fail"}
+
+
+@pytest.mark.parametrize("operator,tagged,covered", [
+    ("StringLike", False, False),  # no CreatedByCryo tag: StringLike "*" does not match
+    ("StringLike", True, True),
+    ("StringNotLike", False, True),  # absent tag: every StringNotLike holds
+    ("StringNotLike", True, False),
+])
+def test_selection_string_like_on_a_tag_the_resource_lacks_matches_as_in_iam(
+        tmp_path: Path, operator: str, tagged: bool, covered: bool) -> None:
+    """AWS Backup's own example selection: Resources "*" narrowed by Conditions (Developer
+    Guide, "Assign resources with AWS CLI"), here `aws:ResourceTag/CreatedByCryo` like "*"."""
+    estate = backup_estate([DAILY_35], {"Resources": ["*"], "Conditions": {operator: [{
+        "ConditionKey": "aws:ResourceTag/CreatedByCryo", "ConditionValue": "*"}]}})
+    if not tagged:
+        estate["ec2.describe_volumes"][0]["Tags"] = []
+        estate["ec2.describe_instances"][0]["Instances"][0]["Tags"] = []
+    s = section(estate)
+    assert {f["status"] for f in findings(s, tmp_path, "BAK-02")
+            if f["resource_kind"] == "compute"} == {"pass" if covered else "fail"}

@@ -10,7 +10,7 @@ from typing import Any
 
 from providers.aws.normalize.common import FOREVER_DAYS, _arr, _obj, region_of_arn
 from providers.aws.normalize.context import Build
-from scanner.model import Kind
+from scanner.model import Kind, Unread
 
 
 def cron_hours(expression: str | None) -> int | None:
@@ -90,14 +90,22 @@ def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) 
     def value(c: Mapping[str, Any]) -> str | None:
         return tag_value(labels, c.get("ConditionKey"))
 
+    def like(c: Mapping[str, Any]) -> bool:
+        # A resource without the tag matches no StringLike, whatever the pattern ("*"
+        # included), and so every StringNotLike: selections' "Boolean arithmetic is
+        # similar to that in IAM policies" (AWS Backup Developer Guide, "Assign resources
+        # with AWS CLI"), where a condition key absent from the context matches no
+        # condition operator but the negated ones (IAM User Guide, "IAM JSON policy
+        # elements: Condition operators").
+        found = value(c)
+        return found is not None and fnmatch.fnmatchcase(found, str(c.get("ConditionValue")))
+
     return (all(value(c) == c.get("ConditionValue") for c in _arr(cond.get("StringEquals"),
                                                                   "StringEquals"))
             and all(value(c) != c.get("ConditionValue")
                     for c in _arr(cond.get("StringNotEquals"), "StringNotEquals"))
-            and all(fnmatch.fnmatchcase(value(c) or "", str(c.get("ConditionValue")))
-                    for c in _arr(cond.get("StringLike"), "StringLike"))
-            and all(not fnmatch.fnmatchcase(value(c) or "", str(c.get("ConditionValue")))
-                    for c in _arr(cond.get("StringNotLike"), "StringNotLike")))
+            and all(like(c) for c in _arr(cond.get("StringLike"), "StringLike"))
+            and all(not like(c) for c in _arr(cond.get("StringNotLike"), "StringNotLike")))
 
 
 def backup_coverage(ctx: Build) -> None:
@@ -129,33 +137,57 @@ def backup_coverage(ctx: Build) -> None:
                         dest)
 
 
-def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str]
-              ) -> dict[str, Any] | None:
-    """Backup properties from AWS Backup for one resource (None: not covered)."""
-    freq: list[int] = []
-    keep: list[int] = []
+DAILY_HOURS = 24  # BAK-02, "Daily backups of every stateful resource"
+
+
+def strongest(schedules: list[tuple[int, int]]) -> tuple[int, int]:
+    """The one schedule (hours between backups, days kept) a resource's backups are judged
+    by: the longest-kept of those at least daily, else the most frequent. Frequency and
+    retention come from the same rule: an hourly rule kept one day beside a monthly rule
+    kept a year keeps no daily backup for a year (BAK-02 checks both of one schedule)."""
+    daily = [s for s in schedules if s[0] <= DAILY_HOURS]
+    if daily:
+        return max(daily, key=lambda s: (s[1], -s[0]))
+    return min(schedules, key=lambda s: (s[0], -s[1]))
+
+
+def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str],
+              own: tuple[tuple[int, int], ...] = ()) -> dict[str, Any] | None:
+    """Backup properties from AWS Backup for one resource (None: not covered); `own`: the
+    resource's own automatic backups (hours, days), judged with the plans' rules."""
+    schedules = list(own)
+    unscheduled: list[str] = []
+    covered = False
     copies: set[str] = set()
     for sel_region, sel, plan in ctx.selections:
         if sel_region != region or not selected(sel, arn, labels):
             continue
+        covered = True
         for rule in _arr(_obj(plan.get("BackupPlan"), "BackupPlan").get("Rules"), "Rules"):
             hours = cron_hours(rule.get("ScheduleExpression"))
             if hours is None and rule.get("EnableContinuousBackup"):
                 hours = 1
-            if hours is not None:
-                freq.append(hours)
             days = _obj(rule.get("Lifecycle"), "Lifecycle").get("DeleteAfterDays")
-            keep.append(int(days) if days is not None else FOREVER_DAYS)
+            if hours is None:
+                unscheduled.append(str(rule.get("ScheduleExpression")))
+            else:
+                schedules.append((hours, int(days) if days is not None else FOREVER_DAYS))
             for copy in _arr(rule.get("CopyActions"), "CopyActions"):
                 dest = region_of_arn(str(copy.get("DestinationBackupVaultArn", "")))
                 if dest and dest != region:
                     copies.add(dest)
-    if not keep:
+    if not covered:
         return None
+    if unscheduled:
+        # A schedule not understood is not "as often as needed": it could decide either way.
+        ctx.mark(arn, ("backup_frequency_hours", "backup_retention_days"), Unread(
+            f"AWS Backup schedule {unscheduled[0]!r} not understood",
+            opens=not schedules, closes=True))
+    hours, days = strongest(schedules) if schedules else (None, None)
     return {
         "backup_enabled": True,
-        "backup_frequency_hours": min(freq) if freq else None,
-        "backup_retention_days": max(keep),
+        "backup_frequency_hours": hours,
+        "backup_retention_days": days,
         "backup_redundancy": "geo" if copies else "zone",
         "replica_regions": sorted(copies),
     }

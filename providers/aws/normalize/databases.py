@@ -119,14 +119,13 @@ def db_props(ctx: Build, region: str, db: Mapping[str, Any], arn: str, labels: M
         "backup_redundancy": ("geo" if replicated else "zone") if retention > 0 else None,
         "replica_regions": sorted(copies),
     }
-    backup = backup_of(ctx, arn, region, labels)
+    # RDS automated backups run daily (RDS User Guide, "Backup window") and are kept
+    # BackupRetentionPeriod days; judged with AWS Backup's rules as one more schedule.
+    backup = backup_of(ctx, arn, region, labels, ((24, retention),) if retention > 0 else ())
     if backup is not None:
         props["backup_enabled"] = True
-        props["backup_retention_days"] = max(props["backup_retention_days"] or 0,
-                                             backup["backup_retention_days"])
-        props["backup_frequency_hours"] = min(
-            h for h in (props["backup_frequency_hours"], backup["backup_frequency_hours"],
-                        10**6) if h is not None)
+        props["backup_retention_days"] = backup["backup_retention_days"]
+        props["backup_frequency_hours"] = backup["backup_frequency_hours"]
         props["replica_regions"] = sorted(set(props["replica_regions"])
                                           | set(backup["replica_regions"]))
         if props["replica_regions"]:
