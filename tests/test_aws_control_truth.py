@@ -146,3 +146,20 @@ def test_selection_string_like_on_a_tag_the_resource_lacks_matches_as_in_iam(
     s = section(estate)
     assert {f["status"] for f in findings(s, tmp_path, "BAK-02")
             if f["resource_kind"] == "compute"} == {"pass" if covered else "fail"}
+
+
+@pytest.mark.parametrize("summary,status", [
+    ({"AccountMFAEnabled": 0, "AccountAccessKeysPresent": 0, "Users": 27}, "fail"),
+    ({"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0, "Users": 27}, "pass"),
+    ({"AccountAccessKeysPresent": 0, "Users": 27}, "error"),  # said nothing of root MFA
+])
+def test_root_mfa_is_read_from_the_account_summary_and_its_absence_is_unknown(
+        tmp_path: Path, summary: dict[str, int], status: str) -> None:
+    """GetAccountSummary's SummaryMap (IAM API Reference example, trimmed)."""
+    s = section({"iam.get_account_summary": [{"SummaryMap": summary}],
+                 "iam.get_account_authorization_details": [{"UserDetailList": []}],
+                 "iam.get_login_profile": [], "iam.list_mfa_devices": []},
+                dict.fromkeys(("iam.get_account_summary", "iam.get_account_authorization_details",
+                               "iam.get_login_profile", "iam.list_mfa_devices"), GLOBAL))
+    assert {f["status"] for f in findings(s, tmp_path, "IAM-01")
+            if f["resource_name"] == "root"} == {status}

@@ -31,9 +31,12 @@ def identities(ctx: Build) -> None:
     summary = next((s for _, s in ctx.regional("iam.get_account_summary")), None)
     if summary is not None:
         sm = summary.get("SummaryMap") or summary
+        # AccountMFAEnabled: 1 when the root user has an MFA device, else 0 (IAM API
+        # Reference, GetAccountSummary, SummaryMap); an answer without it says nothing.
+        mfa = sm.get("AccountMFAEnabled")
         ctx.add(Kind.IDENTITY, f"arn:{ctx.partition}:iam::{ctx.account}:root", "root", summary, {
             "principal_type": "root", "console_access": True,
-            "mfa": bool(sm.get("AccountMFAEnabled")),
+            "mfa": None if mfa is None else bool(mfa),
         }, None, "root")
     details = [d for _, d in ctx.regional("iam.get_account_authorization_details")]
     if not details:
