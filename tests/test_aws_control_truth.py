@@ -5,6 +5,7 @@ managed policies' documents), through the normalizer and the CLI."""
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,67 @@ def test_root_mfa_is_read_from_the_account_summary_and_its_absence_is_unknown(
                                "iam.get_login_profile", "iam.list_mfa_devices"), GLOBAL))
     assert {f["status"] for f in findings(s, tmp_path, "IAM-01")
             if f["resource_name"] == "root"} == {status}
+
+
+# --- over moto, a real `posture scan aws` --------------------------------------------------
+
+MOTO_PROFILE = '[profile]\nname = "aws-controls"\n[parameters]\njurisdictions = ["DE"]\n'
+
+
+def _iam_estate(url: str) -> None:
+    from tests import aws_estate
+
+    iam = aws_estate.client(url, "iam")
+    for user, policy in (("iam-admin", "IAMFullAccess"), ("power", "PowerUserAccess")):
+        iam.create_user(UserName=user)
+        iam.attach_user_policy(UserName=user, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
+    iam.create_group(GroupName="ops")
+    iam.put_group_policy(GroupName="ops", PolicyName="all-but-billing", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "NotAction": "aws-portal:*",
+                                                "Resource": "*"}}))
+    iam.create_user(UserName="operator")
+    iam.add_user_to_group(GroupName="ops", UserName="operator")
+
+
+@pytest.fixture(scope="module")
+def moto_iam() -> Any:
+    from tests.aws_proxy import AwsProxy, start_moto
+
+    # moto serves the AWS managed policies only when asked (its iam_load_aws_managed_policies)
+    before = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    try:
+        moto, url = start_moto()
+        _iam_estate(url)
+    finally:
+        if before is None:
+            del os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"]
+        else:
+            os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = before
+    proxy = AwsProxy(moto, url).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+        moto.stop()
+
+
+def test_iam_full_access_and_notaction_group_grants_fail_iam02_in_a_real_scan(
+        moto_iam: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The AWS managed IAMFullAccess (iam:* on *) as moto serves it, and a group's inline
+    Allow NotAction aws-portal:* on *, are wildcard admin grants; PowerUserAccess (NotAction
+    iam:*, organizations:*, account:*) is not."""
+    from tests.aws_estate import REGION
+    from tests.helpers import findings_of, run
+    from tests.test_aws_collector import env
+
+    for k, v in env(moto_iam).items():
+        monkeypatch.setenv(k, v)
+    profile = tmp_path / "p.toml"
+    profile.write_text(MOTO_PROFILE)
+    result = run("scan", "aws", "--regions", REGION, "--profile", str(profile), "--checks",
+                 "IAM-02", "--format", "json", "--no-timestamps")
+    assert result.exit_code in (0, 1, 3), result.stderr
+    got = {f["resource_name"]: f["status"] for f in findings_of(json.loads(result.stdout))
+           if f["check"] == "IAM-02"}
+    assert (got["iam-admin"], got["operator"], got["power"]) == ("fail", "fail", "pass")
