@@ -228,3 +228,44 @@ def test_iam_full_access_and_notaction_group_grants_fail_iam02_in_a_real_scan(
     got = {f["resource_name"]: f["status"] for f in findings_of(json.loads(result.stdout))
            if f["check"] == "IAM-02"}
     assert (got["iam-admin"], got["operator"], got["power"]) == ("fail", "fail", "pass")
+
+
+@pytest.mark.parametrize("schedule,hours", [
+    ("cron(0 5 ? * * *)", 24),  # AWS Backup's daily default
+    ("cron(0 0,6 ? * * *)", 18),  # 06:00 -> 00:00 the next day
+    ("cron(0 8-17 ? * * *)", 15),
+    ("cron(0 */12 * * ? *)", 12),
+    ("cron(0 5 ? * MON-FRI *)", 72),  # Friday -> Monday
+    ("cron(0 1,13 ? * SUN *)", 156),
+    ("cron(0 0 1,15 * ? *)", 408),  # the 15th -> the 1st after a 31-day month
+    ("cron(0 5 ? * X-Y *)", None),
+    ("cron(0 5 1 * MON *)", None),  # day of month and day of week both given
+])
+def test_backup_schedule_is_the_longest_wait_between_two_runs(schedule: str,
+                                                               hours: int | None) -> None:
+    from providers.aws.normalize.backup import cron_hours
+
+    assert cron_hours(schedule) == hours
+
+
+@pytest.mark.parametrize("schedule,status", [
+    ("cron(0 0,6 ? * * *)", "fail"),  # an 18-hour gap, the profile asks 12
+    ("cron(0 0,12 ? * * *)", "pass"),
+    ("cron(0 5 ? * X-Y *)", "error"),  # not a schedule: never a pass, never a traceback
+])
+def test_bak02_judges_a_backup_schedule_by_its_longest_gap(tmp_path: Path, schedule: str,
+                                                          status: str) -> None:
+    from scanner import snapshot
+    from scanner.snapshot import Snapshot
+    from tests.helpers import findings_of, run
+
+    path = tmp_path / "estate.json"
+    snapshot.write(Snapshot(sections=[section(backup_estate([rule("r", schedule, 35)]))]), path)
+    profile = tmp_path / "p.toml"
+    profile.write_text('[profile]\nname = "twice-daily"\n[parameters]\n'
+                       'backup_frequency_hours = 12\n')
+    result = run("scan", str(path), "--profile", str(profile), "--checks", "BAK-02",
+                 "--format", "json", "--no-timestamps")
+    assert result.exit_code in (0, 1, 3), result.stderr
+    assert {f["status"] for f in findings_of(json.loads(result.stdout))
+            if f["resource_kind"] == "compute"} == {status}

@@ -12,53 +12,98 @@ from providers.aws.normalize.common import FOREVER_DAYS, _arr, _obj, region_of_a
 from providers.aws.normalize.context import Build
 from scanner.model import Kind, Unread
 
+DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")  # 1..7 in AWS cron
+MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+               "DEC")
+
 
 def cron_hours(expression: str | None) -> int | None:
-    """Hours between runs of an AWS Backup schedule: cron(...) or rate(...)."""
+    """The longest wait in hours between two runs of an AWS Backup schedule, cron(...) or
+    rate(...); None when not understood. AWS Backup schedules are cron expressions of six
+    fields, "cron(Minutes Hours Day-of-month Month Day-of-week Year)" (AWS Backup Developer
+    Guide, "Backup plan options and configuration": its cron expression table), with `,`
+    lists, `-` ranges, `*`, `?` and `/` increments. The longest gap, not the average: two
+    runs at 00:00 and 06:00 leave 18 hours without a backup, weekdays only 72."""
     if not expression:
         return None
     expr = expression.strip()
-    m = re.match(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expr)
+    m = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expr)
     if m:
         n, unit = int(m.group(1)), m.group(2)
         return max(1, n // 60) if unit.startswith("minute") else n * (24 if unit.startswith(
             "day") else 1)
-    m = re.match(r"cron\((.+)\)", expr)
+    m = re.fullmatch(r"cron\((.+)\)", expr)
     if not m:
         return None
     fields = m.group(1).split()
-    if len(fields) < 5:
+    if len(fields) not in (5, 6):
         return None
-    _minute, hour, dom, _month, dow = fields[:5]
-    if dom not in ("*", "?"):
-        if dom.startswith(("*/", "1/")) and dom.split("/")[1].isdigit():
-            return 24 * int(dom.split("/")[1])
-        return 24 * 31 // max(1, len(dom.split(",")))
-    if dow not in ("*", "?"):
-        days = len(expand_dow(dow))
-        return 24 * 7 // max(1, days)
-    if hour == "*":
-        return 1
-    if "/" in hour:
-        step = hour.split("/")[1]
-        return int(step) if step.isdigit() else None
-    if "," in hour:
-        return 24 // len(hour.split(","))
-    return 24
+    _minute, hour, dom, month, dow = fields[:5]
+    hours = cron_values(hour, 0, 23)
+    months = cron_values(month, 1, 12, MONTH_NAMES)
+    if hours is None or months is None:
+        return None
+    if dom not in ("*", "?") and dow not in ("*", "?"):
+        return None  # AWS cron: one of the two must be `?`
+    if dom in ("*", "?") and dow in ("*", "?"):
+        day_gap = 1
+    elif dom not in ("*", "?"):
+        days = cron_values(dom, 1, 31)  # a 31-day month: the longest wait across its end
+        if days is None:
+            # L (last day), W (nearest weekday), or another form: about monthly at best
+            return 24 * 31 if re.fullmatch(r"L|LW|\d{1,2}W|L-\d{1,2}", dom) else None
+        day_gap = longest_gap(days, 31)
+    else:
+        weekdays = cron_values(dow, 1, 7, DAY_NAMES)
+        if weekdays is None:  # 2#1 (first Monday), 6L (last Friday): monthly
+            return 24 * 35 if re.fullmatch(r"[1-7A-Z]{1,3}(#[1-5]|L)", dow.upper()) else None
+        day_gap = longest_gap(weekdays, 7)
+    if len(months) < 12:  # runs in some months only: the months between wait
+        day_gap = max(day_gap, 28 * (longest_gap(months, 12) - 1) + 1)
+    ordered = sorted(hours)
+    if day_gap == 1:
+        return longest_gap(hours, 24)
+    return 24 * day_gap - ordered[-1] + ordered[0]
 
 
-def expand_dow(dow: str) -> set[str]:
-    names = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
-    out: set[str] = set()
-    for part in dow.upper().split(","):
-        if "-" in part:
-            a, b = part.split("-", 1)
-            ia = names.index(a) if a in names else int(a) - 1
-            ib = names.index(b) if b in names else int(b) - 1
-            out.update(names[i % 7] for i in range(ia, ib + 1))
+def cron_values(field: str, low: int, high: int, names: tuple[str, ...] = ()
+                ) -> set[int] | None:
+    """The values a cron field names (`*`, `?`, lists, ranges, `/` increments, names);
+    None for anything else."""
+    out: set[int] = set()
+
+    def one(token: str) -> int | None:
+        if token in names:
+            return names.index(token) + 1
+        return int(token) if token.isdigit() and low <= int(token) <= high else None
+
+    for part in field.upper().split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else None
+        if step_text and step is None:
+            return None
+        if base in ("*", "?"):
+            first, last = low, high
+        elif "-" in base:
+            a, b = (one(t) for t in base.split("-", 1))
+            if a is None or b is None:
+                return None
+            first, last = a, b if b >= a else b + (high - low + 1)  # FRI-MON wraps
         else:
-            out.add(part)
-    return out
+            a = one(base)
+            if a is None:
+                return None
+            first, last = a, high if step else a
+        out.update(low + (v - low) % (high - low + 1)
+                   for v in range(first, last + 1, step or 1))
+    return out or None
+
+
+def longest_gap(values: set[int], period: int) -> int:
+    """The longest distance between consecutive values on a circle of `period`."""
+    ordered = sorted(values)
+    return max(b - a for a, b in zip(ordered, [*ordered[1:], ordered[0] + period],
+                                     strict=True))
 
 
 def tag_value(labels: Mapping[str, str], key: Any) -> str | None:
