@@ -269,3 +269,31 @@ def test_bak02_judges_a_backup_schedule_by_its_longest_gap(tmp_path: Path, sched
     assert result.exit_code in (0, 1, 3), result.stderr
     assert {f["status"] for f in findings_of(json.loads(result.stdout))
             if f["resource_kind"] == "compute"} == {status}
+
+
+@pytest.mark.parametrize("key_status,status", [("Inactive", None), ("Active", "pass"),
+                                               (None, "error"), ("ACTIVE", "error")])
+def test_access_key_of_unknown_status_is_not_left_out_of_iam04(
+        tmp_path: Path, key_status: str | None, status: str | None) -> None:
+    """botocore's ListAccessKeys example key, created and used on the collection day; an
+    inactive key cannot sign requests and is not judged, a key whose status is not one of
+    IAM's two is not taken for inactive."""
+    key = {"AccessKeyId": "AKIA111111111EXAMPLE", "CreateDate": "2026-11-30T00:00:00Z",
+           "UserName": "Alice"}
+    if key_status is not None:
+        key["Status"] = key_status
+    user = {"UserName": "Alice", "UserId": "AIDAEXAMPLE",
+            "Arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "GroupList": [],
+            "AttachedManagedPolicies": [], "UserPolicyList": []}
+    s = section({
+        "iam.get_account_authorization_details": [{"UserDetailList": [user]}],
+        "iam.list_access_keys": [{"request": {"UserName": "Alice"},
+                                  "response": {"AccessKeyMetadata": [key]}}],
+        "iam.get_access_key_last_used": [{"request": {"AccessKeyId": "AKIA111111111EXAMPLE"},
+                                          "response": {"UserName": "Alice", "AccessKeyLastUsed": {
+                                              "LastUsedDate": "2026-11-30T12:00:00Z",
+                                              "Region": "eu-central-1", "ServiceName": "s3"}}}],
+    }, dict.fromkeys(("iam.get_account_authorization_details", "iam.list_access_keys",
+                      "iam.get_access_key_last_used"), GLOBAL))
+    got = {f["status"] for f in findings(s, tmp_path, "IAM-04") if f["resource_name"] == "Alice"}
+    assert got == ({status} if status else set())

@@ -157,8 +157,14 @@ def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None
         used = calls.get("last_used", [])
         creds = []
         for i, key in enumerate(keys):
-            if key.get("Status") != "Active":
+            # StatusType: Active | Inactive (an inactive key cannot sign requests: IAM API
+            # Reference, AccessKeyMetadata); any other answer is judged as a usable key.
+            if key.get("Status") == "Inactive":
                 continue
+            if key.get("Status") != "Active":
+                ctx.mark(str(u["Arn"]), ("credentials",), Unread(
+                    f"access key {i + 1} of {name}: status {key.get('Status')!r} is neither "
+                    "Active nor Inactive", opens=True, closes=False))
             created = parse_time(key.get("CreateDate"))
             last_raw = (used[i] if i < len(used) else {}).get("LastUsedDate")
             last = parse_time(last_raw)
