@@ -55,6 +55,9 @@ def iam02(tmp_path: Path, document: Any) -> str:
     ({**ADMIN, "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}, "fail"),
     ({**ADMIN, "Effect": "Deny"}, "pass"),
     ({**ADMIN, "Resource": "arn:aws:s3:::HRBucket/*"}, "pass"),
+    ({**ADMIN, "Resource": "arn:aws:*:*:*:*"}, "fail"),  # every ARN
+    ({**ADMIN, "Resource": ["arn:aws:s3:::HRBucket/*", "arn:aws:*"]}, "fail"),
+    ({**ADMIN, "Resource": "arn:aws:*::*:*"}, "pass"),  # only ARNs without a region
 ])
 @pytest.mark.parametrize("as_list", [False, True])
 def test_wildcard_admin_grants_as_the_iam_user_guide_writes_them(

@@ -155,11 +155,23 @@ def _all_of_iam(pattern: Any) -> bool:
     return fnmatch.fnmatchcase("iam", service) and action != "" and set(action) == {"*"}
 
 
+def _every_resource(pattern: Any) -> bool:
+    """Whether a Resource pattern matches every resource: `*`, or an ARN whose every
+    element after `arn:` is a wildcard (`arn:aws:*:*:*:*`, `arn:aws:*`: `*` matches any
+    run of characters, colons included: IAM User Guide, "IAM JSON policy elements:
+    Resource", wildcards in ARNs)."""
+    parts = str(pattern).strip().split(":")
+    if len(parts) == 1:
+        return parts[0] != "" and set(parts[0]) == {"*"}
+    return len(parts) >= 3 and parts[0] == "arn" and parts[1] != "" and all(
+        p != "" and set(p) == {"*"} for p in parts[2:])
+
+
 def grants_admin(doc: Any) -> bool | None:
     """Whether a policy document holds a wildcard admin grant (IAM-02), None when it cannot
     be read (a document that is not JSON: GetAccountAuthorizationDetails returns them
-    URL-encoded JSON, RFC 3986). A grant is an Allow on every resource (`Resource: *`, or
-    `NotResource` not excepting `*`) of
+    URL-encoded JSON, RFC 3986). A grant is an Allow on every resource (`Resource: *` or
+    an ARN of wildcards only, or `NotResource` not excepting every resource) of
     - every action (`*`, `*:*`), or every IAM action (`iam:*`, in any case): IAM's own
       actions let the holder attach AdministratorAccess to itself, so full IAM is admin;
     - everything but some actions (`NotAction` with Allow: "allows all actions ... except
@@ -176,11 +188,11 @@ def grants_admin(doc: Any) -> bool | None:
     for st in listify(statements):
         if not isinstance(st, Mapping) or st.get("Effect") != "Allow":
             continue
-        resources = {str(r) for r in listify(st.get("Resource"))}
         # NotResource: every resource but those listed (IAM User Guide, "IAM JSON policy
         # elements: NotResource"): all actions on all but one bucket is still `*:*`.
-        excepted = {str(r) for r in listify(st.get("NotResource"))}
-        if not ("*" in resources or ("NotResource" in st and "*" not in excepted)):
+        if not (any(_every_resource(r) for r in listify(st.get("Resource")))
+                or ("NotResource" in st
+                    and not any(_every_resource(r) for r in listify(st.get("NotResource"))))):
             continue
         if any(_all_of_iam(a) for a in listify(st.get("Action"))):
             return True
