@@ -300,3 +300,22 @@ def test_access_key_of_unknown_status_is_not_left_out_of_iam04(
                       "iam.get_access_key_last_used"), GLOBAL))
     got = {f["status"] for f in findings(s, tmp_path, "IAM-04") if f["resource_name"] == "Alice"}
     assert got == ({status} if status else set())
+
+
+@pytest.mark.parametrize("latest,status", [
+    (None, "error"), ("not a time", "error"), ("2026-11-30T23:55:00Z", "pass"),
+    ("2026-11-30T20:00:00Z", "fail"),  # 4 hours behind, the limit is 15 minutes
+])
+def test_rds_instance_with_backups_but_no_latest_restorable_time_is_not_a_pitr_pass(
+        tmp_path: Path, latest: str | None, status: str) -> None:
+    """Cloud Custodian's recorded PostgreSQL instance, backups kept 7 days."""
+    from tests.test_aws_vendor_bodies import body
+
+    db = dict(body("custodian-rds-tags.json")["rds.DescribeDBInstances_1.json"][
+        "DBInstances"][0], BackupRetentionPeriod=7)
+    db.pop("LatestRestorableTime", None)
+    if latest is not None:
+        db["LatestRestorableTime"] = latest
+    s = section({"rds.describe_db_instances": [db]})
+    assert {f["status"] for f in findings(s, tmp_path, "BAK-03")
+            if f["resource_kind"] == "database"} == {status}

@@ -104,6 +104,15 @@ def db_props(ctx: Build, region: str, db: Mapping[str, Any], arn: str, labels: M
              public: bool, copies: set[str], retention: int, replicated: bool
              ) -> dict[str, Any]:
     latest = parse_time(db.get("LatestRestorableTime"))
+    aurora_member = bool(db.get("DBInstanceIdentifier") and db.get("DBClusterIdentifier"))
+    if retention > 0 and latest is None and not aurora_member:
+        # With automated backups on, RDS answers the latest time it can restore to
+        # (RDS API Reference, DBInstance/DBCluster LatestRestorableTime); an answer without
+        # it (or with one not a time) does not show point-in-time recovery available. An
+        # Aurora instance's restore point is its cluster's, judged there.
+        ctx.mark(arn, ("pitr_lag_minutes",), Unread(
+            f"{arn}: LatestRestorableTime {db.get('LatestRestorableTime')!r} not a time",
+            opens=True, closes=False))
     props: dict[str, Any] = {
         "public_ips": [],
         "public_endpoint": public,
