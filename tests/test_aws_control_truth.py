@@ -319,3 +319,24 @@ def test_rds_instance_with_backups_but_no_latest_restorable_time_is_not_a_pitr_p
     s = section({"rds.describe_db_instances": [db]})
     assert {f["status"] for f in findings(s, tmp_path, "BAK-03")
             if f["resource_kind"] == "database"} == {status}
+
+
+@pytest.mark.parametrize("selection,tagged,status", [
+    ({"Resources": [], "Conditions": {"StringEquals": [
+        {"ConditionKey": "aws:ResourceTag/CreatedByCryo", "ConditionValue": "true"}]}},
+     True, "pass"),
+    ({"Resources": [], "Conditions": {"StringEquals": [
+        {"ConditionKey": "aws:ResourceTag/CreatedByCryo", "ConditionValue": "true"}]}},
+     False, "fail"),
+    ({"Resources": []}, False, "pass"),  # names nothing: every supported resource
+    ({"Resources": ["arn:aws:rds:*:*:db:*"]}, True, "fail"),  # names databases only
+])
+def test_selection_naming_no_resources_and_no_tags_selects_every_resource_its_conditions_allow(
+        tmp_path: Path, selection: dict[str, Any], tagged: bool, status: str) -> None:
+    estate = backup_estate([DAILY_35], selection)
+    if not tagged:
+        estate["ec2.describe_volumes"][0]["Tags"] = []
+        estate["ec2.describe_instances"][0]["Instances"][0]["Tags"] = []
+    s = section(estate)
+    assert {f["status"] for f in findings(s, tmp_path, "BAK-02")
+            if f["resource_kind"] == "compute"} == {status}

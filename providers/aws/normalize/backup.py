@@ -121,13 +121,17 @@ def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) 
     if any(fnmatch.fnmatchcase(arn, p) for p in _arr(selection.get("NotResources"),
                                                      "NotResources")):
         return False
-    by_arn = any(fnmatch.fnmatchcase(arn, p) for p in resources)
+    tag_lists = _arr(selection.get("ListOfTags"), "ListOfTags")
+    # Neither resources nor tags named: "Backup attempts to select all supported and
+    # opted-in storage resources" (AWS Backup API Reference, BackupSelection), which the
+    # selection's Conditions then narrow (a selection "only based on tags").
+    by_arn = any(fnmatch.fnmatchcase(arn, p) for p in resources) or not (resources or tag_lists)
     # ListOfTags keys come bare ("backup") or as the condition key AWS Backup's API reference
     # gives for them ("aws:ResourceTag/CreatedByCryo", BackupSelection.ListOfTags): both name
     # the tag key after the prefix.
     by_tag = any(str(t.get("ConditionType", "STRINGEQUALS")).upper() == "STRINGEQUALS"
                  and tag_value(labels, t.get("ConditionKey")) == str(t.get("ConditionValue"))
-                 for t in _arr(selection.get("ListOfTags"), "ListOfTags"))
+                 for t in tag_lists)
     if not (by_arn or by_tag):
         return False
     cond = _obj(selection.get("Conditions"), "Conditions")
