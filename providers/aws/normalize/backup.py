@@ -10,55 +10,100 @@ from typing import Any
 
 from providers.aws.normalize.common import FOREVER_DAYS, _arr, _obj, region_of_arn
 from providers.aws.normalize.context import Build
-from scanner.model import Kind
+from scanner.model import Kind, Unread
+
+DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")  # 1..7 in AWS cron
+MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
+               "DEC")
 
 
 def cron_hours(expression: str | None) -> int | None:
-    """Hours between runs of an AWS Backup schedule: cron(...) or rate(...)."""
+    """The longest wait in hours between two runs of an AWS Backup schedule, cron(...) or
+    rate(...); None when not understood. AWS Backup schedules are cron expressions of six
+    fields, "cron(Minutes Hours Day-of-month Month Day-of-week Year)" (AWS Backup Developer
+    Guide, "Backup plan options and configuration": its cron expression table), with `,`
+    lists, `-` ranges, `*`, `?` and `/` increments. The longest gap, not the average: two
+    runs at 00:00 and 06:00 leave 18 hours without a backup, weekdays only 72."""
     if not expression:
         return None
     expr = expression.strip()
-    m = re.match(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expr)
+    m = re.fullmatch(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)", expr)
     if m:
         n, unit = int(m.group(1)), m.group(2)
         return max(1, n // 60) if unit.startswith("minute") else n * (24 if unit.startswith(
             "day") else 1)
-    m = re.match(r"cron\((.+)\)", expr)
+    m = re.fullmatch(r"cron\((.+)\)", expr)
     if not m:
         return None
     fields = m.group(1).split()
-    if len(fields) < 5:
+    if len(fields) not in (5, 6):
         return None
-    _minute, hour, dom, _month, dow = fields[:5]
-    if dom not in ("*", "?"):
-        if dom.startswith(("*/", "1/")) and dom.split("/")[1].isdigit():
-            return 24 * int(dom.split("/")[1])
-        return 24 * 31 // max(1, len(dom.split(",")))
-    if dow not in ("*", "?"):
-        days = len(expand_dow(dow))
-        return 24 * 7 // max(1, days)
-    if hour == "*":
-        return 1
-    if "/" in hour:
-        step = hour.split("/")[1]
-        return int(step) if step.isdigit() else None
-    if "," in hour:
-        return 24 // len(hour.split(","))
-    return 24
+    _minute, hour, dom, month, dow = fields[:5]
+    hours = cron_values(hour, 0, 23)
+    months = cron_values(month, 1, 12, MONTH_NAMES)
+    if hours is None or months is None:
+        return None
+    if dom not in ("*", "?") and dow not in ("*", "?"):
+        return None  # AWS cron: one of the two must be `?`
+    if dom in ("*", "?") and dow in ("*", "?"):
+        day_gap = 1
+    elif dom not in ("*", "?"):
+        days = cron_values(dom, 1, 31)  # a 31-day month: the longest wait across its end
+        if days is None:
+            # L (last day), W (nearest weekday), or another form: about monthly at best
+            return 24 * 31 if re.fullmatch(r"L|LW|\d{1,2}W|L-\d{1,2}", dom) else None
+        day_gap = longest_gap(days, 31)
+    else:
+        weekdays = cron_values(dow, 1, 7, DAY_NAMES)
+        if weekdays is None:  # 2#1 (first Monday), 6L (last Friday): monthly
+            return 24 * 35 if re.fullmatch(r"[1-7A-Z]{1,3}(#[1-5]|L)", dow.upper()) else None
+        day_gap = longest_gap(weekdays, 7)
+    if len(months) < 12:  # runs in some months only: the months between wait
+        day_gap = max(day_gap, 28 * (longest_gap(months, 12) - 1) + 1)
+    ordered = sorted(hours)
+    if day_gap == 1:
+        return longest_gap(hours, 24)
+    return 24 * day_gap - ordered[-1] + ordered[0]
 
 
-def expand_dow(dow: str) -> set[str]:
-    names = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
-    out: set[str] = set()
-    for part in dow.upper().split(","):
-        if "-" in part:
-            a, b = part.split("-", 1)
-            ia = names.index(a) if a in names else int(a) - 1
-            ib = names.index(b) if b in names else int(b) - 1
-            out.update(names[i % 7] for i in range(ia, ib + 1))
+def cron_values(field: str, low: int, high: int, names: tuple[str, ...] = ()
+                ) -> set[int] | None:
+    """The values a cron field names (`*`, `?`, lists, ranges, `/` increments, names);
+    None for anything else."""
+    out: set[int] = set()
+
+    def one(token: str) -> int | None:
+        if token in names:
+            return names.index(token) + 1
+        return int(token) if token.isdigit() and low <= int(token) <= high else None
+
+    for part in field.upper().split(","):
+        base, _, step_text = part.partition("/")
+        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else None
+        if step_text and step is None:
+            return None
+        if base in ("*", "?"):
+            first, last = low, high
+        elif "-" in base:
+            a, b = (one(t) for t in base.split("-", 1))
+            if a is None or b is None:
+                return None
+            first, last = a, b if b >= a else b + (high - low + 1)  # FRI-MON wraps
         else:
-            out.add(part)
-    return out
+            a = one(base)
+            if a is None:
+                return None
+            first, last = a, high if step else a
+        out.update(low + (v - low) % (high - low + 1)
+                   for v in range(first, last + 1, step or 1))
+    return out or None
+
+
+def longest_gap(values: set[int], period: int) -> int:
+    """The longest distance between consecutive values on a circle of `period`."""
+    ordered = sorted(values)
+    return max(b - a for a, b in zip(ordered, [*ordered[1:], ordered[0] + period],
+                                     strict=True))
 
 
 def tag_value(labels: Mapping[str, str], key: Any) -> str | None:
@@ -76,13 +121,17 @@ def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) 
     if any(fnmatch.fnmatchcase(arn, p) for p in _arr(selection.get("NotResources"),
                                                      "NotResources")):
         return False
-    by_arn = any(fnmatch.fnmatchcase(arn, p) for p in resources)
+    tag_lists = _arr(selection.get("ListOfTags"), "ListOfTags")
+    # Neither resources nor tags named: "Backup attempts to select all supported and
+    # opted-in storage resources" (AWS Backup API Reference, BackupSelection), which the
+    # selection's Conditions then narrow (a selection "only based on tags").
+    by_arn = any(fnmatch.fnmatchcase(arn, p) for p in resources) or not (resources or tag_lists)
     # ListOfTags keys come bare ("backup") or as the condition key AWS Backup's API reference
     # gives for them ("aws:ResourceTag/CreatedByCryo", BackupSelection.ListOfTags): both name
     # the tag key after the prefix.
     by_tag = any(str(t.get("ConditionType", "STRINGEQUALS")).upper() == "STRINGEQUALS"
                  and tag_value(labels, t.get("ConditionKey")) == str(t.get("ConditionValue"))
-                 for t in _arr(selection.get("ListOfTags"), "ListOfTags"))
+                 for t in tag_lists)
     if not (by_arn or by_tag):
         return False
     cond = _obj(selection.get("Conditions"), "Conditions")
@@ -90,14 +139,22 @@ def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) 
     def value(c: Mapping[str, Any]) -> str | None:
         return tag_value(labels, c.get("ConditionKey"))
 
+    def like(c: Mapping[str, Any]) -> bool:
+        # A resource without the tag matches no StringLike, whatever the pattern ("*"
+        # included), and so every StringNotLike: selections' "Boolean arithmetic is
+        # similar to that in IAM policies" (AWS Backup Developer Guide, "Assign resources
+        # with AWS CLI"), where a condition key absent from the context matches no
+        # condition operator but the negated ones (IAM User Guide, "IAM JSON policy
+        # elements: Condition operators").
+        found = value(c)
+        return found is not None and fnmatch.fnmatchcase(found, str(c.get("ConditionValue")))
+
     return (all(value(c) == c.get("ConditionValue") for c in _arr(cond.get("StringEquals"),
                                                                   "StringEquals"))
             and all(value(c) != c.get("ConditionValue")
                     for c in _arr(cond.get("StringNotEquals"), "StringNotEquals"))
-            and all(fnmatch.fnmatchcase(value(c) or "", str(c.get("ConditionValue")))
-                    for c in _arr(cond.get("StringLike"), "StringLike"))
-            and all(not fnmatch.fnmatchcase(value(c) or "", str(c.get("ConditionValue")))
-                    for c in _arr(cond.get("StringNotLike"), "StringNotLike")))
+            and all(like(c) for c in _arr(cond.get("StringLike"), "StringLike"))
+            and all(not like(c) for c in _arr(cond.get("StringNotLike"), "StringNotLike")))
 
 
 def backup_coverage(ctx: Build) -> None:
@@ -129,33 +186,57 @@ def backup_coverage(ctx: Build) -> None:
                         dest)
 
 
-def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str]
-              ) -> dict[str, Any] | None:
-    """Backup properties from AWS Backup for one resource (None: not covered)."""
-    freq: list[int] = []
-    keep: list[int] = []
+DAILY_HOURS = 24  # BAK-02, "Daily backups of every stateful resource"
+
+
+def strongest(schedules: list[tuple[int, int]]) -> tuple[int, int]:
+    """The one schedule (hours between backups, days kept) a resource's backups are judged
+    by: the longest-kept of those at least daily, else the most frequent. Frequency and
+    retention come from the same rule: an hourly rule kept one day beside a monthly rule
+    kept a year keeps no daily backup for a year (BAK-02 checks both of one schedule)."""
+    daily = [s for s in schedules if s[0] <= DAILY_HOURS]
+    if daily:
+        return max(daily, key=lambda s: (s[1], -s[0]))
+    return min(schedules, key=lambda s: (s[0], -s[1]))
+
+
+def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str],
+              own: tuple[tuple[int, int], ...] = ()) -> dict[str, Any] | None:
+    """Backup properties from AWS Backup for one resource (None: not covered); `own`: the
+    resource's own automatic backups (hours, days), judged with the plans' rules."""
+    schedules = list(own)
+    unscheduled: list[str] = []
+    covered = False
     copies: set[str] = set()
     for sel_region, sel, plan in ctx.selections:
         if sel_region != region or not selected(sel, arn, labels):
             continue
+        covered = True
         for rule in _arr(_obj(plan.get("BackupPlan"), "BackupPlan").get("Rules"), "Rules"):
             hours = cron_hours(rule.get("ScheduleExpression"))
             if hours is None and rule.get("EnableContinuousBackup"):
                 hours = 1
-            if hours is not None:
-                freq.append(hours)
             days = _obj(rule.get("Lifecycle"), "Lifecycle").get("DeleteAfterDays")
-            keep.append(int(days) if days is not None else FOREVER_DAYS)
+            if hours is None:
+                unscheduled.append(str(rule.get("ScheduleExpression")))
+            else:
+                schedules.append((hours, int(days) if days is not None else FOREVER_DAYS))
             for copy in _arr(rule.get("CopyActions"), "CopyActions"):
                 dest = region_of_arn(str(copy.get("DestinationBackupVaultArn", "")))
                 if dest and dest != region:
                     copies.add(dest)
-    if not keep:
+    if not covered:
         return None
+    if unscheduled:
+        # A schedule not understood is not "as often as needed": it could decide either way.
+        ctx.mark(arn, ("backup_frequency_hours", "backup_retention_days"), Unread(
+            f"AWS Backup schedule {unscheduled[0]!r} not understood",
+            opens=not schedules, closes=True))
+    hours, days = strongest(schedules) if schedules else (None, None)
     return {
         "backup_enabled": True,
-        "backup_frequency_hours": min(freq) if freq else None,
-        "backup_retention_days": max(keep),
+        "backup_frequency_hours": hours,
+        "backup_retention_days": days,
         "backup_redundancy": "geo" if copies else "zone",
         "replica_regions": sorted(copies),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import urllib.parse
@@ -143,24 +144,61 @@ def policy_document(doc: Any) -> dict[str, Any] | None:
     return dict(doc) if isinstance(doc, Mapping) else None
 
 
-def grants_admin(doc: Any) -> bool:
-    """An Allow of every action on every resource (`*` / `*:*` on `*`)."""
+def _all_of_iam(pattern: Any) -> bool:
+    """Whether an action pattern covers every IAM action: `*`, `*:*`, `iam:*` in any case
+    ("The prefix and the action name are case insensitive. For example, iam:ListAccessKeys
+    is the same as IAM:listaccesskeys": IAM User Guide, "IAM JSON policy elements:
+    Action")."""
+    service, sep, action = str(pattern).strip().lower().partition(":")
+    if not sep:
+        return service != "" and set(service) == {"*"}
+    return fnmatch.fnmatchcase("iam", service) and action != "" and set(action) == {"*"}
+
+
+def _every_resource(pattern: Any) -> bool:
+    """Whether a Resource pattern matches every resource: `*`, or an ARN whose every
+    element after `arn:` is a wildcard (`arn:aws:*:*:*:*`, `arn:aws:*`: `*` matches any
+    run of characters, colons included: IAM User Guide, "IAM JSON policy elements:
+    Resource", wildcards in ARNs)."""
+    parts = str(pattern).strip().split(":")
+    if len(parts) == 1:
+        return parts[0] != "" and set(parts[0]) == {"*"}
+    return len(parts) >= 3 and parts[0] == "arn" and parts[1] != "" and all(
+        p != "" and set(p) == {"*"} for p in parts[2:])
+
+
+def grants_admin(doc: Any) -> bool | None:
+    """Whether a policy document holds a wildcard admin grant (IAM-02), None when it cannot
+    be read (a document that is not JSON: GetAccountAuthorizationDetails returns them
+    URL-encoded JSON, RFC 3986). A grant is an Allow on every resource (`Resource: *` or
+    an ARN of wildcards only, or `NotResource` not excepting every resource) of
+    - every action (`*`, `*:*`), or every IAM action (`iam:*`, in any case): IAM's own
+      actions let the holder attach AdministratorAccess to itself, so full IAM is admin;
+    - everything but some actions (`NotAction` with Allow: "allows all actions ... except
+      the actions specified", IAM User Guide, "NotAction with Allow"), unless IAM as a
+      whole is among the exceptions (the AWS managed PowerUserAccess excepts iam:*).
+    A `Condition` (MFA present, source IP) narrows when the grant applies, not what it
+    grants: still a wildcard admin grant."""
     parsed = policy_document(doc)
-    if not parsed:
-        return False
-    for st in listify(parsed.get("Statement")):
+    if parsed is None:
+        return None
+    statements = parsed.get("Statement")
+    if not isinstance(statements, Mapping | list):  # "Statement": an object or an array
+        return None
+    for st in listify(statements):
         if not isinstance(st, Mapping) or st.get("Effect") != "Allow":
             continue
-        actions = {str(a) for a in listify(st.get("Action"))}
-        resources = {str(r) for r in listify(st.get("Resource"))}
         # NotResource: every resource but those listed (IAM User Guide, "IAM JSON policy
         # elements: NotResource"): all actions on all but one bucket is still `*:*`.
-        excepted = {str(r) for r in listify(st.get("NotResource"))}
-        if actions & {"*", "*:*"} and ("*" in resources
-                                       or ("NotResource" in st and "*" not in excepted)):
+        if not (any(_every_resource(r) for r in listify(st.get("Resource")))
+                or ("NotResource" in st
+                    and not any(_every_resource(r) for r in listify(st.get("NotResource"))))):
+            continue
+        if any(_all_of_iam(a) for a in listify(st.get("Action"))):
+            return True
+        if "NotAction" in st and not any(_all_of_iam(a) for a in listify(st.get("NotAction"))):
             return True
     return False
-
 
 
 def implicit(native_type: str, obj: Mapping[str, Any], account: str) -> str | None:

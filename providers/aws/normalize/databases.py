@@ -104,6 +104,15 @@ def db_props(ctx: Build, region: str, db: Mapping[str, Any], arn: str, labels: M
              public: bool, copies: set[str], retention: int, replicated: bool
              ) -> dict[str, Any]:
     latest = parse_time(db.get("LatestRestorableTime"))
+    aurora_member = bool(db.get("DBInstanceIdentifier") and db.get("DBClusterIdentifier"))
+    if retention > 0 and latest is None and not aurora_member:
+        # With automated backups on, RDS answers the latest time it can restore to
+        # (RDS API Reference, DBInstance/DBCluster LatestRestorableTime); an answer without
+        # it (or with one not a time) does not show point-in-time recovery available. An
+        # Aurora instance's restore point is its cluster's, judged there.
+        ctx.mark(arn, ("pitr_lag_minutes",), Unread(
+            f"{arn}: LatestRestorableTime {db.get('LatestRestorableTime')!r} not a time",
+            opens=True, closes=False))
     props: dict[str, Any] = {
         "public_ips": [],
         "public_endpoint": public,
@@ -119,14 +128,13 @@ def db_props(ctx: Build, region: str, db: Mapping[str, Any], arn: str, labels: M
         "backup_redundancy": ("geo" if replicated else "zone") if retention > 0 else None,
         "replica_regions": sorted(copies),
     }
-    backup = backup_of(ctx, arn, region, labels)
+    # RDS automated backups run daily (RDS User Guide, "Backup window") and are kept
+    # BackupRetentionPeriod days; judged with AWS Backup's rules as one more schedule.
+    backup = backup_of(ctx, arn, region, labels, ((24, retention),) if retention > 0 else ())
     if backup is not None:
         props["backup_enabled"] = True
-        props["backup_retention_days"] = max(props["backup_retention_days"] or 0,
-                                             backup["backup_retention_days"])
-        props["backup_frequency_hours"] = min(
-            h for h in (props["backup_frequency_hours"], backup["backup_frequency_hours"],
-                        10**6) if h is not None)
+        props["backup_retention_days"] = backup["backup_retention_days"]
+        props["backup_frequency_hours"] = backup["backup_frequency_hours"]
         props["replica_regions"] = sorted(set(props["replica_regions"])
                                           | set(backup["replica_regions"]))
         if props["replica_regions"]:

@@ -31,9 +31,12 @@ def identities(ctx: Build) -> None:
     summary = next((s for _, s in ctx.regional("iam.get_account_summary")), None)
     if summary is not None:
         sm = summary.get("SummaryMap") or summary
+        # AccountMFAEnabled: 1 when the root user has an MFA device, else 0 (IAM API
+        # Reference, GetAccountSummary, SummaryMap); an answer without it says nothing.
+        mfa = sm.get("AccountMFAEnabled")
         ctx.add(Kind.IDENTITY, f"arn:{ctx.partition}:iam::{ctx.account}:root", "root", summary, {
             "principal_type": "root", "console_access": True,
-            "mfa": bool(sm.get("AccountMFAEnabled")),
+            "mfa": None if mfa is None else bool(mfa),
         }, None, "root")
     details = [d for _, d in ctx.regional("iam.get_account_authorization_details")]
     if not details:
@@ -63,8 +66,10 @@ def identities(ctx: Build) -> None:
                 unknown = unknown or (arn not in local and (
                     docs_failed or ":iam::aws:policy/" not in arn))
                 continue
-            if grants_admin(doc):
+            verdict = grants_admin(doc)
+            if verdict:
                 return True
+            unknown = unknown or verdict is None
         return None if unknown else False
 
     groups: dict[str, dict[str, Any]] = {}
@@ -73,25 +78,36 @@ def identities(ctx: Build) -> None:
             groups[str(g.get("GroupName"))] = g
     group_admin: dict[str, bool | None] = {}
     for name, g in groups.items():
-        inline = any(grants_admin(p.get("PolicyDocument")) for p in
-                     _arr(g.get("GroupPolicyList"), "GroupPolicyList"))
+        inline = any_admin(p.get("PolicyDocument") for p in
+                           _arr(g.get("GroupPolicyList"), "GroupPolicyList"))
         attached = managed_admin(str(p.get("PolicyArn")) for p in
                                  _arr(g.get("AttachedManagedPolicies"), "AttachedManagedPolicies"))
-        group_admin[name] = True if inline or attached else attached
+        group_admin[name] = either(inline, attached)
     per_user = user_calls(ctx)
     for d in details:
         for u in _arr(d.get("UserDetailList"), "UserDetailList"):
             user(ctx, u, group_admin, managed_admin, per_user)
         for r in _arr(d.get("RoleDetailList"), "RoleDetailList"):
-            inline = any(grants_admin(p.get("PolicyDocument"))
-                         for p in _arr(r.get("RolePolicyList"), "RolePolicyList"))
+            inline = any_admin(p.get("PolicyDocument")
+                               for p in _arr(r.get("RolePolicyList"), "RolePolicyList"))
             attached = managed_admin(str(p.get("PolicyArn"))
                                      for p in _arr(r.get("AttachedManagedPolicies"),
                                                    "AttachedManagedPolicies"))
             ctx.add(Kind.IDENTITY, str(r["Arn"]), "iam_role", r, {
                 "principal_type": "role",
-                "admin_grant": True if inline or attached else attached,
+                "admin_grant": either(inline, attached),
             }, None, str(r.get("RoleName")), tags(r))
+
+
+def any_admin(docs: Iterable[Any]) -> bool | None:
+    """Whether one of the inline policy documents grants admin; None when none does and
+    one could not be read (never "no admin grant" from a document not understood)."""
+    verdicts = [grants_admin(d) for d in docs]
+    return True if True in verdicts else (None if None in verdicts else False)
+
+
+def either(inline: bool | None, attached: bool | None) -> bool | None:
+    return True if inline or attached else (None if None in (inline, attached) else False)
 
 
 def user_calls(ctx: Build) -> dict[str, dict[str, Any]]:
@@ -113,15 +129,15 @@ def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None
          managed_admin: Any, per_user: Mapping[str, dict[str, Any]]) -> None:
     name = str(u.get("UserName"))
     calls = per_user.get(name, {})
-    inline = any(grants_admin(p.get("PolicyDocument")) for p in _arr(u.get("UserPolicyList"),
-                                                                     "UserPolicyList"))
+    inline = any_admin(p.get("PolicyDocument") for p in _arr(u.get("UserPolicyList"),
+                                                             "UserPolicyList"))
     attached = managed_admin(str(p.get("PolicyArn"))
                              for p in _arr(u.get("AttachedManagedPolicies"),
                                            "AttachedManagedPolicies"))
     via_groups = [group_admin.get(str(g)) for g in _arr(u.get("GroupList"), "GroupList")]
     if inline or attached or True in via_groups:
         admin: bool | None = True
-    elif attached is None or None in via_groups:
+    elif inline is None or attached is None or None in via_groups:
         admin = None
     else:
         admin = False
@@ -141,8 +157,14 @@ def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None
         used = calls.get("last_used", [])
         creds = []
         for i, key in enumerate(keys):
-            if key.get("Status") != "Active":
+            # StatusType: Active | Inactive (an inactive key cannot sign requests: IAM API
+            # Reference, AccessKeyMetadata); any other answer is judged as a usable key.
+            if key.get("Status") == "Inactive":
                 continue
+            if key.get("Status") != "Active":
+                ctx.mark(str(u["Arn"]), ("credentials",), Unread(
+                    f"access key {i + 1} of {name}: status {key.get('Status')!r} is neither "
+                    "Active nor Inactive", opens=True, closes=False))
             created = parse_time(key.get("CreateDate"))
             last_raw = (used[i] if i < len(used) else {}).get("LastUsedDate")
             last = parse_time(last_raw)
