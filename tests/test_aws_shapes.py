@@ -6,12 +6,15 @@ the real CLI, as in tests/test_aws_collector.py; this module builds its own smal
   an elastic IP); `single-1`: eth0 only, closed;
 - `pl-1`: SSH open to an AWS-managed prefix list (com.amazonaws.<region>.s3);
 - the `api` ALB: HTTP:80 redirects to HTTPS by default, a rule forwards /api/* in plain HTTP;
+  HTTPS:443 presents the uploaded certificate api.example.com by default and
+  sni.example.com from its certificate list (SNI);
 - buckets `plain-bucket` (no policy) and `tls-bucket` (denies aws:SecureTransport=false).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,6 +103,22 @@ def build(url: str) -> dict[str, Any]:
     elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=10,
                     Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
                     Actions=[{"Type": "forward", "TargetGroupArn": tg}])
+
+    # an HTTPS listener presenting two uploaded certificates: its default one and, in its
+    # certificate list (SNI), a second one only DescribeListenerCertificates names
+    acm = aws_estate.client(url, "acm")
+    uploaded = {}
+    for domain in ("api.example.com", "sni.example.com"):
+        cert_pem, key_pem = aws_estate.self_signed(domain)
+        uploaded[domain] = acm.import_certificate(Certificate=cert_pem,
+                                                  PrivateKey=key_pem)["CertificateArn"]
+    https = elb.create_listener(
+        LoadBalancerArn=lb, Protocol="HTTPS", Port=443,
+        SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        Certificates=[{"CertificateArn": uploaded["api.example.com"]}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]
+    elb.add_listener_certificates(ListenerArn=https["ListenerArn"], Certificates=[
+        {"CertificateArn": uploaded["sni.example.com"]}])
 
     s3 = aws_estate.client(url, "s3")
     for bucket in ("plain-bucket", "tls-bucket"):
@@ -214,6 +233,39 @@ def test_listener_whose_rules_cannot_be_read_is_not_a_pass(aws: Any) -> None:
     proxy.fail(lambda c: c.action == "DescribeRules", "AccessDenied")
     doc = scan(profile, "TLS-02")
     assert status(doc, "TLS-02", "api:80/http") == "error"
+
+
+def default_certificate_only(body: bytes) -> bytes:
+    """DescribeListeners as AWS answers it: a listener's `Certificates` is "the default
+    certificate for the listener" (ELBv2 API Reference, Listener), the certificate list is
+    DescribeListenerCertificates' alone. moto also lists the SNI certificates there."""
+    return re.sub(rb"<Certificates>\s*(<member>.*?</member>).*?</Certificates>",
+                  rb"<Certificates>\1</Certificates>", body, flags=re.S)
+
+
+def test_a_certificate_a_public_listener_presents_by_sni_is_judged_by_tls03(aws: Any) -> None:
+    """DescribeListeners names a listener's default certificate only; the certificate list
+    (SNI) is DescribeListenerCertificates'. An uploaded certificate served by SNI on a public
+    listener was "not used by any public listener" (a TLS-03 skip): it fails as the default
+    one does (nobody renews it)."""
+    proxy, _ids, profile = aws
+    proxy.rewrite(lambda c: c.action == "DescribeListeners", default_certificate_only)
+    doc = scan(profile, "TLS-03")
+    assert status(doc, "TLS-03", "api.example.com") == "fail"
+    assert status(doc, "TLS-03", "sni.example.com") == "fail"
+    assert [c for c in proxy.calls if c.action == "DescribeListenerCertificates"]
+
+
+def test_listener_certificates_that_cannot_be_read_leave_unused_certificates_unknown(
+        aws: Any) -> None:
+    """The certificate list denied: whether sni.example.com is presented is not known, so
+    its "not used" skip is unsafe (error); the default certificate's fail stands."""
+    proxy, _ids, profile = aws
+    proxy.rewrite(lambda c: c.action == "DescribeListeners", default_certificate_only)
+    proxy.fail(lambda c: c.action == "DescribeListenerCertificates", "AccessDenied")
+    doc = scan(profile, "TLS-03")
+    assert status(doc, "TLS-03", "api.example.com") == "fail"
+    assert status(doc, "TLS-03", "sni.example.com") == "error"
 
 
 def test_bucket_whose_policy_does_not_deny_plain_http_fails_tls02(aws: Any) -> None:

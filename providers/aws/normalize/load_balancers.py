@@ -62,6 +62,12 @@ def load_balancers(ctx: Build) -> None:
     for _, env in ctx.regional("elbv2.describe_rules"):
         rules.setdefault(str(_obj(env.get("request"), "request").get("ListenerArn")), []).extend(
             _arr(_obj(env.get("response"), "response").get("Rules"), "Rules"))
+    # A listener's certificates: the default one DescribeListeners names and the certificate
+    # list (SNI) of DescribeListenerCertificates, every page of it.
+    certs: dict[str, list[dict[str, Any]]] = {}
+    for _, env in ctx.regional("elbv2.describe_listener_certificates"):
+        certs.setdefault(str(_obj(env.get("request"), "request").get("ListenerArn")), []).extend(
+            _arr(_obj(env.get("response"), "response").get("Certificates"), "Certificates"))
     groups = {str(g["TargetGroupArn"]): g for _, g in
               ctx.regional("elbv2.describe_target_groups")}
     health: dict[str, list[dict[str, Any]]] = {}
@@ -116,7 +122,7 @@ def load_balancers(ctx: Build) -> None:
             ctx.relate(arn, sg_arn(ctx, g), RelationType.PROTECTED_BY,
                        layer="security groups")
         for li in own:
-            listener(ctx, region, arn, lb, li, policies, groups, rules)
+            listener(ctx, region, arn, lb, li, policies, groups, rules, certs)
         for tg_arn, g in groups.items():
             if arn not in _arr(g.get("LoadBalancerArns"), "LoadBalancerArns"):
                 continue
@@ -165,7 +171,8 @@ def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, An
 def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
              li: Mapping[str, Any], policies: Mapping[str, list[str]],
              groups: Mapping[str, Mapping[str, Any]],
-             rules: Mapping[str, list[dict[str, Any]]]) -> None:
+             rules: Mapping[str, list[dict[str, Any]]],
+             certs: Mapping[str, list[dict[str, Any]]]) -> None:
     """A listener judged by every action it can take: its default actions and each of its
     rules' (DescribeRules). A plaintext listener that redirects by default but forwards a
     path in a rule serves plain HTTP (`redirects_to_https` false); a forwarding rule also
@@ -203,6 +210,45 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
     ctx.add(Kind.LISTENER, lid, "elbv2_listener", li, props, region,
             f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}")
     ctx.relate(lid, lb_arn, RelationType.MEMBER_OF)
-    for cert in _arr(li.get("Certificates"), "Certificates"):
-        if cert.get("CertificateArn"):
-            ctx.relate(lid, str(cert["CertificateArn"]), RelationType.USES_CERTIFICATE)
+    # Every certificate the listener presents: DescribeListeners' `Certificates` is "the
+    # default certificate for the listener" only; a listener's certificate list (SNI, chosen
+    # by the client's host name) is DescribeListenerCertificates' ("Describes the default
+    # certificate and the certificate list for the specified HTTPS or TLS listener", ELBv2
+    # API Reference). Not read: which certificates it presents is not known.
+    listed = certs.get(lid)
+    if listed is None and protocol in ("https", "tls"):
+        why = ctx.list_unread("elbv2.describe_listener_certificates", region)
+        ctx.listener_certs_unread.setdefault(
+            region, f"certificates of listener {lid} not read ({why or 'no answer for it'})")
+    arns = [str(c["CertificateArn"]) for c in [*_arr(li.get("Certificates"), "Certificates"),
+                                               *(listed or [])] if c.get("CertificateArn")]
+    for cert_arn in dict.fromkeys(arns):
+        ctx.relate(lid, cert_arn, RelationType.USES_CERTIFICATE)
+
+
+def mark_listener_certificates_unread(ctx: Build) -> None:
+    """A certificate no public listener read is known to present is judged "not used by any
+    public listener" (TLS-03 skip): unsafe where some HTTPS or TLS listener's certificate
+    list was not read in its region (IAM server certificates are global: any region). One
+    known to be presented by an internet-facing load balancer's listener stays judged: what
+    it is does not depend on the other lists (nor one a public CloudFront distribution
+    presents)."""
+    if not ctx.listener_certs_unread:
+        return
+    public_lbs = {r.id for r in ctx.resources if r.kind is Kind.LOAD_BALANCER
+                  and (r.properties.get("public_endpoint") or r.properties.get("public_ips"))}
+    presenters = {r.source for r in ctx.relations if r.type is RelationType.MEMBER_OF
+                  and r.target in public_lbs}
+    presenters |= {r.id for r in ctx.resources if r.kind is Kind.CDN
+                   and r.properties.get("public_endpoint")}
+    used = {r.target for r in ctx.relations if r.type is RelationType.USES_CERTIFICATE
+            and r.source in presenters}
+    for r in ctx.resources:
+        if r.kind is not Kind.CERTIFICATE or r.id in used:
+            continue
+        why = ctx.listener_certs_unread.get(r.region or "") if r.region else next(
+            iter(ctx.listener_certs_unread.values()))
+        if why is not None:
+            ctx.mark(r.id, ("managed_renewal", "not_after", "domains"), Unread(
+                f"{why}: whether a public listener presents it is not known",
+                opens=True, closes=False))
