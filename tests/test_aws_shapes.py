@@ -8,7 +8,8 @@ the real CLI, as in tests/test_aws_collector.py; this module builds its own smal
 - the `api` ALB: HTTP:80 redirects to HTTPS by default, a rule forwards /api/* in plain HTTP;
   HTTPS:443 presents the uploaded certificate api.example.com by default and
   sni.example.com from its certificate list (SNI);
-- buckets `plain-bucket` (no policy) and `tls-bucket` (denies aws:SecureTransport=false).
+- buckets `plain-bucket` (no policy) and `tls-bucket` (denies aws:SecureTransport=false);
+  `replicated-bucket` replicates to another account's bucket.
 """
 
 from __future__ import annotations
@@ -123,6 +124,17 @@ def build(url: str) -> dict[str, Any]:
     s3 = aws_estate.client(url, "s3")
     for bucket in ("plain-bucket", "tls-bucket"):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    # replicated to a bucket of another account, whose region this account cannot see
+    s3.create_bucket(Bucket="replicated-bucket",
+                     CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket="replicated-bucket",
+                             VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket="replicated-bucket", ReplicationConfiguration={
+        "Role": "arn:aws:iam::123456789012:role/replication", "Rules": [{
+            "ID": "all", "Priority": 1, "Status": "Enabled", "Filter": {},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": {"Bucket": "arn:aws:s3:::bucket-of-another-account",
+                            "Account": "210987654321"}}]})
     s3.put_bucket_policy(Bucket="tls-bucket", Policy=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Sid": "TLSOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
@@ -273,6 +285,17 @@ def test_bucket_whose_policy_does_not_deny_plain_http_fails_tls02(aws: Any) -> N
     doc = scan(profile, "TLS-02")
     assert status(doc, "TLS-02", "plain-bucket") == "fail"
     assert status(doc, "TLS-02", "tls-bucket") == "pass"
+
+
+def test_replication_to_a_bucket_whose_region_is_unknown_is_not_geo_redundant(aws: Any
+                                                                               ) -> None:
+    """S3 replication to another account's bucket: its region is not known (GetBucketLocation
+    is the owner's), so the copy may be in the bucket's own region. It was read as a second
+    region (a BAK-01 pass); the plan reading already said unknown."""
+    _proxy, _ids, profile = aws
+    doc = scan(profile, "BAK-01")
+    assert status(doc, "BAK-01", "replicated-bucket") == "error"
+    assert status(doc, "BAK-01", "plain-bucket") == "fail"
 
 
 def _bucket_call(operation: str, bucket: str) -> Any:

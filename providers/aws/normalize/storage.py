@@ -163,8 +163,17 @@ def buckets(ctx: Build) -> None:
                 ctx.relate(arn, f"arn:{partition(region)}:s3:::{dest_name}",
                            RelationType.REPLICATES_TO, region=dest_region)
             props["replica_regions"] = sorted(set(dests))
-            props["backup_redundancy"] = "geo" if any(
-                d != region for d in dests) else "zone"
+            # A copy in a region known to differ is geo-redundant; one whose region is not
+            # known (a bucket of another account, not located) may be in the same region:
+            # not known, never "geo" (as a plan's replication is read,
+            # providers/terraform/aws.py)
+            known = [d for d in dests if d != "unknown"]
+            if region and any(d != region for d in known):
+                props["backup_redundancy"] = "geo"
+            elif dests and (not region or len(known) < len(dests)):
+                props["backup_redundancy"] = None
+            else:
+                props["backup_redundancy"] = "zone"
         elif "s3.get_bucket_replication" in ctx.attempted:
             props["backup_redundancy"] = None  # not read for this bucket: unknown
         # Every bucket answers on its public S3 endpoint (https:// and http://); whether a
