@@ -765,3 +765,41 @@ def test_an_nlb_listener_admits_and_forwards_the_transport_it_carries(
     protocols = {str(f["resource_name"]): {v["protocol"] for v in f["evidence"]["violations"]}
                  for f in findings_of(out) if f["check"] == "NET-02" and f["status"] == "fail"}
     assert protocols == {"aws_instance.desk": carried, "edge": carried}
+
+
+@pytest.mark.parametrize(("stype", "param"), [
+    ("azurerm_postgresql_flexible_server", "ssl_min_protocol_version"),
+    ("azurerm_mysql_flexible_server", "tls_version")])
+def test_a_flexible_server_that_does_not_require_secure_transport_accepts_plaintext(
+        tmp_path: Path, stype: str, param: str) -> None:
+    """`require_secure_transport` OFF: the server accepts unencrypted connections whatever
+    its minimum TLS version (it was TLS 1.2, a TLS-01 pass: the parameter was not read);
+    ON, or not set (ON by default), the TLS parameter decides; known only after apply:
+    unknown."""
+    rs = []
+    for name, secure in (("off", "OFF"), ("on", "ON"), ("unset", None), ("later", ...)):
+        rs.append(res(f"{stype}.{name}", {
+            "name": f"db-{name}", "location": "westeurope", "resource_group_name": "rg",
+            "version": "16", "sku_name": "GP_Standard_D2s_v3", "delegated_subnet_id": None,
+            "public_network_access_enabled": True, "tags": {}},
+            unknown={"id": True, "fqdn": True}))
+        rs.append(res(f"{stype}_configuration.{name}_tls", {
+            "name": param, "value": "TLSv1.2"}, unknown={"id": True, "server_id": True},
+            expressions={"server_id": ref(f"{stype}.{name}.id")}))
+        if secure is None:
+            continue
+        rs.append(res(f"{stype}_configuration.{name}_secure", {
+            "name": "require_secure_transport",
+            **({"value": secure} if secure is not ... else {})},
+            unknown={"id": True, "server_id": True, **({"value": True} if secure is ...
+                                                      else {})},
+            expressions={"server_id": ref(f"{stype}.{name}.id"),
+                         **({"value": ref("var.secure")} if secure is ... else {})}))
+    path = write(tmp_path, plan(rs, provider_config={
+        "azurerm": {"name": "azurerm", "expressions": {}}}, timestamp=STAMP))
+    _code, out = scan_json(str(path), "--checks", "TLS-01")
+    got = verdicts(out)
+    assert got[("TLS-01", f"{stype}.off")] == "fail"
+    assert got[("TLS-01", f"{stype}.on")] == "pass"
+    assert got[("TLS-01", f"{stype}.unset")] == "pass"
+    assert got[("TLS-01", f"{stype}.later")] == "error"
