@@ -5,7 +5,8 @@ the real CLI, as in tests/test_aws_collector.py; this module builds its own smal
 - `multi-1`: eth0 (closed security group, public IP) and eth1 (SSH open to the internet,
   an elastic IP); `single-1`: eth0 only, closed;
 - `pl-1`: SSH open to an AWS-managed prefix list (com.amazonaws.<region>.s3);
-- the `api` ALB: HTTP:80 redirects to HTTPS by default, a rule forwards /api/* in plain HTTP;
+- the `api` ALB: HTTP:80 redirects to HTTPS by default, a rule forwards /api/* in plain HTTP
+  (group `api`, port 8080: single-1), another /ops/* (group `ops`, port 22: ops-1);
   HTTPS:443 presents the uploaded certificate api.example.com by default and
   sni.example.com from its certificate list (SNI);
 - buckets `plain-bucket` (no policy) and `tls-bucket` (denies aws:SecureTransport=false);
@@ -104,6 +105,16 @@ def build(url: str) -> dict[str, Any]:
     elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=10,
                     Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
                     Actions=[{"Type": "forward", "TargetGroupArn": tg}])
+
+    # a second rule of HTTP:80 forwards /ops/* to a group on port 22 whose one target,
+    # ops-1, is in no other group
+    ids["ops-1"] = run_instance("ops-1", closed)
+    ops = elb.create_target_group(Name="ops", Protocol="HTTP", Port=22, VpcId=vpc,
+                                  TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=ops, Targets=[{"Id": ids["ops-1"]}])
+    elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=20,
+                    Conditions=[{"Field": "path-pattern", "Values": ["/ops/*"]}],
+                    Actions=[{"Type": "forward", "TargetGroupArn": ops}])
 
     # an HTTPS listener presenting two uploaded certificates: its default one and, in its
     # certificate list (SNI), a second one only DescribeListenerCertificates names
@@ -238,6 +249,18 @@ def test_plain_http_listener_that_forwards_in_a_rule_fails_tls02(aws: Any) -> No
     doc = scan(profile, "TLS-02")
     assert status(doc, "TLS-02", "api:80/http") == "fail"
     assert [c for c in proxy.calls if c.action == "DescribeRules"]
+
+
+def test_every_port_a_listener_forwards_to_reaches_that_groups_targets_only(aws: Any
+                                                                            ) -> None:
+    """HTTP:80 forwards /api/* to port 8080 (single-1) and /ops/* to port 22 (ops-1). The
+    listener forwarded to its first rule's port only: SSH from the internet to ops-1 through
+    the load balancer was missed (a NET-02 pass). Each port reaches its own group's
+    targets: single-1 is not reached on 22."""
+    _proxy, _ids, profile = aws
+    doc = scan(profile, "NET-02")
+    assert status(doc, "NET-02", "ops-1") == "fail"
+    assert status(doc, "NET-02", "single-1") == "pass"
 
 
 def test_listener_whose_rules_cannot_be_read_is_not_a_pass(aws: Any) -> None:

@@ -153,19 +153,30 @@ def final_action(actions: Any) -> dict[str, Any]:
                                                          "fixed-response")), {})
 
 
-def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
-                 ) -> int | None:
-    """The port a forward action sends to: its (first) target group's."""
+def forward_groups(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
+                   ) -> list[tuple[str, int]]:
+    """(target group, port) of every target group a forward action sends to that has a
+    port: its `TargetGroupArn` and every group of a weighted `ForwardConfig.TargetGroups`
+    (ELBv2 API Reference, ForwardActionConfig), in order."""
     if action.get("Type") != "forward":
-        return None
+        return []
     tg_arns = [action.get("TargetGroupArn")] + [
         t.get("TargetGroupArn") for t in _arr(_obj(action.get("ForwardConfig"),
                                                   "ForwardConfig").get("TargetGroups"),
                                              "TargetGroups")]
+    out: list[tuple[str, int]] = []
     for tg in tg_arns:
         if tg and groups.get(str(tg), {}).get("Port"):
-            return int(groups[str(tg)]["Port"])
-    return None
+            found = (str(tg), int(groups[str(tg)]["Port"]))
+            if found not in out:
+                out.append(found)
+    return out
+
+
+def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
+                 ) -> int | None:
+    """The port a forward action sends to first: its first target group's."""
+    return next((port for _, port in forward_groups(action, groups)), None)
 
 
 def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
@@ -177,7 +188,8 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
     rules' (DescribeRules). A plaintext listener that redirects by default but forwards a
     path in a rule serves plain HTTP (`redirects_to_https` false); a forwarding rule also
     forwards to its targets (`target_port`: the default's, else the first forwarding
-    rule's by priority). Rules not read: `redirects_to_https` is unknown."""
+    rule's by priority; every other port forwarded to: a listener of its own). Rules not
+    read: `redirects_to_https` is unknown."""
     protocol = LISTENER_PROTO.get(str(li.get("Protocol")).upper(), "tcp")
     lid = str(li.get("ListenerArn") or ctx.stable_id(li))
     final = final_action(li.get("DefaultActions"))
@@ -207,9 +219,28 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
         protos = policies.get(str(li.get("SslPolicy")))
         versions = sorted(TLS[p] for p in protos or [] if p in TLS)
         props["min_tls"] = versions[0] if versions else None
-    ctx.add(Kind.LISTENER, lid, "elbv2_listener", li, props, region,
-            f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}")
+    # Every target group the listener forwards to: its default action's and each forwarding
+    # rule's, every group of a weighted forward. The model's listener forwards to one port,
+    # to the targets of the groups on that port (`target_groups`): one more listener per
+    # further port (as an Azure path map's backends on other ports), so that what reaches
+    # each group's targets is judged on its own port, and only there.
+    by_port: dict[int, list[str]] = {}
+    for a in ([final] if final.get("Type") == "forward" else []) + forwards:
+        for tg, port in forward_groups(a, groups):
+            by_port.setdefault(port, [])
+            if tg not in by_port[port]:
+                by_port[port].append(tg)
+    if target_port in by_port:
+        props["target_groups"] = sorted(by_port[target_port])
+    name = f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}"
+    ctx.add(Kind.LISTENER, lid, "elbv2_listener", li, props, region, name)
     ctx.relate(lid, lb_arn, RelationType.MEMBER_OF)
+    for other in sorted(set(by_port) - {target_port}):
+        more = ctx.add(Kind.LISTENER, f"{lid}#targetport{other}", "elbv2_listener", li,
+                       {**props, "target_port": other, "target_groups": sorted(by_port[other]),
+                        "implicit": f"listener {lid} forwarding to target port {other}"},
+                       region, f"{name}->{other}")
+        ctx.relate(more, lb_arn, RelationType.MEMBER_OF)
     # Every certificate the listener presents: DescribeListeners' `Certificates` is "the
     # default certificate for the listener" only; a listener's certificate list (SNI, chosen
     # by the client's host name) is DescribeListenerCertificates' ("Describes the default
