@@ -247,7 +247,7 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
     # certificate and the certificate list for the specified HTTPS or TLS listener", ELBv2
     # API Reference). Not read: which certificates it presents is not known.
     listed = certs.get(lid)
-    if listed is None and protocol in ("https", "tls"):
+    if listed is None and str(li.get("Protocol")).upper() in ("HTTPS", "TLS"):  # as collected
         why = ctx.list_unread("elbv2.describe_listener_certificates", region)
         ctx.listener_certs_unread.setdefault(
             region, f"certificates of listener {lid} not read ({why or 'no answer for it'})")
