@@ -33,6 +33,7 @@ from providers.aws.normalize.common import (
     QUIC_TLS,
     TLS,
     listener_transports,
+    replica_redundancy,
 )
 from providers.aws.normalize.storage import denies_plain_http
 from providers.terraform.core import (
@@ -846,15 +847,7 @@ class _Aws:
                     if not targets:
                         dests.append("unknown")
             props["replica_regions"] = sorted(set(dests))
-            # a copy in a region known to differ is geo-redundant; a copy whose region (or
-            # the bucket's) is unknown may be in the same region: not known, never "geo"
-            known = [d for d in dests if d != "unknown"]
-            if region and any(d != region for d in known):
-                props["backup_redundancy"] = "geo"
-            elif dests and (not region or len(known) < len(dests)):
-                props["backup_redundancy"] = None
-            else:
-                props["backup_redundancy"] = "zone"
+            props["backup_redundancy"] = replica_redundancy(region, dests)
             # Every bucket answers on its public S3 endpoint, plain HTTP included, unless
             # its policy denies aws:SecureTransport=false (as the live path reads it:
             # providers/aws/normalize/storage.py)
