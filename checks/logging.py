@@ -17,34 +17,78 @@ def trails_of(ctx: CheckContext, account: Resource) -> list[Resource]:
             if t.provider == account.provider and t.account == account.account]
 
 
+def _records(t: Resource) -> bool | None:
+    """Does the trail record every control-plane change (None: not known)? What an AWS
+    trail records is read from its event selectors and IncludeGlobalServiceEvents
+    (providers/aws/normalize/trails.py); a trail without these properties (an Azure
+    activity-log export) records the control plane by definition."""
+    if t.has_prop("global_service_events") and t.prop("global_service_events") is False:
+        return False
+    if not t.has_prop("management_writes"):
+        return True
+    writes = t.prop("management_writes")
+    if writes is None or (t.has_prop("global_service_events")
+                          and t.prop("global_service_events") is None):
+        return None
+    return bool(writes)
+
+
+def _state(t: Resource) -> dict[str, object]:
+    state: dict[str, object] = {
+        "trail": t.id, "multi_region": t.prop("multi_region"),
+        "logging": t.prop("logging_enabled"),
+        "integrity_validation": t.prop("integrity_validation")}
+    # named when it records less than every management event, or is not known to
+    if t.has_prop("management_writes") and (t.prop("management_writes") is not True
+                                            or t.prop("excluded_event_sources")):
+        state["management_writes"] = t.prop("management_writes")
+        state["management_events"] = t.prop("management_events")
+        if t.prop("excluded_event_sources"):
+            state["excluded_event_sources"] = t.prop("excluded_event_sources")
+    if t.prop("multi_region") and t.has_prop("global_service_events") \
+            and t.prop("global_service_events") is not True:
+        state["global_service_events"] = t.prop("global_service_events")
+    return state
+
+
 @check(
     id="LOG-01",
-    reads=("multi_region", "logging_enabled", "integrity_validation", "regions"),
+    reads=("multi_region", "logging_enabled", "integrity_validation", "regions",
+           "management_writes", "management_events", "excluded_event_sources",
+           "global_service_events"),
     title="An audit log records all control-plane changes, in every region",
     severity="high",
     kinds={Kind.ACCOUNT, Kind.LOG_TRAIL},
     rationale="Without an audit trail, an incident cannot be reconstructed and the GDPR "
               "Art. 33 notification cannot say what happened.",
-    remediation="AWS: a multi-region CloudTrail trail, logging, with log file validation; "
+    remediation="AWS: a multi-region CloudTrail trail, logging, with log file validation, "
+                "including global service events and recording management write events "
+                "(no event selectors, or a selector with management events Write or All, "
+                "AWS KMS events not excluded); "
                 "Azure: a diagnostic setting exporting the subscription activity log.",
     references={**REFS_LOG, "ISO27001": ("A.8.15",), "C5": ("OPS-10", "OPS-15")},
     evidence={"aws": "CloudTrail trails: IsMultiRegionTrail, IsLogging, "
-                     "LogFileValidationEnabled",
+                     "LogFileValidationEnabled, IncludeGlobalServiceEvents, event selectors "
+                     "(management write events)",
               "azure": "subscription activity-log diagnostic settings"},
 )
 def audit_log_everywhere(ctx: CheckContext) -> Iterator[Finding]:
     for account in ctx.graph.of_kind(Kind.ACCOUNT):
         trails = trails_of(ctx, account)
-        states = [{"trail": t.id, "multi_region": t.prop("multi_region"),
-                   "logging": t.prop("logging_enabled"),
-                   "integrity_validation": t.prop("integrity_validation")} for t in trails]
-        good = [t for t in trails if t.prop("multi_region") and t.prop("logging_enabled")
-                and t.prop("integrity_validation") is not False]
+        states = [_state(t) for t in trails]
+        # every region, logging, validated: what is left to know is what the trail records
+        candidates = [t for t in trails if t.prop("multi_region") and t.prop("logging_enabled")
+                      and t.prop("integrity_validation") is not False]
+        good = [t for t in candidates if _records(t)]
         if good:
             yield ctx.passed(account, f"audit log by {good[0].name}", {"trails": states})
         elif any(t.prop("multi_region") is None or t.prop("logging_enabled") is None
-                 for t in trails):
+                 for t in trails) or any(_records(t) is None for t in candidates):
             yield ctx.error(account, "audit log state not known", "unknown", {"trails": states})
+        elif candidates:
+            yield ctx.fail(account, f"{candidates[0].name} does not record every control-plane "
+                                    "change (management write events or global service "
+                                    "events left out)", {"trails": states})
         elif trails:
             yield ctx.fail(account, "no audit log covers every region with logging and "
                                     "integrity validation on", {"trails": states})

@@ -140,7 +140,7 @@ def no_plaintext(ctx: CheckContext) -> Iterator[Finding]:
 @check(
     id="TLS-03",
     reads=("public_ips", "public_endpoint", "protocol",
-           "port", "managed_renewal", "not_after", "domains"),
+           "port", "managed_renewal", "renewal_status", "not_after", "domains"),
     title="Certificates on public endpoints are auto-renewed and not near expiry",
     severity="medium",
     kinds={Kind.CERTIFICATE, Kind.LISTENER, Kind.LOAD_BALANCER, Kind.CDN},
@@ -149,7 +149,8 @@ def no_plaintext(ctx: CheckContext) -> Iterator[Finding]:
     remediation="Use provider-managed certificates (Hetzner managed certificate, ACM, Key Vault "
                 "with auto-renewal) or renew before certificate_min_days.",
     references={"GDPR": ("Art. 32(1)(a)",), "ISO27001": ("A.8.24",), "C5": ("KRY-04",)},
-    evidence={"hetzner": "certificates: type (managed/uploaded), not_valid_after"},
+    evidence={"hetzner": "certificates: type (managed/uploaded), status.renewal, "
+                         "not_valid_after"},
     parameters=("certificate_min_days",),
 )
 def certificates_renewed(ctx: CheckContext) -> Iterator[Finding]:
@@ -181,6 +182,9 @@ def certificates_renewed(ctx: CheckContext) -> Iterator[Finding]:
         elif not cert.prop("managed_renewal"):
             yield ctx.fail(cert, "uploaded certificate: nobody renews it automatically",
                            evidence)
+        elif cert.prop("renewal_status") == "failed":
+            evidence["renewal_status"] = "failed"
+            yield ctx.fail(cert, "managed, but its automatic renewal failed", evidence)
         elif left < horizon:
             yield ctx.fail(cert, f"managed, but expires in {left.days} days (renewal failing?)",
                            evidence)

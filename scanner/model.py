@@ -136,6 +136,11 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         "managed_renewal": PropertySpec(
             "bool", (Kind.CERTIFICATE,), "The provider renews the certificate automatically."
         ),
+        "renewal_status": PropertySpec(
+            "str | None", (Kind.CERTIFICATE,), "State of the provider's automatic renewal where "
+            "the API gives one (Hetzner managed certificates: scheduled, pending, failed, "
+            "unavailable); `failed`: the last renewal did not succeed."
+        ),
         "not_after": PropertySpec(
             "str | None", (Kind.CERTIFICATE,), "Expiry, ISO 8601 UTC."
         ),
@@ -234,6 +239,22 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         ),
         "retention_days": PropertySpec(
             "int | None", (Kind.LOG_TRAIL,), "Days logs are kept; None: unknown; 0: forever."
+        ),
+        "management_writes": PropertySpec(
+            "bool | None", (Kind.LOG_TRAIL,),
+            "The trail records every control-plane change: its event selectors include "
+            "management write events (no selectors: AWS's default, all). None: unknown.",
+        ),
+        "management_events": PropertySpec(
+            "str", (Kind.LOG_TRAIL,), "What the trail's event selectors record, in words."
+        ),
+        "excluded_event_sources": PropertySpec(
+            "list[str]", (Kind.LOG_TRAIL,),
+            "Event sources left out of the management events it records (kms, rdsdata).",
+        ),
+        "global_service_events": PropertySpec(
+            "bool | None", (Kind.LOG_TRAIL,),
+            "The trail includes global service events (IAM, STS, CloudFront). None: unknown.",
         ),
         "regions": PropertySpec(
             "list[str]", (Kind.ACCOUNT,), "Regions enabled for the account (collected)."

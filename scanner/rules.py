@@ -1137,7 +1137,10 @@ _V6_ALL = (_V6, _V6 + (1 << 128))  # ::/0
 
 
 def wide_open(exposures: Iterable[Exposure]) -> bool:
-    """Every TCP port open to the whole IPv4 or IPv6 internet (a host with no filtering)."""
+    """Every TCP port open to the whole IPv4 or IPv6 internet (a host with no filtering).
+    Port 0 is not a port a connection can be made to (IANA: reserved), and firewalls that
+    take ranges start theirs at 1 (Hetzner Cloud firewall rules: ports 1-65535, so
+    "1-65535" is how a Hetzner rule opens every port): 1-65535 is every TCP port."""
     covered: dict[str, list[tuple[int, int]]] = {"0.0.0.0/0": [], "::/0": []}
     for e in exposures:
         if e.protocol != "tcp":
@@ -1151,4 +1154,5 @@ def wide_open(exposures: Iterable[Exposure]) -> bool:
             covered["0.0.0.0/0"].append((e._lo, e._hi + 1))
         if flat[-2:] == _V6_ALL:
             covered["::/0"].append((e._lo, e._hi + 1))
-    return any(_merge(iv) == [(0, MAX_PORT + 1)] for iv in covered.values())
+    return any(lo <= 1 and hi == MAX_PORT + 1 for iv in covered.values()
+               for lo, hi in _merge(iv))

@@ -311,8 +311,11 @@ def test_normalizer_fills_the_documented_properties(aws: Any, tmp_path: Path) ->
     assert res["ci"].prop("console_access") is False
     assert [c["last_used_days"] for c in res["ci"].prop("credentials")] == [None]
     assert res["alias/db"].prop("rotation_enabled") is True
-    assert res["org-audit"].properties == {"multi_region": True, "logging_enabled": True,
-                                           "integrity_validation": True, "retention_days": 400}
+    assert res["org-audit"].properties == {
+        "multi_region": True, "logging_enabled": True, "integrity_validation": True,
+        "retention_days": 400, "global_service_events": True, "management_writes": True,
+        "management_events": "no event selectors: all read and write management events "
+                             "(AWS's documented default)", "excluded_event_sources": []}
     assert res["posture-data-eu"].prop("replica_regions") == ["eu-west-1"]
     assert res["posture-data-eu"].prop("https_only") is True
     assert res["web"].prop("waf") is True and res["web"].prop("waf_rate_limit") is True

@@ -86,6 +86,7 @@ CONTEXT = {
     "kms.describe_key": "a key's manager and spec",
     "kms.get_key_rotation_status": "a key's `rotation_enabled`",
     "cloudtrail.get_trail_status": "a trail's `logging_enabled`",
+    "cloudtrail.get_event_selectors": "what a trail records: `management_writes`",
     "logs.describe_log_groups": "a trail's `retention_days`",
     "guardduty.list_detectors": "the account's `threat_detection_regions`",
     "guardduty.get_detector": "the account's `threat_detection_regions`",

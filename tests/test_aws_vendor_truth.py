@@ -407,3 +407,29 @@ def test_allow_everything_but_one_resource_is_an_admin_grant() -> None:
     narrow = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::HRBucket/*"}]}
     assert grants_admin(admin) and grants_admin(but_one) and not grants_admin(narrow)
+
+
+@pytest.mark.parametrize("created", ["2026-12-01T00:00:00.700000+00:00",
+                                     "2026-12-01T00:00:03+00:00"])
+def test_access_key_created_in_the_collection_second_is_zero_days_old_not_minus_one(
+        tmp_path: Path, created: str) -> None:
+    """The collection time is kept to the second (2026-12-01T00:00:00Z here); a key created
+    later in that second, or seconds later by AWS's clock, was -1 days old: the same estate's
+    evidence then differed between scans (a flaky IAM-04 in CI)."""
+    keys = {"AccessKeyMetadata": [{"AccessKeyId": "AKIA111111111EXAMPLE", "CreateDate": created,
+                                   "Status": "Active", "UserName": "Alice"}]}
+    user = {"UserName": "Alice", "UserId": "AIDAEXAMPLE",
+            "Arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "GroupList": [],
+            "AttachedManagedPolicies": [], "UserPolicyList": []}
+    s = section({
+        "iam.get_account_authorization_details": [{"UserDetailList": [user]}],
+        "iam.list_access_keys": [{"request": {"UserName": "Alice"}, "response": keys}],
+        "iam.get_access_key_last_used": [{"request": {"AccessKeyId": "AKIA111111111EXAMPLE"},
+                                          "response": {"UserName": "Alice", "AccessKeyLastUsed": {
+                                              "LastUsedDate": created, "Region": "N/A",
+                                              "ServiceName": "N/A"}}}],
+    }, {"iam.get_account_authorization_details": GLOBAL, "iam.list_access_keys": GLOBAL,
+        "iam.get_access_key_last_used": GLOBAL})
+    alice = next(r for r in normalize(s).resources if r.name == "Alice")
+    [cred] = alice.prop("credentials")
+    assert (cred["age_days"], cred["last_used_days"]) == (0, 0)

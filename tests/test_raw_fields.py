@@ -91,8 +91,8 @@ def test_the_fields_no_normalizer_reads_are_not_decoded(tmp_path: Path) -> None:
     server, full = partial.items("servers")[0], whole.items("servers")[0]
     assert "server_type" in full and "server_type" not in server
     assert set(server) < set(full)
-    assert server["image"] == {k: full["image"][k] for k in ("name", "description",
-                                                             "deprecated")}
+    assert server["image"] == {k: full["image"][k] for k in (
+        "name", "description", "deprecated", "type", "os_flavor", "os_version")}
     # collections no type lists (and every other member of the file) are decoded whole
     assert partial.items("firewalls") == whole.items("firewalls")
     assert partial.errors == whole.errors and partial.locations == whole.locations

@@ -107,6 +107,7 @@ def tls04(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def scan(*args: str, environ: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     result = run("scan", *args, "--checks", "TLS-04", "--format", "json", "--no-timestamps",
                  env=environ)
+    assert result.stdout, f"exit {result.exit_code}: {result.stderr}"  # says why, if it fails
     return result.exit_code, json.loads(result.stdout)
 
 

@@ -69,6 +69,9 @@ def _affects(spec: Mapping[Kind, set[str]]) -> Mapping[Kind, frozenset[str]]:
 BACKUP_PROPS = {"backup_enabled", "backup_frequency_hours", "backup_retention_days",
                 "backup_redundancy", "replica_regions"}
 REACHED = {"ingress"}  # what a load balancer forwards to decides its targets' exposure
+# what a trail records (its event selectors): LOG-01
+TRAIL_RECORDS = {K.LOG_TRAIL: {"management_writes", "management_events",
+                               "excluded_event_sources"}}
 # whether a certificate sits on a public listener (TLS-03 judges only those)
 ON_LISTENERS = {K.CERTIFICATE: {ANY_PROPERTY}}
 AFFECTS: dict[str, dict[Kind, set[str]]] = {
@@ -99,6 +102,7 @@ AFFECTS: dict[str, dict[Kind, set[str]]] = {
     "kms.describe_key": {K.KEY: {"customer_managed", "rotation_enabled"}},
     "kms.get_key_rotation_status": {K.KEY: {"rotation_enabled"}},
     "cloudtrail.get_trail_status": {K.LOG_TRAIL: {"logging_enabled"}},
+    "cloudtrail.get_event_selectors": TRAIL_RECORDS,
     "logs.describe_log_groups": {K.LOG_TRAIL: {"retention_days"}},
     "guardduty.list_detectors": {K.ACCOUNT: {"threat_detection_regions"}},
     "guardduty.get_detector": {K.ACCOUNT: {"threat_detection_regions"}},
@@ -141,6 +145,9 @@ DIRECTION: dict[str, tuple[bool, bool]] = {
     "elbv2.describe_target_groups": ONLY_OPENS,
     "elbv2.describe_target_health": ONLY_OPENS,
     "elbv2.describe_listener_certificates": ONLY_OPENS,
+    # unread event selectors can only take a trail's pass away (LOG-01 pass -> error); a
+    # trail that fails for another reason fails whatever it records
+    "cloudtrail.get_event_selectors": ONLY_OPENS,
 }
 
 
@@ -172,6 +179,7 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
     "kms.describe_key": {K.KEY: {"customer_managed", "rotation_enabled", "implicit"}},
     "kms.get_key_rotation_status": {K.KEY: {"rotation_enabled"}},
     "cloudtrail.get_trail_status": {K.LOG_TRAIL: {"logging_enabled"}},
+    "cloudtrail.get_event_selectors": TRAIL_RECORDS,
     "logs.describe_log_groups": TRAIL_RETENTION,
     "guardduty.list_detectors": {K.ACCOUNT: {"threat_detection_regions"}},
     "guardduty.get_detector": {K.ACCOUNT: {"threat_detection_regions"}},
@@ -297,6 +305,9 @@ APIS: tuple[Api, ...] = (
        "trails, including multi-region and organization trails seen from each region"),
     _a("cloudtrail.get_trail_status", "cloudtrail:GetTrailStatus", {K.LOG_TRAIL},
        "whether each trail is logging", parent="cloudtrail.describe_trails"),
+    _a("cloudtrail.get_event_selectors", "cloudtrail:GetEventSelectors", {K.LOG_TRAIL},
+       "what each trail records: its (advanced) event selectors, read once from its home "
+       "region", parent="cloudtrail.describe_trails"),
     _a("logs.describe_log_groups", "logs:DescribeLogGroups", {K.LOG_TRAIL},
        "CloudWatch Logs groups: retention of the groups trails deliver to"),
     _a("guardduty.list_detectors", "guardduty:ListDetectors", {K.ACCOUNT},

@@ -741,18 +741,20 @@ class AccountCollector:
                                           ) -> list[Task]:
         trails = answer.get("trailList", [])
         self.store("cloudtrail.describe_trails", region, trails)
-        if not self.want("cloudtrail.get_trail_status"):
-            return []
         jobs = []
         for t in trails:
             home = t.get("HomeRegion") or region
-            # Each trail's status once: from its home region, or from the first region
-            # scanned when its home region is not scanned (organization trails).
+            # Each trail's status and event selectors once: from its home region, or from
+            # the first region scanned when its home region is not scanned (organization
+            # trails). DescribeTrails with includeShadowTrails lists a multi-region trail in
+            # every region (its shadow trails): it is read once, not once per region.
             if home == region or (home not in self.regions and region == self.regions[0]):
                 arn = t.get("TrailARN") or t.get("Name")
-                jobs.append(("cloudtrail.get_trail_status", partial(
-                    self.per_resource, "cloudtrail.get_trail_status", region, {"Name": arn},
-                    arn)))
+                for name, key in (("cloudtrail.get_trail_status", "Name"),
+                                  ("cloudtrail.get_event_selectors", "TrailName")):
+                    if self.want(name):
+                        jobs.append((name, partial(self.per_resource, name, region,
+                                                   {key: arn}, arn)))
         return self._children(region, jobs)
 
     def _after_guardduty_list_detectors(self, region: str, answer: dict[str, Any]

@@ -244,7 +244,14 @@ def list_all(client: Client, path: str, params: Mapping[str, str | list[str]], k
         if not isinstance(batch, list):
             raise ValueError(f"{key} is not a list")
         items.extend(batch)
-        pagination = (body.get("meta") or {}).get("pagination") or {}
+        meta = body.get("meta")
+        pagination = meta.get("pagination") if isinstance(meta, dict) else None
+        if not isinstance(pagination, dict) or "next_page" not in pagination:
+            # Every list response carries meta.pagination with next_page (null on the last
+            # page): OpenAPI ListMeta/Pagination, both `required`. Without it, whether more
+            # pages follow is not known: the list is not read as complete.
+            raise PaginationError(f"GET {path}: page {page} has no meta.pagination.next_page; "
+                                  "whether more pages follow is not known")
         page = _next_page(path, page, pagination, len(items))
     return items
 

@@ -71,6 +71,30 @@ def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     return dict(labels)  # the usual case: strings already, copied without str() calls
 
 
+# Images whose `deprecated` says nothing of the operating system they hold: the customer's
+# own snapshots and backups (schema image: `deprecated` is when "the Image is considered to
+# be deprecated"; Hetzner deprecates its system and app images, never a customer's copy).
+_OWN_IMAGES = frozenset({"snapshot", "backup"})
+_LB_PROTOCOLS = frozenset({"http", "https", "tcp"})
+
+
+def _image_doubt(image: Mapping[str, Any], raw: Any) -> Unread | None:
+    """Why whether a server's operating system is deprecated is not known, or None. A server
+    whose `image` is null (schema server.image: nullable, e.g. the image it was built from
+    was deleted) or a snapshot/backup image (its `deprecated` is never set; the OS inside it,
+    `os_flavor` `os_version`, may be long deprecated) reads as "not deprecated" without
+    this: only a pass can be wrong."""
+    if raw is None:
+        return Unread("the server's image is null in the API: which operating system it "
+                      "runs is not known", opens=True, closes=False)
+    kind = enum(image.get("type"))
+    if kind in _OWN_IMAGES:
+        return Unread(f"the server runs a {kind} image ({image.get('os_flavor')} "
+                      f"{image.get('os_version')}): Hetzner sets no deprecation date on "
+                      "snapshots and backups", opens=True, closes=False)
+    return None
+
+
 class _Builder:
     def __init__(self, section: Section) -> None:
         self.s = section
@@ -113,6 +137,10 @@ class _Builder:
                   ) -> dict[Any, tuple[RuleLayer, dict[str, Unread]]]:
         """Each server's firewall layer (shared for identical firewall sets) and what about
         it is not known.
+
+        A label selector applies a firewall to the servers the API lists in the entry's
+        `applied_to_resources`; only an entry without that list (a hand-written snapshot) is
+        resolved here against the servers' labels.
 
         A firewall filters a server once the `apply_firewall` action has finished (OpenAPI,
         POST /firewalls/{id}/actions/apply_to_resources: "A Firewall is applied to a resource
@@ -175,10 +203,17 @@ class _Builder:
                 if kind != "label_selector":
                     unresolved.append((fw["id"], f"applied_to type {target.get('type')!r}"))
                     continue
-                for res in _arr(target.get("applied_to_resources")):
+                listed = target.get("applied_to_resources")
+                for res in _arr(listed):
                     srv = res.get("server") if isinstance(res, Mapping) else None
                     if enum(res.get("type")) == "server" and isinstance(srv, Mapping):
                         mark(srv["id"], fw["id"], res.get("status"), "label selector")
+                if isinstance(listed, list):
+                    # The API resolved the selector itself ("Resources applied to via this
+                    # Label Selector", schema firewall_resource_id.applied_to_resources): a
+                    # server it does not list has not got the firewall, whatever our reading
+                    # of the selector says (an own match read an open server as filtered).
+                    continue
                 selector = _obj(target.get("label_selector")).get("selector")
                 terms = parse_selector(selector)
                 if terms is None:
@@ -269,19 +304,29 @@ class _Builder:
         attached, relations = RelationType.ATTACHED_TO, self.relations
         for srv, labels in zip(servers, server_labels, strict=True):
             native = srv["id"]
-            pn = _obj(srv.get("public_net"))
+            raw_pn = srv.get("public_net")
+            pn = _obj(raw_pn)
             public = [str(ip["ip"]) for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
                       if _str(ip.get("ip"), "public_net.ip")]
             more = floating.get(native)
             if more:
                 public += more
+            layer, unknown = layers[native]
+            if not isinstance(raw_pn, Mapping):
+                # schema server: public_net is required (ipv4/ipv6 null when disabled); a
+                # server without it has addresses that were not read, not none
+                unknown = {**unknown, "public_ips": Unread(
+                    "the server's public_net is missing: its public addresses were not read",
+                    opens=True, closes=False)}
             image = _obj(srv.get("image"))
+            doubt = _image_doubt(image, srv.get("image"))
+            if doubt is not None:
+                unknown = {**unknown, "image_deprecated": doubt}
             window = srv.get("backup_window")
             if window is not None and not isinstance(window, str):  # "22-02" or null
                 raise TypeError(f"backup_window: expected a string or null, got "
                                 f"{type(window).__name__}")
             private_net = _arr(srv.get("private_net"))
-            layer, unknown = layers[native]
             sid = self.add(Kind.COMPUTE, "server", native, srv, {
                 "public_ips": public,
                 "private_ips": [p["ip"] for p in private_net if p.get("ip")],
@@ -351,9 +396,15 @@ class _Builder:
         if protocol == "https":
             props["min_tls"] = "1.2"
             props["min_tls_reference"] = LB_TLS_DOC
+        # schema load_balancer_service.protocol: http | https | tcp. Another value (or none)
+        # is not known to be plaintext, TLS or a pass-through: TLS-01/TLS-02 cannot judge it
+        # (it read as "a <PROTOCOL> listener", a TLS-02 pass).
+        unknown = {} if protocol in _LB_PROTOCOLS else {"protocol": Unread(
+            f"service protocol {svc.get('protocol')!r} is not one the API documents "
+            "(http, https, tcp)")}
         lid = self.add(Kind.LISTENER, "load_balancer_service", f"{lb['id']}/{port}", svc, props,
                        region=_location(lb), name=f"{lb.get('name')}:{port}/{protocol}",
-                       rid=f"{lb_id}/service/{port}")
+                       rid=f"{lb_id}/service/{port}", unknown=unknown)
         self.relate(lid, lb_id, RelationType.MEMBER_OF)
         for cert in _arr(http.get("certificates")):
             self.relate(lid, self.rid("certificate", cert), RelationType.USES_CERTIFICATE)
@@ -368,18 +419,33 @@ class _Builder:
                 rid=f"{lb_id}/service/80")
             self.relate(rid, lb_id, RelationType.MEMBER_OF)
 
-    @staticmethod
-    def target_ids(lb: Mapping[str, Any]) -> list[Any]:
-        """The server ids a load balancer targets, directly or through a label selector
-        (the API lists the servers a selector resolved to in the target's `targets`)."""
+    def selected(self, target: Mapping[str, Any]) -> list[tuple[Any, Mapping[str, Any]]]:
+        """(server id, the entry that names it) for a label selector target. The API lists
+        the servers the selector resolved to in the target's `targets` (schema
+        load_balancer_target: "Resolved label selector target Servers. Only present for
+        type label_selector"); without that list the selector is resolved here against the
+        servers read, and one that cannot be parsed is read as selecting every server (the
+        most exposed reading, as in Terraform plans), never as selecting none."""
+        listed = target.get("targets")
+        if isinstance(listed, list):
+            return [(sub["server"]["id"], sub) for sub in listed
+                    if isinstance(sub, Mapping) and isinstance(sub.get("server"), Mapping)]
+        servers = self.s.items("servers")
+        terms = parse_selector(_obj(target.get("label_selector")).get("selector"))
+        if terms is None:
+            return [(srv["id"], target) for srv in servers]
+        index = LabelIndex(servers, [_labels(srv) for srv in servers])
+        return [(sid, target) for sid in index.matching(terms)]
+
+    def target_ids(self, lb: Mapping[str, Any]) -> list[Any]:
+        """The server ids a load balancer targets, directly or through a label selector."""
         out = []
         for target in _arr(lb.get("targets")):
             kind = enum(target.get("type"))
             if kind == "server" and target.get("server"):
                 out.append(target["server"]["id"])
             elif kind == "label_selector":
-                out.extend(sub["server"]["id"] for sub in _arr(target.get("targets"))
-                           if sub.get("server"))
+                out.extend(sid for sid, _ in self.selected(target))
         return out
 
     def targets(self, lb_id: str, lb: Mapping[str, Any]) -> None:
@@ -390,18 +456,22 @@ class _Builder:
                 self.relate(lb_id, self.rid("server", target["server"]["id"]),
                             RelationType.TARGETS, private=private)
             elif kind == "label_selector":
-                for sub in _arr(target.get("targets")):
-                    if sub.get("server"):
-                        self.relate(lb_id, self.rid("server", sub["server"]["id"]),
-                                    RelationType.TARGETS,
-                                    private=bool(sub.get("use_private_ip", private)))
+                for sid, sub in self.selected(target):
+                    self.relate(lb_id, self.rid("server", sid), RelationType.TARGETS,
+                                private=bool(sub.get("use_private_ip", private)))
 
     # --- the rest ------------------------------------------------------------------------
 
     def simple(self) -> None:
         for cert in self.s.items("certificates"):
+            managed = enum(cert.get("type")) == "managed"
             self.add(Kind.CERTIFICATE, "certificate", cert["id"], cert, {
-                "managed_renewal": enum(cert.get("type")) == "managed",
+                "managed_renewal": managed,
+                # schema certificate.status ("always null for type uploaded"): renewal is
+                # scheduled | pending | failed | unavailable; `failed`: Hetzner's automatic
+                # renewal of a managed certificate did not succeed (status.error says why)
+                "renewal_status": enum(_obj(cert.get("status")).get("renewal")) or None
+                if managed else None,
                 "not_after": cert.get("not_valid_after"),
                 "domains": list(_arr(cert.get("domain_names"))),
             })

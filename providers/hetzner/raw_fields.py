@@ -35,6 +35,9 @@ class Image(TypedDict):
     name: Any
     description: Any
     deprecated: Any
+    type: Any  # snapshot/backup images carry no deprecation of the OS they hold (VUL-01)
+    os_flavor: Any
+    os_version: Any
 
 
 class PublicNet(TypedDict):

@@ -36,6 +36,7 @@ from providers.aws.normalize.common import (
     replica_redundancy,
 )
 from providers.aws.normalize.storage import denies_plain_http
+from providers.aws.normalize.trails import ManagementWrites, management_props, management_writes
 from providers.terraform.core import (
     UNKNOWN_IP,
     Builder,
@@ -50,6 +51,10 @@ from providers.terraform.core import (
 from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
 
+# aws_cloudtrail advanced_event_selector field_selector attributes -> the API's operators
+TF_OPERATORS = (("Equals", "equals"), ("NotEquals", "not_equals"),
+                ("StartsWith", "starts_with"), ("NotStartsWith", "not_starts_with"),
+                ("EndsWith", "ends_with"), ("NotEndsWith", "not_ends_with"))
 CLOUD = "aws"
 TYPES = frozenset({
     "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance", "aws_security_group",
@@ -1129,8 +1134,36 @@ class _Aws:
                 "multi_region": flag("is_multi_region_trail", False),
                 "logging_enabled": flag("enable_logging", True),
                 "integrity_validation": flag("enable_log_file_validation", False),
+                "global_service_events": flag("include_global_service_events", True),
+                **management_props(self.trail_records(t)),
             }, name=t.name(t.v("name")), region=self.region(t), labels=self.labels(t))
 
+    @staticmethod
+    def trail_records(t: Entry) -> ManagementWrites:
+        """What an aws_cloudtrail records, read as the live GetEventSelectors answer
+        (providers/aws/normalize/trails.py): its `event_selector` blocks as EventSelectors,
+        its `advanced_event_selector` blocks as AdvancedEventSelectors; none is the trail
+        AWS creates without selectors (all read and write management events). A selector
+        known only after apply: unknown, never a pass."""
+        if t.unknown("event_selector") or t.unknown("advanced_event_selector"):
+            return ManagementWrites(None, "event selectors known only after apply")
+        blocks, adv_blocks = t.v("event_selector", default=[]), \
+            t.v("advanced_event_selector", default=[])
+        if not isinstance(blocks, list) or not isinstance(adv_blocks, list):
+            return ManagementWrites(None, "event selectors not understood")
+        # values as planned (a wrong type is refused by management_writes: unknown)
+        basic = [{
+            "ReadWriteType": s.get("read_write_type") or "All",
+            "IncludeManagementEvents": True if s.get("include_management_events") is None
+            else s.get("include_management_events"),
+            "ExcludeManagementEventSources": s.get("exclude_management_event_sources") or []}
+            if isinstance(s, Mapping) else s for s in blocks]
+        advanced = [{"FieldSelectors": [
+            {"Field": f.get("field"), **{op: f[attr] for op, attr in TF_OPERATORS
+                                         if f.get(attr)}} if isinstance(f, Mapping) else f
+            for f in (s.get("field_selector") or [])]} if isinstance(s, Mapping) else s
+            for s in adv_blocks]
+        return management_writes(basic or None, advanced or None)
 
     def file_systems(self) -> None:
         """aws_efs_file_system -> volume: `encrypted`; not set, the API's default applies

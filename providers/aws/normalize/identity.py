@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from providers.aws.normalize.common import ADMIN_POLICY, _arr, _obj, grants_admin, parse_time, tags
@@ -155,8 +156,18 @@ def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None
             creds.append({
                 "id": f"access key {i + 1} of {name}"
                       + (f" (created {created.date()})" if created else ""),
-                "age_days": (ctx.collected_at - created).days if created else None,
-                "last_used_days": (ctx.collected_at - last).days if last else None,
+                "age_days": _days_before(ctx.collected_at, created),
+                "last_used_days": _days_before(ctx.collected_at, last),
             })
         props["credentials"] = creds
     ctx.add(Kind.IDENTITY, str(u["Arn"]), "iam_user", u, props, None, name, tags(u))
+
+
+def _days_before(collected_at: datetime, when: datetime | None) -> int | None:
+    """Whole days from `when` to the collection time, never negative. The collection time is
+    the collector's clock at the start, to the second (snapshot.now()); a key created in that
+    same second, or during the collection, or a few seconds "later" by AWS's clock, has a
+    CreateDate after it: it is 0 days old, not -1 (timedelta.days rounds towards -inf)."""
+    if when is None:
+        return None
+    return max(0, (collected_at - when).days)
