@@ -132,7 +132,8 @@ READS: dict[str, dict[str, str]] = {
                "`MinimumProtocolVersion`",
         "azure": "Application Gateway SSL policy, storage `minimumTlsVersion`, SQL "
                  "`minimalTlsVersion`, App Service `minTlsVersion`, PostgreSQL "
-                 "`ssl_min_protocol_version`, MySQL `tls_version`",
+                 "`ssl_min_protocol_version`, MySQL `tls_version` (both: "
+                 "`require_secure_transport` OFF accepts plaintext)",
     },
     "TLS-02": {
         "aws": "ALB port-80 listeners (default action a redirect to HTTPS?), S3 bucket policies "

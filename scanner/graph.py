@@ -175,7 +175,14 @@ class EstateGraph:
         sources = tuple(sources_for(lb_exposures, transport, port))
         if not sources:
             return
+        # a listener that names the target groups it forwards to on this port reaches only
+        # their targets (an AWS listener forwarding to groups on two ports: each port its
+        # own groups' targets, not every target of the load balancer)
+        groups = listener.prop("target_groups")
         for rel in targets:
+            if isinstance(groups, list | tuple) and rel.attrs.get("target_group") is not None \
+                    and rel.attrs["target_group"] not in groups:
+                continue
             target = self.resources[rel.target]
             if rel.attrs.get("private"):
                 admitted_sources = sources

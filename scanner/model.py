@@ -116,6 +116,11 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "udp); absent: udp for a `udp` listener, else tcp."
         ),
         "target_port": PropertySpec("int", (Kind.LISTENER,), "Port traffic is forwarded to."),
+        "target_groups": PropertySpec(
+            "list[str]", (Kind.LISTENER,),
+            "The target groups the listener forwards to on its `target_port` (the "
+            "`target_group` of its load balancer's `targets` relations); absent: every target."
+        ),
         "redirects_to_https": PropertySpec(
             "bool", (Kind.LISTENER,), "A plaintext listener that only redirects to HTTPS."
         ),

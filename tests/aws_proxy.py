@@ -150,6 +150,8 @@ class Fault:
     times: int | None = None  # None: always
     hits: int = 0
     answer: Callable[[Call], dict[str, Any]] | None = None  # canned success instead
+    # moto's real answer, rewritten (moto's shape put back into AWS's documented one)
+    rewrite: Callable[[bytes], bytes] | None = None
     headers: tuple[tuple[str, str], ...] = ()  # added to the error answer (Retry-After...)
 
 
@@ -191,6 +193,10 @@ class AwsProxy:
              answer: Callable[[Call], dict[str, Any]]) -> None:
         """Answer matching calls with `answer(call)` (REST-JSON, HTTP 200)."""
         self.faults.append(Fault(match, "", 200, answer=answer))
+
+    def rewrite(self, match: Callable[[Call], bool], change: Callable[[bytes], bytes]) -> None:
+        """Forward matching calls to moto and answer with `change(moto's answer body)`."""
+        self.faults.append(Fault(match, "", 200, rewrite=change))
 
     def reset(self) -> None:
         with self.lock:
@@ -272,6 +278,10 @@ class AwsProxy:
                         fault.hits += 1
                 if answer is not None:
                     status, headers, payload = answer
+                elif fault is not None and fault.rewrite is not None:
+                    status, headers, payload = proxy.forward(self.command, self.path,
+                                                             dict(self.headers), body)
+                    payload = fault.rewrite(payload)
                 elif fault is not None and fault.answer is not None:
                     status, headers, payload = 200, [("Content-Type", "application/json")], \
                         json.dumps(fault.answer(call)).encode()

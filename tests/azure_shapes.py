@@ -168,6 +168,13 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     tls["properties"]["value"] = "TLSv1.2"
     configs = [renamed(renamed(tls, "array_nulls", "ssl_min_protocol_version"), "testserver",
                        server) for server in ("pgtestsvc1", "pgtestsvc2")]
+    # require_secure_transport (Microsoft's example is another on/off parameter): ON for
+    # pgtestsvc2, OFF for pgtestsvc1 (unencrypted connections accepted as well)
+    for server, value in (("pgtestsvc1", "off"), ("pgtestsvc2", "on")):
+        secure = renamed(renamed(example("PostgreSQLConfigurationGet.json"), "array_nulls",
+                                 "require_secure_transport"), "testserver", server)
+        secure["properties"]["value"] = value
+        configs.append(secure)
     emotion = example("CognitiveServicesGetAccount.json")
     translator = renamed(emotion, "myAccount", "myTranslator")
     translator.update(location="global", kind="TextTranslation")

@@ -75,6 +75,7 @@ CONTEXT = {
     "rds.describe_db_instance_automated_backups": "a database's `replica_regions`",
     "elbv2.describe_tags": "load balancer labels",
     "elbv2.describe_rules": "what a listener forwards",
+    "elbv2.describe_listener_certificates": "the certificates a listener presents (SNI)",
     "elbv2.describe_ssl_policies": "a listener's `min_tls`",
     "elbv2.describe_target_groups": "a listener's `target_port`, `targets` relations",
     "elbv2.describe_target_health": "`targets` relations",

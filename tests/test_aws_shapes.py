@@ -5,13 +5,18 @@ the real CLI, as in tests/test_aws_collector.py; this module builds its own smal
 - `multi-1`: eth0 (closed security group, public IP) and eth1 (SSH open to the internet,
   an elastic IP); `single-1`: eth0 only, closed;
 - `pl-1`: SSH open to an AWS-managed prefix list (com.amazonaws.<region>.s3);
-- the `api` ALB: HTTP:80 redirects to HTTPS by default, a rule forwards /api/* in plain HTTP;
-- buckets `plain-bucket` (no policy) and `tls-bucket` (denies aws:SecureTransport=false).
+- the `api` ALB: HTTP:80 redirects to HTTPS by default, a rule forwards /api/* in plain HTTP
+  (group `api`, port 8080: single-1), another /ops/* (group `ops`, port 22: ops-1);
+  HTTPS:443 presents the uploaded certificate api.example.com by default and
+  sni.example.com from its certificate list (SNI);
+- buckets `plain-bucket` (no policy) and `tls-bucket` (denies aws:SecureTransport=false);
+  `replicated-bucket` replicates to another account's bucket.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,9 +106,46 @@ def build(url: str) -> dict[str, Any]:
                     Conditions=[{"Field": "path-pattern", "Values": ["/api/*"]}],
                     Actions=[{"Type": "forward", "TargetGroupArn": tg}])
 
+    # a second rule of HTTP:80 forwards /ops/* to a group on port 22 whose one target,
+    # ops-1, is in no other group
+    ids["ops-1"] = run_instance("ops-1", closed)
+    ops = elb.create_target_group(Name="ops", Protocol="HTTP", Port=22, VpcId=vpc,
+                                  TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=ops, Targets=[{"Id": ids["ops-1"]}])
+    elb.create_rule(ListenerArn=listener["ListenerArn"], Priority=20,
+                    Conditions=[{"Field": "path-pattern", "Values": ["/ops/*"]}],
+                    Actions=[{"Type": "forward", "TargetGroupArn": ops}])
+
+    # an HTTPS listener presenting two uploaded certificates: its default one and, in its
+    # certificate list (SNI), a second one only DescribeListenerCertificates names
+    acm = aws_estate.client(url, "acm")
+    uploaded = {}
+    for domain in ("api.example.com", "sni.example.com"):
+        cert_pem, key_pem = aws_estate.self_signed(domain)
+        uploaded[domain] = acm.import_certificate(Certificate=cert_pem,
+                                                  PrivateKey=key_pem)["CertificateArn"]
+    https = elb.create_listener(
+        LoadBalancerArn=lb, Protocol="HTTPS", Port=443,
+        SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        Certificates=[{"CertificateArn": uploaded["api.example.com"]}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]
+    elb.add_listener_certificates(ListenerArn=https["ListenerArn"], Certificates=[
+        {"CertificateArn": uploaded["sni.example.com"]}])
+
     s3 = aws_estate.client(url, "s3")
     for bucket in ("plain-bucket", "tls-bucket"):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    # replicated to a bucket of another account, whose region this account cannot see
+    s3.create_bucket(Bucket="replicated-bucket",
+                     CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket="replicated-bucket",
+                             VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_replication(Bucket="replicated-bucket", ReplicationConfiguration={
+        "Role": "arn:aws:iam::123456789012:role/replication", "Rules": [{
+            "ID": "all", "Priority": 1, "Status": "Enabled", "Filter": {},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": {"Bucket": "arn:aws:s3:::bucket-of-another-account",
+                            "Account": "210987654321"}}]})
     s3.put_bucket_policy(Bucket="tls-bucket", Policy=json.dumps({
         "Version": "2012-10-17", "Statement": [{
             "Sid": "TLSOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
@@ -209,6 +251,18 @@ def test_plain_http_listener_that_forwards_in_a_rule_fails_tls02(aws: Any) -> No
     assert [c for c in proxy.calls if c.action == "DescribeRules"]
 
 
+def test_every_port_a_listener_forwards_to_reaches_that_groups_targets_only(aws: Any
+                                                                            ) -> None:
+    """HTTP:80 forwards /api/* to port 8080 (single-1) and /ops/* to port 22 (ops-1). The
+    listener forwarded to its first rule's port only: SSH from the internet to ops-1 through
+    the load balancer was missed (a NET-02 pass). Each port reaches its own group's
+    targets: single-1 is not reached on 22."""
+    _proxy, _ids, profile = aws
+    doc = scan(profile, "NET-02")
+    assert status(doc, "NET-02", "ops-1") == "fail"
+    assert status(doc, "NET-02", "single-1") == "pass"
+
+
 def test_listener_whose_rules_cannot_be_read_is_not_a_pass(aws: Any) -> None:
     proxy, _ids, profile = aws
     proxy.fail(lambda c: c.action == "DescribeRules", "AccessDenied")
@@ -216,11 +270,55 @@ def test_listener_whose_rules_cannot_be_read_is_not_a_pass(aws: Any) -> None:
     assert status(doc, "TLS-02", "api:80/http") == "error"
 
 
+def default_certificate_only(body: bytes) -> bytes:
+    """DescribeListeners as AWS answers it: a listener's `Certificates` is "the default
+    certificate for the listener" (ELBv2 API Reference, Listener), the certificate list is
+    DescribeListenerCertificates' alone. moto also lists the SNI certificates there."""
+    return re.sub(rb"<Certificates>\s*(<member>.*?</member>).*?</Certificates>",
+                  rb"<Certificates>\1</Certificates>", body, flags=re.S)
+
+
+def test_a_certificate_a_public_listener_presents_by_sni_is_judged_by_tls03(aws: Any) -> None:
+    """DescribeListeners names a listener's default certificate only; the certificate list
+    (SNI) is DescribeListenerCertificates'. An uploaded certificate served by SNI on a public
+    listener was "not used by any public listener" (a TLS-03 skip): it fails as the default
+    one does (nobody renews it)."""
+    proxy, _ids, profile = aws
+    proxy.rewrite(lambda c: c.action == "DescribeListeners", default_certificate_only)
+    doc = scan(profile, "TLS-03")
+    assert status(doc, "TLS-03", "api.example.com") == "fail"
+    assert status(doc, "TLS-03", "sni.example.com") == "fail"
+    assert [c for c in proxy.calls if c.action == "DescribeListenerCertificates"]
+
+
+def test_listener_certificates_that_cannot_be_read_leave_unused_certificates_unknown(
+        aws: Any) -> None:
+    """The certificate list denied: whether sni.example.com is presented is not known, so
+    its "not used" skip is unsafe (error); the default certificate's fail stands."""
+    proxy, _ids, profile = aws
+    proxy.rewrite(lambda c: c.action == "DescribeListeners", default_certificate_only)
+    proxy.fail(lambda c: c.action == "DescribeListenerCertificates", "AccessDenied")
+    doc = scan(profile, "TLS-03")
+    assert status(doc, "TLS-03", "api.example.com") == "fail"
+    assert status(doc, "TLS-03", "sni.example.com") == "error"
+
+
 def test_bucket_whose_policy_does_not_deny_plain_http_fails_tls02(aws: Any) -> None:
     _proxy, _ids, profile = aws
     doc = scan(profile, "TLS-02")
     assert status(doc, "TLS-02", "plain-bucket") == "fail"
     assert status(doc, "TLS-02", "tls-bucket") == "pass"
+
+
+def test_replication_to_a_bucket_whose_region_is_unknown_is_not_geo_redundant(aws: Any
+                                                                               ) -> None:
+    """S3 replication to another account's bucket: its region is not known (GetBucketLocation
+    is the owner's), so the copy may be in the bucket's own region. It was read as a second
+    region (a BAK-01 pass); the plan reading already said unknown."""
+    _proxy, _ids, profile = aws
+    doc = scan(profile, "BAK-01")
+    assert status(doc, "BAK-01", "replicated-bucket") == "error"
+    assert status(doc, "BAK-01", "plain-bucket") == "fail"
 
 
 def _bucket_call(operation: str, bucket: str) -> Any:

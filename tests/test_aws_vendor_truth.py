@@ -88,6 +88,11 @@ def acm_behind_https_listener() -> dict[str, list[dict[str, Any]]]:
         "elbv2.describe_load_balancers": [lb],
         "elbv2.describe_listeners": [{"request": {"LoadBalancerArn": lb["LoadBalancerArn"]},
                                       "response": {"Listeners": [listener]}}],
+        # DescribeListenerCertificates: the default certificate, no certificate list
+        "elbv2.describe_listener_certificates": [
+            {"request": {"ListenerArn": listener["ListenerArn"]},
+             "response": {"Certificates": [{"CertificateArn": cert["CertificateArn"],
+                                            "IsDefault": True}]}}],
         "acm.list_certificates": [{"CertificateArn": cert["CertificateArn"],
                                    "DomainName": cert["DomainName"]}],
         "acm.describe_certificate": [{"request": {"CertificateArn": cert["CertificateArn"]},

@@ -135,6 +135,19 @@ def test_a_denied_configuration_read_touches_only_that_servers_min_tls(
     assert res[f"{PG}/pgtestsvc2"].prop("min_tls") == "1.2"
 
 
+def test_a_flexible_server_that_does_not_require_secure_transport_accepts_plaintext(
+        arm: ArmServer, tmp_path: Path) -> None:
+    """pgtestsvc1's require_secure_transport is OFF (Microsoft's configuration example as
+    that parameter): unencrypted connections are accepted whatever its
+    ssl_min_protocol_version (TLSv1.2: it was a TLS-01 pass, the parameter not read);
+    pgtestsvc2's is ON."""
+    doc, _, res = scan(arm, tmp_path, "--checks", "TLS-01")
+    assert res[f"{PG}/pgtestsvc1"].prop("min_tls") == "1.0"
+    assert status(doc, "TLS-01", f"{PG}/pgtestsvc1") == "fail"
+    assert res[f"{PG}/pgtestsvc2"].prop("min_tls") == "1.2"
+    assert status(doc, "TLS-01", f"{PG}/pgtestsvc2") == "pass"
+
+
 def test_a_sql_server_without_databases_is_a_judged_endpoint(arm: ArmServer, tmp_path: Path
                                                              ) -> None:
     """Microsoft's server example (public network access enabled) with a firewall rule

@@ -335,6 +335,18 @@ def test_a_storage_account_without_an_encryption_object_is_encrypted_by_the_prov
     assert status(doc, "ENC-01", account) == "pass"
 
 
+def test_a_storage_account_without_a_minimum_tls_version_accepts_tls_1_0(
+        scanned: tuple[dict[str, Any], dict[str, Resource]]) -> None:
+    """Microsoft's StorageAccountGetProperties example has no `minimumTlsVersion`: "The
+    default interpretation is TLS 1.0 for this property" (storage.json). It was unknown: a
+    TLS-01 error on an account that accepts TLS 1.0."""
+    doc, res = scanned
+    account = ("/subscriptions/subid/resourcegroups/res9407/providers/microsoft.storage/"
+               "storageaccounts/sto8596")
+    assert res[account].prop("min_tls") == "1.0"
+    assert status(doc, "TLS-01", account) == "fail"
+
+
 def test_the_audit_log_needs_the_administrative_category(
         scanned: tuple[dict[str, Any], dict[str, Resource]],
         narrowed: tuple[dict[str, Any], dict[str, Resource]]) -> None:

@@ -765,3 +765,85 @@ def test_an_nlb_listener_admits_and_forwards_the_transport_it_carries(
     protocols = {str(f["resource_name"]): {v["protocol"] for v in f["evidence"]["violations"]}
                  for f in findings_of(out) if f["check"] == "NET-02" and f["status"] == "fail"}
     assert protocols == {"aws_instance.desk": carried, "edge": carried}
+
+
+@pytest.mark.parametrize(("stype", "param"), [
+    ("azurerm_postgresql_flexible_server", "ssl_min_protocol_version"),
+    ("azurerm_mysql_flexible_server", "tls_version")])
+def test_a_flexible_server_that_does_not_require_secure_transport_accepts_plaintext(
+        tmp_path: Path, stype: str, param: str) -> None:
+    """`require_secure_transport` OFF: the server accepts unencrypted connections whatever
+    its minimum TLS version (it was TLS 1.2, a TLS-01 pass: the parameter was not read);
+    ON, or not set (ON by default), the TLS parameter decides; known only after apply:
+    unknown."""
+    rs = []
+    for name, secure in (("off", "OFF"), ("on", "ON"), ("unset", None), ("later", ...)):
+        rs.append(res(f"{stype}.{name}", {
+            "name": f"db-{name}", "location": "westeurope", "resource_group_name": "rg",
+            "version": "16", "sku_name": "GP_Standard_D2s_v3", "delegated_subnet_id": None,
+            "public_network_access_enabled": True, "tags": {}},
+            unknown={"id": True, "fqdn": True}))
+        rs.append(res(f"{stype}_configuration.{name}_tls", {
+            "name": param, "value": "TLSv1.2"}, unknown={"id": True, "server_id": True},
+            expressions={"server_id": ref(f"{stype}.{name}.id")}))
+        if secure is None:
+            continue
+        rs.append(res(f"{stype}_configuration.{name}_secure", {
+            "name": "require_secure_transport",
+            **({"value": secure} if secure is not ... else {})},
+            unknown={"id": True, "server_id": True, **({"value": True} if secure is ...
+                                                      else {})},
+            expressions={"server_id": ref(f"{stype}.{name}.id"),
+                         **({"value": ref("var.secure")} if secure is ... else {})}))
+    path = write(tmp_path, plan(rs, provider_config={
+        "azurerm": {"name": "azurerm", "expressions": {}}}, timestamp=STAMP))
+    _code, out = scan_json(str(path), "--checks", "TLS-01")
+    got = verdicts(out)
+    assert got[("TLS-01", f"{stype}.off")] == "fail"
+    assert got[("TLS-01", f"{stype}.on")] == "pass"
+    assert got[("TLS-01", f"{stype}.unset")] == "pass"
+    assert got[("TLS-01", f"{stype}.later")] == "error"
+
+
+def test_a_weighted_forward_reaches_each_groups_targets_on_its_own_port(tmp_path: Path
+                                                                        ) -> None:
+    """An ALB listener on 80 whose default action forwards, weighted, to `web` (port 8080)
+    and `ops` (port 22): the listener forwarded to the first group's port only, so SSH from
+    the internet to ops's instance was missed (a NET-02 pass); each port now reaches its
+    own group's targets (web's instance is not reached on 22)."""
+    def instance(name: str) -> dict[str, Any]:
+        return res(f"aws_instance.{name}", {
+            "ami": "ami-0abc", "instance_type": "t3.micro", "key_name": "ops",
+            "associate_public_ip_address": False, "vpc_security_group_ids": []},
+            unknown={"id": True, "private_ip": True},
+            expressions={"associate_public_ip_address": const(False)})
+
+    def group(name: str, port: int) -> list[dict[str, Any]]:
+        return [res(f"aws_lb_target_group.{name}", {"name": name, "port": port,
+                                                    "protocol": "HTTP"},
+                    unknown={"id": True, "arn": True}),
+                res(f"aws_lb_target_group_attachment.{name}", {"port": port},
+                    unknown={"id": True, "target_group_arn": True, "target_id": True},
+                    expressions={"target_group_arn": ref(f"aws_lb_target_group.{name}.arn"),
+                                 "target_id": ref(f"aws_instance.{name}.id")})]
+    rs = [
+        instance("web"), instance("ops"), *group("web", 8080), *group("ops", 22),
+        res("aws_lb.edge", {"name": "edge", "internal": False,
+                            "load_balancer_type": "application", "subnets": ["subnet-1"],
+                            "security_groups": []}, unknown={"id": True, "arn": True}),
+        res("aws_lb_listener.http", {"port": 80, "protocol": "HTTP", "default_action": [{
+            "type": "forward", "order": 1, "target_group_arn": None, "forward": [{
+                "target_group": [{"arn": None, "weight": 90}, {"arn": None, "weight": 10}],
+                "stickiness": []}]}]},
+            unknown={"id": True, "arn": True, "load_balancer_arn": True, "default_action": [{
+                "forward": [{"target_group": [{"arn": True}, {"arn": True}]}]}]},
+            expressions={"load_balancer_arn": ref("aws_lb.edge.arn"),
+                         "default_action": [{"forward": [{"target_group": [
+                             {"arn": ref("aws_lb_target_group.web.arn")},
+                             {"arn": ref("aws_lb_target_group.ops.arn")}]}]}]}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP))
+    _code, out = scan_json(str(path), "--checks", "NET-02")
+    got = verdicts(out)
+    assert got[("NET-02", "aws_instance.ops")] == "fail"
+    assert got[("NET-02", "aws_instance.web")] == "pass"

@@ -93,6 +93,11 @@ AFFECTS: dict[str, dict[Kind, set[str]]] = {
                                      K.DATABASE: REACHED},
     "elbv2.describe_target_health": {K.COMPUTE: REACHED, K.DATABASE: REACHED},
     "wafv2.get_web_acl_for_resource": {K.LOAD_BALANCER: {"waf", "waf_rate_limit"}},
+    # not read at all: which certificates public listeners present is not known (a
+    # certificate's "not used" skip or its pass is unsafe; a failure for one listener is
+    # marked by the normalizer on the certificates it leaves in doubt)
+    "elbv2.describe_listener_certificates": {K.CERTIFICATE: {"managed_renewal", "not_after",
+                                                             "domains"}},
     "acm.describe_certificate": {K.CERTIFICATE: {"managed_renewal", "not_after", "domains"}},
     "kms.describe_key": {K.KEY: {"customer_managed", "rotation_enabled"}},
     "kms.get_key_rotation_status": {K.KEY: {"rotation_enabled"}},
@@ -139,6 +144,7 @@ DIRECTION: dict[str, tuple[bool, bool]] = {
     "elbv2.describe_listeners": ONLY_OPENS,
     "elbv2.describe_target_groups": ONLY_OPENS,
     "elbv2.describe_target_health": ONLY_OPENS,
+    "elbv2.describe_listener_certificates": ONLY_OPENS,
     # unread event selectors can only take a trail's pass away (LOG-01 pass -> error); a
     # trail that fails for another reason fails whatever it records
     "cloudtrail.get_event_selectors": ONLY_OPENS,
@@ -165,6 +171,9 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
     "elbv2.describe_tags": {K.LOAD_BALANCER: {"labels"}},
     "elbv2.describe_ssl_policies": {K.LISTENER: {"min_tls"}},
     "wafv2.get_web_acl_for_resource": {K.LOAD_BALANCER: {"waf", "waf_rate_limit"}},
+    # which certificates public listeners present: what TLS-03 judges
+    "elbv2.describe_listener_certificates": {K.CERTIFICATE: {"managed_renewal", "not_after",
+                                                             "domains"}},
     "acm.describe_certificate": {K.CERTIFICATE: {"managed_renewal", "not_after", "domains"}},
     # the key manager also decides `implicit` (an AWS-managed key, INV-01)
     "kms.describe_key": {K.KEY: {"customer_managed", "rotation_enabled", "implicit"}},
@@ -264,6 +273,12 @@ APIS: tuple[Api, ...] = (
     # not read (`redirects_to_https` unknown).
     _a("elbv2.describe_rules", "elasticloadbalancing:DescribeRules",
        {K.LISTENER}, "rules of each listener (what each path forwards to)",
+       parent="elbv2.describe_listeners"),
+    # DescribeListeners names a listener's default certificate only; its SNI certificates
+    # (the certificate list) are DescribeListenerCertificates' (ELBv2 API Reference).
+    _a("elbv2.describe_listener_certificates",
+       "elasticloadbalancing:DescribeListenerCertificates", {K.CERTIFICATE},
+       "certificates of each HTTPS and TLS listener (its default and SNI certificates)",
        parent="elbv2.describe_listeners"),
     _a("elbv2.describe_ssl_policies", "elasticloadbalancing:DescribeSSLPolicies",
        {K.LISTENER}, "SSL policies and their protocols"),

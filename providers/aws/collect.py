@@ -671,16 +671,23 @@ class AccountCollector:
     def _listeners(self, region: str, lb_arn: str) -> None:
         answer = self._store_pages("elbv2.describe_listeners", region,
                                    {"LoadBalancerArn": lb_arn}, lb_arn)
-        if not self.want("elbv2.describe_rules"):
-            return
+        for child in ("elbv2.describe_rules", "elbv2.describe_listener_certificates"):
+            if self.want(child) and answer is None:
+                self.fail(child, region, None, "not read: elbv2.describe_listeners failed",
+                          ErrorReason.DENIED, resource=lb_arn)
         if answer is None:
-            self.fail("elbv2.describe_rules", region, None,
-                      "not read: elbv2.describe_listeners failed", ErrorReason.DENIED,
-                      resource=lb_arn)
             return
         for li in answer.get("Listeners", []):
-            if li.get("ListenerArn"):
+            if not li.get("ListenerArn"):
+                continue
+            if self.want("elbv2.describe_rules"):
                 self._store_pages("elbv2.describe_rules", region,
+                                  {"ListenerArn": li["ListenerArn"]}, li["ListenerArn"])
+            # only HTTPS and TLS listeners have certificates (DescribeListenerCertificates:
+            # "the specified HTTPS or TLS listener")
+            if self.want("elbv2.describe_listener_certificates") and \
+                    str(li.get("Protocol")).upper() in ("HTTPS", "TLS"):
+                self._store_pages("elbv2.describe_listener_certificates", region,
                                   {"ListenerArn": li["ListenerArn"]}, li["ListenerArn"])
 
     def _after_elbv2_describe_target_groups(self, region: str, answer: dict[str, Any]

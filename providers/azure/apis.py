@@ -86,6 +86,18 @@ def _vm_image(client: Any, vm: Mapping[str, Any]) -> Any:
     return client.virtual_machine_images.get(*image)
 
 
+SECURE_TRANSPORT = "require_secure_transport"
+
+
+def _server_parameters(client: Any, server: Mapping[str, Any], tls_param: str) -> list[Any]:
+    """A flexible server's two parameters that decide what TLS it accepts: its minimum TLS
+    version (`tls_param`) and `require_secure_transport` (OFF: unencrypted connections
+    accepted as well)."""
+    rg, name = _rg(server), _name(server)
+    return [client.configurations.get(rg, name, param)
+            for param in (tls_param, SECURE_TRANSPORT)]
+
+
 def _vault_keys(client: Any, vault: Mapping[str, Any]) -> list[Any]:
     """Every key of a vault in full: the list answers an abbreviated object per key (no
     rotation policy), so each key is read again (`run_call` keeps the later, full body)."""
@@ -169,9 +181,10 @@ SPECS: tuple[Spec, ...] = (
          parent="Microsoft.DBforPostgreSQL/flexibleServers",
          calls=("GET .../flexibleServers/{server}/firewallRules",)),
     Spec("Microsoft.DBforPostgreSQL/flexibleServers/configurations", "postgresql",
-         lambda c, p, s: c.configurations.get(_rg(p), _name(p), "ssl_min_protocol_version"),
+         lambda c, p, s: _server_parameters(c, p, "ssl_min_protocol_version"),
          parent="Microsoft.DBforPostgreSQL/flexibleServers", paged=False,
-         calls=("GET .../flexibleServers/{server}/configurations/ssl_min_protocol_version",)),
+         calls=("GET .../flexibleServers/{server}/configurations/ssl_min_protocol_version",
+                "GET .../flexibleServers/{server}/configurations/require_secure_transport")),
     Spec("Microsoft.DBforMySQL/flexibleServers", "mysql", lambda c, p, s: c.servers.list(),
          calls=(f"GET {P}/providers/Microsoft.DBforMySQL/flexibleServers",)),
     Spec("Microsoft.DBforMySQL/flexibleServers/firewallRules", "mysql",
@@ -179,10 +192,12 @@ SPECS: tuple[Spec, ...] = (
          parent="Microsoft.DBforMySQL/flexibleServers",
          calls=("GET .../Microsoft.DBforMySQL/flexibleServers/{server}/firewallRules",)),
     Spec("Microsoft.DBforMySQL/flexibleServers/configurations", "mysql",
-         lambda c, p, s: c.configurations.get(_rg(p), _name(p), "tls_version"),
+         lambda c, p, s: _server_parameters(c, p, "tls_version"),
          parent="Microsoft.DBforMySQL/flexibleServers", paged=False,
          calls=("GET .../Microsoft.DBforMySQL/flexibleServers/{server}/configurations/"
-                "tls_version",)),
+                "tls_version",
+                "GET .../Microsoft.DBforMySQL/flexibleServers/{server}/configurations/"
+                "require_secure_transport")),
     Spec("Microsoft.KeyVault/vaults", "keyvault", lambda c, p, s: c.vaults.list_by_subscription(),
          calls=(f"GET {P}/providers/Microsoft.KeyVault/vaults",)),
     Spec("Microsoft.KeyVault/vaults/keys", "keyvault", lambda c, p, s: _vault_keys(c, p),

@@ -33,6 +33,7 @@ from providers.aws.normalize.common import (
     QUIC_TLS,
     TLS,
     listener_transports,
+    replica_redundancy,
 )
 from providers.aws.normalize.storage import denies_plain_http
 from providers.aws.normalize.trails import ManagementWrites, management_props, management_writes
@@ -851,15 +852,7 @@ class _Aws:
                     if not targets:
                         dests.append("unknown")
             props["replica_regions"] = sorted(set(dests))
-            # a copy in a region known to differ is geo-redundant; a copy whose region (or
-            # the bucket's) is unknown may be in the same region: not known, never "geo"
-            known = [d for d in dests if d != "unknown"]
-            if region and any(d != region for d in known):
-                props["backup_redundancy"] = "geo"
-            elif dests and (not region or len(known) < len(dests)):
-                props["backup_redundancy"] = None
-            else:
-                props["backup_redundancy"] = "zone"
+            props["backup_redundancy"] = replica_redundancy(region, dests)
             # Every bucket answers on its public S3 endpoint, plain HTTP included, unless
             # its policy denies aws:SecureTransport=false (as the live path reads it:
             # providers/aws/normalize/storage.py)
@@ -1055,6 +1048,9 @@ class _Aws:
         redirect = final.get("type") == "redirect" and str(
             ((final.get("redirect") or [{}])[0] or {}).get("protocol", "")).upper() == "HTTPS"
         target_port = None
+        # the default forward's target groups by port (a weighted forward's groups may
+        # listen on different ports: each port reaches its own groups' targets, as live)
+        by_port: dict[int, list[str]] = {}
         if final.get("type") == "forward":
             # by the index in the planned list (`actions` is sorted by `order`)
             i = next(j for j, a in enumerate(li.v("default_action") or []) if a is final)
@@ -1065,8 +1061,12 @@ class _Aws:
             for tg in (t for path in paths for t in self.ix.targets(
                     li, path, ["aws_lb_target_group"], id_attr="arn")[0]):
                 if tg.v("port") is not None:
-                    target_port = int(tg.v("port"))
-                    break
+                    tg_port = int(tg.v("port"))
+                    by_port.setdefault(tg_port, [])
+                    if self.rid(tg) not in by_port[tg_port]:
+                        by_port[tg_port].append(self.rid(tg))
+                    if target_port is None:
+                        target_port = tg_port
         port = li.v("port")
         world = World()
         world.props.update({"protocol": protocol,
@@ -1085,10 +1085,21 @@ class _Aws:
             # policy not known) at best, as for an hcloud service (TLS-02 says error)
             world.set("protocol", "http", "https")
             world.set("redirects_to_https", False, redirect)
-        lid = self.b.add(li, Kind.LISTENER, CLOUD, world,
-                         name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
+        if target_port is not None:
+            world.props["target_groups"] = sorted(by_port[target_port])
+        name = f"{lb.v('name') or lb.address}:{port}/{protocol}"
+        lid = self.b.add(li, Kind.LISTENER, CLOUD, world, name=name,
                          region=self.region(li) or self.region(lb), deps=[lb])
         self.b.relate(lid, lb_id, RelationType.MEMBER_OF)
+        for other in sorted(set(by_port) - {target_port}):
+            more = World({**world.props, "target_port": other,
+                          "target_groups": sorted(by_port[other]),
+                          "implicit": f"listener {li.address} forwarding to target port "
+                                      f"{other}"}, dict(world.closed))
+            extra = self.b.add(li, Kind.LISTENER, CLOUD, more, name=f"{name}->{other}",
+                               region=self.region(li) or self.region(lb),
+                               suffix=f"#targetport{other}", deps=[lb])
+            self.b.relate(extra, lb_id, RelationType.MEMBER_OF)
         del groups
 
     # --- keys, trails -------------------------------------------------------------------

@@ -10,9 +10,10 @@ Storage service encryption cannot be disabled); mssql servers `minimum_tls_versi
 `public_network_access_enabled` true; mssql databases `transparent_data_encryption_enabled`
 true, short-term retention 7 days, backup storage `Geo`; PostgreSQL flexible servers
 `backup_retention_days` 7, `geo_redundant_backup_enabled` false, `ssl_min_protocol_version`
-TLSv1.2 (the server's default parameter value); key vaults soft delete always on (Azure
-enforces it), `purge_protection_enabled` false, `public_network_access_enabled` true; Linux
-VMs `disable_password_authentication` true; public IPs `sku` Standard (4.x; Basic in 3.x).
+TLSv1.2 (the server's default parameter value), `require_secure_transport` ON; key vaults
+soft delete always on (Azure enforces it), `purge_protection_enabled` false,
+`public_network_access_enabled` true; Linux VMs `disable_password_authentication` true;
+public IPs `sku` Standard (4.x; Basic in 3.x).
 """
 
 from __future__ import annotations
@@ -608,12 +609,15 @@ class _Azure:
 
     def flexible(self, stype: str, port: int, param: str) -> None:
         conf: dict[str, Entry] = {}
+        secure: dict[str, Entry] = {}  # require_secure_transport
         others: dict[str, list[Entry]] = defaultdict(list)  # parameters no check reads
         for cfg in self.ix.of_type(f"{stype}_configuration"):
             for srv in self.ix.targets(cfg, "server_id", [stype])[0] + self.ix.targets(
                     cfg, "server_name", [stype], id_attr="name")[0]:
                 if cfg.v("name") == param:
                     conf[srv.address] = cfg
+                elif cfg.v("name") == "require_secure_transport":
+                    secure[srv.address] = cfg
                 else:
                     others[srv.address].append(cfg)
         for srv in self.ix.of_type(stype):
@@ -633,12 +637,25 @@ class _Azure:
                 tls = None
             else:
                 tls = _min_tls(sorted(str(setting.v("value") or "").split(","))[0])
+            # `require_secure_transport` OFF accepts unencrypted connections too; it is ON by
+            # default ("By default, secured connectivity between the client and the server
+            # is enforced. If you want to disable TLS/SSL ... you can change the server
+            # parameter require_secure_transport to OFF", https://learn.microsoft.com/azure/
+            # postgresql/flexible-server/how-to-connect-tls-ssl; MySQL: .../mysql/flexible-
+            # server/how-to-connect-tls-ssl). Plaintext is below any TLS floor: "1.0", the
+            # lowest the model has, as the single servers' ssl_enforcement_enabled false.
+            plain = secure.get(srv.address)
+            if plain is not None and plain.unknown("value"):
+                tls = None
+            elif plain is not None and str(plain.v("value") or "").strip().lower() in (
+                    "off", "0", "false"):
+                tls = "1.0"
             where = location(srv)
             world.props.update(_server_props(srv, tls, where))
             self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
                        region=where, labels=self.labels(srv),
                        deps=[*rules, *([setting] if setting else []),
-                             *others.get(srv.address, [])])
+                             *([plain] if plain else []), *others.get(srv.address, [])])
 
     def single_servers(self) -> None:
         """The retired single servers (azurerm_postgresql_server, azurerm_mysql_server):

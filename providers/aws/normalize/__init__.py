@@ -79,6 +79,7 @@ def normalize(section: Section) -> Inventory:
     load_balancers.load_balancers(ctx)
     edge.cdn(ctx)
     edge.certificates(ctx)
+    load_balancers.mark_listener_certificates_unread(ctx)
     keys.keys(ctx)
     trails.trails(ctx)
     backup.vaults(ctx)

@@ -42,6 +42,19 @@ LISTENER_TRANSPORT = {"UDP": ["udp"], "QUIC": ["udp"], "TCP_UDP": ["tcp", "udp"]
                       "TCP_QUIC": ["tcp", "udp"]}
 
 
+def replica_redundancy(region: str | None, dests: list[str]) -> str | None:
+    """The redundancy of a bucket whose replication copies to `dests` (regions, "unknown"
+    where a destination's is not known): a copy in a region known to differ is geo; a copy
+    whose region (or the bucket's) is unknown may be in the same region: not known, never
+    geo; no copy: zone (S3 stores across availability zones)."""
+    known = [d for d in dests if d != "unknown"]
+    if region and any(d != region for d in known):
+        return "geo"
+    if dests and (not region or len(known) < len(dests)):
+        return None
+    return "zone"
+
+
 def listener_transports(protocol: object) -> list[str]:
     """The transport protocols a listener of this protocol carries: LISTENER_TRANSPORT's,
     TCP for every other (and for a protocol not given)."""

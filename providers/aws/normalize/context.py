@@ -61,6 +61,9 @@ class Build:
     vault_copies: defaultdict[tuple[str, str], set[str]] = field(
         default_factory=lambda: defaultdict(set))
     selections: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = field(default_factory=list)
+    # --- load balancers (load_balancers.load_balancers) ---------------------------------
+    # region -> why the certificate list of some HTTPS/TLS listener there is not known
+    listener_certs_unread: dict[str, str] = field(default_factory=dict)
     # --- compute (compute.instances) ---------------------------------------------------
     instance_by_ip: dict[str, str] = field(default_factory=dict)
     covered_instances: dict[str, bool] = field(default_factory=dict)

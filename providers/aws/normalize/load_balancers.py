@@ -62,6 +62,12 @@ def load_balancers(ctx: Build) -> None:
     for _, env in ctx.regional("elbv2.describe_rules"):
         rules.setdefault(str(_obj(env.get("request"), "request").get("ListenerArn")), []).extend(
             _arr(_obj(env.get("response"), "response").get("Rules"), "Rules"))
+    # A listener's certificates: the default one DescribeListeners names and the certificate
+    # list (SNI) of DescribeListenerCertificates, every page of it.
+    certs: dict[str, list[dict[str, Any]]] = {}
+    for _, env in ctx.regional("elbv2.describe_listener_certificates"):
+        certs.setdefault(str(_obj(env.get("request"), "request").get("ListenerArn")), []).extend(
+            _arr(_obj(env.get("response"), "response").get("Certificates"), "Certificates"))
     groups = {str(g["TargetGroupArn"]): g for _, g in
               ctx.regional("elbv2.describe_target_groups")}
     health: dict[str, list[dict[str, Any]]] = {}
@@ -116,7 +122,7 @@ def load_balancers(ctx: Build) -> None:
             ctx.relate(arn, sg_arn(ctx, g), RelationType.PROTECTED_BY,
                        layer="security groups")
         for li in own:
-            listener(ctx, region, arn, lb, li, policies, groups, rules)
+            listener(ctx, region, arn, lb, li, policies, groups, rules, certs)
         for tg_arn, g in groups.items():
             if arn not in _arr(g.get("LoadBalancerArns"), "LoadBalancerArns"):
                 continue
@@ -147,30 +153,43 @@ def final_action(actions: Any) -> dict[str, Any]:
                                                          "fixed-response")), {})
 
 
-def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
-                 ) -> int | None:
-    """The port a forward action sends to: its (first) target group's."""
+def forward_groups(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
+                   ) -> list[tuple[str, int]]:
+    """(target group, port) of every target group a forward action sends to that has a
+    port: its `TargetGroupArn` and every group of a weighted `ForwardConfig.TargetGroups`
+    (ELBv2 API Reference, ForwardActionConfig), in order."""
     if action.get("Type") != "forward":
-        return None
+        return []
     tg_arns = [action.get("TargetGroupArn")] + [
         t.get("TargetGroupArn") for t in _arr(_obj(action.get("ForwardConfig"),
                                                   "ForwardConfig").get("TargetGroups"),
                                              "TargetGroups")]
+    out: list[tuple[str, int]] = []
     for tg in tg_arns:
         if tg and groups.get(str(tg), {}).get("Port"):
-            return int(groups[str(tg)]["Port"])
-    return None
+            found = (str(tg), int(groups[str(tg)]["Port"]))
+            if found not in out:
+                out.append(found)
+    return out
+
+
+def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
+                 ) -> int | None:
+    """The port a forward action sends to first: its first target group's."""
+    return next((port for _, port in forward_groups(action, groups)), None)
 
 
 def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
              li: Mapping[str, Any], policies: Mapping[str, list[str]],
              groups: Mapping[str, Mapping[str, Any]],
-             rules: Mapping[str, list[dict[str, Any]]]) -> None:
+             rules: Mapping[str, list[dict[str, Any]]],
+             certs: Mapping[str, list[dict[str, Any]]]) -> None:
     """A listener judged by every action it can take: its default actions and each of its
     rules' (DescribeRules). A plaintext listener that redirects by default but forwards a
     path in a rule serves plain HTTP (`redirects_to_https` false); a forwarding rule also
     forwards to its targets (`target_port`: the default's, else the first forwarding
-    rule's by priority). Rules not read: `redirects_to_https` is unknown."""
+    rule's by priority; every other port forwarded to: a listener of its own). Rules not
+    read: `redirects_to_https` is unknown."""
     protocol = LISTENER_PROTO.get(str(li.get("Protocol")).upper(), "tcp")
     lid = str(li.get("ListenerArn") or ctx.stable_id(li))
     final = final_action(li.get("DefaultActions"))
@@ -200,9 +219,67 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
         protos = policies.get(str(li.get("SslPolicy")))
         versions = sorted(TLS[p] for p in protos or [] if p in TLS)
         props["min_tls"] = versions[0] if versions else None
-    ctx.add(Kind.LISTENER, lid, "elbv2_listener", li, props, region,
-            f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}")
+    # Every target group the listener forwards to: its default action's and each forwarding
+    # rule's, every group of a weighted forward. The model's listener forwards to one port,
+    # to the targets of the groups on that port (`target_groups`): one more listener per
+    # further port (as an Azure path map's backends on other ports), so that what reaches
+    # each group's targets is judged on its own port, and only there.
+    by_port: dict[int, list[str]] = {}
+    for a in ([final] if final.get("Type") == "forward" else []) + forwards:
+        for tg, port in forward_groups(a, groups):
+            by_port.setdefault(port, [])
+            if tg not in by_port[port]:
+                by_port[port].append(tg)
+    if target_port in by_port:
+        props["target_groups"] = sorted(by_port[target_port])
+    name = f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}"
+    ctx.add(Kind.LISTENER, lid, "elbv2_listener", li, props, region, name)
     ctx.relate(lid, lb_arn, RelationType.MEMBER_OF)
-    for cert in _arr(li.get("Certificates"), "Certificates"):
-        if cert.get("CertificateArn"):
-            ctx.relate(lid, str(cert["CertificateArn"]), RelationType.USES_CERTIFICATE)
+    for other in sorted(set(by_port) - {target_port}):
+        more = ctx.add(Kind.LISTENER, f"{lid}#targetport{other}", "elbv2_listener", li,
+                       {**props, "target_port": other, "target_groups": sorted(by_port[other]),
+                        "implicit": f"listener {lid} forwarding to target port {other}"},
+                       region, f"{name}->{other}")
+        ctx.relate(more, lb_arn, RelationType.MEMBER_OF)
+    # Every certificate the listener presents: DescribeListeners' `Certificates` is "the
+    # default certificate for the listener" only; a listener's certificate list (SNI, chosen
+    # by the client's host name) is DescribeListenerCertificates' ("Describes the default
+    # certificate and the certificate list for the specified HTTPS or TLS listener", ELBv2
+    # API Reference). Not read: which certificates it presents is not known.
+    listed = certs.get(lid)
+    if listed is None and str(li.get("Protocol")).upper() in ("HTTPS", "TLS"):  # as collected
+        why = ctx.list_unread("elbv2.describe_listener_certificates", region)
+        ctx.listener_certs_unread.setdefault(
+            region, f"certificates of listener {lid} not read ({why or 'no answer for it'})")
+    arns = [str(c["CertificateArn"]) for c in [*_arr(li.get("Certificates"), "Certificates"),
+                                               *(listed or [])] if c.get("CertificateArn")]
+    for cert_arn in dict.fromkeys(arns):
+        ctx.relate(lid, cert_arn, RelationType.USES_CERTIFICATE)
+
+
+def mark_listener_certificates_unread(ctx: Build) -> None:
+    """A certificate no public listener read is known to present is judged "not used by any
+    public listener" (TLS-03 skip): unsafe where some HTTPS or TLS listener's certificate
+    list was not read in its region (IAM server certificates are global: any region). One
+    known to be presented by an internet-facing load balancer's listener stays judged: what
+    it is does not depend on the other lists (nor one a public CloudFront distribution
+    presents)."""
+    if not ctx.listener_certs_unread:
+        return
+    public_lbs = {r.id for r in ctx.resources if r.kind is Kind.LOAD_BALANCER
+                  and (r.properties.get("public_endpoint") or r.properties.get("public_ips"))}
+    presenters = {r.source for r in ctx.relations if r.type is RelationType.MEMBER_OF
+                  and r.target in public_lbs}
+    presenters |= {r.id for r in ctx.resources if r.kind is Kind.CDN
+                   and r.properties.get("public_endpoint")}
+    used = {r.target for r in ctx.relations if r.type is RelationType.USES_CERTIFICATE
+            and r.source in presenters}
+    for r in ctx.resources:
+        if r.kind is not Kind.CERTIFICATE or r.id in used:
+            continue
+        why = ctx.listener_certs_unread.get(r.region or "") if r.region else next(
+            iter(ctx.listener_certs_unread.values()))
+        if why is not None:
+            ctx.mark(r.id, ("managed_renewal", "not_after", "domains"), Unread(
+                f"{why}: whether a public listener presents it is not known",
+                opens=True, closes=False))

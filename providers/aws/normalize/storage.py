@@ -15,6 +15,7 @@ from providers.aws.normalize.common import (
     listify,
     partition,
     policy_document,
+    replica_redundancy,
     tags,
 )
 from providers.aws.normalize.context import Build
@@ -163,8 +164,9 @@ def buckets(ctx: Build) -> None:
                 ctx.relate(arn, f"arn:{partition(region)}:s3:::{dest_name}",
                            RelationType.REPLICATES_TO, region=dest_region)
             props["replica_regions"] = sorted(set(dests))
-            props["backup_redundancy"] = "geo" if any(
-                d != region for d in dests) else "zone"
+            # a destination bucket of another account is not located: its copy may be in
+            # this bucket's region (as a plan's replication is read)
+            props["backup_redundancy"] = replica_redundancy(region, dests)
         elif "s3.get_bucket_replication" in ctx.attempted:
             props["backup_redundancy"] = None  # not read for this bucket: unknown
         # Every bucket answers on its public S3 endpoint (https:// and http://); whether a

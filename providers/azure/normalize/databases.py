@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from providers.azure.apis import SECURE_TRANSPORT
 from providers.azure.normalize.common import (
     DB_PORTS,
     FLEX_DOC,
@@ -155,7 +156,11 @@ def _mark_server_reads(b: Build, rid: str, server_id: str) -> None:
 
 
 def flexible(b: Build, kind: str, servers: str, rules: str, configs: str, tls_param: str) -> None:
-    conf = {_parent(lid(c.get("id"))): c for c in b.items(configs)}
+    # server -> parameter name -> configuration (the TLS parameter, require_secure_transport)
+    params: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    for c in b.items(configs):
+        cid = lid(c.get("id"))
+        params[_parent(cid)][cid.rsplit("/", 1)[-1]] = c
     for srv in b.items(servers):
         sid = lid(srv.get("id"))
         p = _props(srv)
@@ -165,13 +170,24 @@ def flexible(b: Build, kind: str, servers: str, rules: str, configs: str, tls_pa
         access = lid(network.get("publicNetworkAccess") or ("disabled" if delegated
                                                               else "enabled"))
         geo = lid(backup.get("geoRedundantBackup")) == "enabled"
-        c = conf.get(sid)
+        tls_cfg = params[sid].get(tls_param)
         # MySQL's tls_version lists every version accepted ("TLSv1.2,TLSv1.3"), in any
         # order: the lowest one is the minimum (an unknown name leaves it unknown)
-        value = str(_props(c).get("value") or "") if c else ""
+        value = str(_props(tls_cfg).get("value") or "") if tls_cfg else ""
         names = [_tls(v) for v in value.split(",") if v.strip()]
         known = [n for n in names if n is not None]
         tls = min(known) if known and len(known) == len(names) else None
+        # `require_secure_transport` OFF accepts unencrypted connections too; it is ON by
+        # default ("By default, secured connectivity between the client and the server is
+        # enforced. If you want to disable TLS/SSL ... you can change the server parameter
+        # require_secure_transport to OFF", https://learn.microsoft.com/azure/postgresql/
+        # flexible-server/how-to-connect-tls-ssl; MySQL: .../mysql/flexible-server/how-to-
+        # connect-tls-ssl). Plaintext is below any TLS floor: "1.0", the lowest the model
+        # has. Not in the answer (a snapshot recorded before it was read): the default.
+        secure = params[sid].get(SECURE_TRANSPORT)
+        if secure is not None and lid(_str(_props(secure).get("value"), "value")) in (
+                "off", "0", "false"):
+            tls = "1.0"
         retention = backup.get("backupRetentionDays")
         for collection, props, what, closes in (
                 (rules, ("ingress",), "server firewall rules", False),

@@ -53,7 +53,13 @@ def storage(b: Build) -> None:
             "encrypted": _flag(blob.get("enabled"), "encryption.services.blob.enabled",
                                default=True) if stated else True,
             "encryption_evidence": "config" if stated else "provider",
-            "min_tls": _tls(p.get("minimumTlsVersion")),
+            # Absent `minimumTlsVersion` is TLS 1.0: "The default interpretation is TLS 1.0
+            # for this property" (StorageAccountProperties.minimumTlsVersion, Microsoft.
+            # Storage storage.json of azure-rest-api-specs; accounts created before the
+            # property existed answer without it, as Microsoft's StorageAccountGetProperties
+            # example does). A value of another type or an unknown name stays unknown.
+            "min_tls": "1.0" if p.get("minimumTlsVersion") is None
+            else _tls(_str(p["minimumTlsVersion"], "minimumTlsVersion")),
             "https_only": None if p.get("supportsHttpsTrafficOnly") is None else _flag(
                 p["supportsHttpsTrafficOnly"], "supportsHttpsTrafficOnly"),
             "public_endpoint": public,
