@@ -626,7 +626,8 @@ def _scan(request: ScanRequest) -> ScanResult:
     findings = [f for f in iac_findings(findings, graph)
                 if (f.check, f.provider) not in hidden]  # the provider cannot show it
     findings = fail_closed(findings, checks, sections, providers, graph)
-    findings.extend(quarantine.unjudged(checks, graph.resources, findings))
+    if any(r.unknown for r in graph.resources.values()):  # else nothing is unjudged
+        findings.extend(quarantine.unjudged(checks, graph.resources, findings))
     findings.extend(not_visible(checks, sections, providers))
     findings.extend(not_assessed(sections))
     findings = apply_scopes(findings, request.profile, graph.resources)
