@@ -193,9 +193,9 @@ def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
             got = quarantine.normalize_isolated(section, provider.normalize,
                                                 getattr(provider, "collections", None))
             inv = probe.attach(got.inventory, section)
+            if not keep_raw:  # before the roles: the copies they make reuse the memory
+                _release_raw(section)  # the raw objects held (where a large scan peaks)
             resources = tuple(map(assign_roles, inv.resources))
-            if not keep_raw:
-                _release_raw(section)
         except MALFORMED as exc:
             raise PostureError(
                 f"{section.provider} account {section.account!r}: a raw object is not shaped "
