@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from scanner import snapshot
+from scanner.errors import SnapshotError
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted(p for p in ROOT.glob("fixtures/**/*.json")
@@ -125,6 +126,6 @@ def test_an_invalid_snapshot_still_gets_the_schemas_message(tmp_path: Path) -> N
                                      "reason": "eaten", "message": "x"}]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc))
-    with pytest.raises(snapshot.SnapshotError, match=r"invalid snapshot at "
+    with pytest.raises(SnapshotError, match=r"invalid snapshot at "
                        r"sections/0/errors/0/reason: 'eaten' is not one of"):
         snapshot.load(bad, verify_digest=False)
