@@ -193,9 +193,9 @@ def normalize(sections: Iterable[Section], providers: Mapping[str, Provider],
             got = quarantine.normalize_isolated(section, provider.normalize,
                                                 getattr(provider, "collections", None))
             inv = probe.attach(got.inventory, section)
+            if not keep_raw:  # before the roles: the copies they make reuse the memory
+                _release_raw(section)  # the raw objects held (where a large scan peaks)
             resources = tuple(map(assign_roles, inv.resources))
-            if not keep_raw:
-                _release_raw(section)
         except MALFORMED as exc:
             raise PostureError(
                 f"{section.provider} account {section.account!r}: a raw object is not shaped "
@@ -626,7 +626,8 @@ def _scan(request: ScanRequest) -> ScanResult:
     findings = [f for f in iac_findings(findings, graph)
                 if (f.check, f.provider) not in hidden]  # the provider cannot show it
     findings = fail_closed(findings, checks, sections, providers, graph)
-    findings.extend(quarantine.unjudged(checks, graph.resources, findings))
+    if any(r.unknown for r in graph.resources.values()):  # else nothing is unjudged
+        findings.extend(quarantine.unjudged(checks, graph.resources, findings))
     findings.extend(not_visible(checks, sections, providers))
     findings.extend(not_assessed(sections))
     findings = apply_scopes(findings, request.profile, graph.resources)

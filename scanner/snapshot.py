@@ -29,6 +29,7 @@ import io
 import json
 import math
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -536,17 +537,19 @@ def validate(doc: dict[str, Any], origin: str) -> None:
             f"{origin}: snapshot format version {doc.get('version')!r} is not supported "
             f"(this posture reads versions {' and '.join(map(str, VERSIONS))})"
         )
-    import jsonschema  # here, not at start-up: only reading a snapshot needs it
-
     skeleton = dict(doc)
     sections = doc.get("sections")
     if isinstance(sections, list):
         skeleton["sections"] = [_skeleton_section(s) for s in sections]
-    try:
-        jsonschema.validate(skeleton, schema())
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise SnapshotError(f"{origin}: invalid snapshot at {where}: {exc.message}") from exc
+    if not _plainly_valid(skeleton):  # else the schema says what is wrong, and where
+        import jsonschema  # here: only a snapshot that is not plainly valid needs it
+
+        try:
+            jsonschema.validate(skeleton, schema())
+        except jsonschema.ValidationError as exc:
+            where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+            raise SnapshotError(f"{origin}: invalid snapshot at {where}: {exc.message}"
+                                ) from exc
     for i, section in enumerate(doc["sections"]):
         for name, regions in section["collections"].items():
             for region, objs in regions.items():
@@ -555,6 +558,96 @@ def validate(doc: dict[str, Any], origin: str) -> None:
                         f"{origin}: invalid snapshot at sections/{i}/collections/{name}/"
                         f"{region}: every raw object must be a JSON object"
                     )
+
+
+# snapshot.schema.json's patterns and enums, for `_plainly_valid` (jsonschema matches a
+# pattern with `re.search`, as here)
+_TIMESTAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_KEY_ID = re.compile(r"^ed25519:[0-9a-f]{16}$")
+_PROVIDER = re.compile(r"^[a-z][a-z0-9_-]*$")
+_TOP = frozenset(("format", "version", "tool_version", "created_at", "sections", "digest"))
+_SECTION = frozenset(("provider", "account", "collected_at", "tool_version", "collections",
+                      "errors"))
+_SECTION_MAY = frozenset(("locations", "redacted", "replayed_from"))
+_ERROR = frozenset(("collection", "region", "reason", "message"))
+_REASONS = frozenset(("denied", "unauthenticated", "throttled", "unreachable", "not_found",
+                      "invalid", "bug"))
+_SIGNATURE = frozenset(("algorithm", "key_id", "public_key", "value"))
+_SIGNED = frozenset(("valid", "invalid", "not checked", "absent"))
+
+
+def _plainly_valid(doc: Any) -> bool:
+    """True only for a document snapshot.schema.json accepts, told by plain Python for the
+    shapes posture writes (exact types, every field as the schema has it); False for
+    anything else, which jsonschema then judges and names (importing jsonschema and
+    checking the schema cost a scan about 0.05 s of CPU). tests/test_snapshot_schema_fast.py
+    holds this against jsonschema on the bundled snapshots and their mutations."""
+    def text(v: Any, pattern: re.Pattern[str] | None = None) -> bool:
+        return type(v) is str and (pattern is None or pattern.search(v) is not None)
+
+    def strings(v: Any) -> bool:
+        return type(v) is list and all(type(x) is str for x in v)
+
+    if type(doc) is not dict or not _TOP <= doc.keys() <= _TOP | {"signature"}:
+        return False
+    digest, signature = doc["digest"], doc.get("signature")
+    if not (type(doc["format"]) is str and doc["format"] == FORMAT
+            and type(doc["version"]) is int and doc["version"] in (1, 2)
+            and text(doc["tool_version"]) and doc["tool_version"]
+            and text(doc["created_at"], _TIMESTAMP)
+            and type(digest) is dict and digest.keys() == {"algorithm", "value"}
+            and text(digest["algorithm"]) and digest["algorithm"] == "sha256"
+            and text(digest["value"], _HEX64)):
+        return False
+    if "signature" in doc and not (
+            type(signature) is dict and signature.keys() == _SIGNATURE
+            and text(signature["algorithm"]) and signature["algorithm"] == "ed25519"
+            and text(signature["key_id"], _KEY_ID) and text(signature["public_key"])
+            and text(signature["value"])):
+        return False
+    sections = doc["sections"]
+    if type(sections) is not list or not sections:
+        return False
+    for section in sections:
+        if type(section) is not dict or not _SECTION <= section.keys() <= _SECTION | _SECTION_MAY:
+            return False
+        if not (text(section["provider"], _PROVIDER) and text(section["account"])
+                and section["account"] and text(section["collected_at"], _TIMESTAMP)
+                and text(section["tool_version"])
+                and ("locations" not in section or strings(section["locations"]))
+                and ("redacted" not in section or strings(section["redacted"]))
+                and type(section["collections"]) is dict
+                and type(section["errors"]) is list):
+            return False
+        for regions in section["collections"].values():
+            if type(regions) is not dict or not all(
+                    type(objs) is list and all(type(o) is dict for o in objs)
+                    for objs in regions.values()):
+                return False
+        for err in section["errors"]:
+            if not (type(err) is dict and _ERROR <= err.keys() <= _ERROR | {"resource"}
+                    and text(err["collection"]) and text(err["region"])
+                    and text(err["reason"]) and err["reason"] in _REASONS
+                    and text(err["message"])
+                    and ("resource" not in err or text(err["resource"]))):
+                return False
+        if type(section.get("replayed_from", [])) is not list:
+            return False
+        for hop in section.get("replayed_from", ()):
+            if not (type(hop) is dict and {"digest", "signature"} <= hop.keys()
+                    <= {"digest", "signature", "created_at"}
+                    and text(hop["digest"], _HEX64)
+                    and ("created_at" not in hop or text(hop["created_at"]))
+                    and type(hop["signature"]) is dict
+                    and hop["signature"].keys() == {"status", "key_id"}
+                    and text(hop["signature"]["status"])
+                    and hop["signature"]["status"] in _SIGNED
+                    and (hop["signature"]["key_id"] is None
+                         or text(hop["signature"]["key_id"]))):
+                return False
+    return True
 
 
 def _skeleton_section(section: Any) -> Any:
