@@ -231,6 +231,10 @@ class AwsProxy:
     # own threads of the same process): the benchmark tells the two apart with it
     cpu_seconds: float = 0.0
     replay: ReplayCache | None = None  # the benchmark's endpoint mode (None: moto answers)
+    # TCP_NODELAY on the scanners' connections (set before start; the benchmark's): an
+    # answer is written as headers, then body; with Nagle's algorithm the body waits for
+    # the client's delayed ACK of the headers, ~40 ms on Linux loopback, on every call
+    nodelay: bool = False
     _server: ThreadingHTTPServer | None = None
 
     def fail(self, match: Callable[[Call], bool], code: str, status: int = 403,
@@ -277,6 +281,7 @@ class AwsProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = proxy.nodelay
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
