@@ -1,6 +1,7 @@
 """posture against Prowler on the same emulated AWS account, in one run.
 
     python bench/bench_prowler.py                         # 87-ish and 4k resources, +40 ms
+    python bench/bench_prowler.py --sizes 4k --emulator both  # moto answering, then replayed
     python bench/bench_prowler.py --sizes 4k --rounds 2   # posture, Prowler, posture, ...
     python bench/bench_prowler.py --posture OTHER-VENV/bin/posture
     python bench/bench_prowler.py --no-prowler --sizes 30 # posture's half only
@@ -10,10 +11,22 @@ security groups, VPCs, subnets, NACLs, EBS volumes and snapshots, KMS keys, S3 b
 encryption, policies, versioning and lifecycle rules, RDS, ALBs with listeners, a CloudTrail
 trail, GuardDuty, IAM users) is built in a moto server (`ThreadedMotoServer` on 127.0.0.1)
 across three regions. Both scanners then talk to it through the recording proxy of
-tests/aws_proxy.py (`AWS_ENDPOINT_URL`, fake credentials), which adds `--latency-ms` to
-every request (the round trip to a real AWS endpoint) and counts the requests by AWS
-operation. Runs alternate: posture, Prowler, posture, ... (`--rounds` Prowler runs, one more
-posture run); one unmeasured posture run without latency comes first, so that moto's lazy
+tests/aws_proxy.py (`AWS_ENDPOINT_URL`, fake credentials, TCP_NODELAY), which adds
+`--latency-ms` to every request (the round trip to a real AWS endpoint) and counts the
+requests by AWS operation. How the emulated endpoint answers (`--emulator`):
+
+- `replay` (the default): like an AWS endpoint, in the latency and nothing else. One
+  unmeasured run of each scanner, without latency, lets moto answer and the proxy keep each
+  answer by request (`tests.aws_proxy.replay_key`: method, host, path and query, body, SigV4
+  service and region, answer-selecting headers; not signature, date, user agent); measured
+  runs are answered from what was kept, after the latency. A request not seen in the
+  warm-up goes to moto and is counted (`missed`, per run and per row).
+- `moto`: moto answers every call of the measured runs (its CPU on this machine, serialised
+  under one interpreter lock with the proxy, adds to both scanners' walls).
+- `both`: the `moto` rounds, then the `replay` rounds on the answers they kept.
+
+Runs alternate: posture, Prowler, posture, ... (`--rounds` Prowler runs, one more posture
+run); one unmeasured posture run without latency comes first, so that moto's lazy
 per-region set-up is paid by neither.
 
 - posture: `POSTURE scan aws --regions R --checks C --format json` with the default

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench import bench_prowler, prowler_estate
-from tests.aws_proxy import replay_key
 from scanner.registry import load_checks
+from tests.aws_proxy import replay_key
 
 
 def test_every_mapped_control_is_a_posture_check_and_every_prowler_id_is_distinct() -> None:

@@ -390,6 +390,7 @@ class AccountCollector:
         self.secrets = credentials_of(session)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._client_lock = threading.Lock()
         self._results: dict[str, dict[str, list[tuple[str, Any]]]] = {}
         self._errors: dict[tuple[str, str, str, str, str | None], None] = {}
         self._removed: list[str] = []
@@ -405,7 +406,7 @@ class AccountCollector:
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
-        with self._lock:
+        with self._client_lock:  # a boto3 session is not thread-safe; stores go on meanwhile
             if key not in self._clients:
                 self._clients[key] = self.session.client(service, region_name=region,
                                                          config=self.config)
