@@ -195,14 +195,31 @@ class CpuSplit:
                 "proxy_cpu_seconds": round(self.proxy_cpu, 2)}
 
 
-def run_posture(posture: list[str], proxy: AwsProxy, env: dict[str, str], work: Path
-                ) -> dict[str, Any]:
+def start_run(proxy: AwsProxy) -> None:
+    """A scanner run begins: no calls yet, replayed answers from each key's first."""
     proxy.calls.clear()
+    if proxy.replay is not None:
+        proxy.replay.rewind()
+
+
+def child(cmd: list[str], env: dict[str, str], work: Path, timeout: float
+          ) -> subprocess.CompletedProcess[str]:
+    """A scanner run, stopped after `timeout` seconds (one clear line, not a hang)."""
+    try:
+        return subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
+                              check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"{Path(cmd[0]).name} did not finish in {timeout:g} s "
+                         "(--run-timeout)") from None
+
+
+def run_posture(posture: list[str], proxy: AwsProxy, env: dict[str, str], work: Path,
+                timeout: float = 1800.0) -> dict[str, Any]:
+    start_run(proxy)
     cmd = [*posture, "scan", "aws", "--regions", ",".join(REGIONS), "--profile", "default",
            "--checks", ",".join(CHECKS), "--format", "json", "--no-timestamps"]
     with CpuSplit(proxy) as cpu:
-        done = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
-                              check=False)
+        done = child(cmd, env, work, timeout)
     wall = cpu.wall
     calls = list(proxy.calls)
     if done.returncode not in (0, 1, 3) or not done.stdout:
@@ -252,16 +269,15 @@ def verify_checks(exe: Path, env: dict[str, str]) -> None:
         raise SystemExit(f"checks not in this Prowler: {', '.join(missing)}")
 
 
-def run_prowler(exe: Path, proxy: AwsProxy, env: dict[str, str], work: Path
-                ) -> dict[str, Any]:
-    proxy.calls.clear()
+def run_prowler(exe: Path, proxy: AwsProxy, env: dict[str, str], work: Path,
+                timeout: float = 1800.0) -> dict[str, Any]:
+    start_run(proxy)
     out = Path(tempfile.mkdtemp(prefix="prowler-out-", dir=work))
     cmd = [str(exe), "aws", "--checks", *prowler_checks(), "-f", *REGIONS,
            "--output-formats", "json-ocsf", "-o", str(out), "-F", "bench", "--no-banner",
            "--ignore-exit-code-3"]
     with CpuSplit(proxy) as cpu:
-        done = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
-                              check=False)
+        done = child(cmd, env, work, timeout)
     wall = cpu.wall
     calls = list(proxy.calls)
     findings: list[dict[str, Any]] = []
@@ -302,12 +318,13 @@ def measure(size: int, args: argparse.Namespace, posture: list[str],
         try:
             env = scanner_env(proxy, work)
             if not args.no_warmup:
-                run_posture(posture, proxy, env, work)  # moto's lazy set-up, not measured
+                t = args.run_timeout
+                run_posture(posture, proxy, env, work, t)  # moto's lazy set-up, not measured
                 if modes == ["replay"]:  # each scanner's answers kept before measuring
                     if baseline:
-                        run_posture(baseline, proxy, env, work)
+                        run_posture(baseline, proxy, env, work, t)
                     if prowler is not None:
-                        run_prowler(prowler, proxy, env, work)
+                        run_prowler(prowler, proxy, env, work, t)
             proxy.latency = args.latency_ms / 1000
             for mode in modes:
                 cache.serving = mode == "replay"
@@ -337,12 +354,13 @@ def rounds(size: int, mode: str, args: argparse.Namespace, posture: list[str],
         out[kind].append(result)
         print(f"[{size} {mode}] {kind} {_cpu_line(result)}", flush=True)
 
+    t = args.run_timeout
     for i in range(args.rounds + 1):
         if baseline:
-            one("baseline", lambda: run_posture(baseline, proxy, env, work))
-        one("posture", lambda: run_posture(posture, proxy, env, work))
+            one("baseline", lambda: run_posture(baseline, proxy, env, work, t))
+        one("posture", lambda: run_posture(posture, proxy, env, work, t))
         if prowler is not None and i < args.rounds:
-            one("prowler", lambda: run_prowler(prowler, proxy, env, work))
+            one("prowler", lambda: run_prowler(prowler, proxy, env, work, t))
     return out
 
 
@@ -419,6 +437,8 @@ def main(argv: list[str] | None = None) -> int:
                         "unmeasured run of each scanner, after the latency (an endpoint: "
                         "the default); moto: every call answered by moto; both: moto's "
                         "rounds, then replay's on the answers they kept")
+    parser.add_argument("--run-timeout", type=float, default=1800.0,
+                        help="seconds a scanner run may take before the bench stops")
     parser.add_argument("--out", type=Path, default=OUT / "prowler.json")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]

@@ -197,18 +197,30 @@ def replay_key(method: str, path: str, headers: dict[str, str], body: bytes) -> 
     return json.dumps([method, scope, path, kept, digest])
 
 
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
 @dataclass
 class ReplayCache:
-    """moto's answers by :func:`replay_key` (the benchmark's endpoint mode). While
-    `serving` is false every request goes to moto and its answer is kept (the first one per
-    key); while true, a kept answer is served without moto, and a request not seen before
-    goes to moto, is kept, and counts as a miss."""
+    """moto's answers by :func:`replay_key` (the benchmark's endpoint mode), in the order a
+    run got them: a request repeated within a run may get a different answer (IAM's
+    GenerateCredentialReport answers STARTED, then COMPLETE: Prowler polls it until then),
+    so the n-th request of a key in a run gets the n-th answer kept for it (the last one
+    beyond those). While `serving` is false every request goes to moto, and an answer is
+    kept when its position is new; while true, a kept answer is served without moto, and a
+    request of a key never seen goes to moto, is kept, and counts as a miss. `rewind` starts
+    a run (the positions from the first answer again)."""
 
-    answers: dict[str, tuple[int, list[tuple[str, str]], bytes]] = field(default_factory=dict)
+    answers: dict[str, list[Answer]] = field(default_factory=dict)
     serving: bool = False
     hits: int = 0
     misses: Counter[str] = field(default_factory=Counter)  # operation -> count
+    seen: Counter[str] = field(default_factory=Counter)  # key -> requests in this run
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def rewind(self) -> None:
+        with self.lock:
+            self.seen.clear()
 
     def counts(self) -> tuple[int, int]:
         """(hits, misses) so far."""
@@ -381,13 +393,17 @@ class AwsProxy:
             return self.forward(method, path, headers, body)
         key = replay_key(method, path, headers, body)
         with cache.lock:
-            kept = cache.answers.get(key) if cache.serving else None
-            if kept is not None:
+            position = cache.seen[key]
+            cache.seen[key] += 1
+            kept = cache.answers.get(key)
+            if cache.serving and kept:
                 cache.hits += 1
-                return kept
+                return kept[min(position, len(kept) - 1)]
         answer = self.forward(method, path, headers, body)
         with cache.lock:
-            cache.answers.setdefault(key, answer)
+            kept = cache.answers.setdefault(key, [])
+            if position == len(kept):
+                kept.append(answer)
             if cache.serving:
                 cache.misses[f"{call.service}:{call.operation}"] += 1
         return answer

@@ -10,7 +10,7 @@ import pytest
 
 from bench import bench_prowler, prowler_estate
 from scanner.registry import load_checks
-from tests.aws_proxy import replay_key
+from tests.aws_proxy import AwsProxy, ReplayCache, replay_key, start_moto
 
 
 def test_every_mapped_control_is_a_posture_check_and_every_prowler_id_is_distinct() -> None:
@@ -84,3 +84,25 @@ def test_replay_key_ignores_signature_date_and_client_but_not_what_selects_the_a
     assert key != replay_key("GET", "/", headers(), body)
     assert key != replay_key("POST", "/?x", headers(), body)
     assert key != replay_key("POST", "/", headers(**{"X-Amz-Target": "Kms.ListKeys"}), body)
+
+
+def test_replay_gives_a_polled_call_its_answers_in_the_order_moto_gave_them() -> None:
+    # IAM GenerateCredentialReport answers STARTED, then COMPLETE (Prowler polls it until
+    # COMPLETE): a replay of the first answer alone would keep a poller waiting forever
+    import boto3  # type: ignore[import-untyped]
+
+    moto, url = start_moto()
+    try:
+        with AwsProxy(moto, url, replay=ReplayCache()) as proxy:
+            iam = boto3.client("iam", region_name="us-east-1", endpoint_url=proxy.url,
+                               aws_access_key_id="bench", aws_secret_access_key="bench")
+            assert proxy.replay is not None
+            recorded = [iam.generate_credential_report()["State"] for _ in range(2)]
+            assert recorded == ["STARTED", "COMPLETE"]
+            proxy.replay.serving = True
+            proxy.replay.rewind()
+            served = [iam.generate_credential_report()["State"] for _ in range(3)]
+            assert served == ["STARTED", "COMPLETE", "COMPLETE"]
+            assert proxy.replay.counts() == (3, 0)  # all from the kept answers, none missed
+    finally:
+        moto.stop()
