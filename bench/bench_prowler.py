@@ -346,11 +346,14 @@ def rounds(size: int, mode: str, args: argparse.Namespace, posture: list[str],
     out: dict[str, list[dict[str, Any]]] = {"posture": [], "prowler": [], "baseline": []}
 
     def one(kind: str, run: Any) -> None:
-        hits, misses = proxy.replay.counts() if proxy.replay else (0, 0)
+        cache = proxy.replay
+        hits, misses = cache.counts() if cache else (0, 0)
+        before = Counter(cache.misses) if cache else Counter()
         result = run()
-        if mode == "replay" and proxy.replay is not None:
-            now_hits, now_misses = proxy.replay.counts()
-            result.update(replayed=now_hits - hits, missed=now_misses - misses)
+        if mode == "replay" and cache is not None:
+            now_hits, now_misses = cache.counts()
+            result.update(replayed=now_hits - hits, missed=now_misses - misses,
+                          missed_operations=dict(cache.misses - before))
         out[kind].append(result)
         print(f"[{size} {mode}] {kind} {_cpu_line(result)}", flush=True)
 
