@@ -502,6 +502,13 @@ def test_run_tasks_bounds_each_lane_on_its_own_so_one_service_region_never_waits
               lane=lane)
     assert peak == Counter({"a": 3, "b": 3})  # each lane up to `workers` at once, no more
 
+    # and all lanes together at most `total` at once
+    running.clear()
+    peak.clear()
+    run_tasks([(f"{name}|{i}", work("all")) for name in "abcd" for i in range(6)], workers=3,
+              lane=lane, total=5)
+    assert peak["all"] == 5
+
 
 def test_task_lane_is_the_service_and_region_a_task_calls() -> None:
     from providers.aws.collect import task_lane

@@ -74,7 +74,8 @@ from scanner.snapshot import GLOBAL, Section, now
 log = logging.getLogger("posture.aws")
 
 PROVIDER = "aws"
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = 8  # calls at once per lane (service and region)
+LANE_TOTAL = 4  # calls at once over all lanes: this many times the workers of one
 # The region of each partition's global endpoints (botocore data/endpoints.json: IAM's
 # `credentialScope` region in each partition; aws-iso-e and aws-eusc have one region).
 HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1",
@@ -1088,9 +1089,12 @@ def collect(options: Mapping[str, Any], only: Iterable[str] | None = None,
         elif "ec2.describe_regions" in wanted:
             collector.store("ec2.describe_regions", GLOBAL, region_objs)
         tasks.extend(collector.tasks())
-    run_tasks(tasks, workers, task_lane)
+    # lanes of `workers` each, and all lanes together at most LANE_TOTAL x `workers` calls
+    # (so many regions scanned at once do not open hundreds of connections)
+    total = workers * LANE_TOTAL
+    run_tasks(tasks, workers, task_lane, total)
     # what needs answers from several regions first: the lifecycle of trail buckets
-    run_tasks([t for c in collectors for t in c.trail_buckets()], workers, task_lane)
+    run_tasks([t for c in collectors for t in c.trail_buckets()], workers, task_lane, total)
     return [c.finish() for c in collectors]
 
 
@@ -1108,9 +1112,10 @@ def task_lane(key: str) -> str:
 
 
 def run_tasks(tasks: list[Task], workers: int,
-              lane: Callable[[str], str] = lambda key: "") -> None:
+              lane: Callable[[str], str] = lambda key: "", total: int | None = None) -> None:
     """Run tasks on bounded pools, one per lane (`lane(key)`; by default one pool for
-    all), each of `workers` threads; a task may return follow-up tasks, which are queued
+    all), each of `workers` threads, and at most `total` tasks at once over all lanes
+    (None: no bound beyond the lanes'); a task may return follow-up tasks, which are queued
     as soon as it returns. Waits until every task and follow-up is done; a task that raises
     (they record their failures and never should) is re-raised here, after the rest ran.
     Each completion costs O(1): waiting on every pending future at once
@@ -1123,6 +1128,7 @@ def run_tasks(tasks: list[Task], workers: int,
     outstanding = 0
     raised: list[BaseException] = []
     pools: dict[str, ThreadPoolExecutor] = {}
+    permits = threading.BoundedSemaphore(total) if total else None
 
     def submit(key: str, fn: Callable[[], list[Task]]) -> None:
         nonlocal outstanding
@@ -1138,7 +1144,12 @@ def run_tasks(tasks: list[Task], workers: int,
     def run(fn: Callable[[], list[Task]]) -> None:
         nonlocal outstanding
         try:
-            for key, follow in fn():
+            if permits is not None:
+                with permits:
+                    follows = fn()
+            else:
+                follows = fn()
+            for key, follow in follows:
                 submit(key, follow)  # counted before this task is: never zero in between
         except BaseException as exc:
             raised.append(exc)
