@@ -1,6 +1,7 @@
 """posture against Prowler on the same emulated AWS account, in one run.
 
     python bench/bench_prowler.py                         # 87-ish and 4k resources, +40 ms
+    python bench/bench_prowler.py --sizes 4k --emulator both  # moto answering, then replayed
     python bench/bench_prowler.py --sizes 4k --rounds 2   # posture, Prowler, posture, ...
     python bench/bench_prowler.py --posture OTHER-VENV/bin/posture
     python bench/bench_prowler.py --no-prowler --sizes 30 # posture's half only
@@ -10,10 +11,22 @@ security groups, VPCs, subnets, NACLs, EBS volumes and snapshots, KMS keys, S3 b
 encryption, policies, versioning and lifecycle rules, RDS, ALBs with listeners, a CloudTrail
 trail, GuardDuty, IAM users) is built in a moto server (`ThreadedMotoServer` on 127.0.0.1)
 across three regions. Both scanners then talk to it through the recording proxy of
-tests/aws_proxy.py (`AWS_ENDPOINT_URL`, fake credentials), which adds `--latency-ms` to
-every request (the round trip to a real AWS endpoint) and counts the requests by AWS
-operation. Runs alternate: posture, Prowler, posture, ... (`--rounds` Prowler runs, one more
-posture run); one unmeasured posture run without latency comes first, so that moto's lazy
+tests/aws_proxy.py (`AWS_ENDPOINT_URL`, fake credentials, TCP_NODELAY), which adds
+`--latency-ms` to every request (the round trip to a real AWS endpoint) and counts the
+requests by AWS operation. How the emulated endpoint answers (`--emulator`):
+
+- `replay` (the default): like an AWS endpoint, in the latency and nothing else. One
+  unmeasured run of each scanner, without latency, lets moto answer and the proxy keep each
+  answer by request (`tests.aws_proxy.replay_key`: method, host, path and query, body, SigV4
+  service and region, answer-selecting headers; not signature, date, user agent); measured
+  runs are answered from what was kept, after the latency. A request not seen in the
+  warm-up goes to moto and is counted (`missed`, per run and per row).
+- `moto`: moto answers every call of the measured runs (its CPU on this machine, serialised
+  under one interpreter lock with the proxy, adds to both scanners' walls).
+- `both`: the `moto` rounds, then the `replay` rounds on the answers they kept.
+
+Runs alternate: posture, Prowler, posture, ... (`--rounds` Prowler runs, one more posture
+run); one unmeasured posture run without latency comes first, so that moto's lazy
 per-region set-up is paid by neither.
 
 - posture: `POSTURE scan aws --regions R --checks C --format json` with the default
@@ -52,7 +65,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import prowler_estate  # noqa: E402
-from tests.aws_proxy import AwsProxy, Call, start_moto  # noqa: E402
+from tests.aws_proxy import AwsProxy, Call, ReplayCache, start_moto  # noqa: E402
 
 REGIONS = prowler_estate.REGIONS
 
@@ -182,14 +195,31 @@ class CpuSplit:
                 "proxy_cpu_seconds": round(self.proxy_cpu, 2)}
 
 
-def run_posture(posture: list[str], proxy: AwsProxy, env: dict[str, str], work: Path
-                ) -> dict[str, Any]:
+def start_run(proxy: AwsProxy) -> None:
+    """A scanner run begins: no calls yet, replayed answers from each key's first."""
     proxy.calls.clear()
+    if proxy.replay is not None:
+        proxy.replay.rewind()
+
+
+def child(cmd: list[str], env: dict[str, str], work: Path, timeout: float
+          ) -> subprocess.CompletedProcess[str]:
+    """A scanner run, stopped after `timeout` seconds (one clear line, not a hang)."""
+    try:
+        return subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
+                              check=False, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"{Path(cmd[0]).name} did not finish in {timeout:g} s "
+                         "(--run-timeout)") from None
+
+
+def run_posture(posture: list[str], proxy: AwsProxy, env: dict[str, str], work: Path,
+                timeout: float = 1800.0) -> dict[str, Any]:
+    start_run(proxy)
     cmd = [*posture, "scan", "aws", "--regions", ",".join(REGIONS), "--profile", "default",
            "--checks", ",".join(CHECKS), "--format", "json", "--no-timestamps"]
     with CpuSplit(proxy) as cpu:
-        done = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
-                              check=False)
+        done = child(cmd, env, work, timeout)
     wall = cpu.wall
     calls = list(proxy.calls)
     if done.returncode not in (0, 1, 3) or not done.stdout:
@@ -239,16 +269,15 @@ def verify_checks(exe: Path, env: dict[str, str]) -> None:
         raise SystemExit(f"checks not in this Prowler: {', '.join(missing)}")
 
 
-def run_prowler(exe: Path, proxy: AwsProxy, env: dict[str, str], work: Path
-                ) -> dict[str, Any]:
-    proxy.calls.clear()
+def run_prowler(exe: Path, proxy: AwsProxy, env: dict[str, str], work: Path,
+                timeout: float = 1800.0) -> dict[str, Any]:
+    start_run(proxy)
     out = Path(tempfile.mkdtemp(prefix="prowler-out-", dir=work))
     cmd = [str(exe), "aws", "--checks", *prowler_checks(), "-f", *REGIONS,
            "--output-formats", "json-ocsf", "-o", str(out), "-F", "bench", "--no-banner",
            "--ignore-exit-code-3"]
     with CpuSplit(proxy) as cpu:
-        done = subprocess.run(cmd, env=env, cwd=work, capture_output=True, text=True,
-                              check=False)
+        done = child(cmd, env, work, timeout)
     wall = cpu.wall
     calls = list(proxy.calls)
     findings: list[dict[str, Any]] = []
@@ -273,65 +302,105 @@ def measure(size: int, args: argparse.Namespace, posture: list[str],
             ) -> dict[str, Any]:
     prowler_estate.no_default_images()
     moto, url = start_moto()
+    modes = ["moto", "replay"] if args.emulator == "both" else [args.emulator]
     try:
         mix = prowler_estate.mix_for(size)
         started = time.perf_counter()
         made = prowler_estate.build(url, mix)
         built = time.perf_counter() - started
         print(f"[{size}] built {sum(made.values())} resources in {built:.0f} s", flush=True)
-        proxy = AwsProxy(moto, url).start()
+        # TCP_NODELAY: no Nagle/delayed-ACK stall of ~40 ms on each answer (both modes)
+        proxy = AwsProxy(moto, url, nodelay=True).start()
+        cache = ReplayCache()
+        if "replay" in modes:
+            proxy.replay = cache  # kept from the first request on, served once warm
+        results: dict[str, dict[str, list[dict[str, Any]]]] = {}
         try:
             env = scanner_env(proxy, work)
             if not args.no_warmup:
-                run_posture(posture, proxy, env, work)  # moto's lazy set-up, not measured
+                t = args.run_timeout
+                run_posture(posture, proxy, env, work, t)  # moto's lazy set-up, not measured
+                if modes == ["replay"]:  # each scanner's answers kept before measuring
+                    if baseline:
+                        run_posture(baseline, proxy, env, work, t)
+                    if prowler is not None:
+                        run_prowler(prowler, proxy, env, work, t)
             proxy.latency = args.latency_ms / 1000
-            posture_runs: list[dict[str, Any]] = []
-            baseline_runs: list[dict[str, Any]] = []
-            prowler_runs: list[dict[str, Any]] = []
-            for i in range(args.rounds + 1):
-                if baseline:
-                    baseline_runs.append(run_posture(baseline, proxy, env, work))
-                    print(f"[{size}] baseline {_cpu_line(baseline_runs[-1])}", flush=True)
-                posture_runs.append(run_posture(posture, proxy, env, work))
-                print(f"[{size}] posture {_cpu_line(posture_runs[-1])}", flush=True)
-                if prowler is not None and i < args.rounds:
-                    prowler_runs.append(run_prowler(prowler, proxy, env, work))
-                    print(f"[{size}] Prowler {_cpu_line(prowler_runs[-1])}", flush=True)
+            for mode in modes:
+                cache.serving = mode == "replay"
+                results[mode] = rounds(size, mode, args, posture, prowler, proxy, env, work,
+                                       baseline)
         finally:
             proxy.stop()
     finally:
         moto.stop()
     return {"size": size, "created": sum(made.values()), "by_kind": dict(made),
-            "mix": vars(mix), "build_seconds": round(built, 1),
-            "posture": posture_runs, "prowler": prowler_runs, "baseline": baseline_runs}
+            "mix": vars(mix), "build_seconds": round(built, 1), "replay_kept": len(cache.answers),
+            "modes": results}
+
+
+def rounds(size: int, mode: str, args: argparse.Namespace, posture: list[str],
+           prowler: Path | None, proxy: AwsProxy, env: dict[str, str], work: Path,
+           baseline: list[str] | None) -> dict[str, list[dict[str, Any]]]:
+    """posture, Prowler, posture, ... in one emulator mode (`--rounds` Prowler runs)."""
+    out: dict[str, list[dict[str, Any]]] = {"posture": [], "prowler": [], "baseline": []}
+
+    def one(kind: str, run: Any) -> None:
+        cache = proxy.replay
+        hits, misses = cache.counts() if cache else (0, 0)
+        before = Counter(cache.misses) if cache else Counter()
+        result = run()
+        if mode == "replay" and cache is not None:
+            now_hits, now_misses = cache.counts()
+            result.update(replayed=now_hits - hits, missed=now_misses - misses,
+                          missed_operations=dict(cache.misses - before))
+        out[kind].append(result)
+        print(f"[{size} {mode}] {kind} {_cpu_line(result)}", flush=True)
+
+    t = args.run_timeout
+    for i in range(args.rounds + 1):
+        if baseline:
+            one("baseline", lambda: run_posture(baseline, proxy, env, work, t))
+        one("posture", lambda: run_posture(posture, proxy, env, work, t))
+        if prowler is not None and i < args.rounds:
+            one("prowler", lambda: run_prowler(prowler, proxy, env, work, t))
+    return out
 
 
 def _cpu_line(run: dict[str, Any]) -> str:
-    return (f"{run['wall_seconds']} s wall, {run['calls']} calls; CPU: own "
+    served = (f" ({run['replayed']} replayed, {run['missed']} missed)"
+              if "missed" in run else "")
+    return (f"{run['wall_seconds']} s wall, {run['calls']} calls{served}; CPU: own "
             f"{run['cpu_seconds']} s, moto {run['moto_cpu_seconds']} s, proxy "
-            f"{run['proxy_cpu_seconds']} s")
+            f"{run['proxy_cpu_seconds']} s; load {os.getloadavg()[0]:.1f}")
 
 
-def row(m: dict[str, Any]) -> dict[str, Any]:
-    """The issue's table row of one size."""
-    walls = [r["wall_seconds"] for r in m["posture"]]
+def row(m: dict[str, Any], mode: str) -> dict[str, Any]:
+    """The issue's table row of one size in one emulator mode."""
+    runs = m["modes"][mode]
+    walls = [r["wall_seconds"] for r in runs["posture"]]
     p_wall = statistics.median(walls)
     out: dict[str, Any] = {
-        "resources": m["created"], "posture_resources": m["posture"][0]["resources"],
+        "emulator": mode, "resources": m["created"],
+        "posture_resources": runs["posture"][0]["resources"],
         "posture_wall": walls, "posture_wall_median": p_wall,
-        "posture_calls": statistics.median_low(r["calls"] for r in m["posture"])}
-    if m["prowler"]:
-        pw = statistics.median(r["wall_seconds"] for r in m["prowler"])
-        out.update(prowler_wall=[r["wall_seconds"] for r in m["prowler"]],
+        "posture_calls": statistics.median_low(r["calls"] for r in runs["posture"]),
+        "posture_cpu_seconds": [r["cpu_seconds"] for r in runs["posture"]]}
+    if mode == "replay":
+        out["missed"] = sum(r["missed"] for kind in runs.values() for r in kind)
+    if runs["prowler"]:
+        pw = statistics.median(r["wall_seconds"] for r in runs["prowler"])
+        out.update(prowler_wall=[r["wall_seconds"] for r in runs["prowler"]],
                    prowler_wall_median=pw, ratio=round(pw / p_wall, 1),
-                   prowler_calls=statistics.median_low(r["calls"] for r in m["prowler"]))
+                   prowler_calls=statistics.median_low(r["calls"] for r in runs["prowler"]),
+                   prowler_cpu_seconds=[r["cpu_seconds"] for r in runs["prowler"]])
         out["calls_ratio"] = round(out["posture_calls"] / out["prowler_calls"], 2)
     return out
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| account | posture wall | Prowler wall | Prowler/posture | posture calls "
-             "| Prowler calls |", "|---|---|---|---|---|---|"]
+    lines = ["| account | emulator | posture wall | Prowler wall | Prowler/posture "
+             "| posture calls | Prowler calls |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         walls = r["posture_wall"]
         pwall = f"{min(walls):.1f}-{max(walls):.1f} s" if len(walls) > 1 else f"{walls[0]:.1f} s"
@@ -341,7 +410,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             rest = f"{prw} | {r['ratio']}x | {r['posture_calls']:,} | {r['prowler_calls']:,}"
         else:
             rest = f"- | - | {r['posture_calls']:,} | -"
-        lines.append(f"| {r['resources']:,} resources | {pwall} | {rest} |")
+        mode = (f"replay ({r['missed']} missed)" if r["emulator"] == "replay"
+                else r["emulator"])
+        lines.append(f"| {r['resources']:,} resources | {mode} | {pwall} | {rest} |")
     return "\n".join(lines)
 
 
@@ -364,6 +435,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-prowler", action="store_true", help="posture's half only")
     parser.add_argument("--no-warmup", action="store_true",
                         help="no unmeasured posture run first (smoke tests)")
+    parser.add_argument("--emulator", choices=("replay", "moto", "both"), default="replay",
+                        help="replay: measured runs served from moto's answers kept in an "
+                        "unmeasured run of each scanner, after the latency (an endpoint: "
+                        "the default); moto: every call answered by moto; both: moto's "
+                        "rounds, then replay's on the answers they kept")
+    parser.add_argument("--run-timeout", type=float, default=1800.0,
+                        help="seconds a scanner run may take before the bench stops")
     parser.add_argument("--out", type=Path, default=OUT / "prowler.json")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
@@ -381,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tree)!r}); "
                     "from scanner.cli import main; main()"]
     results = [measure(size, args, posture, prowler, work, baseline) for size in sizes]
-    rows = [row(m) for m in results]
+    rows = [row(m, mode) for m in results for mode in m["modes"]]
     load = os.getloadavg()
     print(f"\nposture controls: {','.join(CHECKS)}; Prowler {version or '(not run)'}: "
           f"{len(prowler_checks())} checks; {len(REGIONS)} regions; "
@@ -392,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps({
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.node(),
         "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in load],
-        "latency_ms": args.latency_ms, "regions": list(REGIONS), "rounds": args.rounds,
+        "latency_ms": args.latency_ms, "emulator": args.emulator, "regions": list(REGIONS),
+        "rounds": args.rounds,
         "posture": args.posture or "scanner.cli (this interpreter)",
         "prowler_version": version, "controls": CHECKS, "rows": rows,
         "runs": results}, indent=1) + "\n")

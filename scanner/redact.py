@@ -123,21 +123,29 @@ def redact(obj: Any, path: str, removed: list[str], label_keys: tuple[str, ...] 
                 out[key] = REDACTED
                 removed.append(f"{path}.{key}")
                 continue
-            sub = f"{path}.{key}"
             if isinstance(value, str | bytes) and value and pair and key == pair[1]:
                 out[key] = REDACTED
                 name = REDACTED if looks_secret(pair[0]) else pair[0]
                 removed.append(f"{path}[{name}]")  # the pair's name, never its value
             elif isinstance(value, str | bytes) and value and is_secret_name(str(key)):
                 out[key] = REDACTED
-                removed.append(sub)
+                removed.append(f"{path}.{key}")
             elif _holds_values(value) and is_secret_name(str(key)):
-                out[key] = _redact_all(value, sub, removed)
+                out[key] = _redact_all(value, f"{path}.{key}", removed)
+            elif isinstance(value, str):  # the common leaf: its path built only if removed
+                if looks_secret(value):
+                    removed.append(f"{path}.{key}")
+                    out[key] = REDACTED
+                else:
+                    out[key] = value
+            elif isinstance(value, dict | list):
+                out[key] = redact(value, f"{path}.{key}", removed, label_keys)
             else:
-                out[key] = redact(value, sub, removed, label_keys)
+                out[key] = value  # numbers, booleans, None, bytes: nothing to look at
         return out
     if isinstance(obj, list):
-        return [redact(v, f"{path}[]", removed, label_keys) for v in obj]
+        sub = f"{path}[]"
+        return [redact(v, sub, removed, label_keys) for v in obj]
     if isinstance(obj, str) and looks_secret(obj):
         removed.append(path)
         return REDACTED

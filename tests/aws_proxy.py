@@ -25,6 +25,14 @@ the proxy forwards every request to a `moto.server.ThreadedMotoServer` and
 moto keeps its state in the process, shared by every moto server of the process:
 `start_moto` resets it, so one estate at a time. The test estate is populated directly
 against moto (`moto_url`), so the proxy's record holds the collector's calls only.
+
+For the benchmark only (bench/bench_prowler.py; off unless `replay` is set, so the tests
+always reach moto): a :class:`ReplayCache` keeps moto's answer to each distinct request
+(:func:`replay_key`: method, host, path and query, body, the SigV4 scope's service and
+region, and the headers that select an answer such as ``X-Amz-Target``; not the signature,
+date, user agent or retry headers) and, once switched to serving, answers repeats from it
+after the latency, as an endpoint whose answer costs this machine nothing; requests it has
+not seen still go to moto and are counted as misses.
 """
 
 from __future__ import annotations
@@ -169,6 +177,59 @@ BEDROCK_PROFILES = {"inferenceProfileSummaries": [{
                for r in ("eu-central-1", "eu-west-1", "eu-west-3")]}]}
 
 
+# Request headers that do not select the answer: signature, time, client identity, retry
+# bookkeeping, transport. Every other header is part of a request's replay key.
+_UNKEYED = frozenset({"authorization", "x-amz-date", "date", "user-agent", "x-amz-user-agent",
+                      "amz-sdk-invocation-id", "amz-sdk-request", "x-amz-security-token",
+                      "x-amz-content-sha256", "content-length", "connection",
+                      "accept-encoding", "expect", "content-md5", "x-amz-checksum-crc32",
+                      "x-amz-sdk-checksum-algorithm"})
+
+
+def replay_key(method: str, path: str, headers: dict[str, str], body: bytes) -> str:
+    """What decides an answer of the emulated account: method, host, path with query, body,
+    the service and region of the SigV4 credential scope (one endpoint serves every region
+    here), and the headers not in `_UNKEYED` (X-Amz-Target, Content-Type, S3's x-amz-*...).
+    Two requests with the same key get the same answer from a read-only scan's account."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    m = _SCOPE.search(lower.get("authorization", ""))
+    scope = f"{m.group(2)}/{m.group(1)}" if m else "-"
+    kept = sorted((k, v) for k, v in lower.items() if k not in _UNKEYED)
+    digest = hashlib.sha256(body).hexdigest() if body else ""
+    return json.dumps([method, scope, path, kept, digest])
+
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+@dataclass
+class ReplayCache:
+    """moto's answers by :func:`replay_key` (the benchmark's endpoint mode), in the order a
+    run got them: a request repeated within a run may get a different answer (IAM's
+    GenerateCredentialReport answers STARTED, then COMPLETE: Prowler polls it until then),
+    so the n-th request of a key in a run gets the n-th answer kept for it (the last one
+    beyond those). While `serving` is false every request goes to moto, and an answer is
+    kept when its position is new; while true, a kept answer is served without moto, and a
+    request of a key never seen goes to moto, is kept, and counts as a miss. `rewind` starts
+    a run (the positions from the first answer again)."""
+
+    answers: dict[str, list[Answer]] = field(default_factory=dict)
+    serving: bool = False
+    hits: int = 0
+    misses: Counter[str] = field(default_factory=Counter)  # operation -> count
+    seen: Counter[str] = field(default_factory=Counter)  # key -> requests in this run
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def rewind(self) -> None:
+        with self.lock:
+            self.seen.clear()
+
+    def counts(self) -> tuple[int, int]:
+        """(hits, misses) so far."""
+        with self.lock:
+            return self.hits, sum(self.misses.values())
+
+
 @dataclass
 class AwsProxy:
     moto: ThreadedMotoServer
@@ -183,6 +244,11 @@ class AwsProxy:
     # CPU seconds the proxy's own handler threads spent (not moto's, which answers in its
     # own threads of the same process): the benchmark tells the two apart with it
     cpu_seconds: float = 0.0
+    replay: ReplayCache | None = None  # the benchmark's endpoint mode (None: moto answers)
+    # TCP_NODELAY on the scanners' connections (set before start; the benchmark's): an
+    # answer is written as headers, then body; with Nagle's algorithm the body waits for
+    # the client's delayed ACK of the headers, ~40 ms on Linux loopback, on every call
+    nodelay: bool = False
     _server: ThreadingHTTPServer | None = None
 
     def fail(self, match: Callable[[Call], bool], code: str, status: int = 403,
@@ -233,6 +299,7 @@ class AwsProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = proxy.nodelay
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -288,8 +355,8 @@ class AwsProxy:
                 elif fault is not None:
                     status, headers, payload = error_response(call, fault)
                 else:
-                    status, headers, payload = proxy.forward(self.command, self.path,
-                                                             dict(self.headers), body)
+                    status, headers, payload = proxy.moto_answer(
+                        self.command, self.path, dict(self.headers), body, call)
                 self.send_response(status)
                 for k, v in headers:
                     if k.lower() not in ("transfer-encoding", "connection", "content-length",
@@ -327,6 +394,29 @@ class AwsProxy:
             action = urllib.parse.parse_qs(query).get("Action", [""])[0] or \
                 f"{method} {urllib.parse.urlparse(path).path}"
         return Call(service, region, action, method, path)
+
+    def moto_answer(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                    call: Call) -> tuple[int, list[tuple[str, str]], bytes]:
+        """moto's answer, or with a replay cache its kept answer to the same request."""
+        cache = self.replay
+        if cache is None:
+            return self.forward(method, path, headers, body)
+        key = replay_key(method, path, headers, body)
+        with cache.lock:
+            position = cache.seen[key]
+            cache.seen[key] += 1
+            kept = cache.answers.get(key)
+            if cache.serving and kept:
+                cache.hits += 1
+                return kept[min(position, len(kept) - 1)]
+        answer = self.forward(method, path, headers, body)
+        with cache.lock:
+            kept = cache.answers.setdefault(key, [])
+            if position == len(kept):
+                kept.append(answer)
+            if cache.serving:
+                cache.misses[f"{call.service}:{call.operation}"] += 1
+        return answer
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes
                 ) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -8,6 +8,9 @@ boto3 or the collector patched. The estate (tests/aws_estate.py) is built once p
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -464,3 +467,57 @@ def test_run_tasks_runs_every_follow_up_and_reraises_a_task_that_raised() -> Non
                                     for i in range(50))], workers=2)
     assert sorted(after) == list(range(50))  # the others still ran
     run_tasks([], workers=2)  # nothing to do: returns
+
+
+def test_run_tasks_bounds_each_lane_on_its_own_so_one_service_region_never_waits_on_another(
+        ) -> None:
+    from providers.aws.collect import Task, run_tasks
+
+    def lane(key: str) -> str:
+        return key.split("|")[0]
+
+    # 3 tasks in each of two lanes, each waiting until all 6 run: passes only if the lanes
+    # have a pool of 3 each (one pool of 3 would leave the barrier broken)
+    everyone = threading.Barrier(6, timeout=10)
+
+    def meet() -> list[Task]:
+        everyone.wait()
+        return []
+
+    run_tasks([(f"{name}|{i}", meet) for name in "ab" for i in range(3)], workers=3, lane=lane)
+
+    running: Counter[str] = Counter()
+    peak: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def work(name: str) -> Any:
+        def fn() -> list[Task]:
+            with lock:
+                running[name] += 1
+                peak[name] = max(peak[name], running[name])
+            time.sleep(0.02)
+            with lock:
+                running[name] -= 1
+            return []
+        return fn
+
+    run_tasks([(f"{name}|{i}", work(name)) for name in "ab" for i in range(12)], workers=3,
+              lane=lane)
+    assert peak == Counter({"a": 3, "b": 3})  # each lane up to `workers` at once, no more
+
+    # and all lanes together at most `total` at once
+    running.clear()
+    peak.clear()
+    run_tasks([(f"{name}|{i}", work("all")) for name in "abcd" for i in range(6)], workers=3,
+              lane=lane, total=5)
+    assert peak["all"] == 5
+
+
+def test_task_lane_is_the_service_and_region_a_task_calls() -> None:
+    from providers.aws.collect import task_lane
+
+    assert task_lane("123456789012/eu-west-1/ec2.describe_instances") == "ec2/eu-west-1"
+    assert task_lane("123456789012/iam.get_account_authorization_details") == "iam/global"
+    assert task_lane("ec2.describe_instance_attribute|eu-north-1") == "ec2/eu-north-1"
+    assert task_lane("s3.get_bucket_policy|eu-central-1") == "s3/eu-central-1"
+    assert task_lane("s3.get_bucket_location|global") == "s3/global"

@@ -10,6 +10,7 @@ import pytest
 
 from bench import bench_prowler, prowler_estate
 from scanner.registry import load_checks
+from tests.aws_proxy import AwsProxy, ReplayCache, replay_key, start_moto
 
 
 def test_every_mapped_control_is_a_posture_check_and_every_prowler_id_is_distinct() -> None:
@@ -34,10 +35,19 @@ def test_posture_half_scans_the_emulated_account_through_the_counting_proxy(
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     out = tmp_path / "prowler.json"
     assert bench_prowler.main(["--no-prowler", "--sizes", "80", "--latency-ms", "1",
-                               "--rounds", "0", "--no-warmup", "--out", str(out)]) == 0
+                               "--rounds", "0", "--no-warmup", "--emulator", "both",
+                               "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
-    (row,) = doc["rows"]
-    (run,) = doc["runs"][0]["posture"]
+    row, replay_row = doc["rows"]
+    assert (row["emulator"], replay_row["emulator"]) == ("moto", "replay")
+    (run,) = doc["runs"][0]["modes"]["moto"]["posture"]
+    # the replay run is served from what moto answered the moto run: every call replayed,
+    # none missed, the same findings
+    (replayed,) = doc["runs"][0]["modes"]["replay"]["posture"]
+    assert replayed["missed"] == replay_row["missed"] == 0
+    assert replayed["replayed"] == replayed["calls"] == run["calls"]
+    assert replayed["by_status"] == run["by_status"]
+    assert replayed["operations"] == run["operations"]
     assert row["resources"] == doc["runs"][0]["created"] >= 79
     assert run["resources"] > 0 and run["by_status"]["fail"] > 0
     assert run["by_status"]["error"] == 0
@@ -46,6 +56,53 @@ def test_posture_half_scans_the_emulated_account_through_the_counting_proxy(
     assert run["operations"]["ec2:DescribeInstances"] >= 3  # once per region at least
     assert any(op.startswith("s3:GetBucket") for op in run["operations"])
     printed = capsys.readouterr().out
-    assert "| account | posture wall |" in printed
-    assert f"| {row['resources']:,} resources |" in printed
+    assert "| account | emulator | posture wall |" in printed
+    assert f"| {row['resources']:,} resources | moto |" in printed
+    assert f"| {row['resources']:,} resources | replay (0 missed) |" in printed
     assert doc["prowler_version"] is None and "prowler_calls" not in row
+
+
+def test_replay_key_ignores_signature_date_and_client_but_not_what_selects_the_answer(
+        ) -> None:
+    def headers(region: str = "eu-west-1", **extra: str) -> dict[str, str]:
+        return {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/"
+                f"{region}/ec2/aws4_request, SignedHeaders=host;x-amz-date, "
+                f"Signature={extra.pop('sig', 'ab12')}",
+                "X-Amz-Date": extra.pop("date", "20261207T080000Z"),
+                "User-Agent": extra.pop("ua", "Boto3/1.35"),
+                "amz-sdk-invocation-id": extra.pop("inv", "1"),
+                "amz-sdk-request": extra.pop("attempt", "attempt=1"),
+                "Host": "127.0.0.1:1", **extra}
+
+    body = b"Action=DescribeInstances&Version=2016-11-15"
+    key = replay_key("POST", "/", headers(), body)
+    assert key == replay_key("POST", "/", headers(sig="cd34", date="20261207T090000Z",
+                                                  ua="prowler", inv="2",
+                                                  attempt="attempt=2"), body)
+    assert key != replay_key("POST", "/", headers(region="eu-central-1"), body)
+    assert key != replay_key("POST", "/", headers(), body + b"&MaxResults=5")
+    assert key != replay_key("GET", "/", headers(), body)
+    assert key != replay_key("POST", "/?x", headers(), body)
+    assert key != replay_key("POST", "/", headers(**{"X-Amz-Target": "Kms.ListKeys"}), body)
+
+
+def test_replay_gives_a_polled_call_its_answers_in_the_order_moto_gave_them() -> None:
+    # IAM GenerateCredentialReport answers STARTED, then COMPLETE (Prowler polls it until
+    # COMPLETE): a replay of the first answer alone would keep a poller waiting forever
+    import boto3  # type: ignore[import-untyped]
+
+    moto, url = start_moto()
+    try:
+        with AwsProxy(moto, url, replay=ReplayCache()) as proxy:
+            iam = boto3.client("iam", region_name="us-east-1", endpoint_url=proxy.url,
+                               aws_access_key_id="bench", aws_secret_access_key="bench")
+            assert proxy.replay is not None
+            recorded = [iam.generate_credential_report()["State"] for _ in range(2)]
+            assert recorded == ["STARTED", "COMPLETE"]
+            proxy.replay.serving = True
+            proxy.replay.rewind()
+            served = [iam.generate_credential_report()["State"] for _ in range(3)]
+            assert served == ["STARTED", "COMPLETE", "COMPLETE"]
+            assert proxy.replay.counts() == (3, 0)  # all from the kept answers, none missed
+    finally:
+        moto.stop()

@@ -74,7 +74,8 @@ from scanner.snapshot import GLOBAL, Section, now
 log = logging.getLogger("posture.aws")
 
 PROVIDER = "aws"
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = 8  # calls at once per lane (service and region)
+LANE_TOTAL = 4  # calls at once over all lanes: this many times the workers of one
 # The region of each partition's global endpoints (botocore data/endpoints.json: IAM's
 # `credentialScope` region in each partition; aws-iso-e and aws-eusc have one region).
 HOME_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1",
@@ -390,11 +391,13 @@ class AccountCollector:
         self.secrets = credentials_of(session)
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self._client_lock = threading.Lock()
         self._results: dict[str, dict[str, list[tuple[str, Any]]]] = {}
         self._errors: dict[tuple[str, str, str, str, str | None], None] = {}
         self._removed: list[str] = []
         self._buckets: dict[str, str | None] = {}  # listed bucket -> BucketRegion
         self._located: dict[str, str] = {}  # bucket -> region GetBucketLocation answered
+        self._trail_buckets: set[str] = set()  # the buckets the account's trails write to
         for name in wanted:
             api = BY_NAME[name]
             for region in ([GLOBAL] if api.scope == "global" else regions):
@@ -404,7 +407,7 @@ class AccountCollector:
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
-        with self._lock:
+        with self._client_lock:  # a boto3 session is not thread-safe; stores go on meanwhile
             if key not in self._clients:
                 self._clients[key] = self.session.client(service, region_name=region,
                                                          config=self.config)
@@ -442,9 +445,16 @@ class AccountCollector:
         return dict(jsonable(merged))
 
     def store(self, name: str, region: str, objects: Iterable[Any], order: str = "") -> None:
+        """Keep `objects` redacted (secret tags, then `scanner.redact.redact`), in the
+        calling task's thread: the redaction overlaps other tasks' waits on the network
+        instead of running after the last answer."""
+        removed: list[str] = []
+        path = f"{name}[]"
+        kept = [redact(_redact_tags(o, path, removed), path, removed) for o in objects]
         with self._lock:
             bucket = self._results.setdefault(name, {}).setdefault(region, [])
-            bucket.extend((f"{order}/{i:08d}", obj) for i, obj in enumerate(objects))
+            bucket.extend((f"{order}/{i:08d}", obj) for i, obj in enumerate(kept))
+            self._removed.extend(removed)
 
     def fail(self, name: str, region: str, exc: BaseException | None, message: str = "",
              reason: ErrorReason | None = None, resource: str | None = None) -> None:
@@ -501,8 +511,7 @@ class AccountCollector:
         for name in sorted(self._results):
             for region in sorted(self._results[name]):
                 entries = sorted(self._results[name][region], key=lambda e: e[0])
-                objs = [_redact_tags(o, f"{name}[]", self._removed) for _, o in entries]
-                s.add(name, region, [redact(o, f"{name}[]", self._removed) for o in objs])
+                s.add(name, region, [o for _, o in entries])
         for name, region, reason, message, resource in self._errors:
             s.fail(name, region, ErrorReason(reason), message, resource=resource)
         s.errors.sort(key=lambda e: (e["collection"], e["region"], e.get("resource") or "",
@@ -535,10 +544,11 @@ class AccountCollector:
         return run
 
     def _wrap(self, key: str, fn: Callable[[], Any]) -> Task:
+        """`fn` as a task; what it returns is its follow-ups when a list of tasks."""
         def run() -> list[Task]:
             try:
-                fn()
-                return []
+                follow = fn()
+                return follow if isinstance(follow, list) else []
             except Exception as exc:  # a bug in a per-resource task: recorded, never raised
                 # an API error's text may quote secrets: its traceback is not logged
                 log.debug("aws task %s failed: %s", key, classify(exc, self.secrets)[1],
@@ -740,6 +750,9 @@ class AccountCollector:
     def _after_cloudtrail_describe_trails(self, region: str, answer: dict[str, Any]
                                           ) -> list[Task]:
         trails = answer.get("trailList", [])
+        with self._lock:  # as the API named them (what is stored is redacted)
+            self._trail_buckets.update(str(t["S3BucketName"]) for t in trails
+                                       if t.get("S3BucketName"))
         self.store("cloudtrail.describe_trails", region, trails)
         jobs = []
         for t in trails:
@@ -844,7 +857,9 @@ class AccountCollector:
         return self._children(GLOBAL, [
             ("s3.get_bucket_location", partial(self._bucket, b["Name"])) for b in buckets])
 
-    def _bucket(self, bucket: str) -> None:
+    def _bucket(self, bucket: str) -> list[Task]:
+        """A bucket's location, then its other calls as tasks of their own, in the lane of
+        the bucket's region."""
         location: str | None = None
         if self.want("s3.get_bucket_location"):
             loc = self.per_resource("s3.get_bucket_location", self.home, {"Bucket": bucket},
@@ -855,9 +870,10 @@ class AccountCollector:
                     self._located[bucket] = location
         region = location or self.home
         where = location or GLOBAL
-        for name in PER_BUCKET:
-            if self.want(name):
-                self.per_resource(name, region, {"Bucket": bucket}, bucket, store_region=where)
+        return self._children(where, [
+            (name, partial(self.per_resource, name, region, {"Bucket": bucket}, bucket,
+                           store_region=where))
+            for name in PER_BUCKET if self.want(name)])
 
     def trail_buckets(self) -> list[Task]:
         """The lifecycle of the buckets the account's trails write to, and only of those
@@ -868,12 +884,9 @@ class AccountCollector:
         if not self.want(name) or self.session is None:
             return []
         with self._lock:
-            trails = [t for objs in self._results.get("cloudtrail.describe_trails", {}).values()
-                      for _, t in objs]
             buckets = dict(self._buckets)
             located = dict(self._located)
-        wanted = sorted({str(t.get("S3BucketName")) for t in trails
-                         if t.get("S3BucketName")} & set(buckets))
+            wanted = sorted(self._trail_buckets & set(buckets))
         jobs: list[tuple[str, Callable[[], Any]]] = []
         for bucket in wanted:
             location = located.get(bucket)
@@ -1085,15 +1098,34 @@ def collect(options: Mapping[str, Any], only: Iterable[str] | None = None,
         elif "ec2.describe_regions" in wanted:
             collector.store("ec2.describe_regions", GLOBAL, region_objs)
         tasks.extend(collector.tasks())
-    run_tasks(tasks, workers)
+    # lanes of `workers` each, and all lanes together at most LANE_TOTAL x `workers` calls
+    # (so many regions scanned at once do not open hundreds of connections)
+    total = workers * LANE_TOTAL
+    run_tasks(tasks, workers, task_lane, total)
     # what needs answers from several regions first: the lifecycle of trail buckets
-    run_tasks([t for c in collectors for t in c.trail_buckets()], workers)
+    run_tasks([t for c in collectors for t in c.trail_buckets()], workers, task_lane, total)
     return [c.finish() for c in collectors]
 
 
-def run_tasks(tasks: list[Task], workers: int) -> None:
-    """Run tasks on a bounded pool; a task may return follow-up tasks, which are queued as
-    soon as it returns. Waits until every task and follow-up is done; a task that raises
+def task_lane(key: str) -> str:
+    """The service and region a task's calls go to ("ec2/eu-west-1", "iam/global"), from
+    its key: `ACCOUNT/REGION/service.method` or `ACCOUNT/service.method` (a list call),
+    `service.method|REGION` (a per-resource follow-up). AWS throttles each service per
+    account and region (EC2: https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html),
+    so each lane gets its own bound."""
+    name, sep, region = key.partition("|")
+    if not sep:
+        parts = key.split("/")
+        name, region = parts[-1], (parts[1] if len(parts) >= 3 else GLOBAL)
+    return f"{name.split('.')[0]}/{region}"
+
+
+def run_tasks(tasks: list[Task], workers: int,
+              lane: Callable[[str], str] = lambda key: "", total: int | None = None) -> None:
+    """Run tasks on bounded pools, one per lane (`lane(key)`; by default one pool for
+    all), each of `workers` threads, and at most `total` tasks at once over all lanes
+    (None: no bound beyond the lanes'); a task may return follow-up tasks, which are queued
+    as soon as it returns. Waits until every task and follow-up is done; a task that raises
     (they record their failures and never should) is re-raised here, after the rest ran.
     Each completion costs O(1): waiting on every pending future at once
     (`concurrent.futures.wait`) cost O(pending) per completion, a tenth of the collector's
@@ -1104,18 +1136,30 @@ def run_tasks(tasks: list[Task], workers: int) -> None:
     finished = threading.Event()
     outstanding = 0
     raised: list[BaseException] = []
+    pools: dict[str, ThreadPoolExecutor] = {}
+    permits = threading.BoundedSemaphore(total) if total else None
 
-    def submit(fn: Callable[[], list[Task]]) -> None:
+    def submit(key: str, fn: Callable[[], list[Task]]) -> None:
         nonlocal outstanding
+        name = lane(key)
         with lock:
             outstanding += 1
+            pool = pools.get(name)
+            if pool is None:
+                pool = pools[name] = ThreadPoolExecutor(
+                    max_workers=max(1, workers), thread_name_prefix="posture-aws")
         pool.submit(run, fn)
 
     def run(fn: Callable[[], list[Task]]) -> None:
         nonlocal outstanding
         try:
-            for _, follow in fn():
-                submit(follow)  # counted before this task is: never zero in between
+            if permits is not None:
+                with permits:
+                    follows = fn()
+            else:
+                follows = fn()
+            for key, follow in follows:
+                submit(key, follow)  # counted before this task is: never zero in between
         except BaseException as exc:
             raised.append(exc)
         finally:
@@ -1124,10 +1168,12 @@ def run_tasks(tasks: list[Task], workers: int) -> None:
                 if outstanding == 0:
                     finished.set()
 
-    with ThreadPoolExecutor(max_workers=max(1, workers),
-                            thread_name_prefix="posture-aws") as pool:
-        for _, fn in tasks:
-            submit(fn)
+    try:
+        for key, fn in tasks:
+            submit(key, fn)
         finished.wait()
+    finally:
+        for pool in list(pools.values()):
+            pool.shutdown()
     if raised:
         raise raised[0]
