@@ -15,7 +15,7 @@ import pytest
 
 from providers.aws.normalize.storage import denies_plain_http
 from scanner.model import Kind
-from scanner.snapshot import GLOBAL
+from scanner.snapshot import GLOBAL, Section
 from tests.test_aws_vendor_bodies import ACCOUNT, REGION, body, findings, normalize, section
 
 DOCS = body("aws-docs-examples.json")
@@ -111,17 +111,28 @@ def test_acm_expiry_in_epoch_seconds_is_read_and_the_expired_certificate_fails(
     assert "expired on 2016-11-06" in tls03[0]["message"]
 
 
-def test_access_key_whose_age_cannot_be_read_is_not_fresh(tmp_path: Path) -> None:
-    keys = {"AccessKeyMetadata": [{"AccessKeyId": "AKIA111111111EXAMPLE",
-                                   "CreateDate": "yesterday", "Status": "Active",
-                                   "UserName": "Alice"}]}  # botocore's ListAccessKeys, date garbled
+def alice_with_a_key(created: str, last_used: str | None = None) -> Section:
+    """IAM user Alice with one active access key (botocore's ListAccessKeys example) created
+    at `created`, and its GetAccessKeyLastUsed answer when `last_used` is given."""
+    keys = {"AccessKeyMetadata": [{"AccessKeyId": "AKIA111111111EXAMPLE", "CreateDate": created,
+                                   "Status": "Active", "UserName": "Alice"}]}
     user = {"UserName": "Alice", "UserId": "AIDAEXAMPLE",
             "Arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "GroupList": [],
             "AttachedManagedPolicies": [], "UserPolicyList": []}
-    s = section({
+    collections: dict[str, list[dict[str, Any]]] = {
         "iam.get_account_authorization_details": [{"UserDetailList": [user]}],
         "iam.list_access_keys": [{"request": {"UserName": "Alice"}, "response": keys}],
-    }, {"iam.get_account_authorization_details": GLOBAL, "iam.list_access_keys": GLOBAL})
+    }
+    if last_used is not None:
+        collections["iam.get_access_key_last_used"] = [{
+            "request": {"AccessKeyId": "AKIA111111111EXAMPLE"},
+            "response": {"UserName": "Alice", "AccessKeyLastUsed": {
+                "LastUsedDate": last_used, "Region": "N/A", "ServiceName": "N/A"}}}]
+    return section(collections, dict.fromkeys(collections, GLOBAL))
+
+
+def test_access_key_whose_age_cannot_be_read_is_not_fresh(tmp_path: Path) -> None:
+    s = alice_with_a_key("yesterday")  # the date garbled
     alice = next(r for r in normalize(s).resources if r.name == "Alice")
     assert alice.unknown["credentials"].opens
     assert {f["status"] for f in findings(s, tmp_path, "IAM-04")
@@ -416,20 +427,7 @@ def test_access_key_created_in_the_collection_second_is_zero_days_old_not_minus_
     """The collection time is kept to the second (2026-12-01T00:00:00Z here); a key created
     later in that second, or seconds later by AWS's clock, was -1 days old: the same estate's
     evidence then differed between scans (a flaky IAM-04 in CI)."""
-    keys = {"AccessKeyMetadata": [{"AccessKeyId": "AKIA111111111EXAMPLE", "CreateDate": created,
-                                   "Status": "Active", "UserName": "Alice"}]}
-    user = {"UserName": "Alice", "UserId": "AIDAEXAMPLE",
-            "Arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "GroupList": [],
-            "AttachedManagedPolicies": [], "UserPolicyList": []}
-    s = section({
-        "iam.get_account_authorization_details": [{"UserDetailList": [user]}],
-        "iam.list_access_keys": [{"request": {"UserName": "Alice"}, "response": keys}],
-        "iam.get_access_key_last_used": [{"request": {"AccessKeyId": "AKIA111111111EXAMPLE"},
-                                          "response": {"UserName": "Alice", "AccessKeyLastUsed": {
-                                              "LastUsedDate": created, "Region": "N/A",
-                                              "ServiceName": "N/A"}}}],
-    }, {"iam.get_account_authorization_details": GLOBAL, "iam.list_access_keys": GLOBAL,
-        "iam.get_access_key_last_used": GLOBAL})
+    s = alice_with_a_key(created, last_used=created)
     alice = next(r for r in normalize(s).resources if r.name == "Alice")
     [cred] = alice.prop("credentials")
     assert (cred["age_days"], cred["last_used_days"]) == (0, 0)
