@@ -59,7 +59,9 @@ def mfa_everywhere(ctx: CheckContext) -> Iterator[Finding]:
                 "C5": ("IDM-01", "IDM-06")},
     evidence={"aws": "IAM policies attached to users, groups and roles granting Action * on "
                      "Resource *",
-              "azure": "Owner/Contributor role assignments at subscription scope"},
+              "azure": "Owner, Contributor, User Access Administrator and Role Based "
+                       "Access Control Administrator role assignments at subscription or "
+                       "management-group scope"},
     parameters=("break_glass_principals",),
 )
 def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.azure.apis import CONTRIBUTOR, OWNER
+from providers.azure.apis import ADMIN_ROLES
 from providers.azure.normalize.common import PRINCIPAL_TYPES, _arr, _loc, _props, _str, lid
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
@@ -84,7 +84,7 @@ def build(b: Build) -> None:
             "/providers/microsoft.management/managementgroups/")
         entry = grants.setdefault(principal, {"type": p.get("principalType"),
                                               "admin": False, "raw": ra})
-        entry["admin"] = entry["admin"] or (at_sub and role in (OWNER, CONTRIBUTOR))
+        entry["admin"] = entry["admin"] or (at_sub and role in ADMIN_ROLES)
     for principal, entry in sorted(grants.items()):
         b.add(Kind.IDENTITY, entry["raw"], {
             "principal_type": PRINCIPAL_TYPES.get(lid(entry["type"]), lid(entry["type"])

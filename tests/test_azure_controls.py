@@ -1,0 +1,85 @@
+"""Verdicts of the controls earlier Azure audits covered least (IAM-02, IAM-03, LOG-02), on
+Microsoft's published example bodies (tests/data/azure, MIT; see its README) served by the
+local HTTPS ARM server to the real azure-mgmt clients, each changed only by the edits named
+below. One live scan serves every test (module fixture)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.azure_arm_server import ArmServer
+from tests.azure_shapes import SUB, example
+from tests.helpers import findings_of, run
+
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-controls-token"
+CHECKS = "IAM-02,IAM-03,LOG-02"
+# built-in role definition ids, the same GUID in every tenant
+# (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles)
+USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+def assignment(principal: str, role: str, principal_type: str = "User",
+               scope: str = f"/subscriptions/{SUB}") -> dict[str, Any]:
+    """Microsoft's RoleAssignments_CreateForSubscription example (its 200 body) for
+    `principal`, of the built-in role `role`, at `scope`; the role definition id written
+    in upper case and at subscription scope, as ARM may answer it."""
+    body = example("RoleAssignmentCreateForSubscription.json")
+    body["id"] = body["id"].replace("05c5a614", principal[:8])
+    body["name"] = body["id"].rsplit("/", 1)[-1]
+    body["properties"].update(
+        principalId=principal, principalType=principal_type, scope=scope,
+        roleDefinitionId=(f"/subscriptions/{SUB}/providers/Microsoft.Authorization/"
+                          f"roleDefinitions/{role.upper()}"))
+    return body
+
+
+PRINCIPALS = {
+    "uaa-user": ("11111111-0000-4000-8000-000000000001", USER_ACCESS_ADMIN, "User"),
+    "rbac-admin-group": ("22222222-0000-4000-8000-000000000002", RBAC_ADMIN, "Group"),
+    "reader-sp": ("33333333-0000-4000-8000-000000000003", READER, "ServicePrincipal"),
+}
+
+
+def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    return {SUB: {
+        "Microsoft.Authorization/roleAssignments": [
+            assignment(pid, role, kind) for pid, role, kind in PRINCIPALS.values()],
+    }}
+
+
+@pytest.fixture(scope="module")
+def doc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with ArmServer(estate(), token=TOKEN, page_size=100) as arm:
+        result = run("scan", "azure", "--format", "json", "--no-timestamps",
+                     "--checks", CHECKS,
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file,
+                          "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+    assert result.exit_code in (0, 1), result.stdout + result.stderr
+    yield json.loads(result.stdout)
+
+
+def status(doc: dict[str, Any], check: str, resource_end: str) -> str:
+    found = [f["status"] for f in findings_of(doc)
+             if f["check"] == check and f["resource"].endswith(resource_end.lower())]
+    assert len(found) == 1, (check, resource_end, found)
+    return found[0]
+
+
+@pytest.mark.parametrize("who,expected", [("uaa-user", "fail"), ("rbac-admin-group", "fail"),
+                                          ("reader-sp", "pass")])
+def test_user_access_and_rbac_administrators_at_subscription_scope_are_admin_grants(
+        doc: dict[str, Any], who: str, expected: str) -> None:
+    """User Access Administrator and Role Based Access Control Administrator assign any
+    role, Owner included, at their scope: Microsoft lists both among the "privileged
+    administrator roles" with Owner and Contributor (they were an IAM-02 pass: only Owner
+    and Contributor counted). Reader is no admin grant."""
+    assert status(doc, "IAM-02", f"/principal/{PRINCIPALS[who][0]}") == expected
