@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.azure_arm_server import ArmServer
-from tests.azure_shapes import SUB, example
+from tests.azure_shapes import SUB, example, renamed
 from tests.helpers import findings_of, run
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-controls-token"
@@ -47,8 +47,33 @@ PRINCIPALS = {
 }
 
 
+def machine(name: str, linux: bool, os_profile: bool) -> dict[str, Any]:
+    """Microsoft's VirtualMachine_Get example as `name` in westeurope, no NIC; `linux`: its OS
+    disk a Linux one; without `os_profile`: created from a specialized disk (createOption
+    Attach, no image reference, no osProfile), the way ARM answers for such a VM."""
+    body = renamed(example("VirtualMachineGet.json"), "{subscription-id}", SUB)
+    body = renamed(body, "myVM", name)
+    body["location"] = "westeurope"
+    p = body["properties"]
+    p["networkProfile"]["networkInterfaces"] = []
+    if linux:
+        p["storageProfile"]["osDisk"]["osType"] = "Linux"
+        p["osProfile"].pop("windowsConfiguration")
+        p["osProfile"]["linuxConfiguration"] = {"disablePasswordAuthentication": True}
+    if not os_profile:
+        p.pop("osProfile")
+        p["storageProfile"].pop("imageReference")
+        p["storageProfile"]["osDisk"]["createOption"] = "Attach"
+    return body
+
+
+VMS = {"vm-linux-attached": (True, False), "vm-windows-attached": (False, False),
+       "vm-linux-keys": (True, True), "vm-windows": (False, True)}
+
+
 def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {
+        "Microsoft.Compute/virtualMachines": [machine(n, *v) for n, v in VMS.items()],
         "Microsoft.Authorization/roleAssignments": [
             assignment(pid, role, kind) for pid, role, kind in PRINCIPALS.values()],
     }}
@@ -83,3 +108,18 @@ def test_user_access_and_rbac_administrators_at_subscription_scope_are_admin_gra
     administrator roles" with Owner and Contributor (they were an IAM-02 pass: only Owner
     and Contributor counted). Reader is no admin grant."""
     assert status(doc, "IAM-02", f"/principal/{PRINCIPALS[who][0]}") == expected
+
+
+def test_a_linux_vm_from_a_specialized_disk_has_unknown_ssh_settings(doc: dict[str, Any]
+                                                                    ) -> None:
+    """No osProfile (a VM created by attaching an OS disk): the API does not say whether
+    password SSH is off. It was no IAM-03 verdict at all; now `error`, never a pass."""
+    assert status(doc, "IAM-03", "/virtualmachines/vm-linux-attached") == "error"
+    assert status(doc, "IAM-03", "/virtualmachines/vm-linux-keys") == "pass"
+
+
+def test_windows_vms_have_no_ssh_verdict(doc: dict[str, Any]) -> None:
+    """Windows (osType, or windowsConfiguration): no SSH, IAM-03 does not apply."""
+    judged = {f["resource"].rsplit("/", 1)[-1] for f in findings_of(doc)
+              if f["check"] == "IAM-03"}
+    assert judged == {"vm-linux-attached", "vm-linux-keys"}
