@@ -71,8 +71,40 @@ VMS = {"vm-linux-attached": (True, False), "vm-windows-attached": (False, False)
        "vm-linux-keys": (True, True), "vm-windows": (False, True)}
 
 
+def workspace(name: str, sku: str, days: int) -> dict[str, Any]:
+    """Microsoft's WorkspacesGet example (a Free workspace answering retentionInDays 30) as
+    `name`, of SKU `sku` keeping `days`."""
+    body = renamed(example("WorkspacesGet.json"), "00000000-0000-0000-0000-00000000000", SUB)
+    body = renamed(body, "oiautorest6685/providers", "apptest/providers")
+    body = renamed(body, "workspaces/oiautorest6685", f"workspaces/{name}")
+    body["name"] = name
+    body["properties"].update(sku={"name": sku}, retentionInDays=days)
+    return body
+
+
+def activity_export(name: str, ws: str) -> dict[str, Any]:
+    """Microsoft's subscription diagnostic setting example (allLogs) as `name`, sending the
+    activity log to workspace `ws` only."""
+    body = renamed(example("SubscriptionDiagnosticSettingGet.json"),
+                   "fb9f25f9-5785-4510-a38f-a62f188eb9f8", SUB)
+    body = renamed(body, "diagnosticSettings/ds4", f"diagnosticSettings/{name}")
+    body = renamed(body, "workspaces/test1", f"workspaces/{ws}")
+    body["name"] = name
+    for key in ("storageAccountId", "eventHubAuthorizationRuleId"):
+        body["properties"].pop(key)
+    return body
+
+
+WORKSPACES = {"ws-free": ("Free", 30), "ws-unlimited": ("Unlimited", -1),
+              "ws-minus-one": ("PerGB2018", -1), "ws-year": ("PerGB2018", 365)}
+
+
 def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {
+        "Microsoft.OperationalInsights/workspaces": [
+            workspace(n, *v) for n, v in WORKSPACES.items()],
+        "Microsoft.Insights/diagnosticSettings": [
+            activity_export(f"to-{n}", n) for n in WORKSPACES],
         "Microsoft.Compute/virtualMachines": [machine(n, *v) for n, v in VMS.items()],
         "Microsoft.Authorization/roleAssignments": [
             assignment(pid, role, kind) for pid, role, kind in PRINCIPALS.values()],
@@ -123,3 +155,22 @@ def test_windows_vms_have_no_ssh_verdict(doc: dict[str, Any]) -> None:
     judged = {f["resource"].rsplit("/", 1)[-1] for f in findings_of(doc)
               if f["check"] == "IAM-03"}
     assert judged == {"vm-linux-attached", "vm-linux-keys"}
+
+
+def test_a_free_tier_workspace_keeps_logs_seven_days_whatever_its_retention_says(
+        doc: dict[str, Any]) -> None:
+    """Microsoft's WorkspacesGet example answers retentionInDays 30 on the Free SKU; the
+    legacy Free Trial tier keeps data 7 days (it was judged as 30)."""
+    (finding,) = [f for f in findings_of(doc) if f["check"] == "LOG-02"
+                  and f["resource"].endswith("/diagnosticsettings/to-ws-free")]
+    assert finding["status"] == "fail"
+    assert finding["evidence"]["retention_days"] == 7
+
+
+@pytest.mark.parametrize("ws,expected", [("ws-unlimited", "pass"), ("ws-minus-one", "error"),
+                                         ("ws-year", "pass")])
+def test_retention_minus_one_is_unlimited_on_the_unlimited_sku_only(
+        doc: dict[str, Any], ws: str, expected: str) -> None:
+    """`retentionInDays` -1 "means Unlimited retention for the Unlimited Sku" (it was "kept
+    -1 days": a fail); -1 on another SKU is no documented retention: unknown."""
+    assert status(doc, "LOG-02", f"/diagnosticsettings/to-{ws}") == expected
