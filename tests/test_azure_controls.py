@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
+from fixtures.terraform.build_plans import plan, res
 from tests.azure_arm_server import ArmServer
 from tests.azure_shapes import SUB, example, renamed
-from tests.helpers import findings_of, run
+from tests.helpers import PLAN_STAMP, findings_of, run, scan_json, verdicts, write_plan
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-controls-token"
 CHECKS = "IAM-02,IAM-03,LOG-02"
@@ -174,3 +175,24 @@ def test_retention_minus_one_is_unlimited_on_the_unlimited_sku_only(
     """`retentionInDays` -1 "means Unlimited retention for the Unlimited Sku" (it was "kept
     -1 days": a fail); -1 on another SKU is no documented retention: unknown."""
     assert status(doc, "LOG-02", f"/diagnosticsettings/to-{ws}") == expected
+
+
+def test_a_planned_legacy_vm_on_an_attached_os_disk_has_unknown_ssh_settings(tmp_path: Path
+                                                                            ) -> None:
+    """azurerm_virtual_machine on an attached Linux OS disk (storage_os_disk create_option
+    "Attach", no os_profile): judged as the live VM without osProfile, `error` (it had no
+    IAM-03 verdict); the Windows one still none."""
+    rs = [res(f"azurerm_virtual_machine.{os}", {
+        "name": f"vm-{os}", "location": "westeurope", "resource_group_name": "rg",
+        "vm_size": "Standard_B2s", "tags": {}, "network_interface_ids": [],
+        "os_profile": [], "os_profile_linux_config": [], "os_profile_windows_config": [],
+        "storage_os_disk": [{"name": f"{os}-osdisk", "create_option": "Attach",
+                             "os_type": os.capitalize(), "managed_disk_id": "/subscriptions/"
+                             f"{SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/{os}"}]},
+        unknown={"id": True}) for os in ("linux", "windows")]
+    path = write_plan(tmp_path, plan(rs, provider_config={
+        "azurerm": {"name": "azurerm", "expressions": {}}}, timestamp=PLAN_STAMP))
+    _, out = scan_json(str(path), "--checks", "IAM-03")
+    got = {(res_, st) for check, res_, st in verdicts(out) if check == "IAM-03"}
+    assert {(r.rsplit("/", 1)[-1], st) for r, st in got} == {
+        ("azurerm_virtual_machine.linux", "error")}, got
