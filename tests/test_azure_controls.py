@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from fixtures.terraform.build_plans import plan, res
-from tests.azure_arm_server import ArmServer
+from tests.azure_arm_server import ArmServer, sections_of
 from tests.azure_shapes import SUB, example, renamed
-from tests.helpers import PLAN_STAMP, findings_of, run, scan_json, verdicts, write_plan
+from tests.helpers import PLAN_STAMP, ROOT, findings_of, run, scan_json, verdicts, write_plan
 
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-controls-token"
 CHECKS = "IAM-02,IAM-03,LOG-02"
@@ -196,3 +196,24 @@ def test_a_planned_legacy_vm_on_an_attached_os_disk_has_unknown_ssh_settings(tmp
     got = {(res_, st) for check, res_, st in verdicts(out) if check == "IAM-03"}
     assert {(r.rsplit("/", 1)[-1], st) for r, st in got} == {
         ("azurerm_virtual_machine.linux", "error")}, got
+
+
+def test_app_settings_the_get_does_not_return_are_no_evidence_of_no_secret() -> None:
+    """GET .../config/web answers `appSettings: null` (the bundled seed-000 estate records it
+    so); the values are listed only by a POST action posture does not call. SEC-01 was a
+    `pass` ("no secret-looking values") on nothing read; now a `skip` at level `none`
+    (settings a snapshot does hold are still judged: tests/test_canaries.py)."""
+    sections = sections_of(ROOT / "fixtures" / "azure" / "seed000-azure.json")
+    sub = next(iter(sections))
+    (config,) = sections[sub]["Microsoft.Web/sites/config"]
+    assert config["properties"]["appSettings"] is None
+    site = config["id"].lower().rsplit("/config/", 1)[0]
+    with ArmServer(sections, token=TOKEN) as arm:
+        result = run("scan", "azure", "--subscription", sub, "--checks", "SEC-01",
+                     "--format", "json", "--no-timestamps",
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file})
+    (finding,) = [f for f in findings_of(json.loads(result.stdout))
+                  if f["check"] == "SEC-01" and f["resource"] == site]
+    assert (finding["status"], finding["evidence_level"]) == ("skip", "none")
