@@ -112,17 +112,24 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     }}
 
 
-@pytest.fixture(scope="module")
-def doc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with ArmServer(estate(), token=TOKEN, page_size=100) as arm:
+def live_scan(sections: dict[str, dict[str, list[dict[str, Any]]]], checks: str
+              ) -> dict[str, Any]:
+    """A live `posture scan azure` of `sections` served by the ARM server (one page each)."""
+    with ArmServer(sections, token=TOKEN, page_size=100) as arm:
         result = run("scan", "azure", "--format", "json", "--no-timestamps",
-                     "--checks", CHECKS,
+                     "--checks", checks,
                      env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
                           "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
                           "REQUESTS_CA_BUNDLE": arm.ca_file,
                           "POSTURE_RETRY_BASE_SECONDS": "0.01"})
     assert result.exit_code in (0, 1), result.stdout + result.stderr
-    yield json.loads(result.stdout)
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
+
+
+@pytest.fixture(scope="module")
+def doc() -> Iterator[dict[str, Any]]:
+    yield live_scan(estate(), CHECKS)
 
 
 def status(doc: dict[str, Any], check: str, resource_end: str) -> str:
@@ -204,16 +211,9 @@ def test_app_settings_the_get_does_not_return_are_no_evidence_of_no_secret() -> 
     `pass` ("no secret-looking values") on nothing read; now a `skip` at level `none`
     (settings a snapshot does hold are still judged: tests/test_canaries.py)."""
     sections = sections_of(ROOT / "fixtures" / "azure" / "seed000-azure.json")
-    sub = next(iter(sections))
-    (config,) = sections[sub]["Microsoft.Web/sites/config"]
+    (config,) = next(iter(sections.values()))["Microsoft.Web/sites/config"]
     assert config["properties"]["appSettings"] is None
     site = config["id"].lower().rsplit("/config/", 1)[0]
-    with ArmServer(sections, token=TOKEN) as arm:
-        result = run("scan", "azure", "--subscription", sub, "--checks", "SEC-01",
-                     "--format", "json", "--no-timestamps",
-                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
-                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
-                          "REQUESTS_CA_BUNDLE": arm.ca_file})
-    (finding,) = [f for f in findings_of(json.loads(result.stdout))
+    (finding,) = [f for f in findings_of(live_scan(sections, "SEC-01"))
                   if f["check"] == "SEC-01" and f["resource"] == site]
     assert (finding["status"], finding["evidence_level"]) == ("skip", "none")
