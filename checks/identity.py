@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scanner.check import CheckContext, check
-from scanner.findings import Finding
+from scanner.findings import EvidenceLevel, Finding
 from scanner.model import Kind, Resource
 
 REFS_IAM = {"GDPR": ("Art. 32(1)(b)",), "ISO27001": ("A.5.15", "A.5.17", "A.8.2", "A.8.5"),
@@ -59,7 +59,9 @@ def mfa_everywhere(ctx: CheckContext) -> Iterator[Finding]:
                 "C5": ("IDM-01", "IDM-06")},
     evidence={"aws": "IAM policies attached to users, groups and roles granting Action * on "
                      "Resource *",
-              "azure": "Owner/Contributor role assignments at subscription scope"},
+              "azure": "Owner, Contributor, User Access Administrator and Role Based "
+                       "Access Control Administrator role assignments at subscription or "
+                       "management-group scope"},
     parameters=("break_glass_principals",),
 )
 def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:
@@ -155,13 +157,20 @@ def credentials_fresh(ctx: CheckContext) -> Iterator[Finding]:
                 "C5": ("IDM-08",)},
     evidence={"aws": "EC2 user data, Lambda/ECS environment (scanned at collection, values "
                      "never stored)",
-              "azure": "VM custom data, App Service settings"},
+              "azure": "VM custom data and user data, secret-looking tag names; App Service "
+                       "app settings when the read returns them (GET config/web answers them "
+                       "null)"},
 )
 def no_plaintext_secrets(ctx: CheckContext) -> Iterator[Finding]:
     for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.APP_SERVICE):
         if not r.has_prop("plaintext_secrets"):
             continue
-        fields = list(r.prop("plaintext_secrets") or [])
+        if r.prop("plaintext_secrets") is None:
+            yield ctx.skip(r, "the API read does not return its settings' values (App "
+                              "Service app settings are listed only by a POST list action)",
+                           {"plaintext_secrets": None}, EvidenceLevel.NONE)
+            continue
+        fields = list(r.prop("plaintext_secrets"))
         if fields:
             yield ctx.fail(r, f"secret-looking values in {', '.join(fields)}",
                            {"fields": fields})

@@ -263,7 +263,8 @@ VERDICT: dict[str, str] = {
               "else `pass`.",
     "SEC-01": "Machines and app services whose configuration was scanned at collection: `fail` "
               "if a value looked like a secret (the value itself is never stored, only the "
-              "field name); else `pass`.",
+              "field name); else `pass`. Azure App Services whose app settings the read "
+              "does not return (GET config/web answers them null): `skip`, level `none`.",
     "VUL-01": "Machines whose image's deprecation is known: `fail` if the vendor deprecated the "
               "image before the collection time; `pass` otherwise (a deprecation scheduled "
               "later says until when).",
@@ -325,7 +326,7 @@ LEVELS: dict[str, str] = {
     "IAM-02": "`config`; `none` on Hetzner",
     "IAM-03": "`config`; `none` on Hetzner",
     "IAM-04": "`config` (AWS); `none` on Azure",
-    "SEC-01": "`config`; `none` on Hetzner",
+    "SEC-01": "`config`; `none` on Hetzner and for Azure App Service settings",
     "VUL-01": "`config`",
     "INV-01": "`config` (the live API and the infrastructure-as-code file); `attested` for a "
               "pass by `managed_by_tag`; `none` when neither is given",

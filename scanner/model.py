@@ -288,8 +288,9 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "disablePasswordAuthentication; AWS: a key pair is set).",
         ),
         "plaintext_secrets": PropertySpec(
-            "list[str]", (Kind.COMPUTE, Kind.APP_SERVICE),
-            "Fields in which the collector found secret-looking values (names, never values).",
+            "list[str] | None", (Kind.COMPUTE, Kind.APP_SERVICE),
+            "Fields in which the collector found secret-looking values (names, never values); "
+            "None: the API read does not return the values (App Service app settings).",
         ),
         # --- edge protection ----------------------------------------------------------------
         "waf": PropertySpec(

@@ -16,7 +16,7 @@ RG = f"/subscriptions/{SUB}/resourceGroups/rg1/providers"
 NET = f"{RG}/Microsoft.Network"
 VNET = f"{NET}/virtualNetworks/rg1-vnet"
 OTHER_SUBS = ("00000000-1111-2222-3333-444444444444", "ffffffff-ffff-ffff-ffff-ffffffffffff",
-              "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx")
+              "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", "a925f2f7-5c63-4b7b-8799-25a5f97bc3b2")
 
 
 def example(name: str) -> dict[str, Any]:

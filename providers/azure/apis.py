@@ -21,6 +21,13 @@ COGNITIVE_API = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1's
 # Built-in role definition ids are the same GUIDs in every tenant.
 OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+# Microsoft's "privileged administrator roles" (https://learn.microsoft.com/azure/role-based-
+# access-control/built-in-roles#privileged): Owner and Contributor manage every resource;
+# User Access Administrator and Role Based Access Control Administrator assign any role,
+# Owner included, to anyone (themselves too) at their scope: each is an admin grant.
+ADMIN_ROLES = frozenset({OWNER, CONTRIBUTOR, USER_ACCESS_ADMIN, RBAC_ADMIN})
 
 
 def secret_in(value: str) -> bool:

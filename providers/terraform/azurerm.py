@@ -353,6 +353,13 @@ class _Azure:
                     "os_profile_linux_config") else bool(
                     ((vm.v("os_profile_linux_config") or [{}])[0] or {}).get(
                         "disable_password_authentication"))
+            elif (vm.type == "azurerm_virtual_machine" and not vm.v("os_profile")
+                  and not vm.v("os_profile_windows_config")
+                  and str(((vm.v("storage_os_disk") or [{}])[0] or {}).get("os_type")
+                          or "").lower() != "windows"):
+                # legacy VM on an attached (specialized) OS disk: no OS profile, its SSH
+                # settings are in the disk: unknown, as on the live path (compute.py)
+                world.props["ssh_key_only"] = None
             # Windows: no SSH (IAM-03 does not apply), as on the live path
             vid = self.b.add(vm, Kind.COMPUTE, CLOUD, world, name=vm.name(vm.v("name")),
                              region=location(vm), labels=self.labels(vm),

@@ -59,6 +59,15 @@ def machines(b: Build) -> None:
         if isinstance(linux, Mapping):
             value = linux.get("disablePasswordAuthentication")
             props["ssh_key_only"] = _flag(value, "disablePasswordAuthentication")
+        elif not os_profile and _os_type(storage) != "windows":
+            # No osProfile: the VM was created from a specialized disk (osDisk createOption
+            # "Attach: This value is used when you are using a specialized disk to create the
+            # virtual machine", https://learn.microsoft.com/rest/api/compute/virtual-machines/
+            # get#diskcreateoptiontypes); an OS profile is only given to a VM created from an
+            # image. Whether its sshd admits passwords is in the disk, not in the API: a
+            # Linux VM's (or one of no stated OS type) SSH settings are unknown, never a pass
+            # nor no verdict (it had none: IAM-03 left it out).
+            props["ssh_key_only"] = None
         if protected is not None:
             item = protected.get(vm_id)
             props["backup_enabled"] = item is not None
@@ -224,6 +233,11 @@ def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
         return {"image_deprecated": str(when)}
     # Deprecated without a date: deprecated by the time it was collected.
     return {"image_deprecated": b.s.collected_at if state == "deprecated" else None}
+
+
+def _os_type(storage: Mapping[str, Any]) -> str:
+    """The OS disk's `osType` (Windows, Linux: a case-insensitive enum), "" if not stated."""
+    return lid(_str(_obj(storage.get("osDisk"), "osDisk").get("osType"), "osDisk.osType"))
 
 
 def _image(ref: Any) -> str | None:

@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.azure.apis import CONTRIBUTOR, OWNER
-from providers.azure.normalize.common import PRINCIPAL_TYPES, _arr, _loc, _props, _str, lid
+from providers.azure.apis import ADMIN_ROLES
+from providers.azure.normalize.common import (
+    PRINCIPAL_TYPES,
+    _arr,
+    _loc,
+    _obj,
+    _props,
+    _str,
+    lid,
+)
 from providers.azure.normalize.context import Build
 from scanner.model import Kind
 
@@ -17,6 +25,7 @@ from scanner.model import Kind
 # Storage, SQL, Containers, Key Vault, Resource Manager, App Service, ...,
 # https://learn.microsoft.com/azure/defender-for-cloud/alerts-overview).
 POSTURE_ONLY_PLANS = frozenset({"cloudposture"})
+FREE_TIER_DAYS = 7  # Log Analytics' legacy Free Trial tier (workspace_retention)
 
 
 def detects_threats(pricing: Mapping[str, Any]) -> bool:
@@ -43,6 +52,28 @@ def exports_administrative(logs: list[Any]) -> bool:
                for entry in logs)
 
 
+def workspace_retention(ws: Mapping[str, Any]) -> int | None:
+    """Days a Log Analytics workspace keeps its data (0: forever; None: not known).
+    `retentionInDays`: "The workspace data retention in days. -1 means Unlimited retention
+    for the Unlimited Sku. 730 days is the maximum allowed for all other Skus"
+    (WorkspaceProperties, Microsoft.OperationalInsights in azure-rest-api-specs): -1 on the
+    Unlimited SKU is kept forever, not "-1 days" (a LOG-02 fail); -1 on another SKU, or
+    another negative number, is no retention the API documents: unknown. A workspace on the
+    legacy Free (Free Trial) tier keeps its data 7 days whatever `retentionInDays` says
+    (https://learn.microsoft.com/azure/azure-monitor/logs/cost-logs#free-trial-pricing-
+    tier; Microsoft's own WorkspacesGet example answers 30 for a Free workspace)."""
+    value = _props(ws).get("retentionInDays")
+    if value is None:
+        return None
+    days = int(value)
+    sku = lid(_str(_obj(_props(ws).get("sku"), "sku").get("name"), "sku.name"))
+    if sku == "free":
+        return min(days, FREE_TIER_DAYS) if days > 0 else FREE_TIER_DAYS
+    if days >= 0:
+        return days
+    return 0 if days == -1 and sku == "unlimited" else None
+
+
 def build(b: Build) -> None:
     sub = next(iter(b.items("Microsoft.Resources/subscriptions")), {})
     threat: list[str] | None = None
@@ -61,14 +92,14 @@ def build(b: Build) -> None:
         ws = workspaces.get(lid(p.get("workspaceId")))
         st = b.located("Microsoft.Storage/storageAccounts", lid(p.get("storageAccountId")))
         region = _loc(ws) if ws else (_loc(st) if st else None)
-        retention = _props(ws).get("retentionInDays") if ws else None
+        retention = workspace_retention(ws) if ws else None
         b.add(Kind.LOG_TRAIL, setting, {
             "multi_region": True,
             "logging_enabled": enabled and bool(
                 p.get("workspaceId") or p.get("storageAccountId") or p.get("eventHubName")
                 or p.get("eventHubAuthorizationRuleId") or p.get("marketplacePartnerId")),
             "integrity_validation": None,
-            "retention_days": int(retention) if retention is not None else None,
+            "retention_days": retention,
         }, region=region)
     sub_scope = f"/subscriptions/{b.account}".lower()
     grants: dict[str, dict[str, Any]] = {}
@@ -84,7 +115,7 @@ def build(b: Build) -> None:
             "/providers/microsoft.management/managementgroups/")
         entry = grants.setdefault(principal, {"type": p.get("principalType"),
                                               "admin": False, "raw": ra})
-        entry["admin"] = entry["admin"] or (at_sub and role in (OWNER, CONTRIBUTOR))
+        entry["admin"] = entry["admin"] or (at_sub and role in ADMIN_ROLES)
     for principal, entry in sorted(grants.items()):
         b.add(Kind.IDENTITY, entry["raw"], {
             "principal_type": PRINCIPAL_TYPES.get(lid(entry["type"]), lid(entry["type"])

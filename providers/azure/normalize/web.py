@@ -19,9 +19,16 @@ def web_apps(b: Build) -> None:
         cfg = _props(configs.get(sid, {})) or (_obj(p.get("siteConfig"), "siteConfig"))
         if (unread := b.unread("Microsoft.Web/sites/config", sid, "its config/web")):
             b.mark(sid, ("min_tls", "plaintext_secrets"), unread)
-        secrets = sorted({f"siteConfig.appSettings.{s.get('name')}"
-                          for s in _arr(cfg.get("appSettings"), "appSettings")
-                          if isinstance(s, Mapping) and _secret_value(s.get("value"))})
+        # GET .../config/web answers `appSettings` (and `connectionStrings`) null: the values
+        # are listed only by the POST .../config/appsettings/list action (https://learn.
+        # microsoft.com/rest/api/appservice/web-apps/list-application-settings), which this
+        # read-only collector does not call. Not returned is not "no secret" (it was a pass):
+        # None, SEC-01 says it cannot see them. A list (a snapshot holding them) is judged.
+        settings = cfg.get("appSettings")
+        secrets = None if settings is None else sorted(
+            {f"siteConfig.appSettings.{s.get('name')}"
+             for s in _arr(settings, "appSettings")
+             if isinstance(s, Mapping) and _secret_value(s.get("value"))})
         hostnames = [str(h) for h in p.get("hostNames") or [p.get("defaultHostName")]
                      if h and not str(h).lower().endswith(".scm.azurewebsites.net")]
         b.add(Kind.APP_SERVICE, site, {
