@@ -244,3 +244,15 @@ def test_a_huge_number_is_refused_not_a_crash(tmp_path: Path) -> None:
     results.write_text('{"format": "posture-result", "version": ' + "1" * 5000 + "}")
     result = run("report", str(results))
     assert result.exit_code == 2 and "not valid JSON" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "2.5"])
+def test_a_bad_aws_worker_count_is_one_line_not_an_internal_error(value: str) -> None:
+    """$POSTURE_AWS_WORKERS was read by int(): 'abc' was an internal ValueError and 0 a pool
+    that cannot start; now one line and exit 2, before any call is made."""
+    env = {"POSTURE_AWS_WORKERS": value, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+           "AWS_SECRET_ACCESS_KEY": "example", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    result = run("scan", "aws", "--regions", "eu-central-1", env=env)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"posture: POSTURE_AWS_WORKERS must be a whole number of "
+                                     f"at least 1, not {value!r}")

@@ -1042,13 +1042,24 @@ def enabled_regions(session: Any, home: str, config: Config, stats: Stats
     return names, objs, None
 
 
+def _workers(value: Any) -> int:
+    """Calls at once per lane: $POSTURE_AWS_WORKERS (or the `aws_workers` option), a whole
+    number >= 1 (DEFAULT_WORKERS when unset); anything else is one line, exit 2."""
+    if value is None or value == "":
+        return DEFAULT_WORKERS
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ProviderError(f"POSTURE_AWS_WORKERS must be a whole number of at least 1, "
+                            f"not {text[:40]!r}")
+    return int(text)
+
+
 def collect(options: Mapping[str, Any], only: Iterable[str] | None = None,
             stats: Stats | None = None) -> list[Section]:
     """Every account (the caller's, or each --role-arn's), every region, concurrently."""
     stats = stats if stats is not None else Stats()
     wanted = closure(set(only) if only is not None else {a.name for a in APIS})
-    workers = int(options.get("aws_workers") or os.environ.get("POSTURE_AWS_WORKERS")
-                  or DEFAULT_WORKERS)
+    workers = _workers(options.get("aws_workers") or os.environ.get("POSTURE_AWS_WORKERS"))
     config = _config(options, workers)
     regions = requested_regions(options)
     home = HOME_REGION[partition_of(regions[0] if regions else os.environ.get(
