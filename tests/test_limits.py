@@ -244,3 +244,29 @@ def test_a_huge_number_is_refused_not_a_crash(tmp_path: Path) -> None:
     results.write_text('{"format": "posture-result", "version": ' + "1" * 5000 + "}")
     result = run("report", str(results))
     assert result.exit_code == 2 and "not valid JSON" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("name", ["POSTURE_AWS_WORKERS", "POSTURE_AWS_PAGE_SIZE"])
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "2.5"])
+def test_a_bad_aws_count_setting_is_one_line_before_any_call(name: str, value: str) -> None:
+    """$POSTURE_AWS_WORKERS went through int(): 'abc' was an internal ValueError and 0 a
+    pool that cannot start; $POSTURE_AWS_PAGE_SIZE failed every paged call later. Now one
+    line and exit 2, before any call is made (the endpoint here answers nothing)."""
+    env = {name: value, "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+           "AWS_SECRET_ACCESS_KEY": "example", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    result = run("scan", "aws", "--regions", "eu-central-1", env=env)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (f"posture: {name} must be a whole number of at least 1, "
+                                     f"not {value!r}")
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "nan", "inf"])
+def test_a_bad_fleet_retry_backoff_is_a_usage_error_not_a_crash(value: str) -> None:
+    """$POSTURE_FLEET_RETRY_BACKOFF went through float(): 'abc' was an internal ValueError,
+    and nan or -1 a backoff no worker can wait."""
+    import click
+
+    from scanner.fleet.commands import _backoff
+    with pytest.raises(click.UsageError, match="POSTURE_FLEET_RETRY_BACKOFF must be a number"):
+        _backoff(value)
+    assert _backoff(None) == 2.0 and _backoff("0.5") == 0.5

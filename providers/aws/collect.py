@@ -1042,13 +1042,27 @@ def enabled_regions(session: Any, home: str, config: Config, stats: Stats
     return names, objs, None
 
 
+def _whole(value: Any, name: str) -> int | None:
+    """A setting that counts (calls at once, a page size): a whole number >= 1, None when
+    unset; anything else is one line, exit 2, before any call is made."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ProviderError(f"{name} must be a whole number of at least 1, not {text[:40]!r}")
+    return int(text)
+
+
 def collect(options: Mapping[str, Any], only: Iterable[str] | None = None,
             stats: Stats | None = None) -> list[Section]:
     """Every account (the caller's, or each --role-arn's), every region, concurrently."""
     stats = stats if stats is not None else Stats()
     wanted = closure(set(only) if only is not None else {a.name for a in APIS})
-    workers = int(options.get("aws_workers") or os.environ.get("POSTURE_AWS_WORKERS")
-                  or DEFAULT_WORKERS)
+    # calls at once per lane: $POSTURE_AWS_WORKERS (or the `aws_workers` option)
+    workers = _whole(options.get("aws_workers") or os.environ.get("POSTURE_AWS_WORKERS"),
+                     "POSTURE_AWS_WORKERS") or DEFAULT_WORKERS
+    _whole(options.get("aws_page_size") or os.environ.get("POSTURE_AWS_PAGE_SIZE"),
+           "POSTURE_AWS_PAGE_SIZE")  # checked before any call; read per account below
     config = _config(options, workers)
     regions = requested_regions(options)
     home = HOME_REGION[partition_of(regions[0] if regions else os.environ.get(

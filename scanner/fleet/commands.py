@@ -5,6 +5,7 @@ the commands, so `posture checks` starts as fast as before."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -29,6 +30,21 @@ FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): table, json and htm
                "Default: table.")
 BROKER_HELP = ("Celery broker URL (default $POSTURE_BROKER_URL or redis://127.0.0.1:6379/0; "
                "RabbitMQ: amqp://...).")
+
+
+def _backoff(value: str | None) -> float:
+    """Seconds a unit waits before its next try, doubling: $POSTURE_FLEET_RETRY_BACKOFF, a
+    finite number >= 0 (2 when unset); anything else is one line, exit 2."""
+    if value is None or not value.strip():
+        return 2.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not math.isfinite(seconds) or seconds < 0:
+        raise click.UsageError(f"POSTURE_FLEET_RETRY_BACKOFF must be a number of seconds >= 0, "
+                               f"not {value.strip()[:40]!r}")
+    return seconds
 
 
 @click.group()
@@ -155,7 +171,7 @@ def fleet_scan(fleet_file: Path, executor: str, workers: int | None, broker: str
         if not store or "://" not in store or store.startswith("sqlite"):
             raise click.UsageError("--executor celery needs --store postgresql://... (the "
                                    "store every worker writes to)")
-        request["retry_backoff"] = float(os.environ.get("POSTURE_FLEET_RETRY_BACKOFF", 2.0))
+        request["retry_backoff"] = _backoff(os.environ.get("POSTURE_FLEET_RETRY_BACKOFF"))
         app = celery_app.make_app(broker or celery_app.DEFAULT_BROKER)
         celery_app.check_broker(app)
         run_id = fleet_store.start_run(fleet_spec.name, executor, request, units)
