@@ -476,15 +476,13 @@ class _Azure:
             where = location(acct)
             pair = _pair(where) if redundancy == "geo" else None
             tls = acct.v("min_tls_version", default="TLS1_2")
-            https = acct.v("https_traffic_only_enabled",
-                           default=acct.v("enable_https_traffic_only", default=True))
+            https = _https_only(acct)
             public = acct.v("public_network_access_enabled", default=True)
             world.props.update({
                 "encrypted": True, "encryption_evidence": "provider",
                 "encryption_reference": STORAGE_DOC,
                 "min_tls": None if acct.unknown("min_tls_version") else _min_tls(tls),
-                "https_only": None if acct.unknown("https_traffic_only_enabled") or
-                acct.unknown("enable_https_traffic_only") else bool(https),
+                "https_only": https,
                 "backup_redundancy": redundancy,
                 # replication known only after apply: a copy may be anywhere (RES-02 error)
                 "replica_regions": [pair] if pair else ["unknown"] if acct.unknown(
@@ -726,6 +724,25 @@ def build(b: Builder) -> None:
     a.key_vaults()
     a.keys()
     a.public_ips()
+
+
+def _https_only(acct: Entry) -> bool | None:
+    """A storage account's "secure transfer required", under its two names: azurerm 4.0
+    renamed `enable_https_traffic_only` to `https_traffic_only_enabled`, and 3.x from 3.104
+    holds both, Optional and Computed, the old one deprecated (registry.terraform.io/
+    providers/hashicorp/azurerm/latest/docs/guides/4.0-upgrade-guide, azurerm_storage_account).
+    An update that sets one keeps the other's refreshed value in the plan, so when both are
+    known and disagree the one the block sets decides; neither (or both, or no
+    configuration) set: not known. Either known only after apply: not known. Neither in the
+    plan (plain `.tf` not setting it): true, the default of every version."""
+    names = ("https_traffic_only_enabled", "enable_https_traffic_only")
+    if any(acct.unknown(n) for n in names):
+        return None
+    known = {n: bool(acct.v(n)) for n in names if acct.v(n) is not None}
+    if len(set(known.values())) > 1:
+        set_by_block = [n for n in names if n in acct.expr]
+        return known[set_by_block[0]] if len(set_by_block) == 1 else None
+    return next(iter(known.values()), True)
 
 
 def _server_props(srv: Entry, tls: str | None, where: str | None) -> dict[str, Any]:

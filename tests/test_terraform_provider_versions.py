@@ -1,0 +1,120 @@
+"""Plans written by older or newer provider versions: an argument renamed, moved or not yet
+defaulted by the version that planned it is read under each of its names, and one posture
+cannot read never stands for its safe default (unknown: `error`, never `pass`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fixtures.terraform.build_plans import const, plan, res
+from tests.helpers import PLAN_STAMP as STAMP
+from tests.helpers import findings_of, scan_json
+from tests.helpers import write_plan as write
+
+AZURERM = {"azurerm": {"name": "azurerm", "expressions": {}}}
+
+
+def _verdicts(path: Path, checks: str) -> dict[tuple[str, str], str]:
+    _, out = scan_json(str(path), "--checks", checks)
+    return {(f["check"], str(f["resource"]).split("/", 1)[-1]): f["status"]
+            for f in findings_of(out)}
+
+
+def _account(name: str, **values: Any) -> dict[str, Any]:
+    return {"name": name, "resource_group_name": "rg", "location": "westeurope",
+            "account_tier": "Standard", "account_replication_type": "LRS",
+            "min_tls_version": "TLS1_2", "public_network_access_enabled": True,
+            "tags": {}, **values}
+
+
+def test_storage_https_only_disagreeing_names_read_the_configured_one(tmp_path: Path) -> None:
+    """azurerm 3.x holds `enable_https_traffic_only` (deprecated) and
+    `https_traffic_only_enabled` (its 4.0 name) side by side in its last releases, both Optional and Computed: an
+    update that sets the old name to false keeps the new name's refreshed `true` in the
+    plan. The configured name decides; neither configured and the two disagree: unknown."""
+    rs = [
+        res("azurerm_storage_account.old_name_off", _account(
+            "oldoff", enable_https_traffic_only=False, https_traffic_only_enabled=True),
+            actions=("update",),
+            expressions={"name": const("oldoff"), "enable_https_traffic_only": const(False)}),
+        res("azurerm_storage_account.new_name_on", _account(
+            "newon", enable_https_traffic_only=False, https_traffic_only_enabled=True),
+            actions=("update",),
+            expressions={"name": const("newon"), "https_traffic_only_enabled": const(True)}),
+        res("azurerm_storage_account.v2", _account("vtwo", enable_https_traffic_only=False),
+            expressions={"name": const("vtwo")}),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP))
+    got = _verdicts(path, "TLS-02")
+    # before: "pass" for old_name_off (the refreshed new name read first)
+    assert got[("TLS-02", "azurerm_storage_account.old_name_off")] == "fail"
+    assert got[("TLS-02", "azurerm_storage_account.new_name_on")] == "pass"
+    # a 2.x/3.x plan holds the old name only
+    assert got[("TLS-02", "azurerm_storage_account.v2")] == "fail"
+
+
+def test_storage_https_only_disagreeing_names_without_configuration_are_unknown(
+        tmp_path: Path) -> None:
+    rs = [res("azurerm_storage_account.acct", _account(
+        "acct", enable_https_traffic_only=False, https_traffic_only_enabled=True),
+        actions=("update",))]
+    doc = plan(rs, provider_config=AZURERM, timestamp=STAMP)
+    doc.pop("configuration", None)
+    path = write(tmp_path, doc)
+    got = _verdicts(path, "TLS-02")
+    # before: "pass"
+    assert got[("TLS-02", "azurerm_storage_account.acct")] == "error"
+
+
+def _mssql(**values: Any) -> dict[str, Any]:
+    return {"name": "sql-acme", "location": "westeurope", "resource_group_name": "rg",
+            "version": "12.0", "administrator_login": "sa",
+            "public_network_access_enabled": True, "tags": {}, **values}
+
+
+def test_an_mssql_server_planned_without_a_minimum_tls_default_is_unknown(
+        tmp_path: Path) -> None:
+    """azurerm 2.x's `minimum_tls_version` had no default (3.0 made it 1.2): a 2.x plan holds
+    it as null when the block does not set it, and the server then keeps what Azure gives
+    it, not 1.2. An attribute the plan does not hold at all (a hand-written plan) keeps the
+    current default."""
+    rs = [
+        res("azurerm_mssql_server.v2", _mssql(name="sql-v2", minimum_tls_version=None)),
+        res("azurerm_mssql_server.v4", _mssql(name="sql-v4", minimum_tls_version="1.2")),
+        res("azurerm_mssql_server.bare", _mssql(name="sql-bare")),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP))
+    got = _verdicts(path, "TLS-01")
+    # before: "pass" (read as the 3.x default 1.2)
+    assert got[("TLS-01", "azurerm_mssql_server.v2")] == "error"
+    assert got[("TLS-01", "azurerm_mssql_server.v4")] == "pass"
+    assert got[("TLS-01", "azurerm_mssql_server.bare")] == "pass"
+
+
+def _single(**values: Any) -> dict[str, Any]:
+    return {"name": "pg-old", "location": "westeurope", "resource_group_name": "rg",
+            "sku_name": "GP_Gen5_2", "version": "11", "administrator_login": "pg",
+            "tags": {}, **values}
+
+
+def test_a_single_server_of_azurerm_1x_is_read_by_its_1x_names(tmp_path: Path) -> None:
+    """azurerm 1.x: `ssl_enforcement` ("Enabled"/"Disabled", required), no
+    `ssl_minimal_tls_version_enforced` (Azure then enforces none: TLSEnforcementDisabled),
+    retention and geo-redundancy in `storage_profile` (2.0 moved them to the top level)."""
+    rs = [
+        res("azurerm_postgresql_server.plain", _single(
+            name="pg-plain", ssl_enforcement="Disabled",
+            storage_profile=[{"storage_mb": 5120, "backup_retention_days": 7,
+                              "geo_redundant_backup": "Disabled"}])),
+        res("azurerm_postgresql_server.tls", _single(
+            name="pg-tls", ssl_enforcement="Enabled",
+            storage_profile=[{"storage_mb": 5120, "backup_retention_days": 3,
+                              "geo_redundant_backup": "Enabled"}])),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP))
+    _, out = scan_json(str(path), "--checks", "TLS-01")
+    got = {(f["check"], str(f["resource"]).split("/", 1)[-1]): f for f in findings_of(out)}
+    # before: "pass" for both (ssl_enforcement_enabled and the TLS1_2 default assumed)
+    assert got[("TLS-01", "azurerm_postgresql_server.plain")]["status"] == "fail"
+    assert got[("TLS-01", "azurerm_postgresql_server.tls")]["status"] == "fail"
