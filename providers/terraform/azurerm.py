@@ -555,8 +555,14 @@ class _Azure:
             unsure = srv.unknown("public_network_access_enabled")
             # the deprecated azurerm_sql_server has no default: absent, the server accepts
             # what Azure allows (its "None" minimal TLS version): not known from the plan
+            # azurerm 2.x's azurerm_mssql_server had no default either (3.0 made it 1.2,
+            # 3.0 upgrade guide): a plan holding it as null was made by such a version and
+            # the server keeps what Azure gives it, not 1.2. Not in the plan at all (a
+            # hand-written plan, plain `.tf`): the current default.
             tls = None if srv.unknown("minimum_tls_version") or (
-                legacy and not srv.v("minimum_tls_version")) else _min_tls(
+                legacy and not srv.v("minimum_tls_version")) or (
+                "minimum_tls_version" in srv.values
+                and srv.v("minimum_tls_version") is None) else _min_tls(
                 srv.v("minimum_tls_version", default="1.2"))
             for db in dbs.get(srv.address) or [srv]:
                 world = World()
