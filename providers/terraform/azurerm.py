@@ -677,13 +677,7 @@ class _Azure:
                 most, least, rules = self.db_layer(srv, f"{stype}_firewall_rule".replace(
                     "_server_firewall", "_firewall"), port)
                 world.set("ingress", (most,), (least,))
-                if srv.unknown("ssl_enforcement_enabled") or srv.unknown(
-                        "ssl_minimal_tls_version_enforced"):
-                    tls: str | None = None
-                elif not srv.v("ssl_enforcement_enabled", default=True):
-                    tls = "1.0"  # plaintext accepted: below any TLS floor (lowest the model has)
-                else:
-                    tls = _min_tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
+                tls = _single_server_tls(srv)
                 where = location(srv)
                 world.props.update(_server_props(srv, tls, where))
                 self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
@@ -749,6 +743,33 @@ def _https_only(acct: Entry) -> bool | None:
         set_by_block = [n for n in names if n in acct.expr]
         return known[set_by_block[0]] if len(set_by_block) == 1 else None
     return next(iter(known.values()), True)
+
+
+def _single_server_tls(srv: Entry) -> str | None:
+    """A single server's lowest accepted TLS version, under every name azurerm gave it:
+    `ssl_enforcement_enabled` (2.0 and later) or `ssl_enforcement` ("Enabled"/"Disabled",
+    1.x; both required, so a plan holds one of them); `ssl_minimal_tls_version_enforced`
+    (TLS1_2 by default since 3.0, TLSEnforcementDisabled in 2.x, which a 2.x plan writes),
+    absent from a 1.x plan (the 1.x schema has no such argument): the server enforces no
+    minimum, as ARM's minimalTlsVersion defaults to TLSEnforcementDisabled
+    (https://learn.microsoft.com/azure/postgresql/single-server/how-to-tls-configurations).
+    Off: plaintext accepted, read as "1.0", below any floor (the lowest the model has)."""
+    legacy = "ssl_enforcement" in srv.values and "ssl_enforcement_enabled" not in srv.values
+    if legacy:
+        if srv.unknown("ssl_enforcement"):
+            return None
+        enforced = str(srv.v("ssl_enforcement") or "").strip().lower()
+        if enforced != "enabled":
+            return "1.0" if enforced == "disabled" else None
+    elif srv.unknown("ssl_enforcement_enabled"):
+        return None
+    elif not srv.v("ssl_enforcement_enabled", default=True):
+        return "1.0"
+    if srv.unknown("ssl_minimal_tls_version_enforced"):
+        return None
+    if legacy and srv.v("ssl_minimal_tls_version_enforced") is None:
+        return "1.0"
+    return _min_tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
 
 
 def _server_props(srv: Entry, tls: str | None, where: str | None) -> dict[str, Any]:
