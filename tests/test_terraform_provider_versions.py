@@ -118,3 +118,27 @@ def test_a_single_server_of_azurerm_1x_is_read_by_its_1x_names(tmp_path: Path) -
     # before: "pass" for both (ssl_enforcement_enabled and the TLS1_2 default assumed)
     assert got[("TLS-01", "azurerm_postgresql_server.plain")]["status"] == "fail"
     assert got[("TLS-01", "azurerm_postgresql_server.tls")]["status"] == "fail"
+
+
+def test_a_single_servers_1x_storage_profile_decides_its_retention(tmp_path: Path) -> None:
+    """azurerm 1.x held retention and geo-redundant backup in `storage_profile` only (2.0
+    moved them to `backup_retention_days` and `geo_redundant_backup_enabled`): a 1.x plan's
+    3-day retention is not the 7-day default of the top-level argument."""
+    rs = [
+        res("azurerm_mysql_server.short", _single(
+            name="my-short", ssl_enforcement="Enabled",
+            ssl_minimal_tls_version_enforced="TLS1_2",
+            storage_profile=[{"storage_mb": 5120, "backup_retention_days": 3,
+                              "geo_redundant_backup": "Enabled"}])),
+        res("azurerm_mysql_server.long", _single(
+            name="my-long", ssl_enforcement="Enabled",
+            storage_profile=[{"storage_mb": 5120, "backup_retention_days": 35,
+                              "geo_redundant_backup": "Disabled"}])),
+    ]
+    path = write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP))
+    got = _verdicts(path, "BAK-02,RES-02")
+    # before: "pass" (read as the top-level default of 7 days)
+    assert got[("BAK-02", "azurerm_mysql_server.short")] == "fail"
+    assert got[("BAK-02", "azurerm_mysql_server.long")] == "pass"
+    # before: "fail" (geo-redundant backup read as the top-level default, off)
+    assert got[("RES-02", "azurerm_mysql_server.short")] == "pass"

@@ -776,19 +776,28 @@ def _server_props(srv: Entry, tls: str | None, where: str | None) -> dict[str, A
     """What PostgreSQL and MySQL servers (flexible and single) share: no public IP, storage
     encrypted by the service, daily backups kept `backup_retention_days` (7 by default),
     geo-redundant backup to the region's pair when enabled, point-in-time restore."""
+    # azurerm 1.x held both in `storage_profile` (`backup_retention_days`,
+    # `geo_redundant_backup` "Enabled"/"Disabled"); 2.0 moved them to the top level: a plan
+    # without the top-level names was made by 1.x, and its storage profile decides
+    retention_at: tuple[Any, ...] = ("backup_retention_days",)
+    geo_at: tuple[Any, ...] = ("geo_redundant_backup_enabled",)
     geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
+    if "storage_profile" in srv.values and "backup_retention_days" not in srv.values:
+        retention_at = ("storage_profile", 0, "backup_retention_days")
+    if "storage_profile" in srv.values and "geo_redundant_backup_enabled" not in srv.values:
+        geo_at = ("storage_profile", 0, "geo_redundant_backup")
+        geo = str(srv.v(*geo_at) or "").strip().lower() == "enabled"
     return {
         "public_ips": [], "min_tls": tls,
         "encrypted": True, "encryption_evidence": "provider",
         "encryption_reference": FLEX_DOC,
-        "backup_enabled": None if srv.unknown("backup_retention_days") else True,
+        "backup_enabled": None if srv.unknown(*retention_at) else True,
         # 7 days when not set; known only after apply: unknown, not the default
-        "backup_retention_days": None if srv.unknown("backup_retention_days")
-        else int(srv.v("backup_retention_days", default=7)),
+        "backup_retention_days": None if srv.unknown(*retention_at)
+        else int(srv.v(*retention_at, default=7)),
         "backup_frequency_hours": 24,
-        "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
-        else ("geo" if geo else "local"),
+        "backup_redundancy": None if srv.unknown(*geo_at) else ("geo" if geo else "local"),
         "replica_regions": [p] if geo and (p := _pair(where)) else ["unknown"] if srv.unknown(
-            "geo_redundant_backup_enabled") else [],
+            *geo_at) else [],
         "pitr_enabled": True,
     }
