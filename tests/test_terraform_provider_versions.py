@@ -99,7 +99,8 @@ def _single(**values: Any) -> dict[str, Any]:
 
 
 def test_a_single_server_of_azurerm_1x_is_read_by_its_1x_names(tmp_path: Path) -> None:
-    """azurerm 1.x: `ssl_enforcement` ("Enabled"/"Disabled", required), no
+    """azurerm 1.x: `ssl_enforcement` ("Enabled"/"Disabled", required; 2.x: deprecated,
+    exactly one of it and `ssl_enforcement_enabled` set), no
     `ssl_minimal_tls_version_enforced` (Azure then enforces none: TLSEnforcementDisabled),
     retention and geo-redundancy in `storage_profile` (2.0 moved them to the top level)."""
     rs = [
@@ -111,6 +112,15 @@ def test_a_single_server_of_azurerm_1x_is_read_by_its_1x_names(tmp_path: Path) -
             name="pg-tls", ssl_enforcement="Enabled",
             storage_profile=[{"storage_mb": 5120, "backup_retention_days": 3,
                               "geo_redundant_backup": "Enabled"}])),
+        # azurerm 2.x: the deprecated name set, the new one null, TLS1_2 named
+        res("azurerm_mysql_server.v2", _single(
+            name="my-v2", ssl_enforcement="Disabled", ssl_enforcement_enabled=None,
+            ssl_minimal_tls_version_enforced="TLS1_2", backup_retention_days=7,
+            geo_redundant_backup_enabled=False),
+            expressions={"ssl_enforcement": const("Disabled")}),
+        res("azurerm_mysql_server.v3", _single(
+            name="my-v3", ssl_enforcement_enabled=True,
+            ssl_minimal_tls_version_enforced="TLS1_2")),
     ]
     path = write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP))
     _, out = scan_json(str(path), "--checks", "TLS-01")
@@ -118,6 +128,8 @@ def test_a_single_server_of_azurerm_1x_is_read_by_its_1x_names(tmp_path: Path) -
     # before: "pass" for both (ssl_enforcement_enabled and the TLS1_2 default assumed)
     assert got[("TLS-01", "azurerm_postgresql_server.plain")]["status"] == "fail"
     assert got[("TLS-01", "azurerm_postgresql_server.tls")]["status"] == "fail"
+    assert got[("TLS-01", "azurerm_mysql_server.v2")]["status"] == "fail"
+    assert got[("TLS-01", "azurerm_mysql_server.v3")]["status"] == "pass"
 
 
 def test_a_single_servers_1x_storage_profile_decides_its_retention(tmp_path: Path) -> None:

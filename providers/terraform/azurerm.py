@@ -747,14 +747,17 @@ def _https_only(acct: Entry) -> bool | None:
 
 def _single_server_tls(srv: Entry) -> str | None:
     """A single server's lowest accepted TLS version, under every name azurerm gave it:
-    `ssl_enforcement_enabled` (2.0 and later) or `ssl_enforcement` ("Enabled"/"Disabled",
-    1.x; both required, so a plan holds one of them); `ssl_minimal_tls_version_enforced`
+    `ssl_enforcement_enabled` (2.0 and later) or `ssl_enforcement` ("Enabled"/"Disabled":
+    required in 1.x; in 2.x deprecated, Optional and Computed, exactly one of the two set, so
+    a 2.x plan setting the old name holds `ssl_enforcement_enabled` as null);
+    `ssl_minimal_tls_version_enforced`
     (TLS1_2 by default since 3.0, TLSEnforcementDisabled in 2.x, which a 2.x plan writes),
     absent from a 1.x plan (the 1.x schema has no such argument): the server enforces no
     minimum, as ARM's minimalTlsVersion defaults to TLSEnforcementDisabled
     (https://learn.microsoft.com/azure/postgresql/single-server/how-to-tls-configurations).
     Off: plaintext accepted, read as "1.0", below any floor (the lowest the model has)."""
-    legacy = "ssl_enforcement" in srv.values and "ssl_enforcement_enabled" not in srv.values
+    legacy = srv.v("ssl_enforcement") is not None and srv.v("ssl_enforcement_enabled") is None \
+        and not srv.unknown("ssl_enforcement_enabled")
     if legacy:
         if srv.unknown("ssl_enforcement"):
             return None
@@ -767,8 +770,8 @@ def _single_server_tls(srv: Entry) -> str | None:
         return "1.0"
     if srv.unknown("ssl_minimal_tls_version_enforced"):
         return None
-    if legacy and srv.v("ssl_minimal_tls_version_enforced") is None:
-        return "1.0"
+    if legacy and "ssl_minimal_tls_version_enforced" not in srv.values:
+        return "1.0"  # 1.x: no such argument, no minimum enforced
     return _min_tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
 
 
@@ -782,9 +785,12 @@ def _server_props(srv: Entry, tls: str | None, where: str | None) -> dict[str, A
     retention_at: tuple[Any, ...] = ("backup_retention_days",)
     geo_at: tuple[Any, ...] = ("geo_redundant_backup_enabled",)
     geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
-    if "storage_profile" in srv.values and "backup_retention_days" not in srv.values:
+    # (2.x: both forms, the old one deprecated; the one the block sets decides)
+    profile = "storage_profile" in srv.values and "storage_profile" in srv.expr
+    if profile or ("storage_profile" in srv.values and "backup_retention_days" not in srv.values):
         retention_at = ("storage_profile", 0, "backup_retention_days")
-    if "storage_profile" in srv.values and "geo_redundant_backup_enabled" not in srv.values:
+    if profile or ("storage_profile" in srv.values
+                   and "geo_redundant_backup_enabled" not in srv.values):
         geo_at = ("storage_profile", 0, "geo_redundant_backup")
         geo = str(srv.v(*geo_at) or "").strip().lower() == "enabled"
     return {
