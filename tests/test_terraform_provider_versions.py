@@ -4,10 +4,12 @@ cannot read never stands for its safe default (unknown: `error`, never `pass`)."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from fixtures.terraform.build_plans import const, plan, res
+from fixtures.terraform.build_plans import PROVIDERS, const, plan, res
+from tests.helpers import PLAN_AWS as AWS
 from tests.helpers import PLAN_STAMP as STAMP
 from tests.helpers import findings_of, scan_json
 from tests.helpers import write_plan as write
@@ -154,3 +156,28 @@ def test_a_single_servers_1x_storage_profile_decides_its_retention(tmp_path: Pat
     assert got[("BAK-02", "azurerm_mysql_server.long")] == "pass"
     # before: "fail" (geo-redundant backup read as the top-level default, off)
     assert got[("RES-02", "azurerm_mysql_server.short")] == "pass"
+
+
+def test_a_bucket_policy_the_plan_deletes_is_not_read_from_the_refreshed_bucket(
+        tmp_path: Path) -> None:
+    """AWS provider 4+: an existing bucket's `policy` is Computed, refreshed from S3 (the
+    policy an aws_s3_bucket_policy wrote). A plan deleting that aws_s3_bucket_policy still
+    shows it on the bucket: after apply the bucket has none. The deleted change's bucket is
+    not kept (deleted instances are not judged), so a bucket whose verdict rests on its
+    refreshed policy cannot be told: error, never pass."""
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "HttpsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::acme-logs", "arn:aws:s3:::acme-logs/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    rs = [res("aws_s3_bucket.logs", {
+        "bucket": "acme-logs", "id": "acme-logs", "arn": "arn:aws:s3:::acme-logs",
+        "force_destroy": False, "tags": {}, "policy": policy}, actions=("no-op",))]
+    deleted = [{"address": "aws_s3_bucket_policy.logs", "type": "aws_s3_bucket_policy",
+                "name": "logs", "provider": PROVIDERS["aws"],
+                "values": {"id": "acme-logs", "bucket": "acme-logs", "policy": policy}}]
+    kept = write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP), "kept.json")
+    gone = write(tmp_path, plan(rs, deleted=deleted, provider_config=AWS, timestamp=STAMP),
+                 "gone.json")
+    assert _verdicts(kept, "TLS-02")[("TLS-02", "aws_s3_bucket.logs")] == "pass"
+    # before: "pass" (the policy about to be deleted read from the bucket)
+    assert _verdicts(gone, "TLS-02")[("TLS-02", "aws_s3_bucket.logs")] == "error"

@@ -857,14 +857,16 @@ class _Aws:
             # its policy denies aws:SecureTransport=false (as the live path reads it:
             # providers/aws/normalize/storage.py)
             props["public_endpoint"] = True
-            props["https_only"] = self.bucket_https_only(bucket, parts.get(
-                "aws_s3_bucket_policy"), stray)
+            props["https_only"] = self.bucket_https_only(
+                bucket, parts.get("aws_s3_bucket_policy"), stray,
+                "aws_s3_bucket_policy" in self.b.deleted_types)
             self.b.add(bucket, Kind.BUCKET, CLOUD, props,
                        name=bucket.name(bucket.v("bucket")), region=region,
                        labels=self.labels(bucket), deps=read.get(bucket.address, []))
 
     @staticmethod
-    def bucket_https_only(bucket: Entry, pol: Entry | None, stray: bool) -> bool | None:
+    def bucket_https_only(bucket: Entry, pol: Entry | None, stray: bool,
+                          policy_deleted: bool = False) -> bool | None:
         """Does the bucket refuse plain HTTP (TLS-02), as the live path reads its policy?
         - a planned aws_s3_bucket_policy naming it: its `policy` (known after apply: None);
         - else the bucket's own `policy`: the inline argument (AWS provider 3.x; deprecated
@@ -877,7 +879,13 @@ class _Aws:
         - not known: a `policy` set by the configuration to a value known after apply, an
           existing bucket's policy unknown, or a planned bucket policy whose bucket is known
           only after apply and matches no planned bucket, or a module call of plain
-          configuration that was not expanded (either may hold this one's): None."""
+          configuration that was not expanded (either may hold this one's): None;
+        - a refreshed policy (not set by the block) while the plan deletes an
+          aws_s3_bucket_policy: AWS provider 4+ keeps the bucket's `policy` Computed, so it
+          shows the policy that resource wrote until apply removes it, and the deleted
+          change's bucket is not kept: None (registry.terraform.io/providers/hashicorp/aws/
+          latest/docs/guides/version-4-upgrade, "S3 Bucket Refactor": `policy` is managed
+          by aws_s3_bucket_policy)."""
         name = None if bucket.unknown("bucket") else bucket.v("bucket")
         if pol is not None:
             return None if pol.unknown("policy") else denies_plain_http(pol.v("policy"), name)
@@ -887,6 +895,8 @@ class _Aws:
             if "create" not in bucket.actions or "policy" in bucket.expr:
                 return None
         elif bucket.v("policy"):
+            if policy_deleted and "policy" not in bucket.expr:
+                return None
             return denies_plain_http(bucket.v("policy"), name)
         return None if stray else False
 
