@@ -31,9 +31,9 @@ def _account(name: str, **values: Any) -> dict[str, Any]:
 
 
 def test_storage_https_only_disagreeing_names_read_the_configured_one(tmp_path: Path) -> None:
-    """azurerm 3.x holds `enable_https_traffic_only` (deprecated) and
-    `https_traffic_only_enabled` (its 4.0 name) side by side in its last releases, both Optional and Computed: an
-    update that sets the old name to false keeps the new name's refreshed `true` in the
+    """The last azurerm 3.x releases hold `enable_https_traffic_only` (deprecated) and
+    `https_traffic_only_enabled` (its 4.0 name) side by side, both Optional and Computed:
+    an update that sets the old name to false keeps the new name's refreshed `true` in the
     plan. The configured name decides; neither configured and the two disagree: unknown."""
     rs = [
         res("azurerm_storage_account.old_name_off", _account(

@@ -728,8 +728,8 @@ def build(b: Builder) -> None:
 
 def _https_only(acct: Entry) -> bool | None:
     """A storage account's "secure transfer required", under its two names: azurerm 4.0
-    renamed `enable_https_traffic_only` to `https_traffic_only_enabled`, and 3.x from 3.104
-    holds both, Optional and Computed, the old one deprecated (registry.terraform.io/
+    renamed `enable_https_traffic_only` to `https_traffic_only_enabled`, and the last 3.x
+    releases hold both, Optional and Computed, the old one deprecated (registry.terraform.io/
     providers/hashicorp/azurerm/latest/docs/guides/4.0-upgrade-guide, azurerm_storage_account).
     An update that sets one keeps the other's refreshed value in the plan, so when both are
     known and disagree the one the block sets decides; neither (or both, or no
