@@ -181,3 +181,35 @@ def test_a_bucket_policy_the_plan_deletes_is_not_read_from_the_refreshed_bucket(
     assert _verdicts(kept, "TLS-02")[("TLS-02", "aws_s3_bucket.logs")] == "pass"
     # before: "pass" (the policy about to be deleted read from the bucket)
     assert _verdicts(gone, "TLS-02")[("TLS-02", "aws_s3_bucket.logs")] == "error"
+
+
+def test_a_replication_configuration_the_plan_deletes_is_not_read_from_the_bucket(
+        tmp_path: Path) -> None:
+    """The same for replication: AWS provider 4+ refreshes the rules an
+    aws_s3_bucket_replication_configuration wrote into the bucket's Computed
+    `replication_configuration`; a plan deleting that resource still shows them. The copy
+    in another region that made the bucket geo-redundant is about to go: not known."""
+    rule = {"id": "dr", "priority": 0, "prefix": "", "status": "Enabled", "filter": [],
+            "destination": [{"bucket": "arn:aws:s3:::orders-dr", "storage_class": "STANDARD"}]}
+    rs = [
+        res("aws_s3_bucket.orders", {
+            "bucket": "orders", "id": "orders", "arn": "arn:aws:s3:::orders",
+            "force_destroy": False, "tags": {}, "policy": "",
+            "replication_configuration": [{"role": "arn:aws:iam::1:role/r",
+                                           "rules": [rule]}]}, actions=("no-op",)),
+        res("aws_s3_bucket.orders_dr", {
+            "bucket": "orders-dr", "id": "orders-dr", "arn": "arn:aws:s3:::orders-dr",
+            "force_destroy": False, "tags": {}, "policy": ""}, actions=("no-op",),
+            provider_key="aws.us"),
+    ]
+    deleted = [{"address": "aws_s3_bucket_replication_configuration.orders",
+                "type": "aws_s3_bucket_replication_configuration", "name": "orders",
+                "provider": PROVIDERS["aws"], "values": {"id": "orders", "bucket": "orders"}}]
+    config = {**AWS, "aws.us": {"name": "aws", "alias": "us",
+                                "expressions": {"region": const("us-east-1")}}}
+    kept = write(tmp_path, plan(rs, provider_config=config, timestamp=STAMP), "kept.json")
+    gone = write(tmp_path, plan(rs, deleted=deleted, provider_config=config, timestamp=STAMP),
+                 "gone.json")
+    assert _verdicts(kept, "BAK-01")[("BAK-01", "aws_s3_bucket.orders")] == "pass"
+    # before: "pass" (geo-redundant by the replication about to be deleted)
+    assert _verdicts(gone, "BAK-01")[("BAK-01", "aws_s3_bucket.orders")] == "error"

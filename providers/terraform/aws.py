@@ -830,6 +830,13 @@ class _Aws:
                 if bucket.wholly_unknown("replication_configuration") or \
                         bucket.wholly_unknown("replication_configuration", 0):
                     dests.append("unknown")
+                # provider 4+ refreshes the rules a separate resource wrote into the
+                # bucket's Computed block: one the plan deletes still shows here until
+                # apply removes it (the deleted change's bucket is not kept): not known
+                if "aws_s3_bucket_replication_configuration" in self.b.deleted_types and \
+                        "replication_configuration" not in bucket.expr:
+                    source = None
+                    dests.append("unknown")
             if source is not None:
                 if source.wholly_unknown(*path):
                     dests.append("unknown")
