@@ -213,3 +213,43 @@ def test_a_replication_configuration_the_plan_deletes_is_not_read_from_the_bucke
     assert _verdicts(kept, "BAK-01")[("BAK-01", "aws_s3_bucket.orders")] == "pass"
     # before: "pass" (geo-redundant by the replication about to be deleted)
     assert _verdicts(gone, "BAK-01")[("BAK-01", "aws_s3_bucket.orders")] == "error"
+
+
+HCLOUD = {"hcloud": {"name": "hcloud", "expressions": {}}}
+
+
+def test_a_firewall_attachment_the_plan_deletes_is_not_read_from_the_servers_firewall_ids(
+        tmp_path: Path) -> None:
+    """hcloud_server `firewall_ids` is Optional and Computed: refreshed, it lists every
+    firewall applied to the server, those an hcloud_firewall_attachment applied included.
+    A plan deleting that attachment still shows the firewall there, and after apply the
+    server has none: not protected for sure (a firewall the block itself names, or another
+    planned attachment applies, stays certain)."""
+    rs = [
+        res("hcloud_server.web", {
+            "id": "101", "name": "web", "server_type": "cx22", "image": "debian-12",
+            "location": "fsn1", "labels": {}, "backups": False, "firewall_ids": [42],
+            "ipv4_address": "203.0.113.10", "ipv6_network": "2001:db8::/64",
+            "public_net": [{"ipv4_enabled": True, "ipv6_enabled": True, "ipv4": 1,
+                            "ipv6": 2}]}, actions=("no-op",),
+            expressions={"name": const("web")}),
+        res("hcloud_firewall.web", {
+            "id": "42", "name": "web", "labels": {}, "apply_to": [],
+            "rule": [{"direction": "in", "protocol": "tcp", "port": "443",
+                      "source_ips": ["0.0.0.0/0", "::/0"], "destination_ips": [],
+                      "description": ""}]}, actions=("no-op",)),
+    ]
+    deleted = [{"address": "hcloud_firewall_attachment.web",
+                "type": "hcloud_firewall_attachment", "name": "web",
+                "provider": PROVIDERS["hcloud"],
+                "values": {"id": "42", "firewall_id": 42, "server_ids": [101]}}]
+    kept = write(tmp_path, plan(rs, provider_config=HCLOUD, timestamp=STAMP), "kept.json")
+    gone = write(tmp_path, plan(rs, deleted=deleted, provider_config=HCLOUD,
+                                timestamp=STAMP), "gone.json")
+    before = _verdicts(kept, "NET-02,NET-04")
+    assert before[("NET-02", "hcloud_server.web")] == "pass"
+    assert before[("NET-04", "hcloud_server.web")] == "pass"
+    after = _verdicts(gone, "NET-02,NET-04")
+    # before: "pass" for both (the firewall the deleted attachment applied read as applied)
+    assert after[("NET-02", "hcloud_server.web")] == "error"
+    assert after[("NET-04", "hcloud_server.web")] == "error"

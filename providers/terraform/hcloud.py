@@ -144,9 +144,18 @@ def build(b: Builder) -> None:
         for sel in att.v("label_selectors") or []:
             for maybe in chosen_fws:
                 select(sel, maybe, att)
+    # `firewall_ids` is Optional and Computed (terraform-provider-hcloud internal/server/
+    # resource.go): refreshed, it lists every firewall applied to the server, those an
+    # hcloud_firewall_attachment applied included. While the plan deletes an attachment
+    # (its values are not kept), a firewall found only there may be about to go: applied
+    # in the least exposed world, not in the most (unresolved)
+    doubt = "hcloud_firewall_attachment" in b.deleted_types
     for s in servers:
         fws, fw_unknown = ix.targets(s, "firewall_ids", ["hcloud_firewall"])
+        refreshed = doubt and "firewall_ids" not in s.expr
         for fw in fws:
+            if refreshed and fw not in applied[s.address]:
+                apply(None, s, s)
             apply(fw, s, s)
         if fw_unknown:
             apply(None, s, s)
