@@ -223,8 +223,8 @@ def test_a_firewall_attachment_the_plan_deletes_is_not_read_from_the_servers_fir
     """hcloud_server `firewall_ids` is Optional and Computed: refreshed, it lists every
     firewall applied to the server, those an hcloud_firewall_attachment applied included.
     A plan deleting that attachment still shows the firewall there, and after apply the
-    server has none: not protected for sure (a firewall the block itself names, or another
-    planned attachment applies, stays certain)."""
+    server has none: not protected for sure. A firewall another planned attachment applies
+    stays certain, and then losing the other one opens nothing (firewalls add up)."""
     rs = [
         res("hcloud_server.web", {
             "id": "101", "name": "web", "server_type": "cx22", "image": "debian-12",
@@ -253,3 +253,11 @@ def test_a_firewall_attachment_the_plan_deletes_is_not_read_from_the_servers_fir
     # before: "pass" for both (the firewall the deleted attachment applied read as applied)
     assert after[("NET-02", "hcloud_server.web")] == "error"
     assert after[("NET-04", "hcloud_server.web")] == "error"
+    # another firewall applied for sure by a planned attachment: losing one opens nothing
+    rs.append(res("hcloud_firewall_attachment.ssh_off", {
+        "id": "42", "firewall_id": 42, "server_ids": [101], "label_selectors": []},
+        actions=("no-op",)))
+    sure = write(tmp_path, plan(rs, deleted=[{**deleted[0], "address":
+                                              "hcloud_firewall_attachment.old"}],
+                                provider_config=HCLOUD, timestamp=STAMP), "sure.json")
+    assert _verdicts(sure, "NET-02")[("NET-02", "hcloud_server.web")] == "pass"
