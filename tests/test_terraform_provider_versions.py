@@ -261,3 +261,53 @@ def test_a_firewall_attachment_the_plan_deletes_is_not_read_from_the_servers_fir
                                               "hcloud_firewall_attachment.old"}],
                                 provider_config=HCLOUD, timestamp=STAMP), "sure.json")
     assert _verdicts(sure, "NET-02")[("NET-02", "hcloud_server.web")] == "pass"
+
+
+def _nsg_rule(name: str, priority: int, access: str) -> dict[str, Any]:
+    return {"name": name, "priority": priority, "direction": "Inbound", "access": access,
+            "protocol": "Tcp", "source_port_range": "*", "source_port_ranges": [],
+            "destination_port_range": "22", "destination_port_ranges": [],
+            "source_address_prefix": "*", "source_address_prefixes": [],
+            "destination_address_prefix": "*", "destination_address_prefixes": [],
+            "source_application_security_group_ids": [],
+            "destination_application_security_group_ids": [], "description": ""}
+
+
+def test_an_nsgs_refreshed_rules_yield_to_its_separate_rule_resources(tmp_path: Path) -> None:
+    """azurerm_network_security_group `security_rule` is Optional and Computed: refreshed, it
+    lists the rules separate azurerm_network_security_rule resources wrote, as they are
+    before the plan. A separate rule the plan changes is read as planned (the separate
+    resource wins over its refreshed copy), and one it deletes (not kept) may be any of the
+    refreshed rules no planned separate rule names: a deny among them may be about to go."""
+    nsg_values = {"name": "nsg-web", "location": "westeurope", "resource_group_name": "rg",
+                  "tags": {}, "security_rule": [_nsg_rule("deny-ssh", 100, "Deny"),
+                                                _nsg_rule("allow-ssh", 200, "Allow")]}
+    base = [
+        res("azurerm_network_security_group.web", nsg_values, actions=("no-op",),
+            expressions={"name": const("nsg-web")}),
+        res("azurerm_network_security_rule.allow_ssh", {
+            **_nsg_rule("allow-ssh", 200, "Allow"), "resource_group_name": "rg",
+            "network_security_group_name": "nsg-web"}, actions=("no-op",)),
+    ]
+    changed = [*base, res("azurerm_network_security_rule.deny_ssh", {
+        **_nsg_rule("deny-ssh", 100, "Allow"), "resource_group_name": "rg",
+        "network_security_group_name": "nsg-web"}, actions=("update",))]
+    deleted = [{"address": "azurerm_network_security_rule.deny_ssh",
+                "type": "azurerm_network_security_rule", "name": "deny_ssh",
+                "provider": PROVIDERS["azurerm"],
+                "values": {**_nsg_rule("deny-ssh", 100, "Deny"), "resource_group_name": "rg",
+                           "network_security_group_name": "nsg-web"}}]
+    kept = [*base, res("azurerm_network_security_rule.deny_ssh", {
+        **_nsg_rule("deny-ssh", 100, "Deny"), "resource_group_name": "rg",
+        "network_security_group_name": "nsg-web"}, actions=("no-op",))]
+    key = ("NET-07", "azurerm_network_security_group.web")
+    assert _verdicts(write(tmp_path, plan(kept, provider_config=AZURERM, timestamp=STAMP),
+                           "kept.json"), "NET-07")[key] == "pass"
+    # before: "pass" (the refreshed Deny read next to the planned Allow of the same name)
+    assert _verdicts(write(tmp_path, plan(changed, provider_config=AZURERM,
+                                          timestamp=STAMP), "changed.json"),
+                     "NET-07")[key] == "fail"
+    # before: "pass" (the refreshed copy of the deleted Deny read as the NSG's rule)
+    assert _verdicts(write(tmp_path, plan(base, deleted=deleted, provider_config=AZURERM,
+                                          timestamp=STAMP), "gone.json"),
+                     "NET-07")[key] == "error"

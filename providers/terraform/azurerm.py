@@ -189,9 +189,21 @@ class _Azure:
     def arm_nsg(self, nsg: Entry) -> tuple[dict[str, Any], dict[str, Any]]:
         most: list[dict[str, Any]] = []
         least: list[dict[str, Any]] = []
+        # `security_rule` is Optional and Computed (ConfigMode attr): refreshed, it lists the
+        # rules separate azurerm_network_security_rule resources wrote, as they were before
+        # the plan. A separate rule of the same name wins (ARM rule names are unique in an
+        # NSG, case-insensitively); while the plan deletes a separate rule (its values not
+        # kept), any other refreshed rule may be about to go: an allow only in the most
+        # exposed world, a deny only in the least (azurerm docs, network_security_group:
+        # "defining security rules inline and as separate resources at the same time ...
+        # will cause a conflict of rule settings")
+        separate = {str(r.v("name") or "").lower() for r in self.rules.get(nsg.address, [])}
+        doubt = "azurerm_network_security_rule" in self.b.deleted_types and bool(
+            nsg.expr) and "security_rule" not in nsg.expr
         sources: list[tuple[Entry, tuple[Any, ...], Mapping[str, Any]]] = [
             (nsg, ("security_rule", i), r) for i, r in enumerate(nsg.v("security_rule") or [])
-            if isinstance(r, Mapping)]
+            if isinstance(r, Mapping) and str(r.get("name") or "").lower() not in separate]
+        doubtful = {id(r) for _, _, r in sources} if doubt else set()
         sources += [(r, (), r.values) for r in self.rules.get(nsg.address, [])]
         if nsg.rules_unknown("security_rule", bool(self.rules.get(nsg.address))) or any(
                 nsg.wholly_unknown("security_rule", i) and not isinstance(r, Mapping)
@@ -201,6 +213,9 @@ class _Azure:
                                    "priority", "protocol"}, True))
         for e, path, rule in sources:
             a, b = _rule_worlds(e, path, rule)
+            if id(rule) in doubtful and not e.unknown(*path, "access"):
+                allow = str(rule.get("access") or "").lower() == "allow"
+                a, b = (a, None) if allow else (None, b)
             if a is not None:
                 most.append(a)
             if b is not None:
