@@ -311,3 +311,46 @@ def test_an_nsgs_refreshed_rules_yield_to_its_separate_rule_resources(tmp_path: 
     assert _verdicts(write(tmp_path, plan(base, deleted=deleted, provider_config=AZURERM,
                                           timestamp=STAMP), "gone.json"),
                      "NET-07")[key] == "error"
+
+
+def _acl_entry(number: int, action: str) -> dict[str, Any]:
+    return {"rule_no": number, "action": action, "protocol": "6", "from_port": 22,
+            "to_port": 22, "cidr_block": "0.0.0.0/0", "ipv6_cidr_block": "",
+            "icmp_code": 0, "icmp_type": 0}
+
+
+def _acl_rule(number: int, action: str) -> dict[str, Any]:
+    return {"network_acl_id": "acl-0a1", "rule_number": number, "egress": False,
+            "rule_action": action, "protocol": "6", "from_port": 22, "to_port": 22,
+            "cidr_block": "0.0.0.0/0"}
+
+
+def test_a_network_acls_refreshed_entries_yield_to_its_separate_rules(tmp_path: Path) -> None:
+    """aws_network_acl `ingress` is Optional and Computed: refreshed, it lists the entries
+    separate aws_network_acl_rule resources wrote, as they are before the plan. The
+    separate rule of the same number wins; while the plan deletes one (its values not
+    kept), a refreshed deny may be about to go."""
+    base = [
+        res("aws_network_acl.edge", {
+            "id": "acl-0a1", "vpc_id": "vpc-1", "tags": {}, "tags_all": {}, "egress": [],
+            "ingress": [_acl_entry(100, "deny"), _acl_entry(200, "allow")]},
+            actions=("no-op",), expressions={"vpc_id": const("vpc-1")}),
+        res("aws_network_acl_rule.allow_ssh", _acl_rule(200, "allow"), actions=("no-op",)),
+    ]
+    kept = [*base, res("aws_network_acl_rule.deny_ssh", _acl_rule(100, "deny"),
+                       actions=("no-op",))]
+    changed = [*base, res("aws_network_acl_rule.deny_ssh", _acl_rule(100, "allow"),
+                          actions=("update",))]
+    deleted = [{"address": "aws_network_acl_rule.deny_ssh", "type": "aws_network_acl_rule",
+                "name": "deny_ssh", "provider": PROVIDERS["aws"],
+                "values": _acl_rule(100, "deny")}]
+    key = ("NET-07", "aws_network_acl.edge")
+    assert _verdicts(write(tmp_path, plan(kept, provider_config=AWS, timestamp=STAMP),
+                           "kept.json"), "NET-07")[key] == "pass"
+    # before: "pass" (the refreshed deny 100 read next to the planned allow 100)
+    assert _verdicts(write(tmp_path, plan(changed, provider_config=AWS, timestamp=STAMP),
+                           "changed.json"), "NET-07")[key] == "fail"
+    # before: "pass" (the refreshed copy of the deleted deny read as kept)
+    assert _verdicts(write(tmp_path, plan(base, deleted=deleted, provider_config=AWS,
+                                          timestamp=STAMP), "gone.json"),
+                     "NET-07")[key] == "error"

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from providers.aws.normalize.common import (
@@ -333,14 +334,30 @@ class _Aws:
             drafts: list[Draft] = []
             if acl.rules_unknown("ingress", bool(acl_rules.get(acl.address))):
                 drafts.append(Draft(Action.ALLOW, None, None, None, None, f"{origin}#ingress"))
+            own = acl_rules.get(acl.address, [])
+            # `ingress` is Optional and Computed: refreshed, it lists the entries separate
+            # aws_network_acl_rule resources wrote, as they were before the plan. The
+            # separate rule of the same number wins (a number is unique per direction in an
+            # ACL); while the plan deletes one (its values not kept), any other refreshed
+            # entry may be about to go: read as unknown, an allow in the most exposed world
+            # and a deny in the least (registry.terraform.io/providers/hashicorp/aws/latest/
+            # docs/resources/network_acl: "Terraform currently provides both a standalone
+            # Network ACL Rule resource and a Network ACL resource with rules defined
+            # in-line. At this time you cannot use a Network ACL with in-line rules in
+            # conjunction with any Network ACL Rule resources")
+            numbers = {str(r.v("rule_number")) for r in own if not r.unknown("rule_number")}
+            doubt = "aws_network_acl_rule" in self.b.deleted_types and bool(acl.expr) and \
+                "ingress" not in acl.expr
             for i, rule in enumerate(acl.v("ingress") or []):
+                if isinstance(rule, dict) and str(rule.get("rule_no")) in numbers:
+                    continue
                 if isinstance(rule, dict):
-                    drafts.extend(self._acl_rule(acl, ("ingress", i), rule, f"{origin}#{i}",
-                                                 "action", "rule_no"))
+                    entry = self._acl_rule(acl, ("ingress", i), rule, f"{origin}#{i}",
+                                           "action", "rule_no")
+                    drafts.extend(replace(d, priority=None) if doubt else d for d in entry)
                 elif acl.wholly_unknown("ingress", i):  # an entry known only after apply
                     drafts.extend(self._acl_rule(acl, ("ingress", i), {}, f"{origin}#{i}",
                                                  "action", "rule_no"))
-            own = acl_rules.get(acl.address, [])
             for r in own:
                 drafts.extend(self._acl_rule(r, (), r.values, self.rid(r), "rule_action",
                                              "rule_number"))
