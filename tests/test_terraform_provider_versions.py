@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fixtures.terraform.build_plans import PROVIDERS, const, plan, res
+from fixtures.terraform.build_plans import PROVIDERS, const, plan, ref, res
 from tests.helpers import PLAN_AWS as AWS
 from tests.helpers import PLAN_STAMP as STAMP
 from tests.helpers import findings_of, scan_json
@@ -354,3 +354,35 @@ def test_a_network_acls_refreshed_entries_yield_to_its_separate_rules(tmp_path: 
     assert _verdicts(write(tmp_path, plan(base, deleted=deleted, provider_config=AWS,
                                           timestamp=STAMP), "gone.json"),
                      "NET-07")[key] == "error"
+
+
+def test_a_launch_templates_unset_ebs_encrypted_is_unknown_not_false(tmp_path: Path) -> None:
+    """aws_launch_template `block_device_mappings.ebs.encrypted` is a string, "" when the
+    block does not set it: the volume is then encrypted as its snapshot or the account's
+    EBS encryption by default decides, which the plan does not show (unless it manages
+    aws_ebs_encryption_by_default)."""
+    def template(name: str, encrypted: str) -> dict[str, Any]:
+        return res(f"aws_launch_template.{name}", {
+            "name": name, "image_id": "ami-1", "key_name": "ops", "network_interfaces": [],
+            "vpc_security_group_ids": [], "block_device_mappings": [{
+                "device_name": "/dev/xvda", "ebs": [{"encrypted": encrypted,
+                                                     "volume_size": 20}]}]},
+            unknown={"id": True})
+
+    def group(name: str) -> dict[str, Any]:
+        return res(f"aws_autoscaling_group.{name}", {
+            "name": name, "max_size": 2, "min_size": 1, "vpc_zone_identifier": [],
+            "launch_template": [{"version": "$Latest"}]},
+            unknown={"launch_template": [{"id": True}]},
+            expressions={"launch_template": [{"id": ref(
+                f"aws_launch_template.{name}.id")}]})
+
+    rs = [template("unset", ""), group("unset"), template("off", "false"), group("off"),
+          template("on", "true"), group("on")]
+    got = _verdicts(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)),
+                    "ENC-01")
+    volume = "aws_autoscaling_group.{}/volume/0"
+    # before: "fail" (read as false)
+    assert got[("ENC-01", volume.format("unset"))] == "error"
+    assert got[("ENC-01", volume.format("off"))] == "fail"
+    assert got[("ENC-01", volume.format("on"))] == "pass"

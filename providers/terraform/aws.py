@@ -618,7 +618,10 @@ class _Aws:
             default = self.ebs_default.get(self.region(asg) or "")
             for i, (device, ebs) in enumerate(devices or [(None, {})]):
                 enc = ebs.get("encrypted") if isinstance(ebs, Mapping) else None
-                enc = {"true": True, "false": False}.get(str(enc).lower(), enc) \
+                # aws_launch_template writes `encrypted` as a string, "" when the block does
+                # not set it: then the snapshot or the account's EBS encryption by default
+                # decides (EBS_DEFAULT_DOC), not "false"
+                enc = {"true": True, "false": False}.get(str(enc).strip().lower()) \
                     if isinstance(enc, str) else enc
                 props: dict[str, Any] = {"encrypted": None if enc is None else bool(enc),
                                          "encryption_evidence": "config",
