@@ -6,7 +6,8 @@ Locations: `location` ("West Europe" and "westeurope" alike). Defaults where an 
 is absent (azurerm 3.x and 4.x unless said): storage accounts `min_tls_version` TLS1_2
 (since 3.0; TLS1_0 before), `https_traffic_only_enabled` true (`enable_https_traffic_only`
 in 3.x), `public_network_access_enabled` true; storage encryption is always on (Azure
-Storage service encryption cannot be disabled); mssql servers `minimum_tls_version` 1.2,
+Storage service encryption cannot be disabled); mssql servers `minimum_tls_version` 1.2
+(since 3.0; a plan holding it null was made without a default: unknown),
 `public_network_access_enabled` true; mssql databases `transparent_data_encryption_enabled`
 true, short-term retention 7 days, backup storage `Geo`; PostgreSQL flexible servers
 `backup_retention_days` 7, `geo_redundant_backup_enabled` false, `ssl_min_protocol_version`
