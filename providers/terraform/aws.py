@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from providers.aws.normalize.common import (
@@ -333,14 +334,30 @@ class _Aws:
             drafts: list[Draft] = []
             if acl.rules_unknown("ingress", bool(acl_rules.get(acl.address))):
                 drafts.append(Draft(Action.ALLOW, None, None, None, None, f"{origin}#ingress"))
+            own = acl_rules.get(acl.address, [])
+            # `ingress` is Optional and Computed: refreshed, it lists the entries separate
+            # aws_network_acl_rule resources wrote, as they were before the plan. The
+            # separate rule of the same number wins (a number is unique per direction in an
+            # ACL); while the plan deletes one (its values not kept), any other refreshed
+            # entry may be about to go: read as unknown, an allow in the most exposed world
+            # and a deny in the least (registry.terraform.io/providers/hashicorp/aws/latest/
+            # docs/resources/network_acl: "Terraform currently provides both a standalone
+            # Network ACL Rule resource and a Network ACL resource with rules defined
+            # in-line. At this time you cannot use a Network ACL with in-line rules in
+            # conjunction with any Network ACL Rule resources")
+            numbers = {str(r.v("rule_number")) for r in own if not r.unknown("rule_number")}
+            doubt = "aws_network_acl_rule" in self.b.deleted_types and bool(acl.expr) and \
+                "ingress" not in acl.expr
             for i, rule in enumerate(acl.v("ingress") or []):
+                if isinstance(rule, dict) and str(rule.get("rule_no")) in numbers:
+                    continue
                 if isinstance(rule, dict):
-                    drafts.extend(self._acl_rule(acl, ("ingress", i), rule, f"{origin}#{i}",
-                                                 "action", "rule_no"))
+                    entry = self._acl_rule(acl, ("ingress", i), rule, f"{origin}#{i}",
+                                           "action", "rule_no")
+                    drafts.extend(replace(d, priority=None) if doubt else d for d in entry)
                 elif acl.wholly_unknown("ingress", i):  # an entry known only after apply
                     drafts.extend(self._acl_rule(acl, ("ingress", i), {}, f"{origin}#{i}",
                                                  "action", "rule_no"))
-            own = acl_rules.get(acl.address, [])
             for r in own:
                 drafts.extend(self._acl_rule(r, (), r.values, self.rid(r), "rule_action",
                                              "rule_number"))
@@ -601,7 +618,10 @@ class _Aws:
             default = self.ebs_default.get(self.region(asg) or "")
             for i, (device, ebs) in enumerate(devices or [(None, {})]):
                 enc = ebs.get("encrypted") if isinstance(ebs, Mapping) else None
-                enc = {"true": True, "false": False}.get(str(enc).lower(), enc) \
+                # aws_launch_template writes `encrypted` as a string, "" when the block does
+                # not set it: then the snapshot or the account's EBS encryption by default
+                # decides (EBS_DEFAULT_DOC), not "false"
+                enc = {"true": True, "false": False}.get(str(enc).strip().lower()) \
                     if isinstance(enc, str) else enc
                 props: dict[str, Any] = {"encrypted": None if enc is None else bool(enc),
                                          "encryption_evidence": "config",
@@ -830,6 +850,13 @@ class _Aws:
                 if bucket.wholly_unknown("replication_configuration") or \
                         bucket.wholly_unknown("replication_configuration", 0):
                     dests.append("unknown")
+                # provider 4+ refreshes the rules a separate resource wrote into the
+                # bucket's Computed block: one the plan deletes still shows here until
+                # apply removes it (the deleted change's bucket is not kept): not known
+                if "aws_s3_bucket_replication_configuration" in self.b.deleted_types and \
+                        "replication_configuration" not in bucket.expr:
+                    source = None
+                    dests.append("unknown")
             if source is not None:
                 if source.wholly_unknown(*path):
                     dests.append("unknown")
@@ -857,14 +884,16 @@ class _Aws:
             # its policy denies aws:SecureTransport=false (as the live path reads it:
             # providers/aws/normalize/storage.py)
             props["public_endpoint"] = True
-            props["https_only"] = self.bucket_https_only(bucket, parts.get(
-                "aws_s3_bucket_policy"), stray)
+            props["https_only"] = self.bucket_https_only(
+                bucket, parts.get("aws_s3_bucket_policy"), stray,
+                "aws_s3_bucket_policy" in self.b.deleted_types)
             self.b.add(bucket, Kind.BUCKET, CLOUD, props,
                        name=bucket.name(bucket.v("bucket")), region=region,
                        labels=self.labels(bucket), deps=read.get(bucket.address, []))
 
     @staticmethod
-    def bucket_https_only(bucket: Entry, pol: Entry | None, stray: bool) -> bool | None:
+    def bucket_https_only(bucket: Entry, pol: Entry | None, stray: bool,
+                          policy_deleted: bool = False) -> bool | None:
         """Does the bucket refuse plain HTTP (TLS-02), as the live path reads its policy?
         - a planned aws_s3_bucket_policy naming it: its `policy` (known after apply: None);
         - else the bucket's own `policy`: the inline argument (AWS provider 3.x; deprecated
@@ -877,7 +906,13 @@ class _Aws:
         - not known: a `policy` set by the configuration to a value known after apply, an
           existing bucket's policy unknown, or a planned bucket policy whose bucket is known
           only after apply and matches no planned bucket, or a module call of plain
-          configuration that was not expanded (either may hold this one's): None."""
+          configuration that was not expanded (either may hold this one's): None;
+        - a refreshed policy (not set by the block) while the plan deletes an
+          aws_s3_bucket_policy: AWS provider 4+ keeps the bucket's `policy` Computed, so it
+          shows the policy that resource wrote until apply removes it, and the deleted
+          change's bucket is not kept: None (registry.terraform.io/providers/hashicorp/aws/
+          latest/docs/guides/version-4-upgrade, "S3 Bucket Refactor": `policy` is managed
+          by aws_s3_bucket_policy)."""
         name = None if bucket.unknown("bucket") else bucket.v("bucket")
         if pol is not None:
             return None if pol.unknown("policy") else denies_plain_http(pol.v("policy"), name)
@@ -887,6 +922,8 @@ class _Aws:
             if "create" not in bucket.actions or "policy" in bucket.expr:
                 return None
         elif bucket.v("policy"):
+            if policy_deleted and "policy" not in bucket.expr:
+                return None
             return denies_plain_http(bucket.v("policy"), name)
         return None if stray else False
 

@@ -6,7 +6,8 @@ Locations: `location` ("West Europe" and "westeurope" alike). Defaults where an 
 is absent (azurerm 3.x and 4.x unless said): storage accounts `min_tls_version` TLS1_2
 (since 3.0; TLS1_0 before), `https_traffic_only_enabled` true (`enable_https_traffic_only`
 in 3.x), `public_network_access_enabled` true; storage encryption is always on (Azure
-Storage service encryption cannot be disabled); mssql servers `minimum_tls_version` 1.2,
+Storage service encryption cannot be disabled); mssql servers `minimum_tls_version` 1.2
+(since 3.0; a plan holding it null was made without a default: unknown),
 `public_network_access_enabled` true; mssql databases `transparent_data_encryption_enabled`
 true, short-term retention 7 days, backup storage `Geo`; PostgreSQL flexible servers
 `backup_retention_days` 7, `geo_redundant_backup_enabled` false, `ssl_min_protocol_version`
@@ -189,9 +190,21 @@ class _Azure:
     def arm_nsg(self, nsg: Entry) -> tuple[dict[str, Any], dict[str, Any]]:
         most: list[dict[str, Any]] = []
         least: list[dict[str, Any]] = []
+        # `security_rule` is Optional and Computed (ConfigMode attr): refreshed, it lists the
+        # rules separate azurerm_network_security_rule resources wrote, as they were before
+        # the plan. A separate rule of the same name wins (ARM rule names are unique in an
+        # NSG, case-insensitively); while the plan deletes a separate rule (its values not
+        # kept), any other refreshed rule may be about to go: an allow only in the most
+        # exposed world, a deny only in the least (azurerm docs, network_security_group:
+        # "defining security rules inline and as separate resources at the same time ...
+        # will cause a conflict of rule settings")
+        separate = {str(r.v("name") or "").lower() for r in self.rules.get(nsg.address, [])}
+        doubt = "azurerm_network_security_rule" in self.b.deleted_types and bool(
+            nsg.expr) and "security_rule" not in nsg.expr
         sources: list[tuple[Entry, tuple[Any, ...], Mapping[str, Any]]] = [
             (nsg, ("security_rule", i), r) for i, r in enumerate(nsg.v("security_rule") or [])
-            if isinstance(r, Mapping)]
+            if isinstance(r, Mapping) and str(r.get("name") or "").lower() not in separate]
+        doubtful = {id(r) for _, _, r in sources} if doubt else set()
         sources += [(r, (), r.values) for r in self.rules.get(nsg.address, [])]
         if nsg.rules_unknown("security_rule", bool(self.rules.get(nsg.address))) or any(
                 nsg.wholly_unknown("security_rule", i) and not isinstance(r, Mapping)
@@ -201,6 +214,9 @@ class _Azure:
                                    "priority", "protocol"}, True))
         for e, path, rule in sources:
             a, b = _rule_worlds(e, path, rule)
+            if id(rule) in doubtful and not e.unknown(*path, "access"):
+                allow = str(rule.get("access") or "").lower() == "allow"
+                a, b = (a, None) if allow else (None, b)
             if a is not None:
                 most.append(a)
             if b is not None:
@@ -483,15 +499,13 @@ class _Azure:
             where = location(acct)
             pair = _pair(where) if redundancy == "geo" else None
             tls = acct.v("min_tls_version", default="TLS1_2")
-            https = acct.v("https_traffic_only_enabled",
-                           default=acct.v("enable_https_traffic_only", default=True))
+            https = _https_only(acct)
             public = acct.v("public_network_access_enabled", default=True)
             world.props.update({
                 "encrypted": True, "encryption_evidence": "provider",
                 "encryption_reference": STORAGE_DOC,
                 "min_tls": None if acct.unknown("min_tls_version") else _min_tls(tls),
-                "https_only": None if acct.unknown("https_traffic_only_enabled") or
-                acct.unknown("enable_https_traffic_only") else bool(https),
+                "https_only": https,
                 "backup_redundancy": redundancy,
                 # replication known only after apply: a copy may be anywhere (RES-02 error)
                 "replica_regions": [pair] if pair else ["unknown"] if acct.unknown(
@@ -564,8 +578,14 @@ class _Azure:
             unsure = srv.unknown("public_network_access_enabled")
             # the deprecated azurerm_sql_server has no default: absent, the server accepts
             # what Azure allows (its "None" minimal TLS version): not known from the plan
+            # azurerm 2.x's azurerm_mssql_server had no default either (3.0 made it 1.2,
+            # 3.0 upgrade guide): a plan holding it as null was made by such a version and
+            # the server keeps what Azure gives it, not 1.2. Not in the plan at all (a
+            # hand-written plan, plain `.tf`): the current default.
             tls = None if srv.unknown("minimum_tls_version") or (
-                legacy and not srv.v("minimum_tls_version")) else _min_tls(
+                legacy and not srv.v("minimum_tls_version")) or (
+                "minimum_tls_version" in srv.values
+                and srv.v("minimum_tls_version") is None) else _min_tls(
                 srv.v("minimum_tls_version", default="1.2"))
             for db in dbs.get(srv.address) or [srv]:
                 world = World()
@@ -680,13 +700,7 @@ class _Azure:
                 most, least, rules = self.db_layer(srv, f"{stype}_firewall_rule".replace(
                     "_server_firewall", "_firewall"), port)
                 world.set("ingress", (most,), (least,))
-                if srv.unknown("ssl_enforcement_enabled") or srv.unknown(
-                        "ssl_minimal_tls_version_enforced"):
-                    tls: str | None = None
-                elif not srv.v("ssl_enforcement_enabled", default=True):
-                    tls = "1.0"  # plaintext accepted: below any TLS floor (lowest the model has)
-                else:
-                    tls = _min_tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
+                tls = _single_server_tls(srv)
                 where = location(srv)
                 world.props.update(_server_props(srv, tls, where))
                 self.b.add(srv, Kind.DATABASE, CLOUD, world, name=srv.name(srv.v("name")),
@@ -735,23 +749,84 @@ def build(b: Builder) -> None:
     a.public_ips()
 
 
+def _https_only(acct: Entry) -> bool | None:
+    """A storage account's "secure transfer required", under its two names: azurerm 4.0
+    renamed `enable_https_traffic_only` to `https_traffic_only_enabled`, and the last 3.x
+    releases hold both, Optional and Computed, the old one deprecated (registry.terraform.io/
+    providers/hashicorp/azurerm/latest/docs/guides/4.0-upgrade-guide, azurerm_storage_account).
+    An update that sets one keeps the other's refreshed value in the plan, so when both are
+    known and disagree the one the block sets decides; neither (or both, or no
+    configuration) set: not known. Either known only after apply: not known. Neither in the
+    plan (plain `.tf` not setting it): true, the default of every version."""
+    names = ("https_traffic_only_enabled", "enable_https_traffic_only")
+    if any(acct.unknown(n) for n in names):
+        return None
+    known = {n: bool(acct.v(n)) for n in names if acct.v(n) is not None}
+    if len(set(known.values())) > 1:
+        set_by_block = [n for n in names if n in acct.expr]
+        return known[set_by_block[0]] if len(set_by_block) == 1 else None
+    return next(iter(known.values()), True)
+
+
+def _single_server_tls(srv: Entry) -> str | None:
+    """A single server's lowest accepted TLS version, under every name azurerm gave it:
+    `ssl_enforcement_enabled` (2.0 and later) or `ssl_enforcement` ("Enabled"/"Disabled":
+    required in 1.x; in 2.x deprecated, Optional and Computed, exactly one of the two set, so
+    a 2.x plan setting the old name holds `ssl_enforcement_enabled` as null);
+    `ssl_minimal_tls_version_enforced`
+    (TLS1_2 by default since 3.0, TLSEnforcementDisabled in 2.x, which a 2.x plan writes),
+    absent from a 1.x plan (the 1.x schema has no such argument): the server enforces no
+    minimum, as ARM's minimalTlsVersion defaults to TLSEnforcementDisabled
+    (https://learn.microsoft.com/azure/postgresql/single-server/how-to-tls-configurations).
+    Off: plaintext accepted, read as "1.0", below any floor (the lowest the model has)."""
+    legacy = srv.v("ssl_enforcement") is not None and srv.v("ssl_enforcement_enabled") is None \
+        and not srv.unknown("ssl_enforcement_enabled")
+    if legacy:
+        if srv.unknown("ssl_enforcement"):
+            return None
+        enforced = str(srv.v("ssl_enforcement") or "").strip().lower()
+        if enforced != "enabled":
+            return "1.0" if enforced == "disabled" else None
+    elif srv.unknown("ssl_enforcement_enabled"):
+        return None
+    elif not srv.v("ssl_enforcement_enabled", default=True):
+        return "1.0"
+    if srv.unknown("ssl_minimal_tls_version_enforced"):
+        return None
+    if legacy and "ssl_minimal_tls_version_enforced" not in srv.values:
+        return "1.0"  # 1.x: no such argument, no minimum enforced
+    return _min_tls(srv.v("ssl_minimal_tls_version_enforced", default="TLS1_2"))
+
+
 def _server_props(srv: Entry, tls: str | None, where: str | None) -> dict[str, Any]:
     """What PostgreSQL and MySQL servers (flexible and single) share: no public IP, storage
     encrypted by the service, daily backups kept `backup_retention_days` (7 by default),
     geo-redundant backup to the region's pair when enabled, point-in-time restore."""
+    # azurerm 1.x held both in `storage_profile` (`backup_retention_days`,
+    # `geo_redundant_backup` "Enabled"/"Disabled"); 2.0 moved them to the top level: a plan
+    # without the top-level names was made by 1.x, and its storage profile decides
+    retention_at: tuple[Any, ...] = ("backup_retention_days",)
+    geo_at: tuple[Any, ...] = ("geo_redundant_backup_enabled",)
     geo = bool(srv.v("geo_redundant_backup_enabled", default=False))
+    # (2.x: both forms, the old one deprecated; the one the block sets decides)
+    profile = "storage_profile" in srv.values and "storage_profile" in srv.expr
+    if profile or ("storage_profile" in srv.values and "backup_retention_days" not in srv.values):
+        retention_at = ("storage_profile", 0, "backup_retention_days")
+    if profile or ("storage_profile" in srv.values
+                   and "geo_redundant_backup_enabled" not in srv.values):
+        geo_at = ("storage_profile", 0, "geo_redundant_backup")
+        geo = str(srv.v(*geo_at) or "").strip().lower() == "enabled"
     return {
         "public_ips": [], "min_tls": tls,
         "encrypted": True, "encryption_evidence": "provider",
         "encryption_reference": FLEX_DOC,
-        "backup_enabled": None if srv.unknown("backup_retention_days") else True,
+        "backup_enabled": None if srv.unknown(*retention_at) else True,
         # 7 days when not set; known only after apply: unknown, not the default
-        "backup_retention_days": None if srv.unknown("backup_retention_days")
-        else int(srv.v("backup_retention_days", default=7)),
+        "backup_retention_days": None if srv.unknown(*retention_at)
+        else int(srv.v(*retention_at, default=7)),
         "backup_frequency_hours": 24,
-        "backup_redundancy": None if srv.unknown("geo_redundant_backup_enabled")
-        else ("geo" if geo else "local"),
+        "backup_redundancy": None if srv.unknown(*geo_at) else ("geo" if geo else "local"),
         "replica_regions": [p] if geo and (p := _pair(where)) else ["unknown"] if srv.unknown(
-            "geo_redundant_backup_enabled") else [],
+            *geo_at) else [],
         "pitr_enabled": True,
     }

@@ -438,6 +438,9 @@ class Builder:
         # plain configuration whose module calls were not expanded: what they hold (a
         # bucket policy naming a root bucket...) is not seen
         self.unexpanded = False
+        # types of the instances the plan deletes (not judged, their values not kept): a
+        # refreshed attribute another resource of such a type wrote may be about to go
+        self.deleted_types: frozenset[str] = frozenset()
 
     def rid(self, cloud: str, e: Entry | str, suffix: str = "") -> str:
         address = e.address if isinstance(e, Entry) else e

@@ -144,8 +144,19 @@ def build(b: Builder) -> None:
         for sel in att.v("label_selectors") or []:
             for maybe in chosen_fws:
                 select(sel, maybe, att)
+    # `firewall_ids` is Optional and Computed (terraform-provider-hcloud internal/server/
+    # resource.go): refreshed, it lists every firewall applied to the server, those an
+    # hcloud_firewall_attachment applied included. While the plan deletes an attachment
+    # (its values are not kept), a firewall found only there may be about to go. Firewalls
+    # admit the union of their rules, so losing one opens nothing while another stays
+    # applied for sure; without one, the server may be left with none: the most exposed
+    # world is unresolved (the least keeps them)
+    doubt = "hcloud_firewall_attachment" in b.deleted_types
     for s in servers:
         fws, fw_unknown = ix.targets(s, "firewall_ids", ["hcloud_firewall"])
+        if doubt and "firewall_ids" not in s.expr and fws and not any(
+                fw in applied[s.address] for fw in fws):
+            apply(None, s, s)
         for fw in fws:
             apply(fw, s, s)
         if fw_unknown:

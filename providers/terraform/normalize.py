@@ -44,6 +44,8 @@ def normalize(section: Section) -> Inventory:
     b = Builder(section.account, Index(entries), bool(meta.get("changed_only")))
     b.unexpanded = any(o.get("reason") == "module_not_expanded"
                        for o in section.items(NOT_ASSESSED))
+    b.deleted_types = frozenset(str(o.get("type")) for o in section.items(NOT_ASSESSED)
+                                if o.get("reason") == "deleted")
     hcloud.build(b)
     aws.build(b)
     azurerm.build(b)
