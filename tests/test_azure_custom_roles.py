@@ -97,6 +97,17 @@ def test_a_custom_role_at_subscription_scope_is_judged_by_its_permissions(
     assert iam02(doc)[PRINCIPALS[who][0]]["status"] == expected
 
 
+@pytest.mark.parametrize("who,action", [("everything", "*"),
+                                        ("authz-writer", "Microsoft.Authorization/*/write"),
+                                        ("contributor-like", "*")])
+def test_the_evidence_names_the_custom_role_and_the_action_that_makes_it_admin(
+        doc: dict[str, Any], who: str, action: str) -> None:
+    spec = ROLES[who]
+    assert spec is not None
+    assert iam02(doc)[PRINCIPALS[who][0]]["evidence"]["admin_via"] == [
+        f"custom role {who} ({spec[0]}): {action}"]
+
+
 def test_an_assignment_of_a_role_neither_built_in_nor_read_is_an_error(doc: dict[str, Any]
                                                                        ) -> None:
     """A role GUID that is no known built-in and no custom role read: its grant is not

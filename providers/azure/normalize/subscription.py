@@ -101,9 +101,9 @@ def admin_permission(definition: Mapping[str, Any]) -> str | None:
       Contributor (`*` minus `Microsoft.Authorization/*/Write`, ...), an admin grant too.
     Data actions (dataActions) are not control-plane management and are not judged."""
     for block in _arr(_props(definition).get("permissions"), "permissions"):
-        actions = [lid(_str(a, "actions")) for a in _arr(_obj(block, "permissions").get(
+        actions = [str(_str(a, "actions") or "") for a in _arr(_obj(block, "permissions").get(
             "actions"), "actions")]
-        denied = [lid(_str(a, "notActions")) for a in _arr(block.get("notActions"),
+        denied = [str(_str(a, "notActions") or "") for a in _arr(block.get("notActions"),
                                                             "notActions")]
         for action in actions:
             if _matches(action, ASSIGN_ROLES) and not any(
@@ -161,15 +161,18 @@ def build(b: Build) -> None:
         at_sub = scope in (sub_scope, "/") or scope.startswith(
             "/providers/microsoft.management/managementgroups/")
         entry = grants.setdefault(principal, {"type": p.get("principalType"),
-                                              "admin": False, "raw": ra, "unknown": []})
+                                              "admin": False, "raw": ra, "unknown": [],
+                                              "via": []})
         if not at_sub or role in NON_ADMIN_ROLES:
             continue
         if role in ADMIN_ROLES:
             entry["admin"] = True
-        elif role in customs:
-            entry["admin"] = entry["admin"] or admin_permission(customs[role]) is not None
-        else:
+        elif role not in customs:
             entry["unknown"].append(role)
+        elif (action := admin_permission(customs[role])) is not None:
+            entry["admin"] = True
+            name = _props(customs[role]).get("roleName") or role
+            entry["via"].append(f"custom role {name} ({role}): {action}")
     for principal, entry in sorted(grants.items()):
         rid = f"azure:{b.account}/principal/{principal}"
         if entry["unknown"] and not entry["admin"]:
@@ -183,5 +186,6 @@ def build(b: Build) -> None:
             "principal_type": PRINCIPAL_TYPES.get(lid(entry["type"]), lid(entry["type"])
                                                   or "unknown"),
             "admin_grant": entry["admin"],
+            **({"admin_via": sorted(set(entry["via"]))} if entry["via"] else {}),
         }, rid=rid, name=principal, region=None,
             labels={}, native_type="Microsoft.Authorization/roleAssignments")
