@@ -69,6 +69,8 @@ def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:
     for identity in ctx.graph.of_kind(Kind.IDENTITY):
         grant = identity.prop("admin_grant")
         evidence = {"admin_grant": grant, "principal_type": identity.prop("principal_type")}
+        if identity.has_prop("admin_via"):  # the custom role and action that make it admin
+            evidence["admin_via"] = identity.prop("admin_via")
         if identity.prop("principal_type") == "root":
             yield ctx.skip(identity, "the root account holds every privilege by nature; it is "
                                      "the break-glass account (IAM-01 checks its MFA)", evidence)

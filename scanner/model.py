@@ -277,6 +277,11 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "Holds a wildcard admin grant (AWS `*` on `*`, Azure Owner/Contributor at "
             "subscription scope).",
         ),
+        "admin_via": PropertySpec(
+            "list[str]", (Kind.IDENTITY,),
+            "What makes admin_grant true where a role's own permissions decide it (Azure "
+            "custom roles: 'custom role NAME (GUID): ACTION'); absent otherwise.",
+        ),
         "credentials": PropertySpec(
             "list[dict]", (Kind.IDENTITY,),
             "Long-lived credentials: {id, age_days, last_used_days (None: never)}.",

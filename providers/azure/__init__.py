@@ -84,6 +84,8 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
         {K.LOG_TRAIL}, "Log Analytics workspaces: location and retention of the activity log"),
     "Microsoft.Security/pricings": ({K.ACCOUNT}, "Defender for Cloud plans"),
     "Microsoft.Authorization/roleAssignments": ({K.IDENTITY}, "role assignments"),
+    "Microsoft.Authorization/roleDefinitions": (
+        {K.IDENTITY}, "custom role definitions: what an assignment of one grants"),
     "Microsoft.CognitiveServices/accounts": (
         {K.MODEL_DEPLOYMENT}, "Cognitive Services / AI Services accounts (every kind)"),
     "Microsoft.CognitiveServices/accounts/deployments": (
@@ -126,6 +128,7 @@ COLLECTIONS = {
     for affects, opens, closes in [AFFECTS.get(name, (NOTHING, True, True))]
 }
 ROLE_FILE = "role.json"
+ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
 
 
 def role_definition() -> dict[str, Any]:
@@ -156,7 +159,11 @@ class AzureProvider(Provider):
         return _plan.plan(checks, {c.id: self._full(c) for c in checks})
 
     def needed_in(self, check: Check, section: Section) -> set[str]:
-        return _plan.needed_in(check, self._full(check), section.attempted())
+        attempted = section.attempted()
+        needed = _plan.needed_in(check, self._full(check), attempted)
+        # a snapshot recorded before custom role definitions were read: the normalizer
+        # marks exactly the assignments of roles it does not know (IAM-02), no scope error
+        return needed if ROLE_DEFINITIONS in attempted else needed - {ROLE_DEFINITIONS}
 
     def _full(self, check: Check) -> set[str]:
         return self.collections_for(check.kinds) - {_plan.LISTED}

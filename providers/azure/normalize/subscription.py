@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from providers.azure.apis import ADMIN_ROLES
+from providers.azure.apis import ADMIN_ROLES, NON_ADMIN_ROLES
 from providers.azure.normalize.common import (
     PRINCIPAL_TYPES,
     _arr,
@@ -16,7 +17,11 @@ from providers.azure.normalize.common import (
     lid,
 )
 from providers.azure.normalize.context import Build
-from scanner.model import Kind
+from scanner.model import Kind, Unread
+
+ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
+ASSIGN_ROLES = "microsoft.authorization/roleassignments/write"
+ANY_WRITE = "microsoft.anyprovider/anytype/write"  # a write of every provider: `*/write`
 
 # Defender for Cloud plans that detect no threats: Defender CSPM ("CloudPosture") is
 # cloud security posture management (attack paths, the security explorer, agentless
@@ -74,6 +79,42 @@ def workspace_retention(ws: Mapping[str, Any]) -> int | None:
     return 0 if days == -1 and sku == "unlimited" else None
 
 
+def _matches(pattern: str, action: str) -> bool:
+    """Does an Actions/NotActions entry cover `action`? Operation strings are compared
+    case-insensitively; a `*` stands for any characters, `/` included ("A wildcard (*)
+    extends an operation to everything that matches the string", https://learn.microsoft.
+    com/azure/role-based-access-control/role-definitions#wildcard-permissions)."""
+    regex = ".*".join(re.escape(part) for part in pattern.lower().split("*"))
+    return re.fullmatch(regex, action) is not None
+
+
+def admin_permission(definition: Mapping[str, Any]) -> str | None:
+    """The Actions entry that makes a role definition an admin grant, None if none does.
+    Each permission block grants its `actions` minus its `notActions` (NotActions "are
+    subtracted", not a deny: https://learn.microsoft.com/azure/role-based-access-control/
+    role-definitions#notactions). Admin-equivalent, as the built-in privileged roles:
+    - an action covering `Microsoft.Authorization/roleAssignments/write` that no notAction
+      removes: it assigns any role, Owner included (User Access Administrator, RBAC
+      Administrator);
+    - `*`, every control-plane operation of every provider, with no notAction that spans
+      every provider's writes (`*/write`, `*`): it manages every resource, as
+      Contributor (`*` minus `Microsoft.Authorization/*/Write`, ...), an admin grant too.
+    Data actions (dataActions) are not control-plane management and are not judged."""
+    for block in _arr(_props(definition).get("permissions"), "permissions"):
+        actions = [str(_str(a, "actions") or "") for a in _arr(_obj(block, "permissions").get(
+            "actions"), "actions")]
+        denied = [str(_str(a, "notActions") or "") for a in _arr(block.get("notActions"),
+                                                            "notActions")]
+        for action in actions:
+            if _matches(action, ASSIGN_ROLES) and not any(
+                    _matches(d, ASSIGN_ROLES) for d in denied):
+                return action
+            if action == "*" and not any(d.startswith("*") and _matches(d, ANY_WRITE)
+                                         for d in denied):
+                return action
+    return None
+
+
 def build(b: Build) -> None:
     sub = next(iter(b.items("Microsoft.Resources/subscriptions")), {})
     threat: list[str] | None = None
@@ -103,6 +144,12 @@ def build(b: Build) -> None:
         }, region=region)
     sub_scope = f"/subscriptions/{b.account}".lower()
     grants: dict[str, dict[str, Any]] = {}
+    # the subscription's custom roles, by GUID; a snapshot recorded without them (or a
+    # failed read) knows only the built-in roles named in apis.py
+    customs = {lid(d.get("name") or str(d.get("id") or "").rsplit("/", 1)[-1]): d
+               for d in b.items(ROLE_DEFINITIONS)}
+    customs_read = b.collected(ROLE_DEFINITIONS) and not any(
+        e.get("collection") == ROLE_DEFINITIONS for e in b.s.errors)
     for ra in b.items("Microsoft.Authorization/roleAssignments"):
         p = _props(ra)
         principal = lid(_str(p.get("principalId"), "principalId"))
@@ -114,12 +161,31 @@ def build(b: Build) -> None:
         at_sub = scope in (sub_scope, "/") or scope.startswith(
             "/providers/microsoft.management/managementgroups/")
         entry = grants.setdefault(principal, {"type": p.get("principalType"),
-                                              "admin": False, "raw": ra})
-        entry["admin"] = entry["admin"] or (at_sub and role in ADMIN_ROLES)
+                                              "admin": False, "raw": ra, "unknown": [],
+                                              "via": []})
+        if not at_sub or role in NON_ADMIN_ROLES:
+            continue
+        if role in ADMIN_ROLES:
+            entry["admin"] = True
+        elif role not in customs:
+            entry["unknown"].append(role)
+        elif (action := admin_permission(customs[role])) is not None:
+            entry["admin"] = True
+            name = _props(customs[role]).get("roleName") or role
+            entry["via"].append(f"custom role {name} ({role}): {action}")
     for principal, entry in sorted(grants.items()):
+        rid = f"azure:{b.account}/principal/{principal}"
+        if entry["unknown"] and not entry["admin"]:
+            where = ("not among the subscription's custom roles read" if customs_read else
+                     "custom role definitions not read")
+            b.mark(rid, ("admin_grant",), Unread(
+                f"role definition(s) {', '.join(sorted(set(entry['unknown'])))} assigned at "
+                f"subscription scope: not a known built-in role, {where}", "unknown",
+                opens=True, closes=False))
         b.add(Kind.IDENTITY, entry["raw"], {
             "principal_type": PRINCIPAL_TYPES.get(lid(entry["type"]), lid(entry["type"])
                                                   or "unknown"),
             "admin_grant": entry["admin"],
-        }, rid=f"azure:{b.account}/principal/{principal}", name=principal, region=None,
+            **({"admin_via": sorted(set(entry["via"]))} if entry["via"] else {}),
+        }, rid=rid, name=principal, region=None,
             labels={}, native_type="Microsoft.Authorization/roleAssignments")
