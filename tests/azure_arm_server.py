@@ -381,7 +381,7 @@ class ArmServer:
                 status, body = server.route(url.path)
                 if status != 200 or "list" not in body:
                     return self._send(status, body)
-                items = body["list"]
+                items = _filtered(body["list"], query.get("$filter", [""])[0])
                 skip = int(query.get("$skiptoken", ["0"])[0])
                 page = items[skip:skip + server.page_size]
                 out: dict[str, Any] = {"value": page}
@@ -392,6 +392,18 @@ class ArmServer:
                 return self._send(200, out)
 
         return Handler
+
+
+# The one OData filter of a list posture could send (role definitions: "type eq 'CustomRole'",
+# https://learn.microsoft.com/rest/api/authorization/role-definitions/list); any other
+# filter is answered unfiltered.
+_TYPE_FILTER = re.compile(r"^type eq '([A-Za-z]+)'$")
+
+
+def _filtered(items: list[dict[str, Any]], odata: str) -> list[dict[str, Any]]:
+    if not (m := _TYPE_FILTER.match(odata.strip())):
+        return items
+    return [i for i in items if str((i.get("properties") or {}).get("type")) == m.group(1)]
 
 
 class _QuietHTTPServer(ThreadingHTTPServer):

@@ -41,6 +41,17 @@ ROLES: dict[str, tuple[str, list[str], list[str]] | None] = {
                        ["Microsoft.Authorization/*"],
                        ["Microsoft.Authorization/roleAssignments/*"]),
 }
+# built-in roles beyond the few posture knows by GUID, served as the list answers them
+# (type BuiltInRole; permissions as https://learn.microsoft.com/azure/role-based-access-control/
+# built-in-roles lists them): judged by their permissions too, not left unknown
+BUILT_IN: dict[str, tuple[str, list[str], list[str]]] = {
+    "Backup Contributor": ("5e467623-bb1f-42f4-a55d-6e525e11384b",
+                           ["Microsoft.Authorization/*/read", "Microsoft.RecoveryServices/*",
+                            "Microsoft.Resources/subscriptions/resourceGroups/read"], []),
+    "Role Based Access Control Administrator-like": (
+        "dddddddd-0000-4000-8000-000000000001",
+        ["Microsoft.Authorization/roleAssignments/write", "*/read"], []),
+}
 UNKNOWN_ROLE = "bbbbbbbb-0000-4000-8000-00000000000f"
 PRINCIPALS = {  # name -> (principal id, role GUID)
     **{name: (f"c{i:07x}-0000-4000-8000-000000000000", spec[0])
@@ -48,18 +59,22 @@ PRINCIPALS = {  # name -> (principal id, role GUID)
     "unknown": ("cfffffff-0000-4000-8000-000000000000", UNKNOWN_ROLE),
     "reader": ("ceeeeeee-0000-4000-8000-000000000000", READER),
     "owner": ("cddddddd-0000-4000-8000-000000000000", OWNER),
+    "backup": ("cbbbbbbb-0000-4000-8000-000000000000", BUILT_IN["Backup Contributor"][0]),
+    "assigner": ("caaaaaab-0000-4000-8000-000000000000",
+                 BUILT_IN["Role Based Access Control Administrator-like"][0]),
 }
 
 
-def definition(name: str, guid: str, actions: list[str], not_actions: list[str]
-               ) -> dict[str, Any]:
-    """Microsoft's GetRoleDefinitionById example as the custom role `name` (`guid`) of this
-    subscription, granting `actions` minus `not_actions`."""
+def definition(name: str, guid: str, actions: list[str], not_actions: list[str],
+               kind: str = "CustomRole") -> dict[str, Any]:
+    """Microsoft's GetRoleDefinitionById example as the role `name` (`guid`) of this
+    subscription (`kind`: CustomRole or BuiltInRole), granting `actions` minus
+    `not_actions`."""
     body = example("GetRoleDefinitionById.json")
     body["id"] = (f"/subscriptions/{SUB}/providers/Microsoft.Authorization/"
                   f"roleDefinitions/{guid}")
     body["name"] = guid
-    body["properties"].update(roleName=name, type="CustomRole",
+    body["properties"].update(roleName=name, type=kind,
                               assignableScopes=[f"/subscriptions/{SUB}"])
     body["properties"]["permissions"][0].update(actions=actions, notActions=not_actions)
     return body
@@ -68,7 +83,8 @@ def definition(name: str, guid: str, actions: list[str], not_actions: list[str]
 def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {
         "Microsoft.Authorization/roleDefinitions": [
-            definition(n, *spec) for n, spec in ROLES.items() if spec],
+            *[definition(n, *spec) for n, spec in ROLES.items() if spec],
+            *[definition(n, *spec, kind="BuiltInRole") for n, spec in BUILT_IN.items()]],
         "Microsoft.Authorization/roleAssignments": [
             assignment(pid, role) for pid, role in PRINCIPALS.values()],
     }}
@@ -87,13 +103,15 @@ def iam02(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("who,expected", [
     ("everything", "fail"), ("authz-writer", "fail"), ("contributor-like", "fail"),
     ("read-only", "pass"), ("no-writes", "pass"), ("assign-removed", "pass"),
-    ("reader", "pass"), ("owner", "fail")])
+    ("reader", "pass"), ("owner", "fail"), ("backup", "pass"), ("assigner", "fail")])
 def test_a_custom_role_at_subscription_scope_is_judged_by_its_permissions(
         doc: dict[str, Any], who: str, expected: str) -> None:
     """`*` (every operation), `Microsoft.Authorization/*/write` (role assignments) and `*`
     minus Authorization writes (Contributor's shape) are admin grants: they were a pass
     (only the built-in GUIDs counted). Reads only, `*` minus every provider's writes, or
-    role-assignment writes subtracted by notActions are none."""
+    role-assignment writes subtracted by notActions are none. Built-in roles the list holds
+    are judged the same way (a Backup Contributor at subscription scope was an error when
+    only custom roles were read)."""
     assert iam02(doc)[PRINCIPALS[who][0]]["status"] == expected
 
 

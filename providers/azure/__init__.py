@@ -85,7 +85,7 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
     "Microsoft.Security/pricings": ({K.ACCOUNT}, "Defender for Cloud plans"),
     "Microsoft.Authorization/roleAssignments": ({K.IDENTITY}, "role assignments"),
     "Microsoft.Authorization/roleDefinitions": (
-        {K.IDENTITY}, "custom role definitions: what an assignment of one grants"),
+        {K.IDENTITY}, "role definitions (built-in and custom): what an assignment of one grants"),
     "Microsoft.CognitiveServices/accounts": (
         {K.MODEL_DEPLOYMENT}, "Cognitive Services / AI Services accounts (every kind)"),
     "Microsoft.CognitiveServices/accounts/deployments": (
@@ -161,7 +161,7 @@ class AzureProvider(Provider):
     def needed_in(self, check: Check, section: Section) -> set[str]:
         attempted = section.attempted()
         needed = _plan.needed_in(check, self._full(check), attempted)
-        # a snapshot recorded before custom role definitions were read: the normalizer
+        # a snapshot recorded before role definitions were read: the normalizer
         # marks exactly the assignments of roles it does not know (IAM-02), no scope error
         return needed if ROLE_DEFINITIONS in attempted else needed - {ROLE_DEFINITIONS}
 

@@ -30,8 +30,8 @@ RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168"
 ADMIN_ROLES = frozenset({OWNER, CONTRIBUTOR, USER_ACCESS_ADMIN, RBAC_ADMIN})
 # Built-in roles that are no admin grant (their permissions, https://learn.microsoft.com/
 # azure/role-based-access-control/built-in-roles): Reader (`*/read`), Monitoring Reader
-# (`*/read`, support tickets), Security Reader (reads, Microsoft.Security/*/read). Any other
-# role not among the custom definitions read is not known (IAM-02 error).
+# (`*/read`, support tickets), Security Reader (reads, Microsoft.Security/*/read), known even
+# where the role definitions were not read. Any other role is judged by its definition.
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 MONITORING_READER = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
 SECURITY_READER = "39bc4728-0917-49c7-9d2c-d95423bc2eb4"
@@ -244,10 +244,12 @@ SPECS: tuple[Spec, ...] = (
     Spec("Microsoft.Authorization/roleAssignments", "authorization",
          lambda c, p, s: c.role_assignments.list_for_subscription(),
          calls=(f"GET {P}/providers/Microsoft.Authorization/roleAssignments",)),
-    # the subscription's custom roles: what a role assignment of one grants (IAM-02)
+    # the role definitions assignable at the subscription, built-in and custom: what a role
+    # assignment of one grants (IAM-02). Built-in ones too: a subscription holds assignments
+    # of many of Azure's ~700 built-in roles (Backup Contributor, Security Admin, ...), and
+    # one not read would leave its principal's grant unknown
     Spec("Microsoft.Authorization/roleDefinitions", "authorization",
-         lambda c, p, s: c.role_definitions.list(f"/subscriptions/{s}",
-                                                 filter="type eq 'CustomRole'"),
+         lambda c, p, s: c.role_definitions.list(f"/subscriptions/{s}"),
          calls=(f"GET {P}/providers/Microsoft.Authorization/roleDefinitions",)),
     Spec("Microsoft.CognitiveServices/accounts", "cognitive", lambda c, p, s: c.accounts.list(),
          calls=(f"GET {P}/providers/Microsoft.CognitiveServices/accounts",)),

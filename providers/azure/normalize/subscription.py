@@ -144,8 +144,8 @@ def build(b: Build) -> None:
         }, region=region)
     sub_scope = f"/subscriptions/{b.account}".lower()
     grants: dict[str, dict[str, Any]] = {}
-    # the subscription's custom roles, by GUID; a snapshot recorded without them (or a
-    # failed read) knows only the built-in roles named in apis.py
+    # the role definitions read (built-in and custom), by GUID; a snapshot recorded without
+    # them (or a failed read) knows only the built-in roles named in apis.py
     customs = {lid(d.get("name") or str(d.get("id") or "").rsplit("/", 1)[-1]): d
                for d in b.items(ROLE_DEFINITIONS)}
     customs_read = b.collected(ROLE_DEFINITIONS) and not any(
@@ -172,12 +172,14 @@ def build(b: Build) -> None:
         elif (action := admin_permission(customs[role])) is not None:
             entry["admin"] = True
             name = _props(customs[role]).get("roleName") or role
-            entry["via"].append(f"custom role {name} ({role}): {action}")
+            kind = "custom role" if lid(_props(customs[role]).get("type")) == "customrole" \
+                else "role"
+            entry["via"].append(f"{kind} {name} ({role}): {action}")
     for principal, entry in sorted(grants.items()):
         rid = f"azure:{b.account}/principal/{principal}"
         if entry["unknown"] and not entry["admin"]:
-            where = ("not among the subscription's custom roles read" if customs_read else
-                     "custom role definitions not read")
+            where = ("not among the role definitions read" if customs_read else
+                     "role definitions not read")
             b.mark(rid, ("admin_grant",), Unread(
                 f"role definition(s) {', '.join(sorted(set(entry['unknown'])))} assigned at "
                 f"subscription scope: not a known built-in role, {where}", "unknown",
