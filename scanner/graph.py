@@ -157,14 +157,36 @@ class EstateGraph:
 
     def _forward(self, lb: Resource, lb_exposures: tuple[Exposure, ...]) -> None:
         targets = self.relations(lb.id, RelationType.TARGETS)
+        # the targets of each target group, and those of none (every listener's), by their
+        # place in `targets`: a listener naming its groups walks their targets only (one
+        # AWS listener forwarding to 3,000 ports is 3,000 listeners; each walking every
+        # target of the load balancer took 3,000 x 3,000 steps)
+        by_group: dict[str, list[int]] = defaultdict(list)
+        ungrouped: list[int] = []
+        for i, rel in enumerate(targets):
+            group = rel.attrs.get("target_group")
+            if group is None:
+                ungrouped.append(i)
+            elif isinstance(group, str):
+                by_group[group].append(i)
         for listener in self.related(lb.id, RelationType.MEMBER_OF, incoming=True):
             if listener.kind is not Kind.LISTENER:
                 continue
             port, target_port = listener.prop("port"), listener.prop("target_port")
             if port is None or target_port is None or listener.prop("redirects_to_https"):
                 continue
+            # a listener that names the target groups it forwards to on this port reaches
+            # only their targets (an AWS listener forwarding to groups on two ports: each
+            # port its own groups' targets, not every target of the load balancer)
+            groups = listener.prop("target_groups")
+            if isinstance(groups, list | tuple):
+                named = dict.fromkeys(g for g in groups if isinstance(g, str))
+                reached = [targets[i] for i in sorted(
+                    [*ungrouped, *(i for g in named for i in by_group.get(g, ()))])]
+            else:
+                reached = targets
             for transport in _transports(listener):
-                self._forward_on(lb, lb_exposures, targets, listener, transport, port,
+                self._forward_on(lb, lb_exposures, reached, listener, transport, port,
                                  target_port)
 
     def _forward_on(self, lb: Resource, lb_exposures: tuple[Exposure, ...],
@@ -175,14 +197,7 @@ class EstateGraph:
         sources = tuple(sources_for(lb_exposures, transport, port))
         if not sources:
             return
-        # a listener that names the target groups it forwards to on this port reaches only
-        # their targets (an AWS listener forwarding to groups on two ports: each port its
-        # own groups' targets, not every target of the load balancer)
-        groups = listener.prop("target_groups")
         for rel in targets:
-            if isinstance(groups, list | tuple) and rel.attrs.get("target_group") is not None \
-                    and rel.attrs["target_group"] not in groups:
-                continue
             target = self.resources[rel.target]
             if rel.attrs.get("private"):
                 admitted_sources = sources

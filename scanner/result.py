@@ -341,11 +341,18 @@ def _indented_size(evidence: Any) -> int:
     return size
 
 
-def spelled_out_size(findings: Iterable[Finding]) -> int:
+CLAIM_ROWS = 200  # findings the HTML report writes out in full under each claim
+# (scanner/reports/html.py MAX_FINDINGS, checked by a test)
+
+
+def spelled_out_size(findings: Iterable[Finding], claims: Iterable[ClaimResult] = ()) -> int:
     """About the size of `findings` with each one's evidence (indented, as the HTML report
     shows it), texts, resource and check fields written out in full: what every report but
     `json` and `table` writes, and holds in memory several times over. Each distinct
-    evidence object (format 2's findings share them) is encoded once."""
+    evidence object (format 2's findings share them) is encoded once. Plus, per claim, the
+    first CLAIM_ROWS findings it names, which the HTML report writes out again under it: a
+    claim naming one finding 200 times is 1 kB in either format and 200 copies of that
+    finding's evidence."""
     findings = list(findings)
     evidences = list(map(attrgetter("evidence"), findings))
     ids = list(map(id, evidences))
@@ -355,6 +362,14 @@ def spelled_out_size(findings: Iterable[Finding]) -> int:
     # strings: the texts and table entries findings share are the same objects
     total += sum(map(len, chain.from_iterable(map(_SPELLED, findings))))
     total += sum(map(len, filter(None, chain.from_iterable(map(_OPTIONAL, findings)))))
+    claims = list(claims)
+    named = {ref for c in claims for ref in c.findings if type(ref) is str}
+    if named:
+        by_id = {f.id: f for f in findings if f.id in named}
+        for claim in claims:
+            shown = [by_id[ref] for ref in claim.findings
+                     if type(ref) is str and ref in by_id][:CLAIM_ROWS]
+            total += sum(sizes[id(f.evidence)] + sum(map(len, _SPELLED(f))) for f in shown)
     return total
 
 
@@ -370,7 +385,7 @@ def refuse_amplification(result: ScanResult, file_size: int, origin: str) -> Non
     explicit = snapshot.results_limit_from_env()
     limit = explicit or max(EXPANSION_FLOOR, EXPANSION_FACTOR * file_size)
     with gc_paused():  # millions of short-lived tuples, no cycles
-        size = spelled_out_size(result.findings)
+        size = spelled_out_size(result.findings, result.claims)
     if size > limit:
         why = ("POSTURE_MAX_RESULTS_BYTES" if explicit else
                f"{EXPANSION_FACTOR} times the file's {file_size} bytes, at least "

@@ -252,14 +252,18 @@ def claims_by_id(claims: Any, findings: Sequence[Finding], origin: str) -> Any:
     if not isinstance(claims, list):
         return claims  # the caller's checks name it
     out = []
+    id_of: dict[int, str] = {}  # one id string per finding, however often it is named: a
+    # claim naming a finding of a 1 MB resource id 3,000 times made 3 GB of copies
     for j, claim in enumerate(claims):
         refs = claim.get("findings") if isinstance(claim, dict) else None
         if isinstance(refs, list) and any(type(r) is not str for r in refs):
             ids = []
             for ref in refs:
                 if type(ref) is not str:
-                    ref = findings[_index(ref, len(findings), origin, f"claims/{j}/findings",
-                                          "findings")].id
+                    i = _index(ref, len(findings), origin, f"claims/{j}/findings", "findings")
+                    ref = id_of.get(i)
+                    if ref is None:
+                        ref = id_of[i] = findings[i].id
                 ids.append(ref)
             claim = {**claim, "findings": ids}
         out.append(claim)

@@ -74,3 +74,28 @@ def test_a_plan_value_nested_deeper_than_redaction_walks_is_one_line(tmp_path: P
         if code == 2:
             assert result.stderr == (f"posture: {path}: a value is nested too deeply to redact "
                                      "(hundreds of levels), not a plan Terraform writes\n")
+
+
+def test_a_module_thousands_deep_finds_its_provider_without_rescanning_every_config(
+        ) -> None:
+    """A pre-1.2 plan's module 4,000 levels deep, beside 4,000 module provider
+    configurations: each level scanned every configuration for an aliased one its parent
+    might pass (1.4 s for each resource at that depth, hundreds of seconds for a plan of
+    such resources). Now the modules holding aliased configurations are found once; the
+    answers are the same."""
+    import time
+
+    from providers.terraform.plan import _legacy_provider_region
+
+    path = ".".join(f"module.m{i}" for i in range(4000))
+    configs: dict[str, object] = {f"module.c{i}:aws": {"name": "aws"} for i in range(4000)}
+    started = time.perf_counter()
+    assert _legacy_provider_region(configs, {}, path, "aws") == (None, None, "")
+    assert time.perf_counter() - started < 0.5
+    # a parent (here the root) holding an aliased configuration: not known, as before
+    configs["aws.eu"] = {"name": "aws", "alias": "eu"}
+    assert _legacy_provider_region(configs, {}, "module.m0", "aws") == (None, None, "")
+    configs = {"aws": {"name": "aws", "expressions": {"region": {
+        "constant_value": "eu-central-1"}}}}
+    assert _legacy_provider_region(configs, {}, "module.m0.module.m1", "aws")[0] == \
+        "eu-central-1"

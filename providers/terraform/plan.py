@@ -296,6 +296,10 @@ def _legacy_provider_region(configs: Mapping[str, Any], variables: Mapping[str, 
     aliased configuration of the provider that the call might pass, the region is not known
     (None: RES-01 says error), never the parent's default."""
     local, _, alias = name.partition(".")
+    # the modules holding an aliased configuration of the provider, found once (per level
+    # of a module 4,000 deep, over 4,000 configurations: 1.4 s for each of its resources)
+    aliased_in = {k.rsplit(":", 1)[0] if ":" in k else "" for k in configs
+                  if k.rsplit(":", 1)[-1].startswith(local + ".")}
     path = module_path
     while True:
         pc = configs.get(f"{path}:{name}" if path else name)
@@ -306,10 +310,7 @@ def _legacy_provider_region(configs: Mapping[str, Any], variables: Mapping[str, 
             # (which one is not written); the root without a block: the environment's
             return None, alias or None, ""
         parent = path.rsplit(".module.", 1)[0] if ".module." in path else ""
-        aliased = [k for k in configs
-                   if (k.rsplit(":", 1)[0] if ":" in k else "") == parent
-                   and k.rsplit(":", 1)[-1].startswith(local + ".")]
-        if aliased:
+        if parent in aliased_in:
             return None, None, ""
         path = parent
 

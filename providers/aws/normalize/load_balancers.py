@@ -164,13 +164,12 @@ def forward_groups(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, 
         t.get("TargetGroupArn") for t in _arr(_obj(action.get("ForwardConfig"),
                                                   "ForwardConfig").get("TargetGroups"),
                                              "TargetGroups")]
-    out: list[tuple[str, int]] = []
+    out: dict[tuple[str, int], None] = {}  # in order, once each (not a list's `in`:
+    # quadratic in a forward's groups)
     for tg in tg_arns:
         if tg and groups.get(str(tg), {}).get("Port"):
-            found = (str(tg), int(groups[str(tg)]["Port"]))
-            if found not in out:
-                out.append(found)
-    return out
+            out[(str(tg), int(groups[str(tg)]["Port"]))] = None
+    return list(out)
 
 
 def forward_port(action: Mapping[str, Any], groups: Mapping[str, Mapping[str, Any]]
@@ -224,12 +223,11 @@ def listener(ctx: Build, region: str, lb_arn: str, lb: Mapping[str, Any],
     # to the targets of the groups on that port (`target_groups`): one more listener per
     # further port (as an Azure path map's backends on other ports), so that what reaches
     # each group's targets is judged on its own port, and only there.
-    by_port: dict[int, list[str]] = {}
+    by_port: dict[int, dict[str, None]] = {}  # port -> its groups, once each (a list's
+    # `in` made 20,000 rules forwarding to groups on one port 2 s, quadratic)
     for a in ([final] if final.get("Type") == "forward" else []) + forwards:
         for tg, port in forward_groups(a, groups):
-            by_port.setdefault(port, [])
-            if tg not in by_port[port]:
-                by_port[port].append(tg)
+            by_port.setdefault(port, {})[tg] = None
     if target_port in by_port:
         props["target_groups"] = sorted(by_port[target_port])
     name = f"{lb.get('LoadBalancerName')}:{li.get('Port')}/{protocol}"

@@ -208,8 +208,10 @@ def _sources(values: Any, what: str) -> frozenset[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise Unreadable(f"{what} is not a list of event sources")
     unknown = set(values) - CONTROL_PLANE_SOURCES - DATA_PLANE_SOURCES
-    if unknown:
-        raise Unreadable(f"{what} names {', '.join(sorted(unknown))}")
+    if unknown:  # a few of them: 200,000 names made a 1.5 MB message in every output
+        named = sorted(unknown)
+        raise Unreadable(f"{what} names {_clip(', '.join(named[:3]))}"
+                         + (f" and {len(named) - 3} more" if len(named) > 3 else ""))
     return frozenset(values)
 
 
@@ -219,7 +221,8 @@ def _basic_covers(sel: Mapping[str, Any]) -> frozenset[str] | None:
     rw = sel.get("ReadWriteType", "All")
     include = sel.get("IncludeManagementEvents", True)
     if not isinstance(rw, str) or rw not in READ_WRITE_TYPES or not isinstance(include, bool):
-        raise Unreadable(f"ReadWriteType {rw!r}, IncludeManagementEvents {include!r}")
+        raise Unreadable(f"ReadWriteType {_shown(rw)}, IncludeManagementEvents "
+                         f"{_shown(include)}")
     if not include or rw == "ReadOnly":
         return None
     return _sources(sel.get("ExcludeManagementEventSources") or [],
@@ -243,7 +246,7 @@ def _advanced_covers(sel: Mapping[str, Any]) -> frozenset[str] | None:
         return None  # data, network activity or other events: not management events
     other = sorted(set(by_field) - MANAGEMENT_FIELDS)
     if other:
-        raise Unreadable(f"field {other[0]} on management events")
+        raise Unreadable(f"field {_clip(other[0])} on management events")
     if not _admits(by_field.get("readOnly", []), "false"):
         return None
     excluded: set[str] = set()
@@ -263,11 +266,13 @@ def _admits(conditions: list[Mapping[str, Any]], value: str) -> bool:
         unknown = sorted(set(f) - {"Field", *OPERATORS})
         ops = [op for op in OPERATORS if op in f]
         if unknown or not ops:
-            raise Unreadable(f"field {f.get('Field')} with {', '.join(unknown) or 'no operator'}")
+            raise Unreadable(f"field {_clip(str(f.get('Field')))} with "
+                             f"{_clip(', '.join(unknown)) or 'no operator'}")
         for op in ops:
             vals = f[op]
             if not isinstance(vals, list) or not all(isinstance(v, str) for v in vals):
-                raise Unreadable(f"field {f.get('Field')} {op} is not a list of strings")
+                raise Unreadable(f"field {_clip(str(f.get('Field')))} {op} is not a list of "
+                                 "strings")
             hit = {"Equals": value in vals, "NotEquals": value not in vals,
                    "StartsWith": any(value.startswith(v) for v in vals),
                    "NotStartsWith": not any(value.startswith(v) for v in vals),
@@ -276,3 +281,15 @@ def _admits(conditions: list[Mapping[str, Any]], value: str) -> bool:
             if not hit:
                 return False
     return True
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """`text` of a selector named in a message, at most `limit` characters (a snapshot's
+    selector values are untrusted: the message goes into every report)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _shown(value: Any) -> str:
+    """A scalar as its (clipped) repr, anything else by its type: never a whole list."""
+    return _clip(repr(value)) if isinstance(value, str | bool | int | float) or value is None \
+        else f"a {type(value).__name__}"
