@@ -98,3 +98,29 @@ def test_thousands_of_selector_targets_are_resolved_against_one_label_index() ->
                and int(r.target.rsplit("/", 1)[-1]) >= 100_000]
     assert sorted(r.target for r in targets) == sorted(
         f"hetzner:{sec.account}/server/{100_000 + i}" for i in range(1500))
+
+
+def test_the_servers_are_listed_once_per_scan_not_once_per_load_balancer(
+        monkeypatch: Any) -> None:
+    """Each load balancer listed every server read (for "every server is a target already"),
+    whatever its targets: 800 balancers of the 100k benchmark estate took 1.8 s of its 3.8 s.
+    Counted, not timed: listings of the servers collection in one normalization of an estate
+    with 300 load balancers."""
+    from providers.hetzner.normalize import normalize
+    from scanner.snapshot import Section
+
+    snap = _hetzner(50, ["role=web"])
+    sec = snap.sections[0]
+    (region, lbs), = sec.collections["load_balancers"].items()
+    sec.collections["load_balancers"] = {region: [
+        {**copy.deepcopy(lbs[0]), "id": 9000 + i, "name": f"lb{i}"} for i in range(300)]}
+    listed: list[str] = []
+    real = Section.items
+
+    def counting(self: Section, collection: str) -> list[dict[str, Any]]:
+        listed.append(collection)
+        return real(self, collection)
+
+    monkeypatch.setattr(Section, "items", counting)
+    normalize(sec)
+    assert listed.count("servers") <= 5  # a fixed few, not one per balancer (300 before)
