@@ -503,12 +503,9 @@ class _Builder:
                 if key in applied or len(resolved[private]) >= self._n_servers:
                     continue
                 applied.add(key)
-                found = self.resolve(selector)
-                fresh = set(found) - resolved[private]
-                resolved[private] |= fresh
-                for sid in found:
-                    if sid in fresh:
-                        target(sid, private)
+                for sid in self.resolve(selector):  # target() keeps each relation once
+                    resolved[private].add(sid)
+                    target(sid, private)
 
     # --- the rest ------------------------------------------------------------------------
 
