@@ -55,13 +55,19 @@ class Cluster:
     def __init__(self, folder: Path, broker: str, store: str, env: dict[str, str]) -> None:
         self.folder, self.broker, self.store, self.env = folder, broker, store, env
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        self.started: dict[str, int] = {}  # where each worker's log of its last start begins
 
     def start_worker(self, name: str, wait: bool = True) -> None:
-        log = (self.folder / f"{name}.log").open("ab")
+        path = self.folder / f"{name}.log"
+        self.started[name] = path.stat().st_size if path.exists() else 0
+        log = path.open("ab")
         self.workers[name] = subprocess.Popen(
             [sys.executable, "-m", "scanner.cli", "worker", "--broker", self.broker,
              "--store", self.store, "--concurrency", "1", "--name", f"{name}@fleet-test",
-             "--visibility-timeout", "5"],
+             # short, for the killed worker's unit to come back soon; longer than the
+             # longest unit here (three throttled AssumeRoles, each with botocore's
+             # backoff, and the unit's own between them: up to ~10 s)
+             "--visibility-timeout", "15"],
             cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         if wait:
@@ -69,7 +75,8 @@ class Cluster:
 
     def wait_ready(self, name: str) -> None:
         deadline = time.monotonic() + 120
-        while b"ready" not in self.log(name).encode():
+        # the log is appended to: only a "ready" of this start counts
+        while b"ready" not in self.log(name).encode()[self.started[name]:]:
             if time.monotonic() > deadline or self.workers[name].poll() is not None:
                 raise RuntimeError(f"worker {name} did not start: {self.log(name)[-2000:]}")
             time.sleep(0.2)
@@ -81,6 +88,10 @@ class Cluster:
         """SIGKILL the worker and its pool children: nothing gets to acknowledge."""
         os.killpg(self.workers[name].pid, signal.SIGKILL)
         self.workers[name].wait()
+
+    def terminate(self, name: str) -> None:
+        os.killpg(self.workers[name].pid, signal.SIGTERM)
+        self.workers[name].wait(timeout=30)
 
     def stop(self) -> None:
         for proc in self.workers.values():
@@ -274,6 +285,39 @@ def test_a_broker_restart_during_a_run_loses_nothing_and_stores_each_unit_once(
     rows = stored(cluster, doc["run"]["id"])
     assert [(key, status) for key, status, _ in rows] == [("hetzner:slow", "ok"),
                                                           ("hetzner:web", "ok")]
+
+
+def test_units_a_restarted_broker_lost_are_sent_again_and_the_run_finishes(
+        cluster: Cluster) -> None:
+    """A Redis without persistence loses its queues when it restarts: the submitter sees the
+    restart (a new server run id) and sends again the units not stored yet."""
+    for name in ("w1", "w2"):  # no worker: the units wait in the broker's queue
+        cluster.terminate(name)
+    path = fleet_file(cluster, hetzner("slow", "web"))
+    submit = subprocess.Popen([sys.executable, "-m", "scanner.cli", *celery_args(cluster, path)],
+                              cwd=ROOT, env={**os.environ, **cluster.env},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    redis, port = cluster.redis  # type: ignore[attr-defined]
+    queued = ["redis-cli", "-p", str(port), "llen", "posture.hetzner"]
+    deadline = time.monotonic() + 60
+    while subprocess.run(queued, capture_output=True, text=True).stdout.strip() != "2":
+        assert time.monotonic() < deadline, "the units never reached the broker"
+        time.sleep(0.1)
+    redis.terminate()
+    redis.wait()
+    cluster.redis[0] = fleet_estate.start_redis(port)  # type: ignore[attr-defined]
+    assert subprocess.run(queued, capture_output=True, text=True).stdout.strip() == "0"
+    for name in ("w1", "w2"):
+        cluster.start_worker(name, wait=False)
+    for name in ("w1", "w2"):
+        cluster.wait_ready(name)
+    out, err = submit.communicate(timeout=180)
+    assert submit.returncode in (0, 3), err.decode()
+    doc = json.loads(out)
+    assert {a["account"]: a["status"] for a in doc["accounts"]} == {"slow": "ok", "web": "ok"}
+    assert "the broker restarted; sent again the 2 unit(s) not stored yet" in err.decode()
+    assert [(key, status) for key, status, _ in stored(cluster, doc["run"]["id"])] == [
+        ("hetzner:slow", "ok"), ("hetzner:web", "ok")]
 
 
 def test_an_unreachable_broker_is_one_line_and_no_run_is_recorded(cluster: Cluster) -> None:

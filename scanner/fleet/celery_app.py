@@ -28,7 +28,7 @@ from celery import Celery, Task  # type: ignore[import-untyped]
 
 from scanner.errors import PostureError
 from scanner.fleet.store import FleetStore
-from scanner.fleet.task import UnitFailed, attempt, counts
+from scanner.fleet.task import run_unit
 from scanner.fleet.units import Outcome, Unit
 
 log = logging.getLogger("posture.fleet")
@@ -58,7 +58,11 @@ def make_app(broker: str, store: str | None = None, visibility_timeout: int = 36
         broker_transport_options={
             "visibility_timeout": visibility_timeout,
             "unacked_restore_interval": max(1, min(10, visibility_timeout // 5)),
-            "unacked_restore_throttle": 1},
+            "unacked_restore_throttle": 1,
+            # the sweep's lock: a broker that dies while a worker holds it keeps it (AOF)
+            # for this long after its restart, and no unacknowledged message comes back
+            # meanwhile (kombu's default is 300 s whatever the visibility timeout)
+            "unacked_mutex_expire": max(1, min(300, visibility_timeout))},
         broker_connection_retry_on_startup=True, broker_connection_timeout=5,
         worker_hijack_root_logger=False, worker_redirect_stdouts=False,
         task_default_queue=QUEUES[0],
@@ -83,24 +87,10 @@ def execute(task: Any, unit: Unit, run_id: int, request: Mapping[str, Any],
     if store.is_done(run_id, unit.key):  # a redelivered unit that was stored: nothing to do
         log.info("fleet unit %s of run %d: already stored", unit.key, run_id)
         return "duplicate"
-    tries = int(task.request.retries) + 1
-    started = time.monotonic()
-    try:
-        result, duration = attempt(unit, request)
-    except Exception as exc:
-        transient = not isinstance(exc, UnitFailed) or exc.transient
-        message = str(exc) if isinstance(exc, UnitFailed) else f"{type(exc).__name__}: {exc}"
-        if transient and task.request.retries < retries:
-            backoff = float(request.get("retry_backoff", 2.0))
-            raise task.retry(countdown=backoff * 2 ** task.request.retries,
-                             max_retries=retries) from None
-        outcome = Outcome(unit, "error", None, " ".join(message.split()),
-                          time.monotonic() - started, tries)
-        store.record(run_id, outcome, None)
-        return "error"
-    stored = store.record(run_id, Outcome(unit, "ok", None, "", duration, tries,
-                                          counts(result)), result)
-    return "ok" if stored else "duplicate"
+    # retried in this process (scanner/fleet/task.py), the message held unacknowledged
+    # meanwhile: a retry never depends on the broker
+    return run_unit(unit, run_id, store, request, retries,
+                    float(request.get("retry_backoff", 2.0))).status
 
 
 def check_broker(app: Celery) -> None:
@@ -125,10 +115,64 @@ def submit(app: Celery, run_id: int, units: list[Unit], request: Mapping[str, An
                            f": {' '.join(str(exc).split())[:200]}") from None
 
 
+class BrokerWatch:
+    """Tells the submitter when a Redis broker restarted: the `run_id` of `INFO server`
+    changes at every start of the server.
+
+    A restarted Redis may have lost units: without persistence, everything it held; with an
+    append-only file, a message a worker had taken off its queue in the instant the server
+    went down (kombu records a taken message in a second command), or one whose return
+    waits on a lock the dead server kept. So after a restart the submitter sends again every
+    unit of its run that is not stored yet (`restarted`, then `settle` once sent). A unit
+    that arrives twice is scanned at most twice and stored once (a worker skips a unit that
+    is stored; the store keeps one outcome per unit and run).
+
+    RabbitMQ keeps persistent messages of durable queues (Celery's default) across restarts,
+    and Redis Sentinel URLs name no single server: neither is watched."""
+
+    def __init__(self, url: str, every: float = 2.0) -> None:
+        self.client: Any = None
+        self.every, self.next = every, 0.0
+        self.run_id: str | None = None
+        self.pending = False
+        if url.split("://", 1)[0] in ("redis", "rediss", "unix"):
+            import redis
+
+            try:
+                self.client = redis.Redis.from_url(url, socket_timeout=2,
+                                                   socket_connect_timeout=2)
+            except ValueError:  # options redis-py does not take: not watched
+                self.client = None
+        self.restarted()  # the server's run id before anything is sent
+
+    def restarted(self) -> bool:
+        """Whether the broker restarted since the units were sent and they have not been
+        sent again (looks at the broker at most every `every` seconds)."""
+        if self.client is None or time.monotonic() < self.next:
+            return self.pending
+        self.next = time.monotonic() + self.every
+        import redis
+
+        try:
+            run_id = str(self.client.info("server").get("run_id", ""))
+        except redis.RedisError:  # down (or restarting): look again later
+            return self.pending
+        if self.run_id is not None and run_id != self.run_id:
+            self.pending = True
+        self.run_id = run_id
+        return self.pending
+
+    def settle(self) -> None:
+        self.pending = False
+
+
 def wait(store: FleetStore, run_id: int, units: list[Unit], timeout: float,
-         on_done: Callable[[Outcome, int, int], None], poll: float = 0.5) -> list[str]:
+         on_done: Callable[[Outcome, int, int], None], poll: float = 0.5,
+         watch: BrokerWatch | None = None,
+         resend: Callable[[list[Unit]], None] | None = None) -> list[str]:
     """Wait until every unit of the run is stored (by any worker); the keys of the units
-    that were not stored within `timeout` seconds."""
+    that were not stored within `timeout` seconds. With `watch`, the units not stored yet
+    go to `resend` after each restart of the broker (until it takes them)."""
     wanted = {u.key for u in units}
     seen: set[str] = set()
     deadline = time.monotonic() + timeout
@@ -141,6 +185,13 @@ def wait(store: FleetStore, run_id: int, units: list[Unit], timeout: float,
             return []
         if time.monotonic() >= deadline:
             return sorted(wanted - seen)
+        if watch is not None and resend is not None and watch.restarted():
+            try:
+                resend([u for u in units if u.key not in seen])
+            except PostureError:
+                pass  # the broker is not back yet: the next look tries again
+            else:
+                watch.settle()
         time.sleep(poll)
 
 

@@ -9,7 +9,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from scanner.cli import (
 from scanner.display import visible
 from scanner.errors import PostureError
 from scanner.findings import severity_names
+
+if TYPE_CHECKING:
+    from scanner.fleet.units import Unit
 
 FORMAT_HELP = ("Report format, FMT or FMT:FILE (repeatable): table, json and html show each "
                "account; every other format (sarif, junit, ocsf, ...) is the merged result. "
@@ -174,9 +177,17 @@ def fleet_scan(fleet_file: Path, executor: str, workers: int | None, broker: str
         request["retry_backoff"] = _backoff(os.environ.get("POSTURE_FLEET_RETRY_BACKOFF"))
         app = celery_app.make_app(broker or celery_app.DEFAULT_BROKER)
         celery_app.check_broker(app)
+        watch = celery_app.BrokerWatch(str(app.conf.broker_url))
         run_id = fleet_store.start_run(fleet_spec.name, executor, request, units)
         celery_app.submit(app, run_id, units, request, unit_retries)
-        missing = celery_app.wait(fleet_store, run_id, units, wait_timeout, progress)
+
+        def resend(lost: list[Unit]) -> None:
+            celery_app.submit(app, run_id, lost, request, unit_retries)
+            click.echo(f"posture: fleet run #{run_id}: the broker restarted; sent again the "
+                       f"{len(lost)} unit(s) not stored yet", err=True)
+
+        missing = celery_app.wait(fleet_store, run_id, units, wait_timeout, progress,
+                                  watch=watch, resend=resend)
         if missing:
             click.echo(f"posture: fleet run #{run_id}: {len(missing)} unit(s) did not finish "
                        f"within {wait_timeout:g}s (are workers running on "

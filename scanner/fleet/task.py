@@ -17,12 +17,15 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.errors import PostureError
 from scanner.fleet.units import Outcome, Unit
 from scanner.provider import ProviderError
 from scanner.result import ScanResult
+
+if TYPE_CHECKING:
+    from scanner.fleet.store import FleetStore
 
 log = logging.getLogger("posture.fleet")
 
@@ -146,30 +149,35 @@ def attempt(unit: Unit, request: Mapping[str, Any]) -> tuple[ScanResult, float]:
     return result, time.monotonic() - started
 
 
-def run_unit(unit: Unit, run_id: int, store: str | None, request: Mapping[str, Any],
-             retries: int = 2, backoff: float = 1.0) -> Outcome:
-    """The embedded executor's task: scan with retries of transient failures, store once."""
+def run_unit(unit: Unit, run_id: int, store: str | FleetStore | None,
+             request: Mapping[str, Any], retries: int = 2,
+             backoff: float | None = None) -> Outcome:
+    """The task of both executors: scan with retries of transient failures, store once.
+
+    Retries happen here, in the process that holds the unit, `backoff` seconds doubling
+    (default: the request's `retry_backoff`, else 1): never through the broker, so a broker
+    that is down when a unit fails cannot lose the unit (Celery's own retry publishes a new
+    message and, when that fails, rejects the one it holds)."""
     from scanner.fleet.store import FleetStore
 
-    fleet_store = FleetStore(store)
+    fleet_store = store if isinstance(store, FleetStore) else FleetStore(store)
+    if backoff is None:
+        backoff = float(request.get("retry_backoff", 1.0))
     started = time.monotonic()
     tries = 0
     while True:
         tries += 1
         try:
             result, _ = attempt(unit, request)
-        except UnitFailed as exc:
-            if exc.transient and tries <= retries:
+        except Exception as exc:
+            # UnitFailed says whether another try may help; anything else (a bug, an
+            # unexpected failure) is retried like a transient failure
+            transient = not isinstance(exc, UnitFailed) or exc.transient
+            if transient and tries <= retries:
                 time.sleep(backoff * 2 ** (tries - 1))
                 continue
-            outcome = Outcome(unit, "error", None, str(exc), time.monotonic() - started, tries)
-            fleet_store.record(run_id, outcome, None)
-            return outcome
-        except Exception as exc:  # a bug or an unexpected failure: retried like transient
-            if tries <= retries:
-                time.sleep(backoff * 2 ** (tries - 1))
-                continue
-            outcome = Outcome(unit, "error", None, f"{type(exc).__name__}: {exc}",
+            message = str(exc) if isinstance(exc, UnitFailed) else f"{type(exc).__name__}: {exc}"
+            outcome = Outcome(unit, "error", None, " ".join(message.split()),
                               time.monotonic() - started, tries)
             fleet_store.record(run_id, outcome, None)
             return outcome
