@@ -63,6 +63,14 @@ def _location(obj: Mapping[str, Any]) -> str | None:
 _NO_ROLES: frozenset[str] = frozenset()
 
 
+def _public_unread(lb: Mapping[str, Any]) -> bool:
+    """Whether a load balancer's public interface was not read: schema load_balancer:
+    `public_net` is required, and its `enabled` ("Public Interface enabled or not") is a
+    boolean; missing, it read as no public address."""
+    pn = lb.get("public_net")
+    return not isinstance(pn, Mapping) or not isinstance(pn.get("enabled", True), bool)
+
+
 def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     labels = _obj(obj.get("labels"))
     for k, v in labels.items():
@@ -307,6 +315,7 @@ class _Builder:
                 volumes_of[vol["server"]].append(vol["id"])
         prefix = f"hetzner:{self.account}/network/"  # self.rid("network", ...)
         attached, relations = RelationType.ATTACHED_TO, self.relations
+        every, some = self.lb_doubts()
         for srv, labels in zip(servers, server_labels, strict=True):
             native = srv["id"]
             raw_pn = srv.get("public_net")
@@ -323,6 +332,10 @@ class _Builder:
                 unknown = {**unknown, "public_ips": Unread(
                     "the server's public_net is missing: its public addresses were not read",
                     opens=True, closes=False)}
+            doubts = every + some[native] if native in some else every
+            if doubts:
+                unknown = {**unknown, "targeted_by": Unread("; ".join(doubts), opens=True,
+                                                            closes=False)}
             image = _obj(srv.get("image"))
             doubt = _image_doubt(image, srv.get("image"))
             if doubt is not None:
@@ -352,12 +365,41 @@ class _Builder:
 
     # --- load balancers ------------------------------------------------------------------
 
+    def lb_doubts(self) -> tuple[list[str], dict[Any, list[str]]]:
+        """Why whether a load balancer forwards internet traffic to a server is not known:
+        (for every server, per server id). A label selector target without the API's
+        resolution (`targets`) whose selector cannot be parsed may forward to any server
+        (Hetzner documents no meaning for it; it read as every server being a target, a fail
+        on servers it may not reach); a load balancer whose public interface was not read
+        may be public, forwarding to its targets (they read as reached by nothing)."""
+        every: list[str] = []
+        some: dict[Any, list[str]] = defaultdict(list)
+        for lb in self.s.items("load_balancers"):
+            lb_rid = self.rid("load_balancer", lb.get("id"))
+            if _public_unread(lb):
+                why = f"{lb_rid} forwards to it and its public interface was not read"
+                for sid in self.target_ids(lb, resolve=True):
+                    some[sid].append(why)
+            for target in _arr(lb.get("targets")):
+                if not isinstance(target, Mapping) or enum(target.get("type")) != \
+                        "label_selector" or isinstance(target.get("targets"), list):
+                    continue
+                selector = _obj(target.get("label_selector")).get("selector")
+                if parse_selector(selector) is None:
+                    every.append(f"{lb_rid} has a label selector target "
+                                 f"{str(selector)[:80]!r} that is empty or malformed: it may "
+                                 "forward to this server")
+        return every, some
+
     def load_balancers(self) -> None:
         servers = {srv["id"] for srv in self.s.items("servers")}
         for lb in self.s.items("load_balancers"):
-            pn = _obj(lb.get("public_net"))
+            raw_pn = lb.get("public_net")
+            pn = _obj(raw_pn)
             public = []
-            if pn.get("enabled", True):
+            # schema load_balancer_public_net: `enabled` ("Public Interface enabled or not"),
+            # ipv4 and ipv6 are required; the public interface is on unless `enabled` is false
+            if pn.get("enabled", True) is not False:
                 public = [str(ip["ip"]) for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
                           if _str(ip.get("ip"), "public_net.ip")]
             listeners: list[tuple[int, dict[str, Any]]] = []
@@ -379,6 +421,12 @@ class _Builder:
             unknown = {"targets": Unread(
                 "target server(s) " + ", ".join(self.rid("server", m) for m in missing)
                 + " not in the servers read", reason="dangling")} if missing else {}
+            if _public_unread(lb):
+                # a load balancer without public_net (or whose `enabled` is not a boolean)
+                # has addresses that were not read, not none: it read as private
+                unknown["public_ips"] = Unread(
+                    "the load balancer's public_net is missing or its `enabled` is not a "
+                    "boolean: its public addresses were not read", opens=True, closes=False)
             lb_id = self.add(Kind.LOAD_BALANCER, "load_balancer", lb["id"], lb, {
                 "public_ips": public,
                 "private_ips": [p["ip"] for p in _arr(lb.get("private_net")) if p.get("ip")],
@@ -429,8 +477,8 @@ class _Builder:
         the servers the selector resolved to in the target's `targets` (schema
         load_balancer_target: "Resolved label selector target Servers. Only present for
         type label_selector"); without that list the selector is resolved here against the
-        servers read, and one that cannot be parsed is read as selecting every server (the
-        most exposed reading, as in Terraform plans), never as selecting none."""
+        servers read; one that cannot be parsed selects none for sure, and every server's
+        `targeted_by` is unknown (lb_doubts): never "selects none" alone."""
         listed = target.get("targets")
         if isinstance(listed, list):
             return [(sub["server"]["id"], sub) for sub in listed
@@ -439,7 +487,8 @@ class _Builder:
             _obj(target.get("label_selector")).get("selector"))]
 
     def resolve(self, selector: Any) -> list[Any]:
-        """The ids of the servers read that `selector` selects (not parsed: every server).
+        """The ids of the servers read that `selector` selects (not parsed: none, and every
+        server's `targeted_by` is unknown: lb_doubts).
         The label index is built once and each distinct selector resolved once: built per
         target, 2,000 selector targets over 2,000 servers took 15 s."""
         key = selector if isinstance(selector, str) else None
@@ -448,7 +497,7 @@ class _Builder:
         servers = self.s.items("servers")
         terms = parse_selector(selector)
         if terms is None:
-            found = [srv["id"] for srv in servers]
+            found = []
         else:
             if self._label_index is None:
                 self._label_index = LabelIndex(servers, [_labels(srv) for srv in servers])
@@ -457,15 +506,16 @@ class _Builder:
             self._resolved[key] = found
         return found
 
-    def target_ids(self, lb: Mapping[str, Any]) -> list[Any]:
-        """The server ids a load balancer targets, directly or through a label selector."""
+    def target_ids(self, lb: Mapping[str, Any], resolve: bool = False) -> list[Any]:
+        """The server ids a load balancer targets, directly or through a label selector
+        (`resolve`: also the selectors resolved here, which select servers read only)."""
         out = []
         for target in _arr(lb.get("targets")):
             kind = enum(target.get("type"))
             if kind == "server" and target.get("server"):
                 out.append(target["server"]["id"])
-            elif kind == "label_selector" and isinstance(target.get("targets"), list):
-                # the API's resolution; one resolved here selects servers read only
+            elif kind == "label_selector" and (resolve or isinstance(target.get("targets"),
+                                                                     list)):
                 out.extend(sid for sid, _ in self.selected(target))
         return list(dict.fromkeys(out))
 
