@@ -325,6 +325,42 @@ def test_a_load_balancer_without_public_net_is_not_read_as_private(
     assert verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]["status"] == "pass"
 
 
+def test_a_floating_ip_the_server_lists_but_that_was_not_read_is_not_dropped(
+        hcloud: HcloudServer) -> None:
+    # db-1 has no primary address but lists floating IP 478 (server_public_net.floating_ips:
+    # "IDs of Floating IPs assigned to this Server"); the floating IP list read lacks it (it
+    # was assigned between the two listings). Its address was dropped: "no public IP", a
+    # NET-01 pass.
+    data = example_estate()
+    server(data, 43)["public_net"]["floating_ips"] = [478]
+    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
+    assert found["status"] == "error", found["message"]
+    assert P + "floating_ip/478" in found["message"]
+    # read, the floating IP is the server's public address: a fail
+    data["floating_ips"] = [{
+        "blocked": False, "created": "2025-03-10T09:30:00Z", "description": None,
+        "dns_ptr": [{"dns_ptr": "db.example.com", "ip": "203.0.113.40"}],
+        "home_location": copy.deepcopy(server(data, 43)["location"]), "id": 478,
+        "ip": "203.0.113.40", "labels": {}, "name": "db-float", "protection": {"delete": False},
+        "server": 43, "type": "ipv4"}]
+    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
+    assert found["status"] == "fail" and "203.0.113.40" in found["message"], found["message"]
+
+
+def test_a_blank_backup_window_is_not_read_as_backups_on(hcloud: HcloudServer) -> None:
+    # server.backup_window is "22-02" or null ("null if the backups are not enabled"); a
+    # blank one is neither. " " read as daily backups kept 7 days (a BAK-02 pass), "" as
+    # backups on but kept "None days" (a fail): both made up.
+    data = example_estate()
+    for blank in (" ", ""):
+        server(data, 43)["backup_window"] = blank
+        found = verdicts(hcloud, data, "BAK-02", "--profile", "seed-002")[DB]
+        assert found["status"] == "error", found["message"]
+    server(data, 43)["backup_window"] = None
+    found = verdicts(hcloud, data, "BAK-02", "--profile", "seed-002")[DB]
+    assert found["status"] == "fail" and "no automatic backups" in found["message"]
+
+
 # --- hcloud plans: label selectors whose answer is known after apply only ---------------------
 
 

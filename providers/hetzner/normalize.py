@@ -306,7 +306,9 @@ class _Builder:
         server_labels = [_labels(srv) for srv in servers]  # label selectors read them too
         layers = self.firewalls(servers, server_labels)
         floating: dict[Any, list[str]] = defaultdict(list)
+        fips_read = set()
         for fip in self.s.items("floating_ips"):
+            fips_read.add(fip.get("id"))
             if fip.get("server") is not None and fip.get("ip"):
                 floating[fip["server"]].append(str(fip["ip"]))
         volumes_of: dict[Any, list[Any]] = defaultdict(list)
@@ -326,6 +328,15 @@ class _Builder:
             if more:
                 public += more
             layer, unknown = layers[native]
+            # schema server_public_net.floating_ips: "IDs of Floating IPs assigned to this
+            # Server"; one not in the floating IPs read adds an address that was not read
+            unread_fips = [f for f in _arr(pn.get("floating_ips")) if f not in fips_read]
+            if unread_fips:
+                unknown = {**unknown, "public_ips": Unread(
+                    "floating IP(s) " + ", ".join(self.rid("floating_ip", f)
+                                                  for f in unread_fips[:10])
+                    + " assigned to it are not in the floating IPs read", reason="dangling",
+                    opens=True, closes=False)}
             if not isinstance(raw_pn, Mapping):
                 # schema server: public_net is required (ipv4/ipv6 null when disabled); a
                 # server without it has addresses that were not read, not none
@@ -349,9 +360,13 @@ class _Builder:
                 "public_ips": public,
                 "private_ips": [p["ip"] for p in private_net if p.get("ip")],
                 "ingress": (layer,),
-                "backup_enabled": window is not None,
-                "backup_frequency_hours": 24 if window else None,
-                "backup_retention_days": 7 if window else None,
+                # schema server.backup_window: "Time window (UTC) in which the backup will
+                # run, or null if the backups are not enabled" ("22-02"); a blank one is
+                # neither (" " read as daily backups kept 7 days, "" as kept "None days")
+                "backup_enabled": None if window is not None and not window.strip()
+                else window is not None,
+                "backup_frequency_hours": 24 if window and window.strip() else None,
+                "backup_retention_days": 7 if window and window.strip() else None,
                 "image": image.get("name") or image.get("description"),
                 "image_deprecated": image.get("deprecated"),
                 "stateful": bool(volumes_of.get(native)),
