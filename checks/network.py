@@ -33,6 +33,10 @@ REFS_EXPOSURE = {
 
 
 EXPOSURE_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint", "ingress")
+# ... and whether a load balancer forwards to it (`targeted_by`: a Hetzner label selector
+# target that cannot be resolved, a balancer whose public interface was not read): only the
+# checks that follow load balancer paths (NET-01, NET-02) read it
+REACH_PROPS = (*EXPOSURE_PROPS, "targeted_by")
 ADDRESS_PROPS = (ANY_PROPERTY, "public_ips", "public_endpoint")  # has it a public endpoint?
 
 
@@ -69,7 +73,7 @@ def _reach_json(reaches: list[Reach], limit: int = 10) -> list[dict[str, object]
 
 @check(
     id="NET-01",
-    reads=("public_ips", "public_endpoint", "ingress",
+    reads=("public_ips", "public_endpoint", "ingress", "targeted_by",
            "port", "target_port", "redirects_to_https"),
     title="Databases hold no public IP and accept no connections from the internet",
     severity="critical",
@@ -147,7 +151,7 @@ def _violations(ctx: CheckContext, reaches: list[Reach], ranges: list[tuple[int,
 
 @check(
     id="NET-02",
-    reads=("public_ips", "public_endpoint", "ingress",
+    reads=("public_ips", "public_endpoint", "ingress", "targeted_by",
            "port", "target_port", "redirects_to_https"),
     title="Administrative and database ports are reachable only from the operator VPN ranges",
     severity="high",
@@ -165,7 +169,7 @@ def admin_ports_restricted(ctx: CheckContext) -> Iterator[Finding]:
     ranges = ctx.params.admin_port_ranges()
     for r in ctx.graph.of_kind(Kind.COMPUTE, Kind.DATABASE, Kind.LOAD_BALANCER):
         reaches = ctx.graph.reaches(r.id)
-        if not r.prop("public_ips") and not reaches and not exposure_unknown(r):
+        if not r.prop("public_ips") and not reaches and not exposure_unknown(r, REACH_PROPS):
             continue
         bad = _violations(ctx, reaches, ranges)
         if bad:

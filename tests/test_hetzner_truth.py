@@ -267,3 +267,202 @@ def test_a_server_without_public_net_is_not_read_as_private(hcloud: HcloudServer
     found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
     assert found["status"] == "error", found["message"]
     assert "public_net is missing" in found["message"]
+
+
+# --- NET-01/NET-02: whether a load balancer forwards to a server ----------------------------
+
+
+def _postgres_service() -> dict[str, Any]:
+    return {"destination_port": 5432,
+            "health_check": {"interval": 15, "port": 5432, "protocol": "tcp", "retries": 3,
+                             "timeout": 10},
+            "listen_port": 5432, "protocol": "tcp", "proxyprotocol": False}
+
+
+def test_a_selector_target_that_cannot_be_parsed_makes_reachability_unknown_not_total(
+        hcloud: HcloudServer) -> None:
+    # A label selector target without the API's resolution whose selector posture cannot
+    # parse was read as selecting every server: db-1 (role=db, private) failed NET-01 as
+    # reached through the balancer, though the selector may well not select it. What it
+    # selects is not known: error, for the servers whose verdicts it could change.
+    data = example_estate()
+    lb = data["load_balancers"][0]
+    lb["services"].append(_postgres_service())
+    lb["targets"] = [{"label_selector": {"selector": "role in (web"},
+                      "type": "label_selector", "use_private_ip": True}]
+    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
+    assert found["status"] == "error", found["message"]
+    assert "'role in (web'" in found["message"] and LB in found["message"]
+    # NET-02 judges db-1 (private, reached by nothing read) instead of leaving it out
+    found = verdicts(hcloud, data, "NET-02", "--profile", "seed-002")[DB]
+    assert found["status"] == "error", found["message"]
+    # a selector that parses is resolved here: db-1 is not selected, and passes
+    lb["targets"][0]["label_selector"]["selector"] = "role in (web)"
+    assert verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]["status"] == "pass"
+
+
+def test_a_load_balancer_without_public_net_is_not_read_as_private(
+        hcloud: HcloudServer) -> None:
+    # load_balancer.public_net is required ("enabled", "ipv4", "ipv6"); a balancer object
+    # without it read as having no public address: the database it forwards 5432 to passed
+    # NET-01, and the balancer itself vanished from NET-02.
+    data = example_estate()
+    lb = data["load_balancers"][0]
+    lb["services"].append(_postgres_service())
+    lb["targets"] = [{"health_status": [], "server": {"id": 43}, "type": "server",
+                      "use_private_ip": True}]
+    del lb["public_net"]
+    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
+    assert found["status"] == "error", found["message"]
+    assert "public interface was not read" in found["message"]
+    found = verdicts(hcloud, data, "NET-02", "--profile", "seed-002")[LB]
+    assert found["status"] == "error", found["message"]
+    assert "public_net is missing" in found["message"]
+    # the public interface disabled (`enabled: false`): private, whatever addresses it lists
+    lb["public_net"] = {"enabled": False,
+                        "ipv4": {"dns_ptr": "lb.example.com", "ip": "203.0.113.20"},
+                        "ipv6": {"dns_ptr": "lb.example.com", "ip": "2001:db8:1::1"}}
+    assert verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]["status"] == "pass"
+
+
+def test_a_floating_ip_the_server_lists_but_that_was_not_read_is_not_dropped(
+        hcloud: HcloudServer) -> None:
+    # db-1 has no primary address but lists floating IP 478 (server_public_net.floating_ips:
+    # "IDs of Floating IPs assigned to this Server"); the floating IP list read lacks it (it
+    # was assigned between the two listings). Its address was dropped: "no public IP", a
+    # NET-01 pass.
+    data = example_estate()
+    server(data, 43)["public_net"]["floating_ips"] = [478]
+    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
+    assert found["status"] == "error", found["message"]
+    assert P + "floating_ip/478" in found["message"]
+    # read, the floating IP is the server's public address: a fail
+    data["floating_ips"] = [{
+        "blocked": False, "created": "2025-03-10T09:30:00Z", "description": None,
+        "dns_ptr": [{"dns_ptr": "db.example.com", "ip": "203.0.113.40"}],
+        "home_location": copy.deepcopy(server(data, 43)["location"]), "id": 478,
+        "ip": "203.0.113.40", "labels": {}, "name": "db-float", "protection": {"delete": False},
+        "server": 43, "type": "ipv4"}]
+    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
+    assert found["status"] == "fail" and "203.0.113.40" in found["message"], found["message"]
+
+
+def test_a_blank_backup_window_is_not_read_as_backups_on(hcloud: HcloudServer) -> None:
+    # server.backup_window is "22-02" or null ("null if the backups are not enabled"); a
+    # blank one is neither. " " read as daily backups kept 7 days (a BAK-02 pass), "" as
+    # backups on but kept "None days" (a fail): both made up.
+    data = example_estate()
+    for blank in (" ", ""):
+        server(data, 43)["backup_window"] = blank
+        found = verdicts(hcloud, data, "BAK-02", "--profile", "seed-002")[DB]
+        assert found["status"] == "error", found["message"]
+    server(data, 43)["backup_window"] = None
+    found = verdicts(hcloud, data, "BAK-02", "--profile", "seed-002")[DB]
+    assert found["status"] == "fail" and "no automatic backups" in found["message"]
+
+
+# --- hcloud plans: label selectors whose answer is known after apply only ---------------------
+
+
+def _hcloud_plan(tmp_path: Path, resources: list[dict[str, Any]], check: str,
+                 *extra: str) -> dict[str, dict[str, Any]]:
+    doc = plan(resources, provider_config={"hcloud": {"name": "hcloud", "expressions": {}}},
+               timestamp=STAMP)
+    _, out = scan_json(str(write(tmp_path, doc)), "--checks", check, *extra)
+    return {f["resource"].rsplit("/", 1)[-1]: f for f in findings_of(out)}
+
+
+def _fw(name: str, port: str, apply_to: list[dict[str, Any]] | None = None,
+        unknown: dict[str, Any] | None = None) -> dict[str, Any]:
+    return res(f"hcloud_firewall.{name}", {
+        "name": name, "labels": {}, "apply_to": apply_to or [],
+        "rule": [{"direction": "in", "protocol": "tcp", "port": port,
+                  "source_ips": ["0.0.0.0/0", "::/0"], "destination_ips": [],
+                  "description": None}]}, unknown=unknown)
+
+
+def _web(labels: dict[str, Any], unknown: dict[str, Any] | None = None) -> dict[str, Any]:
+    return res("hcloud_server.web", {
+        "name": "web", "server_type": "cx22", "image": "debian-12", "location": "fsn1",
+        "labels": labels, "backups": False, "ipv4_address": "203.0.113.30"},
+        unknown={"firewall_ids": True, **(unknown or {})},
+        expressions={"firewall_ids": ref("hcloud_firewall.https.id")})
+
+
+def test_a_plan_firewall_whose_label_selector_is_unknown_may_apply_to_any_server(
+        tmp_path: Path) -> None:
+    # `apply_to { label_selector = <known after apply> }` is planned as null: the block read
+    # as a server block naming no server, so the firewall opening 22 to the internet applied
+    # to nothing and web (https only) passed NET-02.
+    found = _hcloud_plan(tmp_path, [
+        _fw("https", "443"),
+        _fw("ssh", "22", apply_to=[{"label_selector": None, "server": None}],
+            unknown={"apply_to": [{"label_selector": True}]}),
+        _web({"role": "web"}),
+    ], "NET-02")["hcloud_server.web"]
+    assert found["status"] == "error", found["message"]
+    assert "fail at the most exposed values" in found["message"]
+
+
+def test_a_plan_server_whose_selected_label_is_unknown_may_get_the_firewall(
+        tmp_path: Path) -> None:
+    # web's `role` label is known after apply only; firewall ssh applies to `role=web`. The
+    # unknown label read as absent, the selector as not selecting web: NET-02 pass.
+    found = _hcloud_plan(tmp_path, [
+        _fw("https", "443"),
+        _fw("ssh", "22", apply_to=[{"label_selector": "role=web", "server": None}]),
+        _web({"role": None}, unknown={"labels": {"role": True}}),
+    ], "NET-02")["hcloud_server.web"]
+    assert found["status"] == "error", found["message"]
+    # known, the label decides: role=api is not selected, role=web is
+    found = _hcloud_plan(tmp_path, [
+        _fw("https", "443"),
+        _fw("ssh", "22", apply_to=[{"label_selector": "role=web", "server": None}]),
+        _web({"role": "api"}),
+    ], "NET-02")["hcloud_server.web"]
+    assert found["status"] == "pass", found["message"]
+
+
+def _lb_plan(selector: str | None, db_labels: dict[str, Any],
+             unknown: dict[str, Any] | None = None,
+             db_unknown: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    lb = {"load_balancer_id": ref("hcloud_load_balancer.lb.id")}
+    private = [{"ipv4_enabled": False, "ipv6_enabled": False}]
+    return [
+        res("hcloud_load_balancer.lb", {"name": "lb", "load_balancer_type": "lb11",
+                                        "location": "fsn1", "labels": {},
+                                        "ipv4": "198.51.100.7"}),
+        res("hcloud_load_balancer_service.pg", {"protocol": "tcp", "listen_port": 5432,
+                                                "destination_port": 5432},
+            expressions=lb, unknown={"load_balancer_id": True}),
+        res("hcloud_load_balancer_target.t", {"type": "label_selector",
+                                              "label_selector": selector,
+                                              "use_private_ip": True},
+            expressions=lb, unknown={"load_balancer_id": True, **(unknown or {})}),
+        res("hcloud_server.db", {"name": "db-1", "server_type": "cx22", "image": "debian-12",
+                                 "location": "fsn1", "labels": db_labels, "backups": True,
+                                 "public_net": private}, unknown=db_unknown),
+        res("hcloud_server.web", {"name": "web-1", "server_type": "cx22",
+                                  "image": "debian-12", "location": "fsn1",
+                                  "labels": {"role": "web"}, "backups": True,
+                                  "public_net": private}),
+    ]
+
+
+def test_a_plan_load_balancer_selector_target_that_cannot_be_resolved_is_unknown(
+        tmp_path: Path) -> None:
+    # An hcloud_load_balancer_target whose selector is malformed or known after apply read
+    # as selecting every server: the private database failed NET-01 though the selector may
+    # not select it. A database whose `role` label is known after apply, under a selector
+    # `role=database`, read as not selected: NET-01 passed though it may be forwarded 5432.
+    def net01(*args: Any) -> dict[str, Any]:
+        return _hcloud_plan(tmp_path, _lb_plan(*args), "NET-01",
+                            "--profile", "seed-002")["hcloud_server.db"]
+
+    for found in (net01("role in (web", {"role": "database"}),
+                  net01(None, {"role": "database"}, {"label_selector": True}),
+                  net01("role=database", {"role": None}, None, {"labels": {"role": True}})):
+        assert found["status"] == "error", found["message"]
+        assert "hcloud_load_balancer_target.t" in found["message"]
+    assert net01("role=web", {"role": "database"})["status"] == "pass"
+    assert net01("role=database", {"role": "database"})["status"] == "fail"

@@ -63,6 +63,14 @@ def _location(obj: Mapping[str, Any]) -> str | None:
 _NO_ROLES: frozenset[str] = frozenset()
 
 
+def _public_unread(lb: Mapping[str, Any]) -> bool:
+    """Whether a load balancer's public interface was not read: schema load_balancer:
+    `public_net` is required, and its `enabled` ("Public Interface enabled or not") is a
+    boolean; missing, it read as no public address."""
+    pn = lb.get("public_net")
+    return not isinstance(pn, Mapping) or not isinstance(pn.get("enabled", True), bool)
+
+
 def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
     labels = _obj(obj.get("labels"))
     for k, v in labels.items():
@@ -298,7 +306,9 @@ class _Builder:
         server_labels = [_labels(srv) for srv in servers]  # label selectors read them too
         layers = self.firewalls(servers, server_labels)
         floating: dict[Any, list[str]] = defaultdict(list)
+        fips_read = set()
         for fip in self.s.items("floating_ips"):
+            fips_read.add(fip.get("id"))
             if fip.get("server") is not None and fip.get("ip"):
                 floating[fip["server"]].append(str(fip["ip"]))
         volumes_of: dict[Any, list[Any]] = defaultdict(list)
@@ -307,6 +317,7 @@ class _Builder:
                 volumes_of[vol["server"]].append(vol["id"])
         prefix = f"hetzner:{self.account}/network/"  # self.rid("network", ...)
         attached, relations = RelationType.ATTACHED_TO, self.relations
+        every, some = self.lb_doubts()
         for srv, labels in zip(servers, server_labels, strict=True):
             native = srv["id"]
             raw_pn = srv.get("public_net")
@@ -317,12 +328,25 @@ class _Builder:
             if more:
                 public += more
             layer, unknown = layers[native]
+            # schema server_public_net.floating_ips: "IDs of Floating IPs assigned to this
+            # Server"; one not in the floating IPs read adds an address that was not read
+            unread_fips = [f for f in _arr(pn.get("floating_ips")) if f not in fips_read]
+            if unread_fips:
+                unknown = {**unknown, "public_ips": Unread(
+                    "floating IP(s) " + ", ".join(self.rid("floating_ip", f)
+                                                  for f in unread_fips[:10])
+                    + " assigned to it are not in the floating IPs read", reason="dangling",
+                    opens=True, closes=False)}
             if not isinstance(raw_pn, Mapping):
                 # schema server: public_net is required (ipv4/ipv6 null when disabled); a
                 # server without it has addresses that were not read, not none
                 unknown = {**unknown, "public_ips": Unread(
                     "the server's public_net is missing: its public addresses were not read",
                     opens=True, closes=False)}
+            doubts = every + some[native] if native in some else every
+            if doubts:
+                unknown = {**unknown, "targeted_by": Unread("; ".join(doubts), opens=True,
+                                                            closes=False)}
             image = _obj(srv.get("image"))
             doubt = _image_doubt(image, srv.get("image"))
             if doubt is not None:
@@ -336,9 +360,13 @@ class _Builder:
                 "public_ips": public,
                 "private_ips": [p["ip"] for p in private_net if p.get("ip")],
                 "ingress": (layer,),
-                "backup_enabled": window is not None,
-                "backup_frequency_hours": 24 if window else None,
-                "backup_retention_days": 7 if window else None,
+                # schema server.backup_window: "Time window (UTC) in which the backup will
+                # run, or null if the backups are not enabled" ("22-02"); a blank one is
+                # neither (" " read as daily backups kept 7 days, "" as kept "None days")
+                "backup_enabled": None if window is not None and not window.strip()
+                else window is not None,
+                "backup_frequency_hours": 24 if window and window.strip() else None,
+                "backup_retention_days": 7 if window and window.strip() else None,
                 "image": image.get("name") or image.get("description"),
                 "image_deprecated": image.get("deprecated"),
                 "stateful": bool(volumes_of.get(native)),
@@ -352,12 +380,41 @@ class _Builder:
 
     # --- load balancers ------------------------------------------------------------------
 
+    def lb_doubts(self) -> tuple[list[str], dict[Any, list[str]]]:
+        """Why whether a load balancer forwards internet traffic to a server is not known:
+        (for every server, per server id). A label selector target without the API's
+        resolution (`targets`) whose selector cannot be parsed may forward to any server
+        (Hetzner documents no meaning for it; it read as every server being a target, a fail
+        on servers it may not reach); a load balancer whose public interface was not read
+        may be public, forwarding to its targets (they read as reached by nothing)."""
+        every: list[str] = []
+        some: dict[Any, list[str]] = defaultdict(list)
+        for lb in self.s.items("load_balancers"):
+            lb_rid = self.rid("load_balancer", lb.get("id"))
+            if _public_unread(lb):
+                why = f"{lb_rid} forwards to it and its public interface was not read"
+                for sid in self.target_ids(lb, resolve=True):
+                    some[sid].append(why)
+            for target in _arr(lb.get("targets")):
+                if not isinstance(target, Mapping) or enum(target.get("type")) != \
+                        "label_selector" or isinstance(target.get("targets"), list):
+                    continue
+                selector = _obj(target.get("label_selector")).get("selector")
+                if parse_selector(selector) is None:
+                    every.append(f"{lb_rid} has a label selector target "
+                                 f"{str(selector)[:80]!r} that is empty or malformed: it may "
+                                 "forward to this server")
+        return every, some
+
     def load_balancers(self) -> None:
         servers = {srv["id"] for srv in self.s.items("servers")}
         for lb in self.s.items("load_balancers"):
-            pn = _obj(lb.get("public_net"))
+            raw_pn = lb.get("public_net")
+            pn = _obj(raw_pn)
             public = []
-            if pn.get("enabled", True):
+            # schema load_balancer_public_net: `enabled` ("Public Interface enabled or not"),
+            # ipv4 and ipv6 are required; the public interface is on unless `enabled` is false
+            if pn.get("enabled", True) is not False:
                 public = [str(ip["ip"]) for ip in (_obj(pn.get("ipv4")), _obj(pn.get("ipv6")))
                           if _str(ip.get("ip"), "public_net.ip")]
             listeners: list[tuple[int, dict[str, Any]]] = []
@@ -379,6 +436,12 @@ class _Builder:
             unknown = {"targets": Unread(
                 "target server(s) " + ", ".join(self.rid("server", m) for m in missing)
                 + " not in the servers read", reason="dangling")} if missing else {}
+            if _public_unread(lb):
+                # a load balancer without public_net (or whose `enabled` is not a boolean)
+                # has addresses that were not read, not none: it read as private
+                unknown["public_ips"] = Unread(
+                    "the load balancer's public_net is missing or its `enabled` is not a "
+                    "boolean: its public addresses were not read", opens=True, closes=False)
             lb_id = self.add(Kind.LOAD_BALANCER, "load_balancer", lb["id"], lb, {
                 "public_ips": public,
                 "private_ips": [p["ip"] for p in _arr(lb.get("private_net")) if p.get("ip")],
@@ -429,8 +492,8 @@ class _Builder:
         the servers the selector resolved to in the target's `targets` (schema
         load_balancer_target: "Resolved label selector target Servers. Only present for
         type label_selector"); without that list the selector is resolved here against the
-        servers read, and one that cannot be parsed is read as selecting every server (the
-        most exposed reading, as in Terraform plans), never as selecting none."""
+        servers read; one that cannot be parsed selects none for sure, and every server's
+        `targeted_by` is unknown (lb_doubts): never "selects none" alone."""
         listed = target.get("targets")
         if isinstance(listed, list):
             return [(sub["server"]["id"], sub) for sub in listed
@@ -439,7 +502,8 @@ class _Builder:
             _obj(target.get("label_selector")).get("selector"))]
 
     def resolve(self, selector: Any) -> list[Any]:
-        """The ids of the servers read that `selector` selects (not parsed: every server).
+        """The ids of the servers read that `selector` selects (not parsed: none, and every
+        server's `targeted_by` is unknown: lb_doubts).
         The label index is built once and each distinct selector resolved once: built per
         target, 2,000 selector targets over 2,000 servers took 15 s."""
         key = selector if isinstance(selector, str) else None
@@ -448,7 +512,7 @@ class _Builder:
         servers = self.s.items("servers")
         terms = parse_selector(selector)
         if terms is None:
-            found = [srv["id"] for srv in servers]
+            found = []
         else:
             if self._label_index is None:
                 self._label_index = LabelIndex(servers, [_labels(srv) for srv in servers])
@@ -457,15 +521,16 @@ class _Builder:
             self._resolved[key] = found
         return found
 
-    def target_ids(self, lb: Mapping[str, Any]) -> list[Any]:
-        """The server ids a load balancer targets, directly or through a label selector."""
+    def target_ids(self, lb: Mapping[str, Any], resolve: bool = False) -> list[Any]:
+        """The server ids a load balancer targets, directly or through a label selector
+        (`resolve`: also the selectors resolved here, which select servers read only)."""
         out = []
         for target in _arr(lb.get("targets")):
             kind = enum(target.get("type"))
             if kind == "server" and target.get("server"):
                 out.append(target["server"]["id"])
-            elif kind == "label_selector" and isinstance(target.get("targets"), list):
-                # the API's resolution; one resolved here selects servers read only
+            elif kind == "label_selector" and (resolve or isinstance(target.get("targets"),
+                                                                     list)):
                 out.extend(sid for sid, _ in self.selected(target))
         return list(dict.fromkeys(out))
 

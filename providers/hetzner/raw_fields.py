@@ -42,6 +42,7 @@ class Image(TypedDict):
 
 class PublicNet(TypedDict):
     firewalls: Any
+    floating_ips: Any  # ids of the floating IPs assigned (one not read: public_ips unknown)
     ipv4: Any
     ipv6: Any
 

@@ -11,10 +11,11 @@ interface unless an `hcloud_load_balancer_network` sets `enable_public_interface
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from providers.hetzner.firewalls import parse_selector
+from providers.hetzner.firewalls import Term, parse_selector
 from providers.hetzner.normalize import (
     LB_TLS_DOC,
     NO_FIREWALL,
@@ -52,6 +53,16 @@ def _location(e: Entry) -> str | None:
         return str(loc)
     dc = e.v("datacenter")
     return str(dc).split("-")[0] if dc and not e.unknown("datacenter") else None
+
+
+def selects(terms: Sequence[Term], server: Entry) -> bool | None:
+    """Whether a label selector's terms select `server`; None when a label they read is
+    unknown until apply (`labels = { role = random_pet.x.id }`): its planned value is
+    absent, and read as absent it decided the selection either way."""
+    if any(server.unknown("labels", t.key) for t in terms):
+        return None
+    labels = {str(k): str(v) for k, v in (server.v("labels") or {}).items() if v is not None}
+    return all(t.matches(labels) for t in terms)
 
 
 def _drafts(b: Builder, fw: Entry) -> list[Draft]:
@@ -108,22 +119,31 @@ def build(b: Builder) -> None:
         elif fw not in applied[server.address]:
             applied[server.address].append(fw)
 
-    def select(selector: Any, fw: Entry | None, via: Entry) -> None:
+    def select(selector: Any, fw: Entry | None, via: Entry, known: bool = True) -> None:
         """Apply `fw` to the servers a label selector selects. An empty or malformed
-        selector selects nothing the API documents: every server's firewalls are then
-        unresolved (both extremes judged), never "applied to every server"."""
-        terms = parse_selector(selector)
+        selector selects nothing the API documents, and one unknown until apply (`known`
+        false) may select any server: every server's firewalls are then unresolved (both
+        extremes judged), never "applied to every server" nor "to none". So are those of a
+        server whose labels the selector reads are unknown until apply."""
+        terms = parse_selector(selector) if known else None
         for s in servers:
-            if terms is None:
+            chosen = selects(terms, s) if terms is not None else None
+            if chosen is None:
                 apply(None, s, via)
-            elif all(t.matches({str(k): str(v) for k, v in (s.v("labels") or {}).items()})
-                     for t in terms):
+            elif chosen:
                 apply(fw, s, via)
 
     for fw in firewalls:
         b.add(fw, Kind.FIREWALL, CLOUD, firewall_world(_drafts(b, fw)),
               name=fw.name(fw.v("name")), region=None, labels=labels_of(fw, "labels"))
+        if fw.wholly_unknown("apply_to"):  # a `dynamic "apply_to"` over unknown values
+            select(None, fw, fw, known=False)
         for i, block in enumerate(fw.v("apply_to") or []):
+            if fw.wholly_unknown("apply_to", i) or fw.unknown("apply_to", i, "label_selector"):
+                # the selector is known after apply only (planned as null): it may select
+                # any server, not none (it read as a block applying to no server)
+                select(None, fw, fw, known=False)
+                continue
             if not isinstance(block, dict):
                 continue
             if "label_selector" in block and block["label_selector"] is not None:
@@ -141,9 +161,13 @@ def build(b: Builder) -> None:
             if fw_unknown or not fws:
                 apply(None, s, att)
         chosen_fws: list[Entry | None] = list(fws) if fws and not fw_unknown else [None]
-        for sel in att.v("label_selectors") or []:
+        selectors = att.v("label_selectors") or []
+        if att.wholly_unknown("label_selectors"):
+            selectors = [*selectors, None]
+        for j, sel in enumerate(selectors):
             for maybe in chosen_fws:
-                select(sel, maybe, att)
+                select(sel, maybe, att, known=sel is not None and not att.unknown(
+                    "label_selectors", j))
     # `firewall_ids` is Optional and Computed (terraform-provider-hcloud internal/server/
     # resource.go): refreshed, it lists every firewall applied to the server, those an
     # hcloud_firewall_attachment applied included. While the plan deletes an attachment
@@ -287,12 +311,26 @@ def _load_balancers(b: Builder) -> None:
     for t in ix.of_type("hcloud_load_balancer_target"):
         chosen: list[Entry] = []
         if t.v("type") == "label_selector":
-            terms = parse_selector(t.v("label_selector"))
-            # an empty or malformed selector: read as every server (the most exposed
-            # reading; the API documents no meaning for it)
-            chosen = [s for s in ix.of_type("hcloud_server") if terms is None or all(
-                term.matches({str(k): str(v) for k, v in (s.v("labels") or {}).items()})
-                for term in terms)]
+            terms = None if t.unknown("label_selector") else parse_selector(
+                t.v("label_selector"))
+            unsure = []
+            for s in ix.of_type("hcloud_server"):
+                found = selects(terms, s) if terms is not None else None
+                if found:
+                    chosen.append(s)
+                elif found is None:
+                    unsure.append(s)
+            # an empty, malformed or unknown selector (the API documents no meaning for the
+            # first two), or a server whose labels it reads are unknown: whether the balancer
+            # forwards to the server is not known. Read as "every server", it failed servers
+            # it may not reach; the servers' verdicts that a forward could open are unsafe.
+            what = ("is unknown until apply" if t.unknown("label_selector")
+                    else f"{str(t.v('label_selector'))[:80]!r} is empty or malformed"
+                    if terms is None else "reads labels of this server unknown until apply")
+            why = Unread(f"{t.address}: its label selector {what}: it may forward to this "
+                         "server", "unknown", opens=True, closes=False)
+            for s in unsure:
+                b.mark(b.rid(CLOUD, s), ("targeted_by",), why)
         elif t.v("type", default="server") == "server":
             chosen = ix.targets(t, "server_id", ["hcloud_server"])[0]
         lbs = ix.targets(t, "load_balancer_id", ["hcloud_load_balancer"])[0]
