@@ -41,7 +41,7 @@ AWS = frozenset({
     "aws_cloudfront_origin_access_control", "aws_ecr_lifecycle_policy",
     "aws_lambda_permission", "aws_lambda_layer_version", "aws_autoscaling_policy",
     "aws_appautoscaling_target", "aws_appautoscaling_policy", "aws_sns_topic_subscription",
-    "aws_ssm_parameter", "aws_lb_listener_rule", "aws_lb_listener_certificate",
+    "aws_ssm_parameter", "aws_lb_listener_rule",
     "aws_network_interface_attachment",
 })
 

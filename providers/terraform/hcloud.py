@@ -11,7 +11,6 @@ interface unless an `hcloud_load_balancer_network` sets `enable_public_interface
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC
 from typing import Any
 
 from providers.hetzner.firewalls import parse_selector
@@ -28,6 +27,7 @@ from providers.terraform.core import (
     World,
     firewall_world,
     labels_of,
+    pem_not_after,
 )
 from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
@@ -418,17 +418,9 @@ def _listener(b: Builder, lb: Entry, lb_id: str, port: int | None, svc: Entry) -
 def _not_after(e: Entry) -> str | None:
     if e.v("not_valid_after") and not e.unknown("not_valid_after"):
         return str(e.v("not_valid_after"))
-    pem = e.v("certificate")
-    if e.type != "hcloud_uploaded_certificate" or not isinstance(pem, str) or e.unknown(
-            "certificate"):
+    if e.type != "hcloud_uploaded_certificate":
         return None
-    from cryptography import x509
-
-    try:
-        cert = x509.load_pem_x509_certificate(pem.encode())
-    except ValueError:
-        return None
-    return cert.not_valid_after_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return pem_not_after(e, "certificate")
 
 
 def _simple(b: Builder) -> None:
