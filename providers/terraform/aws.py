@@ -571,11 +571,20 @@ class _Aws:
             if lt.type == "aws_launch_template":
                 most, least, deps = self.sg_layers(lt, ("vpc_security_group_ids",
                                                         "security_group_names"))
-                nic = (lt.v("network_interfaces") or [{}])[0] or {}
-                flag: Any = str(nic.get("associate_public_ip_address") or "").lower()
-                flag_unknown = lt.unknown("network_interfaces", 0,
-                                          "associate_public_ip_address")
-                flag = {"true": True, "false": False}.get(flag)
+                # every network interface's `associate_public_ip_address` (a string in a
+                # launch template: "true", "false", "" not set), not the first block's only
+                flags: list[bool | None] = []
+                flag_unknown = False
+                for i, nic in enumerate(lt.v("network_interfaces") or []):
+                    nic = nic if isinstance(nic, Mapping) else {}
+                    flags.append({"true": True, "false": False}.get(
+                        str(nic.get("associate_public_ip_address") or "").strip().lower()))
+                    flag_unknown = flag_unknown or lt.unknown(
+                        "network_interfaces", i, "associate_public_ip_address")
+                # any one asks for a public address: public; one leaves it to the subnet:
+                # the subnet decides; all refuse: none
+                flag: Any = True if True in flags else (
+                    None if None in flags or not flags else False)
                 devices = [(d.get("device_name"), (d.get("ebs") or [{}])[0] or {})
                            for d in lt.v("block_device_mappings") or [] if isinstance(d, dict)]
                 image = None if lt.unknown("image_id") else lt.v("image_id")
@@ -599,8 +608,7 @@ class _Aws:
             elif flag_unknown or subnet_unknown or not states:
                 public, unsure = False, True
             else:
-                public = all(p and not u for p, u in states)
-                unsure = not public and any(p or u for p, u in states)
+                public, unsure = self.subnets_public(subnets)
             text = UNKNOWN_IP.format(what=f"public IPv4 of the instances of {asg.address}")
             v6_most: list[str] = []
             v6_least: list[str] = []
@@ -652,11 +660,22 @@ class _Aws:
         if not inst.unknown("associate_public_ip_address") and \
                 inst.v("associate_public_ip_address") is not None:
             return bool(inst.v("associate_public_ip_address")), False, []
-        subnets = self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
-        if subnets and subnets[0].address in self.subnet_public:
-            public, unsure = self.subnet_public[subnets[0].address]
-            return public, unsure, subnets[:1]
+        # `subnet_id = aws_subnet.x[count.index].id`: every instance of aws_subnet.x may be
+        # the one (the reference names no key): public only if all are, unsure if any may be
+        subnets = [sn for sn in self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
+                   if sn.address in self.subnet_public]
+        if subnets:
+            public, unsure = self.subnets_public(subnets)
+            return public, unsure, subnets
         return False, True, []
+
+    def subnets_public(self, subnets: list[Entry]) -> tuple[bool, bool]:
+        """(public, unsure) for a machine launched in one of `subnets` (planned), by their
+        `map_public_ip_on_launch`: public when each certainly maps one, unsure when they
+        disagree or one is known only after apply."""
+        states = [self.subnet_public.get(sn.address, (False, True)) for sn in subnets]
+        public = all(p and not u for p, u in states)
+        return public, not public and any(p or u for p, u in states)
 
     def public_v6(self, inst: Entry) -> tuple[list[str], list[str]]:
         """(most, least exposed) IPv6 addresses of an instance. Every IPv6 address in a VPC
@@ -674,13 +693,14 @@ class _Aws:
                 return known, known
         if "ipv6_addresses" in inst.expr or "ipv6_address_count" in inst.expr:
             return [], []  # set to none
+        # every subnet the reference may name (see public_v4)
         subnets = self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
-        if subnets:
-            sn = subnets[0]
-            if sn.unknown("assign_ipv6_address_on_creation"):
-                return [text], []
-            if sn.v("assign_ipv6_address_on_creation"):
-                return [text], [text]
+        assigns = [None if sn.unknown("assign_ipv6_address_on_creation") else bool(
+            sn.v("assign_ipv6_address_on_creation")) for sn in subnets]
+        if assigns and all(assigns):
+            return [text], [text]
+        if any(a is not False for a in assigns):
+            return [text], []
         return [], []
 
     def volumes(self) -> None:
