@@ -1214,7 +1214,9 @@ class _Aws:
     def listener(self, lb: Entry, lb_id: str, li: Entry, groups: list[Entry]) -> None:
         lb_type = str(lb.v("load_balancer_type", default="application"))
         raw_proto = li.v("protocol") or ("HTTP" if lb_type == "application" else "TCP")
-        protocol = _LISTENER.get(str(raw_proto), str(raw_proto).lower())
+        # the API's enum in upper case; plain `.tf` holds what the block spells (the
+        # provider accepts any case)
+        protocol = _LISTENER.get(str(raw_proto).upper(), str(raw_proto).lower())
         i, final = self.final_action(li, "default_action")
         redirect = final.get("type") == "redirect" and str(
             ((final.get("redirect") or [{}])[0] or {}).get("protocol", "")).upper() == "HTTPS"

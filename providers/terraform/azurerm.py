@@ -664,9 +664,12 @@ class _Azure:
         for cfg in self.ix.of_type(f"{stype}_configuration"):
             for srv in self.ix.targets(cfg, "server_id", [stype])[0] + self.ix.targets(
                     cfg, "server_name", [stype], id_attr="name")[0]:
-                if cfg.v("name") == param:
+                # a server parameter's name is case-insensitive (an ARM resource name, as
+                # the live reading compares them: lower-cased ids)
+                name = str(cfg.v("name") or "").strip().lower()
+                if name == param:
                     conf[srv.address] = cfg
-                elif cfg.v("name") == "require_secure_transport":
+                elif name == "require_secure_transport":
                     secure[srv.address] = cfg
                 else:
                     others[srv.address].append(cfg)
@@ -686,7 +689,13 @@ class _Azure:
             elif setting.unknown("value"):
                 tls = None
             else:
-                tls = _min_tls(sorted(str(setting.v("value") or "").split(","))[0])
+                # MySQL's tls_version lists every version accepted ("TLSv1.2,TLSv1.3"), in
+                # any order and case: the lowest is the minimum (a name not understood
+                # leaves it unknown), as the live reading (azure/normalize/databases.py)
+                names = [_min_tls(v) for v in str(setting.v("value") or "").split(",")
+                         if v.strip()]
+                known = [n for n in names if n is not None]
+                tls = min(known) if known and len(known) == len(names) else None
             # `require_secure_transport` OFF accepts unencrypted connections too; it is ON by
             # default ("By default, secured connectivity between the client and the server
             # is enforced. If you want to disable TLS/SSL ... you can change the server
