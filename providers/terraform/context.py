@@ -48,7 +48,8 @@ AWS = frozenset({
 AZURERM = frozenset({
     "azurerm_resource_group", "azurerm_virtual_network", "azurerm_virtual_network_peering",
     # identities and grants (judged live)
-    "azurerm_role_assignment", "azurerm_role_definition", "azurerm_user_assigned_identity",
+    # (azurerm_role_definition: read for the role assignments that use it, grants.py)
+    "azurerm_role_definition", "azurerm_user_assigned_identity",
     "azurerm_key_vault_access_policy", "azurerm_federated_identity_credential",
     # names, routing, placement, monitoring
     "azurerm_private_dns_zone", "azurerm_private_dns_zone_virtual_network_link",
