@@ -163,3 +163,30 @@ def test_two_subnets_that_both_admit_ssh_are_a_sure_fail(tmp_path: Path) -> None
     code, got = verdicts(path, "NET-02")
     assert got[("NET-02", "azurerm_linux_virtual_machine.app")] == "fail"
     assert code == 1
+
+
+def test_a_volume_on_one_of_servers_in_two_locations_has_no_known_location(
+        tmp_path: Path) -> None:
+    """An hcloud_volume created on `hcloud_server.node[count.index]` is where that server
+    is: Falkenstein or Ashburn, not known (RES-01 error, not the first server's pass); one
+    on servers that all stand in Falkenstein is in Falkenstein."""
+    hcloud = {"hcloud": {"name": "hcloud", "expressions": {}}}
+    rs: list[dict[str, Any]] = []
+    for name, places in (("node", ("fsn1", "ash")), ("de", ("fsn1", "fsn1"))):
+        for i, where in enumerate(places):
+            rs.append(res(f"hcloud_server.{name}[{i}]", {
+                "name": f"{name}-{i}", "server_type": "cx22", "image": "ubuntu-24.04",
+                "location": where, "labels": {}}, unknown={"id": True, "ipv4_address": True},
+                index=i))
+        rs.append(res(f"hcloud_volume.{name}", {"name": f"data-{name}", "size": 10,
+                                                "labels": {}},
+                      unknown={"id": True, "location": True, "server_id": True},
+                      expressions={"server_id": ref(f"hcloud_server.{name}", "count.index")}))
+    path = write(tmp_path, plan(rs, provider_config=hcloud, timestamp=STAMP))
+    code, doc = scan_json(str(path), "--checks", "RES-01", "--profile", "seed-002")
+    got = {(f["check"], str(f["resource"]).split("/", 1)[-1]): f["status"]
+           for f in findings_of(doc)}
+    # before: pass (the first server's location, Falkenstein)
+    assert got[("RES-01", "hcloud_volume.node")] == "error"
+    assert got[("RES-01", "hcloud_volume.de")] == "pass"
+    assert code == 3

@@ -423,6 +423,14 @@ def _not_after(e: Entry) -> str | None:
     return pem_not_after(e, "certificate")
 
 
+def _shared_location(servers: list[Entry]) -> str | None:
+    """A volume created on a server is in the server's location; when the reference may name
+    any of several servers (`hcloud_server.node[count.index].id`), their one location if
+    they share it, else not known (not the first one's)."""
+    where = {_location(s) for s in servers}
+    return where.pop() if len(where) == 1 else None
+
+
 def _simple(b: Builder) -> None:
     ix = b.index
     for cert in ix.of_type("hcloud_managed_certificate", "hcloud_uploaded_certificate"):
@@ -444,7 +452,7 @@ def _simple(b: Builder) -> None:
             "encryption_reference": NOT_ENCRYPTED_DOC,
             "size_gb": None if vol.unknown("size") else vol.v("size"),
         }, name=vol.name(vol.v("name")),
-            region=_location(vol) or (_location(servers[0]) if servers else None),
+            region=_location(vol) or _shared_location(servers),
             labels=labels_of(vol, "labels"))
         for s in servers:
             b.relate(vid, b.rid(CLOUD, s), RelationType.ATTACHED_TO)
