@@ -14,6 +14,7 @@ from tests.helpers import PLAN_AWS as AWS
 from tests.helpers import PLAN_STAMP as STAMP
 from tests.helpers import findings_of, scan_json
 from tests.helpers import write_plan as write
+from tests.test_terraform_plan_truth import _nsg
 
 SSH = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"],
        "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [], "self": False,
@@ -86,17 +87,6 @@ def test_a_launch_templates_second_interface_asking_for_a_public_address_counts(
     # before: the first interface's "false" alone: no public address, not reachable
     assert got[("NET-02", "aws_autoscaling_group.two")] == "fail"
     assert code == 1
-
-
-def _nsg(name: str, port: str) -> dict[str, Any]:
-    return {"name": name, "location": "westeurope", "resource_group_name": "rg", "tags": {},
-            "security_rule": [{
-                "name": f"in-{port}", "priority": 100, "direction": "Inbound",
-                "access": "Allow", "protocol": "Tcp", "source_port_range": "*",
-                "destination_port_range": port, "source_address_prefix": "Internet",
-                "destination_address_prefix": "*", "source_address_prefixes": [],
-                "destination_address_prefixes": [], "destination_port_ranges": [],
-                "source_port_ranges": [], "description": ""}]}
 
 
 def _azure_vm(ports: list[str]) -> list[dict[str, Any]]:
