@@ -145,3 +145,23 @@ def test_a_certificate_presented_unseen_is_error_not_unused(tmp_path: Path) -> N
     code, got = verdicts(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)))
     assert got[("TLS-03", "aws_acm_certificate.old")] == "error"
     assert code == 3
+
+
+def test_a_classic_load_balancers_https_listener_presents_its_certificate(
+        tmp_path: Path) -> None:
+    """aws_elb `listener.ssl_certificate_id`: the certificate a Classic Load Balancer's
+    HTTPS listener presents is judged (an expired imported one fails); before, it was
+    "not used by any public listener"."""
+    rs = [
+        imported("classic", STAMP_AT - timedelta(days=10)),
+        res("aws_elb.legacy", {
+            "name": "legacy", "internal": False, "availability_zones": ["eu-central-1a"],
+            "listener": [{"lb_port": 443, "lb_protocol": "https", "instance_port": 8080,
+                          "instance_protocol": "http", "ssl_certificate_id": None}]},
+            unknown={"id": True, "arn": True, "listener": [{"ssl_certificate_id": True}]},
+            expressions={"listener": [{"ssl_certificate_id": ref(
+                "aws_acm_certificate.classic.arn")}]}),
+    ]
+    code, got = verdicts(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)))
+    assert got[("TLS-03", "aws_acm_certificate.classic")] == "fail"
+    assert code == 1

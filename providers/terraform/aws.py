@@ -1031,7 +1031,7 @@ class _Aws:
         if not self.certs_unknown:
             return
         public = {rid for rid in self.b.ids
-                  if self.b.entry_of[rid].type in ("aws_lb", "aws_alb")
+                  if self.b.entry_of[rid].type in ("aws_lb", "aws_alb", "aws_elb")
                   and self._public.get(rid, True)}
         presenters = {r.source for r in self.b.relations
                       if r.type is RelationType.MEMBER_OF and r.target in public}
@@ -1456,6 +1456,7 @@ class _Aws:
             unsure = lb.unknown("internal") and not lb.computed("internal")  # default false
             world.set("public_endpoint", not internal or unsure, not internal and not unsure)
             world.props["public_ips"] = []
+            self._public[lb_id] = bool(not internal or unsure)
             drafts = []
             listeners = [li for li in lb.v("listener") or [] if isinstance(li, dict)]
             for i, li in enumerate(listeners):
@@ -1500,6 +1501,12 @@ class _Aws:
                                  name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
                                  region=self.region(lb), suffix=f"/listener/{i}")
                 self.b.relate(lid, lb_id, RelationType.MEMBER_OF)
+                # the certificate an HTTPS/SSL listener presents (`ssl_certificate_id`: an
+                # ACM or IAM server certificate ARN, AWS provider docs, elb)
+                if not self.present(lid, lb, ("listener", i, "ssl_certificate_id"),
+                                    CERT_TYPES) and self._public.get(lb_id, True):
+                    self.presented_unknown(f"listener {i} of {lb.address} presents a "
+                                           "certificate known only after apply")
             for inst in self.ix.targets(lb, "instances", ["aws_instance"])[0]:
                 self.b.relate(lb_id, self.rid(inst), RelationType.TARGETS, private=True)
 
