@@ -83,3 +83,35 @@ def test_a_lower_case_listener_protocol_is_the_apis_enum(tmp_path: Path) -> None
                  if r.kind is Kind.LISTENER]
     assert [(r.properties["protocol"], sorted(r.properties["transport"]))
             for r in listeners] == [("tcp", ["tcp", "udp"])]
+
+
+def test_an_rds_edition_engine_listens_on_its_familys_default_port(tmp_path: Path) -> None:
+    """An aws_db_instance without `port` listens on its engine's default port: SQL Server
+    editions (`sqlserver-ex`) on 1433, Oracle editions (`oracle-se2`) on 1521, whatever the
+    case of the engine name. A security group admitting 1433 from anywhere puts the public
+    SQL Server instance on the internet (NET-01 fail), as live reads Endpoint.Port; before,
+    the edition name had no known port: error."""
+    rule = {"protocol": "tcp", "from_port": 1433, "to_port": 1433,
+            "cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": [], "prefix_list_ids": [],
+            "security_groups": [], "self": False, "description": ""}
+    rs = [res("aws_security_group.db", {"name": "db", "ingress": [rule]},
+              unknown={"id": True})]
+    for name, engine in (("mssql", "sqlserver-ex"), ("oracle", "Oracle-SE2")):
+        rs.append(res(f"aws_db_instance.{name}", {
+            "identifier": name, "engine": engine, "instance_class": "db.t3.small",
+            "publicly_accessible": True, "storage_encrypted": True,
+            "backup_retention_period": 7, "vpc_security_group_ids": [None]},
+            unknown={"id": True, "arn": True, "port": True, "endpoint": True,
+                     "vpc_security_group_ids": [True]},
+            expressions={"vpc_security_group_ids": ref("aws_security_group.db.id")}))
+    _code, doc = scan_json(str(write(tmp_path, plan(rs, provider_config=AWS,
+                                                    timestamp=STAMP))),
+                           "--checks", "NET-01,NET-02")
+    got = {(f["check"], str(f["resource"]).split("/", 1)[-1]): f for f in findings_of(doc)}
+    # before: error, "unknown until apply (ingress)" (no port known for the edition)
+    assert got[("NET-02", "aws_db_instance.mssql")]["status"] == "fail"
+    oracle = got.get(("NET-02", "aws_db_instance.oracle"))  # 1521: not admitted
+    assert oracle is None or oracle["status"] == "pass"
+    # before: "its firewall admits nothing from the internet today"
+    assert "is reachable from the internet" in got[("NET-01", "aws_db_instance.mssql")][
+        "message"]

@@ -91,6 +91,21 @@ _LISTENER = {**LISTENER_PROTO, "SSL": "tls"}
 DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
             "aurora-mysql": 3306, "aurora": 3306, "oracle": 1521, "sqlserver": 1433,
             "db2": 50000, "neptune": 8182, "docdb": 27017}
+
+
+def engine_port(engine: Any) -> int | None:
+    """The default port of an RDS engine (any case): its family's for the edition names
+    (`oracle-ee`, `sqlserver-ex`, `db2-se`, `custom-oracle-ee`...: RDS API Reference,
+    CreateDBInstance `Engine` and `Port` defaults: Oracle 1521, SQL Server 1433, Db2 50000)."""
+    name = str(engine or "").strip().lower()
+    if name in DB_PORTS:
+        return DB_PORTS[name]
+    for family in ("oracle", "sqlserver", "db2"):
+        if name.startswith((f"{family}-", f"custom-{family}-")):
+            return DB_PORTS[family]
+    return None
+
+
 # cluster type -> its instances' type (Neptune and DocumentDB are RDS clusters underneath:
 # same arguments, `storage_encrypted` false and `backup_retention_period` 1 by default)
 CLUSTERS = {"aws_rds_cluster": "aws_rds_cluster_instance",
@@ -749,7 +764,7 @@ class _Aws:
         port = e.v("port")
         computed = e.computed("port")  # not set: the engine's default port
         if port is None and (computed or not e.unknown("port")):
-            port = DB_PORTS.get(str(e.v("engine") or ""))
+            port = engine_port(e.v("engine"))
         ports = PortRange(int(port), int(port)) if port is not None and (
             computed or not e.unknown("port")) else None
         endpoint_most, endpoint_least = union_layer("database endpoint port", [Draft(
