@@ -612,7 +612,8 @@ def test_what_a_load_balancer_forwards_reaches_its_targets(tmp_path: Path) -> No
     """An NLB listener on 22 whose default action forwards with a weighted `forward` block
     (no `target_group_arn`) to the bastion's target group: SSH reaches the bastion. An
     instance registered in a target group no planned listener forwards to (its load
-    balancer is outside the plan), or only a listener rule does, is not "unreachable"."""
+    balancer is outside the plan) is not "unreachable"; one a listener rule forwards to is
+    reached through that listener, as live."""
     sg = {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/0"],
           "ipv6_cidr_blocks": [], "prefix_list_ids": [], "security_groups": [],
           "self": False, "description": ""}
@@ -661,7 +662,7 @@ def test_what_a_load_balancer_forwards_reaches_its_targets(tmp_path: Path) -> No
     # before: no NET-02 finding for either (neither reachable; the NLB itself fails)
     assert got[("NET-02", "aws_instance.bastion")] == "fail"
     assert got[("NET-02", "aws_instance.legacy")] == "error"
-    assert got[("NET-02", "aws_instance.ruled")] == "error"  # a listener rule's group
+    assert got[("NET-02", "aws_instance.ruled")] == "fail"  # a listener rule's group
     assert code == 1
 
 

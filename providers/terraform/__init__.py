@@ -21,8 +21,7 @@ from scanner.snapshot import Section
 
 COLLECTIONS = {
     "resources": Collection(
-        "resources", frozenset(k for k in Kind if k not in (Kind.INTERNET, Kind.ACCOUNT,
-                                                              Kind.IDENTITY)),
+        "resources", frozenset(k for k in Kind if k not in (Kind.INTERNET, Kind.ACCOUNT)),
         ("terraform show -json PLANFILE",),
         "planned resource instances (values, unknowns, actions, configuration)"),
 }
@@ -36,7 +35,8 @@ class TerraformProvider(Provider):
         "LOG-01": "a plan holds resources, not the account's audit logging: judge it live",
         "LOG-03": "threat detection is account-wide: judge it live",
         "IAM-01": "identities and their MFA are not read from plans",
-        "IAM-02": "identities and their grants are not read from plans",
+        "IAM-02": "AWS IAM policies and their attachments are not read from plans: judge "
+                  "them live (azurerm role assignments are judged)",
         "IAM-04": "credentials exist only at run time",
         "VUL-01": "a plan names an image, not when its vendor deprecates it",
         "SEC-01": "plans hold user data hashed or marked sensitive",

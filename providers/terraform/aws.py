@@ -46,6 +46,7 @@ from providers.terraform.core import (
     World,
     firewall_world,
     labels_of,
+    pem_not_after,
     port_range,
     union_layer,
 )
@@ -74,8 +75,14 @@ TYPES = frozenset({
     "aws_db_cluster_snapshot", "aws_neptune_cluster_snapshot", "aws_autoscaling_group",
     "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
     "aws_eip_association", "aws_db_instance_automated_backups_replication",
-    "aws_autoscaling_attachment",
+    "aws_autoscaling_attachment", "aws_acm_certificate", "aws_iam_server_certificate",
+    "aws_lb_listener_certificate",
 })
+CERT_TYPES = ["aws_acm_certificate", "aws_iam_server_certificate"]
+ACM_DOC = ("https://docs.aws.amazon.com/acm/latest/userguide/managed-renewal.html (ACM "
+           "renews the certificates it issued; imported certificates are not renewed) and "
+           "ACM API Reference, CertificateDetail (Type AMAZON_ISSUED, IMPORTED, PRIVATE; "
+           "RenewalEligibility)")
 _PROTO = {"-1": "*", "all": "*", "tcp": "tcp", "6": "tcp", "udp": "udp", "17": "udp",
           "icmp": "icmp", "1": "icmp", "icmpv6": "icmp", "58": "icmp"}
 # listener protocols as the live reading names them (QUIC is TLS 1.3, TCP_QUIC an opaque
@@ -84,6 +91,21 @@ _LISTENER = {**LISTENER_PROTO, "SSL": "tls"}
 DB_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
             "aurora-mysql": 3306, "aurora": 3306, "oracle": 1521, "sqlserver": 1433,
             "db2": 50000, "neptune": 8182, "docdb": 27017}
+
+
+def engine_port(engine: Any) -> int | None:
+    """The default port of an RDS engine (any case): its family's for the edition names
+    (`oracle-ee`, `sqlserver-ex`, `db2-se`, `custom-oracle-ee`...: RDS API Reference,
+    CreateDBInstance `Engine` and `Port` defaults: Oracle 1521, SQL Server 1433, Db2 50000)."""
+    name = str(engine or "").strip().lower()
+    if name in DB_PORTS:
+        return DB_PORTS[name]
+    for family in ("oracle", "sqlserver", "db2"):
+        if name.startswith((f"{family}-", f"custom-{family}-")):
+            return DB_PORTS[family]
+    return None
+
+
 # cluster type -> its instances' type (Neptune and DocumentDB are RDS clusters underneath:
 # same arguments, `storage_encrypted` false and `backup_retention_period` 1 by default)
 CLUSTERS = {"aws_rds_cluster": "aws_rds_cluster_instance",
@@ -157,6 +179,10 @@ class _Aws:
             self.ebs_default[self.region(d) or ""] = None if d.unknown("enabled") else bool(
                 d.v("enabled", default=True))
         self._layers: dict[tuple[tuple[str, ...], bool], tuple[RuleLayer, RuleLayer]] = {}
+        self.certs_unknown = ""  # why a planned certificate may be presented unseen
+        self._public: dict[str, bool] = {}  # load balancer id -> public in some world
+        self.sni: dict[str, list[Entry]] = defaultdict(list)  # listener -> its certificates
+        self.rules: dict[str, list[Entry]] = defaultdict(list)  # listener -> its rules
 
     def rid(self, e: Entry, suffix: str = "") -> str:
         return self.b.rid(CLOUD, e, suffix)
@@ -560,11 +586,20 @@ class _Aws:
             if lt.type == "aws_launch_template":
                 most, least, deps = self.sg_layers(lt, ("vpc_security_group_ids",
                                                         "security_group_names"))
-                nic = (lt.v("network_interfaces") or [{}])[0] or {}
-                flag: Any = str(nic.get("associate_public_ip_address") or "").lower()
-                flag_unknown = lt.unknown("network_interfaces", 0,
-                                          "associate_public_ip_address")
-                flag = {"true": True, "false": False}.get(flag)
+                # every network interface's `associate_public_ip_address` (a string in a
+                # launch template: "true", "false", "" not set), not the first block's only
+                flags: list[bool | None] = []
+                flag_unknown = False
+                for i, nic in enumerate(lt.v("network_interfaces") or []):
+                    nic = nic if isinstance(nic, Mapping) else {}
+                    flags.append({"true": True, "false": False}.get(
+                        str(nic.get("associate_public_ip_address") or "").strip().lower()))
+                    flag_unknown = flag_unknown or lt.unknown(
+                        "network_interfaces", i, "associate_public_ip_address")
+                # any one asks for a public address: public; one leaves it to the subnet:
+                # the subnet decides; all refuse: none
+                flag: Any = True if True in flags else (
+                    None if None in flags or not flags else False)
                 devices = [(d.get("device_name"), (d.get("ebs") or [{}])[0] or {})
                            for d in lt.v("block_device_mappings") or [] if isinstance(d, dict)]
                 image = None if lt.unknown("image_id") else lt.v("image_id")
@@ -588,8 +623,7 @@ class _Aws:
             elif flag_unknown or subnet_unknown or not states:
                 public, unsure = False, True
             else:
-                public = all(p and not u for p, u in states)
-                unsure = not public and any(p or u for p, u in states)
+                public, unsure = self.subnets_public(subnets)
             text = UNKNOWN_IP.format(what=f"public IPv4 of the instances of {asg.address}")
             v6_most: list[str] = []
             v6_least: list[str] = []
@@ -641,11 +675,22 @@ class _Aws:
         if not inst.unknown("associate_public_ip_address") and \
                 inst.v("associate_public_ip_address") is not None:
             return bool(inst.v("associate_public_ip_address")), False, []
-        subnets = self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
-        if subnets and subnets[0].address in self.subnet_public:
-            public, unsure = self.subnet_public[subnets[0].address]
-            return public, unsure, subnets[:1]
+        # `subnet_id = aws_subnet.x[count.index].id`: every instance of aws_subnet.x may be
+        # the one (the reference names no key): public only if all are, unsure if any may be
+        subnets = [sn for sn in self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
+                   if sn.address in self.subnet_public]
+        if subnets:
+            public, unsure = self.subnets_public(subnets)
+            return public, unsure, subnets
         return False, True, []
+
+    def subnets_public(self, subnets: list[Entry]) -> tuple[bool, bool]:
+        """(public, unsure) for a machine launched in one of `subnets` (planned), by their
+        `map_public_ip_on_launch`: public when each certainly maps one, unsure when they
+        disagree or one is known only after apply."""
+        states = [self.subnet_public.get(sn.address, (False, True)) for sn in subnets]
+        public = all(p and not u for p, u in states)
+        return public, not public and any(p or u for p, u in states)
 
     def public_v6(self, inst: Entry) -> tuple[list[str], list[str]]:
         """(most, least exposed) IPv6 addresses of an instance. Every IPv6 address in a VPC
@@ -663,13 +708,14 @@ class _Aws:
                 return known, known
         if "ipv6_addresses" in inst.expr or "ipv6_address_count" in inst.expr:
             return [], []  # set to none
+        # every subnet the reference may name (see public_v4)
         subnets = self.ix.targets(inst, "subnet_id", ["aws_subnet"])[0]
-        if subnets:
-            sn = subnets[0]
-            if sn.unknown("assign_ipv6_address_on_creation"):
-                return [text], []
-            if sn.v("assign_ipv6_address_on_creation"):
-                return [text], [text]
+        assigns = [None if sn.unknown("assign_ipv6_address_on_creation") else bool(
+            sn.v("assign_ipv6_address_on_creation")) for sn in subnets]
+        if assigns and all(assigns):
+            return [text], [text]
+        if any(a is not False for a in assigns):
+            return [text], []
         return [], []
 
     def volumes(self) -> None:
@@ -718,7 +764,7 @@ class _Aws:
         port = e.v("port")
         computed = e.computed("port")  # not set: the engine's default port
         if port is None and (computed or not e.unknown("port")):
-            port = DB_PORTS.get(str(e.v("engine") or ""))
+            port = engine_port(e.v("engine"))
         ports = PortRange(int(port), int(port)) if port is not None and (
             computed or not e.unknown("port")) else None
         endpoint_most, endpoint_least = union_layer("database endpoint port", [Draft(
@@ -927,6 +973,94 @@ class _Aws:
             return denies_plain_http(bucket.v("policy"), name)
         return None if stray else False
 
+    # --- certificates -------------------------------------------------------------------
+
+    def certificates(self) -> None:
+        """aws_acm_certificate and aws_iam_server_certificate -> certificate, as the live
+        reading builds them from ACM's DescribeCertificate and IAM's ListServerCertificates
+        (providers/aws/normalize/edge.py, ACM_DOC): ACM renews what it issued (`type`
+        AMAZON_ISSUED: a `domain_name` requested with `validation_method`), a private CA's
+        certificate when it is eligible for renewal, never an imported one (`certificate_body`)
+        nor an IAM server certificate. Expiry: `not_after` / `expiration`, else the planned
+        PEM body's; known only after apply (a certificate the plan requests): None, TLS-03
+        says error."""
+        for cert in self.ix.of_type("aws_acm_certificate"):
+            ctype = None if cert.unknown("type") else cert.v("type")
+            if ctype is None:
+                if cert.v("certificate_body") or (cert.unknown("certificate_body")
+                                                  and cert.configured("certificate_body")):
+                    ctype = "IMPORTED"
+                elif cert.v("certificate_authority_arn") or (
+                        cert.unknown("certificate_authority_arn")
+                        and cert.configured("certificate_authority_arn")):
+                    ctype = "PRIVATE"
+                elif cert.v("domain_name") or cert.unknown("domain_name"):
+                    ctype = "AMAZON_ISSUED"
+            managed: bool | None = ctype == "AMAZON_ISSUED"
+            if ctype == "PRIVATE":
+                eligible = None if cert.unknown("renewal_eligibility") else \
+                    cert.v("renewal_eligibility")
+                managed = None if eligible is None else eligible == "ELIGIBLE"
+            not_after = None if cert.unknown("not_after") else cert.v("not_after")
+            if not not_after and ctype == "IMPORTED":
+                not_after = pem_not_after(cert, "certificate_body")
+            sans = cert.v("subject_alternative_names") or []
+            domains = list(dict.fromkeys(str(d) for d in [cert.v("domain_name"), *(
+                sans if isinstance(sans, list) else [])] if d))
+            cid = self.b.add(cert, Kind.CERTIFICATE, CLOUD, {
+                "managed_renewal": bool(managed), "not_after": not_after or None,
+                "domains": domains},
+                name=cert.name(cert.v("domain_name")), region=self.region(cert),
+                labels=self.labels(cert))
+            if ctype is None or managed is None:
+                self.b.mark(cid, ("managed_renewal",), Unread(
+                    f"{cert.address}: whether ACM renews it is known only after apply "
+                    "(its type or renewal eligibility)", opens=True, closes=False))
+        for cert in self.ix.of_type("aws_iam_server_certificate"):
+            expiry = None if cert.unknown("expiration") else cert.v("expiration")
+            self.b.add(cert, Kind.CERTIFICATE, CLOUD, {
+                "managed_renewal": False,
+                "not_after": expiry or pem_not_after(cert, "certificate_body"),
+                "domains": []}, name=cert.name(cert.v("name")), region=None,
+                labels=self.labels(cert))
+
+    def present(self, presenter: str, e: Entry, path: tuple[Any, ...], types: list[str],
+                id_attr: str = "arn") -> bool:
+        """Relate `presenter` (a listener, a CDN) to the planned certificates `e` names at
+        `path`; False when it names one known only after apply that no planned certificate
+        is known to be (then which planned certificates are presented is not known)."""
+        found, unresolved = self.ix.targets(e, path, types, id_attr=id_attr)
+        for cert in found:
+            self.b.relate(presenter, self.rid(cert), RelationType.USES_CERTIFICATE)
+        return not (unresolved and e.unknown(*path))
+
+    def presented_unknown(self, why: str) -> None:
+        """A public listener or CDN presents a certificate known only after apply that no
+        planned certificate is known to be: a planned certificate that no public endpoint is
+        known to present may be presented (TLS-03 would skip it as unused), as the live
+        reading marks them when a listener's certificate list was not read
+        (providers/aws/normalize/load_balancers.py: mark_listener_certificates_unread)."""
+        self.certs_unknown = self.certs_unknown or why
+
+    def mark_presented_unknown(self) -> None:
+        if not self.certs_unknown:
+            return
+        public = {rid for rid in self.b.ids
+                  if self.b.entry_of[rid].type in ("aws_lb", "aws_alb", "aws_elb")
+                  and self._public.get(rid, True)}
+        presenters = {r.source for r in self.b.relations
+                      if r.type is RelationType.MEMBER_OF and r.target in public}
+        presenters |= {rid for rid in self.b.ids
+                       if self.b.entry_of[rid].type == "aws_cloudfront_distribution"}
+        used = {r.target for r in self.b.relations if r.type is RelationType.USES_CERTIFICATE
+                and r.source in presenters}
+        for cert in self.ix.of_type(*CERT_TYPES):
+            rid = self.rid(cert)
+            if rid not in used:
+                self.b.mark(rid, ("managed_renewal", "not_after", "domains"), Unread(
+                    f"{self.certs_unknown}: whether a public endpoint presents it is not "
+                    "known", opens=True, closes=False))
+
     # --- load balancers -----------------------------------------------------------------
 
     def load_balancers(self) -> None:
@@ -936,11 +1070,18 @@ class _Aws:
                                       id_attr="arn")[0]:
                 listeners[lb.address].append(li)
         groups = self.ix.of_type("aws_lb_target_group")
-        rules: dict[str, list[Entry]] = defaultdict(list)  # listener address -> its rules
+        rules = self.rules
         for r in self.ix.of_type("aws_lb_listener_rule", "aws_alb_listener_rule"):
             for li in self.ix.targets(r, "listener_arn", ["aws_lb_listener", "aws_alb_listener"],
                                       id_attr="arn")[0]:
                 rules[li.address].append(r)
+        # a listener's certificate list beyond its default certificate (SNI):
+        # aws_lb_listener_certificate (AWS provider docs, lb_listener_certificate)
+        for lc in self.ix.of_type("aws_lb_listener_certificate"):
+            for li in self.ix.targets(lc, "listener_arn", ["aws_lb_listener",
+                                                           "aws_alb_listener"],
+                                      id_attr="arn")[0]:
+                self.sni[li.address].append(lc)
         reached: set[str] = set()  # target groups a planned listener forwards to
         attachments: dict[str, list[Entry]] = defaultdict(list)
         for att in self.ix.of_type("aws_lb_target_group_attachment"):
@@ -974,6 +1115,7 @@ class _Aws:
             unsure = lb.unknown("internal") and not lb.computed("internal")  # default false
             world.set("public_endpoint", not internal or unsure, not internal and not unsure)
             world.props["public_ips"] = []
+            self._public[lb_id] = bool(not internal or unsure)
             own = listeners.get(lb.address, [])
             drafts = []
             for li in own:
@@ -1011,9 +1153,9 @@ class _Aws:
                        native_type=lb.type)
             for li in own:
                 self.listener(lb, lb_id, li, groups)
-            # the default actions' groups: a listener has one target port in the model, so
-            # what listener rules forward (each rule its own group and port) is left unknown
-            forwarded = {tg.address for li in own for tg in self.forwarded(li, {})}
+            # the default actions' and the listener rules' groups (each port its own
+            # listener in the model: listener())
+            forwarded = {tg.address for li in own for tg in self.forwarded(li, rules)}
             reached |= forwarded
             for tg in groups:
                 if tg.address not in forwarded:
@@ -1041,7 +1183,8 @@ class _Aws:
                     self.b.also_read(self.rid(self.ix.by_address[address]), via, tg)
                 self.b.mark(self.rid(self.ix.by_address[address]), ("public_ips", "ingress"),
                             Unread(f"{via.address}: target group {tg.address} is forwarded "
-                                   "to " + ("by a listener rule (its port not judged)"
+                                   "to " + ("by a listener rule of a listener whose load "
+                                            "balancer is not in the plan"
                                             if via_rule else
                                             "by no load balancer listener in the plan"),
                                    "dangling", opens=True, closes=False))
@@ -1074,29 +1217,51 @@ class _Aws:
                             out.append(tg)
         return out
 
+    @staticmethod
+    def final_action(e: Entry, block: str) -> tuple[int, Mapping[str, Any]]:
+        """The action that ends a listener's or listener rule's action list (by `order`):
+        its index in the planned list and itself ({} when there is none)."""
+        actions = [(i, a) for i, a in enumerate(e.v(block) or []) if isinstance(a, Mapping)]
+        actions.sort(key=lambda ia: ia[1].get("order") or 0)
+        return next(((i, a) for i, a in actions if a.get("type") in (
+            "forward", "redirect", "fixed-response")), (-1, {}))
+
     def listener(self, lb: Entry, lb_id: str, li: Entry, groups: list[Entry]) -> None:
         lb_type = str(lb.v("load_balancer_type", default="application"))
         raw_proto = li.v("protocol") or ("HTTP" if lb_type == "application" else "TCP")
-        protocol = _LISTENER.get(str(raw_proto), str(raw_proto).lower())
-        actions = sorted((a for a in li.v("default_action") or [] if isinstance(a, dict)),
-                         key=lambda a: a.get("order") or 0)
-        final = next((a for a in actions if a.get("type") in ("forward", "redirect",
-                                                              "fixed-response")), {})
+        # the API's enum in upper case; plain `.tf` holds what the block spells (the
+        # provider accepts any case)
+        protocol = _LISTENER.get(str(raw_proto).upper(), str(raw_proto).lower())
+        i, final = self.final_action(li, "default_action")
         redirect = final.get("type") == "redirect" and str(
             ((final.get("redirect") or [{}])[0] or {}).get("protocol", "")).upper() == "HTTPS"
-        target_port = None
-        # the default forward's target groups by port (a weighted forward's groups may
-        # listen on different ports: each port reaches its own groups' targets, as live)
-        by_port: dict[int, list[str]] = {}
+        # Every target group the listener forwards to, as live: its default action's and
+        # each forwarding listener rule's (aws_lb_listener_rule, by `priority`), every group
+        # of a weighted forward. The first forward's port is the listener's target port;
+        # each further port reaches its own groups' targets, one more listener per port.
+        forwards: list[tuple[Entry, str, int, Mapping[str, Any]]] = []
         if final.get("type") == "forward":
-            # by the index in the planned list (`actions` is sorted by `order`)
-            i = next(j for j, a in enumerate(li.v("default_action") or []) if a is final)
-            paths: list[tuple[Any, ...]] = [("default_action", i, "target_group_arn")]
-            for j, fwd in enumerate(final.get("forward") or []):  # weighted forward
-                for k, _ in enumerate((fwd or {}).get("target_group") or []):
-                    paths.append(("default_action", i, "forward", j, "target_group", k, "arn"))
+            forwards.append((li, "default_action", i, final))
+        rules = sorted(self.rules.get(li.address, []), key=lambda r: (
+            int(r.v("priority")) if str(r.v("priority")).isdigit() else 50001, r.address))
+        rule_unknown = False  # a rule whose action is known only after apply
+        for r in rules:
+            j, rule_final = self.final_action(r, "action")
+            if rule_final.get("type") == "forward":
+                forwards.append((r, "action", j, rule_final))
+            elif r.unknown("action") and (not rule_final or r.unknown("action", j, "type")):
+                rule_unknown = True
+        if any(e is not li for e, *_ in forwards):
+            redirect = False  # a rule forwards plain requests: not redirect-only, as live
+        target_port = None
+        by_port: dict[int, list[str]] = {}
+        for e, block, k, action in forwards:
+            paths: list[tuple[Any, ...]] = [(block, k, "target_group_arn")]
+            for j, fwd in enumerate(action.get("forward") or []):  # weighted forward
+                for m, _ in enumerate((fwd or {}).get("target_group") or []):
+                    paths.append((block, k, "forward", j, "target_group", m, "arn"))
             for tg in (t for path in paths for t in self.ix.targets(
-                    li, path, ["aws_lb_target_group"], id_attr="arn")[0]):
+                    e, path, ["aws_lb_target_group"], id_attr="arn")[0]):
                 if tg.v("port") is not None:
                     tg_port = int(tg.v("port"))
                     by_port.setdefault(tg_port, [])
@@ -1117,6 +1282,8 @@ class _Aws:
                 li.v("ssl_policy"))
         if str(raw_proto).upper() in LISTENER_TRANSPORT:
             world.props["transport"] = list(LISTENER_TRANSPORT[str(raw_proto).upper()])
+        if rule_unknown:  # that rule may forward plain HTTP
+            world.set("redirects_to_https", False, redirect)
         if li.unknown("protocol") and "protocol" in li.expr:
             # set to a value known only after apply: plain HTTP at worst, HTTPS (its TLS
             # policy not known) at best, as for an hcloud service (TLS-02 says error)
@@ -1125,9 +1292,18 @@ class _Aws:
         if target_port is not None:
             world.props["target_groups"] = sorted(by_port[target_port])
         name = f"{lb.v('name') or lb.address}:{port}/{protocol}"
+        sni = self.sni.get(li.address, [])
         lid = self.b.add(li, Kind.LISTENER, CLOUD, world, name=name,
-                         region=self.region(li) or self.region(lb), deps=[lb])
+                         region=self.region(li) or self.region(lb), deps=[lb, *sni, *rules])
         self.b.relate(lid, lb_id, RelationType.MEMBER_OF)
+        # Every certificate the listener presents, as live: its default certificate
+        # (`certificate_arn`) and its certificate list (aws_lb_listener_certificate)
+        known = self.present(lid, li, ("certificate_arn",), CERT_TYPES)
+        for lc in sni:
+            known = self.present(lid, lc, ("certificate_arn",), CERT_TYPES) and known
+        if not known and self._public.get(lb_id, True):
+            self.presented_unknown(f"listener {li.address} presents a certificate known "
+                                   "only after apply")
         for other in sorted(set(by_port) - {target_port}):
             more = World({**world.props, "target_port": other,
                           "target_groups": sorted(by_port[other]),
@@ -1271,8 +1447,18 @@ class _Aws:
             else:
                 world.props["waf"] = bool(acl)
                 world.props["waf_rate_limit"] = None if acl else False
-            self.b.add(d, Kind.CDN, CLOUD, world, name=d.name(d.v("domain_name"), d.v("comment")),
-                       region=None, labels=self.labels(d))
+            did = self.b.add(d, Kind.CDN, CLOUD, world,
+                             name=d.name(d.v("domain_name"), d.v("comment")), region=None,
+                             labels=self.labels(d))
+            # the certificate it presents to every viewer, as live (edge.py): ACM by ARN, an
+            # IAM server certificate by its id
+            known = self.present(did, d, ("viewer_certificate", 0, "acm_certificate_arn"),
+                                 ["aws_acm_certificate"])
+            known = self.present(did, d, ("viewer_certificate", 0, "iam_certificate_id"),
+                                 ["aws_iam_server_certificate"], id_attr="id") and known
+            if not known and enabled:
+                self.presented_unknown(f"distribution {d.address} presents a certificate "
+                                       "known only after apply")
 
     def classic_load_balancers(self) -> None:
         """aws_elb (Classic Load Balancer): listeners (`lb_port`, `lb_protocol`, the
@@ -1285,6 +1471,7 @@ class _Aws:
             unsure = lb.unknown("internal") and not lb.computed("internal")  # default false
             world.set("public_endpoint", not internal or unsure, not internal and not unsure)
             world.props["public_ips"] = []
+            self._public[lb_id] = bool(not internal or unsure)
             drafts = []
             listeners = [li for li in lb.v("listener") or [] if isinstance(li, dict)]
             for i, li in enumerate(listeners):
@@ -1329,6 +1516,12 @@ class _Aws:
                                  name=f"{lb.v('name') or lb.address}:{port}/{protocol}",
                                  region=self.region(lb), suffix=f"/listener/{i}")
                 self.b.relate(lid, lb_id, RelationType.MEMBER_OF)
+                # the certificate an HTTPS/SSL listener presents (`ssl_certificate_id`: an
+                # ACM or IAM server certificate ARN, AWS provider docs, elb)
+                if not self.present(lid, lb, ("listener", i, "ssl_certificate_id"),
+                                    CERT_TYPES) and self._public.get(lb_id, True):
+                    self.presented_unknown(f"listener {i} of {lb.address} presents a "
+                                           "certificate known only after apply")
             for inst in self.ix.targets(lb, "instances", ["aws_instance"])[0]:
                 self.b.relate(lb_id, self.rid(inst), RelationType.TARGETS, private=True)
 
@@ -1349,4 +1542,6 @@ def build(b: Builder) -> None:
     a.classic_load_balancers()
     a.snapshots()
     a.file_systems()
+    a.certificates()
+    a.mark_presented_unknown()
 

@@ -256,6 +256,25 @@ class _Azure:
             self.b.add(r, Kind.FIREWALL, CLOUD, loose,
                        name=f"{r.address} (rule of {nsg_name} not in the plan)", region=None)
 
+    def entry_paths(self, s_opts: list[Entry | None], n_opts: list[Entry | None],
+                    standard: bool, private: list[str] | None
+                    ) -> tuple[list[tuple[RuleLayer, ...]], tuple[RuleLayer, ...]]:
+        """(most exposed paths, least exposed path) of one entry (an IP configuration with a
+        public IP) whose subnet NSG may be any of `s_opts` and NIC NSG any of `n_opts` (None:
+        no NSG there). More than one: a reference naming no instance key
+        (`azurerm_subnet.x[count.index].id`: any instance of azurerm_subnet.x may be the one,
+        not the first only); the most exposed world has a path per choice, the least exposed
+        one every choice's layers in a row (only what all of them admit)."""
+        def layers(s: Entry | None, n: Entry | None, world: int) -> tuple[RuleLayer, ...]:
+            s_w = self.arm_nsg(s) if s else None
+            n_w = self.arm_nsg(n) if n else None
+            return nsg_layers(s_w[world] if s_w else None, n_w[world] if n_w else None,
+                              standard, private)
+        choices = [(sn, nn) for sn in s_opts for nn in n_opts]
+        most = [layers(sn, nn, 0) for sn, nn in choices]
+        least = tuple(layer for sn, nn in choices for layer in layers(sn, nn, 1))
+        return most, least
+
     # --- machines ---------------------------------------------------------------------------
 
     def machines(self) -> None:
@@ -331,14 +350,16 @@ class _Azure:
                          *(a for sub in subs for a, _ in subnet_nsg.get(sub.address, [])),
                          *(a for a, _ in nic_nsg.get(nic.address, []))]
                 deps += [r for n in [*s_nsgs, *n_nsgs] for r in self.rules.get(n.address, [])]
-                s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
-                n_w = self.arm_nsg(n_nsgs[0]) if n_nsgs else None
-                most_paths.append(nsg_layers(s_w[0] if s_w else None,
-                                             n_w[0] if n_w else None, standard, private))
+                # each subnet the configuration may name, with its NSG or none
+                none: list[Entry | None] = [None]
+                s_opts = list(dict.fromkeys(
+                    n for sub in subs for n in ([n for _, n in subnet_nsg.get(sub.address, [])]
+                                                or none))) or none
+                n_opts: list[Entry | None] = [*dict.fromkeys(n_nsgs)] or none
+                most_of, least_of = self.entry_paths(s_opts, n_opts, standard, private)
+                most_paths.extend(most_of)
                 # the least exposed world has only the public IPs known to exist
-                least_paths.append((certain, nsg_layers(s_w[1] if s_w else None,
-                                                        n_w[1] if n_w else None, standard,
-                                                        private)))
+                least_paths.append((certain, least_of))
             if most_paths:
                 most_layers = combine(most_paths)
                 least_layers = combine([p for c, p in least_paths if c]
@@ -447,16 +468,18 @@ class _Azure:
                         ss, (block, i, "network_security_group_id"),
                         ["azurerm_network_security_group"])
                     subs = self.ix.targets(ss, (block, i, "ip_configuration", j, "subnet_id"),
-                                           ["azurerm_subnet"])[0][:1]
+                                           ["azurerm_subnet"])[0]
                     s_nsgs = [n for sub in subs for n in subnet_nsg.get(sub.address, [])]
                     deps += [*nsgs, *subs, *s_nsgs]
                     deps += [r for n in [*nsgs, *s_nsgs] for r in self.rules.get(n.address, [])]
-                    s_w = self.arm_nsg(s_nsgs[0]) if s_nsgs else None
-                    n_w = self.arm_nsg(nsgs[0]) if nsgs else None
-                    least = nsg_layers(s_w[1] if s_w else None, n_w[1] if n_w else None,
-                                       True, [])
-                    most = nsg_layers(s_w[0] if s_w else None, n_w[0] if n_w else None,
-                                      True, [])
+                    # every subnet the configuration may name (see entry_paths)
+                    none: list[Entry | None] = [None]
+                    s_opts = list(dict.fromkeys(
+                        n for sub in subs for n in (subnet_nsg.get(sub.address) or none))) \
+                        or none
+                    most_of, least = self.entry_paths(s_opts, [*dict.fromkeys(nsgs)] or none,
+                                                      True, [])
+                    most = combine(most_of)
                     if nsg_unknown:
                         most = (RuleLayer("network security group not in the plan",
                                           LayerMode.UNION, (), Action.ALLOW, present=False),)
@@ -641,9 +664,12 @@ class _Azure:
         for cfg in self.ix.of_type(f"{stype}_configuration"):
             for srv in self.ix.targets(cfg, "server_id", [stype])[0] + self.ix.targets(
                     cfg, "server_name", [stype], id_attr="name")[0]:
-                if cfg.v("name") == param:
+                # a server parameter's name is case-insensitive (an ARM resource name, as
+                # the live reading compares them: lower-cased ids)
+                name = str(cfg.v("name") or "").strip().lower()
+                if name == param:
                     conf[srv.address] = cfg
-                elif cfg.v("name") == "require_secure_transport":
+                elif name == "require_secure_transport":
                     secure[srv.address] = cfg
                 else:
                     others[srv.address].append(cfg)
@@ -663,7 +689,13 @@ class _Azure:
             elif setting.unknown("value"):
                 tls = None
             else:
-                tls = _min_tls(sorted(str(setting.v("value") or "").split(","))[0])
+                # MySQL's tls_version lists every version accepted ("TLSv1.2,TLSv1.3"), in
+                # any order and case: the lowest is the minimum (a name not understood
+                # leaves it unknown), as the live reading (azure/normalize/databases.py)
+                names = [_min_tls(v) for v in str(setting.v("value") or "").split(",")
+                         if v.strip()]
+                known = [n for n in names if n is not None]
+                tls = min(known) if known and len(known) == len(names) else None
             # `require_secure_transport` OFF accepts unencrypted connections too; it is ON by
             # default ("By default, secured connectivity between the client and the server
             # is enforced. If you want to disable TLS/SSL ... you can change the server

@@ -41,14 +41,15 @@ AWS = frozenset({
     "aws_cloudfront_origin_access_control", "aws_ecr_lifecycle_policy",
     "aws_lambda_permission", "aws_lambda_layer_version", "aws_autoscaling_policy",
     "aws_appautoscaling_target", "aws_appautoscaling_policy", "aws_sns_topic_subscription",
-    "aws_ssm_parameter", "aws_lb_listener_rule", "aws_lb_listener_certificate",
+    "aws_ssm_parameter", "aws_lb_listener_rule",
     "aws_network_interface_attachment",
 })
 
 AZURERM = frozenset({
     "azurerm_resource_group", "azurerm_virtual_network", "azurerm_virtual_network_peering",
     # identities and grants (judged live)
-    "azurerm_role_assignment", "azurerm_role_definition", "azurerm_user_assigned_identity",
+    # (azurerm_role_definition: read for the role assignments that use it, grants.py)
+    "azurerm_role_definition", "azurerm_user_assigned_identity",
     "azurerm_key_vault_access_policy", "azurerm_federated_identity_credential",
     # names, routing, placement, monitoring
     "azurerm_private_dns_zone", "azurerm_private_dns_zone_virtual_network_link",

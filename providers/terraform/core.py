@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC
 from typing import Any
 
 from providers.terraform.context import TYPES as CONTEXT_TYPES
@@ -227,6 +228,22 @@ def _any_true(node: Any) -> bool:
     if isinstance(node, list):
         return any(_any_true(v) for v in node)
     return False
+
+
+def pem_not_after(e: Entry, attr: str) -> str | None:
+    """The expiry (`notAfter`, UTC) of the PEM certificate planned in `attr` (an uploaded
+    certificate's body: hcloud_uploaded_certificate, aws_acm_certificate imported,
+    aws_iam_server_certificate), when the plan knows it and it parses; else None."""
+    pem = e.v(attr)
+    if not isinstance(pem, str) or e.unknown(attr):
+        return None
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        return None
+    return cert.not_valid_after_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def labels_of(e: Entry, *keys: str) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import UTC
 from typing import Any
 
 from providers.hetzner.firewalls import Term, parse_selector
@@ -29,6 +28,7 @@ from providers.terraform.core import (
     World,
     firewall_world,
     labels_of,
+    pem_not_after,
 )
 from scanner.model import Kind, RelationType, Unread
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, RuleLayer
@@ -456,17 +456,17 @@ def _listener(b: Builder, lb: Entry, lb_id: str, port: int | None, svc: Entry) -
 def _not_after(e: Entry) -> str | None:
     if e.v("not_valid_after") and not e.unknown("not_valid_after"):
         return str(e.v("not_valid_after"))
-    pem = e.v("certificate")
-    if e.type != "hcloud_uploaded_certificate" or not isinstance(pem, str) or e.unknown(
-            "certificate"):
+    if e.type != "hcloud_uploaded_certificate":
         return None
-    from cryptography import x509
+    return pem_not_after(e, "certificate")
 
-    try:
-        cert = x509.load_pem_x509_certificate(pem.encode())
-    except ValueError:
-        return None
-    return cert.not_valid_after_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+def _shared_location(servers: list[Entry]) -> str | None:
+    """A volume created on a server is in the server's location; when the reference may name
+    any of several servers (`hcloud_server.node[count.index].id`), their one location if
+    they share it, else not known (not the first one's)."""
+    where = {_location(s) for s in servers}
+    return where.pop() if len(where) == 1 else None
 
 
 def _simple(b: Builder) -> None:
@@ -490,7 +490,7 @@ def _simple(b: Builder) -> None:
             "encryption_reference": NOT_ENCRYPTED_DOC,
             "size_gb": None if vol.unknown("size") else vol.v("size"),
         }, name=vol.name(vol.v("name")),
-            region=_location(vol) or (_location(servers[0]) if servers else None),
+            region=_location(vol) or _shared_location(servers),
             labels=labels_of(vol, "labels"))
         for s in servers:
             b.relate(vid, b.rid(CLOUD, s), RelationType.ATTACHED_TO)

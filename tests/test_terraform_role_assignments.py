@@ -1,0 +1,79 @@
+"""IAM-02 judges a plan's azurerm role assignments as the live reading judges the
+subscription's (providers/azure/normalize/subscription.py): a privileged role (by name or
+by id) or a custom role whose permissions make it one, at subscription, management-group
+or root scope, is an admin grant; at a resource group it is not; a role whose definition the
+plan does not hold, or a scope known only after apply, leaves the grant unknown. Before,
+every plan said only "identities and their grants are not read from plans"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fixtures.terraform.build_plans import plan, ref, res
+from tests.helpers import PLAN_STAMP as STAMP
+from tests.helpers import findings_of, scan_json
+from tests.helpers import write_plan as write
+
+AZURERM = {"azurerm": {"name": "azurerm", "expressions": {}}}
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+
+
+def assignment(name: str, principal: str | None, scope: str, **role: Any) -> dict[str, Any]:
+    unknown: dict[str, Any] = {"id": True, "name": True, "principal_type": True,
+                               "skip_service_principal_aad_check": True}
+    expressions: dict[str, Any] = {}
+    values: dict[str, Any] = {"scope": scope, "principal_id": principal}
+    for key, value in role.items():
+        if isinstance(value, dict):  # a reference, known only after apply
+            unknown[key] = True
+            expressions[key] = value
+        else:
+            values[key] = value
+    if principal is None:
+        unknown["principal_id"] = True
+        expressions["principal_id"] = ref("azurerm_user_assigned_identity.app.principal_id")
+    return res(f"azurerm_role_assignment.{name}", values, unknown=unknown,
+               expressions=expressions)
+
+
+def test_admin_grants_in_a_plan_are_judged_as_live(tmp_path: Path) -> None:
+    rs = [
+        assignment("owner", "11111111-1111-1111-1111-111111111111", SUB,
+                   role_definition_name="Owner"),
+        assignment("rg_owner", "22222222-2222-2222-2222-222222222222",
+                   f"{SUB}/resourceGroups/rg-app", role_definition_name="Owner"),
+        assignment("reader", "33333333-3333-3333-3333-333333333333", SUB,
+                   role_definition_name="Reader"),
+        assignment("by_id", "44444444-4444-4444-4444-444444444444",
+                   "/providers/Microsoft.Management/managementGroups/mg-root",
+                   role_definition_id=f"{SUB}/providers/Microsoft.Authorization/"
+                                      f"roleDefinitions/{CONTRIBUTOR}"),
+        res("azurerm_role_definition.ops", {
+            "name": "ops-everything", "scope": SUB, "assignable_scopes": [SUB],
+            "permissions": [{"actions": ["*"], "not_actions": [], "data_actions": [],
+                             "not_data_actions": []}]},
+            unknown={"id": True, "role_definition_id": True,
+                     "role_definition_resource_id": True}),
+        assignment("custom", "55555555-5555-5555-5555-555555555555", SUB,
+                   role_definition_id=ref(
+                       "azurerm_role_definition.ops.role_definition_resource_id")),
+        assignment("unseen", None, SUB, role_definition_name="Storage Blob Data Reader"),
+    ]
+    code, doc = scan_json(str(write(tmp_path, plan(rs, provider_config=AZURERM,
+                                                   timestamp=STAMP))), "--checks", "IAM-02")
+    got = {str(f["resource"]).split("/", 1)[-1]: f for f in findings_of(doc)
+           if f["check"] == "IAM-02" and "/" in str(f["resource"])}
+    status = {k: f["status"] for k, f in got.items()}
+    # before: no IAM-02 verdict for any (one "not verifiable" skip per plan)
+    assert status == {
+        "azurerm_role_assignment.owner": "fail",
+        "azurerm_role_assignment.rg_owner": "pass",
+        "azurerm_role_assignment.reader": "pass",
+        "azurerm_role_assignment.by_id": "fail",
+        "azurerm_role_assignment.custom": "fail",
+        "azurerm_role_assignment.unseen": "error",
+    }
+    assert "custom role ops-everything" in str(got["azurerm_role_assignment.custom"])
+    assert code == 1
