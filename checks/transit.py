@@ -140,7 +140,8 @@ def no_plaintext(ctx: CheckContext) -> Iterator[Finding]:
 @check(
     id="TLS-03",
     reads=("public_ips", "public_endpoint", "protocol",
-           "port", "managed_renewal", "renewal_status", "not_after", "domains"),
+           "port", "managed_renewal", "renewal_status", "not_after", "issued_at_apply",
+           "domains"),
     title="Certificates on public endpoints are auto-renewed and not near expiry",
     severity="medium",
     kinds={Kind.CERTIFICATE, Kind.LISTENER, Kind.LOAD_BALANCER, Kind.CDN},
@@ -168,6 +169,13 @@ def certificates_renewed(ctx: CheckContext) -> Iterator[Finding]:
         not_after = cert.prop("not_after")
         evidence = {"managed_renewal": cert.prop("managed_renewal"), "not_after": not_after,
                     "as_of": ctx.as_of.isoformat()}
+        if not_after is None and cert.prop("managed_renewal") and cert.prop("issued_at_apply"):
+            # a plan requests it: the provider issues it at apply, valid for months (ACM:
+            # CA/Browser Forum maximum; Hetzner: Let's Encrypt's 90 days), and renews it
+            evidence["issued_at_apply"] = True
+            yield ctx.passed(cert, "managed certificate the plan requests: issued at apply "
+                                   "and renewed by the provider", evidence)
+            continue
         if not_after is None:
             yield ctx.error(cert, "expiry not known", "unknown", evidence)
             continue

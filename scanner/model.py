@@ -144,6 +144,10 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
         "not_after": PropertySpec(
             "str | None", (Kind.CERTIFICATE,), "Expiry, ISO 8601 UTC."
         ),
+        "issued_at_apply": PropertySpec(
+            "bool", (Kind.CERTIFICATE,), "A managed certificate the Terraform plan requests: "
+            "the provider issues it at apply, so its expiry is known only then (plans only)."
+        ),
         "domains": PropertySpec("list[str]", (Kind.CERTIFICATE,), "Names the certificate covers."),
         "backup_enabled": PropertySpec(
             "bool | None", (Kind.COMPUTE, Kind.DATABASE, Kind.VOLUME), "Automatic backups on."

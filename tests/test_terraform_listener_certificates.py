@@ -71,8 +71,8 @@ def imported(name: str, expires: datetime) -> dict[str, Any]:
 
 def test_an_expired_imported_certificate_on_a_public_listener_fails(tmp_path: Path) -> None:
     """The default certificate and an SNI certificate of a public HTTPS listener are
-    judged: an imported one expired fails, one about to be requested (expiry known only
-    after apply) is error; one that only an internal load balancer presents is skipped."""
+    judged: an imported one expired fails, one ACM is asked to issue (expiry known only
+    after apply) passes; one that only an internal load balancer presents is skipped."""
     rs = [
         lb(), https("https", "aws_acm_certificate.old.arn"),
         imported("old", STAMP_AT - timedelta(days=3)),
@@ -96,7 +96,7 @@ def test_an_expired_imported_certificate_on_a_public_listener_fails(tmp_path: Pa
     # before: every aws_acm_certificate NOT-ASSESSED (type not covered), no TLS-03 verdict
     assert got[("TLS-03", "aws_acm_certificate.old")] == "fail"
     assert got[("TLS-03", "aws_acm_certificate.sni_old")] == "fail"
-    assert got[("TLS-03", "aws_acm_certificate.issued")] == "error"
+    assert got[("TLS-03", "aws_acm_certificate.issued")] == "pass"
     assert got[("TLS-03", "aws_acm_certificate.inner")] == "skip"
     assert not [k for k in got if k[0] == "NOT-ASSESSED"]
     assert code == 1
@@ -165,3 +165,37 @@ def test_a_classic_load_balancers_https_listener_presents_its_certificate(
     code, got = verdicts(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)))
     assert got[("TLS-03", "aws_acm_certificate.classic")] == "fail"
     assert code == 1
+
+
+def test_only_a_managed_certificate_the_plan_requests_passes_without_a_known_expiry(
+        tmp_path: Path) -> None:
+    """A certificate the plan asks ACM to issue is issued at apply and renewed by ACM: pass
+    (it was "expiry not known", error: every plan adding an ACM certificate to a public
+    listener exited 3). An imported certificate whose body is known only after apply, and
+    a managed one the plan does not create whose expiry is not known, stay error."""
+    def presented(name: str) -> dict[str, Any]:
+        return res(f"aws_lb_listener_certificate.{name}", {}, unknown={
+            "id": True, "listener_arn": True, "certificate_arn": True}, expressions={
+            "listener_arn": ref("aws_lb_listener.https.arn"),
+            "certificate_arn": ref(f"aws_acm_certificate.{name}.arn")})
+
+    unknown = {"id": True, "arn": True, "not_after": True, "type": True}
+    rs = [
+        lb(), https("https", "aws_acm_certificate.requested.arn"),
+        res("aws_acm_certificate.requested", {"domain_name": "api.example.com",
+                                              "validation_method": "DNS",
+                                              "subject_alternative_names": []},
+            unknown=unknown),
+        res("aws_acm_certificate.uploaded", {"domain_name": "shop.example.com",
+                                             "subject_alternative_names": []},
+            unknown={**unknown, "certificate_body": True},
+            expressions={"certificate_body": ref("var.body")}), presented("uploaded"),
+        res("aws_acm_certificate.kept", {"domain_name": "old.example.com",
+                                         "validation_method": "DNS",
+                                         "subject_alternative_names": []},
+            unknown=unknown, actions=("update",)), presented("kept"),
+    ]
+    _, got = verdicts(write(tmp_path, plan(rs, provider_config=AWS, timestamp=STAMP)))
+    assert got[("TLS-03", "aws_acm_certificate.requested")] == "pass"
+    assert got[("TLS-03", "aws_acm_certificate.uploaded")] == "error"
+    assert got[("TLS-03", "aws_acm_certificate.kept")] == "error"

@@ -1009,6 +1009,7 @@ class _Aws:
                 sans if isinstance(sans, list) else [])] if d))
             cid = self.b.add(cert, Kind.CERTIFICATE, CLOUD, {
                 "managed_renewal": bool(managed), "not_after": not_after or None,
+                "issued_at_apply": bool(managed) and not not_after and "create" in cert.actions,
                 "domains": domains},
                 name=cert.name(cert.v("domain_name")), region=self.region(cert),
                 labels=self.labels(cert))

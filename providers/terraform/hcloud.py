@@ -472,9 +472,12 @@ def _shared_location(servers: list[Entry]) -> str | None:
 def _simple(b: Builder) -> None:
     ix = b.index
     for cert in ix.of_type("hcloud_managed_certificate", "hcloud_uploaded_certificate"):
+        managed = cert.type == "hcloud_managed_certificate"
+        not_after = _not_after(cert)
         b.add(cert, Kind.CERTIFICATE, CLOUD, {
-            "managed_renewal": cert.type == "hcloud_managed_certificate",
-            "not_after": _not_after(cert),
+            "managed_renewal": managed,
+            "not_after": not_after,
+            "issued_at_apply": managed and not_after is None and "create" in cert.actions,
             "domains": [str(d) for d in cert.v("domain_names") or []],
         }, name=cert.name(cert.v("name")), region=None, labels=labels_of(cert, "labels"))
     attached: dict[str, list[Entry]] = defaultdict(list)
