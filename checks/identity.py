@@ -157,7 +157,8 @@ def credentials_fresh(ctx: CheckContext) -> Iterator[Finding]:
                 "references) and rotate the exposed ones.",
     references={"GDPR": ("Art. 32(1)(b)",), "ISO27001": ("A.5.17", "A.8.12"),
                 "C5": ("IDM-08",)},
-    evidence={"aws": "EC2 user data, Lambda/ECS environment (scanned at collection, values "
+    evidence={"aws": "EC2 user data, Lambda environment, the container environment of every "
+                     "ACTIVE ECS task definition revision (scanned at collection, values "
                      "never stored)",
               "azure": "VM custom data and user data, secret-looking tag names; App Service "
                        "app settings when the read returns them (GET config/web answers them "

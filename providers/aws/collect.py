@@ -15,6 +15,8 @@ are dropped. Nothing else is changed, except secrets:
   stored: the envelope keeps `"<redacted>"` and `flagged`, the names of what was found;
 - Lambda environment values are never stored: each becomes `"<redacted>"`, and the
   function gets `PostureFlaggedFields`, the names of the variables that looked secret;
+- ECS task definitions' container `environment` values likewise: each becomes
+  `"<redacted>"`, the task definition gets `PostureFlaggedFields`;
 - tags whose key looks like a secret have their value redacted, and every object passes
   through `scanner.redact.redact`.
 
@@ -143,6 +145,29 @@ def scan_text(text: str) -> list[str]:
         elif looks_secret(line):
             found.append(f"line {i}")
     return sorted(set(found), key=found.index)
+
+
+def scan_containers(task: dict[str, Any]) -> list[str] | None:
+    """Names (`containerDefinitions[app].environment.DB_PASSWORD`) of the secret-looking
+    environment values of every container of an ECS task definition, each value replaced by
+    the marker in place; None when no container has an environment."""
+    flagged: list[str] = []
+    seen = False
+    for i, container in enumerate(task.get("containerDefinitions") or []):
+        if not isinstance(container, dict) or not isinstance(container.get("environment"),
+                                                             list):
+            continue
+        label = container.get("name") or str(i)
+        for var in container["environment"]:
+            if not isinstance(var, dict):
+                continue
+            seen = True
+            if "value" in var:
+                if secret_value(str(var.get("name")), str(var["value"])):
+                    flagged.append(f"containerDefinitions[{label}].environment."
+                                   f"{var.get('name')}")
+                var["value"] = REDACTED
+    return flagged if seen else None
 
 
 def decode_user_data(value: str) -> str:
@@ -567,6 +592,8 @@ class AccountCollector:
                 "EC_secp384r1", "EC_secp521r1"]}}
         elif name == "cloudtrail.describe_trails":
             params = {"includeShadowTrails": True}
+        elif name == "ecs.list_task_definitions":
+            params = {"status": "ACTIVE"}
         elif name == "bedrock.list_inference_profiles":
             params = {"typeEquals": "APPLICATION"}
         elif name == "iam.list_policies":
@@ -833,6 +860,36 @@ class AccountCollector:
                 self.per_resource, "lambda.list_tags", region,
                 {"Resource": fn["FunctionArn"]}, fn["FunctionArn"]))
             for fn in functions if fn.get("FunctionArn")])
+
+    def _after_ecs_list_task_definitions(self, region: str, answer: dict[str, Any]
+                                         ) -> list[Task]:
+        arns = [a for a in answer.get("taskDefinitionArns", []) if isinstance(a, str)]
+        self.store("ecs.list_task_definitions", region,
+                   [{"taskDefinitionArn": arn} for arn in arns])
+        if not self.want("ecs.describe_task_definition"):
+            return []
+        return self._children(region, [
+            ("ecs.describe_task_definition", partial(self._task_definition, region, arn))
+            for arn in arns])
+
+    def _task_definition(self, region: str, arn: str) -> None:
+        """One task definition, every container's `environment` value scanned and replaced
+        by the marker; `secrets` (valueFrom: a Secrets Manager or SSM Parameter Store ARN)
+        hold references, not values (ECS API Reference, ContainerDefinition)."""
+        name = "ecs.describe_task_definition"
+        params = {"taskDefinition": arn, "include": ["TAGS"]}
+        try:
+            response = self.call(name, region, **params)
+        except Exception as exc:
+            self.fail(name, region, exc, resource=arn)
+            return
+        task = response.get("taskDefinition")
+        if isinstance(task, dict):
+            flagged = scan_containers(task)
+            if flagged is not None:
+                task[FLAGGED] = flagged
+                self._removed.append(f"{name}[{arn}].containerDefinitions[].environment")
+        self.store(name, region, [{"request": params, "response": response}], arn)
 
     def _after_backup_list_backup_vaults(self, region: str, answer: dict[str, Any]
                                          ) -> list[Task]:

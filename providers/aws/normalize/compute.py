@@ -210,3 +210,35 @@ def functions(ctx: Build) -> None:
         ctx.add(Kind.APP_SERVICE, arn, "lambda_function", fn, {
             "plaintext_secrets": list(_arr(fn.get(FLAGGED), FLAGGED)),
         }, region, str(fn.get("FunctionName")), function_tags.get(arn))
+        # EnvironmentResponse.Error: "Error messages for environment variables that couldn't
+        # be applied" (Lambda API Reference; a KMS key Lambda cannot decrypt with): the
+        # variables were not returned, so what they hold is not known (never "none").
+        error = _obj(_obj(fn.get("Environment"), "Environment").get("Error"), "Error")
+        if error:
+            ctx.mark(arn, ("plaintext_secrets",), Unread(
+                "its environment variables were not returned (Environment.Error "
+                f"{error.get('ErrorCode')})", opens=True, closes=False))
+
+
+def task_definitions(ctx: Build) -> None:
+    """Every ACTIVE ECS task definition revision listed: its containers' `environment`
+    values were scanned at collection (collect.scan_containers); one not described is not
+    known to be free of secrets."""
+    described = {str(_obj(env.get("request"), "request").get("taskDefinition")): env
+                 for _, env in ctx.regional("ecs.describe_task_definition")}
+    failed = {str(e.get("resource")): e for e in ctx.s.errors
+              if e.get("collection") == "ecs.describe_task_definition" and e.get("resource")}
+    for region, item in ctx.regional("ecs.list_task_definitions"):
+        arn = str(item.get("taskDefinitionArn"))
+        env = described.get(arn)
+        response = _obj((env or {}).get("response"), "response")
+        task = _obj(response.get("taskDefinition"), "taskDefinition")
+        labels = {str(t.get("key")): str(t.get("value", ""))
+                  for t in _arr(response.get("tags"), "tags") if isinstance(t, Mapping)}
+        ctx.add(Kind.APP_SERVICE, arn, "ecs_task_definition", task or item, {
+            "plaintext_secrets": list(_arr(task.get(FLAGGED), FLAGGED)),
+        }, region, arn.rsplit("/", 1)[-1], labels)
+        if not task and arn not in failed:  # a failed read is marked by mark_child_failures
+            ctx.mark(arn, ("plaintext_secrets", "labels"), Unread(
+                "ecs.describe_task_definition did not describe it",
+                opens=True, closes=True))
