@@ -47,12 +47,38 @@ def _register(url: str) -> None:
     ecs.deregister_task_definition(taskDefinition="old:1")
 
 
+def _mime(script: str) -> str:
+    """A cloud-init MIME multi-part archive (as `cloud-init devel make-mime` writes it): a
+    cloud-config part and a shell script part in base64 transfer encoding."""
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    archive = MIMEMultipart()
+    archive.attach(MIMEText("#cloud-config\npackages: [nginx]\n", "cloud-config"))
+    archive.attach(MIMEText(script, "x-shellscript", "utf-8"))  # utf-8: base64 encoded
+    return archive.as_string()
+
+
+def _launch(url: str) -> None:
+    from tests import aws_estate
+
+    ec2 = aws_estate.client(url, "ec2")
+    for name, user_data in (
+            ("mime-clean", _mime("#!/bin/bash\nyum install -y nginx && systemctl enable "
+                                 "--now nginx\n")),
+            ("mime-secret", _mime("#!/bin/bash\nexport DB_PASSWORD=s3cr3t!x\n"))):
+        ec2.run_instances(ImageId=aws_estate.AMI, MinCount=1, MaxCount=1, UserData=user_data,
+                          TagSpecifications=[{"ResourceType": "instance",
+                                              "Tags": [{"Key": "Name", "Value": name}]}])
+
+
 @pytest.fixture(scope="module")
 def moto_ecs() -> Iterator[Any]:
     from tests.aws_proxy import AwsProxy, start_moto
 
     moto, url = start_moto()
     _register(url)
+    _launch(url)
     proxy = AwsProxy(moto, url).start()
     try:
         yield proxy
@@ -79,10 +105,19 @@ def _scan(proxy: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: st
     return got, result.stdout + result.stderr
 
 
+@pytest.fixture(scope="module")
+def full_scan(moto_ecs: Any, tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[dict[str, dict[str, Any]], str, str]:
+    """One scan of the estate (its findings, its output and log, its recorded snapshot)."""
+    tmp = tmp_path_factory.mktemp("scan")
+    with pytest.MonkeyPatch.context() as mp:
+        got, text = _scan(moto_ecs, mp, tmp, "--record", str(tmp / "rec.json"))
+    return got, text, (tmp / "rec.json").read_text()
+
+
 def test_secret_in_any_container_of_any_active_task_definition_revision_fails_sec01(
-        moto_ecs: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    record = tmp_path / "rec.json"
-    got, text = _scan(moto_ecs, monkeypatch, tmp_path, "--record", str(record))
+        full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
+    got, text, recorded = full_scan
     assert got["SEC-01 web:1"]["status"] == "fail"
     assert got["SEC-01 web:1"]["evidence"]["fields"] == [
         "containerDefinitions[sidecar].environment.DB_PASSWORD"]
@@ -91,10 +126,21 @@ def test_secret_in_any_container_of_any_active_task_definition_revision_fails_se
     assert "SEC-01 old:1" not in got  # deregistered: INACTIVE, not listed
     # the tags DescribeTaskDefinition returns (include=TAGS) are its labels
     assert (got["INV-02 web:1"]["status"], got["INV-02 web:2"]["status"]) == ("pass", "fail")
-    recorded = record.read_text()
     for where in (text, recorded):
         assert SECRET not in where
     assert "containerDefinitions[sidecar].environment.DB_PASSWORD" in recorded
+
+
+def test_user_data_mime_archive_is_scanned_part_by_part_decoded(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
+    """A base64-encoded part of a cloud-init MIME archive is decoded before it is scanned:
+    the secret in it is named (not the encoded line), a harmless script is not a secret
+    (its encoded line looked like a random token)."""
+    got, text, recorded = full_scan
+    assert got["SEC-01 mime-secret"]["status"] == "fail"
+    assert got["SEC-01 mime-secret"]["evidence"]["fields"] == ["UserData:DB_PASSWORD"]
+    assert got["SEC-01 mime-clean"]["status"] == "pass"
+    assert "s3cr3t!x" not in text + recorded
 
 
 def test_task_definition_that_could_not_be_described_is_a_sec01_error_not_a_pass(

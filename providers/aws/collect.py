@@ -170,13 +170,34 @@ def scan_containers(task: dict[str, Any]) -> list[str] | None:
     return flagged if seen else None
 
 
-def decode_user_data(value: str) -> str:
-    raw = base64.b64decode(value, validate=False)
-    if raw[:2] == b"\x1f\x8b":  # gzip-compressed cloud-init
+def _gunzip(raw: bytes) -> bytes:
+    if raw[:2] == b"\x1f\x8b":  # gzip-compressed cloud-init (or a gzip part)
         import gzip
 
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8", errors="replace")
+        return gzip.decompress(raw)
+    return raw
+
+
+def decode_user_data(value: str) -> str:
+    """EC2 user data as text: base64 (DescribeInstanceAttribute returns it encoded), then
+    gzip, and a MIME multi-part archive (cloud-init's "mime-multi-part archive", what
+    `cloud-init devel make-mime`, EKS and AWS Batch launch templates write) part by part:
+    each part's own Content-Transfer-Encoding (base64, quoted-printable) and gzip undone,
+    so that a secret in an encoded part is seen."""
+    text = _gunzip(base64.b64decode(value, validate=False)).decode("utf-8", errors="replace")
+    head = text.lstrip()[:4096].lower()
+    if not (head.startswith(("content-type:", "mime-version:")) and "multipart/" in head):
+        return text
+    import email
+
+    parts: list[str] = []
+    for part in email.message_from_string(text.lstrip()).walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            parts.append(_gunzip(payload).decode("utf-8", errors="replace"))
+    return "\n".join(parts)
 
 
 def _redact_tags(obj: Any, path: str, removed: list[str]) -> Any:
