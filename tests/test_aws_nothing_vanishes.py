@@ -97,6 +97,7 @@ CONTEXT = {
     "backup.list_backup_selections": "backup coverage",
     "backup.get_backup_selection": "backup coverage",
     "lambda.list_tags": "function labels",
+    "lambda.list_versions_by_function": "a function's `plaintext_secrets` (its versions)",
     "ecs.describe_task_definition": "a task definition's `plaintext_secrets` and labels",
     "s3.get_bucket_location": "a bucket's region",
     "s3.get_bucket_encryption": "a bucket's `encrypted`",

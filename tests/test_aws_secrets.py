@@ -72,6 +72,31 @@ def _launch(url: str) -> None:
                                               "Tags": [{"Key": "Name", "Value": name}]}])
 
 
+def _functions(url: str) -> None:
+    import io
+    import zipfile
+
+    from tests import aws_estate
+
+    role = aws_estate.client(url, "iam").create_role(
+        RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = aws_estate.client(url, "lambda")
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("index.py", "def handler(event, context):\n    return None\n")
+    for name in ("rotated", "clean"):
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role,
+                            Handler="index.handler", Code={"ZipFile": code.getvalue()},
+                            Environment={"Variables": {"QUEUE": "jobs"}})
+    # version 1 of `rotated` was published with the secret; $LATEST no longer holds it
+    lam.update_function_configuration(FunctionName="rotated", Environment={
+        "Variables": {"QUEUE": "jobs", "DB_PASSWORD": SECRET}})
+    lam.publish_version(FunctionName="rotated")
+    lam.update_function_configuration(FunctionName="rotated", Environment={
+        "Variables": {"QUEUE": "jobs"}})
+    lam.publish_version(FunctionName="clean")
+
+
 @pytest.fixture(scope="module")
 def moto_ecs() -> Iterator[Any]:
     from tests.aws_proxy import AwsProxy, start_moto
@@ -79,6 +104,7 @@ def moto_ecs() -> Iterator[Any]:
     moto, url = start_moto()
     _register(url)
     _launch(url)
+    _functions(url)
     proxy = AwsProxy(moto, url).start()
     try:
         yield proxy
@@ -131,6 +157,16 @@ def test_secret_in_any_container_of_any_active_task_definition_revision_fails_se
     assert "containerDefinitions[sidecar].environment.DB_PASSWORD" in recorded
 
 
+def test_secret_in_a_published_lambda_version_fails_sec01_though_latest_is_clean(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
+    got, text, recorded = full_scan
+    assert got["SEC-01 rotated"]["status"] == "fail"
+    assert got["SEC-01 rotated"]["evidence"]["fields"] == [
+        "version 1: Environment.Variables.DB_PASSWORD"]
+    assert got["SEC-01 clean"]["status"] == "pass"
+    assert SECRET not in text + recorded
+
+
 def test_user_data_mime_archive_is_scanned_part_by_part_decoded(
         full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
     """A base64-encoded part of a cloud-init MIME archive is decoded before it is scanned:
@@ -162,7 +198,8 @@ def test_snapshot_recorded_before_ecs_was_read_is_a_sec01_error_for_the_account(
     account's task definitions are free of secrets: SEC-01 reports the missing collection;
     the verdicts it holds (an instance's user data) stand."""
     s = section({"ec2.describe_instances": [], "ec2.describe_instance_attribute": [],
-                 "lambda.list_functions": [], "lambda.list_tags": []})
+                 "lambda.list_functions": [], "lambda.list_tags": [],
+                 "lambda.list_versions_by_function": []})
     got = [(f["status"], f["message"]) for f in findings(s, tmp_path, "SEC-01")]
     assert ("error", "could not tell: ecs.list_task_definitions was not collected") in got
 
@@ -185,11 +222,25 @@ def _lambda(environment: dict[str, Any]) -> dict[str, Any]:
 def test_lambda_environment_lambda_could_not_return_is_a_sec01_error_not_a_pass(
         tmp_path: Path, environment: dict[str, Any], status: str) -> None:
     s = section({"lambda.list_functions": [_lambda(environment)], "lambda.list_tags": [],
+                 "lambda.list_versions_by_function": [],
                  "ecs.list_task_definitions": [], "ecs.describe_task_definition": [],
                  "ec2.describe_instances": [], "ec2.describe_instance_attribute": []})
     got = {f["status"] for f in findings(s, tmp_path, "SEC-01")
            if f["resource_name"] == "my-function"}
     assert got == {status}
+
+
+def test_snapshot_recorded_before_lambda_versions_were_read_makes_a_function_pass_an_error(
+        tmp_path: Path) -> None:
+    s = section({"lambda.list_functions": [_lambda({"Variables": {"BUCKET": "<redacted>"}})],
+                 "lambda.list_tags": [], "ecs.list_task_definitions": [],
+                 "ecs.describe_task_definition": [], "ec2.describe_instances": [],
+                 "ec2.describe_instance_attribute": []})
+    got = {f["resource_name"] or f["resource"].rsplit("/", 1)[-1]: (f["status"], f["message"])
+           for f in findings(s, tmp_path, "SEC-01")}
+    assert got["my-function"][0] == "error", got
+    assert got["lambda.list_versions_by_function"] == (
+        "error", "could not tell: lambda.list_versions_by_function was not collected")
 
 
 def test_bundled_aws_estates_record_the_ecs_reads_and_judge_sec01_without_errors() -> None:

@@ -13,8 +13,9 @@ Timestamps become ISO 8601 strings, bytes base64; `ResponseMetadata` and paginat
 are dropped. Nothing else is changed, except secrets:
 - EC2 user data is fetched, scanned for secret-looking assignments and values, and never
   stored: the envelope keeps `"<redacted>"` and `flagged`, the names of what was found;
-- Lambda environment values are never stored: each becomes `"<redacted>"`, and the
-  function gets `PostureFlaggedFields`, the names of the variables that looked secret;
+- Lambda environment values (of `$LATEST` and of every published version) are never
+  stored: each becomes `"<redacted>"`, and the function (version) gets
+  `PostureFlaggedFields`, the names of the variables that looked secret;
 - ECS task definitions' container `environment` values likewise: each becomes
   `"<redacted>"`, the task definition gets `PostureFlaggedFields`;
 - tags whose key looks like a secret have their value redacted, and every object passes
@@ -863,24 +864,52 @@ class AccountCollector:
                                   {"BackupPlanId": plan_id, "SelectionId": sel["SelectionId"]},
                                   f"{plan_id}/{sel['SelectionId']}")
 
+    def _redact_environment(self, name: str, fn: dict[str, Any]) -> None:
+        """A function configuration's environment values replaced by the marker, the names
+        of the secret-looking ones in `PostureFlaggedFields`."""
+        variables = ((fn.get("Environment") or {}).get("Variables")) or {}
+        if variables:
+            fn[FLAGGED] = [f"Environment.Variables.{k}" for k, v in variables.items()
+                           if secret_value(k, str(v))]
+            fn["Environment"]["Variables"] = {k: REDACTED for k in variables}
+            which = fn.get("FunctionName") if name == "lambda.list_functions" else \
+                f"{fn.get('FunctionName')}:{fn.get('Version')}"
+            self._removed.append(f"{name}[{which}].Environment.Variables")
+
     def _after_lambda_list_functions(self, region: str, answer: dict[str, Any]) -> list[Task]:
         functions = answer.get("Functions", [])
         for fn in functions:
-            variables = ((fn.get("Environment") or {}).get("Variables")) or {}
-            if variables:
-                fn[FLAGGED] = [f"Environment.Variables.{k}" for k, v in variables.items()
-                               if secret_value(k, str(v))]
-                fn["Environment"]["Variables"] = {k: REDACTED for k in variables}
-                self._removed.append(f"lambda.list_functions[{fn.get('FunctionName')}]"
-                                     ".Environment.Variables")
+            self._redact_environment("lambda.list_functions", fn)
         self.store("lambda.list_functions", region, functions)
-        if not self.want("lambda.list_tags"):
-            return []
-        return self._children(region, [
-            ("lambda.list_tags", partial(
-                self.per_resource, "lambda.list_tags", region,
-                {"Resource": fn["FunctionArn"]}, fn["FunctionArn"]))
-            for fn in functions if fn.get("FunctionArn")])
+        arns = [fn["FunctionArn"] for fn in functions if fn.get("FunctionArn")]
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        if self.want("lambda.list_tags"):
+            jobs += [("lambda.list_tags", partial(
+                self.per_resource, "lambda.list_tags", region, {"Resource": arn}, arn))
+                for arn in arns]
+        if self.want("lambda.list_versions_by_function"):
+            jobs += [("lambda.list_versions_by_function", partial(
+                self._versions, region, fn["FunctionName"], fn["FunctionArn"]))
+                for fn in functions if fn.get("FunctionArn") and fn.get("FunctionName")]
+        return self._children(region, jobs)
+
+    def _versions(self, region: str, function: str, arn: str) -> None:
+        """The published versions of a function (ListVersionsByFunction, every page): each
+        keeps the environment it was published with, readable and invocable until it is
+        deleted (Lambda Developer Guide, "Lambda function versions"). $LATEST is
+        ListFunctions' own entry and is not stored twice."""
+        name = "lambda.list_versions_by_function"
+        try:
+            answer = self.pages(name, region, FunctionName=function)
+        except Exception as exc:
+            self.fail(name, region, exc, resource=arn)
+            return
+        versions = [v for v in answer.get("Versions", [])
+                    if isinstance(v, dict) and v.get("Version") != "$LATEST"]
+        for version in versions:
+            self._redact_environment(name, version)
+        self.store(name, region, [{"request": {"FunctionName": function},
+                                   "response": {"Versions": versions}}], arn)
 
     def _after_ecs_list_task_definitions(self, region: str, answer: dict[str, Any]
                                          ) -> list[Task]:

@@ -204,20 +204,37 @@ def volumes(ctx: Build) -> None:
 
 
 def functions(ctx: Build) -> None:
+    """Lambda functions: `$LATEST` and every published version (a version keeps the
+    environment it was published with) are one function's configuration."""
     function_tags = ctx.tags_of("lambda.list_tags", "Resource")
+    # by region and the name the request gave (a function's name or ARN, as the API takes)
+    versions_of = {(region, str(_obj(env.get("request"), "request").get("FunctionName"))):
+                   _arr(_obj(env.get("response"), "response").get("Versions"), "Versions")
+                   for region, env in ctx.regional("lambda.list_versions_by_function")}
     for region, fn in ctx.regional("lambda.list_functions"):
         arn = str(fn.get("FunctionArn"))
+        flagged = list(_arr(fn.get(FLAGGED), FLAGGED))
+        unreadable = [str(fn.get("Version") or "$LATEST")] if _env_error(fn) else []
+        for version in versions_of.get((region, arn)) or versions_of.get(
+                (region, str(fn.get("FunctionName"))), []):
+            flagged += [f"version {version.get('Version')}: {f}"
+                        for f in _arr(version.get(FLAGGED), FLAGGED)]
+            if _env_error(version):
+                unreadable.append(f"version {version.get('Version')}")
         ctx.add(Kind.APP_SERVICE, arn, "lambda_function", fn, {
-            "plaintext_secrets": list(_arr(fn.get(FLAGGED), FLAGGED)),
+            "plaintext_secrets": flagged,
         }, region, str(fn.get("FunctionName")), function_tags.get(arn))
-        # EnvironmentResponse.Error: "Error messages for environment variables that couldn't
-        # be applied" (Lambda API Reference; a KMS key Lambda cannot decrypt with): the
-        # variables were not returned, so what they hold is not known (never "none").
-        error = _obj(_obj(fn.get("Environment"), "Environment").get("Error"), "Error")
-        if error:
+        if unreadable:
             ctx.mark(arn, ("plaintext_secrets",), Unread(
-                "its environment variables were not returned (Environment.Error "
-                f"{error.get('ErrorCode')})", opens=True, closes=False))
+                f"the environment variables of {', '.join(unreadable)} were not returned "
+                "(Environment.Error)", opens=True, closes=False))
+
+
+def _env_error(fn: Mapping[str, Any]) -> bool:
+    """EnvironmentResponse.Error: "Error messages for environment variables that couldn't
+    be applied" (Lambda API Reference; a KMS key Lambda cannot decrypt with): the variables
+    were not returned, so what they hold is not known (never "none")."""
+    return bool(_obj(_obj(fn.get("Environment"), "Environment").get("Error"), "Error"))
 
 
 def task_definitions(ctx: Build) -> None:
