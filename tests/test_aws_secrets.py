@@ -167,6 +167,31 @@ def test_secret_in_a_published_lambda_version_fails_sec01_though_latest_is_clean
     assert SECRET not in text + recorded
 
 
+def test_every_page_of_task_definitions_is_read(
+        moto_ecs: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """ListTaskDefinitions answers at most 100 ARNs a page (nextToken): a revision on the
+    second page is judged too. moto answers one page: the proxy splits it in two."""
+    from tests.aws_proxy import Fault
+
+    base = f"arn:aws:ecs:eu-central-1:{ACCOUNT}:task-definition"
+
+    def page(arns: list[str], token: str | None) -> Any:
+        return lambda call: {"taskDefinitionArns": arns, **({"nextToken": token} if token
+                                                             else {})}
+
+    moto_ecs.reset()
+    listing = (lambda c: c.operation == "ListTaskDefinitions")  # noqa: E731
+    pages = [Fault(listing, "", 200, answer=page([f"{base}/web:2"], "p2"), times=1),
+             Fault(listing, "", 200, answer=page([f"{base}/web:1"], None))]
+    moto_ecs.faults.extend(pages)
+    try:
+        got, _ = _scan(moto_ecs, monkeypatch, tmp_path)
+    finally:
+        moto_ecs.reset()
+    assert [p.hits for p in pages] == [1, 1]
+    assert (got["SEC-01 web:2"]["status"], got["SEC-01 web:1"]["status"]) == ("pass", "fail")
+
+
 def test_user_data_mime_archive_is_scanned_part_by_part_decoded(
         full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
     """A base64-encoded part of a cloud-init MIME archive is decoded before it is scanned:
