@@ -217,6 +217,18 @@ def test_task_definition_that_could_not_be_described_is_a_sec01_error_not_a_pass
     assert got["SEC-01 web:1"]["status"] == "error"
 
 
+def test_instance_whose_user_data_could_not_be_read_is_a_sec01_error_not_left_out(
+        moto_ecs: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    moto_ecs.reset()
+    moto_ecs.fail(lambda c: c.operation == "DescribeInstanceAttribute", "UnauthorizedOperation")
+    try:
+        got, _ = _scan(moto_ecs, monkeypatch, tmp_path, "--allow-partial")
+    finally:
+        moto_ecs.reset()
+    assert (got["SEC-01 mime-clean"]["status"], got["SEC-01 mime-secret"]["status"]) == (
+        "error", "error")
+
+
 def test_snapshot_recorded_before_ecs_was_read_is_a_sec01_error_for_the_account(
         tmp_path: Path) -> None:
     """A snapshot without the ECS collections (recorded by an older posture) cannot say the

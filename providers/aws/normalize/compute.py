@@ -149,6 +149,12 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
     env = user_data.get(iid)
     if env is not None:
         props["plaintext_secrets"] = [f"UserData:{n}" for n in _arr(env.get("flagged"), "flagged")]
+    elif "ec2.describe_instance_attribute" in ctx.attempted:
+        # read for the other instances, not for this one (its call failed: the error names
+        # it, mark_child_failures gives the reason): judged, and not known to be clean
+        props["plaintext_secrets"] = []
+        ctx.mark(rid, ("plaintext_secrets",), Unread(
+            f"the user data of {iid} was not read", opens=True, closes=False))
     root = inst.get("RootDeviceName")
     attached = volumes_of.get(iid, [])
     if volumes_known or inst.get("BlockDeviceMappings"):
