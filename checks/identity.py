@@ -123,12 +123,17 @@ def ssh_keys_only(ctx: CheckContext) -> Iterator[Finding]:
                 "for credential_max_unused_days.",
     references={**REFS_IAM, "ISO27001": ("A.5.16", "A.5.18"),
                 "C5": ("IDM-03", "IDM-05")},
-    evidence={"aws": "IAM access keys: creation date and last used date"},
+    evidence={"aws": "IAM access keys: creation date and last used date; the root user's "
+                     "access keys (account summary AccountAccessKeysPresent: none may "
+                     "exist)"},
     parameters=("credential_max_age_days", "credential_max_unused_days"),
 )
 def credentials_fresh(ctx: CheckContext) -> Iterator[Finding]:
     max_age, max_unused = ctx.params.credential_max_age_days, ctx.params.credential_max_unused_days
     for identity in ctx.graph.of_kind(Kind.IDENTITY):
+        if identity.prop("principal_type") == "root" and identity.has_prop("credentials"):
+            yield root_keys(ctx, identity)
+            continue
         creds = identity.prop("credentials") or []
         if not creds:
             continue
@@ -145,6 +150,19 @@ def credentials_fresh(ctx: CheckContext) -> Iterator[Finding]:
             yield ctx.passed(identity, "credentials rotated and in use", {"credentials": creds})
 
 
+def root_keys(ctx: CheckContext, root: Resource) -> Finding:
+    """The root user's access keys: none may exist, whatever their age (AWS IAM User Guide,
+    root user best practices; CIS AWS Foundations 1.4): they cannot be scoped down."""
+    keys = root.prop("credentials")
+    if keys is None:
+        return ctx.error(root, "whether the root user has access keys is not known", "unknown",
+                         {"credentials": None})
+    if keys:
+        return ctx.fail(root, "the root user has access keys (they hold every privilege and "
+                              "cannot be scoped down)", {"credentials": keys})
+    return ctx.passed(root, "the root user has no access keys", {"credentials": []})
+
+
 @check(
     id="SEC-01",
     reads=("plaintext_secrets",),
@@ -157,7 +175,8 @@ def credentials_fresh(ctx: CheckContext) -> Iterator[Finding]:
                 "references) and rotate the exposed ones.",
     references={"GDPR": ("Art. 32(1)(b)",), "ISO27001": ("A.5.17", "A.8.12"),
                 "C5": ("IDM-08",)},
-    evidence={"aws": "EC2 user data, Lambda/ECS environment (scanned at collection, values "
+    evidence={"aws": "EC2 user data, Lambda environment, the container environment of every "
+                     "ACTIVE ECS task definition revision (scanned at collection, values "
                      "never stored)",
               "azure": "VM custom data and user data, secret-looking tag names; App Service "
                        "app settings when the read returns them (GET config/web answers them "

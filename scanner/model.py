@@ -287,8 +287,9 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "custom roles: 'custom role NAME (GUID): ACTION'); absent otherwise.",
         ),
         "credentials": PropertySpec(
-            "list[dict]", (Kind.IDENTITY,),
-            "Long-lived credentials: {id, age_days, last_used_days (None: never)}.",
+            "list[dict] | None", (Kind.IDENTITY,),
+            "Long-lived credentials: {id, age_days, last_used_days (None: never)}. None: not "
+            "known (the AWS root user's access keys when the account summary says nothing).",
         ),
         # --- machines -----------------------------------------------------------------------
         "ssh_key_only": PropertySpec(

@@ -169,6 +169,26 @@ def test_root_mfa_is_read_from_the_account_summary_and_its_absence_is_unknown(
             if f["resource_name"] == "root"} == {status}
 
 
+@pytest.mark.parametrize("summary,status", [
+    ({"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 1, "Users": 27}, "fail"),
+    ({"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0, "Users": 27}, "pass"),
+    ({"AccountMFAEnabled": 1, "Users": 27}, "error"),  # said nothing of root access keys
+])
+def test_root_access_keys_are_read_from_the_account_summary_and_fail_iam04(
+        tmp_path: Path, summary: dict[str, int], status: str) -> None:
+    """A root access key (SummaryMap AccountAccessKeysPresent 1) fails IAM-04 whatever its
+    age (IAM User Guide: no access keys for the root user; CIS AWS Foundations 1.4); the
+    field missing is not known, never a pass."""
+    names = ("iam.get_account_summary", "iam.get_account_authorization_details",
+             "iam.list_access_keys", "iam.get_access_key_last_used")
+    s = section({"iam.get_account_summary": [{"SummaryMap": summary}],
+                 "iam.get_account_authorization_details": [{"UserDetailList": []}],
+                 "iam.list_access_keys": [], "iam.get_access_key_last_used": []},
+                dict.fromkeys(names, GLOBAL))
+    assert {f["status"] for f in findings(s, tmp_path, "IAM-04")
+            if f["resource_name"] == "root"} == {status}
+
+
 # --- over moto, a real `posture scan aws` --------------------------------------------------
 
 MOTO_PROFILE = '[profile]\nname = "aws-controls"\n[parameters]\njurisdictions = ["DE"]\n'

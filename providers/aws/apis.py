@@ -116,6 +116,9 @@ AFFECTS: dict[str, dict[Kind, set[str]]] = {
     "backup.get_backup_selection": {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS,
                                     K.DATABASE: BACKUP_PROPS},
     "lambda.list_tags": {K.APP_SERVICE: {"labels"}},
+    "lambda.list_versions_by_function": {K.APP_SERVICE: {"plaintext_secrets"}},
+    # a task definition not described: its containers' environment and its tags unknown
+    "ecs.describe_task_definition": {K.APP_SERVICE: {"plaintext_secrets", "labels"}},
     "s3.get_bucket_location": {K.BUCKET: {"region", "replica_regions", "backup_redundancy"}},
     "s3.get_bucket_encryption": {K.BUCKET: {"encrypted", "encryption_evidence"}},
     "s3.get_bucket_replication": {K.BUCKET: {"replica_regions", "backup_redundancy"}},
@@ -136,6 +139,7 @@ DIRECTION: dict[str, tuple[bool, bool]] = {
     # a secret not scanned, a member instance not read, a forwarding path not read: the
     # unread data can only add a violation
     "ec2.describe_instance_attribute": ONLY_OPENS,
+    "lambda.list_versions_by_function": ONLY_OPENS,
     # a load balancer's interfaces only add addresses: an internet-facing one is public by
     # its scheme (DNS name) whatever they say
     "ec2.describe_network_interfaces": ONLY_OPENS,
@@ -189,6 +193,8 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
     "backup.list_backup_selections": BACKUP_SELECTED,
     "backup.get_backup_selection": BACKUP_SELECTED,
     "lambda.list_tags": {K.APP_SERVICE: {"labels"}},
+    "lambda.list_versions_by_function": {K.APP_SERVICE: {"plaintext_secrets"}},
+    "ecs.describe_task_definition": {K.APP_SERVICE: {"plaintext_secrets", "labels"}},
     "s3.get_bucket_encryption": {K.BUCKET: {"encrypted", "encryption_evidence"}},
     "s3.get_bucket_replication": {K.BUCKET: {"replica_regions", "backup_redundancy"}},
     # read by no check: the access block is not what decides a verdict today
@@ -334,6 +340,17 @@ APIS: tuple[Api, ...] = (
        "Lambda functions (environment scanned for secrets, values never stored)"),
     _a("lambda.list_tags", "lambda:ListTags", {K.APP_SERVICE}, "tags of each Lambda function",
        parent="lambda.list_functions"),
+    _a("lambda.list_versions_by_function", "lambda:ListVersionsByFunction", {K.APP_SERVICE},
+       "published versions of each Lambda function (their environment scanned for secrets, "
+       "values never stored)", parent="lambda.list_functions"),
+    # ListTaskDefinitions names every ACTIVE revision (status=ACTIVE: a revision stays
+    # ACTIVE, and its containers' environment readable, until it is deregistered);
+    # DescribeTaskDefinition returns its container definitions (ECS API Reference).
+    _a("ecs.list_task_definitions", "ecs:ListTaskDefinitions", {K.APP_SERVICE},
+       "ECS task definitions (every ACTIVE revision)"),
+    _a("ecs.describe_task_definition", "ecs:DescribeTaskDefinition", {K.APP_SERVICE},
+       "containers and tags of each task definition (environment scanned for secrets, "
+       "values never stored)", parent="ecs.list_task_definitions"),
     _a("bedrock.list_inference_profiles", "bedrock:ListInferenceProfiles",
        {K.MODEL_DEPLOYMENT}, "Bedrock inference profiles (cross-region processing)"),
     # --- global services -------------------------------------------------------------

@@ -13,8 +13,11 @@ Timestamps become ISO 8601 strings, bytes base64; `ResponseMetadata` and paginat
 are dropped. Nothing else is changed, except secrets:
 - EC2 user data is fetched, scanned for secret-looking assignments and values, and never
   stored: the envelope keeps `"<redacted>"` and `flagged`, the names of what was found;
-- Lambda environment values are never stored: each becomes `"<redacted>"`, and the
-  function gets `PostureFlaggedFields`, the names of the variables that looked secret;
+- Lambda environment values (of `$LATEST` and of every published version) are never
+  stored: each becomes `"<redacted>"`, and the function (version) gets
+  `PostureFlaggedFields`, the names of the variables that looked secret;
+- ECS task definitions' container `environment` values likewise: each becomes
+  `"<redacted>"`, the task definition gets `PostureFlaggedFields`;
 - tags whose key looks like a secret have their value redacted, and every object passes
   through `scanner.redact.redact`.
 
@@ -145,13 +148,57 @@ def scan_text(text: str) -> list[str]:
     return sorted(set(found), key=found.index)
 
 
-def decode_user_data(value: str) -> str:
-    raw = base64.b64decode(value, validate=False)
-    if raw[:2] == b"\x1f\x8b":  # gzip-compressed cloud-init
+def scan_containers(task: dict[str, Any]) -> list[str] | None:
+    """Names (`containerDefinitions[app].environment.DB_PASSWORD`) of the secret-looking
+    environment values of every container of an ECS task definition, each value replaced by
+    the marker in place; None when no container has an environment."""
+    flagged: list[str] = []
+    seen = False
+    for i, container in enumerate(task.get("containerDefinitions") or []):
+        if not isinstance(container, dict) or not isinstance(container.get("environment"),
+                                                             list):
+            continue
+        label = container.get("name") or str(i)
+        for var in container["environment"]:
+            if not isinstance(var, dict):
+                continue
+            seen = True
+            if "value" in var:
+                if secret_value(str(var.get("name")), str(var["value"])):
+                    flagged.append(f"containerDefinitions[{label}].environment."
+                                   f"{var.get('name')}")
+                var["value"] = REDACTED
+    return flagged if seen else None
+
+
+def _gunzip(raw: bytes) -> bytes:
+    if raw[:2] == b"\x1f\x8b":  # gzip-compressed cloud-init (or a gzip part)
         import gzip
 
-        raw = gzip.decompress(raw)
-    return raw.decode("utf-8", errors="replace")
+        return gzip.decompress(raw)
+    return raw
+
+
+def decode_user_data(value: str) -> str:
+    """EC2 user data as text: base64 (DescribeInstanceAttribute returns it encoded), then
+    gzip, and a MIME multi-part archive (cloud-init's "mime-multi-part archive", what
+    `cloud-init devel make-mime`, EKS and AWS Batch launch templates write) part by part:
+    each part's own Content-Transfer-Encoding (base64, quoted-printable) and gzip undone,
+    so that a secret in an encoded part is seen."""
+    text = _gunzip(base64.b64decode(value, validate=False)).decode("utf-8", errors="replace")
+    head = text.lstrip()[:4096].lower()
+    if not (head.startswith(("content-type:", "mime-version:")) and "multipart/" in head):
+        return text
+    import email
+
+    parts: list[str] = []
+    for part in email.message_from_string(text.lstrip()).walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            parts.append(_gunzip(payload).decode("utf-8", errors="replace"))
+    return "\n".join(parts)
 
 
 def _redact_tags(obj: Any, path: str, removed: list[str]) -> Any:
@@ -567,6 +614,8 @@ class AccountCollector:
                 "EC_secp384r1", "EC_secp521r1"]}}
         elif name == "cloudtrail.describe_trails":
             params = {"includeShadowTrails": True}
+        elif name == "ecs.list_task_definitions":
+            params = {"status": "ACTIVE"}
         elif name == "bedrock.list_inference_profiles":
             params = {"typeEquals": "APPLICATION"}
         elif name == "iam.list_policies":
@@ -815,24 +864,82 @@ class AccountCollector:
                                   {"BackupPlanId": plan_id, "SelectionId": sel["SelectionId"]},
                                   f"{plan_id}/{sel['SelectionId']}")
 
+    def _redact_environment(self, name: str, fn: dict[str, Any]) -> None:
+        """A function configuration's environment values replaced by the marker, the names
+        of the secret-looking ones in `PostureFlaggedFields`."""
+        variables = ((fn.get("Environment") or {}).get("Variables")) or {}
+        if variables:
+            fn[FLAGGED] = [f"Environment.Variables.{k}" for k, v in variables.items()
+                           if secret_value(k, str(v))]
+            fn["Environment"]["Variables"] = {k: REDACTED for k in variables}
+            which = fn.get("FunctionName") if name == "lambda.list_functions" else \
+                f"{fn.get('FunctionName')}:{fn.get('Version')}"
+            self._removed.append(f"{name}[{which}].Environment.Variables")
+
     def _after_lambda_list_functions(self, region: str, answer: dict[str, Any]) -> list[Task]:
         functions = answer.get("Functions", [])
         for fn in functions:
-            variables = ((fn.get("Environment") or {}).get("Variables")) or {}
-            if variables:
-                fn[FLAGGED] = [f"Environment.Variables.{k}" for k, v in variables.items()
-                               if secret_value(k, str(v))]
-                fn["Environment"]["Variables"] = {k: REDACTED for k in variables}
-                self._removed.append(f"lambda.list_functions[{fn.get('FunctionName')}]"
-                                     ".Environment.Variables")
+            self._redact_environment("lambda.list_functions", fn)
         self.store("lambda.list_functions", region, functions)
-        if not self.want("lambda.list_tags"):
+        arns = [fn["FunctionArn"] for fn in functions if fn.get("FunctionArn")]
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        if self.want("lambda.list_tags"):
+            jobs += [("lambda.list_tags", partial(
+                self.per_resource, "lambda.list_tags", region, {"Resource": arn}, arn))
+                for arn in arns]
+        if self.want("lambda.list_versions_by_function"):
+            jobs += [("lambda.list_versions_by_function", partial(
+                self._versions, region, fn["FunctionName"], fn["FunctionArn"]))
+                for fn in functions if fn.get("FunctionArn") and fn.get("FunctionName")]
+        return self._children(region, jobs)
+
+    def _versions(self, region: str, function: str, arn: str) -> None:
+        """The published versions of a function (ListVersionsByFunction, every page): each
+        keeps the environment it was published with, readable and invocable until it is
+        deleted (Lambda Developer Guide, "Lambda function versions"). $LATEST is
+        ListFunctions' own entry and is not stored twice."""
+        name = "lambda.list_versions_by_function"
+        try:
+            answer = self.pages(name, region, FunctionName=function)
+        except Exception as exc:
+            self.fail(name, region, exc, resource=arn)
+            return
+        versions = [v for v in answer.get("Versions", [])
+                    if isinstance(v, dict) and v.get("Version") != "$LATEST"]
+        for version in versions:
+            self._redact_environment(name, version)
+        self.store(name, region, [{"request": {"FunctionName": function},
+                                   "response": {"Versions": versions}}], arn)
+
+    def _after_ecs_list_task_definitions(self, region: str, answer: dict[str, Any]
+                                         ) -> list[Task]:
+        arns = [a for a in answer.get("taskDefinitionArns", []) if isinstance(a, str)]
+        self.store("ecs.list_task_definitions", region,
+                   [{"taskDefinitionArn": arn} for arn in arns])
+        if not self.want("ecs.describe_task_definition"):
             return []
         return self._children(region, [
-            ("lambda.list_tags", partial(
-                self.per_resource, "lambda.list_tags", region,
-                {"Resource": fn["FunctionArn"]}, fn["FunctionArn"]))
-            for fn in functions if fn.get("FunctionArn")])
+            ("ecs.describe_task_definition", partial(self._task_definition, region, arn))
+            for arn in arns])
+
+    def _task_definition(self, region: str, arn: str) -> None:
+        """One task definition, every container's `environment` value scanned and replaced
+        by the marker; `secrets` (valueFrom: a Secrets Manager or SSM Parameter Store ARN)
+        hold references, not values (ECS API Reference, ContainerDefinition)."""
+        name = "ecs.describe_task_definition"
+        params = {"taskDefinition": arn, "include": ["TAGS"]}
+        try:
+            response = self.call(name, region, **params)
+        except Exception as exc:
+            self.fail(name, region, exc, resource=arn)
+            return
+        task = response.get("taskDefinition")
+        if isinstance(task, dict):
+            flagged = scan_containers(task)
+            if flagged is not None:
+                task[FLAGGED] = flagged
+                self._removed.append(f"{name}[{arn}].containerDefinitions[].environment")
+        self.store(name, region, [{"request": params, "response": response}], arn)
 
     def _after_backup_list_backup_vaults(self, region: str, answer: dict[str, Any]
                                          ) -> list[Task]:

@@ -84,6 +84,7 @@ def normalize(section: Section) -> Inventory:
     trails.trails(ctx)
     backup.vaults(ctx)
     compute.functions(ctx)
+    compute.task_definitions(ctx)
     ai.inference(ctx)
     identity.identities(ctx)
     mark_child_failures(ctx)

@@ -149,6 +149,12 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
     env = user_data.get(iid)
     if env is not None:
         props["plaintext_secrets"] = [f"UserData:{n}" for n in _arr(env.get("flagged"), "flagged")]
+    elif "ec2.describe_instance_attribute" in ctx.attempted:
+        # read for the other instances, not for this one (its call failed: the error names
+        # it, mark_child_failures gives the reason): judged, and not known to be clean
+        props["plaintext_secrets"] = []
+        ctx.mark(rid, ("plaintext_secrets",), Unread(
+            f"the user data of {iid} was not read", opens=True, closes=False))
     root = inst.get("RootDeviceName")
     attached = volumes_of.get(iid, [])
     if volumes_known or inst.get("BlockDeviceMappings"):
@@ -204,9 +210,58 @@ def volumes(ctx: Build) -> None:
 
 
 def functions(ctx: Build) -> None:
+    """Lambda functions: `$LATEST` and every published version (a version keeps the
+    environment it was published with) are one function's configuration."""
     function_tags = ctx.tags_of("lambda.list_tags", "Resource")
+    # by region and the name the request gave (a function's name or ARN, as the API takes)
+    versions_of = {(region, str(_obj(env.get("request"), "request").get("FunctionName"))):
+                   _arr(_obj(env.get("response"), "response").get("Versions"), "Versions")
+                   for region, env in ctx.regional("lambda.list_versions_by_function")}
     for region, fn in ctx.regional("lambda.list_functions"):
         arn = str(fn.get("FunctionArn"))
+        flagged = list(_arr(fn.get(FLAGGED), FLAGGED))
+        unreadable = [str(fn.get("Version") or "$LATEST")] if _env_error(fn) else []
+        for version in versions_of.get((region, arn)) or versions_of.get(
+                (region, str(fn.get("FunctionName"))), []):
+            flagged += [f"version {version.get('Version')}: {f}"
+                        for f in _arr(version.get(FLAGGED), FLAGGED)]
+            if _env_error(version):
+                unreadable.append(f"version {version.get('Version')}")
         ctx.add(Kind.APP_SERVICE, arn, "lambda_function", fn, {
-            "plaintext_secrets": list(_arr(fn.get(FLAGGED), FLAGGED)),
+            "plaintext_secrets": flagged,
         }, region, str(fn.get("FunctionName")), function_tags.get(arn))
+        if unreadable:
+            ctx.mark(arn, ("plaintext_secrets",), Unread(
+                f"the environment variables of {', '.join(unreadable)} were not returned "
+                "(Environment.Error)", opens=True, closes=False))
+
+
+def _env_error(fn: Mapping[str, Any]) -> bool:
+    """EnvironmentResponse.Error: "Error messages for environment variables that couldn't
+    be applied" (Lambda API Reference; a KMS key Lambda cannot decrypt with): the variables
+    were not returned, so what they hold is not known (never "none")."""
+    return bool(_obj(_obj(fn.get("Environment"), "Environment").get("Error"), "Error"))
+
+
+def task_definitions(ctx: Build) -> None:
+    """Every ACTIVE ECS task definition revision listed: its containers' `environment`
+    values were scanned at collection (collect.scan_containers); one not described is not
+    known to be free of secrets."""
+    described = {str(_obj(env.get("request"), "request").get("taskDefinition")): env
+                 for _, env in ctx.regional("ecs.describe_task_definition")}
+    failed = {str(e.get("resource")): e for e in ctx.s.errors
+              if e.get("collection") == "ecs.describe_task_definition" and e.get("resource")}
+    for region, item in ctx.regional("ecs.list_task_definitions"):
+        arn = str(item.get("taskDefinitionArn"))
+        env = described.get(arn)
+        response = _obj((env or {}).get("response"), "response")
+        task = _obj(response.get("taskDefinition"), "taskDefinition")
+        labels = {str(t.get("key")): str(t.get("value", ""))
+                  for t in _arr(response.get("tags"), "tags") if isinstance(t, Mapping)}
+        ctx.add(Kind.APP_SERVICE, arn, "ecs_task_definition", task or item, {
+            "plaintext_secrets": list(_arr(task.get(FLAGGED), FLAGGED)),
+        }, region, arn.rsplit("/", 1)[-1], labels)
+        if not task and arn not in failed:  # a failed read is marked by mark_child_failures
+            ctx.mark(arn, ("plaintext_secrets", "labels"), Unread(
+                "ecs.describe_task_definition did not describe it",
+                opens=True, closes=True))

@@ -34,9 +34,16 @@ def identities(ctx: Build) -> None:
         # AccountMFAEnabled: 1 when the root user has an MFA device, else 0 (IAM API
         # Reference, GetAccountSummary, SummaryMap); an answer without it says nothing.
         mfa = sm.get("AccountMFAEnabled")
+        # AccountAccessKeysPresent: 1 when the root user has an access key, else 0 (same
+        # SummaryMap); the IAM User Guide's root user best practices: do not create access
+        # keys for the root user (CIS AWS Foundations 1.4). Absent: not known (IAM-04 error).
+        keys = sm.get("AccountAccessKeysPresent")
+        root_keys = None if keys is None else (
+            [{"id": "root access key", "age_days": None, "last_used_days": None}]
+            if keys else [])
         ctx.add(Kind.IDENTITY, f"arn:{ctx.partition}:iam::{ctx.account}:root", "root", summary, {
             "principal_type": "root", "console_access": True,
-            "mfa": None if mfa is None else bool(mfa),
+            "mfa": None if mfa is None else bool(mfa), "credentials": root_keys,
         }, None, "root")
     details = [d for _, d in ctx.regional("iam.get_account_authorization_details")]
     if not details:
