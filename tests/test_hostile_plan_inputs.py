@@ -89,9 +89,9 @@ def test_a_module_thousands_deep_finds_its_provider_without_rescanning_every_con
 
     path = ".".join(f"module.m{i}" for i in range(4000))
     configs: dict[str, object] = {f"module.c{i}:aws": {"name": "aws"} for i in range(4000)}
-    started = time.perf_counter()
+    started = time.process_time()
     assert _legacy_provider_region(configs, {}, path, "aws") == (None, None, "")
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
     # a parent (here the root) holding an aliased configuration: not known, as before
     configs["aws.eu"] = {"name": "aws", "alias": "eu"}
     assert _legacy_provider_region(configs, {}, "module.m0", "aws") == (None, None, "")

@@ -22,11 +22,11 @@ def test_selector_messages_stay_short_however_many_names_a_selector_holds() -> N
     # before: 200,000 unknown event sources were all named: a 1.5 MB message in the
     # trail's evidence and every report
     names = [f"source-{i}.amazonaws.com" for i in range(200_000)]
-    started = time.perf_counter()
+    started = time.process_time()
     got = management_writes(None, [{"FieldSelectors": [
         {"Field": "eventCategory", "Equals": ["Management"]},
         {"Field": "eventSource", "NotEquals": names}]}])
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert got.recorded is None and len(got.why) < 500, len(got.why)
     assert "199997 more" in got.why
     got = management_writes([{"ReadWriteType": ["All"] * 100_000}], None)
@@ -61,16 +61,16 @@ def _hetzner(servers: int, selectors: list[str]) -> Any:
 def test_a_selector_of_a_megabyte_of_spaces_is_parsed_in_linear_time(tmp_path: Path) -> None:
     # before: `key\s*(... | \s+in ...)?\s*$` tried every split of the spaces (8,000: 0.7 s,
     # 40,000: ~18 s, a megabyte: hours) on every scan of the snapshot or plan
-    started = time.perf_counter()
+    started = time.process_time()
     assert parse_selector("role" + " " * 1_000_000 + "x") is None
     assert parse_selector("role" + " " * 1_000_000 + "in (web)") is not None
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     path = tmp_path / "spaces.json"
     snapshot.write(_hetzner(0, ["role" + " " * 40_000 + "=web!"]), path)
-    started = time.perf_counter()
+    started = time.process_time()
     result = run("scan", str(path), "--checks", "NET-01", "--format", "json",
                  "--no-timestamps")
-    assert time.perf_counter() - started < 5
+    assert time.process_time() - started < 5
     assert result.exit_code in (0, 1, 3) and "Traceback" not in result.stderr, result.stderr
     # not a selector: read as selecting every server (never none)
     targets = json.loads(result.stdout)
@@ -84,16 +84,16 @@ def test_thousands_of_selector_targets_are_resolved_against_one_label_index() ->
     from providers.hetzner.normalize import normalize
 
     sec = _hetzner(1500, [f"n={i}" for i in range(1500)]).sections[0]
-    started = time.perf_counter()
+    started = time.process_time()
     inv = normalize(sec)
-    assert time.perf_counter() - started < 1.5
+    assert time.process_time() - started < 1.5
     targets = [r for r in inv.relations if r.type is RelationType.TARGETS
                and int(r.target.rsplit("/", 1)[-1]) >= 100_000]
     assert len(targets) == 1500
     sec = _hetzner(1500, ["role=web"] * 1500).sections[0]
-    started = time.perf_counter()
+    started = time.process_time()
     inv = normalize(sec)
-    assert time.perf_counter() - started < 1.5
+    assert time.process_time() - started < 1.5
     targets = [r for r in inv.relations if r.type is RelationType.TARGETS
                and int(r.target.rsplit("/", 1)[-1]) >= 100_000]
     assert sorted(r.target for r in targets) == sorted(
