@@ -15,6 +15,9 @@ from scanner.redact import looks_secret
 
 SECRET_MARK = "<redacted: secret-looking value found>"
 SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
+# Each VM's user data, from its GET with `$expand=userData` (a collection of its own, not a
+# field of the VM list: the list never answers it)
+USER_DATA = "Microsoft.Compute/virtualMachines/userData"
 DIAG_API = "2021-05-01-preview"
 WORKSPACE_API = "2023-09-01"
 COGNITIVE_API = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1's
@@ -159,6 +162,13 @@ SPECS: tuple[Spec, ...] = (
          calls=(f"GET {P}/providers/Microsoft.Compute/locations/{{location}}/publishers/"
                 "{publisher}/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions/"
                 "{version}",)),
+    # userData is answered only by a VM's own GET with `$expand=userData` ("User data can be
+    # queried via GET VM/VMSS API with $expand option", https://learn.microsoft.com/azure/
+    # virtual-machines/user-data; the list answers none): read per VM, kept as a marker only
+    Spec(USER_DATA, "compute",
+         lambda c, p, s: c.virtual_machines.get(_rg(p), _name(p), expand="userData"),
+         parent="Microsoft.Compute/virtualMachines", paged=False,
+         calls=("GET .../Microsoft.Compute/virtualMachines/{vm}?$expand=userData",)),
     Spec("Microsoft.Compute/disks", "compute", lambda c, p, s: c.disks.list(),
          calls=(f"GET {P}/providers/Microsoft.Compute/disks",)),
     Spec("Microsoft.Storage/storageAccounts", "storage", lambda c, p, s: c.storage_accounts.list(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.azure.apis import marketplace_image
+from providers.azure.apis import USER_DATA, marketplace_image
 from providers.azure.normalize.backup import mark_backup_reads, protected_vms, vault_redundancy
 from providers.azure.normalize.balancers import NatPaths, nat_targets
 from providers.azure.normalize.common import (
@@ -52,7 +52,7 @@ def machines(b: Build) -> None:
             "ingress": layers,
             "image": _image(storage.get("imageReference")),
             "stateful": bool(storage.get("dataDisks")),
-            "plaintext_secrets": _vm_secrets(vm),
+            "plaintext_secrets": _vm_secrets(b, vm),
             "ddos_protection": ddos,
         }
         props.update(image_deprecation(b, vm))
@@ -249,12 +249,27 @@ def _image(ref: Any) -> str | None:
                or ref.get("communityGalleryImageId")) or None
 
 
-def _vm_secrets(vm: Mapping[str, Any]) -> list[str]:
+def _vm_secrets(b: Build, vm: Mapping[str, Any]) -> list[str]:
+    """Where a VM holds secret-looking values: its custom data (when an object carries it),
+    its user data (its own GET with `$expand=userData`, USER_DATA: the list never answers
+    it, https://learn.microsoft.com/azure/virtual-machines/user-data) and its tag names.
+    User data not read (the GET failed, or a snapshot recorded before it was read) leaves
+    the VM's secrets unknown: it could only add one."""
     p = _props(vm)
+    vm_id = lid(vm.get("id"))
+    read = b.get(USER_DATA, vm_id)
+    user_data = _props(read) if read is not None else p
+    unread = b.unread(USER_DATA, vm_id, "its user data", closes=False)
+    if unread is None and read is None and "userData" not in p:
+        why = ("was not collected (a snapshot recorded before posture read it)"
+               if not b.collected(USER_DATA) else "answered nothing for this VM")
+        unread = Unread(f"its user data: {USER_DATA} {why}", "not_collected", closes=False)
+    if unread is not None:
+        b.mark(vm_id, ("plaintext_secrets",), unread)
     found = []
     for path, holder, key in (("osProfile.customData", _obj(p.get("osProfile"), "osProfile"),
                                "customData"),
-                              ("userData", p, "userData")):
+                              ("userData", user_data, "userData")):
         value = holder.get(key)
         if isinstance(value, str) and value and value != REDACTED and _secret_value(value):
             found.append(path)
