@@ -50,6 +50,13 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
         {K.COMPUTE}, "the Marketplace image version each VM runs: its deprecation status"),
     _apis.USER_DATA: (
         {K.COMPUTE}, "each VM's user data (its GET with $expand=userData): secrets in it"),
+    _apis.SCALE_SETS: (
+        {K.COMPUTE}, "virtual machine scale sets: the instances' model (NIC configurations, "
+                     "OS profile, image)"),
+    _apis.SCALE_SET_USER_DATA: (
+        {K.COMPUTE}, "each scale set's user data (its GET with $expand=userData)"),
+    _apis.SCALE_SET_PUBLIC_IPS: (
+        {K.COMPUTE}, "the public IPs of the instances of scale sets that give each one"),
     "Microsoft.Compute/disks": ({K.VOLUME}, "managed disks: encryption"),
     "Microsoft.Storage/storageAccounts": (
         {K.BUCKET}, "storage accounts: replication, TLS, HTTPS only, network rules"),
@@ -133,9 +140,15 @@ COLLECTIONS = {
 # one of them (or names no `reads`), not for every check on those kinds.
 DECIDES: Mapping[str, frozenset[str]] = MappingProxyType({
     _apis.USER_DATA: frozenset({"plaintext_secrets"}),
+    _apis.SCALE_SET_USER_DATA: frozenset({"plaintext_secrets"}),
 })
 ROLE_FILE = "role.json"
 ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
+# Collections added since snapshots were first recorded: replayed without one, the normalizer
+# marks exactly the resources it concerns (no scope error on every verdict of the kind); a
+# snapshot without scale sets judges none (docs/snapshot-format.md)
+MARKED_WHEN_ABSENT = frozenset({ROLE_DEFINITIONS, _apis.USER_DATA, _apis.SCALE_SETS,
+                                _apis.SCALE_SET_USER_DATA, _apis.SCALE_SET_PUBLIC_IPS})
 
 
 def role_definition() -> dict[str, Any]:
@@ -171,7 +184,7 @@ class AzureProvider(Provider):
         # a snapshot recorded before role definitions (or VM user data) were read: the
         # normalizer marks exactly the assignments of roles it does not know (IAM-02), the
         # VMs whose user data it does not know (SEC-01), no scope error
-        return needed - ({ROLE_DEFINITIONS, _apis.USER_DATA} - attempted)
+        return needed - (MARKED_WHEN_ABSENT - attempted)
 
     def _full(self, check: Check) -> set[str]:
         out = self.collections_for(check.kinds) - {_plan.LISTED}

@@ -51,6 +51,8 @@ from azure.core.rest import HttpRequest
 from providers.azure import graph, plan
 from providers.azure.apis import (
     BY_NAME,
+    SCALE_SET_USER_DATA,
+    SCALE_SETS,
     SECRET_MARK,
     SPECS,
     SUBSCRIPTIONS,
@@ -526,24 +528,33 @@ def _scrub_vm(vm: dict[str, Any]) -> None:
     """Replace VM customData/userData by a marker that says only whether they held
     something secret-looking (the normalizer's `plaintext_secrets`)."""
     props = vm.get("properties") or {}
+    profile = props.get("virtualMachineProfile")  # a scale set's model
     holders = [(props.get("osProfile") or {}, "customData"), (props, "userData")]
+    if isinstance(profile, dict):
+        holders += [(profile.get("osProfile") or {}, "customData"), (profile, "userData")]
     for holder, key in holders:
+        if not isinstance(holder, dict):
+            continue
         value = holder.get(key)
         if isinstance(value, str) and value and value not in (REDACTED, SECRET_MARK):
             holder[key] = SECRET_MARK if secret_in(value) else REDACTED
 
 
-def _user_data_only(vm: Mapping[str, Any]) -> dict[str, Any]:
-    """What is kept of a VM's GET with `$expand=userData`: its identity and the marker of its
-    userData (the rest of the VM is the list's; its userData value is never kept)."""
+def _user_data_only(vm: Mapping[str, Any], scale_set: bool = False) -> dict[str, Any]:
+    """What is kept of a VM's (scale set's) GET with `$expand=userData`: its identity and the
+    marker of its userData (`properties.userData`; a scale set's in
+    `properties.virtualMachineProfile`); the rest is the list's, the value is never kept."""
     props = vm.get("properties")
+    if scale_set and isinstance(props, Mapping):
+        props = props.get("virtualMachineProfile")
     value = props.get("userData") if isinstance(props, Mapping) else None
     kept: dict[str, Any] = {"userData": value} if value is not None else {}
     if isinstance(value, str):
         _scrub_vm({"properties": kept})
     elif value is not None:  # not a string: nothing of it is kept, and it is not judged
         kept["userData"] = REDACTED
-    return {**{k: vm[k] for k in ("id", "name", "type") if k in vm}, "properties": kept}
+    return {**{k: vm[k] for k in ("id", "name", "type") if k in vm},
+            "properties": {"virtualMachineProfile": kept} if scale_set else kept}
 
 
 class _Collector:
@@ -706,10 +717,10 @@ class _Collector:
             objects = [o for o in objects if str(o.get("type", "")).lower() in plan.BY_TYPE]
         kept = []
         for obj in objects:
-            if spec.name == "Microsoft.Compute/virtualMachines":
+            if spec.name in ("Microsoft.Compute/virtualMachines", SCALE_SETS):
                 _scrub_vm(obj)
-            elif spec.name == USER_DATA:
-                obj = _user_data_only(obj)
+            elif spec.name in (USER_DATA, SCALE_SET_USER_DATA):
+                obj = _user_data_only(obj, spec.name == SCALE_SET_USER_DATA)
             kept.append(redact_arm(obj, f"{spec.name}[]", section.redacted))
         with self.lock:
             for obj in kept:

@@ -175,10 +175,15 @@ def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
         if first is not None and cfg0 is not None:
             layers = b.cfg_layers(first, cfg0, True)[0]
             public_subnets.append(_ref(_props(cfg0).get("subnet"), "subnet"))
-    ddos_values = [b.ddos_of_subnet(s) for s in dict.fromkeys(public_subnets) if s]
-    ddos = (False if False in ddos_values else None if None in ddos_values or not ddos_values
-            else True)
-    return (public, private, layers, [s for s in dict.fromkeys(subnets) if s], ddos)
+    return (public, private, layers, [s for s in dict.fromkeys(subnets) if s],
+            ddos_of(b, public_subnets))
+
+
+def ddos_of(b: Build, public_subnets: list[str]) -> bool | None:
+    """DDoS protection of a machine answering on public IPs in these subnets: False if one
+    is unprotected, None when one is unknown (or there is none), else True."""
+    values = [b.ddos_of_subnet(s) for s in dict.fromkeys(public_subnets) if s]
+    return False if False in values else None if None in values or not values else True
 
 
 def _fronting(cp: Mapping[str, Any]) -> list[tuple[str, str]]:

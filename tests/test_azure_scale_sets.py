@@ -1,0 +1,135 @@
+"""Virtual machine scale sets, which posture did not read at all: a scale set whose every
+instance has a public IP passed nothing and failed nothing, it was absent. Now each scale
+set is a compute resource judged on its model (`virtualMachineProfile`).
+
+Microsoft's VirtualMachineScaleSet_Get_WithUserData example (tests/data/azure, MIT; Linux,
+`disablePasswordAuthentication: false`, a Marketplace image, "Example UserData") and the
+PublicIpAddressGet example as its instances' public IPs, served by the local HTTPS ARM server
+to the real azure-mgmt clients, changed only as each function below says. One live scan
+serves the tests (module fixture)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from providers.azure.apis import SCALE_SET_PUBLIC_IPS, SCALE_SETS
+from tests.azure_arm_server import ArmServer
+from tests.azure_shapes import NET, RG, SUB, VNET, example, nsg, public_ip, renamed, vnet
+from tests.helpers import findings_of, run
+
+TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.posture-scale-set-token"
+SECRET = "ghp_R8v2Kq9XzT4mWb7Lp3Nd6Hs1Yc5Fj0Ga2Qe8"  # gitleaks' github-pat; never in output
+VMSS = f"{RG}/Microsoft.Compute/virtualMachineScaleSets"
+
+
+def scale_set(name: str, public: bool, *, keys_only: bool = False, role: str | None = None,
+              user_data: str | None = None) -> dict[str, Any]:
+    """The example as `name` in westeurope, its NIC configuration in this estate's subnet
+    with the `nsg` NSG (port 80 from anywhere); `public`: its IP configuration given a
+    `publicIPAddressConfiguration` (a public IP per instance); `keys_only`: password
+    authentication disabled; `role`: a `role` tag; `user_data`: its userData (base64)."""
+    body = renamed(example("VirtualMachineScaleSetGetWithUserData.json"),
+                   "{subscription-id}", SUB)
+    body = renamed(body, "/resourceGroups/myResourceGroup/providers/Microsoft.Compute/",
+                   "/resourceGroups/rg1/providers/Microsoft.Compute/")
+    body = renamed(body, "myVirtualMachineScaleSet", name)
+    body["location"] = "westeurope"
+    profile = body["properties"]["virtualMachineProfile"]
+    nic = profile["networkProfile"]["networkInterfaceConfigurations"][0]["properties"]
+    nic["networkSecurityGroup"] = {"id": f"{NET}/networkSecurityGroups/nsg"}
+    cfg = nic["ipConfigurations"][0]["properties"]
+    cfg["subnet"] = {"id": f"{VNET}/subnets/default"}
+    if public:
+        cfg["publicIPAddressConfiguration"] = {"name": "pub1",
+                                               "properties": {"idleTimeoutInMinutes": 15}}
+    profile["osProfile"]["linuxConfiguration"]["disablePasswordAuthentication"] = keys_only
+    if role:
+        body["tags"]["role"] = role
+    if user_data is not None:
+        profile["userData"] = base64.b64encode(user_data.encode()).decode()
+    return body
+
+
+def instance_ip(vmss: str, index: int, address: str) -> dict[str, Any]:
+    """The PublicIpAddressGet example as the public IP of instance `index` of `vmss`."""
+    pip = public_ip(f"{vmss}-{index}", address, None)
+    pip["id"] = (f"{VMSS}/{vmss}/virtualMachines/{index}/networkInterfaces/myNic/"
+                 "ipConfigurations/myIPConfig/publicIPAddresses/pub1")
+    pip["name"] = "pub1"
+    return pip
+
+
+def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    return {SUB: {
+        "Microsoft.Network/virtualNetworks": [vnet()],
+        "Microsoft.Network/networkSecurityGroups": [nsg()],
+        SCALE_SETS: [
+            scale_set("vmss-db", True, role="database"),
+            scale_set("vmss-db-ips-denied", True, role="database"),
+            scale_set("vmss-web", True),
+            scale_set("vmss-private", False, keys_only=True,
+                      user_data=f"#!/bin/sh\nexport GITHUB_TOKEN={SECRET}\n")],
+        SCALE_SET_PUBLIC_IPS: [instance_ip("vmss-db", 0, "20.50.0.10"),
+                               instance_ip("vmss-db", 1, "20.50.0.11"),
+                               instance_ip("vmss-web", 0, "20.50.0.20")],
+    }}
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> Iterator[dict[tuple[str, str], str]]:
+    with ArmServer(estate(), token=TOKEN, page_size=2) as arm:
+        arm.fail("/virtualmachinescalesets/vmss-db-ips-denied/publicipaddresses", 403,
+                 "AuthorizationFailed")
+        result = run("scan", "azure", "--format", "json", "--no-timestamps",
+                     "--checks", "NET-01,NET-03,IAM-03,SEC-01,VUL-01",
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file,
+                          "POSTURE_RETRY_BASE_SECONDS": "0.01"})
+        assert result.exit_code in (0, 1, 3), result.stdout + result.stderr
+        assert SECRET not in result.stdout + result.stderr
+        doc = json.loads(result.stdout)
+        yield {(f["check"], f["resource"].rsplit("/", 1)[-1]): f["status"]
+               for f in findings_of(doc) if "virtualmachinescalesets" in f["resource"]}
+
+
+def test_a_database_scale_set_with_a_public_ip_per_instance_fails_net01(
+        verdicts: dict[tuple[str, str], str]) -> None:
+    assert verdicts[("NET-01", "vmss-db")] == "fail", verdicts
+
+
+def test_instance_public_ips_not_read_are_an_error_never_a_pass(
+        verdicts: dict[tuple[str, str], str]) -> None:
+    assert verdicts[("NET-01", "vmss-db-ips-denied")] == "error", verdicts
+
+
+def test_an_app_scale_set_is_public_only_with_a_public_ip_configuration(
+        verdicts: dict[tuple[str, str], str]) -> None:
+    """vmss-web's instances answer on port 80 (the NIC configuration's NSG admits it from
+    anywhere) at their own public IPs: NET-03 fail; vmss-private has none: pass."""
+    assert verdicts[("NET-03", "vmss-web")] == "fail", verdicts
+    assert verdicts[("NET-03", "vmss-private")] == "pass", verdicts
+
+
+def test_password_authentication_of_the_scale_set_model_is_judged(
+        verdicts: dict[tuple[str, str], str]) -> None:
+    """The example's `disablePasswordAuthentication: false`: every instance admits SSH
+    passwords (IAM-03 fail); disabled: pass."""
+    assert verdicts[("IAM-03", "vmss-db")] == "fail", verdicts
+    assert verdicts[("IAM-03", "vmss-private")] == "pass", verdicts
+
+
+def test_secrets_in_a_scale_sets_user_data_fail_sec01(
+        verdicts: dict[tuple[str, str], str]) -> None:
+    assert verdicts[("SEC-01", "vmss-private")] == "fail", verdicts
+    assert verdicts[("SEC-01", "vmss-db")] == "pass", verdicts  # "Example UserData"
+
+
+def test_a_marketplace_image_whose_status_is_not_read_is_an_error_not_a_pass(
+        verdicts: dict[tuple[str, str], str]) -> None:
+    assert verdicts[("VUL-01", "vmss-db")] == "error", verdicts
