@@ -133,3 +133,24 @@ def test_secrets_in_a_scale_sets_user_data_fail_sec01(
 def test_a_marketplace_image_whose_status_is_not_read_is_an_error_not_a_pass(
         verdicts: dict[tuple[str, str], str]) -> None:
     assert verdicts[("VUL-01", "vmss-db")] == "error", verdicts
+
+
+def test_a_scale_set_outside_the_allowed_area_fails_res01_from_the_resource_list() -> None:
+    """RES-01 alone reads Resource Manager's resource list (plan.py): a scale set there was
+    no stand-in (not a type posture read), so a scale set in the US was never judged."""
+    sections = estate()
+    us = scale_set("vmss-us", False)
+    us["location"] = "eastus"
+    sections[SUB][SCALE_SETS].append(us)
+    with ArmServer(sections, token=TOKEN, page_size=100) as arm:
+        result = run("scan", "azure", "--format", "json", "--no-timestamps",
+                     "--profile", "seed-000", "--checks", "RES-01",
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file})
+        assert not [p for _, p in arm.requests if "virtualmachinescalesets" in p.lower()]
+    got = {f["resource"].rsplit("/", 1)[-1]: f["status"] for f in findings_of(
+        json.loads(result.stdout)) if f["check"] == "RES-01"
+        and "virtualmachinescalesets" in f["resource"]}
+    assert got["vmss-us"] == "fail", got
+    assert got["vmss-private"] == "pass", got
