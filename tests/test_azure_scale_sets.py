@@ -64,6 +64,30 @@ def instance_ip(vmss: str, index: int, address: str) -> dict[str, Any]:
     return pip
 
 
+UBUNTU_1804 = {"publisher": "Canonical", "offer": "UbuntuServer", "sku": "18.04-LTS",
+               "version": "18.04.202306070"}
+
+
+def deprecated_image() -> dict[str, Any]:
+    """Ubuntu 18.04's image version as the bundled seed-000 snapshot records Compute's VM
+    image GET for it (Deprecated since 2025-06-30), in westeurope."""
+    return {"id": f"/Subscriptions/{SUB}/Providers/Microsoft.Compute/Locations/westeurope/"
+                  "Publishers/Canonical/ArtifactTypes/VMImage/Offers/UbuntuServer/Skus/"
+                  "18.04-LTS/Versions/18.04.202306070",
+            "location": "westeurope", "name": "18.04.202306070",
+            "properties": {"osDiskImage": {"operatingSystem": "Linux"},
+                           "imageDeprecationStatus": {
+                               "imageState": "Deprecated",
+                               "scheduledDeprecationTime": "2025-06-30T00:00:00+00:00"}}}
+
+
+def web_scale_set() -> dict[str, Any]:
+    body = scale_set("vmss-web", True)
+    body["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"] = dict(
+        UBUNTU_1804)
+    return body
+
+
 def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {
         "Microsoft.Network/virtualNetworks": [vnet()],
@@ -71,9 +95,10 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
         SCALE_SETS: [
             scale_set("vmss-db", True, role="database"),
             scale_set("vmss-db-ips-denied", True, role="database"),
-            scale_set("vmss-web", True),
+            web_scale_set(),
             scale_set("vmss-private", False, keys_only=True,
                       user_data=f"#!/bin/sh\nexport GITHUB_TOKEN={SECRET}\n")],
+        "Microsoft.Compute/virtualMachineScaleSets/imageVersions": [deprecated_image()],
         SCALE_SET_PUBLIC_IPS: [instance_ip("vmss-db", 0, "20.50.0.10"),
                                instance_ip("vmss-db", 1, "20.50.0.11"),
                                instance_ip("vmss-web", 0, "20.50.0.20")],
@@ -95,7 +120,7 @@ def verdicts() -> Iterator[dict[tuple[str, str], str]]:
         assert SECRET not in result.stdout + result.stderr
         doc = json.loads(result.stdout)
         yield {(f["check"], f["resource"].rsplit("/", 1)[-1]): f["status"]
-               for f in findings_of(doc) if "virtualmachinescalesets" in f["resource"]}
+               for f in findings_of(doc) if "virtualmachinescalesets" in f["resource"].lower()}
 
 
 def test_a_database_scale_set_with_a_public_ip_per_instance_fails_net01(
@@ -122,6 +147,8 @@ def test_password_authentication_of_the_scale_set_model_is_judged(
     passwords (IAM-03 fail); disabled: pass."""
     assert verdicts[("IAM-03", "vmss-db")] == "fail", verdicts
     assert verdicts[("IAM-03", "vmss-private")] == "pass", verdicts
+    # its instances' public IPs (denied) and image version (not found) cannot change it
+    assert verdicts[("IAM-03", "vmss-db-ips-denied")] == "fail", verdicts
 
 
 def test_secrets_in_a_scale_sets_user_data_fail_sec01(
@@ -130,8 +157,11 @@ def test_secrets_in_a_scale_sets_user_data_fail_sec01(
     assert verdicts[("SEC-01", "vmss-db")] == "pass", verdicts  # "Example UserData"
 
 
-def test_a_marketplace_image_whose_status_is_not_read_is_an_error_not_a_pass(
+def test_a_scale_set_made_from_a_deprecated_image_fails_vul01(
         verdicts: dict[tuple[str, str], str]) -> None:
+    """vmss-web's model names Ubuntu 18.04 (Deprecated): fail. vmss-db's image version
+    (the example's azuredatabricks 3.15.2) is not found: an error, never a pass."""
+    assert verdicts[("VUL-01", "vmss-web")] == "fail", verdicts
     assert verdicts[("VUL-01", "vmss-db")] == "error", verdicts
 
 

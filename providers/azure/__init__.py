@@ -55,6 +55,9 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
                      "OS profile, image)"),
     _apis.SCALE_SET_USER_DATA: (
         {K.COMPUTE}, "each scale set's user data (its GET with $expand=userData)"),
+    _apis.SCALE_SET_IMAGES: (
+        {K.COMPUTE}, "the Marketplace image version each scale set's model names: its "
+                     "deprecation status"),
     _apis.SCALE_SET_PUBLIC_IPS: (
         {K.COMPUTE}, "the public IPs of the instances of scale sets that give each one"),
     "Microsoft.Compute/disks": ({K.VOLUME}, "managed disks: encryption"),
@@ -141,6 +144,8 @@ COLLECTIONS = {
 DECIDES: Mapping[str, frozenset[str]] = MappingProxyType({
     _apis.USER_DATA: frozenset({"plaintext_secrets"}),
     _apis.SCALE_SET_USER_DATA: frozenset({"plaintext_secrets"}),
+    _apis.SCALE_SET_IMAGES: frozenset({"image_deprecated"}),
+    _apis.SCALE_SET_PUBLIC_IPS: frozenset({"public_ips"}),
 })
 ROLE_FILE = "role.json"
 ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
@@ -148,7 +153,8 @@ ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
 # marks exactly the resources it concerns (no scope error on every verdict of the kind); a
 # snapshot without scale sets judges none (docs/snapshot-format.md)
 MARKED_WHEN_ABSENT = frozenset({ROLE_DEFINITIONS, _apis.USER_DATA, _apis.SCALE_SETS,
-                                _apis.SCALE_SET_USER_DATA, _apis.SCALE_SET_PUBLIC_IPS})
+                                _apis.SCALE_SET_USER_DATA, _apis.SCALE_SET_PUBLIC_IPS,
+                                _apis.SCALE_SET_IMAGES})
 
 
 def role_definition() -> dict[str, Any]:

@@ -23,6 +23,8 @@ USER_DATA = "Microsoft.Compute/virtualMachines/userData"
 SCALE_SETS = "Microsoft.Compute/virtualMachineScaleSets"
 SCALE_SET_USER_DATA = "Microsoft.Compute/virtualMachineScaleSets/userData"
 SCALE_SET_PUBLIC_IPS = "Microsoft.Compute/virtualMachineScaleSets/publicIPAddresses"
+# the Marketplace image versions scale sets are made from (the VMs' are read under the VMs)
+SCALE_SET_IMAGES = "Microsoft.Compute/virtualMachineScaleSets/imageVersions"
 DIAG_API = "2021-05-01-preview"
 WORKSPACE_API = "2023-09-01"
 COGNITIVE_API = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1's
@@ -129,6 +131,14 @@ def scale_set_public(vmss: Mapping[str, Any]) -> bool:
                           Mapping) for _, cfg in scale_set_ip_configs(vmss))
 
 
+def as_vm(vmss: Mapping[str, Any]) -> dict[str, Any]:
+    """A scale set's model in a VM's shape (its `location`, the model's properties)."""
+    props = vmss.get("properties")
+    profile = props.get("virtualMachineProfile") if isinstance(props, Mapping) else None
+    return {"id": vmss.get("id"), "location": vmss.get("location"),
+            "properties": profile if isinstance(profile, Mapping) else {}}
+
+
 def _vm_image(client: Any, vm: Mapping[str, Any]) -> Any:
     image = marketplace_image(vm)
     assert image is not None  # the spec's `when` guarantees it
@@ -202,6 +212,12 @@ SPECS: tuple[Spec, ...] = (
          calls=("GET .../Microsoft.Compute/virtualMachines/{vm}?$expand=userData",)),
     Spec(SCALE_SETS, "compute", lambda c, p, s: c.virtual_machine_scale_sets.list_all(),
          calls=(f"GET {P}/providers/Microsoft.Compute/virtualMachineScaleSets",)),
+    Spec(SCALE_SET_IMAGES, "compute", lambda c, p, s: _vm_image(c, as_vm(p)), parent=SCALE_SETS,
+         paged=False, when=lambda p: marketplace_image(as_vm(p)) is not None,
+         once_per=lambda p: tuple(x.lower() for x in marketplace_image(as_vm(p)) or ()),
+         calls=(f"GET {P}/providers/Microsoft.Compute/locations/{{location}}/publishers/"
+                "{publisher}/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions/"
+                "{version}",)),
     Spec(SCALE_SET_USER_DATA, "compute",
          lambda c, p, s: c.virtual_machine_scale_sets.get(_rg(p), _name(p), expand="userData"),
          parent=SCALE_SETS, paged=False,

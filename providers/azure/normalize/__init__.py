@@ -130,6 +130,8 @@ FOLDED = {
         "the image_deprecated of the VMs that run the image version",
     "Microsoft.Compute/virtualMachineScaleSets/publicIPAddresses":
         "the public_ips of their scale set",
+    "Microsoft.Compute/virtualMachineScaleSets/imageVersions":
+        "the image_deprecated of the scale sets made from the image version",
 }
 
 __all__ = ["DISK_DOC", "FLEX_DOC", "REDUNDANCY", "_pair", "_range_cidrs", "_tls", "normalize",

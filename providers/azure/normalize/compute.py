@@ -209,10 +209,12 @@ def _path(b: Build, vm_id: str, nic: Mapping[str, Any], cfg: Mapping[str, Any],
     return layers
 
 
-def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
-    """`image_deprecated` of a VM: when the vendor deprecated its Marketplace image
-    version (None: supported); no entry when not known (custom or gallery image, image
-    version not read)."""
+def image_deprecation(b: Build, vm: Mapping[str, Any], images: str = IMAGES
+                      ) -> dict[str, str | None]:
+    """`image_deprecated` of a VM (a scale set's model in a VM's shape, its image versions
+    read into `images`): when the vendor deprecated its Marketplace image version (None:
+    supported); no entry when not known (custom or gallery image, image version not
+    read)."""
     image = marketplace_image(vm)
     if image is None:
         return {}
@@ -220,14 +222,14 @@ def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
     wanted = (f"/subscriptions/{b.account}/providers/microsoft.compute/locations/"
               f"{location}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}/"
               f"skus/{sku}/versions/{version}").lower()
-    found = b.get(IMAGES, wanted)
+    found = b.get(images, wanted)
     if found is None:
-        if b.errors_in(IMAGES, location):
+        if b.errors_in(images, location):
             # the image version GET failed (for this VM, or for another VM on the same
             # image version: it is read once per version)
             b.mark(lid(vm.get("id")), ("image_deprecated",), Unread(
                 f"image version {':'.join(image[1:])} in {location} was not read "
-                f"({IMAGES} failed)", "unknown"))
+                f"({images} failed)", "unknown"))
         return {}
     status = _obj(_props(found).get("imageDeprecationStatus"), "imageDeprecationStatus")
     state = lid(_str(status.get("imageState"), "imageState") or "active")

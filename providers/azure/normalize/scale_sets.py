@@ -8,14 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.azure.apis import (
+    SCALE_SET_IMAGES,
     SCALE_SET_PUBLIC_IPS,
     SCALE_SET_USER_DATA,
     SCALE_SETS,
+    as_vm,
     marketplace_image,
     scale_set_ip_configs,
 )
 from providers.azure.normalize.common import _flag, _obj, _props, _ref, _str, _tags, lid
-from providers.azure.normalize.compute import _image, ddos_of
+from providers.azure.normalize.compute import _image, ddos_of, image_deprecation
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.paths import combine
 from providers.azure.normalize.web import _secret_value
@@ -44,14 +46,16 @@ def scale_sets(b: Build) -> None:
         if isinstance(linux, Mapping):
             props["ssh_key_only"] = _flag(linux.get("disablePasswordAuthentication"),
                                           "disablePasswordAuthentication")
-        image = marketplace_image({"location": ss.get("location"), "properties": profile})
-        if image is not None:
-            # the deprecation status of a scale set's image version is not read (the image
-            # version GET is made for VMs): VUL-01 cannot tell, never a pass
+        model = as_vm(ss)
+        props.update(image_deprecation(b, model, SCALE_SET_IMAGES))
+        if (marketplace_image(model) is not None and "image_deprecated" not in props
+                and not b.collected(SCALE_SET_IMAGES)):
+            # a snapshot recorded without the scale sets' image versions: VUL-01 cannot
+            # tell, never a pass
             props["image_deprecated"] = None
             b.mark(sid, ("image_deprecated",), Unread(
-                f"image version {':'.join(image[1:])} of scale set {sid} is not read",
-                "not_collected"))
+                f"the image version of scale set {sid}: {SCALE_SET_IMAGES} was not "
+                "collected", "not_collected"))
         b.add(Kind.COMPUTE, ss, props, rid=sid, native_type="Microsoft.Compute/"
               "virtualMachineScaleSets")
         for subnet in subnets:
