@@ -155,3 +155,15 @@ def test_checks_that_do_not_read_secrets_make_no_user_data_calls() -> None:
     with ArmServer(estate(), token=TOKEN, page_size=100) as arm:
         scan(arm, "--checks", "IAM-03,VUL-01")
         assert not [p for m, p in arm.requests if "$expand" in p]
+
+
+def test_the_recorded_snapshot_replays_the_same_sec01_verdicts(
+        live: tuple[dict[str, Any], Path, ArmServer]) -> None:
+    """What the snapshot keeps (the markers) judges as the live scan did: the secret found
+    in user data still fails, the failed GET is still an error."""
+    doc, snap, _ = live
+    result = run("scan", str(snap), "--checks", "SEC-01", "--format", "json", "--no-timestamps")
+    assert result.exit_code in (0, 1, 3), result.stdout + result.stderr
+    replayed = sec01(json.loads(result.stdout))
+    assert replayed == sec01(doc)
+    assert replayed["vm-secret-user-data"] == "fail", replayed
