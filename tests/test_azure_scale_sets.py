@@ -55,6 +55,11 @@ def scale_set(name: str, public: bool, *, keys_only: bool = False, role: str | N
     return body
 
 
+def standard(pip: dict[str, Any]) -> dict[str, Any]:
+    pip["sku"] = {"name": "Standard", "tier": "Regional"}
+    return pip
+
+
 def instance_ip(vmss: str, index: int, address: str) -> dict[str, Any]:
     """The PublicIpAddressGet example as the public IP of instance `index` of `vmss`."""
     pip = public_ip(f"{vmss}-{index}", address, None)
@@ -88,6 +93,16 @@ def web_scale_set() -> dict[str, Any]:
     return body
 
 
+def no_nsg(name: str) -> dict[str, Any]:
+    """A scale set giving each instance a public IP, with no NSG on its NIC configuration or
+    its subnet: what the instances' public IP SKU says decides (Standard: closed)."""
+    body = scale_set(name, True)
+    nic = body["properties"]["virtualMachineProfile"]["networkProfile"][
+        "networkInterfaceConfigurations"][0]["properties"]
+    nic.pop("networkSecurityGroup")
+    return body
+
+
 def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {
         "Microsoft.Network/virtualNetworks": [vnet()],
@@ -95,13 +110,15 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
         SCALE_SETS: [
             scale_set("vmss-db", True, role="database"),
             scale_set("vmss-db-ips-denied", True, role="database"),
-            web_scale_set(),
+            web_scale_set(), no_nsg("vmss-basic-ips"), no_nsg("vmss-standard-ips"),
             scale_set("vmss-private", False, keys_only=True,
                       user_data=f"#!/bin/sh\nexport GITHUB_TOKEN={SECRET}\n")],
         "Microsoft.Compute/virtualMachineScaleSets/imageVersions": [deprecated_image()],
         SCALE_SET_PUBLIC_IPS: [instance_ip("vmss-db", 0, "20.50.0.10"),
                                instance_ip("vmss-db", 1, "20.50.0.11"),
-                               instance_ip("vmss-web", 0, "20.50.0.20")],
+                               instance_ip("vmss-web", 0, "20.50.0.20"),
+                               instance_ip("vmss-basic-ips", 0, "20.50.0.30"),
+                               standard(instance_ip("vmss-standard-ips", 0, "20.50.0.40"))],
     }}
 
 
@@ -111,7 +128,7 @@ def verdicts() -> Iterator[dict[tuple[str, str], str]]:
         arm.fail("/virtualmachinescalesets/vmss-db-ips-denied/publicipaddresses", 403,
                  "AuthorizationFailed")
         result = run("scan", "azure", "--format", "json", "--no-timestamps",
-                     "--checks", "NET-01,NET-03,IAM-03,SEC-01,VUL-01",
+                     "--checks", "NET-01,NET-02,NET-03,IAM-03,SEC-01,VUL-01",
                      env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
                           "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
                           "REQUESTS_CA_BUNDLE": arm.ca_file,
@@ -139,6 +156,14 @@ def test_an_app_scale_set_is_public_only_with_a_public_ip_configuration(
     anywhere) at their own public IPs: NET-03 fail; vmss-private has none: pass."""
     assert verdicts[("NET-03", "vmss-web")] == "fail", verdicts
     assert verdicts[("NET-03", "vmss-private")] == "pass", verdicts
+
+
+def test_without_an_nsg_the_instances_public_ip_sku_decides(
+        verdicts: dict[tuple[str, str], str]) -> None:
+    """No NSG anywhere: Basic instance public IPs (PublicIpAddressGet has no `sku`) admit
+    SSH from the internet (NET-02 fail); Standard ones are closed by default (pass)."""
+    assert verdicts[("NET-02", "vmss-basic-ips")] == "fail", verdicts
+    assert verdicts[("NET-02", "vmss-standard-ips")] == "pass", verdicts
 
 
 def test_password_authentication_of_the_scale_set_model_is_judged(

@@ -69,6 +69,14 @@ def _exposure(b: Build, ss: Mapping[str, Any]
     the internet to every instance, filtered by its subnet's and NIC configuration's NSGs
     (an instance's private address is not in the model: every allow rule counts)."""
     sid = lid(ss.get("id"))
+    instance_ips = [pip for pip in b.items(SCALE_SET_PUBLIC_IPS)
+                    if lid(pip.get("id")).startswith(sid + "/")]
+    # the SKU the instances' public IPs were given (the configuration's `sku` "can only be
+    # set with OrchestrationMode as Flexible", VirtualMachineScaleSetPublicIPAddress-
+    # Configuration): read from the addresses themselves; any Basic one, or none known, is
+    # Basic (open without an NSG), the public IP API's default
+    read_skus = {lid(_str(_obj(pip.get("sku"), "sku").get("name"), "sku.name") or "basic")
+                 for pip in instance_ips}
     paths: list[tuple[RuleLayer, ...]] = []
     subnets: list[str] = []
     public_subnets: list[str] = []
@@ -83,9 +91,9 @@ def _exposure(b: Build, ss: Mapping[str, Any]
             if first is None:
                 first = b.cfg_layers(nic, cfg, True, any_address=True)[0]
             continue
-        # a public IP configuration without `sku` is Basic, as a public IP without one
-        sku = lid(_str(_obj(pub.get("sku"), "sku").get("name"), "sku.name") or "basic")
-        layers, _, unknown = b.cfg_layers(nic, cfg, sku == "standard", any_address=True)
+        sku = lid(_str(_obj(pub.get("sku"), "sku").get("name"), "sku.name") or "")
+        standard = sku == "standard" if sku else read_skus == {"standard"}
+        layers, _, unknown = b.cfg_layers(nic, cfg, standard, any_address=True)
         for prop, why in unknown.items():
             b.mark(sid, (prop,), why)
         paths.append(layers)
@@ -99,9 +107,9 @@ def _exposure(b: Build, ss: Mapping[str, Any]
                             "collected", "not_collected", closes=False)
         if unread is not None:
             b.mark(sid, ("public_ips",), unread)
-        for pip in b.items(SCALE_SET_PUBLIC_IPS):
+        for pip in instance_ips:
             addr = _props(pip).get("ipAddress")
-            if lid(pip.get("id")).startswith(sid + "/") and addr and str(addr) not in public:
+            if addr and str(addr) not in public:
                 public.append(str(addr))
     layers = combine(paths) if paths else (first or ())
     return (public, layers, [s for s in dict.fromkeys(subnets) if s],
