@@ -35,6 +35,10 @@ def scale_sets(b: Build) -> None:
         public, layers, subnets, ddos = _exposure(b, ss)
         props: dict[str, Any] = {
             "public_ips": public,
+            # the model gives every instance a public IP (also while it has none running,
+            # scaled in, or when the instances' addresses are not listed at scale-set level)
+            "public_endpoint": any(isinstance(_props(cfg).get("publicIPAddressConfiguration"),
+                                              Mapping) for _, cfg in scale_set_ip_configs(ss)),
             "private_ips": [],
             "ingress": layers,
             "image": _image(storage.get("imageReference")),
@@ -48,14 +52,13 @@ def scale_sets(b: Build) -> None:
                                           "disablePasswordAuthentication")
         model = as_vm(ss)
         props.update(image_deprecation(b, model, SCALE_SET_IMAGES))
-        if (marketplace_image(model) is not None and "image_deprecated" not in props
-                and not b.collected(SCALE_SET_IMAGES)):
-            # a snapshot recorded without the scale sets' image versions: VUL-01 cannot
-            # tell, never a pass
+        if marketplace_image(model) is not None and "image_deprecated" not in props:
+            # its image version was not read (the GET failed, or a snapshot recorded without
+            # the scale sets' image versions): VUL-01 cannot tell, never a pass
             props["image_deprecated"] = None
             b.mark(sid, ("image_deprecated",), Unread(
-                f"the image version of scale set {sid}: {SCALE_SET_IMAGES} was not "
-                "collected", "not_collected"))
+                f"the image version of scale set {sid} is not in the {SCALE_SET_IMAGES} "
+                "read", "not_collected" if not b.collected(SCALE_SET_IMAGES) else "unknown"))
         b.add(Kind.COMPUTE, ss, props, rid=sid, native_type="Microsoft.Compute/"
               "virtualMachineScaleSets")
         for subnet in subnets:
