@@ -103,6 +103,17 @@ def no_nsg(name: str) -> dict[str, Any]:
     return body
 
 
+def behind_nat_pool(name: str) -> dict[str, Any]:
+    """A private scale set (no public IP configuration) whose IP configuration is in a load
+    balancer's inbound NAT pool (the pattern that maps port 50000+ to each instance's SSH)."""
+    body = scale_set(name, False)
+    cfg = body["properties"]["virtualMachineProfile"]["networkProfile"][
+        "networkInterfaceConfigurations"][0]["properties"]["ipConfigurations"][0]["properties"]
+    cfg["loadBalancerInboundNatPools"] = [
+        {"id": f"{NET}/loadBalancers/lb-ss/inboundNatPools/ssh"}]
+    return body
+
+
 def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {
         "Microsoft.Network/virtualNetworks": [vnet()],
@@ -112,6 +123,7 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
             scale_set("vmss-db-ips-denied", True, role="database"),
             scale_set("vmss-db-scaled-in", True, role="database"),
             web_scale_set(), no_nsg("vmss-basic-ips"), no_nsg("vmss-standard-ips"),
+            behind_nat_pool("vmss-nat"),
             scale_set("vmss-private", False, keys_only=True,
                       user_data=f"#!/bin/sh\nexport GITHUB_TOKEN={SECRET}\n")],
         "Microsoft.Compute/virtualMachineScaleSets/imageVersions": [deprecated_image()],
@@ -177,6 +189,14 @@ def test_without_an_nsg_the_instances_public_ip_sku_decides(
     SSH from the internet (NET-02 fail); Standard ones are closed by default (pass)."""
     assert verdicts[("NET-02", "vmss-basic-ips")] == "fail", verdicts
     assert verdicts[("NET-02", "vmss-standard-ips")] == "pass", verdicts
+
+
+def test_a_scale_set_a_load_balancer_forwards_to_is_not_passed_as_private(
+        verdicts: dict[tuple[str, str], str]) -> None:
+    """Forwarding from load balancers to scale sets is not judged yet: what reaches its
+    instances through the NAT pool is unknown, an error, never "no public path"."""
+    assert verdicts[("NET-02", "vmss-nat")] == "error", verdicts
+    assert verdicts[("IAM-03", "vmss-nat")] == "fail", verdicts  # not touched by it
 
 
 def test_password_authentication_of_the_scale_set_model_is_judged(

@@ -16,7 +16,7 @@ from providers.azure.apis import (
     marketplace_image,
     scale_set_ip_configs,
 )
-from providers.azure.normalize.common import _flag, _obj, _props, _ref, _str, _tags, lid
+from providers.azure.normalize.common import _arr, _flag, _obj, _props, _ref, _str, _tags, lid
 from providers.azure.normalize.compute import _image, ddos_of, image_deprecation
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.paths import combine
@@ -24,6 +24,11 @@ from providers.azure.normalize.web import _secret_value
 from scanner.model import Kind, RelationType, Unread
 from scanner.redact import REDACTED, is_secret_name
 from scanner.rules import RuleLayer
+
+# the pools of a scale set's IP configuration through which a load balancer or application
+# gateway forwards to every instance
+FRONTING = ("loadBalancerBackendAddressPools", "loadBalancerInboundNatPools",
+            "applicationGatewayBackendAddressPools")
 
 
 def scale_sets(b: Build) -> None:
@@ -87,6 +92,13 @@ def _exposure(b: Build, ss: Mapping[str, Any]
     for nic, cfg in scale_set_ip_configs(ss):
         nic = {**nic, "id": f"{sid}/networkinterfaceconfigurations/{lid(nic.get('name'))}"}
         cp = _props(cfg)
+        fronted = [k for k in FRONTING if _arr(cp.get(k), k)]
+        if fronted:
+            # what a load balancer or application gateway forwards to the instances is not
+            # mapped to scale sets yet: it could only add a path from the internet
+            b.mark(sid, ("public_ips", "ingress"), Unread(
+                f"{sid}: its instances are in {', '.join(fronted)} (forwarding to scale "
+                "sets is not judged)", "dangling", closes=False))
         subnet = _ref(cp.get("subnet"), "subnet")
         subnets.append(subnet)
         pub = cp.get("publicIPAddressConfiguration")
