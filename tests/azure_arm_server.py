@@ -21,6 +21,8 @@ over plain http), serving ARM JSON from snapshot-style collections:
   namespace). :attr:`ArmServer.graph_fault` breaks its paging (``repeat-token``,
   ``truncated``, ``short``); :meth:`ArmServer.deny_graph` answers 403 for a query naming
   that subscription.
+A VM's or scale set's ``userData`` is answered only by its own GET with
+``$expand=userData``, as Resource Manager does (never by a list or a Resource Graph row).
 Lists are paged ``page_size`` at a time with an absolute ``nextLink`` naming this server
 (``$skiptoken``). Errors are ARM's ``{"error": {"code", "message"}}``: 401 without
 ``Authorization: Bearer <token>`` (``InvalidAuthenticationTokenTenant`` for ``wrong_token``),
@@ -168,7 +170,8 @@ class ArmServer:
                 if rtype not in types or (found.lower(), ns) in self.denied:
                     continue  # Resource Graph leaves out what the caller may not read
                 for obj in objs:
-                    rows.append({c: _column(obj, c, rtype, found) for c in columns_})
+                    shown = without_user_data(obj)  # as a list: no userData
+                    rows.append({c: _column(shown, c, rtype, found) for c in columns_})
         rows.sort(key=lambda r: str(r.get("id")))
         token = options.get("$skipToken")
         start = int(str(token).removeprefix("rg-")) if token else 0
@@ -379,9 +382,13 @@ class ArmServer:
                 if self._injected(url.path):
                     return None
                 status, body = server.route(url.path)
+                expand = {e.strip().lower() for e in query.get("$expand", [""])[0].split(",")}
                 if status != 200 or "list" not in body:
+                    if status == 200 and "userdata" not in expand:
+                        body = without_user_data(body)
                     return self._send(status, body)
-                items = _filtered(body["list"], query.get("$filter", [""])[0])
+                items = [without_user_data(o)
+                         for o in _filtered(body["list"], query.get("$filter", [""])[0])]
                 skip = int(query.get("$skiptoken", ["0"])[0])
                 page = items[skip:skip + server.page_size]
                 out: dict[str, Any] = {"value": page}
@@ -392,6 +399,27 @@ class ArmServer:
                 return self._send(200, out)
 
         return Handler
+
+
+# Compute's user data: answered only by a VM's (or scale set's) own GET with
+# `$expand=userData`, never by a list ("User data can be queried via GET VM/VMSS API with
+# $expand option", https://learn.microsoft.com/azure/virtual-machines/user-data).
+USER_DATA_TYPES = frozenset({"microsoft.compute/virtualmachines",
+                             "microsoft.compute/virtualmachinescalesets"})
+
+
+def without_user_data(obj: Any) -> Any:
+    """`obj` as a GET without `$expand=userData` (or a list) answers it."""
+    if not isinstance(obj, dict) or str(obj.get("type", "")).lower() not in USER_DATA_TYPES:
+        return obj
+    props = obj.get("properties")
+    if not isinstance(props, dict):
+        return obj
+    props = {k: v for k, v in props.items() if k != "userData"}
+    profile = props.get("virtualMachineProfile")
+    if isinstance(profile, dict) and "userData" in profile:
+        props["virtualMachineProfile"] = {k: v for k, v in profile.items() if k != "userData"}
+    return {**obj, "properties": props}
 
 
 # The one OData filter of a list posture could send (role definitions: "type eq 'CustomRole'",

@@ -48,6 +48,18 @@ KINDS: dict[str, tuple[set[Kind], str]] = {
         {K.COMPUTE}, "virtual machines: NICs, OS profile (password authentication), image"),
     "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions": (
         {K.COMPUTE}, "the Marketplace image version each VM runs: its deprecation status"),
+    _apis.USER_DATA: (
+        {K.COMPUTE}, "each VM's user data (its GET with $expand=userData): secrets in it"),
+    _apis.SCALE_SETS: (
+        {K.COMPUTE}, "virtual machine scale sets: the instances' model (NIC configurations, "
+                     "OS profile, image)"),
+    _apis.SCALE_SET_USER_DATA: (
+        {K.COMPUTE}, "each scale set's user data (its GET with $expand=userData)"),
+    _apis.SCALE_SET_IMAGES: (
+        {K.COMPUTE}, "the Marketplace image version each scale set's model names: its "
+                     "deprecation status"),
+    _apis.SCALE_SET_PUBLIC_IPS: (
+        {K.COMPUTE}, "the public IPs of the instances of scale sets that give each one"),
     "Microsoft.Compute/disks": ({K.VOLUME}, "managed disks: encryption"),
     "Microsoft.Storage/storageAccounts": (
         {K.BUCKET}, "storage accounts: replication, TLS, HTTPS only, network rules"),
@@ -127,8 +139,22 @@ COLLECTIONS = {
     for name, (kinds, description) in KINDS.items()
     for affects, opens, closes in [AFFECTS.get(name, (NOTHING, True, True))]
 }
+# Collections that decide only some properties of their kinds: read for a check that reads
+# one of them (or names no `reads`), not for every check on those kinds.
+DECIDES: Mapping[str, frozenset[str]] = MappingProxyType({
+    _apis.USER_DATA: frozenset({"plaintext_secrets"}),
+    _apis.SCALE_SET_USER_DATA: frozenset({"plaintext_secrets"}),
+    _apis.SCALE_SET_IMAGES: frozenset({"image_deprecated"}),
+    _apis.SCALE_SET_PUBLIC_IPS: frozenset({"public_ips"}),
+})
 ROLE_FILE = "role.json"
 ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
+# Collections added since snapshots were first recorded: replayed without one, the normalizer
+# marks exactly the resources it concerns (no scope error on every verdict of the kind); a
+# snapshot without scale sets judges none (docs/snapshot-format.md)
+MARKED_WHEN_ABSENT = frozenset({ROLE_DEFINITIONS, _apis.USER_DATA, _apis.SCALE_SETS,
+                                _apis.SCALE_SET_USER_DATA, _apis.SCALE_SET_PUBLIC_IPS,
+                                _apis.SCALE_SET_IMAGES})
 
 
 def role_definition() -> dict[str, Any]:
@@ -161,12 +187,16 @@ class AzureProvider(Provider):
     def needed_in(self, check: Check, section: Section) -> set[str]:
         attempted = section.attempted()
         needed = _plan.needed_in(check, self._full(check), attempted)
-        # a snapshot recorded before role definitions were read: the normalizer
-        # marks exactly the assignments of roles it does not know (IAM-02), no scope error
-        return needed if ROLE_DEFINITIONS in attempted else needed - {ROLE_DEFINITIONS}
+        # a snapshot recorded before role definitions (or VM user data) were read: the
+        # normalizer marks exactly the assignments of roles it does not know (IAM-02), the
+        # VMs whose user data it does not know (SEC-01), no scope error
+        return needed - (MARKED_WHEN_ABSENT - attempted)
 
     def _full(self, check: Check) -> set[str]:
-        return self.collections_for(check.kinds) - {_plan.LISTED}
+        out = self.collections_for(check.kinds) - {_plan.LISTED}
+        if check.reads is not None:
+            out -= {n for n, props in DECIDES.items() if not props & check.reads}
+        return out
 
     def normalize(self, section: Section) -> Inventory:
         return _normalize(section)

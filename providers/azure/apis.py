@@ -15,6 +15,16 @@ from scanner.redact import looks_secret
 
 SECRET_MARK = "<redacted: secret-looking value found>"
 SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
+# Each VM's user data, from its GET with `$expand=userData` (a collection of its own, not a
+# field of the VM list: the list never answers it)
+USER_DATA = "Microsoft.Compute/virtualMachines/userData"
+# Virtual machine scale sets: the model every instance is made from (list), its user data
+# (GET with `$expand=userData`, as for VMs) and the public IPs of its instances
+SCALE_SETS = "Microsoft.Compute/virtualMachineScaleSets"
+SCALE_SET_USER_DATA = "Microsoft.Compute/virtualMachineScaleSets/userData"
+SCALE_SET_PUBLIC_IPS = "Microsoft.Compute/virtualMachineScaleSets/publicIPAddresses"
+# the Marketplace image versions scale sets are made from (the VMs' are read under the VMs)
+SCALE_SET_IMAGES = "Microsoft.Compute/virtualMachineScaleSets/imageVersions"
 DIAG_API = "2021-05-01-preview"
 WORKSPACE_API = "2023-09-01"
 COGNITIVE_API = "2025-09-01"  # azure-mgmt-cognitiveservices 14.1's
@@ -95,6 +105,40 @@ def marketplace_image(vm: Mapping[str, Any]) -> tuple[str, str, str, str, str] |
             str(ref.get("sku") or ""), version)
 
 
+def scale_set_ip_configs(vmss: Mapping[str, Any]
+                         ) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(NIC configuration, IP configuration) of every IP configuration of a scale set's model
+    (`virtualMachineProfile.networkProfile.networkInterfaceConfigurations`): each instance
+    gets one NIC per NIC configuration, and a public IP per IP configuration that has a
+    `publicIPAddressConfiguration` (https://learn.microsoft.com/azure/virtual-machine-scale-
+    sets/virtual-machine-scale-sets-networking#public-ipv4-per-virtual-machine)."""
+    props = vmss.get("properties")
+    profile = props.get("virtualMachineProfile") if isinstance(props, Mapping) else None
+    network = profile.get("networkProfile") if isinstance(profile, Mapping) else None
+    nics = network.get("networkInterfaceConfigurations") if isinstance(network, Mapping) else None
+    out: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+    for nic in nics if isinstance(nics, list) else []:
+        nic_props = nic.get("properties") if isinstance(nic, Mapping) else None
+        cfgs = nic_props.get("ipConfigurations") if isinstance(nic_props, Mapping) else None
+        out.extend((nic, cfg) for cfg in (cfgs if isinstance(cfgs, list) else [])
+                   if isinstance(cfg, Mapping))
+    return out
+
+
+def scale_set_public(vmss: Mapping[str, Any]) -> bool:
+    """Does each instance of the scale set get a public IP of its own?"""
+    return any(isinstance((cfg.get("properties") or {}).get("publicIPAddressConfiguration"),
+                          Mapping) for _, cfg in scale_set_ip_configs(vmss))
+
+
+def as_vm(vmss: Mapping[str, Any]) -> dict[str, Any]:
+    """A scale set's model in a VM's shape (its `location`, the model's properties)."""
+    props = vmss.get("properties")
+    profile = props.get("virtualMachineProfile") if isinstance(props, Mapping) else None
+    return {"id": vmss.get("id"), "location": vmss.get("location"),
+            "properties": profile if isinstance(profile, Mapping) else {}}
+
+
 def _vm_image(client: Any, vm: Mapping[str, Any]) -> Any:
     image = marketplace_image(vm)
     assert image is not None  # the spec's `when` guarantees it
@@ -159,6 +203,30 @@ SPECS: tuple[Spec, ...] = (
          calls=(f"GET {P}/providers/Microsoft.Compute/locations/{{location}}/publishers/"
                 "{publisher}/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions/"
                 "{version}",)),
+    # userData is answered only by a VM's own GET with `$expand=userData` ("User data can be
+    # queried via GET VM/VMSS API with $expand option", https://learn.microsoft.com/azure/
+    # virtual-machines/user-data; the list answers none): read per VM, kept as a marker only
+    Spec(USER_DATA, "compute",
+         lambda c, p, s: c.virtual_machines.get(_rg(p), _name(p), expand="userData"),
+         parent="Microsoft.Compute/virtualMachines", paged=False,
+         calls=("GET .../Microsoft.Compute/virtualMachines/{vm}?$expand=userData",)),
+    Spec(SCALE_SETS, "compute", lambda c, p, s: c.virtual_machine_scale_sets.list_all(),
+         calls=(f"GET {P}/providers/Microsoft.Compute/virtualMachineScaleSets",)),
+    Spec(SCALE_SET_IMAGES, "compute", lambda c, p, s: _vm_image(c, as_vm(p)), parent=SCALE_SETS,
+         paged=False, when=lambda p: marketplace_image(as_vm(p)) is not None,
+         once_per=lambda p: tuple(x.lower() for x in marketplace_image(as_vm(p)) or ()),
+         calls=(f"GET {P}/providers/Microsoft.Compute/locations/{{location}}/publishers/"
+                "{publisher}/artifacttypes/vmimage/offers/{offer}/skus/{sku}/versions/"
+                "{version}",)),
+    Spec(SCALE_SET_USER_DATA, "compute",
+         lambda c, p, s: c.virtual_machine_scale_sets.get(_rg(p), _name(p), expand="userData"),
+         parent=SCALE_SETS, paged=False,
+         calls=("GET .../Microsoft.Compute/virtualMachineScaleSets/{vmss}?$expand=userData",)),
+    Spec(SCALE_SET_PUBLIC_IPS, "network",
+         lambda c, p, s: c.public_ip_addresses.list_virtual_machine_scale_set_public_ip_addresses(
+             _rg(p), _name(p)),
+         parent=SCALE_SETS, when=scale_set_public,
+         calls=("GET .../Microsoft.Compute/virtualMachineScaleSets/{vmss}/publicipaddresses",)),
     Spec("Microsoft.Compute/disks", "compute", lambda c, p, s: c.disks.list(),
          calls=(f"GET {P}/providers/Microsoft.Compute/disks",)),
     Spec("Microsoft.Storage/storageAccounts", "storage", lambda c, p, s: c.storage_accounts.list(),

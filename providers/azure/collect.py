@@ -49,7 +49,17 @@ from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 
 from providers.azure import graph, plan
-from providers.azure.apis import BY_NAME, SECRET_MARK, SPECS, SUBSCRIPTIONS, Spec, secret_in
+from providers.azure.apis import (
+    BY_NAME,
+    SCALE_SET_USER_DATA,
+    SCALE_SETS,
+    SECRET_MARK,
+    SPECS,
+    SUBSCRIPTIONS,
+    USER_DATA,
+    Spec,
+    secret_in,
+)
 from scanner import __version__, progress
 from scanner.model import ErrorReason
 from scanner.pages import PageGuard, PaginationError, max_pages
@@ -471,6 +481,11 @@ SAFE_FIELDS = frozenset({
 })
 
 
+# VM fields _scrub_vm replaces by a marker before redaction (their names say "secret" to
+# scanner.redact, which would otherwise replace the marker too)
+MARKED_FIELDS = frozenset({"customdata", "userdata"})
+
+
 def redact_arm(obj: Any, path: str, removed: list[str]) -> Any:
     """scanner.redact.redact, minus the ARM fields in SAFE_FIELDS (references and flags whose
     names merely contain "secret", "auth" or "key"); values that look like credentials are
@@ -495,6 +510,10 @@ def redact_arm(obj: Any, path: str, removed: list[str]) -> Any:
             elif str(key).lower() in SAFE_FIELDS and not (isinstance(value, str)
                                                           and looks_secret(value)):
                 out[key] = value
+            elif str(key).lower() in MARKED_FIELDS and value in (SECRET_MARK, REDACTED):
+                # _scrub_vm's marker, no value: kept, or SEC-01 would lose what it found
+                out[key] = value
+                removed.append(f"{path}.{key}")
             elif isinstance(value, (dict, list)):
                 out[key] = redact_arm(value, f"{path}.{key}", removed)
             else:
@@ -509,11 +528,33 @@ def _scrub_vm(vm: dict[str, Any]) -> None:
     """Replace VM customData/userData by a marker that says only whether they held
     something secret-looking (the normalizer's `plaintext_secrets`)."""
     props = vm.get("properties") or {}
+    profile = props.get("virtualMachineProfile")  # a scale set's model
     holders = [(props.get("osProfile") or {}, "customData"), (props, "userData")]
+    if isinstance(profile, dict):
+        holders += [(profile.get("osProfile") or {}, "customData"), (profile, "userData")]
     for holder, key in holders:
+        if not isinstance(holder, dict):
+            continue
         value = holder.get(key)
         if isinstance(value, str) and value and value not in (REDACTED, SECRET_MARK):
             holder[key] = SECRET_MARK if secret_in(value) else REDACTED
+
+
+def _user_data_only(vm: Mapping[str, Any], scale_set: bool = False) -> dict[str, Any]:
+    """What is kept of a VM's (scale set's) GET with `$expand=userData`: its identity and the
+    marker of its userData (`properties.userData`; a scale set's in
+    `properties.virtualMachineProfile`); the rest is the list's, the value is never kept."""
+    props = vm.get("properties")
+    if scale_set and isinstance(props, Mapping):
+        props = props.get("virtualMachineProfile")
+    value = props.get("userData") if isinstance(props, Mapping) else None
+    kept: dict[str, Any] = {"userData": value} if value is not None else {}
+    if isinstance(value, str):
+        _scrub_vm({"properties": kept})
+    elif value is not None:  # not a string: nothing of it is kept, and it is not judged
+        kept["userData"] = REDACTED
+    return {**{k: vm[k] for k in ("id", "name", "type") if k in vm},
+            "properties": {"virtualMachineProfile": kept} if scale_set else kept}
 
 
 class _Collector:
@@ -676,8 +717,10 @@ class _Collector:
             objects = [o for o in objects if str(o.get("type", "")).lower() in plan.BY_TYPE]
         kept = []
         for obj in objects:
-            if spec.name == "Microsoft.Compute/virtualMachines":
+            if spec.name in ("Microsoft.Compute/virtualMachines", SCALE_SETS):
                 _scrub_vm(obj)
+            elif spec.name in (USER_DATA, SCALE_SET_USER_DATA):
+                obj = _user_data_only(obj, spec.name == SCALE_SET_USER_DATA)
             kept.append(redact_arm(obj, f"{spec.name}[]", section.redacted))
         with self.lock:
             for obj in kept:

@@ -40,6 +40,7 @@ K = Kind
 # is the collection's name), with the kinds their resources are.
 STAND_INS: Mapping[str, frozenset[Kind]] = {
     "Microsoft.Compute/virtualMachines": frozenset({K.COMPUTE}),
+    "Microsoft.Compute/virtualMachineScaleSets": frozenset({K.COMPUTE}),
     "Microsoft.Compute/disks": frozenset({K.VOLUME}),
     "Microsoft.Storage/storageAccounts": frozenset({K.BUCKET}),
     "Microsoft.Sql/servers": frozenset({K.DATABASE}),

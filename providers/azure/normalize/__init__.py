@@ -93,6 +93,7 @@ from providers.azure.normalize import (
     databases,
     keys,
     network,
+    scale_sets,
     storage,
     subscription,
     web,
@@ -127,6 +128,10 @@ FOLDED = {
     "Microsoft.Authorization/roleAssignments": "one identity resource per principal",
     "Microsoft.Compute/locations/publishers/artifacttypes/offers/skus/versions":
         "the image_deprecated of the VMs that run the image version",
+    "Microsoft.Compute/virtualMachineScaleSets/publicIPAddresses":
+        "the public_ips of their scale set",
+    "Microsoft.Compute/virtualMachineScaleSets/imageVersions":
+        "the image_deprecated of the scale sets made from the image version",
 }
 
 __all__ = ["DISK_DOC", "FLEX_DOC", "REDUNDANCY", "_pair", "_range_cidrs", "_tls", "normalize",
@@ -139,6 +144,7 @@ def normalize(section: Section) -> Inventory:
     subscription.build(b)
     network.networks(b)
     compute.machines(b)
+    scale_sets.scale_sets(b)
     balancers.load_balancers(b)
     balancers.app_gateways(b)
     network.public_ip_resources(b)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.azure.apis import marketplace_image
+from providers.azure.apis import USER_DATA, marketplace_image
 from providers.azure.normalize.backup import mark_backup_reads, protected_vms, vault_redundancy
 from providers.azure.normalize.balancers import NatPaths, nat_targets
 from providers.azure.normalize.common import (
@@ -52,7 +52,7 @@ def machines(b: Build) -> None:
             "ingress": layers,
             "image": _image(storage.get("imageReference")),
             "stateful": bool(storage.get("dataDisks")),
-            "plaintext_secrets": _vm_secrets(vm),
+            "plaintext_secrets": _vm_secrets(b, vm),
             "ddos_protection": ddos,
         }
         props.update(image_deprecation(b, vm))
@@ -175,10 +175,15 @@ def _exposure(b: Build, vm_id: str, nic_ids: list[str], nat: dict[str, NatPaths]
         if first is not None and cfg0 is not None:
             layers = b.cfg_layers(first, cfg0, True)[0]
             public_subnets.append(_ref(_props(cfg0).get("subnet"), "subnet"))
-    ddos_values = [b.ddos_of_subnet(s) for s in dict.fromkeys(public_subnets) if s]
-    ddos = (False if False in ddos_values else None if None in ddos_values or not ddos_values
-            else True)
-    return (public, private, layers, [s for s in dict.fromkeys(subnets) if s], ddos)
+    return (public, private, layers, [s for s in dict.fromkeys(subnets) if s],
+            ddos_of(b, public_subnets))
+
+
+def ddos_of(b: Build, public_subnets: list[str]) -> bool | None:
+    """DDoS protection of a machine answering on public IPs in these subnets: False if one
+    is unprotected, None when one is unknown (or there is none), else True."""
+    values = [b.ddos_of_subnet(s) for s in dict.fromkeys(public_subnets) if s]
+    return False if False in values else None if None in values or not values else True
 
 
 def _fronting(cp: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -204,10 +209,12 @@ def _path(b: Build, vm_id: str, nic: Mapping[str, Any], cfg: Mapping[str, Any],
     return layers
 
 
-def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
-    """`image_deprecated` of a VM: when the vendor deprecated its Marketplace image
-    version (None: supported); no entry when not known (custom or gallery image, image
-    version not read)."""
+def image_deprecation(b: Build, vm: Mapping[str, Any], images: str = IMAGES
+                      ) -> dict[str, str | None]:
+    """`image_deprecated` of a VM (a scale set's model in a VM's shape, its image versions
+    read into `images`): when the vendor deprecated its Marketplace image version (None:
+    supported); no entry when not known (custom or gallery image, image version not
+    read)."""
     image = marketplace_image(vm)
     if image is None:
         return {}
@@ -215,14 +222,14 @@ def image_deprecation(b: Build, vm: Mapping[str, Any]) -> dict[str, str | None]:
     wanted = (f"/subscriptions/{b.account}/providers/microsoft.compute/locations/"
               f"{location}/publishers/{publisher}/artifacttypes/vmimage/offers/{offer}/"
               f"skus/{sku}/versions/{version}").lower()
-    found = b.get(IMAGES, wanted)
+    found = b.get(images, wanted)
     if found is None:
-        if b.errors_in(IMAGES, location):
+        if b.errors_in(images, location):
             # the image version GET failed (for this VM, or for another VM on the same
             # image version: it is read once per version)
             b.mark(lid(vm.get("id")), ("image_deprecated",), Unread(
                 f"image version {':'.join(image[1:])} in {location} was not read "
-                f"({IMAGES} failed)", "unknown"))
+                f"({images} failed)", "unknown"))
         return {}
     status = _obj(_props(found).get("imageDeprecationStatus"), "imageDeprecationStatus")
     state = lid(_str(status.get("imageState"), "imageState") or "active")
@@ -249,12 +256,27 @@ def _image(ref: Any) -> str | None:
                or ref.get("communityGalleryImageId")) or None
 
 
-def _vm_secrets(vm: Mapping[str, Any]) -> list[str]:
+def _vm_secrets(b: Build, vm: Mapping[str, Any]) -> list[str]:
+    """Where a VM holds secret-looking values: its custom data (when an object carries it),
+    its user data (its own GET with `$expand=userData`, USER_DATA: the list never answers
+    it, https://learn.microsoft.com/azure/virtual-machines/user-data) and its tag names.
+    User data not read (the GET failed, or a snapshot recorded before it was read) leaves
+    the VM's secrets unknown: it could only add one."""
     p = _props(vm)
+    vm_id = lid(vm.get("id"))
+    read = b.get(USER_DATA, vm_id)
+    user_data = _props(read) if read is not None else p
+    unread = b.unread(USER_DATA, vm_id, "its user data", closes=False)
+    if unread is None and read is None and "userData" not in p:
+        why = ("was not collected (a snapshot recorded before posture read it)"
+               if not b.collected(USER_DATA) else "answered nothing for this VM")
+        unread = Unread(f"its user data: {USER_DATA} {why}", "not_collected", closes=False)
+    if unread is not None:
+        b.mark(vm_id, ("plaintext_secrets",), unread)
     found = []
     for path, holder, key in (("osProfile.customData", _obj(p.get("osProfile"), "osProfile"),
                                "customData"),
-                              ("userData", p, "userData")):
+                              ("userData", user_data, "userData")):
         value = holder.get(key)
         if isinstance(value, str) and value and value != REDACTED and _secret_value(value):
             found.append(path)

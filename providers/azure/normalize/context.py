@@ -195,13 +195,16 @@ class Build:
                 names.append(str(fqdn))
         return names
 
-    def cfg_layers(self, nic: Mapping[str, Any], cfg: Mapping[str, Any], standard: bool
+    def cfg_layers(self, nic: Mapping[str, Any], cfg: Mapping[str, Any], standard: bool,
+                   any_address: bool = False
                    ) -> tuple[tuple[RuleLayer, ...], str, dict[str, Unread]]:
         """The NSG layers traffic to one IP configuration of a NIC crosses (its subnet's NSG,
         then the NIC's), its subnet id, and what of them could not be read: an NSG or subnet
         the NIC names that is not in the lists read (`ingress` unknown, never "no NSG").
         `standard`: the SKU of the public IP or load balancer the traffic arrives through
-        decides what no NSG at all means (nsg_layers)."""
+        decides what no NSG at all means (nsg_layers). `any_address`: the configuration's
+        private address is not known (a scale set's model): every allow rule counts, a deny
+        rule only when it covers every address."""
         p, cp = _props(nic), _props(cfg)
         nic_id = lid(nic.get("id"))
         addresses = [str(cp["privateIPAddress"])] if cp.get("privateIPAddress") else []
@@ -234,7 +237,8 @@ class Build:
             subnet_nsg = {"id": subnet_nsg_id}
         if nic_nsg_id and nic_nsg is None:
             nic_nsg = {"id": nic_nsg_id}
-        return nsg_layers(subnet_nsg, nic_nsg, standard, addresses, asgs), subnet_id, unknown
+        return (nsg_layers(subnet_nsg, nic_nsg, standard, None if any_address else addresses,
+                           asgs), subnet_id, unknown)
 
     def cfgs(self) -> dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]]:
         """Every IP configuration of every NIC read: lower-cased id -> (NIC, configuration)."""
