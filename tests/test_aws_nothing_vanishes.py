@@ -46,6 +46,7 @@ RESOURCES: dict[str, Callable[[dict[str, Any]], list[str]]] = {
     "rds.describe_db_clusters": one("DBClusterIdentifier"),
     "rds.describe_db_snapshots": one("DBSnapshotIdentifier"),
     "rds.describe_db_cluster_snapshots": one("DBClusterSnapshotIdentifier"),
+    "dynamodb.list_tables": one("TableName"),
     "elbv2.describe_load_balancers": one("LoadBalancerArn"),
     "elbv2.describe_listeners": lambda env: [str(li["ListenerArn"]) for li in (
         env.get("response") or {}).get("Listeners") or []],
@@ -73,6 +74,9 @@ CONTEXT = {
     "ec2.describe_instance_attribute": "user data of an instance: `plaintext_secrets`",
     "ec2.describe_images": "the AMI of an instance: `image`, `image_deprecated`",
     "rds.describe_db_instance_automated_backups": "a database's `replica_regions`",
+    "dynamodb.describe_table": "a table's ARN, key and global table `replica_regions`",
+    "dynamodb.describe_continuous_backups": "a table's `pitr_enabled` and backups",
+    "dynamodb.list_tags_of_resource": "table labels",
     "elbv2.describe_tags": "load balancer labels",
     "elbv2.describe_rules": "what a listener forwards",
     "elbv2.describe_listener_certificates": "the certificates a listener presents (SNI)",

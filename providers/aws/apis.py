@@ -261,6 +261,18 @@ APIS: tuple[Api, ...] = (
     _a("rds.describe_db_snapshots", "rds:DescribeDBSnapshots", {K.SNAPSHOT}, "DB snapshots"),
     _a("rds.describe_db_cluster_snapshots", "rds:DescribeDBClusterSnapshots", {K.SNAPSHOT},
        "cluster snapshots"),
+    # --- DynamoDB --------------------------------------------------------------------
+    # A table is a database (BAK-01..03, ENC-01, RES-01/02, INV-02). Its per-table reads
+    # decide only that table: the normalizer marks a table whose read failed (affects {}).
+    _a("dynamodb.list_tables", "dynamodb:ListTables", {K.DATABASE}, "DynamoDB tables"),
+    _a("dynamodb.describe_table", "dynamodb:DescribeTable", {K.DATABASE},
+       "each table's ARN, encryption key (SSEDescription) and global table replicas",
+       parent="dynamodb.list_tables"),
+    _a("dynamodb.describe_continuous_backups", "dynamodb:DescribeContinuousBackups",
+       {K.DATABASE}, "point-in-time recovery of each table (status, recovery period, latest "
+       "restorable time)", parent="dynamodb.list_tables"),
+    _a("dynamodb.list_tags_of_resource", "dynamodb:ListTagsOfResource", {K.DATABASE},
+       "tags of each table", parent="dynamodb.list_tables"),
     # --- ELBv2 -----------------------------------------------------------------------
     _a("elbv2.describe_load_balancers", "elasticloadbalancing:DescribeLoadBalancers",
        {K.LOAD_BALANCER, K.LISTENER}, "application/network load balancers"),

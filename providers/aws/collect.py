@@ -815,6 +815,25 @@ class AccountCollector:
                                   {"BackupPlanId": plan_id, "SelectionId": sel["SelectionId"]},
                                   f"{plan_id}/{sel['SelectionId']}")
 
+    def _after_dynamodb_list_tables(self, region: str, answer: dict[str, Any]) -> list[Task]:
+        names = [str(n) for n in answer.get("TableNames", [])]
+        self.store("dynamodb.list_tables", region, [{"TableName": n} for n in names])
+        return self._children(region, [
+            ("dynamodb.describe_table", partial(self._dynamodb_table, region, n))
+            for n in names])
+
+    def _dynamodb_table(self, region: str, table: str) -> None:
+        """A table's description, point-in-time recovery and tags (each failure names the
+        table). The tags are read by the table's ARN, which is the account's, region's and
+        name's (DynamoDB API Reference, "TableArn"): no need to wait for DescribeTable."""
+        for name in ("dynamodb.describe_table", "dynamodb.describe_continuous_backups"):
+            if self.want(name):
+                self.per_resource(name, region, {"TableName": table}, table)
+        if self.want("dynamodb.list_tags_of_resource"):
+            arn = f"arn:{partition_of(region)}:dynamodb:{region}:{self.account}:table/{table}"
+            self._store_pages("dynamodb.list_tags_of_resource", region, {"ResourceArn": arn},
+                              table)
+
     def _after_lambda_list_functions(self, region: str, answer: dict[str, Any]) -> list[Task]:
         functions = answer.get("Functions", [])
         for fn in functions:
