@@ -853,17 +853,29 @@ class AccountCollector:
                 {"Resource": fn["FunctionArn"]}, fn["FunctionArn"]))
             for fn in functions if fn.get("FunctionArn")])
 
+    def _after_backup_describe_region_settings(self, region: str, answer: dict[str, Any]
+                                               ) -> list[Task]:
+        """One object per region: the opt-in and management maps as the API answers them."""
+        self.store("backup.describe_region_settings", region, [answer])
+        return []
+
     def _after_backup_list_backup_vaults(self, region: str, answer: dict[str, Any]
                                          ) -> list[Task]:
         vaults = answer.get("BackupVaultList", [])
         self.store("backup.list_backup_vaults", region, vaults)
-        if not self.want("backup.list_tags"):
-            return []
-        return self._children(region, [
-            ("backup.list_tags", partial(
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        if self.want("backup.list_tags"):
+            jobs.extend(("backup.list_tags", partial(
                 self.per_resource, "backup.list_tags", region,
                 {"ResourceArn": v["BackupVaultArn"]}, v["BackupVaultArn"]))
-            for v in vaults if v.get("BackupVaultArn")])
+                for v in vaults if v.get("BackupVaultArn"))
+        if self.want("backup.list_recovery_points_by_backup_vault"):
+            name = "backup.list_recovery_points_by_backup_vault"
+            jobs.extend((name, partial(
+                self._store_pages, name, region, {"BackupVaultName": v["BackupVaultName"]},
+                str(v.get("BackupVaultArn") or v["BackupVaultName"])))
+                for v in vaults if v.get("BackupVaultName"))
+        return self._children(region, jobs)
 
     def _after_s3_list_buckets(self, region: str, answer: dict[str, Any]) -> list[Task]:
         buckets = answer.get("Buckets", [])

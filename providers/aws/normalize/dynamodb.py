@@ -135,7 +135,7 @@ def tables(ctx: Build) -> None:
             "backup_frequency_hours": own[0][0] if own else None,
             "backup_retention_days": own[0][1] if own else None,
         })
-        backup = backup_of(ctx, arn, region, labels, own)
+        backup = backup_of(ctx, arn, region, labels, "DynamoDB", own)
         copies = set(replicas)
         if backup is not None:
             props["backup_enabled"] = True
