@@ -196,6 +196,14 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
     "backup.get_backup_selection": BACKUP_SELECTED,
     # which resource types a selection by tags (or of every resource) protects
     "backup.describe_region_settings": BACKUP_SELECTED,
+    # a DynamoDB table's global table replicas and its key (encrypted either way: which
+    # evidence, config or provider); its recovery settings; its tags
+    "dynamodb.describe_table": {K.DATABASE: {"replica_regions", "backup_redundancy",
+                                             "encryption_evidence", "encryption_reference"}},
+    "dynamodb.describe_continuous_backups": {K.DATABASE: {
+        "pitr_enabled", "pitr_lag_minutes", "backup_enabled", "backup_frequency_hours",
+        "backup_retention_days"}},
+    "dynamodb.list_tags_of_resource": {K.DATABASE: {"labels"}},
     "lambda.list_tags": {K.APP_SERVICE: {"labels"}},
     "s3.get_bucket_encryption": {K.BUCKET: {"encrypted", "encryption_evidence"}},
     "s3.get_bucket_replication": {K.BUCKET: {"replica_regions", "backup_redundancy"}},
@@ -216,8 +224,11 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
 # Calls whose failure or absence the normalizer marks itself, on exactly the resources it
 # could change (`Resource.unknown`), rather than through `affects`: the region's AWS Backup
 # opt-in decides only resources a selection picks by tags or as "every resource"
-# (backup.backup_of), not every backed-up resource of the region.
-MARKED_BY_NORMALIZER = frozenset({"backup.describe_region_settings"})
+# (backup.backup_of), not every backed-up resource of the region; a DynamoDB table's own
+# reads decide that table only (dynamodb.tables marks it, RDS databases stand).
+MARKED_BY_NORMALIZER = frozenset({
+    "backup.describe_region_settings", "dynamodb.describe_table",
+    "dynamodb.describe_continuous_backups", "dynamodb.list_tags_of_resource"})
 # A call that needs another's answer besides its parent's (collect() adds it to the plan).
 REQUIRES: dict[str, str] = {
     # rotation is read only for customer-managed symmetric keys: describe_key tells which
