@@ -298,12 +298,15 @@ class AwsProxy:
 
     def stub_missing(self) -> None:
         """What moto lacks: Bedrock ListInferenceProfiles (one profile in eu-central-1),
-        AWS Backup DescribeRegionSettings (GET /account-settings)."""
+        AWS Backup DescribeRegionSettings (GET /account-settings), DynamoDB
+        ListGlobalTables (no legacy global tables)."""
         self.stub(lambda c: c.service == "bedrock" and "/inference-profiles" in c.path,
                   lambda c: BEDROCK_PROFILES if c.region == "eu-central-1"
                   else {"inferenceProfileSummaries": []})
         self.stub(lambda c: c.service == "backup" and c.path.startswith("/account-settings"),
                   lambda c: BACKUP_REGION_SETTINGS)
+        self.stub(lambda c: c.service == "dynamodb" and c.action == "ListGlobalTables",
+                  lambda c: {"GlobalTables": []})
 
     def start(self) -> AwsProxy:
         proxy = self

@@ -116,6 +116,35 @@ def test_global_table_replica_outside_the_jurisdiction_fails_res02(
     assert got[("BAK-01", "sessions")]["status"] == "fail"
 
 
+def test_legacy_global_table_replica_read_from_every_page_of_list_global_tables(
+        dynamo: AwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A version 2017.11.29 global table's replicas are not in DescribeTable: its
+    replication group is ListGlobalTables' (which moto lacks: answered in the API
+    Reference's shape, two pages, `orders` on the second)."""
+    pages = iter([
+        {"GlobalTables": [{"GlobalTableName": "archive", "ReplicationGroup": [
+            {"RegionName": FRA}]}], "LastEvaluatedGlobalTableName": "archive"},
+        {"GlobalTables": [{"GlobalTableName": "orders", "ReplicationGroup": [
+            {"RegionName": FRA}, {"RegionName": "us-east-1"}]}]}])
+    dynamo.reset()
+    dynamo.faults.clear()  # the default answer: no legacy global tables
+    dynamo.stub(lambda c: c.service == "dynamodb" and c.action == "ListGlobalTables",
+                lambda c: next(pages))
+    got = _scan(dynamo, monkeypatch, tmp_path, "RES-02")
+    assert got[("RES-02", "orders")]["status"] == "fail"
+    assert got[("RES-02", "sessions")]["status"] == "pass"
+
+
+def test_legacy_global_tables_unread_make_res02_an_error_never_a_pass(
+        dynamo: AwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    dynamo.reset()
+    dynamo.faults.clear()
+    dynamo.fail(lambda c: c.service == "dynamodb" and c.action == "ListGlobalTables",
+                "AccessDeniedException", 400)
+    got = _scan(dynamo, monkeypatch, tmp_path, "RES-02")
+    assert {got[("RES-02", t)]["status"] for t in ("orders", "sessions")} == {"error"}
+
+
 def test_recovery_settings_denied_make_bak03_an_error_never_a_pass(
         dynamo: AwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     dynamo.reset()

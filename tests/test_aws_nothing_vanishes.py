@@ -77,6 +77,7 @@ CONTEXT = {
     "dynamodb.describe_table": "a table's ARN, key and global table `replica_regions`",
     "dynamodb.describe_continuous_backups": "a table's `pitr_enabled` and backups",
     "dynamodb.list_tags_of_resource": "table labels",
+    "dynamodb.list_global_tables": "legacy global tables' replicas: `replica_regions`",
     "elbv2.describe_tags": "load balancer labels",
     "elbv2.describe_rules": "what a listener forwards",
     "elbv2.describe_listener_certificates": "the certificates a listener presents (SNI)",

@@ -204,6 +204,7 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
         "pitr_enabled", "pitr_lag_minutes", "backup_enabled", "backup_frequency_hours",
         "backup_retention_days"}},
     "dynamodb.list_tags_of_resource": {K.DATABASE: {"labels"}},
+    "dynamodb.list_global_tables": {K.DATABASE: {"replica_regions", "backup_redundancy"}},
     "lambda.list_tags": {K.APP_SERVICE: {"labels"}},
     "s3.get_bucket_encryption": {K.BUCKET: {"encrypted", "encryption_evidence"}},
     "s3.get_bucket_replication": {K.BUCKET: {"replica_regions", "backup_redundancy"}},
@@ -228,7 +229,8 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
 # reads decide that table only (dynamodb.tables marks it, RDS databases stand).
 MARKED_BY_NORMALIZER = frozenset({
     "backup.describe_region_settings", "dynamodb.describe_table",
-    "dynamodb.describe_continuous_backups", "dynamodb.list_tags_of_resource"})
+    "dynamodb.describe_continuous_backups", "dynamodb.list_tags_of_resource",
+    "dynamodb.list_global_tables"})
 # A call that needs another's answer besides its parent's (collect() adds it to the plan).
 REQUIRES: dict[str, str] = {
     # rotation is read only for customer-managed symmetric keys: describe_key tells which
@@ -297,6 +299,11 @@ APIS: tuple[Api, ...] = (
        "restorable time)", parent="dynamodb.list_tables"),
     _a("dynamodb.list_tags_of_resource", "dynamodb:ListTagsOfResource", {K.DATABASE},
        "tags of each table", parent="dynamodb.list_tables"),
+    # DescribeTable names the replicas of current global tables only (version 2019.11.21);
+    # a legacy one's (2017.11.29) are its replication group, listed here
+    _a("dynamodb.list_global_tables", "dynamodb:ListGlobalTables", {K.DATABASE},
+       "legacy (version 2017.11.29) global tables with a replica in the region: their "
+       "replication groups"),
     # --- ELBv2 -----------------------------------------------------------------------
     _a("elbv2.describe_load_balancers", "elasticloadbalancing:DescribeLoadBalancers",
        {K.LOAD_BALANCER, K.LISTENER}, "application/network load balancers"),

@@ -822,6 +822,20 @@ class AccountCollector:
             ("dynamodb.describe_table", partial(self._dynamodb_table, region, n))
             for n in names])
 
+    def _after_dynamodb_list_global_tables(self, region: str, answer: dict[str, Any]
+                                           ) -> list[Task]:
+        """Every page: botocore has no paginator for ListGlobalTables, whose next page starts
+        after `LastEvaluatedGlobalTableName` (DynamoDB API Reference)."""
+        tables = list(answer.get("GlobalTables", []))
+        seen: set[str] = set()
+        while (last := answer.get("LastEvaluatedGlobalTableName")) and last not in seen:
+            seen.add(str(last))
+            answer = self.call("dynamodb.list_global_tables", region,
+                               ExclusiveStartGlobalTableName=last)
+            tables.extend(answer.get("GlobalTables", []))
+        self.store("dynamodb.list_global_tables", region, tables)
+        return []
+
     def _dynamodb_table(self, region: str, table: str) -> None:
         """A table's description, point-in-time recovery and tags (each failure names the
         table). The tags are read by the table's ARN, which is the account's, region's and

@@ -13,8 +13,10 @@ What AWS documents, and how a table is read from it:
   period are judged as a backup schedule (BAK-02) beside the AWS Backup plans covering the
   table, as RDS's automated backups are.
 - A global table (version 2019.11.21) names its replicas in DescribeTable's `Replicas`
-  (RegionName): copies of the data in other regions (RES-02, and BAK-01 as S3 replication
-  is). A table whose answer does not name them leaves them unknown.
+  (RegionName); a legacy one (version 2017.11.29) does not, its replication group is
+  ListGlobalTables' (which "lists only version 2017.11.29 (Legacy)" tables). Both are
+  copies of the data in other regions (RES-02, and BAK-01 as S3 replication is). Either
+  not read leaves them unknown.
 - A table is reached only through the DynamoDB API endpoint of its region, signed by IAM: it
   has no address, subnet or security group of its own (`api_only`: NET-01 does not judge it,
   as CONTROLS.md maps no DynamoDB setting there).
@@ -71,7 +73,21 @@ def _failures(ctx: Build, name: str) -> dict[tuple[str, str], str]:
     return out
 
 
+LEGACY = "dynamodb.list_global_tables"
+
+
+def legacy_groups(ctx: Build) -> dict[tuple[str, str], set[str]]:
+    """The regions of each legacy global table's replication group, by (region, table)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for region, gt in ctx.regional(LEGACY):
+        out.setdefault((region, str(gt.get("GlobalTableName"))), set()).update(
+            str(r.get("RegionName")) for r in _arr(gt.get("ReplicationGroup"),
+                                                   "ReplicationGroup") if r.get("RegionName"))
+    return out
+
+
 def tables(ctx: Build) -> None:
+    legacy = legacy_groups(ctx)
     described = _answers(ctx, "dynamodb.describe_table", "TableName")
     backups = _answers(ctx, "dynamodb.describe_continuous_backups", "TableName")
     tagged = _answers(ctx, "dynamodb.list_tags_of_resource", "ResourceArn")
@@ -109,9 +125,17 @@ def tables(ctx: Build) -> None:
             props["encryption_reference"] = ENCRYPTION_DOC
         if sse.get("KMSMasterKeyArn"):
             ctx.relate(arn, str(sse["KMSMasterKeyArn"]), RelationType.ENCRYPTED_WITH)
-        replicas = sorted({str(r.get("RegionName")) for r in _arr(desc.get("Replicas"),
-                                                                   "Replicas")
-                           if r.get("RegionName") and r.get("RegionName") != region})
+        replicas = sorted(({str(r.get("RegionName")) for r in _arr(desc.get("Replicas"),
+                                                                    "Replicas")
+                            if r.get("RegionName")} | legacy.get((region, name), set()))
+                          - {region})
+        why_legacy = ctx.list_unread(LEGACY, region) or (
+            None if region in ctx.s.collections.get(LEGACY, {}) else
+            f"{LEGACY} was not collected in {region}")
+        if why_legacy is not None:  # a legacy global table's replicas are not known
+            ctx.mark(arn, ("replica_regions",), Unread(why_legacy, opens=True, closes=False))
+            ctx.mark(arn, ("backup_redundancy",), Unread(why_legacy, opens=False,
+                                                         closes=True))
         own: tuple[tuple[int, int], ...] = ()
         pitr = _obj(_obj(backups.get((region, name), {}).get("ContinuousBackupsDescription"),
                          "ContinuousBackupsDescription").get("PointInTimeRecoveryDescription"),
