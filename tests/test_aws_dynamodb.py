@@ -191,6 +191,21 @@ def _tables(names: list[str], pitr: dict[str, dict[str, Any]],
     return s
 
 
+@pytest.mark.parametrize("sse,level", [
+    ({"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": KEY_ARN}, "config"),
+    ({"Status": "DISABLED", "SSEType": "KMS", "KMSMasterKeyArn": KEY_ARN}, "provider"),
+    (None, "provider"),  # no SSEDescription: the AWS owned key
+])
+def test_recorded_table_encryption_evidence_follows_its_sse_description(
+        tmp_path: Path, sse: dict[str, str] | None, level: str) -> None:
+    s = _tables(["orders"], {"orders": _pitr("DISABLED")})
+    if sse is not None:
+        s.collections["dynamodb.describe_table"][REGION][0]["response"]["Table"][
+            "SSEDescription"] = sse
+    [f] = [f for f in findings(s, tmp_path, "ENC-01") if f["resource_name"] == "orders"]
+    assert (f["status"], f["evidence_level"]) == ("pass", level)
+
+
 @pytest.mark.parametrize("latest,status", [
     ("2026-11-30T23:55:00Z", "pass"),  # 5 minutes behind the collection
     ("2026-11-30T20:00:00Z", "fail"),  # 4 hours behind, the limit is 15 minutes

@@ -114,6 +114,8 @@ def tables(ctx: Build) -> None:
         arn = str(desc.get("TableArn") or ctx.arn("dynamodb", region, f"table/{name}"))
         labels = tags(tagged.get((region, name), {}))
         sse = _obj(desc.get("SSEDescription"), "SSEDescription")
+        if str(sse.get("Status") or "ENABLED").upper() in ("DISABLING", "DISABLED"):
+            sse = {}  # going back to (or back on) the AWS owned key (SSEDescription.Status)
         props: dict[str, Any] = {
             "api_only": True,
             "public_ips": [],
