@@ -298,8 +298,9 @@ class AwsProxy:
 
     def stub_missing(self) -> None:
         """What moto lacks: Bedrock ListInferenceProfiles (one profile in eu-central-1),
-        AWS Backup DescribeRegionSettings (GET /account-settings), DynamoDB
-        ListGlobalTables (no legacy global tables)."""
+        AWS Backup DescribeRegionSettings (GET /account-settings) and
+        ListRecoveryPointsByBackupVault (no recovery points), DynamoDB ListGlobalTables (no
+        legacy global tables)."""
         self.stub(lambda c: c.service == "bedrock" and "/inference-profiles" in c.path,
                   lambda c: BEDROCK_PROFILES if c.region == "eu-central-1"
                   else {"inferenceProfileSummaries": []})
@@ -307,6 +308,8 @@ class AwsProxy:
                   lambda c: BACKUP_REGION_SETTINGS)
         self.stub(lambda c: c.service == "dynamodb" and c.action == "ListGlobalTables",
                   lambda c: {"GlobalTables": []})
+        self.stub(lambda c: c.service == "backup" and c.path.startswith("/backup-vaults/")
+                  and "/recovery-points" in c.path, lambda c: {"RecoveryPoints": []})
 
     def start(self) -> AwsProxy:
         proxy = self
@@ -366,6 +369,10 @@ class AwsProxy:
                 elif fault is not None and fault.answer is not None:
                     status, headers, payload = 200, [("Content-Type", "application/json")], \
                         json.dumps(fault.answer(call)).encode()
+                    cache = proxy.replay
+                    if cache is not None and cache.serving:  # served without moto too
+                        with cache.lock:
+                            cache.hits += 1
                 elif fault is not None:
                     status, headers, payload = error_response(call, fault)
                 else:

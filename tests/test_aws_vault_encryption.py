@@ -92,6 +92,7 @@ def test_collector_reads_each_vaults_recovery_points(
             BackupVaultName="posture-vault")
         with AwsProxy(moto, url) as proxy:
             proxy.reset()
+            proxy.faults.clear()  # instead of the default answer (no recovery points)
             proxy.stub(lambda c: c.service == "backup" and "/recovery-points" in c.path,
                        lambda c: {"RecoveryPoints": [dict(point(VOLUME, False),
                                                           BackupVaultName="posture-vault")]})
