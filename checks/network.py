@@ -73,7 +73,7 @@ def _reach_json(reaches: list[Reach], limit: int = 10) -> list[dict[str, object]
 
 @check(
     id="NET-01",
-    reads=("public_ips", "public_endpoint", "ingress", "targeted_by",
+    reads=("public_ips", "public_endpoint", "ingress", "targeted_by", "api_only",
            "port", "target_port", "redirects_to_https"),
     title="Databases hold no public IP and accept no connections from the internet",
     severity="critical",
@@ -94,6 +94,12 @@ def _reach_json(reaches: list[Reach], limit: int = 10) -> list[dict[str, object]
 )
 def databases_not_public(ctx: CheckContext) -> Iterator[Finding]:
     for db in databases(ctx):
+        if db.prop("api_only"):
+            # served only by its provider's API endpoint, signed requests only (a DynamoDB
+            # table): no address or firewall of its own to judge
+            yield ctx.skip(db, "reached only through the provider's API endpoint: no "
+                               "address or firewall of its own", {"api_only": True})
+            continue
         public = list(db.prop("public_ips") or [])
         endpoint = bool(db.prop("public_endpoint"))
         reaches = ctx.graph.reaches(db.id)

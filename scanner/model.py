@@ -179,6 +179,11 @@ PROPERTIES: Mapping[str, PropertySpec] = MappingProxyType(
             "publicNetworkAccess). Exposure analysis treats it like a public IP, filtered by "
             "`ingress` (service firewall rules).",
         ),
+        "api_only": PropertySpec(
+            "bool", (Kind.DATABASE,),
+            "Reached only through its provider's API endpoint with signed requests (a "
+            "DynamoDB table): no address, subnet or firewall of its own; NET-01 skips it.",
+        ),
         "public_hostnames": PropertySpec(
             "list[str]", (Kind.LOAD_BALANCER, Kind.APP_SERVICE),
             "DNS names the resource answers on from the internet (AWS load balancer DNSName, "

@@ -165,6 +165,14 @@ class Fault:
 
 # Recorded answers for APIs moto does not implement, served over HTTP in the API's own wire
 # format so that the collector's real code path reads them.
+# AWS Backup DescribeRegionSettings, the API Reference's Response Syntax (two maps of
+# resource type -> boolean) with the types of its "Feature availability by resource" table
+BACKUP_REGION_SETTINGS = {
+    "ResourceTypeOptInPreference": {"Aurora": True, "DocumentDB": True, "DynamoDB": True,
+                                    "EBS": True, "EC2": True, "EFS": True, "FSx": True,
+                                    "Neptune": True, "RDS": True, "S3": False,
+                                    "Storage Gateway": True, "VirtualMachine": True},
+    "ResourceTypeManagementPreference": {"DynamoDB": False, "EFS": True}}
 BEDROCK_PROFILES = {"inferenceProfileSummaries": [{
     "inferenceProfileName": "claude-eu-app",
     "inferenceProfileArn": "arn:aws:bedrock:eu-central-1:123456789012:"
@@ -289,10 +297,19 @@ class AwsProxy:
         self.stop()
 
     def stub_missing(self) -> None:
-        """What moto lacks: Bedrock ListInferenceProfiles (one profile in eu-central-1)."""
+        """What moto lacks: Bedrock ListInferenceProfiles (one profile in eu-central-1),
+        AWS Backup DescribeRegionSettings (GET /account-settings) and
+        ListRecoveryPointsByBackupVault (no recovery points), DynamoDB ListGlobalTables (no
+        legacy global tables)."""
         self.stub(lambda c: c.service == "bedrock" and "/inference-profiles" in c.path,
                   lambda c: BEDROCK_PROFILES if c.region == "eu-central-1"
                   else {"inferenceProfileSummaries": []})
+        self.stub(lambda c: c.service == "backup" and c.path.startswith("/account-settings"),
+                  lambda c: BACKUP_REGION_SETTINGS)
+        self.stub(lambda c: c.service == "dynamodb" and c.action == "ListGlobalTables",
+                  lambda c: {"GlobalTables": []})
+        self.stub(lambda c: c.service == "backup" and c.path.startswith("/backup-vaults/")
+                  and "/recovery-points" in c.path, lambda c: {"RecoveryPoints": []})
 
     def start(self) -> AwsProxy:
         proxy = self
@@ -352,6 +369,10 @@ class AwsProxy:
                 elif fault is not None and fault.answer is not None:
                     status, headers, payload = 200, [("Content-Type", "application/json")], \
                         json.dumps(fault.answer(call)).encode()
+                    cache = proxy.replay
+                    if cache is not None and cache.serving:  # served without moto too
+                        with cache.lock:
+                            cache.hits += 1
                 elif fault is not None:
                     status, headers, payload = error_response(call, fault)
                 else:

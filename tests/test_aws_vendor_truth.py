@@ -16,6 +16,7 @@ import pytest
 from providers.aws.normalize.storage import denies_plain_http
 from scanner.model import Kind
 from scanner.snapshot import GLOBAL, Section
+from tests.aws_proxy import BACKUP_REGION_SETTINGS
 from tests.test_aws_vendor_bodies import ACCOUNT, REGION, body, findings, normalize, section
 
 DOCS = body("aws-docs-examples.json")
@@ -164,7 +165,11 @@ def backup_section(list_of_tags: list[dict[str, Any]]) -> dict[str, list[dict[st
                 "SelectionName": "cryo", "IamRoleArn":
                     f"arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole",
                 "Resources": [], "ListOfTags": list_of_tags}}}],
+        # the region protects these types when a selection picks them by tags
+        "backup.describe_region_settings": [BACKUP_REGION_SETTINGS],
     }
+
+
 
 
 @pytest.mark.parametrize("key", ["aws:ResourceTag/CreatedByCryo", "CreatedByCryo"])

@@ -69,6 +69,10 @@ def _affects(spec: Mapping[Kind, set[str]]) -> Mapping[Kind, frozenset[str]]:
 BACKUP_PROPS = {"backup_enabled", "backup_frequency_hours", "backup_retention_days",
                 "backup_redundancy", "replica_regions"}
 REACHED = {"ingress"}  # what a load balancer forwards to decides its targets' exposure
+# whether a vault's recovery points are encrypted (ENC-02): a backup of a resource type AWS
+# Backup does not fully manage keeps its source's encryption, none for an unencrypted one
+VAULT_ENCRYPTION = {K.BACKUP_VAULT: {"encrypted", "encryption_evidence",
+                                     "encryption_reference"}}
 # what a trail records (its event selectors): LOG-01
 TRAIL_RECORDS = {K.LOG_TRAIL: {"management_writes", "management_events",
                                "excluded_event_sources"}}
@@ -107,6 +111,7 @@ AFFECTS: dict[str, dict[Kind, set[str]]] = {
     "guardduty.list_detectors": {K.ACCOUNT: {"threat_detection_regions"}},
     "guardduty.get_detector": {K.ACCOUNT: {"threat_detection_regions"}},
     "backup.list_tags": {K.BACKUP_VAULT: {"labels"}},
+    "backup.list_recovery_points_by_backup_vault": VAULT_ENCRYPTION,
     "backup.list_backup_plans": {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS,
                                  K.DATABASE: BACKUP_PROPS, K.BACKUP_VAULT: BACKUP_PROPS},
     "backup.get_backup_plan": {K.COMPUTE: BACKUP_PROPS, K.VOLUME: BACKUP_PROPS,
@@ -188,10 +193,22 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
     "guardduty.list_detectors": {K.ACCOUNT: {"threat_detection_regions"}},
     "guardduty.get_detector": {K.ACCOUNT: {"threat_detection_regions"}},
     "backup.list_tags": {K.BACKUP_VAULT: {"labels"}},
+    "backup.list_recovery_points_by_backup_vault": VAULT_ENCRYPTION,
     "backup.list_backup_plans": BACKUP_COVERAGE,
     "backup.get_backup_plan": BACKUP_COVERAGE,
     "backup.list_backup_selections": BACKUP_SELECTED,
     "backup.get_backup_selection": BACKUP_SELECTED,
+    # which resource types a selection by tags (or of every resource) protects
+    "backup.describe_region_settings": BACKUP_SELECTED,
+    # a DynamoDB table's global table replicas and its key (encrypted either way: which
+    # evidence, config or provider); its recovery settings; its tags
+    "dynamodb.describe_table": {K.DATABASE: {"replica_regions", "backup_redundancy",
+                                             "encryption_evidence", "encryption_reference"}},
+    "dynamodb.describe_continuous_backups": {K.DATABASE: {
+        "pitr_enabled", "pitr_lag_minutes", "backup_enabled", "backup_frequency_hours",
+        "backup_retention_days"}},
+    "dynamodb.list_tags_of_resource": {K.DATABASE: {"labels"}},
+    "dynamodb.list_global_tables": {K.DATABASE: {"replica_regions", "backup_redundancy"}},
     "lambda.list_tags": {K.APP_SERVICE: {"labels"}},
     "lambda.list_versions_by_function": {K.APP_SERVICE: {"plaintext_secrets"}},
     "ecs.describe_task_definition": {K.APP_SERVICE: {"plaintext_secrets", "labels"}},
@@ -211,6 +228,15 @@ PRODUCES: dict[str, dict[Kind, set[str]]] = {
     "iam.get_access_key_last_used": {K.IDENTITY: {"credentials"}},
     "wafv2.get_web_acl": {K.CDN: {"waf_rate_limit"}},
 }
+# Calls whose failure or absence the normalizer marks itself, on exactly the resources it
+# could change (`Resource.unknown`), rather than through `affects`: the region's AWS Backup
+# opt-in decides only resources a selection picks by tags or as "every resource"
+# (backup.backup_of), not every backed-up resource of the region; a DynamoDB table's own
+# reads decide that table only (dynamodb.tables marks it, RDS databases stand).
+MARKED_BY_NORMALIZER = frozenset({
+    "backup.describe_region_settings", "dynamodb.describe_table",
+    "dynamodb.describe_continuous_backups", "dynamodb.list_tags_of_resource",
+    "dynamodb.list_global_tables"})
 # A call that needs another's answer besides its parent's (collect() adds it to the plan).
 REQUIRES: dict[str, str] = {
     # rotation is read only for customer-managed symmetric keys: describe_key tells which
@@ -267,6 +293,23 @@ APIS: tuple[Api, ...] = (
     _a("rds.describe_db_snapshots", "rds:DescribeDBSnapshots", {K.SNAPSHOT}, "DB snapshots"),
     _a("rds.describe_db_cluster_snapshots", "rds:DescribeDBClusterSnapshots", {K.SNAPSHOT},
        "cluster snapshots"),
+    # --- DynamoDB --------------------------------------------------------------------
+    # A table is a database (BAK-01..03, ENC-01, RES-01/02, INV-02). Its per-table reads
+    # decide only that table: the normalizer marks a table whose read failed (affects {}).
+    _a("dynamodb.list_tables", "dynamodb:ListTables", {K.DATABASE}, "DynamoDB tables"),
+    _a("dynamodb.describe_table", "dynamodb:DescribeTable", {K.DATABASE},
+       "each table's ARN, encryption key (SSEDescription) and global table replicas",
+       parent="dynamodb.list_tables"),
+    _a("dynamodb.describe_continuous_backups", "dynamodb:DescribeContinuousBackups",
+       {K.DATABASE}, "point-in-time recovery of each table (status, recovery period, latest "
+       "restorable time)", parent="dynamodb.list_tables"),
+    _a("dynamodb.list_tags_of_resource", "dynamodb:ListTagsOfResource", {K.DATABASE},
+       "tags of each table", parent="dynamodb.list_tables"),
+    # DescribeTable names the replicas of current global tables only (version 2019.11.21);
+    # a legacy one's (2017.11.29) are its replication group, listed here
+    _a("dynamodb.list_global_tables", "dynamodb:ListGlobalTables", {K.DATABASE},
+       "legacy (version 2017.11.29) global tables with a replica in the region: their "
+       "replication groups"),
     # --- ELBv2 -----------------------------------------------------------------------
     _a("elbv2.describe_load_balancers", "elasticloadbalancing:DescribeLoadBalancers",
        {K.LOAD_BALANCER, K.LISTENER}, "application/network load balancers"),
@@ -324,6 +367,9 @@ APIS: tuple[Api, ...] = (
        "AWS Backup vaults"),
     _a("backup.list_tags", "backup:ListTags", {K.BACKUP_VAULT}, "tags of each backup vault",
        parent="backup.list_backup_vaults"),
+    _a("backup.list_recovery_points_by_backup_vault", "backup:ListRecoveryPointsByBackupVault",
+       {K.BACKUP_VAULT}, "the recovery points of each vault (IsEncrypted)",
+       parent="backup.list_backup_vaults"),
     _a("backup.list_backup_plans", "backup:ListBackupPlans",
        {K.BACKUP_VAULT, K.COMPUTE, K.VOLUME, K.DATABASE}, "AWS Backup plans"),
     _a("backup.get_backup_plan", "backup:GetBackupPlan",
@@ -336,6 +382,10 @@ APIS: tuple[Api, ...] = (
     _a("backup.get_backup_selection", "backup:GetBackupSelection",
        {K.COMPUTE, K.VOLUME, K.DATABASE}, "the resources and tags a selection covers",
        parent="backup.list_backup_plans"),
+    _a("backup.describe_region_settings", "backup:DescribeRegionSettings",
+       {K.COMPUTE, K.VOLUME, K.DATABASE},
+       "the region's service opt-in: the resource types AWS Backup protects when a selection "
+       "picks them by tags"),
     _a("lambda.list_functions", "lambda:ListFunctions", {K.APP_SERVICE},
        "Lambda functions (environment scanned for secrets, values never stored)"),
     _a("lambda.list_tags", "lambda:ListTags", {K.APP_SERVICE}, "tags of each Lambda function",

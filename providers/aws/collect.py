@@ -876,6 +876,39 @@ class AccountCollector:
                 f"{fn.get('FunctionName')}:{fn.get('Version')}"
             self._removed.append(f"{name}[{which}].Environment.Variables")
 
+    def _after_dynamodb_list_tables(self, region: str, answer: dict[str, Any]) -> list[Task]:
+        names = [str(n) for n in answer.get("TableNames", [])]
+        self.store("dynamodb.list_tables", region, [{"TableName": n} for n in names])
+        return self._children(region, [
+            ("dynamodb.describe_table", partial(self._dynamodb_table, region, n))
+            for n in names])
+
+    def _after_dynamodb_list_global_tables(self, region: str, answer: dict[str, Any]
+                                           ) -> list[Task]:
+        """Every page: botocore has no paginator for ListGlobalTables, whose next page starts
+        after `LastEvaluatedGlobalTableName` (DynamoDB API Reference)."""
+        tables = list(answer.get("GlobalTables", []))
+        seen: set[str] = set()
+        while (last := answer.get("LastEvaluatedGlobalTableName")) and last not in seen:
+            seen.add(str(last))
+            answer = self.call("dynamodb.list_global_tables", region,
+                               ExclusiveStartGlobalTableName=last)
+            tables.extend(answer.get("GlobalTables", []))
+        self.store("dynamodb.list_global_tables", region, tables)
+        return []
+
+    def _dynamodb_table(self, region: str, table: str) -> None:
+        """A table's description, point-in-time recovery and tags (each failure names the
+        table). The tags are read by the table's ARN, which is the account's, region's and
+        name's (DynamoDB API Reference, "TableArn"): no need to wait for DescribeTable."""
+        for name in ("dynamodb.describe_table", "dynamodb.describe_continuous_backups"):
+            if self.want(name):
+                self.per_resource(name, region, {"TableName": table}, table)
+        if self.want("dynamodb.list_tags_of_resource"):
+            arn = f"arn:{partition_of(region)}:dynamodb:{region}:{self.account}:table/{table}"
+            self._store_pages("dynamodb.list_tags_of_resource", region, {"ResourceArn": arn},
+                              table)
+
     def _after_lambda_list_functions(self, region: str, answer: dict[str, Any]) -> list[Task]:
         functions = answer.get("Functions", [])
         for fn in functions:
@@ -941,17 +974,29 @@ class AccountCollector:
                 self._removed.append(f"{name}[{arn}].containerDefinitions[].environment")
         self.store(name, region, [{"request": params, "response": response}], arn)
 
+    def _after_backup_describe_region_settings(self, region: str, answer: dict[str, Any]
+                                               ) -> list[Task]:
+        """One object per region: the opt-in and management maps as the API answers them."""
+        self.store("backup.describe_region_settings", region, [answer])
+        return []
+
     def _after_backup_list_backup_vaults(self, region: str, answer: dict[str, Any]
                                          ) -> list[Task]:
         vaults = answer.get("BackupVaultList", [])
         self.store("backup.list_backup_vaults", region, vaults)
-        if not self.want("backup.list_tags"):
-            return []
-        return self._children(region, [
-            ("backup.list_tags", partial(
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        if self.want("backup.list_tags"):
+            jobs.extend(("backup.list_tags", partial(
                 self.per_resource, "backup.list_tags", region,
                 {"ResourceArn": v["BackupVaultArn"]}, v["BackupVaultArn"]))
-            for v in vaults if v.get("BackupVaultArn")])
+                for v in vaults if v.get("BackupVaultArn"))
+        if self.want("backup.list_recovery_points_by_backup_vault"):
+            name = "backup.list_recovery_points_by_backup_vault"
+            jobs.extend((name, partial(
+                self._store_pages, name, region, {"BackupVaultName": v["BackupVaultName"]},
+                str(v.get("BackupVaultArn") or v["BackupVaultName"])))
+                for v in vaults if v.get("BackupVaultName"))
+        return self._children(region, jobs)
 
     def _after_s3_list_buckets(self, region: str, answer: dict[str, Any]) -> list[Task]:
         buckets = answer.get("Buckets", [])

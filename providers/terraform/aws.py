@@ -36,6 +36,8 @@ from providers.aws.normalize.common import (
     listener_transports,
     replica_redundancy,
 )
+from providers.aws.normalize.dynamodb import CONTINUOUS_HOURS, PITR_DAYS
+from providers.aws.normalize.dynamodb import ENCRYPTION_DOC as DYNAMODB_DOC
 from providers.aws.normalize.storage import denies_plain_http
 from providers.aws.normalize.trails import ManagementWrites, management_props, management_writes
 from providers.terraform.core import (
@@ -76,7 +78,7 @@ TYPES = frozenset({
     "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
     "aws_eip_association", "aws_db_instance_automated_backups_replication",
     "aws_autoscaling_attachment", "aws_acm_certificate", "aws_iam_server_certificate",
-    "aws_lb_listener_certificate",
+    "aws_lb_listener_certificate", "aws_dynamodb_table",
 })
 CERT_TYPES = ["aws_acm_certificate", "aws_iam_server_certificate"]
 ACM_DOC = ("https://docs.aws.amazon.com/acm/latest/userguide/managed-renewal.html (ACM "
@@ -1417,6 +1419,44 @@ class _Aws:
                                    self.labels(snap).get("Name")),
                     region=self.region(snap), labels=self.labels(snap))
 
+    def dynamodb_tables(self) -> None:
+        """aws_dynamodb_table -> database, as providers/aws/normalize/dynamodb.py reads a
+        live table: always encrypted at rest (`server_side_encryption` enabled: a KMS key,
+        config; else the AWS owned key, provider); `point_in_time_recovery.enabled` (off
+        when the block is absent, DynamoDB's default) kept `recovery_period_in_days` (35 by
+        default); `replica` blocks: the global table's copies in other regions."""
+        for t in self.ix.of_type("aws_dynamodb_table"):
+            here = self.region(t)
+            kms = bool(t.v("server_side_encryption", 0, "enabled"))
+            props: dict[str, Any] = {
+                "api_only": True, "public_ips": [], "encrypted": True,
+                "encryption_evidence": "config" if kms else "provider",
+                **({} if kms else {"encryption_reference": DYNAMODB_DOC}),
+                "pitr_lag_minutes": None}
+            if t.unknown("point_in_time_recovery"):
+                props.update({"pitr_enabled": None, "backup_enabled": None,
+                              "backup_frequency_hours": None, "backup_retention_days": None})
+            else:
+                on = bool(t.v("point_in_time_recovery", 0, "enabled"))
+                days = t.v("point_in_time_recovery", 0, "recovery_period_in_days") or PITR_DAYS
+                props.update({"pitr_enabled": on, "backup_enabled": on,
+                              "backup_frequency_hours": CONTINUOUS_HOURS if on else None,
+                              "backup_retention_days": int(days) if on else None})
+            replicas = t.v("replica") if isinstance(t.v("replica"), list) else []
+            away = sorted({"unknown" if t.unknown("replica", i, "region_name")
+                           else str(r.get("region_name")) for i, r in enumerate(replicas)
+                           if isinstance(r, Mapping)} - {here, "None"})
+            props["replica_regions"] = away
+            props["backup_redundancy"] = replica_redundancy(here, away)
+            if t.wholly_unknown("replica"):  # replicas known only after apply
+                props["replica_regions"] = ["unknown"]
+                props["backup_redundancy"] = None
+            self.b.add(t, Kind.DATABASE, CLOUD, props, name=t.name(t.v("name")), region=here,
+                       labels=self.labels(t))
+            for key in self.ix.targets(t, ("server_side_encryption", 0, "kms_key_arn"),
+                                       ["aws_kms_key"], id_attr="arn")[0]:
+                self.b.relate(self.rid(t), self.rid(key), RelationType.ENCRYPTED_WITH)
+
     # --- edge, classic load balancers ---------------------------------------------------
 
     def cdn(self) -> None:
@@ -1545,4 +1585,5 @@ def build(b: Builder) -> None:
     a.file_systems()
     a.certificates()
     a.mark_presented_unknown()
+    a.dynamodb_tables()
 

@@ -41,6 +41,7 @@ from providers.aws.normalize import (
     backup,
     compute,
     databases,
+    dynamodb,
     edge,
     identity,
     keys,
@@ -75,6 +76,7 @@ def normalize(section: Section) -> Inventory:
     compute.instances(ctx)
     compute.volumes(ctx)
     databases.databases(ctx)
+    dynamodb.tables(ctx)
     storage.buckets(ctx)
     load_balancers.load_balancers(ctx)
     edge.cdn(ctx)

@@ -116,16 +116,37 @@ def tag_value(labels: Mapping[str, str], key: Any) -> str | None:
     return labels.get(name)
 
 
+def names_type(pattern: str) -> bool:
+    """Does an ARN pattern of a selection's Resources name a resource type (its service
+    field is written out: `arn:aws:ec2:*:*:volume/*`), rather than every resource (`*`)?"""
+    parts = pattern.split(":")
+    return len(parts) > 2 and bool(parts[2]) and not any(c in parts[2] for c in "*?[")
+
+
 def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) -> bool:
+    return selection_match(selection, arn, labels) is not None
+
+
+def selection_match(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]
+                    ) -> str | None:
+    """How a selection picks the resource: "type" (an ARN pattern of its Resources names
+    the resource's type and matches it), "tags" (its tags, or a selection of every
+    resource), None (not at all). The region's service opt-in applies to "tags" only: "If
+    resource assignments are only based on tags, then service opt-in settings are applied.
+    If a resource type is explicitly assigned to a backup plan ... it will be included in
+    the backup even if the opt-in is not enabled" (AWS Backup API Reference,
+    UpdateRegionSettings)."""
     resources = [str(r) for r in _arr(selection.get("Resources"), "Resources")]
     if any(fnmatch.fnmatchcase(arn, p) for p in _arr(selection.get("NotResources"),
                                                      "NotResources")):
-        return False
+        return None
     tag_lists = _arr(selection.get("ListOfTags"), "ListOfTags")
+    named = any(names_type(p) and fnmatch.fnmatchcase(arn, p) for p in resources)
     # Neither resources nor tags named: "Backup attempts to select all supported and
     # opted-in storage resources" (AWS Backup API Reference, BackupSelection), which the
     # selection's Conditions then narrow (a selection "only based on tags").
-    by_arn = any(fnmatch.fnmatchcase(arn, p) for p in resources) or not (resources or tag_lists)
+    by_arn = named or any(fnmatch.fnmatchcase(arn, p) for p in resources) or not (
+        resources or tag_lists)
     # ListOfTags keys come bare ("backup") or as the condition key AWS Backup's API reference
     # gives for them ("aws:ResourceTag/CreatedByCryo", BackupSelection.ListOfTags): both name
     # the tag key after the prefix.
@@ -133,7 +154,7 @@ def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) 
                  and tag_value(labels, t.get("ConditionKey")) == str(t.get("ConditionValue"))
                  for t in tag_lists)
     if not (by_arn or by_tag):
-        return False
+        return None
     cond = _obj(selection.get("Conditions"), "Conditions")
 
     def value(c: Mapping[str, Any]) -> str | None:
@@ -149,12 +170,34 @@ def selected(selection: Mapping[str, Any], arn: str, labels: Mapping[str, str]) 
         found = value(c)
         return found is not None and fnmatch.fnmatchcase(found, str(c.get("ConditionValue")))
 
-    return (all(value(c) == c.get("ConditionValue") for c in _arr(cond.get("StringEquals"),
-                                                                  "StringEquals"))
+    if (all(value(c) == c.get("ConditionValue") for c in _arr(cond.get("StringEquals"),
+                                                              "StringEquals"))
             and all(value(c) != c.get("ConditionValue")
                     for c in _arr(cond.get("StringNotEquals"), "StringNotEquals"))
             and all(like(c) for c in _arr(cond.get("StringLike"), "StringLike"))
-            and all(not like(c) for c in _arr(cond.get("StringNotLike"), "StringNotLike")))
+            and all(not like(c) for c in _arr(cond.get("StringNotLike"), "StringNotLike"))):
+        return "type" if named else "tags"
+    return None
+
+
+REGION_SETTINGS = "backup.describe_region_settings"
+
+
+def opted_in(ctx: Build, region: str | None, rtype: str) -> bool | str:
+    """Does AWS Backup protect resources of `rtype` (its resource type name: EC2, EBS, RDS,
+    Aurora, DynamoDB...) picked by tags in `region` (DescribeRegionSettings'
+    ResourceTypeOptInPreference: "If service opt-in is enabled for a service, AWS Backup
+    tries to protect that service's resources in this Region ... Otherwise, AWS Backup does
+    not try to protect that service's resources")? Why not known, as a string."""
+    answers = [obj for where, obj in ctx.regional(REGION_SETTINGS) if where == region]
+    if not answers:
+        return ctx.list_unread(REGION_SETTINGS, region) or \
+            f"{REGION_SETTINGS} has no answer for {region}"
+    value = _obj(answers[0].get("ResourceTypeOptInPreference"),
+                 "ResourceTypeOptInPreference").get(rtype)
+    if isinstance(value, bool):
+        return value
+    return f"{REGION_SETTINGS} in {region} does not say whether {rtype} is opted in"
 
 
 def backup_coverage(ctx: Build) -> None:
@@ -201,16 +244,28 @@ def strongest(schedules: list[tuple[int, int]]) -> tuple[int, int]:
 
 
 def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str],
-              own: tuple[tuple[int, int], ...] = ()) -> dict[str, Any] | None:
-    """Backup properties from AWS Backup for one resource (None: not covered); `own`: the
-    resource's own automatic backups (hours, days), judged with the plans' rules."""
+              rtype: str, own: tuple[tuple[int, int], ...] = ()) -> dict[str, Any] | None:
+    """Backup properties from AWS Backup for one resource of AWS Backup resource type
+    `rtype` (None: not covered); `own`: the resource's own automatic backups (hours, days),
+    judged with the plans' rules. A selection that picks it by tags covers it only when the
+    region opts its type in; when that is not known, what the selection adds is unknown."""
     schedules = list(own)
     unscheduled: list[str] = []
     covered = False
+    doubt: str | None = None
     copies: set[str] = set()
     for sel_region, sel, plan in ctx.selections:
-        if sel_region != region or not selected(sel, arn, labels):
+        if sel_region != region:
             continue
+        how = selection_match(sel, arn, labels)
+        if how is None:
+            continue
+        if how == "tags":
+            opted = opted_in(ctx, region, rtype)
+            if opted is False:
+                continue
+            if opted is not True:
+                doubt = doubt or str(opted)
         covered = True
         for rule in _arr(_obj(plan.get("BackupPlan"), "BackupPlan").get("Rules"), "Rules"):
             hours = cron_hours(rule.get("ScheduleExpression"))
@@ -227,6 +282,13 @@ def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str
                     copies.add(dest)
     if not covered:
         return None
+    if doubt is not None:
+        # the selection may protect nothing here: the backups it adds could be absent
+        # (BAK-02, BAK-01: a pass is unsafe), and so could its copies (RES-02: a fail is)
+        why = f"whether AWS Backup protects {rtype} resources picked by tags: {doubt}"
+        ctx.mark(arn, ("backup_enabled", "backup_frequency_hours", "backup_retention_days",
+                       "backup_redundancy"), Unread(why, opens=True, closes=False))
+        ctx.mark(arn, ("replica_regions",), Unread(why, opens=False, closes=True))
     if unscheduled:
         # A schedule not understood is not "as often as needed": it could decide either way.
         ctx.mark(arn, ("backup_frequency_hours", "backup_retention_days"), Unread(
@@ -242,6 +304,48 @@ def backup_of(ctx: Build, arn: str, region: str | None, labels: Mapping[str, str
     }
 
 
+RECOVERY_POINTS = "backup.list_recovery_points_by_backup_vault"
+LISTED = 5  # recovery points named in a vault's evidence
+
+
+def vault_encryption(ctx: Build, region: str, name: str, arn: str) -> dict[str, Any]:
+    """A vault's `encrypted`: whether every recovery point it holds is. A vault has a KMS
+    key, but only backups of the resource types AWS Backup fully manages are encrypted with
+    it; the others keep their source's encryption, none for an unencrypted EBS volume or
+    RDS database (AWS Backup Developer Guide, "Encryption for backups in AWS Backup"), and
+    ListRecoveryPointsByBackupVault says so of each: `IsEncrypted` "TRUE if the specified
+    recovery point is encrypted, or FALSE if the recovery point is not encrypted" (API
+    Reference, RecoveryPointByBackupVault). Not read for this vault: unknown (a failed read
+    is marked from the error, mark_child_failures; a missing one here)."""
+    answers = [_obj(env.get("response"), "response") for where, env in ctx.regional(
+        RECOVERY_POINTS) if where == region and _obj(env.get("request"), "request").get(
+        "BackupVaultName") == name]
+    props: dict[str, Any] = {"encrypted": True, "encryption_evidence": "config"}
+    if not answers:
+        # a failed read (this vault's, or the region's) is the engine's to report
+        failed = any(e.get("collection") == RECOVERY_POINTS and e.get("region") == region
+                     and e.get("resource") in (None, "", name, arn) for e in ctx.s.errors)
+        if RECOVERY_POINTS in ctx.attempted and not failed:
+            ctx.mark(arn, ("encrypted",), Unread(
+                f"{RECOVERY_POINTS} has no answer for vault {name}", closes=False))
+        return props
+    points = [_obj(p, "RecoveryPoints[]") for a in answers
+              for p in _arr(a.get("RecoveryPoints"), "RecoveryPoints")]
+    plain = sorted(str(p.get("RecoveryPointArn")) for p in points
+                   if p.get("IsEncrypted") is False)
+    unsure = [p for p in points if not isinstance(p.get("IsEncrypted"), bool)]
+    if plain:
+        props["encrypted"] = False
+        props["encryption_reference"] = (
+            f"{len(plain)} recovery point(s) not encrypted: " + ", ".join(plain[:LISTED])
+            + (f" and {len(plain) - LISTED} more" if len(plain) > LISTED else ""))
+    elif unsure:
+        ctx.mark(arn, ("encrypted",), Unread(
+            f"{len(unsure)} recovery point(s) of vault {name} without IsEncrypted",
+            closes=False))
+    return props
+
+
 def vaults(ctx: Build) -> None:
     vault_tags = ctx.tags_of("backup.list_tags", "ResourceArn")
     for region, v in ctx.regional("backup.list_backup_vaults"):
@@ -249,7 +353,7 @@ def vaults(ctx: Build) -> None:
             "backup", region, f"backup-vault:{v.get('BackupVaultName')}"))
         copies = sorted(ctx.vault_copies.get((region, str(v.get("BackupVaultName"))), set()))
         ctx.add(Kind.BACKUP_VAULT, arn, "backup_vault", v, {
-            "encrypted": True, "encryption_evidence": "config",
+            **vault_encryption(ctx, region, str(v.get("BackupVaultName")), arn),
             "replica_regions": copies,
             "backup_redundancy": "geo" if any(c != region for c in copies) else "zone",
         }, region, str(v.get("BackupVaultName")), vault_tags.get(arn))

@@ -162,7 +162,7 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
             m.get("DeviceName") for m in _arr(inst.get("BlockDeviceMappings"),
                                               "BlockDeviceMappings")]
         props["stateful"] = any(d and d != root for d in devices)
-    backup = backup_of(ctx, rid, region, labels)
+    backup = backup_of(ctx, rid, region, labels, "EC2")
     if backup is not None:
         props.update(backup)
     elif ctx.backup_known:
@@ -182,7 +182,7 @@ def volumes(ctx: Build) -> None:
             "encryption_evidence": "config",
             "size_gb": vol.get("Size"),
         }
-        backup = backup_of(ctx, vid, region, labels)
+        backup = backup_of(ctx, vid, region, labels, "EBS")
         via_instance = any(ctx.covered_instances.get(ctx.arn(
             "ec2", region, f"instance/{a.get('InstanceId')}"))
             for a in _arr(vol.get("Attachments"), "Attachments"))

@@ -130,7 +130,8 @@ def db_props(ctx: Build, region: str, db: Mapping[str, Any], arn: str, labels: M
     }
     # RDS automated backups run daily (RDS User Guide, "Backup window") and are kept
     # BackupRetentionPeriod days; judged with AWS Backup's rules as one more schedule.
-    backup = backup_of(ctx, arn, region, labels, ((24, retention),) if retention > 0 else ())
+    backup = backup_of(ctx, arn, region, labels, backup_type(db),
+                       ((24, retention),) if retention > 0 else ())
     if backup is not None:
         props["backup_enabled"] = True
         props["backup_retention_days"] = backup["backup_retention_days"]
@@ -142,6 +143,18 @@ def db_props(ctx: Build, region: str, db: Mapping[str, Any], arn: str, labels: M
         elif props["backup_redundancy"] is None:
             props["backup_redundancy"] = backup["backup_redundancy"]
     return props
+
+
+def backup_type(db: Mapping[str, Any]) -> str:
+    """The AWS Backup resource type of an RDS instance or cluster (the names of
+    DescribeRegionSettings' ResourceTypeOptInPreference): Aurora, Neptune and DocumentDB
+    by their engine, every other DB instance or cluster RDS."""
+    engine = str(db.get("Engine") or "").lower()
+    for prefix, rtype in (("aurora", "Aurora"), ("neptune", "Neptune"),
+                          ("docdb", "DocumentDB")):
+        if engine.startswith(prefix):
+            return rtype
+    return "RDS"
 
 
 def db_groups(db: Mapping[str, Any]) -> list[str]:
