@@ -4,6 +4,7 @@ the real collector and CLI; secret values never reach the report, the log or the
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,53 @@ def _mime(script: str) -> str:
     return archive.as_string()
 
 
+def _gzip_bomb() -> bytes:
+    """User data EC2 accepts (under 16 KB) that decompresses to more than posture decodes:
+    a harmless script of 5 MB, gzip-compressed."""
+    import gzip
+
+    data = gzip.compress(b"#!/bin/bash\n" + b"echo ready\n" * ((5 << 20) // 11), 9)
+    assert len(data) < 16 << 10
+    return data
+
+
+def _late_mime_header() -> str:
+    """A MIME message cloud-init reads as one (\"mime-version:\" in its first 4096 bytes)
+    whose first header is neither Content-Type nor MIME-Version, its one part base64."""
+    payload = base64.b64encode(b"#!/bin/bash\nexport DB_PASSWORD=s3cr3t!x\n").decode()
+    return ("X-Launched-By: pipeline\nMIME-Version: 1.0\nContent-Type: text/x-shellscript\n"
+            f"Content-Transfer-Encoding: base64\n\n{payload}\n")
+
+
+def _utf16_part() -> str:
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.nonmultipart import MIMENonMultipart
+
+    archive = MIMEMultipart()
+    part = MIMENonMultipart("text", "x-shellscript", charset="utf-16")
+    part.set_payload(base64.b64encode("#!/bin/bash\nexport DB_PASSWORD=s3cr3t!x\n"
+                                      .encode("utf-16")).decode())
+    part["Content-Transfer-Encoding"] = "base64"
+    archive.attach(part)
+    return archive.as_string()
+
+
+def _bad_crc() -> bytes:
+    """gzip whose trailer (CRC-32) is wrong: every byte of the script decompresses (zcat
+    prints it, then complains); the secret is in the user data all the same."""
+    import gzip
+
+    data = bytearray(gzip.compress(b"#!/bin/bash\nexport DB_PASSWORD=s3cr3t!x\n"))
+    data[-8] ^= 0xFF
+    return bytes(data)
+
+
+# Instances whose user data an attacker shaped (SEC-01 must never pass them).
+HOSTILE_USER_DATA: dict[str, str | bytes] = {
+    "gzip-bomb": _gzip_bomb(), "late-mime-header": _late_mime_header(),
+    "utf16-part": _utf16_part(), "bad-crc": _bad_crc()}
+
+
 def _launch(url: str) -> None:
     from tests import aws_estate
 
@@ -66,7 +114,8 @@ def _launch(url: str) -> None:
     for name, user_data in (
             ("mime-clean", _mime("#!/bin/bash\nyum install -y nginx && systemctl enable "
                                  "--now nginx\n")),
-            ("mime-secret", _mime("#!/bin/bash\nexport DB_PASSWORD=s3cr3t!x\n"))):
+            ("mime-secret", _mime("#!/bin/bash\nexport DB_PASSWORD=s3cr3t!x\n")),
+            *HOSTILE_USER_DATA.items()):
         ec2.run_instances(ImageId=aws_estate.AMI, MinCount=1, MaxCount=1, UserData=user_data,
                           TagSpecifications=[{"ResourceType": "instance",
                                               "Tags": [{"Key": "Name", "Value": name}]}])
@@ -202,6 +251,44 @@ def test_user_data_mime_archive_is_scanned_part_by_part_decoded(
     assert got["SEC-01 mime-secret"]["evidence"]["fields"] == ["UserData:DB_PASSWORD"]
     assert got["SEC-01 mime-clean"]["status"] == "pass"
     assert "s3cr3t!x" not in text + recorded
+
+
+def test_user_data_decoding_more_than_the_bound_is_a_sec01_error_not_a_pass(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
+    """16 KB of gzip that decompress to 5 MB (more than posture decodes): the rest is not
+    scanned, so the instance is not known to be free of secrets."""
+    got, _, recorded = full_scan
+    finding = got["SEC-01 gzip-bomb"]
+    assert finding["status"] == "error"
+    assert "was not scanned whole: it decodes to more than" in json.dumps(finding)
+    assert '"unscanned":"it decodes to more than' in recorded
+
+
+def test_user_data_cloud_init_reads_as_mime_is_decoded_as_mime(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
+    """What cloud-init reads as a MIME message (\"mime-version:\" anywhere in the first 4096
+    bytes, one part or many) is decoded as one: a secret in its base64 part is seen."""
+    got, text, recorded = full_scan
+    assert got["SEC-01 late-mime-header"]["status"] == "fail"
+    assert got["SEC-01 late-mime-header"]["evidence"]["fields"] == ["UserData:DB_PASSWORD"]
+    assert "s3cr3t!x" not in text + recorded
+
+
+def test_user_data_part_in_its_declared_utf16_charset_is_decoded_before_the_scan(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
+    got, _, _ = full_scan
+    assert got["SEC-01 utf16-part"]["status"] == "fail"
+    assert got["SEC-01 utf16-part"]["evidence"]["fields"] == ["UserData:DB_PASSWORD"]
+
+
+def test_user_data_gzip_with_a_bad_checksum_is_scanned_as_far_as_it_decompresses(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
+    """A wrong CRC-32 in the gzip trailer: every byte decompressed holds the secret (it
+    was scanned as the base64 text: pass); the secret found fails, whatever was cut."""
+    got, _, recorded = full_scan
+    assert got["SEC-01 bad-crc"]["status"] == "fail"
+    assert got["SEC-01 bad-crc"]["evidence"]["fields"] == ["UserData:DB_PASSWORD"]
+    assert '"unscanned":"its gzip data is corrupt' in recorded
 
 
 def test_task_definition_that_could_not_be_described_is_a_sec01_error_not_a_pass(

@@ -149,6 +149,10 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
     env = user_data.get(iid)
     if env is not None:
         props["plaintext_secrets"] = [f"UserData:{n}" for n in _arr(env.get("flagged"), "flagged")]
+        if env.get("unscanned") is not None:  # decoded only in part (a bomb, a cut stream)
+            ctx.mark(rid, ("plaintext_secrets",), Unread(
+                f"the user data of {iid} was not scanned whole: {env.get('unscanned')}",
+                opens=True, closes=False))
     elif "ec2.describe_instance_attribute" in ctx.attempted:
         # read for the other instances, not for this one (its call failed: the error names
         # it, mark_child_failures gives the reason): judged, and not known to be clean
