@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.aws_estate import REGION as MOTO_REGION
 from tests.test_aws_vendor_bodies import ACCOUNT, REGION, findings, section
 
 SECRET = "Zq8vN3rT6wY1uB5eK0pL4sD7gH2jF9xC"  # a plaintext value the ruleset flags by its name
@@ -346,7 +347,8 @@ def _lambda(environment: dict[str, Any]) -> dict[str, Any]:
 def test_lambda_environment_lambda_could_not_return_is_a_sec01_error_not_a_pass(
         tmp_path: Path, environment: dict[str, Any], status: str) -> None:
     s = section({"lambda.list_functions": [_lambda(environment)], "lambda.list_tags": [],
-                 "lambda.list_versions_by_function": [],
+                 "lambda.list_versions_by_function": [  # no version published
+                     {"request": {"FunctionName": "my-function"}, "response": {"Versions": []}}],
                  "ecs.list_task_definitions": [], "ecs.describe_task_definition": [],
                  "ec2.describe_instances": [], "ec2.describe_instance_attribute": []})
     got = {f["status"] for f in findings(s, tmp_path, "SEC-01")
@@ -378,3 +380,46 @@ def test_bundled_aws_estates_record_the_ecs_reads_and_judge_sec01_without_errors
         assert result.exit_code in (0, 1), result.stderr
         statuses = {f["status"] for f in findings_of(json.loads(result.stdout))}
         assert "error" not in statuses and statuses, (path, statuses)
+
+
+def _rescan(recorded: str, tmp_path: Path, edit: Any) -> dict[str, dict[str, Any]]:
+    """The recorded snapshot edited by `edit(collections)`, re-sealed and scanned."""
+    from tests.fuzz_mutations import sealed_text
+    from tests.helpers import findings_of, run
+
+    doc = json.loads(recorded)
+    edit(doc["sections"][0]["collections"])
+    path = tmp_path / "edited.json"
+    path.write_bytes(sealed_text(doc, 2))
+    result = run("scan", str(path), "--checks", "SEC-01", "--format", "json",
+                 "--no-timestamps")
+    assert result.exit_code in (0, 1, 3), result.stderr
+    return {f"{f['check']} {f['resource_name']}": f
+            for f in findings_of(json.loads(result.stdout))}
+
+
+def test_a_user_data_scan_that_is_not_a_list_of_names_is_an_error_not_a_pass(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str], tmp_path: Path) -> None:
+    def edit(collections: dict[str, Any]) -> None:
+        for env in collections["ec2.describe_instance_attribute"][MOTO_REGION]:
+            env["flagged"] = None
+    got = _rescan(full_scan[2], tmp_path, edit)
+    assert got["SEC-01 mime-secret"]["status"] == "error"  # was pass
+
+
+def test_a_function_whose_versions_answer_is_missing_is_an_error_not_a_pass(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str], tmp_path: Path) -> None:
+    """ListVersionsByFunction was read, its answer for `rotated` (version 1 holds the
+    secret) is not in the snapshot, or names no function: its versions are not known."""
+    def drop(collections: dict[str, Any]) -> None:
+        envs = collections["lambda.list_versions_by_function"][MOTO_REGION]
+        envs[:] = [e for e in envs if "rotated" not in json.dumps(e["request"])]
+
+    def unname(collections: dict[str, Any]) -> None:
+        for env in collections["lambda.list_versions_by_function"][MOTO_REGION]:
+            env["request"]["FunctionName"] = None
+    assert full_scan[0]["SEC-01 rotated"]["status"] == "fail"
+    for edit in (drop, unname):
+        got = _rescan(full_scan[2], tmp_path, edit)
+        assert got["SEC-01 rotated"]["status"] == "error"  # was pass
+        assert got["SEC-01 clean"]["status"] == ("error" if edit is unname else "pass")

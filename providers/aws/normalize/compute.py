@@ -153,6 +153,10 @@ def instance(ctx: Build, region: str, inst: dict[str, Any], images: Mapping[str,
             ctx.mark(rid, ("plaintext_secrets",), Unread(
                 f"the user data of {iid} was not scanned whole: {env.get('unscanned')}",
                 opens=True, closes=False))
+        elif not isinstance(env.get("flagged"), list):  # posture writes a list, always
+            ctx.mark(rid, ("plaintext_secrets",), Unread(
+                f"the user data scan of {iid} is not a list of names", opens=True,
+                closes=False))
     elif "ec2.describe_instance_attribute" in ctx.attempted:
         # read for the other instances, not for this one (its call failed: the error names
         # it, mark_child_failures gives the reason): judged, and not known to be clean
@@ -225,8 +229,9 @@ def functions(ctx: Build) -> None:
         arn = str(fn.get("FunctionArn"))
         flagged = list(_arr(fn.get(FLAGGED), FLAGGED))
         unreadable = [str(fn.get("Version") or "$LATEST")] if _env_error(fn) else []
-        for version in versions_of.get((region, arn)) or versions_of.get(
-                (region, str(fn.get("FunctionName"))), []):
+        versions = versions_of.get((region, arn), versions_of.get(
+            (region, str(fn.get("FunctionName")))))
+        for version in versions or []:
             flagged += [f"version {version.get('Version')}: {f}"
                         for f in _arr(version.get(FLAGGED), FLAGGED)]
             if _env_error(version):
@@ -238,6 +243,13 @@ def functions(ctx: Build) -> None:
             ctx.mark(arn, ("plaintext_secrets",), Unread(
                 f"the environment variables of {', '.join(unreadable)} were not returned "
                 "(Environment.Error)", opens=True, closes=False))
+        if versions is None and "lambda.list_versions_by_function" in ctx.attempted:
+            # read for the functions, no answer for this one (a failed call names it too;
+            # an answer missing from a snapshot, a request naming no function): its
+            # published versions, and what their environments hold, are not known
+            ctx.mark(arn, ("plaintext_secrets",), Unread(
+                f"the published versions of {fn.get('FunctionName')} were not read",
+                opens=True, closes=False))
 
 
 def _env_error(fn: Mapping[str, Any]) -> bool:
