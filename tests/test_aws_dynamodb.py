@@ -145,6 +145,28 @@ def test_legacy_global_tables_unread_make_res02_an_error_never_a_pass(
     assert {got[("RES-02", t)]["status"] for t in ("orders", "sessions")} == {"error"}
 
 
+@pytest.mark.parametrize("tokens,pages", [(["archive"] * 2, 2),
+                                          (["archive", "orders", "archive"], 3)])
+def test_list_global_tables_whose_page_token_repeats_is_unread_not_complete(
+        dynamo: AwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        tokens: list[str], pages: int) -> None:
+    """ListGlobalTables answering a page token it gave before (the same, or a cycle): the
+    pages after it are never reached, so the list is not complete; it was read as complete
+    (RES-02 pass) and is now unread (error), after a bounded number of calls."""
+    calls = iter(tokens)
+    seen: list[str] = []
+
+    def page(call: Any) -> dict[str, Any]:
+        seen.append(call.action)
+        return {"GlobalTables": [], "LastEvaluatedGlobalTableName": next(calls, "archive")}
+    dynamo.reset()
+    dynamo.faults.clear()
+    dynamo.stub(lambda c: c.service == "dynamodb" and c.action == "ListGlobalTables", page)
+    got = _scan(dynamo, monkeypatch, tmp_path, "RES-02")
+    assert {got[("RES-02", t)]["status"] for t in ("orders", "sessions")} == {"error"}
+    assert len(seen) == pages
+
+
 def test_recovery_settings_denied_make_bak03_an_error_never_a_pass(
         dynamo: AwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     dynamo.reset()

@@ -56,6 +56,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
+    PaginationError,
     ParamValidationError,
     PartialCredentialsError,
     ProfileNotFound,
@@ -1012,7 +1013,11 @@ class AccountCollector:
         after `LastEvaluatedGlobalTableName` (DynamoDB API Reference)."""
         tables = list(answer.get("GlobalTables", []))
         seen: set[str] = set()
-        while (last := answer.get("LastEvaluatedGlobalTableName")) and last not in seen:
+        while last := answer.get("LastEvaluatedGlobalTableName"):
+            if last in seen:  # a token repeated (or a cycle): the pages after it are
+                # unknown, the list is not complete (botocore's paginators raise the same)
+                raise PaginationError(message=f"ListGlobalTables gave the page token "
+                                      f"{str(last)[:64]!r} twice: the list is not complete")
             seen.add(str(last))
             answer = self.call("dynamodb.list_global_tables", region,
                                ExclusiveStartGlobalTableName=last)
