@@ -167,6 +167,36 @@ def test_list_global_tables_whose_page_token_repeats_is_unread_not_complete(
     assert len(seen) == pages
 
 
+def test_a_paginated_list_whose_page_tokens_cycle_is_unread_after_one_round(
+        dynamo: AwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """ListTables answering page 1 again for page 2's token (A, B, A, B...): botocore's
+    paginator stops only on a token repeated twice in a row, so the scan never ended (here
+    the stub ends the cycle after 40 pages); now the third page, a repeat, makes the
+    region's list unread (BAK-03 of the tables listed: error, not read as complete)."""
+    answers = [{"TableNames": ["orders"], "LastEvaluatedTableName": "orders"},
+               {"TableNames": ["sessions"], "LastEvaluatedTableName": "sessions"}]
+    calls: list[str] = []
+
+    def page(call: Any) -> dict[str, Any]:
+        calls.append(call.action)
+        return answers[(len(calls) - 1) % 2] if len(calls) < 40 else {"TableNames": []}
+    dynamo.reset()
+    dynamo.faults.clear()
+    dynamo.stub(lambda c: c.service == "dynamodb" and c.action == "ListTables", page)
+    from tests.test_aws_collector import env
+
+    for k, v in env(dynamo).items():
+        monkeypatch.setenv(k, v)
+    profile = tmp_path / "p.toml"
+    profile.write_text(PROFILE)
+    result = run("scan", "aws", "--regions", FRA, "--profile", str(profile), "--checks",
+                 "BAK-03", "--format", "json", "--no-timestamps")
+    assert len(calls) == 3
+    assert result.exit_code == 3, result.stderr
+    errors = [f for f in findings_of(json.loads(result.stdout)) if f["status"] == "error"]
+    assert any("dynamodb.list_tables" in json.dumps(f) for f in errors)
+
+
 def test_recovery_settings_denied_make_bak03_an_error_never_a_pass(
         dynamo: AwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     dynamo.reset()

@@ -322,6 +322,15 @@ def decode_user_data(value: str) -> str:
     return "\n".join(parts)
 
 
+def _page_digest(page: Mapping[str, Any]) -> bytes:
+    """What identifies a page's answer (its request id aside): the same answer parses to
+    the same mapping, in the same order."""
+    import hashlib
+
+    body = [(k, v) for k, v in page.items() if k != "ResponseMetadata"]
+    return hashlib.sha256(repr(body).encode()).digest()
+
+
 def _redact_tags(obj: Any, path: str, removed: list[str]) -> Any:
     """AWS tags are [{Key, Value}]: the key decides (redact() only sees 'Key'/'Value'). A key
     that is itself a secret (`password=...`) goes with its value, and is not named in the
@@ -598,8 +607,17 @@ class AccountCollector:
         config = {"PageSize": int(self.page_size)} if self.page_size else {}
         merged: dict[str, Any] = {}
         keys = paginator.result_keys
+        seen: set[bytes] = set()
         for page in paginator.paginate(**params, PaginationConfig=config):
             self.stats.add(api.action)
+            # botocore stops on a next token received twice in a row, not on a cycle (A, B,
+            # A...): a page answered before, its next token included, is one
+            digest = _page_digest(page)
+            if digest in seen:
+                raise PaginationError(message=f"{api.action} answered a page it answered "
+                                      "before: its page tokens cycle, the list is not "
+                                      "complete")
+            seen.add(digest)
             progress.report(self.options, PROVIDER, region, name)
             for expr in keys:
                 value = expr.search(page)
