@@ -56,7 +56,6 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
-    PaginationError,
     ParamValidationError,
     PartialCredentialsError,
     ProfileNotFound,
@@ -71,6 +70,7 @@ from providers.aws.apis import APIS, BY_NAME, FLAGGED, closure
 from scanner import __version__, progress
 from scanner import regions as catalogue
 from scanner.model import ErrorReason
+from scanner.pages import PageGuard, max_pages
 from scanner.provider import ProviderError
 from scanner.redact import REDACTED, is_secret_name, looks_secret, redact, scrub
 from scanner.snapshot import GLOBAL, Section, now
@@ -322,13 +322,13 @@ def decode_user_data(value: str) -> str:
     return "\n".join(parts)
 
 
-def _page_digest(page: Mapping[str, Any]) -> bytes:
+def _page_digest(page: Mapping[str, Any]) -> str:
     """What identifies a page's answer (its request id aside): the same answer parses to
     the same mapping, in the same order."""
     import hashlib
 
     body = [(k, v) for k, v in page.items() if k != "ResponseMetadata"]
-    return hashlib.sha256(repr(body).encode()).digest()
+    return hashlib.sha256(repr(body).encode()).hexdigest()[:16]
 
 
 def _redact_tags(obj: Any, path: str, removed: list[str]) -> Any:
@@ -607,17 +607,13 @@ class AccountCollector:
         config = {"PageSize": int(self.page_size)} if self.page_size else {}
         merged: dict[str, Any] = {}
         keys = paginator.result_keys
-        seen: set[bytes] = set()
+        # botocore stops on a next token received twice in a row, not on a cycle (A, B,
+        # A...) nor ever: a page answered before (its next token included) is a loop, and
+        # the pages are capped like Azure's and Hetzner's (scanner.pages)
+        guard = PageGuard(api.action, max_pages(self.options))
         for page in paginator.paginate(**params, PaginationConfig=config):
+            guard.page(_page_digest(page))
             self.stats.add(api.action)
-            # botocore stops on a next token received twice in a row, not on a cycle (A, B,
-            # A...): a page answered before, its next token included, is one
-            digest = _page_digest(page)
-            if digest in seen:
-                raise PaginationError(message=f"{api.action} answered a page it answered "
-                                      "before: its page tokens cycle, the list is not "
-                                      "complete")
-            seen.add(digest)
             progress.report(self.options, PROVIDER, region, name)
             for expr in keys:
                 value = expr.search(page)
@@ -1030,13 +1026,11 @@ class AccountCollector:
         """Every page: botocore has no paginator for ListGlobalTables, whose next page starts
         after `LastEvaluatedGlobalTableName` (DynamoDB API Reference)."""
         tables = list(answer.get("GlobalTables", []))
-        seen: set[str] = set()
+        guard = PageGuard("ListGlobalTables", max_pages(self.options))
         while last := answer.get("LastEvaluatedGlobalTableName"):
-            if last in seen:  # a token repeated (or a cycle): the pages after it are
-                # unknown, the list is not complete (botocore's paginators raise the same)
-                raise PaginationError(message=f"ListGlobalTables gave the page token "
-                                      f"{str(last)[:64]!r} twice: the list is not complete")
-            seen.add(str(last))
+            # a token given twice (the same again, or a cycle): the pages after it are never
+            # reached, the list is not complete
+            guard.page(str(last)[:256])
             answer = self.call("dynamodb.list_global_tables", region,
                                ExclusiveStartGlobalTableName=last)
             tables.extend(answer.get("GlobalTables", []))
