@@ -410,7 +410,8 @@ def test_a_user_data_scan_that_is_not_a_list_of_names_is_an_error_not_a_pass(
 def test_a_function_whose_versions_answer_is_missing_is_an_error_not_a_pass(
         full_scan: tuple[dict[str, dict[str, Any]], str, str], tmp_path: Path) -> None:
     """ListVersionsByFunction was read, its answer for `rotated` (version 1 holds the
-    secret) is not in the snapshot, or names no function: its versions are not known."""
+    secret) is not in the snapshot, names no function, or holds no Versions list (the
+    collector always stores one): its versions are not known."""
     def drop(collections: dict[str, Any]) -> None:
         envs = collections["lambda.list_versions_by_function"][MOTO_REGION]
         envs[:] = [e for e in envs if "rotated" not in json.dumps(e["request"])]
@@ -418,8 +419,16 @@ def test_a_function_whose_versions_answer_is_missing_is_an_error_not_a_pass(
     def unname(collections: dict[str, Any]) -> None:
         for env in collections["lambda.list_versions_by_function"][MOTO_REGION]:
             env["request"]["FunctionName"] = None
+
+    def no_answer(collections: dict[str, Any]) -> None:
+        for env in collections["lambda.list_versions_by_function"][MOTO_REGION]:
+            env["response"] = None
+
+    def no_list(collections: dict[str, Any]) -> None:
+        for env in collections["lambda.list_versions_by_function"][MOTO_REGION]:
+            del env["response"]["Versions"]
     assert full_scan[0]["SEC-01 rotated"]["status"] == "fail"
-    for edit in (drop, unname):
+    for edit in (drop, unname, no_answer, no_list):
         got = _rescan(full_scan[2], tmp_path, edit)
-        assert got["SEC-01 rotated"]["status"] == "error"  # was pass
-        assert got["SEC-01 clean"]["status"] == ("error" if edit is unname else "pass")
+        assert got["SEC-01 rotated"]["status"] == "error", edit  # was pass
+        assert got["SEC-01 clean"]["status"] == ("pass" if edit is drop else "error")

@@ -222,8 +222,10 @@ def functions(ctx: Build) -> None:
     environment it was published with) are one function's configuration."""
     function_tags = ctx.tags_of("lambda.list_tags", "Resource")
     # by region and the name the request gave (a function's name or ARN, as the API takes)
+    # (the collector always stores the merged pages' Versions list, empty or not: an answer
+    # without one, or none, is no answer)
     versions_of = {(region, str(_obj(env.get("request"), "request").get("FunctionName"))):
-                   _arr(_obj(env.get("response"), "response").get("Versions"), "Versions")
+                   _versions(env)
                    for region, env in ctx.regional("lambda.list_versions_by_function")}
     for region, fn in ctx.regional("lambda.list_functions"):
         arn = str(fn.get("FunctionArn"))
@@ -232,6 +234,7 @@ def functions(ctx: Build) -> None:
         versions = versions_of.get((region, arn), versions_of.get(
             (region, str(fn.get("FunctionName")))))
         for version in versions or []:
+            version = _obj(version, "Versions[]")
             flagged += [f"version {version.get('Version')}: {f}"
                         for f in _arr(version.get(FLAGGED), FLAGGED)]
             if _env_error(version):
@@ -250,6 +253,12 @@ def functions(ctx: Build) -> None:
             ctx.mark(arn, ("plaintext_secrets",), Unread(
                 f"the published versions of {fn.get('FunctionName')} were not read",
                 opens=True, closes=False))
+
+
+def _versions(env: Mapping[str, Any]) -> list[Any] | None:
+    response = env.get("response")
+    versions = response.get("Versions") if isinstance(response, Mapping) else None
+    return versions if isinstance(versions, list) else None
 
 
 def _env_error(fn: Mapping[str, Any]) -> bool:
