@@ -167,3 +167,22 @@ def test_the_recorded_snapshot_replays_the_same_sec01_verdicts(
     replayed = sec01(json.loads(result.stdout))
     assert replayed == sec01(doc)
     assert replayed["vm-secret-user-data"] == "fail", replayed
+
+
+def test_gzipped_user_data_is_decoded_and_a_bomb_is_an_error_not_a_pass() -> None:
+    """cloud-init takes user data gzip-compressed (and as a MIME archive): a secret in gzip
+    was base64-decoded to compressed bytes and passed; 16 KB of gzip expanding past
+    posture's bound (scanner.user_data) passed too, now is not known clean: error."""
+    import gzip
+
+    def raw(name: str, data: bytes) -> dict[str, Any]:
+        body = machine(name)
+        body["properties"]["userData"] = base64.b64encode(data).decode()
+        return body
+    bomb = gzip.compress(b"#!/bin/bash\n" + b"echo ready\n" * ((5 << 20) // 11), 9)
+    assert len(bomb) < 16 << 10
+    vms = [raw("vm-gzip-secret", gzip.compress(SCRIPT.encode())), raw("vm-gzip-bomb", bomb)]
+    with ArmServer({SUB: {"Microsoft.Compute/virtualMachines": vms}}, token=TOKEN,
+                   page_size=100) as arm:
+        got = sec01(scan(arm, "--checks", "SEC-01"))
+    assert got == {"vm-gzip-secret": "fail", "vm-gzip-bomb": "error"}

@@ -11,9 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scanner import user_data
 from scanner.redact import looks_secret
 
 SECRET_MARK = "<redacted: secret-looking value found>"
+# custom/user data decoded only in part (past scanner.user_data's bounds): not known clean
+UNSCANNED_MARK = "<redacted: not scanned whole>"
 SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
 # Each VM's user data, from its GET with `$expand=userData` (a collection of its own, not a
 # field of the VM list: the list never answers it)
@@ -48,15 +51,21 @@ SECURITY_READER = "39bc4728-0917-49c7-9d2c-d95423bc2eb4"
 NON_ADMIN_ROLES = frozenset({READER, MONITORING_READER, SECURITY_READER})
 
 
-def secret_in(value: str) -> bool:
-    """Secret-looking content in a value, plain or base64 (customData is base64)."""
+def secret_in(value: str) -> bool | None:
+    """Secret-looking content in a value, plain or base64 (customData and userData are
+    base64, handed to cloud-init as they are: gzip and MIME parts undone by
+    scanner.user_data); None: none found in what could be decoded within its bounds, the
+    rest not scanned (a gzip bomb, a cut stream)."""
     if looks_secret(value):
         return True
     try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8", "replace")
+        raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return False
-    return looks_secret(decoded)
+    try:
+        return looks_secret(user_data.decode(raw))
+    except user_data.UserDataUnscanned as exc:
+        return True if looks_secret(exc.text) else None
 
 
 # --- what is collected ----------------------------------------------------------------------

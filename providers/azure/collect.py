@@ -56,6 +56,7 @@ from providers.azure.apis import (
     SECRET_MARK,
     SPECS,
     SUBSCRIPTIONS,
+    UNSCANNED_MARK,
     USER_DATA,
     Spec,
     secret_in,
@@ -510,7 +511,8 @@ def redact_arm(obj: Any, path: str, removed: list[str]) -> Any:
             elif str(key).lower() in SAFE_FIELDS and not (isinstance(value, str)
                                                           and looks_secret(value)):
                 out[key] = value
-            elif str(key).lower() in MARKED_FIELDS and value in (SECRET_MARK, REDACTED):
+            elif str(key).lower() in MARKED_FIELDS and value in (SECRET_MARK, REDACTED,
+                                                                 UNSCANNED_MARK):
                 # _scrub_vm's marker, no value: kept, or SEC-01 would lose what it found
                 out[key] = value
                 removed.append(f"{path}.{key}")
@@ -536,8 +538,11 @@ def _scrub_vm(vm: dict[str, Any]) -> None:
         if not isinstance(holder, dict):
             continue
         value = holder.get(key)
-        if isinstance(value, str) and value and value not in (REDACTED, SECRET_MARK):
-            holder[key] = SECRET_MARK if secret_in(value) else REDACTED
+        if isinstance(value, str) and value and value not in (REDACTED, SECRET_MARK,
+                                                              UNSCANNED_MARK):
+            found = secret_in(value)
+            holder[key] = (SECRET_MARK if found else REDACTED if found is False
+                           else UNSCANNED_MARK)
 
 
 def _user_data_only(vm: Mapping[str, Any], scale_set: bool = False) -> dict[str, Any]:

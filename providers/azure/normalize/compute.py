@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from providers.azure.apis import USER_DATA, marketplace_image
+from providers.azure.apis import UNSCANNED_MARK, USER_DATA, marketplace_image
 from providers.azure.normalize.backup import mark_backup_reads, protected_vms, vault_redundancy
 from providers.azure.normalize.balancers import NatPaths, nat_targets
 from providers.azure.normalize.common import (
@@ -278,7 +278,11 @@ def _vm_secrets(b: Build, vm: Mapping[str, Any]) -> list[str]:
                                "customData"),
                               ("userData", user_data, "userData")):
         value = holder.get(key)
-        if isinstance(value, str) and value and value != REDACTED and _secret_value(value):
+        if value == UNSCANNED_MARK:  # decoded only in part: not known to be clean
+            b.mark(vm_id, ("plaintext_secrets",), Unread(
+                f"its {path} was not scanned whole (it decodes past posture's bounds, or "
+                "its gzip data is corrupt)", closes=False))
+        elif isinstance(value, str) and value and value != REDACTED and _secret_value(value):
             found.append(path)
     for key in _tags(vm):
         if is_secret_name(key):

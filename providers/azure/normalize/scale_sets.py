@@ -12,6 +12,7 @@ from providers.azure.apis import (
     SCALE_SET_PUBLIC_IPS,
     SCALE_SET_USER_DATA,
     SCALE_SETS,
+    UNSCANNED_MARK,
     as_vm,
     marketplace_image,
     scale_set_ip_configs,
@@ -151,7 +152,11 @@ def _secrets(b: Build, ss: Mapping[str, Any], profile: Mapping[str, Any]) -> lis
              _obj(profile.get("osProfile"), "osProfile"), "customData"),
             ("virtualMachineProfile.userData", user, "userData")):
         value = holder.get(key)
-        if isinstance(value, str) and value and value != REDACTED and _secret_value(value):
+        if value == UNSCANNED_MARK:  # decoded only in part: not known to be clean
+            b.mark(sid, ("plaintext_secrets",), Unread(
+                f"its {path} was not scanned whole (it decodes past posture's bounds, or "
+                "its gzip data is corrupt)", closes=False))
+        elif isinstance(value, str) and value and value != REDACTED and _secret_value(value):
             found.append(path)
     found.extend(f"tags.{key}" for key in _tags(ss) if is_secret_name(key))
     return found

@@ -42,4 +42,5 @@ def web_apps(b: Build) -> None:
 
 
 def _secret_value(value: Any) -> bool:
-    return isinstance(value, str) and bool(value) and (value == SECRET_MARK or secret_in(value))
+    return isinstance(value, str) and bool(value) and (value == SECRET_MARK
+                                                       or secret_in(value) is True)
