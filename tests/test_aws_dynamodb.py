@@ -328,3 +328,31 @@ def test_planned_table_is_judged_on_its_recovery_encryption_and_replicas(
     assert (got[("ENC-01", sessions)]["evidence_level"],
             got[("ENC-01", orders)]["evidence_level"]) == ("provider", "config")
     assert got[("NET-01", orders)]["status"] == "skip"
+
+
+@pytest.mark.parametrize("entry", [
+    {"GlobalTableName": None, "ReplicationGroup": [{"RegionName": "us-east-1"}]},
+    {"GlobalTableName": ["orders"], "ReplicationGroup": [{"RegionName": "us-east-1"}]},
+    {"GlobalTableName": "orders", "ReplicationGroup": [{"RegionName": REGION}, {}]},
+    {"GlobalTableName": "orders", "ReplicationGroup": [{"RegionName": ["us-east-1"]}]},
+])
+def test_a_legacy_global_table_entry_without_its_name_or_replica_regions_is_unread(
+        tmp_path: Path, entry: dict[str, Any]) -> None:
+    """An edited snapshot whose ListGlobalTables entry lost its table name or a replica's
+    region: whose replicas, or where, is not known (was: no replica, RES-02 pass)."""
+    def res02(entry: dict[str, Any]) -> list[tuple[str, str]]:
+        s = _tables(["orders"], {"orders": _pitr("ENABLED")})
+        for name in ("dynamodb.list_global_tables", "backup.list_backup_plans",
+                     "backup.get_backup_plan", "backup.list_backup_selections",
+                     "backup.get_backup_selection", "backup.list_backup_vaults",
+                     "rds.describe_db_instance_automated_backups"):
+            s.collections.setdefault(name, {})[REGION] = []
+        s.collections["dynamodb.list_global_tables"][REGION] = [entry]
+        return [(f["status"], f["message"]) for f in findings(s, tmp_path, "RES-02")
+                if f.get("resource_name") == "orders"]
+    # the same entry, whole: read (a replica in the table's own region only)
+    assert res02({"GlobalTableName": "orders", "ReplicationGroup": [
+        {"RegionName": REGION}]})[0][0] == "pass"
+    [(status, message)] = res02(entry)
+    assert status == "error" and "dynamodb.list_global_tables has an entry" in message
+

@@ -108,3 +108,16 @@ def test_collector_reads_each_vaults_recovery_points(
            if f["check"] == "ENC-02"}
     assert got["posture-vault"] == "fail"
     assert asked == ["/backup-vaults/posture-vault/recovery-points/"]
+
+
+@pytest.mark.parametrize("response", [None, {}, {"RecoveryPoints": None},
+                                      {"RecoveryPoints": {"0": "x"}}])
+def test_a_recorded_answer_without_its_recovery_point_list_is_an_error_not_a_pass(
+        tmp_path: Path, response: Any) -> None:
+    """An edited snapshot: the vault's answer (which held an unencrypted backup: fail) has
+    no RecoveryPoints list; the collector always stores one, so it is no answer (was:
+    read as an empty vault, pass)."""
+    s = vault_section([point(VOLUME, False)])
+    s.collections["backup.list_recovery_points_by_backup_vault"][REGION][0][
+        "response"] = response
+    assert enc02(tmp_path, s)["status"] == "error"

@@ -317,9 +317,19 @@ def vault_encryption(ctx: Build, region: str, name: str, arn: str) -> dict[str, 
     recovery point is encrypted, or FALSE if the recovery point is not encrypted" (API
     Reference, RecoveryPointByBackupVault). Not read for this vault: unknown (a failed read
     is marked from the error, mark_child_failures; a missing one here)."""
-    answers = [_obj(env.get("response"), "response") for where, env in ctx.regional(
+    given = [env.get("response") for where, env in ctx.regional(
         RECOVERY_POINTS) if where == region and _obj(env.get("request"), "request").get(
         "BackupVaultName") == name]
+    # the collector stores the merged pages' RecoveryPoints list, empty or not: an answer
+    # without one is no answer
+    answers: list[dict[str, Any]] = [a for a in given if isinstance(a, dict)
+                                     and isinstance(a.get("RecoveryPoints"), list)]
+    if len(answers) < len(given):
+        ctx.mark(arn, ("encrypted",), Unread(
+            f"{RECOVERY_POINTS} answered vault {name} without a RecoveryPoints list",
+            closes=False))
+        if not answers:
+            return {"encrypted": True, "encryption_evidence": "config"}
     props: dict[str, Any] = {"encrypted": True, "encryption_evidence": "config"}
     if not answers:
         # a failed read (this vault's, or the region's) is the engine's to report

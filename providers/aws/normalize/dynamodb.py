@@ -76,18 +76,26 @@ def _failures(ctx: Build, name: str) -> dict[tuple[str, str], str]:
 LEGACY = "dynamodb.list_global_tables"
 
 
-def legacy_groups(ctx: Build) -> dict[tuple[str, str], set[str]]:
-    """The regions of each legacy global table's replication group, by (region, table)."""
+def legacy_groups(ctx: Build) -> tuple[dict[tuple[str, str], set[str]], dict[str, str]]:
+    """The regions of each legacy global table's replication group, by (region, table); and
+    why a region's list cannot be read (an entry without its name, or a replica without
+    its region: whose replicas they are, or where, is not known)."""
     out: dict[tuple[str, str], set[str]] = {}
+    bad: dict[str, str] = {}
     for region, gt in ctx.regional(LEGACY):
-        out.setdefault((region, str(gt.get("GlobalTableName"))), set()).update(
-            str(r.get("RegionName")) for r in _arr(gt.get("ReplicationGroup"),
-                                                   "ReplicationGroup") if r.get("RegionName"))
-    return out
+        name = gt.get("GlobalTableName")
+        group = _arr(gt.get("ReplicationGroup"), "ReplicationGroup")
+        regions = [_obj(r, "ReplicationGroup[]").get("RegionName") for r in group]
+        if not isinstance(name, str) or not all(isinstance(r, str) and r for r in regions):
+            bad.setdefault(region, f"{LEGACY} has an entry without its GlobalTableName or a "
+                                   f"replica without its RegionName in {region}")
+            continue
+        out.setdefault((region, name), set()).update(str(r) for r in regions)
+    return out, bad
 
 
 def tables(ctx: Build) -> None:
-    legacy = legacy_groups(ctx)
+    legacy, legacy_bad = legacy_groups(ctx)
     described = _answers(ctx, "dynamodb.describe_table", "TableName")
     backups = _answers(ctx, "dynamodb.describe_continuous_backups", "TableName")
     tagged = _answers(ctx, "dynamodb.list_tags_of_resource", "ResourceArn")
@@ -133,7 +141,7 @@ def tables(ctx: Build) -> None:
                           - {region})
         why_legacy = ctx.list_unread(LEGACY, region) or (
             None if region in ctx.s.collections.get(LEGACY, {}) else
-            f"{LEGACY} was not collected in {region}")
+            f"{LEGACY} was not collected in {region}") or legacy_bad.get(region)
         if why_legacy is not None:  # a legacy global table's replicas are not known
             ctx.mark(arn, ("replica_regions",), Unread(why_legacy, opens=True, closes=False))
             ctx.mark(arn, ("backup_redundancy",), Unread(why_legacy, opens=False,
