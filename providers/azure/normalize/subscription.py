@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,8 +83,29 @@ def _matches(pattern: str, action: str) -> bool:
     case-insensitively; a `*` stands for any characters, `/` included ("A wildcard (*)
     extends an operation to everything that matches the string", https://learn.microsoft.
     com/azure/role-based-access-control/role-definitions#wildcard-permissions)."""
-    regex = ".*".join(re.escape(part) for part in pattern.lower().split("*"))
-    return re.fullmatch(regex, action) is not None
+    return _glob(pattern.lower(), action)
+
+
+def _glob(pattern: str, text: str) -> bool:
+    """`pattern` (`*`: any run of characters, none included) matches all of `text`; in
+    O(len(pattern) * len(text)) whatever the stars: as a regex (`.*` per star) a pattern
+    of stars before a character `text` lacks backtracked exponentially (`**********z`:
+    75 s of CPU for one 44-character action)."""
+    p = t = 0
+    star, resume = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "*":
+            star, resume = p, t  # the star matches nothing first
+            p += 1
+        elif p < len(pattern) and pattern[p] == text[t]:
+            p += 1
+            t += 1
+        elif star >= 0:  # the last star takes one more character
+            resume += 1
+            p, t = star + 1, resume
+        else:
+            return False
+    return pattern[p:].strip("*") == ""
 
 
 def admin_permission(definition: Mapping[str, Any]) -> str | None:
