@@ -98,7 +98,7 @@ def test_a_custom_role_of_wildcard_runs_is_judged_in_linear_time(tmp_path: Path)
                          "azurerm_role_definition.starry.role_definition_resource_id"))]
     path = str(write(tmp_path, plan(rs, provider_config=AZURERM, timestamp=STAMP)))
     start = time.process_time()
-    code, doc = scan_json(path, "--checks", "IAM-02")
+    _, doc = scan_json(path, "--checks", "IAM-02")
     assert time.process_time() - start < 2.0
     [finding] = [f for f in findings_of(doc) if f["check"] == "IAM-02"
                  and str(f["resource"]).endswith("azurerm_role_assignment.starry")]
@@ -121,3 +121,24 @@ def test_the_wildcard_matcher_agrees_with_the_regex_it_replaced() -> None:
     patterns = ["".join(t) for n in range(5) for t in itertools.product("ab*", repeat=n)]
     assert all(_matches(p, a) == regex(p, a) for p in patterns for a in texts)
     assert not _matches("*" * 5000 + "z", "microsoft.authorization/roleassignments/write")
+
+
+def test_a_custom_role_whose_actions_are_not_a_list_is_unknown_not_read_by_character(
+        tmp_path: Path) -> None:
+    """`actions` a string (the schema: a list): read character by character, the role
+    assignment operation was no admin action (IAM-02 pass); now the grant is unknown."""
+    rs = [res("azurerm_role_definition.odd", {
+            "name": "odd", "scope": SUB, "assignable_scopes": [SUB],
+            "permissions": [{"actions": "Microsoft.Authorization/roleAssignments/write",
+                             "not_actions": [], "data_actions": [],
+                             "not_data_actions": []}]},
+            unknown={"id": True, "role_definition_id": True,
+                     "role_definition_resource_id": True}),
+          assignment("odd", "77777777-7777-7777-7777-777777777777", SUB,
+                     role_definition_id=ref(
+                         "azurerm_role_definition.odd.role_definition_resource_id"))]
+    _, doc = scan_json(str(write(tmp_path, plan(rs, provider_config=AZURERM,
+                                                   timestamp=STAMP))), "--checks", "IAM-02")
+    [finding] = [f for f in findings_of(doc) if f["check"] == "IAM-02"
+                 and str(f["resource"]).endswith("azurerm_role_assignment.odd")]
+    assert finding["status"] == "error"

@@ -45,9 +45,17 @@ _TOP_SCOPE = re.compile(r"^/subscriptions/[^/]+/?$|^/providers/microsoft\.manage
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def _arm_definition(d: Entry) -> dict[str, Any]:
-    """An azurerm_role_definition as the ARM role definition admin_permission reads."""
-    blocks = [p for p in d.v("permissions") or [] if isinstance(p, Mapping)]
+def _arm_definition(d: Entry) -> dict[str, Any] | None:
+    """An azurerm_role_definition as the ARM role definition admin_permission reads; None
+    when its permissions are not blocks of lists of strings (the provider's schema: a
+    string there would be read character by character)."""
+    blocks = d.v("permissions") or []
+    if not isinstance(blocks, list) or not all(
+            isinstance(p, Mapping) and all(
+                isinstance(p.get(k) or [], list) and all(
+                    isinstance(a, str) for a in p.get(k) or [])
+                for k in ("actions", "not_actions")) for p in blocks):
+        return None
     return {"properties": {"roleName": d.v("name"), "type": "CustomRole", "permissions": [
         {"actions": list(p.get("actions") or []), "notActions": list(
             p.get("not_actions") or [])} for p in blocks]}}
@@ -79,9 +87,10 @@ class _Grants:
                 return guid in ADMIN_ROLES, "", []
             found = [d for d in self.defs if str(d.v("role_definition_id") or "").lower()
                      == guid]
-        if len(found) == 1 and not found[0].unknown("permissions"):
+        arm = _arm_definition(found[0]) if len(found) == 1 else None
+        if arm is not None and not found[0].unknown("permissions"):
             d = found[0]
-            action = admin_permission(_arm_definition(d))
+            action = admin_permission(arm)
             return action is not None, (f"custom role {d.v('name') or d.address} "
                                         f"({d.address}): {action}" if action else ""), found
         role = name or rid or "a role known only after apply"
