@@ -574,7 +574,7 @@ class _Builder:
         resolved: dict[bool, set[Any]] = {True: set(), False: set()}
 
         def target(sid: Any, private: bool) -> None:
-            rid = self.rid("server", sid)
+            rid = self.ref("server", sid)
             if (rid, private) not in seen:
                 seen.add((rid, private))
                 self.relate(lb_id, rid, RelationType.TARGETS, private=private)
@@ -664,7 +664,7 @@ class _Builder:
                 "encryption_evidence": "none",
             }, name=str(img.get("description") or img.get("name") or img["id"]))
             if _obj(img.get("created_from")).get("id") is not None:
-                self.relate(self.rid("server", img["created_from"]["id"]), iid,
+                self.relate(self.ref("server", img["created_from"]["id"]), iid,
                             RelationType.BACKED_UP_BY)
 
 
