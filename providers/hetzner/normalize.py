@@ -124,7 +124,7 @@ class _Builder:
         # place, so sharing is invisible; at 1M resources it is ~0.5 GB of the scan's peak
         # (bench/README.md, "Session 9").
         self._label_sets: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
-        self._refs: dict[tuple[str, Any], str] = {}
+        self._refs: dict[str, dict[int | str, str]] = {}  # kind -> native id -> id
         self._regions: dict[str, str] = {}
 
     def rid(self, kind: str, native: Any) -> str:
@@ -135,10 +135,12 @@ class _Builder:
         ints and strings are keys (`True` would find 1's id, which is "1", not "True")."""
         if type(native) is not int and type(native) is not str:
             return self.rid(kind, native)
-        key = (kind, native)
-        got = self._refs.get(key)
+        refs = self._refs.get(kind)
+        if refs is None:
+            refs = self._refs[kind] = {}
+        got = refs.get(native)
         if got is None:
-            got = self._refs[key] = self.rid(kind, native)
+            got = refs[native] = self.rid(kind, native)
         return got
 
     def labels(self, obj: Mapping[str, Any]) -> dict[str, str]:
