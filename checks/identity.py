@@ -79,7 +79,10 @@ def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:
         elif grant and _names(identity) & allowed:
             yield ctx.passed(identity, "admin grant held by a break-glass principal", evidence)
         elif grant:
-            yield ctx.fail(identity, "holds a wildcard admin grant", evidence)
+            via = evidence.get("admin_via")
+            yield ctx.fail(identity, "holds a wildcard admin grant" + (
+                ": " + "; ".join(map(str, via)) if isinstance(via, list) and via else ""),
+                evidence)
         else:
             yield ctx.passed(identity, "no wildcard admin grant", evidence)
 
