@@ -108,6 +108,11 @@ def test_admin_grants_of_roles_users_and_groups_in_a_plan_fail_naming_policy_and
         principal("aws_iam_user", "dev"),
         res("aws_iam_user_group_membership.dev", {"user": "dev", "groups": ["admins"]},
             unknown={"id": True}),
+        # the exclusive attachments (AWS provider 5.6x) attach what they list
+        role("exclusive"),
+        res("aws_iam_role_policy_attachments_exclusive.exclusive", {
+            "role_name": "exclusive", "policy_arns": [MANAGED + "ReadOnlyAccess",
+                                                      MANAGED + "AdministratorAccess"]}),
         # a role outside the plan, given IAMFullAccess by the exclusive attachment
         res("aws_iam_policy_attachment.legacy", {
             "name": "legacy", "roles": ["legacy-deployer"], "users": [], "groups": [],
@@ -124,6 +129,7 @@ def test_admin_grants_of_roles_users_and_groups_in_a_plan_fail_naming_policy_and
         "aws_iam_user.ops": "fail",
         "aws_iam_group.admins": "fail",
         "aws_iam_user.dev": "fail",
+        "aws_iam_role.exclusive": "fail",
         "aws_iam_policy_attachment.legacy/role/legacy-deployer": "fail",
     }
     via = {k: " ".join(f["evidence"].get("admin_via", [])) for k, f in got.items()}
@@ -268,6 +274,52 @@ def test_an_admin_attachment_to_one_of_several_role_instances_is_unknown_for_eac
     code, got = verdicts(tmp_path, rs)
     assert {k: f["status"] for k, f in got.items()} == {
         "aws_iam_role.r[0]": "error", "aws_iam_role.r[1]": "error"}
-    assert "maybe (a reference to one of several instances): AWS managed policy" in \
+    assert "maybe (one of several instances, or an attachment the plan deletes): AWS managed" in \
         json.dumps(got["aws_iam_role.r[0]"])
     assert code == 3
+
+
+def test_a_refreshed_admin_policy_of_a_role_is_unknown_while_the_plan_deletes_an_attachment(
+        tmp_path: Path) -> None:
+    """An existing role's managed_policy_arns, not set by its block, is the provider's
+    refresh: every policy attached by any resource. Its AdministratorAccess is held (fail);
+    while the plan deletes a role policy attachment (its values not kept) it may be the one
+    that goes: error, neither fail nor pass."""
+    def existing() -> dict[str, Any]:
+        return res("aws_iam_role.ci", {"name": "ci", "path": "/", "inline_policy": [],
+                                       "managed_policy_arns": [MANAGED + "AdministratorAccess",
+                                                               MANAGED + "ReadOnlyAccess"]},
+                   actions=("no-op",), expressions={"name": const("ci")})
+    gone = res("aws_iam_role_policy_attachment.ci_admin", {
+        "role": "ci", "policy_arn": MANAGED + "AdministratorAccess"})
+    code, got = verdicts(tmp_path, [existing()])
+    assert {k: f["status"] for k, f in got.items()} == {"aws_iam_role.ci": "fail"}
+    assert code == 1
+    code, result = scan_json(str(write(tmp_path, plan([existing()], deleted=[gone],
+                                                      provider_config=AWS, timestamp=STAMP),
+                                       "deleting.json")), "--checks", "IAM-02")
+    assert {str(f["resource"]).split("/", 1)[-1]: f["status"] for f in findings_of(result)
+            if f["check"] == "IAM-02" and "/" in str(f["resource"])} == {
+        "aws_iam_role.ci": "error"}
+    assert code == 3
+
+
+def test_a_public_plan_with_iam_policies_fails_each_principal_naming_its_statement() -> None:
+    """Checkov's plan_with_iam_policies (Terraform 1.1.5, tests/data/plans/README.md): a
+    group, a role (name known only after apply: its inline policy's `role` resolves by
+    reference) and a user, each with an inline `iam:*` on `*` (CRLF JSON; the role's and
+    the user's rendered by a data source at plan time); the unattached `s3:*` policy
+    grants no one. Before: one IAM-02 skip for the plan."""
+    from tests.helpers import ROOT
+
+    code, result = scan_json(str(ROOT / "tests" / "data" / "plans" /
+                                 "checkov-iam-policies-1.0.plan.json"), "--checks", "IAM-02")
+    got = {str(f["resource"]).split("/", 1)[-1]: f for f in findings_of(result)
+           if f["check"] == "IAM-02" and "/" in str(f["resource"])}
+    assert {k: f["status"] for k, f in got.items()} == {
+        "aws_iam_group.fail_2": "fail", "aws_iam_role.example": "fail",
+        "aws_iam_user.fail_3": "fail"}
+    assert got["aws_iam_group.fail_2"]["message"] == (
+        'holds a wildcard admin grant: inline policy example (aws_iam_group_policy.fail_2): '
+        'statement 1: Allow Action ["s3:Get*", "iam:*"] on Resource "*"')
+    assert code == 1

@@ -18,7 +18,10 @@ AWS = frozenset({
     "aws_iam_policy", "aws_iam_instance_profile",
     "aws_iam_openid_connect_provider", "aws_iam_saml_provider", "aws_iam_service_linked_role",
     "aws_iam_access_key", "aws_iam_account_password_policy", "aws_iam_user_login_profile",
-    "aws_iam_role_policy_attachments_exclusive", "aws_iam_policy_document",
+    "aws_iam_role_policies_exclusive", "aws_iam_user_policies_exclusive",
+    "aws_iam_group_policies_exclusive",  # inline policies by name: their documents are
+    # the aws_iam_*_policy resources'
+    "aws_iam_policy_document",
     # routing (a public address is taken as routed to an internet gateway: docs/terraform.md)
     "aws_route_table", "aws_route", "aws_route_table_association", "aws_internet_gateway",
     "aws_egress_only_internet_gateway", "aws_nat_gateway", "aws_main_route_table_association",

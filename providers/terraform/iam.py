@@ -52,6 +52,8 @@ TYPES = frozenset({
     "aws_iam_policy_attachment", "aws_iam_role_policy_attachment",
     "aws_iam_user_policy_attachment", "aws_iam_group_policy_attachment",
     "aws_iam_user_group_membership", "aws_iam_group_membership",
+    "aws_iam_role_policy_attachments_exclusive", "aws_iam_user_policy_attachments_exclusive",
+    "aws_iam_group_policy_attachments_exclusive",
 })
 _TYPE_OF = {v: k for k, v in PRINCIPALS.items()}
 _NOT_RESOLVED = ("var.", "data.", "module.", "local.")
@@ -193,6 +195,13 @@ class _Iam:
         for key, sure in keys:
             self.principals[key].grants.extend(grants if sure else map(_maybe, grants))
 
+    def leaving(self, role: Entry, attr: str, types: set[str]) -> bool:
+        """Is a role's `attr` the provider's refresh (Optional+Computed, not set by the
+        block: every policy attached to the role, by any resource) while the plan deletes a
+        resource of `types` (its values not kept)? Then a refreshed admin policy may be the
+        one that goes: maybe, not surely."""
+        return bool(role.expr) and attr not in role.expr and bool(types & self.b.deleted_types)
+
     def build(self) -> None:
         for rtype in ("aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"):
             ptype = rtype.split("_")[2]
@@ -204,13 +213,26 @@ class _Iam:
             ptype = rtype.split("_")[2]
             for e in self.ix.of_type(rtype):
                 self.grant(self.named(e, ptype, ptype), self.managed(e, "policy_arn"))
+        # the exclusive attachments (AWS provider 5.6x) keep a principal's managed policies to
+        # `policy_arns` ("A list of managed IAM policy ARNs to be attached to the role"):
+        # what they list is granted
+        for rtype in ("aws_iam_role_policy_attachments_exclusive",
+                      "aws_iam_user_policy_attachments_exclusive",
+                      "aws_iam_group_policy_attachments_exclusive"):
+            ptype = rtype.split("_")[2]
+            for e in self.ix.of_type(rtype):
+                self.grant(self.named(e, f"{ptype}_name", ptype),
+                           self.managed(e, "policy_arns"))
         for e in self.ix.of_type("aws_iam_policy_attachment"):
             grants = self.managed(e, "policy_arn")
             for attr, ptype in (("roles", "role"), ("users", "user"), ("groups", "group")):
                 self.grant(self.named(e, attr, ptype), grants)
         for e in self.ix.of_type("aws_iam_role"):
             role: list[tuple[Key, bool]] = [(("entry", e.address), True)]
-            self.grant(role, self.managed(e, "managed_policy_arns"))
+            sure = not self.leaving(e, "managed_policy_arns", {
+                "aws_iam_role_policy_attachment", "aws_iam_policy_attachment"})
+            self.grant([(role[0][0], sure)], self.managed(e, "managed_policy_arns"))
+            sure = not self.leaving(e, "inline_policy", {"aws_iam_role_policy"})
             if e.wholly_unknown("inline_policy"):
                 if e.configured("inline_policy") and not e.computed("inline_policy"):
                     self.grant(role, [Grant(None, f"{e.address}: inline_policy known only "
@@ -219,7 +241,7 @@ class _Iam:
             for i, block in enumerate(e.v("inline_policy") or []):
                 if isinstance(block, dict) and (block.get("policy") or e.unknown(
                         "inline_policy", i, "policy")):
-                    self.grant(role, [self.document(
+                    self.grant([(role[0][0], sure)], [self.document(
                         e, _label("inline policy", block.get("name"), e.address),
                         "inline_policy", i, "policy")])
         for e in self.ix.of_type("aws_iam_user_group_membership"):
@@ -270,11 +292,12 @@ class _Iam:
 
 
 def _maybe(g: Grant) -> Grant:
-    """A grant to a principal that may be another (one of several instances): an admin grant
-    is not known to be this one's."""
+    """A grant that may not be this principal's (a reference to one of several instances, a
+    refreshed attachment the plan may be deleting): an admin grant is not known to be."""
     if not g.admin:
         return g
-    return Grant(None, f"maybe (a reference to one of several instances): {g.why}", g.read)
+    return Grant(None, f"maybe (one of several instances, or an attachment the plan "
+                       f"deletes): {g.why}", g.read)
 
 
 def _label(what: str, name: object, address: str) -> str:
