@@ -254,16 +254,14 @@ class _Iam:
              groups: list[tuple[Key, bool]]) -> None:
         for u, surely in users:
             self.principals[u].grants.append(Grant(False, "", [e]))  # read: a part of it
-            self.principals[u].groups.extend((g, surely and sure) for g, sure in groups
-                                             if (g, surely and sure)
-                                             not in self.principals[u].groups)
+            self.principals[u].groups.extend((g, surely and sure) for g, sure in groups)
 
     def add(self) -> None:
         for key, p in self.principals.items():
             if not p.planned and not p.grants:
                 continue  # a group outside the plan that its users join: judged through them
             grants = list(p.grants)
-            for g, sure in p.groups:
+            for g, sure in dict.fromkeys(p.groups):
                 group = self.principals[g]
                 via_group = [Grant(x.admin, x.why and f"group {group.name}: {x.why}", x.read)
                              for x in group.grants]
@@ -275,9 +273,7 @@ class _Iam:
             admin = any(g.admin for g in grants)
             via = sorted({g.why for g in grants if g.admin and g.why})
             unknown = sorted({g.why for g in grants if g.admin is None})
-            deps: list[Entry] = []
-            for x in grants:
-                deps.extend(d for d in x.read if d is not p.at and d not in deps)
+            deps = [d for d in dict.fromkeys(d for x in grants for d in x.read) if d is not p.at]
             suffix = "" if p.planned else f"/{p.ptype}/{p.name}" if key[0] != "unknown" \
                 else f"/{p.ptype}"
             rid = self.b.add(p.at, Kind.IDENTITY, CLOUD, {
@@ -287,8 +283,9 @@ class _Iam:
                 labels=labels_of(p.at, "tags_all", "tags") if p.planned else None,
                 native_type=_TYPE_OF[p.ptype])
             if unknown and not admin:
+                more = f"; and {len(unknown) - 5} more" if len(unknown) > 5 else ""
                 self.b.mark(rid, ("admin_grant",), Unread(
-                    "; ".join(unknown), "unknown", opens=True, closes=False))
+                    "; ".join(unknown[:5]) + more, "unknown", opens=True, closes=False))
 
 
 def _maybe(g: Grant) -> Grant:
