@@ -196,11 +196,16 @@ def test_grants_known_only_after_apply_or_outside_the_plan_are_errors_never_pass
 def test_a_rendered_policy_document_is_judged_and_its_unread_data_source_is_not(
         tmp_path: Path) -> None:
     """The aws_iam_policy_document data source read at plan time: its `json` is the
-    referencing resource's planned `policy` (judged); read only at apply: unknown."""
+    referencing resource's planned `policy` (judged); read only at apply (in the planned
+    values and resource_changes with action read, the shape of Terraform 1.3.9's plan in
+    bridgecrewio/checkov tests/terraform/runner/resources/plan_with_iam_data_block):
+    unknown, unless a statement it already knows is `*` on `*` (fail)."""
     admin = doc({"Sid": "", "Effect": "Allow", "Action": "*", "Resource": "*"})
     rs = [role("read"), inline("aws_iam_role_policy", "read", "role", "read", admin, "admin"),
           role("later"), inline("aws_iam_role_policy", "later", "role", "later", None,
-                                "admin_later")]
+                                "admin_later"),
+          role("star"), inline("aws_iam_role_policy", "star", "role", "star", None,
+                               "star_later")]
     document = plan(rs, provider_config=AWS, timestamp=STAMP)
     document["prior_state"] = {"format_version": "1.0", "values": {"root_module": {
         "resources": [{"address": "data.aws_iam_policy_document.admin", "mode": "data",
@@ -208,17 +213,45 @@ def test_a_rendered_policy_document_is_judged_and_its_unread_data_source_is_not(
                        "provider_name": "registry.terraform.io/hashicorp/aws",
                        "values": {"json": admin, "statement": [{
                            "actions": ["*"], "resources": ["*"], "effect": "Allow"}]}}]}}}
-    document["resource_changes"].append({
-        "address": "data.aws_iam_policy_document.admin_later", "mode": "data",
-        "type": "aws_iam_policy_document", "name": "admin_later",
-        "provider_name": "registry.terraform.io/hashicorp/aws",
-        "change": {"actions": ["read"], "before": None, "after": {},
-                   "after_unknown": {"json": True, "id": True}},
-        "action_reason": "read_because_dependency_pending"})
+    deferred = [
+        # read at apply, its only statement's resources known only then: not known
+        ("admin_later", [{"actions": ["*"], "resources": [None], "effect": None}],
+         [{"actions": [False], "resources": [True]}]),
+        # read at apply, but its first statement is already `*` on `*`: admin
+        ("star_later", [{"actions": ["s3:GetObject"], "resources": [None], "effect": None},
+                        {"actions": ["*"], "resources": ["*"], "effect": "Allow",
+                         "sid": "Everything"}],
+         [{"actions": [False], "resources": [True]}, {"actions": [False],
+                                                      "resources": [False]}]),
+    ]
+    for name, statements, unknown in deferred:
+        values = {"override_json": None, "override_policy_documents": None,
+                  "source_json": None, "source_policy_documents": None, "policy_id": None,
+                  "version": None, "statement": [
+                      {"condition": [], "not_actions": None, "not_principals": [],
+                       "not_resources": None, "principals": [], "sid": None, **st}
+                      for st in statements]}
+        document["planned_values"]["root_module"]["resources"].append({
+            "address": f"data.aws_iam_policy_document.{name}", "mode": "data",
+            "type": "aws_iam_policy_document", "name": name,
+            "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 0,
+            "values": values, "sensitive_values": {}})
+        document["resource_changes"].append({
+            "address": f"data.aws_iam_policy_document.{name}", "mode": "data",
+            "type": "aws_iam_policy_document", "name": name,
+            "provider_name": "registry.terraform.io/hashicorp/aws",
+            "change": {"actions": ["read"], "before": None, "after": values,
+                       "after_unknown": {"id": True, "json": True, "statement": unknown}},
+            "action_reason": "read_because_config_unknown"})
     code, result = scan_json(str(write(tmp_path, document)), "--checks", "IAM-02")
-    got = {str(f["resource"]).split("/", 1)[-1]: f["status"] for f in findings_of(result)
+    got = {str(f["resource"]).split("/", 1)[-1]: f for f in findings_of(result)
            if f["check"] == "IAM-02" and "/" in str(f["resource"])}
-    assert got == {"aws_iam_role.read": "fail", "aws_iam_role.later": "error"}
+    assert {k: f["status"] for k, f in got.items()} == {
+        "aws_iam_role.read": "fail", "aws_iam_role.later": "error",
+        "aws_iam_role.star": "fail"}
+    assert got["aws_iam_role.star"]["message"].endswith(
+        "data.aws_iam_policy_document.star_later (read at apply): statement 2 (Everything): "
+        'Allow Action ["*"] on Resource ["*"]')
     assert code == 1
 
 

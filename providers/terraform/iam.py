@@ -16,7 +16,9 @@ What grants a principal (Terraform AWS provider, resource docs):
 Every document is judged by the live `admin_statement` (`*`, `iam:*` in any case, NotAction
 Allow, wildcard ARNs, NotResource), which names the statement. A policy document rendered
 from an `aws_iam_policy_document` data source is the referencing resource's planned `policy`
-value (Terraform evaluates the data source at plan time); one read only at apply, any
+value (Terraform evaluates the data source at plan time); one read only at apply (a data
+entry of the plan, providers.terraform.plan.DATA_READ) is an admin grant when a statement
+its known configuration holds already is one, else unknown; any
 document or policy ARN known only after apply, a customer managed policy outside the plan, an
 AWS managed policy the table does not list, or membership of a group outside the plan: the
 grant is unknown (IAM-02 error), never "no admin grant", unless another grant already makes
@@ -34,6 +36,7 @@ no grant of its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +60,8 @@ TYPES = frozenset({
 })
 _TYPE_OF = {v: k for k, v in PRINCIPALS.items()}
 _NOT_RESOLVED = ("var.", "data.", "module.", "local.")
+_DATA_REF = re.compile(r"^(?P<base>data\.aws_iam_policy_document\.[A-Za-z_][A-Za-z0-9_-]*)"
+                       r"(?P<index>\[[^\]]*\])?")
 
 Key = tuple[str, str]  # ("entry", address) | (ptype, lower-case name) | ("unknown", address)
 
@@ -127,6 +132,21 @@ class _Iam:
                 keys.append((key, True))
         return keys
 
+    def _read_at_apply(self, e: Entry, *path: str | int) -> list[Entry]:
+        """The aws_iam_policy_document data sources read only at apply that a top-level
+        attribute's expression references (`policy = data.aws_iam_policy_document.x.json`)."""
+        expr = e.expr.get(path[0]) if len(path) == 1 and isinstance(path[0], str) else None
+        refs = expr.get("references") if isinstance(expr, Mapping) else None
+        out: list[Entry] = []
+        for ref in refs or []:
+            m = _DATA_REF.match(str(ref))
+            if m:
+                for d in self.ix.by_base.get((e.module, m.group("base")), []):
+                    if (not m.group("index") or d.address.endswith(m.group("base") + m.group(
+                            "index"))) and d not in out:
+                        out.append(d)
+        return out
+
     def _others(self, e: Entry, *path: str) -> bool:
         """Does the expression at `path` reference what the plan cannot resolve (a
         variable, data source, module output or local)?"""
@@ -141,6 +161,10 @@ class _Iam:
     def document(self, e: Entry, label: str, *path: str | int) -> Grant:
         """A policy document attribute judged by the live `admin_statement`."""
         if e.unknown(*path):
+            for d in self._read_at_apply(e, *path):
+                why = _known_admin(d)
+                if why:
+                    return Grant(True, f"{label}: {d.address} (read at apply): {why}", [e, d])
             return Grant(None, f"{label}: its document is known only after apply (a "
                                "policy document data source read at apply, a value of a "
                                "resource the plan creates) or marked sensitive", [e])
@@ -286,6 +310,35 @@ class _Iam:
                 more = f"; and {len(unknown) - 5} more" if len(unknown) > 5 else ""
                 self.b.mark(rid, ("admin_grant",), Unread(
                     "; ".join(unknown[:5]) + more, "unknown", opens=True, closes=False))
+
+
+def _known_admin(d: Entry) -> str:
+    """The statement of an aws_iam_policy_document read only at apply that is already known
+    to make it a wildcard admin grant (every part the live judgement reads known: effect,
+    actions, not_actions, resources, not_resources), described; "" when none is. A statement
+    the data source's `override_policy_documents` / `override_json` may replace (same sid)
+    is not known: with overrides set, or not known, nothing is. The block's `effect`
+    defaults to Allow (registry.terraform.io/providers/hashicorp/aws/latest/docs/
+    data-sources/iam_policy_document, `statement`: "effect - (Optional) Whether this
+    statement allows or denies the actions. Valid values are Allow and Deny. Defaults to
+    Allow.")."""
+    if d.unknown("override_json") or d.unknown("override_policy_documents") or \
+            d.v("override_json") or d.v("override_policy_documents"):
+        return ""
+    statements: list[dict[str, Any]] = []
+    for i, st in enumerate(d.v("statement") or []):
+        if not isinstance(st, Mapping) or any(d.unknown("statement", i, k) for k in (
+                "effect", "actions", "not_actions", "resources", "not_resources")):
+            statements.append({})  # not judged, numbering kept
+            continue
+        known: dict[str, Any] = {"Effect": st.get("effect") or "Allow"}
+        for key, name in (("sid", "Sid"), ("actions", "Action"), ("not_actions", "NotAction"),
+                          ("resources", "Resource"), ("not_resources", "NotResource")):
+            if st.get(key):
+                known[name] = st[key]
+        statements.append(known)
+    admin, why = admin_statement({"Statement": statements})
+    return why if admin else ""
 
 
 def _maybe(g: Grant) -> Grant:
