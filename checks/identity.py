@@ -58,7 +58,9 @@ def mfa_everywhere(ctx: CheckContext) -> Iterator[Finding]:
     references={**REFS_IAM, "ISO27001": ("A.5.15", "A.5.18", "A.8.2"),
                 "C5": ("IDM-01", "IDM-06")},
     evidence={"aws": "IAM policies attached to users, groups and roles granting Action * on "
-                     "Resource *",
+                     "Resource * (or iam:*, or Allow NotAction not excepting iam:*); AWS "
+                     "managed policies by their document, else by posture's table of AWS's "
+                     "published ones (providers/aws/managed-policies.json)",
               "azure": "Owner, Contributor, User Access Administrator and Role Based "
                        "Access Control Administrator role assignments at subscription or "
                        "management-group scope"},

@@ -356,3 +356,4 @@ def test_a_public_plan_with_iam_policies_fails_each_principal_naming_its_stateme
         'holds a wildcard admin grant: inline policy example (aws_iam_group_policy.fail_2): '
         'statement 1: Allow Action ["s3:Get*", "iam:*"] on Resource "*"')
     assert code == 1
+

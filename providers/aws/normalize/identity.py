@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from providers.aws.managed_policies import aws_managed, aws_managed_admin
 from providers.aws.normalize.common import ADMIN_POLICY, _arr, _obj, grants_admin, parse_time, tags
 from providers.aws.normalize.context import Build
 from scanner.model import Kind, Unread
@@ -69,9 +70,18 @@ def identities(ctx: Build) -> None:
             if ADMIN_POLICY.match(arn):
                 return True
             doc = local.get(arn, aws_docs.get(arn))
+            if doc is None and arn not in local and aws_managed(arn):
+                # an AWS managed policy whose document was not read (its read failed, or
+                # ListPolicies OnlyAttached did not list it: attached since): judged by
+                # posture's table of AWS's published documents (providers/aws/
+                # managed_policies.py); one the table does not list is not known
+                table = aws_managed_admin(arn)
+                if table:
+                    return True
+                unknown = unknown or docs_failed or table is None
+                continue
             if doc is None:
-                unknown = unknown or (arn not in local and (
-                    docs_failed or ":iam::aws:policy/" not in arn))
+                unknown = unknown or arn not in local
                 continue
             verdict = grants_admin(doc)
             if verdict:
