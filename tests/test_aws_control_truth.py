@@ -210,6 +210,37 @@ def test_a_live_policy_nested_too_deep_to_read_is_an_error_of_its_user_alone(
     assert got == {"Deep": "error", "Bob": "pass"}
 
 
+def test_a_live_admin_grant_names_the_policy_and_statement_as_a_plans_does(
+        tmp_path: Path) -> None:
+    """The live reading names what makes a principal admin (admin_via, in the fail
+    message), with the judgement and wording the Terraform plan reading uses: an inline
+    policy's statement, and a group's AWS managed policy."""
+    alice = {"UserName": "Alice", "UserId": "AIDAALICE", "GroupList": ["admins"],
+             "Arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "AttachedManagedPolicies": [],
+             "UserPolicyList": [{"PolicyName": "ops", "PolicyDocument": urllib.parse.quote(
+                 json.dumps({"Statement": [{**ADMIN, "Sid": "All"}]}))}]}
+    admins = {"GroupName": "admins", "Arn": f"arn:aws:iam::{ACCOUNT}:group/admins",
+              "GroupPolicyList": [], "AttachedManagedPolicies": [
+                  {"PolicyName": "IAMFullAccess",
+                   "PolicyArn": "arn:aws:iam::aws:policy/IAMFullAccess"}]}
+    names = ("iam.get_account_authorization_details", "iam.list_policies",
+             "iam.get_policy_version")
+    s = section({"iam.get_account_authorization_details": [
+        {"UserDetailList": [alice], "GroupDetailList": [admins]}],
+        "iam.list_policies": [], "iam.get_policy_version": [{
+            "request": {"PolicyArn": "arn:aws:iam::aws:policy/IAMFullAccess"},
+            "response": {"PolicyVersion": {"Document": {"Statement": [IAM_FULL]}}}}]},
+        dict.fromkeys(names, GLOBAL))
+    [alice_iam02] = [f for f in findings(s, tmp_path, "IAM-02")
+                     if f["resource_name"] == "Alice"]
+    assert alice_iam02["status"] == "fail"
+    assert alice_iam02["message"] == (
+        'holds a wildcard admin grant: inline policy ops: statement 1 (All): Allow Action "*" '
+        'on Resource "*"; group admins: AWS managed policy arn:aws:iam::aws:policy/'
+        'IAMFullAccess: statement 1: Allow Action ["iam:*", "organizations:DescribeAccount", '
+        '"organizations:DescribeOrganization"] on Resource "*"')
+
+
 @pytest.mark.parametrize("attached,status", [
     ("IAMFullAccess", "fail"),  # before: pass (its document not read: taken as no grant)
     ("AWSPolicyPublishedIn2030", "error"),  # not in the table: before, pass
