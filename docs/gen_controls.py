@@ -252,10 +252,12 @@ VERDICT: dict[str, str] = {
               "`error` if not known.",
     "IAM-01": "Root and every identity that can sign in to the console: `fail` without MFA; "
               "`error` if not known; else `pass`.",
-    "IAM-02": "Every identity: `fail` if it holds a wildcard admin grant (`*` on `*`; "
-              "Owner/Contributor at subscription scope) and is not in `break_glass_principals`; "
-              "`pass` otherwise; `error` if its privileges are not known (today also the AWS "
-              "root user, whose privileges the account summary does not state).",
+    "IAM-02": "Every identity: `fail` if it holds a wildcard admin grant (`*` on `*`, "
+              "`iam:*`; Owner/Contributor at subscription scope) and is not in "
+              "`break_glass_principals`, naming the policy and statement (or custom role and "
+              "action) that make it one; `pass` otherwise; `error` if its privileges are not "
+              "known. The AWS root user is `skip` (it holds every privilege by nature; IAM-01 "
+              "checks its MFA).",
     "IAM-03": "Machines: `fail` if SSH password login is possible; `pass` if key only; `error` "
               "if not known (Windows machines are not judged).",
     "IAM-04": "Identities with credentials: `fail` if one is older than "

@@ -34,6 +34,7 @@ from providers.aws.normalize.common import (
     QUIC_TLS,
     TLS,
     listener_transports,
+    policy_document,
     replica_redundancy,
 )
 from providers.aws.normalize.dynamodb import CONTINUOUS_HOURS, PITR_DAYS
@@ -963,7 +964,7 @@ class _Aws:
           by aws_s3_bucket_policy)."""
         name = None if bucket.unknown("bucket") else bucket.v("bucket")
         if pol is not None:
-            return None if pol.unknown("policy") else denies_plain_http(pol.v("policy"), name)
+            return None if pol.unknown("policy") else _https_only(pol.v("policy"), name)
         if bucket.unknown("policy"):
             # known after apply: set by the block (its expression), or an existing bucket's
             # (a state has no unknowns); a bucket the plan creates without one has none
@@ -972,7 +973,7 @@ class _Aws:
         elif bucket.v("policy"):
             if policy_deleted and "policy" not in bucket.expr:
                 return None
-            return denies_plain_http(bucket.v("policy"), name)
+            return _https_only(bucket.v("policy"), name)
         return None if stray else False
 
     # --- certificates -------------------------------------------------------------------
@@ -1587,3 +1588,9 @@ def build(b: Builder) -> None:
     a.mark_presented_unknown()
     a.dynamodb_tables()
 
+
+def _https_only(policy: Any, bucket: str | None) -> bool | None:
+    """A bucket policy's verdict on plain HTTP (denies_plain_http); None for a policy that
+    is not a JSON document (not JSON, nested deeper than the decoder goes), as live reads
+    one (providers/aws/normalize/storage.py: not read as "no policy")."""
+    return None if policy_document(policy) is None else denies_plain_http(policy, bucket)

@@ -16,7 +16,9 @@ has three collections, all in region `global`:
   `provider_config_key`, `provider_alias`, `region` (AWS: from the provider configuration,
   aliases included), `values` (planned values, sensitive ones redacted), `after_unknown`,
   `actions` (from `resource_changes`; [] for a state file), `expressions` (the resource
-  block's configuration, for references) and, with `--tf-dir`, `file` and `line`;
+  block's configuration, for references) and, with `--tf-dir`, `file` and `line`; also the
+  `aws_iam_policy_document` data sources the plan reads only at apply (`mode` "data",
+  DATA_READ: their known statements can already decide IAM-02);
 - `not_assessed`: `{id, type, reason}` for every instance the plan deletes or forgets and
   every instance of a resource type posture has no mapping for (the engine lists each
   group as a `skip` finding, evidence level `none`);
@@ -67,6 +69,12 @@ _REF = re.compile(r"^(?P<base>[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)"
 _NOT_RESOURCE = ("var.", "local.", "data.", "module.", "each.", "count.", "path.", "self.",
                  "terraform.")
 _MODULE_KEY = re.compile(r"\[[^\]]*\]")
+# Data sources read into `resources` (with "mode": "data"): those a plan lists in its
+# planned values are the ones Terraform reads only at apply ("read_because_config_unknown",
+# internal/plans/objchange; one read at plan time is in `prior_state` and its result is
+# already in the planned values that reference it). What their configuration already says
+# can decide a verdict: an aws_iam_policy_document whose known statement is `*` on `*`.
+DATA_READ = frozenset({"aws_iam_policy_document"})
 
 
 class PlanError(PostureError):
@@ -395,6 +403,9 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
     changes: dict[str, Mapping[str, Any]] = {}
     deposed: list[Mapping[str, Any]] = []
     for rc in doc.get("resource_changes") or []:
+        if isinstance(rc, Mapping) and rc.get("mode") == "data" and \
+                rc.get("type") in DATA_READ and rc.get("address"):
+            changes[str(rc["address"])] = rc
         if isinstance(rc, Mapping) and rc.get("mode", "managed") == "managed" and rc.get(
                 "address"):
             if rc.get("deposed"):
@@ -420,7 +431,8 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
     seen: set[str] = set()
     provider_cache: dict[str, tuple[str | None, str | None, str]] = {}
     for res in [*_module_resources(root), *_unplanned(changes, root)]:
-        if res.get("mode", "managed") != "managed":
+        if res.get("mode", "managed") != "managed" and not (
+                res.get("mode") == "data" and res.get("type") in DATA_READ):
             continue
         if res.get("deposed_key"):
             # a state's deposed object (`deposed_key`, same address as the current
@@ -458,6 +470,7 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
         values = redact(values, address, removed, label_keys=("tags", "tags_all", "labels"))
         section.redacted.extend(removed)
         entry: dict[str, Any] = {
+            **({"mode": "data"} if res.get("mode") == "data" else {}),
             "address": address,
             "module_address": module_address,
             "type": rtype,
@@ -554,7 +567,7 @@ def _unplanned(changes: Mapping[str, Mapping[str, Any]], root: Any
         after = change.get("after")
         known = isinstance(after, Mapping)
         values: dict[str, Any] = dict(after) if isinstance(after, Mapping) else {}
-        yield {"address": address, "mode": "managed", "type": rc.get("type"),
+        yield {"address": address, "mode": rc.get("mode", "managed"), "type": rc.get("type"),
                "name": rc.get("name"), "index": rc.get("index"),
                "provider_name": rc.get("provider_name"),
                "module_address": str(rc.get("module_address") or ""),
