@@ -257,12 +257,18 @@ def test_a_rendered_policy_document_is_judged_and_its_unread_data_source_is_not(
 
 def test_the_managed_policy_table_is_the_live_judgement_of_the_aws_documents() -> None:
     """providers/aws/managed-policies.json is fixtures/aws/build_managed_policies.py's
-    output over the installed moto's copy of AWS's managed policy documents."""
+    output over moto's copy of AWS's managed policy documents: every policy both the table
+    and the installed moto hold is judged alike (a newer moto may add or drop policies: one
+    the table lacks is `error` when attached, never a pass)."""
     from fixtures.aws.build_managed_policies import OUT, table
 
     shipped = json.loads(OUT.read_text())
     built = table()
-    assert (shipped["admin"], shipped["not_admin"]) == (built["admin"], built["not_admin"])
+    listed = {n: True for n in shipped["admin"]} | {n: False for n in shipped["not_admin"]}
+    judged = {n: True for n in built["admin"]} | {n: False for n in built["not_admin"]}
+    both = set(listed) & set(judged)
+    assert len(both) >= 0.9 * len(listed), (len(both), len(listed))
+    assert {n: listed[n] for n in both} == {n: judged[n] for n in both}
     assert {"AdministratorAccess", "IAMFullAccess"} <= set(shipped["admin"])
     assert {"PowerUserAccess", "ReadOnlyAccess", "job-function/ViewOnlyAccess"} <= set(
         shipped["not_admin"])
