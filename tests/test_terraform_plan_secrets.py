@@ -256,3 +256,53 @@ def test_a_recorded_plan_holds_no_secret_and_replays_the_same_verdicts(
     _, replayed = scan_json(str(snap), "--checks", "SEC-01")
     assert verdicts(replayed) == verdicts(live)
     assert verdicts(live)["hcloud_server.leaky"][0] == "fail"
+
+
+def test_plain_configuration_is_judged_and_its_values_never_recorded(tmp_path: Path) -> None:
+    """`posture scan infra/` (.tf, no plan): a literal user data is scanned the same way, and
+    the configuration's values are redacted as a plan's are (before, they were recorded in
+    clear: `--record` wrote the user data, the Lambda environment)."""
+    (tmp_path / "main.tf").write_text(f'''
+provider "aws" {{
+  region = "eu-central-1"
+}}
+resource "aws_instance" "app" {{
+  ami           = "ami-1"
+  instance_type = "t3.micro"
+  user_data     = "#!/bin/sh\\nexport DB_PASSWORD={DB_PASSWORD}\\n"
+}}
+resource "aws_lambda_function" "fn" {{
+  function_name = "fn"
+  environment {{
+    variables = {{
+      STAGE   = "prod"
+      API_KEY = "{ENV_SECRET}"
+    }}
+  }}
+}}
+''')
+    snap = tmp_path / "snap.json"
+    _, doc = scan_json(str(tmp_path), "--checks", "SEC-01", "--record", str(snap))
+    got = verdicts(doc)
+    assert got["aws_instance.app"][0] == "fail"
+    assert got["aws_lambda_function.fn"][0] == "fail"
+    assert "environment.variables.API_KEY" in got["aws_lambda_function.fn"][1]
+    text = snap.read_text()
+    assert DB_PASSWORD not in text and ENV_SECRET not in text
+
+
+def test_a_plan_section_read_before_plans_were_scanned_is_an_error_never_a_pass(
+        aws_path: Path) -> None:
+    """A plan section without what the scan found (a snapshot recorded by a posture that did
+    not scan plans): SEC-01 cannot rest on it: the resources' `plaintext_secrets` is
+    unread, and the engine says error."""
+    from providers.terraform import PROVIDER
+
+    sections, _ = PROVIDER.read_file(aws_path, {})
+    for entry in sections[0].items("resources"):
+        entry.pop("sec01", None)
+    inventory = PROVIDER.normalize(sections[0])
+    clean = next(r for r in inventory.resources
+                 if r.properties["iac"]["address"] == "aws_instance.clean")
+    assert "plaintext_secrets" in clean.unknown
+    assert clean.unknown["plaintext_secrets"].opens

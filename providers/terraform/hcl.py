@@ -169,7 +169,8 @@ def read(path: Path, mapped: frozenset[str], covered: frozenset[str]
                     # SEC-01 scanned before redaction, as for a plan (plan.py): names only
                     found = secrets.scan(rtype, values, unknown or {}, None, exprs)
                     removed: list[str] = []
-                    values, exprs = secrets.scrub(rtype, values, exprs)
+                    values, exprs = secrets.scrub(rtype, values, exprs, f"{rtype}.{name}",
+                                                  removed)
                     values = redact(values, f"{rtype}.{name}", removed,
                                     label_keys=("tags", "tags_all", "labels"))
                     exprs = redact(exprs, f"{rtype}.{name}.expressions", removed)

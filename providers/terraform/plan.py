@@ -463,7 +463,8 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
         found = secrets.scan(rtype, res.get("values") or {}, after_unknown, sensitive,
                              cfg.get("expressions") or {})
         raw_values, raw_expressions = secrets.scrub(rtype, res.get("values") or {},
-                                                    cfg.get("expressions") or {})
+                                                    cfg.get("expressions") or {}, address,
+                                                    section.redacted)
         values = redact_sensitive(raw_values, sensitive, address, removed)
         values = redact(values, address, removed, label_keys=("tags", "tags_all", "labels"))
         section.redacted.extend(removed)

@@ -298,24 +298,32 @@ def _plain_references(refs: list[str] | None) -> bool:
     return True
 
 
-def scrub(rtype: str, values: Any, expressions: Any) -> tuple[Any, Any]:
+def scrub(rtype: str, values: Any, expressions: Any, address: str, removed: list[str]
+          ) -> tuple[Any, Any]:
     """(values, expressions) with what the attributes of FIELDS hold replaced by the marker,
     as the live collectors store them: user data whole, every value of an environment or
     app settings map, every container environment value inside the JSON of
     `container_definitions` (its other fields stay). scanner.redact then does the rest; this
-    reaches what it cannot see (a JSON string, a value under a name that says nothing)."""
+    reaches what it cannot see (a JSON string, a value under a name that says nothing).
+    The path of each value replaced goes to `removed` (scanner.redact's form)."""
     fields = FIELDS.get(rtype)
     if not fields:
         return values, expressions
     values, expressions = _copy(values), _copy(expressions)
     for f in fields:
         for path in _paths(values, {}, f.path):
-            _replace(values, path, lambda v, f=f: _scrubbed(f.form, v))
-            _replace(expressions, path, lambda e: {k: (REDACTED if k == "constant_value"
-                                                         and e[k] is not None else e[k])
-                                                     for k in e}
-                     if isinstance(e, Mapping) else e)
+            where = "".join("[]" if isinstance(p, int) else f".{p}" for p in path)
+            if _replace(values, path, lambda v, f=f: _scrubbed(f.form, v)):
+                removed.append(f"{address}{where}")
+            if _replace(expressions, path, _scrubbed_expression):
+                removed.append(f"{address}.expressions{where}.constant_value")
     return values, expressions
+
+
+def _scrubbed_expression(expr: Any) -> Any:
+    if isinstance(expr, Mapping) and expr.get("constant_value") not in (None, "", REDACTED):
+        return {**expr, "constant_value": REDACTED}
+    return expr
 
 
 def _copy(node: Any) -> Any:
@@ -326,7 +334,8 @@ def _copy(node: Any) -> Any:
     return node
 
 
-def _replace(root: Any, path: tuple[Any, ...], how: Any) -> None:
+def _replace(root: Any, path: tuple[Any, ...], how: Any) -> bool:
+    """Replace the node at `path` by `how(node)`; whether that changed it."""
     node = root
     for p in path[:-1]:
         if isinstance(node, dict):
@@ -334,9 +343,12 @@ def _replace(root: Any, path: tuple[Any, ...], how: Any) -> None:
         elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
             node = node[p]
         else:
-            return
+            return False
     if isinstance(node, dict) and path[-1] in node:
-        node[path[-1]] = how(node[path[-1]])
+        old = node[path[-1]]
+        node[path[-1]] = how(old)
+        return bool(node[path[-1]] != old)
+    return False
 
 
 def _scrubbed(form: str, value: Any) -> Any:
