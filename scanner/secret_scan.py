@@ -10,6 +10,7 @@ secret's name, the gitleaks ruleset). Functions return names and paths, never va
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 from typing import Any
 
@@ -25,6 +26,11 @@ _REFERENCE = re.compile(r"^(arn:|\{\{resolve:|ssm:|/aws/reference/|\$\{|\$\(|sec
                         r"@microsoft\.keyvault\()", re.IGNORECASE)
 
 
+# a flag's value is no secret, whatever its name says (`ssh_pwauth: false`, a cloud-config
+# key every image's cloud-init reads: "auth" is in the secret-name rule)
+_FLAGS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "~"})
+
+
 def is_reference(value: str) -> bool:
     return bool(_REFERENCE.match(value.strip().strip("\"'")))
 
@@ -33,7 +39,7 @@ def secret_value(name: str, value: str) -> bool:
     """A named value (environment variable, app setting, user-data assignment) holding a
     secret."""
     text = value.strip().strip("\"'")
-    if not text or is_reference(text):
+    if not text or is_reference(text) or text.lower() in _FLAGS:
         return False
     return is_secret_name(name) or looks_secret(f"{name}={text}") or looks_secret(text)
 
@@ -107,3 +113,33 @@ def user_data_text(raw: bytes) -> str:
         if isinstance(payload, bytes):
             parts.append(_gunzip(payload).decode("utf-8", errors="replace"))
     return "\n".join(parts)
+
+
+def decoded_text(value: str) -> str | None:
+    """The text a base64 value encodes (gzip and MIME parts undone: user_data_text), or None
+    when it is not base64 of text (plain text, or base64 of binary such as a key)."""
+    if len(value) < 4:
+        return None
+    try:
+        text = user_data_text(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError, OSError, EOFError):  # not base64, a broken gzip
+        return None
+    return None if "\ufffd" in text else text
+
+
+def user_data_secrets(value: str, encoded: bool = False) -> list[str]:
+    """Names of the secrets in user data or custom data given as a string: base64 (always,
+    `encoded`: EC2's DescribeInstanceAttribute, a launch template's) or, where it may be
+    either (a Terraform `user_data`, Azure's customData read back), base64 of text or the
+    text itself. The decoded text is scanned, never the base64 blob (whose letters the
+    token rules may take for a key)."""
+    decoded = decoded_text(value)
+    if decoded is None and encoded:
+        try:
+            decoded = decode_user_data(value)
+        except (binascii.Error, ValueError, OSError, EOFError):  # a broken gzip stream
+            decoded = None
+    found = scan_text(decoded if decoded is not None else value)
+    if not found and looks_secret(decoded if decoded is not None else value):
+        found = ["(whole text)"]  # a rule that needs more than one line (a key block)
+    return found

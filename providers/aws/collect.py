@@ -33,7 +33,6 @@ honoured by botocore itself.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import os
 import re
@@ -72,7 +71,7 @@ from scanner import regions as catalogue
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
 from scanner.redact import REDACTED, is_secret_name, looks_secret, redact, scrub
-from scanner.secret_scan import decode_user_data, scan_containers, scan_text, secret_value
+from scanner.secret_scan import scan_containers, secret_value, user_data_secrets
 from scanner.snapshot import GLOBAL, Section, now
 
 log = logging.getLogger("posture.aws")
@@ -593,10 +592,7 @@ class AccountCollector:
         value = (response.get("UserData") or {}).get("Value")
         secrets: list[str] = []
         if value:
-            try:
-                secrets = scan_text(decode_user_data(value))
-            except (binascii.Error, ValueError, OSError, EOFError):
-                secrets = scan_text(value)
+            secrets = user_data_secrets(value, encoded=True)
             response["UserData"] = {"Value": REDACTED}
             self._removed.append(f"{name}[{instance_id}].UserData.Value")
         self.store(name, region, [{"request": params, "response": response,

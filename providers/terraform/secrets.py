@@ -51,13 +51,7 @@ from typing import Any
 from providers.terraform.core import Builder, Entry, World
 from scanner.model import Unread
 from scanner.redact import REDACTED, is_secret_name, looks_secret
-from scanner.secret_scan import (
-    decode_user_data,
-    scan_containers,
-    scan_text,
-    secret_value,
-    user_data_text,
-)
+from scanner.secret_scan import scan_containers, secret_value, user_data_secrets
 
 TEXT, BASE64, SETTINGS, CONTAINERS = "text", "base64", "settings", "containers"
 SHA1_HEX = re.compile(r"[0-9a-f]{40}")
@@ -199,7 +193,8 @@ def _scan_one(f: Field, path: tuple[Any, ...], values: Any, unknown: Any, sensit
                                  "gives no literal value: its content is not in the plan")
             return
         value = literal
-    out["flagged"].extend(f"{label}:{_name(n)}" for n in _scan_user_data(value, f.form))
+    out["flagged"].extend(f"{label}:{_name(n)}"
+                          for n in user_data_secrets(value, encoded=f.form == BASE64))
 
 
 def _hashed(kind: str, value: str) -> bool:
@@ -209,25 +204,6 @@ def _hashed(kind: str, value: str) -> bool:
         return len(value) == 28 and len(base64.b64decode(value, validate=True)) == 20
     except (binascii.Error, ValueError):
         return False
-
-
-def _scan_user_data(value: str, form: str) -> list[str]:
-    """Secret names in user data or custom data given as text (which may itself be base64:
-    both are read) or as base64."""
-    try:
-        if form == BASE64:
-            return scan_text(decode_user_data(value))
-        found = scan_text(user_data_text(value.encode("utf-8", "replace")))
-        if len(value) >= 8 and re.fullmatch(r"[A-Za-z0-9+/=\s]+", value):
-            try:
-                decoded = base64.b64decode(value, validate=False)
-            except (binascii.Error, ValueError):
-                return found
-            found += [n for n in scan_text(user_data_text(decoded)) if n not in found]
-        return found
-    except (binascii.Error, ValueError, OSError, EOFError):
-        # not base64, or a broken gzip stream: read as the text it is
-        return scan_text(value)
 
 
 def _scan_containers(label: str, value: str, out: dict[str, list[str]]) -> None:
