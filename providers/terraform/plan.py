@@ -317,6 +317,32 @@ def _legacy_provider_region(configs: Mapping[str, Any], variables: Mapping[str, 
         path = parent
 
 
+def mark_at(node: Any, path: tuple[Any, ...]) -> Any:
+    """The node of an `after_unknown` / `after_sensitive` tree at `path`: True where a whole
+    value on the way is marked, None where the path leaves what the tree describes."""
+    for p in path:
+        if node is True:
+            return True
+        if isinstance(node, Mapping):
+            node = node.get(p)
+        elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+            node = node[p]
+        else:
+            return None
+    return node
+
+
+def any_true(node: Any) -> bool:
+    """Is anything in an `after_unknown` / `after_sensitive` tree marked?"""
+    if node is True:
+        return True
+    if isinstance(node, Mapping):
+        return any(any_true(v) for v in node.values())
+    if isinstance(node, list):
+        return any(any_true(v) for v in node)
+    return False
+
+
 def redact_sensitive(values: Any, sensitive: Any, path: str, removed: list[str]) -> Any:
     """Replace every value Terraform marks sensitive (`after_sensitive`) by the marker."""
     if sensitive is True:

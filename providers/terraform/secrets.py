@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from providers.terraform.core import Builder, Entry, World
+from providers.terraform.plan import any_true, mark_at
 from scanner.model import Unread
 from scanner.redact import REDACTED, is_secret_name, looks_secret
 from scanner.secret_scan import scan_containers, secret_value, user_data_secrets
@@ -129,36 +130,11 @@ def _paths(values: Any, unknown: Any, spec: tuple[str, ...]) -> list[tuple[Any, 
             continue
         grown: list[tuple[Any, ...]] = []
         for p in paths:
-            node = _at(values, p)
+            node = mark_at(values, p)
             count = len(node) if isinstance(node, list) else 0
-            grown.extend((*p, i) for i in range(max(count, 1 if _at(unknown, p) else 0)))
+            grown.extend((*p, i) for i in range(max(count, 1 if mark_at(unknown, p) else 0)))
         paths = grown
     return paths
-
-
-def _at(node: Any, path: tuple[Any, ...]) -> Any:
-    """The node at `path` (True where an after_unknown/after_sensitive node on the way is
-    True as a whole)."""
-    for p in path:
-        if node is True:
-            return True
-        if isinstance(node, Mapping):
-            node = node.get(p)
-        elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
-            node = node[p]
-        else:
-            return None
-    return node
-
-
-def _any_true(node: Any) -> bool:
-    if node is True:
-        return True
-    if isinstance(node, Mapping):
-        return any(_any_true(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_any_true(v) for v in node)
-    return False
 
 
 def _label(path: tuple[Any, ...]) -> str:
@@ -173,11 +149,11 @@ def _name(name: str) -> str:
 def _scan_one(f: Field, path: tuple[Any, ...], values: Any, unknown: Any, sensitive: Any,
               expressions: Any, out: dict[str, list[str]]) -> None:
     label = _label(path)
-    value = _at(values, path)
+    value = mark_at(values, path)
     if f.form == SETTINGS:
         _scan_settings(label, path, value, unknown, sensitive, expressions, out)
         return
-    if _any_true(_at(unknown, path)):
+    if any_true(mark_at(unknown, path)):
         out["unknown"].append(label)
         return
     if not isinstance(value, str) or not value:
@@ -186,7 +162,7 @@ def _scan_one(f: Field, path: tuple[Any, ...], values: Any, unknown: Any, sensit
         _scan_containers(label, value, out)
         return
     if f.hashed and _hashed(f.hashed, value):
-        literal = _at(expressions, path)
+        literal = mark_at(expressions, path)
         literal = literal.get("constant_value") if isinstance(literal, Mapping) else None
         if not isinstance(literal, str):
             out["hidden"].append(f"{label}: {HASH_DOC[f.hashed]}, and the configuration "
@@ -225,13 +201,13 @@ def _scan_containers(label: str, value: str, out: dict[str, list[str]]) -> None:
 def _scan_settings(label: str, path: tuple[Any, ...], value: Any, unknown: Any,
                    sensitive: Any, expressions: Any, out: dict[str, list[str]]) -> None:
     """A map of named values (environment variables, app settings)."""
-    unk = _at(unknown, path)
+    unk = mark_at(unknown, path)
     if unk is True:
         out["unknown"].append(label)
         return
     if not isinstance(value, Mapping):
         return  # not set
-    unknown_names = [str(k) for k in (unk or {}) if _any_true(unk[k])] \
+    unknown_names = [str(k) for k in (unk or {}) if any_true(unk[k])] \
         if isinstance(unk, Mapping) else []
     for name, v in value.items():
         if name in unknown_names:
@@ -239,9 +215,9 @@ def _scan_settings(label: str, path: tuple[Any, ...], value: Any, unknown: Any,
         if isinstance(v, str) and v and secret_value(str(name), v):
             out["flagged"].append(f"{label}.{_name(str(name))}")
     if unknown_names:
-        refs = _references(_at(expressions, path))
+        refs = _references(mark_at(expressions, path))
         for name in unknown_names:
-            if is_secret_name(name) or _any_true(_at(sensitive, (*path, name))) or \
+            if is_secret_name(name) or any_true(mark_at(sensitive, (*path, name))) or \
                     not _plain_references(refs):
                 out["unknown"].append(f"{label}.{_name(name)}")
 
