@@ -232,7 +232,8 @@ def test_hetzner_plan_user_data_is_judged_though_the_api_never_returns_it(
     assert got["hcloud_server.plain"][0] == "pass"  # no user data
 
 
-@pytest.mark.parametrize("fmt", ["json", "sarif", "table", "junit", "markdown"])
+@pytest.mark.parametrize("fmt", ["csv", "html", "json", "jsonl", "junit", "markdown", "ocsf",
+                                 "sarif", "table"])
 def test_no_output_holds_a_secret_value(aws_path: Path, tmp_path: Path, fmt: str) -> None:
     azure = write(tmp_path, azure_plan(), "azure.json")
     hcloud = write(tmp_path, hcloud_plan(), "hcloud.json")
