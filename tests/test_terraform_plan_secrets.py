@@ -134,6 +134,9 @@ def azure_plan() -> dict[str, Any]:
         res("azurerm_linux_virtual_machine.clean", {
             **vm, "custom_data": b64("#cloud-config\npackages: [nginx]\n")},
             unknown={"id": True}, sensitive={"custom_data": True}),
+        # a tag named like a secret, as the live Azure reading flags it
+        res("azurerm_linux_virtual_machine.tagged", {**vm, "tags": {"db_password": "x1"}},
+            unknown={"id": True}),
         res("azurerm_virtual_machine.legacy", {
             "name": "legacy", "location": "westeurope", "resource_group_name": "rg",
             "vm_size": "Standard_B1s", "network_interface_ids": [],
@@ -211,6 +214,8 @@ def test_azure_plan_custom_data_and_app_settings_are_judged(tmp_path: Path) -> N
     got = verdicts(doc)
     assert got["azurerm_linux_virtual_machine.leaky"][0] == "fail"
     assert got["azurerm_linux_virtual_machine.clean"][0] == "pass"
+    assert got["azurerm_linux_virtual_machine.tagged"][0] == "fail"
+    assert "tags.db_password" in got["azurerm_linux_virtual_machine.tagged"][1]
     assert got["azurerm_virtual_machine.legacy"][0] == "error"  # os_profile custom_data hash
     assert got["azurerm_linux_web_app.keyvault"][0] == "pass"  # a Key Vault reference
     assert got["azurerm_linux_web_app.leaky"][0] == "fail"

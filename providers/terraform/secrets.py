@@ -102,6 +102,11 @@ FIELDS: Mapping[str, tuple[Field, ...]] = {
     **{t: _SETTINGS for t in WEB_APPS},
     "hcloud_server": (Field(("user_data",), TEXT, "hcloud"),),
 }
+# machines whose secret-looking tag names SEC-01 flags live (providers/azure/normalize)
+TAGGED = frozenset({"azurerm_linux_virtual_machine", "azurerm_windows_virtual_machine",
+                    "azurerm_virtual_machine", "azurerm_linux_virtual_machine_scale_set",
+                    "azurerm_windows_virtual_machine_scale_set",
+                    "azurerm_virtual_machine_scale_set"})
 # generators whose result is a secret that Terraform does not mark sensitive
 _RANDOM = ("random_string.", "random_id.", "random_uuid.", "random_bytes.", "random_pet.")
 _NEUTRAL = ("var.", "each.", "count.", "path.", "terraform.", "self.")
@@ -118,6 +123,10 @@ def scan(rtype: str, values: Any, unknown: Any, sensitive: Any, expressions: Any
     for f in fields:
         for path in _paths(values, unknown, f.path):
             _scan_one(f, path, values, unknown, sensitive, expressions, out)
+    if rtype in TAGGED:  # as the live Azure reading: a tag named like a secret
+        tags = values.get("tags") if isinstance(values, Mapping) else None
+        out["flagged"] += [f"tags.{_name(str(k))}" for k in tags or {}
+                           if is_secret_name(str(k))] if isinstance(tags, Mapping) else []
     return out
 
 
