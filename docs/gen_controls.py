@@ -266,7 +266,11 @@ VERDICT: dict[str, str] = {
     "SEC-01": "Machines and app services whose configuration was scanned at collection: `fail` "
               "if a value looked like a secret (the value itself is never stored, only the "
               "field name); else `pass`. Azure App Services whose app settings the read "
-              "does not return (GET config/web answers them null): `skip`, level `none`.",
+              "does not return (GET config/web answers them null): `skip`, level `none`. "
+              "In a Terraform plan (every cloud, Hetzner servers too) the same attributes "
+              "as planned, sensitive ones included: a value known only after apply, or "
+              "planned only as a hash with no literal in the configuration, is `error` "
+              "([terraform.md](terraform.md#plaintext-secrets-sec-01)).",
     "VUL-01": "Machines whose image's deprecation is known: `fail` if the vendor deprecated the "
               "image before the collection time; `pass` otherwise (a deprecation scheduled "
               "later says until when).",

@@ -33,7 +33,6 @@ honoured by botocore itself.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import os
 import re
@@ -72,6 +71,7 @@ from scanner import regions as catalogue
 from scanner.model import ErrorReason
 from scanner.provider import ProviderError
 from scanner.redact import REDACTED, is_secret_name, looks_secret, redact, scrub
+from scanner.secret_scan import scan_containers, secret_value, user_data_secrets
 from scanner.snapshot import GLOBAL, Section, now
 
 log = logging.getLogger("posture.aws")
@@ -113,92 +113,13 @@ _THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "Reques
               "RequestThrottledException", "ProvisionedThroughputExceededException"}
 _NOT_FOUND = {"NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException", "NotFoundException",
               "TrailNotFoundException", "BadRequestException"}
-_SECRET_ASSIGNMENT = re.compile(
-    r"^\s*(?:export\s+|set\s+|ENV\s+)?[\"']?([A-Za-z_][A-Za-z0-9_.-]*)[\"']?\s*[=:]\s*(.*)$")
 # Calls made for every listed bucket when wanted (the lifecycle: for trail buckets only).
 PER_BUCKET = ("s3.get_bucket_encryption", "s3.get_bucket_replication",
               "s3.get_public_access_block", "s3.get_bucket_policy", "s3.get_bucket_tagging")
-_REFERENCE = re.compile(r"^(arn:|\{\{resolve:|ssm:|/aws/reference/|\$\{|\$\(|secretsmanager:)")
 
 
 # --- secrets ---------------------------------------------------------------------------
-
-
-def _is_reference(value: str) -> bool:
-    return bool(_REFERENCE.match(value.strip().strip("\"'")))
-
-
-def secret_value(name: str, value: str) -> bool:
-    """A named value (environment variable, user-data assignment) holding a secret."""
-    text = value.strip().strip("\"'")
-    if not text or _is_reference(text):
-        return False
-    return is_secret_name(name) or looks_secret(f"{name}={text}") or looks_secret(text)
-
-
-def scan_text(text: str) -> list[str]:
-    """Names of secret assignments in a script or config text (`line N` when unnamed)."""
-    found: list[str] = []
-    for i, line in enumerate(text.splitlines(), 1):
-        m = _SECRET_ASSIGNMENT.match(line)
-        if m and secret_value(m.group(1), m.group(2)):
-            found.append(m.group(1))
-        elif looks_secret(line):
-            found.append(f"line {i}")
-    return sorted(set(found), key=found.index)
-
-
-def scan_containers(task: dict[str, Any]) -> list[str] | None:
-    """Names (`containerDefinitions[app].environment.DB_PASSWORD`) of the secret-looking
-    environment values of every container of an ECS task definition, each value replaced by
-    the marker in place; None when no container has an environment."""
-    flagged: list[str] = []
-    seen = False
-    for i, container in enumerate(task.get("containerDefinitions") or []):
-        if not isinstance(container, dict) or not isinstance(container.get("environment"),
-                                                             list):
-            continue
-        label = container.get("name") or str(i)
-        for var in container["environment"]:
-            if not isinstance(var, dict):
-                continue
-            seen = True
-            if "value" in var:
-                if secret_value(str(var.get("name")), str(var["value"])):
-                    flagged.append(f"containerDefinitions[{label}].environment."
-                                   f"{var.get('name')}")
-                var["value"] = REDACTED
-    return flagged if seen else None
-
-
-def _gunzip(raw: bytes) -> bytes:
-    if raw[:2] == b"\x1f\x8b":  # gzip-compressed cloud-init (or a gzip part)
-        import gzip
-
-        return gzip.decompress(raw)
-    return raw
-
-
-def decode_user_data(value: str) -> str:
-    """EC2 user data as text: base64 (DescribeInstanceAttribute returns it encoded), then
-    gzip, and a MIME multi-part archive (cloud-init's "mime-multi-part archive", what
-    `cloud-init devel make-mime`, EKS and AWS Batch launch templates write) part by part:
-    each part's own Content-Transfer-Encoding (base64, quoted-printable) and gzip undone,
-    so that a secret in an encoded part is seen."""
-    text = _gunzip(base64.b64decode(value, validate=False)).decode("utf-8", errors="replace")
-    head = text.lstrip()[:4096].lower()
-    if not (head.startswith(("content-type:", "mime-version:")) and "multipart/" in head):
-        return text
-    import email
-
-    parts: list[str] = []
-    for part in email.message_from_string(text.lstrip()).walk():
-        if part.is_multipart():
-            continue
-        payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes):
-            parts.append(_gunzip(payload).decode("utf-8", errors="replace"))
-    return "\n".join(parts)
+# one scanner for live reads and plans: scanner/secret_scan.py
 
 
 def _redact_tags(obj: Any, path: str, removed: list[str]) -> Any:
@@ -671,10 +592,7 @@ class AccountCollector:
         value = (response.get("UserData") or {}).get("Value")
         secrets: list[str] = []
         if value:
-            try:
-                secrets = scan_text(decode_user_data(value))
-            except (binascii.Error, ValueError, OSError, EOFError):
-                secrets = scan_text(value)
+            secrets = user_data_secrets(value, encoded=True)
             response["UserData"] = {"Value": REDACTED}
             self._removed.append(f"{name}[{instance_id}].UserData.Value")
         self.store(name, region, [{"request": params, "response": response,

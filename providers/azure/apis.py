@@ -5,13 +5,11 @@ the azure-mgmt clients, only for a live scan)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.redact import looks_secret
+from scanner.secret_scan import user_data_secrets
 
 SECRET_MARK = "<redacted: secret-looking value found>"
 SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
@@ -49,14 +47,10 @@ NON_ADMIN_ROLES = frozenset({READER, MONITORING_READER, SECURITY_READER})
 
 
 def secret_in(value: str) -> bool:
-    """Secret-looking content in a value, plain or base64 (customData is base64)."""
-    if looks_secret(value):
-        return True
-    try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8", "replace")
-    except (binascii.Error, ValueError):
-        return False
-    return looks_secret(decoded)
+    """Secret-looking content in a value, plain or base64 (customData and userData are
+    base64, and may be gzip-compressed or a cloud-init MIME archive, as on EC2): the one
+    scanner of live reads and plans (scanner/secret_scan.py), assignments by their name."""
+    return bool(user_data_secrets(value))
 
 
 # --- what is collected ----------------------------------------------------------------------

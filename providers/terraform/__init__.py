@@ -41,10 +41,13 @@ class TerraformProvider(Provider):
                   "role assignments are judged)",
         "IAM-04": "credentials exist only at run time",
         "VUL-01": "a plan names an image, not when its vendor deprecates it",
-        "SEC-01": "plans hold user data hashed or marked sensitive",
         "INV-01": "a plan is the declared side: compare it with the live estate "
                   "(`posture scan PROVIDER|SNAPSHOT --iac plan.json`)",
     }
+
+    # the configuration a plan holds (user data, environments, app settings): SEC-01 is
+    # judged for every cloud's resources of a plan, Hetzner's too (providers.terraform.secrets)
+    shows = frozenset({"SEC-01"})
 
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
                 ) -> list[Section]:

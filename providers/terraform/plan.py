@@ -16,9 +16,11 @@ has three collections, all in region `global`:
   `provider_config_key`, `provider_alias`, `region` (AWS: from the provider configuration,
   aliases included), `values` (planned values, sensitive ones redacted), `after_unknown`,
   `actions` (from `resource_changes`; [] for a state file), `expressions` (the resource
-  block's configuration, for references) and, with `--tf-dir`, `file` and `line`; also the
-  `aws_iam_policy_document` data sources the plan reads only at apply (`mode` "data",
-  DATA_READ: their known statements can already decide IAM-02);
+  block's configuration, for references), `sec01` for the types SEC-01 reads (what
+  providers.terraform.secrets found in them before redaction: names, never values) and,
+  with `--tf-dir`, `file` and `line`; also the `aws_iam_policy_document` data sources the
+  plan reads only at apply (`mode` "data", DATA_READ: their known statements can already
+  decide IAM-02);
 - `not_assessed`: `{id, type, reason}` for every instance the plan deletes or forgets and
   every instance of a resource type posture has no mapping for (the engine lists each
   group as a `skip` finding, evidence level `none`);
@@ -323,6 +325,32 @@ def _legacy_provider_region(configs: Mapping[str, Any], variables: Mapping[str, 
         path = parent
 
 
+def mark_at(node: Any, path: tuple[Any, ...]) -> Any:
+    """The node of an `after_unknown` / `after_sensitive` tree at `path`: True where a whole
+    value on the way is marked, None where the path leaves what the tree describes."""
+    for p in path:
+        if node is True:
+            return True
+        if isinstance(node, Mapping):
+            node = node.get(p)
+        elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+            node = node[p]
+        else:
+            return None
+    return node
+
+
+def any_true(node: Any) -> bool:
+    """Is anything in an `after_unknown` / `after_sensitive` tree marked?"""
+    if node is True:
+        return True
+    if isinstance(node, Mapping):
+        return any(any_true(v) for v in node.values())
+    if isinstance(node, list):
+        return any(any_true(v) for v in node)
+    return False
+
+
 def redact_sensitive(values: Any, sensitive: Any, path: str, removed: list[str]) -> Any:
     """Replace every value Terraform marks sensitive (`after_sensitive`) by the marker."""
     if sensitive is True:
@@ -389,6 +417,7 @@ def read(path: Path, options: Mapping[str, Any], mapped: frozenset[str],
 def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, Any],
           mapped: frozenset[str], covered_providers: frozenset[str]
           ) -> tuple[list[Section], dict[str, Any]]:
+    from providers.terraform import secrets
     from providers.terraform.locate import block_locations
 
     origin = str(path)
@@ -464,9 +493,17 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
             provider_cache[cache_key] = _provider_region(doc, key, config_path(module_address))
         region, alias, constraint = provider_cache[cache_key]
         removed: list[str] = []
-        values = redact_sensitive(res.get("values") or {},
-                                  change.get("after_sensitive", res.get("sensitive_values")),
-                                  address, removed)
+        after_unknown = True if res.get("unknown_values") else (
+            change.get("after_unknown") or {})
+        sensitive = change.get("after_sensitive", res.get("sensitive_values"))
+        # SEC-01: the attributes a live scan reads, scanned before anything is redacted
+        # (names of what was found are kept, never a value: providers.terraform.secrets)
+        found = secrets.scan(rtype, res.get("values") or {}, after_unknown, sensitive,
+                             cfg.get("expressions") or {})
+        raw_values, raw_expressions = secrets.scrub(rtype, res.get("values") or {},
+                                                    cfg.get("expressions") or {}, address,
+                                                    section.redacted)
+        values = redact_sensitive(raw_values, sensitive, address, removed)
         values = redact(values, address, removed, label_keys=("tags", "tags_all", "labels"))
         section.redacted.extend(removed)
         entry: dict[str, Any] = {
@@ -482,14 +519,15 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
             "provider_version_constraint": constraint,
             "region": region,
             "values": values,
-            "after_unknown": True if res.get("unknown_values") else
-            (change.get("after_unknown") or {}),
+            "after_unknown": after_unknown,
             "actions": actions,
             # the configuration's constants are raw data too (a db_password, a user_data):
             # redacted like the values (scanner.redact; references stay)
-            "expressions": redact(cfg.get("expressions") or {}, f"{address}.expressions",
+            "expressions": redact(raw_expressions, f"{address}.expressions",
                                   section.redacted),
         }
+        if found is not None:
+            entry["sec01"] = found
         where = locations.get((config_path(module_address), f"{rtype}.{res.get('name')}"))
         if where:
             entry["file"], entry["line"] = where
