@@ -3,8 +3,9 @@
     python bench/scan_phases.py bench/out/hetzner-100k-s7.json [--profile default] [--runs 2]
 
 The same steps as `scanner.engine.scan` (collector paused, as there), each timed on its
-own: read, parse (only the raw fields the normalizers read, as the CLI does; `--whole`:
-every field), validate, digest, normalize (with role classification), graph and
+own: read, parse (only the raw fields the normalizers read, as the CLI does: the envelope
+split, the digest, then the raw objects with the file's bytes freed; `--whole`: every
+field, digest after), validate, digest, normalize (with role classification), graph and
 exposure analysis, checks, fail closed, sort, claims, JSON report (to /dev/null). Start-up
 and imports are not included (`bench_scan.py` measures the whole CLI). Seconds per phase,
 one line per run; the phases are what to optimise, the CLI's wall time is what to report.
@@ -58,22 +59,34 @@ def phases(path: Path, profile_name: str, whole: bool = False, cpu: bool = False
     mark("read")
     keep_raw = any(c.uses_raw for c in checks)
     doc = None
-    if not whole and not keep_raw:  # as `posture scan` reads it (engine.gather, partial)
-        from scanner import snapshot_fields
+    envelope = None
+    if not whole and not keep_raw:  # as `posture scan` reads it (snapshot._parse_fields):
+        from scanner import snapshot_fields  # the digest first, the file's bytes freed
 
-        doc = snapshot_fields.decode(data, engine._raw_fields(providers))
-    finite = floats_checked = True
-    if doc is None:
-        doc, finite, floats_checked = snapshot._parse_fast(data, str(path))
-    mark("parse")
-    snapshot.validate(doc, str(path))
-    mark("validate")
-    if doc["version"] == 1:
-        snapshot._digest_or_refuse(doc, str(path), finite, floats_checked)
+        envelope = snapshot_fields.split(data)  # before the raw objects are built
+    if envelope is not None:
+        mark("split")
+        snapshot.digest_v2(data, snapshot_fields.members(envelope), str(path))
+        mark("digest")
+        snapshot_fields.detach(envelope)
+        del data
+        doc = snapshot_fields.fill(envelope, engine._raw_fields(providers))
+        del envelope
+        mark("parse")
+        assert doc is not None, "the partial decoder refused this file"
+        snapshot.validate(doc, str(path))
+        mark("validate")
     else:
-        snapshot.digest_v2(data, doc, str(path))
-    del data
-    mark("digest")
+        doc, finite, floats_checked = snapshot._parse_fast(data, str(path))
+        mark("parse")
+        snapshot.validate(doc, str(path))
+        mark("validate")
+        if doc["version"] == 1:
+            snapshot._digest_or_refuse(doc, str(path), finite, floats_checked)
+        else:
+            snapshot.digest_v2(data, doc, str(path))
+        del data
+        mark("digest")
     sections = [snapshot.Section.from_json(s) for s in doc["sections"]]
     inventories = engine.normalize(sections, providers, profile, keep_raw=keep_raw)
     mark("normalize")

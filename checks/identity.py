@@ -58,7 +58,9 @@ def mfa_everywhere(ctx: CheckContext) -> Iterator[Finding]:
     references={**REFS_IAM, "ISO27001": ("A.5.15", "A.5.18", "A.8.2"),
                 "C5": ("IDM-01", "IDM-06")},
     evidence={"aws": "IAM policies attached to users, groups and roles granting Action * on "
-                     "Resource *",
+                     "Resource * (or iam:*, or Allow NotAction not excepting iam:*); AWS "
+                     "managed policies by their document, else by posture's table of AWS's "
+                     "published ones (providers/aws/managed-policies.json)",
               "azure": "Owner, Contributor, User Access Administrator and Role Based "
                        "Access Control Administrator role assignments at subscription or "
                        "management-group scope"},
@@ -79,7 +81,12 @@ def no_wildcard_admins(ctx: CheckContext) -> Iterator[Finding]:
         elif grant and _names(identity) & allowed:
             yield ctx.passed(identity, "admin grant held by a break-glass principal", evidence)
         elif grant:
-            yield ctx.fail(identity, "holds a wildcard admin grant", evidence)
+            via = evidence.get("admin_via")
+            named = [str(v) for v in via[:3]] if isinstance(via, list) else []
+            if isinstance(via, list) and len(via) > 3:
+                named.append(f"and {len(via) - 3} more")
+            yield ctx.fail(identity, "holds a wildcard admin grant" + (
+                ": " + "; ".join(named) if named else ""), evidence)
         else:
             yield ctx.passed(identity, "no wildcard admin grant", evidence)
 

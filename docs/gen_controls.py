@@ -252,10 +252,12 @@ VERDICT: dict[str, str] = {
               "`error` if not known.",
     "IAM-01": "Root and every identity that can sign in to the console: `fail` without MFA; "
               "`error` if not known; else `pass`.",
-    "IAM-02": "Every identity: `fail` if it holds a wildcard admin grant (`*` on `*`; "
-              "Owner/Contributor at subscription scope) and is not in `break_glass_principals`; "
-              "`pass` otherwise; `error` if its privileges are not known (today also the AWS "
-              "root user, whose privileges the account summary does not state).",
+    "IAM-02": "Every identity: `fail` if it holds a wildcard admin grant (`*` on `*`, "
+              "`iam:*`; Owner/Contributor at subscription scope) and is not in "
+              "`break_glass_principals`, naming the policy and statement (or custom role and "
+              "action) that make it one; `pass` otherwise; `error` if its privileges are not "
+              "known. The AWS root user is `skip` (it holds every privilege by nature; IAM-01 "
+              "checks its MFA).",
     "IAM-03": "Machines: `fail` if SSH password login is possible; `pass` if key only; `error` "
               "if not known (Windows machines are not judged).",
     "IAM-04": "Identities with credentials: `fail` if one is older than "
@@ -264,7 +266,11 @@ VERDICT: dict[str, str] = {
     "SEC-01": "Machines and app services whose configuration was scanned at collection: `fail` "
               "if a value looked like a secret (the value itself is never stored, only the "
               "field name); else `pass`. Azure App Services whose app settings the read "
-              "does not return (GET config/web answers them null): `skip`, level `none`.",
+              "does not return (GET config/web answers them null): `skip`, level `none`. "
+              "In a Terraform plan (every cloud, Hetzner servers too) the same attributes "
+              "as planned, sensitive ones included: a value known only after apply, or "
+              "planned only as a hash with no literal in the configuration, is `error` "
+              "([terraform.md](terraform.md#plaintext-secrets-sec-01)).",
     "VUL-01": "Machines whose image's deprecation is known: `fail` if the vendor deprecated the "
               "image before the collection time; `pass` otherwise (a deprecation scheduled "
               "later says until when).",

@@ -577,6 +577,11 @@ def iac_findings(findings: list[Finding], graph: EstateGraph) -> list[Finding]:
     return out
 
 
+def _from_iac(f: Finding, graph: EstateGraph) -> bool:
+    r = graph.resources.get(f.resource)
+    return r is not None and "iac" in r.properties
+
+
 def not_assessed(sections: Iterable[Section]) -> list[Finding]:
     """Objects a source holds that posture cannot judge (a resource type it has no mapping
     for, a resource the plan deletes): one `skip` finding (evidence level none) per source,
@@ -623,8 +628,10 @@ def _scan(request: ScanRequest) -> ScanResult:
     if least is not None:  # values unknown until apply: judge their other extreme too
         other = run_checks(checks, build_graph(least), request.profile, as_of(sections))
         findings = settle_unknowns(findings, other, graph)
-    findings = [f for f in iac_findings(findings, graph)
-                if (f.check, f.provider) not in hidden]  # the provider cannot show it
+    shown = frozenset(c for p in providers.values() for c in p.shows)
+    findings = [f for f in iac_findings(findings, graph)  # the provider cannot show it...
+                if (f.check, f.provider) not in hidden
+                or (f.check in shown and _from_iac(f, graph))]  # ...but a plan does
     findings = fail_closed(findings, checks, sections, providers, graph)
     if any(r.unknown for r in graph.resources.values()):  # else nothing is unjudged
         findings.extend(quarantine.unjudged(checks, graph.resources, findings))

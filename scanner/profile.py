@@ -177,6 +177,7 @@ def classifier(params: Parameters) -> Callable[[Resource], Resource]:
     the rules prepared once for the many resources of a scan."""
     rules = [(name, tuple(rule.labels.items()), _globs(rule.names) if rule.names else None)
              for name, rule in params.roles.items()]
+    role_sets: dict[frozenset[str], frozenset[str]] = {}  # one object per distinct set
 
     def assign(resource: Resource) -> Resource:
         labels, name = resource.labels, resource.name
@@ -191,7 +192,8 @@ def classifier(params: Parameters) -> Callable[[Resource], Resource]:
                     roles.add(role)
         if not roles or roles <= resource.roles:
             return resource
-        return _with_roles(resource, resource.roles | roles)
+        given = resource.roles | roles
+        return _with_roles(resource, role_sets.setdefault(given, given))
 
     return assign
 

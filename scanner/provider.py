@@ -73,6 +73,11 @@ class Provider(ABC):
     # Controls no API of this provider can show: check id -> why. The engine reports them as
     # `skip` with evidence level `none` for every account of the provider, never as passed.
     not_visible: Mapping[str, str] = {}
+    # Controls this source shows for resources of other clouds even where their live APIs
+    # cannot (a plan holds a Hetzner server's user data, the Cloud API never returns it):
+    # such a control's findings on resources it made (`iac`) are kept, not hidden by the
+    # cloud's `not_visible`.
+    shows: frozenset[str] = frozenset()
     # Collection -> msgspec type of one raw object holding only the fields `normalize` reads
     # (scanner/snapshot_fields.py); a collection not listed is decoded whole.
     raw_fields: Mapping[str, Any] = {}

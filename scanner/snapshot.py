@@ -672,21 +672,23 @@ def load(path: Path, verify_digest: bool = True,
     file's raw objects are decoded with only the fields those types list, for a scan that
     keeps no raw object (scanner/snapshot_fields.py); anything else is decoded whole."""
     origin = str(path)
-    data = read_bytes(path)
-    doc = _parse_fields(data, origin, fields) if fields is not None else None
+    held = [read_bytes(path)]  # in a list: `_parse_fields` may free the bytes early
+    doc, actual = _parse_fields(path, held, fields, verify_digest) if fields is not None \
+        else (None, None)
     if doc is None:
-        doc, finite, floats_checked = _parse_fast(data, origin)
+        doc, finite, floats_checked = _parse_fast(held[0], origin)
         validate(doc, origin)
     else:
         finite = floats_checked = True  # version 2: the digest is over the bytes
     recorded = doc["digest"]["value"]
     if doc["version"] == 1:
-        del data  # version 1 hashes the parsed values; the bytes are no longer needed
+        held.clear()  # version 1 hashes the parsed values; the bytes are no longer needed
     if verify_digest:
-        if doc["version"] == 1:
-            actual = _digest_or_refuse(doc, origin, finite, floats_checked)
-        else:
-            actual = digest_v2(data, doc, origin)
+        if actual is None:
+            if doc["version"] == 1:
+                actual = _digest_or_refuse(doc, origin, finite, floats_checked)
+            else:
+                actual = digest_v2(held[0], doc, origin)
         if actual != recorded:
             raise SnapshotError(
                 f"{origin}: digest mismatch, the snapshot was modified after it was recorded "
@@ -702,21 +704,43 @@ def load(path: Path, verify_digest: bool = True,
     )
 
 
-def _parse_fields(data: bytes, origin: str, fields: Callable[[str], Mapping[str, Any]]
-                  ) -> dict[str, Any] | None:
-    """The version 2 document with only the listed raw fields, validated; None where the
-    whole decoder must read the file (it does not fit exactly, or it is not valid: the whole
-    decoder's path then gives the message, as for any file)."""
+def _parse_fields(path: Path, held: list[bytes], fields: Callable[[str], Mapping[str, Any]],
+                  verify_digest: bool) -> tuple[dict[str, Any] | None, str | None]:
+    """The version 2 document in `held[0]` with only the listed raw fields, validated, and
+    its digest when verified here (else None); (None, None) where the whole decoder must read
+    the file (it does not fit exactly, or it is not valid: the whole decoder's path then
+    gives the message, as for any file).
+
+    The digest is taken first and each region's bytes copied out, so the file's bytes are
+    freed (`held` emptied) before the raw objects are built: a large scan never holds both
+    (bench/README.md, "Session 9"). Should the whole decoder be needed after all, the file
+    is read again into `held`; what that decoder parses, its own digest check covers."""
     from scanner import snapshot_fields  # msgspec: here, not at start-up
 
-    doc = snapshot_fields.decode(data, fields)
+    origin = str(path)
+    envelope = snapshot_fields.split(held[0])
+    if envelope is None:
+        return None, None
+    actual = None
+    if verify_digest:
+        try:
+            actual = digest_v2(held[0], snapshot_fields.members(envelope), origin)
+        except SnapshotError:  # the whole decoder's path gives the messages, in its order
+            return None, None
+        snapshot_fields.detach(envelope)
+        held.clear()
+    doc = snapshot_fields.fill(envelope, fields)
+    del envelope
+    if doc is not None:
+        try:
+            validate(doc, origin)
+        except SnapshotError:
+            doc = None
     if doc is None:
-        return None
-    try:
-        validate(doc, origin)
-    except SnapshotError:
-        return None
-    return doc
+        if not held:
+            held.append(read_bytes(path))
+        return None, None
+    return doc, actual
 
 
 def _digest_or_refuse(doc: Mapping[str, Any], origin: str, finite: bool = False,

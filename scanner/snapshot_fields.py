@@ -66,13 +66,43 @@ def decode(data: bytes, fields: Callable[[str], Mapping[str, Any]]) -> dict[str,
     """The version 2 document in `data`, each section's raw objects decoded into the types
     `fields(provider)` gives per collection (others whole); None where the whole decoder
     must read it (see the module's docstring)."""
+    envelope = split(data)
+    return None if envelope is None else fill(envelope, fields)
+
+
+def split(data: bytes) -> Any:
+    """The document's own levels, each region's list of raw objects left as the bytes it
+    spans (`msgspec.Raw`, a view of `data`); None where the whole decoder must read it."""
     try:
         envelope = _ENVELOPE.decode(data)
     except _ERRORS:
         return None
     if envelope.version != 2 or type(envelope.version) is not int \
-            or isinstance(envelope.sections, UnsetType):
+            or isinstance(envelope.sections, UnsetType) or _refused_unread(data):
         return None
+    return envelope
+
+
+def members(envelope: Any) -> dict[str, Any]:
+    """The document's top-level members but its sections (what its digest trailer reads)."""
+    return {k: v for k, v in _members(envelope).items() if k != "sections"}
+
+
+def detach(envelope: Any) -> None:
+    """Copy each region's bytes out of the file's, which the envelope then no longer
+    holds: the caller can free them before the raw objects are built (`fill` frees each
+    region's copy once decoded), so a large scan never holds the file and its raw objects
+    at once."""
+    for section in envelope.sections:
+        if not isinstance(section.collections, UnsetType):
+            for regions in section.collections.values():
+                for region, raw in regions.items():
+                    regions[region] = raw.copy()
+
+
+def fill(envelope: Any, fields: Callable[[str], Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The document `split` gave, its raw objects decoded (see `decode`); each region's
+    bytes are taken out of the envelope as they are decoded."""
     sections = []
     for section in envelope.sections:
         out = _members(section)
@@ -83,7 +113,8 @@ def decode(data: bytes, fields: Callable[[str], Mapping[str, Any]]) -> dict[str,
                 shape = shapes.get(name)
                 decoder = _decoder(shape) if shape is not None else _WHOLE
                 collections[name] = decoded = {}
-                for region, raw in regions.items():
+                for region in list(regions):
+                    raw = regions.pop(region)
                     try:
                         decoded[region] = decoder.decode(raw)
                         continue
@@ -95,8 +126,6 @@ def decode(data: bytes, fields: Callable[[str], Mapping[str, Any]]) -> dict[str,
                         return None
             out["collections"] = collections
         sections.append(out)
-    if _refused_unread(data):
-        return None
     doc = _members(envelope)
     doc["sections"] = sections
     return doc

@@ -189,6 +189,82 @@ def test_root_access_keys_are_read_from_the_account_summary_and_fail_iam04(
             if f["resource_name"] == "root"} == {status}
 
 
+def test_a_live_policy_nested_too_deep_to_read_is_an_error_of_its_user_alone(
+        tmp_path: Path) -> None:
+    """An inline document nested deeper than the JSON decoder goes is unreadable: IAM-02
+    error for its user, the other user still judged. Before, the decoder's RecursionError
+    made the whole authorization details unread (every identity error)."""
+    def user(name: str, document: str) -> dict[str, Any]:
+        return {"UserName": name, "UserId": f"AIDA{name.upper()}", "GroupList": [],
+                "Arn": f"arn:aws:iam::{ACCOUNT}:user/{name}", "AttachedManagedPolicies": [],
+                "UserPolicyList": [{"PolicyName": "inline",
+                                    "PolicyDocument": urllib.parse.quote(document)}]}
+    names = ("iam.get_account_authorization_details", "iam.list_policies",
+             "iam.get_policy_version")
+    s = section({"iam.get_account_authorization_details": [{"UserDetailList": [
+        user("Deep", "[" * 100_000 + "]" * 100_000),
+        user("Bob", json.dumps({"Statement": [{**ADMIN, "Effect": "Deny"}]}))]}],
+        "iam.list_policies": [], "iam.get_policy_version": []}, dict.fromkeys(names, GLOBAL))
+    got = {f["resource_name"]: f["status"] for f in findings(s, tmp_path, "IAM-02")
+           if f["resource_name"] in ("Deep", "Bob")}
+    assert got == {"Deep": "error", "Bob": "pass"}
+
+
+def test_a_live_admin_grant_names_the_policy_and_statement_as_a_plans_does(
+        tmp_path: Path) -> None:
+    """The live reading names what makes a principal admin (admin_via, in the fail
+    message), with the judgement and wording the Terraform plan reading uses: an inline
+    policy's statement, and a group's AWS managed policy."""
+    alice = {"UserName": "Alice", "UserId": "AIDAALICE", "GroupList": ["admins"],
+             "Arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "AttachedManagedPolicies": [],
+             "UserPolicyList": [{"PolicyName": "ops", "PolicyDocument": urllib.parse.quote(
+                 json.dumps({"Statement": [{**ADMIN, "Sid": "All"}]}))}]}
+    admins = {"GroupName": "admins", "Arn": f"arn:aws:iam::{ACCOUNT}:group/admins",
+              "GroupPolicyList": [], "AttachedManagedPolicies": [
+                  {"PolicyName": "IAMFullAccess",
+                   "PolicyArn": "arn:aws:iam::aws:policy/IAMFullAccess"}]}
+    names = ("iam.get_account_authorization_details", "iam.list_policies",
+             "iam.get_policy_version")
+    s = section({"iam.get_account_authorization_details": [
+        {"UserDetailList": [alice], "GroupDetailList": [admins]}],
+        "iam.list_policies": [], "iam.get_policy_version": [{
+            "request": {"PolicyArn": "arn:aws:iam::aws:policy/IAMFullAccess"},
+            "response": {"PolicyVersion": {"Document": {"Statement": [IAM_FULL]}}}}]},
+        dict.fromkeys(names, GLOBAL))
+    [alice_iam02] = [f for f in findings(s, tmp_path, "IAM-02")
+                     if f["resource_name"] == "Alice"]
+    assert alice_iam02["status"] == "fail"
+    assert alice_iam02["message"] == (
+        'holds a wildcard admin grant: inline policy ops: statement 1 (All): Allow Action "*" '
+        'on Resource "*"; group admins: AWS managed policy arn:aws:iam::aws:policy/'
+        'IAMFullAccess: statement 1: Allow Action ["iam:*", "organizations:DescribeAccount", '
+        '"organizations:DescribeOrganization"] on Resource "*"')
+
+
+@pytest.mark.parametrize("attached,status", [
+    ("IAMFullAccess", "fail"),  # before: pass (its document not read: taken as no grant)
+    ("AWSPolicyPublishedIn2030", "error"),  # not in the table: before, pass
+    ("job-function/ViewOnlyAccess", "pass"),
+])
+def test_live_aws_managed_policy_whose_document_was_not_read_is_judged_by_the_table(
+        tmp_path: Path, attached: str, status: str) -> None:
+    """The live reading: an AWS managed policy attached to a user whose document the
+    collection did not read (ListPolicies OnlyAttached did not list it: attached since)
+    is judged by the table a plan's are (providers/aws/managed-policies.json), never
+    taken as "no admin grant"."""
+    user = {"UserName": "Alice", "UserId": "AIDAEXAMPLE", "GroupList": [],
+            "Arn": f"arn:aws:iam::{ACCOUNT}:user/Alice", "UserPolicyList": [],
+            "AttachedManagedPolicies": [{"PolicyName": attached.rsplit("/", 1)[-1],
+                                         "PolicyArn": f"arn:aws:iam::aws:policy/{attached}"}]}
+    names = ("iam.get_account_authorization_details", "iam.list_policies",
+             "iam.get_policy_version")
+    s = section({"iam.get_account_authorization_details": [{"UserDetailList": [user]}],
+                 "iam.list_policies": [], "iam.get_policy_version": []},
+                dict.fromkeys(names, GLOBAL))
+    assert {f["status"] for f in findings(s, tmp_path, "IAM-02")
+            if f["resource_name"] == "Alice"} == {status}
+
+
 # --- over moto, a real `posture scan aws` --------------------------------------------------
 
 MOTO_PROFILE = '[profile]\nname = "aws-controls"\n[parameters]\njurisdictions = ["DE"]\n'

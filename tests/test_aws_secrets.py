@@ -116,6 +116,9 @@ def _launch(url: str) -> None:
             ("mime-clean", _mime("#!/bin/bash\nyum install -y nginx && systemctl enable "
                                  "--now nginx\n")),
             ("mime-secret", _mime("#!/bin/bash\nexport DB_PASSWORD=s3cr3t!x\n")),
+            # cloud-init's own keys whose names say "auth"/"passwd", holding flags
+            ("cloud-config-flags", "#cloud-config\nssh_pwauth: false\nchpasswd:\n"
+                                   "  expire: true\ndisable_root: true\n"),
             *HOSTILE_USER_DATA.items()):
         ec2.run_instances(ImageId=aws_estate.AMI, MinCount=1, MaxCount=1, UserData=user_data,
                           TagSpecifications=[{"ResourceType": "instance",
@@ -290,6 +293,15 @@ def test_user_data_gzip_with_a_bad_checksum_is_scanned_as_far_as_it_decompresses
     assert got["SEC-01 bad-crc"]["status"] == "fail"
     assert got["SEC-01 bad-crc"]["evidence"]["fields"] == ["UserData:DB_PASSWORD"]
     assert '"unscanned":"its gzip data is corrupt' in recorded
+
+
+def test_a_flag_under_a_secret_looking_name_is_no_secret(
+        full_scan: tuple[dict[str, dict[str, Any]], str, str]) -> None:
+    """`ssh_pwauth: false` (cloud-init: password login off) is a flag, not a password: the
+    name rule ("auth") flagged it, so a hardened image's user data failed SEC-01."""
+    got, _, _ = full_scan
+    assert got["SEC-01 cloud-config-flags"]["status"] == "pass", got[
+        "SEC-01 cloud-config-flags"]
 
 
 def test_task_definition_that_could_not_be_described_is_a_sec01_error_not_a_pass(

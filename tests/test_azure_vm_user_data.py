@@ -10,6 +10,7 @@ clients. One live scan serves most tests (module fixture)."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ SCRIPT = ("#cloud-config\nwrite_files:\n  - path: /etc/app.env\n"
           f"    content: GITHUB_TOKEN={SECRET}\n")
 
 
-def machine(name: str, user_data: str | None = None) -> dict[str, Any]:
+def machine(name: str, user_data: str | bytes | None = None) -> dict[str, Any]:
     """Microsoft's VirtualMachine_Get example as `name` in westeurope, no NIC; its userData
     ("Example UserData") replaced by `user_data` (base64) when given."""
     body = renamed(example("VirtualMachineGet.json"), "{subscription-id}", SUB)
@@ -38,8 +39,20 @@ def machine(name: str, user_data: str | None = None) -> dict[str, Any]:
     body["location"] = "westeurope"
     body["properties"]["networkProfile"]["networkInterfaces"] = []
     if user_data is not None:
-        body["properties"]["userData"] = base64.b64encode(user_data.encode()).decode()
+        raw = user_data.encode() if isinstance(user_data, str) else user_data
+        body["properties"]["userData"] = base64.b64encode(raw).decode()
     return body
+
+
+def gzip_mime(script: str) -> bytes:
+    """User data as a cloud-init MIME archive (its script part base64), gzip-compressed."""
+    body = ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"==B==\"\n\n"
+            "--==B==\nContent-Type: text/x-shellscript\nContent-Transfer-Encoding: base64\n\n"
+            f"{base64.b64encode(script.encode()).decode()}\n--==B==--\n")
+    return gzip.compress(body.encode())
+
+
+FLAGS = "#cloud-config\nssh_pwauth: false\ndisable_root: true\n"
 
 
 def custom_data(name: str) -> dict[str, Any]:
@@ -53,7 +66,9 @@ def custom_data(name: str) -> dict[str, Any]:
 def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {"Microsoft.Compute/virtualMachines": [
         machine("vm-secret-user-data", SCRIPT), machine("vm-example-user-data"),
-        machine("vm-denied"), custom_data("vm-secret-custom-data")]}}
+        machine("vm-denied"), custom_data("vm-secret-custom-data"),
+        machine("vm-gzip-user-data", gzip_mime(f"#!/bin/sh\nexport GITHUB_TOKEN={SECRET}\n")),
+        machine("vm-flags-user-data", FLAGS)]}}
 
 
 def scan(arm: ArmServer, *args: str) -> dict[str, Any]:
@@ -94,7 +109,20 @@ def test_a_secret_in_user_data_fails_sec01_though_the_vm_list_never_answers_it(
     assert "userData" in finding["message"]
     expanded = [p for m, p in arm.requests if "$expand=userData" in p]
     assert {p.split("?")[0].rsplit("/", 1)[-1] for p in expanded} == {
-        "vm-secret-user-data", "vm-example-user-data", "vm-denied", "vm-secret-custom-data"}
+        "vm-secret-user-data", "vm-example-user-data", "vm-denied", "vm-secret-custom-data",
+        "vm-gzip-user-data", "vm-flags-user-data"}
+
+
+def test_user_data_is_read_as_ec2_user_data_is_gzip_mime_and_flags_included(
+        live: tuple[dict[str, Any], Path, ArmServer]) -> None:
+    """One scanner for every cloud (scanner/secret_scan.py): gzip-compressed cloud-init MIME
+    user data is decoded part by part (before: the compressed bytes were scanned, a pass),
+    and the text is scanned, not its base64 (before: the base64 of a harmless cloud-config
+    looked like a token to the ruleset, a fail)."""
+    doc, _, _ = live
+    got = sec01(doc)
+    assert got["vm-gzip-user-data"] == "fail", got
+    assert got["vm-flags-user-data"] == "pass", got
 
 
 def test_the_collectors_marker_of_a_secret_survives_redaction(
@@ -148,7 +176,8 @@ def test_a_snapshot_recorded_before_user_data_was_read_gives_error_not_pass(
     got = sec01(json.loads(result.stdout))
     # what was found stays found (unread user data could only add a secret)
     assert got == {"vm-denied": "error", "vm-example-user-data": "error",
-                   "vm-secret-user-data": "error", "vm-secret-custom-data": "fail"}, got
+                   "vm-secret-user-data": "error", "vm-secret-custom-data": "fail",
+                   "vm-gzip-user-data": "error", "vm-flags-user-data": "error"}, got
 
 
 def test_checks_that_do_not_read_secrets_make_no_user_data_calls() -> None:

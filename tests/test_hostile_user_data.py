@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from providers.aws import collect
+from scanner import secret_scan as collect
 
 
 def _decode(raw: bytes) -> tuple[str, bool]:

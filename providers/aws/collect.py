@@ -33,7 +33,6 @@ honoured by botocore itself.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import os
 import re
@@ -67,14 +66,14 @@ from botocore.utils import (  # type: ignore[import-untyped]
 )
 
 from providers.aws.apis import APIS, BY_NAME, FLAGGED, closure
-from scanner import __version__, progress, user_data
+from scanner import __version__, progress
 from scanner import regions as catalogue
 from scanner.model import ErrorReason
 from scanner.pages import PageGuard, max_pages
 from scanner.provider import ProviderError
 from scanner.redact import REDACTED, is_secret_name, looks_secret, redact, scrub
+from scanner.secret_scan import scan_containers, secret_value, user_data_findings
 from scanner.snapshot import GLOBAL, Section, now
-from scanner.user_data import UserDataUnscanned
 
 log = logging.getLogger("posture.aws")
 
@@ -115,68 +114,13 @@ _THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "Reques
               "RequestThrottledException", "ProvisionedThroughputExceededException"}
 _NOT_FOUND = {"NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException", "NotFoundException",
               "TrailNotFoundException", "BadRequestException"}
-_SECRET_ASSIGNMENT = re.compile(
-    r"^\s*(?:export\s+|set\s+|ENV\s+)?[\"']?([A-Za-z_][A-Za-z0-9_.-]*)[\"']?\s*[=:]\s*(.*)$")
 # Calls made for every listed bucket when wanted (the lifecycle: for trail buckets only).
 PER_BUCKET = ("s3.get_bucket_encryption", "s3.get_bucket_replication",
               "s3.get_public_access_block", "s3.get_bucket_policy", "s3.get_bucket_tagging")
-_REFERENCE = re.compile(r"^(arn:|\{\{resolve:|ssm:|/aws/reference/|\$\{|\$\(|secretsmanager:)")
 
 
 # --- secrets ---------------------------------------------------------------------------
-
-
-def _is_reference(value: str) -> bool:
-    return bool(_REFERENCE.match(value.strip().strip("\"'")))
-
-
-def secret_value(name: str, value: str) -> bool:
-    """A named value (environment variable, user-data assignment) holding a secret."""
-    text = value.strip().strip("\"'")
-    if not text or _is_reference(text):
-        return False
-    return is_secret_name(name) or looks_secret(f"{name}={text}") or looks_secret(text)
-
-
-def scan_text(text: str) -> list[str]:
-    """Names of secret assignments in a script or config text (`line N` when unnamed)."""
-    found: list[str] = []
-    for i, line in enumerate(text.splitlines(), 1):
-        m = _SECRET_ASSIGNMENT.match(line)
-        if m and secret_value(m.group(1), m.group(2)):
-            found.append(m.group(1))
-        elif looks_secret(line):
-            found.append(f"line {i}")
-    return sorted(set(found), key=found.index)
-
-
-def scan_containers(task: dict[str, Any]) -> list[str] | None:
-    """Names (`containerDefinitions[app].environment.DB_PASSWORD`) of the secret-looking
-    environment values of every container of an ECS task definition, each value replaced by
-    the marker in place; None when no container has an environment."""
-    flagged: list[str] = []
-    seen = False
-    for i, container in enumerate(task.get("containerDefinitions") or []):
-        if not isinstance(container, dict) or not isinstance(container.get("environment"),
-                                                             list):
-            continue
-        label = container.get("name") or str(i)
-        for var in container["environment"]:
-            if not isinstance(var, dict):
-                continue
-            seen = True
-            if "value" in var:
-                if secret_value(str(var.get("name")), str(var["value"])):
-                    flagged.append(f"containerDefinitions[{label}].environment."
-                                   f"{var.get('name')}")
-                var["value"] = REDACTED
-    return flagged if seen else None
-
-
-def decode_user_data(value: str) -> str:
-    """EC2 user data as text: base64 (DescribeInstanceAttribute returns it encoded), then
-    what cloud-init undoes (scanner.user_data: gzip, MIME parts; bounded)."""
-    return user_data.decode(base64.b64decode(value, validate=False))
+# one scanner for live reads and plans: scanner/secret_scan.py
 
 
 def _page_digest(page: Mapping[str, Any]) -> str:
@@ -664,13 +608,9 @@ class AccountCollector:
         secrets: list[str] = []
         envelope: dict[str, Any] = {"request": params, "response": response}
         if value:
-            try:
-                secrets = scan_text(decode_user_data(value))
-            except UserDataUnscanned as exc:  # a bomb, a cut stream: what was decoded
-                secrets = scan_text(exc.text)
-                envelope["unscanned"] = exc.why
-            except (binascii.Error, ValueError):
-                secrets = scan_text(value)
+            secrets, unscanned = user_data_findings(value, encoded=True)
+            if unscanned is not None:  # a bomb, a cut stream: what was decoded is scanned
+                envelope["unscanned"] = unscanned
             response["UserData"] = {"Value": REDACTED}
             self._removed.append(f"{name}[{instance_id}].UserData.Value")
         self.store(name, region, [{**envelope, "flagged": secrets}], instance_id)

@@ -5,14 +5,11 @@ the azure-mgmt clients, only for a live scan)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scanner import user_data
-from scanner.redact import looks_secret
+from scanner.secret_scan import user_data_findings
 
 SECRET_MARK = "<redacted: secret-looking value found>"
 # custom/user data decoded only in part (past scanner.user_data's bounds): not known clean
@@ -53,19 +50,12 @@ NON_ADMIN_ROLES = frozenset({READER, MONITORING_READER, SECURITY_READER})
 
 def secret_in(value: str) -> bool | None:
     """Secret-looking content in a value, plain or base64 (customData and userData are
-    base64, handed to cloud-init as they are: gzip and MIME parts undone by
-    scanner.user_data); None: none found in what could be decoded within its bounds, the
-    rest not scanned (a gzip bomb, a cut stream)."""
-    if looks_secret(value):
-        return True
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    try:
-        return looks_secret(user_data.decode(raw))
-    except user_data.UserDataUnscanned as exc:
-        return True if looks_secret(exc.text) else None
+    base64, and may be gzip-compressed or a cloud-init MIME archive, as on EC2): the one
+    scanner of live reads and plans (scanner/secret_scan.py), assignments by their name.
+    None: none found in what could be decoded within scanner.user_data's bounds, the rest
+    not scanned (a gzip bomb, a cut stream)."""
+    found, unscanned = user_data_findings(value)
+    return True if found else (None if unscanned is not None else False)
 
 
 # --- what is collected ----------------------------------------------------------------------

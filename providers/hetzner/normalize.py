@@ -61,6 +61,10 @@ def _location(obj: Mapping[str, Any]) -> str | None:
 
 
 _NO_ROLES: frozenset[str] = frozenset()
+# a resource's `unknown` when everything about it was read: one shared empty dict (a value,
+# never changed in place: what changes it makes a copy, `dataclasses.replace`)
+_ALL_KNOWN: dict[str, Unread] = {}
+_NO_ATTRS: dict[str, Any] = {}  # a relation's `attrs` when it has none (shared the same way)
 
 
 def _public_unread(lb: Mapping[str, Any]) -> bool:
@@ -114,9 +118,35 @@ class _Builder:
         self._label_index: LabelIndex | None = None
         self._resolved: dict[str, list[Any]] = {}
         self._n_servers: int | None = None  # servers read, counted once (not per balancer)
+        # One object per distinct value where a large estate repeats it (servers of a
+        # service share their labels, every relation names a server or a network, regions
+        # are a handful of names): resources and relations are values, never changed in
+        # place, so sharing is invisible; at 1M resources it is ~0.5 GB of the scan's peak
+        # (bench/README.md, "Session 9").
+        self._label_sets: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        self._refs: dict[str, dict[int | str, str]] = {}  # kind -> native id -> id
+        self._regions: dict[str, str] = {}
 
     def rid(self, kind: str, native: Any) -> str:
         return f"hetzner:{self.account}/{kind}/{native}"  # _id, inlined: once per resource
+
+    def ref(self, kind: str, native: Any) -> str:
+        """`rid(kind, native)`, one string however many relations name the resource. Only
+        ints and strings are keys (`True` would find 1's id, which is "1", not "True")."""
+        if type(native) is not int and type(native) is not str:
+            return self.rid(kind, native)
+        refs = self._refs.get(kind)
+        if refs is None:
+            refs = self._refs[kind] = {}
+        got = refs.get(native)
+        if got is None:
+            got = refs[native] = self.rid(kind, native)
+        return got
+
+    def labels(self, obj: Mapping[str, Any]) -> dict[str, str]:
+        """`_labels(obj)`, one dict per distinct set of labels (in their order)."""
+        labels = _labels(obj)  # strings only: equal items, equal labels
+        return self._label_sets.setdefault(tuple(labels.items()), labels)
 
     def add(self, kind: Kind, native_type: str, native: Any, obj: Mapping[str, Any],
             properties: Mapping[str, Any], region: str | None = None, name: str | None = None,
@@ -130,19 +160,19 @@ class _Builder:
             PROVIDER,
             self.account,
             name if name is not None else str(obj.get("name") or native),
-            region,
-            _labels(obj) if labels is None else labels,
+            region if region is None else self._regions.setdefault(region, region),
+            self.labels(obj) if labels is None else labels,
             properties,
             obj,
             _NO_ROLES,
             native_type,
-            dict(unknown) if unknown else {},
+            dict(unknown) if unknown else _ALL_KNOWN,
         )
         self.resources.append(resource)
         return resource.id
 
     def relate(self, source: str, target: str, rtype: RelationType, **attrs: Any) -> None:
-        self.relations.append(Relation(source, target, rtype, attrs))
+        self.relations.append(Relation(source, target, rtype, attrs or _NO_ATTRS))
 
     # --- firewalls ---------------------------------------------------------------------
 
@@ -260,6 +290,7 @@ class _Builder:
         per_server: dict[Any, tuple[RuleLayer, dict[str, Unread]]] = {}
         no_state: dict[Any, bool] = {}
         relations = self.relations
+        protected = {"layer": "hetzner firewalls"}  # one per scan: Relation attrs are values
         for srv in servers:
             sid = srv["id"]
             key = frozenset([f for f, pending in state.get(sid, no_state).items()
@@ -293,9 +324,8 @@ class _Builder:
                     origin=tuple(self.rid("firewall", f) for f in ordered),
                 )
             per_server[sid] = layer, unknown
-            server = self.rid("server", sid)
-            relations.extend([Relation(server, fw_id, RelationType.PROTECTED_BY,
-                                       {"layer": "hetzner firewalls"})
+            server = self.ref("server", sid)
+            relations.extend([Relation(server, fw_id, RelationType.PROTECTED_BY, protected)
                               for fw_id in layer.origin])
         return per_server
 
@@ -303,7 +333,7 @@ class _Builder:
 
     def servers(self) -> None:
         servers = self.s.items("servers")
-        server_labels = [_labels(srv) for srv in servers]  # label selectors read them too
+        server_labels = [self.labels(srv) for srv in servers]  # label selectors read them too
         layers = self.firewalls(servers, server_labels)
         floating: dict[Any, list[str]] = defaultdict(list)
         fips_read = set()
@@ -315,7 +345,6 @@ class _Builder:
         for vol in self.s.items("volumes"):
             if vol.get("server") is not None:
                 volumes_of[vol["server"]].append(vol["id"])
-        prefix = f"hetzner:{self.account}/network/"  # self.rid("network", ...)
         attached, relations = RelationType.ATTACHED_TO, self.relations
         every, some = self.lb_doubts()
         for srv, labels in zip(servers, server_labels, strict=True):
@@ -373,9 +402,11 @@ class _Builder:
                 "encrypted": False,
                 "encryption_evidence": "provider",
                 "encryption_reference": NOT_ENCRYPTED_DOC,
-            }, region=_location(srv), labels=labels, unknown=unknown)
+            }, region=_location(srv), labels=labels, unknown=unknown,
+                rid=self.ref("server", native))
             if private_net:
-                relations.extend([Relation(sid, f"{prefix}{net.get('network')}", attached, {})
+                relations.extend([Relation(sid, self.ref("network", net.get("network")),
+                                           attached, _NO_ATTRS)
                                   for net in private_net])
 
     # --- load balancers ------------------------------------------------------------------
@@ -515,7 +546,7 @@ class _Builder:
             found = []
         else:
             if self._label_index is None:
-                self._label_index = LabelIndex(servers, [_labels(srv) for srv in servers])
+                self._label_index = LabelIndex(servers, [self.labels(srv) for srv in servers])
             found = self._label_index.matching(terms)
         if key is not None:
             self._resolved[key] = found
@@ -545,7 +576,7 @@ class _Builder:
         resolved: dict[bool, set[Any]] = {True: set(), False: set()}
 
         def target(sid: Any, private: bool) -> None:
-            rid = self.rid("server", sid)
+            rid = self.ref("server", sid)
             if (rid, private) not in seen:
                 seen.add((rid, private))
                 self.relate(lb_id, rid, RelationType.TARGETS, private=private)
@@ -595,7 +626,7 @@ class _Builder:
                 "size_gb": vol.get("size"),
             }, region=_location(vol))
             if vol.get("server") is not None:
-                self.relate(vid, self.rid("server", vol["server"]), RelationType.ATTACHED_TO)
+                self.relate(vid, self.ref("server", vol["server"]), RelationType.ATTACHED_TO)
         for net in self.s.items("networks"):
             nid = self.add(Kind.NETWORK, "network", net["id"], net, {
                 "cidr": net.get("ip_range"),
@@ -622,12 +653,12 @@ class _Builder:
                 "implicit": f"created with server {pip.get('assignee_id')} (deleted with it)",
             } if auto else {}, region=_location(pip), unknown=unknown)
             if assigned:
-                self.relate(pid, self.rid("server", pip["assignee_id"]), RelationType.ATTACHED_TO)
+                self.relate(pid, self.ref("server", pip["assignee_id"]), RelationType.ATTACHED_TO)
         for fip in self.s.items("floating_ips"):
             fid = self.add(Kind.PUBLIC_IP, "floating_ip", fip["id"], fip, {},
                            region=_location(fip))
             if fip.get("server") is not None:
-                self.relate(fid, self.rid("server", fip["server"]), RelationType.ATTACHED_TO)
+                self.relate(fid, self.ref("server", fip["server"]), RelationType.ATTACHED_TO)
         for img in self.s.items("images"):
             # Hetzner says nothing about how it stores backups and snapshots.
             iid = self.add(Kind.SNAPSHOT, "image", img["id"], img, {
@@ -635,7 +666,7 @@ class _Builder:
                 "encryption_evidence": "none",
             }, name=str(img.get("description") or img.get("name") or img["id"]))
             if _obj(img.get("created_from")).get("id") is not None:
-                self.relate(self.rid("server", img["created_from"]["id"]), iid,
+                self.relate(self.ref("server", img["created_from"]["id"]), iid,
                             RelationType.BACKED_UP_BY)
 
 

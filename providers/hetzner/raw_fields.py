@@ -40,11 +40,16 @@ class Image(TypedDict):
     os_version: Any
 
 
+class PublicIp(TypedDict):  # a server's public_net.ipv4 / ipv6
+    ip: Any
+    id: Any  # the primary IP's: a malformed public_net names it (scanner/quarantine.py)
+
+
 class PublicNet(TypedDict):
     firewalls: Any
     floating_ips: Any  # ids of the floating IPs assigned (one not read: public_ips unknown)
-    ipv4: Any
-    ipv6: Any
+    ipv4: PublicIp | None  # (not its dns_ptr and blocked flag: ~100 bytes a server where
+    ipv6: PublicIp | None  # a large scan's parse peaks, bench/README.md "Session 9")
 
 
 class PrivateNet(TypedDict):

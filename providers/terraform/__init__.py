@@ -35,14 +35,19 @@ class TerraformProvider(Provider):
         "LOG-01": "a plan holds resources, not the account's audit logging: judge it live",
         "LOG-03": "threat detection is account-wide: judge it live",
         "IAM-01": "identities and their MFA are not read from plans",
-        "IAM-02": "AWS IAM policies and their attachments are not read from plans: judge "
-                  "them live (azurerm role assignments are judged)",
+        "IAM-02": "grants made outside the plan (policies attached, role assignments made "
+                  "by other configurations or by hand) are not in it: judge them live (the "
+                  "plan's AWS IAM policies, attachments and group memberships and azurerm "
+                  "role assignments are judged)",
         "IAM-04": "credentials exist only at run time",
         "VUL-01": "a plan names an image, not when its vendor deprecates it",
-        "SEC-01": "plans hold user data hashed or marked sensitive",
         "INV-01": "a plan is the declared side: compare it with the live estate "
                   "(`posture scan PROVIDER|SNAPSHOT --iac plan.json`)",
     }
+
+    # the configuration a plan holds (user data, environments, app settings): SEC-01 is
+    # judged for every cloud's resources of a plan, Hetzner's too (providers.terraform.secrets)
+    shows = frozenset({"SEC-01"})
 
     def collect(self, options: Mapping[str, Any], only: Iterable[str] | None = None
                 ) -> list[Section]:

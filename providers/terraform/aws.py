@@ -34,12 +34,14 @@ from providers.aws.normalize.common import (
     QUIC_TLS,
     TLS,
     listener_transports,
+    policy_document,
     replica_redundancy,
 )
 from providers.aws.normalize.dynamodb import CONTINUOUS_HOURS, PITR_DAYS
 from providers.aws.normalize.dynamodb import ENCRYPTION_DOC as DYNAMODB_DOC
 from providers.aws.normalize.storage import denies_plain_http
 from providers.aws.normalize.trails import ManagementWrites, management_props, management_writes
+from providers.terraform import secrets
 from providers.terraform.core import (
     UNKNOWN_IP,
     Builder,
@@ -78,7 +80,8 @@ TYPES = frozenset({
     "aws_launch_template", "aws_launch_configuration", "aws_efs_file_system",
     "aws_eip_association", "aws_db_instance_automated_backups_replication",
     "aws_autoscaling_attachment", "aws_acm_certificate", "aws_iam_server_certificate",
-    "aws_lb_listener_certificate", "aws_dynamodb_table",
+    "aws_lb_listener_certificate", "aws_dynamodb_table", "aws_lambda_function",
+    "aws_ecs_task_definition",
 })
 CERT_TYPES = ["aws_acm_certificate", "aws_iam_server_certificate"]
 ACM_DOC = ("https://docs.aws.amazon.com/acm/latest/userguide/managed-renewal.html (ACM "
@@ -507,6 +510,7 @@ class _Aws:
             world.props["image"] = None if inst.unknown("ami") else inst.v("ami")
             ebs = [d for d in inst.v("ebs_block_device") or [] if isinstance(d, dict)]
             world.props["stateful"] = bool(ebs) or bool(attached.get(inst.address))
+            secrets.judge(self.b, rid, world, [inst])
             self.b.add(inst, Kind.COMPUTE, CLOUD, world,
                        name=self.labels(inst).get("Name") or inst.address,
                        region=self.region(inst), labels=self.labels(inst),
@@ -547,6 +551,17 @@ class _Aws:
                         suffix=f"/{block}/{i}")
                     self.b.relate(vid, rid, RelationType.ATTACHED_TO)
 
+    def app_configurations(self) -> None:
+        """Lambda functions and ECS task definitions: app services whose configuration SEC-01
+        reads (the function's environment variables, the containers' environments), as the
+        live reading makes them (providers/aws/normalize/compute.py)."""
+        for e in self.ix.of_type("aws_lambda_function", "aws_ecs_task_definition"):
+            world = World()
+            secrets.judge(self.b, self.rid(e), world, [e])
+            name = e.v("function_name") if e.type == "aws_lambda_function" else e.v("family")
+            self.b.add(e, Kind.APP_SERVICE, CLOUD, world, name=e.name(name),
+                       region=self.region(e), labels=self.labels(e))
+
     def scaling_groups(self) -> None:
         """aws_autoscaling_group: one compute resource for the instances it launches, read
         from its launch template (`launch_template`, or the mixed instances policy's) or
@@ -580,7 +595,10 @@ class _Aws:
                 world.set("public_ips", [UNKNOWN_IP.format(what=f"instances of {asg.address}")],
                           [])
                 world.props.update({"private_ips": [], "ssh_key_only": None, "image": None,
-                                    "stateful": False})
+                                    "stateful": False, "plaintext_secrets": []})
+                self.b.mark(self.rid(asg), ("plaintext_secrets",), Unread(
+                    f"{asg.address}: its launch template is not in the plan (the instances' "
+                    "user data is judged live)", "dangling", opens=True, closes=False))
                 self.b.add(asg, Kind.COMPUTE, CLOUD, world, name=asg.name(asg.v("name")),
                            region=self.region(asg), labels=self.labels(asg))
                 continue
@@ -648,6 +666,7 @@ class _Aws:
                 lt.refs("key_name") else None
             world.props["image"] = image
             world.props["stateful"] = len(devices) > 1
+            secrets.judge(self.b, self.rid(asg), world, found, prefixed=True)
             rid = self.b.add(asg, Kind.COMPUTE, CLOUD, world, name=asg.name(asg.v("name")),
                              region=self.region(asg), labels=self.labels(asg),
                              deps=[lt, *deps, *subnets])
@@ -963,7 +982,7 @@ class _Aws:
           by aws_s3_bucket_policy)."""
         name = None if bucket.unknown("bucket") else bucket.v("bucket")
         if pol is not None:
-            return None if pol.unknown("policy") else denies_plain_http(pol.v("policy"), name)
+            return None if pol.unknown("policy") else _https_only(pol.v("policy"), name)
         if bucket.unknown("policy"):
             # known after apply: set by the block (its expression), or an existing bucket's
             # (a state has no unknowns); a bucket the plan creates without one has none
@@ -972,7 +991,7 @@ class _Aws:
         elif bucket.v("policy"):
             if policy_deleted and "policy" not in bucket.expr:
                 return None
-            return denies_plain_http(bucket.v("policy"), name)
+            return _https_only(bucket.v("policy"), name)
         return None if stray else False
 
     # --- certificates -------------------------------------------------------------------
@@ -1573,6 +1592,7 @@ def build(b: Builder) -> None:
     a.networks()
     a.instances()
     a.scaling_groups()
+    a.app_configurations()
     a.volumes()
     a.databases()
     a.buckets()
@@ -1587,3 +1607,9 @@ def build(b: Builder) -> None:
     a.mark_presented_unknown()
     a.dynamodb_tables()
 
+
+def _https_only(policy: Any, bucket: str | None) -> bool | None:
+    """A bucket policy's verdict on plain HTTP (denies_plain_http); None for a policy that
+    is not a JSON document (not JSON, nested deeper than the decoder goes), as live reads
+    one (providers/aws/normalize/storage.py: not read as "no policy")."""
+    return None if policy_document(policy) is None else denies_plain_http(policy, bucket)

@@ -33,6 +33,7 @@ from providers.azure.normalize import (
     nsg_layers,
 )
 from providers.azure.normalize.paths import combine
+from providers.terraform import secrets
 from providers.terraform.core import UNKNOWN_IP, Builder, Draft, Entry, World, labels_of
 from scanner.model import Kind, RelationType, Unread
 from scanner.rules import Action, LayerMode, PortRange, RuleLayer
@@ -66,7 +67,7 @@ TYPES = frozenset({
     "azurerm_postgresql_server", "azurerm_postgresql_firewall_rule", "azurerm_mysql_server",
     "azurerm_mysql_firewall_rule", "azurerm_key_vault_key",
     "azurerm_linux_virtual_machine_scale_set", "azurerm_windows_virtual_machine_scale_set",
-    "azurerm_virtual_machine_scale_set", *FRONTED,
+    "azurerm_virtual_machine_scale_set", *FRONTED, *secrets.WEB_APPS,
 })
 SCALE_SETS = ("azurerm_linux_virtual_machine_scale_set",
               "azurerm_windows_virtual_machine_scale_set", "azurerm_virtual_machine_scale_set")
@@ -398,6 +399,7 @@ class _Azure:
                 # settings are in the disk: unknown, as on the live path (compute.py)
                 world.props["ssh_key_only"] = None
             # Windows: no SSH (IAM-03 does not apply), as on the live path
+            secrets.judge(self.b, self.rid(vm), world, [vm])
             vid = self.b.add(vm, Kind.COMPUTE, CLOUD, world, name=vm.name(vm.v("name")),
                              region=location(vm), labels=self.labels(vm),
                              deps=[*deps, *fronts])
@@ -502,6 +504,7 @@ class _Azure:
                 world.props["ssh_key_only"] = None if ss.unknown(
                     "disable_password_authentication") else bool(
                     ss.v("disable_password_authentication", default=True))
+            secrets.judge(self.b, self.rid(ss), world, [ss])
             sid = self.b.add(ss, Kind.COMPUTE, CLOUD, world, name=ss.name(ss.v("name")),
                              region=location(ss), labels=self.labels(ss), deps=deps)
             if any(cfg.get(k) or ss.unknown(block, i, "ip_configuration", j, k)
@@ -761,6 +764,20 @@ class _Azure:
             self.b.add(kv, Kind.KEY_STORE, CLOUD, world, name=kv.name(kv.v("name")),
                        region=location(kv), labels=self.labels(kv))
 
+    def web_apps(self) -> None:
+        """App Service web and function apps (and slots): their `app_settings`, as SEC-01
+        reads them live. Their HTTPS, TLS and network exposure are not mapped from plans: each
+        is also named in a NOT-ASSESSED finding (partly assessed), never silently judged
+        whole."""
+        for app in self.ix.of_type(*sorted(secrets.WEB_APPS)):
+            world = World()
+            secrets.judge(self.b, self.rid(app), world, [app])
+            self.b.add(app, Kind.APP_SERVICE, CLOUD, world, name=app.name(app.v("name")),
+                       region=location(app), labels=self.labels(app))
+            self.b.orphan(app, "partly_assessed", "only SEC-01 (its app_settings) is judged "
+                          "from a plan; its HTTPS, TLS and network exposure are not mapped: "
+                          "judge them live")
+
     def public_ips(self) -> None:
         for pip in self.ix.of_type("azurerm_public_ip"):
             self.b.add(pip, Kind.PUBLIC_IP, CLOUD, {}, name=pip.name(pip.v("name")),
@@ -779,6 +796,7 @@ def build(b: Builder) -> None:
     a.key_vaults()
     a.keys()
     a.public_ips()
+    a.web_apps()
 
 
 def _https_only(acct: Entry) -> bool | None:

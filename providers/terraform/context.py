@@ -12,14 +12,16 @@ kind, or stays NOT-ASSESSED (docs/terraform.md lists both).
 from __future__ import annotations
 
 AWS = frozenset({
-    # identities and grants (judged live: IAM-01/02/04)
-    "aws_iam_role", "aws_iam_policy", "aws_iam_role_policy", "aws_iam_role_policy_attachment",
-    "aws_iam_user", "aws_iam_user_policy", "aws_iam_user_policy_attachment", "aws_iam_group",
-    "aws_iam_group_policy", "aws_iam_group_policy_attachment", "aws_iam_group_membership",
-    "aws_iam_user_group_membership", "aws_iam_policy_attachment", "aws_iam_instance_profile",
+    # identities and what is judged live of them (IAM-01/04); their grants are judged by
+    # IAM-02 through providers.terraform.iam (aws_iam_policy: read for the attachments that
+    # name it)
+    "aws_iam_policy", "aws_iam_instance_profile",
     "aws_iam_openid_connect_provider", "aws_iam_saml_provider", "aws_iam_service_linked_role",
     "aws_iam_access_key", "aws_iam_account_password_policy", "aws_iam_user_login_profile",
-    "aws_iam_role_policy_attachments_exclusive", "aws_iam_policy_document",
+    "aws_iam_role_policies_exclusive", "aws_iam_user_policies_exclusive",
+    "aws_iam_group_policies_exclusive",  # inline policies by name: their documents are
+    # the aws_iam_*_policy resources'
+    "aws_iam_policy_document",
     # routing (a public address is taken as routed to an internet gateway: docs/terraform.md)
     "aws_route_table", "aws_route", "aws_route_table_association", "aws_internet_gateway",
     "aws_egress_only_internet_gateway", "aws_nat_gateway", "aws_main_route_table_association",

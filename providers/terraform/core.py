@@ -20,7 +20,7 @@ from datetime import UTC
 from typing import Any
 
 from providers.terraform.context import TYPES as CONTEXT_TYPES
-from providers.terraform.plan import resource_refs
+from providers.terraform.plan import any_true, mark_at, resource_refs
 from scanner.model import Kind, Relation, RelationType, Resource, Unread
 from scanner.redact import REDACTED
 from scanner.rules import ALL_PORTS, INTERNET, Action, LayerMode, PortRange, Rule, RuleLayer
@@ -84,21 +84,11 @@ class Entry:
     def _unknown_at(self, path: tuple[Any, ...]) -> Any:
         """The after_unknown node at `path`: True where a whole value on the way is unknown,
         None where the path leaves what after_unknown describes."""
-        node: Any = self.unk
-        for p in path:
-            if node is True:
-                return True
-            if isinstance(node, Mapping):
-                node = node.get(p)
-            elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
-                node = node[p]
-            else:
-                return None
-        return node
+        return mark_at(self.unk, path)
 
     def unknown(self, *path: Any) -> bool:
         """Is the value at `path`, or anything in it, unknown until apply?"""
-        return _any_true(self._unknown_at(path))
+        return any_true(self._unknown_at(path))
 
     def wholly_unknown(self, *path: Any) -> bool:
         """Is the value at `path` unknown as a whole (not just something inside it)?"""
@@ -218,16 +208,6 @@ def _hide(value: Any, unknown: Any) -> tuple[Any, Any]:
             marks.append(nu)
         return items, marks
     return value, unknown
-
-
-def _any_true(node: Any) -> bool:
-    if node is True:
-        return True
-    if isinstance(node, Mapping):
-        return any(_any_true(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_any_true(v) for v in node)
-    return False
 
 
 def pem_not_after(e: Entry, attr: str) -> str | None:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from providers.terraform.plan import PlanError, check_document, decode
+from providers.terraform.plan import PlanError, any_true, check_document, decode
 from scanner import snapshot
 from scanner.errors import PostureError
 from scanner.model import Declaration, Inventory, Kind
@@ -290,17 +290,9 @@ def _sensitive_keys(marks: Any) -> set[str]:
         return {"*"}
     if not isinstance(marks, Mapping):
         return set()
-    return {str(k) for k, v in marks.items() if _any_true(v)}
+    return {str(k) for k, v in marks.items() if any_true(v)}
 
 
-def _any_true(node: Any) -> bool:
-    if node is True:
-        return True
-    if isinstance(node, Mapping):
-        return any(_any_true(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_any_true(v) for v in node)
-    return False
 
 
 def _object(address: str, rtype: str, provider: str, values: Mapping[str, Any],

@@ -22,6 +22,7 @@ from typing import Any
 
 from providers.terraform.plan import PlanError, account_name
 from scanner import inputs, snapshot
+from scanner.redact import redact
 from scanner.snapshot import GLOBAL, Section
 
 _EXPR = re.compile(r"\$\{")
@@ -127,6 +128,7 @@ def _provider_regions(docs: list[tuple[Path, dict[str, Any]]]) -> dict[str, str 
 
 def read(path: Path, mapped: frozenset[str], covered: frozenset[str]
          ) -> tuple[list[Section], dict[str, Any]]:
+    from providers.terraform import secrets
     from providers.terraform.locate import block_locations
 
     root = path if path.is_dir() else path.parent
@@ -164,6 +166,15 @@ def read(path: Path, mapped: frozenset[str], covered: frozenset[str]
                         {k: v for k, v in block.items()
                          if k not in ("count", "for_each", "provider", "lifecycle",
                                       "depends_on")})
+                    # SEC-01 scanned before redaction, as for a plan (plan.py): names only
+                    found = secrets.scan(rtype, values, unknown or {}, None, exprs)
+                    removed: list[str] = []
+                    values, exprs = secrets.scrub(rtype, values, exprs, f"{rtype}.{name}",
+                                                  removed)
+                    values = redact(values, f"{rtype}.{name}", removed,
+                                    label_keys=("tags", "tags_all", "labels"))
+                    exprs = redact(exprs, f"{rtype}.{name}.expressions", removed)
+                    section.redacted.extend(removed)
                     provider = block.get("provider")
                     key = short
                     if isinstance(provider, str):
@@ -182,6 +193,8 @@ def read(path: Path, mapped: frozenset[str], covered: frozenset[str]
                             "after_unknown": unknown or {}, "actions": ["create"],
                             "expressions": exprs,
                         }
+                        if found is not None:
+                            item["sec01"] = found
                         if where:
                             item["file"], item["line"] = where
                         else:

@@ -20,6 +20,7 @@ from providers.hetzner.normalize import (
     NO_FIREWALL,
     NOT_ENCRYPTED_DOC,
 )
+from providers.terraform import secrets
 from providers.terraform.core import (
     UNKNOWN_IP,
     Builder,
@@ -287,6 +288,7 @@ def build(b: Builder) -> None:
                 *volumes_of.get(s.address, []),
                 *(v for v, _, _ in floating.get(s.address, [])),
                 *(sn for sn, _, _ in networks_of.get(s.address, []))]
+        secrets.judge(b, b.rid(CLOUD, s), world, [s])
         sid = b.add(s, Kind.COMPUTE, CLOUD, world, name=s.name(s.v("name")),
                     region=_location(s), labels=labels_of(s, "labels"), deps=deps)
         for fw in sorted(fws, key=lambda f: f.address):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from providers.terraform import aws, azurerm, context, grants, hcloud
+from providers.terraform import aws, azurerm, context, grants, hcloud, iam
 from providers.terraform.core import Builder, Entry, Index
 from scanner.model import Inventory
 from scanner.provider import inventory
@@ -33,6 +33,7 @@ MAPPING: Mapping[str, str] = {
     **{t: aws.CLOUD for t in aws.TYPES},
     **{t: azurerm.CLOUD for t in azurerm.TYPES},
     **{t: grants.CLOUD for t in grants.TYPES},
+    **{t: iam.CLOUD for t in iam.TYPES},
     **{t: hcloud.CLOUD for t in hcloud.TYPES},
 }
 MAPPED = frozenset(MAPPING)
@@ -51,6 +52,7 @@ def normalize(section: Section) -> Inventory:
     aws.build(b)
     azurerm.build(b)
     grants.build(b)
+    iam.build(b)
     resources = b.finish()
     # this normalizer's own NOT-ASSESSED objects replace those of an earlier run
     read = [o for o in section.items(NOT_ASSESSED) if not o.get("normalized")]

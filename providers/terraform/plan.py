@@ -16,7 +16,11 @@ has three collections, all in region `global`:
   `provider_config_key`, `provider_alias`, `region` (AWS: from the provider configuration,
   aliases included), `values` (planned values, sensitive ones redacted), `after_unknown`,
   `actions` (from `resource_changes`; [] for a state file), `expressions` (the resource
-  block's configuration, for references) and, with `--tf-dir`, `file` and `line`;
+  block's configuration, for references), `sec01` for the types SEC-01 reads (what
+  providers.terraform.secrets found in them before redaction: names, never values) and,
+  with `--tf-dir`, `file` and `line`; also the `aws_iam_policy_document` data sources the
+  plan reads only at apply (`mode` "data", DATA_READ: their known statements can already
+  decide IAM-02);
 - `not_assessed`: `{id, type, reason}` for every instance the plan deletes or forgets and
   every instance of a resource type posture has no mapping for (the engine lists each
   group as a `skip` finding, evidence level `none`);
@@ -67,6 +71,12 @@ _REF = re.compile(r"^(?P<base>[a-z][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*)"
 _NOT_RESOURCE = ("var.", "local.", "data.", "module.", "each.", "count.", "path.", "self.",
                  "terraform.")
 _MODULE_KEY = re.compile(r"\[[^\]]*\]")
+# Data sources read into `resources` (with "mode": "data"): those a plan lists in its
+# planned values are the ones Terraform reads only at apply ("read_because_config_unknown",
+# internal/plans/objchange; one read at plan time is in `prior_state` and its result is
+# already in the planned values that reference it). What their configuration already says
+# can decide a verdict: an aws_iam_policy_document whose known statement is `*` on `*`.
+DATA_READ = frozenset({"aws_iam_policy_document"})
 
 
 class PlanError(PostureError):
@@ -315,6 +325,32 @@ def _legacy_provider_region(configs: Mapping[str, Any], variables: Mapping[str, 
         path = parent
 
 
+def mark_at(node: Any, path: tuple[Any, ...]) -> Any:
+    """The node of an `after_unknown` / `after_sensitive` tree at `path`: True where a whole
+    value on the way is marked, None where the path leaves what the tree describes."""
+    for p in path:
+        if node is True:
+            return True
+        if isinstance(node, Mapping):
+            node = node.get(p)
+        elif isinstance(node, list) and isinstance(p, int) and 0 <= p < len(node):
+            node = node[p]
+        else:
+            return None
+    return node
+
+
+def any_true(node: Any) -> bool:
+    """Is anything in an `after_unknown` / `after_sensitive` tree marked?"""
+    if node is True:
+        return True
+    if isinstance(node, Mapping):
+        return any(any_true(v) for v in node.values())
+    if isinstance(node, list):
+        return any(any_true(v) for v in node)
+    return False
+
+
 def redact_sensitive(values: Any, sensitive: Any, path: str, removed: list[str]) -> Any:
     """Replace every value Terraform marks sensitive (`after_sensitive`) by the marker."""
     if sensitive is True:
@@ -381,6 +417,7 @@ def read(path: Path, options: Mapping[str, Any], mapped: frozenset[str],
 def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, Any],
           mapped: frozenset[str], covered_providers: frozenset[str]
           ) -> tuple[list[Section], dict[str, Any]]:
+    from providers.terraform import secrets
     from providers.terraform.locate import block_locations
 
     origin = str(path)
@@ -395,6 +432,9 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
     changes: dict[str, Mapping[str, Any]] = {}
     deposed: list[Mapping[str, Any]] = []
     for rc in doc.get("resource_changes") or []:
+        if isinstance(rc, Mapping) and rc.get("mode") == "data" and \
+                rc.get("type") in DATA_READ and rc.get("address"):
+            changes[str(rc["address"])] = rc
         if isinstance(rc, Mapping) and rc.get("mode", "managed") == "managed" and rc.get(
                 "address"):
             if rc.get("deposed"):
@@ -420,7 +460,8 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
     seen: set[str] = set()
     provider_cache: dict[str, tuple[str | None, str | None, str]] = {}
     for res in [*_module_resources(root), *_unplanned(changes, root)]:
-        if res.get("mode", "managed") != "managed":
+        if res.get("mode", "managed") != "managed" and not (
+                res.get("mode") == "data" and res.get("type") in DATA_READ):
             continue
         if res.get("deposed_key"):
             # a state's deposed object (`deposed_key`, same address as the current
@@ -452,12 +493,21 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
             provider_cache[cache_key] = _provider_region(doc, key, config_path(module_address))
         region, alias, constraint = provider_cache[cache_key]
         removed: list[str] = []
-        values = redact_sensitive(res.get("values") or {},
-                                  change.get("after_sensitive", res.get("sensitive_values")),
-                                  address, removed)
+        after_unknown = True if res.get("unknown_values") else (
+            change.get("after_unknown") or {})
+        sensitive = change.get("after_sensitive", res.get("sensitive_values"))
+        # SEC-01: the attributes a live scan reads, scanned before anything is redacted
+        # (names of what was found are kept, never a value: providers.terraform.secrets)
+        found = secrets.scan(rtype, res.get("values") or {}, after_unknown, sensitive,
+                             cfg.get("expressions") or {})
+        raw_values, raw_expressions = secrets.scrub(rtype, res.get("values") or {},
+                                                    cfg.get("expressions") or {}, address,
+                                                    section.redacted)
+        values = redact_sensitive(raw_values, sensitive, address, removed)
         values = redact(values, address, removed, label_keys=("tags", "tags_all", "labels"))
         section.redacted.extend(removed)
         entry: dict[str, Any] = {
+            **({"mode": "data"} if res.get("mode") == "data" else {}),
             "address": address,
             "module_address": module_address,
             "type": rtype,
@@ -469,14 +519,15 @@ def _read(path: Path, doc: dict[str, Any], data: bytes, options: Mapping[str, An
             "provider_version_constraint": constraint,
             "region": region,
             "values": values,
-            "after_unknown": True if res.get("unknown_values") else
-            (change.get("after_unknown") or {}),
+            "after_unknown": after_unknown,
             "actions": actions,
             # the configuration's constants are raw data too (a db_password, a user_data):
             # redacted like the values (scanner.redact; references stay)
-            "expressions": redact(cfg.get("expressions") or {}, f"{address}.expressions",
+            "expressions": redact(raw_expressions, f"{address}.expressions",
                                   section.redacted),
         }
+        if found is not None:
+            entry["sec01"] = found
         where = locations.get((config_path(module_address), f"{rtype}.{res.get('name')}"))
         if where:
             entry["file"], entry["line"] = where
@@ -554,7 +605,7 @@ def _unplanned(changes: Mapping[str, Mapping[str, Any]], root: Any
         after = change.get("after")
         known = isinstance(after, Mapping)
         values: dict[str, Any] = dict(after) if isinstance(after, Mapping) else {}
-        yield {"address": address, "mode": "managed", "type": rc.get("type"),
+        yield {"address": address, "mode": rc.get("mode", "managed"), "type": rc.get("type"),
                "name": rc.get("name"), "index": rc.get("index"),
                "provider_name": rc.get("provider_name"),
                "module_address": str(rc.get("module_address") or ""),

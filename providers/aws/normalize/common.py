@@ -148,10 +148,13 @@ def listify(value: Any) -> list[Any]:
 
 
 def policy_document(doc: Any) -> dict[str, Any] | None:
+    """A policy document (JSON text, URL-encoded or not, or an object); None when it cannot
+    be read: not JSON, or nested deeper than the decoder goes (IAM caps a policy at a few
+    kilobytes; a document that is not a policy is not read as "no statement")."""
     if isinstance(doc, str):
         try:
             loaded = json.loads(urllib.parse.unquote(doc))
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         return loaded if isinstance(loaded, dict) else None
     return dict(doc) if isinstance(doc, Mapping) else None
@@ -182,9 +185,16 @@ def _every_resource(pattern: Any) -> bool:
 
 def grants_admin(doc: Any) -> bool | None:
     """Whether a policy document holds a wildcard admin grant (IAM-02), None when it cannot
+    be read: `admin_statement`'s verdict."""
+    return admin_statement(doc)[0]
+
+
+def admin_statement(doc: Any) -> tuple[bool | None, str]:
+    """(whether a policy document holds a wildcard admin grant (IAM-02), None when it cannot
     be read (a document that is not JSON: GetAccountAuthorizationDetails returns them
-    URL-encoded JSON, RFC 3986). A grant is an Allow on every resource (`Resource: *` or
-    an ARN of wildcards only, or `NotResource` not excepting every resource) of
+    URL-encoded JSON, RFC 3986); the first statement that makes it one, described). A grant
+    is an Allow on every resource (`Resource: *` or an ARN of wildcards only, or
+    `NotResource` not excepting every resource) of
     - every action (`*`, `*:*`), or every IAM action (`iam:*`, in any case): IAM's own
       actions let the holder attach AdministratorAccess to itself, so full IAM is admin;
     - everything but some actions (`NotAction` with Allow: "allows all actions ... except
@@ -194,11 +204,11 @@ def grants_admin(doc: Any) -> bool | None:
     grants: still a wildcard admin grant."""
     parsed = policy_document(doc)
     if parsed is None:
-        return None
+        return None, ""
     statements = parsed.get("Statement")
     if not isinstance(statements, Mapping | list):  # "Statement": an object or an array
-        return None
-    for st in listify(statements):
+        return None, ""
+    for i, st in enumerate(listify(statements), 1):
         if not isinstance(st, Mapping) or st.get("Effect") != "Allow":
             continue
         # NotResource: every resource but those listed (IAM User Guide, "IAM JSON policy
@@ -207,11 +217,16 @@ def grants_admin(doc: Any) -> bool | None:
                 or ("NotResource" in st
                     and not any(_every_resource(r) for r in listify(st.get("NotResource"))))):
             continue
+        sid = f" ({st['Sid']})" if isinstance(st.get("Sid"), str) and st["Sid"] else ""
+        where = ("Resource " + json.dumps(st["Resource"], default=str) if "Resource" in st
+                 else "NotResource " + json.dumps(st.get("NotResource"), default=str))
         if any(_all_of_iam(a) for a in listify(st.get("Action"))):
-            return True
+            return True, (f"statement {i}{sid}: Allow Action "
+                          f"{json.dumps(st.get('Action'), default=str)} on {where}")
         if "NotAction" in st and not any(_all_of_iam(a) for a in listify(st.get("NotAction"))):
-            return True
-    return False
+            return True, (f"statement {i}{sid}: Allow NotAction "
+                          f"{json.dumps(st.get('NotAction'), default=str)} on {where}")
+    return False, ""
 
 
 def implicit(native_type: str, obj: Mapping[str, Any], account: str) -> str | None:

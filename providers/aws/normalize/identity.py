@@ -7,7 +7,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from providers.aws.normalize.common import ADMIN_POLICY, _arr, _obj, grants_admin, parse_time, tags
+from providers.aws.managed_policies import aws_managed, aws_managed_admin
+from providers.aws.normalize.common import (
+    ADMIN_POLICY,
+    _arr,
+    _obj,
+    admin_statement,
+    parse_time,
+    tags,
+)
 from providers.aws.normalize.context import Build
 from scanner.model import Kind, Unread
 from scanner.snapshot import GLOBAL
@@ -63,30 +71,42 @@ def identities(ctx: Build) -> None:
                 "Document")
     docs_failed = not ctx.read_ok("iam.get_policy_version", GLOBAL)
 
-    def managed_admin(arns: Iterable[str]) -> bool | None:
+    def managed_admin(arns: Iterable[str]) -> AdminGrant:
+        """Whether managed policies grant admin, and the policies (and statements) that do."""
         unknown = False
+        via: list[str] = []
         for arn in arns:
             if ADMIN_POLICY.match(arn):
-                return True
-            doc = local.get(arn, aws_docs.get(arn))
-            if doc is None:
-                unknown = unknown or (arn not in local and (
-                    docs_failed or ":iam::aws:policy/" not in arn))
+                via.append(f"AWS managed policy {arn}")
                 continue
-            verdict = grants_admin(doc)
+            doc = local.get(arn, aws_docs.get(arn))
+            if doc is None and arn not in local and aws_managed(arn):
+                # an AWS managed policy whose document was not read (its read failed, or
+                # ListPolicies OnlyAttached did not list it: attached since): judged by
+                # posture's table of AWS's published documents (providers/aws/
+                # managed_policies.py); one the table does not list is not known
+                table = aws_managed_admin(arn)
+                if table:
+                    via.append(f"AWS managed policy {arn}")
+                unknown = unknown or docs_failed or table is None
+                continue
+            if doc is None:
+                unknown = unknown or arn not in local
+                continue
+            verdict, statement = admin_statement(doc)
             if verdict:
-                return True
+                via.append(f"{'AWS managed ' if aws_managed(arn) else ''}policy {arn}: "
+                           f"{statement}")
             unknown = unknown or verdict is None
-        return None if unknown else False
+        return (True, via) if via else (None if unknown else False, [])
 
     groups: dict[str, dict[str, Any]] = {}
     for d in details:
         for g in _arr(d.get("GroupDetailList"), "GroupDetailList"):
             groups[str(g.get("GroupName"))] = g
-    group_admin: dict[str, bool | None] = {}
+    group_admin: dict[str, AdminGrant] = {}
     for name, g in groups.items():
-        inline = any_admin(p.get("PolicyDocument") for p in
-                           _arr(g.get("GroupPolicyList"), "GroupPolicyList"))
+        inline = any_admin(_arr(g.get("GroupPolicyList"), "GroupPolicyList"))
         attached = managed_admin(str(p.get("PolicyArn")) for p in
                                  _arr(g.get("AttachedManagedPolicies"), "AttachedManagedPolicies"))
         group_admin[name] = either(inline, attached)
@@ -95,26 +115,40 @@ def identities(ctx: Build) -> None:
         for u in _arr(d.get("UserDetailList"), "UserDetailList"):
             user(ctx, u, group_admin, managed_admin, per_user)
         for r in _arr(d.get("RoleDetailList"), "RoleDetailList"):
-            inline = any_admin(p.get("PolicyDocument")
-                               for p in _arr(r.get("RolePolicyList"), "RolePolicyList"))
+            inline = any_admin(_arr(r.get("RolePolicyList"), "RolePolicyList"))
             attached = managed_admin(str(p.get("PolicyArn"))
                                      for p in _arr(r.get("AttachedManagedPolicies"),
                                                    "AttachedManagedPolicies"))
+            admin, via = either(inline, attached)
             ctx.add(Kind.IDENTITY, str(r["Arn"]), "iam_role", r, {
-                "principal_type": "role",
-                "admin_grant": either(inline, attached),
+                "principal_type": "role", "admin_grant": admin,
+                **({"admin_via": via} if via else {}),
             }, None, str(r.get("RoleName")), tags(r))
 
 
-def any_admin(docs: Iterable[Any]) -> bool | None:
-    """Whether one of the inline policy documents grants admin; None when none does and
-    one could not be read (never "no admin grant" from a document not understood)."""
-    verdicts = [grants_admin(d) for d in docs]
-    return True if True in verdicts else (None if None in verdicts else False)
+# (whether policies grant admin, None: not known; the policies and statements that do)
+AdminGrant = tuple[bool | None, list[str]]
 
 
-def either(inline: bool | None, attached: bool | None) -> bool | None:
-    return True if inline or attached else (None if None in (inline, attached) else False)
+def any_admin(policies: Iterable[Mapping[str, Any]]) -> AdminGrant:
+    """Whether one of the inline policies grants admin (the live admin_statement), naming
+    each that does; None when none does and one could not be read (never "no admin grant"
+    from a document not understood)."""
+    via: list[str] = []
+    unknown = False
+    for p in policies:
+        verdict, statement = admin_statement(p.get("PolicyDocument"))
+        if verdict:
+            via.append(f"inline policy {p.get('PolicyName')}: {statement}")
+        unknown = unknown or verdict is None
+    return (True, via) if via else (None if unknown else False, [])
+
+
+def either(*grants: AdminGrant) -> AdminGrant:
+    via = [v for _, vs in grants for v in vs]
+    if any(g for g, _ in grants):
+        return True, via
+    return (None if any(g is None for g, _ in grants) else False), []
 
 
 def user_calls(ctx: Build) -> dict[str, dict[str, Any]]:
@@ -132,23 +166,22 @@ def user_calls(ctx: Build) -> dict[str, dict[str, Any]]:
     return per
 
 
-def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, bool | None],
+def user(ctx: Build, u: Mapping[str, Any], group_admin: Mapping[str, AdminGrant],
          managed_admin: Any, per_user: Mapping[str, dict[str, Any]]) -> None:
     name = str(u.get("UserName"))
     calls = per_user.get(name, {})
-    inline = any_admin(p.get("PolicyDocument") for p in _arr(u.get("UserPolicyList"),
-                                                             "UserPolicyList"))
+    inline = any_admin(_arr(u.get("UserPolicyList"), "UserPolicyList"))
     attached = managed_admin(str(p.get("PolicyArn"))
                              for p in _arr(u.get("AttachedManagedPolicies"),
                                            "AttachedManagedPolicies"))
-    via_groups = [group_admin.get(str(g)) for g in _arr(u.get("GroupList"), "GroupList")]
-    if inline or attached or True in via_groups:
-        admin: bool | None = True
-    elif inline is None or attached is None or None in via_groups:
-        admin = None
-    else:
-        admin = False
-    props: dict[str, Any] = {"principal_type": "user", "admin_grant": admin}
+    # a group the details do not hold: its grants are not known
+    via_groups: list[AdminGrant] = []
+    for g in _arr(u.get("GroupList"), "GroupList"):
+        grant, via = group_admin.get(str(g), (None, []))
+        via_groups.append((grant, [f"group {g}: {v}" for v in via]))
+    admin, via = either(inline, attached, *via_groups)
+    props: dict[str, Any] = {"principal_type": "user", "admin_grant": admin,
+                             **({"admin_via": via} if via else {})}
     if "iam.get_login_profile" in calls:
         props["console_access"] = "response" in calls["iam.get_login_profile"]
     elif "iam.get_login_profile" in ctx.attempted:
