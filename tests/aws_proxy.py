@@ -47,7 +47,8 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -566,3 +567,14 @@ def start_moto() -> tuple[ThreadedMotoServer, str]:
     finally:
         conn.close()
     return server, url
+
+
+@contextmanager
+def serving(moto: ThreadedMotoServer, url: str) -> Iterator[AwsProxy]:
+    """The recording proxy in front of a started moto server; both stopped on leaving."""
+    proxy = AwsProxy(moto, url).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+        moto.stop()

@@ -28,7 +28,7 @@ from scanner import snapshot
 from scanner.model import Kind
 from scanner.registry import load_checks
 from tests import aws_estate
-from tests.aws_proxy import AwsProxy, start_moto
+from tests.aws_proxy import AwsProxy, serving, start_moto
 from tests.helpers import assert_doc_table, findings_of, run
 from tests.test_aws_collector import ACCOUNT, PROFILE, env
 
@@ -43,12 +43,8 @@ PER_BUCKET_S3 = {"GetBucketEncryption", "GetBucketReplication", "GetPublicAccess
 def estate() -> Iterator[AwsProxy]:
     moto, url = start_moto()
     aws_estate.build(url)
-    proxy = AwsProxy(moto, url).start()
-    try:
+    with serving(moto, url) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
-        moto.stop()
 
 
 @pytest.fixture(scope="module")

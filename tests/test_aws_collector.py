@@ -23,7 +23,7 @@ from providers.aws.collect import Stats, collect
 from scanner import snapshot
 from scanner.model import PROPERTIES, Kind
 from tests import aws_estate
-from tests.aws_proxy import AwsProxy, Call, Fault, start_moto
+from tests.aws_proxy import AwsProxy, Call, Fault, serving, start_moto
 from tests.helpers import findings_of, run
 
 ACCOUNT = "123456789012"
@@ -49,12 +49,8 @@ names = ["vpn-*"]
 def estate() -> Iterator[tuple[AwsProxy, dict[str, Any]]]:
     moto, url = start_moto()
     ids = aws_estate.build(url)
-    proxy = AwsProxy(moto, url).start()
-    try:
+    with serving(moto, url) as proxy:
         yield proxy, ids
-    finally:
-        proxy.stop()
-        moto.stop()
 
 
 @pytest.fixture

@@ -287,7 +287,7 @@ def _iam_estate(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def moto_iam() -> Any:
-    from tests.aws_proxy import AwsProxy, start_moto
+    from tests.aws_proxy import serving, start_moto
 
     # moto serves the AWS managed policies only when asked (its iam_load_aws_managed_policies)
     before = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
@@ -300,12 +300,8 @@ def moto_iam() -> Any:
             del os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"]
         else:
             os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = before
-    proxy = AwsProxy(moto, url).start()
-    try:
+    with serving(moto, url) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
-        moto.stop()
 
 
 def test_iam_full_access_and_notaction_group_grants_fail_iam02_in_a_real_scan(

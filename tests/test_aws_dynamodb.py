@@ -15,7 +15,7 @@ import pytest
 
 from scanner.model import ErrorReason
 from scanner.snapshot import GLOBAL
-from tests.aws_proxy import AwsProxy, start_moto
+from tests.aws_proxy import AwsProxy, serving, start_moto
 from tests.helpers import findings_of, run
 from tests.test_aws_vendor_bodies import ACCOUNT, REGION, findings, section
 
@@ -54,12 +54,8 @@ def dynamo() -> Iterator[AwsProxy]:
     _table(client, "sessions")  # no point-in-time recovery: DynamoDB's default
     _table(client, "ledger", SSESpecification={"Enabled": True, "SSEType": "KMS",
                                                 "KMSMasterKeyId": KEY_ARN})
-    proxy = AwsProxy(moto, url).start()
-    try:
+    with serving(moto, url) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
-        moto.stop()
 
 
 def _scan(proxy: AwsProxy, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, checks: str

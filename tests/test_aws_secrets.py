@@ -152,18 +152,14 @@ def _functions(url: str) -> None:
 
 @pytest.fixture(scope="module")
 def moto_ecs() -> Iterator[Any]:
-    from tests.aws_proxy import AwsProxy, start_moto
+    from tests.aws_proxy import serving, start_moto
 
     moto, url = start_moto()
     _register(url)
     _launch(url)
     _functions(url)
-    proxy = AwsProxy(moto, url).start()
-    try:
+    with serving(moto, url) as proxy:
         yield proxy
-    finally:
-        proxy.stop()
-        moto.stop()
 
 
 def _scan(proxy: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str

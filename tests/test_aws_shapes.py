@@ -26,7 +26,7 @@ import pytest
 from providers.aws import PROVIDER
 from scanner import snapshot
 from tests import aws_estate
-from tests.aws_proxy import AwsProxy, Call, Fault, start_moto
+from tests.aws_proxy import AwsProxy, Call, Fault, serving, start_moto
 from tests.helpers import findings_of, run
 from tests.test_aws_collector import env
 
@@ -158,12 +158,8 @@ def build(url: str) -> dict[str, Any]:
 def estate() -> Iterator[tuple[AwsProxy, dict[str, Any]]]:
     moto, url = start_moto()
     ids = build(url)
-    proxy = AwsProxy(moto, url).start()
-    try:
+    with serving(moto, url) as proxy:
         yield proxy, ids
-    finally:
-        proxy.stop()
-        moto.stop()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from providers.terraform import PROVIDER as TERRAFORM
 from scanner import snapshot
 from scanner.model import Kind, Resource
 from tests import aws_estate
-from tests.aws_proxy import AwsProxy, Call, start_moto
+from tests.aws_proxy import AwsProxy, Call, serving, start_moto
 from tests.helpers import PLAN_AWS, PLAN_STAMP, findings_of, run, write_plan
 from tests.test_aws_collector import env
 from tests.test_aws_vendor_bodies import body, findings, section
@@ -80,12 +80,8 @@ def estate() -> Iterator[tuple[AwsProxy, str]]:
     moto, url = start_moto()
     s3 = aws_estate.client(url, "s3")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    proxy = AwsProxy(moto, url).start()
-    try:
+    with serving(moto, url) as proxy:
         yield proxy, url
-    finally:
-        proxy.stop()
-        moto.stop()
 
 
 @pytest.fixture
