@@ -101,11 +101,7 @@ def ledger(section: Section) -> Ledger:
     own = {str((r.raw or {}).get("address") or r.properties["iac"]["address"])
            for r in inv.resources}
     parts = {a for r in inv.resources for a in r.properties["iac"].get("parts", [])}
-    # a resource judged only in part (an App Service app: SEC-01 from a plan, the rest live)
-    # is its own resource and named NOT-ASSESSED too (`partly_assessed`): not a fifth
-    # outcome, and counted as its own
-    skipped = {str(o["id"]) for o in section.items("not_assessed")
-               if o.get("reason") != "partly_assessed"}
+    skipped = {str(o["id"]) for o in section.items("not_assessed")}
     return Ledger(set(entries), own, parts,
                   {a for a, t in entries.items() if t in context.TYPES}, skipped, inv)
 

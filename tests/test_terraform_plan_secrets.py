@@ -220,10 +220,9 @@ def test_azure_plan_custom_data_and_app_settings_are_judged(tmp_path: Path) -> N
     assert got["azurerm_linux_web_app.keyvault"][0] == "pass"  # a Key Vault reference
     assert got["azurerm_linux_web_app.leaky"][0] == "fail"
     assert "app_settings.API_TOKEN" in got["azurerm_linux_web_app.leaky"][1]
-    # the web app's TLS and exposure are not mapped from plans: named, not silently whole
-    partly = [f for f in findings_of(doc) if f["check"] == "NOT-ASSESSED"
-              and f["evidence"]["reason"] == "partly_assessed"]
-    assert partly and partly[0]["evidence"]["count"] == 2
+    # the web apps are judged whole from the plan (tests/test_terraform_plan_web_apps.py)
+    assert not any(f["check"] == "NOT-ASSESSED" and f["evidence"]["type"] ==
+                   "azurerm_linux_web_app" for f in findings_of(doc))
 
 
 def test_hetzner_plan_user_data_is_judged_though_the_api_never_returns_it(

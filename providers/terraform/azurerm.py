@@ -14,7 +14,8 @@ true, short-term retention 7 days, backup storage `Geo`; PostgreSQL flexible ser
 TLSv1.2 (the server's default parameter value), `require_secure_transport` ON; key vaults
 soft delete always on (Azure enforces it), `purge_protection_enabled` false,
 `public_network_access_enabled` true; Linux VMs `disable_password_authentication` true;
-public IPs `sku` Standard (4.x; Basic in 3.x).
+public IPs `sku` Standard (4.x; Basic in 3.x); App Service apps `https_only` false,
+`site_config.minimum_tls_version` 1.2, `public_network_access_enabled` true.
 """
 
 from __future__ import annotations
@@ -765,18 +766,26 @@ class _Azure:
                        region=location(kv), labels=self.labels(kv))
 
     def web_apps(self) -> None:
-        """App Service web and function apps (and slots): their `app_settings`, as SEC-01
-        reads them live. Their HTTPS, TLS and network exposure are not mapped from plans: each
-        is also named in a NOT-ASSESSED finding (partly assessed), never silently judged
-        whole."""
+        """App Service web and function apps (and slots), as the live reading builds them
+        (providers/azure/normalize/web.py): `app_settings` (SEC-01), `https_only` (TLS-02),
+        the site config's minimum TLS version (TLS-01), public network access, location and
+        tags. Each is judged whole from the plan."""
         for app in self.ix.of_type(*sorted(secrets.WEB_APPS)):
             world = World()
             secrets.judge(self.b, self.rid(app), world, [app])
+            # azurerm docs (linux_web_app, windows_web_app, *_function_app, their slots and
+            # the legacy app_service/function_app): "`https_only` - (Optional) Should the ...
+            # require HTTPS connections. Defaults to `false`."
+            world.props["https_only"] = None if app.unknown("https_only") else bool(
+                app.v("https_only", default=False))
+            world.props["min_tls"] = _site_min_tls(app)
+            # `public_network_access_enabled` (azurerm 3.x+, "Defaults to `true`"; the legacy
+            # resources have none: public, as ARM's publicNetworkAccess unset is)
+            public = app.v("public_network_access_enabled", default=True)
+            unsure = app.unknown("public_network_access_enabled")
+            world.set("public_endpoint", bool(public) or unsure, bool(public) and not unsure)
             self.b.add(app, Kind.APP_SERVICE, CLOUD, world, name=app.name(app.v("name")),
                        region=location(app), labels=self.labels(app))
-            self.b.orphan(app, "partly_assessed", "only SEC-01 (its app_settings) is judged "
-                          "from a plan; its HTTPS, TLS and network exposure are not mapped: "
-                          "judge them live")
 
     def public_ips(self) -> None:
         for pip in self.ix.of_type("azurerm_public_ip"):
@@ -797,6 +806,22 @@ def build(b: Builder) -> None:
     a.keys()
     a.public_ips()
     a.web_apps()
+
+
+def _site_min_tls(app: Entry) -> str | None:
+    """The lowest TLS version an App Service app accepts: its `site_config` block's
+    `minimum_tls_version` (linux/windows web and function apps and slots; "Defaults to
+    `1.2`", azurerm docs) or `min_tls_version` (legacy azurerm_app_service/function_app:
+    "Defaults to `1.2` for new Web Apps"). The SCM site's version
+    (`scm_minimum_tls_version`) is not judged, as live reads only minTlsVersion. Known only
+    after apply (the version or the whole block): not known."""
+    for name in ("minimum_tls_version", "min_tls_version"):
+        if app.unknown("site_config", 0, name):
+            return None
+        value = app.v("site_config", 0, name)
+        if value is not None:
+            return _min_tls(value)
+    return "1.2"
 
 
 def _https_only(acct: Entry) -> bool | None:
