@@ -1,6 +1,7 @@
 """Virtual machine scale sets: one compute resource per scale set, judged on the model every
 instance is made from (`virtualMachineProfile`): exposure through its NIC configurations,
-password authentication, image, secrets in custom and user data."""
+password authentication, image, secrets in custom and user data, its disks' encryption
+(scale_set_disks)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from providers.azure.normalize.common import _arr, _flag, _obj, _props, _ref, _s
 from providers.azure.normalize.compute import _image, ddos_of, image_deprecation
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.paths import combine
+from providers.azure.normalize.scale_set_disks import disk_encryption
 from providers.azure.normalize.web import _secret_value
 from scanner.model import Kind, RelationType, Unread
 from scanner.redact import REDACTED, is_secret_name
@@ -51,6 +53,7 @@ def scale_sets(b: Build) -> None:
             "stateful": bool(storage.get("dataDisks")),
             "plaintext_secrets": _secrets(b, ss, profile),
             "ddos_protection": ddos,
+            **disk_encryption(b, sid, profile),
         }
         linux = os_profile.get("linuxConfiguration")
         if isinstance(linux, Mapping):
