@@ -69,6 +69,12 @@ def account() -> dict[str, Any]:
     return renamed(body, "/resourceGroups/res9407/", "/resourceGroups/rg1/")
 
 
+def flexible() -> dict[str, Any]:
+    body = vendor("VirtualMachineScaleSetCreateWithDiskEncryptionSet.json", "vmss-flex")
+    body["properties"]["orchestrationMode"] = "Flexible"
+    return body
+
+
 def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     return {SUB: {
         SCALE_SETS: [
@@ -78,7 +84,7 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
             vendor("VirtualMachineScaleSetCreatePlatformImageWithUnmanagedOsDisks.json",
                    "vmss-vhd"),
             vendor("VirtualMachineScaleSetCreatePlatformImageWithUnmanagedOsDisks.json",
-                   "vmss-vhd-gone", account="stogone")],
+                   "vmss-vhd-gone", account="stogone"), flexible()],
         "Microsoft.Storage/storageAccounts": [account()],
     }}
 
@@ -131,3 +137,22 @@ def test_an_unmanaged_os_disk_is_judged_by_its_storage_account(
     that was not read: error."""
     assert verdicts["vmss-vhd"] == ("pass", "provider"), verdicts
     assert verdicts["vmss-vhd-gone"][0] == "error", verdicts
+
+
+def test_a_stateful_scale_set_says_why_its_backups_are_not_known() -> None:
+    """Azure Backup does not protect a Uniform scale set's instances: BAK-02 of a stateful
+    scale set (the encryption-set example has a data disk) is an error naming that, never a
+    pass; before, it was an error saying only "not known"."""
+    with ArmServer(estate(), token=TOKEN, page_size=100) as arm:
+        result = run("scan", "azure", "--format", "json", "--no-timestamps",
+                     "--checks", "BAK-02",
+                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
+                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
+                          "REQUESTS_CA_BUNDLE": arm.ca_file})
+    got = {f["resource"].rsplit("/", 1)[-1]: f for f in findings_of(json.loads(result.stdout))
+           if f["check"] == "BAK-02" and f["resource"].startswith(VMSS.lower())}
+    assert got["vmss-cmk"]["status"] == "error", got
+    assert "Azure Backup cannot protect" in got["vmss-cmk"]["message"], got
+    # Flexible: its instances are VMs (judged as VMs), said so
+    assert got["vmss-flex"]["status"] == "error", got
+    assert "Flexible orchestration" in got["vmss-flex"]["message"], got

@@ -59,6 +59,10 @@ def scale_sets(b: Build) -> None:
         if isinstance(linux, Mapping):
             props["ssh_key_only"] = _flag(linux.get("disablePasswordAuthentication"),
                                           "disablePasswordAuthentication")
+        # no Azure Backup item protects a scale set: a stateful one fails BAK-02 unless
+        # something posture does not read backs it up (could not tell: `error`, never a pass)
+        props["backup_enabled"] = False
+        b.mark(sid, ("backup_enabled",), _backup_unknown(ss))
         model = as_vm(ss)
         props.update(image_deprecation(b, model, SCALE_SET_IMAGES))
         if marketplace_image(model) is not None and "image_deprecated" not in props:
@@ -163,3 +167,21 @@ def _secrets(b: Build, ss: Mapping[str, Any], profile: Mapping[str, Any]) -> lis
             found.append(path)
     found.extend(f"tags.{key}" for key in _tags(ss) if is_secret_name(key))
     return found
+
+
+def _backup_unknown(ss: Mapping[str, Any]) -> Unread:
+    """Why "no backup" of a scale set is not known to be the whole truth (BAK-02 `error`
+    when it is stateful, never a pass): Azure Backup does not protect a Uniform scale set's
+    instances ("Individual Uniform VM instances aren't compatible with ... Azure Backup",
+    https://learn.microsoft.com/azure/virtual-machine-scale-sets/
+    virtual-machine-scale-sets-orchestration-modes) and posture
+    reads no other backup of them; a Flexible scale set's instances are virtual machines,
+    each judged by BAK-02 as a VM, not through the scale set."""
+    mode = lid(_str(_props(ss).get("orchestrationMode"), "orchestrationMode") or "uniform")
+    if mode == "flexible":
+        return Unread("its instances are virtual machines (Flexible orchestration), judged "
+                      "as VMs; the scale set itself is protected by no Azure Backup item",
+                      opens=False)
+    return Unread("Azure Backup cannot protect the instances of a Uniform scale set (Azure "
+                  "VM backup does not support them) and posture reads no other backup of "
+                  "them", opens=False)
