@@ -89,19 +89,23 @@ def estate() -> dict[str, dict[str, list[dict[str, Any]]]]:
     }}
 
 
-@pytest.fixture(scope="module")
-def verdicts() -> Iterator[dict[str, tuple[str, str | None]]]:
+def scan(checks: str) -> dict[str, dict[str, Any]]:
+    """The findings of check `checks` on the scale sets of this estate, by scale set name."""
     with ArmServer(estate(), token=TOKEN, page_size=100) as arm:
         result = run("scan", "azure", "--format", "json", "--no-timestamps",
-                     "--checks", "ENC-01",
+                     "--checks", checks,
                      env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
                           "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
                           "REQUESTS_CA_BUNDLE": arm.ca_file,
                           "POSTURE_RETRY_BASE_SECONDS": "0.01"})
-        assert result.exit_code in (0, 1, 3), result.stdout + result.stderr
-        yield {f["resource"].rsplit("/", 1)[-1]: (f["status"], f.get("evidence_level"))
-               for f in findings_of(json.loads(result.stdout))
-               if f["check"] == "ENC-01" and f["resource"].startswith(VMSS.lower())}
+    assert result.exit_code in (0, 1, 3), result.stdout + result.stderr
+    return {f["resource"].rsplit("/", 1)[-1]: f for f in findings_of(json.loads(result.stdout))
+            if f["check"] == checks and f["resource"].startswith(VMSS.lower())}
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> Iterator[dict[str, tuple[str, str | None]]]:
+    yield {name: (f["status"], f.get("evidence_level")) for name, f in scan("ENC-01").items()}
 
 
 def test_a_scale_set_on_platform_managed_keys_passes_on_the_providers_guarantee(
@@ -143,14 +147,7 @@ def test_a_stateful_scale_set_says_why_its_backups_are_not_known() -> None:
     """Azure Backup does not protect a Uniform scale set's instances: BAK-02 of a stateful
     scale set (the encryption-set example has a data disk) is an error naming that, never a
     pass; before, it was an error saying only "not known"."""
-    with ArmServer(estate(), token=TOKEN, page_size=100) as arm:
-        result = run("scan", "azure", "--format", "json", "--no-timestamps",
-                     "--checks", "BAK-02",
-                     env={"POSTURE_AZURE_ARM_ENDPOINT": arm.url,
-                          "POSTURE_AZURE_ACCESS_TOKEN": TOKEN,
-                          "REQUESTS_CA_BUNDLE": arm.ca_file})
-    got = {f["resource"].rsplit("/", 1)[-1]: f for f in findings_of(json.loads(result.stdout))
-           if f["check"] == "BAK-02" and f["resource"].startswith(VMSS.lower())}
+    got = scan("BAK-02")
     assert got["vmss-cmk"]["status"] == "error", got
     assert "Azure Backup cannot protect" in got["vmss-cmk"]["message"], got
     # Flexible: its instances are VMs (judged as VMs), said so
