@@ -1,6 +1,7 @@
 """Virtual machine scale sets: one compute resource per scale set, judged on the model every
 instance is made from (`virtualMachineProfile`): exposure through its NIC configurations,
-password authentication, image, secrets in custom and user data."""
+password authentication, image, secrets in custom and user data, its disks' encryption
+(scale_set_disks)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from providers.azure.normalize.common import _arr, _flag, _obj, _props, _ref, _s
 from providers.azure.normalize.compute import _image, ddos_of, image_deprecation
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.paths import combine
+from providers.azure.normalize.scale_set_disks import disk_encryption
 from providers.azure.normalize.web import _secret_value
 from scanner.model import Kind, RelationType, Unread
 from scanner.redact import REDACTED, is_secret_name
@@ -51,11 +53,16 @@ def scale_sets(b: Build) -> None:
             "stateful": bool(storage.get("dataDisks")),
             "plaintext_secrets": _secrets(b, ss, profile),
             "ddos_protection": ddos,
+            **disk_encryption(b, sid, profile),
         }
         linux = os_profile.get("linuxConfiguration")
         if isinstance(linux, Mapping):
             props["ssh_key_only"] = _flag(linux.get("disablePasswordAuthentication"),
                                           "disablePasswordAuthentication")
+        # no Azure Backup item protects a scale set: a stateful one fails BAK-02 unless
+        # something posture does not read backs it up (could not tell: `error`, never a pass)
+        props["backup_enabled"] = False
+        b.mark(sid, ("backup_enabled",), _backup_unknown(ss))
         model = as_vm(ss)
         props.update(image_deprecation(b, model, SCALE_SET_IMAGES))
         if marketplace_image(model) is not None and "image_deprecated" not in props:
@@ -160,3 +167,21 @@ def _secrets(b: Build, ss: Mapping[str, Any], profile: Mapping[str, Any]) -> lis
             found.append(path)
     found.extend(f"tags.{key}" for key in _tags(ss) if is_secret_name(key))
     return found
+
+
+def _backup_unknown(ss: Mapping[str, Any]) -> Unread:
+    """Why "no backup" of a scale set is not known to be the whole truth (BAK-02 `error`
+    when it is stateful, never a pass): Azure Backup does not protect a Uniform scale set's
+    instances ("Individual Uniform VM instances aren't compatible with ... Azure Backup",
+    https://learn.microsoft.com/azure/virtual-machine-scale-sets/
+    virtual-machine-scale-sets-orchestration-modes) and posture
+    reads no other backup of them; a Flexible scale set's instances are virtual machines,
+    each judged by BAK-02 as a VM, not through the scale set."""
+    mode = lid(_str(_props(ss).get("orchestrationMode"), "orchestrationMode") or "uniform")
+    if mode == "flexible":
+        return Unread("its instances are virtual machines (Flexible orchestration), judged "
+                      "as VMs; the scale set itself is protected by no Azure Backup item",
+                      opens=False)
+    return Unread("Azure Backup cannot protect the instances of a Uniform scale set (Azure "
+                  "VM backup does not support them) and posture reads no other backup of "
+                  "them", opens=False)
