@@ -70,9 +70,6 @@ def _region_verdict(provider: str, region: str, allowed: tuple[str, ...]
                     ) -> tuple[Status, str, dict[str, object]]:
     found = regions.find_region(provider, region)
     if found is None:
-        zone = regions.zone_regions(provider, region)
-        if zone:
-            return _zone_verdict(region, zone, allowed)
         return (Status.ERROR, f"region {region!r} is not in posture's region catalogue",
                 {"region": region})
     evidence: dict[str, object] = {
@@ -82,26 +79,6 @@ def _region_verdict(provider: str, region: str, allowed: tuple[str, ...]
         return Status.PASS, f"in {found.name} ({found.country})", evidence
     return (Status.FAIL, f"in {found.name} ({found.country}), outside {', '.join(allowed)}",
             evidence)
-
-
-def _zone_verdict(zone: str, where: tuple[regions.Region, ...], allowed: tuple[str, ...]
-                  ) -> tuple[Status, str, dict[str, object]]:
-    """A resource placed by network zone only (a Hetzner load balancer created with
-    `network_zone`, no `location`) is in one of the zone's locations, not known which:
-    "Network Zones are groups of Locations" (Hetzner Cloud API, Networks: Network Zones;
-    the catalogue's `network_zone` of each location)."""
-    names = ", ".join(f"{r.code} ({r.country})" for r in where)
-    evidence: dict[str, object] = {
-        "region": zone, "network_zone_locations": [r.code for r in where],
-        "countries": sorted({r.country for r in where}), "allowed": list(allowed)}
-    inside = [r for r in where if r.jurisdictions & set(allowed)]
-    if len(inside) == len(where):
-        return Status.PASS, f"in network zone {zone}: every location inside ({names})", evidence
-    if not inside:
-        return (Status.FAIL, f"in network zone {zone} ({names}), outside "
-                f"{', '.join(allowed)}", evidence)
-    return (Status.ERROR, f"in network zone {zone} ({names}), not known which location: "
-            f"only {', '.join(r.code for r in inside)} inside {', '.join(allowed)}", evidence)
 
 
 @check(

@@ -3,8 +3,7 @@
 The data lives in ``scanner/data/regions.json`` (package data, read once and cached). It holds
 every public AWS region (plus GovCloud, China and the European Sovereign Cloud), every Azure
 public region by its ARM ``location`` name with Microsoft's documented region pair, and every
-Hetzner Cloud location, each mapped to an ISO 3166-1 alpha-2 country (and a Hetzner location
-to its network zone). Countries belong to blocs
+Hetzner Cloud location, each mapped to an ISO 3166-1 alpha-2 country. Countries belong to blocs
 ("EU", "EEA", "UK", "US", "CN"); a region's jurisdictions are its country's blocs *plus* the
 country code itself, so a residency profile may allow ``["EU"]`` or just ``["DE"]``.
 
@@ -37,7 +36,6 @@ __all__ = [
     "region",
     "regions",
     "within",
-    "zone_regions",
 ]
 
 _DATA_FILE = "regions.json"
@@ -54,7 +52,6 @@ class Region:
     country: str  # ISO 3166-1 alpha-2
     jurisdictions: frozenset[str]  # the country's blocs PLUS the country code itself
     pair: str | None = None  # Azure region pair, else None
-    network_zone: str | None = None  # the Hetzner network zone holding the location, else None
 
 
 class UnknownRegion(LookupError):
@@ -144,9 +141,6 @@ def _parse(raw: Any) -> _Catalogue:
                 pair = _str(pair, f"{where}.pair")
                 if pair not in table:
                     raise _corrupt(f"{where}.pair {pair!r} is not a {provider} region")
-            zone = fields.get("network_zone")
-            if zone is not None:
-                zone = _str(zone, f"{where}.network_zone")
             found.append(
                 Region(
                     provider=provider,
@@ -155,7 +149,6 @@ def _parse(raw: Any) -> _Catalogue:
                     country=country,
                     jurisdictions=countries[country],
                     pair=pair,
-                    network_zone=zone,
                 )
             )
         for r in found:
@@ -195,15 +188,6 @@ def find_region(provider: str, code: str) -> Region | None:
     """The region `code` of `provider`, or None if either is unknown."""
     key = _normalise_provider(provider)
     return _catalogue().by_key.get((key, _normalise_code(key, code)))
-
-
-def zone_regions(provider: str, zone: str) -> tuple[Region, ...]:
-    """The locations of `provider`'s network zone `zone` (Hetzner's "eu-central" is fsn1,
-    nbg1 and hel1), sorted by code; empty if either is unknown or `zone` is no zone."""
-    key = _normalise_provider(provider)
-    want = zone.strip().lower()
-    return tuple(r for r in _catalogue().by_provider.get(key, ())
-                 if r.network_zone is not None and r.network_zone.lower() == want)
 
 
 def region(provider: str, code: str) -> Region:

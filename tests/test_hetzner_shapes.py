@@ -239,10 +239,6 @@ def test_a_server_with_only_ipv6_is_reached_from_ipv6_only(hcloud: HcloudServer)
     web["public_net"]["ipv4"] = None
     web["public_net"]["ipv6"] = {"blocked": False, "dns_ptr": [], "id": 4716,
                                  "ip": "2001:db8:42::/64"}
-    # its primary IPs say the same (a primary IPv4 still assigned to it would be an
-    # address its public_net does not list: unknown, not absent)
-    data["primary_ips"][0].update({"id": 4716, "ip": "2001:db8:42::/64", "type": "ipv6",
-                                   "dns_ptr": []})
     firewall(data)["rules"] = [rule(source_ips=["0.0.0.0/0"]),
                                rule(port="443", source_ips=["::/0"])]
     exposures = reached(collect(hcloud, data), WEB)

@@ -347,28 +347,6 @@ def test_a_floating_ip_the_server_lists_but_that_was_not_read_is_not_dropped(
     assert found["status"] == "fail" and "203.0.113.40" in found["message"], found["message"]
 
 
-def test_a_primary_ip_assigned_to_a_server_that_does_not_list_it_is_not_dropped(
-        hcloud: HcloudServer) -> None:
-    # primary IP 4715 names db-1 as its assignee (primary_ip.assignee_id, assignee_type
-    # "server"), but db-1's public_net lists no address (it was assigned between the two
-    # listings): its address was dropped, "no public IP", a NET-01 pass.
-    data = example_estate()
-    data["primary_ips"].append({
-        **copy.deepcopy(data["primary_ips"][0]), "assignee_id": 43, "auto_delete": False,
-        "dns_ptr": [{"dns_ptr": "db-1.example.com", "ip": "203.0.113.11"}], "id": 4715,
-        "ip": "203.0.113.11", "name": "db-1-ipv4"})
-    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
-    assert found["status"] == "error", found["message"]
-    assert P + "primary_ip/4715" in found["message"]
-    # listed by the server (public_net.ipv4.id), it is its public address: a fail
-    server(data, 43)["public_net"]["ipv4"] = copy.deepcopy(PUBLIC_DB_IPV4)
-    found = verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]
-    assert found["status"] == "fail" and "203.0.113.11" in found["message"], found["message"]
-    # listed by address where the optional id is absent: the same address, not a race
-    del server(data, 43)["public_net"]["ipv4"]["id"]
-    assert verdicts(hcloud, data, "NET-01", "--profile", "seed-002")[DB]["status"] == "fail"
-
-
 def test_a_blank_backup_window_is_not_read_as_backups_on(hcloud: HcloudServer) -> None:
     # server.backup_window is "22-02" or null ("null if the backups are not enabled"); a
     # blank one is neither. " " read as daily backups kept 7 days (a BAK-02 pass), "" as
@@ -488,30 +466,3 @@ def test_a_plan_load_balancer_selector_target_that_cannot_be_resolved_is_unknown
         assert "hcloud_load_balancer_target.t" in found["message"]
     assert net01("role=web", {"role": "database"})["status"] == "pass"
     assert net01("role=database", {"role": "database"})["status"] == "fail"
-
-
-# --- hcloud plans: a load balancer placed by network zone only ---------------------------------
-
-
-def test_a_plan_load_balancer_given_only_a_network_zone_is_judged_by_the_zones_locations(
-        tmp_path: Path) -> None:
-    # `hcloud_load_balancer { network_zone = "eu-central" }` (no location: it is known after
-    # apply) read as "location not known", RES-01 error whatever the promise. Hetzner's
-    # network zone eu-central holds fsn1, nbg1 (DE) and hel1 (FI): inside the EU whichever
-    # it is (pass), inside DE only perhaps (error), outside the UK in every one (fail).
-    def res01(zone: str, *extra: str) -> dict[str, Any]:
-        lb = res("hcloud_load_balancer.lb", {
-            "name": "lb", "load_balancer_type": "lb11", "location": None,
-            "network_zone": zone, "labels": {}}, unknown={"location": True})
-        return _hcloud_plan(tmp_path, [lb], "RES-01", *extra)["hcloud_load_balancer.lb"]
-
-    found = res01("eu-central")
-    assert found["status"] == "pass", found["message"]
-    assert "eu-central" in found["message"]
-    found = res01("eu-central", "--profile", "seed-002")  # DE
-    assert found["status"] == "error", found["message"]
-    assert "fsn1" in found["message"] and "nbg1" in found["message"], found["message"]
-    assert res01("eu-central", "--profile", "seed-001")["status"] == "fail"  # UK
-    assert res01("us-east")["status"] == "fail"
-    # a zone the catalogue does not know stays unknown, never a pass
-    assert res01("mars-north")["status"] == "error"

@@ -341,13 +341,6 @@ class _Builder:
             fips_read.add(fip.get("id"))
             if fip.get("server") is not None and fip.get("ip"):
                 floating[fip["server"]].append(str(fip["ip"]))
-        # primary_ip.assignee_id: "ID of the resource the Primary IP is assigned to"
-        # (assignee_type "server"); the server lists its primary IPs in public_net.ipv4/ipv6
-        primaries: dict[Any, list[tuple[Any, Any]]] = defaultdict(list)
-        for pip in self.s.items("primary_ips"):
-            if enum(pip.get("assignee_type")) == "server" and \
-                    pip.get("assignee_id") is not None:
-                primaries[pip["assignee_id"]].append((pip.get("id"), pip.get("ip")))
         volumes_of: dict[Any, list[Any]] = defaultdict(list)
         for vol in self.s.items("volumes"):
             if vol.get("server") is not None:
@@ -367,27 +360,12 @@ class _Builder:
             # schema server_public_net.floating_ips: "IDs of Floating IPs assigned to this
             # Server"; one not in the floating IPs read adds an address that was not read
             unread_fips = [f for f in _arr(pn.get("floating_ips")) if f not in fips_read]
-            missing = []
             if unread_fips:
-                missing.append("floating IP(s) " + ", ".join(
-                    self.rid("floating_ip", f) for f in unread_fips[:10])
-                    + " assigned to it are not in the floating IPs read")
-            # the other way round, a primary IP assigned to it (assignee_id) that its
-            # public_net does not list (ipv4/ipv6 by id, or by address where id is absent:
-            # it is optional): the two listings disagree, its addresses are not known
-            if native in primaries:
-                listed = [_obj(pn.get("ipv4")), _obj(pn.get("ipv6"))]
-                ids = {ip.get("id") for ip in listed if ip.get("id") is not None}
-                addresses = {ip.get("ip") for ip in listed if ip.get("ip")}
-                unlisted = [pid for pid, addr in primaries[native]
-                            if pid not in ids and addr not in addresses]
-                if unlisted:
-                    missing.append("primary IP(s) " + ", ".join(
-                        self.rid("primary_ip", p) for p in unlisted[:10])
-                        + " assigned to it are not in its public_net")
-            if missing:
                 unknown = {**unknown, "public_ips": Unread(
-                    "; ".join(missing), reason="dangling", opens=True, closes=False)}
+                    "floating IP(s) " + ", ".join(self.rid("floating_ip", f)
+                                                  for f in unread_fips[:10])
+                    + " assigned to it are not in the floating IPs read", reason="dangling",
+                    opens=True, closes=False)}
             if not isinstance(raw_pn, Mapping):
                 # schema server: public_net is required (ipv4/ipv6 null when disabled); a
                 # server without it has addresses that were not read, not none

@@ -47,17 +47,13 @@ _PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "esp": "other", "gre":
 
 
 def _location(e: Entry) -> str | None:
-    """The location; else, for a resource given only a `network_zone` (hcloud_load_balancer:
-    `location` or `network_zone`), the zone: RES-01 judges it by the zone's locations."""
-    if not e.unknown("location"):
-        loc = e.v("location") or e.v("home_location")
-        if loc:
-            return str(loc)
-        dc = e.v("datacenter")
-        if dc and not e.unknown("datacenter"):
-            return str(dc).split("-")[0]
-    zone = e.v("network_zone")
-    return str(zone) if zone and not e.unknown("network_zone") else None
+    if e.unknown("location"):
+        return None
+    loc = e.v("location") or e.v("home_location")
+    if loc:
+        return str(loc)
+    dc = e.v("datacenter")
+    return str(dc).split("-")[0] if dc and not e.unknown("datacenter") else None
 
 
 def selects(terms: Sequence[Term], server: Entry) -> bool | None:
@@ -442,7 +438,8 @@ def _listener(b: Builder, lb: Entry, lb_id: str, port: int | None, svc: Entry) -
     if protocol == "https":
         world.props["min_tls"] = "1.2"
         world.props["min_tls_reference"] = LB_TLS_DOC
-    region = _location(lb)
+    where = lb.v("location")
+    region = str(where) if where and not lb.unknown("location") else None
     lname = f"{lb.v('name') or lb.address}:{port}/{protocol}"
     lid = b.add(svc, Kind.LISTENER, CLOUD, world, name=lname, region=region, deps=[lb])
     b.relate(lid, lb_id, RelationType.MEMBER_OF)
