@@ -273,18 +273,24 @@ def _vm_secrets(b: Build, vm: Mapping[str, Any]) -> list[str]:
         unread = Unread(f"its user data: {USER_DATA} {why}", "not_collected", closes=False)
     if unread is not None:
         b.mark(vm_id, ("plaintext_secrets",), unread)
+    return secret_paths(b, vm_id, vm, (
+        ("osProfile.customData", _obj(p.get("osProfile"), "osProfile"), "customData"),
+        ("userData", user_data, "userData")))
+
+
+def secret_paths(b: Build, rid: str, resource: Mapping[str, Any],
+                 holders: tuple[tuple[str, Mapping[str, Any], str], ...]) -> list[str]:
+    """The paths of the secret-looking values among `holders` ((path, object, key): custom
+    and user data as the collector left them) and the resource's secret-looking tag names;
+    a value decoded only in part leaves the resource's secrets unknown."""
     found = []
-    for path, holder, key in (("osProfile.customData", _obj(p.get("osProfile"), "osProfile"),
-                               "customData"),
-                              ("userData", user_data, "userData")):
+    for path, holder, key in holders:
         value = holder.get(key)
         if value == UNSCANNED_MARK:  # decoded only in part: not known to be clean
-            b.mark(vm_id, ("plaintext_secrets",), Unread(
+            b.mark(rid, ("plaintext_secrets",), Unread(
                 f"its {path} was not scanned whole (it decodes past posture's bounds, or "
                 "its gzip data is corrupt)", closes=False))
         elif isinstance(value, str) and value and value != REDACTED and _secret_value(value):
             found.append(path)
-    for key in _tags(vm):
-        if is_secret_name(key):
-            found.append(f"tags.{key}")
+    found.extend(f"tags.{key}" for key in _tags(resource) if is_secret_name(key))
     return found

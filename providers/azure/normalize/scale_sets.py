@@ -13,19 +13,16 @@ from providers.azure.apis import (
     SCALE_SET_PUBLIC_IPS,
     SCALE_SET_USER_DATA,
     SCALE_SETS,
-    UNSCANNED_MARK,
     as_vm,
     marketplace_image,
     scale_set_ip_configs,
 )
-from providers.azure.normalize.common import _arr, _flag, _obj, _props, _ref, _str, _tags, lid
-from providers.azure.normalize.compute import _image, ddos_of, image_deprecation
+from providers.azure.normalize.common import _arr, _flag, _obj, _props, _ref, _str, lid
+from providers.azure.normalize.compute import _image, ddos_of, image_deprecation, secret_paths
 from providers.azure.normalize.context import Build
 from providers.azure.normalize.paths import combine
 from providers.azure.normalize.scale_set_disks import disk_encryption
-from providers.azure.normalize.web import _secret_value
 from scanner.model import Kind, RelationType, Unread
-from scanner.redact import REDACTED, is_secret_name
 from scanner.rules import RuleLayer
 
 # the pools of a scale set's IP configuration through which a load balancer or application
@@ -153,20 +150,10 @@ def _secrets(b: Build, ss: Mapping[str, Any], profile: Mapping[str, Any]) -> lis
                         "not_collected", closes=False)
     if unread is not None:
         b.mark(sid, ("plaintext_secrets",), unread)
-    found = []
-    for path, holder, key in (
-            ("virtualMachineProfile.osProfile.customData",
-             _obj(profile.get("osProfile"), "osProfile"), "customData"),
-            ("virtualMachineProfile.userData", user, "userData")):
-        value = holder.get(key)
-        if value == UNSCANNED_MARK:  # decoded only in part: not known to be clean
-            b.mark(sid, ("plaintext_secrets",), Unread(
-                f"its {path} was not scanned whole (it decodes past posture's bounds, or "
-                "its gzip data is corrupt)", closes=False))
-        elif isinstance(value, str) and value and value != REDACTED and _secret_value(value):
-            found.append(path)
-    found.extend(f"tags.{key}" for key in _tags(ss) if is_secret_name(key))
-    return found
+    return secret_paths(b, sid, ss, (
+        ("virtualMachineProfile.osProfile.customData",
+         _obj(profile.get("osProfile"), "osProfile"), "customData"),
+        ("virtualMachineProfile.userData", user, "userData")))
 
 
 def _backup_unknown(ss: Mapping[str, Any]) -> Unread:
